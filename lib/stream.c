@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,7 +25,7 @@ struct stream {
     int timeout_ms;
     int nonblocking;    /* stream mode: return STREAM_AGAIN */
     int fd_blocking;    /* the fd itself lacks O_NONBLOCK */
-    int not_socket;     /* send/recv gave ENOTSOCK: use write/read */
+    int not_socket;     /* not a socket: use read/write, not recv/send */
     struct buf in;      /* input; unread bytes start at in_pos */
     size_t in_pos;
     size_t scan_pos;    /* bytes after in_pos already searched for LF */
@@ -60,6 +61,8 @@ struct stream *stream_open(int fd)
     s->timeout_ms = -1;
     int flags = fcntl(fd, F_GETFL);
     s->fd_blocking = flags < 0 || !(flags & O_NONBLOCK);
+    struct stat st;
+    s->not_socket = fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode);
     buf_init(&s->in);
     buf_init(&s->out);
     return s;
@@ -153,12 +156,8 @@ static ssize_t io_read(struct stream *s, void *data, size_t len)
 {
     if (s->io)
         return s->io->read(s->io_ctx, data, len);
-    if (!s->not_socket) {
-        ssize_t n = recv(s->fd, data, len, MSG_DONTWAIT);
-        if (n >= 0 || errno != ENOTSOCK)
-            return n;
-        s->not_socket = 1;
-    }
+    if (!s->not_socket)
+        return recv(s->fd, data, len, MSG_DONTWAIT);
     return read(s->fd, data, len);
 }
 
@@ -166,12 +165,8 @@ static ssize_t io_write(struct stream *s, const void *data, size_t len)
 {
     if (s->io)
         return s->io->write(s->io_ctx, data, len);
-    if (!s->not_socket) {
-        ssize_t n = send(s->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n >= 0 || errno != ENOTSOCK)
-            return n;
-        s->not_socket = 1;
-    }
+    if (!s->not_socket)
+        return send(s->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (s->fd_blocking && len > PIPE_BUF)
         len = PIPE_BUF;
     return write(s->fd, data, len);

@@ -12,7 +12,6 @@
  * Usage: smtp-load -p PORT [-H 127.0.0.1] [-c sessions] [-n messages]
  *        [-s size] [-r rcpts] [-d domain] [-u users] [-w maildir_root]
  *        [-T timeout_s]                                               */
-#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>

@@ -1,6 +1,7 @@
 /* fuzz_dsn_status.c: fuzz target for the parsing of remote SMTP/LMTP
- * replies into enhanced status codes (lib/dsn.c), and for the log
- * fragment built from what a remote server said. Checks the parser's
+ * replies into enhanced status codes (lib/dsn.c), for the log fragment
+ * built from what a remote server said, and for the DSN parameters a
+ * client sends (NOTIFY, ORCPT, ENVID xtext). Checks the parser's
  * promises: a parsed reply always carries a valid status whose class
  * matches the reply code, and the text offset stays inside the input. */
 #include <stdint.h>
@@ -55,5 +56,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dsn_status_valid(copy) && dsn_status_class(copy) == DSN_CLASS_INVALID)
         abort();
     free(copy);
+
+    /* ENVID/ORCPT/NOTIFY parameters from MAIL FROM and RCPT TO: decoding
+     * what was encoded gives it back, and no control character gets
+     * through. */
+    struct buf decoded = BUF_INIT, encoded = BUF_INIT, again = BUF_INIT;
+    if (dsn_xtext_decode(text, size, &decoded) == 0) {
+        for (size_t i = 0; i < decoded.len; i++)
+            if ((unsigned char)decoded.data[i] < 0x20)
+                abort();
+        dsn_xtext_encode(decoded.data, decoded.len, &encoded);
+        if (dsn_xtext_decode(encoded.data, encoded.len, &again) != 0 ||
+            again.len != decoded.len ||
+            (decoded.len > 0 &&
+             memcmp(again.data, decoded.data, decoded.len) != 0))
+            abort();
+    }
+    char *value = xstrndup(text, size);
+    int mask = dsn_notify_parse(value);
+    if (mask != -1 && (mask <= 0 || mask > 8 ||
+                       ((mask & DSN_NOTIFY_NEVER) && mask != DSN_NOTIFY_NEVER)))
+        abort();
+    buf_reset(&decoded);
+    if (dsn_orcpt_parse(value, &decoded) == 0 && !strchr(decoded.data, ';'))
+        abort();
+    free(value);
+    buf_free(&decoded);
+    buf_free(&encoded);
+    buf_free(&again);
     return 0;
 }

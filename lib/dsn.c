@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mem.h"
 #include "str.h"
@@ -184,6 +185,109 @@ int dsn_parse_reply(const char *reply, size_t len, struct dsn_reply *out)
         out->status_given = 0;
     }
     out->text_offset = pos;
+    return 0;
+}
+
+int dsn_notify_parse(const char *value)
+{
+    static const struct {
+        const char *name;
+        int bit;
+    } words[] = {{"SUCCESS", DSN_NOTIFY_SUCCESS},
+                 {"FAILURE", DSN_NOTIFY_FAILURE},
+                 {"DELAY", DSN_NOTIFY_DELAY},
+                 {"NEVER", DSN_NOTIFY_NEVER}};
+    int mask = 0;
+    const char *p = value ? value : "";
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        int bit = 0;
+        for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+            if (len == strlen(words[i].name) &&
+                strncasecmp(p, words[i].name, len) == 0)
+                bit = words[i].bit;
+        if (bit == 0 || (mask & bit))
+            return -1;
+        mask |= bit;
+        if (p[len] == 0)
+            break;
+        p += len + 1;
+    }
+    if ((mask & DSN_NOTIFY_NEVER) && mask != DSN_NOTIFY_NEVER)
+        return -1;
+    return mask;
+}
+
+int dsn_ret_parse(const char *value)
+{
+    if (value && str_equal_nocase(value, "FULL"))
+        return 1;
+    if (value && str_equal_nocase(value, "HDRS"))
+        return 2;
+    return -1;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    /* RFC 3461 asks for upper case; some clients send lower case, and
+     * refusing their mail over it helps no one. */
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+int dsn_xtext_decode(const char *in, size_t len, struct buf *out)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == '+') {
+            if (len - i < 3)
+                return -1;
+            int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = (unsigned char)(hi * 16 + lo);
+            if (c < 0x20 || c == 0x7f)
+                return -1;
+            i += 2;
+        } else if (c < '!' || c > '~' || c == '=') {
+            return -1;
+        }
+        buf_append_char(out, (char)c);
+    }
+    return 0;
+}
+
+void dsn_xtext_encode(const char *in, size_t len, struct buf *out)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c < '!' || c > '~' || c == '+' || c == '=')
+            buf_appendf(out, "+%02X", c);
+        else
+            buf_append_char(out, (char)c);
+    }
+}
+
+int dsn_orcpt_parse(const char *value, struct buf *out)
+{
+    const char *semi = value ? strchr(value, ';') : NULL;
+    if (semi == NULL || semi == value)
+        return -1;
+    /* addr-type is an atom (RFC 3461 4.2): letters, digits, '-'. */
+    for (const char *p = value; p < semi; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '-'))
+            return -1;
+    buf_reset(out);
+    buf_append(out, value, (size_t)(semi - value) + 1);
+    if (dsn_xtext_decode(semi + 1, strlen(semi + 1), out) != 0 ||
+        semi[1] == 0)
+        return -1;
     return 0;
 }
 

@@ -99,6 +99,34 @@ struct dsn_reply {
  * whose first digit is 2 to 5. */
 int dsn_parse_reply(const char *reply, size_t len, struct dsn_reply *out);
 
+/* ESMTP DSN parameters (RFC 3461), as smtpd receives them and qmgr
+ * consults them. NOTIFY is a set; NEVER stands alone. */
+enum dsn_notify {
+    DSN_NOTIFY_SUCCESS = 1,
+    DSN_NOTIFY_FAILURE = 2,
+    DSN_NOTIFY_DELAY = 4,
+    DSN_NOTIFY_NEVER = 8,
+};
+/* Parses a NOTIFY value ("SUCCESS,FAILURE", "NEVER"; case-insensitive)
+ * into a mask; -1 when malformed, repeated, or NEVER with others. */
+int dsn_notify_parse(const char *value);
+/* Parses RET: 1 for FULL, 2 for HDRS (the values of enum bounce_ret in
+ * bounce_msg.h), -1 otherwise. */
+int dsn_ret_parse(const char *value);
+/* Decodes RFC 3461 xtext (ENVID, ORCPT's address): "+XX" is a byte in
+ * hex (upper case per the RFC, lower case accepted); other bytes must be '!'..'~' except '+' and '='.
+ * Appends the result to out (which may gain bytes on failure); returns
+ * 0, or -1 when the input is not valid xtext or decodes to a control
+ * character (which no address or envelope id needs). */
+int dsn_xtext_decode(const char *in, size_t len, struct buf *out);
+/* Encodes bytes as xtext, for passing ENVID/ORCPT on to the next MTA. */
+void dsn_xtext_encode(const char *in, size_t len, struct buf *out);
+/* Parses an ORCPT value "addr-type;xtext" into "type;decoded-address"
+ * (the form struct bounce_rcpt.orcpt takes), with the type as given.
+ * Returns 0, or -1 when there is no type, the type is not an atom, or
+ * the address is not valid xtext. */
+int dsn_orcpt_parse(const char *value, struct buf *out);
+
 /* Appends a time interval as Postfix's logging does: seconds >= 10 as a
  * whole number, 1-9 seconds with one decimal, below a second with two
  * significant digits, never more than resolution decimals (0..6),

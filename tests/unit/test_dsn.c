@@ -140,6 +140,68 @@ static void test_parse_reply(void)
     CHECK_INT(dsn_parse_reply(NULL, 0, &r), -1);
 }
 
+static void test_notify_ret(void)
+{
+    CHECK_INT(dsn_notify_parse("SUCCESS"), DSN_NOTIFY_SUCCESS);
+    CHECK_INT(dsn_notify_parse("failure,Delay"),
+              DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY);
+    CHECK_INT(dsn_notify_parse("SUCCESS,FAILURE,DELAY"),
+              DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY);
+    CHECK_INT(dsn_notify_parse("NEVER"), DSN_NOTIFY_NEVER);
+    CHECK_INT(dsn_notify_parse("NEVER,SUCCESS"), -1);
+    CHECK_INT(dsn_notify_parse("SUCCESS,SUCCESS"), -1);
+    CHECK_INT(dsn_notify_parse("SUCCESS,"), -1);
+    CHECK_INT(dsn_notify_parse(",SUCCESS"), -1);
+    CHECK_INT(dsn_notify_parse(""), -1);
+    CHECK_INT(dsn_notify_parse("SUCCESSFUL"), -1);
+    CHECK_INT(dsn_notify_parse(NULL), -1);
+    CHECK_INT(dsn_ret_parse("full"), 1);
+    CHECK_INT(dsn_ret_parse("HDRS"), 2);
+    CHECK_INT(dsn_ret_parse("HEADERS"), -1);
+    CHECK_INT(dsn_ret_parse(NULL), -1);
+}
+
+static void test_xtext(void)
+{
+    struct buf b = BUF_INIT;
+    const char *in = "user+2Btag@example.org";
+    CHECK_INT(dsn_xtext_decode(in, strlen(in), &b), 0);
+    CHECK_STR(buf_cstr(&b), "user+tag@example.org");
+    buf_reset(&b);
+    in = "a+3db+2bc"; /* lower-case hex tolerated */
+    CHECK_INT(dsn_xtext_decode(in, strlen(in), &b), 0);
+    CHECK_STR(buf_cstr(&b), "a=b+c");
+    buf_reset(&b);
+    CHECK_INT(dsn_xtext_decode("a=b", 3, &b), -1);    /* '=' must be coded */
+    buf_reset(&b);
+    CHECK_INT(dsn_xtext_decode("a b", 3, &b), -1);    /* space too */
+    buf_reset(&b);
+    CHECK_INT(dsn_xtext_decode("ab+4", 4, &b), -1);   /* cut short */
+    buf_reset(&b);
+    CHECK_INT(dsn_xtext_decode("ab+G0", 5, &b), -1);  /* not hex */
+    buf_reset(&b);
+    CHECK_INT(dsn_xtext_decode("a+0Db", 5, &b), -1);  /* CR */
+    buf_reset(&b);
+    CHECK_INT(dsn_xtext_decode("ab=", 2, &b), 0);     /* len bounds it */
+    CHECK_STR(buf_cstr(&b), "ab");
+    buf_reset(&b);
+    dsn_xtext_encode("a=b+c d\xc3\xa9", 9, &b);
+    CHECK_STR(buf_cstr(&b), "a+3Db+2Bc+20d+C3+A9");
+    struct buf back = BUF_INIT;
+    CHECK_INT(dsn_xtext_decode(b.data, b.len, &back), 0);
+    CHECK_STR(buf_cstr(&back), "a=b+c d\xc3\xa9");
+
+    CHECK_INT(dsn_orcpt_parse("rfc822;Bob+2Bx@Example.ORG", &b), 0);
+    CHECK_STR(buf_cstr(&b), "rfc822;Bob+x@Example.ORG");
+    CHECK_INT(dsn_orcpt_parse("rfc822;", &b), -1);
+    CHECK_INT(dsn_orcpt_parse(";bob@x", &b), -1);
+    CHECK_INT(dsn_orcpt_parse("bob@x", &b), -1);
+    CHECK_INT(dsn_orcpt_parse("rfc 822;bob@x", &b), -1);
+    CHECK_INT(dsn_orcpt_parse("rfc822;bob x", &b), -1);
+    buf_free(&b);
+    buf_free(&back);
+}
+
 static const char *interval(long sec, long usec, int resolution)
 {
     static struct buf b;
@@ -271,6 +333,8 @@ int main(void)
     UNIT_RUN(test_set_copy_free);
     UNIT_RUN(test_action_names);
     UNIT_RUN(test_parse_reply);
+    UNIT_RUN(test_notify_ret);
+    UNIT_RUN(test_xtext);
     UNIT_RUN(test_format_interval);
     UNIT_RUN(test_format_log);
     return unit_summary();

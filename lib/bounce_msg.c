@@ -644,11 +644,11 @@ int bounce_msg_write(const struct bounce_notice *n, bounce_write_fn write,
         out_line(&o, "");
         out_str(&o, "--");
         out_line(&o, buf_cstr(&boundary));
-        out_field(&o, "Content-Description",
-                  descriptions[kind][mode == ORIGINAL_HEADERS]);
         out_field(&o, "Content-Type", mode == ORIGINAL_FULL
                                           ? "message/rfc822"
                                           : "text/rfc822-headers");
+        out_field(&o, "Content-Description",
+                  descriptions[kind][mode == ORIGINAL_HEADERS]);
         if (original_8bit)
             out_field(&o, "Content-Transfer-Encoding", "8bit");
         out_line(&o, "");

@@ -489,6 +489,7 @@ static void test_8bit_and_crlf(void)
     CHECK(strstr(text, "Content-Transfer-Encoding: 8bit\r\n\r\nThis is a "
                        "MIME") != NULL);
     CHECK(strstr(text, "Content-Type: message/rfc822\r\n"
+                       "Content-Description: Undelivered Message\r\n"
                        "Content-Transfer-Encoding: 8bit\r\n") != NULL);
     CHECK(strstr(text, "\r\n\r\nna\xc3\xafve\r\nbare\rcr\r\nlast line without "
                        "end\r\n\r\n--") != NULL);
@@ -642,7 +643,9 @@ static void test_large_original_from_fd(void)
     struct buf out = BUF_INIT;
     CHECK_INT(bounce_msg_to_buf(&f.notice, &out, &err), 0);
     CHECK(strstr(buf_cstr(&out), "JUNK") == NULL);
-    CHECK(strstr(buf_cstr(&out), "text/rfc822-headers\n\nSubject: big\n\n--"));
+    CHECK(strstr(buf_cstr(&out), "text/rfc822-headers\nContent-Description: "
+                                    "Undelivered Message Headers\n\n"
+                                    "Subject: big\n\n--"));
     CHECK(strstr(buf_cstr(&out), "xxxx") == NULL);
     CHECK(src.offset < (off_t)strlen(prefix) + 64 * 1024);
 
@@ -671,7 +674,7 @@ static void test_header_only_limit(void)
     f.source.len = big.len;
     f.notice.original_size = (long long)big.len;
     CHECK_INT(compose(&f, &out), 0);
-    const char *part = strstr(buf_cstr(&out), "text/rfc822-headers\n\n");
+    const char *part = strstr(buf_cstr(&out), "Message Headers\n\n");
     CHECK(part != NULL);
     if (part) {
         const char *end = strstr(part, "\n\n--");

@@ -29,11 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
 
         /* The rest of the line becomes the reason in the log line. */
-        char *reason = xstrndup(text + reply.text_offset,
-                                size - reply.text_offset);
+        char *reason =
+            xstrndup(text + reply.text_offset, size - reply.text_offset);
         struct dsn d;
-        if (dsn_set(&d, reply.status, -1, reason, "dns", "mx.example",
-                    "smtp", reason) != 0)
+        if (dsn_set(&d, reply.status, -1, reason, "dns", "mx.example", "smtp",
+                    reason) != 0)
             abort();
         struct dsn_stamps stamps;
         memset(&stamps, 0, sizeof(stamps));

@@ -17,11 +17,11 @@
 #include "mem.h"
 #include "str.h"
 
-#define FLUSH_AT 16384        /* staged bytes before a write */
-#define CHUNK_SIZE 16384      /* bytes of the original per read */
-#define FOLD_COLUMN 78        /* preferred line length (RFC 5322 2.1.1) */
-#define LONGEST_TOKEN 900     /* a word is split beyond this (998 max) */
-#define BOUNDARY_MAX 70       /* RFC 2046 5.1.1 */
+#define FLUSH_AT 16384    /* staged bytes before a write */
+#define CHUNK_SIZE 16384  /* bytes of the original per read */
+#define FOLD_COLUMN 78    /* preferred line length (RFC 5322 2.1.1) */
+#define LONGEST_TOKEN 900 /* a word is split beyond this (998 max) */
+#define BOUNDARY_MAX 70   /* RFC 2046 5.1.1 */
 
 struct out {
     bounce_write_fn write;
@@ -68,15 +68,15 @@ static void out_line(struct out *o, const char *str)
 static void clean_into(struct buf *dst, const char *str)
 {
     buf_reset(dst);
-    for (const unsigned char *p = (const unsigned char *)(str ? str : "");
-         *p; p++)
+    for (const unsigned char *p = (const unsigned char *)(str ? str : ""); *p;
+         p++)
         buf_append_char(dst, *p < 0x20 || *p == 0x7f ? ' ' : (char)*p);
 }
 
 static int has_8bit(const char *str)
 {
-    for (const unsigned char *p = (const unsigned char *)(str ? str : "");
-         *p; p++)
+    for (const unsigned char *p = (const unsigned char *)(str ? str : ""); *p;
+         p++)
         if (*p >= 0x80)
             return 1;
     return 0;
@@ -170,9 +170,9 @@ void bounce_format_date(struct buf *out, time_t when)
                 month_names[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
                 tm.tm_min, tm.tm_sec, sign, offset / 60, offset % 60);
     if (tm.tm_zone && *tm.tm_zone && strlen(tm.tm_zone) < 16 &&
-        strspn(tm.tm_zone, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                           "abcdefghijklmnopqrstuvwxyz0123456789+-") ==
-            strlen(tm.tm_zone))
+        strspn(tm.tm_zone,
+               "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+               "abcdefghijklmnopqrstuvwxyz0123456789+-") == strlen(tm.tm_zone))
         buf_appendf(out, " (%s)", tm.tm_zone);
 }
 
@@ -195,7 +195,8 @@ static void append_random_hex(struct buf *out, size_t bytes)
         /* No entropy yet (early boot): still unique per process. */
         unsigned long mix = (unsigned long)time(NULL) ^
                             ((unsigned long)getpid() << 16) ^ ++counter;
-        for (size_t i = 0; i < bytes; i++, mix = mix * 6364136223846793005UL + 1)
+        for (size_t i = 0; i < bytes;
+             i++, mix = mix * 6364136223846793005UL + 1)
             raw[i] = (unsigned char)(mix >> 33);
     }
     for (size_t i = 0; i < bytes; i++)
@@ -307,8 +308,7 @@ static void write_text_part(struct out *o, const struct bounce_notice *n,
         }
         buf_append_str(&line, ". The mail system will keep trying");
         if (n->retry_until > 0)
-            buf_appendf(&line, " until %s",
-                        date_str(&scratch, n->retry_until));
+            buf_appendf(&line, " until %s", date_str(&scratch, n->retry_until));
         buf_append_str(&line, ", and will tell you if it gives up.");
         out_folded(o, "", buf_cstr(&line), "");
         out_line(o, "");
@@ -418,9 +418,9 @@ static void write_status_part(struct out *o, const struct bounce_notice *n,
                        d->diag_text);
         else if (d->reason && *d->reason)
             out_fieldf(o, "Diagnostic-Code", "X-Postern; %s", d->reason);
-        out_field(o, "Last-Attempt-Date",
-                  date_str(&scratch,
-                           r->last_attempt > 0 ? r->last_attempt : now));
+        out_field(
+            o, "Last-Attempt-Date",
+            date_str(&scratch, r->last_attempt > 0 ? r->last_attempt : now));
         if (n->kind == BOUNCE_DELAY && n->retry_until > 0 &&
             d->action == DSN_ACTION_DELAYED)
             out_field(o, "Will-Retry-Until",
@@ -613,8 +613,9 @@ int bounce_msg_write(const struct bounce_notice *n, bounce_write_fn write,
     out_line(&o, "");
     out_str(&o, "--");
     out_line(&o, buf_cstr(&boundary));
-    out_field(&o, "Content-Type", text_8bit ? "text/plain; charset=utf-8"
-                                            : "text/plain; charset=us-ascii");
+    out_field(&o, "Content-Type",
+              text_8bit ? "text/plain; charset=utf-8"
+                        : "text/plain; charset=us-ascii");
     if (text_8bit)
         out_field(&o, "Content-Transfer-Encoding", "8bit");
     write_text_part(&o, n, buf_cstr(&host), mode, now);
@@ -624,9 +625,9 @@ int bounce_msg_write(const struct bounce_notice *n, bounce_write_fn write,
     out_line(&o, "");
     out_str(&o, "--");
     out_line(&o, buf_cstr(&boundary));
-    out_field(&o, "Content-Type", status_8bit
-                                      ? "message/global-delivery-status"
-                                      : "message/delivery-status");
+    out_field(&o, "Content-Type",
+              status_8bit ? "message/global-delivery-status"
+                          : "message/delivery-status");
     if (status_8bit)
         out_field(&o, "Content-Transfer-Encoding", "8bit");
     write_status_part(&o, n, buf_cstr(&host), now);
@@ -644,9 +645,9 @@ int bounce_msg_write(const struct bounce_notice *n, bounce_write_fn write,
         out_line(&o, "");
         out_str(&o, "--");
         out_line(&o, buf_cstr(&boundary));
-        out_field(&o, "Content-Type", mode == ORIGINAL_FULL
-                                          ? "message/rfc822"
-                                          : "text/rfc822-headers");
+        out_field(&o, "Content-Type",
+                  mode == ORIGINAL_FULL ? "message/rfc822"
+                                        : "text/rfc822-headers");
         out_field(&o, "Content-Description",
                   descriptions[kind][mode == ORIGINAL_HEADERS]);
         if (original_8bit)

@@ -36,8 +36,8 @@ static size_t status_span(const char *str, size_t len)
         }
     }
     /* "5.1.1x" or "5.1.1.2" is not a status code followed by text. */
-    if (pos < len && str[pos] != ' ' && str[pos] != '\t' &&
-        str[pos] != '\r' && str[pos] != '\n')
+    if (pos < len && str[pos] != ' ' && str[pos] != '\t' && str[pos] != '\r' &&
+        str[pos] != '\n')
         return 0;
     return pos;
 }
@@ -161,8 +161,8 @@ int dsn_parse_reply(const char *reply, size_t len, struct dsn_reply *out)
         return -1;
     if (len > 3 && reply[3] != ' ' && reply[3] != '-')
         return -1;
-    out->code = (reply[0] - '0') * 100 + (reply[1] - '0') * 10 +
-                (reply[2] - '0');
+    out->code =
+        (reply[0] - '0') * 100 + (reply[1] - '0') * 10 + (reply[2] - '0');
 
     size_t pos = len > 3 ? 4 : 3;
     while (pos < len && reply[pos] == ' ')
@@ -285,8 +285,7 @@ int dsn_orcpt_parse(const char *value, struct buf *out)
             return -1;
     buf_reset(out);
     buf_append(out, value, (size_t)(semi - value) + 1);
-    if (dsn_xtext_decode(semi + 1, strlen(semi + 1), out) != 0 ||
-        semi[1] == 0)
+    if (dsn_xtext_decode(semi + 1, strlen(semi + 1), out) != 0 || semi[1] == 0)
         return -1;
     return 0;
 }
@@ -407,8 +406,7 @@ void dsn_format_log(struct buf *out, const char *rcpt, const char *orig,
         if (stamps->handoff.tv_sec > 0) {
             in_qmgr = interval_between(&stamps->handoff, &stamps->active);
             if (stamps->conn_setup.tv_sec > 0) {
-                setup =
-                    interval_between(&stamps->conn_setup, &stamps->handoff);
+                setup = interval_between(&stamps->conn_setup, &stamps->handoff);
                 transfer = interval_between(&end, &stamps->conn_setup);
             } else {
                 transfer = interval_between(&end, &stamps->handoff);

@@ -102,8 +102,8 @@ int main(int argc, char **argv)
             n.envid = optarg;
             break;
         case 'r':
-            n.ret = strcmp(optarg, "hdrs") == 0 ? BOUNCE_RET_HDRS
-                                                : BOUNCE_RET_FULL;
+            n.ret =
+                strcmp(optarg, "hdrs") == 0 ? BOUNCE_RET_HDRS : BOUNCE_RET_FULL;
             break;
         case 'l':
             n.size_limit = number(optarg);
@@ -136,8 +136,8 @@ int main(int argc, char **argv)
             split_fields(optarg, f);
             const char *status = field_or_null(f, 2);
             if (dsn_set(&dsns[count], status ? status : "5.0.0", -1,
-                        field_or_null(f, 3), "dns", field_or_null(f, 4),
-                        "smtp", field_or_null(f, 5)) != 0) {
+                        field_or_null(f, 3), "dns", field_or_null(f, 4), "smtp",
+                        field_or_null(f, 5)) != 0) {
                 fprintf(stderr, "bounce_compose: bad status: %s\n", status);
                 return 2;
             }

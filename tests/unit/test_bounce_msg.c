@@ -17,14 +17,13 @@
 #define NOW 1795000000
 #define ARRIVAL (NOW - 3 * 3600 - 60)
 
-static const char original[] =
-    "From: Alice <alice@example.com>\r\n"
-    "To: bob@example.org\r\n"
-    "Subject: hello\r\n"
-    "Message-ID: <1@example.com>\r\n"
-    "\r\n"
-    "Hello Bob,\r\n"
-    "the body is here.\r\n";
+static const char original[] = "From: Alice <alice@example.com>\r\n"
+                               "To: bob@example.org\r\n"
+                               "Subject: hello\r\n"
+                               "Message-ID: <1@example.com>\r\n"
+                               "\r\n"
+                               "Hello Bob,\r\n"
+                               "the body is here.\r\n";
 
 /* A parsed notice: the top header, then each part's header and body. */
 struct part {
@@ -122,8 +121,8 @@ static void parse_notice(const char *text, struct parsed *p)
             break;
         cur++;
         const char *next = strstr(cur, buf_cstr(&delim));
-        char *content = next ? xstrndup(cur, (size_t)(next - cur))
-                             : xstrdup(cur);
+        char *content =
+            next ? xstrndup(cur, (size_t)(next - cur)) : xstrdup(cur);
         split_header(content, &p->parts[p->part_count].header,
                      &p->parts[p->part_count].body);
         p->part_count++;
@@ -159,8 +158,7 @@ static void fixture_init(struct fixture *f, const char *status0,
             "host mx.example.org[192.0.2.1] said: 550 5.1.1 user unknown "
             "(in reply to RCPT TO command)",
             "dns", "mx.example.org", "smtp", "550 5.1.1 user unknown");
-    dsn_set(&f->dsn[1], status1, -1, "mailbox is full", NULL, NULL, NULL,
-            NULL);
+    dsn_set(&f->dsn[1], status1, -1, "mailbox is full", NULL, NULL, NULL, NULL);
     f->rcpt[0].address = "bob@example.org";
     f->rcpt[0].orcpt = "rfc822;Bob@Example.ORG";
     f->rcpt[0].dsn = &f->dsn[0];
@@ -214,8 +212,8 @@ static char *recipient_block(const char *status_body, const char *address)
     if (!hit)
         return NULL;
     const char *start = hit;
-    while (start > status_body && !(start[-1] == '\n' && start - 1 > status_body &&
-                                    start[-2] == '\n'))
+    while (start > status_body &&
+           !(start[-1] == '\n' && start - 1 > status_body && start[-2] == '\n'))
         start--;
     const char *end = strstr(hit, "\n\n");
     return end ? xstrndup(start, (size_t)(end - start) + 1) : xstrdup(start);
@@ -262,9 +260,9 @@ static void test_failure_full_structure(void)
     CHECK(strstr(p.parts[0].body, "mail.example.org") != NULL);
     CHECK(strstr(p.parts[0].body, "<bob@example.org>: host mx.example.org") !=
           NULL);
-    CHECK(strstr(p.parts[0].body, "<carol@example.org> (expanded from "
-                                  "<info@example.org>): mailbox is full") !=
-          NULL);
+    CHECK(strstr(p.parts[0].body,
+                 "<carol@example.org> (expanded from "
+                 "<info@example.org>): mailbox is full") != NULL);
 
     /* Part 2: per-message fields. */
     CHECK_STR(field_str(p.parts[1].header, "Content-Type"),
@@ -434,7 +432,8 @@ static void test_success_report(void)
     f.notice.kind = BOUNCE_SUCCESS;
     CHECK_INT(compose(&f, &out), 0);
     parse_notice(buf_cstr(&out), &p);
-    CHECK_STR(field_str(p.header, "Subject"), "Successful Mail Delivery Report");
+    CHECK_STR(field_str(p.header, "Subject"),
+              "Successful Mail Delivery Report");
     CHECK_INT(p.part_count, 3);
     if (p.part_count == 3) {
         char *bob = recipient_block(p.parts[1].body, "bob@example.org");
@@ -644,8 +643,8 @@ static void test_large_original_from_fd(void)
     CHECK_INT(bounce_msg_to_buf(&f.notice, &out, &err), 0);
     CHECK(strstr(buf_cstr(&out), "JUNK") == NULL);
     CHECK(strstr(buf_cstr(&out), "text/rfc822-headers\nContent-Description: "
-                                    "Undelivered Message Headers\n\n"
-                                    "Subject: big\n\n--"));
+                                 "Undelivered Message Headers\n\n"
+                                 "Subject: big\n\n--"));
     CHECK(strstr(buf_cstr(&out), "xxxx") == NULL);
     CHECK(src.offset < (off_t)strlen(prefix) + 64 * 1024);
 

@@ -14,7 +14,7 @@ static void test_status_valid(void)
     CHECK(dsn_status_valid("4.10.100"));
     CHECK(!dsn_status_valid(NULL));
     CHECK(!dsn_status_valid(""));
-    CHECK(!dsn_status_valid("3.0.0"));  /* class 2, 4 or 5 only */
+    CHECK(!dsn_status_valid("3.0.0")); /* class 2, 4 or 5 only */
     CHECK(!dsn_status_valid("1.0.0"));
     CHECK(!dsn_status_valid("5.1"));
     CHECK(!dsn_status_valid("5.1."));
@@ -172,17 +172,17 @@ static void test_xtext(void)
     CHECK_INT(dsn_xtext_decode(in, strlen(in), &b), 0);
     CHECK_STR(buf_cstr(&b), "a=b+c");
     buf_reset(&b);
-    CHECK_INT(dsn_xtext_decode("a=b", 3, &b), -1);    /* '=' must be coded */
+    CHECK_INT(dsn_xtext_decode("a=b", 3, &b), -1); /* '=' must be coded */
     buf_reset(&b);
-    CHECK_INT(dsn_xtext_decode("a b", 3, &b), -1);    /* space too */
+    CHECK_INT(dsn_xtext_decode("a b", 3, &b), -1); /* space too */
     buf_reset(&b);
-    CHECK_INT(dsn_xtext_decode("ab+4", 4, &b), -1);   /* cut short */
+    CHECK_INT(dsn_xtext_decode("ab+4", 4, &b), -1); /* cut short */
     buf_reset(&b);
-    CHECK_INT(dsn_xtext_decode("ab+G0", 5, &b), -1);  /* not hex */
+    CHECK_INT(dsn_xtext_decode("ab+G0", 5, &b), -1); /* not hex */
     buf_reset(&b);
-    CHECK_INT(dsn_xtext_decode("a+0Db", 5, &b), -1);  /* CR */
+    CHECK_INT(dsn_xtext_decode("a+0Db", 5, &b), -1); /* CR */
     buf_reset(&b);
-    CHECK_INT(dsn_xtext_decode("ab=", 2, &b), 0);     /* len bounds it */
+    CHECK_INT(dsn_xtext_decode("ab=", 2, &b), 0); /* len bounds it */
     CHECK_STR(buf_cstr(&b), "ab");
     buf_reset(&b);
     dsn_xtext_encode("a=b+c d\xc3\xa9", 9, &b);
@@ -295,8 +295,8 @@ static void test_format_log(void)
     st.handoff = tv(0, 0);
     st.reuse_count = 2;
     now = tv(1100, 0);
-    dsn_set(&d, "4.4.1", -1, "connect to mx[192.0.2.1]:25: refused\r\nX", 0,
-            0, 0, 0);
+    dsn_set(&d, "4.4.1", -1, "connect to mx[192.0.2.1]:25: refused\r\nX", 0, 0,
+            0, 0);
     dsn_format_log(&b, "a@b", NULL, NULL, &st, &now, 2, &d, NULL);
     CHECK_STR(buf_cstr(&b),
               "to=<a@b>, relay=none, conn_use=3, delay=100, "

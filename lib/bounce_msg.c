@@ -292,8 +292,11 @@ static void write_text_part(struct out *o, const struct bounce_notice *n,
         out_line(o, "");
         out_line(o, "If you need help, write to the postmaster of this "
                     "site and include");
-        out_line(o, "this report. You may delete your own text from the "
-                    "attached message.");
+        if (mode == ORIGINAL_FULL)
+            out_line(o, "this report. You may delete your own text from the "
+                        "attached message.");
+        else
+            out_line(o, "this report.");
         break;
     case BOUNCE_DELAY:
         out_line(o, "*** This is a warning only: you do not need to send "

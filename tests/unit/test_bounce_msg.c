@@ -331,6 +331,7 @@ static void test_ret_hdrs(void)
         CHECK(strstr(p.parts[2].body, "Message-ID: <1@example.com>\n"));
         CHECK(strstr(p.parts[2].body, "Hello Bob") == NULL);
         CHECK(strstr(p.parts[0].body, "header of your message is attached"));
+        CHECK(strstr(p.parts[0].body, "delete your own text") == NULL);
     }
     parsed_free(&p);
     buf_free(&out);

@@ -379,8 +379,10 @@ static enum store_result fail(struct maildir_delivery *d)
     return result;
 }
 
-/* Checks the Maildir++ quota for a message of size bytes. */
-static int check_quota(struct maildir_delivery *d, long long size)
+/* Checks the Maildir++ quota for a message of size bytes; *tracked
+ * tells whether there is a maildirsize to update afterwards. */
+static int check_quota(struct maildir_delivery *d, long long size,
+                       int *tracked)
 {
     struct maildir_quota_usage usage;
     struct buf err = BUF_INIT;
@@ -401,6 +403,7 @@ static int check_quota(struct maildir_delivery *d, long long size)
     } else {
         rc = 0;
     }
+    *tracked = usage.file_exists;
     buf_free(&err);
     return rc;
 }
@@ -455,7 +458,8 @@ enum store_result maildir_delivery_commit(struct maildir_delivery *d,
         return fail(d);
     long long size = d->filter.out_bytes;
     long long vsize = size + d->filter.bare_lf;
-    if (check_quota(d, size) < 0)
+    int quota_tracked = 0;
+    if (check_quota(d, size, &quota_tracked) < 0)
         return fail(d);
     if (fsync(d->fd) < 0) {
         store_status_errno(d->status, errno, "maildir delivery failed: fsync %s",
@@ -489,7 +493,7 @@ enum store_result maildir_delivery_commit(struct maildir_delivery *d,
     }
     free(new_dir);
     struct buf err = BUF_INIT;
-    if (maildir_quota_update(d->root, size, 1, &err) < 0)
+    if (quota_tracked && maildir_quota_update(d->root, size, 1, &err) < 0)
         log_warn("maildir quota update: %s", buf_cstr(&err));
     buf_free(&err);
     store_status_set(d->status, STORE_OK, "2.0.0", "delivered to maildir");

@@ -451,6 +451,7 @@ int maildir_quota_get(const char *root,
         need_recalc = 1;
     if (need_recalc && recalculate(root, usage, file_mode, err) < 0)
         return -1;
+    usage->file_exists = exists || need_recalc;
     return limits->mode == MAILDIR_QUOTA_NONE ? 0 : 1;
 }
 

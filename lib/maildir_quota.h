@@ -52,6 +52,7 @@ struct maildir_quota_usage {
     long long bytes;       /* bytes used */
     long long count;       /* messages stored */
     int change_lines;      /* lines after the header */
+    int file_exists;       /* maildir_quota_get: maildirsize exists now */
 };
 
 /* Parses maildirsize contents (len bytes; need not be NUL-terminated).

@@ -199,7 +199,8 @@ int maildir_create(const struct maildir_options *opts,
             goto fail;
         /* Courier and Dovecot mark a Maildir++ folder with this file. */
         buf_append_str(&path, "/maildirfolder");
-        int fd = open(buf_cstr(&path), O_WRONLY | O_CREAT | O_CLOEXEC, file_mode);
+        int fd =
+            open(buf_cstr(&path), O_WRONLY | O_CREAT | O_CLOEXEC, file_mode);
         if (fd < 0) {
             buf_set_str(&failed, buf_cstr(&path));
             goto fail;
@@ -259,8 +260,9 @@ static int open_tmp(struct maildir_delivery *d)
         new_base_name(d);
         free(d->tmp_path);
         d->tmp_path = xasprintf("%s/tmp/%s", d->dir, d->base);
-        d->fd = open(d->tmp_path,
-                     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        d->fd =
+            open(d->tmp_path,
+                 O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
         if (d->fd >= 0)
             return 0;
         if (errno == ENOENT && !created_dirs) {
@@ -283,8 +285,8 @@ static int flush_out(struct maildir_delivery *d)
     if (d->out.len == 0)
         return 0;
     if (store_write_all(d->fd, d->out.data, d->out.len) < 0) {
-        store_status_errno(d->status, errno, "maildir delivery failed: write %s",
-                           d->tmp_path);
+        store_status_errno(d->status, errno,
+                           "maildir delivery failed: write %s", d->tmp_path);
         d->failed = 1;
         return -1;
     }
@@ -305,9 +307,9 @@ static int check_size(struct maildir_delivery *d)
     return 0;
 }
 
-struct maildir_delivery *maildir_delivery_open(const struct maildir_options *opts,
-                                               const char *leading_lines,
-                                               struct store_status *status)
+struct maildir_delivery *
+maildir_delivery_open(const struct maildir_options *opts,
+                      const char *leading_lines, struct store_status *status)
 {
     if (opts->path == NULL || *opts->path == 0) {
         store_status_set(status, STORE_DEFER, "4.3.5",
@@ -326,8 +328,8 @@ struct maildir_delivery *maildir_delivery_open(const struct maildir_options *opt
     d->opts = *opts;
     d->fd = -1;
     d->root = xstrdup(opts->path);
-    d->dir = folder ? xasprintf("%s/.%s", opts->path, folder)
-                    : xstrdup(opts->path);
+    d->dir =
+        folder ? xasprintf("%s/.%s", opts->path, folder) : xstrdup(opts->path);
     buf_init(&d->out);
     store_filter_init(&d->filter, STORE_FILTER_CRLF);
     if (open_tmp(d) < 0) {
@@ -381,14 +383,13 @@ static enum store_result fail(struct maildir_delivery *d)
 
 /* Checks the Maildir++ quota for a message of size bytes; *tracked
  * tells whether there is a maildirsize to update afterwards. */
-static int check_quota(struct maildir_delivery *d, long long size,
-                       int *tracked)
+static int check_quota(struct maildir_delivery *d, long long size, int *tracked)
 {
     struct maildir_quota_usage usage;
     struct buf err = BUF_INIT;
     mode_t mode = d->opts.file_mode ? d->opts.file_mode : DEFAULT_FILE_MODE;
-    int rc = maildir_quota_get(d->root, &d->opts.quota, size, mode, &usage,
-                               &err);
+    int rc =
+        maildir_quota_get(d->root, &d->opts.quota, size, mode, &usage, &err);
     if (rc < 0) {
         store_status_set(d->status, STORE_DEFER, "4.3.0",
                          "maildir delivery failed: quota: %s", buf_cstr(&err));
@@ -419,8 +420,8 @@ static int move_to_new(struct maildir_delivery *d, long long size,
                     vsize);
         int rc = renameat2(AT_FDCWD, d->tmp_path, AT_FDCWD, buf_cstr(new_path),
                            RENAME_NOREPLACE);
-        if (rc < 0 && (errno == EINVAL || errno == ENOSYS ||
-                       errno == EOPNOTSUPP)) {
+        if (rc < 0 &&
+            (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
             /* No RENAME_NOREPLACE here: link() never replaces either. */
             rc = link(d->tmp_path, buf_cstr(new_path));
             if (rc == 0)
@@ -430,8 +431,9 @@ static int move_to_new(struct maildir_delivery *d, long long size,
             return 0;
         if (errno == ENOENT && !created_dirs) {
             /* new/ vanished (someone tidied an empty Maildir). */
-            if (create_subdirs(d->dir, d->opts.dir_mode ? d->opts.dir_mode
-                                                        : DEFAULT_DIR_MODE,
+            if (create_subdirs(d->dir,
+                               d->opts.dir_mode ? d->opts.dir_mode
+                                                : DEFAULT_DIR_MODE,
                                new_path) < 0)
                 break;
             created_dirs = 1;
@@ -462,15 +464,15 @@ enum store_result maildir_delivery_commit(struct maildir_delivery *d,
     if (check_quota(d, size, &quota_tracked) < 0)
         return fail(d);
     if (fsync(d->fd) < 0) {
-        store_status_errno(d->status, errno, "maildir delivery failed: fsync %s",
-                           d->tmp_path);
+        store_status_errno(d->status, errno,
+                           "maildir delivery failed: fsync %s", d->tmp_path);
         return fail(d);
     }
     int rc = close(d->fd);
     d->fd = -1;
     if (rc < 0) {
-        store_status_errno(d->status, errno, "maildir delivery failed: close %s",
-                           d->tmp_path);
+        store_status_errno(d->status, errno,
+                           "maildir delivery failed: close %s", d->tmp_path);
         return fail(d);
     }
     struct buf new_path = BUF_INIT;
@@ -480,8 +482,8 @@ enum store_result maildir_delivery_commit(struct maildir_delivery *d,
     }
     char *new_dir = xasprintf("%s/new", d->dir);
     if (store_fsync_dir(new_dir) < 0) {
-        store_status_errno(d->status, errno, "maildir delivery failed: fsync %s",
-                           new_dir);
+        store_status_errno(d->status, errno,
+                           "maildir delivery failed: fsync %s", new_dir);
         /* Not known to be on disk: take it back so that the retry the
          * agent will make does not deliver twice. */
         unlink(buf_cstr(&new_path));

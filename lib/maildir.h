@@ -51,9 +51,9 @@ struct maildir_delivery;
  * "Return-Path: <a@b>\nDelivered-To: c@d\n"; a missing final newline is
  * added). Returns NULL with *status set on failure. The status object
  * must outlive the delivery: write and commit report through it. */
-struct maildir_delivery *maildir_delivery_open(const struct maildir_options *opts,
-                                               const char *leading_lines,
-                                               struct store_status *status);
+struct maildir_delivery *
+maildir_delivery_open(const struct maildir_options *opts,
+                      const char *leading_lines, struct store_status *status);
 /* Appends message bytes (any chunking; CR LF split across chunks is
  * fine). Returns 0, or -1 with the status set; after -1 the caller must
  * still call commit (which returns the failure) or abort. */

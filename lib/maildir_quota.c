@@ -52,8 +52,8 @@ static int parse_number(const char *data, size_t len, size_t *pos,
     return 0;
 }
 
-int maildir_quota_parse_limits(const char *line, size_t len,
-                               long long *bytes, long long *count)
+int maildir_quota_parse_limits(const char *line, size_t len, long long *bytes,
+                               long long *count)
 {
     int rc = 0;
     size_t pos = 0;
@@ -175,7 +175,6 @@ int maildir_quota_fits(const struct maildir_quota_usage *usage,
     return 1;
 }
 
-
 /* ---- scanning ---- */
 
 struct scanned_dir {
@@ -245,7 +244,8 @@ static int sum_dir(struct scan *scan, const char *path, long long *bytes,
         long long size;
         if (maildir_name_size(ent->d_name, 'S', &size) < 0) {
             struct stat st;
-            if (fstatat(dirfd(dir), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (fstatat(dirfd(dir), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+                0) {
                 if (errno == ENOENT)
                     continue; /* moved or expunged meanwhile */
                 buf_set_str(err, "");

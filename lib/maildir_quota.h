@@ -66,8 +66,8 @@ int maildir_quota_parse(const char *data, size_t len,
 
 /* Parses a header line ("1000S,10C"; len bytes): 0, or -1 when an item
  * is malformed (the good items are still stored). */
-int maildir_quota_parse_limits(const char *line, size_t len,
-                               long long *bytes, long long *count);
+int maildir_quota_parse_limits(const char *line, size_t len, long long *bytes,
+                               long long *count);
 /* Formats the header line without newline, as Dovecot writes it. */
 void maildir_quota_format_limits(long long bytes, long long count,
                                  struct buf *out);
@@ -81,9 +81,9 @@ int maildir_quota_scan(const char *root, long long *bytes, long long *count,
 /* Reads the usage for a delivery of add_bytes into root, recalculating
  * and rewriting maildirsize (files created with file_mode) when needed
  * as described above (the staleness rule applies whenever the file says
- * the message would not fit). Returns 1 when a quota applies (usage filled in), 0 when none
- * does (mode NONE or FROM_FILE without a file: usage zeroed), -1 on an
- * error (err set; the caller defers). In mode NONE the file is only
+ * the message would not fit). Returns 1 when a quota applies (usage filled in),
+ * 0 when none does (mode NONE or FROM_FILE without a file: usage zeroed), -1 on
+ * an error (err set; the caller defers). In mode NONE the file is only
  * maintained, never enforced, and 0 is returned. */
 int maildir_quota_get(const char *root,
                       const struct maildir_quota_limits *limits,

@@ -25,12 +25,12 @@ struct mbox_delivery {
     struct store_status *status;
     struct mbox_options opts; /* path and sender not owned */
     char *path;
-    char *lock_path;          /* dot lock we hold, else NULL */
+    char *lock_path; /* dot lock we hold, else NULL */
     dev_t lock_dev;
     ino_t lock_ino;
     int fd;
-    off_t orig_size;          /* size before this delivery */
-    long long written;        /* bytes written or buffered so far */
+    off_t orig_size;   /* size before this delivery */
+    long long written; /* bytes written or buffered so far */
     int failed;
     struct store_filter filter;
     struct buf out;
@@ -384,7 +384,8 @@ enum store_result mbox_delivery_commit(struct mbox_delivery *d)
     if (!d->failed && check_size(d) == 0 && flush_out(d) == 0) {
         if (fsync(d->fd) == 0) {
             enum store_result result = STORE_OK;
-            store_status_set(d->status, result, "2.0.0", "delivered to mailbox");
+            store_status_set(d->status, result, "2.0.0",
+                             "delivered to mailbox");
             delivery_free(d);
             return result;
         }

@@ -75,8 +75,7 @@ struct mbox_delivery *mbox_delivery_open(const struct mbox_options *opts,
                                          struct store_status *status);
 /* Appends message bytes in any chunking. 0, or -1 with the status set
  * (the caller then calls commit, which returns the failure, or abort). */
-int mbox_delivery_write(struct mbox_delivery *d, const void *data,
-                        size_t len);
+int mbox_delivery_write(struct mbox_delivery *d, const void *data, size_t len);
 /* Ends the message (newline, blank line), fsyncs, unlocks, frees d.
  * On failure the mailbox is truncated to its size before the delivery.
  * Returns the result also stored in the status. */

@@ -43,8 +43,7 @@ void store_status_set(struct store_status *st, enum store_result result,
     va_end(ap);
 }
 
-void store_status_errno(struct store_status *st, int err, const char *fmt,
-                        ...)
+void store_status_errno(struct store_status *st, int err, const char *fmt, ...)
 {
     enum store_result result = STORE_DEFER;
     const char *dsn = "4.2.0";

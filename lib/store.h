@@ -4,7 +4,7 @@
  * a per-recipient status: sent, deferred (4.x.x) or bounced (5.x.x). The
  * writers never decide policy beyond that; they report the class, the
  * enhanced status code they suggest, and a precise reason such as
- *   "maildir delivery failed: create /m/tmp/1.M2P3Q1.h: No space left on device"
+ *   "maildir delivery failed: write /m/tmp/1.M2P3Q1.h: Disk quota exceeded"
  * This module also holds the small pieces both writers need: the content
  * filter (CRLF to LF, `From ` quoting), full writes, directory fsync and
  * directory creation. It is a pure library: no configuration, no logging
@@ -31,8 +31,8 @@ enum store_result {
 
 struct store_status {
     enum store_result result;
-    char dsn[8];        /* "2.0.0", "4.3.0", "5.2.2", ... */
-    struct buf reason;  /* human text for the log and the DSN */
+    char dsn[8];       /* "2.0.0", "4.3.0", "5.2.2", ... */
+    struct buf reason; /* human text for the log and the DSN */
 };
 
 void store_status_init(struct store_status *st);
@@ -46,8 +46,8 @@ void store_status_set(struct store_status *st, enum store_result result,
  * ENOSPC -> defer 4.3.0; EAGAIN/ESTALE -> defer 4.2.0; EDQUOT/EFBIG ->
  * bounce 5.2.2 (mailbox full); anything else -> defer 4.2.0 (when unsure,
  * defer: a later try may succeed, a bounce cannot be undone). */
-void store_status_errno(struct store_status *st, int err, const char *fmt,
-                        ...) __attribute__((format(printf, 3, 4)));
+void store_status_errno(struct store_status *st, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Name of a result ("ok", "defer", "bounce", "over quota"). */
 const char *store_result_name(enum store_result result);
 

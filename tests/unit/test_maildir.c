@@ -103,7 +103,8 @@ static void test_name_size(void)
     CHECK_INT(maildir_name_size("1.M2P3.h,S=12x", 'S', &size), -1);
     CHECK_INT(maildir_name_size("1.M2P3.h", 'S', &size), -1);
     CHECK_INT(maildir_name_size("1.M2P3.h:2,S=5", 'S', &size), -1);
-    CHECK_INT(maildir_name_size("1.h,S=99999999999999999999999", 'S', &size), -1);
+    CHECK_INT(maildir_name_size("1.h,S=99999999999999999999999", 'S', &size),
+              -1);
 }
 
 static void test_deliver_content(void)
@@ -117,8 +118,8 @@ static void test_deliver_content(void)
     const char *text = "Subject: hi\r\n\r\nline one\r\nbare lf\nlone\rcr\r\n"
                        "From me\r\nend";
     /* Chunks of 1 byte split every CR LF pair across writes. */
-    enum store_result r = deliver(&opts, "Return-Path: <a@b>\r\nDelivered-To: c@d",
-                                  text, 1, &st, &final);
+    enum store_result r = deliver(
+        &opts, "Return-Path: <a@b>\r\nDelivered-To: c@d", text, 1, &st, &final);
     CHECK_INT(r, STORE_OK);
     CHECK_STR(st.dsn, "2.0.0");
     const char *expected = "Return-Path: <a@b>\nDelivered-To: c@d\n"
@@ -164,7 +165,8 @@ static void test_deliver_chunking_equal(void)
                pb = BUF_INIT;
     for (int i = 0; i < 5000; i++)
         buf_appendf(&text, "line %d\r\n%s", i, i % 7 ? "" : "\r");
-    CHECK_INT(deliver(&opts, NULL, buf_cstr(&text), 100000, &st, &pa), STORE_OK);
+    CHECK_INT(deliver(&opts, NULL, buf_cstr(&text), 100000, &st, &pa),
+              STORE_OK);
     CHECK_INT(deliver(&opts, NULL, buf_cstr(&text), 3, &st, &pb), STORE_OK);
     read_whole(buf_cstr(&pa), &a);
     read_whole(buf_cstr(&pb), &b);
@@ -221,8 +223,8 @@ static void test_creates_parents_and_folders(void)
     CHECK_INT(deliver(&opts, NULL, "hello\n", 64, &st, NULL), STORE_OK);
     CHECK_INT(count_in(root, "new"), 1);
     /* Names that would escape the Maildir are refused. */
-    static const char *const bad[] = {"../x", "a/b", ".hidden", "a..b", "x.",
-                                      "tab\there"};
+    static const char *const bad[] = {"../x", "a/b", ".hidden",
+                                      "a..b", "x.",  "tab\there"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         opts.folder = bad[i];
         CHECK_INT(maildir_folder_name_valid(bad[i]), -1);
@@ -337,7 +339,8 @@ static int try_file_too_large(void *arg)
     big[299999] = 0;
     enum store_result r = deliver(&opts, NULL, big, 299999, &st, NULL);
     int ok = r == STORE_BOUNCE && strcmp(st.dsn, "5.2.2") == 0 &&
-             str_has_prefix(buf_cstr(&st.reason), "maildir delivery failed: write ") &&
+             str_has_prefix(buf_cstr(&st.reason),
+                            "maildir delivery failed: write ") &&
              str_has_suffix(buf_cstr(&st.reason), ": File too large");
     if (!ok)
         printf("#   result %d dsn %s reason %s\n", r, st.dsn,
@@ -385,10 +388,15 @@ static void test_quota_parse(void)
     CHECK_INT(u.bytes, 10);
     CHECK_INT(u.limit_bytes, 0);
     /* Each of these asks for a recalculation. */
-    static const char *const broken[] = {
-        "", "100S", "100S\n", "100S\nabc 1\n", "100S\n10\n", "100S\n10 1 3\n",
-        "100S\n-10 -1\n", "100S\n9223372036854775807 1\n1 1\n",
-        "100S\n99999999999999999999 1\n"};
+    static const char *const broken[] = {"",
+                                         "100S",
+                                         "100S\n",
+                                         "100S\nabc 1\n",
+                                         "100S\n10\n",
+                                         "100S\n10 1 3\n",
+                                         "100S\n-10 -1\n",
+                                         "100S\n9223372036854775807 1\n1 1\n",
+                                         "100S\n99999999999999999999 1\n"};
     for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++)
         CHECK_INT(maildir_quota_parse(broken[i], strlen(broken[i]), &u), 0);
     const char nul[] = "100S\n1\0 1\n";

@@ -45,7 +45,8 @@ static void test_from_line(void)
     setenv("TZ", "UTC0", 1);
     tzset();
     mbox_from_line("user@example.com", 1000000000, &b);
-    CHECK_STR(buf_cstr(&b), "From user@example.com  Sun Sep  9 01:46:40 2001\n");
+    CHECK_STR(buf_cstr(&b),
+              "From user@example.com  Sun Sep  9 01:46:40 2001\n");
     buf_reset(&b);
     mbox_from_line("", 0, &b);
     CHECK_STR(buf_cstr(&b), "From MAILER-DAEMON  Thu Jan  1 00:00:00 1970\n");
@@ -59,17 +60,17 @@ static void test_deliver_format_and_quoting(void)
 {
     char *dir = scratch_dir();
     char *path = xasprintf("%s/user", dir);
-    struct mbox_options opts = {.path = path, .sender = "a@b",
-                                .from_time = 1000000000};
+    struct mbox_options opts = {
+        .path = path, .sender = "a@b", .from_time = 1000000000};
     struct store_status st;
     store_status_init(&st);
     const char *text = "Subject: x\r\nFrom: header is not a From_ line\r\n\r\n"
                        "From here\r\n>From there\r\nFrom\r\nFromage\r\n"
                        " From indented\r\nFFrom \r\nFrom \r\nlast";
     /* One-byte chunks split every "From " and CR LF. */
-    CHECK_INT(deliver(&opts, "Return-Path: <a@b>\r\nDelivered-To: u@h", text, 1,
-                      &st),
-              STORE_OK);
+    CHECK_INT(
+        deliver(&opts, "Return-Path: <a@b>\r\nDelivered-To: u@h", text, 1, &st),
+        STORE_OK);
     CHECK_STR(st.dsn, "2.0.0");
     opts.sender = NULL;
     CHECK_INT(deliver(&opts, NULL, "second\n\n", 4096, &st), STORE_OK);
@@ -170,7 +171,8 @@ static void test_lock_excludes_concurrent_writer(void)
     char *dir = scratch_dir();
     char *path = xasprintf("%s/user", dir);
     char *lock = xasprintf("%s.lock", path);
-    struct mbox_options opts = {.path = path, .sender = "parent@x",
+    struct mbox_options opts = {.path = path,
+                                .sender = "parent@x",
                                 .lock_attempts = QUICK_ATTEMPTS,
                                 .lock_delay_ms = QUICK_DELAY_MS};
     struct store_status st;
@@ -191,7 +193,8 @@ static void test_lock_excludes_concurrent_writer(void)
     struct buf content = BUF_INIT;
     read_whole(path, &content);
     CHECK(str_has_prefix(buf_cstr(&content), "From child@x  "));
-    CHECK(strstr(buf_cstr(&content), "from the child\n\nFrom parent@x  ") != NULL);
+    CHECK(strstr(buf_cstr(&content), "from the child\n\nFrom parent@x  ") !=
+          NULL);
     CHECK(str_has_suffix(buf_cstr(&content), "from the parent\n\n"));
 
     /* A reader holding only an fcntl lock keeps us out too, and our dot
@@ -231,7 +234,8 @@ static void test_concurrent_writers_never_interleave(void)
     for (int w = 0; w < WRITERS; w++) {
         pids[w] = fork();
         if (pids[w] == 0) {
-            struct mbox_options opts = {.path = path, .sender = "w@x",
+            struct mbox_options opts = {.path = path,
+                                        .sender = "w@x",
                                         .lock_attempts = 5000,
                                         .lock_delay_ms = 1};
             struct store_status st;
@@ -308,8 +312,8 @@ static void test_stale_dotlock(void)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     CHECK_INT(deliver(&opts, NULL, "x\n", 100, &st), STORE_DEFER);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    long elapsed_ms = (t1.tv_sec - t0.tv_sec) * 1000 +
-                      (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    long elapsed_ms =
+        (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     CHECK(elapsed_ms >= (QUICK_ATTEMPTS - 1) * QUICK_DELAY_MS);
     CHECK(elapsed_ms < 5000);
     CHECK(strstr(buf_cstr(&st.reason), "lock file") != NULL);
@@ -347,9 +351,10 @@ static int deliver_too_large(void *arg)
     memset(big, 'y', 200000);
     big[200000] = 0;
     enum store_result r = deliver(&opts, NULL, big, 10000, &st);
-    int ok = r == STORE_BOUNCE && strcmp(st.dsn, "5.2.2") == 0 &&
-             str_has_prefix(buf_cstr(&st.reason), "mbox delivery failed: write ") &&
-             str_has_suffix(buf_cstr(&st.reason), ": File too large");
+    int ok =
+        r == STORE_BOUNCE && strcmp(st.dsn, "5.2.2") == 0 &&
+        str_has_prefix(buf_cstr(&st.reason), "mbox delivery failed: write ") &&
+        str_has_suffix(buf_cstr(&st.reason), ": File too large");
     if (!ok)
         printf("#   result %d dsn %s reason %s\n", r, st.dsn,
                buf_cstr(&st.reason));
@@ -379,8 +384,8 @@ static void test_truncates_on_failure(void)
     CHECK_STR(buf_cstr(&content), first_message);
 
     /* mailbox_size_limit, after some of the message was written. */
-    struct mbox_options opts = {.path = path, .sender = "a@b",
-                                .size_limit = file_size(path) + 150000};
+    struct mbox_options opts = {
+        .path = path, .sender = "a@b", .size_limit = file_size(path) + 150000};
     char *big = xmalloc(200001);
     memset(big, 'z', 200000);
     big[200000] = 0;
@@ -446,7 +451,8 @@ struct spool_ctx {
 static int deliver_in_spool(void *arg)
 {
     struct spool_ctx *ctx = arg;
-    struct mbox_options opts = {.path = ctx->path, .sender = "a@b",
+    struct mbox_options opts = {.path = ctx->path,
+                                .sender = "a@b",
                                 .dotlock_optional = ctx->optional,
                                 .lock_attempts = QUICK_ATTEMPTS,
                                 .lock_delay_ms = QUICK_DELAY_MS};

@@ -231,8 +231,10 @@ static int valid_name(const char *name)
     return 1;
 }
 
-/* Writes the edited file after checking it still parses. */
-static void write_checked(struct cfedit_file *file, int is_master)
+/* Fails when the file does not parse; before an edit this reports the
+ * administrator's line numbers, after it this guards the write. */
+static void check_parses(const struct cfedit_file *file, int is_master,
+                         const char *context)
 {
     struct buf text = BUF_INIT, err = BUF_INIT;
     for (size_t i = 0; i < file->lines.count; i++)
@@ -251,10 +253,18 @@ static void write_checked(struct cfedit_file *file, int is_master)
                                     opt.config_dir, file->path, &err);
     }
     if (status != 0)
-        fatal("not changing %s: %s", file->path, buf_cstr(&err));
+        fatal("%s%s", context, buf_cstr(&err));
+    buf_free(&text);
+    buf_free(&err);
+}
+
+/* Writes the edited file after checking it still parses. */
+static void write_checked(struct cfedit_file *file, int is_master)
+{
+    struct buf err = BUF_INIT;
+    check_parses(file, is_master, "edit result does not parse: ");
     if (cfedit_write(file, &err) != 0)
         fatal("%s", buf_cstr(&err));
-    buf_free(&text);
     buf_free(&err);
 }
 
@@ -288,6 +298,7 @@ static void edit_main(char **args, int count)
     char *path = xasprintf("%s/main.cf", opt.config_dir);
     if (cfedit_read(&file, path, &err) != 0)
         fatal("%s", buf_cstr(&err));
+    check_parses(&file, 0, "");
     cfedit_apply(&file, decide_main, &edit);
     for (size_t i = 0; opt.edit && i < edit.names.count; i++) {
         int index = last_index(&edit.names, edit.names.items[i]);
@@ -432,6 +443,7 @@ static void edit_master(char **args, int count)
     buf_reset(&err);
     if (cfedit_read(&file, path, &err) != 0)
         fatal("%s", buf_cstr(&err));
+    check_parses(&file, 1, "");
     cfedit_apply(&file, decide_master, &edit);
     for (size_t i = 0; opt.edit && i < edit.keys.count; i++) {
         int later = 0;

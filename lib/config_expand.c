@@ -280,8 +280,7 @@ int config_expand(const char *text, int defaults_only, struct buf *out,
 
 static const char *where_set(const char *name, struct buf *where)
 {
-    enum config_source source;
-    config_raw(name, &source);
+    enum config_source source = config_source_of(name);
     buf_reset(where);
     if (source == CONFIG_MAIN_CF)
         buf_appendf(where, "%s, line %d", cfg_state.path ? cfg_state.path

@@ -205,6 +205,18 @@ static void test_loops_and_bad_references(void)
     buf_free(&out);
 }
 
+static void test_loop_through_computed_default(void)
+{
+    /* mydomain's default is computed from myhostname. */
+    struct buf err = BUF_INIT;
+    CHECK_INT(load("myhostname = $mydomain\n", &err), 0);
+    CHECK_STR(cfg_str("mydomain"), "localdomain");
+    CHECK_INT(warned_about("refers to itself"), 1);
+    CHECK(config_raw("mydomain", NULL) != NULL);
+    CHECK(config_check(&err) >= 1);
+    buf_free(&err);
+}
+
 static void test_expansion_bombs(void)
 {
     /* Each level doubles: 2^40 bytes if unbounded. */
@@ -465,6 +477,7 @@ int main(void)
     UNIT_RUN(test_expansion);
     UNIT_RUN(test_conditionals);
     UNIT_RUN(test_loops_and_bad_references);
+    UNIT_RUN(test_loop_through_computed_default);
     UNIT_RUN(test_expansion_bombs);
     UNIT_RUN(test_time_units_and_bounds);
     UNIT_RUN(test_numbers_and_booleans);

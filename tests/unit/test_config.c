@@ -151,7 +151,10 @@ static void test_conditionals(void)
                    "t7 = ${none?{a}:{c, d}}\n"
                    "t8 = ${full?{}}\n"
                    "t9 = ${none:{x${full}y}}\n"
-                   "t10 = ${full?${none:nested}}\n",
+                   "t10 = ${full?${none:nested}}\n"
+                   "t11 = ${none?{a}  :  {b c}}\n"
+                   "t12 = ${full?{a}:{b}{c}}\n"
+                   "t13 = ${full?{a}:b}\n",
                    &err),
               0);
     CHECK_STR(cfg_str("t1"), "yes");
@@ -164,6 +167,12 @@ static void test_conditionals(void)
     CHECK_STR(cfg_str("t8"), "");
     CHECK_STR(cfg_str("t9"), "xxy");
     CHECK_STR(cfg_str("t10"), "nested");
+    CHECK_STR(cfg_str("t11"), "b c");
+    CHECK_INT(warned_about("parameter t11:"), 0);
+    CHECK_STR(cfg_str("t12"), "");
+    CHECK_INT(warned_about("line 14: parameter t12: bad text after ${full?{...}"), 1);
+    CHECK_STR(cfg_str("t13"), "");
+    CHECK_INT(warned_about("parameter t13: bad text"), 1);
     /* A table default using the ':' form. */
     CHECK_STR(cfg_str("smtpd_client_event_limit_exceptions"),
               cfg_str("mynetworks"));

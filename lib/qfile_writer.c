@@ -28,7 +28,7 @@
 
 enum writer_state {
     WRITER_OPEN,      /* taking envelope records and content */
-    WRITER_FINISHED,  /* end record written, file fsynced */
+    WRITER_FINISHED,  /* end record written, file synced */
     WRITER_COMMITTED, /* renamed into place */
     WRITER_FAILED,    /* a write failed: only free is left */
 };
@@ -176,8 +176,10 @@ static int create_temp(struct qfile_writer *w, struct buf *err)
             random_bits = (uint32_t)time(NULL);
         free(w->temp_path);
         /* A leading dot: never a valid queue id, so scanners skip it. */
+        /* Atomic: smtpd may create writers from several I/O threads. */
+        unsigned serial = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
         w->temp_path = xasprintf("%s/.t%ld.%u.%08x", w->dir, (long)getpid(),
-                                 counter++, random_bits);
+                                 serial, random_bits);
         w->fd = open(w->temp_path,
                      O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (w->fd >= 0)
@@ -484,8 +486,10 @@ int qfile_writer_finish(struct qfile_writer *w, struct buf *err)
         append_record(w, QFILE_REC_END, "", 0, err) < 0 ||
         flush_pending(w, err) < 0)
         return -1;
-    if (fsync(w->fd) < 0)
-        return fail_errno(w, "fsync", err);
+    /* fdatasync also writes the size and block map, all a reader needs;
+     * only timestamps are left to the kernel. */
+    if (fdatasync(w->fd) < 0)
+        return fail_errno(w, "fdatasync", err);
     w->state = WRITER_FINISHED;
     return 0;
 }

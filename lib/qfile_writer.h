@@ -9,7 +9,7 @@
  *   qfile_writer_content_append(w, data, len, err);   as data arrives
  *   qfile_writer_content_end(w, err);
  *   (more recipients may follow, e.g. for sendmail -t)
- *   qfile_writer_finish(w, err);            end record, fsync(file)
+ *   qfile_writer_finish(w, err);            end record, fdatasync(file)
  *   qfile_writer_commit(w, err);            rename to DIR/QUEUEID
  *   qfile_sync_dir(dir, err);               fsync(dir): may be shared by
  *                                           many commits (group commit)
@@ -76,7 +76,9 @@ int qfile_writer_content_append(struct qfile_writer *w, const void *data,
 int qfile_writer_content_end(struct qfile_writer *w, struct buf *err);
 
 /* Checks the envelope is complete, patches the header and the content
- * length, appends the end record and fsyncs the file. */
+ * length, appends the end record and fdatasyncs the file. A writer is
+ * used by one thread at a time, but that thread may be an I/O thread
+ * that does only this slow step. */
 int qfile_writer_finish(struct qfile_writer *w, struct buf *err);
 /* Renames the finished file to DIR/QUEUEID without replacing anything.
  * The rename is durable only after qfile_sync_dir(DIR). */

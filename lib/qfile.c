@@ -274,11 +274,12 @@ static enum qfile_result pwrite_exact(int fd, const void *data, size_t len,
     return QFILE_OK;
 }
 
-/* Checks the magic and the header record head, so that patches land only
- * on a queue file of the version we know. */
-static enum qfile_result check_header_head(int fd, struct buf *err)
+/* Checks the magic and the header record, so that updates land only on
+ * a queue file of the version we know; returns the decoded header. */
+static enum qfile_result check_header_head(int fd, struct qfile_header *h,
+                                           struct buf *err)
 {
-    unsigned char head[QFILE_HEADER_POS + 4];
+    unsigned char head[QFILE_FIRST_RECORD];
     enum qfile_result result = pread_exact(fd, head, sizeof(head), 0, err);
     if (result != QFILE_OK)
         return result;
@@ -291,9 +292,9 @@ static enum qfile_result check_header_head(int fd, struct buf *err)
         buf_append_str(err, "offset 8: bad header record");
         return QFILE_CORRUPT;
     }
-    uint32_t version = qfile_get_u32(head + QFILE_HEADER_POS);
-    if (version != QFILE_VERSION) {
-        buf_appendf(err, "unsupported queue file version %u", version);
+    qfile_header_decode(head + QFILE_HEADER_POS, h);
+    if (h->version != QFILE_VERSION) {
+        buf_appendf(err, "unsupported queue file version %u", h->version);
         return QFILE_CORRUPT;
     }
     return QFILE_OK;
@@ -302,11 +303,22 @@ static enum qfile_result check_header_head(int fd, struct buf *err)
 enum qfile_result qfile_mark_done(int fd, uint64_t offset,
                                   enum qfile_sync sync, struct buf *err)
 {
-    enum qfile_result result = check_header_head(fd, err);
+    struct qfile_header h;
+    enum qfile_result result = check_header_head(fd, &h, err);
     if (result != QFILE_OK)
         return result;
     unsigned char head[QFILE_REC_HDR_LEN];
-    if (offset < QFILE_FIRST_RECORD) {
+    if (h.content_offset > h.end_offset ||
+        h.message_size > h.end_offset - h.content_offset) {
+        buf_append_str(err, "header places the content outside the file");
+        return QFILE_CORRUPT;
+    }
+    /* Only between the header and the end record, and never inside the
+     * content, where message bytes could look like a record. */
+    int in_content = offset < h.content_offset + h.message_size &&
+                     offset + QFILE_REC_HDR_LEN > h.content_offset;
+    if (offset < QFILE_FIRST_RECORD || offset >= h.end_offset ||
+        in_content) {
         buf_appendf(err, "offset %llu: not a recipient record",
                     (unsigned long long)offset);
         return QFILE_CORRUPT;
@@ -334,7 +346,8 @@ enum qfile_result qfile_patch_flags(int fd, uint32_t flags,
         buf_appendf(err, "unknown queue file flags 0x%x", flags);
         return QFILE_CORRUPT;
     }
-    enum qfile_result result = check_header_head(fd, err);
+    struct qfile_header h;
+    enum qfile_result result = check_header_head(fd, &h, err);
     if (result != QFILE_OK)
         return result;
     unsigned char field[4];
@@ -346,7 +359,8 @@ enum qfile_result qfile_patch_warn_time(int fd, uint64_t warn_time,
                                         enum qfile_sync sync,
                                         struct buf *err)
 {
-    enum qfile_result result = check_header_head(fd, err);
+    struct qfile_header h;
+    enum qfile_result result = check_header_head(fd, &h, err);
     if (result != QFILE_OK)
         return result;
     unsigned char field[8];

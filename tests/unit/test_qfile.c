@@ -26,7 +26,9 @@ static const char SAMPLE_CONTENT[] =
     "\n"
     "Hello Bob,\n"
     "\n"
-    "this is the body.\n";
+    "this is the body.\n"
+    /* bytes that parse as a recipient record head ('R', length 10) */
+    "R\x00\x00\x00\x0a\n";
 
 /* A fresh empty directory for a test; removed by remove_dir. */
 static char *make_dir(void)
@@ -223,10 +225,12 @@ static void test_qfile_round_trip(void)
         CHECK(chunk.len <= 10);
         buf_append(&all, chunk.data, chunk.len);
     } while (chunk.len > 0 && all.len < 100000);
-    CHECK_STR(buf_cstr(&all), SAMPLE_CONTENT);
+    CHECK(all.len == sizeof(SAMPLE_CONTENT) - 1 &&
+          memcmp(all.data, SAMPLE_CONTENT, all.len) == 0); /* NULs too */
     CHECK_INT(qfile_content_seek(r, h->body_offset), 0);
     CHECK_INT(qfile_content_read(r, &chunk, 1000, &err), QFILE_OK);
-    CHECK_STR(buf_cstr(&chunk), body);
+    CHECK_INT(chunk.len, SAMPLE_CONTENT + sizeof(SAMPLE_CONTENT) - 1 - body);
+    CHECK(memcmp(chunk.data, body, chunk.len) == 0);
     CHECK_INT(qfile_content_seek(r, h->message_size + 1), -1);
 
     /* The record iterator shows the layout in file order. */
@@ -542,9 +546,15 @@ static void test_qfile_mark_done(void)
 
     /* Offsets that are not recipient records are refused untouched. */
     read_whole(path, &before);
+    /* The content holds a line that looks like a recipient record. */
+    const char *fake = memmem(SAMPLE_CONTENT, sizeof(SAMPLE_CONTENT) - 1,
+                              "R\x00\x00\x00\x0a", 5);
+    CHECK(fake != NULL);
+    uint64_t fake_offset = content + (uint64_t)(fake - SAMPLE_CONTENT);
     uint64_t bad_offsets[] = {0, 8, QFILE_FIRST_RECORD, rcpt0 + 1,
-                              content - 5, content, before.len - 5,
-                              before.len, before.len + 100};
+                              content - 5, content - 2, content,
+                              fake_offset, before.len - 5, before.len,
+                              before.len + 100};
     for (size_t i = 0; i < sizeof(bad_offsets) / sizeof(bad_offsets[0]);
          i++) {
         buf_reset(&err);

@@ -85,10 +85,12 @@ static enum qfile_result ensure(struct qfile_reader *r, uint64_t offset,
  * each other and with the file size, and the end record is in place. */
 static enum qfile_result check_header(struct qfile_reader *r, struct buf *err)
 {
-    unsigned char head[QFILE_FIRST_RECORD];
-    size_t have = r->file_size < sizeof(head) ? (size_t)r->file_size
-                                              : sizeof(head);
-    enum qfile_result result = read_at(r->fd, head, have, 0, err);
+    /* One read from offset 0 fills the window: for a small message it
+     * holds the header, the envelope, the content and the end record. */
+    const unsigned char *head;
+    size_t have = r->file_size < QFILE_FIRST_RECORD ? (size_t)r->file_size
+                                                    : QFILE_FIRST_RECORD;
+    enum qfile_result result = ensure(r, 0, have, &head, err);
     if (result != QFILE_OK)
         return result;
     if (have < QFILE_MAGIC_LEN || memcmp(head, QFILE_MAGIC,
@@ -119,9 +121,12 @@ static enum qfile_result check_header(struct qfile_reader *r, struct buf *err)
                     (unsigned long long)r->file_size);
         return QFILE_CORRUPT;
     }
-    unsigned char end[QFILE_REC_HDR_LEN];
-    if ((result = read_at(r->fd, end, sizeof(end), h->end_offset, err)) !=
-        QFILE_OK)
+    unsigned char end_copy[QFILE_REC_HDR_LEN];
+    const unsigned char *end = end_copy;
+    if (h->end_offset + QFILE_REC_HDR_LEN <= r->window.len)
+        end = (const unsigned char *)r->window.data + h->end_offset;
+    else if ((result = read_at(r->fd, end_copy, sizeof(end_copy),
+                               h->end_offset, err)) != QFILE_OK)
         return result;
     if (end[0] != QFILE_REC_END || qfile_get_u32(end + 1) != 0)
         return corrupt(err, h->end_offset, "no end record");
@@ -169,7 +174,7 @@ static enum qfile_result reader_init(int fd, int owns_fd,
         qfile_reader_close(r);
         return result;
     }
-    qfile_reader_rewind(r);
+    r->next = QFILE_FIRST_RECORD;
     *out = r;
     return QFILE_OK;
 }
@@ -382,11 +387,23 @@ enum qfile_result qfile_read_envelope(struct qfile_reader *r,
 {
     int seen[sizeof(SINGLE_TYPES)] = {0};
     memset(env, 0, sizeof(*env));
+    /* Restart without dropping the window: the reader's own updates keep
+     * it current (qfile_reader_mark_done). The patchable header fields
+     * are taken again, for changes made before a rewind. */
+    r->next = QFILE_FIRST_RECORD;
+    r->at_end = 0;
+    const unsigned char *head;
+    enum qfile_result result = ensure(r, 0, QFILE_FIRST_RECORD, &head, err);
+    if (result != QFILE_OK)
+        return result;
+    r->header.flags = qfile_get_u32(head + QFILE_OFF_FLAGS);
+    r->header.warn_time = qfile_get_u64(head + QFILE_OFF_WARN_TIME);
+    if (r->header.flags & ~QFILE_FLAG_ALL)
+        return corrupt(err, QFILE_OFF_FLAGS, "unknown header flags");
     env->header = r->header;
-    qfile_reader_rewind(r);
     for (;;) {
         struct qfile_record rec;
-        enum qfile_result result = qfile_read_record(r, &rec, err);
+        result = qfile_read_record(r, &rec, err);
         if (result != QFILE_OK)
             return result;
         if (rec.type == QFILE_REC_END)
@@ -444,10 +461,16 @@ enum qfile_result qfile_content_read(struct qfile_reader *r,
     size_t len = left < max ? (size_t)left : max;
     if (len == 0)
         return QFILE_OK;
+    uint64_t offset = r->header.content_offset + r->content_pos;
+    if (offset >= r->window_offset &&
+        offset + len <= r->window_offset + r->window.len) {
+        /* Already read with the envelope (small messages). */
+        buf_append(chunk, r->window.data + (offset - r->window_offset), len);
+        r->content_pos += len;
+        return QFILE_OK;
+    }
     buf_reserve(chunk, len);
-    enum qfile_result result =
-        read_at(r->fd, chunk->data, len,
-                r->header.content_offset + r->content_pos, err);
+    enum qfile_result result = read_at(r->fd, chunk->data, len, offset, err);
     if (result != QFILE_OK)
         return result;
     chunk->len = len;
@@ -462,4 +485,101 @@ int qfile_content_seek(struct qfile_reader *r, uint64_t position)
         return -1;
     r->content_pos = position;
     return 0;
+}
+
+/* Applies an in-place change to the cached bytes too. */
+static void window_patch(struct qfile_reader *r, uint64_t offset,
+                         const unsigned char *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (offset + i >= r->window_offset &&
+            offset + i < r->window_offset + r->window.len)
+            r->window.data[offset + i - r->window_offset] = (char)data[i];
+}
+
+enum qfile_result qfile_reader_mark_done(struct qfile_reader *r,
+                                         uint64_t offset,
+                                         enum qfile_sync sync,
+                                         struct buf *err)
+{
+    const struct qfile_header *h = &r->header;
+    if (offset >= r->window_offset &&
+        offset + QFILE_REC_HDR_LEN <= r->window_offset + r->window.len &&
+        offset >= QFILE_FIRST_RECORD &&
+        offset + QFILE_REC_HDR_LEN <= h->end_offset &&
+        (offset + QFILE_REC_HDR_LEN <= h->content_offset ||
+         offset >= h->content_offset + h->message_size)) {
+        /* The record head is in hand and the header was validated at
+         * open: check from memory and save two reads. Only R->D ever
+         * changes in place, so a stale 'R' costs at most a rewrite. */
+        const unsigned char *head = (const unsigned char *)r->window.data +
+                                    (offset - r->window_offset);
+        if ((head[0] == QFILE_REC_RCPT || head[0] == QFILE_REC_RCPT_DONE) &&
+            qfile_get_u32(head + 1) <= QFILE_MAX_RECORD) {
+            unsigned char done = QFILE_REC_RCPT_DONE;
+            ssize_t put;
+            do
+                put = pwrite(r->fd, &done, 1, (off_t)offset);
+            while (put < 0 && errno == EINTR);
+            if (put != 1) {
+                buf_appendf(err, "write at offset %llu: %s",
+                            (unsigned long long)offset,
+                            put < 0 ? strerror(errno) : "no progress");
+                return QFILE_SYSERR;
+            }
+            if (sync == QFILE_SYNC && fdatasync(r->fd) < 0) {
+                buf_appendf(err, "fdatasync: %s", strerror(errno));
+                return QFILE_SYSERR;
+            }
+            r->window.data[offset - r->window_offset] = (char)done;
+            return QFILE_OK;
+        }
+    }
+    enum qfile_result result = qfile_mark_done(r->fd, offset, sync, err);
+    if (result == QFILE_OK) {
+        unsigned char done = QFILE_REC_RCPT_DONE;
+        window_patch(r, offset, &done, 1);
+    }
+    return result;
+}
+
+enum qfile_result qfile_reader_patch_flags(struct qfile_reader *r,
+                                           uint32_t flags,
+                                           enum qfile_sync sync,
+                                           struct buf *err)
+{
+    enum qfile_result result = qfile_patch_flags(r->fd, flags, sync, err);
+    if (result == QFILE_OK) {
+        unsigned char field[4];
+        qfile_put_u32(field, flags);
+        window_patch(r, QFILE_OFF_FLAGS, field, sizeof(field));
+        r->header.flags = flags;
+    }
+    return result;
+}
+
+enum qfile_result qfile_reader_patch_warn_time(struct qfile_reader *r,
+                                               uint64_t warn_time,
+                                               enum qfile_sync sync,
+                                               struct buf *err)
+{
+    enum qfile_result result =
+        qfile_patch_warn_time(r->fd, warn_time, sync, err);
+    if (result == QFILE_OK) {
+        unsigned char field[8];
+        qfile_put_u64(field, warn_time);
+        window_patch(r, QFILE_OFF_WARN_TIME, field, sizeof(field));
+        r->header.warn_time = warn_time;
+    }
+    return result;
+}
+
+const struct qfile_recipient *
+qfile_envelope_recipient_at(const struct qfile_envelope *env,
+                            uint64_t offset)
+{
+    for (size_t i = 0; i < env->recipient_count; i++)
+        if (env->recipients[i].offset == offset)
+            return &env->recipients[i];
+    return NULL;
 }

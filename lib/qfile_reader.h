@@ -8,6 +8,11 @@
  * plus the envelope itself: the content is never loaded, it is streamed
  * in chunks of the caller's size or handed to the kernel by offset.
  *
+ * The reader keeps the bytes it has read (one read covers a whole small
+ * message). Change the file through the reader (qfile_reader_mark_done,
+ * qfile_reader_patch_*) so later reads see the change; after a change
+ * made any other way, call qfile_reader_rewind before reading again.
+ *
  * Each call returns QFILE_OK, QFILE_CORRUPT (err names the offset and the
  * broken rule: move the file to corrupt/), or QFILE_SYSERR (an I/O error
  * or a vanished file: try again later). */
@@ -52,7 +57,7 @@ enum qfile_result qfile_read_record(struct qfile_reader *r,
                                     struct qfile_record *rec,
                                     struct buf *err);
 /* Restarts the iterator at the first record after the header and drops
- * cached bytes, so in-place changes made since are seen. */
+ * cached bytes, so changes made since by any means are seen. */
 void qfile_reader_rewind(struct qfile_reader *r);
 
 struct qfile_attr {
@@ -76,8 +81,8 @@ struct qfile_envelope {
     size_t done_count;  /* how many are marked done */
 };
 
-/* Reads and checks every record; fills env (free with
- * qfile_envelope_free, also after an error). Rewinds first. */
+/* Reads and checks every record from the first; fills env (free with
+ * qfile_envelope_free, also after an error). */
 enum qfile_result qfile_read_envelope(struct qfile_reader *r,
                                       struct qfile_envelope *env,
                                       struct buf *err);
@@ -85,6 +90,28 @@ void qfile_envelope_free(struct qfile_envelope *env);
 /* An attribute's value, or NULL. */
 const char *qfile_envelope_attr(const struct qfile_envelope *env,
                                 const char *name);
+/* The recipient whose record is at offset (as named in a delivery
+ * request), or NULL: an offset from elsewhere is checked against the
+ * file before it is trusted. */
+const struct qfile_recipient *
+qfile_envelope_recipient_at(const struct qfile_envelope *env,
+                            uint64_t offset);
+
+/* In-place updates through the reader (opened writable): as
+ * qfile_mark_done / qfile_patch_flags / qfile_patch_warn_time in qfile.h,
+ * and the reader's cached bytes and header follow. */
+enum qfile_result qfile_reader_mark_done(struct qfile_reader *r,
+                                         uint64_t offset,
+                                         enum qfile_sync sync,
+                                         struct buf *err);
+enum qfile_result qfile_reader_patch_flags(struct qfile_reader *r,
+                                           uint32_t flags,
+                                           enum qfile_sync sync,
+                                           struct buf *err);
+enum qfile_result qfile_reader_patch_warn_time(struct qfile_reader *r,
+                                               uint64_t warn_time,
+                                               enum qfile_sync sync,
+                                               struct buf *err);
 
 /* Streams the content: each call replaces chunk's contents with the next
  * at most max bytes (max > 0); chunk->len == 0 means the end. */

@@ -516,7 +516,8 @@ static void test_qfile_mark_done(void)
     }
     int fd = qfile_reader_fd(r);
     read_whole(path, &before);
-    CHECK_INT(qfile_mark_done(fd, env.recipients[1].offset, QFILE_SYNC, &err),
+    CHECK_INT(qfile_reader_mark_done(r, env.recipients[1].offset, QFILE_SYNC,
+                                     &err),
               QFILE_OK);
     read_whole(path, &after);
     /* Exactly one byte changed, R to D. */
@@ -530,19 +531,41 @@ static void test_qfile_mark_done(void)
     CHECK_INT(qfile_mark_done(fd, env.recipients[1].offset, QFILE_NOSYNC,
                               &err),
               QFILE_OK);
-    CHECK_INT(qfile_mark_done(fd, env.recipients[2].offset, QFILE_NOSYNC,
-                              &err),
-              QFILE_OK);
-    CHECK_INT(fdatasync(fd), 0);
+    /* The reader sees its own update without re-reading. */
     uint64_t rcpt0 = env.recipients[0].offset;
+    uint64_t rcpt2 = env.recipients[2].offset;
     uint64_t content = env.header.content_offset;
     qfile_envelope_free(&env);
+    CHECK_INT(qfile_read_envelope(r, &env, &err), QFILE_OK);
+    CHECK_INT(env.done_count, 1);
+    CHECK(env.recipients[1].done);
+    qfile_envelope_free(&env);
+    /* A change through the bare descriptor is seen after a rewind. */
+    CHECK_INT(qfile_mark_done(fd, rcpt2, QFILE_NOSYNC, &err), QFILE_OK);
+    CHECK_INT(fdatasync(fd), 0);
+    qfile_reader_rewind(r);
     CHECK_INT(qfile_read_envelope(r, &env, &err), QFILE_OK);
     CHECK_INT(env.done_count, 2);
     CHECK(!env.recipients[0].done);
     CHECK(env.recipients[1].done);
     CHECK(env.recipients[2].done);
+    const struct qfile_recipient *found =
+        qfile_envelope_recipient_at(&env, rcpt2);
+    CHECK(found != NULL && strcmp(found->address, "dave@example.net") == 0);
+    CHECK(qfile_envelope_recipient_at(&env, rcpt2 + 1) == NULL);
     qfile_envelope_free(&env);
+    /* And by a fresh reader. */
+    struct qfile_reader *fresh;
+    CHECK_INT(qfile_reader_open(path, 0, &fresh, &err), QFILE_OK);
+    if (fresh) {
+        CHECK_INT(qfile_read_envelope(fresh, &env, &err), QFILE_OK);
+        CHECK_INT(env.done_count, 2);
+        qfile_envelope_free(&env);
+        /* Read-only readers cannot write. */
+        CHECK_INT(qfile_reader_mark_done(fresh, rcpt0, QFILE_NOSYNC, &err),
+                  QFILE_SYSERR);
+        qfile_reader_close(fresh);
+    }
 
     /* Offsets that are not recipient records are refused untouched. */
     read_whole(path, &before);
@@ -561,6 +584,10 @@ static void test_qfile_mark_done(void)
         CHECK_INT(qfile_mark_done(fd, bad_offsets[i], QFILE_NOSYNC, &err),
                   QFILE_CORRUPT);
         CHECK(err.len > 0);
+        /* The reader's variant checks from memory; the same answers. */
+        CHECK_INT(qfile_reader_mark_done(r, bad_offsets[i], QFILE_NOSYNC,
+                                         &err),
+                  QFILE_CORRUPT);
     }
     read_whole(path, &after);
     CHECK(before.len == after.len &&
@@ -607,6 +634,27 @@ static void test_qfile_patch(void)
         qfile_envelope_free(&env);
         qfile_reader_close(r);
     }
+    /* Through a writable reader: its header follows. */
+    CHECK_INT(qfile_reader_open(path, 1, &r, &err), QFILE_OK);
+    if (r) {
+        CHECK_INT(qfile_reader_patch_flags(r, 0, QFILE_NOSYNC, &err),
+                  QFILE_OK);
+        CHECK_INT(qfile_reader_patch_warn_time(r, 99, QFILE_SYNC, &err),
+                  QFILE_OK);
+        CHECK_INT(qfile_reader_header(r)->flags, 0);
+        CHECK_INT(qfile_reader_header(r)->warn_time, 99);
+        struct qfile_envelope env;
+        CHECK_INT(qfile_read_envelope(r, &env, &err), QFILE_OK);
+        CHECK_INT(env.header.warn_time, 99);
+        qfile_envelope_free(&env);
+        qfile_reader_close(r);
+    }
+    struct buf bytes = BUF_INIT;
+    read_whole(path, &bytes);
+    CHECK(bytes.len > QFILE_FIRST_RECORD &&
+          qfile_get_u64((unsigned char *)bytes.data + QFILE_OFF_WARN_TIME) ==
+              99);
+    buf_free(&bytes);
     /* A patched header field that disagrees with the records fails. */
     unsigned char count[8];
     qfile_put_u64(count, 2);

@@ -49,8 +49,8 @@ static void check_accepted(struct qfile_reader *r, struct buf *err)
      * reader (its cache follows) or the bare descriptor (then rewind). */
     int fd = qfile_reader_fd(r);
     for (size_t i = 0; i < env.recipient_count; i++)
-        if ((i % 2 ? qfile_mark_done(fd, env.recipients[i].offset,
-                                     QFILE_NOSYNC, err)
+        if ((i % 2 ? qfile_mark_done(fd, env.recipients[i].offset, QFILE_NOSYNC,
+                                     err)
                    : qfile_reader_mark_done(r, env.recipients[i].offset,
                                             QFILE_NOSYNC, err)) != QFILE_OK)
             abort();
@@ -63,8 +63,7 @@ static void check_accepted(struct qfile_reader *r, struct buf *err)
     qfile_reader_rewind(r);
     if (qfile_read_envelope(r, &env, err) != QFILE_OK ||
         env.recipient_count != count || env.done_count != count ||
-        env.header.flags != QFILE_FLAG_WARNED ||
-        env.header.warn_time != 12345)
+        env.header.flags != QFILE_FLAG_WARNED || env.header.warn_time != 12345)
         abort();
     qfile_envelope_free(&env);
 }

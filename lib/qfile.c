@@ -120,8 +120,10 @@ static int append_text16(struct buf *out, const char *what, const char *text,
 {
     size_t len = text ? strlen(text) : 0;
     if (!qfile_text_ok(text, len)) {
-        buf_appendf(err, "recipient %s is longer than %d bytes or contains "
-                         "control characters", what, QFILE_MAX_TEXT);
+        buf_appendf(err,
+                    "recipient %s is longer than %d bytes or contains "
+                    "control characters",
+                    what, QFILE_MAX_TEXT);
         return -1;
     }
     unsigned char prefix[2];
@@ -131,8 +133,8 @@ static int append_text16(struct buf *out, const char *what, const char *text,
     return 0;
 }
 
-int qfile_recipient_encode(const struct qfile_recipient *rcpt,
-                           struct buf *out, struct buf *err)
+int qfile_recipient_encode(const struct qfile_recipient *rcpt, struct buf *out,
+                           struct buf *err)
 {
     if (!qfile_notify_ok(rcpt->notify)) {
         buf_appendf(err, "invalid DSN NOTIFY bits 0x%x", rcpt->notify);
@@ -151,8 +153,8 @@ int qfile_recipient_encode(const struct qfile_recipient *rcpt,
 
 /* Takes one length-prefixed text field from payload[*pos..len). */
 static enum qfile_result take_text16(const unsigned char *payload, size_t len,
-                                     size_t *pos, const char *what,
-                                     char **out, struct buf *err)
+                                     size_t *pos, const char *what, char **out,
+                                     struct buf *err)
 {
     if (len - *pos < 2) {
         buf_appendf(err, "recipient record ends before its %s length", what);
@@ -166,8 +168,10 @@ static enum qfile_result take_text16(const unsigned char *payload, size_t len,
         return QFILE_CORRUPT;
     }
     if (!qfile_text_ok((const char *)payload + *pos, field_len)) {
-        buf_appendf(err, "recipient %s is longer than %d bytes or contains "
-                         "control characters", what, QFILE_MAX_TEXT);
+        buf_appendf(err,
+                    "recipient %s is longer than %d bytes or contains "
+                    "control characters",
+                    what, QFILE_MAX_TEXT);
         return QFILE_CORRUPT;
     }
     *out = xstrndup((const char *)payload + *pos, field_len);
@@ -202,8 +206,7 @@ enum qfile_result qfile_recipient_decode(const unsigned char *payload,
         return result;
     }
     if (pos != len) {
-        buf_appendf(err, "%zu unexpected bytes after the recipient",
-                    len - pos);
+        buf_appendf(err, "%zu unexpected bytes after the recipient", len - pos);
         qfile_recipient_free(rcpt);
         return QFILE_CORRUPT;
     }
@@ -230,8 +233,8 @@ static enum qfile_result pread_exact(int fd, void *out, size_t len,
 {
     size_t done = 0;
     while (done < len) {
-        ssize_t got = pread(fd, (char *)out + done, len - done,
-                            (off_t)(offset + done));
+        ssize_t got =
+            pread(fd, (char *)out + done, len - done, (off_t)(offset + done));
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
@@ -300,8 +303,8 @@ static enum qfile_result check_header_head(int fd, struct qfile_header *h,
     return QFILE_OK;
 }
 
-enum qfile_result qfile_mark_done(int fd, uint64_t offset,
-                                  enum qfile_sync sync, struct buf *err)
+enum qfile_result qfile_mark_done(int fd, uint64_t offset, enum qfile_sync sync,
+                                  struct buf *err)
 {
     struct qfile_header h;
     enum qfile_result result = check_header_head(fd, &h, err);
@@ -317,14 +320,12 @@ enum qfile_result qfile_mark_done(int fd, uint64_t offset,
      * content, where message bytes could look like a record. */
     int in_content = offset < h.content_offset + h.message_size &&
                      offset + QFILE_REC_HDR_LEN > h.content_offset;
-    if (offset < QFILE_FIRST_RECORD || offset >= h.end_offset ||
-        in_content) {
+    if (offset < QFILE_FIRST_RECORD || offset >= h.end_offset || in_content) {
         buf_appendf(err, "offset %llu: not a recipient record",
                     (unsigned long long)offset);
         return QFILE_CORRUPT;
     }
-    if ((result = pread_exact(fd, head, sizeof(head), offset, err)) !=
-        QFILE_OK)
+    if ((result = pread_exact(fd, head, sizeof(head), offset, err)) != QFILE_OK)
         return result;
     if (head[0] == QFILE_REC_RCPT_DONE)
         return QFILE_OK;
@@ -356,8 +357,7 @@ enum qfile_result qfile_patch_flags(int fd, uint32_t flags,
 }
 
 enum qfile_result qfile_patch_warn_time(int fd, uint64_t warn_time,
-                                        enum qfile_sync sync,
-                                        struct buf *err)
+                                        enum qfile_sync sync, struct buf *err)
 {
     struct qfile_header h;
     enum qfile_result result = check_header_head(fd, &h, err);

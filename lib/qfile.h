@@ -99,11 +99,11 @@ struct qfile_header {
  * Strings are NUL-terminated; orcpt and original are "" when absent. */
 struct qfile_recipient {
     char *address;
-    char *orcpt;    /* DSN ORCPT "addr-type;address", xtext-decoded */
-    char *original; /* address before rewriting (orig_to=) */
-    unsigned notify;  /* QFILE_NOTIFY_* bits */
-    int done;         /* the record's type is 'D' */
-    uint64_t offset;  /* file offset of the record: for qfile_mark_done */
+    char *orcpt;     /* DSN ORCPT "addr-type;address", xtext-decoded */
+    char *original;  /* address before rewriting (orig_to=) */
+    unsigned notify; /* QFILE_NOTIFY_* bits */
+    int done;        /* the record's type is 'D' */
+    uint64_t offset; /* file offset of the record: for qfile_mark_done */
 };
 
 /* Big-endian field helpers, also used by tests and tools. */
@@ -133,8 +133,8 @@ int qfile_notify_ok(unsigned notify);
  * a field breaks the format (too long, control characters, bad NOTIFY).
  * Decodes one: QFILE_OK, or QFILE_CORRUPT with err set; the strings in
  * rcpt are allocated and freed with qfile_recipient_free. */
-int qfile_recipient_encode(const struct qfile_recipient *rcpt,
-                           struct buf *out, struct buf *err);
+int qfile_recipient_encode(const struct qfile_recipient *rcpt, struct buf *out,
+                           struct buf *err);
 enum qfile_result qfile_recipient_decode(const unsigned char *payload,
                                          size_t len,
                                          struct qfile_recipient *rcpt,
@@ -145,18 +145,18 @@ void qfile_recipient_free(struct qfile_recipient *rcpt);
  * several records and then call fdatasync(fd) once. */
 enum qfile_sync { QFILE_NOSYNC = 0, QFILE_SYNC = 1 };
 
-/* Marks the recipient record at offset done: reads the record head back,
- * refuses anything that is not an 'R' or 'D' record after the header,
- * and writes the one byte 'D' (no write when already done). */
-enum qfile_result qfile_mark_done(int fd, uint64_t offset,
-                                  enum qfile_sync sync, struct buf *err);
+/* Marks the recipient record at offset done: reads the header and the
+ * record head back, refuses anything that is not an 'R' or 'D' record
+ * between the header and the end record and outside the content, and
+ * writes the one byte 'D' (no write when already done). */
+enum qfile_result qfile_mark_done(int fd, uint64_t offset, enum qfile_sync sync,
+                                  struct buf *err);
 /* Patches the header's flags / warn_time in place after checking that
  * fd is a queue file of this version. */
 enum qfile_result qfile_patch_flags(int fd, uint32_t flags,
                                     enum qfile_sync sync, struct buf *err);
 enum qfile_result qfile_patch_warn_time(int fd, uint64_t warn_time,
-                                        enum qfile_sync sync,
-                                        struct buf *err);
+                                        enum qfile_sync sync, struct buf *err);
 
 /* fsyncs a directory, making renames into it durable; -1 with err. One
  * call covers every rename made into the directory before it. */

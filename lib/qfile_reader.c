@@ -20,11 +20,11 @@ struct qfile_reader {
     int owns_fd;
     uint64_t file_size;
     struct qfile_header header;
-    struct buf window;      /* file bytes from window_offset on */
+    struct buf window; /* file bytes from window_offset on */
     uint64_t window_offset;
-    uint64_t next;          /* offset of the next record */
+    uint64_t next; /* offset of the next record */
     int at_end;
-    uint64_t content_pos;   /* streaming position within the content */
+    uint64_t content_pos; /* streaming position within the content */
 };
 
 static enum qfile_result corrupt(struct buf *err, uint64_t offset,
@@ -35,19 +35,18 @@ static enum qfile_result corrupt(struct buf *err, uint64_t offset,
 }
 
 /* Reads len bytes at offset into out (which has room). */
-static enum qfile_result read_at(int fd, void *out, size_t len,
-                                 uint64_t offset, struct buf *err)
+static enum qfile_result read_at(int fd, void *out, size_t len, uint64_t offset,
+                                 struct buf *err)
 {
     size_t done = 0;
     while (done < len) {
-        ssize_t got = pread(fd, (char *)out + done, len - done,
-                            (off_t)(offset + done));
+        ssize_t got =
+            pread(fd, (char *)out + done, len - done, (off_t)(offset + done));
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
             buf_appendf(err, "read at offset %llu: %s",
-                        (unsigned long long)(offset + done),
-                        strerror(errno));
+                        (unsigned long long)(offset + done), strerror(errno));
             return QFILE_SYSERR;
         }
         if (got == 0)
@@ -93,8 +92,8 @@ static enum qfile_result check_header(struct qfile_reader *r, struct buf *err)
     enum qfile_result result = ensure(r, 0, have, &head, err);
     if (result != QFILE_OK)
         return result;
-    if (have < QFILE_MAGIC_LEN || memcmp(head, QFILE_MAGIC,
-                                         QFILE_MAGIC_LEN) != 0) {
+    if (have < QFILE_MAGIC_LEN ||
+        memcmp(head, QFILE_MAGIC, QFILE_MAGIC_LEN) != 0) {
         buf_append_str(err, "not a queue file (bad magic)");
         return QFILE_CORRUPT;
     }
@@ -115,8 +114,9 @@ static enum qfile_result check_header(struct qfile_reader *r, struct buf *err)
         return corrupt(err, QFILE_HEADER_POS + 56, "reserved field not zero");
     if (r->file_size < QFILE_FIRST_RECORD + QFILE_REC_HDR_LEN ||
         h->end_offset != r->file_size - QFILE_REC_HDR_LEN) {
-        buf_appendf(err, "end record offset %llu does not match the file "
-                         "size %llu (truncated or extended file)",
+        buf_appendf(err,
+                    "end record offset %llu does not match the file "
+                    "size %llu (truncated or extended file)",
                     (unsigned long long)h->end_offset,
                     (unsigned long long)r->file_size);
         return QFILE_CORRUPT;
@@ -125,8 +125,8 @@ static enum qfile_result check_header(struct qfile_reader *r, struct buf *err)
     const unsigned char *end = end_copy;
     if (h->end_offset + QFILE_REC_HDR_LEN <= r->window.len)
         end = (const unsigned char *)r->window.data + h->end_offset;
-    else if ((result = read_at(r->fd, end_copy, sizeof(end_copy),
-                               h->end_offset, err)) != QFILE_OK)
+    else if ((result = read_at(r->fd, end_copy, sizeof(end_copy), h->end_offset,
+                               err)) != QFILE_OK)
         return result;
     if (end[0] != QFILE_REC_END || qfile_get_u32(end + 1) != 0)
         return corrupt(err, h->end_offset, "no end record");
@@ -147,8 +147,7 @@ static enum qfile_result check_header(struct qfile_reader *r, struct buf *err)
 }
 
 static enum qfile_result reader_init(int fd, int owns_fd,
-                                     struct qfile_reader **out,
-                                     struct buf *err)
+                                     struct qfile_reader **out, struct buf *err)
 {
     *out = NULL;
     struct stat st;
@@ -180,8 +179,7 @@ static enum qfile_result reader_init(int fd, int owns_fd,
 }
 
 enum qfile_result qfile_reader_open(const char *path, int writable,
-                                    struct qfile_reader **out,
-                                    struct buf *err)
+                                    struct qfile_reader **out, struct buf *err)
 {
     int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC |
                             O_NOFOLLOW | O_NONBLOCK);
@@ -236,8 +234,7 @@ static int envelope_type(char type)
 }
 
 enum qfile_result qfile_read_record(struct qfile_reader *r,
-                                    struct qfile_record *rec,
-                                    struct buf *err)
+                                    struct qfile_record *rec, struct buf *err)
 {
     const struct qfile_header *h = &r->header;
     memset(rec, 0, sizeof(*rec));
@@ -251,8 +248,7 @@ enum qfile_result qfile_read_record(struct qfile_reader *r,
     if (offset > h->end_offset || h->end_offset - offset < QFILE_REC_HDR_LEN)
         return corrupt(err, offset, "record runs into the end record");
     const unsigned char *head;
-    enum qfile_result result = ensure(r, offset, QFILE_REC_HDR_LEN, &head,
-                                      err);
+    enum qfile_result result = ensure(r, offset, QFILE_REC_HDR_LEN, &head, err);
     if (result != QFILE_OK)
         return result;
     char type = (char)head[0];
@@ -262,11 +258,13 @@ enum qfile_result qfile_read_record(struct qfile_reader *r,
     rec->offset = offset;
     if (type == QFILE_REC_CONTENT) {
         if (payload_offset != h->content_offset)
-            return corrupt(err, offset, "content record where the header "
-                                        "does not place it");
+            return corrupt(err, offset,
+                           "content record where the header "
+                           "does not place it");
         if (len != h->message_size)
-            return corrupt(err, offset, "content length differs from the "
-                                        "header's message size");
+            return corrupt(err, offset,
+                           "content length differs from the "
+                           "header's message size");
         rec->len = (size_t)len;
         r->next = payload_offset + len;
         return QFILE_OK;
@@ -282,14 +280,14 @@ enum qfile_result qfile_read_record(struct qfile_reader *r,
     }
     if (len > QFILE_MAX_RECORD) {
         buf_appendf(err, "offset %llu: record '%c' length %llu exceeds %d",
-                    (unsigned long long)offset, type,
-                    (unsigned long long)len, QFILE_MAX_RECORD);
+                    (unsigned long long)offset, type, (unsigned long long)len,
+                    QFILE_MAX_RECORD);
         return QFILE_CORRUPT;
     }
     if (len > h->end_offset - payload_offset)
         return corrupt(err, offset, "record runs into the end record");
-    if ((result = ensure(r, payload_offset, (size_t)len, &rec->payload,
-                         err)) != QFILE_OK)
+    if ((result = ensure(r, payload_offset, (size_t)len, &rec->payload, err)) !=
+        QFILE_OK)
         return result;
     rec->len = (size_t)len;
     r->next = payload_offset + len;
@@ -327,16 +325,16 @@ static enum qfile_result decode_record(const struct qfile_record *rec,
         buf_free(&why);
         rcpt.done = rec->type == QFILE_REC_RCPT_DONE;
         rcpt.offset = rec->offset;
-        env->recipients = xreallocarray(env->recipients,
-                                        env->recipient_count + 1,
-                                        sizeof(*env->recipients));
+        env->recipients =
+            xreallocarray(env->recipients, env->recipient_count + 1,
+                          sizeof(*env->recipients));
         env->recipients[env->recipient_count++] = rcpt;
         env->done_count += (size_t)rcpt.done;
         return QFILE_OK;
     }
     case QFILE_REC_DSN_RET:
-        if (rec->len != 1 || (text[0] != QFILE_RET_FULL &&
-                              text[0] != QFILE_RET_HDRS))
+        if (rec->len != 1 ||
+            (text[0] != QFILE_RET_FULL && text[0] != QFILE_RET_HDRS))
             return corrupt(err, rec->offset, "malformed DSN RET");
         env->dsn_ret = text[0];
         return QFILE_OK;
@@ -364,8 +362,8 @@ static enum qfile_result decode_record(const struct qfile_record *rec,
             free(name);
             return corrupt(err, rec->offset, "duplicate attribute");
         }
-        env->attrs = xreallocarray(env->attrs, env->attr_count + 1,
-                                   sizeof(*env->attrs));
+        env->attrs =
+            xreallocarray(env->attrs, env->attr_count + 1, sizeof(*env->attrs));
         env->attrs[env->attr_count].name = name;
         env->attrs[env->attr_count++].value =
             xstrndup(equals + 1, rec->len - name_len - 1);
@@ -410,9 +408,10 @@ enum qfile_result qfile_read_envelope(struct qfile_reader *r,
             break;
         const char *single = strchr(SINGLE_TYPES, rec.type);
         if (single != NULL && seen[single - SINGLE_TYPES]++)
-            return corrupt(err, rec.offset, rec.type == QFILE_REC_CONTENT
-                                                ? "second content record"
-                                                : "record given twice");
+            return corrupt(err, rec.offset,
+                           rec.type == QFILE_REC_CONTENT
+                               ? "second content record"
+                               : "record given twice");
         if ((result = decode_record(&rec, env, err)) != QFILE_OK)
             return result;
     }
@@ -452,9 +451,8 @@ const char *qfile_envelope_attr(const struct qfile_envelope *env,
     return NULL;
 }
 
-enum qfile_result qfile_content_read(struct qfile_reader *r,
-                                     struct buf *chunk, size_t max,
-                                     struct buf *err)
+enum qfile_result qfile_content_read(struct qfile_reader *r, struct buf *chunk,
+                                     size_t max, struct buf *err)
 {
     buf_reset(chunk);
     uint64_t left = r->header.message_size - r->content_pos;
@@ -498,8 +496,7 @@ static void window_patch(struct qfile_reader *r, uint64_t offset,
 }
 
 enum qfile_result qfile_reader_mark_done(struct qfile_reader *r,
-                                         uint64_t offset,
-                                         enum qfile_sync sync,
+                                         uint64_t offset, enum qfile_sync sync,
                                          struct buf *err)
 {
     const struct qfile_header *h = &r->header;
@@ -512,8 +509,8 @@ enum qfile_result qfile_reader_mark_done(struct qfile_reader *r,
         /* The record head is in hand and the header was validated at
          * open: check from memory and save two reads. Only R->D ever
          * changes in place, so a stale 'R' costs at most a rewrite. */
-        const unsigned char *head = (const unsigned char *)r->window.data +
-                                    (offset - r->window_offset);
+        const unsigned char *head =
+            (const unsigned char *)r->window.data + (offset - r->window_offset);
         if ((head[0] == QFILE_REC_RCPT || head[0] == QFILE_REC_RCPT_DONE) &&
             qfile_get_u32(head + 1) <= QFILE_MAX_RECORD) {
             unsigned char done = QFILE_REC_RCPT_DONE;
@@ -544,8 +541,7 @@ enum qfile_result qfile_reader_mark_done(struct qfile_reader *r,
 }
 
 enum qfile_result qfile_reader_patch_flags(struct qfile_reader *r,
-                                           uint32_t flags,
-                                           enum qfile_sync sync,
+                                           uint32_t flags, enum qfile_sync sync,
                                            struct buf *err)
 {
     enum qfile_result result = qfile_patch_flags(r->fd, flags, sync, err);
@@ -575,8 +571,7 @@ enum qfile_result qfile_reader_patch_warn_time(struct qfile_reader *r,
 }
 
 const struct qfile_recipient *
-qfile_envelope_recipient_at(const struct qfile_envelope *env,
-                            uint64_t offset)
+qfile_envelope_recipient_at(const struct qfile_envelope *env, uint64_t offset)
 {
     for (size_t i = 0; i < env->recipient_count; i++)
         if (env->recipients[i].offset == offset)

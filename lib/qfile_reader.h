@@ -30,8 +30,7 @@ struct qfile_reader;
 /* Opens path read-only, or read-write for done marking and patches
  * (writable != 0), and validates it. The reader owns the descriptor. */
 enum qfile_result qfile_reader_open(const char *path, int writable,
-                                    struct qfile_reader **out,
-                                    struct buf *err);
+                                    struct qfile_reader **out, struct buf *err);
 /* The same over a descriptor the caller keeps owning. */
 enum qfile_result qfile_reader_fdopen(int fd, struct qfile_reader **out,
                                       struct buf *err);
@@ -54,8 +53,7 @@ struct qfile_record {
  * every later call. Checks framing only (lengths, known types, content at
  * the header's offset); qfile_read_envelope checks the payloads. */
 enum qfile_result qfile_read_record(struct qfile_reader *r,
-                                    struct qfile_record *rec,
-                                    struct buf *err);
+                                    struct qfile_record *rec, struct buf *err);
 /* Restarts the iterator at the first record after the header and drops
  * cached bytes, so changes made since by any means are seen. */
 void qfile_reader_rewind(struct qfile_reader *r);
@@ -70,15 +68,15 @@ struct qfile_envelope {
     struct qfile_header header;
     uint64_t arrival_sec;
     uint32_t arrival_usec;
-    char *sender;       /* "" for the null sender */
-    char dsn_ret;       /* QFILE_RET_FULL, QFILE_RET_HDRS, or 0 */
-    char *envid;        /* NULL when not given */
-    uint32_t encoding;  /* QFILE_ENC_* */
+    char *sender;      /* "" for the null sender */
+    char dsn_ret;      /* QFILE_RET_FULL, QFILE_RET_HDRS, or 0 */
+    char *envid;       /* NULL when not given */
+    uint32_t encoding; /* QFILE_ENC_* */
     struct qfile_attr *attrs;
     size_t attr_count;
     struct qfile_recipient *recipients; /* in file order */
     size_t recipient_count;
-    size_t done_count;  /* how many are marked done */
+    size_t done_count; /* how many are marked done */
 };
 
 /* Reads and checks every record from the first; fills env (free with
@@ -94,19 +92,16 @@ const char *qfile_envelope_attr(const struct qfile_envelope *env,
  * request), or NULL: an offset from elsewhere is checked against the
  * file before it is trusted. */
 const struct qfile_recipient *
-qfile_envelope_recipient_at(const struct qfile_envelope *env,
-                            uint64_t offset);
+qfile_envelope_recipient_at(const struct qfile_envelope *env, uint64_t offset);
 
 /* In-place updates through the reader (opened writable): as
  * qfile_mark_done / qfile_patch_flags / qfile_patch_warn_time in qfile.h,
  * and the reader's cached bytes and header follow. */
 enum qfile_result qfile_reader_mark_done(struct qfile_reader *r,
-                                         uint64_t offset,
-                                         enum qfile_sync sync,
+                                         uint64_t offset, enum qfile_sync sync,
                                          struct buf *err);
 enum qfile_result qfile_reader_patch_flags(struct qfile_reader *r,
-                                           uint32_t flags,
-                                           enum qfile_sync sync,
+                                           uint32_t flags, enum qfile_sync sync,
                                            struct buf *err);
 enum qfile_result qfile_reader_patch_warn_time(struct qfile_reader *r,
                                                uint64_t warn_time,
@@ -115,9 +110,8 @@ enum qfile_result qfile_reader_patch_warn_time(struct qfile_reader *r,
 
 /* Streams the content: each call replaces chunk's contents with the next
  * at most max bytes (max > 0); chunk->len == 0 means the end. */
-enum qfile_result qfile_content_read(struct qfile_reader *r,
-                                     struct buf *chunk, size_t max,
-                                     struct buf *err);
+enum qfile_result qfile_content_read(struct qfile_reader *r, struct buf *chunk,
+                                     size_t max, struct buf *err);
 /* Moves the content position (0 = start, header.body_offset = body);
  * -1 when beyond the content. */
 int qfile_content_seek(struct qfile_reader *r, uint64_t position);

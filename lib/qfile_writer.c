@@ -41,12 +41,12 @@ struct qfile_writer {
     char *temp_path;
     char qid[QID_BUF_SIZE];
     enum writer_state state;
-    struct buf pending;  /* bytes not yet written; file offset `flushed` */
-    uint64_t flushed;    /* bytes already in the file */
+    struct buf pending; /* bytes not yet written; file offset `flushed` */
+    uint64_t flushed;   /* bytes already in the file */
     struct qfile_header header;
     enum content_state content;
     uint64_t content_size;
-    int body_scan;       /* 0 mid-line, 1 after LF, 2 after LF CR */
+    int body_scan; /* 0 mid-line, 1 after LF, 2 after LF CR */
     int body_found;
     uint64_t created_sec;
     uint32_t created_usec;
@@ -59,8 +59,7 @@ static uint64_t writer_offset(const struct qfile_writer *w)
     return w->flushed + w->pending.len;
 }
 
-static int fail_errno(struct qfile_writer *w, const char *what,
-                      struct buf *err)
+static int fail_errno(struct qfile_writer *w, const char *what, struct buf *err)
 {
     buf_appendf(err, "%s %s: %s", what, w->temp_path, strerror(errno));
     w->state = WRITER_FAILED;
@@ -126,8 +125,7 @@ static int patch(struct qfile_writer *w, uint64_t offset,
     return 0;
 }
 
-static int check_open(struct qfile_writer *w, int in_content,
-                      struct buf *err)
+static int check_open(struct qfile_writer *w, int in_content, struct buf *err)
 {
     if (w->state != WRITER_OPEN) {
         buf_append_str(err, w->state == WRITER_FAILED
@@ -144,8 +142,8 @@ static int check_open(struct qfile_writer *w, int in_content,
     return 0;
 }
 
-static int append_record(struct qfile_writer *w, char type,
-                         const void *payload, size_t len, struct buf *err)
+static int append_record(struct qfile_writer *w, char type, const void *payload,
+                         size_t len, struct buf *err)
 {
     unsigned char head[QFILE_REC_HDR_LEN];
     head[0] = (unsigned char)type;
@@ -160,8 +158,10 @@ static int append_record(struct qfile_writer *w, char type,
 static int check_text(const char *what, const char *text, struct buf *err)
 {
     if (!qfile_text_ok(text, strlen(text))) {
-        buf_appendf(err, "%s is longer than %d bytes or contains control "
-                         "characters", what, QFILE_MAX_TEXT);
+        buf_appendf(err,
+                    "%s is longer than %d bytes or contains control "
+                    "characters",
+                    what, QFILE_MAX_TEXT);
         return -1;
     }
     return 0;
@@ -180,8 +180,8 @@ static int create_temp(struct qfile_writer *w, struct buf *err)
         unsigned serial = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
         w->temp_path = xasprintf("%s/.t%ld.%u.%08x", w->dir, (long)getpid(),
                                  serial, random_bits);
-        w->fd = open(w->temp_path,
-                     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        w->fd =
+            open(w->temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (w->fd >= 0)
             return 0;
         if (errno != EEXIST)
@@ -254,8 +254,7 @@ int qfile_writer_arrival(struct qfile_writer *w, uint64_t seconds,
     qfile_put_u64(payload, seconds);
     qfile_put_u32(payload + 8, micros);
     w->have_arrival = 1;
-    return append_record(w, QFILE_REC_ARRIVAL, payload, sizeof(payload),
-                         err);
+    return append_record(w, QFILE_REC_ARRIVAL, payload, sizeof(payload), err);
 }
 
 int qfile_writer_sender(struct qfile_writer *w, const char *sender,
@@ -272,8 +271,7 @@ int qfile_writer_sender(struct qfile_writer *w, const char *sender,
 }
 
 int qfile_writer_recipient(struct qfile_writer *w,
-                           const struct qfile_recipient *rcpt,
-                           struct buf *err)
+                           const struct qfile_recipient *rcpt, struct buf *err)
 {
     if (check_open(w, 0, err) < 0)
         return -1;
@@ -285,8 +283,8 @@ int qfile_writer_recipient(struct qfile_writer *w,
     int result = qfile_recipient_encode(rcpt, &payload, err);
     if (result == 0) {
         w->header.recipient_count++;
-        result = append_record(w, QFILE_REC_RCPT, payload.data, payload.len,
-                               err);
+        result =
+            append_record(w, QFILE_REC_RCPT, payload.data, payload.len, err);
     }
     buf_free(&payload);
     return result;
@@ -331,15 +329,14 @@ int qfile_writer_encoding(struct qfile_writer *w, uint32_t flags,
     unsigned char payload[4];
     qfile_put_u32(payload, flags);
     w->have_encoding = 1;
-    return append_record(w, QFILE_REC_ENCODING, payload, sizeof(payload),
-                         err);
+    return append_record(w, QFILE_REC_ENCODING, payload, sizeof(payload), err);
 }
 
 int qfile_writer_attr(struct qfile_writer *w, const char *name,
                       const char *value, struct buf *err)
 {
-    if (check_open(w, 0, err) < 0 || check_text("attribute value", value,
-                                                err) < 0)
+    if (check_open(w, 0, err) < 0 ||
+        check_text("attribute value", value, err) < 0)
         return -1;
     if (!qfile_attr_name_ok(name, strlen(name))) {
         buf_append_str(err, "attribute name must be 1-64 of [a-z0-9_]");
@@ -358,14 +355,13 @@ int qfile_writer_attr(struct qfile_writer *w, const char *name,
     strlist_add(&w->attr_names, name);
     struct buf payload = BUF_INIT;
     buf_appendf(&payload, "%s=%s", name, value);
-    int result = append_record(w, QFILE_REC_ATTR, payload.data, payload.len,
-                               err);
+    int result =
+        append_record(w, QFILE_REC_ATTR, payload.data, payload.len, err);
     buf_free(&payload);
     return result;
 }
 
-int qfile_writer_flags(struct qfile_writer *w, uint32_t flags,
-                       struct buf *err)
+int qfile_writer_flags(struct qfile_writer *w, uint32_t flags, struct buf *err)
 {
     if (check_open(w, w->content == CONTENT_OPEN, err) < 0)
         return -1;

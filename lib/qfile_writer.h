@@ -50,8 +50,7 @@ int qfile_writer_sender(struct qfile_writer *w, const char *sender,
                         struct buf *err);
 /* Adds a recipient; rcpt->orcpt and rcpt->original may be NULL. */
 int qfile_writer_recipient(struct qfile_writer *w,
-                           const struct qfile_recipient *rcpt,
-                           struct buf *err);
+                           const struct qfile_recipient *rcpt, struct buf *err);
 /* ret is QFILE_RET_FULL or QFILE_RET_HDRS. */
 int qfile_writer_dsn_ret(struct qfile_writer *w, char ret, struct buf *err);
 int qfile_writer_dsn_envid(struct qfile_writer *w, const char *envid,
@@ -63,8 +62,7 @@ int qfile_writer_encoding(struct qfile_writer *w, uint32_t flags,
 int qfile_writer_attr(struct qfile_writer *w, const char *name,
                       const char *value, struct buf *err);
 /* Header fields: QFILE_FLAG_* bits and the delay-warning time. */
-int qfile_writer_flags(struct qfile_writer *w, uint32_t flags,
-                       struct buf *err);
+int qfile_writer_flags(struct qfile_writer *w, uint32_t flags, struct buf *err);
 int qfile_writer_warn_time(struct qfile_writer *w, uint64_t warn_time,
                            struct buf *err);
 

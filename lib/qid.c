@@ -55,8 +55,7 @@ void qid_new(char out[QID_BUF_SIZE], uint64_t inode)
         if (got != (ssize_t)sizeof(inode))
             log_fatal("getrandom: cannot make a queue id");
     }
-    qid_make(out, (uint64_t)now.tv_sec, (uint32_t)(now.tv_nsec / 1000),
-             inode);
+    qid_make(out, (uint64_t)now.tv_sec, (uint32_t)(now.tv_nsec / 1000), inode);
 }
 
 int qid_valid(const char *qid)

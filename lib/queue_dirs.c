@@ -103,8 +103,7 @@ int queue_dirs_create(const char *queue_directory, unsigned mode,
     for (int i = 0; i < QUEUE_COUNT && result == 0; i++) {
         queue_dir_path(&dir, queue_directory, (enum queue_name)i);
         if (mkdir(buf_cstr(&dir), (mode_t)mode) < 0 && errno != EEXIST) {
-            buf_appendf(err, "mkdir %s: %s", buf_cstr(&dir),
-                        strerror(errno));
+            buf_appendf(err, "mkdir %s: %s", buf_cstr(&dir), strerror(errno));
             result = -1;
         }
     }

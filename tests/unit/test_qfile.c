@@ -34,8 +34,7 @@ static const char SAMPLE_CONTENT[] =
 static char *make_dir(void)
 {
     const char *tmp = getenv("TMPDIR");
-    char *path = xasprintf("%s/test_qfile.XXXXXX", tmp && *tmp ? tmp
-                                                              : "/tmp");
+    char *path = xasprintf("%s/test_qfile.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (mkdtemp(path) == NULL) {
         printf("#   mkdtemp %s: %s\n", path, strerror(errno));
         exit(1);
@@ -61,8 +60,8 @@ static void remove_dir(char *dir)
     DIR *d = opendir(dir);
     struct dirent *ent;
     while (d && (ent = readdir(d)) != NULL) {
-        if (ent->d_name[0] == '.' && (ent->d_name[1] == '\0' ||
-                                      strcmp(ent->d_name, "..") == 0))
+        if (ent->d_name[0] == '.' &&
+            (ent->d_name[1] == '\0' || strcmp(ent->d_name, "..") == 0))
             continue;
         char *path = xasprintf("%s/%s", dir, ent->d_name);
         if (unlink(path) < 0)
@@ -98,13 +97,15 @@ static char *write_sample(const char *dir, char *qid_out)
         buf_free(&err);
         return NULL;
     }
-    struct qfile_recipient r1 = {"bob@example.com", "rfc822;bob@example.com",
+    struct qfile_recipient r1 = {"bob@example.com",
+                                 "rfc822;bob@example.com",
                                  "bobby@example.com",
                                  QFILE_NOTIFY_SUCCESS | QFILE_NOTIFY_FAILURE,
-                                 0, 0};
+                                 0,
+                                 0};
     struct qfile_recipient r2 = {"carol@example.net", NULL, NULL, 0, 0, 0};
     struct qfile_recipient r3 = {"dave@example.net", "", "",
-                                 QFILE_NOTIFY_NEVER, 0, 0};
+                                 QFILE_NOTIFY_NEVER, 0,  0};
     int failed =
         qfile_writer_arrival(w, 1763860000, 123456, &err) < 0 ||
         qfile_writer_sender(w, "alice@example.org", &err) < 0 ||
@@ -125,8 +126,8 @@ static char *write_sample(const char *dir, char *qid_out)
         /* after the content, as sendmail -t does */
         qfile_writer_recipient(w, &r3, &err) < 0 ||
         qfile_writer_warn_time(w, 1763874400, &err) < 0 ||
-        qfile_writer_finish(w, &err) < 0 ||
-        qfile_writer_commit(w, &err) < 0 || qfile_sync_dir(dir, &err) < 0;
+        qfile_writer_finish(w, &err) < 0 || qfile_writer_commit(w, &err) < 0 ||
+        qfile_sync_dir(dir, &err) < 0;
     char *path = NULL;
     if (failed)
         printf("#   writer: %s\n", buf_cstr(&err));
@@ -314,8 +315,8 @@ static void test_qfile_streaming_large(void)
                 break;
             CHECK(chunk.len <= 65536);
             for (size_t j = 0; j < chunk.len; j++)
-                mismatches += (unsigned char)chunk.data[j] !=
-                              pattern_byte(seen + j);
+                mismatches +=
+                    (unsigned char)chunk.data[j] != pattern_byte(seen + j);
             seen += chunk.len;
         }
         CHECK_INT(seen, total);
@@ -463,8 +464,7 @@ static void test_qfile_bad_files(void)
     CHECK_INT(check_bytes("", 0, &err), QFILE_CORRUPT);
     CHECK_STR(buf_cstr(&err), "not a queue file (bad magic)");
     buf_reset(&err);
-    CHECK_INT(check_bytes("From alice Mon Nov 23\n", 22, &err),
-              QFILE_CORRUPT);
+    CHECK_INT(check_bytes("From alice Mon Nov 23\n", 22, &err), QFILE_CORRUPT);
     CHECK_STR(buf_cstr(&err), "not a queue file (bad magic)");
 
     char *dir = make_dir();
@@ -516,9 +516,9 @@ static void test_qfile_mark_done(void)
     }
     int fd = qfile_reader_fd(r);
     read_whole(path, &before);
-    CHECK_INT(qfile_reader_mark_done(r, env.recipients[1].offset, QFILE_SYNC,
-                                     &err),
-              QFILE_OK);
+    CHECK_INT(
+        qfile_reader_mark_done(r, env.recipients[1].offset, QFILE_SYNC, &err),
+        QFILE_OK);
     read_whole(path, &after);
     /* Exactly one byte changed, R to D. */
     size_t changed = 0;
@@ -528,8 +528,7 @@ static void test_qfile_mark_done(void)
     CHECK_INT(changed, 1);
     CHECK_INT(after.data[env.recipients[1].offset], 'D');
     /* Idempotent. */
-    CHECK_INT(qfile_mark_done(fd, env.recipients[1].offset, QFILE_NOSYNC,
-                              &err),
+    CHECK_INT(qfile_mark_done(fd, env.recipients[1].offset, QFILE_NOSYNC, &err),
               QFILE_OK);
     /* The reader sees its own update without re-reading. */
     uint64_t rcpt0 = env.recipients[0].offset;
@@ -574,19 +573,24 @@ static void test_qfile_mark_done(void)
                               "R\x00\x00\x00\x0a", 5);
     CHECK(fake != NULL);
     uint64_t fake_offset = content + (uint64_t)(fake - SAMPLE_CONTENT);
-    uint64_t bad_offsets[] = {0, 8, QFILE_FIRST_RECORD, rcpt0 + 1,
-                              content - 5, content - 2, content,
-                              fake_offset, before.len - 5, before.len,
+    uint64_t bad_offsets[] = {0,
+                              8,
+                              QFILE_FIRST_RECORD,
+                              rcpt0 + 1,
+                              content - 5,
+                              content - 2,
+                              content,
+                              fake_offset,
+                              before.len - 5,
+                              before.len,
                               before.len + 100};
-    for (size_t i = 0; i < sizeof(bad_offsets) / sizeof(bad_offsets[0]);
-         i++) {
+    for (size_t i = 0; i < sizeof(bad_offsets) / sizeof(bad_offsets[0]); i++) {
         buf_reset(&err);
         CHECK_INT(qfile_mark_done(fd, bad_offsets[i], QFILE_NOSYNC, &err),
                   QFILE_CORRUPT);
         CHECK(err.len > 0);
         /* The reader's variant checks from memory; the same answers. */
-        CHECK_INT(qfile_reader_mark_done(r, bad_offsets[i], QFILE_NOSYNC,
-                                         &err),
+        CHECK_INT(qfile_reader_mark_done(r, bad_offsets[i], QFILE_NOSYNC, &err),
                   QFILE_CORRUPT);
     }
     read_whole(path, &after);
@@ -594,8 +598,9 @@ static void test_qfile_mark_done(void)
           memcmp(before.data, after.data, before.len) == 0);
     /* A file that is not a queue file is never written. */
     int other = memfd_create("other", MFD_CLOEXEC);
-    CHECK_INT(write(other, "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR"
-                           "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR",
+    CHECK_INT(write(other,
+                    "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR"
+                    "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR",
                     92),
               92);
     CHECK_INT(qfile_mark_done(other, 80, QFILE_NOSYNC, &err), QFILE_CORRUPT);
@@ -637,8 +642,7 @@ static void test_qfile_patch(void)
     /* Through a writable reader: its header follows. */
     CHECK_INT(qfile_reader_open(path, 1, &r, &err), QFILE_OK);
     if (r) {
-        CHECK_INT(qfile_reader_patch_flags(r, 0, QFILE_NOSYNC, &err),
-                  QFILE_OK);
+        CHECK_INT(qfile_reader_patch_flags(r, 0, QFILE_NOSYNC, &err), QFILE_OK);
         CHECK_INT(qfile_reader_patch_warn_time(r, 99, QFILE_SYNC, &err),
                   QFILE_OK);
         CHECK_INT(qfile_reader_header(r)->flags, 0);
@@ -671,8 +675,7 @@ static void test_qfile_patch(void)
     close(fd);
     /* Not a queue file: no patch. */
     int other = memfd_create("other", MFD_CLOEXEC);
-    CHECK_INT(write(other, "hello world, this is not a queue file at all",
-                    44),
+    CHECK_INT(write(other, "hello world, this is not a queue file at all", 44),
               44);
     CHECK_INT(qfile_patch_warn_time(other, 5, QFILE_NOSYNC, &err),
               QFILE_CORRUPT);
@@ -706,12 +709,15 @@ static void test_qfile_writer_rules(void)
     CHECK_INT(temps, 1);
 
     struct qfile_recipient ok = {"a@b.example", NULL, NULL, 0, 0, 0};
-    struct qfile_recipient bad_notify = {"a@b.example", NULL, NULL,
-                                         QFILE_NOTIFY_NEVER |
-                                             QFILE_NOTIFY_SUCCESS,
-                                         0, 0};
-    struct qfile_recipient crlf = {"a@b.example\r\nBcc: x", NULL, NULL, 0, 0,
-                                   0};
+    struct qfile_recipient bad_notify = {
+        "a@b.example",
+        NULL,
+        NULL,
+        QFILE_NOTIFY_NEVER | QFILE_NOTIFY_SUCCESS,
+        0,
+        0};
+    struct qfile_recipient crlf = {
+        "a@b.example\r\nBcc: x", NULL, NULL, 0, 0, 0};
     struct qfile_recipient empty = {"", NULL, NULL, 0, 0, 0};
     CHECK_INT(qfile_writer_finish(w, &err), -1); /* nothing yet */
     CHECK_INT(qfile_writer_recipient(w, &bad_notify, &err), -1);
@@ -852,9 +858,8 @@ static void test_qfile_body_offset_crlf(void)
  * with the document. */
 static void test_qfile_reads_documented_format(void)
 {
-    const char *names[] = {"valid-minimal", "valid-full",
-                           "valid-empty-content", "bad-truncated",
-                           "bad-magic", "bad-length"};
+    const char *names[] = {"valid-minimal", "valid-full", "valid-empty-content",
+                           "bad-truncated", "bad-magic",  "bad-length"};
     struct buf file = BUF_INIT, err = BUF_INIT;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char *path = xasprintf("fuzz/corpus/qfile/%s", names[i]);

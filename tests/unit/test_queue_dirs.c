@@ -16,8 +16,7 @@
 static char *make_queue(void)
 {
     const char *tmp = getenv("TMPDIR");
-    char *path = xasprintf("%s/test_queue.XXXXXX", tmp && *tmp ? tmp
-                                                               : "/tmp");
+    char *path = xasprintf("%s/test_queue.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (mkdtemp(path) == NULL)
         exit(1);
     return path;
@@ -51,7 +50,7 @@ static void test_queue_names(void)
     CHECK_STR(queue_dir_name(QUEUE_DEFERRED), "deferred");
     CHECK_STR(queue_dir_name(QUEUE_CORRUPT), "corrupt");
     CHECK(queue_dir_name(QUEUE_COUNT) == NULL);
-    CHECK(queue_dir_name((enum queue_name)-1) == NULL);
+    CHECK(queue_dir_name((enum queue_name) - 1) == NULL);
     CHECK_INT(queue_dir_lookup("hold", &queue), 0);
     CHECK_INT(queue, QUEUE_HOLD);
     CHECK_INT(queue_dir_lookup("bounce", &queue), 0);
@@ -69,8 +68,9 @@ static void test_queue_path_checks_id(void)
     struct buf path = BUF_INIT;
     CHECK_INT(queue_path(&path, "/q", QUEUE_ACTIVE, "6FQ2P1K0A3Bz4K2J"), 0);
     CHECK_STR(buf_cstr(&path), "/q/active/6FQ2P1K0A3Bz4K2J");
-    const char *bad[] = {"", ".", "..", "../../etc/passwd", "a/b", ".tmp1",
-                         "x y", "ABC\n", NULL};
+    const char *bad[] = {"",    ".",     "..",  "../../etc/passwd",
+                         "a/b", ".tmp1", "x y", "ABC\n",
+                         NULL};
     for (int i = 0; i < 9; i++) {
         buf_set_str(&path, "junk");
         CHECK_INT(queue_path(&path, "/q", QUEUE_ACTIVE, bad[i]), -1);
@@ -131,9 +131,9 @@ static void test_queue_create_and_move(void)
     CHECK(strstr(buf_cstr(&err), "incoming") != NULL);
     /* A bad id never reaches the file system. */
     buf_reset(&err);
-    CHECK_INT(queue_move(top, "../active/x", QUEUE_ACTIVE, QUEUE_CORRUPT, 0,
-                         &err),
-              -1);
+    CHECK_INT(
+        queue_move(top, "../active/x", QUEUE_ACTIVE, QUEUE_CORRUPT, 0, &err),
+        -1);
     CHECK_INT(errno, EINVAL);
 
     CHECK_INT(queue_move(top, qid, QUEUE_ACTIVE, QUEUE_CORRUPT, 0, &err), 0);

@@ -234,6 +234,36 @@ static void ensure_directory(const char *path, mode_t mode,
                 strerror(errno));
 }
 
+/* Every process appends to maillog_file itself, unprivileged ones too,
+ * so the file must be writable by mail_owner. Creating it belongs to
+ * post-install; so does giving it to mail_owner when root made it (our
+ * own log_open does, as root, before this check runs). */
+static void ensure_log_file(const struct owner *mail_owner)
+{
+    const char *path = cfg_str("maillog_file");
+    if (!path[0] || strncmp(path, "/dev/", 5) == 0)
+        return;
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        problem("maillog_file %s: %s", path, strerror(errno));
+        return;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_uid == mail_owner->uid ||
+        (st.st_mode & 0002))
+        return;
+    if (st.st_uid != 0) {
+        problem("maillog_file %s: owned by uid %ld, expected %s: chown %s %s",
+                path, (long)st.st_uid, mail_owner->name, mail_owner->name,
+                path);
+        return;
+    }
+    if (chown(path, mail_owner->uid, mail_owner->gid) < 0)
+        problem("chown %s: %s", path, strerror(errno));
+    else
+        log_info("gave %s to %s so that every daemon can log", path,
+                 mail_owner->name);
+}
+
 static void check_queue_tree(void)
 {
     int is_root = geteuid() == 0;
@@ -296,6 +326,8 @@ static void check_queue_tree(void)
     if (data[0] == '/')
         ensure_directory(data, 0700, &mail_owner, is_root);
     free(queue_dir);
+    if (is_root)
+        ensure_log_file(&mail_owner);
 }
 
 /* Runs every check; returns the number of problems. */

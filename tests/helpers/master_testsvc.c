@@ -7,6 +7,7 @@
  *   log=PATH   append one line per event ("PID start ...", "PID wakeup")
  *   fail       exit 1 at once (a child that dies at start-up)
  *   max_use=N  exit after N connections
+ *   stubborn   ignore SIGTERM and the lifeline (master must SIGKILL)
  *
  * Per connection it writes "220 testsvc pid=P uid=U gid=G gen=N
  * service=S cwd=D" and then echoes each line; "crash" aborts the
@@ -154,6 +155,7 @@ static void serve_passed(int conn)
 int main(int argc, char **argv)
 {
     long max_use = 0;
+    int stubborn = 0;
     int opt;
     signal(SIGPIPE, SIG_IGN);
     while ((opt = getopt(argc, argv, "c:n:t:o:v")) != -1) {
@@ -171,6 +173,8 @@ int main(int argc, char **argv)
             return 1;
         else if (strncmp(argv[i], "max_use=", 8) == 0)
             max_use = atol(argv[i] + 8);
+        else if (strcmp(argv[i], "stubborn") == 0)
+            stubborn = 1;
     }
     const char *gen = getenv(MASTER_GENERATION_ENV);
     const char *count_text = getenv(MASTER_LISTEN_COUNT_ENV);
@@ -188,6 +192,10 @@ int main(int argc, char **argv)
     for (int i = 0; i < count; i++) {
         fds[i + 1].fd = MASTER_LISTEN_FD + i;
         fds[i + 1].events = POLLIN;
+    }
+    if (stubborn) {
+        signal(SIGTERM, SIG_IGN);
+        fds[0].fd = -1; /* poll ignores negative descriptors */
     }
     report(MASTER_STAT_AVAIL);
     long used = 0;

@@ -14,6 +14,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#undef MAX_INPUT /* <limits.h> has one (the tty input queue); not ours */
 #define MAX_INPUT (256 * 1024)
 #define MAX_SEEDS 512
 

@@ -507,6 +507,11 @@ const char *config_raw(const char *name, enum config_source *source)
     *source = CONFIG_DEFAULT;
     if (strcmp(name, "config_directory") == 0 && cfg_state.dir)
         return cfg_state.dir;
+    /* A computed default follows the settings it is computed from
+     * (mydomain from myhostname): show the value in effect. */
+    const struct param_def *def = param_find(name);
+    if (def && (def->flags & PARAM_F_COMPUTED))
+        return cfg_str(name);
     return config_default(name);
 }
 

@@ -72,7 +72,8 @@ void cfg_list(const char *name, struct strlist *out);
 enum config_source { CONFIG_DEFAULT, CONFIG_MAIN_CF, CONFIG_OVERRIDE };
 
 /* The value as written (not expanded) and where it comes from; for a name
- * neither set nor in the table: NULL. */
+ * neither set nor in the table: NULL. For computed defaults (myhostname,
+ * mydomain, mynetworks) the value in effect with the current settings. */
 const char *config_raw(const char *name, enum config_source *source);
 /* True when main.cf or an override sets name. */
 int config_is_set(const char *name);

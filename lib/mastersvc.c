@@ -22,6 +22,8 @@ enum mastersvc_type mastersvc_type(const char *name)
         return MASTERSVC_FIFO;
     if (strcmp(name, "pass") == 0)
         return MASTERSVC_PASS;
+    if (strcmp(name, "unix-dgram") == 0)
+        return MASTERSVC_UNIX_DGRAM;
     return MASTERSVC_UNKNOWN;
 }
 
@@ -133,7 +135,7 @@ int mastersvc_check_entry(const struct master_entry *entry,
     enum mastersvc_type type = mastersvc_type(entry->type);
 
     if (type == MASTERSVC_UNKNOWN) {
-        buf_appendf(&why, "unknown service type \"%s\" (inet, unix, fifo or pass)",
+        buf_appendf(&why, "unknown service type \"%s\" (inet, unix, unix-dgram, fifo or pass)",
                     entry->type);
         result = -1;
     } else if (type == MASTERSVC_INET) {

@@ -20,11 +20,12 @@ enum mastersvc_type {
     MASTERSVC_UNIX,
     MASTERSVC_FIFO,
     MASTERSVC_PASS,
+    MASTERSVC_UNIX_DGRAM,
     MASTERSVC_UNKNOWN
 };
 
-/* Maps "inet", "unix", "fifo", "pass" to the enum (MASTERSVC_UNKNOWN
- * otherwise). */
+/* Maps "inet", "unix", "fifo", "pass", "unix-dgram" to the enum
+ * (MASTERSVC_UNKNOWN otherwise). */
 enum mastersvc_type mastersvc_type(const char *name);
 
 /* The program master runs for a command column: a name without '/' is

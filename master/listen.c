@@ -10,6 +10,7 @@
  *         can reach it, as in Postfix.
  *   pass  the same kind of socket; each connection on it carries a
  *         descriptor for the child to serve.
+ *   unix-dgram  a datagram socket at the same place (no connections).
  *   fifo  a named pipe, opened read-write so it never reports EOF.
  * Each endpoint has a key; reload keeps a socket whose key is unchanged.
  * Every socket is non-blocking and close-on-exec: spawn.c moves the ones
@@ -243,7 +244,7 @@ static int remove_stale(const char *path, struct buf *err)
 }
 
 static int bind_unix(const struct service *service, const char *path,
-                     struct buf *err)
+                     int socktype, struct buf *err)
 {
     struct sockaddr_un sun;
     memset(&sun, 0, sizeof(sun));
@@ -256,7 +257,7 @@ static int bind_unix(const struct service *service, const char *path,
     memcpy(sun.sun_path, path, strlen(path) + 1);
     if (remove_stale(path, err) < 0)
         return -1;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         buf_appendf(err, "socket for %s: %s", path, strerror(errno));
         return -1;
@@ -266,7 +267,8 @@ static int bind_unix(const struct service *service, const char *path,
         close(fd);
         return -1;
     }
-    if (chmod(path, 0666) < 0 || listen(fd, listen_backlog(service)) < 0) {
+    if (chmod(path, 0666) < 0 ||
+        (socktype == SOCK_STREAM && listen(fd, listen_backlog(service)) < 0)) {
         buf_appendf(err, "listen %s: %s", path, strerror(errno));
         close(fd);
         unlink(path);
@@ -377,16 +379,19 @@ int listen_open_service(struct service *service, struct service *old,
                            service->name);
     /* unix and pass sockets are the same kind of file, so a type change
      * between them keeps the socket. */
-    char *key = xasprintf("%s:%s",
-                          service->type == MASTERSVC_FIFO ? "fifo" : "local",
-                          path);
+    const char *kind = service->type == MASTERSVC_FIFO         ? "fifo"
+                       : service->type == MASTERSVC_UNIX_DGRAM ? "dgram"
+                                                               : "local";
+    char *key = xasprintf("%s:%s", kind, path);
     if (adopt(service, key, old) || adopt_only) {
         free(path);
         free(key);
         return 0;
     }
     int fd = service->type == MASTERSVC_FIFO ? open_fifo(path, err)
-                                             : bind_unix(service, path, err);
+             : service->type == MASTERSVC_UNIX_DGRAM
+                 ? bind_unix(service, path, SOCK_DGRAM, err)
+                 : bind_unix(service, path, SOCK_STREAM, err);
     if (fd < 0) {
         free(path);
         free(key);

@@ -154,9 +154,9 @@ static struct service *service_from_entry(const struct master_entry *entry,
     s->file = xstrdup(entry->file);
     s->line = entry->line;
     if (s->wakeup > 0 && s->type != MASTERSVC_UNIX &&
-        s->type != MASTERSVC_FIFO) {
-        log_warn("%s, line %d: wakeup is supported for unix and fifo "
-                 "services only; ignored for %s/%s",
+        s->type != MASTERSVC_UNIX_DGRAM && s->type != MASTERSVC_FIFO) {
+        log_warn("%s, line %d: wakeup is supported for unix, unix-dgram and "
+                 "fifo services only; ignored for %s/%s",
                  s->file, s->line, s->name, s->type_name);
         s->wakeup = 0;
     }

@@ -313,7 +313,9 @@ static void trigger(struct service *service)
             log_warn("trigger %s: %s", l->label, strerror(errno));
         return;
     }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int socktype =
+        service->type == MASTERSVC_UNIX_DGRAM ? SOCK_DGRAM : SOCK_STREAM;
+    int fd = socket(AF_UNIX, socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         log_warn("trigger %s: socket: %s", l->label, strerror(errno));
         return;

@@ -360,6 +360,25 @@ class TestChildren(MasterTestCase):
         inst.wait_until(lambda: count("lazy") >= 1, timeout=10,
                         what="a wakeup of lazy after its first use")
 
+    def test_unix_dgram_service(self):
+        inst = Instance(self)
+        notes = os.path.join(inst.scratch, "notes")
+        inst.write_master_cf(inst.service("log", "unix-dgram", SVC, wakeup=1,
+                                          maxproc=1, args=[f"log={notes}"]))
+        inst.start()
+        path = os.path.join(inst.queue, "private", "log")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.sendto(b"hello", path)
+
+        def seen():
+            try:
+                text = open(notes).read()
+            except FileNotFoundError:
+                return False
+            return "datagram service=log hello" in text and \
+                "wakeup service=log" in text
+        inst.wait_until(seen, what="a datagram and a wakeup")
+
     def test_pass_service_serves_passed_descriptor(self):
         inst = Instance(self)
         inst.write_master_cf(inst.service("handoff", "pass", SVC))

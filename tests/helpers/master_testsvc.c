@@ -13,6 +13,8 @@
  * service=S cwd=D" and then echoes each line; "crash" aborts the
  * process, "quit" closes the connection. A connection that sends only
  * "W" and closes is a wakeup trigger; each byte read from a fifo is one.
+ * On a unix-dgram socket each datagram is noted ("datagram S TEXT", or a
+ * wakeup for "W").
  * With POSTERN_CHROOT/POSTERN_UNPRIV set it chroots and drops privileges
  * as the contract in master_proto.h says. */
 #include <errno.h>
@@ -219,6 +221,15 @@ int main(int argc, char **argv)
                 for (ssize_t k = 0; k < got; k++)
                     if (bytes[k] == MASTER_TRIGGER_WAKEUP)
                         note("wakeup service=%s", service);
+                continue;
+            }
+            if (strcmp(type, "unix-dgram") == 0) {
+                char bytes[256];
+                ssize_t got = recv(lfd, bytes, sizeof(bytes) - 1, 0);
+                if (got == 1 && bytes[0] == MASTER_TRIGGER_WAKEUP)
+                    note("wakeup service=%s", service);
+                else if (got > 0)
+                    note("datagram service=%s %.*s", service, (int)got, bytes);
                 continue;
             }
             int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);

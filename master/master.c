@@ -202,6 +202,13 @@ static void main_loop(const sigset_t *wait_mask)
                          "them", MASTER_STOP_GRACE_SECONDS);
                 spawn_signal_all(SIGKILL);
                 killed = 1;
+            } else if (killed &&
+                       master_now() >= kill_at + MASTER_STOP_GRACE_SECONDS) {
+                /* Only a process stuck in the kernel survives SIGKILL;
+                 * waiting for it forever would keep the lock too. */
+                log_error("%d children survive SIGKILL; exiting anyway",
+                          spawn_child_count());
+                break;
             }
             timeout = killed ? 1 : kill_at - master_now();
         } else {

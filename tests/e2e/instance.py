@@ -285,6 +285,23 @@ class Instance:
     def stop(self):
         return self.postern("stop", check=True)
 
+    def start_fg(self, timeout=10.0):
+        """`postern start-fg` in the background (master stays in the
+        foreground of that process, as under systemd). Returns the Popen
+        once master runs; its stdout/stderr go to ROOT/log/start-fg.out."""
+        out = open(os.path.join(self.log_dir, "start-fg.out"), "wb")
+        proc = subprocess.Popen([self.postern_bin, "-c", self.etc, "start-fg"],
+                                stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT)
+        out.close()
+        self._fg = proc
+        self.wait_until(lambda: proc.poll() is not None or self.master_pid(),
+                        timeout=timeout, what="master in the foreground")
+        if proc.poll() is not None:
+            raise InstanceError(f"start-fg exited {proc.returncode}:\n"
+                                + open(os.path.join(self.log_dir, "start-fg.out")).read())
+        return proc
+
     def reload(self, wait=True):
         """postern reload; with wait, returns once master logged the reload."""
         mark = self.log_mark()
@@ -307,16 +324,27 @@ class Instance:
         return children_of(pid) if pid else []
 
     def instance_pids(self):
-        """Every live process whose command line names this instance's
-        configuration directory (master and all its children do)."""
+        """Every live process of this instance: those whose command line
+        names its configuration directory (master and all its children
+        do), and anything else in their process groups (what a child
+        started, such as a pipe delivery)."""
         needle = self.etc.encode()
-        mine = []
+        named, groups = set(), set()
         for p in all_pids():
             if p == os.getpid():
                 continue
             if needle in _process_cmdline(p) and pid_alive(p):
-                mine.append(p)
-        return mine
+                named.add(p)
+                st = _process_stat(p)
+                # master's own group may be the test runner's (start-fg).
+                if st and st[2] == p:
+                    groups.add(p)
+        if groups:
+            for p in all_pids():
+                st = _process_stat(p)
+                if st and st[2] in groups and st[0] != "Z" and p != os.getpid():
+                    named.add(p)
+        return sorted(named)
 
     # ---- logs ----
 
@@ -426,6 +454,11 @@ class Instance:
         except Exception:
             pass
         self.kill_leftovers()
+        fg = getattr(self, "_fg", None)
+        if fg is not None and fg.poll() is None:
+            fg.kill()
+        if fg is not None:
+            fg.wait(10)
         if os.environ.get("POSTERN_KEEP_INSTANCE"):
             print(f"keeping instance {self.root}")
             return

@@ -86,6 +86,20 @@ class TestStartStop(MasterTestCase):
         self.assertFalse(os.path.exists(os.path.join(inst.queue, "private", "ping")))
         inst.wait_for_log(r"terminating on signal 15")
 
+    def test_start_fg_runs_master_in_the_foreground(self):
+        inst = Instance(self)
+        port = inst.free_port()
+        inst.write_master_cf(self.inet(inst, port))
+        proc = inst.start_fg()
+        # postern exec'd master: the same process is the master.
+        self.assertEqual(inst.master_pid(), proc.pid)
+        with inst.connect(port) as sock:
+            greeting(sock)
+        proc.terminate()
+        self.assertEqual(proc.wait(30), 0)
+        self.assertEqual(inst.instance_pids(), [])
+        self.assertNotEqual(inst.status().returncode, 0)
+
     def test_stop_kills_child_that_ignores_sigterm(self):
         inst = Instance(self)
         port = inst.free_port()

@@ -209,7 +209,8 @@ static int dict_cidr_load_text(struct dict *d, const char *text, size_t len,
         }
         if (is_if) {
             if (*s) {
-                buf_appendf(err, "%s, line %d: text after if network",
+                buf_appendf(err, "%s, line %d: text after if network (an "
+                                 "indented line continues the line before)",
                             d->name, lineno);
                 status = -1;
                 break;

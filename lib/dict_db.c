@@ -12,11 +12,20 @@
 #include <string.h>
 
 #include "dict_impl.h"
+#include "log.h"
 #include "mem.h"
 
 struct dict_db {
     DB *db;
 };
+
+/* Berkeley DB writes its own diagnostics to stderr by default; the
+ * failure reaches the caller through the return code anyway. */
+static void dict_db_errcall(const DB_ENV *env, const char *prefix,
+                            const char *message)
+{
+    log_debug("Berkeley DB: %s", message);
+}
 
 static int dict_db_open_path(struct dict *d, const char *path, DBTYPE type,
                              u_int32_t open_flags, int mode, struct buf *err)
@@ -27,6 +36,7 @@ static int dict_db_open_path(struct dict *d, const char *path, DBTYPE type,
         buf_appendf(err, "db_create: %s", db_strerror(status));
         return -1;
     }
+    db->set_errcall(db, dict_db_errcall);
     /* A bigger cache than the 256 KB default helps large builds. */
     db->set_cachesize(db, 0, 16 * 1024 * 1024, 0);
     status = db->open(db, NULL, path, NULL, type, open_flags, mode);

@@ -190,25 +190,35 @@ static int dict_lmdb_wopen(struct dict *d, const char *path, struct buf *err)
     return 0;
 }
 
-/* Applies one operation in txn: 0 done, 1 key exists (put without
- * replace) or absent (delete), else a negative LMDB error code. */
+/* Applies one operation in txn. Returns 0 or an LMDB error code; sets
+ * *outcome to 1 when a put found the key present (without replace) or a
+ * delete found it absent, else 0. */
 static int dict_lmdb_apply(struct dict_lmdb *impl, MDB_txn *txn,
-                           const struct dict_lmdb_op *op)
+                           const struct dict_lmdb_op *op, int *outcome)
 {
     MDB_val k = {op->key_len, op->key};
     int status;
+    *outcome = 0;
     if (op->value == NULL) {
         status = mdb_del(txn, impl->dbi, &k, NULL);
-        return status == MDB_NOTFOUND ? 1 : status == 0 ? 0 : -abs(status);
+        if (status == MDB_NOTFOUND) {
+            *outcome = 1;
+            status = 0;
+        }
+        return status;
     }
     MDB_val v = {op->value_len, op->value};
     status = mdb_put(txn, impl->dbi, &k, &v, op->replace ? 0 : MDB_NOOVERWRITE);
-    return status == MDB_KEYEXIST ? 1 : status == 0 ? 0 : -abs(status);
+    if (status == MDB_KEYEXIST) {
+        *outcome = 1;
+        status = 0;
+    }
+    return status;
 }
 
 /* The map was full: abort, grow the map, and replay the batch in a new
  * transaction. 0, or an LMDB error code. */
-static int dict_lmdb_grow(struct dict_lmdb *impl)
+static int dict_lmdb_grow(struct dict_lmdb *impl, int *last_outcome)
 {
     for (int attempt = 0; attempt < 20; attempt++) {
         mdb_txn_abort(impl->txn);
@@ -219,11 +229,11 @@ static int dict_lmdb_grow(struct dict_lmdb *impl)
             status = mdb_txn_begin(impl->env, NULL, 0, &impl->txn);
         if (status != 0)
             return status;
-        for (size_t i = 0; status == 0 && i < impl->op_count; i++) {
-            int result = dict_lmdb_apply(impl, impl->txn, &impl->ops[i]);
-            if (result < 0)
-                status = -result;
-        }
+        int outcome = 0;
+        for (size_t i = 0; status == 0 && i < impl->op_count; i++)
+            status = dict_lmdb_apply(impl, impl->txn, &impl->ops[i], &outcome);
+        if (last_outcome)
+            *last_outcome = outcome;
         if (status == 0)
             return 0;
         if (status != MDB_MAP_FULL)
@@ -245,7 +255,7 @@ static int dict_lmdb_commit_batch(struct dict *d, int reopen, struct buf *err)
             break;
         status = mdb_txn_begin(impl->env, NULL, 0, &impl->txn);
         if (status == 0)
-            status = dict_lmdb_grow(impl);
+            status = dict_lmdb_grow(impl, NULL);
         if (status != 0)
             break;
     }
@@ -280,20 +290,16 @@ static int dict_lmdb_queue(struct dict *d, const char *key, size_t key_len,
     op->value = value ? xmemdup(value, value_len) : NULL;
     op->value_len = value_len;
     op->replace = replace;
-    int result = dict_lmdb_apply(impl, impl->txn, op);
-    if (result == -MDB_MAP_FULL) {
-        /* The replay re-applies this operation too, with the same
-         * outcome, since the batch is deterministic. */
-        int status = dict_lmdb_grow(impl);
-        if (status != 0) {
-            buf_appendf(err, "write database %s: %s", d->temp_path,
-                        mdb_strerror(status));
-            return -1;
-        }
-        result = 0; /* an op that hit MAP_FULL was neither dup nor absent */
-    } else if (result < 0) {
+    int result;
+    int status = dict_lmdb_apply(impl, impl->txn, op, &result);
+    if (status == MDB_MAP_FULL) {
+        /* The replay re-applies this operation too; its outcome is the
+         * same since the batch replays in order. */
+        status = dict_lmdb_grow(impl, &result);
+    }
+    if (status != 0) {
         buf_appendf(err, "write database %s: %s", d->temp_path,
-                    mdb_strerror(-result));
+                    mdb_strerror(status));
         return -1;
     }
     if (impl->op_count == DICT_LMDB_BATCH &&

@@ -238,9 +238,16 @@ int dict_pattern_load_text(struct dict *d,
                 status = -1;
                 break;
             }
-            if (*s)
-                log_warn("%s, line %d: ignoring text after if /pattern/: \"%s\"",
-                         d->name, lineno, s);
+            if (*s) {
+                /* Usually an indented rule: indentation continues the
+                 * line before, so rules inside if..endif start at the
+                 * left margin, as in Postfix. */
+                buf_appendf(err, "%s, line %d: text after if /pattern/ (an "
+                                 "indented line continues the line before)",
+                            d->name, lineno);
+                status = -1;
+                break;
+            }
             if (depth == depth_cap) {
                 depth_cap = depth_cap ? depth_cap * 2 : 8;
                 open_ifs = xreallocarray(open_ifs, depth_cap, sizeof(size_t));

@@ -101,6 +101,17 @@ void dict_set_mode(struct dict *d, unsigned mode);
  * the directory. Returns 0, or -1 with err set (the old table stays). */
 int dict_commit(struct dict *d, struct buf *err);
 
+/* Parses postmap(1) input from memory: `key value` lines, comments
+ * (first non-blank '#'), blank lines, continuation lines that start with
+ * whitespace. Calls fn for each entry (line = its first physical line);
+ * fn returns 0 to go on, -1 to stop with an error it put in err.
+ * Returns 0, or -1 with "name, line N: why" in err for a line without a
+ * value or with a NUL byte. */
+typedef int (*dict_text_fn)(void *ctx, const char *key, const char *value,
+                            int line, struct buf *err);
+int dict_text_parse(const char *name, const char *text, size_t len,
+                    dict_text_fn fn, void *ctx, struct buf *err);
+
 /* The file a table of this spec lives in ("/etc/x.db" for hash:/etc/x,
  * the name itself for regexp: and friends), or NULL when it has none.
  * Caller frees. */

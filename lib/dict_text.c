@@ -103,6 +103,32 @@ int dict_text_split(char *line, char **key, char **value)
     return len ? 0 : -1;
 }
 
+int dict_text_parse(const char *name, const char *text, size_t len,
+                    dict_text_fn fn, void *ctx, struct buf *err)
+{
+    struct dict_text_reader reader;
+    struct buf line = BUF_INIT;
+    int lineno, status;
+    dict_text_init(&reader, text, len);
+    while ((status = dict_text_next(&reader, &line, &lineno)) > 0) {
+        char *key, *value;
+        if (dict_text_split(line.data, &key, &value) < 0) {
+            buf_appendf(err, "%s, line %d: expected format: key whitespace value",
+                        name, lineno);
+            status = -1;
+            break;
+        }
+        if (fn(ctx, key, value, lineno, err) < 0) {
+            status = -1;
+            break;
+        }
+    }
+    if (status < 0 && err->len == 0)
+        buf_appendf(err, "%s, line %d: NUL byte in text", name, lineno);
+    buf_free(&line);
+    return status < 0 ? -1 : 0;
+}
+
 /* ---- sorted in-memory table ---- */
 
 struct dict_mem_entry {

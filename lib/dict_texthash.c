@@ -9,35 +9,28 @@
 #include "mem.h"
 #include "str.h"
 
+static int dict_texthash_add(void *ctx, const char *key, const char *value,
+                             int line, struct buf *err)
+{
+    struct dict *d = ctx;
+    char *folded = xstrdup(key);
+    if (!(d->flags & DICT_FLAG_NO_FOLD))
+        str_lower(folded);
+    dict_mem_add(d->impl, folded, value);
+    free(folded);
+    return 0;
+}
+
 static int dict_texthash_load_text(struct dict *d, const char *text,
                                    size_t len, struct buf *err)
 {
-    struct dict_text_reader reader;
-    struct buf line = BUF_INIT;
-    struct dict_mem *mem = dict_mem_new();
-    int lineno, status;
-    dict_text_init(&reader, text, len);
-    while ((status = dict_text_next(&reader, &line, &lineno)) > 0) {
-        char *key, *value;
-        if (dict_text_split(line.data, &key, &value) < 0) {
-            buf_appendf(err, "%s, line %d: expected format: key whitespace value",
-                        d->name, lineno);
-            status = -1;
-            break;
-        }
-        if (!(d->flags & DICT_FLAG_NO_FOLD))
-            str_lower(key);
-        dict_mem_add(mem, key, value);
-    }
-    if (status < 0 && err->len == 0)
-        buf_appendf(err, "%s, line %d: NUL byte in text", d->name, lineno);
-    buf_free(&line);
-    if (status < 0) {
-        dict_mem_free(mem);
+    d->impl = dict_mem_new();
+    if (dict_text_parse(d->name, text, len, dict_texthash_add, d, err) < 0) {
+        dict_mem_free(d->impl);
+        d->impl = NULL;
         return -1;
     }
-    dict_mem_seal(mem); /* the first of duplicate keys wins, as in postmap */
-    d->impl = mem;
+    dict_mem_seal(d->impl); /* the first of duplicate keys wins, as in postmap */
     return 0;
 }
 

@@ -93,6 +93,7 @@ static struct dict *dict_alloc(const struct dict_type *type, const char *spec,
     umask(mask);
     d->mode = 0666 & ~mask;
     buf_init(&d->error);
+    buf_init(&d->key);
     return d;
 }
 
@@ -257,25 +258,26 @@ enum dict_result dict_lookup(struct dict *d, const char *key,
                  buf_cstr(&d->error));
         return DICT_ERROR;
     }
-    struct buf folded = BUF_INIT;
-    buf_set_str(&folded, key);
+    buf_set_str(&d->key, key);
     if (d->type->fold && !(d->flags & DICT_FLAG_NO_FOLD))
-        str_lower(folded.data);
+        str_lower(d->key.data);
+    const char *k = d->key.data; /* with its NUL at k[k_len] */
+    size_t k_len = d->key.len;
 
     enum dict_result result;
     if (!d->type->nul_keys) {
-        result = d->type->lookup(d, folded.data, folded.len, value);
+        result = d->type->lookup(d, k, k_len, value);
     } else {
         int try_with = !(d->flags & DICT_FLAG_NO_NUL) && d->nul_state != 2;
         int try_without = !(d->flags & DICT_FLAG_NUL_ONLY) && d->nul_state != 1;
         result = DICT_NOTFOUND;
         if (try_with) {
-            result = d->type->lookup(d, folded.data, folded.len + 1, value);
+            result = d->type->lookup(d, k, k_len + 1, value);
             if (result == DICT_FOUND && !d->writing)
                 d->nul_state = 1;
         }
         if (result == DICT_NOTFOUND && try_without) {
-            result = d->type->lookup(d, folded.data, folded.len, value);
+            result = d->type->lookup(d, k, k_len, value);
             if (result == DICT_FOUND && !d->writing)
                 d->nul_state = 2;
         }
@@ -287,7 +289,6 @@ enum dict_result dict_lookup(struct dict *d, const char *key,
     if (result == DICT_ERROR)
         log_warn("%s lookup error for \"%s\": %s", d->spec, key,
                  buf_cstr(&d->error));
-    buf_free(&folded);
     return result;
 }
 
@@ -523,6 +524,7 @@ void dict_close(struct dict *d)
     free(d->name);
     free(d->path);
     buf_free(&d->error);
+    buf_free(&d->key);
     free(d);
 }
 

@@ -65,6 +65,8 @@ struct dict {
     int seen_valid;
     int nul_state; /* learned NUL convention: 0 unknown, 1 with, 2 without */
     struct buf error; /* last load or lookup error */
+    struct buf key;   /* the folded lookup key (reused: no malloc per
+                         lookup) */
     /* writing */
     char *temp_path;
     int lock_fd;

@@ -153,6 +153,7 @@ static void build(const char *spec, int flags, int keep_privileges,
         if (d == NULL)
             die("%s", err.data);
         dict_close(d);
+        buf_free(&err);
         free(type);
         return;
     }

@@ -1,0 +1,334 @@
+/* config_expand.c: lazy $name expansion, computed defaults, typed
+ * values and checks for main.cf parameters (see config.h).
+ *
+ * Expansion walks the text once; each reference looks the name up
+ * (override, main.cf, table default) and expands that text in turn. A
+ * stack of the names being expanded catches loops; depth, output size
+ * and the number of references are bounded, so no main.cf can make a
+ * daemon spin or run out of memory here. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "config_internal.h"
+#include "log.h"
+#include "mem.h"
+
+#define EXPAND_MAX_DEPTH 100
+#define EXPAND_MAX_OUTPUT (1024 * 1024)
+#define EXPAND_MAX_STEPS 100000
+
+struct expand_ctx {
+    int defaults_only;
+    const char *stack[EXPAND_MAX_DEPTH];
+    int depth;
+    long steps;
+    size_t start_len; /* out->len when the top-level expansion began */
+    struct buf *err;  /* first problem only */
+    int failed;
+};
+
+static void expand_fail(struct expand_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void expand_fail(struct expand_ctx *ctx, const char *fmt, ...)
+{
+    if (!ctx->failed && ctx->err) {
+        va_list ap;
+        va_start(ap, fmt);
+        buf_vappendf(ctx->err, fmt, ap);
+        va_end(ap);
+    }
+    ctx->failed = 1;
+}
+
+static int name_char(int c)
+{
+    return isalnum(c) || c == '_';
+}
+
+static void expand_text(struct expand_ctx *ctx, const char *text, size_t len,
+                        struct buf *out);
+
+/* The raw text of name in this context (NULL: expands to nothing).
+ * Computed defaults that depend on other parameters are worked out here,
+ * inside the same context, so a loop through them is still caught. */
+static const char *raw_value(struct expand_ctx *ctx, const char *name,
+                             struct buf *scratch)
+{
+    if (!ctx->defaults_only) {
+        const struct cfg_var *var = config_find_var(name, NULL);
+        if (var && var->override)
+            return var->override;
+        if (var && var->file_value)
+            return var->file_value;
+        if (strcmp(name, "config_directory") == 0 && cfg_state.dir)
+            return cfg_state.dir;
+    }
+    const struct param_def *def = param_find(name);
+    if (def == NULL)
+        return NULL;
+    if (strcmp(name, "mydomain") == 0) {
+        struct buf host = BUF_INIT;
+        expand_text(ctx, "$myhostname", 11, &host);
+        const char *dot = strchr(buf_cstr(&host), '.');
+        buf_set_str(scratch, dot && dot[1] ? dot + 1 : "localdomain");
+        buf_free(&host);
+        return buf_cstr(scratch);
+    }
+    if (strcmp(name, "mynetworks") == 0) {
+        struct buf style = BUF_INIT;
+        expand_text(ctx, "$mynetworks_style", 17, &style);
+        char *nets = config_networks_for_style(buf_cstr(&style));
+        buf_set_str(scratch, nets);
+        free(nets);
+        buf_free(&style);
+        return buf_cstr(scratch);
+    }
+    return param_default(def);
+}
+
+static void expand_name(struct expand_ctx *ctx, const char *name,
+                        struct buf *out)
+{
+    if (++ctx->steps > EXPAND_MAX_STEPS) {
+        expand_fail(ctx, "too many parameter references");
+        return;
+    }
+    for (int i = 0; i < ctx->depth; i++) {
+        if (strcmp(ctx->stack[i], name) == 0) {
+            expand_fail(ctx, "parameter %s refers to itself through $%s",
+                        ctx->stack[0], name);
+            return;
+        }
+    }
+    if (ctx->depth >= EXPAND_MAX_DEPTH) {
+        expand_fail(ctx, "parameter %s: expansion nests too deep",
+                    ctx->stack[0]);
+        return;
+    }
+    /* In normal mode a name already expanded is reused: this keeps
+     * a=$b$b$b.. chains linear. */
+    const struct cfg_var *var =
+        ctx->defaults_only ? NULL : config_find_var(name, NULL);
+    if (var && var->expanded && !var->failed) {
+        buf_append_str(out, var->expanded);
+        return;
+    }
+    struct buf scratch = BUF_INIT;
+    const char *raw = raw_value(ctx, name, &scratch);
+    if (raw) {
+        ctx->stack[ctx->depth++] = name;
+        expand_text(ctx, raw, strlen(raw), out);
+        ctx->depth--;
+    }
+    buf_free(&scratch);
+}
+
+/* Finds the bracket that closes the one at text[0] ('{' or '('),
+ * counting nested brackets of the same kind. */
+static size_t matching_close(const char *text, size_t len)
+{
+    char open = text[0], close = open == '{' ? '}' : ')';
+    int depth = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == open)
+            depth++;
+        else if (text[i] == close && --depth == 0)
+            return i;
+    }
+    return len;
+}
+
+/* Handles the inside of ${...} or $(...): name, name?text, name:text,
+ * name?{a}:{b}. */
+static void expand_braced(struct expand_ctx *ctx, const char *inner,
+                          size_t len, struct buf *out)
+{
+    size_t name_len = 0;
+    while (name_len < len && name_char((unsigned char)inner[name_len]))
+        name_len++;
+    if (name_len == 0) {
+        expand_fail(ctx, "missing parameter name after ${");
+        return;
+    }
+    char *name = xstrndup(inner, name_len);
+    if (name_len == len) {
+        expand_name(ctx, name, out);
+        free(name);
+        return;
+    }
+    char op = inner[name_len];
+    if (op != '?' && op != ':') {
+        expand_fail(ctx, "unexpected '%c' after ${%s", op, name);
+        free(name);
+        return;
+    }
+    const char *rest = inner + name_len + 1;
+    size_t rest_len = len - name_len - 1;
+    const char *when_true = rest, *when_false = NULL;
+    size_t true_len = rest_len, false_len = 0;
+    if (rest_len > 0 && rest[0] == '{') {
+        /* Postfix 3 form: {text} and, after '?', an optional :{text}. */
+        size_t close = matching_close(rest, rest_len);
+        if (close >= rest_len) {
+            expand_fail(ctx, "missing '}' in ${%s%c{...}", name, op);
+            free(name);
+            return;
+        }
+        when_true = rest + 1;
+        true_len = close - 1;
+        const char *tail = rest + close + 1;
+        size_t tail_len = rest_len - close - 1;
+        if (op == '?' && tail_len > 0) {
+            if (tail[0] != ':' || tail_len < 3 || tail[1] != '{' ||
+                tail[tail_len - 1] != '}') {
+                expand_fail(ctx, "bad text after ${%s?{...}", name);
+                free(name);
+                return;
+            }
+            when_false = tail + 2;
+            false_len = tail_len - 3;
+        } else if (tail_len > 0) {
+            expand_fail(ctx, "bad text after ${%s:{...}", name);
+            free(name);
+            return;
+        }
+    }
+    struct buf value = BUF_INIT;
+    expand_name(ctx, name, &value);
+    int non_empty = value.len > 0;
+    buf_free(&value);
+    free(name);
+    if (op == ':') {
+        when_false = when_true;
+        false_len = true_len;
+        when_true = NULL;
+    }
+    if (non_empty && when_true)
+        expand_text(ctx, when_true, true_len, out);
+    else if (!non_empty && when_false)
+        expand_text(ctx, when_false, false_len, out);
+}
+
+static void expand_text(struct expand_ctx *ctx, const char *text, size_t len,
+                        struct buf *out)
+{
+    size_t i = 0;
+    while (i < len) {
+        if (out->len - ctx->start_len > EXPAND_MAX_OUTPUT) {
+            expand_fail(ctx, "expansion longer than %d bytes",
+                        EXPAND_MAX_OUTPUT);
+            return;
+        }
+        const char *dollar = memchr(text + i, '$', len - i);
+        if (dollar == NULL) {
+            buf_append(out, text + i, len - i);
+            return;
+        }
+        buf_append(out, text + i, (size_t)(dollar - (text + i)));
+        i = (size_t)(dollar - text) + 1;
+        if (i >= len) {
+            expand_fail(ctx, "'$' at end of text");
+            buf_append_char(out, '$');
+            return;
+        }
+        char c = text[i];
+        if (c == '$') {
+            buf_append_char(out, '$');
+            i++;
+        } else if (c == '{' || c == '(') {
+            size_t close = matching_close(text + i, len - i);
+            if (close >= len - i) {
+                expand_fail(ctx, "missing '%c' after \"$%c\"",
+                            c == '{' ? '}' : ')', c);
+                buf_append(out, text + i - 1, len - i + 1);
+                return;
+            }
+            expand_braced(ctx, text + i + 1, close - 1, out);
+            i += close + 1;
+        } else if (name_char((unsigned char)c)) {
+            size_t start = i;
+            while (i < len && name_char((unsigned char)text[i]))
+                i++;
+            char *name = xstrndup(text + start, i - start);
+            expand_name(ctx, name, out);
+            free(name);
+        } else {
+            expand_fail(ctx, "missing parameter name after '$'");
+            buf_append_char(out, '$');
+        }
+    }
+}
+
+int config_expand(const char *text, int defaults_only, struct buf *out,
+                  struct buf *err)
+{
+    struct expand_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.defaults_only = defaults_only;
+    ctx.err = err;
+    ctx.start_len = out->len;
+    buf_append(out, "", 0);
+    expand_text(&ctx, text, strlen(text), out);
+    return ctx.failed ? -1 : 0;
+}
+
+/* ---- looking values up ---- */
+
+static const char *where_set(const char *name, struct buf *where)
+{
+    enum config_source source;
+    config_raw(name, &source);
+    buf_reset(where);
+    if (source == CONFIG_MAIN_CF)
+        buf_appendf(where, "%s, line %d", cfg_state.path ? cfg_state.path
+                                                         : "main.cf",
+                    config_line(name));
+    else if (source == CONFIG_OVERRIDE)
+        buf_appendf(where, "-o %s", name);
+    else
+        buf_appendf(where, "default");
+    return buf_cstr(where);
+}
+
+const char *cfg_str(const char *name)
+{
+    struct cfg_var *var = config_find_var(name, NULL);
+    if (var && var->expanded)
+        return var->expanded;
+    struct buf out = BUF_INIT, err = BUF_INIT;
+    struct expand_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.err = &err;
+    buf_append(&out, "", 0);
+    expand_name(&ctx, name, &out);
+    /* Cache per variable; names that are only defaults get a variable
+     * too (without value), so each is expanded once per load. */
+    var = config_find_var(name, NULL);
+    if (var == NULL) {
+        if (param_find(name) == NULL) {
+            buf_free(&out);
+            buf_free(&err);
+            return "";
+        }
+        var = config_get_var(name);
+    }
+    if (ctx.failed && !var->warned) {
+        struct buf where = BUF_INIT;
+        const char *why = buf_cstr(&err);
+        if (str_has_prefix(why, "parameter "))
+            config_warn("%s: %s", where_set(name, &where), why);
+        else
+            config_warn("%s: parameter %s: %s", where_set(name, &where), name,
+                        why);
+        buf_free(&where);
+        var->warned = 1;
+    }
+    buf_free(&err);
+    var->failed = ctx.failed;
+    var->expanded = buf_detach(&out);
+    return var->expanded;
+}

@@ -1,0 +1,586 @@
+/* params.c: the parameter table (see params.h).
+ *
+ * Names, defaults and bounds follow Postfix 3 with compatibility_level
+ * 3.6 (so append_dot_mydomain = no, relay_domains empty, mynetworks_style
+ * host), except where docs/configuration.md says why Postern differs.
+ * Each owner appends rows to its own section below so that branches
+ * merge without conflicts. Bounds: min/max apply to int and size values
+ * and, in seconds, to time values; max 0 means no upper bound. */
+#include "params.h"
+
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mem.h"
+#include "str.h"
+
+#define NOLIMIT 0
+#define RO PARAM_F_READONLY
+#define BUILD PARAM_F_BUILD
+#define COMPUTED PARAM_F_COMPUTED
+
+const struct param_def param_table[] = {
+    /* ---- identity and versions (config) ---- */
+    {"mail_name", PARAM_STR, "Postern", 0, 0, RO,
+     "the product name used in the SMTP greeting and in bounces"},
+    {"mail_version", PARAM_STR, POSTERN_VERSION, 0, 0, RO | BUILD,
+     "the Postern release (read-only)"},
+    {"compatibility_level", PARAM_STR, "3.6", 0, 0, 0,
+     "Postfix compatibility level whose defaults Postern follows"},
+    {"myhostname", PARAM_STR, "localhost.localdomain", 0, 0, COMPUTED,
+     "this host's fully-qualified name; default: from gethostname()"},
+    {"mydomain", PARAM_STR, "localdomain", 0, 0, COMPUTED,
+     "this host's domain; default: $myhostname minus its first label, or "
+     "localdomain"},
+    {"myorigin", PARAM_STR, "$myhostname", 0, 0, 0,
+     "domain appended to locally-posted mail and bare local parts"},
+    {"mydestination", PARAM_LIST, "$myhostname, localhost.$mydomain, localhost",
+     0, 0, 0, "domains delivered by the local transport"},
+    {"mynetworks_style", PARAM_STR, "host", 0, 0, 0,
+     "how the mynetworks default is computed: host, subnet or class"},
+    {"mynetworks", PARAM_LIST, "127.0.0.0/8 [::1]/128", 0, 0, COMPUTED,
+     "trusted client networks; default: from mynetworks_style and the "
+     "host's interfaces"},
+    {"relay_domains", PARAM_LIST, "", 0, 0, 0,
+     "domains this host relays mail to (empty: none, as Postfix 3)"},
+    {"relayhost", PARAM_STR, "", 0, 0, 0,
+     "next-hop for non-local mail; empty means direct delivery by MX"},
+    {"relay_recipient_maps", PARAM_LIST, "", 0, 0, 0,
+     "valid recipients in relay_domains"},
+    {"inet_interfaces", PARAM_LIST, "all", 0, 0, 0,
+     "addresses inet services listen on"},
+    {"inet_protocols", PARAM_LIST, "all", 0, 0, 0,
+     "IP versions used: ipv4, ipv6, all"},
+    {"proxy_interfaces", PARAM_LIST, "", 0, 0, 0,
+     "addresses reached through a proxy or NAT that are also ours"},
+
+    /* ---- paths, ownership, logging (config) ---- */
+    {"config_directory", PARAM_STR, POSTERN_CONFIG_DIR, 0, 0, BUILD,
+     "directory with main.cf and master.cf (set by -c or MAIL_CONFIG)"},
+    {"queue_directory", PARAM_STR, "/var/spool/postern", 0, 0, 0,
+     "the mail queue"},
+    {"data_directory", PARAM_STR, "/var/lib/postern", 0, 0, 0,
+     "writable data files (caches, locks)"},
+    {"daemon_directory", PARAM_STR, POSTERN_DAEMON_DIR, 0, 0, BUILD,
+     "where the daemon programs are"},
+    {"command_directory", PARAM_STR, POSTERN_SBIN_DIR, 0, 0, BUILD,
+     "where the administrative commands are"},
+    {"process_id_directory", PARAM_STR, "pid", 0, 0, 0,
+     "lock and pid files, relative to queue_directory"},
+    {"mail_owner", PARAM_STR, "postern", 0, 0, 0,
+     "the unprivileged account daemons run as"},
+    {"setgid_group", PARAM_STR, "postdrop", 0, 0, 0,
+     "Postfix's submission group; Postern needs no set-gid program"},
+    {"default_privs", PARAM_STR, "nobody", 0, 0, 0,
+     "rights for delivery to external files and commands"},
+    {"syslog_name", PARAM_STR, "postern", 0, 0, 0,
+     "prefix of every log line (postfix keeps stock log tools working)"},
+    {"syslog_facility", PARAM_STR, "mail", 0, 0, 0, "syslog facility"},
+    {"maillog_file", PARAM_STR, "", 0, 0, 0,
+     "log file; empty means syslog"},
+    {"maillog_file_prefixes", PARAM_LIST, "/var, /dev/stdout", 0, 0, 0,
+     "allowed prefixes of maillog_file"},
+    {"default_database_type", PARAM_STR, "hash", 0, 0, 0,
+     "table type used when none is given (hash, btree, lmdb)"},
+    {"sendmail_path", PARAM_STR, POSTERN_SBIN_DIR "/sendmail", 0, 0, BUILD,
+     "the sendmail command"},
+    {"newaliases_path", PARAM_STR, POSTERN_SBIN_DIR "/newaliases", 0, 0, BUILD,
+     "the newaliases command"},
+    {"mailq_path", PARAM_STR, POSTERN_SBIN_DIR "/mailq", 0, 0, BUILD,
+     "the mailq command"},
+    {"import_environment", PARAM_LIST,
+     "MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C", 0, 0, 0,
+     "environment variables passed to daemons"},
+
+    /* ---- master and the server skeleton (master, server) ---- */
+    {"default_process_limit", PARAM_INT, "100", 1, NOLIMIT, 0,
+     "default maxproc of a master.cf service"},
+    {"max_use", PARAM_INT, "100", 1, NOLIMIT, 0,
+     "requests a daemon serves before it exits"},
+    {"max_idle", PARAM_TIME, "100s", 1, NOLIMIT, 0,
+     "seconds an idle daemon waits for work before it exits"},
+    {"ipc_timeout", PARAM_TIME, "3600s", 1, NOLIMIT, 0,
+     "time limit for one internal protocol exchange"},
+    {"ipc_idle", PARAM_TIME, "5s", 1, NOLIMIT, 0,
+     "idle time after which a client closes an internal connection"},
+    {"ipc_ttl", PARAM_TIME, "1000s", 1, NOLIMIT, 0,
+     "lifetime of an internal connection"},
+    {"daemon_timeout", PARAM_TIME, "18000s", 1, NOLIMIT, 0,
+     "time limit for a daemon to handle one request"},
+    {"service_throttle_time", PARAM_TIME, "60s", 1, NOLIMIT, 0,
+     "pause before a service whose children die at once is tried again"},
+    {"in_flow_delay", PARAM_TIME, "1s", 0, 10, 0,
+     "delay of message input when the queue is busy"},
+    {"master_service_disable", PARAM_LIST, "", 0, 0, 0,
+     "master.cf services (name/type) that master does not start"},
+    {"fork_attempts", PARAM_INT, "5", 1, NOLIMIT, 0,
+     "attempts to fork a process before giving up"},
+    {"fork_delay", PARAM_TIME, "1s", 1, NOLIMIT, 0,
+     "delay between fork attempts"},
+    {"stress", PARAM_STR, "", 0, 0, RO,
+     "set to yes by master under overload (read-only)"},
+
+    /* ---- size and content limits (config) ---- */
+    {"message_size_limit", PARAM_SIZE, "10240000", 0, NOLIMIT, 0,
+     "largest message accepted, in bytes (0: no limit)"},
+    {"line_length_limit", PARAM_INT, "2048", 1, NOLIMIT, 0,
+     "longest line kept as one record; longer lines are split"},
+    {"header_size_limit", PARAM_INT, "102400", 1, NOLIMIT, 0,
+     "largest message header, in bytes"},
+    {"header_address_token_limit", PARAM_INT, "10240", 1, NOLIMIT, 0,
+     "most address tokens parsed in one header"},
+    {"hopcount_limit", PARAM_INT, "50", 1, NOLIMIT, 0,
+     "most Received: headers before a message is treated as a loop"},
+    {"bounce_size_limit", PARAM_INT, "50000", 1, NOLIMIT, 0,
+     "bytes of the original message returned in a bounce"},
+    {"queue_minfree", PARAM_SIZE, "0", 0, NOLIMIT, 0,
+     "free bytes the queue file system must keep"},
+    {"duplicate_filter_limit", PARAM_INT, "1000", 0, NOLIMIT, 0,
+     "remembered addresses when removing duplicate recipients"},
+
+    /* ---- smtpd (smtpd) ---- */
+    {"smtpd_banner", PARAM_STR, "$myhostname ESMTP $mail_name", 0, 0, 0,
+     "text after 220 in the SMTP greeting"},
+    {"smtpd_timeout", PARAM_TIME, "300s", 1, NOLIMIT, 0,
+     "SMTP server time limit to read a command or send a reply"},
+    {"smtpd_starttls_timeout", PARAM_TIME, "300s", 1, NOLIMIT, 0,
+     "time limit for the TLS handshake"},
+    {"smtpd_recipient_limit", PARAM_INT, "1000", 1, NOLIMIT, 0,
+     "recipients accepted per message"},
+    {"smtpd_recipient_overshoot_limit", PARAM_INT, "1000", 1, NOLIMIT, 0,
+     "recipients over the limit that count as errors"},
+    {"smtpd_soft_error_limit", PARAM_INT, "10", 1, NOLIMIT, 0,
+     "errors after which each reply is delayed"},
+    {"smtpd_hard_error_limit", PARAM_INT, "20", 1, NOLIMIT, 0,
+     "errors after which the session is closed"},
+    {"smtpd_error_sleep_time", PARAM_TIME, "1s", 0, NOLIMIT, 0,
+     "delay of a reply after smtpd_soft_error_limit errors"},
+    {"smtpd_junk_command_limit", PARAM_INT, "100", 1, NOLIMIT, 0,
+     "NOOP, VRFY, ETRN and RSET commands allowed per session"},
+    {"smtpd_history_flush_threshold", PARAM_INT, "100", 1, NOLIMIT, 0,
+     "commands remembered for the postmaster notice"},
+    {"smtpd_client_restrictions", PARAM_LIST, "", 0, 0, 0,
+     "restrictions applied at connection time"},
+    {"smtpd_helo_restrictions", PARAM_LIST, "", 0, 0, 0,
+     "restrictions applied to HELO/EHLO"},
+    {"smtpd_sender_restrictions", PARAM_LIST, "", 0, 0, 0,
+     "restrictions applied to MAIL FROM"},
+    {"smtpd_relay_restrictions", PARAM_LIST,
+     "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination",
+     0, 0, 0, "relay control applied to RCPT TO before recipient restrictions"},
+    {"smtpd_recipient_restrictions", PARAM_LIST, "", 0, 0, 0,
+     "restrictions applied to RCPT TO"},
+    {"smtpd_data_restrictions", PARAM_LIST, "", 0, 0, 0,
+     "restrictions applied to DATA"},
+    {"smtpd_end_of_data_restrictions", PARAM_LIST, "", 0, 0, 0,
+     "restrictions applied after the message content"},
+    {"smtpd_etrn_restrictions", PARAM_LIST, "", 0, 0, 0,
+     "restrictions applied to ETRN"},
+    {"smtpd_restriction_classes", PARAM_LIST, "", 0, 0, 0,
+     "names of user-defined restriction lists"},
+    {"smtpd_delay_reject", PARAM_BOOL, "yes", 0, 0, 0,
+     "apply client, HELO and sender restrictions at RCPT TO"},
+    {"smtpd_helo_required", PARAM_BOOL, "no", 0, 0, 0,
+     "require HELO or EHLO before MAIL FROM"},
+    {"strict_rfc821_envelopes", PARAM_BOOL, "no", 0, 0, 0,
+     "require <> around MAIL FROM and RCPT TO addresses"},
+    {"disable_vrfy_command", PARAM_BOOL, "no", 0, 0, 0,
+     "turn off the VRFY command"},
+    {"smtpd_reject_unlisted_recipient", PARAM_BOOL, "yes", 0, 0, 0,
+     "reject recipients not listed in a recipient table"},
+    {"smtpd_reject_unlisted_sender", PARAM_BOOL, "no", 0, 0, 0,
+     "reject senders not listed in a recipient table"},
+    {"smtpd_forbid_bare_newline", PARAM_STR, "reject", 0, 0, 0,
+     "bare LF or CR in SMTP input: reject, normalize or no"},
+    {"smtpd_forbid_bare_newline_exclusions", PARAM_LIST, "$mynetworks", 0, 0,
+     0, "clients exempt from smtpd_forbid_bare_newline"},
+    {"smtpd_forbid_bare_newline_reject_code", PARAM_INT, "550", 400, 599, 0,
+     "reply code for a bare newline"},
+    {"smtpd_forbid_unauth_pipelining", PARAM_BOOL, "yes", 0, 0, 0,
+     "disconnect clients that pipeline before EHLO"},
+    {"smtpd_discard_ehlo_keywords", PARAM_LIST, "", 0, 0, 0,
+     "EHLO keywords not announced"},
+    {"smtpd_peername_lookup", PARAM_BOOL, "yes", 0, 0, 0,
+     "look up the client's host name"},
+    {"smtpd_client_connection_count_limit", PARAM_INT, "50", 0, NOLIMIT, 0,
+     "simultaneous connections per client (0: no limit)"},
+    {"smtpd_client_connection_rate_limit", PARAM_INT, "0", 0, NOLIMIT, 0,
+     "connections per client per anvil_rate_time_unit (0: no limit)"},
+    {"smtpd_client_message_rate_limit", PARAM_INT, "0", 0, NOLIMIT, 0,
+     "messages per client per anvil_rate_time_unit (0: no limit)"},
+    {"smtpd_client_recipient_rate_limit", PARAM_INT, "0", 0, NOLIMIT, 0,
+     "recipients per client per anvil_rate_time_unit (0: no limit)"},
+    {"smtpd_client_event_limit_exceptions", PARAM_LIST,
+     "${smtpd_client_connection_limit_exceptions:$mynetworks}", 0, 0, 0,
+     "clients exempt from connection and rate limits"},
+    {"anvil_rate_time_unit", PARAM_TIME, "60s", 1, NOLIMIT, 0,
+     "time unit of the smtpd rate limits"},
+    {"smtpd_sasl_auth_enable", PARAM_BOOL, "no", 0, 0, 0,
+     "offer SMTP AUTH"},
+    {"smtpd_sasl_path", PARAM_STR, "smtpd", 0, 0, 0,
+     "where smtpd reaches the authentication service"},
+    {"smtpd_sender_login_maps", PARAM_LIST, "", 0, 0, 0,
+     "which SASL login owns which sender address"},
+    {"smtpd_tls_security_level", PARAM_STR, "", 0, 0, 0,
+     "TLS in the SMTP server: empty/none, may or encrypt"},
+    {"smtpd_tls_cert_file", PARAM_STR, "", 0, 0, 0,
+     "server certificate (PEM)"},
+    {"smtpd_tls_key_file", PARAM_STR, "$smtpd_tls_cert_file", 0, 0, 0,
+     "server private key (PEM)"},
+    {"smtpd_tls_chain_files", PARAM_LIST, "", 0, 0, 0,
+     "files with key and certificate chains"},
+    {"smtpd_tls_auth_only", PARAM_BOOL, "no", 0, 0, 0,
+     "offer AUTH only over TLS"},
+    {"smtpd_tls_loglevel", PARAM_INT, "0", 0, 4, 0, "TLS logging detail"},
+    {"smtpd_tls_received_header", PARAM_BOOL, "no", 0, 0, 0,
+     "record the TLS protocol and cipher in Received:"},
+    {"smtpd_tls_protocols", PARAM_LIST, ">=TLSv1", 0, 0, 0,
+     "TLS protocols offered with opportunistic TLS"},
+    {"smtpd_tls_mandatory_protocols", PARAM_LIST, ">=TLSv1", 0, 0, 0,
+     "TLS protocols with mandatory TLS"},
+    {"smtpd_tls_ciphers", PARAM_STR, "medium", 0, 0, 0,
+     "cipher grade with opportunistic TLS"},
+    {"smtpd_tls_mandatory_ciphers", PARAM_STR, "medium", 0, 0, 0,
+     "cipher grade with mandatory TLS"},
+    {"smtputf8_enable", PARAM_BOOL, "yes", 0, 0, 0,
+     "announce and accept SMTPUTF8"},
+    {"disable_mime_input_processing", PARAM_BOOL, "no", 0, 0, 0,
+     "do not parse MIME structure on input"},
+    {"receive_override_options", PARAM_LIST, "", 0, 0, 0,
+     "switch off input processing steps"},
+    {"header_checks", PARAM_LIST, "", 0, 0, 0,
+     "tables applied to each message header"},
+    {"body_checks", PARAM_LIST, "", 0, 0, 0,
+     "tables applied to each body line"},
+    {"always_bcc", PARAM_STR, "", 0, 0, 0,
+     "address that receives a copy of every message"},
+    {"sender_bcc_maps", PARAM_LIST, "", 0, 0, 0,
+     "copy recipients by sender"},
+    {"recipient_bcc_maps", PARAM_LIST, "", 0, 0, 0,
+     "copy recipients by recipient"},
+    {"local_header_rewrite_clients", PARAM_LIST, "permit_inet_interfaces",
+     0, 0, 0, "clients whose header addresses are completed"},
+    {"access_map_reject_code", PARAM_INT, "554", 400, 599, 0,
+     "reply code for REJECT from an access table"},
+    {"access_map_defer_code", PARAM_INT, "450", 400, 599, 0,
+     "reply code for DEFER from an access table"},
+    {"defer_code", PARAM_INT, "450", 400, 499, 0,
+     "reply code for the defer restriction"},
+    {"reject_code", PARAM_INT, "554", 500, 599, 0,
+     "reply code for the reject restriction"},
+    {"relay_domains_reject_code", PARAM_INT, "554", 400, 599, 0,
+     "reply code for reject_unauth_destination"},
+    {"invalid_hostname_reject_code", PARAM_INT, "501", 400, 599, 0,
+     "reply code for reject_invalid_helo_hostname"},
+    {"non_fqdn_reject_code", PARAM_INT, "504", 400, 599, 0,
+     "reply code for the reject_non_fqdn_* restrictions"},
+    {"unknown_address_reject_code", PARAM_INT, "450", 400, 599, 0,
+     "reply code for an address whose domain does not resolve"},
+    {"unknown_local_recipient_reject_code", PARAM_INT, "550", 400, 599, 0,
+     "reply code for an unknown local recipient"},
+    {"unknown_virtual_mailbox_reject_code", PARAM_INT, "550", 400, 599, 0,
+     "reply code for an unknown virtual mailbox"},
+    {"unknown_virtual_alias_reject_code", PARAM_INT, "550", 400, 599, 0,
+     "reply code for an unknown virtual alias"},
+    {"unknown_relay_recipient_reject_code", PARAM_INT, "550", 400, 599, 0,
+     "reply code for an unknown relay recipient"},
+    {"reject_tempfail_action", PARAM_STR, "defer_if_permit", 0, 0, 0,
+     "what a temporary lookup error in a restriction does"},
+
+    /* ---- addresses and rewriting (trivial-rewrite, cleanup) ---- */
+    {"append_dot_mydomain", PARAM_BOOL, "no", 0, 0, 0,
+     "append .$mydomain to host names without a dot"},
+    {"append_at_myorigin", PARAM_BOOL, "yes", 0, 0, 0,
+     "append @$myorigin to bare local parts"},
+    {"swap_bangpath", PARAM_BOOL, "yes", 0, 0, 0,
+     "rewrite site!user to user@site"},
+    {"allow_percent_hack", PARAM_BOOL, "yes", 0, 0, 0,
+     "rewrite user%domain to user@domain"},
+    {"recipient_delimiter", PARAM_STR, "", 0, 0, 0,
+     "characters that separate a user name from an extension"},
+    {"propagate_unmatched_extensions", PARAM_LIST, "canonical, virtual", 0, 0,
+     0, "where an address extension is kept after rewriting"},
+    {"canonical_maps", PARAM_LIST, "", 0, 0, 0,
+     "canonical address tables for sender and recipient"},
+    {"sender_canonical_maps", PARAM_LIST, "", 0, 0, 0,
+     "canonical address tables for senders"},
+    {"recipient_canonical_maps", PARAM_LIST, "", 0, 0, 0,
+     "canonical address tables for recipients"},
+    {"canonical_classes", PARAM_LIST,
+     "envelope_sender, envelope_recipient, header_sender, header_recipient",
+     0, 0, 0, "which addresses canonical_maps rewrites"},
+    {"virtual_alias_maps", PARAM_LIST, "$virtual_maps", 0, 0, 0,
+     "virtual alias tables: address to addresses"},
+    {"virtual_maps", PARAM_LIST, "", 0, 0, 0,
+     "old name of virtual_alias_maps"},
+    {"virtual_alias_domains", PARAM_LIST, "$virtual_alias_maps", 0, 0, 0,
+     "domains whose addresses are all aliases"},
+    {"virtual_alias_expansion_limit", PARAM_INT, "1000", 1, NOLIMIT, 0,
+     "most addresses one virtual alias expands to"},
+    {"virtual_alias_recursion_limit", PARAM_INT, "1000", 1, NOLIMIT, 0,
+     "deepest nesting of virtual aliases"},
+    {"empty_address_recipient", PARAM_STR, "MAILER-DAEMON", 0, 0, 0,
+     "recipient of mail addressed to <>"},
+    {"double_bounce_sender", PARAM_STR, "double-bounce", 0, 0, 0,
+     "sender of bounces about bounces"},
+    {"owner_request_special", PARAM_BOOL, "yes", 0, 0, 0,
+     "treat owner-list and list-request addresses specially"},
+
+    /* ---- queue manager (qmgr, bounce) ---- */
+    {"default_transport", PARAM_STR, "smtp", 0, 0, 0,
+     "transport for domains that are not local, virtual or relay"},
+    {"local_transport", PARAM_STR, "local:$myhostname", 0, 0, 0,
+     "transport for mydestination"},
+    {"virtual_transport", PARAM_STR, "virtual", 0, 0, 0,
+     "transport for virtual_mailbox_domains"},
+    {"relay_transport", PARAM_STR, "relay", 0, 0, 0,
+     "transport for relay_domains"},
+    {"transport_maps", PARAM_LIST, "", 0, 0, 0,
+     "tables mapping recipient or domain to transport:nexthop"},
+    {"defer_transports", PARAM_LIST, "", 0, 0, 0,
+     "transports whose mail waits until a flush"},
+    {"minimal_backoff_time", PARAM_TIME, "300s", 1, NOLIMIT, 0,
+     "shortest time between delivery attempts of a deferred message"},
+    {"maximal_backoff_time", PARAM_TIME, "4000s", 1, NOLIMIT, 0,
+     "longest time between delivery attempts of a deferred message"},
+    {"maximal_queue_lifetime", PARAM_TIME, "5d", 0, 8640000, 0,
+     "time after which a deferred message is returned (0: at once)"},
+    {"bounce_queue_lifetime", PARAM_TIME, "5d", 0, 8640000, 0,
+     "the same for bounce messages"},
+    {"queue_run_delay", PARAM_TIME, "300s", 1, NOLIMIT, 0,
+     "time between scans of the deferred queue"},
+    {"delay_warning_time", PARAM_TIME, "0h", 0, NOLIMIT, 0,
+     "send a delay warning after this time (0: never)"},
+    {"transport_retry_time", PARAM_TIME, "60s", 1, NOLIMIT, 0,
+     "time between attempts to contact a broken transport"},
+    {"qmgr_message_active_limit", PARAM_INT, "20000", 1, NOLIMIT, 0,
+     "messages in the active queue"},
+    {"qmgr_message_recipient_limit", PARAM_INT, "20000", 1, NOLIMIT, 0,
+     "recipients held in memory"},
+    {"default_destination_concurrency_limit", PARAM_INT, "20", 1, NOLIMIT, 0,
+     "parallel deliveries to one destination"},
+    {"default_destination_recipient_limit", PARAM_INT, "50", 1, NOLIMIT, 0,
+     "recipients per delivery"},
+    {"initial_destination_concurrency", PARAM_INT, "5", 1, NOLIMIT, 0,
+     "starting concurrency for a destination"},
+    {"local_destination_concurrency_limit", PARAM_INT, "2", 1, NOLIMIT, 0,
+     "parallel local deliveries to one recipient"},
+    {"local_destination_recipient_limit", PARAM_INT, "1", 1, NOLIMIT, 0,
+     "recipients per local delivery"},
+    {"virtual_destination_concurrency_limit", PARAM_INT,
+     "$default_destination_concurrency_limit", 1, NOLIMIT, 0,
+     "parallel virtual deliveries to one domain"},
+    {"virtual_destination_recipient_limit", PARAM_INT,
+     "$default_destination_recipient_limit", 1, NOLIMIT, 0,
+     "recipients per virtual delivery"},
+    {"hash_queue_names", PARAM_LIST, "deferred, defer", 0, 0, 0,
+     "queue directories split into subdirectories"},
+    {"hash_queue_depth", PARAM_INT, "1", 1, 16, 0,
+     "levels of subdirectories in hash_queue_names"},
+    {"notify_classes", PARAM_LIST, "resource, software", 0, 0, 0,
+     "problems reported to the postmaster"},
+    {"2bounce_notice_recipient", PARAM_STR, "postmaster", 0, 0, 0,
+     "recipient of bounces that cannot be returned"},
+    {"bounce_notice_recipient", PARAM_STR, "postmaster", 0, 0, 0,
+     "recipient of bounce notices (notify_classes bounce)"},
+    {"delay_notice_recipient", PARAM_STR, "postmaster", 0, 0, 0,
+     "recipient of delay notices (notify_classes delay)"},
+    {"error_notice_recipient", PARAM_STR, "postmaster", 0, 0, 0,
+     "recipient of software and resource error notices"},
+    {"delay_logging_resolution_limit", PARAM_INT, "2", 0, 6, 0,
+     "digits after the decimal point in delay= and delays="},
+
+    /* ---- local delivery (local) ---- */
+    {"alias_maps", PARAM_LIST, "$default_database_type:/etc/aliases", 0, 0,
+     0, "alias tables used by local delivery"},
+    {"alias_database", PARAM_LIST, "$default_database_type:/etc/aliases", 0,
+     0, 0, "alias tables rebuilt by newaliases"},
+    {"local_recipient_maps", PARAM_LIST, "unix:passwd.byname $alias_maps", 0,
+     0, 0, "valid local recipients (empty: accept all)"},
+    {"home_mailbox", PARAM_STR, "", 0, 0, 0,
+     "mailbox relative to home; ending in / means Maildir"},
+    {"mail_spool_directory", PARAM_STR, "/var/mail", 0, 0, 0,
+     "mbox spool; ending in / means Maildir"},
+    {"mailbox_command", PARAM_STR, "", 0, 0, 0,
+     "command that delivers to the mailbox instead"},
+    {"mailbox_transport", PARAM_STR, "", 0, 0, 0,
+     "transport that delivers to the mailbox instead"},
+    {"fallback_transport", PARAM_STR, "", 0, 0, 0,
+     "transport for recipients without a UNIX account"},
+    {"luser_relay", PARAM_STR, "", 0, 0, 0,
+     "destination for unknown local recipients"},
+    {"mailbox_size_limit", PARAM_SIZE, "51200000", 0, NOLIMIT, 0,
+     "largest mbox or Maildir message, in bytes (0: no limit)"},
+    {"mailbox_delivery_lock", PARAM_LIST, "fcntl, dotlock", 0, 0, 0,
+     "how an mbox is locked"},
+    {"forward_path", PARAM_LIST,
+     "$home/.forward${recipient_delimiter}${extension}, $home/.forward", 0, 0,
+     0, ".forward files searched"},
+    {"allow_mail_to_commands", PARAM_LIST, "alias, forward", 0, 0, 0,
+     "where |command deliveries are allowed"},
+    {"allow_mail_to_files", PARAM_LIST, "alias, forward", 0, 0, 0,
+     "where /file deliveries are allowed"},
+    {"local_command_shell", PARAM_STR, "", 0, 0, 0,
+     "shell for |command; empty runs simple commands without a shell"},
+    {"command_time_limit", PARAM_TIME, "1000s", 1, NOLIMIT, 0,
+     "time limit of a command delivery"},
+    {"expand_owner_alias", PARAM_BOOL, "no", 0, 0, 0,
+     "send bounces for a list to owner-list's expansion"},
+    {"biff", PARAM_BOOL, "yes", 0, 0, 0, "notify the comsat service"},
+    {"deliver_lock_attempts", PARAM_INT, "20", 1, NOLIMIT, 0,
+     "attempts to lock a mailbox"},
+    {"deliver_lock_delay", PARAM_TIME, "1s", 1, NOLIMIT, 0,
+     "delay between mailbox lock attempts"},
+    {"stale_lock_time", PARAM_TIME, "500s", 1, NOLIMIT, 0,
+     "age after which a dotlock file is removed"},
+
+    /* ---- virtual delivery (virtual) ---- */
+    {"virtual_mailbox_domains", PARAM_LIST, "$virtual_mailbox_maps", 0, 0, 0,
+     "domains delivered by virtual_transport"},
+    {"virtual_mailbox_maps", PARAM_LIST, "", 0, 0, 0,
+     "mailbox per virtual address (trailing / means Maildir)"},
+    {"virtual_mailbox_base", PARAM_STR, "", 0, 0, 0,
+     "directory prepended to virtual_mailbox_maps results"},
+    {"virtual_uid_maps", PARAM_LIST, "", 0, 0, 0,
+     "user id per virtual address"},
+    {"virtual_gid_maps", PARAM_LIST, "", 0, 0, 0,
+     "group id per virtual address"},
+    {"virtual_minimum_uid", PARAM_INT, "100", 1, NOLIMIT, 0,
+     "smallest user id virtual delivery accepts"},
+    {"virtual_mailbox_limit", PARAM_SIZE, "51200000", 0, NOLIMIT, 0,
+     "largest virtual mailbox message, in bytes (0: no limit)"},
+    {"virtual_mailbox_lock", PARAM_LIST, "fcntl, dotlock", 0, 0, 0,
+     "how a virtual mbox is locked"},
+
+    /* ---- local submission and queue tools (tools) ---- */
+    {"authorized_submit_users", PARAM_LIST, "static:anyone", 0, 0, 0,
+     "users who may submit mail with sendmail"},
+    {"authorized_mailq_users", PARAM_LIST, "static:anyone", 0, 0, 0,
+     "users who may list the queue"},
+    {"authorized_flush_users", PARAM_LIST, "static:anyone", 0, 0, 0,
+     "users who may flush the queue"},
+};
+
+const size_t param_table_count = sizeof(param_table) / sizeof(param_table[0]);
+
+/* A sorted index of the table, built on first use: the table is in
+ * sections by owner, lookups want a binary search. */
+static const struct param_def **sorted_index;
+
+static int compare_defs(const void *a, const void *b)
+{
+    const struct param_def *const *x = a, *const *y = b;
+    return strcmp((*x)->name, (*y)->name);
+}
+
+const struct param_def *param_find(const char *name)
+{
+    if (sorted_index == NULL) {
+        sorted_index = xcalloc(param_table_count, sizeof(*sorted_index));
+        for (size_t i = 0; i < param_table_count; i++)
+            sorted_index[i] = &param_table[i];
+        qsort(sorted_index, param_table_count, sizeof(*sorted_index),
+              compare_defs);
+    }
+    size_t low = 0, high = param_table_count;
+    while (low < high) {
+        size_t mid = low + (high - low) / 2;
+        int cmp = strcmp(name, sorted_index[mid]->name);
+        if (cmp == 0)
+            return sorted_index[mid];
+        if (cmp < 0)
+            high = mid;
+        else
+            low = mid + 1;
+    }
+    return NULL;
+}
+
+/* This host's name: gethostname(), made fully-qualified through the
+ * resolver when it has no dot (as Postfix does). Computed once. */
+static const char *system_hostname(void)
+{
+    static char *hostname;
+    if (hostname)
+        return hostname;
+    char name[256];
+    if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == 0)
+        str_copy(name, "localhost", sizeof(name));
+    name[sizeof(name) - 1] = 0;
+    if (strchr(name, '.') == NULL) {
+        struct addrinfo hints, *result = NULL;
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_flags = AI_CANONNAME;
+        hints.ai_socktype = SOCK_STREAM;
+        if (getaddrinfo(name, NULL, &hints, &result) == 0 && result &&
+            result->ai_canonname && strchr(result->ai_canonname, '.'))
+            str_copy(name, result->ai_canonname, sizeof(name));
+        if (result)
+            freeaddrinfo(result);
+    }
+    if (strchr(name, '.') == NULL) {
+        /* Postfix appends $mydomain, whose default is then localdomain. */
+        hostname = xasprintf("%s.localdomain", name);
+    } else {
+        hostname = xstrdup(name);
+    }
+    str_lower(hostname);
+    return hostname;
+}
+
+const char *param_default(const struct param_def *def)
+{
+    if ((def->flags & PARAM_F_COMPUTED) && strcmp(def->name, "myhostname") == 0)
+        return system_hostname();
+    return def->def;
+}
+
+const char *param_type_name(enum param_type type)
+{
+    switch (type) {
+    case PARAM_STR:
+        return "string";
+    case PARAM_INT:
+        return "integer";
+    case PARAM_TIME:
+        return "time";
+    case PARAM_SIZE:
+        return "size";
+    case PARAM_BOOL:
+        return "boolean";
+    case PARAM_LIST:
+        return "list";
+    }
+    return "string";
+}
+
+int param_is_per_transport(const char *name)
+{
+    static const char *const suffixes[] = {
+        "_destination_concurrency_limit",
+        "_destination_recipient_limit",
+        "_initial_destination_concurrency",
+        "_destination_concurrency_failed_cohort_limit",
+        "_destination_concurrency_positive_feedback",
+        "_destination_concurrency_negative_feedback",
+        "_destination_rate_delay",
+        "_recipient_limit",
+        "_time_limit",
+        "_delivery_slot_cost",
+        "_delivery_slot_discount",
+        "_delivery_slot_loan",
+        "_minimum_delivery_slots",
+        "_extra_recipient_limit",
+        "_recipient_refill_limit",
+        "_recipient_refill_delay",
+        "_transport_rate_delay",
+    };
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++)
+        if (str_has_suffix(name, suffixes[i]) &&
+            strlen(name) > strlen(suffixes[i]))
+            return 1;
+    return 0;
+}

@@ -1,0 +1,258 @@
+/* test_mastercf.c: unit tests for lib/mastercf (master.cf parsing and
+ * the normalised one-line form postconf -M prints). */
+#include "unit.h"
+
+#include <unistd.h>
+
+#include "buf.h"
+#include "mastercf.h"
+#include "mem.h"
+
+static struct master_entry *entries;
+static size_t count;
+
+static int parse(const char *text, struct buf *err)
+{
+    mastercf_free(entries, count);
+    entries = NULL;
+    count = 0;
+    buf_reset(err);
+    return mastercf_parse(text, strlen(text), "/cfg/master.cf", &entries,
+                          &count, err);
+}
+
+static void test_default_style_file(void)
+{
+    struct buf err = BUF_INIT;
+    CHECK_INT(parse("# service type  private unpriv  chroot  wakeup  maxproc command + args\n"
+                    "#               (yes)   (yes)   (no)    (never) (100)\n"
+                    "smtp      inet  n       -       y       -       -       smtpd\n"
+                    "127.0.0.1:2525 inet n   -       n       -       5       smtpd\n"
+                    "  -o syslog_name=postfix/alt\n"
+                    "# a comment between continuation lines\n"
+                    "  -o smtpd_tls_security_level=encrypt\n"
+                    "pickup    unix  n       -       y       60      1       pickup\n"
+                    "qmgr      unix  n       -       n       300?    1       qmgr\n"
+                    "cleanup   unix-dgram n  y       -       0       0       cleanup -v\n"
+                    "qmgr      fifo  n       -       n       300     1       qmgr\n"
+                    "relay     pass  -       -       -       -       -       smtp\n",
+                    &err),
+              0);
+    CHECK_STR(buf_cstr(&err), "");
+    CHECK_INT(count, 7);
+    if (count < 7)
+        return;
+    CHECK_STR(entries[0].service, "smtp");
+    CHECK_STR(entries[0].type, "inet");
+    CHECK_INT(entries[0].private_, 0);
+    CHECK_INT(entries[0].unpriv, 1);
+    CHECK_INT(entries[0].chroot, 1);
+    CHECK_INT(entries[0].wakeup, 0);
+    CHECK_INT(entries[0].maxproc, -1);
+    CHECK_STR(entries[0].command, "smtpd");
+    CHECK_INT(entries[0].args.count, 0);
+    CHECK_INT(entries[0].line, 3);
+    CHECK_STR(entries[0].file, "/cfg/master.cf");
+
+    CHECK_STR(entries[1].service, "127.0.0.1:2525");
+    CHECK_INT(entries[1].maxproc, 5);
+    CHECK_INT(entries[1].line, 4);
+    CHECK_INT(entries[1].args.count, 4);
+    CHECK_STR(entries[1].args.items[0], "-o");
+    CHECK_STR(entries[1].args.items[1], "syslog_name=postfix/alt");
+    CHECK_STR(mastercf_override(&entries[1], "smtpd_tls_security_level"),
+              "encrypt");
+    CHECK(mastercf_override(&entries[1], "syslog") == NULL);
+
+    CHECK_INT(entries[2].wakeup, 60);
+    CHECK_INT(entries[2].wakeup_if_used, 0);
+    CHECK_INT(entries[3].wakeup, 300);
+    CHECK_INT(entries[3].wakeup_if_used, 1);
+    CHECK_INT(entries[3].chroot, 0);
+    CHECK_STR(entries[4].type, "unix-dgram");
+    CHECK_INT(entries[4].maxproc, 0);
+    CHECK_STR(entries[4].args.items[0], "-v");
+    /* Same service name, other type: not a duplicate. */
+    CHECK_STR(entries[5].type, "fifo");
+    /* "-" defaults: private y, unpriv y, chroot n. */
+    CHECK_INT(entries[6].private_, 1);
+    CHECK_INT(entries[6].unpriv, 1);
+    CHECK_INT(entries[6].chroot, 0);
+    buf_free(&err);
+}
+
+static void test_braced_arguments(void)
+{
+    struct buf err = BUF_INIT, out = BUF_INIT;
+    CHECK_INT(parse("submission inet n - y - - smtpd\n"
+                    " -o { smtpd_client_restrictions = permit_sasl_authenticated, reject }\n"
+                    " -o {smtpd_tls_security_level=encrypt}\n"
+                    " -o smtpd_recipient_restrictions=inline:{a=b}\n"
+                    " { an argument }\n",
+                    &err),
+              0);
+    CHECK_STR(buf_cstr(&err), "");
+    if (count != 1)
+        return;
+    CHECK_INT(entries[0].args.count, 7);
+    CHECK_STR(entries[0].args.items[1],
+              "smtpd_client_restrictions=permit_sasl_authenticated, reject");
+    CHECK_STR(entries[0].args.items[3], "smtpd_tls_security_level=encrypt");
+    CHECK_STR(entries[0].args.items[5],
+              "smtpd_recipient_restrictions=inline:{a=b}");
+    CHECK_STR(entries[0].args.items[6], "an argument");
+    mastercf_format(&entries[0], &out);
+    CHECK_STR(buf_cstr(&out),
+              "submission inet  n       -       y       -       -       smtpd "
+              "-o { smtpd_client_restrictions = permit_sasl_authenticated, "
+              "reject } -o smtpd_tls_security_level=encrypt -o "
+              "smtpd_recipient_restrictions=inline:{a=b} { an argument }");
+    /* The printed form reads back to the same entry. */
+    char *again = xstrdup(buf_cstr(&out));
+    CHECK_INT(parse(again, &err), 0);
+    CHECK_INT(count, 1);
+    if (count == 1)
+        CHECK_STR(entries[0].args.items[1],
+                  "smtpd_client_restrictions=permit_sasl_authenticated, "
+                  "reject");
+    free(again);
+    buf_free(&err);
+    buf_free(&out);
+}
+
+static void test_format(void)
+{
+    struct buf err = BUF_INIT, out = BUF_INIT;
+    CHECK_INT(parse("smtp inet n - y - - smtpd\n"
+                    "pickup unix n - y 60 1 pickup\n",
+                    &err),
+              0);
+    if (count != 2)
+        return;
+    mastercf_format(&entries[0], &out);
+    CHECK_STR(buf_cstr(&out),
+              "smtp       inet  n       -       y       -       -       smtpd");
+    buf_reset(&out);
+    mastercf_format(&entries[1], &out);
+    CHECK_STR(buf_cstr(&out),
+              "pickup     unix  n       -       y       60      1       pickup");
+    char *key = mastercf_key(&entries[1]);
+    CHECK_STR(key, "pickup/unix");
+    free(key);
+    buf_free(&err);
+    buf_free(&out);
+}
+
+static void check_error(const char *text, const char *expected)
+{
+    struct buf err = BUF_INIT;
+    CHECK_INT(parse(text, &err), -1);
+    CHECK(entries == NULL && count == 0);
+    if (strstr(buf_cstr(&err), expected) == NULL) {
+        printf("#   error \"%s\" lacks \"%s\"\n", buf_cstr(&err), expected);
+        unit_case_failed = 1;
+    }
+    buf_free(&err);
+}
+
+static void test_errors_name_file_and_line(void)
+{
+    check_error("smtp inet n - y - - smtpd\n\nbad  tcp n - y - - smtpd\n",
+                "/cfg/master.cf, line 3: field \"type\": bad value \"tcp\"");
+    check_error("# c\nsmtp inet n - y -\n",
+                "/cfg/master.cf, line 2: expected at least 8 fields");
+    check_error("smtp inet n - y - -\n  \n", "line 1: expected at least 8");
+    check_error("smtp inet x - y - - smtpd\n",
+                "line 1: field \"private\": bad value \"x\"");
+    check_error("smtp inet n - maybe - - smtpd\n",
+                "line 1: field \"chroot\": bad value \"maybe\"");
+    check_error("smtp inet n - y soon - smtpd\n",
+                "line 1: field \"wakeup\": bad value \"soon\"");
+    check_error("smtp inet n - y 5?? - smtpd\n", "field \"wakeup\"");
+    check_error("smtp inet n - y - -3 smtpd\n",
+                "line 1: field \"maxproc\": bad value \"-3\"");
+    check_error("smtp inet n - y - 99999999999 smtpd\n", "field \"maxproc\"");
+    check_error("smtp inet n - y - - smtpd -o\n", "line 1: -o without");
+    check_error("smtp inet n - y - - smtpd -o novalue\n", "missing '='");
+    check_error("smtp inet n - y - - smtpd -o { a b = c }\n",
+                "bad parameter name");
+    check_error("smtp inet n - y - - smtpd -o { a = b\n", "missing '}'");
+    check_error("smtp inet n - y - - smtpd {a}b\n", "text after '}'");
+    check_error("a/b unix n - y - - smtpd\n", "no '/' allowed");
+    check_error("host: inet n - y - - smtpd\n", "bad inet service");
+    check_error(" smtp inet n - y - - smtpd\n",
+                "line 1: text starts with whitespace");
+    check_error("smtp inet n - y - - smtpd\nx unix - - - - - x\n"
+                "smtp inet n - n - - smtpd\n",
+                "line 3: duplicate service smtp/inet (first at line 1)");
+    static const char with_nul[] = "smtp inet n - y - - smtpd\nx unix - - - - - x\0y\n";
+    struct buf err = BUF_INIT;
+    struct master_entry *got = NULL;
+    size_t got_count = 0;
+    CHECK_INT(mastercf_parse(with_nul, sizeof(with_nul) - 1, "m.cf", &got,
+                             &got_count, &err),
+              -1);
+    CHECK(strstr(buf_cstr(&err), "m.cf, line 2: NUL character") != NULL);
+    buf_free(&err);
+}
+
+static void test_load_file(void)
+{
+    struct buf err = BUF_INIT;
+    struct master_entry *loaded = NULL;
+    size_t loaded_count = 5;
+    CHECK_INT(mastercf_load("/nonexistent/master.cf", &loaded, &loaded_count,
+                            &err),
+              -1);
+    CHECK(strstr(buf_cstr(&err), "/nonexistent/master.cf: cannot open") != NULL);
+    CHECK_INT(loaded_count, 0);
+    char path[] = "/tmp/test_mastercf.XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    const char *text = "smtp inet n - y - - smtpd\nlocal unix - n n - - local";
+    CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    buf_reset(&err);
+    CHECK_INT(mastercf_load(path, &loaded, &loaded_count, &err), 0);
+    CHECK_INT(loaded_count, 2);
+    if (loaded_count == 2) {
+        CHECK_STR(loaded[1].command, "local");
+        CHECK_STR(loaded[1].file, path);
+        CHECK_INT(loaded[1].unpriv, 0);
+    }
+    mastercf_free(loaded, loaded_count);
+    unlink(path);
+    buf_free(&err);
+}
+
+static void collect(const char *name, const char *value, void *arg)
+{
+    buf_appendf(arg, "[%s|%s]", name, value);
+}
+
+static void test_foreach_override(void)
+{
+    struct buf err = BUF_INIT, seen = BUF_INIT;
+    CHECK_INT(parse("s unix - - - - - cmd -v -o a=1 -o {b = two words} -o a=3\n",
+                    &err),
+              0);
+    if (count != 1)
+        return;
+    mastercf_foreach_override(&entries[0], collect, &seen);
+    CHECK_STR(buf_cstr(&seen), "[a|1][b|two words][a|3]");
+    CHECK_STR(mastercf_override(&entries[0], "a"), "3");
+    buf_free(&err);
+    buf_free(&seen);
+}
+
+int main(void)
+{
+    UNIT_RUN(test_default_style_file);
+    UNIT_RUN(test_braced_arguments);
+    UNIT_RUN(test_format);
+    UNIT_RUN(test_errors_name_file_and_line);
+    UNIT_RUN(test_load_file);
+    UNIT_RUN(test_foreach_override);
+    mastercf_free(entries, count);
+    return unit_summary();
+}

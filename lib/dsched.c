@@ -1,6 +1,6 @@
-/* sched.c: per-transport and per-destination concurrency scheduling
+/* dsched.c: per-transport and per-destination concurrency scheduling
  * (see sched.h). */
-#include "sched.h"
+#include "dsched.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,34 +8,34 @@
 
 #include "mem.h"
 
-struct sched_transport;
+struct dsched_transport;
 
-struct sched_dest {
+struct dsched_dest {
     char *name;
-    struct sched_transport *transport;
+    struct dsched_transport *transport;
     int running;
     size_t queued;
-    struct sched_job *head, *tail;
-    struct sched_dest *hash_next;
+    struct dsched_job *head, *tail;
+    struct dsched_dest *hash_next;
     /* ready ring: destinations with queued jobs below their limit */
-    struct sched_dest *ready_next, *ready_prev;
+    struct dsched_dest *ready_next, *ready_prev;
     int in_ready;
 };
 
-struct sched_transport {
+struct dsched_transport {
     char *name;
     int limit, dest_limit;
     int running;
     int suspended;
-    struct sched_dest *ready; /* the ring's current head, or NULL */
-    struct sched_dest **buckets;
+    struct dsched_dest *ready; /* the ring's current head, or NULL */
+    struct dsched_dest **buckets;
     size_t bucket_count, dest_count;
 };
 
-struct sched {
-    sched_limits_fn limits;
+struct dsched {
+    dsched_limits_fn limits;
     void *ctx;
-    struct sched_transport **transports;
+    struct dsched_transport **transports;
     size_t transport_count;
     size_t cursor; /* round robin over transports */
     size_t queued;
@@ -51,28 +51,28 @@ static uint64_t hash_name(const char *name)
     return h;
 }
 
-struct sched *sched_new(sched_limits_fn limits, void *ctx)
+struct dsched *dsched_new(dsched_limits_fn limits, void *ctx)
 {
-    struct sched *s = xcalloc(1, sizeof(*s));
+    struct dsched *s = xcalloc(1, sizeof(*s));
     s->limits = limits;
     s->ctx = ctx;
     return s;
 }
 
-static void dest_free(struct sched_dest *d)
+static void dest_free(struct dsched_dest *d)
 {
     free(d->name);
     free(d);
 }
 
-void sched_free(struct sched *s)
+void dsched_free(struct dsched *s)
 {
     if (!s)
         return;
     for (size_t i = 0; i < s->transport_count; i++) {
-        struct sched_transport *t = s->transports[i];
+        struct dsched_transport *t = s->transports[i];
         for (size_t b = 0; b < t->bucket_count; b++) {
-            struct sched_dest *d = t->buckets[b], *next;
+            struct dsched_dest *d = t->buckets[b], *next;
             for (; d; d = next) {
                 next = d->hash_next;
                 dest_free(d);
@@ -86,7 +86,7 @@ void sched_free(struct sched *s)
     free(s);
 }
 
-static struct sched_transport *transport_get(struct sched *s, const char *name,
+static struct dsched_transport *transport_get(struct dsched *s, const char *name,
                                              int create)
 {
     for (size_t i = 0; i < s->transport_count; i++)
@@ -94,7 +94,7 @@ static struct sched_transport *transport_get(struct sched *s, const char *name,
             return s->transports[i];
     if (!create)
         return NULL;
-    struct sched_transport *t = xcalloc(1, sizeof(*t));
+    struct dsched_transport *t = xcalloc(1, sizeof(*t));
     t->name = xstrdup(name);
     t->limit = t->dest_limit = 1;
     if (s->limits)
@@ -111,12 +111,12 @@ static struct sched_transport *transport_get(struct sched *s, const char *name,
     return t;
 }
 
-static void rehash(struct sched_transport *t)
+static void rehash(struct dsched_transport *t)
 {
     size_t count = t->bucket_count * 4;
-    struct sched_dest **buckets = xcalloc(count, sizeof(*buckets));
+    struct dsched_dest **buckets = xcalloc(count, sizeof(*buckets));
     for (size_t b = 0; b < t->bucket_count; b++) {
-        struct sched_dest *d = t->buckets[b], *next;
+        struct dsched_dest *d = t->buckets[b], *next;
         for (; d; d = next) {
             next = d->hash_next;
             size_t i = hash_name(d->name) % count;
@@ -129,17 +129,17 @@ static void rehash(struct sched_transport *t)
     t->bucket_count = count;
 }
 
-static struct sched_dest *dest_get(struct sched_transport *t, const char *name)
+static struct dsched_dest *dest_get(struct dsched_transport *t, const char *name)
 {
     size_t i = hash_name(name) % t->bucket_count;
-    for (struct sched_dest *d = t->buckets[i]; d; d = d->hash_next)
+    for (struct dsched_dest *d = t->buckets[i]; d; d = d->hash_next)
         if (strcmp(d->name, name) == 0)
             return d;
     if (t->dest_count >= t->bucket_count * 2) {
         rehash(t);
         i = hash_name(name) % t->bucket_count;
     }
-    struct sched_dest *d = xcalloc(1, sizeof(*d));
+    struct dsched_dest *d = xcalloc(1, sizeof(*d));
     d->name = xstrdup(name);
     d->transport = t;
     d->hash_next = t->buckets[i];
@@ -150,13 +150,13 @@ static struct sched_dest *dest_get(struct sched_transport *t, const char *name)
 
 /* Drops a destination that has nothing queued and nothing running, so
  * one-recipient destinations do not pile up. */
-static void dest_release_if_idle(struct sched_dest *d)
+static void dest_release_if_idle(struct dsched_dest *d)
 {
     if (d->queued || d->running || d->in_ready)
         return;
-    struct sched_transport *t = d->transport;
+    struct dsched_transport *t = d->transport;
     size_t i = hash_name(d->name) % t->bucket_count;
-    struct sched_dest **pp = &t->buckets[i];
+    struct dsched_dest **pp = &t->buckets[i];
     while (*pp && *pp != d)
         pp = &(*pp)->hash_next;
     if (*pp)
@@ -165,7 +165,7 @@ static void dest_release_if_idle(struct sched_dest *d)
     dest_free(d);
 }
 
-static void ready_add(struct sched_transport *t, struct sched_dest *d)
+static void ready_add(struct dsched_transport *t, struct dsched_dest *d)
 {
     if (d->in_ready)
         return;
@@ -176,14 +176,14 @@ static void ready_add(struct sched_transport *t, struct sched_dest *d)
         return;
     }
     /* insert before the head: the tail of the round */
-    struct sched_dest *head = t->ready;
+    struct dsched_dest *head = t->ready;
     d->ready_next = head;
     d->ready_prev = head->ready_prev;
     head->ready_prev->ready_next = d;
     head->ready_prev = d;
 }
 
-static void ready_remove(struct sched_transport *t, struct sched_dest *d)
+static void ready_remove(struct dsched_transport *t, struct dsched_dest *d)
 {
     if (!d->in_ready)
         return;
@@ -199,11 +199,11 @@ static void ready_remove(struct sched_transport *t, struct sched_dest *d)
     d->ready_next = d->ready_prev = NULL;
 }
 
-void sched_enqueue(struct sched *s, const char *transport, const char *dest,
-                   struct sched_job *job)
+void dsched_enqueue(struct dsched *s, const char *transport, const char *dest,
+                   struct dsched_job *job)
 {
-    struct sched_transport *t = transport_get(s, transport, 1);
-    struct sched_dest *d = dest_get(t, dest);
+    struct dsched_transport *t = transport_get(s, transport, 1);
+    struct dsched_dest *d = dest_get(t, dest);
     job->next = NULL;
     job->dest = d;
     if (d->tail)
@@ -217,15 +217,15 @@ void sched_enqueue(struct sched *s, const char *transport, const char *dest,
         ready_add(t, d);
 }
 
-struct sched_job *sched_next(struct sched *s)
+struct dsched_job *dsched_next(struct dsched *s)
 {
     for (size_t k = 0; k < s->transport_count; k++) {
         size_t index = (s->cursor + k) % s->transport_count;
-        struct sched_transport *t = s->transports[index];
+        struct dsched_transport *t = s->transports[index];
         if (t->suspended || t->running >= t->limit || !t->ready)
             continue;
-        struct sched_dest *d = t->ready;
-        struct sched_job *job = d->head;
+        struct dsched_dest *d = t->ready;
+        struct dsched_job *job = d->head;
         d->head = job->next;
         if (!d->head)
             d->tail = NULL;
@@ -244,11 +244,11 @@ struct sched_job *sched_next(struct sched *s)
     return NULL;
 }
 
-void sched_done(struct sched *s, struct sched_job *job)
+void dsched_done(struct dsched *s, struct dsched_job *job)
 {
     (void)s;
-    struct sched_dest *d = job->dest;
-    struct sched_transport *t = d->transport;
+    struct dsched_dest *d = job->dest;
+    struct dsched_transport *t = d->transport;
     job->dest = NULL;
     d->running--;
     t->running--;
@@ -257,33 +257,33 @@ void sched_done(struct sched *s, struct sched_job *job)
     dest_release_if_idle(d);
 }
 
-const char *sched_job_transport(const struct sched_job *job)
+const char *dsched_job_transport(const struct dsched_job *job)
 {
     return job->dest ? job->dest->transport->name : NULL;
 }
 
-const char *sched_job_dest(const struct sched_job *job)
+const char *dsched_job_dest(const struct dsched_job *job)
 {
     return job->dest ? job->dest->name : NULL;
 }
 
-void sched_suspend(struct sched *s, const char *transport, int suspended)
+void dsched_suspend(struct dsched *s, const char *transport, int suspended)
 {
     transport_get(s, transport, 1)->suspended = suspended;
 }
 
-struct sched_job *sched_take_all(struct sched *s, const char *transport)
+struct dsched_job *dsched_take_all(struct dsched *s, const char *transport)
 {
-    struct sched_transport *t = transport_get(s, transport, 0);
-    struct sched_job *list = NULL;
+    struct dsched_transport *t = transport_get(s, transport, 0);
+    struct dsched_job *list = NULL;
     if (!t)
         return NULL;
     for (size_t b = 0; b < t->bucket_count; b++) {
-        struct sched_dest *d = t->buckets[b], *next;
+        struct dsched_dest *d = t->buckets[b], *next;
         for (; d; d = next) {
             next = d->hash_next;
             while (d->head) {
-                struct sched_job *job = d->head;
+                struct dsched_job *job = d->head;
                 d->head = job->next;
                 job->next = list;
                 list = job;
@@ -298,22 +298,22 @@ struct sched_job *sched_take_all(struct sched *s, const char *transport)
     return list;
 }
 
-size_t sched_queued(const struct sched *s)
+size_t dsched_queued(const struct dsched *s)
 {
     return s->queued;
 }
 
-int sched_running(const struct sched *s, const char *transport,
+int dsched_running(const struct dsched *s, const char *transport,
                   const char *dest)
 {
     for (size_t i = 0; i < s->transport_count; i++) {
-        struct sched_transport *t = s->transports[i];
+        struct dsched_transport *t = s->transports[i];
         if (strcmp(t->name, transport) != 0)
             continue;
         if (!dest)
             return t->running;
         size_t b = hash_name(dest) % t->bucket_count;
-        for (struct sched_dest *d = t->buckets[b]; d; d = d->hash_next)
+        for (struct dsched_dest *d = t->buckets[b]; d; d = d->hash_next)
             if (strcmp(d->name, dest) == 0)
                 return d->running;
         return 0;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,17 +89,61 @@ void scan_incoming(void)
     scan_dir(QUEUE_INCOMING, take_incoming, &stop, &stop);
 }
 
+/* A file in active/ at start was being delivered by our predecessor.
+ * Agents hold a shared flock on a queue file while they handle a
+ * request; when one still does, a request of the dead qmgr is still
+ * running, and sending the message again now could deliver it twice.
+ * Such files are looked at again a moment later. */
+static int predecessor_busy(const char *qid)
+{
+    struct buf path = BUF_INIT;
+    int busy = 0;
+    queue_path(&path, qmgr.queue_dir, QUEUE_ACTIVE, qid);
+    int fd = open(path.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+            busy = 1;
+        close(fd); /* releases the probe's lock */
+    }
+    buf_free(&path);
+    return busy;
+}
+
+static struct event_timer active_retry_timer;
+static int active_retry_init;
+
+static void active_retry(struct event_loop *loop, void *ctx)
+{
+    (void)loop;
+    (void)ctx;
+    scan_active();
+}
+
 static void take_active(const char *qid, const struct stat *st, void *ctx)
 {
     (void)st;
-    (void)ctx;
-    if (!msg_find(qid))
-        msg_load(qid, QUEUE_ACTIVE, 0);
+    int *busy = ctx;
+    if (msg_find(qid))
+        return;
+    if (predecessor_busy(qid)) {
+        log_debug("%s: still in delivery by a previous qmgr's agent", qid);
+        *busy = 1;
+        return;
+    }
+    msg_load(qid, QUEUE_ACTIVE, 0);
 }
 
 void scan_active(void)
 {
-    scan_dir(QUEUE_ACTIVE, take_active, NULL, NULL);
+    int busy = 0;
+    scan_dir(QUEUE_ACTIVE, take_active, &busy, NULL);
+    if (busy) {
+        if (!active_retry_init) {
+            event_timer_init(&active_retry_timer, active_retry, NULL);
+            active_retry_init = 1;
+        }
+        event_timer_start(qmgr.loop, &active_retry_timer, 500);
+    }
 }
 
 struct deferred_scan {

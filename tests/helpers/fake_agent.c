@@ -13,6 +13,13 @@
  *   delay_ms=N        wait N ms before answering each request
  *   journal=PATH      append "QID RECIPIENT PID" per recipient marked done
  *   conc=PATH         concurrency counter "CURRENT MAX" kept under flock
+ *   copies=DIR        write each delivered message's content to DIR/QID
+ * While it handles a request it holds a shared flock on the queue file,
+ * as the agents do (docs/qmgr.md): a qmgr that restarts waits for
+ * requests of its predecessor to end before it sends the same message
+ * again. "Delivery" (the journal line, the copy) happens before the done
+ * mark, as in the real agents, so a kill between them is the one window
+ * for a duplicate.
  * A recipient whose local part starts with "defer" is always deferred
  * (4.2.0), one starting with "bounce" always bounced (5.1.1). One
  * connection is served at a time; the process stays alive across
@@ -48,6 +55,7 @@ static const char *status_file;
 static long delay_ms;
 static int journal_fd = -1;
 static const char *conc_path;
+static const char *copies_dir;
 
 static void report(int status)
 {
@@ -84,6 +92,23 @@ static void conc_add(int delta)
             (void)!pwrite(fd, text, (size_t)len, 0);
     }
     close(fd);
+}
+
+static void copy_content(struct qfile_reader *reader, const char *qid)
+{
+    struct buf path = BUF_INIT, chunk = BUF_INIT, err = BUF_INIT;
+    buf_appendf(&path, "%s/%s", copies_dir, qid);
+    int fd = open(path.data, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0 && qfile_content_seek(reader, 0) == 0) {
+        while (qfile_content_read(reader, &chunk, 65536, &err) == QFILE_OK &&
+               chunk.len > 0)
+            (void)!write(fd, chunk.data, chunk.len);
+    }
+    if (fd >= 0)
+        close(fd);
+    buf_free(&path);
+    buf_free(&chunk);
+    buf_free(&err);
 }
 
 static const char *current_status(char *space, size_t size)
@@ -133,6 +158,8 @@ static struct attr_msg *handle(struct attr_msg *req)
         log_warn("%s: cannot open queue file: %s", qid, err.data);
         reader = NULL;
         answer = "deferred";
+    } else {
+        (void)flock(qfile_reader_fd(reader), LOCK_SH);
     }
     reply = attr_msg_new("deliver", 1);
     attr_add_num(reply, "rcpt_count", count);
@@ -168,16 +195,20 @@ static struct attr_msg *handle(struct attr_msg *req)
         } else {
             status = "sent";
             buf_reset(&err);
-            if (qfile_reader_mark_done(reader, (uint64_t)offset, QFILE_SYNC,
-                                       &err) != QFILE_OK) {
+            if (reader && journal_fd >= 0) {
+                buf_reset(&line);
+                buf_appendf(&line, "%s %s %ld\n", qid, addr, (long)getpid());
+                (void)!write(journal_fd, line.data, line.len);
+            }
+            if (reader && copies_dir)
+                copy_content(reader, qid);
+            if (!reader || qfile_reader_mark_done(reader, (uint64_t)offset,
+                                                  QFILE_SYNC,
+                                                  &err) != QFILE_OK) {
                 log_warn("%s: mark done: %s", qid, err.data);
                 status = "deferred";
                 code = "4.3.0";
                 reason = "cannot update queue file";
-            } else if (journal_fd >= 0) {
-                buf_reset(&line);
-                buf_appendf(&line, "%s %s %ld\n", qid, addr, (long)getpid());
-                (void)!write(journal_fd, line.data, line.len);
             }
         }
         struct dsn d;
@@ -262,6 +293,8 @@ int main(int argc, char **argv)
             journal_fd = open(argv[i] + 8, O_WRONLY | O_APPEND | O_CREAT, 0666);
         else if (strncmp(argv[i], "conc=", 5) == 0)
             conc_path = argv[i] + 5;
+        else if (strncmp(argv[i], "copies=", 7) == 0)
+            copies_dir = argv[i] + 7;
     }
     struct buf err = BUF_INIT;
     if (config_load(config_resolve_dir(config_dir), &err) < 0) {

@@ -26,6 +26,7 @@
 #include "attr.h"
 #include "config.h"
 #include "log.h"
+#include "mastercf.h"
 #include "mem.h"
 #include "qmgr.h"
 #include "stream.h"
@@ -43,12 +44,60 @@ struct agent_conn {
     struct event_timer timer;
 };
 
+/* The number of agent processes master may run for a transport: its
+ * master.cf maxproc ("-": default_process_limit). qmgr never holds more
+ * connections to a transport than that, because each connection ties up
+ * one agent process for as long as qmgr keeps it: with more connections
+ * than processes, the surplus would wait in the listen queue behind
+ * idle connections of our own. */
+static struct proc_limit {
+    char *service;
+    int maxproc;
+} *proc_limits;
+static size_t proc_limit_count;
+
+/* Reads every unix service's maxproc from master.cf, once, at start
+ * (before a chroot hides the file). */
+static void load_process_limits(void)
+{
+    struct buf path = BUF_INIT, err = BUF_INIT;
+    struct master_entry *entries = NULL;
+    size_t count = 0;
+    buf_appendf(&path, "%s/master.cf", config_directory());
+    if (mastercf_load(path.data, &entries, &count, &err) == 0) {
+        proc_limits = xcalloc(count + 1, sizeof(*proc_limits));
+        for (size_t i = 0; i < count; i++) {
+            if (strcmp(entries[i].type, "unix") != 0)
+                continue;
+            proc_limits[proc_limit_count].service = xstrdup(entries[i].service);
+            proc_limits[proc_limit_count].maxproc = entries[i].maxproc;
+            proc_limit_count++;
+        }
+        mastercf_free(entries, count);
+    } else {
+        log_warn("%s; using default_process_limit for every transport",
+                 err.data);
+    }
+    buf_free(&path);
+    buf_free(&err);
+}
+
+static int transport_process_limit(const char *transport)
+{
+    long limit = cfg_int("default_process_limit");
+    for (size_t i = 0; i < proc_limit_count; i++)
+        if (strcmp(proc_limits[i].service, transport) == 0 &&
+            proc_limits[i].maxproc > 0)
+            limit = proc_limits[i].maxproc;
+    return limit > 0 && limit < 100000 ? (int)limit : 100;
+}
+
 static void limits_cb(void *ctx, const char *transport, int *tlimit,
                       int *dlimit)
 {
     (void)ctx;
     struct buf name = BUF_INIT;
-    *tlimit = (int)cfg_int("default_process_limit");
+    *tlimit = transport_process_limit(transport);
     buf_appendf(&name, "%s_destination_concurrency_limit", transport);
     long limit = config_raw(name.data, NULL) ? cfg_int(name.data) : 0;
     if (limit < 1)
@@ -59,6 +108,7 @@ static void limits_cb(void *ctx, const char *transport, int *tlimit,
 
 void deliver_init(void)
 {
+    load_process_limits();
     qmgr.sched = dsched_new(limits_cb, NULL);
 }
 

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "master_proto.h"
 #include "mem.h"
+#include "privs.h"
 #include "resolve.h"
 #include "rewrite.h"
 
@@ -186,6 +187,31 @@ static void deferred_tick(struct event_loop *loop, void *ctx)
     qmgr_kick(1, 1, 0);
 }
 
+/* chroot = y in master.cf: master leaves the chroot and the privilege
+ * drop to us (lib/master_proto.h). Every path qmgr builds starts with
+ * queue_dir, which becomes "" (the new root). */
+static void enter_chroot(void)
+{
+    const char *root = getenv(MASTER_CHROOT_ENV);
+    const char *unpriv = getenv(MASTER_UNPRIV_ENV);
+    struct buf err = BUF_INIT;
+    if (!root)
+        return;
+    int rc = privs_chroot(root, &err);
+    if (rc < 0)
+        log_fatal("%s", err.data);
+    if (rc == 0)
+        qmgr.queue_dir = "";
+    if (unpriv) {
+        unsigned long uid, gid;
+        if (sscanf(unpriv, "%lu:%lu", &uid, &gid) != 2)
+            log_fatal("bad %s: %s", MASTER_UNPRIV_ENV, unpriv);
+        if (privs_drop_ids((uid_t)uid, (gid_t)gid, NULL, &err) < 0)
+            log_fatal("%s", err.data);
+    }
+    buf_free(&err);
+}
+
 static void load_settings(void)
 {
     qmgr.queue_dir = cfg_str("queue_directory");
@@ -261,12 +287,13 @@ int main(int argc, char **argv)
 
     if (chdir(qmgr.queue_dir) < 0)
         log_fatal("chdir %s: %s", qmgr.queue_dir, strerror(errno));
-
     qmgr.loop = event_loop_new();
+    deliver_init(); /* reads master.cf: before a chroot */
+    enter_chroot();
+
     event_timer_init(&qmgr.kick_timer, kick_cb, NULL);
     event_timer_init(&qmgr.deferred_timer, deferred_tick, NULL);
     event_signal_add(qmgr.loop, SIGTERM, on_signal, NULL);
-    deliver_init();
 
     const char *count_text = getenv(MASTER_LISTEN_COUNT_ENV);
     int listeners = count_text ? atoi(count_text) : 0;

@@ -35,6 +35,7 @@ class QmgrTestBase(unittest.TestCase):
     agent_args = ""
     agent_maxproc = 30
     qmgr_wakeup = 1
+    qmgr_chroot = "n"
 
     def setUp(self):
         params = {
@@ -67,6 +68,7 @@ class QmgrTestBase(unittest.TestCase):
 
     def write_master_cf(self, extra_services=""):
         text = self.inst.service("qmgr", "unix", "qmgr", private="n",
+                                 chroot=self.qmgr_chroot,
                                  wakeup=self.qmgr_wakeup, maxproc=1)
         text += self.agent_line("virtual") + self.agent_line("local")
         text += extra_services
@@ -480,6 +482,7 @@ class QmgrCrashTest(QmgrTestBase):
         self.inst.start()
         expected = set()
         kills = 0
+        killed_agents = []
         qids = []
         for i in range(60):
             rcpts = [f"k{i}a@virt.test", f"k{i}b@virt2.test", f"k{i}c@localhost"]
@@ -493,6 +496,7 @@ class QmgrCrashTest(QmgrTestBase):
                     kills += 1
             if i % 15 == 7:
                 for p in self.agent_pids()[:2]:
+                    killed_agents.append(p)
                     os.kill(p, signal.SIGKILL)
                     kills += 1
         # wakeups restart qmgr; deferred ones come back after the backoff
@@ -508,7 +512,32 @@ class QmgrCrashTest(QmgrTestBase):
         extra = set(delivered) - expected
         self.assertEqual(extra, set())
         dups = sum(c - 1 for c in delivered.values())
+        if os.environ.get("QMGR_TEST_DEBUG"):
+            starts = set(re.findall(r"qmgr\[(\d+)\]", self.inst.log_text()))
+            print(f"kills={kills} dups={dups} qmgr processes={len(starts)}")
+            print("killed agents", killed_agents)
+            for qid, rcpt, pid in self.journal_lines():
+                if delivered[(qid, rcpt)] > 1:
+                    print("dup", qid, rcpt, pid)
         # a duplicate needs a kill between delivery and the done mark
         self.assertLessEqual(dups, kills)
         for qid in qids:
             self.assertRegex(self.inst.log_text(), rf"{qid}: removed")
+
+
+@unittest.skipUnless(os.geteuid() == 0, "chroot needs root")
+class QmgrChrootTest(QmgrTestBase):
+    qmgr_chroot = "y"
+
+    def test_delivery_and_bounce_in_chroot(self):
+        self.inst.start()
+        qid = self.inject("alice@virt.test", "bob@virt.test", "bounce1@virt.test")
+        self.wait_removed(qid)
+        n = self.bounce_text(qid)
+        self.notice_message(n)
+        pid = self.qmgr_pid()
+        self.assertIsNotNone(pid)
+        self.assertEqual(os.readlink(f"/proc/{pid}/root"), self.inst.queue)
+        self.assertNotEqual(
+            [l for l in open(f"/proc/{pid}/status") if l.startswith("Uid:")][0].split()[1],
+            "0")

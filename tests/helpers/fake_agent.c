@@ -145,6 +145,16 @@ static struct attr_msg *handle(struct attr_msg *req)
         log_warn("bad request: %s", err.len ? err.data : "bad values");
         goto out;
     }
+    /* lock first, before any work: see the comment at the top */
+    int open_failed = 0;
+    if (queue_path(&qpath, cfg_str("queue_directory"), QUEUE_ACTIVE, qid) < 0 ||
+        qfile_reader_open(qpath.data, 1, &reader, &err) != QFILE_OK) {
+        log_warn("%s: cannot open queue file: %s", qid, err.data);
+        reader = NULL;
+        open_failed = 1;
+    } else {
+        (void)flock(qfile_reader_fd(reader), LOCK_SH);
+    }
     conc_add(1);
     if (delay_ms > 0) {
         struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
@@ -152,15 +162,9 @@ static struct attr_msg *handle(struct attr_msg *req)
             ;
     }
     char space[32];
-    const char *answer = current_status(space, sizeof(space));
-    if (queue_path(&qpath, cfg_str("queue_directory"), QUEUE_ACTIVE, qid) < 0 ||
-        qfile_reader_open(qpath.data, 1, &reader, &err) != QFILE_OK) {
-        log_warn("%s: cannot open queue file: %s", qid, err.data);
-        reader = NULL;
-        answer = "deferred";
-    } else {
-        (void)flock(qfile_reader_fd(reader), LOCK_SH);
-    }
+    const char *answer = open_failed ? "deferred"
+                                     : current_status(space, sizeof(space));
+
     reply = attr_msg_new("deliver", 1);
     attr_add_num(reply, "rcpt_count", count);
     struct timeval now;

@@ -35,6 +35,7 @@
 /* How long a `pass` sender or a trigger client may take to deliver. */
 #define SERVER_HANDOFF_TIMEOUT_MS 5000
 #define SERVER_MAX_LISTEN 64
+#define SERVER_ACCEPT_BURST 16
 
 static struct {
     const struct server_ops *ops;
@@ -308,17 +309,21 @@ static void listen_ready(struct event_loop *loop, int listen_fd,
         became_idle();
         return;
     }
-    int fd = accept_client(listen_fd);
-    if (fd < 0)
-        return;
-    srv.use_count++;
-    if (use_limited() && srv.use_count >= srv.max_use) {
-        /* Retiring: no new clients; exit when these are done. */
-        stop_accepting();
-        report(MASTER_STAT_TAKEN);
+    /* A burst of connections is taken in one wake-up, a few at a time so
+     * the sessions already in hand are not starved. */
+    for (int burst = 0; burst < SERVER_ACCEPT_BURST && srv.accepting; burst++) {
+        int fd = accept_client(listen_fd);
+        if (fd < 0)
+            break;
+        srv.use_count++;
+        if (use_limited() && srv.use_count >= srv.max_use) {
+            /* Retiring: no new clients; exit when these are done. */
+            stop_accepting();
+            report(MASTER_STAT_TAKEN);
+        }
+        event_timer_stop(loop, &srv.idle_timer);
+        srv.ops->accept(fd);
     }
-    event_timer_stop(loop, &srv.idle_timer);
-    srv.ops->accept(fd);
     became_idle();
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <netinet/in.h>
@@ -21,6 +22,8 @@
 
 static char tmpdir[] = "/tmp/test_server.XXXXXX";
 static int sock_seq;
+/* Extra "NAME=value" for the next spawn (privilege tests). */
+static const char *spawn_env[3];
 
 struct child {
     pid_t pid;
@@ -99,6 +102,8 @@ static struct child spawn(const char *program, const char *type,
         closefrom(MASTER_LISTEN_FD + 1);
         setenv(MASTER_LISTEN_COUNT_ENV, "1", 1);
         setenv(MASTER_GENERATION_ENV, "7", 1);
+        for (int i = 0; spawn_env[i]; i++)
+            putenv((char *)spawn_env[i]);
         execv(path, (char **)argv);
         _exit(121);
     }
@@ -456,6 +461,48 @@ static void test_refuses_without_master(void)
     CHECK(exited_with(status, 1));
 }
 
+/* As root, master asks a chroot service to chroot and drop to
+ * mail_owner through the environment; the child must do both before
+ * serving, with its listener and log still usable. */
+static void test_chroot_and_unpriv(void)
+{
+    if (geteuid() != 0)
+        SKIP("needs root (chroot and privilege drop)");
+    struct passwd *pw = getpwnam("nobody");
+    if (!pw)
+        SKIP("no user 'nobody' on this system");
+    write_main_cf(NULL);
+    char path[256], reply[64], env_chroot[300], env_unpriv[64];
+    snprintf(env_chroot, sizeof(env_chroot), "POSTERN_CHROOT=%s", tmpdir);
+    snprintf(env_unpriv, sizeof(env_unpriv), "POSTERN_UNPRIV=%lu:%lu",
+             (unsigned long)pw->pw_uid, (unsigned long)pw->pw_gid);
+    spawn_env[0] = env_chroot;
+    spawn_env[1] = env_unpriv;
+    int lfd = unix_listener(path, sizeof(path));
+    struct child c = spawn("echo_service", "unix", lfd, NULL);
+    spawn_env[0] = spawn_env[1] = NULL;
+    int fd = unix_connect(path);
+    CHECK_INT(ask(fd, "pid", reply, sizeof(reply)), 0);
+    CHECK_INT(atol(reply), c.pid);
+    char proc[64], root[300] = {0}, status[4096] = {0};
+    snprintf(proc, sizeof(proc), "/proc/%ld/root", (long)c.pid);
+    CHECK(readlink(proc, root, sizeof(root) - 1) > 0);
+    CHECK_STR(root, tmpdir);
+    snprintf(proc, sizeof(proc), "/proc/%ld/status", (long)c.pid);
+    int sfd = open(proc, O_RDONLY);
+    CHECK(sfd >= 0 && read(sfd, status, sizeof(status) - 1) > 0);
+    close(sfd);
+    char want[128];
+    snprintf(want, sizeof(want), "\nUid:\t%lu\t%lu\t%lu\t%lu\n",
+             (unsigned long)pw->pw_uid, (unsigned long)pw->pw_uid,
+             (unsigned long)pw->pw_uid, (unsigned long)pw->pw_uid);
+    CHECK(strstr(status, want) != NULL);
+    close(fd);
+    kill(c.pid, SIGTERM);
+    wait_exit(&c, 2000);
+    close(lfd);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -470,6 +517,7 @@ int main(void)
     UNIT_RUN(test_event_lifeline);
     UNIT_RUN(test_pass_service);
     UNIT_RUN(test_trigger_service);
+    UNIT_RUN(test_chroot_and_unpriv);
     UNIT_RUN(test_standalone);
     UNIT_RUN(test_refuses_without_master);
     char cmd[300];

@@ -186,6 +186,22 @@ static void sigterm_handler(int signo)
 
 /* ---- accepting ---- */
 
+/* What a listening descriptor is; passed as the fd callback's ctx. */
+enum listen_kind { LISTEN_STREAM, LISTEN_FIFO, LISTEN_DGRAM };
+
+static enum listen_kind listen_kind_of(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+        return LISTEN_FIFO;
+    int type = 0;
+    socklen_t len = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+        type == SOCK_DGRAM)
+        return LISTEN_DGRAM;
+    return LISTEN_STREAM;
+}
+
 /* Receives the descriptor a `pass` client sends on conn. */
 static int receive_fd(int conn)
 {
@@ -240,21 +256,24 @@ static int accept_client(int listen_fd)
     return client;
 }
 
-/* Reads one trigger: from a fifo, what is there; from a socket, until
- * the client closes (bounded in size and time). */
-static void read_trigger(int listen_fd, int is_fifo)
+/* Reads one trigger: from a fifo, what is there; from a datagram socket,
+ * one datagram; from a stream socket, until the client closes (bounded
+ * in size and time). */
+static void read_trigger(int listen_fd, enum listen_kind kind)
 {
     char data[SERVER_TRIGGER_MAX];
     size_t len = 0;
-    int fd = listen_fd;
-    if (is_fifo) {
-        ssize_t n = read(listen_fd, data, sizeof(data));
+    if (kind == LISTEN_FIFO || kind == LISTEN_DGRAM) {
+        ssize_t n = kind == LISTEN_FIFO
+                        ? read(listen_fd, data, sizeof(data))
+                        : recv(listen_fd, data, sizeof(data), MSG_DONTWAIT);
         if (n <= 0)
             return;
         len = (size_t)n;
     } else {
         report(MASTER_STAT_TAKEN);
-        if ((fd = accept_client(listen_fd)) < 0) {
+        int fd = accept_client(listen_fd);
+        if (fd < 0) {
             report(MASTER_STAT_AVAIL);
             return;
         }
@@ -284,11 +303,11 @@ static void read_trigger(int listen_fd, int is_fifo)
 static void listen_ready(struct event_loop *loop, int listen_fd,
                          unsigned events, void *ctx)
 {
-    int is_fifo = (int)(long)ctx;
+    enum listen_kind kind = (enum listen_kind)(long)ctx;
     if (!srv.accepting)
         return;
     if (srv.ops->mode == SERVER_TRIGGER) {
-        read_trigger(listen_fd, is_fifo);
+        read_trigger(listen_fd, kind);
         return;
     }
     if (srv.ops->mode == SERVER_SINGLE) {
@@ -526,10 +545,12 @@ int server_main(int argc, char **argv, const struct server_ops *ops)
         ops->post_init(argc - optind, argv + optind);
 
     for (size_t i = 0; i < srv.listen_count; i++) {
-        struct stat st;
-        long is_fifo = fstat(srv.listen_fds[i], &st) == 0 && S_ISFIFO(st.st_mode);
+        long kind = listen_kind_of(srv.listen_fds[i]);
+        if (kind != LISTEN_STREAM && ops->mode != SERVER_TRIGGER)
+            log_fatal("service %s: a %s can only serve triggers", srv.service,
+                      kind == LISTEN_FIFO ? "fifo" : "datagram socket");
         if (event_fd_add(srv.loop, srv.listen_fds[i], EVENT_READ, listen_ready,
-                         (void *)is_fifo) < 0)
+                         (void *)kind) < 0)
             log_fatal("watching listen fd %d: %s", srv.listen_fds[i],
                       strerror(errno));
     }

@@ -24,8 +24,9 @@
  *                  a retiring process waits for its sessions. After
  *                  max_use connections the process stops accepting,
  *                  reports TAKEN and exits when its sessions are done.
- *   SERVER_TRIGGER wake-up services: each connection (unix socket) or
- *                  read (fifo) delivers up to SERVER_TRIGGER_MAX bytes
+ *   SERVER_TRIGGER wake-up services: each connection (stream socket),
+ *                  datagram (unix-dgram) or read (fifo) delivers up to
+ *                  SERVER_TRIGGER_MAX bytes
  *                  to trigger(). With long_running set (qmgr) max_use and
  *                  max_idle do not apply.
  * `pass` services (-t pass) receive each client fd over the listening

@@ -402,6 +402,53 @@ static void test_trigger_service(void)
     CHECK(exited_with(wait_exit(&c, 4000), 0));
     close(wfd);
     close(ffd);
+
+    /* A unix datagram socket: one datagram, one trigger. */
+    char dpath[256];
+    snprintf(dpath, sizeof(dpath), "%s/dgram", tmpdir);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%.100s", dpath);
+    int dfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    CHECK(bind(dfd, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+    unlink(out);
+    c = spawn("trigger_service", "unix-dgram", dfd, out, "long", NULL);
+    int sfd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    CHECK(sendto(sfd, "A", 1, 0, (struct sockaddr *)&sun, sizeof(sun)) == 1);
+    CHECK(file_equals(out, "A\n", 3000));
+    CHECK(sendto(sfd, "FW", 2, 0, (struct sockaddr *)&sun, sizeof(sun)) == 2);
+    CHECK(file_equals(out, "A\nFW\n", 3000));
+    close(sfd);
+    kill(c.pid, SIGTERM);
+    wait_exit(&c, 2000);
+    close(dfd);
+}
+
+/* Event mode holds many sessions in one process. */
+static void test_event_many_sessions(void)
+{
+    write_main_cf("max_use = 1000\n");
+    enum { N = 200 };
+    char path[256], reply[64], text[32];
+    int lfd = unix_listener(path, sizeof(path));
+    struct child c = spawn("echo_event_service", "unix", lfd, NULL);
+    static int fds[N];
+    int ok = 0;
+    for (int i = 0; i < N; i++)
+        fds[i] = unix_connect(path);
+    for (int i = 0; i < N; i++) {
+        snprintf(text, sizeof(text), "line %d", i);
+        if (ask(fds[i], text, reply, sizeof(reply)) == 0 &&
+            strcmp(reply, text) == 0)
+            ok++;
+    }
+    CHECK_INT(ok, N);
+    CHECK_INT(ask(fds[0], "sessions", reply, sizeof(reply)), 0);
+    CHECK_INT(atol(reply), N);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    kill(c.pid, SIGTERM);
+    wait_exit(&c, 2000);
+    close(lfd);
 }
 
 static void test_standalone(void)
@@ -515,6 +562,7 @@ int main(void)
     UNIT_RUN(test_max_idle_and_signals);
     UNIT_RUN(test_event_mode);
     UNIT_RUN(test_event_lifeline);
+    UNIT_RUN(test_event_many_sessions);
     UNIT_RUN(test_pass_service);
     UNIT_RUN(test_trigger_service);
     UNIT_RUN(test_chroot_and_unpriv);

@@ -382,8 +382,8 @@ static int standalone_listen(const char *addr)
         int rc = getaddrinfo(*h ? h : NULL, port, &hints, &res);
         if (rc != 0)
             log_fatal("-S %s: %s", addr, gai_strerror(rc));
-        fd = socket(res->ai_family,
-                    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
         int on = 1;
         if (fd < 0 ||
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
@@ -396,8 +396,8 @@ static int standalone_listen(const char *addr)
         getsockname(fd, (struct sockaddr *)&ss, &sslen);
         getnameinfo((struct sockaddr *)&ss, sslen, numeric, sizeof(numeric),
                     service, sizeof(service), NI_NUMERICHOST | NI_NUMERICSERV);
-        buf_appendf(&shown, strchr(numeric, ':') ? "[%s]:%s" : "%s:%s",
-                    numeric, service);
+        buf_appendf(&shown, strchr(numeric, ':') ? "[%s]:%s" : "%s:%s", numeric,
+                    service);
         free(host);
     }
     if (listen(fd, 128) < 0)
@@ -497,13 +497,26 @@ int server_main(int argc, char **argv, const struct server_ops *ops)
     opterr = 0;
     while ((opt = getopt(argc, argv, "+c:n:t:vo:S:")) != -1) {
         switch (opt) {
-        case 'c': config_dir = optarg; break;
-        case 'n': srv.service = optarg; break;
-        case 't': srv.type = optarg; break;
-        case 'v': verbose++; break;
-        case 'o': strlist_add(&overrides, optarg); break;
-        case 'S': standalone_addr = optarg; break;
-        default: usage(argv[0]);
+        case 'c':
+            config_dir = optarg;
+            break;
+        case 'n':
+            srv.service = optarg;
+            break;
+        case 't':
+            srv.type = optarg;
+            break;
+        case 'v':
+            verbose++;
+            break;
+        case 'o':
+            strlist_add(&overrides, optarg);
+            break;
+        case 'S':
+            standalone_addr = optarg;
+            break;
+        default:
+            usage(argv[0]);
         }
     }
     if ((ops->mode == SERVER_SINGLE && !ops->serve) ||
@@ -513,8 +526,8 @@ int server_main(int argc, char **argv, const struct server_ops *ops)
     if (!srv.service)
         srv.service = "standalone";
     if (!srv.type)
-        srv.type = standalone_addr && strchr(standalone_addr, '/') ? "unix"
-                                                                   : "inet";
+        srv.type =
+            standalone_addr && strchr(standalone_addr, '/') ? "unix" : "inet";
     srv.standalone = standalone_addr != NULL;
     srv.is_pass = strcmp(srv.type, "pass") == 0;
 
@@ -555,9 +568,8 @@ int server_main(int argc, char **argv, const struct server_ops *ops)
                       strerror(errno));
     }
     srv.accepting = 1;
-    if (!srv.standalone &&
-        event_fd_add(srv.loop, MASTER_LIFELINE_FD, EVENT_READ, lifeline_ready,
-                     NULL) < 0)
+    if (!srv.standalone && event_fd_add(srv.loop, MASTER_LIFELINE_FD,
+                                        EVENT_READ, lifeline_ready, NULL) < 0)
         log_fatal("watching the lifeline: %s", strerror(errno));
     log_debug("%s/%s: ready, %zu listener(s)", srv.service, srv.type,
               srv.listen_count);

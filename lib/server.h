@@ -3,8 +3,8 @@
  * A daemon's main() fills a struct server_ops and calls server_main().
  * The skeleton is the child side of lib/master_proto.h: it parses the
  * command line master passes,
- *     NAME -c DIR -n SERVICE -t TYPE [-v]... [-o name=value]... [-S ADDR] [ARGS]
- * loads main.cf with the -o overrides, opens the log (maillog_file,
+ *     NAME -c DIR -n SERVICE -t TYPE [-v]... [-o name=value]... [-S ADDR]
+ * [ARGS] loads main.cf with the -o overrides, opens the log (maillog_file,
  * syslog_name, program name = basename of argv[0]), runs pre_init (still
  * privileged: open files, bind), chroots and drops privileges as master
  * asked (MASTER_CHROOT_ENV, MASTER_UNPRIV_ENV), runs post_init, then

@@ -64,8 +64,8 @@ static int unix_connect(const char *path)
 }
 
 /* Starts a helper as master would; args end with NULL. */
-static struct child spawn(const char *program, const char *type,
-                          int listen_fd, ...)
+static struct child spawn(const char *program, const char *type, int listen_fd,
+                          ...)
 {
     int status[2], lifeline[2];
     if (pipe(status) < 0 || pipe(lifeline) < 0)
@@ -331,7 +331,8 @@ static void test_pass_service(void)
         char space[CMSG_SPACE(sizeof(int))];
     } control;
     memset(&control, 0, sizeof(control));
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
                          .msg_control = control.space,
                          .msg_controllen = sizeof(control.space)};
     struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
@@ -461,8 +462,8 @@ static void test_standalone(void)
     if (pid == 0) {
         dup2(out[1], 1);
         closefrom(3);
-        execl("tests/helpers/echo_service", "echo_service", "-c", tmpdir,
-              "-S", "127.0.0.1:0", "hi there", (char *)NULL);
+        execl("tests/helpers/echo_service", "echo_service", "-c", tmpdir, "-S",
+              "127.0.0.1:0", "hi there", (char *)NULL);
         _exit(121);
     }
     close(out[1]);

@@ -443,10 +443,16 @@ incomplete:
 
 /* ---- streams ---- */
 
-enum attr_status attr_read(struct stream *s, const struct attr_limits *limits,
-                           struct attr_msg **out, struct buf *err)
+static uint64_t clock_ms(void);
+
+/* One message is one operation: the stream's timeout bounds the whole
+ * read, so a peer cannot stretch it by sending a byte at a time. */
+static enum attr_status read_message(struct stream *s,
+                                     const struct attr_limits *limits,
+                                     struct attr_msg **out, struct buf *err,
+                                     int timeout)
 {
-    *out = NULL;
+    uint64_t deadline = timeout >= 0 ? clock_ms() + (uint64_t)timeout : 0;
     for (;;) {
         size_t avail, used;
         const char *data = stream_peek(s, &avail);
@@ -457,6 +463,12 @@ enum attr_status attr_read(struct stream *s, const struct attr_limits *limits,
                 stream_consume(s, used);
             if (st != ATTR_AGAIN)
                 return st;
+        }
+        if (deadline) {
+            uint64_t now = clock_ms();
+            if (now >= deadline)
+                return ATTR_TIMEOUT;
+            stream_set_timeout(s, (int)(deadline - now));
         }
         switch (stream_fill(s)) {
         case STREAM_OK:
@@ -474,6 +486,16 @@ enum attr_status attr_read(struct stream *s, const struct attr_limits *limits,
             return ATTR_IO_ERROR;
         }
     }
+}
+
+enum attr_status attr_read(struct stream *s, const struct attr_limits *limits,
+                           struct attr_msg **out, struct buf *err)
+{
+    int timeout = stream_timeout(s);
+    *out = NULL;
+    enum attr_status st = read_message(s, limits, out, err, timeout);
+    stream_set_timeout(s, timeout);
+    return st;
 }
 
 enum attr_status attr_write(struct stream *s, const struct attr_msg *msg)

@@ -109,7 +109,8 @@ enum attr_status attr_decode(const char *data, size_t len,
 /* Reads one message from a stream (blocking or non-blocking). Returns
  * ATTR_OK with *out, ATTR_EOF when the stream ended cleanly between
  * messages, ATTR_AGAIN (non-blocking), ATTR_TIMEOUT, ATTR_IO_ERROR, or
- * ATTR_MALFORMED (err; also a message cut short by EOF). */
+ * ATTR_MALFORMED (err; also a message cut short by EOF). In blocking
+ * mode the stream's timeout bounds the whole message, not each read. */
 enum attr_status attr_read(struct stream *s, const struct attr_limits *limits,
                            struct attr_msg **out, struct buf *err);
 /* Writes msg and flushes: ATTR_OK, ATTR_AGAIN (non-blocking; flush again

@@ -50,6 +50,7 @@ static struct {
     int is_pass;
     long max_use;
     long max_idle;
+    unsigned watchdog; /* daemon_timeout: seconds one request may take */
     long use_count;
     size_t sessions;
     int stopping;
@@ -293,7 +294,9 @@ static void read_trigger(int listen_fd, enum listen_kind kind)
     if (len > 0) {
         report(MASTER_STAT_TAKEN);
         event_timer_stop(srv.loop, &srv.idle_timer);
+        alarm(srv.watchdog);
         srv.ops->trigger(data, len);
+        alarm(0);
         srv.use_count++;
     }
     report(MASTER_STAT_AVAIL);
@@ -322,7 +325,9 @@ static void listen_ready(struct event_loop *loop, int listen_fd,
         event_timer_stop(loop, &srv.idle_timer);
         srv.use_count++;
         struct stream *client = stream_open(fd);
+        alarm(srv.watchdog);
         srv.ops->serve(client);
+        alarm(0);
         stream_close(client);
         report(MASTER_STAT_AVAIL);
         became_idle();
@@ -424,6 +429,9 @@ static void setup_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
+    /* The watchdog: a request that outlives daemon_timeout is killed by
+     * SIGALRM's default action, and master sees an abnormal exit. */
+    signal(SIGALRM, SIG_DFL);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = sigterm_handler;
@@ -543,6 +551,9 @@ int server_main(int argc, char **argv, const struct server_ops *ops)
         log_fatal("cannot open maillog_file %s", cfg_str("maillog_file"));
     srv.max_use = cfg_int("max_use");
     srv.max_idle = cfg_time("max_idle");
+    long watchdog = cfg_time("daemon_timeout");
+    srv.watchdog = watchdog > 0 && watchdog < 1000000000 ? (unsigned)watchdog
+                                                         : 1000000000u;
 
     srv.loop = event_loop_new();
     event_timer_init(&srv.idle_timer, idle_expired, NULL);

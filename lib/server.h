@@ -32,6 +32,9 @@
  * `pass` services (-t pass) receive each client fd over the listening
  * unix socket (SCM_RIGHTS) and treat it as an accepted connection.
  *
+ * A watchdog (alarm) kills a process whose serve() or trigger() call
+ * outlives daemon_timeout, as Postfix's does.
+ *
  * EOF on MASTER_LIFELINE_FD (master stopped, or the service was retired
  * by a reload): stop accepting, finish the work in hand, exit. SIGTERM:
  * exit at once. SIGPIPE is ignored (writes report EPIPE).

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "attr.h"
@@ -231,6 +232,44 @@ static void test_stream_read_write(void)
     attr_msg_free(m);
 }
 
+/* A peer sending one byte at a time cannot stretch a read past the
+ * stream's timeout: it bounds the whole message. */
+static void test_read_timeout_whole_message(void)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[1]);
+        const char *wire =
+            "@slow/1\ns a 40\n0123456789012345678901234567890123456789\n.\n";
+        for (size_t i = 0; wire[i]; i++) {
+            if (write(sv[0], wire + i, 1) != 1)
+                _exit(0);
+            usleep(30000);
+        }
+        _exit(0);
+    }
+    close(sv[0]);
+    struct stream *s = stream_open(sv[1]);
+    stream_set_timeout(s, 300);
+    struct attr_msg *got = NULL;
+    struct buf err = BUF_INIT;
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    CHECK_INT(attr_read(s, NULL, &got, &err), ATTR_TIMEOUT);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    long ms = (end.tv_sec - start.tv_sec) * 1000 +
+              (end.tv_nsec - start.tv_nsec) / 1000000;
+    CHECK(ms >= 250 && ms < 1000);
+    CHECK_INT(stream_timeout(s), 300); /* restored */
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    stream_close(s);
+    buf_free(&err);
+}
+
 /* A one-shot server in a child: answers one request with count+1, or
  * never answers when told to sleep. */
 static pid_t start_server(const char *path, int mute)
@@ -309,6 +348,7 @@ int main(void)
     UNIT_RUN(test_malformed);
     UNIT_RUN(test_limits);
     UNIT_RUN(test_stream_read_write);
+    UNIT_RUN(test_read_timeout_whole_message);
     UNIT_RUN(test_client_call);
     return unit_summary();
 }

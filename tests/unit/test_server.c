@@ -257,6 +257,20 @@ static void test_max_idle_and_signals(void)
     close(lfd);
 }
 
+/* daemon_timeout: a request that hangs is killed by the watchdog. */
+static void test_watchdog(void)
+{
+    write_main_cf("daemon_timeout = 1s\n");
+    char path[256];
+    int lfd = unix_listener(path, sizeof(path));
+    struct child c = spawn("echo_service", "unix", lfd, NULL);
+    int fd = unix_connect(path); /* and say nothing */
+    int status = wait_exit(&c, 4000);
+    CHECK(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM);
+    close(fd);
+    close(lfd);
+}
+
 static void test_event_mode(void)
 {
     write_main_cf("max_use = 3\n");
@@ -561,6 +575,7 @@ int main(void)
     UNIT_RUN(test_single_status_and_max_use);
     UNIT_RUN(test_single_lifeline_eof);
     UNIT_RUN(test_max_idle_and_signals);
+    UNIT_RUN(test_watchdog);
     UNIT_RUN(test_event_mode);
     UNIT_RUN(test_event_lifeline);
     UNIT_RUN(test_event_many_sessions);

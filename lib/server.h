@@ -82,7 +82,9 @@ int server_main(int argc, char **argv, const struct server_ops *ops);
 
 /* The event loop (all modes; daemons add their own fds and timers). */
 struct event_loop *server_loop(void);
-/* SERVER_EVENT session accounting; see above. */
+/* SERVER_EVENT session accounting; see above. server_session_end() does
+ * not return when it ends the last session of a retiring process (it
+ * runs pre_exit and exits), so call it after the session is cleaned up. */
 void server_session_begin(void);
 void server_session_end(void);
 size_t server_session_count(void);

@@ -368,9 +368,13 @@ enum stream_status stream_read_line(struct stream *s, struct buf *line,
             avail = s->in.len - s->in_pos;
             if (avail == 0)
                 return STREAM_EOF;
-            buf_set(line, start, avail);
             s->in_pos = s->in.len;
             s->scan_pos = 0;
+            if (avail > max) {
+                buf_set(line, start, max);
+                return STREAM_TOO_LONG;
+            }
+            buf_set(line, start, avail);
             s->line_flags = STREAM_LINE_NO_EOL;
             if (memchr(line->data, '\r', line->len))
                 s->line_flags |= STREAM_LINE_BARE_CR;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "addr_fixture.h"
+#include "config.h"
 #include "dict.h"
 #include "log.h"
 
@@ -367,6 +368,73 @@ static void test_unix_passwd(void)
     buf_free(&value);
 }
 
+/* The loaders read main.cf parameters with Postfix's names and
+ * defaults: a small main.cf gives a working checker. */
+static void test_settings_from_config(void)
+{
+    const char *vmailbox =
+        fixture_table("texthash", "cfg_vmailbox", "u@vmail.test vmail.test/u/\n");
+    char *text = xasprintf("myhostname = mx.example.org\n"
+                           "mydomain = example.org\n"
+                           "inet_interfaces = loopback-only\n"
+                           "virtual_mailbox_domains = vmail.test\n"
+                           "virtual_mailbox_maps = %s\n"
+                           "local_recipient_maps =\n"
+                           "transport_maps = inline:{ slow.test=smtp:[slowgw] }\n"
+                           "relayhost = [smarthost.test]\n",
+                           vmailbox);
+    struct buf err = BUF_INIT;
+    config_reset();
+    CHECK_INT(config_load_string(text, strlen(text), "/cfg", "/cfg/main.cf", &err), 0);
+    struct rewrite_settings rws;
+    struct resolve_settings rss;
+    struct recipient_check_settings rcs;
+    rewrite_settings_from_config(&rws);
+    resolve_settings_from_config(&rss);
+    recipient_check_settings_from_config(&rcs);
+    /* Postfix's defaults. */
+    CHECK_STR(rws.myorigin, "mx.example.org");
+    CHECK_INT(rws.append_dot_mydomain, 0);
+    CHECK_INT(rws.virtual_alias_recursion_limit, 1000);
+    CHECK_INT(rws.virtual_alias_address_length_limit, 1000);
+    CHECK_STR(rss.local_transport, "local:mx.example.org");
+    CHECK_INT(rcs.relay_domains_reject_code, 554);
+    CHECK_INT(rcs.allow_untrusted_routing, 0);
+    CHECK_INT(rcs.show_user_unknown_table_name, 1);
+
+    struct rewrite *rw = rewrite_open(&rws, &err);
+    CHECK(rw != NULL);
+    struct resolver *r = rw ? resolve_open(&rss, rw, &err) : NULL;
+    CHECK(r != NULL);
+    if (r) {
+        struct recipient_check *rc = recipient_check_open(&rcs, rw, r);
+        struct checker c = {rw, r, rc};
+        CHECK_STR(unauth(&c, "user@localhost.example.org", 0), "OK");
+        CHECK_STR(unauth(&c, "user@[127.0.0.1]", 0), "OK");
+        CHECK_STR(unauth(&c, "user%x.test@mx.example.org", 0),
+                  DENIED("user%x.test@mx.example.org"));
+        CHECK_STR(unlisted(&c, "u@vmail.test"), "OK");
+        CHECK_STR(unlisted(&c, "v@vmail.test"),
+                  UNKNOWN("v@vmail.test", "virtual mailbox table"));
+        struct resolve_result res;
+        resolve_result_init(&res);
+        CHECK_INT(resolve_address(r, "a@far.test", &res), 0);
+        CHECK_STR(res.transport.data, "smtp");
+        CHECK_STR(res.nexthop.data, "[smarthost.test]");
+        CHECK_INT(resolve_address(r, "a@slow.test", &res), 0);
+        CHECK_STR(res.nexthop.data, "[slowgw]");
+        CHECK_INT(resolve_address(r, "a@vmail.test", &res), 0);
+        CHECK_STR(res.transport.data, "virtual");
+        resolve_result_free(&res);
+        recipient_check_close(rc);
+    }
+    resolve_close(r);
+    rewrite_close(rw);
+    config_reset();
+    buf_free(&err);
+    free(text);
+}
+
 int main(void)
 {
     if (fixture_init("test_recipient_check") < 0)
@@ -376,6 +444,7 @@ int main(void)
     UNIT_RUN(test_unlisted);
     UNIT_RUN(test_table_errors_defer);
     UNIT_RUN(test_unix_passwd);
+    UNIT_RUN(test_settings_from_config);
     fixture_cleanup();
     return unit_summary();
 }

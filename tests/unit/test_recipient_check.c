@@ -27,14 +27,15 @@ static void settings_reset(void)
     fixture_rewrite_settings(&rs);
     fixture_resolve_settings(&ss);
     memset(&cs, 0, sizeof(cs));
-    rs.virtual_alias_maps = fixture_table(
-        "texthash", "virtual",
-        "alias@alias.test known@vmail.test\n"
-        "info@example.com root@example.com\n");
+    rs.virtual_alias_maps =
+        fixture_table("texthash", "virtual",
+                      "alias@alias.test known@vmail.test\n"
+                      "info@example.com root@example.com\n");
     cs.local_recipient_maps = "inline:{ root=x, alice=x }";
-    cs.virtual_mailbox_maps =
-        fixture_table("texthash", "vmailbox", "known@vmail.test vmail.test/known/\n");
-    cs.relay_recipient_maps = fixture_table("texthash", "relay_rcpt", "ok@relay.test OK\n");
+    cs.virtual_mailbox_maps = fixture_table(
+        "texthash", "vmailbox", "known@vmail.test vmail.test/known/\n");
+    cs.relay_recipient_maps =
+        fixture_table("texthash", "relay_rcpt", "ok@relay.test OK\n");
     cs.double_bounce_sender = "double-bounce";
     cs.relay_domains_reject_code = 554;
     cs.unknown_local_recipient_reject_code = 550;
@@ -79,8 +80,8 @@ static const char *unauth(struct checker *c, const char *rcpt, int defer)
     } else {
         struct buf line = BUF_INIT;
         recipient_reply_format(&reply, &line);
-        snprintf(out, sizeof(out), "%s%s", st == RECIPIENT_DEFER ? "defer " : "",
-                 line.data);
+        snprintf(out, sizeof(out), "%s%s",
+                 st == RECIPIENT_DEFER ? "defer " : "", line.data);
         buf_free(&line);
     }
     recipient_reply_free(&reply);
@@ -98,8 +99,8 @@ static const char *unlisted(struct checker *c, const char *rcpt)
     } else {
         struct buf line = BUF_INIT;
         recipient_reply_format(&reply, &line);
-        snprintf(out, sizeof(out), "%s%s", st == RECIPIENT_DEFER ? "defer " : "",
-                 line.data);
+        snprintf(out, sizeof(out), "%s%s",
+                 st == RECIPIENT_DEFER ? "defer " : "", line.data);
         buf_free(&line);
     }
     recipient_reply_free(&reply);
@@ -177,13 +178,14 @@ static void test_unauth_destination(void)
     settings_reset();
     cs.relay_domains_reject_code = 550;
     CHECK(checker_open(&c) == 0);
-    CHECK_STR(unauth(&c, "x@other.test", 0), "550 5.7.1 <x@other.test>: Relay access denied");
+    CHECK_STR(unauth(&c, "x@other.test", 0),
+              "550 5.7.1 <x@other.test>: Relay access denied");
     CHECK_STR(unauth(&c, "x@other.test", 1),
               "defer 450 4.7.1 <x@other.test>: Relay access denied");
     checker_close(&c);
 }
 
-#define UNKNOWN(rcpt, table)                                                 \
+#define UNKNOWN(rcpt, table)                                                   \
     "550 5.1.1 <" rcpt ">: Recipient address rejected: User unknown in " table
 
 static void test_unlisted(void)
@@ -247,12 +249,15 @@ static void test_unlisted(void)
     cs.unknown_virtual_mailbox_reject_code = 450;
     CHECK(checker_open(&c) == 0);
     CHECK_STR(unlisted(&c, "bob@example.com"),
-              "550 5.1.1 <bob@example.com>: Recipient address rejected: User unknown");
+              "550 5.1.1 <bob@example.com>: Recipient address rejected: User "
+              "unknown");
     CHECK_STR(unlisted(&c, "nobody@alias.test"),
-              "550 5.1.1 <nobody@alias.test>: Recipient address rejected: User unknown");
-    CHECK_STR(unlisted(&c, "nobody@vmail.test"),
-              "defer 450 4.1.1 <nobody@vmail.test>: Recipient address rejected: "
-              "User unknown");
+              "550 5.1.1 <nobody@alias.test>: Recipient address rejected: User "
+              "unknown");
+    CHECK_STR(
+        unlisted(&c, "nobody@vmail.test"),
+        "defer 450 4.1.1 <nobody@vmail.test>: Recipient address rejected: "
+        "User unknown");
     checker_close(&c);
 
     /* transport_maps sending a recipient to error: rejects with its text. */
@@ -263,10 +268,12 @@ static void test_unlisted(void)
     ss.relay_domains = "relay.test, err.test";
     cs.relay_recipient_maps = "";
     CHECK(checker_open(&c) == 0);
-    CHECK_STR(unlisted(&c, "gone@relay.test"),
-              "550 5.1.6 <gone@relay.test>: Recipient address rejected: moved away");
-    CHECK_STR(unlisted(&c, "x@err.test"),
-              "550 5.1.1 <x@err.test>: Recipient address rejected: no mail here");
+    CHECK_STR(
+        unlisted(&c, "gone@relay.test"),
+        "550 5.1.6 <gone@relay.test>: Recipient address rejected: moved away");
+    CHECK_STR(
+        unlisted(&c, "x@err.test"),
+        "550 5.1.1 <x@err.test>: Recipient address rejected: no mail here");
     checker_close(&c);
 }
 
@@ -294,7 +301,8 @@ static void test_table_errors_defer(void)
     /* Each key is asked of every table before the next key (Postfix's
      * maps_find): a broken table answers before "root" is tried, but not
      * before the full address is found. */
-    cs.local_recipient_maps = "inline:{ root=x, alice@example.com=x }, fail:aliases";
+    cs.local_recipient_maps =
+        "inline:{ root=x, alice@example.com=x }, fail:aliases";
     CHECK(checker_open(&c) == 0);
     CHECK_STR(unlisted(&c, "alice@example.com"), "OK");
     CHECK_STR(unlisted(&c, "root@example.com"), TEMPFAIL("root@example.com"));
@@ -344,7 +352,8 @@ static void test_unix_passwd(void)
         CHECK_INT(dict_lookup(d, name, &value), DICT_FOUND);
         CHECK(strncmp(value.data, name, strlen(name)) == 0);
         CHECK(strstr(value.data, me->pw_dir ? me->pw_dir : "") != NULL);
-        CHECK_INT(dict_lookup(d, "no-such-user-postern-test", &value), DICT_NOTFOUND);
+        CHECK_INT(dict_lookup(d, "no-such-user-postern-test", &value),
+                  DICT_NOTFOUND);
         dict_close(d);
     }
     CHECK(dict_open("unix:group.byname", 0, &err) == NULL);
@@ -372,20 +381,23 @@ static void test_unix_passwd(void)
  * defaults: a small main.cf gives a working checker. */
 static void test_settings_from_config(void)
 {
-    const char *vmailbox =
-        fixture_table("texthash", "cfg_vmailbox", "u@vmail.test vmail.test/u/\n");
-    char *text = xasprintf("myhostname = mx.example.org\n"
-                           "mydomain = example.org\n"
-                           "inet_interfaces = loopback-only\n"
-                           "virtual_mailbox_domains = vmail.test\n"
-                           "virtual_mailbox_maps = %s\n"
-                           "local_recipient_maps =\n"
-                           "transport_maps = inline:{ slow.test=smtp:[slowgw] }\n"
-                           "relayhost = [smarthost.test]\n",
-                           vmailbox);
+    const char *vmailbox = fixture_table("texthash", "cfg_vmailbox",
+                                         "u@vmail.test vmail.test/u/\n");
+    char *text =
+        xasprintf("myhostname = mx.example.org\n"
+                  "mydomain = example.org\n"
+                  "inet_interfaces = loopback-only\n"
+                  "virtual_mailbox_domains = vmail.test\n"
+                  "virtual_mailbox_maps = %s\n"
+                  "local_recipient_maps =\n"
+                  "transport_maps = inline:{ slow.test=smtp:[slowgw] }\n"
+                  "relayhost = [smarthost.test]\n",
+                  vmailbox);
     struct buf err = BUF_INIT;
     config_reset();
-    CHECK_INT(config_load_string(text, strlen(text), "/cfg", "/cfg/main.cf", &err), 0);
+    CHECK_INT(
+        config_load_string(text, strlen(text), "/cfg", "/cfg/main.cf", &err),
+        0);
     struct rewrite_settings rws;
     struct resolve_settings rss;
     struct recipient_check_settings rcs;

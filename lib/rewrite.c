@@ -371,11 +371,18 @@ static enum dict_result addr_map(struct rewrite *rw, struct maps *maps,
     if (value.data[0] == '@') {
         /* @otherdomain: the same user (without an extension that had to
          * be dropped to match) in the other domain. */
-        const char *at = strrchr(address, '@');
-        size_t local_len = at ? (size_t)(at - address) : strlen(address);
-        if (extension.len && local_len >= extension.len)
+        /* In external form, so a local part with spaces or quotes
+         * survives the list splitting below. */
+        struct buf external = BUF_INIT;
+        address_externalize(address, &external);
+        const char *at = strrchr(external.data, '@');
+        size_t local_len = at ? (size_t)(at - external.data) : external.len;
+        if (extension.len && local_len >= extension.len &&
+            memcmp(external.data + local_len - extension.len, extension.data,
+                   extension.len) == 0)
             local_len -= extension.len;
-        buf_append(&text, address, local_len);
+        buf_append(&text, external.data, local_len);
+        buf_free(&external);
     }
     buf_append(&text, value.data, value.len);
     struct strlist items;

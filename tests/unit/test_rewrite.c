@@ -128,6 +128,7 @@ static void test_virtual_lookup_order(void)
     /* @otherdomain keeps the user (with its extension). */
     CHECK_STR(expand(rw, "frank@example.org"), "frank@example.info");
     CHECK_STR(expand(rw, "frank+x@example.org"), "frank+x@example.info");
+    CHECK_STR(expand(rw, "john q@example.org"), "john q@example.info");
     /* A bare result gets @$myorigin. */
     CHECK_STR(expand(rw, "bare@example.net"), "localuser@example.com");
     /* Lists split on commas and spaces; quoted local parts unquoted. */

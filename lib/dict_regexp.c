@@ -2,6 +2,7 @@
  * Postfix's regexp_table(5) syntax (parsed by dict_pattern.c). Flags
  * toggle: i case sensitivity (matching is case-insensitive by default),
  * x extended syntax (on by default), m multi-line mode (off). */
+#include <ctype.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,65 @@
 struct dict_regexp {
     regex_t re;
 };
+
+/* True when the pattern stacks more than two repetition operators
+ * ("a+++", "a*{2}?{3}"). POSIX leaves stacked operators undefined, and
+ * glibc's regcomp takes exponential time and memory on long runs of
+ * them, so such a pattern is refused rather than stalling a daemon. */
+static int dict_regexp_stacked(const char *p)
+{
+    int run = 0;
+    while (*p) {
+        if (*p == '\\' && p[1]) {
+            p += 2;
+            run = 0;
+            continue;
+        }
+        if (*p == '[') { /* bracket expression: its characters are literal */
+            p++;
+            if (*p == '^')
+                p++;
+            if (*p == ']')
+                p++;
+            while (*p && *p != ']') {
+                if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+                    char kind = p[1];
+                    p += 2;
+                    while (*p && !(*p == kind && p[1] == ']'))
+                        p++;
+                    if (*p)
+                        p += 2;
+                    continue;
+                }
+                p++;
+            }
+            if (*p)
+                p++;
+            run = 0;
+            continue;
+        }
+        if (*p == '*' || *p == '+' || *p == '?') {
+            if (++run > 2)
+                return 1;
+            p++;
+            continue;
+        }
+        if (*p == '{') {
+            const char *q = p + 1;
+            while (isdigit((unsigned char)*q) || *q == ',')
+                q++;
+            if (*q == '}' && q > p + 1) {
+                if (++run > 2)
+                    return 1;
+                p = q + 1;
+                continue;
+            }
+        }
+        run = 0;
+        p++;
+    }
+    return 0;
+}
 
 static void *dict_regexp_compile(const char *pattern, const char *flags,
                                  int *groups, struct buf *err)
@@ -27,6 +87,10 @@ static void *dict_regexp_compile(const char *pattern, const char *flags,
     }
     int cflags = (icase ? REG_ICASE : 0) | (extended ? REG_EXTENDED : 0) |
                  (multiline ? REG_NEWLINE : 0);
+    if (dict_regexp_stacked(pattern)) {
+        buf_append_str(err, "more than two repetition operators in a row");
+        return NULL;
+    }
     struct dict_regexp *compiled = xmalloc(sizeof(*compiled));
     int status = regcomp(&compiled->re, pattern, cflags);
     if (status != 0) {

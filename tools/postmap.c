@@ -153,6 +153,7 @@ static void build(const char *spec, int flags, int keep_privileges,
         if (d == NULL)
             die("%s", err.data);
         dict_close(d);
+        buf_free(&err);
         free(type);
         return;
     }
@@ -320,14 +321,15 @@ int main(int argc, char **argv)
             struct dict *d = dict_open(specs[i], flags | DICT_FLAG_WRITE, &err);
             if (d == NULL)
                 die("%s", err.data);
-            for (size_t k = 0; k < keys.count; k++) {
-                int result = dict_delete(d, keys.items[k], &err);
-                if (result < 0)
-                    die("%s", err.data);
+            int result = 0;
+            for (size_t k = 0; k < keys.count && result >= 0; k++) {
+                result = dict_delete(d, keys.items[k], &err);
                 found |= result == 0;
             }
-            if (dict_commit(d, &err) < 0)
+            if (result < 0 || dict_commit(d, &err) < 0) {
+                dict_close(d); /* removes the unfinished new file */
                 die("%s", err.data);
+            }
             dict_close(d);
         }
         strlist_free(&keys);

@@ -140,6 +140,27 @@ class PostmapTest(unittest.TestCase):
             leftovers = [n for n in os.listdir(self.dir) if ".tmp." in n or n.endswith("-lock")]
             self.assertEqual(leftovers, [], kind)
 
+    def test_incremental_creates_missing_table(self):
+        target = self.path("fresh")
+        self.ok("-i", "btree:" + target, stdin="K v\n")
+        self.assertEqual(self.ok("-q", "k", "btree:" + target).stdout, "v\n")
+        r = self.postmap("-i", "btree:" + target, stdin="broken-line\n")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("standard input, line 1:", r.stderr)
+        self.assertEqual(self.ok("-q", "k", "btree:" + target).stdout, "v\n")
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root")
+    def test_root_builds_as_source_owner(self):
+        os.chmod(self.dir, 0o777)
+        src = self.write("owned", "k v\n")
+        os.chown(src, 65534, 65534)
+        self.ok(src)
+        st = os.stat(src + ".db")
+        self.assertEqual((st.st_uid, st.st_gid), (65534, 65534))
+        # -o keeps root's rights.
+        self.ok("-o", src)
+        self.assertEqual(os.stat(src + ".db").st_uid, 0)
+
     def test_default_database_type_lmdb(self):
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
             f.write("default_database_type = lmdb\n")

@@ -251,6 +251,12 @@ static void test_regexp(void)
     CHECK(text_table_fails("regexp", "/a/ x\nif /b/\n/c/ d\n", 0, "test, line 2: if without endif"));
     CHECK(text_table_fails("regexp", "/a/ x\nendif\n", 0, "test, line 2: endif without if"));
     CHECK(text_table_fails("regexp", "/a/q x\n", 0, "unknown regexp flag 'q'"));
+    CHECK(text_table_fails("regexp", "/a\\++++++++++++++++++++++++++++++++++++/ x\n", 0,
+                           "repetition operators"));
+    d = text_table("regexp", "/[+*?]+x{2}?\\+\\+\\+/ ok\n", 0);
+    CHECK(d != NULL);
+    CHECK_FOUND(d, "*xx+++", "ok");
+    dict_close(d);
     CHECK(text_table_fails("regexp", "/abc x\n", 0, "missing closing '/'"));
     CHECK(text_table_fails("regexp", "abc x\n", 0, "expected /pattern/"));
     CHECK(text_table_fails("regexp", "!/(a)/ $1\n", 0, "negated pattern"));

@@ -133,24 +133,27 @@ int address_valid_ip(const char *text)
            inet_pton(AF_INET6, text, addr) == 1;
 }
 
+/* "IPv6:" plus the longest textual IPv6 address (with embedded IPv4). */
+#define LITERAL_INNER_MAX 64
+
 static int literal_syntax(const char *text, size_t len)
 {
-    /* Long enough for "IPv6:" and the longest textual IPv6 address. */
-    char inner[64];
     unsigned char addr[16];
+    struct buf inner = BUF_INIT;
+    int ok;
 
-    if (len < 3 || text[0] != '[' || text[len - 1] != ']')
+    if (len < 3 || len - 2 > LITERAL_INNER_MAX || text[0] != '[' ||
+        text[len - 1] != ']')
         return 0;
-    size_t inner_len = len - 2;
-    if (inner_len >= sizeof(inner))
-        return 0;
-    memcpy(inner, text + 1, inner_len);
-    inner[inner_len] = 0;
-    if (strlen(inner) != inner_len)
-        return 0; /* embedded NUL */
-    if (strncasecmp(inner, "IPv6:", 5) == 0)
-        return inet_pton(AF_INET6, inner + 5, addr) == 1;
-    return inet_pton(AF_INET, inner, addr) == 1;
+    buf_set(&inner, text + 1, len - 2); /* inet_pton wants a C string */
+    if (strlen(inner.data) != inner.len)
+        ok = 0; /* embedded NUL */
+    else if (strncasecmp(inner.data, "IPv6:", 5) == 0)
+        ok = inet_pton(AF_INET6, inner.data + 5, addr) == 1;
+    else
+        ok = inet_pton(AF_INET, inner.data, addr) == 1;
+    buf_free(&inner);
+    return ok;
 }
 
 int address_valid_literal(const char *text)

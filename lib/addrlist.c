@@ -38,9 +38,13 @@ static void fail(struct parser *ps, const char *reason)
         buf_set_str(ps->why, reason);
 }
 
-static void add_token(struct parser *ps, enum tok_type type, char special,
-                      size_t start)
+static int add_token(struct parser *ps, enum tok_type type, char special,
+                     size_t start)
 {
+    if (ps->count == ADDRLIST_TOKENS_MAX) {
+        fail(ps, "address list too long");
+        return -1;
+    }
     if (ps->count == ps->cap) {
         ps->cap = ps->cap ? ps->cap * 2 : 32;
         ps->toks = xreallocarray(ps->toks, ps->cap, sizeof(*ps->toks));
@@ -50,6 +54,7 @@ static void add_token(struct parser *ps, enum tok_type type, char special,
     ps->toks[ps->count].start = start;
     ps->toks[ps->count].len = ps->text.len - start;
     ps->count++;
+    return 0;
 }
 
 static int is_atext(unsigned char c)
@@ -147,7 +152,8 @@ static int tokenize(struct parser *ps, const unsigned char *p, size_t len)
                 i += step - 1;
             }
             i++;
-            add_token(ps, TOK_QSTRING, 0, start);
+            if (add_token(ps, TOK_QSTRING, 0, start) < 0)
+                return -1;
         } else if (c == '[') {
             buf_append_char(&ps->text, '[');
             for (i++;; i++) {
@@ -168,9 +174,11 @@ static int tokenize(struct parser *ps, const unsigned char *p, size_t len)
             }
             buf_append_char(&ps->text, ']');
             i++;
-            add_token(ps, TOK_DLITERAL, 0, start);
+            if (add_token(ps, TOK_DLITERAL, 0, start) < 0)
+                return -1;
         } else if (c != 0 && strchr("<>@,;:.", c) != NULL) {
-            add_token(ps, TOK_SPECIAL, (char)c, start);
+            if (add_token(ps, TOK_SPECIAL, (char)c, start) < 0)
+                return -1;
             i++;
         } else if (is_atext(c) || c >= 0x80) {
             while (i < len) {
@@ -186,13 +194,12 @@ static int tokenize(struct parser *ps, const unsigned char *p, size_t len)
                 buf_append(&ps->text, p + i, step);
                 i += step;
             }
-            add_token(ps, TOK_ATOM, 0, start);
+            if (add_token(ps, TOK_ATOM, 0, start) < 0)
+                return -1;
         } else {
             fail(ps, "invalid character in address list");
             return -1;
         }
-        if (ps->text.len > ADDRLIST_INPUT_MAX)
-            return -1; /* cannot happen: text never outgrows the input */
     }
     return 0;
 }

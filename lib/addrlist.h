@@ -20,6 +20,9 @@
 #define ADDRLIST_INPUT_MAX (1024 * 1024) /* bytes of header value */
 #define ADDRLIST_ENTRIES_MAX 10000       /* addresses in one list */
 #define ADDRLIST_COMMENT_DEPTH 32        /* nesting of (comments) */
+/* Words and specials in one list: room for 16 per address, so memory
+ * stays proportional to what a real list needs, not to its bytes. */
+#define ADDRLIST_TOKENS_MAX (16 * ADDRLIST_ENTRIES_MAX)
 
 struct addrlist_entry {
     char *address; /* internal form (see address.h) */

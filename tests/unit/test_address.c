@@ -447,6 +447,16 @@ static void test_addrlist_bounds(void)
         buf_append_char(&in, ')');
     buf_append_str(&in, "a@b.c");
     CHECK_INT(addrlist_parse(in.data, in.len, 0, &list, NULL), -1);
+    /* Token flood: many empty items cost tokens, not addresses. */
+    buf_reset(&in);
+    for (int i = 0; i < ADDRLIST_TOKENS_MAX + 1; i++)
+        buf_append_char(&in, ',');
+    struct buf why = BUF_INIT;
+    CHECK_INT(addrlist_parse(in.data, in.len, 0, &list, &why), -1);
+    CHECK_STR(why.data, "address list too long");
+    buf_truncate(&in, ADDRLIST_TOKENS_MAX);
+    CHECK_INT(addrlist_parse(in.data, in.len, 0, &list, &why), 0);
+    buf_free(&why);
     /* Embedded NUL is an error, not a terminator. */
     CHECK_INT(addrlist_parse("a@b.c\0,d@e.f", 12, 0, &list, NULL), -1);
     addrlist_free(&list);

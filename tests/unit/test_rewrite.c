@@ -418,6 +418,23 @@ static void test_addr_find_and_mapped(void)
     buf_free(&ext);
     rewrite_close(rw);
 
+    /* inet_interfaces forms. */
+    fixture_rewrite_settings(&s);
+    s.inet_interfaces = "loopback-only";
+    s.proxy_interfaces = "[2001:db8::25]";
+    rw = fixture_rewrite(&s);
+    CHECK_INT(rewrite_local_domain(rw, "[IPv6:::1]"), 1);
+    CHECK_INT(rewrite_local_domain(rw, "[ipv6:2001:db8::25]"), 1);
+    CHECK_INT(rewrite_local_domain(rw, "[IPv6:2001:db8::26]"), 0);
+    CHECK_INT(rewrite_local_domain(rw, "[127.0.0.1]"), 1);
+    CHECK_INT(rewrite_local_domain(rw, "[::1]"), 0); /* not a literal */
+    rewrite_close(rw);
+    s.inet_interfaces = "all";
+    rw = fixture_rewrite(&s);
+    CHECK_INT(rewrite_local_domain(rw, "[127.0.0.1]"), 1);
+    CHECK_INT(rewrite_local_domain(rw, "[192.0.2.200]"), 0);
+    rewrite_close(rw);
+
     /* mydestination lists: tables, negation, /file. */
     fixture_rewrite_settings(&s);
     const char *file_path =

@@ -118,13 +118,13 @@ static int list_ids(const char *queue_directory, enum queue_name queue,
 static const char *reason_of(const struct defer_log *log,
                              const struct qfile_recipient *rcpt)
 {
-    const struct defer_log_entry *e = log ? defer_log_find(log, rcpt->offset)
-                                          : NULL;
+    const struct defer_log_entry *e =
+        log ? defer_log_find(log, rcpt->offset) : NULL;
     return e && e->dsn.reason ? e->dsn.reason : "";
 }
 
-static void format_text(struct buf *out, enum queue_name queue,
-                        const char *qid, const struct qfile_envelope *env,
+static void format_text(struct buf *out, enum queue_name queue, const char *qid,
+                        const struct qfile_envelope *env,
                         const struct defer_log *log, const char *sender)
 {
     struct buf id = BUF_INIT, shown = BUF_INIT;
@@ -139,9 +139,9 @@ static void format_text(struct buf *out, enum queue_name queue,
     if (localtime_r(&arrival, &tm))
         strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm);
     append_printable(&shown, sender);
-    buf_appendf(out, "%-*s %*" PRIu64 " %-*.*s %s\n", LIST_ID_WIDTH, buf_cstr(&id),
-                LIST_SIZE_WIDTH, env->header.message_size, LIST_TIME_WIDTH, LIST_TIME_WIDTH,
-                when, buf_cstr(&shown));
+    buf_appendf(out, "%-*s %*" PRIu64 " %-*.*s %s\n", LIST_ID_WIDTH,
+                buf_cstr(&id), LIST_SIZE_WIDTH, env->header.message_size,
+                LIST_TIME_WIDTH, LIST_TIME_WIDTH, when, buf_cstr(&shown));
     const char *previous = "";
     for (size_t i = 0; i < env->recipient_count; i++) {
         const struct qfile_recipient *rcpt = &env->recipients[i];
@@ -161,15 +161,16 @@ static void format_text(struct buf *out, enum queue_name queue,
         }
         buf_reset(&shown);
         append_printable(&shown, rcpt->address);
-        buf_appendf(out, "%*s%s\n", LIST_ID_WIDTH + LIST_SIZE_WIDTH + LIST_TIME_WIDTH + 3, "",
+        buf_appendf(out, "%*s%s\n",
+                    LIST_ID_WIDTH + LIST_SIZE_WIDTH + LIST_TIME_WIDTH + 3, "",
                     buf_cstr(&shown));
     }
     buf_free(&id);
     buf_free(&shown);
 }
 
-static void format_json(struct buf *out, enum queue_name queue,
-                        const char *qid, const struct qfile_envelope *env,
+static void format_json(struct buf *out, enum queue_name queue, const char *qid,
+                        const struct qfile_envelope *env,
                         const struct defer_log *log, const char *sender)
 {
     buf_append_str(out, "{\"queue_name\": \"");

@@ -20,7 +20,10 @@
 #include "str.h"
 
 static const enum queue_name MESSAGE_QUEUES[] = {
-    QUEUE_INCOMING, QUEUE_ACTIVE, QUEUE_DEFERRED, QUEUE_HOLD,
+    QUEUE_INCOMING,
+    QUEUE_ACTIVE,
+    QUEUE_DEFERRED,
+    QUEUE_HOLD,
 };
 #define MESSAGE_QUEUE_COUNT (sizeof(MESSAGE_QUEUES) / sizeof(MESSAGE_QUEUES[0]))
 
@@ -158,9 +161,8 @@ static void rename_logs(const char *queue_directory, const char *from,
 }
 
 /* Checks one valid-named queue file: parse, inode match. */
-static void check_queue_file(const char *queue_directory,
-                             enum queue_name queue, const char *qid,
-                             struct queue_repair_stats *stats)
+static void check_queue_file(const char *queue_directory, enum queue_name queue,
+                             const char *qid, struct queue_repair_stats *stats)
 {
     const char *qname = queue_dir_name(queue);
     struct buf path = BUF_INIT, err = BUF_INIT, used = BUF_INIT;
@@ -289,8 +291,8 @@ static int starts_with_magic(const char *path)
 static int message_exists(const char *queue_directory, const char *qid)
 {
     enum queue_name found;
-    return qtool_find(queue_directory, qid, MESSAGE_QUEUES,
-                      MESSAGE_QUEUE_COUNT, &found) == 0;
+    return qtool_find(queue_directory, qid, MESSAGE_QUEUES, MESSAGE_QUEUE_COUNT,
+                      &found) == 0;
 }
 
 static void check_log_dir(const char *queue_directory, enum queue_name log,

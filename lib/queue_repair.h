@@ -27,13 +27,13 @@
 #define QUEUE_REPAIR_TEMP_AGE (24 * 60 * 60)
 
 struct queue_repair_stats {
-    int temp_removed;   /* stale temporary files removed */
-    int corrupt_moved;  /* files moved to corrupt/ */
-    int renamed;        /* ids changed to match the inode */
-    int misplaced;      /* queue files moved out of defer/ or bounce/ */
-    int logs_removed;   /* orphaned defer/bounce logs removed */
-    int busy;           /* locked files left alone */
-    int errors;         /* operations that failed (logged) */
+    int temp_removed;  /* stale temporary files removed */
+    int corrupt_moved; /* files moved to corrupt/ */
+    int renamed;       /* ids changed to match the inode */
+    int misplaced;     /* queue files moved out of defer/ or bounce/ */
+    int logs_removed;  /* orphaned defer/bounce logs removed */
+    int busy;          /* locked files left alone */
+    int errors;        /* operations that failed (logged) */
 };
 
 /* Removes stale temporary files only (`postsuper -p`). now is the current

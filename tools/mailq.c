@@ -25,7 +25,8 @@ int main(int argc, char **argv)
     char *config_dir = NULL;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if ((strcmp(arg, "-c") == 0 || strcmp(arg, "-C") == 0) && i + 1 < argc) {
+        if ((strcmp(arg, "-c") == 0 || strcmp(arg, "-C") == 0) &&
+            i + 1 < argc) {
             free(config_dir);
             config_dir = xstrdup(argv[++i]);
             if (arg[1] == 'C') { /* a file: use its directory */

@@ -34,10 +34,10 @@
 #define SHOW_BODY 4
 
 static struct {
-    int show;            /* SHOW_* bits */
-    int offsets;         /* -o: print each record's file offset */
-    uint64_t start;      /* -s: skip records before this file offset */
-    int verbose;         /* -v: also the fixed header's fields */
+    int show;       /* SHOW_* bits */
+    int offsets;    /* -o: print each record's file offset */
+    uint64_t start; /* -s: skip records before this file offset */
+    int verbose;    /* -v: also the fixed header's fields */
 } opt;
 
 static void usage(void)
@@ -106,15 +106,16 @@ static void print_record(const struct qfile_record *rec, struct buf *err)
         break;
     }
     case QFILE_REC_DSN_RET:
-        printf("dsn_ret: %s\n", len == 1 && p[0] == QFILE_RET_HDRS ? "HDRS"
-                                                                    : "FULL");
+        printf("dsn_ret: %s\n",
+               len == 1 && p[0] == QFILE_RET_HDRS ? "HDRS" : "FULL");
         break;
     case QFILE_REC_DSN_ENVID:
         printf("dsn_envid: %.*s\n", (int)len, (const char *)p);
         break;
     case QFILE_REC_ENCODING: {
         uint32_t flags = len >= 4 ? qfile_get_u32(p) : 0;
-        printf("encoding:%s%s%s\n", flags & QFILE_ENC_8BITMIME ? " 8BITMIME" : "",
+        printf("encoding:%s%s%s\n",
+               flags & QFILE_ENC_8BITMIME ? " 8BITMIME" : "",
                flags & QFILE_ENC_SMTPUTF8 ? " SMTPUTF8" : "",
                flags ? "" : " 7BIT");
         break;
@@ -138,7 +139,8 @@ static enum qfile_result print_content(struct qfile_reader *r, uint64_t from,
         return QFILE_CORRUPT;
     uint64_t left = to - from;
     while (left > 0) {
-        result = qfile_content_read(r, &chunk, left < 65536 ? left : 65536, err);
+        result =
+            qfile_content_read(r, &chunk, left < 65536 ? left : 65536, err);
         if (result != QFILE_OK || chunk.len == 0)
             break;
         fwrite(chunk.data, 1, chunk.len, stdout);
@@ -161,8 +163,8 @@ static enum qfile_result print_message(struct qfile_reader *r,
         uint64_t end = body;
         struct buf tail = BUF_INIT;
         if (end >= 2 && qfile_content_seek(r, end - 2) == 0 &&
-            qfile_content_read(r, &tail, 2, err) == QFILE_OK &&
-            tail.len == 2 && memcmp(tail.data, "\n\n", 2) == 0)
+            qfile_content_read(r, &tail, 2, err) == QFILE_OK && tail.len == 2 &&
+            memcmp(tail.data, "\n\n", 2) == 0)
             end--;
         else if (end == 1 && size >= 1)
             end = 0; /* the content starts with the empty line */

@@ -54,7 +54,8 @@ static int trigger(const char *queue_directory, const struct buf *request)
         queue_directory, request->data, request->len, TRIGGER_TIMEOUT_MS, &err);
     switch (result) {
     case QMGR_TRIGGER_OK:
-    case QMGR_TRIGGER_BUSY: /* qmgr is awake with work pending: it will see it */
+    case QMGR_TRIGGER_BUSY: /* qmgr is awake with work pending: it will see it
+                             */
         break;
     case QMGR_TRIGGER_DOWN:
         log_debug("%s", buf_cstr(&err));
@@ -134,8 +135,8 @@ int main(int argc, char **argv)
             qtool_fatal(EX_USAGE, "Invalid request: \"%s\"", qid);
         /* When we can see the queue, refuse an id that is in no queue
          * qmgr works from; when we cannot (no permission), qmgr checks. */
-        static const enum queue_name queues[] = {
-            QUEUE_INCOMING, QUEUE_ACTIVE, QUEUE_DEFERRED, QUEUE_HOLD};
+        static const enum queue_name queues[] = {QUEUE_INCOMING, QUEUE_ACTIVE,
+                                                 QUEUE_DEFERRED, QUEUE_HOLD};
         enum queue_name found;
         struct buf dir = BUF_INIT;
         queue_dir_path(&dir, queue_directory, QUEUE_DEFERRED);

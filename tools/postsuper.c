@@ -68,7 +68,7 @@ static const enum queue_name DEFAULT_RELEASE[] = {QUEUE_HOLD};
 
 static const char *queue_directory;
 static int counts[OP_COUNT];
-static int trouble; /* something was skipped or failed: exit 1 */
+static int trouble;      /* something was skipped or failed: exit 1 */
 static unsigned touched; /* bit per destination queue to fsync */
 
 /* The requests, in command-line order per operation. */
@@ -76,9 +76,8 @@ static struct strlist requests[OP_COUNT];
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: postsuper [-psv] [-c config_dir] [-d queue_id] "
-            "[-h queue_id] [-H queue_id] [-r queue_id] [queue ...]\n");
+    fprintf(stderr, "usage: postsuper [-psv] [-c config_dir] [-d queue_id] "
+                    "[-h queue_id] [-H queue_id] [-r queue_id] [queue ...]\n");
     exit(EX_USAGE);
 }
 
@@ -90,14 +89,19 @@ static enum queue_name destination(enum op op)
 }
 
 /* What apply_locked did. */
-enum applied { APPLIED_FAILED = -1, APPLIED_NOTHING, APPLIED_DONE, APPLIED_MOVED };
+enum applied {
+    APPLIED_FAILED = -1,
+    APPLIED_NOTHING,
+    APPLIED_DONE,
+    APPLIED_MOVED
+};
 
 /* Applies op to qid (valid) while holding its lock. APPLIED_DONE, or
  * APPLIED_NOTHING when it is already where op would put it,
  * APPLIED_MOVED when the file left its path meanwhile (look again),
  * APPLIED_FAILED after reporting why. */
-static enum applied apply_locked(enum op op, const char *qid, enum queue_name from,
-                        int fd, const char *path)
+static enum applied apply_locked(enum op op, const char *qid,
+                                 enum queue_name from, int fd, const char *path)
 {
     struct buf err = BUF_INIT, target = BUF_INIT;
     enum applied result = APPLIED_FAILED;
@@ -192,8 +196,7 @@ static void operate_one(enum op op, const char *qid,
     buf_free(&err);
 }
 
-static void operate_all(enum op op, const enum queue_name *queues,
-                        size_t count)
+static void operate_all(enum op op, const enum queue_name *queues, size_t count)
 {
     struct buf dir = BUF_INIT;
     for (size_t q = 0; q < count; q++) {

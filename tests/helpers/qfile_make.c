@@ -87,8 +87,8 @@ int main(int argc, char **argv)
             if (qfile_writer_dsn_envid(w, argv[++i], &err) < 0)
                 fail("envid", &err);
         } else if (strcmp(opt, "-w") == 0) {
-            if (qfile_writer_warn_time(w, strtoull(argv[++i], NULL, 10),
-                                       &err) < 0)
+            if (qfile_writer_warn_time(w, strtoull(argv[++i], NULL, 10), &err) <
+                0)
                 fail("warn_time", &err);
         } else if (strcmp(opt, "-F") == 0) {
             if (qfile_writer_flags(w, (uint32_t)atoi(argv[++i]), &err) < 0)
@@ -145,8 +145,9 @@ int main(int argc, char **argv)
         if (qfile_read_envelope(r, &env, &err) != QFILE_OK)
             fail("envelope", &err);
         for (size_t i = 0; i < nrcpt && i < env.recipient_count; i++)
-            if (done[i] && qfile_reader_mark_done(r, env.recipients[i].offset,
-                                                  QFILE_NOSYNC, &err) != QFILE_OK)
+            if (done[i] &&
+                qfile_reader_mark_done(r, env.recipients[i].offset,
+                                       QFILE_NOSYNC, &err) != QFILE_OK)
                 fail("mark done", &err);
         qfile_envelope_free(&env);
         qfile_reader_close(r);

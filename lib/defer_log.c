@@ -386,7 +386,9 @@ enum defer_log_result defer_log_read(const char *queue_directory,
         result = DEFER_LOG_CORRUPT; /* a bad name is the caller's damage */
         goto out;
     }
-    fd = open(buf_cstr(&path), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: a FIFO planted in the log directory must not hang
+     * the reader; it is refused as "not a file" below. */
+    fd = open(buf_cstr(&path), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT) {
             result = DEFER_LOG_NOTFOUND;

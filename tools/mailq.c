@@ -33,8 +33,10 @@ int main(int argc, char **argv)
                 char *slash = strrchr(config_dir, '/');
                 if (slash && slash != config_dir)
                     *slash = '\0';
-                else if (slash == NULL)
-                    strcpy(config_dir, ".");
+                else if (slash == NULL) {
+                    free(config_dir);
+                    config_dir = xstrdup(".");
+                }
             }
         } else if (strcmp(arg, "-v") == 0) {
             log_set_verbose(log_verbose_level() + 1);

@@ -243,7 +243,8 @@ static void operate_stdin(enum op op, const enum queue_name *queues,
         if (c == EOF && line.len == 0 && !too_long)
             break;
         line_no++;
-        char *id = str_trim(line.data ? line.data : (char *)"");
+        char empty[1] = "";
+        char *id = str_trim(line.data ? line.data : empty);
         if (too_long || (*id && !qid_valid(id))) {
             qtool_warn("stdin, line %zu: invalid queue id%s%s%s", line_no,
                        too_long ? "" : ": \"", too_long ? "" : id,

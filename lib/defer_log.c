@@ -38,8 +38,8 @@ static const char *const FIELD_NAMES[F_COUNT] = {
 };
 
 /* Fields every entry must have; the rest are optional. */
-#define REQUIRED_FIELDS                                                      \
-    ((1u << F_RECIPIENT) | (1u << F_OFFSET) | (1u << F_STATUS) |             \
+#define REQUIRED_FIELDS                                                        \
+    ((1u << F_RECIPIENT) | (1u << F_OFFSET) | (1u << F_STATUS) |               \
      (1u << F_ACTION) | (1u << F_REASON) | (1u << F_LOG_TIME))
 
 /* A line is a field name, '=', and a value of at most DEFER_LOG_MAX_TEXT
@@ -116,10 +116,11 @@ int defer_log_encode(const struct defer_log_entry *entry, struct buf *out,
                     dsn_action_name(d->action));
         put_text(out, F_REASON, d->reason ? d->reason : "");
     }
-    bad = bad ||
-          (d->mta_type && put_checked(out, F_MTA_TYPE, d->mta_type, err) < 0) ||
-          (d->mta_name && put_checked(out, F_MTA_NAME, d->mta_name, err) < 0) ||
-          (d->diag_type && put_checked(out, F_DIAG_TYPE, d->diag_type, err) < 0);
+    bad =
+        bad ||
+        (d->mta_type && put_checked(out, F_MTA_TYPE, d->mta_type, err) < 0) ||
+        (d->mta_name && put_checked(out, F_MTA_NAME, d->mta_name, err) < 0) ||
+        (d->diag_type && put_checked(out, F_DIAG_TYPE, d->diag_type, err) < 0);
     if (bad) {
         buf_truncate(out, start);
         return -1;
@@ -156,8 +157,8 @@ int defer_log_append(const char *queue_directory, enum queue_name log,
             goto out;
         }
     }
-    fd = open(buf_cstr(&path), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-                                   O_NOFOLLOW, 0600);
+    fd = open(buf_cstr(&path),
+              O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         buf_appendf(err, "open %s: %s", buf_cstr(&path), strerror(errno));
         goto out;
@@ -187,8 +188,7 @@ out:
 }
 
 /* Parses a decimal number without sign or spaces, at most max. */
-static int parse_u64(const char *text, size_t len, uint64_t max,
-                     uint64_t *out)
+static int parse_u64(const char *text, size_t len, uint64_t max, uint64_t *out)
 {
     uint64_t value = 0;
     if (len == 0 || len > 20 || (len > 1 && text[0] == '0'))
@@ -241,8 +241,8 @@ static int finish_entry(const struct pending *p, struct defer_log *out,
         buf_appendf(err, "line %zu: offset is not a number", p->first_line);
         return -1;
     }
-    if (parse_u64(p->value[F_LOG_TIME], p->len[F_LOG_TIME],
-                  (uint64_t)1 << 40, &log_time) < 0) {
+    if (parse_u64(p->value[F_LOG_TIME], p->len[F_LOG_TIME], (uint64_t)1 << 40,
+                  &log_time) < 0) {
         buf_appendf(err, "line %zu: log_time is not a time", p->first_line);
         return -1;
     }
@@ -276,8 +276,8 @@ static int finish_entry(const struct pending *p, struct defer_log *out,
     if (bad)
         return -1;
     entry.recipient = slice(p, F_RECIPIENT);
-    entry.orig_rcpt = (p->seen & (1u << F_ORIG_RCPT)) ? slice(p, F_ORIG_RCPT)
-                                                      : xstrdup("");
+    entry.orig_rcpt =
+        (p->seen & (1u << F_ORIG_RCPT)) ? slice(p, F_ORIG_RCPT) : xstrdup("");
     entry.offset = offset;
     entry.log_time = (time_t)log_time;
     if (out->count == *cap) {
@@ -386,7 +386,9 @@ enum defer_log_result defer_log_read(const char *queue_directory,
         result = DEFER_LOG_CORRUPT; /* a bad name is the caller's damage */
         goto out;
     }
-    fd = open(buf_cstr(&path), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: a FIFO planted in the log directory must not hang
+     * the reader; it is refused as "not a file" below. */
+    fd = open(buf_cstr(&path), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT) {
             result = DEFER_LOG_NOTFOUND;

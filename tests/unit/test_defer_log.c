@@ -35,8 +35,7 @@ static void cleanup_queue(void)
 }
 
 static void make_entry(struct defer_log_entry *e, const char *rcpt,
-                       uint64_t offset, const char *status,
-                       const char *reason)
+                       uint64_t offset, const char *status, const char *reason)
 {
     memset(e, 0, sizeof(*e));
     e->recipient = (char *)rcpt;

@@ -213,6 +213,9 @@ static void main_loop(const sigset_t *wait_mask)
             timeout = killed ? 1 : kill_at - master_now();
         } else {
             timeout = spawn_run_timers();
+            long retry = service_retry_binds();
+            if (retry >= 0 && (timeout < 0 || retry < timeout))
+                timeout = retry;
         }
 
         size_t count = 0;

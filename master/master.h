@@ -71,6 +71,8 @@ struct service {
     time_t next_wakeup;    /* 0 = no wakeup pending */
     int retired;           /* replaced by a reload; waiting for children */
     int disabled;          /* could not bind at reload: no children */
+    int bind_pending;      /* bind failed at reload; retried each second
+                              while retired children may hold the port */
     struct child *children;
     struct service *next;
 };
@@ -114,7 +116,9 @@ int service_load(struct service **list, struct master_settings *settings,
 /* Binds every listener of a list built by service_load that it has not
  * adopted yet. At start-up the first failure stops it (-1, "FILE, line N:
  * service NAME/TYPE: why" in err); at reload a service that cannot bind
- * is disabled until the next reload and logged. Returns 0 or -1. */
+ * is retried while children of the previous table live (they may hold
+ * the port), else disabled until the next reload and logged. Returns 0
+ * or -1. */
 int service_bind_all(struct service *list, int at_start, struct buf *err);
 /* Creates the pipes and schedules wakeups of a bound service. */
 void service_start(struct service *service);
@@ -125,6 +129,9 @@ void service_retire(struct service *service);
 void service_free(struct service *service);
 /* Frees retired services whose children have all gone. */
 void service_collect_retired(void);
+/* Retries binds that failed at reload; returns seconds to the next
+ * retry, or -1 when none is pending. */
+long service_retry_binds(void);
 /* Re-reads both files and replaces the service table (SIGHUP). */
 void service_reload(void);
 

@@ -30,6 +30,7 @@
 int spawn_wants_listen(const struct service *service)
 {
     return !master_stopping && !service->retired && !service->disabled &&
+           !service->bind_pending &&
            service->listener_count > 0 && service->avail_count == 0 &&
            (service->maxproc == 0 ||
             service->total_count < service->maxproc) &&
@@ -341,7 +342,7 @@ long spawn_run_timers(void)
             log_debug("service %s: throttle lifted", s->name);
         }
         if (s->next_wakeup && now >= s->next_wakeup) {
-            if (!s->throttle_until && !s->disabled)
+            if (!s->throttle_until && !s->disabled && !s->bind_pending)
                 trigger(s);
             s->next_wakeup = now + s->wakeup;
         }

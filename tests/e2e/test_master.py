@@ -425,6 +425,68 @@ class TestChildren(MasterTestCase):
             self.assertTrue(os.readlink(f"/proc/{pid}/fd/5").startswith("socket:"))
 
 
+def have_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class TestInetInterfaces(MasterTestCase):
+    def test_bare_port_binds_every_listed_interface(self):
+        inst = Instance(self, main_cf={"inet_interfaces": "127.0.0.1, 127.0.0.2"})
+        port = inst.free_port()
+        inst.write_master_cf(inst.service(str(port), "inet", SVC, private="n"))
+        inst.start()
+        for host in ("127.0.0.1", "127.0.0.2"):
+            with Instance.connect(port, host=host) as sock:
+                greeting(sock)
+        self.assertTrue(port_refuses(port, host="127.0.0.3"))
+
+    def test_loopback_only(self):
+        inst = Instance(self, main_cf={"inet_interfaces": "loopback-only",
+                                       "inet_protocols": "all"})
+        port = inst.free_port()
+        inst.write_master_cf(inst.service(str(port), "inet", SVC, private="n"))
+        inst.start()
+        with Instance.connect(port) as sock:
+            greeting(sock)
+        self.assertTrue(port_refuses(port, host="127.0.0.2"))
+        if have_ipv6_loopback():
+            with Instance.connect(port, host="::1") as sock:
+                greeting(sock)
+        else:
+            self.assertIn("skipping [::1]", inst.log_text())
+
+    def test_explicit_host_overrides_inet_interfaces(self):
+        inst = Instance(self, main_cf={"inet_interfaces": "127.0.0.1"})
+        port = inst.free_port()
+        inst.write_master_cf(inst.service(f"127.0.0.2:{port}", "inet", SVC,
+                                          private="n"))
+        inst.start()
+        with Instance.connect(port, host="127.0.0.2") as sock:
+            greeting(sock)
+        self.assertTrue(port_refuses(port, host="127.0.0.1"))
+
+    def test_reload_follows_inet_interfaces(self):
+        inst = Instance(self, main_cf={"inet_interfaces": "all"})
+        port = inst.free_port()
+        inst.write_master_cf(inst.service(str(port), "inet", SVC, private="n"))
+        inst.start()
+        with Instance.connect(port, host="127.0.0.2") as sock:
+            greeting(sock)
+        # 0.0.0.0:port must be closed before 127.0.0.1:port can be bound.
+        inst.write_main_cf({"inet_interfaces": "127.0.0.1"})
+        inst.reload()
+        with Instance.connect(port) as sock:
+            greeting(sock)
+        inst.wait_until(lambda: port_refuses(port, host="127.0.0.2"),
+                        what="the wildcard socket to close")
+        self.assertNotIn("service disabled", inst.log_text())
+
+
 class TestReload(MasterTestCase):
     def test_reload_keeps_listener_and_refuses_nothing(self):
         inst = Instance(self)

@@ -14,8 +14,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#undef MAX_INPUT /* <limits.h> has one (the tty input queue); not ours */
-#define MAX_INPUT (256 * 1024)
+#define FUZZ_MAX_INPUT (256 * 1024)
 #define MAX_SEEDS 512
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -33,7 +32,7 @@ static size_t read_file(const char *path, uint8_t *out)
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return 0;
-    size_t len = fread(out, 1, MAX_INPUT, fp);
+    size_t len = fread(out, 1, FUZZ_MAX_INPUT, fp);
     fclose(fp);
     return len;
 }
@@ -60,7 +59,7 @@ static size_t mutate(uint8_t *buf, size_t len)
                 buf[pos] ^= (uint8_t)(1u << ((r >> 40) % 8));
             break;
         case 1: /* insert an interesting byte */
-            if (len < MAX_INPUT) {
+            if (len < FUZZ_MAX_INPUT) {
                 memmove(buf + pos + 1, buf + pos, len - pos);
                 buf[pos] = (uint8_t)interesting[(r >> 40) %
                                                (sizeof(interesting) - 1)];
@@ -81,7 +80,7 @@ static size_t mutate(uint8_t *buf, size_t len)
                 size_t count = 1 + (r >> 40) % 64;
                 if (count > len - pos)
                     count = len - pos;
-                if (len + count <= MAX_INPUT) {
+                if (len + count <= FUZZ_MAX_INPUT) {
                     memmove(buf + pos + count, buf + pos, len - pos);
                     len += count;
                 }
@@ -99,7 +98,7 @@ int main(int argc, char **argv)
 {
     static uint8_t seeds[MAX_SEEDS][1024];
     static size_t seed_len[MAX_SEEDS];
-    static uint8_t input[MAX_INPUT];
+    static uint8_t input[FUZZ_MAX_INPUT];
     int seed_count = 0;
     long iterations = argc > 2 ? atol(argv[2]) : 2000;
 

@@ -31,6 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         config_foreach_set(expand_one, NULL);
         (void)cfg_str("smtpd_banner");
         (void)cfg_str("mydestination");
+        (void)cfg_str("mydomain");
+        (void)config_raw("mydomain", NULL);
         buf_reset(&err);
         (void)config_check(&err);
     }

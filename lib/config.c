@@ -515,6 +515,16 @@ const char *config_raw(const char *name, enum config_source *source)
     return config_default(name);
 }
 
+enum config_source config_source_of(const char *name)
+{
+    const struct cfg_var *var = config_find_var(name, NULL);
+    if (var && var->override)
+        return CONFIG_OVERRIDE;
+    if (var && var->file_value)
+        return CONFIG_MAIN_CF;
+    return CONFIG_DEFAULT;
+}
+
 int config_is_set(const char *name)
 {
     const struct cfg_var *var = config_find_var(name, NULL);

@@ -58,7 +58,10 @@ const char *config_directory(void);
 
 /* Expanded value; "" for unknown names; never NULL. */
 const char *cfg_str(const char *name);
-/* Typed values of the expanded text; bad text or out of bounds: fatal. */
+/* Typed values of the expanded text; bad text or out of bounds: fatal.
+ * A name the table does not know (a per-transport name such as
+ * smtp_destination_concurrency_limit) reads as 0 when it is not set:
+ * check config_is_set() first and fall back to the general parameter. */
 long cfg_int(const char *name);
 long cfg_time(const char *name); /* seconds; units s m h d w */
 long long cfg_size(const char *name);

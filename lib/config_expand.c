@@ -182,15 +182,32 @@ static void expand_braced(struct expand_ctx *ctx, const char *inner,
         true_len = close - 1;
         const char *tail = rest + close + 1;
         size_t tail_len = rest_len - close - 1;
+        /* Whitespace around the ':' of {a} : {b} is allowed. */
+        while (tail_len > 0 && isspace((unsigned char)tail[0])) {
+            tail++;
+            tail_len--;
+        }
         if (op == '?' && tail_len > 0) {
-            if (tail[0] != ':' || tail_len < 3 || tail[1] != '{' ||
-                tail[tail_len - 1] != '}') {
+            const char *second = tail + 1;
+            size_t second_len = tail_len - 1;
+            while (second_len > 0 && isspace((unsigned char)second[0])) {
+                second++;
+                second_len--;
+            }
+            size_t second_close = second_len > 0 && second[0] == '{'
+                                      ? matching_close(second, second_len)
+                                      : second_len;
+            int trailing = second_close < second_len;
+            for (size_t k = second_close + 1; trailing && k < second_len; k++)
+                if (!isspace((unsigned char)second[k]))
+                    trailing = 0;
+            if (tail[0] != ':' || !trailing) {
                 expand_fail(ctx, "bad text after ${%s?{...}", name);
                 free(name);
                 return;
             }
-            when_false = tail + 2;
-            false_len = tail_len - 3;
+            when_false = second + 1;
+            false_len = second_close - 1;
         } else if (tail_len > 0) {
             expand_fail(ctx, "bad text after ${%s:{...}", name);
             free(name);
@@ -280,8 +297,7 @@ int config_expand(const char *text, int defaults_only, struct buf *out,
 
 static const char *where_set(const char *name, struct buf *where)
 {
-    enum config_source source;
-    config_raw(name, &source);
+    enum config_source source = config_source_of(name);
     buf_reset(where);
     if (source == CONFIG_MAIN_CF)
         buf_appendf(where, "%s, line %d", cfg_state.path ? cfg_state.path

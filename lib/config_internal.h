@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "config.h"
 #include "str.h"
 
 struct cfg_var {
@@ -36,6 +37,9 @@ struct cfg_var *config_find_var(const char *name, size_t *insert_at);
 struct cfg_var *config_get_var(const char *name);
 /* Keeps a string handed out to callers alive until the next load. */
 void config_retire(char **str);
+/* Where name's value comes from, without computing anything (safe to
+ * call while an expansion is in progress). */
+enum config_source config_source_of(const char *name);
 /* Reports a warning through the handler. */
 void config_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -145,8 +145,7 @@ int config_check_value(const struct param_def *def, const char *value,
 /* Where a value was set, for error messages. */
 static void describe_source(const char *name, struct buf *out)
 {
-    enum config_source source;
-    config_raw(name, &source);
+    enum config_source source = config_source_of(name);
     if (source == CONFIG_MAIN_CF)
         buf_appendf(out, "%s, line %d: ",
                     cfg_state.path ? cfg_state.path : "main.cf",

@@ -151,7 +151,10 @@ static void test_conditionals(void)
                    "t7 = ${none?{a}:{c, d}}\n"
                    "t8 = ${full?{}}\n"
                    "t9 = ${none:{x${full}y}}\n"
-                   "t10 = ${full?${none:nested}}\n",
+                   "t10 = ${full?${none:nested}}\n"
+                   "t11 = ${none?{a}  :  {b c}}\n"
+                   "t12 = ${full?{a}:{b}{c}}\n"
+                   "t13 = ${full?{a}:b}\n",
                    &err),
               0);
     CHECK_STR(cfg_str("t1"), "yes");
@@ -164,6 +167,12 @@ static void test_conditionals(void)
     CHECK_STR(cfg_str("t8"), "");
     CHECK_STR(cfg_str("t9"), "xxy");
     CHECK_STR(cfg_str("t10"), "nested");
+    CHECK_STR(cfg_str("t11"), "b c");
+    CHECK_INT(warned_about("parameter t11:"), 0);
+    CHECK_STR(cfg_str("t12"), "");
+    CHECK_INT(warned_about("line 14: parameter t12: bad text after ${full?{...}"), 1);
+    CHECK_STR(cfg_str("t13"), "");
+    CHECK_INT(warned_about("parameter t13: bad text"), 1);
     /* A table default using the ':' form. */
     CHECK_STR(cfg_str("smtpd_client_event_limit_exceptions"),
               cfg_str("mynetworks"));
@@ -203,6 +212,18 @@ static void test_loops_and_bad_references(void)
                                  "missing '}'") != NULL);
     buf_free(&err);
     buf_free(&out);
+}
+
+static void test_loop_through_computed_default(void)
+{
+    /* mydomain's default is computed from myhostname. */
+    struct buf err = BUF_INIT;
+    CHECK_INT(load("myhostname = $mydomain\n", &err), 0);
+    CHECK_STR(cfg_str("mydomain"), "localdomain");
+    CHECK_INT(warned_about("refers to itself"), 1);
+    CHECK(config_raw("mydomain", NULL) != NULL);
+    CHECK(config_check(&err) >= 1);
+    buf_free(&err);
 }
 
 static void test_expansion_bombs(void)
@@ -465,6 +486,7 @@ int main(void)
     UNIT_RUN(test_expansion);
     UNIT_RUN(test_conditionals);
     UNIT_RUN(test_loops_and_bad_references);
+    UNIT_RUN(test_loop_through_computed_default);
     UNIT_RUN(test_expansion_bombs);
     UNIT_RUN(test_time_units_and_bounds);
     UNIT_RUN(test_numbers_and_booleans);

@@ -306,6 +306,11 @@ int main(int argc, char **argv)
     master_reopen_log();
     log_also_stderr(1);
 
+    /* Before anything else can go wrong: a SIGHUP or SIGTERM during
+     * start-up must be held for the main loop, not kill us by default. */
+    sigset_t wait_mask;
+    signals_init(&wait_mask);
+
     if (!foreground)
         daemonize(wait_for_ready);
     int lock_fd = take_lock();
@@ -320,8 +325,6 @@ int main(int argc, char **argv)
     for (struct service *s = master_services; s; s = s->next)
         service_start(s);
 
-    sigset_t wait_mask;
-    signals_init(&wait_mask);
     report_ready(!foreground);
     log_info("daemon started -- version %s, configuration %s",
              POSTERN_VERSION, master_settings.config_dir);

@@ -100,6 +100,22 @@ class TestStartStop(MasterTestCase):
         self.assertEqual(inst.instance_pids(), [])
         self.assertNotEqual(inst.status().returncode, 0)
 
+    def test_stop_reaches_grandchildren(self):
+        inst = Instance(self)
+        port = inst.free_port()
+        inst.write_master_cf(self.inet(inst, port))
+        inst.start()
+        with inst.connect(port) as sock:
+            greeting(sock)
+            sock.sendall(b"fork\r\n")
+            line = Instance.read_line(sock).decode()
+        grandchild = int(line.split("=")[1])
+        self.assertTrue(pid_alive(grandchild))
+        inst.stop()
+        inst.wait_until(lambda: not pid_alive(grandchild), timeout=5,
+                        what="the grandchild to be gone")
+        self.assertEqual(inst.instance_pids(), [])
+
     def test_stop_kills_child_that_ignores_sigterm(self):
         inst = Instance(self)
         port = inst.free_port()

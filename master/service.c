@@ -401,9 +401,9 @@ int service_bind_all(struct service *list, int at_start, struct buf *err)
     return result;
 }
 
-long service_retry_binds(void)
+long long service_retry_binds(void)
 {
-    long next = -1;
+    long long next = -1;
     struct buf err = BUF_INIT;
     buf_init(&err);
     for (struct service *s = master_services; s; s = s->next) {
@@ -418,7 +418,7 @@ long service_retry_binds(void)
             s->bind_pending = 0;
             disable(s, buf_cstr(&err));
         } else {
-            next = 1;
+            next = 1000;
         }
     }
     buf_free(&err);

@@ -86,6 +86,27 @@ class TestStartStop(MasterTestCase):
         self.assertFalse(os.path.exists(os.path.join(inst.queue, "private", "ping")))
         inst.wait_for_log(r"terminating on signal 15")
 
+    def test_mail_config_and_relative_dir(self):
+        import subprocess
+        inst = Instance(self)
+        port = inst.free_port()
+        inst.write_master_cf(self.inet(inst, port))
+        inst.start()
+        env = dict(os.environ, MAIL_CONFIG=inst.etc)
+        by_env = subprocess.run([inst.postern_bin, "status"], env=env,
+                                capture_output=True, text=True, timeout=30)
+        self.assertEqual(by_env.returncode, 0, by_env.stderr)
+        self.assertIn(f"PID: {inst.master_pid()}", by_env.stderr)
+        # A relative -c works and the child gets it absolute.
+        relative = subprocess.run([inst.postern_bin, "-c", "etc", "status"],
+                                  cwd=inst.root, capture_output=True, text=True,
+                                  timeout=30)
+        self.assertEqual(relative.returncode, 0, relative.stderr)
+        with inst.connect(port) as sock:
+            pid = greeting(sock)["pid"]
+            argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            self.assertEqual(argv[2], inst.etc.encode())
+
     def test_start_fg_runs_master_in_the_foreground(self):
         inst = Instance(self)
         port = inst.free_port()

@@ -517,6 +517,10 @@ class TestInetInterfaces(MasterTestCase):
         # 0.0.0.0:port must be closed before 127.0.0.1:port can be bound.
         inst.write_main_cf({"inet_interfaces": "127.0.0.1"})
         inst.reload()
+        # The endpoint changed, so (unlike an unchanged one) it may refuse
+        # for the moment between the retiring child's exit and the bind.
+        inst.wait_until(lambda: not port_refuses(port), timeout=10,
+                        what="127.0.0.1:port to be bound")
         with Instance.connect(port) as sock:
             greeting(sock)
         inst.wait_until(lambda: port_refuses(port, host="127.0.0.2"),

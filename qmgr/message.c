@@ -24,6 +24,7 @@
 #include "defer_log.h"
 #include "log.h"
 #include "mem.h"
+#include "queue_lock.h"
 #include "qmgr.h"
 #include "resolve.h"
 
@@ -339,15 +340,33 @@ static int message_level(const struct qfile_envelope *env)
     return QMSG_LEVEL_MAIL;
 }
 
-void msg_load(const char *qid, enum queue_name from, int flush)
+int msg_load(const char *qid, enum queue_name from, int flush)
 {
     struct buf err = BUF_INIT, path = BUF_INIT;
+    int fd = -1, result = 0;
     if (msg_find(qid))
-        return;
+        return 0;
+    /* The queue lock (lib/queue_lock.h) first: a file that postsuper is
+     * working on is left alone and looked at again later. We keep the
+     * lock, on msg->fd, until the file leaves active/. */
+    queue_path(&path, qmgr.queue_dir, from, qid);
+    switch (queue_lock_open(path.data, &fd, &err)) {
+    case QUEUE_LOCK_OK:
+        break;
+    case QUEUE_LOCK_BUSY:
+        log_debug("%s: queue file is locked by another process", qid);
+        result = -1;
+        goto out;
+    case QUEUE_LOCK_GONE:
+        goto out; /* postsuper moved or removed it meanwhile */
+    case QUEUE_LOCK_ERROR:
+        log_warn("%s: %s", qid, err.data);
+        goto out;
+    }
     if (from != QUEUE_ACTIVE) {
         if (queue_move(qmgr.queue_dir, qid, from, QUEUE_ACTIVE, 0, &err) < 0) {
-            if (errno != ENOENT) /* else: postsuper took it meanwhile */
-                log_warn("%s: %s", qid, err.data);
+            log_warn("%s: %s", qid, err.data);
+            close(fd);
             goto out;
         }
         if (from == QUEUE_DEFERRED) {
@@ -356,13 +375,6 @@ void msg_load(const char *qid, enum queue_name from, int flush)
             if (defer_log_remove(qmgr.queue_dir, QUEUE_DEFER, qid, &err) < 0)
                 log_warn("%s: %s", qid, err.data);
         }
-    }
-    queue_path(&path, qmgr.queue_dir, QUEUE_ACTIVE, qid);
-    int fd = open(path.data, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        if (errno != ENOENT)
-            log_warn("%s: open %s: %s", qid, path.data, strerror(errno));
-        goto out;
     }
     struct qmsg *msg = xcalloc(1, sizeof(*msg));
     str_copy(msg->qid, qid, sizeof(msg->qid));
@@ -418,6 +430,7 @@ void msg_load(const char *qid, enum queue_name from, int flush)
 out:
     buf_free(&err);
     buf_free(&path);
+    return result;
 }
 
 /* Sets the retry time (mtime) and moves the message to deferred/. */

@@ -4,13 +4,15 @@
  * qmgr is one long-running process (master.cf: `qmgr unix n - n 300 1
  * qmgr`). master hands it the listening socket public/qmgr; clients
  * connect, write trigger bytes and close:
- *   A, I  new mail in incoming/ (smtpd after each group commit)
+ *   A     new mail in incoming/ (smtpd after each group commit)
  *   D     scan deferred/ for messages whose retry time has come
- *   F     flush: retry every deferred message now (postqueue -f),
- *         defer_transports included
+ *   F     flush: forget dead transports, retry every deferred message
+ *         now (postqueue -f), defer_transports included
  *   W     master's wakeup: incoming/, and deferred/ when queue_run_delay
  *         has passed since the last scan
- * Unknown bytes are ignored. qmgr reports itself busy to master once,
+ *   S site LF   retry now deferred mail with a recipient in domain site
+ *   Q id LF     retry deferred message id now
+ * (lib/qmgr_trigger.h, docs/mail-flow.md). Unknown bytes are ignored. qmgr reports itself busy to master once,
  * at start, and never idle: it serves every trigger itself, so master
  * never needs a second one, and a qmgr killed later is restarted by the
  * next trigger without the start-up throttle. EOF on the lifeline makes
@@ -31,17 +33,22 @@
 #include "master_proto.h"
 #include "mem.h"
 #include "privs.h"
+#include "qmgr_trigger.h"
 #include "resolve.h"
 #include "rewrite.h"
 
 struct qmgr qmgr;
 
+/* bytes read from one trigger connection (the server skeleton's bound) */
 #define TRIGGER_MAX 1024
 
 struct trigger_conn {
     int fd;
     size_t got;
     struct event_timer timer;
+    char request;    /* QMGR_TRIGGER_SITE/_MESSAGE while reading its arg */
+    int too_long;    /* the argument overflowed: ignore the request */
+    struct buf arg;
 };
 
 static void report_taken(void)
@@ -78,24 +85,72 @@ void qmgr_kick(int incoming, int deferred, int flush)
         event_timer_start(qmgr.loop, &qmgr.kick_timer, 0);
 }
 
-static void trigger_bytes(const char *data, size_t len)
+/* Forgets which transports were found dead (postqueue -f). */
+static void forget_dead(void)
+{
+    for (size_t i = 0; i < qmgr.dead_count; i++)
+        qmgr.dead[i].until = 0;
+}
+
+/* A request with an argument (S site, Q id) is complete. */
+static void trigger_argument(char request, const char *arg)
+{
+    if (request == QMGR_TRIGGER_MESSAGE) {
+        if (qid_valid(arg) && !msg_find(arg)) {
+            forget_dead();
+            msg_load(arg, QUEUE_DEFERRED, 1);
+        }
+    } else if (request == QMGR_TRIGGER_SITE) {
+        for (const char *p = arg; *p; p++)
+            if (*p <= ' ' || *p > '~')
+                return;
+        if (*arg) {
+            forget_dead();
+            scan_deferred_site(arg);
+        }
+    }
+}
+
+static void trigger_bytes(struct trigger_conn *tc, const char *data,
+                          size_t len)
 {
     for (size_t i = 0; i < len; i++) {
-        switch (data[i]) {
-        case 'A':
-        case 'I':
+        char c = data[i];
+        if (tc->request) {
+            /* collecting the argument of S or Q, up to LF */
+            if (c == QMGR_TRIGGER_END) {
+                if (!tc->too_long)
+                    trigger_argument(tc->request, tc->arg.data);
+                tc->request = 0;
+                tc->too_long = 0;
+                buf_reset(&tc->arg);
+            } else if (tc->arg.len >= QMGR_TRIGGER_MAX_ARG) {
+                tc->too_long = 1;
+            } else {
+                buf_append_char(&tc->arg, c);
+            }
+            continue;
+        }
+        switch (c) {
+        case QMGR_TRIGGER_NEW_MAIL:
             qmgr_kick(1, 0, 0);
             break;
-        case 'D':
+        case QMGR_TRIGGER_DEFERRED:
             qmgr_kick(0, 1, 0);
             break;
-        case 'F':
+        case QMGR_TRIGGER_FLUSH:
+            forget_dead();
             qmgr_kick(1, 1, 1);
             break;
-        case MASTER_TRIGGER_WAKEUP:
+        case QMGR_TRIGGER_WAKEUP:
             qmgr_kick(1, time(NULL) - qmgr.last_deferred_scan >=
                              qmgr.queue_run_delay,
                       0);
+            break;
+        case QMGR_TRIGGER_SITE:
+        case QMGR_TRIGGER_MESSAGE:
+            tc->request = c;
+            buf_reset(&tc->arg);
             break;
         default:
             break;
@@ -108,6 +163,7 @@ static void trigger_close(struct trigger_conn *tc)
     event_timer_stop(qmgr.loop, &tc->timer);
     event_fd_remove(qmgr.loop, tc->fd);
     close(tc->fd);
+    buf_free(&tc->arg);
     free(tc);
 }
 
@@ -131,7 +187,7 @@ static void trigger_read(struct event_loop *loop, int fd, unsigned events,
         size_t use = (size_t)got;
         if (tc->got + use > TRIGGER_MAX)
             use = TRIGGER_MAX - tc->got;
-        trigger_bytes(data, use);
+        trigger_bytes(tc, data, use);
         tc->got += use;
         if (tc->got < TRIGGER_MAX)
             return;
@@ -149,6 +205,7 @@ static void listener_ready(struct event_loop *loop, int fd, unsigned events,
         if (conn < 0)
             return;
         struct trigger_conn *tc = xcalloc(1, sizeof(*tc));
+        buf_init(&tc->arg);
         tc->fd = conn;
         event_timer_init(&tc->timer, trigger_timeout, tc);
         event_timer_start(loop, &tc->timer, 10000);

@@ -98,6 +98,7 @@ struct qmgr {
     struct qmsg *messages; /* the active queue */
     size_t message_count;
     int incoming_backlog; /* incoming/ may hold files we did not take */
+    int incoming_locked;  /* ... or files another process had locked */
 
     struct agent_conn *idle_conns; /* connections waiting for work */
     struct event_timer deferred_timer; /* queue_run_delay scans */
@@ -125,11 +126,15 @@ void scan_active(void);
 /* Moves deferred messages whose retry time has come (all with flush)
  * into active/ and loads them. */
 void scan_deferred(int flush);
+/* postqueue -s: deferred messages with a recipient in domain site, now. */
+void scan_deferred_site(const char *site);
 
 /* message.c */
 /* Takes QID from queue `from` (INCOMING or DEFERRED: moved to active/
- * first; ACTIVE: as is) and starts its delivery. */
-void msg_load(const char *qid, enum queue_name from, int flush);
+ * first; ACTIVE: as is) under the queue lock and starts its delivery.
+ * Returns -1 when another process holds the lock (try later), else 0
+ * (also when the file is gone or unusable; that is logged). */
+int msg_load(const char *qid, enum queue_name from, int flush);
 struct qmsg *msg_find(const char *qid);
 /* A recipient's attempt is over: state and, for DEFERRED, the reason.
  * Records what must be recorded (defer/, bounce/ and done mark). */

@@ -541,3 +541,73 @@ class QmgrChrootTest(QmgrTestBase):
         self.assertNotEqual(
             [l for l in open(f"/proc/{pid}/status") if l.startswith("Uid:")][0].split()[1],
             "0")
+
+
+class QmgrQueueToolsTest(QmgrTestBase):
+    """qmgr next to postqueue and postsuper (qtools' lock convention)."""
+
+    def tool(self, name, *args, check=True):
+        path = os.path.join(builddir(), "tools", name)
+        if not os.access(path, os.X_OK):
+            self.skipTest(f"tools/{name} not built")
+        proc = subprocess.run([path, "-c", self.inst.etc, *args],
+                              capture_output=True, text=True, timeout=30)
+        if check:
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+        return proc
+
+    def deferred_by_transport(self):
+        self.inst.write_main_cf({"defer_transports": "virtual"})
+        self.inst.start()
+        qid = self.inject("alice@virt.test", "bob@virt2.test")
+        self.inst.wait_until(lambda: qid in self.queue_files("deferred"),
+                             what="message in deferred/")
+        return qid
+
+    def test_postqueue_flush(self):
+        qid = self.deferred_by_transport()
+        listing = self.tool("postqueue", "-p").stdout
+        self.assertIn(qid, listing)
+        self.assertIn("deferred transport", listing)
+        self.tool("postqueue", "-f")
+        self.wait_removed(qid)
+        self.assertEqual(self.delivered().get((qid, "bob@virt2.test")), 1)
+
+    def test_postqueue_site_and_id(self):
+        qid = self.deferred_by_transport()
+        other = self.inject("alice@virt.test", "carol@virt.test")
+        self.inst.wait_until(lambda: other in self.queue_files("deferred"),
+                             what="second message in deferred/")
+        self.tool("postqueue", "-s", "VIRT2.test")
+        self.wait_removed(qid)
+        self.assertIn(other, self.queue_files("deferred"))
+        self.tool("postqueue", "-i", other)
+        self.wait_removed(other)
+
+    def test_postsuper_hold_and_release(self):
+        qid = self.deferred_by_transport()
+        self.tool("postsuper", "-h", qid)
+        self.assertEqual(self.queue_files("hold"), [qid])
+        self.trigger(b"F")
+        time.sleep(1.5)
+        self.assertEqual(self.queue_files("hold"), [qid])  # qmgr leaves it
+        self.assertEqual(self.delivered(), {})
+        self.inst.write_main_cf({"defer_transports": ""})
+        self.inst.reload()
+        self.tool("postsuper", "-H", qid)
+        self.wait_removed(qid, timeout=20)
+        self.assertEqual(self.delivered().get((qid, "bob@virt2.test")), 1)
+
+    def test_postsuper_skips_message_in_delivery(self):
+        self.agent_args = "delay_ms=3000"
+        self.write_master_cf()
+        self.inst.start()
+        qid = self.inject("alice@virt.test", "bob@virt.test")
+        self.inst.wait_until(lambda: qid in self.queue_files("active"),
+                             what="message in active/")
+        time.sleep(0.3)
+        proc = self.tool("postsuper", "-d", qid, check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("locked", proc.stderr + self.inst.log_text())
+        self.wait_removed(qid, timeout=20)
+        self.assertEqual(self.delivered().get((qid, "bob@virt.test")), 1)

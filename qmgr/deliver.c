@@ -455,12 +455,8 @@ static void handle_reply(struct agent_conn *c, struct attr_msg *reply)
             dsn_set(&d, status, -1, reason, NULL, NULL, NULL, NULL) < 0)
             dsn_set(&d, fallback, -1, reason ? reason : "", NULL, NULL, NULL,
                     NULL);
-        if (state == QRCPT_SENT) {
-            /* trust but verify: the agent must have marked it done */
-            msg_rcpt_result(msg, index, QRCPT_SENT, &d, relay);
-        } else {
-            msg_rcpt_result(msg, index, state, &d, relay);
-        }
+        /* sent: the agent marked it done before replying (deliver/1) */
+        msg_rcpt_result(msg, index, state, &d, relay);
         dsn_free(&d);
     }
     make_idle(c);

@@ -232,9 +232,16 @@ static int notify_kind(struct qmsg *msg, enum bounce_kind kind,
 
 void notify_delay(struct qmsg *msg)
 {
-    if (!backoff_warn_due(time(NULL), (time_t)msg->env.arrival_sec,
-                          qmgr.delay_warning,
-                          (msg->env.header.flags & QFILE_FLAG_WARNED) != 0))
+    int warned = (msg->env.header.flags & QFILE_FLAG_WARNED) != 0;
+    time_t now = time(NULL);
+    /* A warn_time in the header (set at intake) wins; else arrival plus
+     * delay_warning_time. Either way only when warnings are enabled. */
+    if (qmgr.delay_warning <= 0 || warned)
+        return;
+    if (msg->env.header.warn_time
+            ? now < (time_t)msg->env.header.warn_time
+            : !backoff_warn_due(now, (time_t)msg->env.arrival_sec,
+                                qmgr.delay_warning, warned))
         return;
     if (notify_kind(msg, BOUNCE_DELAY, QRCPT_DEFERRED, QFILE_NOTIFY_DELAY, 1,
                     "delay") < 0)

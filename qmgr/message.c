@@ -129,6 +129,7 @@ void msg_rcpt_result(struct qmsg *msg, size_t index, enum qrcpt_state state,
         if (defer_log_append(qmgr.queue_dir, QUEUE_DEFER, msg->qid, &entry,
                              1, 0, &err) < 0)
             log_warn("%s: %s", msg->qid, err.data);
+        msg->deferred_now = 1;
         break;
     case QRCPT_BOUNCED:
         if (wants_failure_notice(msg, rc)) {
@@ -380,6 +381,7 @@ int msg_load(const char *qid, enum queue_name from, int flush)
     str_copy(msg->qid, qid, sizeof(msg->qid));
     msg->fd = fd;
     msg->flush = flush;
+    msg->old_logs = from != QUEUE_INCOMING;
     gettimeofday(&msg->active_time, NULL);
     struct qfile_reader *reader = NULL;
     enum qfile_result rr = qfile_reader_fdopen(fd, &reader, &err);
@@ -491,9 +493,13 @@ void msg_finish(struct qmsg *msg)
 
     notify_success(msg);
 
-    int notices_ok = notify_bounces(msg) == 0;
+    /* new mail delivered at the first attempt has no logs: spare the
+     * system calls that would only find that out */
+    int notices_ok = !(msg->old_logs || msg->bounced_now) ||
+                     notify_bounces(msg) == 0;
     if (deferred == 0 && notices_ok) {
-        if (defer_log_remove(qmgr.queue_dir, QUEUE_DEFER, msg->qid, &err) < 0)
+        if ((msg->old_logs || msg->deferred_now) &&
+            defer_log_remove(qmgr.queue_dir, QUEUE_DEFER, msg->qid, &err) < 0)
             log_warn("%s: %s", msg->qid, err.data);
         struct buf path = BUF_INIT;
         queue_path(&path, qmgr.queue_dir, QUEUE_ACTIVE, msg->qid);

@@ -67,6 +67,9 @@ struct qmsg {
     int flush;        /* loaded by a flush: ignore defer_transports */
     struct timeval active_time;
     int bounced_now; /* recipients were added to bounce/ in this attempt */
+    int old_logs;    /* came from active/ or deferred/: defer/ID or
+                        bounce/ID may exist from an earlier attempt */
+    int deferred_now; /* recipients were added to defer/ in this attempt */
 };
 
 /* One delivery request: some recipients of one message that share a

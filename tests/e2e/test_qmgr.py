@@ -611,3 +611,24 @@ class QmgrQueueToolsTest(QmgrTestBase):
         self.assertIn("locked", proc.stderr + self.inst.log_text())
         self.wait_removed(qid, timeout=20)
         self.assertEqual(self.delivered().get((qid, "bob@virt.test")), 1)
+
+
+class QmgrBounceLifetimeTest(QmgrTestBase):
+    main_extra = {"maximal_queue_lifetime": "1h", "bounce_queue_lifetime": "2s"}
+
+    def test_notices_expire_after_bounce_queue_lifetime(self):
+        self.inst.start()
+        # the notice to deferme@ is deferred; it expires after 2s, while
+        # ordinary mail would wait an hour
+        qid = self.inject("deferme@virt.test", "bounce1@virt.test",
+                          "deferme2@virt.test")
+        n1 = self.bounce_text(qid)
+        self.inst.wait_for_log(rf"{n1}: from=<>, status=expired, returned to "
+                               r"sender", timeout=20)
+        m = self.inst.wait_for_log(
+            rf"{n1}: postmaster non-delivery notification: (\w+)")
+        self.notice_message(m.group(1))
+        self.wait_removed(n1)
+        # the original is still being retried
+        self.assertNotRegex(self.inst.log_text(), rf"{qid}: from=<[^>]*>, status=expired")
+        self.assertIn(qid, self.queue_files("deferred") + self.queue_files("active"))

@@ -521,8 +521,10 @@ class QmgrCrashTest(QmgrTestBase):
                     print("dup", qid, rcpt, pid)
         # a duplicate needs a kill between delivery and the done mark
         self.assertLessEqual(dups, kills)
-        for qid in qids:
-            self.assertRegex(self.inst.log_text(), rf"{qid}: removed")
+        # (no check for every "removed" line: a kill may fall between
+        # the unlink and its log line)
+        self.assertEqual(self.queue_files("corrupt"), [])
+        self.assertEqual(self.queue_files("hold"), [])
 
 
 @unittest.skipUnless(os.geteuid() == 0, "chroot needs root")

@@ -53,7 +53,7 @@ struct agent_conn {
 static struct proc_limit {
     char *service;
     int maxproc;
-} *proc_limits;
+} * proc_limits;
 static size_t proc_limit_count;
 
 /* Reads every unix service's maxproc from master.cf, once, at start
@@ -193,8 +193,8 @@ static void transport_died(const char *transport, const char *why)
         if (strcmp(qmgr.dead[i].name, transport) == 0)
             break;
     if (i == qmgr.dead_count) {
-        qmgr.dead = xreallocarray(qmgr.dead, qmgr.dead_count + 1,
-                                  sizeof(*qmgr.dead));
+        qmgr.dead =
+            xreallocarray(qmgr.dead, qmgr.dead_count + 1, sizeof(*qmgr.dead));
         qmgr.dead[i].name = xstrdup(transport);
         qmgr.dead[i].reason = NULL;
         qmgr.dead_count++;
@@ -328,8 +328,7 @@ static struct attr_msg *build_request(const struct qjob *job)
     attr_add_str(req, "log_ident", ident ? ident : msg->qid);
     attr_add_num(req, "rcpt_count", (long long)job->rcpt_count);
     for (size_t i = 0; i < job->rcpt_count; i++) {
-        const struct qfile_recipient *rc =
-            msg->rcpts[job->rcpt_index[i]].rcpt;
+        const struct qfile_recipient *rc = msg->rcpts[job->rcpt_index[i]].rcpt;
         buf_reset(&name);
         buf_appendf(&name, "rcpt_address_%zu", i);
         attr_add_str(req, name.data, rc->address);
@@ -365,8 +364,8 @@ static void job_believe_file(struct qjob *job)
         dsn_set(&d, "2.0.0", -1, "delivered", NULL, NULL, NULL, NULL);
         for (size_t i = 0; i < job->rcpt_count; i++) {
             size_t index = job->rcpt_index[i];
-            const struct qfile_recipient *now =
-                qfile_envelope_recipient_at(&env, msg->rcpts[index].rcpt->offset);
+            const struct qfile_recipient *now = qfile_envelope_recipient_at(
+                &env, msg->rcpts[index].rcpt->offset);
             if (now && now->done && msg->rcpts[index].state == QRCPT_PENDING)
                 msg_rcpt_result(msg, index, QRCPT_SENT, &d, NULL);
         }
@@ -380,7 +379,8 @@ static void job_believe_file(struct qjob *job)
 }
 
 /* The connection broke or timed out during a request. */
-static void conn_failed(struct agent_conn *c, const char *why, int got_reply_bytes)
+static void conn_failed(struct agent_conn *c, const char *why,
+                        int got_reply_bytes)
 {
     struct qjob *job = c->job;
     int retry = c->reused && !got_reply_bytes && !job->retried;

@@ -126,8 +126,8 @@ void msg_rcpt_result(struct qmsg *msg, size_t index, enum qrcpt_state state,
         r->state = QRCPT_DEFERRED;
         set_dsn(r, dsn);
         log_entry_from(&entry, rc, dsn);
-        if (defer_log_append(qmgr.queue_dir, QUEUE_DEFER, msg->qid, &entry,
-                             1, 0, &err) < 0)
+        if (defer_log_append(qmgr.queue_dir, QUEUE_DEFER, msg->qid, &entry, 1,
+                             0, &err) < 0)
             log_warn("%s: %s", msg->qid, err.data);
         msg->deferred_now = 1;
         break;
@@ -135,15 +135,15 @@ void msg_rcpt_result(struct qmsg *msg, size_t index, enum qrcpt_state state,
         if (wants_failure_notice(msg, rc)) {
             log_entry_from(&entry, rc, dsn);
             entry.dsn.action = DSN_ACTION_FAILED;
-            if (defer_log_append(qmgr.queue_dir, QUEUE_BOUNCE, msg->qid,
-                                 &entry, 1, 1, &err) < 0) {
+            if (defer_log_append(qmgr.queue_dir, QUEUE_BOUNCE, msg->qid, &entry,
+                                 1, 1, &err) < 0) {
                 /* No record of the failure: keep the recipient and try
                  * again later rather than drop the notice. */
                 log_warn("%s: cannot record bounce: %s", msg->qid, err.data);
                 r->state = QRCPT_DEFERRED;
                 struct dsn tmp;
-                dsn_set(&tmp, "4.3.0", -1, "cannot record bounce status",
-                        NULL, NULL, NULL, NULL);
+                dsn_set(&tmp, "4.3.0", -1, "cannot record bounce status", NULL,
+                        NULL, NULL, NULL);
                 set_dsn(r, &tmp);
                 dsn_free(&tmp);
                 break;
@@ -180,8 +180,8 @@ static void rcpt_discard(struct qmsg *msg, size_t index, const char *text)
                         &err) != QFILE_OK) {
         log_warn("%s: mark done: %s", msg->qid, err.data);
         dsn_free(&d);
-        dsn_set(&d, "4.3.0", -1, "cannot update queue file", NULL, NULL,
-                NULL, NULL);
+        dsn_set(&d, "4.3.0", -1, "cannot update queue file", NULL, NULL, NULL,
+                NULL);
         msg_log_rcpt(msg, index, "none", &d, NULL);
         msg_rcpt_result(msg, index, QRCPT_DEFERRED, &d, NULL);
     } else {
@@ -283,17 +283,16 @@ static void route_recipients(struct qmsg *msg)
                     strcmp(groups[g].nexthop, nexthop) == 0)
                     break;
             if (g == group_count) {
-                groups = xreallocarray(groups, group_count + 1,
-                                       sizeof(*groups));
+                groups =
+                    xreallocarray(groups, group_count + 1, sizeof(*groups));
                 groups[g].transport = xstrdup(transport);
                 groups[g].nexthop = xstrdup(nexthop);
                 groups[g].index = NULL;
                 groups[g].count = 0;
                 group_count++;
             }
-            groups[g].index = xreallocarray(groups[g].index,
-                                            groups[g].count + 1,
-                                            sizeof(size_t));
+            groups[g].index = xreallocarray(
+                groups[g].index, groups[g].count + 1, sizeof(size_t));
             groups[g].index[groups[g].count++] = i;
         }
     }
@@ -314,8 +313,8 @@ static void route_recipients(struct qmsg *msg)
             job->msg = msg;
             job->transport = xstrdup(groups[g].transport);
             job->nexthop = xstrdup(groups[g].nexthop);
-            job->rcpt_index = xmemdup(groups[g].index + start,
-                                      n * sizeof(size_t));
+            job->rcpt_index =
+                xmemdup(groups[g].index + start, n * sizeof(size_t));
             job->rcpt_count = n;
             jobs = xreallocarray(jobs, job_count + 1, sizeof(*jobs));
             jobs[job_count++] = job;
@@ -471,8 +470,8 @@ void msg_finish(struct qmsg *msg)
 
     if (deferred &&
         backoff_expired(now, (time_t)msg->env.arrival_sec, lifetime_of(msg))) {
-        log_info("%s: from=<%s>, status=expired, returned to sender",
-                 msg->qid, msg->env.sender);
+        log_info("%s: from=<%s>, status=expired, returned to sender", msg->qid,
+                 msg->env.sender);
         for (size_t i = 0; i < msg->rcpt_count; i++) {
             struct qrcpt *r = &msg->rcpts[i];
             if (r->state != QRCPT_DEFERRED && r->state != QRCPT_PENDING)
@@ -495,8 +494,8 @@ void msg_finish(struct qmsg *msg)
 
     /* new mail delivered at the first attempt has no logs: spare the
      * system calls that would only find that out */
-    int notices_ok = !(msg->old_logs || msg->bounced_now) ||
-                     notify_bounces(msg) == 0;
+    int notices_ok =
+        !(msg->old_logs || msg->bounced_now) || notify_bounces(msg) == 0;
     if (deferred == 0 && notices_ok) {
         if ((msg->old_logs || msg->deferred_now) &&
             defer_log_remove(qmgr.queue_dir, QUEUE_DEFER, msg->qid, &err) < 0)
@@ -504,8 +503,7 @@ void msg_finish(struct qmsg *msg)
         struct buf path = BUF_INIT;
         queue_path(&path, qmgr.queue_dir, QUEUE_ACTIVE, msg->qid);
         if (unlink(path.data) < 0 && errno != ENOENT)
-            log_warn("%s: remove %s: %s", msg->qid, path.data,
-                     strerror(errno));
+            log_warn("%s: remove %s: %s", msg->qid, path.data, strerror(errno));
         else
             log_info("%s: removed", msg->qid);
         buf_free(&path);

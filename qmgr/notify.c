@@ -70,8 +70,7 @@ static int queue_notice(struct qmsg *msg, struct bounce_notice *notice,
         qfile_writer_content_begin(w, &err) < 0 ||
         bounce_msg_write(notice, sink_write, &sink, &err) < 0 ||
         qfile_writer_content_end(w, &err) < 0 ||
-        qfile_writer_finish(w, &err) < 0 ||
-        qfile_writer_commit(w, &err) < 0 ||
+        qfile_writer_finish(w, &err) < 0 || qfile_writer_commit(w, &err) < 0 ||
         qfile_sync_dir(dir.data, &err) < 0)
         goto out;
     str_copy(newid, qfile_writer_qid(w), QID_BUF_SIZE);
@@ -218,8 +217,8 @@ static int notify_kind(struct qmsg *msg, enum bounce_kind kind,
         if (kind == BOUNCE_DELAY)
             n.retry_until = (time_t)msg->env.arrival_sec + qmgr.queue_lifetime;
         char newid[QID_BUF_SIZE];
-        result = queue_notice(msg, &n, msg->env.sender, QMSG_LEVEL_NOTICE,
-                              newid);
+        result =
+            queue_notice(msg, &n, msg->env.sender, QMSG_LEVEL_NOTICE, newid);
         if (result == 0)
             log_info("%s: sender %s notification: %s", msg->qid, what, newid);
     }

@@ -122,9 +122,9 @@ static void trigger(const char *data, size_t len)
             qmgr_kick(1, 1, 1);
             break;
         case QMGR_TRIGGER_WAKEUP:
-            qmgr_kick(1, time(NULL) - qmgr.last_deferred_scan >=
-                             qmgr.queue_run_delay,
-                      0);
+            qmgr_kick(
+                1, time(NULL) - qmgr.last_deferred_scan >= qmgr.queue_run_delay,
+                0);
             break;
         default:
             break;

@@ -66,9 +66,9 @@ struct qmsg {
     int level;        /* QMSG_LEVEL_* */
     int flush;        /* loaded by a flush: ignore defer_transports */
     struct timeval active_time;
-    int bounced_now; /* recipients were added to bounce/ in this attempt */
-    int old_logs;    /* came from active/ or deferred/: defer/ID or
-                        bounce/ID may exist from an earlier attempt */
+    int bounced_now;  /* recipients were added to bounce/ in this attempt */
+    int old_logs;     /* came from active/ or deferred/: defer/ID or
+                         bounce/ID may exist from an earlier attempt */
     int deferred_now; /* recipients were added to defer/ in this attempt */
 };
 
@@ -103,7 +103,7 @@ struct qmgr {
     int incoming_backlog; /* incoming/ may hold files we did not take */
     int incoming_locked;  /* ... or files another process had locked */
 
-    struct agent_conn *idle_conns; /* connections waiting for work */
+    struct agent_conn *idle_conns;     /* connections waiting for work */
     struct event_timer deferred_timer; /* queue_run_delay scans */
     struct event_timer kick_timer;     /* "as soon as idle" work */
     time_t last_deferred_scan;
@@ -113,7 +113,7 @@ struct qmgr {
         char *name;
         time_t until;
         char *reason;
-    } *dead;
+    } * dead;
     size_t dead_count;
 };
 

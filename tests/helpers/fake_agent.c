@@ -162,8 +162,8 @@ static struct attr_msg *handle(struct attr_msg *req)
             ;
     }
     char space[32];
-    const char *answer = open_failed ? "deferred"
-                                     : current_status(space, sizeof(space));
+    const char *answer =
+        open_failed ? "deferred" : current_status(space, sizeof(space));
 
     reply = attr_msg_new("deliver", 1);
     attr_add_num(reply, "rcpt_count", count);
@@ -206,9 +206,9 @@ static struct attr_msg *handle(struct attr_msg *req)
             }
             if (reader && copies_dir)
                 copy_content(reader, qid);
-            if (!reader || qfile_reader_mark_done(reader, (uint64_t)offset,
-                                                  QFILE_SYNC,
-                                                  &err) != QFILE_OK) {
+            if (!reader ||
+                qfile_reader_mark_done(reader, (uint64_t)offset, QFILE_SYNC,
+                                       &err) != QFILE_OK) {
                 log_warn("%s: mark done: %s", qid, err.data);
                 status = "deferred";
                 code = "4.3.0";

@@ -226,6 +226,28 @@ class QmgrBasicTest(QmgrTestBase):
         self.assertRegex(log, rf"local\[\d+\]: {qid}: to=<u2@localhost>")
         self.assertRegex(log, rf"virtual\[\d+\]: {qid}: to=<bob@virt.test>")
 
+    def test_corrupt_file_goes_to_corrupt(self):
+        self.inst.start()
+        good = self.inject("alice@example.com", "bob@virt.test", trigger=False)
+        path = os.path.join(self.inst.queue, "incoming", good)
+        with open(path, "r+b") as f:
+            f.seek(40)
+            f.write(b"\xff\xff\xff")  # damage the header's sizes
+        self.trigger(b"A")
+        self.inst.wait_for_log(rf"qmgr\[\d+\]: warning: {good}: corrupt queue "
+                               r"file: .*moved to corrupt/")
+        self.assertEqual(self.queue_files("corrupt"), [good])
+        # qmgr goes on with other mail
+        qid = self.inject("alice@example.com", "carol@virt.test")
+        self.wait_removed(qid)
+
+    def test_bad_trigger_arguments_are_ignored(self):
+        self.inst.start()
+        self.trigger(b"Q../../etc/passwd\nS\x01bad\nQ" + b"x" * 300 + b"\nZZ")
+        qid = self.inject("alice@example.com", "bob@virt.test")
+        self.wait_removed(qid)
+        self.assertNotRegex(self.inst.log_text(), r"qmgr\[\d+\]: (fatal|panic)")
+
     def test_startup_scan_finishes_waiting_mail(self):
         # mail queued while nothing runs is delivered at start
         self.inst.postern("check", check=True)  # creates the queue
@@ -437,11 +459,14 @@ class QmgrDelayWarningTest(QmgrTestBase):
 
     def test_delay_warning_once(self):
         self.inst.start()
-        qid = self.inject("alice@virt.test", "deferme@virt.test", ago=5)
+        qid = self.inject("alice@virt.test", "deferme@virt.test",
+                          "deferme2@virt.test/4", ago=5)
         m = self.inst.wait_for_log(rf"{qid}: sender delay notification: (\w+)")
         msg = self.notice_message(m.group(1))
         self.assertIn("Delayed Mail", msg["Subject"])
         self.assertEqual(self.dsn_fields(msg)["action"], ["delayed"])
+        # NOTIFY=FAILURE alone (4) asks for no delay warning
+        self.assertNotIn("deferme2", msg.as_string())
         # more attempts, no second warning
         self.inst.wait_for_log(rf"{qid}: to=<deferme@virt.test>, .*status=deferred",
                                count=3, timeout=20)

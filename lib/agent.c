@@ -22,17 +22,16 @@
 
 /* ---- outcomes ---- */
 
-static void outcome(struct agent_delivery *d, size_t i,
-                    enum deliver_status status, const char *dsn_code,
-                    const char *fmt, va_list ap)
+/* Records recipient i's outcome (and marks it done when sent); returns
+ * the status in effect (a failed mark turns sent into deferred). */
+static enum deliver_status record(struct agent_delivery *d, size_t i,
+                                  enum deliver_status status,
+                                  const char **dsn_code, struct buf *reason)
 {
     struct deliver_result *res = &d->results[i];
-    struct buf reason = BUF_INIT;
-    buf_vappendf(&reason, fmt, ap);
-    for (size_t k = 0; k < reason.len; k++)
-        if ((unsigned char)reason.data[k] < 0x20)
-            reason.data[k] = ' ';
-
+    for (size_t k = 0; k < reason->len; k++)
+        if ((unsigned char)reason->data[k] < 0x20)
+            reason->data[k] = ' ';
     if (status == DELIVER_SENT) {
         struct buf err = BUF_INIT;
         if (qfile_reader_mark_done(d->qf, d->req->rcpts[i].offset,
@@ -40,24 +39,29 @@ static void outcome(struct agent_delivery *d, size_t i,
             log_warn("%s: cannot mark %s done: %s", d->req->log_ident,
                      d->req->rcpts[i].address, buf_cstr(&err));
             status = DELIVER_DEFERRED;
-            dsn_code = "4.3.0";
-            buf_set_str(&reason, "queue file update failed");
+            *dsn_code = "4.3.0";
+            buf_set_str(reason, "queue file update failed");
         } else {
             d->marked++;
         }
         buf_free(&err);
     }
-
     res->status = status;
-    snprintf(res->dsn, sizeof(res->dsn), "%s", dsn_code);
+    snprintf(res->dsn, sizeof(res->dsn), "%s", *dsn_code);
     free(res->reason);
-    res->reason = buf_detach(&reason);
+    res->reason = xstrdup(buf_cstr(reason));
     free(res->relay);
     res->relay = xstrdup(d->relay);
+    return status;
+}
 
+void agent_log_status(struct agent_delivery *d, size_t i, const char *to,
+                      enum deliver_status status, const char *dsn_code,
+                      const char *reason)
+{
     struct dsn dsn;
     memset(&dsn, 0, sizeof(dsn));
-    if (dsn_set(&dsn, dsn_code, -1, res->reason, NULL, NULL, NULL, NULL) < 0)
+    if (dsn_set(&dsn, dsn_code, -1, reason, NULL, NULL, NULL, NULL) < 0)
         log_panic("invalid status code %s", dsn_code);
     struct dsn_stamps stamps;
     memset(&stamps, 0, sizeof(stamps));
@@ -72,14 +76,40 @@ static void outcome(struct agent_delivery *d, size_t i,
     stamps.handoff = d->received;
     struct timeval now;
     gettimeofday(&now, NULL);
+    const struct deliver_rcpt *r = &d->req->rcpts[i];
+    /* orig_to: what the sender wrote, else the request's recipient when
+     * `to` is an expansion of it. */
+    const char *orig = r->original[0] ? r->original : r->address;
     struct buf line = BUF_INIT;
-    dsn_format_log(&line, d->req->rcpts[i].address, d->req->rcpts[i].original,
-                   d->relay, &stamps, &now,
+    dsn_format_log(&line, to ? to : r->address, orig, d->relay, &stamps, &now,
                    (int)cfg_int("delay_logging_resolution_limit"), &dsn,
                    deliver_status_name(status));
     log_info("%s: %s", d->req->log_ident, buf_cstr(&line));
     buf_free(&line);
     dsn_free(&dsn);
+}
+
+static void outcome(struct agent_delivery *d, size_t i,
+                    enum deliver_status status, const char *dsn_code,
+                    const char *fmt, va_list ap)
+{
+    struct buf reason = BUF_INIT;
+    buf_vappendf(&reason, fmt, ap);
+    status = record(d, i, status, &dsn_code, &reason);
+    agent_log_status(d, i, NULL, status, dsn_code, buf_cstr(&reason));
+    buf_free(&reason);
+}
+
+void agent_record(struct agent_delivery *d, size_t i,
+                  enum deliver_status status, const char *dsn_code,
+                  const char *reason)
+{
+    struct buf text = BUF_INIT;
+    buf_set_str(&text, reason);
+    enum deliver_status got = record(d, i, status, &dsn_code, &text);
+    if (got != status)
+        agent_log_status(d, i, NULL, got, dsn_code, buf_cstr(&text));
+    buf_free(&text);
 }
 
 void agent_sent(struct agent_delivery *d, size_t i, const char *dsn,

@@ -81,6 +81,19 @@ void agent_defer(struct agent_delivery *d, size_t i, const char *dsn,
 void agent_bounce(struct agent_delivery *d, size_t i, const char *dsn,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* For an agent that expands a recipient into several deliveries
+ * (local: aliases, .forward): logs one status line for destination `to`
+ * (NULL: the recipient itself) with orig_to= the request's recipient,
+ * without recording anything; agent_record then records the
+ * recipient's overall outcome without logging it again (unless marking
+ * it done fails, which is logged). */
+void agent_log_status(struct agent_delivery *d, size_t i, const char *to,
+                      enum deliver_status status, const char *dsn,
+                      const char *reason);
+void agent_record(struct agent_delivery *d, size_t i,
+                  enum deliver_status status, const char *dsn,
+                  const char *reason);
+
 /* 1 when the message header carries `Delivered-To: address`
  * (case-insensitive): delivering again would be a mail loop. -1 when the
  * queue file could not be read (err set). */

@@ -107,6 +107,20 @@ void local_outcome(struct local_state *ls, const char *to,
         agent_log_status(ls->d, ls->i, to, status, dsn, reason);
 }
 
+int local_once(struct local_state *ls, const char *kind, const char *what)
+{
+    struct buf key = BUF_INIT;
+    buf_appendf(&key, "%s:%s", kind, what);
+    for (size_t k = 0; k < ls->done.count; k++)
+        if (strcmp(ls->done.items[k], key.data) == 0) {
+            buf_free(&key);
+            return 1;
+        }
+    strlist_add(&ls->done, key.data);
+    buf_free(&key);
+    return 0;
+}
+
 /* The forward_path file names for an account: $home, $user, $extension,
  * $recipient_delimiter, $local, $domain expanded, and the items whose
  * expansion is incomplete (an empty ${extension} leaves ".forward+")
@@ -356,6 +370,7 @@ static void local_deliver(struct agent_delivery *d, size_t i)
     buf_init(&ls.reason);
     strlist_init(&ls.seen);
     strlist_init(&ls.forward);
+    strlist_init(&ls.done);
 
     struct buf err = BUF_INIT, local_part = BUF_INIT;
     int loop = agent_delivered_to(d, rcpt, &err);
@@ -399,6 +414,7 @@ out:
     buf_free(&ls.reason);
     strlist_free(&ls.seen);
     strlist_free(&ls.forward);
+    strlist_free(&ls.done);
 }
 
 int main(int argc, char **argv)

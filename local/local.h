@@ -41,6 +41,8 @@ struct local_state {
     struct buf extension;  /* of the recipient's local part */
     struct strlist seen;   /* names already expanded (self references) */
     struct strlist forward; /* addresses to forward in a new queue file */
+    struct strlist done;   /* "mailbox:USER", "file:PATH", "command:TEXT"
+                            * made on this walk: each destination once */
     int deliveries;        /* sub-deliveries made or attempted */
     int expanded;          /* the recipient was an alias or .forward */
     /* Worst outcome so far: deferral beats bounce beats sent. */
@@ -53,6 +55,10 @@ struct local_state {
 void local_outcome(struct local_state *ls, const char *to,
                    enum deliver_status status, const char *dsn,
                    const char *reason);
+
+/* 1 when the destination was already delivered on this walk (then it
+ * is skipped); else records it and returns 0. */
+int local_once(struct local_state *ls, const char *kind, const char *what);
 
 /* Expands a local name (alias, account, .forward) at depth. */
 void local_expand_name(struct local_state *ls, const char *name, int depth);

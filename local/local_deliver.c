@@ -163,10 +163,77 @@ static char *mailbox_to(struct local_state *ls, const char *user)
     return domain ? xasprintf("%s@%s", user, domain) : xstrdup(user);
 }
 
+/* Postfix's command_expansion_filter default: what a value expanded
+ * into a command may hold; anything else becomes '_'. */
+static const char COMMAND_SAFE[] =
+    "1234567890!@%-_=+:,./abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/* Expands mailbox_command as written in main.cf: $user, $home, $shell,
+ * $local, $domain, $extension, $recipient, $sender (and ${name}) from
+ * the delivery, filtered through COMMAND_SAFE; other $names are left as
+ * written, for the shell to see; $$ is a dollar. */
+static void expand_command(struct local_state *ls,
+                           const struct local_privs *pw, const char *raw,
+                           struct buf *out)
+{
+    struct buf local = BUF_INIT, domain = BUF_INIT;
+    address_split(ls->rcpt, &local, &domain);
+    for (const char *p = raw; *p;) {
+        if (*p != '$') {
+            buf_append_char(out, *p++);
+            continue;
+        }
+        const char *start = p++;
+        if (*p == '$') {
+            buf_append_char(out, *p++);
+            continue;
+        }
+        int braced = *p == '{' || *p == '(';
+        if (braced)
+            p++;
+        size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz"
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+        char *name = xstrndup(p, n);
+        p += n;
+        if (braced && (*p == '}' || *p == ')'))
+            p++;
+        const char *value = NULL;
+        if (strcmp(name, "user") == 0)
+            value = pw->user;
+        else if (strcmp(name, "home") == 0)
+            value = pw->home;
+        else if (strcmp(name, "shell") == 0)
+            value = pw->shell;
+        else if (strcmp(name, "local") == 0)
+            value = buf_cstr(&local);
+        else if (strcmp(name, "domain") == 0)
+            value = buf_cstr(&domain);
+        else if (strcmp(name, "extension") == 0)
+            value = buf_cstr(&ls->extension);
+        else if (strcmp(name, "recipient") == 0)
+            value = ls->rcpt;
+        else if (strcmp(name, "sender") == 0)
+            value = ls->d->req->sender;
+        if (value) {
+            for (const char *v = value; *v; v++)
+                buf_append_char(out, strchr(COMMAND_SAFE, *v) ? *v : '_');
+        } else {
+            /* Not ours: left for the shell ("$EXTENSION" in Postfix's
+             * own procmail example). */
+            buf_append(out, start, (size_t)(p - start));
+        }
+        free(name);
+    }
+    buf_free(&local);
+    buf_free(&domain);
+}
+
 void local_deliver_mailbox(struct local_state *ls, const char *user)
 {
     struct local_privs pw;
     struct buf err = BUF_INIT, path = BUF_INIT;
+    if (local_once(ls, "mailbox", user))
+        return;
     char *to = mailbox_to(ls, user);
     int pr = local_privs_user(user, &pw, &err);
     if (pr != 0) {
@@ -175,10 +242,14 @@ void local_deliver_mailbox(struct local_state *ls, const char *user)
                       pr == -1 ? "unknown user" : buf_cstr(&err));
         goto out;
     }
-    const char *command = cfg_str("mailbox_command");
+    /* Raw: $user and friends are ours to expand, not main.cf's. */
+    const char *command = config_raw("mailbox_command", NULL);
     const char *home_mailbox = cfg_str("home_mailbox");
-    if (command[0]) {
-        local_deliver_command(ls, command, &pw);
+    if (command && command[0]) {
+        struct buf expanded = BUF_INIT;
+        expand_command(ls, &pw, command, &expanded);
+        local_deliver_command(ls, buf_cstr(&expanded), &pw);
+        buf_free(&expanded);
     } else if (home_mailbox[0]) {
         buf_appendf(&path, "%s/%s", pw.home, home_mailbox);
         store_copy(ls, to, buf_cstr(&path), pw.uid, pw.gid, 0,
@@ -202,6 +273,8 @@ void local_deliver_file(struct local_state *ls, const char *path,
                         const struct local_privs *privs, int as_spool)
 {
     (void)as_spool;
+    if (local_once(ls, "file", path))
+        return;
     struct local_privs eff;
     struct buf err = BUF_INIT, what = BUF_INIT;
     if (effective_privs(privs, &eff, &err) < 0) {
@@ -387,6 +460,8 @@ void local_deliver_command(struct local_state *ls, const char *command,
                domain = BUF_INIT;
     while (*command == ' ' || *command == '\t')
         command++;
+    if (local_once(ls, "command", command))
+        return;
     if (effective_privs(privs, &eff, &err) < 0) {
         log_warn("%s", buf_cstr(&err));
         local_outcome(ls, NULL, DELIVER_DEFERRED, "4.3.5",

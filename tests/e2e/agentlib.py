@@ -7,7 +7,7 @@ its socket, as qmgr would, for test_virtual.py and test_local.py.
 
 The agent runs standalone (`-S SOCKET`, see lib/agent.h) with a fresh
 configuration directory; queue files are written by
-tests/helpers/qfile_make (lib/qfile_writer) into queue/active, and
+tests/helpers/agent_qfile (lib/qfile_writer) into queue/active, and
 requests sent by tests/helpers/deliver_call (lib/deliver_req over
 lib/attr). Standard library only.
 """
@@ -130,7 +130,7 @@ class AgentEnv:
     def queue_file(self, sender, rcpts, content, queue="active"):
         """Writes a queue file; returns {"qid", "rcpts": {addr: offset}}."""
         out = subprocess.run(
-            [prog("tests", "helpers", "qfile_make"),
+            [prog("tests", "helpers", "agent_qfile"),
              os.path.join(self.queue, queue), sender] + list(rcpts),
             input=content, capture_output=True, check=True).stdout.decode()
         info = {"rcpts": {}, "order": []}

@@ -59,13 +59,12 @@ struct agent_delivery {
  * of agent_sent / agent_defer / agent_bounce. */
 typedef void (*agent_deliver_fn)(struct agent_delivery *d, size_t i);
 
-/* The whole daemon: parses the command line master gives
- * (-c DIR -n SERVICE -t TYPE [-v] [-o name=value]...), loads main.cf,
- * opens the log, calls init() once, then serves connections on the
- * listening socket master handed over (master_proto.h), one request at
- * a time, until max_use requests, max_idle seconds idle, or the end of
- * master's lifeline. For tests and standalone use, `-S PATH` makes it
- * bind and serve the unix socket PATH itself. Never returns. */
+/* The whole daemon, on lib/server.h in single mode: command line,
+ * main.cf, log, init() once (as root when master runs as root), then
+ * connections one at a time and deliver/1 requests on each, until
+ * max_use requests, max_idle seconds idle, or the end of master's
+ * lifeline. `-S PATH` serves the unix socket PATH without master (tests).
+ * Never returns. */
 void agent_main(int argc, char **argv, const char *program,
                 void (*init)(void), agent_deliver_fn deliver)
     __attribute__((noreturn));

@@ -1,68 +1,35 @@
-/* agent_serve.c: the delivery agents' process life: command line,
- * configuration, the listening socket from master (master_proto.h) or a
- * socket of its own (-S, for tests), one connection and one deliver/1
- * request at a time, max_use and max_idle (agent.h).
+/* agent_serve.c: the delivery agents' side of lib/server.h (single
+ * mode): one connection at a time, and on it one deliver/1 request at a
+ * time, as long as the client keeps it open (qmgr does, between
+ * requests) (agent.h).
  *
- * This is the "single" server mode a delivery agent needs and nothing
- * more; when the general server skeleton (lib/server.h) lands, this
- * file shrinks to a call into it. */
+ * max_use counts requests here, not connections: a connection that qmgr
+ * keeps for hours would otherwise let an agent live forever. After
+ * max_use requests, max_idle seconds without one, or the end of master's
+ * lifeline, the connection is closed after the reply in hand and the
+ * process retires (server_stop). */
 #include "agent.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "log.h"
 #include "master_proto.h"
 #include "mem.h"
-#include "qid.h"
 #include "queue_dirs.h"
+#include "server.h"
 #include "stream.h"
 
-static int under_master;
-static unsigned generation;
+static agent_deliver_fn agent_deliver;
+static void (*agent_init)(void);
+static const char *agent_relay;
 static long requests_served;
-
-static void report(int status)
-{
-    if (!under_master)
-        return;
-    struct master_status rec;
-    memset(&rec, 0, sizeof(rec));
-    rec.pid = getpid();
-    rec.generation = generation;
-    rec.status = status;
-    if (write(MASTER_STATUS_FD, &rec, sizeof(rec)) != (ssize_t)sizeof(rec))
-        log_fatal("cannot report to master: %s", strerror(errno));
-}
-
-static int bind_socket(const char *path)
-{
-    struct sockaddr_un sun;
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sun.sun_path))
-        log_fatal("socket path too long: %s", path);
-    memcpy(sun.sun_path, path, strlen(path));
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        log_fatal("socket: %s", strerror(errno));
-    unlink(path);
-    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-        log_fatal("bind %s: %s", path, strerror(errno));
-    if (listen(fd, 16) < 0)
-        log_fatal("listen %s: %s", path, strerror(errno));
-    return fd;
-}
 
 /* Answers every recipient with the same deferral (the queue file could
  * not be used). */
@@ -97,6 +64,11 @@ static void handle_request(struct deliver_request *req,
         goto done;
     }
     enum qfile_result qr = qfile_reader_open(buf_cstr(&path), 1, &d.qf, &err);
+    /* A shared flock for the whole request tells a restarted qmgr that
+     * its predecessor's delivery is still running (docs/queue-format.md);
+     * it is released when the reader closes the file. */
+    if (qr == QFILE_OK && flock(qfile_reader_fd(d.qf), LOCK_SH) < 0)
+        log_warn("%s: flock: %s", req->log_ident, strerror(errno));
     if (qr == QFILE_OK)
         qr = qfile_read_envelope(d.qf, &d.env, &err);
     if (qr != QFILE_OK) {
@@ -155,29 +127,33 @@ done:
 }
 
 /* Serves one connection: requests until EOF, idle timeout, master's
- * lifeline, or max_use. Returns 1 when the process should exit. */
-static int serve_connection(int fd, agent_deliver_fn deliver,
-                            const char *relay)
+ * lifeline, or max_use. */
+static void serve_connection(struct stream *s)
 {
-    struct stream *s = stream_open(fd);
+    int fd = stream_fd(s);
     long max_use = cfg_int("max_use");
     long idle_ms = cfg_time("max_idle") * 1000;
+    int lifeline = !server_standalone();
     int stop = 0;
     for (;;) {
-        struct pollfd pfd[2] = {{fd, POLLIN, 0}, {MASTER_LIFELINE_FD, POLLIN, 0}};
+        struct pollfd pfd[2] = {{fd, POLLIN, 0},
+                                {MASTER_LIFELINE_FD, POLLIN, 0}};
         size_t avail;
         stream_peek(s, &avail);
         if (avail == 0) {
-            int n = poll(pfd, under_master ? 2 : 1, (int)idle_ms);
+            int n = poll(pfd, lifeline ? 2 : 1, (int)idle_ms);
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)
                 break; /* idle: the client reconnects when it needs us */
-            if (under_master && pfd[1].revents) {
-                stop = 1;
+            if (lifeline && pfd[1].revents && !pfd[0].revents) {
+                stop = 1; /* master is gone or retired us */
                 break;
             }
         }
+        /* One request, however long its deliveries, stays under the
+         * watchdog; the time between requests does not count. */
+        alarm((unsigned)cfg_time("daemon_timeout"));
         stream_set_timeout(s, 60 * 1000);
         struct attr_msg *msg = NULL;
         struct buf err = BUF_INIT;
@@ -201,7 +177,7 @@ static int serve_connection(int fd, agent_deliver_fn deliver,
         buf_free(&err);
         struct deliver_result *results =
             xcalloc(req.rcpt_count, sizeof(*results));
-        handle_request(&req, deliver, relay, results);
+        handle_request(&req, agent_deliver, agent_relay, results);
         struct attr_msg *reply = deliver_reply_encode(results, req.rcpt_count);
         st = attr_write(s, reply);
         attr_msg_free(reply);
@@ -216,93 +192,31 @@ static int serve_connection(int fd, agent_deliver_fn deliver,
             break;
         }
     }
-    stream_close(s);
-    return stop;
+    alarm(0);
+    if (stop)
+        server_stop();
 }
 
-static void usage(const char *program)
+static void pre_init(int argc, char **argv)
 {
-    log_fatal("usage: %s [-c config_dir] [-n service] [-t type] [-v] "
-              "[-o name=value]... [-S socket]",
-              program);
+    (void)argc;
+    (void)argv;
+    if (agent_init)
+        agent_init();
 }
 
 void agent_main(int argc, char **argv, const char *program,
                 void (*init)(void), agent_deliver_fn deliver)
 {
-    const char *config_dir = NULL, *own_socket = NULL;
-    int verbose = 0, opt;
-    log_set_program(program);
-    signal(SIGPIPE, SIG_IGN);
-    while ((opt = getopt(argc, argv, "c:n:t:vo:S:")) != -1) {
-        switch (opt) {
-        case 'c':
-            config_dir = optarg;
-            break;
-        case 'n':
-        case 't':
-            break;
-        case 'v':
-            verbose++;
-            break;
-        case 'o':
-            if (config_override_arg(optarg) < 0)
-                log_fatal("bad -o argument: %s", optarg);
-            break;
-        case 'S':
-            own_socket = optarg;
-            break;
-        default:
-            usage(program);
-        }
-    }
-    struct buf err = BUF_INIT;
-    if (config_load(config_resolve_dir(config_dir), &err) < 0)
-        log_fatal("%s", buf_cstr(&err));
-    buf_free(&err);
-    log_set_syslog_name(cfg_str("syslog_name"));
-    log_open(cfg_str("maillog_file"), cfg_str("syslog_facility"));
-    log_set_verbose(verbose);
-
-    int listen_fd;
-    if (own_socket) {
-        listen_fd = bind_socket(own_socket);
-    } else if (getenv(MASTER_LISTEN_COUNT_ENV)) {
-        under_master = 1;
-        listen_fd = MASTER_LISTEN_FD;
-        const char *gen = getenv(MASTER_GENERATION_ENV);
-        generation = gen ? (unsigned)strtoul(gen, NULL, 10) : 0;
-    } else {
-        log_fatal("not started by master; use -S PATH to serve a socket");
-    }
-    if (init)
-        init();
-    const char *relay = program;
-    long idle_ms = cfg_time("max_idle") * 1000;
-    for (;;) {
-        report(MASTER_STAT_AVAIL);
-        struct pollfd pfd[2] = {{listen_fd, POLLIN, 0},
-                                {MASTER_LIFELINE_FD, POLLIN, 0}};
-        int n = poll(pfd, under_master ? 2 : 1, (int)idle_ms);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            log_fatal("poll: %s", strerror(errno));
-        if (n == 0 || (under_master && pfd[1].revents))
-            exit(0);
-        int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
-                errno == ECONNABORTED)
-                continue; /* another process took it */
-            log_fatal("accept: %s", strerror(errno));
-        }
-        /* The connection is blocking; the stream bounds each read. */
-        int flags = fcntl(fd, F_GETFL);
-        if (flags >= 0)
-            fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-        report(MASTER_STAT_TAKEN);
-        if (serve_connection(fd, deliver, relay))
-            exit(0);
-    }
+    agent_deliver = deliver;
+    agent_init = init;
+    agent_relay = program;
+    struct server_ops ops;
+    memset(&ops, 0, sizeof(ops));
+    ops.mode = SERVER_SINGLE;
+    /* Delivery agents stay root (master.cf: unpriv = n): they switch to
+     * each mailbox owner per delivery. Tables open at first use. */
+    ops.pre_init = pre_init;
+    ops.serve = serve_connection;
+    exit(server_main(argc, argv, &ops));
 }

@@ -255,6 +255,11 @@ class VirtualTest(unittest.TestCase):
                 [prog("tests", "helpers", "deliver_call"), self.env.socket, self.env.queue, "active", q["qid"]],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             time.sleep(0.5)
+            # While it works, the agent holds a shared flock on the queue
+            # file: a restarted qmgr sees that a delivery is running.
+            with open(q["path"], "rb") as probe:
+                with self.assertRaises(BlockingIOError):
+                    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
             self.env.stop()  # SIGKILL
             out = call.communicate(timeout=10)[0].decode()
             self.assertIn("eof", out)
@@ -276,6 +281,56 @@ class VirtualTest(unittest.TestCase):
         self.assertEqual([r[0] for r in reply[:2]], ["bounced"] * 2)
         self.env.proc.wait(timeout=10)
         self.assertEqual(self.env.proc.returncode, 0)
+
+
+class VirtualUnderMasterTest(unittest.TestCase):
+    """The agent as master runs it: master.cf `virtual unix - n n - - virtual`,
+    socket in private/, status reports, requests from a client."""
+
+    def test_delivery_through_master(self):
+        from instance import Instance
+        inst = Instance(self)
+        base = os.path.join(inst.root, "vmail")
+        os.makedirs(base)
+        uid, gid = os.getuid(), os.getgid()
+        if is_root():
+            user = ensure_user("pt-vmail", os.path.join(inst.root, "home"))
+            uid, gid = user.pw_uid, user.pw_gid
+            os.chown(base, uid, gid)
+        inst.main_params.update({
+            "virtual_mailbox_base": base,
+            "virtual_mailbox_maps": "inline:{ a@ex.org=a/ }",
+            "virtual_uid_maps": f"static:{uid}",
+            "virtual_gid_maps": f"static:{gid}",
+            "virtual_minimum_uid": "1",
+        })
+        inst.write_main_cf()
+        inst.write_master_cf(inst.service("virtual", "unix", "virtual",
+                                          unpriv="n", chroot="n"))
+        inst.start()
+        sock = os.path.join(inst.queue, "private", "virtual")
+        deadline = time.time() + 10
+        while not os.path.exists(sock) and time.time() < deadline:
+            time.sleep(0.05)
+        active = os.path.join(inst.queue, "active")
+        os.makedirs(active, exist_ok=True)
+        out = subprocess.run([prog("tests", "helpers", "agent_qfile"), active,
+                              "s@x.org", "a@ex.org"], input=CONTENT,
+                             capture_output=True, check=True).stdout.decode()
+        qid = out.split()[1]
+        reply = subprocess.run([prog("tests", "helpers", "deliver_call"),
+                                "-n", "2", sock, inst.queue, "active", qid,
+                                "a@ex.org"], capture_output=True, timeout=60)
+        self.assertEqual(reply.stdout.decode().splitlines(), [
+            "sent 2.0.0 virtual delivered to maildir",
+            "sent 2.0.0 virtual already delivered"], reply.stderr)
+        files = maildir_files(os.path.join(base, "a"))
+        self.assertEqual(len(files), 1)
+        st = os.stat(files[0])
+        self.assertEqual((st.st_uid, st.st_gid), (uid, gid))
+        inst.wait_for_log(rf"postern/virtual\[\d+\]: {qid}: to=<a@ex.org>, "
+                          r"relay=virtual, .*status=sent")
+        inst.stop()
 
 
 if __name__ == "__main__":

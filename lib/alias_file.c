@@ -155,6 +155,8 @@ static int split_items(const char *text, size_t len, int newlines,
     for (size_t k = 0; k <= len; k++) {
         char c = k < len ? text[k] : 0;
         int end = k == len;
+        if (end && quoted)
+            break; /* an open quote: its item is dropped */
         if (!end && quoted) {
             if (c == '\\' && k + 1 < len)
                 c = text[++k];

@@ -16,7 +16,9 @@
 #include "log.h"
 #include "mem.h"
 #include "qfile.h"
+#include "privs.h"
 #include "qfile_writer.h"
+#include "qid.h"
 #include "queue_dirs.h"
 
 static const char *source_name(enum local_source source)
@@ -171,7 +173,25 @@ void local_forward_flush(struct local_state *ls)
     struct agent_delivery *d = ls->d;
     struct buf dir = BUF_INIT, err = BUF_INIT, line = BUF_INIT;
     queue_dir_path(&dir, cfg_str("queue_directory"), QUEUE_INCOMING);
-    struct qfile_writer *w = qfile_writer_create(buf_cstr(&dir), &err);
+    /* The new file must belong to mail_owner, as smtpd's do, or qmgr
+     * (unprivileged) could not open it: write it with that identity. */
+    uid_t owner_uid = 0;
+    gid_t owner_gid = 0;
+    int switched = 0;
+    if (privs_is_root()) {
+        if (privs_lookup_user(cfg_str("mail_owner"), &owner_uid, &owner_gid,
+                              &err) != PRIVS_FOUND) {
+            log_warn("mail_owner %s: %s", cfg_str("mail_owner"),
+                     err.len ? buf_cstr(&err) : "no such user");
+            buf_reset(&err);
+        } else {
+            agent_set_eugid(owner_uid, owner_gid);
+            switched = 1;
+        }
+    }
+    struct qfile_writer *w =
+        privs_is_root() && !switched ? NULL
+                                     : qfile_writer_create(buf_cstr(&dir), &err);
     int ok = w != NULL;
     if (ok)
         ok = qfile_writer_sender(w, d->req->sender, &err) == 0;
@@ -201,14 +221,22 @@ void local_forward_flush(struct local_state *ls)
         int rc = agent_copy_content(d, forward_copy, w, &err);
         ok = rc == 0;
     }
+    char qid[QID_BUF_SIZE] = "";
+    if (ok)
+        snprintf(qid, sizeof(qid), "%s", qfile_writer_qid(w));
     if (ok)
         ok = qfile_writer_content_end(w, &err) == 0 &&
              qfile_writer_finish(w, &err) == 0 &&
              qfile_writer_commit(w, &err) == 0 &&
              qfile_sync_dir(buf_cstr(&dir), &err) == 0;
+    if (w)
+        qfile_writer_free(w);
+    w = NULL;
+    if (switched)
+        agent_restore_eugid();
     struct buf reason = BUF_INIT;
     if (ok) {
-        buf_appendf(&reason, "forwarded as %s", qfile_writer_qid(w));
+        buf_appendf(&reason, "forwarded as %s", qid);
         log_info("%s: %s: %s", d->req->log_ident, buf_cstr(&reason),
                  ls->rcpt);
         trigger_qmgr();
@@ -222,8 +250,6 @@ void local_forward_flush(struct local_state *ls)
         local_outcome(ls, ls->forward.items[k],
                       ok ? DELIVER_SENT : DELIVER_DEFERRED,
                       ok ? "2.0.0" : "4.3.0", buf_cstr(&reason));
-    if (w)
-        qfile_writer_free(w);
     buf_free(&dir);
     buf_free(&err);
     buf_free(&line);

@@ -79,6 +79,12 @@ class AgentEnv:
             "maillog_file": self.log,
             "max_idle": "30s",
         }
+        if is_root():
+            # Forwarded copies are written as mail_owner, as smtpd's are.
+            nobody = pwd.getpwnam("nobody")
+            self.settings["mail_owner"] = "nobody"
+            os.chown(os.path.join(self.queue, "incoming"), nobody.pw_uid,
+                     nobody.pw_gid)
         self.settings.update(main_cf or {})
         self.proc = None
         testcase.addCleanup(self.cleanup)

@@ -149,7 +149,12 @@ class LocalTest(unittest.TestCase):
         # The remote address: forwarded in a new queue file.
         incoming = os.listdir(os.path.join(self.env.queue, "incoming"))
         self.assertEqual(len(incoming), 1)
-        fwd = read(os.path.join(self.env.queue, "incoming", incoming[0]))
+        fwd_path = os.path.join(self.env.queue, "incoming", incoming[0])
+        # Owned by mail_owner, so that qmgr can take it.
+        self.assertEqual(os.stat(fwd_path).st_uid,
+                         pwd.getpwnam(self.env.settings.get(
+                             "mail_owner", self.user.pw_name)).pw_uid)
+        fwd = read(fwd_path)
         self.assertIn(b"remote@example.net", fwd)
         self.assertIn(b"Delivered-To: team@host\nFrom: Sender", fwd)
         log = self.env.log_text()

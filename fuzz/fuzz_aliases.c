@@ -11,13 +11,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int check_entry(void *ctx, const char *name, const char *value,
-                       int line, struct buf *err)
+static int check_entry(void *ctx, const char *name, const char *value, int line,
+                       struct buf *err)
 {
     (void)err;
     /* Every entry has a non-empty lower-case name and a value. */
-    if (*name == 0 || *value == 0 || line <= 0 ||
-        strlen(name) > ALIAS_NAME_MAX)
+    if (*name == 0 || *value == 0 || line <= 0 || strlen(name) > ALIAS_NAME_MAX)
         __builtin_trap();
     for (const char *p = name; *p; p++)
         if (*p >= 'A' && *p <= 'Z')

@@ -34,8 +34,8 @@ static enum deliver_status record(struct agent_delivery *d, size_t i,
             reason->data[k] = ' ';
     if (status == DELIVER_SENT) {
         struct buf err = BUF_INIT;
-        if (qfile_reader_mark_done(d->qf, d->req->rcpts[i].offset,
-                                   QFILE_NOSYNC, &err) != QFILE_OK) {
+        if (qfile_reader_mark_done(d->qf, d->req->rcpts[i].offset, QFILE_NOSYNC,
+                                   &err) != QFILE_OK) {
             log_warn("%s: cannot mark %s done: %s", d->req->log_ident,
                      d->req->rcpts[i].address, buf_cstr(&err));
             status = DELIVER_DEFERRED;

@@ -65,9 +65,8 @@ typedef void (*agent_deliver_fn)(struct agent_delivery *d, size_t i);
  * max_use requests, max_idle seconds idle, or the end of master's
  * lifeline. `-S PATH` serves the unix socket PATH without master (tests).
  * Never returns. */
-void agent_main(int argc, char **argv, const char *program,
-                void (*init)(void), agent_deliver_fn deliver)
-    __attribute__((noreturn));
+void agent_main(int argc, char **argv, const char *program, void (*init)(void),
+                agent_deliver_fn deliver) __attribute__((noreturn));
 
 /* Outcomes. reason is a printf format. Each logs the status line and
  * fills d->results[i]; agent_sent also marks the recipient done (a mark

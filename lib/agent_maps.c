@@ -70,8 +70,7 @@ const char *agent_maps_error(const struct agent_maps *m)
 }
 
 enum dict_result agent_maps_find_address(struct agent_maps *m,
-                                         const char *address,
-                                         struct buf *value)
+                                         const char *address, struct buf *value)
 {
     char *lower = str_lower(xstrdup(address));
     enum dict_result r = agent_maps_find(m, lower, value);

@@ -72,8 +72,7 @@ static void handle_request(struct deliver_request *req,
     if (qr == QFILE_OK)
         qr = qfile_read_envelope(d.qf, &d.env, &err);
     if (qr != QFILE_OK) {
-        log_warn("%s: %s: %s", req->log_ident, buf_cstr(&path),
-                 buf_cstr(&err));
+        log_warn("%s: %s: %s", req->log_ident, buf_cstr(&path), buf_cstr(&err));
         defer_all(&d, qr == QFILE_CORRUPT
                           ? "cannot read queue file: file is corrupt"
                           : "cannot read queue file: system error");
@@ -205,8 +204,8 @@ static void pre_init(int argc, char **argv)
         agent_init();
 }
 
-void agent_main(int argc, char **argv, const char *program,
-                void (*init)(void), agent_deliver_fn deliver)
+void agent_main(int argc, char **argv, const char *program, void (*init)(void),
+                agent_deliver_fn deliver)
 {
     agent_deliver = deliver;
     agent_init = init;

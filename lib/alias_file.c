@@ -18,8 +18,7 @@ static int is_blank(char c)
 
 /* Splits one joined entry into name and value and hands them on. */
 static int parse_entry(const char *filename, const char *entry, size_t len,
-                       int line, alias_entry_fn fn, void *ctx,
-                       struct buf *err)
+                       int line, alias_entry_fn fn, void *ctx, struct buf *err)
 {
     struct buf name = BUF_INIT;
     size_t pos = 0;
@@ -66,8 +65,8 @@ static int parse_entry(const char *filename, const char *entry, size_t len,
     }
     for (size_t k = 0; k < name.len; k++)
         if ((unsigned char)name.data[k] < 0x20) {
-            buf_appendf(err, "%s, line %d: control character in name",
-                        filename, line);
+            buf_appendf(err, "%s, line %d: control character in name", filename,
+                        line);
             goto out;
         }
     char *value = xstrndup(entry + pos, len - pos);
@@ -114,8 +113,9 @@ int alias_file_parse(const char *filename, const char *text, size_t len,
             continue; /* blank or comment: does not end an entry */
         if (k > 0) {
             if (entry_line == 0) {
-                buf_appendf(err, "%s, line %d: continuation line without "
-                                 "an entry",
+                buf_appendf(err,
+                            "%s, line %d: continuation line without "
+                            "an entry",
                             filename, line);
                 rc = -1;
                 break;
@@ -229,8 +229,8 @@ struct count_ctx {
     const char *source;
 };
 
-static int put_counted(void *ctx, const char *name, const char *value,
-                       int line, struct buf *err)
+static int put_counted(void *ctx, const char *name, const char *value, int line,
+                       struct buf *err)
 {
     struct count_ctx *cc = ctx;
     if (put_alias(cc->dict, name, value, line, err) < 0) {

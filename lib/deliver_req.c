@@ -18,8 +18,8 @@ const struct attr_limits deliver_attr_limits = {
     .max_message = 8 * 1024 * 1024,
 };
 
-static char *opt_copy(struct attr_msg *msg, const char *name,
-                      struct buf *err, int *bad)
+static char *opt_copy(struct attr_msg *msg, const char *name, struct buf *err,
+                      int *bad)
 {
     const char *value = attr_opt_str(msg, name, "");
     if (value == NULL) {

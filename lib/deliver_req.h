@@ -75,9 +75,9 @@ enum deliver_status { DELIVER_SENT, DELIVER_DEFERRED, DELIVER_BOUNCED };
 /* One recipient's outcome. */
 struct deliver_result {
     enum deliver_status status;
-    char dsn[10];  /* "2.0.0", "4.3.0", "5.1.1" */
-    char *reason;  /* heap; never NULL once set */
-    char *relay;   /* heap; "virtual", "local", ... */
+    char dsn[10]; /* "2.0.0", "4.3.0", "5.1.1" */
+    char *reason; /* heap; never NULL once set */
+    char *relay;  /* heap; "virtual", "local", ... */
 };
 
 /* "sent" / "deferred" / "bounced", and back (-1 when unknown). */

@@ -53,15 +53,14 @@ static void local_init(void)
     alias_maps = agent_maps_open("alias_maps", DICT_FLAG_NO_REGSUB);
 }
 
-int local_privs_user(const char *name, struct local_privs *out,
-                     struct buf *err)
+int local_privs_user(const char *name, struct local_privs *out, struct buf *err)
 {
     memset(out, 0, sizeof(*out));
     errno = 0;
     struct passwd *pw = getpwnam(name);
     if (pw == NULL) {
-        if (errno != 0 && errno != ENOENT && errno != ESRCH &&
-            errno != EBADF && errno != EPERM) {
+        if (errno != 0 && errno != ENOENT && errno != ESRCH && errno != EBADF &&
+            errno != EPERM) {
             buf_appendf(err, "cannot read the user database: %s",
                         strerror(errno));
             return -2;
@@ -389,9 +388,9 @@ static void local_deliver(struct agent_delivery *d, size_t i)
     if (ls.forward.count > 0)
         local_forward_flush(&ls);
 
-    enum deliver_status status = ls.deferred   ? DELIVER_DEFERRED
-                                 : ls.bounced  ? DELIVER_BOUNCED
-                                               : DELIVER_SENT;
+    enum deliver_status status = ls.deferred  ? DELIVER_DEFERRED
+                                 : ls.bounced ? DELIVER_BOUNCED
+                                              : DELIVER_SENT;
     if (ls.deliveries == 0) {
         /* An alias or .forward with nothing in it. */
         status = DELIVER_BOUNCED;

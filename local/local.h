@@ -37,14 +37,14 @@ struct local_privs {
 struct local_state {
     struct agent_delivery *d;
     size_t i;
-    const char *rcpt;      /* the request's recipient */
-    struct buf extension;  /* of the recipient's local part */
-    struct strlist seen;   /* names already expanded (self references) */
+    const char *rcpt;       /* the request's recipient */
+    struct buf extension;   /* of the recipient's local part */
+    struct strlist seen;    /* names already expanded (self references) */
     struct strlist forward; /* addresses to forward in a new queue file */
-    struct strlist done;   /* "mailbox:USER", "file:PATH", "command:TEXT"
-                            * made on this walk: each destination once */
-    int deliveries;        /* sub-deliveries made or attempted */
-    int expanded;          /* the recipient was an alias or .forward */
+    struct strlist done;    /* "mailbox:USER", "file:PATH", "command:TEXT"
+                             * made on this walk: each destination once */
+    int deliveries;         /* sub-deliveries made or attempted */
+    int expanded;           /* the recipient was an alias or .forward */
     /* Worst outcome so far: deferral beats bounce beats sent. */
     int deferred, bounced, sent;
     char dsn[10];

@@ -79,9 +79,8 @@ static int store_write(void *ctx, const void *data, size_t len)
 /* Writes one copy to a Maildir (path ending in '/') or an mbox file,
  * with uid/gid's rights; as root and with chown_new, an mbox is created
  * as root and given to uid/gid (the spool directory case). */
-static void store_copy(struct local_state *ls, const char *to,
-                       const char *path, uid_t uid, gid_t gid, int as_root,
-                       const char *what)
+static void store_copy(struct local_state *ls, const char *to, const char *path,
+                       uid_t uid, gid_t gid, int as_root, const char *what)
 {
     struct agent_delivery *d = ls->d;
     struct buf leading = BUF_INIT, err = BUF_INIT, reason = BUF_INIT;
@@ -172,9 +171,8 @@ static const char COMMAND_SAFE[] =
  * $local, $domain, $extension, $recipient, $sender (and ${name}) from
  * the delivery, filtered through COMMAND_SAFE; other $names are left as
  * written, for the shell to see; $$ is a dollar. */
-static void expand_command(struct local_state *ls,
-                           const struct local_privs *pw, const char *raw,
-                           struct buf *out)
+static void expand_command(struct local_state *ls, const struct local_privs *pw,
+                           const char *raw, struct buf *out)
 {
     struct buf local = BUF_INIT, domain = BUF_INIT;
     address_split(ls->rcpt, &local, &domain);
@@ -294,11 +292,11 @@ void local_deliver_file(struct local_state *ls, const char *path,
 /* ---- commands ---- */
 
 struct command_io {
-    int in_fd;       /* the child's stdin (we write) */
-    int out_fd;      /* the child's stdout+stderr (we read) */
+    int in_fd;  /* the child's stdin (we write) */
+    int out_fd; /* the child's stdout+stderr (we read) */
     time_t deadline;
     int timed_out;
-    int broken;      /* the child closed its stdin */
+    int broken; /* the child closed its stdin */
     struct buf output;
     struct store_filter filter;
     struct buf filtered;

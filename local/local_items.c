@@ -91,11 +91,9 @@ void local_item(struct local_state *ls, const char *item,
         int rc = local_read_list(path, privs->uid, privs->gid, (uid_t)-1,
                                  &items, &err);
         if (rc < 0)
-            local_outcome(ls, item, DELIVER_DEFERRED, "4.3.0",
-                          buf_cstr(&err));
+            local_outcome(ls, item, DELIVER_DEFERRED, "4.3.0", buf_cstr(&err));
         for (size_t k = 0; k < items.count; k++)
-            local_item(ls, items.items[k], LOCAL_SRC_INCLUDE, privs,
-                       depth + 1);
+            local_item(ls, items.items[k], LOCAL_SRC_INCLUDE, privs, depth + 1);
         strlist_free(&items);
         buf_free(&err);
         return;
@@ -121,8 +119,7 @@ void local_item(struct local_state *ls, const char *item,
         return;
     }
     if (strchr(item, '@')) {
-        if (!qfile_text_ok(item, strlen(item)) ||
-            strlen(item) > ADDRESS_MAX) {
+        if (!qfile_text_ok(item, strlen(item)) || strlen(item) > ADDRESS_MAX) {
             local_outcome(ls, "?", DELIVER_BOUNCED, "5.1.3",
                           "bad address syntax in alias or forward file");
             return;
@@ -189,9 +186,9 @@ void local_forward_flush(struct local_state *ls)
             switched = 1;
         }
     }
-    struct qfile_writer *w =
-        privs_is_root() && !switched ? NULL
-                                     : qfile_writer_create(buf_cstr(&dir), &err);
+    struct qfile_writer *w = privs_is_root() && !switched
+                                 ? NULL
+                                 : qfile_writer_create(buf_cstr(&dir), &err);
     int ok = w != NULL;
     if (ok)
         ok = qfile_writer_sender(w, d->req->sender, &err) == 0;
@@ -237,8 +234,7 @@ void local_forward_flush(struct local_state *ls)
     struct buf reason = BUF_INIT;
     if (ok) {
         buf_appendf(&reason, "forwarded as %s", qid);
-        log_info("%s: %s: %s", d->req->log_ident, buf_cstr(&reason),
-                 ls->rcpt);
+        log_info("%s: %s: %s", d->req->log_ident, buf_cstr(&reason), ls->rcpt);
         trigger_qmgr();
     } else {
         log_warn("%s: cannot forward: %s", d->req->log_ident, buf_cstr(&err));

@@ -80,8 +80,7 @@ int main(int argc, char **argv)
            (unsigned long long)env.header.message_size,
            (unsigned long long)env.header.content_offset);
     for (size_t i = 0; i < env.recipient_count; i++)
-        printf("rcpt %llu %s\n",
-               (unsigned long long)env.recipients[i].offset,
+        printf("rcpt %llu %s\n", (unsigned long long)env.recipients[i].offset,
                env.recipients[i].address);
     qfile_envelope_free(&env);
     qfile_reader_close(r);

@@ -50,9 +50,9 @@ static void test_errors(void)
     CHECK_STR(err.data, "aliases, line 1: empty name");
     CHECK_INT(parse("\"a: b\n", &out, &err), -1);
     CHECK_STR(err.data, "aliases, line 1: unterminated quoted name");
-    CHECK_INT(alias_file_parse("aliases", "a: b\nc: \0d\n", 11, collect, &out,
-                               &err),
-              -1);
+    CHECK_INT(
+        alias_file_parse("aliases", "a: b\nc: \0d\n", 11, collect, &out, &err),
+        -1);
     buf_free(&out);
     buf_free(&err);
 }
@@ -61,9 +61,9 @@ static void test_split(void)
 {
     struct strlist items;
     strlist_init(&items);
-    CHECK_INT(alias_value_split("a, \"|/bin/x -a, b\" ,,/f , :include:/i",
-                                &items),
-              0);
+    CHECK_INT(
+        alias_value_split("a, \"|/bin/x -a, b\" ,,/f , :include:/i", &items),
+        0);
     CHECK_INT(items.count, 4);
     if (items.count == 4) {
         CHECK_STR(items.items[0], "a");

@@ -132,7 +132,7 @@ static void forward_files(struct local_state *ls, const struct local_privs *pw,
     /* cfg_str would expand $home as a parameter: read the raw text. */
     const char *raw = config_raw("forward_path", NULL);
     str_split_list(raw ? raw : "", &items);
-    const char *delim = cfg_str("recipient_delimiter");
+    char delim[2] = {ls->delimiter, 0};
     for (size_t k = 0; k < items.count; k++) {
         struct buf path = BUF_INIT;
         const char *p = items.items[k];
@@ -277,10 +277,13 @@ void local_expand_name(struct local_state *ls, const char *name, int depth)
     char *lower = str_lower(xstrdup(name));
     struct buf base = BUF_INIT, ext = BUF_INIT, value = BUF_INIT,
                err = BUF_INIT;
+    char used = 0;
     address_split_delimiter(lower, cfg_str("recipient_delimiter"), &base, &ext,
-                            NULL);
-    if (depth == 0)
+                            &used);
+    if (depth == 0) {
         buf_set_str(&ls->extension, buf_cstr(&ext));
+        ls->delimiter = used;
+    }
 
     /* Aliases, unless this name was expanded already on this walk. */
     int seen = 0;

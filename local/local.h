@@ -39,6 +39,7 @@ struct local_state {
     size_t i;
     const char *rcpt;       /* the request's recipient */
     struct buf extension;   /* of the recipient's local part */
+    char delimiter;         /* the recipient_delimiter character used */
     struct strlist seen;    /* names already expanded (self references) */
     struct strlist forward; /* addresses to forward in a new queue file */
     struct strlist done;    /* "mailbox:USER", "file:PATH", "command:TEXT"

@@ -38,6 +38,7 @@
 #include "buf.h"
 #include "deliver_req.h"
 #include "dict.h"
+#include "maps.h"
 #include "qfile_reader.h"
 #include "str.h"
 
@@ -118,24 +119,11 @@ void agent_leading_lines(const struct agent_delivery *d, const char *address,
 void agent_set_eugid(uid_t uid, gid_t gid);
 void agent_restore_eugid(void);
 
-/* A search list of tables (virtual_mailbox_maps = hash:/a, pcre:/b). */
-struct agent_maps;
-/* Opens every table in the value of parameter `name`; dict_flags go to
- * dict_open. A table that cannot be opened fails its lookups. */
-struct agent_maps *agent_maps_open(const char *name, int dict_flags);
-/* First table that finds key wins; the first DICT_ERROR stops the
- * search. */
-enum dict_result agent_maps_find(struct agent_maps *m, const char *key,
-                                 struct buf *value);
-int agent_maps_empty(const struct agent_maps *m);
-/* The reason of the last error ("" when none). */
-const char *agent_maps_error(const struct agent_maps *m);
-
-/* Postfix's lookup order for an address in a table: the whole address,
- * then the address without its extension (recipient_delimiter), then
- * "@domain". Keys are lower-cased. */
-enum dict_result agent_maps_find_address(struct agent_maps *m,
-                                         const char *address,
+/* Postfix's lookup order for an address in a table search list: the
+ * whole address, then (fixed-string tables only) the address without
+ * its extension (recipient_delimiter), then "@domain". Keys are
+ * lower-cased. */
+enum dict_result agent_maps_find_address(struct maps *m, const char *address,
                                          struct buf *value);
 
 /* Parses mailbox_delivery_lock / virtual_mailbox_lock items into

@@ -45,12 +45,13 @@
 #include "mem.h"
 #include "privs.h"
 
-static struct agent_maps *alias_maps;
+static struct maps *alias_maps;
 
 static void local_init(void)
 {
     /* Alias results become commands and paths: no $1 from the address. */
-    alias_maps = agent_maps_open("alias_maps", DICT_FLAG_NO_REGSUB);
+    alias_maps =
+        maps_open("alias_maps", cfg_str("alias_maps"), DICT_FLAG_NO_REGSUB);
 }
 
 int local_privs_user(const char *name, struct local_privs *out, struct buf *err)
@@ -292,9 +293,9 @@ void local_expand_name(struct local_state *ls, const char *name, int depth)
             strcmp(ls->seen.items[k], buf_cstr(&base)) == 0)
             seen = 1;
     if (!seen) {
-        enum dict_result r = agent_maps_find(alias_maps, lower, &value);
+        enum dict_result r = maps_find(alias_maps, lower, 0, &value);
         if (r == DICT_NOTFOUND && ext.len)
-            r = agent_maps_find(alias_maps, buf_cstr(&base), &value);
+            r = maps_find(alias_maps, buf_cstr(&base), MAPS_FIXED_ONLY, &value);
         if (r == DICT_ERROR) {
             local_outcome(ls, NULL, DELIVER_DEFERRED, "4.3.0",
                           "alias database unavailable");

@@ -28,18 +28,22 @@
 #include "mem.h"
 #include "store.h"
 
-static struct agent_maps *mailbox_maps, *uid_maps, *gid_maps;
+static struct maps *mailbox_maps, *uid_maps, *gid_maps;
 
 static void virtual_init(void)
 {
     /* Results become paths: never let $1 carry the address into one. */
-    mailbox_maps = agent_maps_open("virtual_mailbox_maps", DICT_FLAG_NO_REGSUB);
-    uid_maps = agent_maps_open("virtual_uid_maps", DICT_FLAG_NO_REGSUB);
-    gid_maps = agent_maps_open("virtual_gid_maps", DICT_FLAG_NO_REGSUB);
+    mailbox_maps =
+        maps_open("virtual_mailbox_maps", cfg_str("virtual_mailbox_maps"),
+                  DICT_FLAG_NO_REGSUB);
+    uid_maps = maps_open("virtual_uid_maps", cfg_str("virtual_uid_maps"),
+                         DICT_FLAG_NO_REGSUB);
+    gid_maps = maps_open("virtual_gid_maps", cfg_str("virtual_gid_maps"),
+                         DICT_FLAG_NO_REGSUB);
 }
 
 /* Looks up a numeric id; 0, or -1 after answering the recipient. */
-static int lookup_id(struct agent_delivery *d, size_t i, struct agent_maps *m,
+static int lookup_id(struct agent_delivery *d, size_t i, struct maps *m,
                      const char *what, long *id)
 {
     const char *rcpt = d->req->rcpts[i].address;

@@ -433,6 +433,7 @@ static void child_exec(const char *command, const struct local_privs *privs,
     if (argv.count == 0)
         _exit(64);
     strlist_add(&argv, ""); /* room for the NULL */
+    free(argv.items[argv.count - 1]);
     argv.items[argv.count - 1] = NULL;
     execvpe(argv.items[0], argv.items, env);
     dprintf(2, "cannot run %s: %s\n", argv.items[0], strerror(errno));
@@ -491,7 +492,8 @@ void local_deliver_command(struct local_state *ls, const char *command,
     env_add(&env, "MAIL_CONFIG", config_directory());
     if (getenv("TZ"))
         env_add(&env, "TZ", getenv("TZ"));
-    strlist_add(&env, "");
+    strlist_add(&env, ""); /* room for the NULL execle wants */
+    free(env.items[env.count - 1]);
     env.items[env.count - 1] = NULL;
 
     int in_pipe[2], out_pipe[2];
@@ -599,8 +601,7 @@ void local_deliver_command(struct local_state *ls, const char *command,
     buf_free(&io.output);
     buf_free(&io.filtered);
 out_env:
-    env.items[env.count - 1] = xstrdup(""); /* strlist_free frees it */
-    strlist_free(&env);
+    strlist_free(&env); /* the NULL last item is free()d harmlessly */
     local_privs_free(&eff);
     buf_free(&err);
     buf_free(&reason);

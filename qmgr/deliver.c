@@ -25,6 +25,7 @@
 
 #include "attr.h"
 #include "config.h"
+#include "deliver_req.h"
 #include "log.h"
 #include "mastercf.h"
 #include "mem.h"
@@ -488,7 +489,10 @@ static void conn_event(struct event_loop *loop, int fd, unsigned events,
     }
     struct attr_msg *reply = NULL;
     struct buf err = BUF_INIT;
-    enum attr_status st = attr_read(c->stream, NULL, &reply, &err);
+    /* deliver_attr_limits: a reply for many recipients has many
+     * attributes (4 per recipient) */
+    enum attr_status st =
+        attr_read(c->stream, &deliver_attr_limits, &reply, &err);
     if (st == ATTR_AGAIN) {
         buf_free(&err);
         return;

@@ -216,6 +216,18 @@ class QmgrBasicTest(QmgrTestBase):
         self.assertEqual(self.queue_files("active"), [])
         self.assertEqual(self.queue_files("incoming"), [])
 
+    def test_many_recipients_in_one_request(self):
+        # 50 recipients (default_destination_recipient_limit) in one
+        # deliver/1 request: far more attributes than lib/attr's default
+        self.inst.start()
+        rcpts = [f"u{i}@virt.test" for i in range(60)]
+        qid = self.inject("alice@example.com", *rcpts)
+        self.wait_removed(qid)
+        self.assertNotRegex(self.inst.log_text(), r"lost connection|bad reply")
+        d = self.delivered()
+        self.assertEqual(sorted(r for (q, r) in d if q == qid), sorted(rcpts))
+        self.assertTrue(all(c == 1 for c in d.values()))
+
     def test_local_and_virtual_transports(self):
         self.inst.start()
         qid = self.inject("alice@example.com", "bob@virt.test",

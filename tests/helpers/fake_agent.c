@@ -40,6 +40,7 @@
 #include "attr.h"
 #include "buf.h"
 #include "config.h"
+#include "deliver_req.h"
 #include "dsn.h"
 #include "log.h"
 #include "master_proto.h"
@@ -255,7 +256,7 @@ static void serve(int fd)
     for (;;) {
         struct attr_msg *req = NULL;
         struct buf err = BUF_INIT;
-        enum attr_status st = attr_read(s, NULL, &req, &err);
+        enum attr_status st = attr_read(s, &deliver_attr_limits, &req, &err);
         buf_free(&err);
         if (st != ATTR_OK)
             break;

@@ -671,3 +671,89 @@ class QmgrBounceLifetimeTest(QmgrTestBase):
         # the original is still being retried
         self.assertNotRegex(self.inst.log_text(), rf"{qid}: from=<[^>]*>, status=expired")
         self.assertIn(qid, self.queue_files("deferred") + self.queue_files("active"))
+
+
+def have_virtual():
+    return os.access(os.path.join(builddir(), "virtual", "virtual"), os.X_OK)
+
+
+@unittest.skipUnless(have_programs() and have_virtual(),
+                     "qmgr, master, virtual or helpers not built")
+class QmgrRealAgentCrashTest(QmgrTestBase):
+    """The SIGKILL test again, behind the real virtual agent: every
+    recipient ends in its Maildir; a duplicate only where a kill fell
+    between a delivery and its done mark."""
+
+    def setUp(self):
+        self.inst = inst = Instance(self)
+        self.base = base = os.path.join(inst.root, "vmail")
+        os.makedirs(base)
+        if os.geteuid() == 0:
+            uid, gid = inst.owner_uid, inst.owner_gid
+            os.chown(base, uid, gid)
+        else:
+            uid, gid = os.getuid(), os.getgid()
+        users = ", ".join(f"u{i}@virt.test=virt.test/u{i}/" for i in range(20))
+        inst.write_main_cf({
+            "myhostname": "mail.example.test",
+            "mydestination": "$myhostname, localhost",
+            "virtual_mailbox_domains": "virt.test",
+            "virtual_mailbox_base": base,
+            "virtual_mailbox_maps": f"inline:{{ {users} }}",
+            "virtual_uid_maps": f"static:{uid}",
+            "virtual_gid_maps": f"static:{gid}",
+            "virtual_minimum_uid": "1",
+            "minimal_backoff_time": "1s",
+            "maximal_backoff_time": "2s",
+            "queue_run_delay": "1s",
+        })
+        inst.write_master_cf(
+            inst.service("qmgr", "unix", "qmgr", private="n", wakeup=1,
+                         maxproc=1)
+            + inst.service("virtual", "unix", "virtual", unpriv="n", maxproc=6))
+
+    def virtual_pids(self):
+        pids = []
+        for p in self.inst.instance_pids():
+            try:
+                with open(f"/proc/{p}/cmdline", "rb") as f:
+                    if f.read().split(b"\0")[0].endswith(b"/virtual"):
+                        pids.append(p)
+            except OSError:
+                pass
+        return pids
+
+    def test_sigkill_with_real_virtual_agent(self):
+        self.inst.start()
+        expected = {}
+        kills = 0
+        for i in range(60):
+            rcpts = [f"u{i % 20}@virt.test", f"u{(i + 7) % 20}@virt.test"]
+            body = MESSAGE.replace(b"Hello.", f"message {i}".encode())
+            self.inject("alice@example.com", *rcpts, message=body)
+            for r in rcpts:
+                expected[r] = expected.get(r, 0) + 1
+            if i % 12 == 4 and self.qmgr_pid():
+                os.kill(self.qmgr_pid(), signal.SIGKILL)
+                kills += 1
+            if i % 12 == 9 and self.virtual_pids():
+                os.kill(self.virtual_pids()[0], signal.SIGKILL)
+                kills += 1
+
+        def empty():
+            self.trigger(b"F")
+            return not (self.queue_files("incoming") or
+                        self.queue_files("active") or
+                        self.queue_files("deferred"))
+        self.inst.wait_until(empty, timeout=90, interval=1.0,
+                             what="an empty queue")
+        dups = 0
+        for i in range(20):
+            rcpt = f"u{i}@virt.test"
+            d = os.path.join(self.base, "virt.test", f"u{i}", "new")
+            got = len(os.listdir(d)) if os.path.isdir(d) else 0
+            self.assertGreaterEqual(got, expected[rcpt],
+                                    f"{rcpt} lost mail\n{self.inst.log_tail(30)}")
+            dups += got - expected[rcpt]
+        self.assertLessEqual(dups, kills)
+        self.assertGreater(kills, 0)

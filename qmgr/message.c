@@ -28,12 +28,34 @@
 #include "qmgr.h"
 #include "resolve.h"
 
+/* Messages by queue id: every scan asks for each file it sees, so the
+ * lookup must not be linear in the size of the active queue. */
+#define MSG_BUCKETS 8192
+static struct qmsg *msg_index[MSG_BUCKETS];
+
+static size_t qid_bucket(const char *qid)
+{
+    size_t h = 5381;
+    for (const unsigned char *p = (const unsigned char *)qid; *p; p++)
+        h = h * 33 + *p;
+    return h % MSG_BUCKETS;
+}
+
 struct qmsg *msg_find(const char *qid)
 {
-    for (struct qmsg *m = qmgr.messages; m; m = m->next)
+    for (struct qmsg *m = msg_index[qid_bucket(qid)]; m; m = m->hash_next)
         if (strcmp(m->qid, qid) == 0)
             return m;
     return NULL;
+}
+
+static void msg_index_remove(struct qmsg *msg)
+{
+    struct qmsg **pp = &msg_index[qid_bucket(msg->qid)];
+    while (*pp && *pp != msg)
+        pp = &(*pp)->hash_next;
+    if (*pp)
+        *pp = msg->hash_next;
 }
 
 static void msg_free(struct qmsg *msg)
@@ -44,6 +66,7 @@ static void msg_free(struct qmsg *msg)
         qmgr.messages = msg->next;
     if (msg->next)
         msg->next->prev = msg->prev;
+    msg_index_remove(msg);
     qmgr.message_count--;
     for (size_t i = 0; i < msg->rcpt_count; i++)
         if (msg->rcpts[i].has_dsn)
@@ -410,6 +433,9 @@ int msg_load(const char *qid, enum queue_name from, int flush)
     if (qmgr.messages)
         qmgr.messages->prev = msg;
     qmgr.messages = msg;
+    size_t bucket = qid_bucket(msg->qid);
+    msg->hash_next = msg_index[bucket];
+    msg_index[bucket] = msg;
     qmgr.message_count++;
 
     log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", qid,

@@ -57,6 +57,7 @@ struct qrcpt {
 /* A message in the active queue. */
 struct qmsg {
     struct qmsg *prev, *next;
+    struct qmsg *hash_next; /* message.c's index by queue id */
     char qid[QID_BUF_SIZE];
     int fd; /* the queue file, read-write, for done marks and patches */
     struct qfile_envelope env;

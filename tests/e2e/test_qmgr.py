@@ -239,13 +239,14 @@ class QmgrBasicTest(QmgrTestBase):
         self.assertRegex(log, rf"virtual\[\d+\]: {qid}: to=<bob@virt.test>")
 
     def test_corrupt_file_goes_to_corrupt(self):
-        self.inst.start()
+        # damaged before qmgr runs, so no wakeup can deliver it first
+        self.inst.postern("check", check=True)
         good = self.inject("alice@example.com", "bob@virt.test", trigger=False)
         path = os.path.join(self.inst.queue, "incoming", good)
         with open(path, "r+b") as f:
             f.seek(40)
             f.write(b"\xff\xff\xff")  # damage the header's sizes
-        self.trigger(b"A")
+        self.inst.start()
         self.inst.wait_for_log(rf"qmgr\[\d+\]: warning: {good}: corrupt queue "
                                r"file: .*moved to corrupt/")
         self.assertEqual(self.queue_files("corrupt"), [good])

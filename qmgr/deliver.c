@@ -265,12 +265,14 @@ static void make_idle(struct agent_conn *c)
     c->reused = 1;
     c->next = qmgr.idle_conns;
     qmgr.idle_conns = c;
-    event_fd_set(qmgr.loop, c->fd, EVENT_READ);
     event_timer_init(&c->timer, idle_timeout, c);
     event_timer_start(qmgr.loop, &c->timer, IDLE_CLOSE_MS);
-    /* the fd callback switches with the state */
+    /* the fd callback changes with the state: an idle connection that
+     * becomes readable was closed by the agent (max_idle, max_use) */
     event_fd_remove(qmgr.loop, c->fd);
     event_fd_add(qmgr.loop, c->fd, EVENT_READ, idle_event, c);
+    if (stream_input_pending(c->stream))
+        idle_event(qmgr.loop, c->fd, EVENT_READ, c); /* extra bytes */
 }
 
 static struct agent_conn *conn_get(const char *transport, struct buf *err)

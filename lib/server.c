@@ -23,15 +23,6 @@
 #include "privs.h"
 #include "str.h"
 
-/* master_proto.h on the master branch defines these (chroot directory;
- * "UID:GID" to drop to after the chroot); the same values until it lands. */
-#ifndef MASTER_CHROOT_ENV
-#define MASTER_CHROOT_ENV "POSTERN_CHROOT"
-#endif
-#ifndef MASTER_UNPRIV_ENV
-#define MASTER_UNPRIV_ENV "POSTERN_UNPRIV"
-#endif
-
 /* How long a `pass` sender or a trigger client may take to deliver. */
 #define SERVER_HANDOFF_TIMEOUT_MS 5000
 #define SERVER_MAX_LISTEN 64
@@ -146,6 +137,25 @@ static void stop_accepting(void)
     srv.accepting = 0;
 }
 
+/* Stops watching one listener that master shut down; with none left,
+ * the process finishes its sessions and exits as on lifeline EOF. */
+static void retire_listener(int listen_fd)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < srv.listen_count; i++) {
+        if (srv.listen_fds[i] == listen_fd) {
+            if (srv.accepting)
+                event_fd_remove(srv.loop, listen_fd);
+            close(listen_fd);
+            continue;
+        }
+        srv.listen_fds[kept++] = srv.listen_fds[i];
+    }
+    srv.listen_count = kept;
+    if (kept == 0)
+        server_stop();
+}
+
 void server_stop(void)
 {
     srv.stopping = 1;
@@ -245,6 +255,12 @@ static int accept_client(int listen_fd)
 {
     int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
+        /* master shuts a socket down when a reload drops its service line
+         * (master_proto.h): that is a retirement, not an error. */
+        if (errno == EINVAL) {
+            retire_listener(listen_fd);
+            return -1;
+        }
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
             errno != ECONNABORTED)
             log_warn("accept: %s", strerror(errno));

@@ -152,12 +152,16 @@ class AgentEnv:
         return info
 
     def deliver(self, qinfo, rcpts=(), count=1, keep_done=False,
-                expect_ok=True, timeout=120):
+                expect_ok=True, timeout=120, other_id=None, other_addr=None):
         """Sends deliver/1 request(s); returns the reply lines, each a
         tuple (status, dsn, relay, reason), or "eof"."""
         args = [prog("tests", "helpers", "deliver_call"), "-n", str(count)]
         if keep_done:
             args.append("-k")
+        if other_id:
+            args += ["-i", other_id]
+        if other_addr:
+            args += ["-a", other_addr]
         args += [self.socket, self.queue, "active", qinfo["qid"]] + list(rcpts)
         proc = subprocess.run(args, capture_output=True, timeout=timeout)
         if expect_ok and proc.returncode != 0:

@@ -268,6 +268,24 @@ class VirtualTest(unittest.TestCase):
         self.assertEqual(self.env.deliver(q)[0][0], "sent")
         self.assertEqual(read(mbox).count(b"\nDelivered-To: b@ex.org\n"), 1)
 
+    def test_request_is_checked_against_the_queue_file(self):
+        q = self.env.queue_file("s@x.org", ["a@ex.org"], CONTENT)
+        # A recipient the file does not hold at that offset.
+        reply = self.env.deliver(q, other_addr="c@ex.org")
+        self.assertEqual(reply, [("deferred", "4.3.0", "virtual",
+                                  "delivery request does not match the "
+                                  "queue file")])
+        self.assertEqual(maildir_files(os.path.join(self.base, "ex.org/c")),
+                         [])
+        # A queue file that is not there.
+        reply = self.env.deliver(q, other_id="NOSUCHFILE1")
+        self.assertEqual(reply[0][:2], ("deferred", "4.3.0"))
+        self.assertIn("cannot read queue file", reply[0][3])
+        # A queue id that is not a safe file name never becomes a path:
+        # the request is refused and the connection closed.
+        reply = self.env.deliver(q, other_id="../active", expect_ok=False)
+        self.assertEqual(reply, ["eof"])
+
     def test_stays_alive_and_max_use(self):
         q = self.env.queue_file("s@x.org", ["zz@ex.org"], CONTENT)
         pid = self.env.proc.pid

@@ -10,6 +10,9 @@
  * and "eof" when the agent closed the connection instead of answering.
  * With -k, a recipient is named by file offset and address even when it
  * is already done (to test the agent's answer to a repeated request).
+ * For tests of the agent's distrust of requests: -i ID sends another
+ * queue id than the file read, -a ADDR another address for the first
+ * recipient.
  * Exit status: 0 when every reply came, 1 otherwise. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +29,16 @@
 int main(int argc, char **argv)
 {
     int count = 1, keep_done = 0, opt;
-    while ((opt = getopt(argc, argv, "n:k")) != -1) {
+    const char *other_id = NULL, *other_addr = NULL;
+    while ((opt = getopt(argc, argv, "n:ki:a:")) != -1) {
         if (opt == 'n')
             count = atoi(optarg);
         else if (opt == 'k')
             keep_done = 1;
+        else if (opt == 'i')
+            other_id = optarg;
+        else if (opt == 'a')
+            other_addr = optarg;
         else
             return 2;
     }
@@ -81,6 +89,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "deliver_call: no recipients to deliver\n");
         return 1;
     }
+    if (other_id)
+        req.queue_id = (char *)other_id;
+    if (other_addr)
+        req.rcpts[0].address = (char *)other_addr;
     int fd = attr_connect(sock, 10000, &err);
     if (fd < 0) {
         fprintf(stderr, "deliver_call: %s\n", buf_cstr(&err));

@@ -36,6 +36,7 @@
 #include "resolve.h"
 #include "rewrite.h"
 #include "server.h"
+#include "trigger_parse.h"
 
 struct qmgr qmgr;
 
@@ -77,59 +78,43 @@ static void trigger_argument(char request, const char *arg)
             msg_load(arg, QUEUE_DEFERRED, 1);
         }
     } else if (request == QMGR_TRIGGER_SITE) {
-        for (const char *p = arg; *p; p++)
-            if (*p <= ' ' || *p > '~')
-                return;
-        if (*arg) {
-            forget_dead();
-            scan_deferred_site(arg);
-        }
+        forget_dead();
+        scan_deferred_site(arg);
     }
 }
 
-/* The bytes of one trigger connection (at most SERVER_TRIGGER_MAX). */
+static void trigger_request(void *ctx, char request, const char *arg)
+{
+    (void)ctx;
+    switch (request) {
+    case QMGR_TRIGGER_NEW_MAIL:
+        qmgr_kick(1, 0, 0);
+        break;
+    case QMGR_TRIGGER_DEFERRED:
+        qmgr_kick(0, 1, 0);
+        break;
+    case QMGR_TRIGGER_FLUSH:
+        forget_dead();
+        qmgr_kick(1, 1, 1);
+        break;
+    case QMGR_TRIGGER_WAKEUP:
+        qmgr_kick(
+            1, time(NULL) - qmgr.last_deferred_scan >= qmgr.queue_run_delay, 0);
+        break;
+    case QMGR_TRIGGER_SITE:
+    case QMGR_TRIGGER_MESSAGE:
+        trigger_argument(request, arg);
+        break;
+    default:
+        break; /* unknown bytes are ignored */
+    }
+}
+
+/* The bytes of one trigger connection (at most SERVER_TRIGGER_MAX),
+ * read by lib/trigger_parse. */
 static void trigger(const char *data, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        char c = data[i];
-        if (c == QMGR_TRIGGER_SITE || c == QMGR_TRIGGER_MESSAGE) {
-            /* the argument runs to LF; without one, or too long, the
-             * request is ignored */
-            const char *arg = data + i + 1;
-            const char *end = memchr(arg, QMGR_TRIGGER_END, len - i - 1);
-            if (!end)
-                return;
-            size_t arg_len = (size_t)(end - arg);
-            if (arg_len <= QMGR_TRIGGER_MAX_ARG) {
-                char text[QMGR_TRIGGER_MAX_ARG + 1];
-                memcpy(text, arg, arg_len);
-                text[arg_len] = 0;
-                if (strlen(text) == arg_len)
-                    trigger_argument(c, text);
-            }
-            i += arg_len + 1;
-            continue;
-        }
-        switch (c) {
-        case QMGR_TRIGGER_NEW_MAIL:
-            qmgr_kick(1, 0, 0);
-            break;
-        case QMGR_TRIGGER_DEFERRED:
-            qmgr_kick(0, 1, 0);
-            break;
-        case QMGR_TRIGGER_FLUSH:
-            forget_dead();
-            qmgr_kick(1, 1, 1);
-            break;
-        case QMGR_TRIGGER_WAKEUP:
-            qmgr_kick(
-                1, time(NULL) - qmgr.last_deferred_scan >= qmgr.queue_run_delay,
-                0);
-            break;
-        default:
-            break;
-        }
-    }
+    trigger_parse(data, len, trigger_request, NULL);
 }
 
 static void deferred_tick(struct event_loop *loop, void *ctx)

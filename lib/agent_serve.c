@@ -178,6 +178,9 @@ static void serve_connection(struct stream *s)
             xcalloc(req.rcpt_count, sizeof(*results));
         handle_request(&req, agent_deliver, agent_relay, results);
         struct attr_msg *reply = deliver_reply_encode(results, req.rcpt_count);
+        int retiring = requests_served + 1 >= max_use;
+        if (retiring)
+            deliver_reply_set_retiring(reply);
         st = attr_write(s, reply);
         attr_msg_free(reply);
         deliver_results_free(results, req.rcpt_count);
@@ -186,7 +189,7 @@ static void serve_connection(struct stream *s)
             log_warn("writing reply: %s", attr_status_name(st));
             break;
         }
-        if (++requests_served >= max_use) {
+        if (++requests_served >= max_use || retiring) {
             stop = 1;
             break;
         }

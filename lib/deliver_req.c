@@ -279,6 +279,19 @@ fail:
     return -1;
 }
 
+void deliver_reply_set_retiring(struct attr_msg *reply)
+{
+    attr_add_num(reply, "retiring", 1);
+}
+
+int deliver_reply_retiring(struct attr_msg *reply)
+{
+    long long value;
+    if (attr_find(reply, "retiring") == NULL)
+        return 0;
+    return attr_get_num(reply, "retiring", &value, NULL) == 0 && value == 1;
+}
+
 void deliver_results_free(struct deliver_result *results, size_t count)
 {
     if (results == NULL)

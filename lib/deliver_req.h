@@ -94,4 +94,13 @@ int deliver_reply_parse(struct attr_msg *msg, size_t expected,
                         struct deliver_result **out, struct buf *err);
 void deliver_results_free(struct deliver_result *results, size_t count);
 
+/* An agent that will exit after this reply (max_use, or master retired
+ * it) says so in the reply, so qmgr does not send the next request on a
+ * connection that is about to close: without it, agents started together
+ * retire together and a request can meet two closing connections in a
+ * row and be deferred for a whole backoff interval. */
+void deliver_reply_set_retiring(struct attr_msg *reply);
+/* 1 when the reply carries the retiring mark. */
+int deliver_reply_retiring(struct attr_msg *reply);
+
 #endif

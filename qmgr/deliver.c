@@ -432,7 +432,10 @@ static void handle_reply(struct agent_conn *c, struct attr_msg *reply)
         msg_rcpt_result(msg, job->rcpt_index[i], state, &d, res->relay);
         dsn_free(&d);
     }
-    make_idle(c);
+    if (deliver_reply_retiring(reply))
+        conn_close(c); /* the agent exits now; never reuse its connection */
+    else
+        make_idle(c);
 done:
     if (results)
         deliver_results_free(results, job->rcpt_count);

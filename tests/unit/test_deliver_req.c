@@ -134,6 +134,16 @@ static void test_reply_round_trip(void)
     deliver_results_free(out, 2);
     /* The wrong count is refused. */
     CHECK_INT(deliver_reply_parse(msg, 3, &out, &err), -1);
+    /* An ordinary reply does not say the agent retires... */
+    CHECK_INT(deliver_reply_retiring(msg), 0);
+    attr_msg_free(msg);
+    /* ...the last one before max_use does, and the mark crosses the wire. */
+    struct attr_msg *last = deliver_reply_encode(res, 2);
+    deliver_reply_set_retiring(last);
+    msg = wire_round_trip(last);
+    CHECK_INT(deliver_reply_retiring(msg), 1);
+    CHECK_INT(deliver_reply_parse(msg, 2, &out, &err), 0);
+    deliver_results_free(out, 2);
     attr_msg_free(msg);
     buf_free(&err);
     CHECK_INT(deliver_status_parse("deferred"), DELIVER_DEFERRED);

@@ -1,0 +1,133 @@
+/* agent.h: what the delivery agents (virtual, local) share: serving
+ * deliver/1 requests, the queue file a request names, the per-recipient
+ * outcome (log line, done mark, reply), loop detection, the content
+ * copy, and temporary switches to a mailbox owner's uid/gid.
+ *
+ * Life of one request (agent_main does it; the agent supplies only the
+ * per-recipient delivery function):
+ *   1. read a deliver/1 request (deliver_req.h);
+ *   2. open QUEUE_DIRECTORY/QUEUE/ID read-write and read its envelope;
+ *      check that every recipient offset names a recipient record with
+ *      the same address (a request is never trusted blindly);
+ *   3. call deliver() per recipient not yet done; it ends with
+ *      agent_sent / agent_defer / agent_bounce, which log the
+ *      Postfix-shaped line (`to=<...>, relay=..., delay=..., delays=...,
+ *      dsn=..., status=...`) and, for sent, mark the recipient done in
+ *      the queue file (no sync yet);
+ *   4. one fdatasync covers every mark, and only then the reply goes out.
+ *      A crash between a delivery and that fdatasync is the only window
+ *      in which a recipient is delivered twice; a recipient found already
+ *      done (qmgr retried after such a crash of its own) is answered
+ *      sent without a second delivery.
+ *
+ * Privileges. The agents run as root under master (as Postfix's local
+ * and virtual do). The queue file is opened as root before any switch
+ * and its descriptor kept, so marking done never depends on the
+ * mailbox owner's rights. Mailbox writes run with the effective uid/gid
+ * of the owner (agent_set_eugid, restored by agent_restore_eugid, crash
+ * on failure); commands run in a child that drops all privileges for
+ * good. Not as root, nothing is switched: everything runs as the user
+ * the suite runs as. */
+#ifndef POSTERN_AGENT_H
+#define POSTERN_AGENT_H
+
+#include <stddef.h>
+#include <sys/time.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "deliver_req.h"
+#include "dict.h"
+#include "maps.h"
+#include "qfile_reader.h"
+#include "str.h"
+
+struct agent_delivery {
+    struct deliver_request *req;
+    struct qfile_reader *qf; /* open read-write */
+    struct qfile_envelope env;
+    struct deliver_result *results; /* one per request recipient */
+    struct timeval received;        /* when the request arrived */
+    const char *relay;              /* "virtual", "local" */
+    size_t marked;                  /* recipients marked done, unsynced */
+    /* Delivered-To: values of the message header, lower case; filled on
+     * first use by agent_delivered_to. */
+    struct strlist delivered_to;
+    int delivered_to_loaded;
+};
+
+/* Delivers recipient i of d->req (d->req->rcpts[i]) and ends with one
+ * of agent_sent / agent_defer / agent_bounce. */
+typedef void (*agent_deliver_fn)(struct agent_delivery *d, size_t i);
+
+/* The whole daemon, on lib/server.h in single mode: command line,
+ * main.cf, log, init() once (as root when master runs as root), then
+ * connections one at a time and deliver/1 requests on each, until
+ * max_use requests, max_idle seconds idle, or the end of master's
+ * lifeline. `-S PATH` serves the unix socket PATH without master (tests).
+ * Never returns. */
+void agent_main(int argc, char **argv, const char *program, void (*init)(void),
+                agent_deliver_fn deliver) __attribute__((noreturn));
+
+/* Outcomes. reason is a printf format. Each logs the status line and
+ * fills d->results[i]; agent_sent also marks the recipient done (a mark
+ * that fails turns the outcome into a deferral: nothing is lost, the
+ * recipient is tried again). */
+void agent_sent(struct agent_delivery *d, size_t i, const char *dsn,
+                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void agent_defer(struct agent_delivery *d, size_t i, const char *dsn,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void agent_bounce(struct agent_delivery *d, size_t i, const char *dsn,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* For an agent that expands a recipient into several deliveries
+ * (local: aliases, .forward): logs one status line for destination `to`
+ * (NULL: the recipient itself) with orig_to= the request's recipient,
+ * without recording anything; agent_record then records the
+ * recipient's overall outcome without logging it again (unless marking
+ * it done fails, which is logged). */
+void agent_log_status(struct agent_delivery *d, size_t i, const char *to,
+                      enum deliver_status status, const char *dsn,
+                      const char *reason);
+void agent_record(struct agent_delivery *d, size_t i,
+                  enum deliver_status status, const char *dsn,
+                  const char *reason);
+
+/* 1 when the message header carries `Delivered-To: address`
+ * (case-insensitive): delivering again would be a mail loop. -1 when the
+ * queue file could not be read (err set). */
+int agent_delivered_to(struct agent_delivery *d, const char *address,
+                       struct buf *err);
+
+/* Streams the message content to write(ctx, data, len), which returns 0
+ * or -1 to stop. Returns 0; -1 when write stopped; -2 with err when the
+ * queue file could not be read. */
+int agent_copy_content(struct agent_delivery *d,
+                       int (*write)(void *ctx, const void *data, size_t len),
+                       void *ctx, struct buf *err);
+
+/* The leading lines every mailbox copy gets:
+ * "Return-Path: <sender>\nDelivered-To: address\n" (address lower-cased,
+ * as Postfix writes it). */
+void agent_leading_lines(const struct agent_delivery *d, const char *address,
+                         struct buf *out);
+
+/* Switches the effective uid/gid (and the supplementary groups, to gid
+ * alone) to a mailbox owner; agent_restore_eugid goes back to root.
+ * Both do nothing when the process is not root. Failures are fatal:
+ * a half-switched process must not go on. */
+void agent_set_eugid(uid_t uid, gid_t gid);
+void agent_restore_eugid(void);
+
+/* Postfix's lookup order for an address in a table search list: the
+ * whole address, then (fixed-string tables only) the address without
+ * its extension (recipient_delimiter), then "@domain". Keys are
+ * lower-cased. */
+enum dict_result agent_maps_find_address(struct maps *m, const char *address,
+                                         struct buf *value);
+
+/* Parses mailbox_delivery_lock / virtual_mailbox_lock items into
+ * MBOX_LOCK_* bits. */
+int agent_lock_methods(const char *param_name);
+
+#endif

@@ -1,0 +1,562 @@
+/* deliver.c: delivery jobs, the scheduler, and the connections to the
+ * delivery agents (protocol deliver/1, docs/mail-flow.md).
+ *
+ * Jobs wait in lib/dsched under their transport and destination; a job
+ * may start while its transport has fewer than default_process_limit
+ * jobs running and its destination fewer than
+ * TRANSPORT_destination_concurrency_limit (else
+ * default_destination_concurrency_limit). Each running job owns one
+ * connection to $queue_directory/private/TRANSPORT, which stays open
+ * afterwards for the next job of that transport (agents serve many
+ * requests per process). All I/O is non-blocking in the event loop.
+ *
+ * When an agent cannot be reached, the transport is declared dead for
+ * transport_retry_time: its waiting jobs and new recipients are deferred
+ * with "delivery temporarily suspended: transport T is not available".
+ * When a connection breaks during a request (the agent crashed or was
+ * killed), qmgr believes the queue file: recipients the agent marked
+ * done are delivered, the others are deferred. A connection reused from
+ * the idle pool that breaks before answering anything is retried once on
+ * a fresh connection (the agent may simply have reached max_idle). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attr.h"
+#include "config.h"
+#include "log.h"
+#include "mastercf.h"
+#include "mem.h"
+#include "qmgr.h"
+#include "stream.h"
+
+#define CONNECT_TIMEOUT_MS 2000
+#define IDLE_CLOSE_MS 60000
+
+struct agent_conn {
+    struct agent_conn *next; /* idle pool */
+    char *transport;
+    struct stream *stream;
+    int fd;
+    struct qjob *job; /* NULL when idle */
+    int reused;
+    struct event_timer timer;
+};
+
+/* The number of agent processes master may run for a transport: its
+ * master.cf maxproc ("-": default_process_limit). qmgr never holds more
+ * connections to a transport than that, because each connection ties up
+ * one agent process for as long as qmgr keeps it: with more connections
+ * than processes, the surplus would wait in the listen queue behind
+ * idle connections of our own. */
+static struct proc_limit {
+    char *service;
+    int maxproc;
+} *proc_limits;
+static size_t proc_limit_count;
+
+/* Reads every unix service's maxproc from master.cf, once, at start
+ * (before a chroot hides the file). */
+static void load_process_limits(void)
+{
+    struct buf path = BUF_INIT, err = BUF_INIT;
+    struct master_entry *entries = NULL;
+    size_t count = 0;
+    buf_appendf(&path, "%s/master.cf", config_directory());
+    if (mastercf_load(path.data, &entries, &count, &err) == 0) {
+        proc_limits = xcalloc(count + 1, sizeof(*proc_limits));
+        for (size_t i = 0; i < count; i++) {
+            if (strcmp(entries[i].type, "unix") != 0)
+                continue;
+            proc_limits[proc_limit_count].service = xstrdup(entries[i].service);
+            proc_limits[proc_limit_count].maxproc = entries[i].maxproc;
+            proc_limit_count++;
+        }
+        mastercf_free(entries, count);
+    } else {
+        log_warn("%s; using default_process_limit for every transport",
+                 err.data);
+    }
+    buf_free(&path);
+    buf_free(&err);
+}
+
+static int transport_process_limit(const char *transport)
+{
+    long limit = cfg_int("default_process_limit");
+    for (size_t i = 0; i < proc_limit_count; i++)
+        if (strcmp(proc_limits[i].service, transport) == 0 &&
+            proc_limits[i].maxproc > 0)
+            limit = proc_limits[i].maxproc;
+    return limit > 0 && limit < 100000 ? (int)limit : 100;
+}
+
+static void limits_cb(void *ctx, const char *transport, int *tlimit,
+                      int *dlimit)
+{
+    (void)ctx;
+    struct buf name = BUF_INIT;
+    *tlimit = transport_process_limit(transport);
+    buf_appendf(&name, "%s_destination_concurrency_limit", transport);
+    long limit = config_raw(name.data, NULL) ? cfg_int(name.data) : 0;
+    if (limit < 1)
+        limit = cfg_int("default_destination_concurrency_limit");
+    *dlimit = (int)limit;
+    buf_free(&name);
+}
+
+void deliver_init(void)
+{
+    load_process_limits();
+    qmgr.sched = dsched_new(limits_cb, NULL);
+}
+
+void qjob_free(struct qjob *job)
+{
+    free(job->transport);
+    free(job->nexthop);
+    free(job->rcpt_index);
+    free(job);
+}
+
+/* Recipient limit 1 (local): concurrency counts per recipient, as in
+ * Postfix; else per next hop. */
+void deliver_enqueue(struct qjob *job)
+{
+    job->sched.data = job;
+    const char *dest = job->nexthop;
+    if (job->rcpt_count == 1) {
+        struct buf name = BUF_INIT;
+        buf_appendf(&name, "%s_destination_recipient_limit", job->transport);
+        long limit = config_raw(name.data, NULL) ? cfg_int(name.data) : 0;
+        buf_free(&name);
+        if (limit == 1)
+            dest = job->msg->rcpts[job->rcpt_index[0]].rcpt->address;
+    }
+    dsched_enqueue(qmgr.sched, job->transport, dest, &job->sched);
+}
+
+int deliver_transport_dead(const char *transport, const char **reason)
+{
+    time_t now = time(NULL);
+    for (size_t i = 0; i < qmgr.dead_count; i++) {
+        if (strcmp(qmgr.dead[i].name, transport) != 0)
+            continue;
+        if (qmgr.dead[i].until > now) {
+            *reason = qmgr.dead[i].reason;
+            return 1;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+/* The job is over (every recipient has a state): frees it and finishes
+ * the message when it was the last. */
+static void job_end(struct qjob *job, int was_running)
+{
+    struct qmsg *msg = job->msg;
+    if (was_running)
+        dsched_done(qmgr.sched, &job->sched);
+    qjob_free(job);
+    if (--msg->jobs_open == 0)
+        msg_finish(msg);
+}
+
+/* Defers every recipient of a job that has no result yet. */
+static void job_defer(struct qjob *job, const char *status, const char *reason,
+                      int log_it)
+{
+    struct dsn d;
+    dsn_set(&d, status, -1, reason, NULL, NULL, NULL, NULL);
+    for (size_t i = 0; i < job->rcpt_count; i++) {
+        size_t index = job->rcpt_index[i];
+        if (job->msg->rcpts[index].state != QRCPT_PENDING)
+            continue;
+        if (log_it)
+            msg_log_rcpt(job->msg, index, "none", &d, NULL);
+        msg_rcpt_result(job->msg, index, QRCPT_DEFERRED, &d, NULL);
+    }
+    dsn_free(&d);
+}
+
+static void transport_died(const char *transport, const char *why)
+{
+    struct buf reason = BUF_INIT;
+    buf_appendf(&reason,
+                "delivery temporarily suspended: transport %s is not available",
+                transport);
+    log_warn("connect to transport private/%s: %s", transport, why);
+    size_t i;
+    for (i = 0; i < qmgr.dead_count; i++)
+        if (strcmp(qmgr.dead[i].name, transport) == 0)
+            break;
+    if (i == qmgr.dead_count) {
+        qmgr.dead = xreallocarray(qmgr.dead, qmgr.dead_count + 1,
+                                  sizeof(*qmgr.dead));
+        qmgr.dead[i].name = xstrdup(transport);
+        qmgr.dead[i].reason = NULL;
+        qmgr.dead_count++;
+    }
+    free(qmgr.dead[i].reason);
+    qmgr.dead[i].reason = buf_detach(&reason);
+    qmgr.dead[i].until = time(NULL) + qmgr.transport_retry;
+    /* everything waiting for this transport waits in deferred/ instead */
+    struct dsched_job *list = dsched_take_all(qmgr.sched, transport);
+    while (list) {
+        struct dsched_job *next = list->next;
+        struct qjob *job = list->data;
+        job_defer(job, "4.3.0", qmgr.dead[i].reason, 1);
+        job_end(job, 0);
+        list = next;
+    }
+}
+
+static void conn_close(struct agent_conn *c)
+{
+    event_timer_stop(qmgr.loop, &c->timer);
+    event_fd_remove(qmgr.loop, c->fd);
+    stream_close(c->stream);
+    free(c->transport);
+    free(c);
+}
+
+static void idle_remove(struct agent_conn *c)
+{
+    for (struct agent_conn **pp = &qmgr.idle_conns; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    c->next = NULL;
+}
+
+static void idle_event(struct event_loop *loop, int fd, unsigned events,
+                       void *ctx)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    /* an idle agent connection has nothing to say: EOF (max_idle,
+     * max_use) or garbage; either way it is finished */
+    struct agent_conn *c = ctx;
+    idle_remove(c);
+    conn_close(c);
+}
+
+static void idle_timeout(struct event_loop *loop, void *ctx)
+{
+    (void)loop;
+    struct agent_conn *c = ctx;
+    idle_remove(c);
+    conn_close(c);
+}
+
+static void conn_event(struct event_loop *loop, int fd, unsigned events,
+                       void *ctx);
+static void conn_timeout(struct event_loop *loop, void *ctx);
+static void job_start(struct qjob *job, int retry);
+
+static void make_idle(struct agent_conn *c)
+{
+    c->job = NULL;
+    c->reused = 1;
+    c->next = qmgr.idle_conns;
+    qmgr.idle_conns = c;
+    event_fd_set(qmgr.loop, c->fd, EVENT_READ);
+    event_timer_init(&c->timer, idle_timeout, c);
+    event_timer_start(qmgr.loop, &c->timer, IDLE_CLOSE_MS);
+    /* the fd callback switches with the state */
+    event_fd_remove(qmgr.loop, c->fd);
+    event_fd_add(qmgr.loop, c->fd, EVENT_READ, idle_event, c);
+}
+
+static struct agent_conn *conn_get(const char *transport, struct buf *err)
+{
+    for (struct agent_conn **pp = &qmgr.idle_conns; *pp; pp = &(*pp)->next) {
+        struct agent_conn *c = *pp;
+        if (strcmp(c->transport, transport) == 0) {
+            *pp = c->next;
+            c->next = NULL;
+            event_timer_stop(qmgr.loop, &c->timer);
+            event_fd_remove(qmgr.loop, c->fd);
+            return c;
+        }
+    }
+    struct buf path = BUF_INIT;
+    buf_appendf(&path, "%s/private/%s", qmgr.queue_dir, transport);
+    int fd = attr_connect(path.data, CONNECT_TIMEOUT_MS, err);
+    buf_free(&path);
+    if (fd < 0)
+        return NULL;
+    struct agent_conn *c = xcalloc(1, sizeof(*c));
+    c->transport = xstrdup(transport);
+    c->fd = fd;
+    c->stream = stream_open(fd);
+    stream_set_nonblocking(c->stream, 1);
+    return c;
+}
+
+static struct attr_msg *build_request(const struct qjob *job)
+{
+    const struct qmsg *msg = job->msg;
+    const struct qfile_envelope *env = &msg->env;
+    struct attr_msg *req = attr_msg_new("deliver", 1);
+    struct buf name = BUF_INIT;
+    const char *ret = env->dsn_ret == QFILE_RET_FULL   ? "full"
+                      : env->dsn_ret == QFILE_RET_HDRS ? "hdrs"
+                                                       : "";
+    const char *ident = qfile_envelope_attr(env, "log_ident");
+    attr_add_str(req, "queue_name", "active");
+    attr_add_str(req, "queue_id", msg->qid);
+    attr_add_str(req, "transport", job->transport);
+    attr_add_str(req, "nexthop", job->nexthop);
+    attr_add_str(req, "sender", env->sender);
+    attr_add_num(req, "arrival_time", (long long)env->arrival_sec);
+    attr_add_num(req, "message_size", (long long)env->header.message_size);
+    attr_add_num(req, "content_offset", (long long)env->header.content_offset);
+    attr_add_str(req, "encoding",
+                 env->encoding & QFILE_ENC_8BITMIME ? "8bitmime" : "7bit");
+    attr_add_num(req, "smtputf8", env->encoding & QFILE_ENC_SMTPUTF8 ? 1 : 0);
+    attr_add_str(req, "dsn_envid", env->envid ? env->envid : "");
+    attr_add_str(req, "dsn_ret", ret);
+    const char *client_name = qfile_envelope_attr(env, "client_name");
+    const char *client_addr = qfile_envelope_attr(env, "client_address");
+    attr_add_str(req, "client_name", client_name ? client_name : "");
+    attr_add_str(req, "client_address", client_addr ? client_addr : "");
+    attr_add_str(req, "log_ident", ident ? ident : msg->qid);
+    attr_add_num(req, "rcpt_count", (long long)job->rcpt_count);
+    for (size_t i = 0; i < job->rcpt_count; i++) {
+        const struct qfile_recipient *rc =
+            msg->rcpts[job->rcpt_index[i]].rcpt;
+        buf_reset(&name);
+        buf_appendf(&name, "rcpt_address_%zu", i);
+        attr_add_str(req, name.data, rc->address);
+        buf_reset(&name);
+        buf_appendf(&name, "rcpt_original_%zu", i);
+        attr_add_str(req, name.data, rc->original);
+        buf_reset(&name);
+        buf_appendf(&name, "rcpt_orcpt_%zu", i);
+        attr_add_str(req, name.data, rc->orcpt);
+        buf_reset(&name);
+        buf_appendf(&name, "rcpt_notify_%zu", i);
+        attr_add_num(req, name.data, (long long)rc->notify);
+        buf_reset(&name);
+        buf_appendf(&name, "rcpt_offset_%zu", i);
+        attr_add_num(req, name.data, (long long)rc->offset);
+    }
+    buf_free(&name);
+    return req;
+}
+
+/* Reads which recipients the file says are done, after a broken
+ * request: the agent marks before it replies, so the file knows. */
+static void job_believe_file(struct qjob *job)
+{
+    struct qmsg *msg = job->msg;
+    struct qfile_reader *reader = NULL;
+    struct qfile_envelope env;
+    struct buf err = BUF_INIT;
+    memset(&env, 0, sizeof(env));
+    if (qfile_reader_fdopen(msg->fd, &reader, &err) == QFILE_OK &&
+        qfile_read_envelope(reader, &env, &err) == QFILE_OK) {
+        struct dsn d;
+        dsn_set(&d, "2.0.0", -1, "delivered", NULL, NULL, NULL, NULL);
+        for (size_t i = 0; i < job->rcpt_count; i++) {
+            size_t index = job->rcpt_index[i];
+            const struct qfile_recipient *now =
+                qfile_envelope_recipient_at(&env, msg->rcpts[index].rcpt->offset);
+            if (now && now->done && msg->rcpts[index].state == QRCPT_PENDING)
+                msg_rcpt_result(msg, index, QRCPT_SENT, &d, NULL);
+        }
+        dsn_free(&d);
+    } else {
+        log_warn("%s: re-read queue file: %s", msg->qid, err.data);
+    }
+    qfile_envelope_free(&env);
+    qfile_reader_close(reader);
+    buf_free(&err);
+}
+
+/* The connection broke or timed out during a request. */
+static void conn_failed(struct agent_conn *c, const char *why, int got_reply_bytes)
+{
+    struct qjob *job = c->job;
+    int retry = c->reused && !got_reply_bytes && !job->retried;
+    log_warn("%s: lost connection with %s service: %s", job->msg->qid,
+             c->transport, why);
+    conn_close(c);
+    job_believe_file(job);
+    int pending = 0;
+    for (size_t i = 0; i < job->rcpt_count; i++)
+        if (job->msg->rcpts[job->rcpt_index[i]].state == QRCPT_PENDING)
+            pending++;
+    if (retry && pending) {
+        /* once, on a fresh connection */
+        job_start(job, 1);
+        return;
+    }
+    struct buf reason = BUF_INIT;
+    buf_appendf(&reason, "lost connection with %s service", job->transport);
+    job_defer(job, "4.3.0", reason.data, 1);
+    buf_free(&reason);
+    job_end(job, 1);
+    deliver_run();
+}
+
+static enum qrcpt_state parse_status(const char *word)
+{
+    if (word && strcmp(word, "sent") == 0)
+        return QRCPT_SENT;
+    if (word && strcmp(word, "bounced") == 0)
+        return QRCPT_BOUNCED;
+    return QRCPT_DEFERRED;
+}
+
+static void handle_reply(struct agent_conn *c, struct attr_msg *reply)
+{
+    struct qjob *job = c->job;
+    struct qmsg *msg = job->msg;
+    struct buf err = BUF_INIT, name = BUF_INIT;
+    long long count = -1;
+    if (attr_check_proto(reply, "deliver", 1, &err) < 0 ||
+        attr_get_num(reply, "rcpt_count", &count, &err) < 0 ||
+        count != (long long)job->rcpt_count) {
+        log_warn("%s: bad reply from %s service: %s", msg->qid, c->transport,
+                 err.len ? err.data : "wrong recipient count");
+        conn_close(c);
+        job_believe_file(job);
+        job_defer(job, "4.3.0", "unknown mail transport error", 1);
+        goto done;
+    }
+    for (size_t i = 0; i < job->rcpt_count; i++) {
+        size_t index = job->rcpt_index[i];
+        buf_reset(&name);
+        buf_appendf(&name, "status_%zu", i);
+        const char *word = attr_opt_str(reply, name.data, NULL);
+        buf_reset(&name);
+        buf_appendf(&name, "dsn_%zu", i);
+        const char *status = attr_opt_str(reply, name.data, "");
+        buf_reset(&name);
+        buf_appendf(&name, "reason_%zu", i);
+        const char *reason = attr_opt_str(reply, name.data, "");
+        buf_reset(&name);
+        buf_appendf(&name, "relay_%zu", i);
+        const char *relay = attr_opt_str(reply, name.data, c->transport);
+        enum qrcpt_state state = parse_status(word);
+        const char *fallback = state == QRCPT_SENT      ? "2.0.0"
+                               : state == QRCPT_BOUNCED ? "5.0.0"
+                                                        : "4.0.0";
+        struct dsn d;
+        /* the status must agree with the word, or the word wins */
+        if (!status || dsn_status_valid(status) == 0 ||
+            status[0] != fallback[0] ||
+            dsn_set(&d, status, -1, reason, NULL, NULL, NULL, NULL) < 0)
+            dsn_set(&d, fallback, -1, reason ? reason : "", NULL, NULL, NULL,
+                    NULL);
+        if (state == QRCPT_SENT) {
+            /* trust but verify: the agent must have marked it done */
+            msg_rcpt_result(msg, index, QRCPT_SENT, &d, relay);
+        } else {
+            msg_rcpt_result(msg, index, state, &d, relay);
+        }
+        dsn_free(&d);
+    }
+    make_idle(c);
+done:
+    buf_free(&err);
+    buf_free(&name);
+    job_end(job, 1);
+    deliver_run();
+}
+
+static void conn_event(struct event_loop *loop, int fd, unsigned events,
+                       void *ctx)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    struct agent_conn *c = ctx;
+    if (stream_output_pending(c->stream)) {
+        enum stream_status st = stream_flush(c->stream);
+        if (st == STREAM_AGAIN) {
+            event_fd_set(qmgr.loop, c->fd, EVENT_READ | EVENT_WRITE);
+            return;
+        }
+        if (st != STREAM_OK) {
+            conn_failed(c, stream_status_name(st), 0);
+            return;
+        }
+        event_fd_set(qmgr.loop, c->fd, EVENT_READ);
+    }
+    struct attr_msg *reply = NULL;
+    struct buf err = BUF_INIT;
+    enum attr_status st = attr_read(c->stream, NULL, &reply, &err);
+    if (st == ATTR_AGAIN) {
+        buf_free(&err);
+        return;
+    }
+    if (st != ATTR_OK) {
+        conn_failed(c, err.len ? err.data : attr_status_name(st),
+                    st == ATTR_MALFORMED);
+        buf_free(&err);
+        return;
+    }
+    buf_free(&err);
+    event_timer_stop(qmgr.loop, &c->timer);
+    handle_reply(c, reply);
+    attr_msg_free(reply);
+}
+
+static void conn_timeout(struct event_loop *loop, void *ctx)
+{
+    (void)loop;
+    struct agent_conn *c = ctx;
+    conn_failed(c, "timeout", 1);
+}
+
+/* Hands a job that dsched_next returned to an agent. */
+static void job_start(struct qjob *job, int retry)
+{
+    struct buf err = BUF_INIT;
+    struct agent_conn *c = conn_get(job->transport, &err);
+    if (!c) {
+        /* defers the waiting jobs of the transport, then this one */
+        transport_died(job->transport, err.data);
+        const char *reason = "transport not available";
+        deliver_transport_dead(job->transport, &reason);
+        job_defer(job, "4.3.0", reason, 1);
+        buf_free(&err);
+        job_end(job, 1);
+        return;
+    }
+    c->job = job;
+    job->retried |= retry;
+    gettimeofday(&job->handoff, NULL);
+    struct attr_msg *req = build_request(job);
+    attr_encode(req, &err);
+    attr_msg_free(req);
+    stream_write(c->stream, err.data, err.len);
+    buf_free(&err);
+    event_timer_init(&c->timer, conn_timeout, c);
+    event_timer_start(qmgr.loop, &c->timer, (uint64_t)qmgr.ipc_timeout * 1000);
+    enum stream_status st = stream_flush(c->stream);
+    event_fd_add(qmgr.loop, c->fd,
+                 st == STREAM_AGAIN ? EVENT_READ | EVENT_WRITE : EVENT_READ,
+                 conn_event, c);
+    if (st != STREAM_OK && st != STREAM_AGAIN)
+        conn_failed(c, stream_status_name(st), 0);
+}
+
+void deliver_run(void)
+{
+    static int running;
+    if (running)
+        return; /* re-entered from a job that ended at once */
+    running = 1;
+    struct dsched_job *sj;
+    while ((sj = dsched_next(qmgr.sched)))
+        job_start(sj->data, 0);
+    running = 0;
+}

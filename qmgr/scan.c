@@ -1,0 +1,172 @@
+/* scan.c: qmgr's queue scans. Disk is the truth: incoming/ holds new
+ * mail, active/ what a predecessor was delivering when it stopped, and
+ * deferred/ mail waiting for its retry time (the file's mtime). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "qmgr.h"
+
+/* Temporary files of writers that crashed (".t..." in incoming/) are
+ * removed after a day, as docs/queue-format.md asks. */
+#define STALE_TEMP_AGE (24 * 3600)
+
+typedef void (*scan_fn)(const char *qid, const struct stat *st, void *ctx);
+
+/* Calls fn for every queue file in queue; returns 0 when the whole
+ * directory was seen, 1 when fn asked to stop (*stop set). */
+static void scan_dir(enum queue_name queue, scan_fn fn, void *ctx,
+                     const int *stop)
+{
+    struct buf path = BUF_INIT;
+    queue_dir_path(&path, qmgr.queue_dir, queue);
+    DIR *dir = opendir(path.data);
+    if (!dir) {
+        log_warn("open queue directory %s: %s", path.data, strerror(errno));
+        buf_free(&path);
+        return;
+    }
+    struct dirent *de;
+    time_t now = time(NULL);
+    while ((de = readdir(dir)) && !(stop && *stop)) {
+        struct stat st;
+        if (de->d_name[0] == '.') {
+            if (queue == QUEUE_INCOMING && de->d_name[1] == 't' &&
+                fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+                    0 &&
+                S_ISREG(st.st_mode) && now - st.st_mtime > STALE_TEMP_AGE) {
+                if (unlinkat(dirfd(dir), de->d_name, 0) == 0)
+                    log_info("removed stale temporary file %s/%s", path.data,
+                             de->d_name);
+            }
+            continue;
+        }
+        if (!qid_valid(de->d_name)) {
+            log_warn("%s/%s: not a queue file name; ignored", path.data,
+                     de->d_name);
+            continue;
+        }
+        if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue; /* gone meanwhile */
+        if (!S_ISREG(st.st_mode)) {
+            log_warn("%s/%s: not a regular file; ignored", path.data,
+                     de->d_name);
+            continue;
+        }
+        fn(de->d_name, &st, ctx);
+    }
+    closedir(dir);
+    buf_free(&path);
+}
+
+static int active_full(void)
+{
+    return (long)qmgr.message_count >= qmgr.active_limit;
+}
+
+static void take_incoming(const char *qid, const struct stat *st, void *ctx)
+{
+    (void)st;
+    int *stop = ctx;
+    if (active_full()) {
+        qmgr.incoming_backlog = 1;
+        *stop = 1;
+        return;
+    }
+    msg_load(qid, QUEUE_INCOMING, 0);
+}
+
+void scan_incoming(void)
+{
+    int stop = 0;
+    qmgr.incoming_backlog = 0;
+    scan_dir(QUEUE_INCOMING, take_incoming, &stop, &stop);
+}
+
+/* A file in active/ at start was being delivered by our predecessor.
+ * Agents hold a shared flock on a queue file while they handle a
+ * request; when one still does, a request of the dead qmgr is still
+ * running, and sending the message again now could deliver it twice.
+ * Such files are looked at again a moment later. */
+static int predecessor_busy(const char *qid)
+{
+    struct buf path = BUF_INIT;
+    int busy = 0;
+    queue_path(&path, qmgr.queue_dir, QUEUE_ACTIVE, qid);
+    int fd = open(path.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+            busy = 1;
+        close(fd); /* releases the probe's lock */
+    }
+    buf_free(&path);
+    return busy;
+}
+
+static struct event_timer active_retry_timer;
+static int active_retry_init;
+
+static void active_retry(struct event_loop *loop, void *ctx)
+{
+    (void)loop;
+    (void)ctx;
+    scan_active();
+}
+
+static void take_active(const char *qid, const struct stat *st, void *ctx)
+{
+    (void)st;
+    int *busy = ctx;
+    if (msg_find(qid))
+        return;
+    if (predecessor_busy(qid)) {
+        log_debug("%s: still in delivery by a previous qmgr's agent", qid);
+        *busy = 1;
+        return;
+    }
+    msg_load(qid, QUEUE_ACTIVE, 0);
+}
+
+void scan_active(void)
+{
+    int busy = 0;
+    scan_dir(QUEUE_ACTIVE, take_active, &busy, NULL);
+    if (busy) {
+        if (!active_retry_init) {
+            event_timer_init(&active_retry_timer, active_retry, NULL);
+            active_retry_init = 1;
+        }
+        event_timer_start(qmgr.loop, &active_retry_timer, 500);
+    }
+}
+
+struct deferred_scan {
+    int flush;
+    int stop;
+    time_t now;
+};
+
+static void take_deferred(const char *qid, const struct stat *st, void *ctx)
+{
+    struct deferred_scan *ds = ctx;
+    if (!ds->flush && st->st_mtime > ds->now)
+        return; /* not due yet */
+    if (active_full()) {
+        ds->stop = 1;
+        return;
+    }
+    msg_load(qid, QUEUE_DEFERRED, ds->flush);
+}
+
+void scan_deferred(int flush)
+{
+    struct deferred_scan ds = {flush, 0, time(NULL)};
+    qmgr.last_deferred_scan = ds.now;
+    scan_dir(QUEUE_DEFERRED, take_deferred, &ds, &ds.stop);
+}

@@ -1,0 +1,247 @@
+/* virtual.c: the virtual delivery agent, Postfix's virtual(8).
+ *
+ * Serves deliver/1 requests (lib/agent.h does the protocol, the queue
+ * file, the done marks and the log lines). Per recipient:
+ *   - a message that already carries `Delivered-To: <recipient>` is a
+ *     mail loop: bounce 5.4.6;
+ *   - virtual_mailbox_maps names the mailbox (the whole address, then
+ *     without its extension, then @domain); not found: bounce 5.1.1;
+ *   - virtual_uid_maps / virtual_gid_maps give its owner; a uid below
+ *     virtual_minimum_uid, or none, defers 4.3.5 (configuration error);
+ *   - a result ending in `/` is a Maildir below virtual_mailbox_base,
+ *     anything else an mbox file there (locked by virtual_mailbox_lock);
+ *   - the copy starts with Return-Path: and Delivered-To:, is written
+ *     with the owner's effective uid/gid, limited by
+ *     virtual_mailbox_limit and Maildir++ quota (maildirsize).
+ * As Postfix's virtual, the agent does not consult
+ * virtual_mailbox_domains: that list is routing, done before mail gets
+ * here (smtpd, qmgr). A table that fails defers 4.3.0. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "config.h"
+#include "log.h"
+#include "maildir.h"
+#include "mbox.h"
+#include "mem.h"
+#include "store.h"
+
+static struct maps *mailbox_maps, *uid_maps, *gid_maps;
+
+static void virtual_init(void)
+{
+    /* Results become paths: never let $1 carry the address into one. */
+    mailbox_maps =
+        maps_open("virtual_mailbox_maps", cfg_str("virtual_mailbox_maps"),
+                  DICT_FLAG_NO_REGSUB);
+    uid_maps = maps_open("virtual_uid_maps", cfg_str("virtual_uid_maps"),
+                         DICT_FLAG_NO_REGSUB);
+    gid_maps = maps_open("virtual_gid_maps", cfg_str("virtual_gid_maps"),
+                         DICT_FLAG_NO_REGSUB);
+}
+
+/* Looks up a numeric id; 0, or -1 after answering the recipient. */
+static int lookup_id(struct agent_delivery *d, size_t i, struct maps *m,
+                     const char *what, long *id)
+{
+    const char *rcpt = d->req->rcpts[i].address;
+    struct buf value = BUF_INIT;
+    enum dict_result r = agent_maps_find_address(m, rcpt, &value);
+    int rc = -1;
+    if (r == DICT_ERROR) {
+        agent_defer(d, i, "4.3.0", "%s lookup failure", what);
+    } else if (r == DICT_NOTFOUND) {
+        log_warn("recipient %s: %s not found in virtual_%s_maps", rcpt, what,
+                 what);
+        agent_defer(d, i, "4.3.5",
+                    "mail system configuration error: no %s for recipient",
+                    what);
+    } else if (str_to_long(str_trim(value.data), id) < 0 || *id < 0) {
+        log_warn("recipient %s: bad %s \"%s\" in virtual_%s_maps", rcpt, what,
+                 buf_cstr(&value), what);
+        agent_defer(d, i, "4.3.5",
+                    "mail system configuration error: bad %s for recipient",
+                    what);
+    } else {
+        rc = 0;
+    }
+    buf_free(&value);
+    return rc;
+}
+
+/* A mailbox name from the table must stay below virtual_mailbox_base. */
+static int mailbox_name_ok(const char *name)
+{
+    if (name[0] == 0)
+        return 0;
+    const char *p = name;
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (len == 2 && p[0] == '.' && p[1] == '.')
+            return 0;
+        if (!slash)
+            break;
+        p = slash + 1;
+    }
+    for (p = name; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            return 0;
+    return 1;
+}
+
+struct copy_target {
+    struct maildir_delivery *maildir;
+    struct mbox_delivery *mbox;
+};
+
+static int copy_write(void *ctx, const void *data, size_t len)
+{
+    struct copy_target *t = ctx;
+    if (t->maildir)
+        return maildir_delivery_write(t->maildir, data, len);
+    return mbox_delivery_write(t->mbox, data, len);
+}
+
+static void deliver_mailbox(struct agent_delivery *d, size_t i,
+                            const char *path, int is_maildir, uid_t uid,
+                            gid_t gid)
+{
+    const char *rcpt = d->req->rcpts[i].address;
+    struct buf leading = BUF_INIT, err = BUF_INIT;
+    agent_leading_lines(d, rcpt, &leading);
+    struct store_status st;
+    store_status_init(&st);
+    struct copy_target t = {NULL, NULL};
+    enum store_result result;
+    int copy_rc = 0;
+
+    agent_set_eugid(uid, gid);
+    if (is_maildir) {
+        struct maildir_options opts;
+        memset(&opts, 0, sizeof(opts));
+        opts.path = path;
+        opts.size_limit = cfg_size("virtual_mailbox_limit");
+        /* Enforce a maildirsize that Dovecot (or maildirmake -q) set. */
+        opts.quota.mode = MAILDIR_QUOTA_FROM_FILE;
+        t.maildir = maildir_delivery_open(&opts, buf_cstr(&leading), &st);
+        if (t.maildir) {
+            copy_rc = agent_copy_content(d, copy_write, &t, &err);
+            if (copy_rc == -2)
+                maildir_delivery_abort(t.maildir);
+            else
+                maildir_delivery_commit(t.maildir, NULL);
+        }
+    } else {
+        struct mbox_options opts;
+        memset(&opts, 0, sizeof(opts));
+        opts.path = path;
+        opts.sender = d->req->sender;
+        opts.lock_methods = agent_lock_methods("virtual_mailbox_lock");
+        opts.lock_attempts = (int)cfg_int("deliver_lock_attempts");
+        opts.lock_delay_ms = (int)(cfg_time("deliver_lock_delay") * 1000);
+        opts.stale_lock_secs = (int)cfg_time("stale_lock_time");
+        opts.size_limit = cfg_size("virtual_mailbox_limit");
+        t.mbox = mbox_delivery_open(&opts, buf_cstr(&leading), &st);
+        if (t.mbox) {
+            copy_rc = agent_copy_content(d, copy_write, &t, &err);
+            if (copy_rc == -2)
+                mbox_delivery_abort(t.mbox);
+            else
+                mbox_delivery_commit(t.mbox);
+        }
+    }
+    agent_restore_eugid();
+    result = st.result;
+
+    if (copy_rc == -2) {
+        log_warn("%s: reading queue file: %s", d->req->log_ident,
+                 buf_cstr(&err));
+        agent_defer(d, i, "4.3.0", "cannot read queue file");
+    } else if (result == STORE_OK) {
+        agent_sent(d, i, "2.0.0", "delivered to %s",
+                   is_maildir ? "maildir" : "mailbox");
+    } else if (result == STORE_DEFER) {
+        agent_defer(d, i, st.dsn, "%s", buf_cstr(&st.reason));
+    } else {
+        /* STORE_BOUNCE, or over Maildir++ quota: bounce 5.2.2 as
+         * Postfix's virtual and Dovecot (quota_full_tempfail = no) do. */
+        agent_bounce(d, i, result == STORE_OVER_QUOTA ? "5.2.2" : st.dsn, "%s",
+                     buf_cstr(&st.reason));
+    }
+    store_status_free(&st);
+    buf_free(&leading);
+    buf_free(&err);
+}
+
+static void virtual_deliver(struct agent_delivery *d, size_t i)
+{
+    const char *rcpt = d->req->rcpts[i].address;
+    struct buf err = BUF_INIT, mailbox = BUF_INIT, path = BUF_INIT;
+
+    int loop = agent_delivered_to(d, rcpt, &err);
+    if (loop < 0) {
+        log_warn("%s: reading queue file: %s", d->req->log_ident,
+                 buf_cstr(&err));
+        agent_defer(d, i, "4.3.0", "cannot read queue file");
+        goto out;
+    }
+    if (loop) {
+        agent_bounce(d, i, "5.4.6", "mail forwarding loop for %s", rcpt);
+        goto out;
+    }
+
+    enum dict_result r = agent_maps_find_address(mailbox_maps, rcpt, &mailbox);
+    if (r == DICT_ERROR) {
+        agent_defer(d, i, "4.3.0", "virtual_mailbox_maps lookup failure");
+        goto out;
+    }
+    if (r == DICT_NOTFOUND) {
+        agent_bounce(d, i, "5.1.1", "unknown user: \"%s\"", rcpt);
+        goto out;
+    }
+    str_trim(mailbox.data);
+    mailbox.len = strlen(mailbox.data);
+    if (!mailbox_name_ok(buf_cstr(&mailbox))) {
+        log_warn("recipient %s: bad mailbox name \"%s\" in "
+                 "virtual_mailbox_maps",
+                 rcpt, buf_cstr(&mailbox));
+        agent_defer(d, i, "4.3.5",
+                    "mail system configuration error: bad mailbox name");
+        goto out;
+    }
+
+    long uid, gid;
+    if (lookup_id(d, i, uid_maps, "uid", &uid) < 0 ||
+        lookup_id(d, i, gid_maps, "gid", &gid) < 0)
+        goto out;
+    long minimum = cfg_int("virtual_minimum_uid");
+    if (uid < minimum) {
+        log_warn("recipient %s: uid %ld in virtual_uid_maps is below "
+                 "virtual_minimum_uid %ld",
+                 rcpt, uid, minimum);
+        agent_defer(d, i, "4.3.5",
+                    "mail system configuration error: uid %ld is below "
+                    "virtual_minimum_uid %ld",
+                    uid, minimum);
+        goto out;
+    }
+
+    buf_append_str(&path, cfg_str("virtual_mailbox_base"));
+    buf_append_char(&path, '/');
+    buf_append_str(&path, buf_cstr(&mailbox));
+    deliver_mailbox(d, i, buf_cstr(&path),
+                    str_has_suffix(buf_cstr(&mailbox), "/"), (uid_t)uid,
+                    (gid_t)gid);
+out:
+    buf_free(&err);
+    buf_free(&mailbox);
+    buf_free(&path);
+}
+
+int main(int argc, char **argv)
+{
+    agent_main(argc, argv, "virtual", virtual_init, virtual_deliver);
+}

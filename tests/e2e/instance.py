@@ -326,6 +326,13 @@ class Instance:
         else:
             os.symlink(target, link)
 
+    def program(self, name):
+        """The path of a daemon or test helper that mail_owner can run
+        (daemon_directory/name): as root with a build tree under a mode-0700
+        directory (/root, mktemp -d), the build tree's copy is out of its
+        reach. Use it for helpers run as mail_owner."""
+        return os.path.join(self.daemon_dir, name)
+
     def write_main_cf(self, extra=None, text_after=""):
         """Writes etc/main.cf from main_params (updated with extra), plus raw
         text appended as is (for deliberately broken files)."""

@@ -84,9 +84,13 @@ int main(int argc, char **argv)
         goto fail;
     printf("%s\n", qfile_writer_qid(w));
     qfile_writer_free(w);
+    buf_free(&dir);
+    buf_free(&err);
     return 0;
 fail:
     fprintf(stderr, "qinject: %s\n", err.data);
     qfile_writer_free(w);
+    buf_free(&dir);
+    buf_free(&err);
     return 1;
 }

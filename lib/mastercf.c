@@ -196,9 +196,10 @@ static int parse_entry(struct parser *p, const char *text)
         "chroot", "wakeup", "maxproc", "command"};
     for (size_t i = 0; status == 0 && i < 8; i++) {
         const char *value = fields.items[i];
-        if (*value == 0 || strpbrk(value, " \t\n\r\f\v"))
-            status = fail(p, "field \"%s\": bad value \"%.60s\" (empty or "
-                             "with spaces; braces are for arguments)",
+        if (*value == 0 || *value == '{' || strpbrk(value, " \t\n\r\f\v"))
+            status = fail(p, "field \"%s\": bad value \"%.60s\" (empty, "
+                             "with spaces or braces; braces are for "
+                             "arguments)",
                           field_names[i], value);
     }
     struct master_entry e;

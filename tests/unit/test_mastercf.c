@@ -186,6 +186,8 @@ static void test_errors_name_file_and_line(void)
                 "field \"command\": bad value \"my prog\"");
     check_error("{} unix n - y - - prog\n", "field \"service\": bad value");
     check_error("{a b} unix n - y - - prog\n", "field \"service\"");
+    check_error("y inet n - y - - { {}} arg\n",
+                "field \"command\": bad value \"{}\"");
     check_error("host: inet n - y - - smtpd\n", "bad inet service");
     check_error(" smtp inet n - y - - smtpd\n",
                 "line 1: text starts with whitespace");

@@ -86,8 +86,8 @@ void dsched_free(struct dsched *s)
     free(s);
 }
 
-static struct dsched_transport *transport_get(struct dsched *s, const char *name,
-                                             int create)
+static struct dsched_transport *transport_get(struct dsched *s,
+                                              const char *name, int create)
 {
     for (size_t i = 0; i < s->transport_count; i++)
         if (strcmp(s->transports[i]->name, name) == 0)
@@ -129,7 +129,8 @@ static void rehash(struct dsched_transport *t)
     t->bucket_count = count;
 }
 
-static struct dsched_dest *dest_get(struct dsched_transport *t, const char *name)
+static struct dsched_dest *dest_get(struct dsched_transport *t,
+                                    const char *name)
 {
     size_t i = hash_name(name) % t->bucket_count;
     for (struct dsched_dest *d = t->buckets[i]; d; d = d->hash_next)
@@ -200,7 +201,7 @@ static void ready_remove(struct dsched_transport *t, struct dsched_dest *d)
 }
 
 void dsched_enqueue(struct dsched *s, const char *transport, const char *dest,
-                   struct dsched_job *job)
+                    struct dsched_job *job)
 {
     struct dsched_transport *t = transport_get(s, transport, 1);
     struct dsched_dest *d = dest_get(t, dest);
@@ -304,7 +305,7 @@ size_t dsched_queued(const struct dsched *s)
 }
 
 int dsched_running(const struct dsched *s, const char *transport,
-                  const char *dest)
+                   const char *dest)
 {
     for (size_t i = 0; i < s->transport_count; i++) {
         struct dsched_transport *t = s->transports[i];

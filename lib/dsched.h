@@ -27,14 +27,14 @@ struct dsched_dest;
 struct dsched_job {
     struct dsched_job *next;  /* private: queue link */
     struct dsched_dest *dest; /* private: set by dsched_enqueue */
-    void *data;              /* the caller's */
+    void *data;               /* the caller's */
 };
 
 /* Called once per transport name to learn its limits: how many jobs may
  * run at once over all its destinations, and per destination (both
  * at least 1; smaller values are raised to 1). */
 typedef void (*dsched_limits_fn)(void *ctx, const char *transport,
-                                int *transport_limit, int *dest_limit);
+                                 int *transport_limit, int *dest_limit);
 
 struct dsched *dsched_new(dsched_limits_fn limits, void *ctx);
 /* Frees the scheduler. Queued jobs are the caller's and are not freed. */
@@ -42,7 +42,7 @@ void dsched_free(struct dsched *s);
 
 /* Queues job at the tail of its destination's queue. */
 void dsched_enqueue(struct dsched *s, const char *transport, const char *dest,
-                   struct dsched_job *job);
+                    struct dsched_job *job);
 /* The next job that may start, counted as running from now on; NULL
  * when none may start (nothing queued, or every queue at its limit). */
 struct dsched_job *dsched_next(struct dsched *s);
@@ -63,6 +63,6 @@ struct dsched_job *dsched_take_all(struct dsched *s, const char *transport);
  * transport, or of one of its destinations (dest non-NULL). */
 size_t dsched_queued(const struct dsched *s);
 int dsched_running(const struct dsched *s, const char *transport,
-                  const char *dest);
+                   const char *dest);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include "attr.h"
 #include "config.h"
+#include "deliver_req.h"
 #include "log.h"
 #include "mastercf.h"
 #include "mem.h"
@@ -53,7 +54,7 @@ struct agent_conn {
 static struct proc_limit {
     char *service;
     int maxproc;
-} *proc_limits;
+} * proc_limits;
 static size_t proc_limit_count;
 
 /* Reads every unix service's maxproc from master.cf, once, at start
@@ -193,8 +194,8 @@ static void transport_died(const char *transport, const char *why)
         if (strcmp(qmgr.dead[i].name, transport) == 0)
             break;
     if (i == qmgr.dead_count) {
-        qmgr.dead = xreallocarray(qmgr.dead, qmgr.dead_count + 1,
-                                  sizeof(*qmgr.dead));
+        qmgr.dead =
+            xreallocarray(qmgr.dead, qmgr.dead_count + 1, sizeof(*qmgr.dead));
         qmgr.dead[i].name = xstrdup(transport);
         qmgr.dead[i].reason = NULL;
         qmgr.dead_count++;
@@ -264,12 +265,14 @@ static void make_idle(struct agent_conn *c)
     c->reused = 1;
     c->next = qmgr.idle_conns;
     qmgr.idle_conns = c;
-    event_fd_set(qmgr.loop, c->fd, EVENT_READ);
     event_timer_init(&c->timer, idle_timeout, c);
     event_timer_start(qmgr.loop, &c->timer, IDLE_CLOSE_MS);
-    /* the fd callback switches with the state */
+    /* the fd callback changes with the state: an idle connection that
+     * becomes readable was closed by the agent (max_idle, max_use) */
     event_fd_remove(qmgr.loop, c->fd);
     event_fd_add(qmgr.loop, c->fd, EVENT_READ, idle_event, c);
+    if (stream_input_pending(c->stream))
+        idle_event(qmgr.loop, c->fd, EVENT_READ, c); /* extra bytes */
 }
 
 static struct agent_conn *conn_get(const char *transport, struct buf *err)
@@ -298,56 +301,45 @@ static struct agent_conn *conn_get(const char *transport, struct buf *err)
     return c;
 }
 
+/* The deliver/1 request for a job (lib/deliver_req, shared with the
+ * agents). The strings are borrowed from the message. */
 static struct attr_msg *build_request(const struct qjob *job)
 {
     const struct qmsg *msg = job->msg;
     const struct qfile_envelope *env = &msg->env;
-    struct attr_msg *req = attr_msg_new("deliver", 1);
-    struct buf name = BUF_INIT;
-    const char *ret = env->dsn_ret == QFILE_RET_FULL   ? "full"
-                      : env->dsn_ret == QFILE_RET_HDRS ? "hdrs"
-                                                       : "";
+    struct deliver_request req;
+    memset(&req, 0, sizeof(req));
     const char *ident = qfile_envelope_attr(env, "log_ident");
-    attr_add_str(req, "queue_name", "active");
-    attr_add_str(req, "queue_id", msg->qid);
-    attr_add_str(req, "transport", job->transport);
-    attr_add_str(req, "nexthop", job->nexthop);
-    attr_add_str(req, "sender", env->sender);
-    attr_add_num(req, "arrival_time", (long long)env->arrival_sec);
-    attr_add_num(req, "message_size", (long long)env->header.message_size);
-    attr_add_num(req, "content_offset", (long long)env->header.content_offset);
-    attr_add_str(req, "encoding",
-                 env->encoding & QFILE_ENC_8BITMIME ? "8bitmime" : "7bit");
-    attr_add_num(req, "smtputf8", env->encoding & QFILE_ENC_SMTPUTF8 ? 1 : 0);
-    attr_add_str(req, "dsn_envid", env->envid ? env->envid : "");
-    attr_add_str(req, "dsn_ret", ret);
-    const char *client_name = qfile_envelope_attr(env, "client_name");
-    const char *client_addr = qfile_envelope_attr(env, "client_address");
-    attr_add_str(req, "client_name", client_name ? client_name : "");
-    attr_add_str(req, "client_address", client_addr ? client_addr : "");
-    attr_add_str(req, "log_ident", ident ? ident : msg->qid);
-    attr_add_num(req, "rcpt_count", (long long)job->rcpt_count);
+    req.queue_name = "active";
+    req.queue_id = (char *)msg->qid;
+    req.transport = job->transport;
+    req.nexthop = job->nexthop;
+    req.sender = env->sender;
+    req.arrival_time = (long long)env->arrival_sec;
+    req.message_size = (long long)env->header.message_size;
+    req.content_offset = (long long)env->header.content_offset;
+    req.encoding = env->encoding & QFILE_ENC_8BITMIME ? "8bitmime" : "7bit";
+    req.smtputf8 = (env->encoding & QFILE_ENC_SMTPUTF8) != 0;
+    req.dsn_envid = env->envid;
+    req.dsn_ret = env->dsn_ret == QFILE_RET_FULL   ? "full"
+                  : env->dsn_ret == QFILE_RET_HDRS ? "hdrs"
+                                                   : "";
+    req.client_name = (char *)qfile_envelope_attr(env, "client_name");
+    req.client_address = (char *)qfile_envelope_attr(env, "client_address");
+    req.log_ident = (char *)(ident ? ident : msg->qid);
+    req.rcpt_count = job->rcpt_count;
+    req.rcpts = xcalloc(job->rcpt_count, sizeof(*req.rcpts));
     for (size_t i = 0; i < job->rcpt_count; i++) {
-        const struct qfile_recipient *rc =
-            msg->rcpts[job->rcpt_index[i]].rcpt;
-        buf_reset(&name);
-        buf_appendf(&name, "rcpt_address_%zu", i);
-        attr_add_str(req, name.data, rc->address);
-        buf_reset(&name);
-        buf_appendf(&name, "rcpt_original_%zu", i);
-        attr_add_str(req, name.data, rc->original);
-        buf_reset(&name);
-        buf_appendf(&name, "rcpt_orcpt_%zu", i);
-        attr_add_str(req, name.data, rc->orcpt);
-        buf_reset(&name);
-        buf_appendf(&name, "rcpt_notify_%zu", i);
-        attr_add_num(req, name.data, (long long)rc->notify);
-        buf_reset(&name);
-        buf_appendf(&name, "rcpt_offset_%zu", i);
-        attr_add_num(req, name.data, (long long)rc->offset);
+        const struct qfile_recipient *rc = msg->rcpts[job->rcpt_index[i]].rcpt;
+        req.rcpts[i].address = rc->address;
+        req.rcpts[i].original = rc->original;
+        req.rcpts[i].orcpt = rc->orcpt;
+        req.rcpts[i].notify = rc->notify;
+        req.rcpts[i].offset = rc->offset;
     }
-    buf_free(&name);
-    return req;
+    struct attr_msg *out = deliver_request_encode(&req);
+    free(req.rcpts);
+    return out;
 }
 
 /* Reads which recipients the file says are done, after a broken
@@ -365,8 +357,8 @@ static void job_believe_file(struct qjob *job)
         dsn_set(&d, "2.0.0", -1, "delivered", NULL, NULL, NULL, NULL);
         for (size_t i = 0; i < job->rcpt_count; i++) {
             size_t index = job->rcpt_index[i];
-            const struct qfile_recipient *now =
-                qfile_envelope_recipient_at(&env, msg->rcpts[index].rcpt->offset);
+            const struct qfile_recipient *now = qfile_envelope_recipient_at(
+                &env, msg->rcpts[index].rcpt->offset);
             if (now && now->done && msg->rcpts[index].state == QRCPT_PENDING)
                 msg_rcpt_result(msg, index, QRCPT_SENT, &d, NULL);
         }
@@ -380,7 +372,8 @@ static void job_believe_file(struct qjob *job)
 }
 
 /* The connection broke or timed out during a request. */
-static void conn_failed(struct agent_conn *c, const char *why, int got_reply_bytes)
+static void conn_failed(struct agent_conn *c, const char *why,
+                        int got_reply_bytes)
 {
     struct qjob *job = c->job;
     int retry = c->reused && !got_reply_bytes && !job->retried;
@@ -405,68 +398,45 @@ static void conn_failed(struct agent_conn *c, const char *why, int got_reply_byt
     deliver_run();
 }
 
-static enum qrcpt_state parse_status(const char *word)
-{
-    if (word && strcmp(word, "sent") == 0)
-        return QRCPT_SENT;
-    if (word && strcmp(word, "bounced") == 0)
-        return QRCPT_BOUNCED;
-    return QRCPT_DEFERRED;
-}
-
 static void handle_reply(struct agent_conn *c, struct attr_msg *reply)
 {
     struct qjob *job = c->job;
     struct qmsg *msg = job->msg;
-    struct buf err = BUF_INIT, name = BUF_INIT;
-    long long count = -1;
-    if (attr_check_proto(reply, "deliver", 1, &err) < 0 ||
-        attr_get_num(reply, "rcpt_count", &count, &err) < 0 ||
-        count != (long long)job->rcpt_count) {
+    struct buf err = BUF_INIT;
+    struct deliver_result *results = NULL;
+    if (deliver_reply_parse(reply, job->rcpt_count, &results, &err) < 0) {
         log_warn("%s: bad reply from %s service: %s", msg->qid, c->transport,
-                 err.len ? err.data : "wrong recipient count");
+                 err.data);
+        results = NULL;
         conn_close(c);
         job_believe_file(job);
         job_defer(job, "4.3.0", "unknown mail transport error", 1);
         goto done;
     }
     for (size_t i = 0; i < job->rcpt_count; i++) {
-        size_t index = job->rcpt_index[i];
-        buf_reset(&name);
-        buf_appendf(&name, "status_%zu", i);
-        const char *word = attr_opt_str(reply, name.data, NULL);
-        buf_reset(&name);
-        buf_appendf(&name, "dsn_%zu", i);
-        const char *status = attr_opt_str(reply, name.data, "");
-        buf_reset(&name);
-        buf_appendf(&name, "reason_%zu", i);
-        const char *reason = attr_opt_str(reply, name.data, "");
-        buf_reset(&name);
-        buf_appendf(&name, "relay_%zu", i);
-        const char *relay = attr_opt_str(reply, name.data, c->transport);
-        enum qrcpt_state state = parse_status(word);
+        const struct deliver_result *res = &results[i];
+        enum qrcpt_state state = res->status == DELIVER_SENT ? QRCPT_SENT
+                                 : res->status == DELIVER_BOUNCED
+                                     ? QRCPT_BOUNCED
+                                     : QRCPT_DEFERRED;
         const char *fallback = state == QRCPT_SENT      ? "2.0.0"
                                : state == QRCPT_BOUNCED ? "5.0.0"
                                                         : "4.0.0";
         struct dsn d;
-        /* the status must agree with the word, or the word wins */
-        if (!status || dsn_status_valid(status) == 0 ||
-            status[0] != fallback[0] ||
-            dsn_set(&d, status, -1, reason, NULL, NULL, NULL, NULL) < 0)
-            dsn_set(&d, fallback, -1, reason ? reason : "", NULL, NULL, NULL,
-                    NULL);
-        if (state == QRCPT_SENT) {
-            /* trust but verify: the agent must have marked it done */
-            msg_rcpt_result(msg, index, QRCPT_SENT, &d, relay);
-        } else {
-            msg_rcpt_result(msg, index, state, &d, relay);
-        }
+        /* the status code must agree with the status word, or the word
+         * wins (a "bounced" with 4.x.x must not be retried forever) */
+        if (res->dsn[0] != fallback[0] ||
+            dsn_set(&d, res->dsn, -1, res->reason, NULL, NULL, NULL, NULL) < 0)
+            dsn_set(&d, fallback, -1, res->reason, NULL, NULL, NULL, NULL);
+        /* sent: the agent marked it done before replying (deliver/1) */
+        msg_rcpt_result(msg, job->rcpt_index[i], state, &d, res->relay);
         dsn_free(&d);
     }
     make_idle(c);
 done:
+    if (results)
+        deliver_results_free(results, job->rcpt_count);
     buf_free(&err);
-    buf_free(&name);
     job_end(job, 1);
     deliver_run();
 }
@@ -492,7 +462,10 @@ static void conn_event(struct event_loop *loop, int fd, unsigned events,
     }
     struct attr_msg *reply = NULL;
     struct buf err = BUF_INIT;
-    enum attr_status st = attr_read(c->stream, NULL, &reply, &err);
+    /* deliver_attr_limits: a reply for many recipients has many
+     * attributes (4 per recipient) */
+    enum attr_status st =
+        attr_read(c->stream, &deliver_attr_limits, &reply, &err);
     if (st == ATTR_AGAIN) {
         buf_free(&err);
         return;

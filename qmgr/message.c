@@ -24,15 +24,38 @@
 #include "defer_log.h"
 #include "log.h"
 #include "mem.h"
+#include "queue_lock.h"
 #include "qmgr.h"
 #include "resolve.h"
 
+/* Messages by queue id: every scan asks for each file it sees, so the
+ * lookup must not be linear in the size of the active queue. */
+#define MSG_BUCKETS 8192
+static struct qmsg *msg_index[MSG_BUCKETS];
+
+static size_t qid_bucket(const char *qid)
+{
+    size_t h = 5381;
+    for (const unsigned char *p = (const unsigned char *)qid; *p; p++)
+        h = h * 33 + *p;
+    return h % MSG_BUCKETS;
+}
+
 struct qmsg *msg_find(const char *qid)
 {
-    for (struct qmsg *m = qmgr.messages; m; m = m->next)
+    for (struct qmsg *m = msg_index[qid_bucket(qid)]; m; m = m->hash_next)
         if (strcmp(m->qid, qid) == 0)
             return m;
     return NULL;
+}
+
+static void msg_index_remove(struct qmsg *msg)
+{
+    struct qmsg **pp = &msg_index[qid_bucket(msg->qid)];
+    while (*pp && *pp != msg)
+        pp = &(*pp)->hash_next;
+    if (*pp)
+        *pp = msg->hash_next;
 }
 
 static void msg_free(struct qmsg *msg)
@@ -43,6 +66,7 @@ static void msg_free(struct qmsg *msg)
         qmgr.messages = msg->next;
     if (msg->next)
         msg->next->prev = msg->prev;
+    msg_index_remove(msg);
     qmgr.message_count--;
     for (size_t i = 0; i < msg->rcpt_count; i++)
         if (msg->rcpts[i].has_dsn)
@@ -125,23 +149,24 @@ void msg_rcpt_result(struct qmsg *msg, size_t index, enum qrcpt_state state,
         r->state = QRCPT_DEFERRED;
         set_dsn(r, dsn);
         log_entry_from(&entry, rc, dsn);
-        if (defer_log_append(qmgr.queue_dir, QUEUE_DEFER, msg->qid, &entry,
-                             1, 0, &err) < 0)
+        if (defer_log_append(qmgr.queue_dir, QUEUE_DEFER, msg->qid, &entry, 1,
+                             0, &err) < 0)
             log_warn("%s: %s", msg->qid, err.data);
+        msg->deferred_now = 1;
         break;
     case QRCPT_BOUNCED:
         if (wants_failure_notice(msg, rc)) {
             log_entry_from(&entry, rc, dsn);
             entry.dsn.action = DSN_ACTION_FAILED;
-            if (defer_log_append(qmgr.queue_dir, QUEUE_BOUNCE, msg->qid,
-                                 &entry, 1, 1, &err) < 0) {
+            if (defer_log_append(qmgr.queue_dir, QUEUE_BOUNCE, msg->qid, &entry,
+                                 1, 1, &err) < 0) {
                 /* No record of the failure: keep the recipient and try
                  * again later rather than drop the notice. */
                 log_warn("%s: cannot record bounce: %s", msg->qid, err.data);
                 r->state = QRCPT_DEFERRED;
                 struct dsn tmp;
-                dsn_set(&tmp, "4.3.0", -1, "cannot record bounce status",
-                        NULL, NULL, NULL, NULL);
+                dsn_set(&tmp, "4.3.0", -1, "cannot record bounce status", NULL,
+                        NULL, NULL, NULL);
                 set_dsn(r, &tmp);
                 dsn_free(&tmp);
                 break;
@@ -178,8 +203,8 @@ static void rcpt_discard(struct qmsg *msg, size_t index, const char *text)
                         &err) != QFILE_OK) {
         log_warn("%s: mark done: %s", msg->qid, err.data);
         dsn_free(&d);
-        dsn_set(&d, "4.3.0", -1, "cannot update queue file", NULL, NULL,
-                NULL, NULL);
+        dsn_set(&d, "4.3.0", -1, "cannot update queue file", NULL, NULL, NULL,
+                NULL);
         msg_log_rcpt(msg, index, "none", &d, NULL);
         msg_rcpt_result(msg, index, QRCPT_DEFERRED, &d, NULL);
     } else {
@@ -281,17 +306,16 @@ static void route_recipients(struct qmsg *msg)
                     strcmp(groups[g].nexthop, nexthop) == 0)
                     break;
             if (g == group_count) {
-                groups = xreallocarray(groups, group_count + 1,
-                                       sizeof(*groups));
+                groups =
+                    xreallocarray(groups, group_count + 1, sizeof(*groups));
                 groups[g].transport = xstrdup(transport);
                 groups[g].nexthop = xstrdup(nexthop);
                 groups[g].index = NULL;
                 groups[g].count = 0;
                 group_count++;
             }
-            groups[g].index = xreallocarray(groups[g].index,
-                                            groups[g].count + 1,
-                                            sizeof(size_t));
+            groups[g].index = xreallocarray(
+                groups[g].index, groups[g].count + 1, sizeof(size_t));
             groups[g].index[groups[g].count++] = i;
         }
     }
@@ -312,8 +336,8 @@ static void route_recipients(struct qmsg *msg)
             job->msg = msg;
             job->transport = xstrdup(groups[g].transport);
             job->nexthop = xstrdup(groups[g].nexthop);
-            job->rcpt_index = xmemdup(groups[g].index + start,
-                                      n * sizeof(size_t));
+            job->rcpt_index =
+                xmemdup(groups[g].index + start, n * sizeof(size_t));
             job->rcpt_count = n;
             jobs = xreallocarray(jobs, job_count + 1, sizeof(*jobs));
             jobs[job_count++] = job;
@@ -339,15 +363,33 @@ static int message_level(const struct qfile_envelope *env)
     return QMSG_LEVEL_MAIL;
 }
 
-void msg_load(const char *qid, enum queue_name from, int flush)
+int msg_load(const char *qid, enum queue_name from, int flush)
 {
     struct buf err = BUF_INIT, path = BUF_INIT;
+    int fd = -1, result = 0;
     if (msg_find(qid))
-        return;
+        return 0;
+    /* The queue lock (lib/queue_lock.h) first: a file that postsuper is
+     * working on is left alone and looked at again later. We keep the
+     * lock, on msg->fd, until the file leaves active/. */
+    queue_path(&path, qmgr.queue_dir, from, qid);
+    switch (queue_lock_open(path.data, &fd, &err)) {
+    case QUEUE_LOCK_OK:
+        break;
+    case QUEUE_LOCK_BUSY:
+        log_debug("%s: queue file is locked by another process", qid);
+        result = -1;
+        goto out;
+    case QUEUE_LOCK_GONE:
+        goto out; /* postsuper moved or removed it meanwhile */
+    case QUEUE_LOCK_ERROR:
+        log_warn("%s: %s", qid, err.data);
+        goto out;
+    }
     if (from != QUEUE_ACTIVE) {
         if (queue_move(qmgr.queue_dir, qid, from, QUEUE_ACTIVE, 0, &err) < 0) {
-            if (errno != ENOENT) /* else: postsuper took it meanwhile */
-                log_warn("%s: %s", qid, err.data);
+            log_warn("%s: %s", qid, err.data);
+            close(fd);
             goto out;
         }
         if (from == QUEUE_DEFERRED) {
@@ -357,17 +399,11 @@ void msg_load(const char *qid, enum queue_name from, int flush)
                 log_warn("%s: %s", qid, err.data);
         }
     }
-    queue_path(&path, qmgr.queue_dir, QUEUE_ACTIVE, qid);
-    int fd = open(path.data, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        if (errno != ENOENT)
-            log_warn("%s: open %s: %s", qid, path.data, strerror(errno));
-        goto out;
-    }
     struct qmsg *msg = xcalloc(1, sizeof(*msg));
     str_copy(msg->qid, qid, sizeof(msg->qid));
     msg->fd = fd;
     msg->flush = flush;
+    msg->old_logs = from != QUEUE_INCOMING;
     gettimeofday(&msg->active_time, NULL);
     struct qfile_reader *reader = NULL;
     enum qfile_result rr = qfile_reader_fdopen(fd, &reader, &err);
@@ -397,6 +433,9 @@ void msg_load(const char *qid, enum queue_name from, int flush)
     if (qmgr.messages)
         qmgr.messages->prev = msg;
     qmgr.messages = msg;
+    size_t bucket = qid_bucket(msg->qid);
+    msg->hash_next = msg_index[bucket];
+    msg_index[bucket] = msg;
     qmgr.message_count++;
 
     log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", qid,
@@ -418,6 +457,7 @@ void msg_load(const char *qid, enum queue_name from, int flush)
 out:
     buf_free(&err);
     buf_free(&path);
+    return result;
 }
 
 /* Sets the retry time (mtime) and moves the message to deferred/. */
@@ -456,8 +496,8 @@ void msg_finish(struct qmsg *msg)
 
     if (deferred &&
         backoff_expired(now, (time_t)msg->env.arrival_sec, lifetime_of(msg))) {
-        log_info("%s: from=<%s>, status=expired, returned to sender",
-                 msg->qid, msg->env.sender);
+        log_info("%s: from=<%s>, status=expired, returned to sender", msg->qid,
+                 msg->env.sender);
         for (size_t i = 0; i < msg->rcpt_count; i++) {
             struct qrcpt *r = &msg->rcpts[i];
             if (r->state != QRCPT_DEFERRED && r->state != QRCPT_PENDING)
@@ -478,15 +518,18 @@ void msg_finish(struct qmsg *msg)
 
     notify_success(msg);
 
-    int notices_ok = notify_bounces(msg) == 0;
+    /* new mail delivered at the first attempt has no logs: spare the
+     * system calls that would only find that out */
+    int notices_ok =
+        !(msg->old_logs || msg->bounced_now) || notify_bounces(msg) == 0;
     if (deferred == 0 && notices_ok) {
-        if (defer_log_remove(qmgr.queue_dir, QUEUE_DEFER, msg->qid, &err) < 0)
+        if ((msg->old_logs || msg->deferred_now) &&
+            defer_log_remove(qmgr.queue_dir, QUEUE_DEFER, msg->qid, &err) < 0)
             log_warn("%s: %s", msg->qid, err.data);
         struct buf path = BUF_INIT;
         queue_path(&path, qmgr.queue_dir, QUEUE_ACTIVE, msg->qid);
         if (unlink(path.data) < 0 && errno != ENOENT)
-            log_warn("%s: remove %s: %s", msg->qid, path.data,
-                     strerror(errno));
+            log_warn("%s: remove %s: %s", msg->qid, path.data, strerror(errno));
         else
             log_info("%s: removed", msg->qid);
         buf_free(&path);

@@ -70,8 +70,7 @@ static int queue_notice(struct qmsg *msg, struct bounce_notice *notice,
         qfile_writer_content_begin(w, &err) < 0 ||
         bounce_msg_write(notice, sink_write, &sink, &err) < 0 ||
         qfile_writer_content_end(w, &err) < 0 ||
-        qfile_writer_finish(w, &err) < 0 ||
-        qfile_writer_commit(w, &err) < 0 ||
+        qfile_writer_finish(w, &err) < 0 || qfile_writer_commit(w, &err) < 0 ||
         qfile_sync_dir(dir.data, &err) < 0)
         goto out;
     str_copy(newid, qfile_writer_qid(w), QID_BUF_SIZE);
@@ -218,8 +217,8 @@ static int notify_kind(struct qmsg *msg, enum bounce_kind kind,
         if (kind == BOUNCE_DELAY)
             n.retry_until = (time_t)msg->env.arrival_sec + qmgr.queue_lifetime;
         char newid[QID_BUF_SIZE];
-        result = queue_notice(msg, &n, msg->env.sender, QMSG_LEVEL_NOTICE,
-                              newid);
+        result =
+            queue_notice(msg, &n, msg->env.sender, QMSG_LEVEL_NOTICE, newid);
         if (result == 0)
             log_info("%s: sender %s notification: %s", msg->qid, what, newid);
     }
@@ -232,9 +231,16 @@ static int notify_kind(struct qmsg *msg, enum bounce_kind kind,
 
 void notify_delay(struct qmsg *msg)
 {
-    if (!backoff_warn_due(time(NULL), (time_t)msg->env.arrival_sec,
-                          qmgr.delay_warning,
-                          (msg->env.header.flags & QFILE_FLAG_WARNED) != 0))
+    int warned = (msg->env.header.flags & QFILE_FLAG_WARNED) != 0;
+    time_t now = time(NULL);
+    /* A warn_time in the header (set at intake) wins; else arrival plus
+     * delay_warning_time. Either way only when warnings are enabled. */
+    if (qmgr.delay_warning <= 0 || warned)
+        return;
+    if (msg->env.header.warn_time
+            ? now < (time_t)msg->env.header.warn_time
+            : !backoff_warn_due(now, (time_t)msg->env.arrival_sec,
+                                qmgr.delay_warning, warned))
         return;
     if (notify_kind(msg, BOUNCE_DELAY, QRCPT_DEFERRED, QFILE_NOTIFY_DELAY, 1,
                     "delay") < 0)

@@ -4,17 +4,20 @@
  * qmgr is one long-running process (master.cf: `qmgr unix n - n 300 1
  * qmgr`). master hands it the listening socket public/qmgr; clients
  * connect, write trigger bytes and close:
- *   A, I  new mail in incoming/ (smtpd after each group commit)
+ *   A     new mail in incoming/ (smtpd after each group commit)
  *   D     scan deferred/ for messages whose retry time has come
- *   F     flush: retry every deferred message now (postqueue -f),
- *         defer_transports included
+ *   F     flush: forget dead transports, retry every deferred message
+ *         now (postqueue -f), defer_transports included
  *   W     master's wakeup: incoming/, and deferred/ when queue_run_delay
  *         has passed since the last scan
- * Unknown bytes are ignored. qmgr reports itself busy to master once,
- * at start, and never idle: it serves every trigger itself, so master
- * never needs a second one, and a qmgr killed later is restarted by the
- * next trigger without the start-up throttle. EOF on the lifeline makes
- * it exit: work in flight is redone from disk by its successor. */
+ *   S site LF   retry now deferred mail with a recipient in domain site
+ *   Q id LF     retry deferred message id now
+ * (lib/qmgr_trigger.h, docs/mail-flow.md). Unknown bytes are ignored.
+ * qmgr is a long-running trigger service of the server skeleton
+ * (lib/server.h), which reads each trigger connection and keeps the
+ * master contract, the chroot and the privilege drop. EOF on the
+ * lifeline makes it exit: work in flight is redone from disk by its
+ * successor. */
 #include "qmgr.h"
 
 #include <errno.h>
@@ -23,37 +26,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "log.h"
-#include "master_proto.h"
 #include "mem.h"
-#include "privs.h"
+#include "qmgr_trigger.h"
 #include "resolve.h"
 #include "rewrite.h"
+#include "server.h"
+#include "trigger_parse.h"
 
 struct qmgr qmgr;
 
-#define TRIGGER_MAX 1024
-
-struct trigger_conn {
-    int fd;
-    size_t got;
-    struct event_timer timer;
-};
-
-static void report_taken(void)
+/* Forgets which transports were found dead (F, S, Q). */
+static void forget_dead(void)
 {
-    struct master_status rec;
-    memset(&rec, 0, sizeof(rec));
-    rec.pid = getpid();
-    const char *gen = getenv(MASTER_GENERATION_ENV);
-    rec.generation = gen ? (unsigned)strtoul(gen, NULL, 10) : 0;
-    rec.status = MASTER_STAT_TAKEN;
-    if (write(MASTER_STATUS_FD, &rec, sizeof(rec)) != (ssize_t)sizeof(rec))
-        log_debug("no status pipe to master: %s", strerror(errno));
+    for (size_t i = 0; i < qmgr.dead_count; i++)
+        qmgr.dead[i].until = 0;
 }
 
 static void kick_cb(struct event_loop *loop, void *ctx)
@@ -78,106 +69,52 @@ void qmgr_kick(int incoming, int deferred, int flush)
         event_timer_start(qmgr.loop, &qmgr.kick_timer, 0);
 }
 
-static void trigger_bytes(const char *data, size_t len)
+/* A request with an argument (S site, Q id). */
+static void trigger_argument(char request, const char *arg)
 {
-    for (size_t i = 0; i < len; i++) {
-        switch (data[i]) {
-        case 'A':
-        case 'I':
-            qmgr_kick(1, 0, 0);
-            break;
-        case 'D':
-            qmgr_kick(0, 1, 0);
-            break;
-        case 'F':
-            qmgr_kick(1, 1, 1);
-            break;
-        case MASTER_TRIGGER_WAKEUP:
-            qmgr_kick(1, time(NULL) - qmgr.last_deferred_scan >=
-                             qmgr.queue_run_delay,
-                      0);
-            break;
-        default:
-            break;
+    if (request == QMGR_TRIGGER_MESSAGE) {
+        if (qid_valid(arg) && !msg_find(arg)) {
+            forget_dead();
+            msg_load(arg, QUEUE_DEFERRED, 1);
         }
+    } else if (request == QMGR_TRIGGER_SITE) {
+        forget_dead();
+        scan_deferred_site(arg);
     }
 }
 
-static void trigger_close(struct trigger_conn *tc)
+static void trigger_request(void *ctx, char request, const char *arg)
 {
-    event_timer_stop(qmgr.loop, &tc->timer);
-    event_fd_remove(qmgr.loop, tc->fd);
-    close(tc->fd);
-    free(tc);
-}
-
-static void trigger_timeout(struct event_loop *loop, void *ctx)
-{
-    (void)loop;
-    trigger_close(ctx);
-}
-
-static void trigger_read(struct event_loop *loop, int fd, unsigned events,
-                         void *ctx)
-{
-    (void)loop;
-    (void)events;
-    struct trigger_conn *tc = ctx;
-    char data[256];
-    ssize_t got = read(fd, data, sizeof(data));
-    if (got < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (got > 0) {
-        size_t use = (size_t)got;
-        if (tc->got + use > TRIGGER_MAX)
-            use = TRIGGER_MAX - tc->got;
-        trigger_bytes(data, use);
-        tc->got += use;
-        if (tc->got < TRIGGER_MAX)
-            return;
-    }
-    trigger_close(tc);
-}
-
-static void listener_ready(struct event_loop *loop, int fd, unsigned events,
-                           void *ctx)
-{
-    (void)events;
     (void)ctx;
-    for (int i = 0; i < 64; i++) {
-        int conn = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (conn < 0)
-            return;
-        struct trigger_conn *tc = xcalloc(1, sizeof(*tc));
-        tc->fd = conn;
-        event_timer_init(&tc->timer, trigger_timeout, tc);
-        event_timer_start(loop, &tc->timer, 10000);
-        if (event_fd_add(loop, conn, EVENT_READ, trigger_read, tc) < 0) {
-            event_timer_stop(loop, &tc->timer);
-            close(conn);
-            free(tc);
-        }
+    switch (request) {
+    case QMGR_TRIGGER_NEW_MAIL:
+        qmgr_kick(1, 0, 0);
+        break;
+    case QMGR_TRIGGER_DEFERRED:
+        qmgr_kick(0, 1, 0);
+        break;
+    case QMGR_TRIGGER_FLUSH:
+        forget_dead();
+        qmgr_kick(1, 1, 1);
+        break;
+    case QMGR_TRIGGER_WAKEUP:
+        qmgr_kick(
+            1, time(NULL) - qmgr.last_deferred_scan >= qmgr.queue_run_delay, 0);
+        break;
+    case QMGR_TRIGGER_SITE:
+    case QMGR_TRIGGER_MESSAGE:
+        trigger_argument(request, arg);
+        break;
+    default:
+        break; /* unknown bytes are ignored */
     }
 }
 
-static void lifeline_ready(struct event_loop *loop, int fd, unsigned events,
-                           void *ctx)
+/* The bytes of one trigger connection (at most SERVER_TRIGGER_MAX),
+ * read by lib/trigger_parse. */
+static void trigger(const char *data, size_t len)
 {
-    (void)loop;
-    (void)fd;
-    (void)events;
-    (void)ctx;
-    /* master stopped or retired us; whatever is in flight is on disk */
-    log_debug("master went away; exiting");
-    exit(0);
-}
-
-static void on_signal(struct event_loop *loop, int signo, void *ctx)
-{
-    (void)loop;
-    (void)ctx;
-    log_debug("exiting on signal %d", signo);
-    exit(0);
+    trigger_parse(data, len, trigger_request, NULL);
 }
 
 static void deferred_tick(struct event_loop *loop, void *ctx)
@@ -185,31 +122,6 @@ static void deferred_tick(struct event_loop *loop, void *ctx)
     (void)loop;
     (void)ctx;
     qmgr_kick(1, 1, 0);
-}
-
-/* chroot = y in master.cf: master leaves the chroot and the privilege
- * drop to us (lib/master_proto.h). Every path qmgr builds starts with
- * queue_dir, which becomes "" (the new root). */
-static void enter_chroot(void)
-{
-    const char *root = getenv(MASTER_CHROOT_ENV);
-    const char *unpriv = getenv(MASTER_UNPRIV_ENV);
-    struct buf err = BUF_INIT;
-    if (!root)
-        return;
-    int rc = privs_chroot(root, &err);
-    if (rc < 0)
-        log_fatal("%s", err.data);
-    if (rc == 0)
-        qmgr.queue_dir = "";
-    if (unpriv) {
-        unsigned long uid, gid;
-        if (sscanf(unpriv, "%lu:%lu", &uid, &gid) != 2)
-            log_fatal("bad %s: %s", MASTER_UNPRIV_ENV, unpriv);
-        if (privs_drop_ids((uid_t)uid, (gid_t)gid, NULL, &err) < 0)
-            log_fatal("%s", err.data);
-    }
-    buf_free(&err);
 }
 
 static void load_settings(void)
@@ -233,47 +145,20 @@ static void load_settings(void)
         qmgr.queue_run_delay = 1;
 }
 
-int main(int argc, char **argv)
-{
-    const char *config_dir = NULL;
-    int opt, verbose = 0;
-    struct strlist overrides;
-    strlist_init(&overrides);
-    signal(SIGPIPE, SIG_IGN);
-    while ((opt = getopt(argc, argv, "c:n:t:o:v")) != -1) {
-        switch (opt) {
-        case 'c':
-            config_dir = optarg;
-            break;
-        case 'o':
-            strlist_add(&overrides, optarg);
-            break;
-        case 'v':
-            verbose++;
-            break;
-        case 'n':
-        case 't':
-            break;
-        default:
-            fprintf(stderr, "usage: qmgr [-c dir] [-v] [-o name=value]\n");
-            return 2;
-        }
-    }
-    log_set_program("qmgr");
-    struct buf err = BUF_INIT;
-    if (config_load(config_resolve_dir(config_dir), &err) < 0)
-        log_fatal("%s", err.data);
-    for (size_t i = 0; i < overrides.count; i++)
-        if (config_override_arg(overrides.items[i]) < 0)
-            log_fatal("bad -o argument: %s", overrides.items[i]);
-    log_set_syslog_name(cfg_str("syslog_name"));
-    log_open(cfg_str("maillog_file"), NULL);
-    log_set_verbose(verbose);
-    load_settings();
+static struct stat queue_dir_stat;
 
+/* Still privileged, before a chroot: everything that reads files outside
+ * the queue directory (main.cf is read; tables, master.cf). */
+static void pre_init(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    struct buf err = BUF_INIT;
+    load_settings();
+    if (stat(qmgr.queue_dir, &queue_dir_stat) < 0)
+        log_fatal("%s: %s", qmgr.queue_dir, strerror(errno));
     struct rewrite_settings rws;
     rewrite_settings_from_config(&rws);
-    buf_reset(&err);
     qmgr.rewrite = rewrite_open(&rws, &err);
     if (!qmgr.rewrite)
         log_fatal("%s", err.data);
@@ -284,34 +169,39 @@ int main(int argc, char **argv)
     if (!qmgr.resolver)
         log_fatal("%s", err.data);
     buf_free(&err);
+    deliver_init(); /* reads master.cf */
+}
 
-    if (chdir(qmgr.queue_dir) < 0)
-        log_fatal("chdir %s: %s", qmgr.queue_dir, strerror(errno));
-    qmgr.loop = event_loop_new();
-    deliver_init(); /* reads master.cf: before a chroot */
-    enter_chroot();
-
+/* After the skeleton's chroot (chroot = y in master.cf) every path qmgr
+ * builds, all of them starting with queue_dir, is relative to the new
+ * root. */
+static void post_init(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    struct stat root;
+    if (stat("/", &root) == 0 && root.st_dev == queue_dir_stat.st_dev &&
+        root.st_ino == queue_dir_stat.st_ino)
+        qmgr.queue_dir = "";
+    qmgr.loop = server_loop();
     event_timer_init(&qmgr.kick_timer, kick_cb, NULL);
     event_timer_init(&qmgr.deferred_timer, deferred_tick, NULL);
-    event_signal_add(qmgr.loop, SIGTERM, on_signal, NULL);
-
-    const char *count_text = getenv(MASTER_LISTEN_COUNT_ENV);
-    int listeners = count_text ? atoi(count_text) : 0;
-    for (int i = 0; i < listeners && i < 64; i++)
-        event_fd_add(qmgr.loop, MASTER_LISTEN_FD + i, EVENT_READ,
-                     listener_ready, NULL);
-    if (fcntl(MASTER_LIFELINE_FD, F_GETFD) >= 0)
-        event_fd_add(qmgr.loop, MASTER_LIFELINE_FD, EVENT_READ,
-                     lifeline_ready, NULL);
-    report_taken();
-
     /* Disk is the truth: pick up what a predecessor left in active/,
      * then new mail, then deferred mail that is due. */
     scan_active();
     qmgr_kick(1, 1, 0);
     event_timer_start_periodic(qmgr.loop, &qmgr.deferred_timer,
                                (uint64_t)qmgr.queue_run_delay * 1000);
-    if (event_loop_run(qmgr.loop) < 0)
-        log_fatal("event loop: %s", strerror(errno));
-    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct server_ops ops = {
+        .mode = SERVER_TRIGGER,
+        .pre_init = pre_init,
+        .post_init = post_init,
+        .trigger = trigger,
+        .long_running = 1,
+    };
+    return server_main(argc, argv, &ops);
 }

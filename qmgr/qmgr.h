@@ -57,6 +57,7 @@ struct qrcpt {
 /* A message in the active queue. */
 struct qmsg {
     struct qmsg *prev, *next;
+    struct qmsg *hash_next; /* message.c's index by queue id */
     char qid[QID_BUF_SIZE];
     int fd; /* the queue file, read-write, for done marks and patches */
     struct qfile_envelope env;
@@ -66,7 +67,10 @@ struct qmsg {
     int level;        /* QMSG_LEVEL_* */
     int flush;        /* loaded by a flush: ignore defer_transports */
     struct timeval active_time;
-    int bounced_now; /* recipients were added to bounce/ in this attempt */
+    int bounced_now;  /* recipients were added to bounce/ in this attempt */
+    int old_logs;     /* came from active/ or deferred/: defer/ID or
+                         bounce/ID may exist from an earlier attempt */
+    int deferred_now; /* recipients were added to defer/ in this attempt */
 };
 
 /* One delivery request: some recipients of one message that share a
@@ -98,8 +102,9 @@ struct qmgr {
     struct qmsg *messages; /* the active queue */
     size_t message_count;
     int incoming_backlog; /* incoming/ may hold files we did not take */
+    int incoming_locked;  /* ... or files another process had locked */
 
-    struct agent_conn *idle_conns; /* connections waiting for work */
+    struct agent_conn *idle_conns;     /* connections waiting for work */
     struct event_timer deferred_timer; /* queue_run_delay scans */
     struct event_timer kick_timer;     /* "as soon as idle" work */
     time_t last_deferred_scan;
@@ -109,7 +114,7 @@ struct qmgr {
         char *name;
         time_t until;
         char *reason;
-    } *dead;
+    } * dead;
     size_t dead_count;
 };
 
@@ -125,11 +130,15 @@ void scan_active(void);
 /* Moves deferred messages whose retry time has come (all with flush)
  * into active/ and loads them. */
 void scan_deferred(int flush);
+/* postqueue -s: deferred messages with a recipient in domain site, now. */
+void scan_deferred_site(const char *site);
 
 /* message.c */
 /* Takes QID from queue `from` (INCOMING or DEFERRED: moved to active/
- * first; ACTIVE: as is) and starts its delivery. */
-void msg_load(const char *qid, enum queue_name from, int flush);
+ * first; ACTIVE: as is) under the queue lock and starts its delivery.
+ * Returns -1 when another process holds the lock (try later), else 0
+ * (also when the file is gone or unusable; that is logged). */
+int msg_load(const char *qid, enum queue_name from, int flush);
 struct qmsg *msg_find(const char *qid);
 /* A recipient's attempt is over: state and, for DEFERRED, the reason.
  * Records what must be recorded (defer/, bounce/ and done mark). */

@@ -79,14 +79,35 @@ static void take_incoming(const char *qid, const struct stat *st, void *ctx)
         *stop = 1;
         return;
     }
-    msg_load(qid, QUEUE_INCOMING, 0);
+    if (msg_load(qid, QUEUE_INCOMING, 0) < 0)
+        qmgr.incoming_locked = 1;
+}
+
+static struct event_timer incoming_retry_timer;
+static int incoming_retry_init;
+
+static void incoming_retry(struct event_loop *loop, void *ctx)
+{
+    (void)loop;
+    (void)ctx;
+    scan_incoming();
 }
 
 void scan_incoming(void)
 {
     int stop = 0;
     qmgr.incoming_backlog = 0;
+    qmgr.incoming_locked = 0;
     scan_dir(QUEUE_INCOMING, take_incoming, &stop, &stop);
+    if (qmgr.incoming_locked) {
+        /* postsuper has one; look again soon */
+        if (!incoming_retry_init) {
+            event_timer_init(&incoming_retry_timer, incoming_retry, NULL);
+            incoming_retry_init = 1;
+        }
+        if (!event_timer_pending(&incoming_retry_timer))
+            event_timer_start(qmgr.loop, &incoming_retry_timer, 1000);
+    }
 }
 
 /* A file in active/ at start was being delivered by our predecessor.
@@ -130,7 +151,8 @@ static void take_active(const char *qid, const struct stat *st, void *ctx)
         *busy = 1;
         return;
     }
-    msg_load(qid, QUEUE_ACTIVE, 0);
+    if (msg_load(qid, QUEUE_ACTIVE, 0) < 0)
+        *busy = 1;
 }
 
 void scan_active(void)
@@ -150,13 +172,40 @@ struct deferred_scan {
     int flush;
     int stop;
     time_t now;
+    const char *site; /* only messages with a recipient in this domain */
 };
+
+/* 1 when a not-done recipient of deferred/QID is in domain `site`. */
+static int has_site(const char *qid, const char *site)
+{
+    struct buf path = BUF_INIT, err = BUF_INIT;
+    struct qfile_reader *reader = NULL;
+    struct qfile_envelope env;
+    int found = 0;
+    memset(&env, 0, sizeof(env));
+    queue_path(&path, qmgr.queue_dir, QUEUE_DEFERRED, qid);
+    if (qfile_reader_open(path.data, 0, &reader, &err) == QFILE_OK &&
+        qfile_read_envelope(reader, &env, &err) == QFILE_OK) {
+        for (size_t i = 0; i < env.recipient_count && !found; i++) {
+            const char *at = strrchr(env.recipients[i].address, '@');
+            if (!env.recipients[i].done && at && str_equal_nocase(at + 1, site))
+                found = 1;
+        }
+    }
+    qfile_envelope_free(&env);
+    qfile_reader_close(reader);
+    buf_free(&path);
+    buf_free(&err);
+    return found;
+}
 
 static void take_deferred(const char *qid, const struct stat *st, void *ctx)
 {
     struct deferred_scan *ds = ctx;
     if (!ds->flush && st->st_mtime > ds->now)
         return; /* not due yet */
+    if (ds->site && !has_site(qid, ds->site))
+        return;
     if (active_full()) {
         ds->stop = 1;
         return;
@@ -166,7 +215,13 @@ static void take_deferred(const char *qid, const struct stat *st, void *ctx)
 
 void scan_deferred(int flush)
 {
-    struct deferred_scan ds = {flush, 0, time(NULL)};
+    struct deferred_scan ds = {flush, 0, time(NULL), NULL};
     qmgr.last_deferred_scan = ds.now;
+    scan_dir(QUEUE_DEFERRED, take_deferred, &ds, &ds.stop);
+}
+
+void scan_deferred_site(const char *site)
+{
+    struct deferred_scan ds = {1, 0, time(NULL), site};
     scan_dir(QUEUE_DEFERRED, take_deferred, &ds, &ds.stop);
 }

@@ -104,14 +104,10 @@ class AgentsFlowTest(unittest.TestCase):
         self.assertEqual(log.count(f"{qid}: to=<u"), 40)
         self.assertEqual(log.count("status=sent (delivered to maildir)"), 40)
 
-    @unittest.expectedFailure
     def test_qmgr_reads_whole_reply(self):
-        """A reply for 40 recipients has 161 attributes. qmgr reads agent
-        replies with lib/attr's default limits (128 attributes) and drops
-        the connection ("more than 128 attributes"); the recipients still
-        count as delivered only because the agent marked them done. Remove
-        expectedFailure once qmgr reads replies with deliver_attr_limits
-        (lib/deliver_req.h)."""
+        """A reply for 40 recipients has 161 attributes: more than
+        lib/attr's default limit (128), so qmgr reads replies with
+        deliver_attr_limits (lib/deliver_req.h)."""
         qid = self.inject("alice@example.com",
                           *[f"u{i}@virt.test" for i in range(40)])
         self.wait_gone(qid)

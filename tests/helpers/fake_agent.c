@@ -40,6 +40,7 @@
 #include "attr.h"
 #include "buf.h"
 #include "config.h"
+#include "deliver_req.h"
 #include "dsn.h"
 #include "log.h"
 #include "master_proto.h"
@@ -162,8 +163,8 @@ static struct attr_msg *handle(struct attr_msg *req)
             ;
     }
     char space[32];
-    const char *answer = open_failed ? "deferred"
-                                     : current_status(space, sizeof(space));
+    const char *answer =
+        open_failed ? "deferred" : current_status(space, sizeof(space));
 
     reply = attr_msg_new("deliver", 1);
     attr_add_num(reply, "rcpt_count", count);
@@ -206,9 +207,9 @@ static struct attr_msg *handle(struct attr_msg *req)
             }
             if (reader && copies_dir)
                 copy_content(reader, qid);
-            if (!reader || qfile_reader_mark_done(reader, (uint64_t)offset,
-                                                  QFILE_SYNC,
-                                                  &err) != QFILE_OK) {
+            if (!reader ||
+                qfile_reader_mark_done(reader, (uint64_t)offset, QFILE_SYNC,
+                                       &err) != QFILE_OK) {
                 log_warn("%s: mark done: %s", qid, err.data);
                 status = "deferred";
                 code = "4.3.0";
@@ -255,7 +256,7 @@ static void serve(int fd)
     for (;;) {
         struct attr_msg *req = NULL;
         struct buf err = BUF_INIT;
-        enum attr_status st = attr_read(s, NULL, &req, &err);
+        enum attr_status st = attr_read(s, &deliver_attr_limits, &req, &err);
         buf_free(&err);
         if (st != ATTR_OK)
             break;

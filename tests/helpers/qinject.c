@@ -40,13 +40,14 @@ int main(int argc, char **argv)
     struct qfile_writer *w = qfile_writer_create(dir.data, &err);
     if (!w)
         goto fail;
-    if (ago && qfile_writer_arrival(w, (uint64_t)(time(NULL) - ago), 0, &err) < 0)
+    if (ago &&
+        qfile_writer_arrival(w, (uint64_t)(time(NULL) - ago), 0, &err) < 0)
         goto fail;
     if (qfile_writer_sender(w, argv[optind + 1], &err) < 0)
         goto fail;
-    if (ret && qfile_writer_dsn_ret(w, strcmp(ret, "hdrs") == 0
-                                           ? QFILE_RET_HDRS
-                                           : QFILE_RET_FULL,
+    if (ret && qfile_writer_dsn_ret(w,
+                                    strcmp(ret, "hdrs") == 0 ? QFILE_RET_HDRS
+                                                             : QFILE_RET_FULL,
                                     &err) < 0)
         goto fail;
     if (envid && qfile_writer_dsn_envid(w, envid, &err) < 0)

@@ -37,15 +37,15 @@ static void test_expired(void)
     CHECK_INT(backoff_expired(1000, 0, 999), 1);
     CHECK_INT(backoff_expired(1000, 0, 1000), 1);
     CHECK_INT(backoff_expired(1000, 0, 1001), 0);
-    CHECK_INT(backoff_expired(1000, 999, 0), 1); /* lifetime 0: at once */
+    CHECK_INT(backoff_expired(1000, 999, 0), 1);   /* lifetime 0: at once */
     CHECK_INT(backoff_expired(500, 1000, 100), 0); /* clock went back */
 }
 
 static void test_warn_due(void)
 {
-    CHECK_INT(backoff_warn_due(1000, 0, 0, 0), 0);    /* off */
+    CHECK_INT(backoff_warn_due(1000, 0, 0, 0), 0); /* off */
     CHECK_INT(backoff_warn_due(1000, 0, 500, 0), 1);
-    CHECK_INT(backoff_warn_due(1000, 0, 500, 1), 0);  /* once only */
+    CHECK_INT(backoff_warn_due(1000, 0, 500, 1), 0); /* once only */
     CHECK_INT(backoff_warn_due(1000, 600, 500, 0), 0);
 }
 

@@ -189,6 +189,19 @@ static int parse_entry(struct parser *p, const char *text)
         status = fail(p, "expected at least 8 fields (service type private "
                          "unpriv chroot wakeup maxproc command), found %zu",
                       fields.count);
+    /* Braces group arguments; the eight columns are single words, or
+     * postconf -M would print a line that reads back differently. */
+    static const char *const field_names[8] = {
+        "service", "type", "private", "unpriv",
+        "chroot", "wakeup", "maxproc", "command"};
+    for (size_t i = 0; status == 0 && i < 8; i++) {
+        const char *value = fields.items[i];
+        if (*value == 0 || *value == '{' || strpbrk(value, " \t\n\r\f\v"))
+            status = fail(p, "field \"%s\": bad value \"%.60s\" (empty, "
+                             "with spaces or braces; braces are for "
+                             "arguments)",
+                          field_names[i], value);
+    }
     struct master_entry e;
     memset(&e, 0, sizeof(e));
     strlist_init(&e.args);

@@ -111,7 +111,9 @@ static int list_ids(const char *queue_directory, enum queue_name queue,
             strlist_add(ids, ent->d_name);
     closedir(d);
     buf_free(&dir);
-    qsort(ids->items, ids->count, sizeof(*ids->items), compare_names);
+    /* qsort's base must not be NULL, even for zero items (C11 7.22.5). */
+    if (ids->count > 1)
+        qsort(ids->items, ids->count, sizeof(*ids->items), compare_names);
     return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,19 @@
 static int effective_privs(const struct local_privs *privs,
                            struct local_privs *out, struct buf *err)
 {
+    if (!privs_is_root()) {
+        /* Not root: commands and files run as this process's user, so
+         * $USER, $HOME and $SHELL name that user, not default_privs or
+         * the recipient, whom we cannot become. */
+        struct passwd *pw = getpwuid(getuid());
+        memset(out, 0, sizeof(*out));
+        out->uid = getuid();
+        out->gid = getgid();
+        out->user = xstrdup(pw ? pw->pw_name : "");
+        out->home = xstrdup(pw && pw->pw_dir ? pw->pw_dir : "/");
+        out->shell = xstrdup(pw && pw->pw_shell ? pw->pw_shell : "/bin/sh");
+        return 0;
+    }
     if (privs->uid != 0) {
         memset(out, 0, sizeof(*out));
         out->uid = privs->uid;
@@ -467,11 +481,6 @@ void local_deliver_command(struct local_state *ls, const char *command,
                       "mail system configuration error");
         buf_free(&err);
         return;
-    }
-    if (!privs_is_root()) {
-        /* Not root: everything runs as this user. */
-        eff.uid = getuid();
-        eff.gid = getgid();
     }
     address_split(ls->rcpt, &local, &domain);
     const struct deliver_rcpt *r = &d->req->rcpts[ls->i];

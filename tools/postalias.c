@@ -73,10 +73,12 @@ int main(int argc, char **argv)
     struct buf err = BUF_INIT;
     if (config_load(config_resolve_dir(config_dir), &err) < 0) {
         log_error("%s", buf_cstr(&err));
+        buf_free(&err);
         return 2;
     }
     if (optind >= argc) {
         log_error("no alias table given");
+        buf_free(&err);
         return 2;
     }
     int status = query ? 1 : 0;
@@ -88,7 +90,8 @@ int main(int argc, char **argv)
             if (d == NULL) {
                 log_error("%s", buf_cstr(&err));
                 free(spec);
-                return 2;
+                status = 2;
+                break;
             }
             if (query) {
                 char *key = str_lower(xstrdup(query));
@@ -97,14 +100,19 @@ int main(int argc, char **argv)
                 free(key);
                 if (r == DICT_ERROR) {
                     log_error("%s: %s", spec, dict_last_error(d));
-                    return 2;
+                    dict_close(d);
+                    free(spec);
+                    buf_free(&value);
+                    status = 2;
+                    break;
                 }
                 if (r == DICT_FOUND) {
                     printf("%s\n", buf_cstr(&value));
                     dict_close(d);
                     free(spec);
                     buf_free(&value);
-                    return 0;
+                    status = 0;
+                    break;
                 }
                 buf_free(&value);
             } else if (dict_iterate(d, list_entry, NULL, &err) < 0) {

@@ -275,23 +275,25 @@ static void edit_main(char **args, int count)
     strlist_init(&edit.values);
     edit.done = xcalloc((size_t)count + 1, sizeof(int));
     for (int i = 0; i < count; i++) {
+        int has_value = strchr(args[i], '=') != NULL;
+        if (opt.edit && !has_value)
+            fatal("-e requires name=value input: %s", args[i]);
+        if (!opt.edit && has_value)
+            fatal("%s: parameter name expected", args[i]);
+        /* Split and store before checking, so that nothing is left
+         * unowned when a check exits (LeakSanitizer counts it). */
         char *copy = xstrdup(args[i]);
         char *eq = strchr(copy, '=');
-        if (opt.edit && eq == NULL)
-            fatal("-e requires name=value input: %s", args[i]);
-        if (!opt.edit && eq != NULL)
-            fatal("%s: parameter name expected", args[i]);
         if (eq)
             *eq = 0;
-        char *name = str_trim(copy);
+        strlist_add(&edit.names, str_trim(copy));
+        strlist_add(&edit.values, eq ? str_trim(eq + 1) : "");
+        free(copy);
+        const char *name = edit.names.items[i];
         if (!valid_name(name))
             fatal("bad parameter name: \"%s\"", name);
-        const char *value = eq ? str_trim(eq + 1) : "";
-        if (strchr(value, '\n'))
+        if (strchr(edit.values.items[i], '\n'))
             fatal("parameter %s: value contains a newline", name);
-        strlist_add(&edit.names, name);
-        strlist_add(&edit.values, value);
-        free(copy);
     }
     struct cfedit_file file;
     struct buf err = BUF_INIT;

@@ -301,8 +301,10 @@ static void check_queue_tree(void)
         return; /* already reported */
     char *queue_dir = xstrdup(queue);
     ensure_directory(queue_dir, 0755, &root_owner, is_root);
-    if (problems)
+    if (problems) {
+        free(queue_dir);
         return;
+    }
     /* The message queues come from lib/queue_dirs (one list for the
      * whole suite); the rest belong to master, tools and Postfix's
      * layout (trace and flush logs, maildrop). */

@@ -24,11 +24,21 @@ Every process of the instance carries "-c ROOT/etc" in its command line;
 cleanup kills whatever still does (master, children, strays), then
 removes ROOT (kept when POSTERN_KEEP_INSTANCE is set, for debugging).
 
+Sanitizer builds (./configure --enable-sanitizers): daemons run with
+stderr on /dev/null, so importing this module points ASAN_OPTIONS,
+UBSAN_OPTIONS and LSAN_OPTIONS at log_path=DIR/report (DIR is a fresh
+mode-1777 directory in /tmp, $POSTERN_SANITIZER_DIR) for every process
+started from then on; main.cf's import_environment hands them to every
+daemon. Instance cleanup fails the test when any process wrote a report
+there or when the maillog holds one (see sanitizer_reports()); tests/run
+does the same after every e2e test, for tools run without an Instance.
+
 Running as root, the services' mail_owner is a real unprivileged account:
 `postern` (created with useradd when missing; tests that need it call
 Instance.require_mail_owner() and skip with the reason when it cannot be
 had). As an ordinary user everything runs as that user.
 """
+import atexit
 import errno
 import os
 import pwd
@@ -48,6 +58,60 @@ DAEMON_NAMES = ("master smtpd qmgr smtp local virtual imapd pop3d auth anvil "
 DEFAULT_MAIL_OWNER = "postern"
 
 _used_ports = set()
+
+SANITIZER_VARS = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+SANITIZER_REPORT = re.compile(
+    r"ERROR: (?:Address|Leak|UndefinedBehavior)Sanitizer|runtime error:|"
+    r"SUMMARY: (?:Address|Leak|UndefinedBehavior)Sanitizer")
+_SANITIZER_SEEN_SUFFIX = ".reported"
+
+
+def sanitizer_setup():
+    """Points the sanitizers' log_path at a shared report directory for
+    every process started from now on (idempotent); returns the directory.
+    Options already in the environment are kept, except log_path."""
+    path = os.environ.get("POSTERN_SANITIZER_DIR")
+    if path and os.path.isdir(path):
+        return path
+    path = tempfile.mkdtemp(prefix="pt-san-", dir="/tmp")
+    # Daemons that dropped privileges write their reports here too.
+    os.chmod(path, 0o1777)
+    os.environ["POSTERN_SANITIZER_DIR"] = path
+    atexit.register(shutil.rmtree, path, True)
+    for var in SANITIZER_VARS:
+        opts = [o for o in os.environ.get(var, "").split(":")
+                if o and not o.startswith("log_path=")]
+        if var == "UBSAN_OPTIONS" and not any(
+                o.startswith("print_stacktrace=") for o in opts):
+            opts.append("print_stacktrace=1")
+        opts.append(f"log_path={path}/report")
+        os.environ[var] = ":".join(opts)
+    return path
+
+
+def sanitizer_reports():
+    """Sanitizer reports written since the last call: a list of texts, each
+    starting with its file name. Each report is returned once (the file is
+    renamed); an empty list when there are none."""
+    path = os.environ.get("POSTERN_SANITIZER_DIR")
+    if not path or not os.path.isdir(path):
+        return []
+    reports = []
+    for name in sorted(os.listdir(path)):
+        if name.endswith(_SANITIZER_SEEN_SUFFIX):
+            continue
+        full = os.path.join(path, name)
+        try:
+            with open(full, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+            os.rename(full, full + _SANITIZER_SEEN_SUFFIX)
+        except OSError:
+            continue
+        reports.append(f"{name}:\n{text}")
+    return reports
+
+
+sanitizer_setup()
 
 
 def builddir():
@@ -262,6 +326,13 @@ class Instance:
         else:
             os.symlink(target, link)
 
+    def program(self, name):
+        """The path of a daemon or test helper that mail_owner can run
+        (daemon_directory/name): as root with a build tree under a mode-0700
+        directory (/root, mktemp -d), the build tree's copy is out of its
+        reach. Use it for helpers run as mail_owner."""
+        return os.path.join(self.daemon_dir, name)
+
     def write_main_cf(self, extra=None, text_after=""):
         """Writes etc/main.cf from main_params (updated with extra), plus raw
         text appended as is (for deliberately broken files)."""
@@ -467,6 +538,21 @@ class Instance:
             time.sleep(0.05)
         return killed
 
+    def sanitizer_findings(self):
+        """Sanitizer reports from this instance's processes (and any other
+        program run since the last check): report files, plus report lines
+        in the maillog and in start-fg's output. A list of texts."""
+        found = sanitizer_reports()
+        for path in (self.maillog, os.path.join(self.log_dir, "start-fg.out")):
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    lines = [l for l in f if SANITIZER_REPORT.search(l)]
+            except OSError:
+                continue
+            if lines:
+                found.append(f"{path}:\n" + "".join(lines[:20]))
+        return found
+
     def cleanup(self):
         if self._cleaned:
             return
@@ -482,10 +568,15 @@ class Instance:
             fg.kill()
         if fg is not None:
             fg.wait(10)
+        # Reports are written by the time every process is gone.
+        findings = self.sanitizer_findings()
         if os.environ.get("POSTERN_KEEP_INSTANCE"):
             print(f"keeping instance {self.root}")
-            return
-        shutil.rmtree(self.root, ignore_errors=True)
+        else:
+            shutil.rmtree(self.root, ignore_errors=True)
+        if findings:
+            raise InstanceError("sanitizer report(s):\n"
+                                + "\n".join(t[:6000] for t in findings))
 
     def __enter__(self):
         return self

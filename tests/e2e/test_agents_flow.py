@@ -10,7 +10,7 @@ import time
 import unittest
 
 from agentlib import ensure_user, is_root, maildir_files, prog, read
-from instance import Instance, builddir
+from instance import Instance
 
 MESSAGE = (b"From: alice@example.com\nTo: bob@virt.test\n"
            b"Subject: flow test\nMessage-ID: <f1@example.com>\n\nHello.\n")
@@ -71,7 +71,7 @@ class AgentsFlowTest(unittest.TestCase):
         self.inst.start()
 
     def inject(self, sender, *rcpts):
-        cmd = [os.path.join(builddir(), "tests", "helpers", "qinject"),
+        cmd = [self.inst.program("qinject"),  # run as mail_owner below
                self.inst.queue, sender, *rcpts]
         kw = {}
         if os.geteuid() == 0:

@@ -78,7 +78,7 @@ class QmgrTestBase(unittest.TestCase):
 
     def inject(self, sender, *rcpts, message=MESSAGE, ago=0, ret=None,
                envid=None, trigger=True):
-        cmd = [os.path.join(builddir(), "tests", "helpers", "qinject")]
+        cmd = [self.inst.program("qinject")]  # run as mail_owner below
         if ago:
             cmd += ["-a", str(ago)]
         if ret:

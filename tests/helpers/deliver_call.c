@@ -132,5 +132,7 @@ int main(int argc, char **argv)
     free(req.rcpts);
     qfile_envelope_free(&env);
     qfile_reader_close(r);
+    buf_free(&path);
+    buf_free(&err);
     return rc;
 }

@@ -7,10 +7,13 @@
 #include "buf.h"
 #include "deliver_req.h"
 
+/* Encodes msg (and frees it), decodes the bytes: the message as the
+ * peer reads it, or NULL. */
 static struct attr_msg *wire_round_trip(struct attr_msg *msg)
 {
     struct buf wire = BUF_INIT, err = BUF_INIT;
     attr_encode(msg, &wire);
+    attr_msg_free(msg);
     struct attr_msg *out = NULL;
     size_t used = 0;
     if (attr_decode(wire.data, wire.len, &deliver_attr_limits, &out, &used,

@@ -179,6 +179,15 @@ static void test_errors_name_file_and_line(void)
     check_error("smtp inet n - y - - smtpd -o { a = b\n", "missing '}'");
     check_error("smtp inet n - y - - smtpd {a}b\n", "text after '}'");
     check_error("a/b unix n - y - - smtpd\n", "no '/' allowed");
+    /* Braced columns: postconf -M could not print them back (libFuzzer,
+     * fuzz/corpus/mastercf/regress-braced-command). */
+    check_error("y inet n - y - - {}\n", "field \"command\": bad value \"\"");
+    check_error("x unix n - y - - { my prog } arg\n",
+                "field \"command\": bad value \"my prog\"");
+    check_error("{} unix n - y - - prog\n", "field \"service\": bad value");
+    check_error("{a b} unix n - y - - prog\n", "field \"service\"");
+    check_error("y inet n - y - - { {}} arg\n",
+                "field \"command\": bad value \"{}\"");
     check_error("host: inet n - y - - smtpd\n", "bad inet service");
     check_error(" smtp inet n - y - - smtpd\n",
                 "line 1: text starts with whitespace");

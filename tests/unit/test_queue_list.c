@@ -1,5 +1,11 @@
 /* test_queue_list.c: unit tests for lib/queue_list's JSON string quoting
- * (postqueue -j must print valid JSON whatever bytes a queue file holds). */
+ * (postqueue -j must print valid JSON whatever bytes a queue file holds)
+ * and for listing an empty queue. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "buf.h"
 #include "queue_list.h"
 #include "unit.h"
@@ -39,9 +45,43 @@ static void test_utf8(void)
     buf_free(&out);
 }
 
+/* An empty queue lists as empty. (It once passed NULL to qsort, which
+ * the sanitizer build reports as undefined behaviour.) */
+static void test_empty_queue(void)
+{
+    char root[] = "/tmp/test_queue_list.XXXXXX";
+    CHECK(mkdtemp(root) != NULL);
+    static const char *const names[] = {"incoming", "active", "deferred",
+                                        "hold"};
+    struct buf path = BUF_INIT, err = BUF_INIT;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        buf_reset(&path);
+        buf_appendf(&path, "%s/%s", root, names[i]);
+        CHECK(mkdir(buf_cstr(&path), 0700) == 0);
+    }
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *out = open_memstream(&text, &text_len);
+    CHECK(out != NULL);
+    CHECK_INT(queue_list(root, QUEUE_LIST_TEXT, "MAILER-DAEMON", out, &err), 0);
+    CHECK_INT(queue_list(root, QUEUE_LIST_JSON, "MAILER-DAEMON", out, &err), 0);
+    fclose(out);
+    CHECK_STR(text, "Mail queue is empty\n");
+    free(text);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        buf_reset(&path);
+        buf_appendf(&path, "%s/%s", root, names[i]);
+        rmdir(buf_cstr(&path));
+    }
+    rmdir(root);
+    buf_free(&path);
+    buf_free(&err);
+}
+
 int main(void)
 {
     UNIT_RUN(test_escapes);
     UNIT_RUN(test_utf8);
+    UNIT_RUN(test_empty_queue);
     return unit_summary();
 }

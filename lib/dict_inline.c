@@ -1,0 +1,90 @@
+/* dict_inline.c: inline:{ key=value, { key = value with spaces } }, a
+ * small table written in main.cf itself. Keys are folded like hash:. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dict_impl.h"
+#include "mem.h"
+#include "str.h"
+
+static int dict_inline_load(struct dict *d, struct buf *err)
+{
+    size_t len = strlen(d->name);
+    if (len < 2 || d->name[0] != '{' || d->name[len - 1] != '}') {
+        buf_appendf(err, "%s: expected inline:{key=value, ...}", d->spec);
+        return -1;
+    }
+    char *inner = xstrndup(d->name + 1, len - 2);
+    struct strlist items;
+    strlist_init(&items);
+    str_split_list(inner, &items);
+    free(inner);
+    struct dict_mem *mem = dict_mem_new();
+    int status = 0;
+    for (size_t i = 0; i < items.count && status == 0; i++) {
+        char *item = items.items[i];
+        size_t item_len = strlen(item);
+        if (item[0] == '{') {
+            if (item[item_len - 1] != '}') {
+                buf_appendf(err, "%s: missing '}' in \"%s\"", d->spec, item);
+                status = -1;
+                break;
+            }
+            item[item_len - 1] = 0;
+            item++;
+        }
+        char *eq = strchr(item, '=');
+        if (eq == NULL) {
+            buf_appendf(err, "%s: missing '=' in \"%s\"", d->spec, item);
+            status = -1;
+            break;
+        }
+        *eq = 0;
+        char *key = str_trim(item), *value = str_trim(eq + 1);
+        if (*key == 0) {
+            buf_appendf(err, "%s: empty key in \"%s=%s\"", d->spec, key, value);
+            status = -1;
+            break;
+        }
+        if (!(d->flags & DICT_FLAG_NO_FOLD))
+            str_lower(key);
+        dict_mem_add(mem, key, value);
+    }
+    strlist_free(&items);
+    if (status < 0) {
+        dict_mem_free(mem);
+        return -1;
+    }
+    dict_mem_seal(mem);
+    d->impl = mem;
+    return 0;
+}
+
+static void dict_inline_release(struct dict *d)
+{
+    dict_mem_free(d->impl);
+    d->impl = NULL;
+}
+
+static enum dict_result dict_inline_lookup(struct dict *d, const char *key,
+                                           size_t key_len, struct buf *value)
+{
+    const char *found = dict_mem_get(d->impl, key);
+    if (found == NULL)
+        return DICT_NOTFOUND;
+    buf_set_str(value, found);
+    return DICT_FOUND;
+}
+
+static int dict_inline_iterate(struct dict *d, dict_raw_fn fn, void *ctx,
+                               struct buf *err)
+{
+    return dict_mem_iterate(d->impl, fn, ctx);
+}
+
+const struct dict_type dict_type_inline = {
+    .name = "inline", .suffix = NULL, .fold = 1,
+    .load = dict_inline_load, .release = dict_inline_release,
+    .lookup = dict_inline_lookup, .iterate = dict_inline_iterate,
+};

@@ -1,0 +1,74 @@
+/* dict_texthash.c: texthash:FILE, a postmap(1) input file read into
+ * memory, no .db needed. Keys are folded like hash:. Reloaded when the
+ * file changes (dict.c). A malformed line fails the whole table, naming
+ * the file and line, so lookups defer rather than miss. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dict_impl.h"
+#include "mem.h"
+#include "str.h"
+
+static int dict_texthash_add(void *ctx, const char *key, const char *value,
+                             int line, struct buf *err)
+{
+    struct dict *d = ctx;
+    char *folded = xstrdup(key);
+    if (!(d->flags & DICT_FLAG_NO_FOLD))
+        str_lower(folded);
+    dict_mem_add(d->impl, folded, value);
+    free(folded);
+    return 0;
+}
+
+static int dict_texthash_load_text(struct dict *d, const char *text,
+                                   size_t len, struct buf *err)
+{
+    d->impl = dict_mem_new();
+    if (dict_text_parse(d->name, text, len, dict_texthash_add, d, err) < 0) {
+        dict_mem_free(d->impl);
+        d->impl = NULL;
+        return -1;
+    }
+    dict_mem_seal(d->impl); /* the first of duplicate keys wins, as in postmap */
+    return 0;
+}
+
+static int dict_texthash_load(struct dict *d, struct buf *err)
+{
+    struct buf text = BUF_INIT;
+    int status = dict_read_file(d->path, &text, err);
+    if (status == 0)
+        status = dict_texthash_load_text(d, text.data, text.len, err);
+    buf_free(&text);
+    return status;
+}
+
+static void dict_texthash_release(struct dict *d)
+{
+    dict_mem_free(d->impl);
+    d->impl = NULL;
+}
+
+static enum dict_result dict_texthash_lookup(struct dict *d, const char *key,
+                                             size_t key_len, struct buf *value)
+{
+    const char *found = dict_mem_get(d->impl, key);
+    if (found == NULL)
+        return DICT_NOTFOUND;
+    buf_set_str(value, found);
+    return DICT_FOUND;
+}
+
+static int dict_texthash_iterate(struct dict *d, dict_raw_fn fn, void *ctx,
+                                 struct buf *err)
+{
+    return dict_mem_iterate(d->impl, fn, ctx);
+}
+
+const struct dict_type dict_type_texthash = {
+    .name = "texthash", .suffix = "", .fold = 1,
+    .load = dict_texthash_load, .load_text = dict_texthash_load_text,
+    .release = dict_texthash_release, .lookup = dict_texthash_lookup,
+    .iterate = dict_texthash_iterate,
+};

@@ -47,4 +47,19 @@ struct master_status {
  * unix socket or fifo and writes this byte. */
 #define MASTER_TRIGGER_WAKEUP 'W'
 
+/* Privileges (only when master runs as root; a master started by an
+ * ordinary user runs everything as that user and sets neither):
+ *   unpriv = y, chroot = n: master switches the child to mail_owner
+ *     before exec; the child has nothing to do.
+ *   chroot = y: master sets MASTER_CHROOT_ENV to the directory
+ *     ($queue_directory). The child reads its configuration and opens what
+ *     it needs, then chroots there and changes directory to "/" before it
+ *     serves anyone. With unpriv = y master also sets MASTER_UNPRIV_ENV to
+ *     "UID:GID" (mail_owner, numeric so no passwd lookup is needed inside
+ *     the chroot): after the chroot the child sets its groups to GID
+ *     alone, then GID, then UID, and fails if it can regain root.
+ *   unpriv = n, chroot = n: the child runs as root. */
+#define MASTER_CHROOT_ENV "POSTERN_CHROOT"
+#define MASTER_UNPRIV_ENV "POSTERN_UNPRIV"
+
 #endif

@@ -1,0 +1,479 @@
+/* postern.c: the control command.
+ *
+ *   postern [-c DIR] [-v] start|start-fg|stop|abort|reload|status|check
+ *
+ * check     validates main.cf and master.cf (every problem as "FILE, line
+ *           N: why"), that daemon_directory holds every command master.cf
+ *           names, and the queue directory tree: missing directories are
+ *           created with Postfix's owners and modes; wrong owners or
+ *           unsafe modes are errors. Exit 1 on any error.
+ * start     runs check and refuses to start on any error; then starts
+ *           master in daemon mode and waits until it holds the queue lock
+ *           and has bound every listener (master -w).
+ * start-fg  the same checks, then master in the foreground (systemd).
+ * stop      SIGTERM to master; waits until it (and so every child) is gone.
+ * abort     SIGTERM to master without waiting.
+ * reload    runs check, then SIGHUP to master.
+ * status    exit 0 and "running: PID: N" when master runs, else exit 1.
+ *
+ * Messages read like postfix-script's:
+ *   postern/postern-script: the Postern mail system is running: PID: 1234
+ * and go to stderr and to the mail log. */
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "mastercf.h"
+#include "mastersvc.h"
+#include "mem.h"
+#include "pidlock.h"
+
+/* How long `stop` waits for master, which itself gives children a few
+ * seconds before SIGKILL. */
+#define STOP_WAIT_SECONDS 60
+
+static char *config_dir;
+static int problems;
+
+static void problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void problem(const char *fmt, ...)
+{
+    char text[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    log_error("%s", text);
+    problems++;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: postern [-c config_dir] [-v] "
+                    "start|start-fg|stop|abort|reload|status|check\n");
+    exit(2);
+}
+
+/* Reads main.cf; fatal when it cannot be parsed (nothing else can be
+ * checked without it). Opens the mail log as it says. */
+static void load_main_cf(void)
+{
+    struct buf err = BUF_INIT;
+    buf_init(&err);
+    if (config_load(config_dir, &err) < 0)
+        log_fatal("%s", buf_cstr(&err));
+    buf_free(&err);
+    log_set_syslog_name(cfg_str("syslog_name"));
+    log_open(cfg_str("maillog_file"), cfg_str("syslog_facility"));
+    log_also_stderr(1);
+}
+
+static char *lock_path(void)
+{
+    return xasprintf("%s/%s/master.pid", cfg_str("queue_directory"),
+                     cfg_str("process_id_directory"));
+}
+
+/* The running master's pid, or 0. */
+static pid_t running_master(void)
+{
+    struct buf err = BUF_INIT;
+    buf_init(&err);
+    char *path = lock_path();
+    pid_t pid = pidlock_holder(path, &err);
+    if (pid < 0)
+        log_fatal("%s", buf_cstr(&err));
+    free(path);
+    buf_free(&err);
+    return pid;
+}
+
+/* ---- check: configuration ---- */
+
+static void check_config_values(void)
+{
+    struct buf err = BUF_INIT;
+    buf_init(&err);
+    if (config_check(&err) > 0) {
+        struct strlist lines;
+        strlist_init(&lines);
+        str_split_chars(buf_cstr(&err), "\n", &lines);
+        for (size_t i = 0; i < lines.count; i++)
+            problem("%s", lines.items[i]);
+        strlist_free(&lines);
+    }
+    buf_free(&err);
+    const char *absolute[] = {"queue_directory", "data_directory",
+                              "daemon_directory"};
+    for (size_t i = 0; i < sizeof(absolute) / sizeof(*absolute); i++) {
+        const char *value = cfg_str(absolute[i]);
+        if (value[0] != '/')
+            problem("%s/main.cf: %s must be an absolute path, not \"%s\"",
+                    config_dir, absolute[i], value);
+    }
+}
+
+static void check_master_cf(const char *daemon_dir)
+{
+    struct buf err = BUF_INIT;
+    buf_init(&err);
+    char *path = xasprintf("%s/master.cf", config_dir);
+    struct master_entry *entries = NULL;
+    size_t count = 0;
+    if (mastercf_load(path, &entries, &count, &err) < 0) {
+        problem("%s", buf_cstr(&err));
+    } else {
+        struct strlist errors;
+        strlist_init(&errors);
+        mastersvc_check(entries, count, daemon_dir, &errors);
+        for (size_t i = 0; i < errors.count; i++)
+            problem("%s", errors.items[i]);
+        strlist_free(&errors);
+        mastercf_free(entries, count);
+    }
+    free(path);
+    buf_free(&err);
+}
+
+static void check_daemon_directory(const char *daemon_dir)
+{
+    struct stat st;
+    errno = 0;
+    if (stat(daemon_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        problem("%s/main.cf: daemon_directory %s: %s", config_dir, daemon_dir,
+                errno ? strerror(errno) : "not a directory");
+        return;
+    }
+    char *master = xasprintf("%s/master", daemon_dir);
+    if (access(master, X_OK) < 0)
+        problem("%s: %s (daemon_directory has no master program)", master,
+                strerror(errno));
+    free(master);
+}
+
+/* ---- check: the queue directory tree ---- */
+
+struct owner {
+    uid_t uid;
+    gid_t gid;
+    const char *name;
+};
+
+/* Creates path (and missing parents) or checks it: a directory, owned by
+ * `owner`, with no permission bits outside `mode` for group and others
+ * beyond what `mode` grants. */
+static void ensure_directory(const char *path, mode_t mode,
+                             const struct owner *owner, int is_root)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        if (errno != ENOENT) {
+            problem("%s: %s", path, strerror(errno));
+            return;
+        }
+        /* Missing parents of the queue or data directory are made with
+         * ordinary modes, as mkdir -p would. */
+        char *copy = xstrdup(path);
+        for (char *p = copy + 1; *p; p++) {
+            if (*p != '/')
+                continue;
+            *p = 0;
+            if (mkdir(copy, 0755) < 0 && errno != EEXIST) {
+                problem("cannot create %s: %s", copy, strerror(errno));
+                free(copy);
+                return;
+            }
+            *p = '/';
+        }
+        free(copy);
+        if (mkdir(path, mode) < 0) {
+            problem("cannot create %s: %s", path, strerror(errno));
+            return;
+        }
+        if (chmod(path, mode) < 0 ||
+            (is_root && chown(path, owner->uid, owner->gid) < 0)) {
+            problem("cannot set owner and mode of %s: %s", path,
+                    strerror(errno));
+            return;
+        }
+        log_info("created %s (owner %s, mode %04o)", path, owner->name,
+                 (unsigned)mode);
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        problem("%s: not a directory", path);
+        return;
+    }
+    if (st.st_uid != owner->uid)
+        problem("%s: owned by uid %ld, expected %s (uid %ld): chown %s %s",
+                path, (long)st.st_uid, owner->name, (long)owner->uid,
+                owner->name, path);
+    mode_t extra = st.st_mode & 077 & ~mode;
+    if (extra & 022)
+        problem("%s: mode %04o lets group or others write; expected %04o: "
+                "chmod %04o %s",
+                path, (unsigned)(st.st_mode & 07777), (unsigned)mode,
+                (unsigned)mode, path);
+    else if (extra && (mode & 077) == 0)
+        problem("%s: mode %04o gives group or others access to a private "
+                "directory; expected %04o: chmod %04o %s",
+                path, (unsigned)(st.st_mode & 07777), (unsigned)mode,
+                (unsigned)mode, path);
+    if (!is_root && access(path, W_OK | X_OK) < 0)
+        problem("%s: not writable by the invoking user: %s", path,
+                strerror(errno));
+}
+
+/* Every process appends to maillog_file itself, unprivileged ones too,
+ * so the file must be writable by mail_owner. Creating it belongs to
+ * post-install; so does giving it to mail_owner when root made it (our
+ * own log_open does, as root, before this check runs). */
+static void ensure_log_file(const struct owner *mail_owner)
+{
+    const char *path = cfg_str("maillog_file");
+    if (!path[0] || strncmp(path, "/dev/", 5) == 0)
+        return;
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        problem("maillog_file %s: %s", path, strerror(errno));
+        return;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_uid == mail_owner->uid ||
+        (st.st_mode & 0002))
+        return;
+    if (st.st_uid != 0) {
+        problem("maillog_file %s: owned by uid %ld, expected %s: chown %s %s",
+                path, (long)st.st_uid, mail_owner->name, mail_owner->name,
+                path);
+        return;
+    }
+    if (chown(path, mail_owner->uid, mail_owner->gid) < 0)
+        problem("chown %s: %s", path, strerror(errno));
+    else
+        log_info("gave %s to %s so that every daemon can log", path,
+                 mail_owner->name);
+}
+
+static void check_queue_tree(void)
+{
+    int is_root = geteuid() == 0;
+    struct owner root_owner = {0, 0, "root"};
+    struct owner mail_owner;
+    const char *owner_name = cfg_str("mail_owner");
+    if (is_root) {
+        struct passwd *pw = getpwnam(owner_name);
+        if (!pw) {
+            problem("%s/main.cf: mail_owner: unknown user \"%s\" (create it: "
+                    "useradd --system --home-dir /nonexistent --shell "
+                    "/usr/sbin/nologin %s)",
+                    config_dir, owner_name, owner_name);
+            return;
+        }
+        if (pw->pw_uid == 0) {
+            problem("%s/main.cf: mail_owner \"%s\" must not be a privileged "
+                    "account (uid 0)", config_dir, owner_name);
+            return;
+        }
+        mail_owner.uid = pw->pw_uid;
+        mail_owner.gid = pw->pw_gid;
+        mail_owner.name = owner_name;
+    } else {
+        /* Not root: the whole suite runs as the invoking user. */
+        struct passwd *pw = getpwuid(getuid());
+        root_owner.uid = mail_owner.uid = getuid();
+        root_owner.gid = mail_owner.gid = getgid();
+        root_owner.name = mail_owner.name = pw ? xstrdup(pw->pw_name) : "self";
+    }
+
+    const char *queue = cfg_str("queue_directory");
+    if (queue[0] != '/')
+        return; /* already reported */
+    char *queue_dir = xstrdup(queue);
+    ensure_directory(queue_dir, 0755, &root_owner, is_root);
+    if (problems)
+        return;
+    static const struct {
+        const char *name;
+        mode_t mode;
+        int root_owned;
+    } tree[] = {
+        {"incoming", 0700, 0}, {"active", 0700, 0},   {"deferred", 0700, 0},
+        {"hold", 0700, 0},     {"corrupt", 0700, 0},  {"defer", 0700, 0},
+        {"bounce", 0700, 0},   {"trace", 0700, 0},    {"flush", 0700, 0},
+        {"private", 0700, 0},  {"public", 0755, 0},   {"maildrop", 0700, 0},
+        {NULL, 0755, 1}, /* process_id_directory */
+    };
+    for (size_t i = 0; i < sizeof(tree) / sizeof(*tree); i++) {
+        const char *name =
+            tree[i].name ? tree[i].name : cfg_str("process_id_directory");
+        char *path = xasprintf("%s/%s", queue_dir, name);
+        ensure_directory(path, tree[i].mode,
+                         tree[i].root_owned ? &root_owner : &mail_owner,
+                         is_root);
+        free(path);
+    }
+    const char *data = cfg_str("data_directory");
+    if (data[0] == '/')
+        ensure_directory(data, 0700, &mail_owner, is_root);
+    free(queue_dir);
+    if (is_root)
+        ensure_log_file(&mail_owner);
+}
+
+/* Runs every check; returns the number of problems. */
+static int run_check(void)
+{
+    problems = 0;
+    check_config_values();
+    if (problems)
+        return problems; /* paths may be nonsense: stop here */
+    const char *daemon_dir = cfg_str("daemon_directory");
+    check_daemon_directory(daemon_dir);
+    check_master_cf(daemon_dir);
+    check_queue_tree();
+    return problems;
+}
+
+/* ---- commands ---- */
+
+static char *master_program(void)
+{
+    return xasprintf("%s/master", cfg_str("daemon_directory"));
+}
+
+static int cmd_start(int foreground)
+{
+    pid_t pid = running_master();
+    if (pid > 0)
+        log_fatal("the Postern mail system is already running: PID: %ld",
+                  (long)pid);
+    if (run_check() > 0)
+        log_fatal("the Postern mail system was not started: %d problem%s "
+                  "above", problems, problems == 1 ? "" : "s");
+    char *program = master_program();
+    if (foreground) {
+        log_info("starting the Postern mail system in the foreground");
+        execl(program, "master", "-c", config_dir, "-d", (char *)NULL);
+        log_fatal("exec %s: %s", program, strerror(errno));
+    }
+    log_info("starting the Postern mail system");
+    pid_t child = fork();
+    if (child < 0)
+        log_fatal("fork: %s", strerror(errno));
+    if (child == 0) {
+        execl(program, "master", "-c", config_dir, "-w", (char *)NULL);
+        log_error("exec %s: %s", program, strerror(errno));
+        _exit(1);
+    }
+    int status;
+    while (waitpid(child, &status, 0) < 0)
+        if (errno != EINTR)
+            log_fatal("waitpid: %s", strerror(errno));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        log_fatal("mail system startup failed");
+    free(program);
+    return 0;
+}
+
+static int cmd_stop(int wait_for_exit)
+{
+    pid_t pid = running_master();
+    if (pid == 0)
+        log_fatal("the Postern mail system is not running");
+    log_info("%s the Postern mail system",
+             wait_for_exit ? "stopping" : "aborting");
+    if (kill(pid, SIGTERM) < 0)
+        log_fatal("kill master pid %ld: %s", (long)pid, strerror(errno));
+    if (!wait_for_exit)
+        return 0;
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    for (int i = 0; i < STOP_WAIT_SECONDS * 20; i++) {
+        if (running_master() == 0)
+            return 0;
+        nanosleep(&pause, NULL);
+    }
+    log_fatal("master pid %ld did not stop within %d seconds", (long)pid,
+              STOP_WAIT_SECONDS);
+}
+
+static int cmd_reload(void)
+{
+    pid_t pid = running_master();
+    if (pid == 0)
+        log_fatal("the Postern mail system is not running");
+    if (run_check() > 0)
+        log_fatal("the Postern mail system was not reloaded: %d problem%s "
+                  "above", problems, problems == 1 ? "" : "s");
+    log_info("refreshing the Postern mail system");
+    if (kill(pid, SIGHUP) < 0)
+        log_fatal("kill master pid %ld: %s", (long)pid, strerror(errno));
+    return 0;
+}
+
+static int cmd_status(void)
+{
+    pid_t pid = running_master();
+    if (pid == 0) {
+        log_info("the Postern mail system is not running");
+        return 1;
+    }
+    log_info("the Postern mail system is running: PID: %ld", (long)pid);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cli_dir = NULL;
+    int opt;
+    log_set_program("postern-script");
+    while ((opt = getopt(argc, argv, "c:v")) != -1) {
+        switch (opt) {
+        case 'c':
+            cli_dir = optarg;
+            break;
+        case 'v':
+            log_set_verbose(log_verbose_level() + 1);
+            break;
+        default:
+            usage();
+        }
+    }
+    if (optind + 1 != argc)
+        usage();
+    const char *command = argv[optind];
+    umask(022);
+
+    const char *dir = config_resolve_dir(cli_dir);
+    char absolute[PATH_MAX];
+    if (!realpath(dir, absolute))
+        log_fatal("configuration directory %s: %s", dir, strerror(errno));
+    config_dir = xstrdup(absolute);
+    load_main_cf();
+
+    if (strcmp(command, "check") == 0)
+        return run_check() > 0 ? 1 : 0;
+    if (strcmp(command, "start") == 0)
+        return cmd_start(0);
+    if (strcmp(command, "start-fg") == 0)
+        return cmd_start(1);
+    if (strcmp(command, "stop") == 0)
+        return cmd_stop(1);
+    if (strcmp(command, "abort") == 0)
+        return cmd_stop(0);
+    if (strcmp(command, "reload") == 0)
+        return cmd_reload();
+    if (strcmp(command, "status") == 0)
+        return cmd_status();
+    log_error("unknown command \"%s\"", command);
+    usage();
+}

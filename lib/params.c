@@ -462,6 +462,17 @@ const struct param_def param_table[] = {
      "users who may list the queue"},
     {"authorized_flush_users", PARAM_LIST, "static:anyone", 0, 0, 0,
      "users who may flush the queue"},
+    /* ---- smtpd intake (smtpd) ---- */
+    {"smtpd_local_submission", PARAM_BOOL, "no", 0, 0, 0,
+     "serve local submission (sendmail) on a unix socket: peer uid "
+     "logged, trusted for relaying, Message-ID:/Date:/From: added"},
+    {"allow_untrusted_routing", PARAM_BOOL, "no", 0, 0, 0,
+     "let untrusted clients use routing operators (%, !, @) in addresses "
+     "in relay_domains"},
+    {"smtpd_null_access_lookup_key", PARAM_STR, "<>", 0, 0, 0,
+     "key looked up in access maps for the null sender"},
+    {"smtpd_io_threads", PARAM_INT, "4", 1, 64, 0,
+     "threads that fsync queue files for one smtpd process (group commit)"},
 };
 
 const size_t param_table_count = sizeof(param_table) / sizeof(param_table[0]);

@@ -1,0 +1,550 @@
+/* server.c: the daemon skeleton, child side of master_proto.h (server.h). */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "master_proto.h"
+#include "mem.h"
+#include "privs.h"
+#include "str.h"
+
+/* master_proto.h on the master branch defines these (chroot directory;
+ * "UID:GID" to drop to after the chroot); the same values until it lands. */
+#ifndef MASTER_CHROOT_ENV
+#define MASTER_CHROOT_ENV "POSTERN_CHROOT"
+#endif
+#ifndef MASTER_UNPRIV_ENV
+#define MASTER_UNPRIV_ENV "POSTERN_UNPRIV"
+#endif
+
+/* How long a `pass` sender or a trigger client may take to deliver. */
+#define SERVER_HANDOFF_TIMEOUT_MS 5000
+#define SERVER_MAX_LISTEN 64
+#define SERVER_ACCEPT_BURST 16
+
+static struct {
+    const struct server_ops *ops;
+    struct event_loop *loop;
+    const char *service;
+    const char *type;
+    int standalone;
+    unsigned generation;
+    int listen_fds[SERVER_MAX_LISTEN];
+    size_t listen_count;
+    int accepting;
+    int is_pass;
+    long max_use;
+    long max_idle;
+    long use_count;
+    size_t sessions;
+    int stopping;
+    int reported; /* last status sent, -1 = none */
+    struct event_timer idle_timer;
+} srv = {.reported = -1};
+
+struct event_loop *server_loop(void)
+{
+    return srv.loop;
+}
+
+const char *server_service(void)
+{
+    return srv.service;
+}
+
+const char *server_type(void)
+{
+    return srv.type;
+}
+
+int server_standalone(void)
+{
+    return srv.standalone;
+}
+
+size_t server_session_count(void)
+{
+    return srv.sessions;
+}
+
+/* ---- status to master ---- */
+
+static void report(int status)
+{
+    if (srv.standalone || srv.reported == status)
+        return;
+    struct master_status rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.pid = getpid();
+    rec.generation = srv.generation;
+    rec.status = status;
+    /* Smaller than PIPE_BUF: one write, never interleaved. A failure means
+     * master is gone, which the lifeline reports on its own. */
+    ssize_t n;
+    do
+        n = write(MASTER_STATUS_FD, &rec, sizeof(rec));
+    while (n < 0 && errno == EINTR);
+    srv.reported = status;
+}
+
+/* ---- lifecycle ---- */
+
+static void server_exit(void)
+{
+    if (srv.ops->pre_exit)
+        srv.ops->pre_exit();
+    exit(0);
+}
+
+static int use_limited(void)
+{
+    return !srv.ops->long_running;
+}
+
+static void idle_expired(struct event_loop *loop, void *ctx)
+{
+    log_debug("idle for %lds: exiting", srv.max_idle);
+    server_exit();
+}
+
+/* Called whenever the process may have become idle. */
+static void became_idle(void)
+{
+    if (srv.sessions > 0)
+        return;
+    if (srv.stopping)
+        server_exit();
+    if (use_limited() && srv.use_count >= srv.max_use)
+        server_exit();
+    if (use_limited())
+        event_timer_start(srv.loop, &srv.idle_timer,
+                          (uint64_t)srv.max_idle * 1000u);
+}
+
+static void stop_accepting(void)
+{
+    if (!srv.accepting)
+        return;
+    for (size_t i = 0; i < srv.listen_count; i++)
+        event_fd_remove(srv.loop, srv.listen_fds[i]);
+    srv.accepting = 0;
+}
+
+void server_stop(void)
+{
+    srv.stopping = 1;
+    stop_accepting();
+    report(MASTER_STAT_TAKEN);
+    became_idle();
+}
+
+void server_session_begin(void)
+{
+    srv.sessions++;
+    event_timer_stop(srv.loop, &srv.idle_timer);
+}
+
+void server_session_end(void)
+{
+    if (srv.sessions == 0)
+        log_panic("server_session_end without server_session_begin");
+    srv.sessions--;
+    became_idle();
+}
+
+static void lifeline_ready(struct event_loop *loop, int fd, unsigned events,
+                           void *ctx)
+{
+    char byte[16];
+    ssize_t n = read(fd, byte, sizeof(byte));
+    if (n > 0 || (n < 0 && (errno == EINTR || errno == EAGAIN)))
+        return;
+    log_debug("master is gone: finishing up");
+    event_fd_remove(loop, fd);
+    server_stop();
+}
+
+static void sigterm_handler(int signo)
+{
+    _exit(0);
+}
+
+/* ---- accepting ---- */
+
+/* Receives the descriptor a `pass` client sends on conn. */
+static int receive_fd(int conn)
+{
+    struct pollfd pfd = {conn, POLLIN, 0};
+    if (poll(&pfd, 1, SERVER_HANDOFF_TIMEOUT_MS) <= 0) {
+        log_warn("pass: no descriptor received");
+        return -1;
+    }
+    char byte;
+    struct iovec iov = {&byte, 1};
+    union {
+        struct cmsghdr hdr;
+        char space[CMSG_SPACE(sizeof(int))];
+    } control;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.space;
+    msg.msg_controllen = sizeof(control.space);
+    ssize_t n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    struct cmsghdr *cmsg = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+    if (!cmsg || cmsg->cmsg_level != SOL_SOCKET ||
+        cmsg->cmsg_type != SCM_RIGHTS ||
+        cmsg->cmsg_len != CMSG_LEN(sizeof(int))) {
+        log_warn("pass: message without a descriptor");
+        return -1;
+    }
+    int fd;
+    memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0)
+        fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    return fd;
+}
+
+/* Accepts one client (the passed fd for `pass` services); -1 when there
+ * is none (another process won the race, which is normal). */
+static int accept_client(int listen_fd)
+{
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+            errno != ECONNABORTED)
+            log_warn("accept: %s", strerror(errno));
+        return -1;
+    }
+    if (!srv.is_pass)
+        return fd;
+    int client = receive_fd(fd);
+    close(fd);
+    return client;
+}
+
+/* Reads one trigger: from a fifo, what is there; from a socket, until
+ * the client closes (bounded in size and time). */
+static void read_trigger(int listen_fd, int is_fifo)
+{
+    char data[SERVER_TRIGGER_MAX];
+    size_t len = 0;
+    int fd = listen_fd;
+    if (is_fifo) {
+        ssize_t n = read(listen_fd, data, sizeof(data));
+        if (n <= 0)
+            return;
+        len = (size_t)n;
+    } else {
+        report(MASTER_STAT_TAKEN);
+        if ((fd = accept_client(listen_fd)) < 0) {
+            report(MASTER_STAT_AVAIL);
+            return;
+        }
+        while (len < sizeof(data)) {
+            struct pollfd pfd = {fd, POLLIN, 0};
+            if (poll(&pfd, 1, SERVER_HANDOFF_TIMEOUT_MS) <= 0)
+                break;
+            ssize_t n = read(fd, data + len, sizeof(data) - len);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            len += (size_t)n;
+        }
+        close(fd);
+    }
+    if (len > 0) {
+        report(MASTER_STAT_TAKEN);
+        event_timer_stop(srv.loop, &srv.idle_timer);
+        srv.ops->trigger(data, len);
+        srv.use_count++;
+    }
+    report(MASTER_STAT_AVAIL);
+    became_idle();
+}
+
+static void listen_ready(struct event_loop *loop, int listen_fd,
+                         unsigned events, void *ctx)
+{
+    int is_fifo = (int)(long)ctx;
+    if (!srv.accepting)
+        return;
+    if (srv.ops->mode == SERVER_TRIGGER) {
+        read_trigger(listen_fd, is_fifo);
+        return;
+    }
+    if (srv.ops->mode == SERVER_SINGLE) {
+        /* TAKEN before accept, so master starts another process for the
+         * next client while this one is busy. */
+        report(MASTER_STAT_TAKEN);
+        int fd = accept_client(listen_fd);
+        if (fd < 0) {
+            report(MASTER_STAT_AVAIL);
+            return;
+        }
+        event_timer_stop(loop, &srv.idle_timer);
+        srv.use_count++;
+        struct stream *client = stream_open(fd);
+        srv.ops->serve(client);
+        stream_close(client);
+        report(MASTER_STAT_AVAIL);
+        became_idle();
+        return;
+    }
+    /* A burst of connections is taken in one wake-up, a few at a time so
+     * the sessions already in hand are not starved. */
+    for (int burst = 0; burst < SERVER_ACCEPT_BURST && srv.accepting; burst++) {
+        int fd = accept_client(listen_fd);
+        if (fd < 0)
+            break;
+        srv.use_count++;
+        if (use_limited() && srv.use_count >= srv.max_use) {
+            /* Retiring: no new clients; exit when these are done. */
+            stop_accepting();
+            report(MASTER_STAT_TAKEN);
+        }
+        event_timer_stop(loop, &srv.idle_timer);
+        srv.ops->accept(fd);
+    }
+    became_idle();
+}
+
+/* ---- standalone listener (-S) ---- */
+
+static int standalone_listen(const char *addr)
+{
+    int fd;
+    struct buf shown = BUF_INIT;
+    if (strchr(addr, '/')) {
+        struct sockaddr_un sun;
+        memset(&sun, 0, sizeof(sun));
+        sun.sun_family = AF_UNIX;
+        if (strlen(addr) >= sizeof(sun.sun_path))
+            log_fatal("-S %s: path too long", addr);
+        memcpy(sun.sun_path, addr, strlen(addr));
+        unlink(addr);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+            log_fatal("-S %s: %s", addr, strerror(errno));
+        buf_set_str(&shown, addr);
+    } else {
+        char *host = xstrdup(addr);
+        char *port = strrchr(host, ':');
+        if (!port)
+            log_fatal("-S %s: expected host:port or a socket path", addr);
+        *port++ = '\0';
+        char *h = host;
+        if (*h == '[' && h[strlen(h) - 1] == ']') {
+            h[strlen(h) - 1] = '\0';
+            h++;
+        }
+        struct addrinfo hints, *res;
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+        int rc = getaddrinfo(*h ? h : NULL, port, &hints, &res);
+        if (rc != 0)
+            log_fatal("-S %s: %s", addr, gai_strerror(rc));
+        fd = socket(res->ai_family,
+                    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        int on = 1;
+        if (fd < 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+            bind(fd, res->ai_addr, res->ai_addrlen) < 0)
+            log_fatal("-S %s: %s", addr, strerror(errno));
+        freeaddrinfo(res);
+        struct sockaddr_storage ss;
+        socklen_t sslen = sizeof(ss);
+        char numeric[NI_MAXHOST], service[NI_MAXSERV];
+        getsockname(fd, (struct sockaddr *)&ss, &sslen);
+        getnameinfo((struct sockaddr *)&ss, sslen, numeric, sizeof(numeric),
+                    service, sizeof(service), NI_NUMERICHOST | NI_NUMERICSERV);
+        buf_appendf(&shown, strchr(numeric, ':') ? "[%s]:%s" : "%s:%s",
+                    numeric, service);
+        free(host);
+    }
+    if (listen(fd, 128) < 0)
+        log_fatal("-S %s: listen: %s", addr, strerror(errno));
+    printf("listening on %s\n", buf_cstr(&shown));
+    fflush(stdout);
+    buf_free(&shown);
+    return fd;
+}
+
+/* ---- start-up ---- */
+
+static void usage(const char *program)
+{
+    log_fatal("usage: %s -c DIR -n SERVICE -t TYPE [-v] [-o name=value]... "
+              "[-S ADDR] [args]",
+              program);
+}
+
+static void setup_signals(void)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = sigterm_handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void inherit_master_fds(void)
+{
+    if (fcntl(MASTER_STATUS_FD, F_GETFD) < 0 ||
+        fcntl(MASTER_LIFELINE_FD, F_GETFD) < 0)
+        log_fatal("not started by master (no status or lifeline fd); "
+                  "use -S ADDR to run stand-alone");
+    const char *count_text = getenv(MASTER_LISTEN_COUNT_ENV);
+    long count = 0;
+    if (!count_text || str_to_long(count_text, &count) < 0 || count < 0 ||
+        count > SERVER_MAX_LISTEN)
+        log_fatal("bad or missing %s", MASTER_LISTEN_COUNT_ENV);
+    const char *gen_text = getenv(MASTER_GENERATION_ENV);
+    long generation = 0;
+    if (gen_text && str_to_long(gen_text, &generation) == 0 && generation >= 0)
+        srv.generation = (unsigned)generation;
+    /* Nothing we exec (a pipe delivery) may inherit master's fds. */
+    fcntl(MASTER_STATUS_FD, F_SETFD, FD_CLOEXEC);
+    fcntl(MASTER_LIFELINE_FD, F_SETFD, FD_CLOEXEC);
+    fcntl(MASTER_LIFELINE_FD, F_SETFL, O_NONBLOCK);
+    for (long i = 0; i < count; i++) {
+        int fd = MASTER_LISTEN_FD + (int)i;
+        if (fcntl(fd, F_GETFD) < 0)
+            log_fatal("listen fd %d is not open", fd);
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        srv.listen_fds[srv.listen_count++] = fd;
+    }
+}
+
+/* Chroot and privilege drop as master asked (master_proto.h). */
+static void apply_privileges(void)
+{
+    const char *chroot_dir = getenv(MASTER_CHROOT_ENV);
+    const char *unpriv = getenv(MASTER_UNPRIV_ENV);
+    struct buf err = BUF_INIT;
+    if (chroot_dir && *chroot_dir) {
+        int rc = privs_chroot(chroot_dir, &err);
+        if (rc < 0)
+            log_fatal("%s", buf_cstr(&err));
+        if (rc == 1)
+            log_warn("not root: not changing root to %s", chroot_dir);
+    }
+    if (unpriv && *unpriv) {
+        unsigned long uid, gid;
+        char extra;
+        if (sscanf(unpriv, "%lu:%lu%c", &uid, &gid, &extra) != 2)
+            log_fatal("bad %s: %s", MASTER_UNPRIV_ENV, unpriv);
+        if (privs_drop_ids((uid_t)uid, (gid_t)gid, NULL, &err) < 0)
+            log_fatal("%s", buf_cstr(&err));
+    }
+    buf_free(&err);
+}
+
+int server_main(int argc, char **argv, const struct server_ops *ops)
+{
+    const char *config_dir = NULL, *standalone_addr = NULL;
+    struct strlist overrides;
+    int verbose = 0, opt;
+
+    strlist_init(&overrides);
+    srv.ops = ops;
+    log_set_program(argv[0]);
+    setup_signals();
+    opterr = 0;
+    while ((opt = getopt(argc, argv, "+c:n:t:vo:S:")) != -1) {
+        switch (opt) {
+        case 'c': config_dir = optarg; break;
+        case 'n': srv.service = optarg; break;
+        case 't': srv.type = optarg; break;
+        case 'v': verbose++; break;
+        case 'o': strlist_add(&overrides, optarg); break;
+        case 'S': standalone_addr = optarg; break;
+        default: usage(argv[0]);
+        }
+    }
+    if ((ops->mode == SERVER_SINGLE && !ops->serve) ||
+        (ops->mode == SERVER_EVENT && !ops->accept) ||
+        (ops->mode == SERVER_TRIGGER && !ops->trigger))
+        log_panic("server_main: no callback for the chosen mode");
+    if (!srv.service)
+        srv.service = "standalone";
+    if (!srv.type)
+        srv.type = standalone_addr && strchr(standalone_addr, '/') ? "unix"
+                                                                   : "inet";
+    srv.standalone = standalone_addr != NULL;
+    srv.is_pass = strcmp(srv.type, "pass") == 0;
+
+    struct buf err = BUF_INIT;
+    for (size_t i = 0; i < overrides.count; i++)
+        if (config_override_arg(overrides.items[i]) < 0)
+            log_fatal("bad -o %s", overrides.items[i]);
+    if (config_load(config_resolve_dir(config_dir), &err) < 0)
+        log_fatal("%s", buf_cstr(&err));
+    log_set_syslog_name(cfg_str("syslog_name"));
+    log_set_verbose(verbose);
+    if (log_open(cfg_str("maillog_file"), cfg_str("syslog_facility")) < 0)
+        log_fatal("cannot open maillog_file %s", cfg_str("maillog_file"));
+    srv.max_use = cfg_int("max_use");
+    srv.max_idle = cfg_time("max_idle");
+
+    srv.loop = event_loop_new();
+    event_timer_init(&srv.idle_timer, idle_expired, NULL);
+    if (srv.standalone) {
+        srv.listen_fds[srv.listen_count++] = standalone_listen(standalone_addr);
+    } else {
+        inherit_master_fds();
+    }
+    if (ops->pre_init)
+        ops->pre_init(argc - optind, argv + optind);
+    apply_privileges();
+    if (ops->post_init)
+        ops->post_init(argc - optind, argv + optind);
+
+    for (size_t i = 0; i < srv.listen_count; i++) {
+        struct stat st;
+        long is_fifo = fstat(srv.listen_fds[i], &st) == 0 && S_ISFIFO(st.st_mode);
+        if (event_fd_add(srv.loop, srv.listen_fds[i], EVENT_READ, listen_ready,
+                         (void *)is_fifo) < 0)
+            log_fatal("watching listen fd %d: %s", srv.listen_fds[i],
+                      strerror(errno));
+    }
+    srv.accepting = 1;
+    if (!srv.standalone &&
+        event_fd_add(srv.loop, MASTER_LIFELINE_FD, EVENT_READ, lifeline_ready,
+                     NULL) < 0)
+        log_fatal("watching the lifeline: %s", strerror(errno));
+    log_debug("%s/%s: ready, %zu listener(s)", srv.service, srv.type,
+              srv.listen_count);
+    became_idle();
+    if (event_loop_run(srv.loop) < 0)
+        log_fatal("event loop: %s", strerror(errno));
+    server_exit();
+    buf_free(&err);
+    strlist_free(&overrides);
+    return 0;
+}

@@ -1,0 +1,95 @@
+/* server.h: the skeleton every daemon is written against.
+ *
+ * A daemon's main() fills a struct server_ops and calls server_main().
+ * The skeleton is the child side of lib/master_proto.h: it parses the
+ * command line master passes,
+ *     NAME -c DIR -n SERVICE -t TYPE [-v]... [-o name=value]... [-S ADDR] [ARGS]
+ * loads main.cf with the -o overrides, opens the log (maillog_file,
+ * syslog_name, program name = basename of argv[0]), runs pre_init (still
+ * privileged: open files, bind), chroots and drops privileges as master
+ * asked (MASTER_CHROOT_ENV, MASTER_UNPRIV_ENV), runs post_init, then
+ * accepts work from every listening fd and reports busy/idle to master.
+ *
+ * Three modes:
+ *   SERVER_SINGLE  one connection at a time: serve() gets a blocking
+ *                  stream; TAKEN is reported while serving, AVAIL after.
+ *                  Exits after max_use connections or max_idle seconds
+ *                  without one.
+ *   SERVER_EVENT   many connections in one process: accept() gets each
+ *                  new fd (non-blocking, close-on-exec; the daemon owns
+ *                  it) and registers its own callbacks on server_loop().
+ *                  The daemon calls server_session_begin() for each
+ *                  connection it keeps and server_session_end() when one
+ *                  is over, so max_idle counts from the last session and
+ *                  a retiring process waits for its sessions. After
+ *                  max_use connections the process stops accepting,
+ *                  reports TAKEN and exits when its sessions are done.
+ *   SERVER_TRIGGER wake-up services: each connection (unix socket) or
+ *                  read (fifo) delivers up to SERVER_TRIGGER_MAX bytes
+ *                  to trigger(). With long_running set (qmgr) max_use and
+ *                  max_idle do not apply.
+ * `pass` services (-t pass) receive each client fd over the listening
+ * unix socket (SCM_RIGHTS) and treat it as an accepted connection.
+ *
+ * EOF on MASTER_LIFELINE_FD (master stopped, or the service was retired
+ * by a reload): stop accepting, finish the work in hand, exit. SIGTERM:
+ * exit at once. SIGPIPE is ignored (writes report EPIPE).
+ *
+ * -S ADDR runs without master (tests, debugging): listen on ADDR
+ * ("host:port", "[v6]:port", or a unix socket path containing '/'),
+ * print "listening on ADDR" (with the real port) on stdout, no status
+ * reports, no lifeline. */
+#ifndef POSTERN_SERVER_H
+#define POSTERN_SERVER_H
+
+#include <stddef.h>
+
+#include "event.h"
+#include "stream.h"
+
+enum server_mode { SERVER_SINGLE, SERVER_EVENT, SERVER_TRIGGER };
+
+/* Bytes one trigger connection may carry. */
+#define SERVER_TRIGGER_MAX 1024
+
+struct server_ops {
+    enum server_mode mode;
+    /* Optional. Runs with the privileges master started us with (root
+     * for a root master), after config and log are ready. argc/argv are
+     * the daemon arguments left after the options. */
+    void (*pre_init)(int argc, char **argv);
+    /* Optional. Runs after chroot and privilege drop. */
+    void (*post_init)(int argc, char **argv);
+    /* SERVER_SINGLE: serve one client. The skeleton closes the stream
+     * afterwards. The stream is blocking with no timeout: set one. */
+    void (*serve)(struct stream *client);
+    /* SERVER_EVENT: a new connection. */
+    void (*accept)(int fd);
+    /* SERVER_TRIGGER: the bytes of one trigger (len >= 1). */
+    void (*trigger)(const char *data, size_t len);
+    /* Optional. Runs before a normal exit (max_use, max_idle, lifeline). */
+    void (*pre_exit)(void);
+    /* SERVER_TRIGGER/SERVER_EVENT: ignore max_use and max_idle. */
+    int long_running;
+};
+
+/* Runs the daemon; returns only to exit with the returned status. */
+int server_main(int argc, char **argv, const struct server_ops *ops);
+
+/* The event loop (all modes; daemons add their own fds and timers). */
+struct event_loop *server_loop(void);
+/* SERVER_EVENT session accounting; see above. */
+void server_session_begin(void);
+void server_session_end(void);
+size_t server_session_count(void);
+/* Stops accepting and exits once the sessions in hand are over (what
+ * lifeline EOF does); a daemon may call it on a fatal condition it wants
+ * to finish gracefully. */
+void server_stop(void);
+
+/* From the command line: service name (-n), type (-t), 1 when -S. */
+const char *server_service(void);
+const char *server_type(void);
+int server_standalone(void);
+
+#endif

@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <netdb.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -380,7 +381,7 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
         if (res.dsn[0])
             str_copy(dsn, res.dsn, sizeof(dsn));
         else
-            snprintf(dsn, sizeof(dsn), "%d.7.1", res.code / 100);
+            snprintf(dsn, sizeof(dsn), "%d.7.1", (res.code / 100) % 10);
         v = reject(s, c, res.code, dsn, "%s: %s", subject.data,
                    *res.text ? res.text : "Access denied");
         break;

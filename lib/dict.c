@@ -23,6 +23,7 @@ static const struct dict_type *const dict_types[] = {
     &dict_type_regexp, &dict_type_pcre,   &dict_type_cidr,
     &dict_type_static, &dict_type_inline, &dict_type_texthash,
     &dict_type_fail,
+    &dict_type_unix,
 };
 
 static const struct dict_type *dict_find_type(const char *name, size_t len)

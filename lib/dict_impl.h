@@ -116,5 +116,7 @@ int dict_mem_iterate(const struct dict_mem *m, dict_raw_fn fn, void *ctx);
 extern const struct dict_type dict_type_hash, dict_type_btree,
     dict_type_lmdb, dict_type_regexp, dict_type_pcre, dict_type_cidr,
     dict_type_static, dict_type_inline, dict_type_texthash, dict_type_fail;
+/* unix:passwd.byname (dict_unix.c), for local_recipient_maps. */
+extern const struct dict_type dict_type_unix;
 
 #endif

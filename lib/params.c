@@ -462,13 +462,39 @@ const struct param_def param_table[] = {
      "users who may list the queue"},
     {"authorized_flush_users", PARAM_LIST, "static:anyone", 0, 0, 0,
      "users who may flush the queue"},
+
+    /* ---- address rewriting and resolution (rewrite, resolve,
+     * recipient_check) ---- */
+    {"virtual_alias_address_length_limit", PARAM_INT, "1000", 1, NOLIMIT, 0,
+     "longest address a virtual alias expansion may produce"},
+    {"sender_canonical_classes", PARAM_LIST,
+     "envelope_sender, header_sender", 0, 0, 0,
+     "which addresses sender_canonical_maps rewrites"},
+    {"recipient_canonical_classes", PARAM_LIST,
+     "envelope_recipient, header_recipient", 0, 0, 0,
+     "which addresses recipient_canonical_maps rewrites"},
+    {"remote_header_rewrite_domain", PARAM_STR, "", 0, 0, 0,
+     "domain appended to incomplete header addresses from remote clients "
+     "(empty: leave their headers alone)"},
+    {"parent_domain_matches_subdomains", PARAM_LIST,
+     "debug_peer_list, fast_flush_domains, mynetworks, "
+     "permit_mx_backup_networks, qmqpd_authorized_clients, relay_domains, "
+     "smtpd_access_maps",
+     0, 0, 0, "lists where example.com also matches its subdomains"},
+    {"resolve_numeric_domain", PARAM_BOOL, "no", 0, 0, 0,
+     "resolve user@192.0.2.1 as user@[192.0.2.1] instead of refusing it"},
+    {"resolve_null_domain", PARAM_BOOL, "no", 0, 0, 0,
+     "resolve user@ as user@$myhostname instead of refusing it"},
+    {"allow_untrusted_routing", PARAM_BOOL, "no", 0, 0, 0,
+     "treat user%other@ours and similar routed addresses as ours for "
+     "untrusted clients (never do this)"},
+    {"show_user_unknown_table_name", PARAM_BOOL, "yes", 0, 0, 0,
+     "name the table in \"User unknown in ... table\" replies"},
+
     /* ---- smtpd intake (smtpd) ---- */
     {"smtpd_local_submission", PARAM_BOOL, "no", 0, 0, 0,
      "serve local submission (sendmail) on a unix socket: peer uid "
      "logged, trusted for relaying, Message-ID:/Date:/From: added"},
-    {"allow_untrusted_routing", PARAM_BOOL, "no", 0, 0, 0,
-     "let untrusted clients use routing operators (%, !, @) in addresses "
-     "in relay_domains"},
     {"smtpd_null_access_lookup_key", PARAM_STR, "<>", 0, 0, 0,
      "key looked up in access maps for the null sender"},
     {"smtpd_io_threads", PARAM_INT, "4", 1, 64, 0,

@@ -123,13 +123,15 @@ struct smtpd_session {
 
     /* Transaction. */
     int in_mail;
-    char *sender;        /* internal form, "" for <> */
+    char *sender;        /* rewritten, as queued; "" for <> */
+    char *sender_raw;    /* as given in MAIL FROM (for checks, logs) */
     unsigned long long declared_size;
     int body_8bit, smtputf8;
     int dsn_ret;         /* 0, QFILE_RET_FULL or QFILE_RET_HDRS */
     char *dsn_envid;
     struct smtpd_rcpt *rcpts;
     size_t rcpt_count, rcpt_cap;
+    size_t rcpt_accepted; /* RCPT commands accepted */
     int hold;            /* an access rule said HOLD */
     int discard;         /* an access rule said DISCARD */
     char *hold_reason;
@@ -187,8 +189,15 @@ enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s,
                                     const char *rcpt);
 enum smtpd_verdict smtpd_check_data(struct smtpd_session *s);
 void smtpd_check_init(void);
-/* Canonical form of an envelope address (bare local part + @myorigin). */
+/* Canonical form of an envelope address (lib/rewrite step 1). */
 void smtpd_canonical(const char *address, struct buf *out);
+/* The envelope sender and recipients as they go into the queue file
+ * (canonical maps; virtual_alias_maps expansion for recipients): 0, or
+ * -1 with a temporary reason in why. */
+int smtpd_rewrite_sender(const char *address, struct buf *out,
+                         struct buf *why);
+int smtpd_rewrite_recipient(const char *address, struct strlist *out,
+                            struct buf *why);
 
 /* smtpd_data.c */
 /* Starts intake after DATA's 354 or the first BDAT: opens the writer. 0,

@@ -7,10 +7,10 @@
  * ends in "no decision", which permits. A reject replies and logs
  * Postfix's "NOQUEUE: reject: RCPT from ..." line.
  *
- * Address classes (local, virtual alias, virtual mailbox, relay, other)
- * and the unknown-recipient decision are made here from mydestination,
- * virtual_alias_domains, virtual_mailbox_domains, relay_domains and the
- * maps that list users; see smtpd_addr_class(). */
+ * Address classes, relay authorisation and the unknown-recipient
+ * decision come from lib/rewrite, lib/resolve and lib/recipient_check,
+ * shared with qmgr, so smtpd accepts exactly what qmgr can route.
+ */
 #include "smtpd.h"
 
 #include <ctype.h>
@@ -25,6 +25,9 @@
 #include "config.h"
 #include "log.h"
 #include "mem.h"
+#include "recipient_check.h"
+#include "resolve.h"
+#include "rewrite.h"
 
 /* ---- tables ---- */
 
@@ -61,212 +64,44 @@ static enum dict_result table_lookup(const char *spec, const char *key,
     return dict_lookup(d, key, value);
 }
 
-/* A list of table specs (virtual_alias_maps): first match wins. */
-static enum dict_result maps_lookup(const char *param, const char *key,
-                                    struct buf *value)
-{
-    struct strlist items;
-    strlist_init(&items);
-    cfg_list(param, &items);
-    enum dict_result r = DICT_NOTFOUND;
-    for (size_t i = 0; i < items.count && r == DICT_NOTFOUND; i++) {
-        if (!strchr(items.items[i], ':'))
-            continue;
-        r = table_lookup(items.items[i], key, value);
-    }
-    strlist_free(&items);
-    return r;
-}
-
-/* A domain list (mydestination, relay_domains, ...): names match
- * exactly (and, as Postfix's parent_domain_matches_subdomains does for
- * these, subdomains); type:table entries are looked up with the domain.
- * 1, 0, or -1 on a table error. */
-static int domain_in_list(const char *param, const char *domain)
-{
-    struct strlist items;
-    strlist_init(&items);
-    cfg_list(param, &items);
-    int result = 0;
-    struct buf value = BUF_INIT;
-    size_t dlen = strlen(domain);
-    for (size_t i = 0; i < items.count && result == 0; i++) {
-        const char *it = items.items[i];
-        if (strchr(it, ':') && it[0] != '[') {
-            enum dict_result r = table_lookup(it, domain, &value);
-            if (r == DICT_FOUND)
-                result = 1;
-            else if (r == DICT_ERROR)
-                result = -1;
-            continue;
-        }
-        if (str_equal_nocase(it, domain)) {
-            result = 1;
-            continue;
-        }
-        size_t ilen = strlen(it);
-        if (strcmp(param, "mydestination") != 0 && dlen > ilen + 1 &&
-            domain[dlen - ilen - 1] == '.' &&
-            str_equal_nocase(domain + dlen - ilen, it))
-            result = 1;
-    }
-    buf_free(&value);
-    strlist_free(&items);
-    return result;
-}
+static struct rewrite *smtpd_rewrite;
+static struct resolver *smtpd_resolver;
+static struct recipient_check *smtpd_rcheck;
 
 void smtpd_check_init(void)
 {
+    struct buf err = BUF_INIT;
+    struct rewrite_settings rws;
+    rewrite_settings_from_config(&rws);
+    smtpd_rewrite = rewrite_open(&rws, &err);
+    if (smtpd_rewrite == NULL)
+        log_fatal("address rewriting: %s", buf_cstr(&err));
+    struct resolve_settings rss;
+    resolve_settings_from_config(&rss);
+    smtpd_resolver = resolve_open(&rss, smtpd_rewrite, &err);
+    if (smtpd_resolver == NULL)
+        log_fatal("address resolution: %s", buf_cstr(&err));
+    struct recipient_check_settings rcs;
+    recipient_check_settings_from_config(&rcs);
+    smtpd_rcheck = recipient_check_open(&rcs, smtpd_rewrite, smtpd_resolver);
+    buf_free(&err);
 }
 
 void smtpd_canonical(const char *address, struct buf *out)
 {
-    buf_set_str(out, address);
-    if (*address == '\0')
-        return;
-    if (!strchr(address, '@'))
-        buf_appendf(out, "@%s", smtpd_var.myorigin);
-    /* One trailing dot in the domain is dropped, as Postfix does. */
-    if (out->len > 1 && out->data[out->len - 1] == '.')
-        buf_truncate(out, out->len - 1);
+    rewrite_canonical_form(smtpd_rewrite, address, REWRITE_LOCAL, out);
 }
 
-/* ---- address classes ---- */
-
-enum addr_class {
-    CLASS_LOCAL,
-    CLASS_ALIAS,
-    CLASS_VIRTUAL,
-    CLASS_RELAY,
-    CLASS_DEFAULT,
-    CLASS_ERROR /* a table failed */
-};
-
-static enum addr_class smtpd_addr_class(const char *address)
+int smtpd_rewrite_sender(const char *address, struct buf *out,
+                         struct buf *why)
 {
-    const char *domain = address_domain(address);
-    if (domain == NULL || *domain == '\0')
-        return CLASS_LOCAL; /* made complete before; defensive */
-    struct {
-        const char *param;
-        enum addr_class cls;
-    } order[] = {
-        {"mydestination", CLASS_LOCAL},
-        {"virtual_alias_domains", CLASS_ALIAS},
-        {"virtual_mailbox_domains", CLASS_VIRTUAL},
-        {"relay_domains", CLASS_RELAY},
-    };
-    if (str_equal_nocase(domain, smtpd_var.myhostname))
-        return CLASS_LOCAL;
-    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-        int r = domain_in_list(order[i].param, domain);
-        if (r < 0)
-            return CLASS_ERROR;
-        if (r > 0)
-            return order[i].cls;
-    }
-    return CLASS_DEFAULT;
+    return rewrite_envelope_sender(smtpd_rewrite, address, out, why);
 }
 
-/* reject_unauth_destination: 1 when the recipient is ours to accept. */
-static int auth_destination(struct smtpd_session *s, const char *rcpt,
-                            int *error)
+int smtpd_rewrite_recipient(const char *address, struct strlist *out,
+                            struct buf *why)
 {
-    (void)s;
-    *error = 0;
-    enum addr_class cls = smtpd_addr_class(rcpt);
-    if (cls == CLASS_ERROR) {
-        *error = 1;
-        return 0;
-    }
-    if (cls == CLASS_DEFAULT)
-        return 0;
-    /* user%other@ours, other!user@ours, user@other@ours: the next hop
-     * would strip our domain and send the mail on. */
-    if (address_routing(rcpt) != 0 && !smtpd_var.allow_untrusted_routing)
-        return 0;
-    return 1;
-}
-
-/* Looks address up the way Postfix's mail_addr_find does for user maps:
- * user+ext@domain, user@domain, then @domain (when at_domain) and, for
- * local domains, user+ext and user. */
-static enum dict_result addr_find(const char *param, const char *address,
-                                  int local, int at_domain, struct buf *value)
-{
-    struct buf local_part = BUF_INIT, domain = BUF_INIT, base = BUF_INIT,
-               ext = BUF_INIT, key = BUF_INIT;
-    address_split(address, &local_part, &domain);
-    int split = *smtpd_var.recipient_delimiter &&
-                address_split_delimiter(local_part.data,
-                                        smtpd_var.recipient_delimiter, &base,
-                                        &ext, NULL);
-    enum dict_result r = maps_lookup(param, address, value);
-    if (r == DICT_NOTFOUND && split) {
-        buf_set_str(&key, base.data);
-        buf_appendf(&key, "@%s", domain.data);
-        r = maps_lookup(param, key.data, value);
-    }
-    if (r == DICT_NOTFOUND && local) {
-        r = maps_lookup(param, local_part.data, value);
-        if (r == DICT_NOTFOUND && split)
-            r = maps_lookup(param, base.data, value);
-    }
-    if (r == DICT_NOTFOUND && at_domain) {
-        buf_set_str(&key, "@");
-        buf_append_str(&key, domain.data);
-        r = maps_lookup(param, key.data, value);
-    }
-    buf_free(&local_part);
-    buf_free(&domain);
-    buf_free(&base);
-    buf_free(&ext);
-    buf_free(&key);
-    return r;
-}
-
-/* local_recipient_maps, with Postfix's unix:passwd.byname. */
-static enum dict_result local_user_known(const char *address)
-{
-    struct strlist items;
-    strlist_init(&items);
-    cfg_list("local_recipient_maps", &items);
-    if (items.count == 0) {
-        strlist_free(&items);
-        return DICT_FOUND; /* empty: every local user is known */
-    }
-    struct buf local_part = BUF_INIT, base = BUF_INIT, ext = BUF_INIT,
-               value = BUF_INIT;
-    address_split(address, &local_part, NULL);
-    if (!*smtpd_var.recipient_delimiter ||
-        !address_split_delimiter(local_part.data,
-                                 smtpd_var.recipient_delimiter, &base, &ext,
-                                 NULL))
-        buf_set_str(&base, local_part.data);
-    enum dict_result r = DICT_NOTFOUND;
-    for (size_t i = 0; i < items.count && r == DICT_NOTFOUND; i++) {
-        const char *spec = items.items[i];
-        if (str_equal_nocase(spec, "unix:passwd.byname")) {
-            char *lower = str_lower(xstrdup(base.data));
-            if (getpwnam(lower) != NULL)
-                r = DICT_FOUND;
-            free(lower);
-            continue;
-        }
-        if (!strchr(spec, ':'))
-            continue;
-        r = table_lookup(spec, address, &value);
-        if (r == DICT_NOTFOUND)
-            r = table_lookup(spec, local_part.data, &value);
-        if (r == DICT_NOTFOUND && strcmp(base.data, local_part.data) != 0)
-            r = table_lookup(spec, base.data, &value);
-    }
-    buf_free(&local_part);
-    buf_free(&base);
-    buf_free(&ext);
-    buf_free(&value);
-    strlist_free(&items);
-    return r;
+    return rewrite_envelope_recipient(smtpd_rewrite, address, out, why);
 }
 
 /* ---- replies ---- */
@@ -557,77 +392,48 @@ static int smtpd_domain_exists(const char *address)
     const char *domain = address_domain(address);
     if (domain == NULL)
         return 1;
-    enum addr_class cls = smtpd_addr_class(address);
-    if (cls != CLASS_DEFAULT && cls != CLASS_ERROR)
-        return 1;
-    return domain_known(domain);
+    struct buf canon = BUF_INIT;
+    struct resolve_result res;
+    resolve_result_init(&res);
+    smtpd_canonical(address, &canon);
+    int ours = resolve_address(smtpd_resolver, canon.data, &res) == 0 &&
+               res.addr_class != RESOLVE_CLASS_DEFAULT;
+    resolve_result_free(&res);
+    buf_free(&canon);
+    return ours || domain_known(domain);
+}
+
+/* Sends a recipient_check reply. */
+static enum smtpd_verdict rcheck_reply(struct smtpd_session *s,
+                                       const struct check_ctx *c,
+                                       const struct recipient_reply *reply)
+{
+    struct buf line = BUF_INIT;
+    recipient_reply_format(reply, &line);
+    log_reject(s, c, "reject", line.data);
+    smtpd_error_reply(s, "%s", line.data);
+    buf_free(&line);
+    return SMTPD_REJECT;
 }
 
 /* reject_unlisted_recipient. */
 static enum smtpd_verdict check_rcpt_known(struct smtpd_session *s,
                                            struct check_ctx *c)
 {
-    const char *rcpt = c->rcpt;
-    enum addr_class cls = smtpd_addr_class(rcpt);
-    struct buf value = BUF_INIT;
-    enum dict_result r = DICT_FOUND;
-    long code = 0;
-    const char *table = NULL;
-    if (cls == CLASS_ERROR) {
-        r = DICT_ERROR;
-    } else if (cls != CLASS_DEFAULT) {
-        /* An address that virtual_alias_maps rewrites is known. */
-        r = addr_find("virtual_alias_maps", rcpt, cls == CLASS_LOCAL, 1,
-                      &value);
-        if (r == DICT_NOTFOUND) {
-            switch (cls) {
-            case CLASS_LOCAL:
-                r = local_user_known(rcpt);
-                code = smtpd_var.unknown_local_code;
-                table = "local recipient table";
-                break;
-            case CLASS_ALIAS:
-                code = smtpd_var.unknown_alias_code;
-                table = "virtual alias table";
-                break;
-            case CLASS_VIRTUAL:
-                r = addr_find("virtual_mailbox_maps", rcpt, 0, 1, &value);
-                code = smtpd_var.unknown_virtual_code;
-                table = "virtual mailbox table";
-                break;
-            case CLASS_RELAY:
-                if (*cfg_str("relay_recipient_maps")) {
-                    r = addr_find("relay_recipient_maps", rcpt, 0, 1, &value);
-                    code = smtpd_var.unknown_relay_code;
-                    table = "relay recipient table";
-                } else {
-                    r = DICT_FOUND;
-                }
-                break;
-            default:
-                r = DICT_FOUND;
-                break;
-            }
-        }
-    }
-    buf_free(&value);
-    if (r == DICT_ERROR)
-        return reject(s, c, 451, "4.3.0",
-                      "<%s>: Recipient address rejected: Temporary lookup "
-                      "failure",
-                      rcpt);
-    if (r == DICT_NOTFOUND)
-        return reject(s, c, code, "5.1.1",
-                      "<%s>: Recipient address rejected: User unknown in %s",
-                      rcpt, table);
-    return SMTPD_NEXT;
+    struct recipient_reply reply;
+    recipient_reply_init(&reply);
+    enum smtpd_verdict v = SMTPD_NEXT;
+    if (recipient_check_unlisted(smtpd_rcheck, c->rcpt, &reply) !=
+        RECIPIENT_OK)
+        v = rcheck_reply(s, c, &reply);
+    recipient_reply_free(&reply);
+    return v;
 }
 
 static enum smtpd_verdict eval_one(struct smtpd_session *s,
                                    const struct restriction *r,
                                    struct check_ctx *c)
 {
-    int error = 0;
     switch (r->kind) {
     case RESTR_PERMIT:
         return SMTPD_PERMIT;
@@ -648,23 +454,32 @@ static enum smtpd_verdict eval_one(struct smtpd_session *s,
     case RESTR_PERMIT_SASL_AUTHENTICATED:
         return SMTPD_NEXT; /* no SASL yet */
     case RESTR_REJECT_UNAUTH_DESTINATION:
-    case RESTR_DEFER_UNAUTH_DESTINATION:
+    case RESTR_DEFER_UNAUTH_DESTINATION: {
         if (!c->rcpt)
             return SMTPD_NEXT;
-        if (auth_destination(s, c->rcpt, &error))
+        struct recipient_reply reply;
+        recipient_reply_init(&reply);
+        enum smtpd_verdict v = SMTPD_NEXT;
+        if (recipient_check_unauth_destination(
+                smtpd_rcheck, c->rcpt,
+                r->kind == RESTR_DEFER_UNAUTH_DESTINATION,
+                &reply) != RECIPIENT_OK)
+            v = rcheck_reply(s, c, &reply);
+        recipient_reply_free(&reply);
+        return v;
+    }
+    case RESTR_PERMIT_AUTH_DESTINATION: {
+        if (!c->rcpt)
             return SMTPD_NEXT;
-        if (error)
-            return reject(s, c, 451, "4.3.0",
-                          "<%s>: Temporary lookup failure", c->rcpt);
-        return reject(s, c,
-                      r->kind == RESTR_REJECT_UNAUTH_DESTINATION
-                          ? smtpd_var.relay_reject_code
-                          : 454,
-                      "5.7.1", "<%s>: Relay access denied", c->rcpt);
-    case RESTR_PERMIT_AUTH_DESTINATION:
-        if (c->rcpt && auth_destination(s, c->rcpt, &error))
-            return SMTPD_PERMIT;
-        return SMTPD_NEXT;
+        struct recipient_reply reply;
+        recipient_reply_init(&reply);
+        int ours = recipient_check_is_ours(smtpd_rcheck, c->rcpt, &reply);
+        enum smtpd_verdict v = ours > 0 ? SMTPD_PERMIT : SMTPD_NEXT;
+        if (ours < 0)
+            v = rcheck_reply(s, c, &reply);
+        recipient_reply_free(&reply);
+        return v;
+    }
     case RESTR_REJECT_UNLISTED_RECIPIENT:
         return c->rcpt ? check_rcpt_known(s, c) : SMTPD_NEXT;
     case RESTR_REJECT_UNLISTED_SENDER:
@@ -770,7 +585,7 @@ enum smtpd_verdict smtpd_check_sender(struct smtpd_session *s,
 enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt)
 {
     /* smtpd_delay_reject: every earlier stage is evaluated here. */
-    struct check_ctx c = {"RCPT", s->sender, rcpt, 0};
+    struct check_ctx c = {"RCPT", s->sender_raw, rcpt, 0};
     /* Local submission is trusted as Postfix trusts pickup: its mail
      * passes no restriction list, only the recipient validation. */
     if (!s->local) {
@@ -794,6 +609,6 @@ enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt)
 
 enum smtpd_verdict smtpd_check_data(struct smtpd_session *s)
 {
-    struct check_ctx c = {"DATA", s->sender, NULL, 0};
+    struct check_ctx c = {"DATA", s->sender_raw, NULL, 0};
     return eval_stage(s, &smtpd_var.data_r, smtpd_var.data_ok, &c);
 }

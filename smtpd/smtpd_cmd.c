@@ -24,6 +24,8 @@ void smtpd_reset_transaction(struct smtpd_session *s)
     s->in_mail = 0;
     free(s->sender);
     s->sender = NULL;
+    free(s->sender_raw);
+    s->sender_raw = NULL;
     free(s->dsn_envid);
     s->dsn_envid = NULL;
     for (size_t i = 0; i < s->rcpt_count; i++) {
@@ -34,6 +36,7 @@ void smtpd_reset_transaction(struct smtpd_session *s)
     free(s->rcpts);
     s->rcpts = NULL;
     s->rcpt_count = s->rcpt_cap = 0;
+    s->rcpt_accepted = 0;
     s->declared_size = 0;
     s->body_8bit = s->smtputf8 = 0;
     s->dsn_ret = 0;
@@ -123,10 +126,18 @@ static void cmd_mail(struct smtpd_session *s)
         smtpd_error_reply(s, "552 5.3.4 Message size exceeds fixed limit");
         return;
     }
-    struct buf sender = BUF_INIT;
-    smtpd_canonical(c->addr.data, &sender);
+    struct buf sender = BUF_INIT, why = BUF_INIT;
+    if (smtpd_rewrite_sender(c->addr.data, &sender, &why) < 0) {
+        smtpd_error_reply(s, "451 4.3.0 <%s>: Sender address rejected: %s",
+                          c->addr.data, why.data);
+        buf_free(&sender);
+        buf_free(&why);
+        return;
+    }
+    buf_free(&why);
     s->in_mail = 1;
     s->sender = buf_detach(&sender);
+    s->sender_raw = xstrdup(c->addr.data);
     s->declared_size = c->size;
     s->body_8bit = c->body == SMTP_BODY_8BITMIME;
     s->smtputf8 = c->smtputf8;
@@ -147,7 +158,7 @@ static void cmd_rcpt(struct smtpd_session *s)
         smtpd_error_reply(s, "503 5.5.1 Error: need MAIL command");
         return;
     }
-    if (s->rcpt_count >= (size_t)smtpd_var.recipient_limit) {
+    if (s->rcpt_accepted >= (size_t)smtpd_var.recipient_limit) {
         smtpd_error_reply(s, "452 4.5.3 Error: too many recipients");
         return;
     }
@@ -156,24 +167,45 @@ static void cmd_rcpt(struct smtpd_session *s)
                           "ESMTP parameters need EHLO");
         return;
     }
-    struct buf rcpt = BUF_INIT;
-    smtpd_canonical(c->addr.data, &rcpt);
-    if (smtpd_check_rcpt(s, rcpt.data) == SMTPD_REJECT) {
-        buf_free(&rcpt);
+    if (smtpd_check_rcpt(s, c->addr.data) == SMTPD_REJECT)
+        return;
+    /* What goes into the queue file: canonical maps and virtual alias
+     * expansion, as Postfix's cleanup does. */
+    struct strlist final;
+    strlist_init(&final);
+    struct buf why = BUF_INIT;
+    if (smtpd_rewrite_recipient(c->addr.data, &final, &why) < 0) {
+        smtpd_error_reply(s, "451 4.3.0 <%s>: Recipient address rejected: "
+                             "%s",
+                          c->addr.data, why.data);
+        buf_free(&why);
+        strlist_free(&final);
         return;
     }
-    if (s->rcpt_count == s->rcpt_cap) {
-        s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
-        s->rcpts = xreallocarray(s->rcpts, s->rcpt_cap, sizeof(*s->rcpts));
+    buf_free(&why);
+    for (size_t i = 0; i < final.count; i++) {
+        int dup = 0;
+        for (size_t k = 0; k < s->rcpt_count && !dup; k++)
+            dup = str_equal_nocase(s->rcpts[k].address, final.items[i]) &&
+                  strcmp(s->rcpts[k].original, c->addr.data) == 0;
+        if (dup)
+            continue;
+        if (s->rcpt_count == s->rcpt_cap) {
+            s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
+            s->rcpts = xreallocarray(s->rcpts, s->rcpt_cap, sizeof(*s->rcpts));
+        }
+        struct smtpd_rcpt *r = &s->rcpts[s->rcpt_count++];
+        memset(r, 0, sizeof(*r));
+        r->address = xstrdup(final.items[i]);
+        r->original = xstrdup(c->addr.data);
+        if (c->params & SMTP_PARAM_ORCPT)
+            r->orcpt =
+                xasprintf("%s;%s", c->orcpt_type.data, c->orcpt_addr.data);
+        if (c->params & SMTP_PARAM_NOTIFY)
+            r->notify = c->notify; /* SMTP_NOTIFY_* equal QFILE_NOTIFY_* */
     }
-    struct smtpd_rcpt *r = &s->rcpts[s->rcpt_count++];
-    memset(r, 0, sizeof(*r));
-    r->address = buf_detach(&rcpt);
-    r->original = xstrdup(c->addr.data);
-    if (c->params & SMTP_PARAM_ORCPT)
-        r->orcpt = xasprintf("%s;%s", c->orcpt_type.data, c->orcpt_addr.data);
-    if (c->params & SMTP_PARAM_NOTIFY)
-        r->notify = c->notify; /* SMTP_NOTIFY_* equal QFILE_NOTIFY_* */
+    strlist_free(&final);
+    s->rcpt_accepted++;
     smtpd_reply(s, "250 2.1.5 Ok");
 }
 
@@ -191,7 +223,7 @@ static void cmd_data(struct smtpd_session *s)
         smtpd_error_reply(s, "503 5.5.1 Error: need MAIL command");
         return;
     }
-    if (s->rcpt_count == 0) {
+    if (s->rcpt_accepted == 0) {
         smtpd_error_reply(s, "554 5.5.1 Error: no valid recipients");
         return;
     }

@@ -421,7 +421,7 @@ void smtpd_bdat_command(struct smtpd_session *s)
         fail = NULL; /* keep discarding until RSET; replied below */
     else if (!s->in_mail)
         fail = "503 5.5.1 Error: need MAIL command";
-    else if (s->rcpt_count == 0)
+    else if (s->rcpt_accepted == 0)
         fail = "554 5.5.1 Error: no valid recipients";
     if (fail || s->bdat_failed) {
         s->bdat_failed = 1;

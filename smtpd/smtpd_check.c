@@ -376,6 +376,11 @@ static int domain_known(const char *domain)
 {
     if (*domain == '[')
         return address_valid_literal(domain);
+    /* RFC 6761: names under .invalid never exist; do not ask. */
+    size_t len = strlen(domain);
+    if (str_equal_nocase(domain, "invalid") ||
+        (len > 8 && str_equal_nocase(domain + len - 8, ".invalid")))
+        return 0;
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;

@@ -396,8 +396,10 @@ int smtpd_data_input(struct smtpd_session *s)
             return 0;
         }
         const char *text = p;
-        if (s->data_line_start && content > 0 && p[0] == '.') {
-            text++; /* dot-unstuffing */
+        /* Dot-unstuffing. A lone "." that did not end the data (a bare
+         * newline was next to it) is kept as sent. */
+        if (s->data_line_start && content > 1 && p[0] == '.') {
+            text++;
             content--;
         }
         content_piece(s, text, content, eol);

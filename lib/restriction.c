@@ -158,7 +158,7 @@ static void take_dsn(struct access_result *out, const char *text,
 void access_parse(const char *value, struct access_result *out)
 {
     memset(out, 0, sizeof(*out));
-    out->text = "";
+    out->text = value + strlen(value); /* "" inside the value */
     const char *p = value;
     while (isspace((unsigned char)*p))
         p++;

@@ -1,0 +1,115 @@
+"""smtpd policy settings that differ from the main test instance:
+reject_unauth_destination (554), reject_unknown_recipient_domain,
+smtpd_data_restrictions, HELO name checks, table errors (451 4.3.0),
+and the trigger written to qmgr after each accepted message."""
+import os
+import socket
+import unittest
+
+from smtpd_util import SmtpdInstance
+
+
+class PolicyTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.inst = SmtpdInstance(
+            files={"data_access": "nodata@ok.example REJECT no data for you\n"},
+            main_cf={
+                "smtpd_relay_restrictions":
+                    "permit_mynetworks, reject_unauth_destination",
+                "smtpd_helo_restrictions": "reject_non_fqdn_helo_hostname",
+                "smtpd_recipient_restrictions":
+                    "reject_unknown_recipient_domain",
+                "smtpd_data_restrictions": "check_sender_access "
+                    "texthash:${config_directory}/data_access",
+            })
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.cleanup()
+
+    def rcpt(self, rcpt, source="127.0.0.1", helo="client.example",
+             sender="a@b.example"):
+        with self.inst.raw(source) as c:
+            c.cmd(f"HELO {helo}")
+            self.assertEqual(c.cmd(f"MAIL FROM:<{sender}>")[0], 250)
+            return c.cmd(f"RCPT TO:<{rcpt}>")
+
+    def test_reject_unauth_destination_554(self):
+        self.assertEqual(self.rcpt("x@far.example"),
+                         (554, ["5.7.1 <x@far.example>: Relay access denied"]))
+
+    def test_unknown_recipient_domain(self):
+        code, lines = self.rcpt("x@nowhere.invalid", source="127.0.0.3")
+        self.assertEqual((code, lines[0]),
+                         (450, "4.1.2 <x@nowhere.invalid>: Recipient address "
+                               "rejected: Domain not found"))
+
+
+    def test_non_fqdn_helo(self):
+        code, lines = self.rcpt("bob@example.test", helo="shortname")
+        self.assertEqual((code, lines[0]),
+                         (504, "5.5.2 <shortname>: Helo command rejected: "
+                               "need fully-qualified hostname"))
+
+    def test_data_restrictions(self):
+        with self.inst.raw("127.0.0.3") as c:
+            c.cmd("EHLO client.example")
+            c.cmd("MAIL FROM:<nodata@ok.example>")
+            self.assertEqual(c.cmd("RCPT TO:<bob@example.test>")[0], 250)
+            self.assertEqual(c.cmd("DATA"),
+                             (554, ["5.7.1 <nodata@ok.example>: Sender address "
+                                    "rejected: no data for you"]))
+            self.assertEqual(c.cmd("RSET")[0], 250)
+            c.cmd("MAIL FROM:<fine@ok.example>")
+            c.cmd("RCPT TO:<bob@example.test>")
+            self.assertEqual(c.cmd("DATA")[0], 354)
+
+
+class TableErrorTest(unittest.TestCase):
+    def test_table_errors_are_temporary(self):
+        inst = SmtpdInstance(self, main_cf={
+            "smtpd_recipient_restrictions":
+                "check_recipient_access fail:broken"})
+        with inst.raw("127.0.0.3") as c:
+            c.cmd("EHLO client.example")
+            c.cmd("MAIL FROM:<a@b.example>")
+            code, lines = c.cmd("RCPT TO:<bob@example.test>")
+            self.assertEqual((code, lines[0]),
+                             (451, "4.3.0 <bob@example.test>: Temporary "
+                                   "lookup failure"))
+        inst = SmtpdInstance(self, main_cf={
+            "virtual_mailbox_maps": "fail:broken"})
+        with inst.raw() as c:
+            c.cmd("EHLO client.example")
+            c.cmd("MAIL FROM:<a@b.example>")
+            code, lines = c.cmd("RCPT TO:<alice@virt.test>")
+            self.assertEqual(code, 451, lines)
+            self.assertTrue(lines[0].startswith("4.3.0 <alice@virt.test>:"))
+
+
+class TriggerTest(unittest.TestCase):
+    def test_qmgr_trigger_after_commit(self):
+        inst = SmtpdInstance(self)
+        path = os.path.join(inst.queue, "public", "qmgr")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(listener.close)
+        listener.bind(path)
+        os.chmod(path, 0o666)
+        listener.listen(16)
+        listener.settimeout(10)
+        with inst.raw() as c:
+            c.cmd("EHLO client.example")
+            c.cmd("MAIL FROM:<a@b.example>")
+            c.cmd("RCPT TO:<bob@example.test>")
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send(b"Subject: t\r\n\r\nx\r\n.\r\n")
+            self.assertEqual(c.reply()[0], 250)
+            conn, _ = listener.accept()
+            with conn:
+                conn.settimeout(10)
+                self.assertEqual(conn.recv(16), b"A")
+
+
+if __name__ == "__main__":
+    unittest.main()

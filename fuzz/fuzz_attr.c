@@ -15,8 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct attr_limits limits = {
-        .max_attrs = 16, .max_name = 16, .max_value = 4096, .max_message = 8192};
+    static const struct attr_limits limits = {.max_attrs = 16,
+                                              .max_name = 16,
+                                              .max_value = 4096,
+                                              .max_message = 8192};
     const char *text = (const char *)data;
     size_t pos = 0;
     while (pos < size) {

@@ -311,8 +311,8 @@ static int parse_decimal(const char *s, size_t len, int negative_ok,
 
 /* Splits "NAME FIELD" (after the type and its space). */
 static int split_name(const char *line, size_t len, size_t max_name,
-                      const char **name, size_t *name_len,
-                      const char **field, size_t *field_len)
+                      const char **name, size_t *name_len, const char **field,
+                      size_t *field_len)
 {
     const char *space = memchr(line, ' ', len);
     if (!space)
@@ -406,9 +406,8 @@ enum attr_status attr_decode(const char *data, size_t len,
     if (c.len > lim->max_message)
         c.len = lim->max_message;
 
-    enum attr_status st =
-        next_line(&c, 1 + ATTR_PROTO_MAX + 1 + 10, &line, &line_len, err,
-                  "header");
+    enum attr_status st = next_line(&c, 1 + ATTR_PROTO_MAX + 1 + 10, &line,
+                                    &line_len, err, "header");
     if (st != ATTR_OK)
         goto incomplete;
     const char *slash = line_len > 0 ? memchr(line, '/', line_len) : NULL;
@@ -444,10 +443,16 @@ incomplete:
 
 /* ---- streams ---- */
 
-enum attr_status attr_read(struct stream *s, const struct attr_limits *limits,
-                           struct attr_msg **out, struct buf *err)
+static uint64_t clock_ms(void);
+
+/* One message is one operation: the stream's timeout bounds the whole
+ * read, so a peer cannot stretch it by sending a byte at a time. */
+static enum attr_status read_message(struct stream *s,
+                                     const struct attr_limits *limits,
+                                     struct attr_msg **out, struct buf *err,
+                                     int timeout)
 {
-    *out = NULL;
+    uint64_t deadline = timeout >= 0 ? clock_ms() + (uint64_t)timeout : 0;
     for (;;) {
         size_t avail, used;
         const char *data = stream_peek(s, &avail);
@@ -458,6 +463,12 @@ enum attr_status attr_read(struct stream *s, const struct attr_limits *limits,
                 stream_consume(s, used);
             if (st != ATTR_AGAIN)
                 return st;
+        }
+        if (deadline) {
+            uint64_t now = clock_ms();
+            if (now >= deadline)
+                return ATTR_TIMEOUT;
+            stream_set_timeout(s, (int)(deadline - now));
         }
         switch (stream_fill(s)) {
         case STREAM_OK:
@@ -475,6 +486,16 @@ enum attr_status attr_read(struct stream *s, const struct attr_limits *limits,
             return ATTR_IO_ERROR;
         }
     }
+}
+
+enum attr_status attr_read(struct stream *s, const struct attr_limits *limits,
+                           struct attr_msg **out, struct buf *err)
+{
+    int timeout = stream_timeout(s);
+    *out = NULL;
+    enum attr_status st = read_message(s, limits, out, err, timeout);
+    stream_set_timeout(s, timeout);
+    return st;
 }
 
 enum attr_status attr_write(struct stream *s, const struct attr_msg *msg)
@@ -498,12 +519,18 @@ enum attr_status attr_write(struct stream *s, const struct attr_msg *msg)
 const char *attr_status_name(enum attr_status status)
 {
     switch (status) {
-    case ATTR_OK: return "ok";
-    case ATTR_AGAIN: return "again";
-    case ATTR_EOF: return "end of stream";
-    case ATTR_TIMEOUT: return "timeout";
-    case ATTR_IO_ERROR: return "I/O error";
-    case ATTR_MALFORMED: return "malformed message";
+    case ATTR_OK:
+        return "ok";
+    case ATTR_AGAIN:
+        return "again";
+    case ATTR_EOF:
+        return "end of stream";
+    case ATTR_TIMEOUT:
+        return "timeout";
+    case ATTR_IO_ERROR:
+        return "I/O error";
+    case ATTR_MALFORMED:
+        return "malformed message";
     }
     return "unknown";
 }
@@ -533,7 +560,8 @@ int attr_connect(const char *path, int timeout_ms, struct buf *err)
         return -1;
     }
     memcpy(sun.sun_path, path, strlen(path));
-    uint64_t deadline = clock_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
+    uint64_t deadline =
+        clock_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         buf_appendf(err, "socket: %s", strerror(errno));
@@ -579,7 +607,8 @@ int attr_call(const char *path, int timeout_ms, const struct attr_msg *request,
               const struct attr_limits *limits, struct attr_msg **reply,
               struct buf *err)
 {
-    uint64_t deadline = clock_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
+    uint64_t deadline =
+        clock_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
     *reply = NULL;
     int fd = attr_connect(path, timeout_ms, err);
     if (fd < 0)

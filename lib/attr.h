@@ -28,10 +28,10 @@ enum attr_type { ATTR_STR, ATTR_NUM };
 struct attr {
     char *name;
     enum attr_type type;
-    char *value;      /* ATTR_STR: value_len bytes plus a NUL */
+    char *value; /* ATTR_STR: value_len bytes plus a NUL */
     size_t value_len;
-    long long num;    /* ATTR_NUM */
-    int used;         /* set by the attr_get_* functions */
+    long long num; /* ATTR_NUM */
+    int used;      /* set by the attr_get_* functions */
 };
 
 struct attr_msg;
@@ -47,8 +47,8 @@ extern const struct attr_limits attr_default_limits;
 
 enum attr_status {
     ATTR_OK = 0,
-    ATTR_AGAIN,     /* incomplete (decode) / would block (non-blocking read) */
-    ATTR_EOF,       /* clean end of stream before a message began */
+    ATTR_AGAIN, /* incomplete (decode) / would block (non-blocking read) */
+    ATTR_EOF,   /* clean end of stream before a message began */
     ATTR_TIMEOUT,
     ATTR_IO_ERROR,
     ATTR_MALFORMED, /* syntax or bounds violation; err says what */
@@ -90,7 +90,8 @@ const char *attr_opt_str(struct attr_msg *msg, const char *name,
 int attr_check_proto(const struct attr_msg *msg, const char *proto,
                      unsigned version, struct buf *err);
 /* Rejects leftovers: -1 with err "unexpected attribute NAME" when any
- * attribute was not read by attr_find, attr_get_str, attr_get_num or attr_opt_str. */
+ * attribute was not read by attr_find, attr_get_str, attr_get_num or
+ * attr_opt_str. */
 int attr_check_all_used(const struct attr_msg *msg, struct buf *err);
 
 /* ---- wire format ---- */
@@ -108,7 +109,8 @@ enum attr_status attr_decode(const char *data, size_t len,
 /* Reads one message from a stream (blocking or non-blocking). Returns
  * ATTR_OK with *out, ATTR_EOF when the stream ended cleanly between
  * messages, ATTR_AGAIN (non-blocking), ATTR_TIMEOUT, ATTR_IO_ERROR, or
- * ATTR_MALFORMED (err; also a message cut short by EOF). */
+ * ATTR_MALFORMED (err; also a message cut short by EOF). In blocking
+ * mode the stream's timeout bounds the whole message, not each read. */
 enum attr_status attr_read(struct stream *s, const struct attr_limits *limits,
                            struct attr_msg **out, struct buf *err);
 /* Writes msg and flushes: ATTR_OK, ATTR_AGAIN (non-blocking; flush again

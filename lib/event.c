@@ -121,8 +121,8 @@ static int slot_sync(struct event_loop *loop, int fd, unsigned interest)
     struct epoll_event ev = {0};
     ev.events = epoll_bits(interest);
     ev.data.u64 = (uint64_t)(unsigned)fd | ((uint64_t)slot->generation << 32);
-    if (epoll_ctl(loop->epoll_fd, slot->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
-                  fd, &ev) < 0)
+    if (epoll_ctl(loop->epoll_fd,
+                  slot->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
         return -1;
     slot->in_epoll = 1;
     return 0;
@@ -343,8 +343,8 @@ static void signal_handler(int signo)
     errno = saved;
 }
 
-static void signal_pipe_ready(struct event_loop *loop, int fd,
-                              unsigned events, void *ctx)
+static void signal_pipe_ready(struct event_loop *loop, int fd, unsigned events,
+                              void *ctx)
 {
     char drain[64];
     while (read(fd, drain, sizeof(drain)) > 0)

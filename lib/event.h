@@ -34,8 +34,7 @@ struct event_loop;
 typedef void (*event_fd_cb)(struct event_loop *loop, int fd, unsigned events,
                             void *ctx);
 typedef void (*event_timer_cb)(struct event_loop *loop, void *ctx);
-typedef void (*event_signal_cb)(struct event_loop *loop, int signo,
-                                void *ctx);
+typedef void (*event_signal_cb)(struct event_loop *loop, int signo, void *ctx);
 
 /* A timer. Embed it, call event_timer_init() once, then start/stop it as
  * often as needed. Treat the fields as private. */
@@ -79,8 +78,7 @@ void event_fd_remove(struct event_loop *loop, int fd);
 /* Number of registered fds. */
 size_t event_fd_count(const struct event_loop *loop);
 
-void event_timer_init(struct event_timer *timer, event_timer_cb cb,
-                      void *ctx);
+void event_timer_init(struct event_timer *timer, event_timer_cb cb, void *ctx);
 /* (Re)starts a one-shot timer to fire after ms milliseconds. */
 void event_timer_start(struct event_loop *loop, struct event_timer *timer,
                        uint64_t ms);

@@ -50,6 +50,7 @@ static struct {
     int is_pass;
     long max_use;
     long max_idle;
+    unsigned watchdog; /* daemon_timeout: seconds one request may take */
     long use_count;
     size_t sessions;
     int stopping;
@@ -186,6 +187,22 @@ static void sigterm_handler(int signo)
 
 /* ---- accepting ---- */
 
+/* What a listening descriptor is; passed as the fd callback's ctx. */
+enum listen_kind { LISTEN_STREAM, LISTEN_FIFO, LISTEN_DGRAM };
+
+static enum listen_kind listen_kind_of(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+        return LISTEN_FIFO;
+    int type = 0;
+    socklen_t len = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+        type == SOCK_DGRAM)
+        return LISTEN_DGRAM;
+    return LISTEN_STREAM;
+}
+
 /* Receives the descriptor a `pass` client sends on conn. */
 static int receive_fd(int conn)
 {
@@ -240,21 +257,24 @@ static int accept_client(int listen_fd)
     return client;
 }
 
-/* Reads one trigger: from a fifo, what is there; from a socket, until
- * the client closes (bounded in size and time). */
-static void read_trigger(int listen_fd, int is_fifo)
+/* Reads one trigger: from a fifo, what is there; from a datagram socket,
+ * one datagram; from a stream socket, until the client closes (bounded
+ * in size and time). */
+static void read_trigger(int listen_fd, enum listen_kind kind)
 {
     char data[SERVER_TRIGGER_MAX];
     size_t len = 0;
-    int fd = listen_fd;
-    if (is_fifo) {
-        ssize_t n = read(listen_fd, data, sizeof(data));
+    if (kind == LISTEN_FIFO || kind == LISTEN_DGRAM) {
+        ssize_t n = kind == LISTEN_FIFO
+                        ? read(listen_fd, data, sizeof(data))
+                        : recv(listen_fd, data, sizeof(data), MSG_DONTWAIT);
         if (n <= 0)
             return;
         len = (size_t)n;
     } else {
         report(MASTER_STAT_TAKEN);
-        if ((fd = accept_client(listen_fd)) < 0) {
+        int fd = accept_client(listen_fd);
+        if (fd < 0) {
             report(MASTER_STAT_AVAIL);
             return;
         }
@@ -274,7 +294,9 @@ static void read_trigger(int listen_fd, int is_fifo)
     if (len > 0) {
         report(MASTER_STAT_TAKEN);
         event_timer_stop(srv.loop, &srv.idle_timer);
+        alarm(srv.watchdog);
         srv.ops->trigger(data, len);
+        alarm(0);
         srv.use_count++;
     }
     report(MASTER_STAT_AVAIL);
@@ -284,11 +306,11 @@ static void read_trigger(int listen_fd, int is_fifo)
 static void listen_ready(struct event_loop *loop, int listen_fd,
                          unsigned events, void *ctx)
 {
-    int is_fifo = (int)(long)ctx;
+    enum listen_kind kind = (enum listen_kind)(long)ctx;
     if (!srv.accepting)
         return;
     if (srv.ops->mode == SERVER_TRIGGER) {
-        read_trigger(listen_fd, is_fifo);
+        read_trigger(listen_fd, kind);
         return;
     }
     if (srv.ops->mode == SERVER_SINGLE) {
@@ -303,7 +325,9 @@ static void listen_ready(struct event_loop *loop, int listen_fd,
         event_timer_stop(loop, &srv.idle_timer);
         srv.use_count++;
         struct stream *client = stream_open(fd);
+        alarm(srv.watchdog);
         srv.ops->serve(client);
+        alarm(0);
         stream_close(client);
         report(MASTER_STAT_AVAIL);
         became_idle();
@@ -363,8 +387,8 @@ static int standalone_listen(const char *addr)
         int rc = getaddrinfo(*h ? h : NULL, port, &hints, &res);
         if (rc != 0)
             log_fatal("-S %s: %s", addr, gai_strerror(rc));
-        fd = socket(res->ai_family,
-                    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
         int on = 1;
         if (fd < 0 ||
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
@@ -377,8 +401,8 @@ static int standalone_listen(const char *addr)
         getsockname(fd, (struct sockaddr *)&ss, &sslen);
         getnameinfo((struct sockaddr *)&ss, sslen, numeric, sizeof(numeric),
                     service, sizeof(service), NI_NUMERICHOST | NI_NUMERICSERV);
-        buf_appendf(&shown, strchr(numeric, ':') ? "[%s]:%s" : "%s:%s",
-                    numeric, service);
+        buf_appendf(&shown, strchr(numeric, ':') ? "[%s]:%s" : "%s:%s", numeric,
+                    service);
         free(host);
     }
     if (listen(fd, 128) < 0)
@@ -405,6 +429,9 @@ static void setup_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
+    /* The watchdog: a request that outlives daemon_timeout is killed by
+     * SIGALRM's default action, and master sees an abnormal exit. */
+    signal(SIGALRM, SIG_DFL);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = sigterm_handler;
@@ -478,13 +505,26 @@ int server_main(int argc, char **argv, const struct server_ops *ops)
     opterr = 0;
     while ((opt = getopt(argc, argv, "+c:n:t:vo:S:")) != -1) {
         switch (opt) {
-        case 'c': config_dir = optarg; break;
-        case 'n': srv.service = optarg; break;
-        case 't': srv.type = optarg; break;
-        case 'v': verbose++; break;
-        case 'o': strlist_add(&overrides, optarg); break;
-        case 'S': standalone_addr = optarg; break;
-        default: usage(argv[0]);
+        case 'c':
+            config_dir = optarg;
+            break;
+        case 'n':
+            srv.service = optarg;
+            break;
+        case 't':
+            srv.type = optarg;
+            break;
+        case 'v':
+            verbose++;
+            break;
+        case 'o':
+            strlist_add(&overrides, optarg);
+            break;
+        case 'S':
+            standalone_addr = optarg;
+            break;
+        default:
+            usage(argv[0]);
         }
     }
     if ((ops->mode == SERVER_SINGLE && !ops->serve) ||
@@ -494,8 +534,8 @@ int server_main(int argc, char **argv, const struct server_ops *ops)
     if (!srv.service)
         srv.service = "standalone";
     if (!srv.type)
-        srv.type = standalone_addr && strchr(standalone_addr, '/') ? "unix"
-                                                                   : "inet";
+        srv.type =
+            standalone_addr && strchr(standalone_addr, '/') ? "unix" : "inet";
     srv.standalone = standalone_addr != NULL;
     srv.is_pass = strcmp(srv.type, "pass") == 0;
 
@@ -511,6 +551,9 @@ int server_main(int argc, char **argv, const struct server_ops *ops)
         log_fatal("cannot open maillog_file %s", cfg_str("maillog_file"));
     srv.max_use = cfg_int("max_use");
     srv.max_idle = cfg_time("max_idle");
+    long watchdog = cfg_time("daemon_timeout");
+    srv.watchdog = watchdog > 0 && watchdog < 1000000000 ? (unsigned)watchdog
+                                                         : 1000000000u;
 
     srv.loop = event_loop_new();
     event_timer_init(&srv.idle_timer, idle_expired, NULL);
@@ -526,17 +569,18 @@ int server_main(int argc, char **argv, const struct server_ops *ops)
         ops->post_init(argc - optind, argv + optind);
 
     for (size_t i = 0; i < srv.listen_count; i++) {
-        struct stat st;
-        long is_fifo = fstat(srv.listen_fds[i], &st) == 0 && S_ISFIFO(st.st_mode);
+        long kind = listen_kind_of(srv.listen_fds[i]);
+        if (kind != LISTEN_STREAM && ops->mode != SERVER_TRIGGER)
+            log_fatal("service %s: a %s can only serve triggers", srv.service,
+                      kind == LISTEN_FIFO ? "fifo" : "datagram socket");
         if (event_fd_add(srv.loop, srv.listen_fds[i], EVENT_READ, listen_ready,
-                         (void *)is_fifo) < 0)
+                         (void *)kind) < 0)
             log_fatal("watching listen fd %d: %s", srv.listen_fds[i],
                       strerror(errno));
     }
     srv.accepting = 1;
-    if (!srv.standalone &&
-        event_fd_add(srv.loop, MASTER_LIFELINE_FD, EVENT_READ, lifeline_ready,
-                     NULL) < 0)
+    if (!srv.standalone && event_fd_add(srv.loop, MASTER_LIFELINE_FD,
+                                        EVENT_READ, lifeline_ready, NULL) < 0)
         log_fatal("watching the lifeline: %s", strerror(errno));
     log_debug("%s/%s: ready, %zu listener(s)", srv.service, srv.type,
               srv.listen_count);

@@ -3,8 +3,8 @@
  * A daemon's main() fills a struct server_ops and calls server_main().
  * The skeleton is the child side of lib/master_proto.h: it parses the
  * command line master passes,
- *     NAME -c DIR -n SERVICE -t TYPE [-v]... [-o name=value]... [-S ADDR] [ARGS]
- * loads main.cf with the -o overrides, opens the log (maillog_file,
+ *     NAME -c DIR -n SERVICE -t TYPE [-v]... [-o name=value]... [-S ADDR]
+ * [ARGS] loads main.cf with the -o overrides, opens the log (maillog_file,
  * syslog_name, program name = basename of argv[0]), runs pre_init (still
  * privileged: open files, bind), chroots and drops privileges as master
  * asked (MASTER_CHROOT_ENV, MASTER_UNPRIV_ENV), runs post_init, then
@@ -24,12 +24,16 @@
  *                  a retiring process waits for its sessions. After
  *                  max_use connections the process stops accepting,
  *                  reports TAKEN and exits when its sessions are done.
- *   SERVER_TRIGGER wake-up services: each connection (unix socket) or
- *                  read (fifo) delivers up to SERVER_TRIGGER_MAX bytes
+ *   SERVER_TRIGGER wake-up services: each connection (stream socket),
+ *                  datagram (unix-dgram) or read (fifo) delivers up to
+ *                  SERVER_TRIGGER_MAX bytes
  *                  to trigger(). With long_running set (qmgr) max_use and
  *                  max_idle do not apply.
  * `pass` services (-t pass) receive each client fd over the listening
  * unix socket (SCM_RIGHTS) and treat it as an accepted connection.
+ *
+ * A watchdog (alarm) kills a process whose serve() or trigger() call
+ * outlives daemon_timeout, as Postfix's does.
  *
  * EOF on MASTER_LIFELINE_FD (master stopped, or the service was retired
  * by a reload): stop accepting, finish the work in hand, exit. SIGTERM:
@@ -78,7 +82,9 @@ int server_main(int argc, char **argv, const struct server_ops *ops);
 
 /* The event loop (all modes; daemons add their own fds and timers). */
 struct event_loop *server_loop(void);
-/* SERVER_EVENT session accounting; see above. */
+/* SERVER_EVENT session accounting; see above. server_session_end() does
+ * not return when it ends the last session of a retiring process (it
+ * runs pre_exit and exits), so call it after the session is cleaned up. */
 void server_session_begin(void);
 void server_session_end(void);
 size_t server_session_count(void);

@@ -23,18 +23,18 @@
 struct stream {
     int fd;
     int timeout_ms;
-    int nonblocking;    /* stream mode: return STREAM_AGAIN */
-    int fd_blocking;    /* the fd itself lacks O_NONBLOCK */
-    int not_socket;     /* not a socket: use read/write, not recv/send */
-    struct buf in;      /* input; unread bytes start at in_pos */
+    int nonblocking; /* stream mode: return STREAM_AGAIN */
+    int fd_blocking; /* the fd itself lacks O_NONBLOCK */
+    int not_socket;  /* not a socket: use read/write, not recv/send */
+    struct buf in;   /* input; unread bytes start at in_pos */
     size_t in_pos;
-    size_t scan_pos;    /* bytes after in_pos already searched for LF */
-    int discarding;     /* dropping the rest of an overlong line */
+    size_t scan_pos; /* bytes after in_pos already searched for LF */
+    int discarding;  /* dropping the rest of an overlong line */
     int eof;
     unsigned line_flags;
-    struct buf out;     /* output; unwritten bytes start at out_pos */
+    struct buf out; /* output; unwritten bytes start at out_pos */
     size_t out_pos;
-    int write_failed;   /* sticky output error */
+    int write_failed; /* sticky output error */
     int last_errno;
     unsigned wants;
     const struct stream_io *io;
@@ -120,12 +120,18 @@ void stream_set_io(struct stream *s, const struct stream_io *io, void *ctx)
 const char *stream_status_name(enum stream_status status)
 {
     switch (status) {
-    case STREAM_OK: return "ok";
-    case STREAM_AGAIN: return "again";
-    case STREAM_TOO_LONG: return "line too long";
-    case STREAM_EOF: return "lost connection";
-    case STREAM_TIMEOUT: return "timeout";
-    case STREAM_ERROR: return "I/O error";
+    case STREAM_OK:
+        return "ok";
+    case STREAM_AGAIN:
+        return "again";
+    case STREAM_TOO_LONG:
+        return "line too long";
+    case STREAM_EOF:
+        return "lost connection";
+    case STREAM_TIMEOUT:
+        return "timeout";
+    case STREAM_ERROR:
+        return "I/O error";
     }
     return "unknown";
 }
@@ -237,8 +243,8 @@ static enum stream_status fill(struct stream *s, uint64_t deadline)
             if (st != STREAM_OK)
                 return st;
         }
-        ssize_t n = io_read(s, s->in.data + s->in.len,
-                            s->in.cap - s->in.len - 1);
+        ssize_t n =
+            io_read(s, s->in.data + s->in.len, s->in.cap - s->in.len - 1);
         if (n > 0) {
             s->in.len += (size_t)n;
             s->in.data[s->in.len] = '\0';
@@ -322,10 +328,9 @@ enum stream_status stream_read_line(struct stream *s, struct buf *line,
     for (;;) {
         const char *start = s->in.data + s->in_pos;
         size_t avail = s->in.len - s->in_pos;
-        const char *lf = avail > s->scan_pos
-                             ? memchr(start + s->scan_pos, '\n',
-                                      avail - s->scan_pos)
-                             : NULL;
+        const char *lf = avail > s->scan_pos ? memchr(start + s->scan_pos, '\n',
+                                                      avail - s->scan_pos)
+                                             : NULL;
         if (lf) {
             size_t content = (size_t)(lf - start);
             unsigned flags = STREAM_LINE_LF;
@@ -363,9 +368,13 @@ enum stream_status stream_read_line(struct stream *s, struct buf *line,
             avail = s->in.len - s->in_pos;
             if (avail == 0)
                 return STREAM_EOF;
-            buf_set(line, start, avail);
             s->in_pos = s->in.len;
             s->scan_pos = 0;
+            if (avail > max) {
+                buf_set(line, start, max);
+                return STREAM_TOO_LONG;
+            }
+            buf_set(line, start, avail);
             s->line_flags = STREAM_LINE_NO_EOL;
             if (memchr(line->data, '\r', line->len))
                 s->line_flags |= STREAM_LINE_BARE_CR;
@@ -431,8 +440,8 @@ static enum stream_status flush_until(struct stream *s, uint64_t deadline)
             if (st != STREAM_OK)
                 return st;
         }
-        ssize_t n = io_write(s, s->out.data + s->out_pos,
-                             s->out.len - s->out_pos);
+        ssize_t n =
+            io_write(s, s->out.data + s->out_pos, s->out.len - s->out_pos);
         if (n > 0) {
             s->out_pos += (size_t)n;
             continue;

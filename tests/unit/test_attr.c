@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "attr.h"
@@ -30,7 +31,8 @@ static void test_encode_format(void)
     attr_add_num(m, "count", 3);
     struct buf wire = BUF_INIT;
     attr_encode(m, &wire);
-    CHECK_STR(buf_cstr(&wire), "@anvil/1\ns ident 12\nsmtp:1.2.3.4\nn count 3\n.\n");
+    CHECK_STR(buf_cstr(&wire),
+              "@anvil/1\ns ident 12\nsmtp:1.2.3.4\nn count 3\n.\n");
     buf_free(&wire);
     attr_msg_free(m);
 }
@@ -42,7 +44,8 @@ static void test_round_trip_and_prefixes(void)
     attr_encode(m, &wire);
     buf_append_str(&wire, "trailing");
     size_t used = 0;
-    CHECK_INT(attr_decode(wire.data, wire.len, NULL, &got, &used, &err), ATTR_OK);
+    CHECK_INT(attr_decode(wire.data, wire.len, NULL, &got, &used, &err),
+              ATTR_OK);
     CHECK_INT(used, wire.len - 8);
     CHECK(got != NULL);
     if (!got)
@@ -107,8 +110,8 @@ static void test_getter_errors(void)
     attr_msg_free(m);
 }
 
-static enum attr_status decode_text(const char *text, const struct attr_limits *lim,
-                                    struct buf *err)
+static enum attr_status
+decode_text(const char *text, const struct attr_limits *lim, struct buf *err)
 {
     struct attr_msg *m = NULL;
     size_t used;
@@ -122,21 +125,21 @@ static void test_malformed(void)
 {
     struct buf err = BUF_INIT;
     static const char *bad[] = {
-        "anvil/1\n.\n",              /* no @ */
-        "@Anvil/1\n.\n",             /* upper case protocol */
-        "@anvil/0\n.\n",             /* version 0 */
-        "@anvil/01\n.\n",            /* leading zero */
-        "@anvil\n.\n",               /* no version */
-        "@anvil/1\nx a 1\nb\n.\n",   /* unknown type */
-        "@anvil/1\ns a 2\nb\n.\n",   /* length does not match */
-        "@anvil/1\ns a -1\n\n.\n",   /* negative length */
-        "@anvil/1\nn a 1x\n.\n",     /* bad number */
+        "anvil/1\n.\n",                            /* no @ */
+        "@Anvil/1\n.\n",                           /* upper case protocol */
+        "@anvil/0\n.\n",                           /* version 0 */
+        "@anvil/01\n.\n",                          /* leading zero */
+        "@anvil\n.\n",                             /* no version */
+        "@anvil/1\nx a 1\nb\n.\n",                 /* unknown type */
+        "@anvil/1\ns a 2\nb\n.\n",                 /* length does not match */
+        "@anvil/1\ns a -1\n\n.\n",                 /* negative length */
+        "@anvil/1\nn a 1x\n.\n",                   /* bad number */
         "@anvil/1\nn a 99999999999999999999\n.\n", /* overflow */
         "@anvil/1\nn a 1\nn a 2\n.\n",             /* duplicate */
-        "@anvil/1\nn a b 1\n.\n",    /* space in name */
-        "@anvil/1\nn  1\n.\n",       /* empty name */
-        "@anvil/1\nn a=b 1\n.\n",    /* bad name char */
-        "@anvil/1\n..\n",            /* bad end marker */
+        "@anvil/1\nn a b 1\n.\n",                  /* space in name */
+        "@anvil/1\nn  1\n.\n",                     /* empty name */
+        "@anvil/1\nn a=b 1\n.\n",                  /* bad name char */
+        "@anvil/1\n..\n",                          /* bad end marker */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         enum attr_status st = decode_text(bad[i], NULL, &err);
@@ -147,22 +150,24 @@ static void test_malformed(void)
     }
     CHECK_INT(decode_text("@anvil/1\nn a 1\n.\n", NULL, &err), ATTR_OK);
     CHECK_INT(decode_text("@a-b_c/4294967295\n.\n", NULL, &err), ATTR_OK);
-    CHECK_INT(decode_text("@anvil/4294967296\n.\n", NULL, &err), ATTR_MALFORMED);
+    CHECK_INT(decode_text("@anvil/4294967296\n.\n", NULL, &err),
+              ATTR_MALFORMED);
     buf_free(&err);
 }
 
 static void test_limits(void)
 {
     struct buf err = BUF_INIT;
-    struct attr_limits lim = {.max_attrs = 2, .max_name = 4, .max_value = 5,
-                              .max_message = 64};
+    struct attr_limits lim = {
+        .max_attrs = 2, .max_name = 4, .max_value = 5, .max_message = 64};
     CHECK_INT(decode_text("@p/1\nn a 1\nn b 2\n.\n", &lim, &err), ATTR_OK);
     CHECK_INT(decode_text("@p/1\nn a 1\nn b 2\nn c 3\n.\n", &lim, &err),
               ATTR_MALFORMED);
     CHECK_STR(buf_cstr(&err), "more than 2 attributes");
     CHECK_INT(decode_text("@p/1\nn abcde 1\n.\n", &lim, &err), ATTR_MALFORMED);
     CHECK_INT(decode_text("@p/1\ns a 5\n12345\n.\n", &lim, &err), ATTR_OK);
-    CHECK_INT(decode_text("@p/1\ns a 6\n123456\n.\n", &lim, &err), ATTR_MALFORMED);
+    CHECK_INT(decode_text("@p/1\ns a 6\n123456\n.\n", &lim, &err),
+              ATTR_MALFORMED);
     /* A huge declared length is refused before any data arrives. */
     CHECK_INT(decode_text("@p/1\ns a 1000000\n", &lim, &err), ATTR_MALFORMED);
     /* An endless message is refused at max_message, not buffered. */
@@ -225,6 +230,44 @@ static void test_stream_read_write(void)
     buf_free(&wire);
     buf_free(&err);
     attr_msg_free(m);
+}
+
+/* A peer sending one byte at a time cannot stretch a read past the
+ * stream's timeout: it bounds the whole message. */
+static void test_read_timeout_whole_message(void)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[1]);
+        const char *wire =
+            "@slow/1\ns a 40\n0123456789012345678901234567890123456789\n.\n";
+        for (size_t i = 0; wire[i]; i++) {
+            if (write(sv[0], wire + i, 1) != 1)
+                _exit(0);
+            usleep(30000);
+        }
+        _exit(0);
+    }
+    close(sv[0]);
+    struct stream *s = stream_open(sv[1]);
+    stream_set_timeout(s, 300);
+    struct attr_msg *got = NULL;
+    struct buf err = BUF_INIT;
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    CHECK_INT(attr_read(s, NULL, &got, &err), ATTR_TIMEOUT);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    long ms = (end.tv_sec - start.tv_sec) * 1000 +
+              (end.tv_nsec - start.tv_nsec) / 1000000;
+    CHECK(ms >= 250 && ms < 1000);
+    CHECK_INT(stream_timeout(s), 300); /* restored */
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    stream_close(s);
+    buf_free(&err);
 }
 
 /* A one-shot server in a child: answers one request with count+1, or
@@ -305,6 +348,7 @@ int main(void)
     UNIT_RUN(test_malformed);
     UNIT_RUN(test_limits);
     UNIT_RUN(test_stream_read_write);
+    UNIT_RUN(test_read_timeout_whole_message);
     UNIT_RUN(test_client_call);
     return unit_summary();
 }

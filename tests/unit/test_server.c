@@ -64,8 +64,8 @@ static int unix_connect(const char *path)
 }
 
 /* Starts a helper as master would; args end with NULL. */
-static struct child spawn(const char *program, const char *type,
-                          int listen_fd, ...)
+static struct child spawn(const char *program, const char *type, int listen_fd,
+                          ...)
 {
     int status[2], lifeline[2];
     if (pipe(status) < 0 || pipe(lifeline) < 0)
@@ -257,6 +257,20 @@ static void test_max_idle_and_signals(void)
     close(lfd);
 }
 
+/* daemon_timeout: a request that hangs is killed by the watchdog. */
+static void test_watchdog(void)
+{
+    write_main_cf("daemon_timeout = 1s\n");
+    char path[256];
+    int lfd = unix_listener(path, sizeof(path));
+    struct child c = spawn("echo_service", "unix", lfd, NULL);
+    int fd = unix_connect(path); /* and say nothing */
+    int status = wait_exit(&c, 4000);
+    CHECK(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM);
+    close(fd);
+    close(lfd);
+}
+
 static void test_event_mode(void)
 {
     write_main_cf("max_use = 3\n");
@@ -331,7 +345,8 @@ static void test_pass_service(void)
         char space[CMSG_SPACE(sizeof(int))];
     } control;
     memset(&control, 0, sizeof(control));
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
                          .msg_control = control.space,
                          .msg_controllen = sizeof(control.space)};
     struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
@@ -402,6 +417,53 @@ static void test_trigger_service(void)
     CHECK(exited_with(wait_exit(&c, 4000), 0));
     close(wfd);
     close(ffd);
+
+    /* A unix datagram socket: one datagram, one trigger. */
+    char dpath[256];
+    snprintf(dpath, sizeof(dpath), "%s/dgram", tmpdir);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%.100s", dpath);
+    int dfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    CHECK(bind(dfd, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+    unlink(out);
+    c = spawn("trigger_service", "unix-dgram", dfd, out, "long", NULL);
+    int sfd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    CHECK(sendto(sfd, "A", 1, 0, (struct sockaddr *)&sun, sizeof(sun)) == 1);
+    CHECK(file_equals(out, "A\n", 3000));
+    CHECK(sendto(sfd, "FW", 2, 0, (struct sockaddr *)&sun, sizeof(sun)) == 2);
+    CHECK(file_equals(out, "A\nFW\n", 3000));
+    close(sfd);
+    kill(c.pid, SIGTERM);
+    wait_exit(&c, 2000);
+    close(dfd);
+}
+
+/* Event mode holds many sessions in one process. */
+static void test_event_many_sessions(void)
+{
+    write_main_cf("max_use = 1000\n");
+    enum { N = 200 };
+    char path[256], reply[64], text[32];
+    int lfd = unix_listener(path, sizeof(path));
+    struct child c = spawn("echo_event_service", "unix", lfd, NULL);
+    static int fds[N];
+    int ok = 0;
+    for (int i = 0; i < N; i++)
+        fds[i] = unix_connect(path);
+    for (int i = 0; i < N; i++) {
+        snprintf(text, sizeof(text), "line %d", i);
+        if (ask(fds[i], text, reply, sizeof(reply)) == 0 &&
+            strcmp(reply, text) == 0)
+            ok++;
+    }
+    CHECK_INT(ok, N);
+    CHECK_INT(ask(fds[0], "sessions", reply, sizeof(reply)), 0);
+    CHECK_INT(atol(reply), N);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    kill(c.pid, SIGTERM);
+    wait_exit(&c, 2000);
+    close(lfd);
 }
 
 static void test_standalone(void)
@@ -414,8 +476,8 @@ static void test_standalone(void)
     if (pid == 0) {
         dup2(out[1], 1);
         closefrom(3);
-        execl("tests/helpers/echo_service", "echo_service", "-c", tmpdir,
-              "-S", "127.0.0.1:0", "hi there", (char *)NULL);
+        execl("tests/helpers/echo_service", "echo_service", "-c", tmpdir, "-S",
+              "127.0.0.1:0", "hi there", (char *)NULL);
         _exit(121);
     }
     close(out[1]);
@@ -513,8 +575,10 @@ int main(void)
     UNIT_RUN(test_single_status_and_max_use);
     UNIT_RUN(test_single_lifeline_eof);
     UNIT_RUN(test_max_idle_and_signals);
+    UNIT_RUN(test_watchdog);
     UNIT_RUN(test_event_mode);
     UNIT_RUN(test_event_lifeline);
+    UNIT_RUN(test_event_many_sessions);
     UNIT_RUN(test_pass_service);
     UNIT_RUN(test_trigger_service);
     UNIT_RUN(test_chroot_and_unpriv);

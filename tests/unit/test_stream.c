@@ -79,7 +79,13 @@ static void test_line_limit(void)
     CHECK_INT(stream_read_line(s, &line, 10), STREAM_TOO_LONG);
     CHECK_INT(stream_read_line(s, &line, 10), STREAM_OK);
     CHECK_STR(buf_cstr(&line), "next");
+    /* A last line without newline obeys the limit too (found by
+     * fuzz_stream_line). */
+    put(peer, "0123456789A");
     close(peer);
+    CHECK_INT(stream_read_line(s, &line, 10), STREAM_TOO_LONG);
+    CHECK_STR(buf_cstr(&line), "0123456789");
+    CHECK_INT(stream_read_line(s, &line, 10), STREAM_EOF);
     buf_free(&line);
     stream_close(s);
 }

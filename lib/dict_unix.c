@@ -67,7 +67,10 @@ static enum dict_result dict_unix_lookup(struct dict *d, const char *key,
 }
 
 const struct dict_type dict_type_unix = {
-    .name = "unix", .suffix = NULL, .fold = 1,
-    .load = dict_unix_load, .release = dict_unix_release,
+    .name = "unix",
+    .suffix = NULL,
+    .fold = 1,
+    .load = dict_unix_load,
+    .release = dict_unix_release,
     .lookup = dict_unix_lookup,
 };

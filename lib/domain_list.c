@@ -39,7 +39,8 @@ static void domain_list_add(struct domain_list *list, const char *text)
         return;
     if (list->count == list->cap) {
         list->cap = list->cap ? list->cap * 2 : 8;
-        list->items = xreallocarray(list->items, list->cap, sizeof(*list->items));
+        list->items =
+            xreallocarray(list->items, list->cap, sizeof(*list->items));
     }
     struct domain_item *item = &list->items[list->count++];
     memset(item, 0, sizeof(*item));
@@ -151,9 +152,9 @@ static int domain_item_match(const struct domain_list *list,
         int match = 0;
         for (const char *entry = name; *entry;) {
             /* Pattern tables see the whole name only. */
-            enum dict_result r = maps_find(item->table, entry,
-                                           entry == name ? 0 : MAPS_FIXED_ONLY,
-                                           &value);
+            enum dict_result r =
+                maps_find(item->table, entry,
+                          entry == name ? 0 : MAPS_FIXED_ONLY, &value);
             if (r != DICT_NOTFOUND) {
                 match = r == DICT_FOUND ? 1 : -1;
                 break;

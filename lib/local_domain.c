@@ -16,8 +16,8 @@
 #include "str.h"
 
 struct own_addr {
-    int family;                /* AF_INET or AF_INET6 */
-    unsigned char bytes[16];   /* 4 or 16 used */
+    int family;              /* AF_INET or AF_INET6 */
+    unsigned char bytes[16]; /* 4 or 16 used */
 };
 
 struct local_domain {

@@ -27,9 +27,10 @@ struct maps;
 struct maps *maps_open(const char *title, const char *value, int dict_flags);
 
 /* Flags for maps_find. */
-#define MAPS_FIXED_ONLY 0x01 /* skip pattern tables (regexp, pcre, cidr):
-                                partial keys ("user", "@domain") must not
-                                be matched by regular expressions */
+#define MAPS_FIXED_ONLY                                                        \
+    0x01 /* skip pattern tables (regexp, pcre, cidr):                          \
+            partial keys ("user", "@domain") must not                          \
+            be matched by regular expressions */
 
 /* Searches the tables for key. DICT_FOUND puts the value in `value`;
  * DICT_ERROR logs once per failing lookup (with the table and title). */

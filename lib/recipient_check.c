@@ -48,20 +48,23 @@ static int code_or(int code, int fallback)
     return code >= 400 && code <= 599 ? code : fallback;
 }
 
-struct recipient_check *recipient_check_open(
-    const struct recipient_check_settings *s, struct rewrite *rw,
-    struct resolver *r)
+struct recipient_check *
+recipient_check_open(const struct recipient_check_settings *s,
+                     struct rewrite *rw, struct resolver *r)
 {
     struct recipient_check *rc = xcalloc(1, sizeof(*rc));
     rc->rw = rw;
     rc->resolver = r;
-    rc->local_maps = maps_open("local_recipient_maps", s->local_recipient_maps, 0);
+    rc->local_maps =
+        maps_open("local_recipient_maps", s->local_recipient_maps, 0);
     rc->mailbox_maps =
         maps_open("virtual_mailbox_maps", s->virtual_mailbox_maps, 0);
-    rc->relay_maps = maps_open("relay_recipient_maps", s->relay_recipient_maps, 0);
-    rc->double_bounce = xstrdup(s->double_bounce_sender && *s->double_bounce_sender
-                                    ? s->double_bounce_sender
-                                    : "double-bounce");
+    rc->relay_maps =
+        maps_open("relay_recipient_maps", s->relay_recipient_maps, 0);
+    rc->double_bounce =
+        xstrdup(s->double_bounce_sender && *s->double_bounce_sender
+                    ? s->double_bounce_sender
+                    : "double-bounce");
     rc->untrusted_routing = s->allow_untrusted_routing;
     rc->show_table = s->show_user_unknown_table_name;
     rc->relay_code = code_or(s->relay_domains_reject_code, 554);
@@ -95,10 +98,12 @@ void recipient_reply_free(struct recipient_reply *reply)
     buf_free(&reply->text);
 }
 
-void recipient_reply_format(const struct recipient_reply *reply, struct buf *out)
+void recipient_reply_format(const struct recipient_reply *reply,
+                            struct buf *out)
 {
     buf_reset(out);
-    buf_appendf(out, "%d %s %s", reply->code, reply->dsn, buf_cstr(&reply->text));
+    buf_appendf(out, "%d %s %s", reply->code, reply->dsn,
+                buf_cstr(&reply->text));
 }
 
 /* Sets the reply. The DSN class follows the code (4.x.x for 4xx), as
@@ -129,7 +134,8 @@ static void reply_tempfail(struct recipient_reply *reply, const char *recipient)
 
 /* Canonical form, then resolve. 0, or -1 with the tempfail reply set. */
 static int check_resolve(struct recipient_check *rc, const char *recipient,
-                         struct resolve_result *res, struct recipient_reply *reply)
+                         struct resolve_result *res,
+                         struct recipient_reply *reply)
 {
     struct buf canon = BUF_INIT;
     rewrite_canonical_form(rc->rw, recipient, REWRITE_LOCAL, &canon);
@@ -164,9 +170,10 @@ int recipient_check_is_ours(struct recipient_check *rc, const char *recipient,
     return ours;
 }
 
-enum recipient_status recipient_check_unauth_destination(
-    struct recipient_check *rc, const char *recipient, int defer,
-    struct recipient_reply *reply)
+enum recipient_status
+recipient_check_unauth_destination(struct recipient_check *rc,
+                                   const char *recipient, int defer,
+                                   struct recipient_reply *reply)
 {
     int ours = recipient_check_is_ours(rc, recipient, reply);
     if (ours < 0)
@@ -207,10 +214,10 @@ static enum recipient_status check_table(struct recipient_check *rc,
         return RECIPIENT_DEFER;
     }
     char text[128];
-    snprintf(text, sizeof(text), "User unknown%s%s", rc->show_table ? " in " : "",
-             rc->show_table ? table : "");
-    reply_set(reply, code, "5.1.1", recipient, "Recipient address rejected: ",
-              text);
+    snprintf(text, sizeof(text), "User unknown%s%s",
+             rc->show_table ? " in " : "", rc->show_table ? table : "");
+    reply_set(reply, code, "5.1.1", recipient,
+              "Recipient address rejected: ", text);
     return code < 500 ? RECIPIENT_DEFER : RECIPIENT_REJECT;
 }
 
@@ -227,8 +234,8 @@ enum recipient_status recipient_check_unlisted(struct recipient_check *rc,
     }
     const char *address = res.recipient.data;
     if (res.flags & RESOLVE_FLAG_ERROR) {
-        reply_set(reply, 501, "5.1.3", recipient, "Recipient address rejected: ",
-                  "bad address syntax");
+        reply_set(reply, 501, "5.1.3", recipient,
+                  "Recipient address rejected: ", "bad address syntax");
         status = RECIPIENT_REJECT;
         goto done;
     }
@@ -254,21 +261,23 @@ enum recipient_status recipient_check_unlisted(struct recipient_check *rc,
             text += span + 1;
         }
         int code = res.addr_class == RESOLVE_CLASS_ALIAS ? rc->alias_code : 550;
-        reply_set(reply, code, dsn, recipient, "Recipient address rejected: ",
-                  text);
+        reply_set(reply, code, dsn, recipient,
+                  "Recipient address rejected: ", text);
         status = code < 500 ? RECIPIENT_DEFER : RECIPIENT_REJECT;
         goto done;
     }
     switch (res.addr_class) {
     case RESOLVE_CLASS_LOCAL:
         if (!maps_empty(rc->local_maps) && !local_special(rc, address))
-            status = check_table(rc, rc->local_maps, address, recipient,
-                                 rc->local_code, "local recipient table", reply);
+            status =
+                check_table(rc, rc->local_maps, address, recipient,
+                            rc->local_code, "local recipient table", reply);
         break;
     case RESOLVE_CLASS_VIRTUAL:
         if (!maps_empty(rc->mailbox_maps))
-            status = check_table(rc, rc->mailbox_maps, address, recipient,
-                                 rc->mailbox_code, "virtual mailbox table", reply);
+            status =
+                check_table(rc, rc->mailbox_maps, address, recipient,
+                            rc->mailbox_code, "virtual mailbox table", reply);
         break;
     case RESOLVE_CLASS_RELAY:
         if (!maps_empty(rc->relay_maps))

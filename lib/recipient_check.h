@@ -45,9 +45,9 @@ void recipient_check_settings_from_config(struct recipient_check_settings *s);
 struct recipient_check;
 
 /* rw and r must outlive the checker. Never NULL. */
-struct recipient_check *recipient_check_open(
-    const struct recipient_check_settings *s, struct rewrite *rw,
-    struct resolver *r);
+struct recipient_check *
+recipient_check_open(const struct recipient_check_settings *s,
+                     struct rewrite *rw, struct resolver *r);
 void recipient_check_close(struct recipient_check *rc);
 
 enum recipient_status {
@@ -79,9 +79,10 @@ int recipient_check_is_ours(struct recipient_check *rc, const char *recipient,
  * (defer = 1: that code minus 100, 454 4.7.1). RECIPIENT_OK when the
  * destination is ours; a table error gives RECIPIENT_DEFER with 451
  * 4.3.0 "<rcpt>: Temporary lookup failure". */
-enum recipient_status recipient_check_unauth_destination(
-    struct recipient_check *rc, const char *recipient, int defer,
-    struct recipient_reply *reply);
+enum recipient_status
+recipient_check_unauth_destination(struct recipient_check *rc,
+                                   const char *recipient, int defer,
+                                   struct recipient_reply *reply);
 
 /* reject_unlisted_recipient. RECIPIENT_OK when the recipient is known or
  * its class is not checked (default class, an empty recipient table);

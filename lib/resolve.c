@@ -63,10 +63,11 @@ struct resolver *resolve_open(const struct resolve_settings *s,
     unsigned relay_flags = DOMAIN_LIST_HOST;
     if (domain_list_parent_style(parent, "relay_domains"))
         relay_flags |= DOMAIN_LIST_PARENT;
-    r->transport_parent_style = domain_list_parent_style(parent, "transport_maps");
-    r->alias_domains = domain_list_open("virtual_alias_domains",
-                                        s->virtual_alias_domains,
-                                        DOMAIN_LIST_STRING, err);
+    r->transport_parent_style =
+        domain_list_parent_style(parent, "transport_maps");
+    r->alias_domains =
+        domain_list_open("virtual_alias_domains", s->virtual_alias_domains,
+                         DOMAIN_LIST_STRING, err);
     if (r->alias_domains)
         r->mailbox_domains = domain_list_open("virtual_mailbox_domains",
                                               s->virtual_mailbox_domains,
@@ -84,7 +85,8 @@ struct resolver *resolve_open(const struct resolve_settings *s,
     r->relay_transport = dup_or(s->relay_transport, "relay");
     r->default_transport = dup_or(s->default_transport, "smtp");
     r->relayhost = dup_or(s->relayhost, "");
-    r->empty_address_recipient = dup_or(s->empty_address_recipient, "MAILER-DAEMON");
+    r->empty_address_recipient =
+        dup_or(s->empty_address_recipient, "MAILER-DAEMON");
     r->numeric_domain = s->resolve_numeric_domain;
     r->null_domain = s->resolve_null_domain;
     r->show_table = s->show_user_unknown_table_name;
@@ -179,7 +181,8 @@ static int transport_lookup(struct resolver *r, const char *recipient,
             buf_set(&key, base.data, base.len);
             buf_append_char(&key, '@');
             buf_append_str(&key, rcpt_domain);
-            found = maps_find(r->transport_maps, key.data, MAPS_FIXED_ONLY, &value);
+            found =
+                maps_find(r->transport_maps, key.data, MAPS_FIXED_ONLY, &value);
         }
     }
     for (const char *name = rcpt_domain; found == DICT_NOTFOUND && *name;) {
@@ -222,7 +225,8 @@ static int resolve_strip(struct resolver *r, struct buf *work,
         char *at = strrchr(work->data, '@');
         /* One trailing dot of the domain, but not ".." or "@.". */
         if (at && work->len >= 2 && work->data[work->len - 1] == '.' &&
-            work->data[work->len - 2] != '.' && work->data[work->len - 2] != '@')
+            work->data[work->len - 2] != '.' &&
+            work->data[work->len - 2] != '@')
             buf_truncate(work, work->len - 1);
         if (at && at[1] == 0) {
             if (!r->null_domain) {
@@ -290,7 +294,8 @@ int resolve_address(struct resolver *r, const char *address,
     int remote = status == 1;
     if (status == 0) {
         buf_append_char(&work, '@');
-        buf_append_str(&work, saved.len ? saved.data : rewrite_myhostname(r->rw));
+        buf_append_str(&work,
+                       saved.len ? saved.data : rewrite_myhostname(r->rw));
     }
     buf_set(&res->recipient, work.data, work.len);
     buf_free(&work);
@@ -360,7 +365,8 @@ int resolve_address(struct resolver *r, const char *address,
         if ((m = domain_list_match(r->relay_domains, rcpt_domain)) < 0)
             return -1;
         res->addr_class = m ? RESOLVE_CLASS_RELAY : RESOLVE_CLASS_DEFAULT;
-        buf_set_str(&res->transport, m ? r->relay_transport : r->default_transport);
+        buf_set_str(&res->transport,
+                    m ? r->relay_transport : r->default_transport);
         buf_set_str(&res->nexthop, *r->relayhost ? r->relayhost : rcpt_domain);
     }
 
@@ -370,19 +376,22 @@ int resolve_address(struct resolver *r, const char *address,
         if (colon) {
             if (colon[1])
                 buf_set_str(&res->nexthop, colon + 1);
-            buf_truncate(&res->transport, (size_t)(colon - res->transport.data));
+            buf_truncate(&res->transport,
+                         (size_t)(colon - res->transport.data));
         }
         if (res->transport.len == 0) {
-            log_warn("%s: null transport is not allowed",
-                     res->addr_class == RESOLVE_CLASS_LOCAL     ? "local_transport"
-                     : res->addr_class == RESOLVE_CLASS_VIRTUAL ? "virtual_transport"
-                     : res->addr_class == RESOLVE_CLASS_RELAY   ? "relay_transport"
-                                                                : "default_transport");
+            log_warn(
+                "%s: null transport is not allowed",
+                res->addr_class == RESOLVE_CLASS_LOCAL     ? "local_transport"
+                : res->addr_class == RESOLVE_CLASS_VIRTUAL ? "virtual_transport"
+                : res->addr_class == RESOLVE_CLASS_RELAY   ? "relay_transport"
+                                                         : "default_transport");
             return -1;
         }
-        if (transport_lookup(r, res->recipient.data, rcpt_domain, &res->transport,
-                             &res->nexthop) < 0) {
-            log_warn("transport_maps lookup failure for %s", res->recipient.data);
+        if (transport_lookup(r, res->recipient.data, rcpt_domain,
+                             &res->transport, &res->nexthop) < 0) {
+            log_warn("transport_maps lookup failure for %s",
+                     res->recipient.data);
             return -1;
         }
     }

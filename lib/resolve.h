@@ -95,9 +95,10 @@ enum resolve_class {
 
 /* Flags in resolve_result.flags. */
 #define RESOLVE_FLAG_ROUTED 0x01 /* the local part routes further */
-#define RESOLVE_FLAG_ERROR 0x02  /* the domain is malformed: transport is
-                                    error:, next hop "5.1.3 bad address
-                                    syntax", class default */
+#define RESOLVE_FLAG_ERROR                                                     \
+    0x02 /* the domain is malformed: transport is                              \
+            error:, next hop "5.1.3 bad address                                \
+            syntax", class default */
 
 struct resolve_result {
     enum resolve_class addr_class;

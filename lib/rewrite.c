@@ -66,7 +66,8 @@ void rewrite_settings_from_config(struct rewrite_settings *s)
     s->swap_bangpath = cfg_bool("swap_bangpath");
     s->allow_percent_hack = cfg_bool("allow_percent_hack");
     s->recipient_delimiter = cfg_str("recipient_delimiter");
-    s->propagate_unmatched_extensions = cfg_str("propagate_unmatched_extensions");
+    s->propagate_unmatched_extensions =
+        cfg_str("propagate_unmatched_extensions");
     s->canonical_maps = cfg_str("canonical_maps");
     s->sender_canonical_maps = cfg_str("sender_canonical_maps");
     s->recipient_canonical_maps = cfg_str("recipient_canonical_maps");
@@ -125,7 +126,8 @@ struct rewrite *rewrite_open(const struct rewrite_settings *s, struct buf *err)
     strlist_free(&prop);
     rw->canonical_classes = rewrite_parse_classes(s->canonical_classes);
     rw->sender_classes = rewrite_parse_classes(s->sender_canonical_classes);
-    rw->recipient_classes = rewrite_parse_classes(s->recipient_canonical_classes);
+    rw->recipient_classes =
+        rewrite_parse_classes(s->recipient_canonical_classes);
     rw->recursion_limit = limit_or(s->virtual_alias_recursion_limit, 1000);
     rw->expansion_limit = limit_or(s->virtual_alias_expansion_limit, 1000);
     rw->length_limit = limit_or(s->virtual_alias_address_length_limit, 1000);
@@ -136,7 +138,8 @@ struct rewrite *rewrite_open(const struct rewrite_settings *s, struct buf *err)
         maps_open("sender_canonical_maps", s->sender_canonical_maps, 0);
     rw->recipient_canonical =
         maps_open("recipient_canonical_maps", s->recipient_canonical_maps, 0);
-    rw->virtual_alias = maps_open("virtual_alias_maps", s->virtual_alias_maps, 0);
+    rw->virtual_alias =
+        maps_open("virtual_alias_maps", s->virtual_alias_maps, 0);
     return rw;
 }
 
@@ -157,10 +160,22 @@ void rewrite_close(struct rewrite *rw)
     free(rw);
 }
 
-const char *rewrite_myhostname(const struct rewrite *rw) { return rw->myhostname; }
-const char *rewrite_delimiters(const struct rewrite *rw) { return rw->delimiters; }
-int rewrite_swap_bangpath(const struct rewrite *rw) { return rw->swap_bangpath; }
-int rewrite_percent_hack(const struct rewrite *rw) { return rw->percent_hack; }
+const char *rewrite_myhostname(const struct rewrite *rw)
+{
+    return rw->myhostname;
+}
+const char *rewrite_delimiters(const struct rewrite *rw)
+{
+    return rw->delimiters;
+}
+int rewrite_swap_bangpath(const struct rewrite *rw)
+{
+    return rw->swap_bangpath;
+}
+int rewrite_percent_hack(const struct rewrite *rw)
+{
+    return rw->percent_hack;
+}
 
 int rewrite_local_domain(struct rewrite *rw, const char *domain)
 {
@@ -241,8 +256,8 @@ static enum dict_result addr_find_key(struct rewrite *rw, struct maps *maps,
     int has_domain = address_split(key, &local, &domain);
     char delim = 0;
     int split = *rw->delimiters && strchr(local.data, '"') == NULL &&
-                address_split_delimiter(local.data, rw->delimiters, &base,
-                                        &ext, &delim);
+                address_split_delimiter(local.data, rw->delimiters, &base, &ext,
+                                        &delim);
     if (split) {
         buf_append(&bare, base.data, base.len);
         if (has_domain) {
@@ -299,7 +314,8 @@ enum dict_result rewrite_addr_find(struct rewrite *rw, struct maps *maps,
         return DICT_NOTFOUND;
     struct buf external = BUF_INIT;
     address_externalize(address, &external);
-    enum dict_result r = addr_find_key(rw, maps, external.data, value, extension);
+    enum dict_result r =
+        addr_find_key(rw, maps, external.data, value, extension);
     if (r == DICT_NOTFOUND && strcmp(external.data, address) != 0)
         r = addr_find_key(rw, maps, address, value, extension);
     buf_free(&external);
@@ -348,17 +364,25 @@ static enum dict_result addr_map(struct rewrite *rw, struct maps *maps,
 {
     struct buf value = BUF_INIT, extension = BUF_INIT, text = BUF_INIT,
                canon = BUF_INIT;
-    enum dict_result r = rewrite_addr_find(rw, maps, address, &value, &extension);
+    enum dict_result r =
+        rewrite_addr_find(rw, maps, address, &value, &extension);
     if (r != DICT_FOUND)
         goto done;
     if (value.data[0] == '@') {
         /* @otherdomain: the same user (without an extension that had to
          * be dropped to match) in the other domain. */
-        const char *at = strrchr(address, '@');
-        size_t local_len = at ? (size_t)(at - address) : strlen(address);
-        if (extension.len && local_len >= extension.len)
+        /* In external form, so a local part with spaces or quotes
+         * survives the list splitting below. */
+        struct buf external = BUF_INIT;
+        address_externalize(address, &external);
+        const char *at = strrchr(external.data, '@');
+        size_t local_len = at ? (size_t)(at - external.data) : external.len;
+        if (extension.len && local_len >= extension.len &&
+            memcmp(external.data + local_len - extension.len, extension.data,
+                   extension.len) == 0)
             local_len -= extension.len;
-        buf_append(&text, address, local_len);
+        buf_append(&text, external.data, local_len);
+        buf_free(&external);
     }
     buf_append(&text, value.data, value.len);
     struct strlist items;
@@ -407,8 +431,8 @@ static int canonical_map(struct rewrite *rw, struct maps *maps,
     for (int count = 0; count < REWRITE_CANONICAL_MAX; count++) {
         struct strlist result;
         strlist_init(&result);
-        enum dict_result r = addr_map(rw, maps, address->data,
-                                      rw->propagate_canonical, &result);
+        enum dict_result r =
+            addr_map(rw, maps, address->data, rw->propagate_canonical, &result);
         if (r == DICT_NOTFOUND) {
             strlist_free(&result);
             return 0;
@@ -416,7 +440,8 @@ static int canonical_map(struct rewrite *rw, struct maps *maps,
         if (r == DICT_ERROR) {
             strlist_free(&result);
             log_warn("%s map lookup problem for %s -- message not accepted, "
-                     "try again later", maps_title(maps), address->data);
+                     "try again later",
+                     maps_title(maps), address->data);
             buf_set_str(why, REWRITE_EXPANSION_ERROR);
             return -1;
         }
@@ -426,7 +451,8 @@ static int canonical_map(struct rewrite *rw, struct maps *maps,
         const char *next = result.items[0];
         if ((long)strlen(next) > rw->length_limit) {
             log_warn("unreasonable %s result %.300s... -- message not "
-                     "accepted, try again later", maps_title(maps), next);
+                     "accepted, try again later",
+                     maps_title(maps), next);
             strlist_free(&result);
             buf_set_str(why, REWRITE_EXPANSION_ERROR);
             return -1;
@@ -438,7 +464,8 @@ static int canonical_map(struct rewrite *rw, struct maps *maps,
             return 0;
     }
     log_warn("unreasonable %s map nesting for %s -- message not accepted, "
-             "try again later", maps_title(maps), address->data);
+             "try again later",
+             maps_title(maps), address->data);
     buf_set_str(why, REWRITE_EXPANSION_ERROR);
     return -1;
 }
@@ -448,9 +475,12 @@ static int canonical_map(struct rewrite *rw, struct maps *maps,
 static int canonical_maps_apply(struct rewrite *rw, unsigned address_class,
                                 struct buf *address, struct buf *why)
 {
-    int sender = address_class & (REWRITE_ENVELOPE_SENDER | REWRITE_HEADER_SENDER);
-    struct maps *specific = sender ? rw->sender_canonical : rw->recipient_canonical;
-    unsigned specific_classes = sender ? rw->sender_classes : rw->recipient_classes;
+    int sender =
+        address_class & (REWRITE_ENVELOPE_SENDER | REWRITE_HEADER_SENDER);
+    struct maps *specific =
+        sender ? rw->sender_canonical : rw->recipient_canonical;
+    unsigned specific_classes =
+        sender ? rw->sender_classes : rw->recipient_classes;
     if ((specific_classes & address_class) &&
         canonical_map(rw, specific, address, why) < 0)
         return -1;
@@ -469,9 +499,8 @@ int rewrite_envelope_sender(struct rewrite *rw, const char *address,
     return canonical_maps_apply(rw, REWRITE_ENVELOPE_SENDER, out, why);
 }
 
-int rewrite_header_address(struct rewrite *rw, const char *address,
-                           int sender, int context, struct buf *out,
-                           struct buf *why)
+int rewrite_header_address(struct rewrite *rw, const char *address, int sender,
+                           int context, struct buf *out, struct buf *why)
 {
     if (context == REWRITE_REMOTE && *rw->remote_domain == 0) {
         buf_set_str(out, address);
@@ -481,7 +510,8 @@ int rewrite_header_address(struct rewrite *rw, const char *address,
     if (out->len == 0)
         return 0;
     return canonical_maps_apply(
-        rw, sender ? REWRITE_HEADER_SENDER : REWRITE_HEADER_RECIPIENT, out, why);
+        rw, sender ? REWRITE_HEADER_SENDER : REWRITE_HEADER_RECIPIENT, out,
+        why);
 }
 
 /* ---- step 3: virtual alias expansion ---- */
@@ -548,11 +578,12 @@ int rewrite_virtual_alias(struct rewrite *rw, const char *address,
         char *current = xstrdup(walk.nodes[index].address);
         long depth = walk.nodes[index].depth;
         strlist_init(&result);
-        enum dict_result r =
-            addr_map(rw, rw->virtual_alias, current, rw->propagate_virtual, &result);
+        enum dict_result r = addr_map(rw, rw->virtual_alias, current,
+                                      rw->propagate_virtual, &result);
         if (r == DICT_ERROR) {
             log_warn("virtual_alias_maps map lookup problem for %s -- message "
-                     "not accepted, try again later", address);
+                     "not accepted, try again later",
+                     address);
             rc = -1;
         } else if (r == DICT_NOTFOUND) {
             leaf_count++;
@@ -561,7 +592,8 @@ int rewrite_virtual_alias(struct rewrite *rw, const char *address,
         } else if ((long)(leaf_count + (long)stack_len + (long)result.count) >
                    rw->expansion_limit) {
             log_warn("unreasonable virtual_alias_maps map expansion size for "
-                     "%s -- message not accepted, try again later", address);
+                     "%s -- message not accepted, try again later",
+                     address);
             rc = -1;
         } else {
             /* Children in reverse onto the stack: the first result is
@@ -570,7 +602,8 @@ int rewrite_virtual_alias(struct rewrite *rw, const char *address,
                 const char *child = result.items[k];
                 if ((long)strlen(child) > rw->length_limit) {
                     log_warn("unreasonable virtual_alias_maps result %.300s... "
-                             "-- message not accepted, try again later", child);
+                             "-- message not accepted, try again later",
+                             child);
                     rc = -1;
                     break;
                 }
@@ -590,7 +623,8 @@ int rewrite_virtual_alias(struct rewrite *rw, const char *address,
                         str_equal_nocase(walk.nodes[a].address, child)) {
                         log_warn("virtual_alias_maps loop for %s: %s expands "
                                  "to %s again -- message not accepted, try "
-                                 "again later", address, current, child);
+                                 "again later",
+                                 address, current, child);
                         rc = -1;
                         break;
                     }
@@ -615,7 +649,8 @@ int rewrite_virtual_alias(struct rewrite *rw, const char *address,
         strlist_free(&result);
         free(current);
         /* A self-listed address sits on the stack as a leaf marker. */
-        while (rc == 0 && stack_len > 0 && walk.nodes[stack[stack_len - 1]].depth < 0) {
+        while (rc == 0 && stack_len > 0 &&
+               walk.nodes[stack[stack_len - 1]].depth < 0) {
             const char *leaf = walk.nodes[stack[--stack_len]].address;
             leaf_count++;
             if (!strlist_has_nocase(&leaves, leaf))
@@ -660,7 +695,8 @@ int rewrite_recipient_is_mapped(struct rewrite *rw, const char *address)
     for (int i = 0; i < 3 && result == 0; i++) {
         if (tables[i] == NULL)
             continue;
-        enum dict_result r = rewrite_addr_find(rw, tables[i], address, &value, NULL);
+        enum dict_result r =
+            rewrite_addr_find(rw, tables[i], address, &value, NULL);
         if (r == DICT_FOUND)
             result = 1;
         else if (r == DICT_ERROR)

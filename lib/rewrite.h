@@ -78,16 +78,17 @@ struct rewrite;
 /* Opens the tables and lists. Returns NULL with the reason in err when a
  * list names an unreadable /file (tables that cannot be opened make
  * their lookups fail temporarily instead, see maps.h). */
-struct rewrite *rewrite_open(const struct rewrite_settings *s,
-                             struct buf *err);
+struct rewrite *rewrite_open(const struct rewrite_settings *s, struct buf *err);
 void rewrite_close(struct rewrite *rw);
 
 /* Contexts for rewrite_canonical_form. */
-#define REWRITE_LOCAL 0  /* envelope, and headers from local clients:
-                            complete with $myorigin / $mydomain */
-#define REWRITE_REMOTE 1 /* headers from other clients: complete with
-                            $remote_header_rewrite_domain, or leave alone
-                            when it is empty */
+#define REWRITE_LOCAL                                                          \
+    0 /* envelope, and headers from local clients:                             \
+         complete with $myorigin / $mydomain */
+#define REWRITE_REMOTE                                                         \
+    1 /* headers from other clients: complete with                             \
+         $remote_header_rewrite_domain, or leave alone                         \
+         when it is empty */
 
 /* Step 1 above; replaces out. The empty address stays empty. */
 void rewrite_canonical_form(struct rewrite *rw, const char *address,
@@ -117,9 +118,8 @@ int rewrite_envelope_recipient(struct rewrite *rw, const char *address,
  * Postfix leaves headers from remote clients alone. `sender` says
  * whether it is a sender header (From:, Sender:, Reply-To: ...).
  * Returns 0 or -1 as above. */
-int rewrite_header_address(struct rewrite *rw, const char *address,
-                           int sender, int context, struct buf *out,
-                           struct buf *why);
+int rewrite_header_address(struct rewrite *rw, const char *address, int sender,
+                           int context, struct buf *out, struct buf *why);
 
 /* Step 3 alone, on an address already in canonical form: appends the
  * expansion to out (the address itself when no table matches). Returns

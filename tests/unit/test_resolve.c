@@ -75,19 +75,23 @@ static void test_classes(void)
               "default smtp [192.0.2.99] user@[192.0.2.99]");
     CHECK_STR(res(&site, "x@alias.test"),
               "alias error User unknown in virtual alias table x@alias.test");
-    CHECK_STR(res(&site, "x@vmail.test"), "virtual virtual vmail.test x@vmail.test");
-    CHECK_STR(res(&site, "x@relay.test"), "relay relay relay.test x@relay.test");
+    CHECK_STR(res(&site, "x@vmail.test"),
+              "virtual virtual vmail.test x@vmail.test");
+    CHECK_STR(res(&site, "x@relay.test"),
+              "relay relay relay.test x@relay.test");
     /* relay_domains is in parent_domain_matches_subdomains here. */
     CHECK_STR(res(&site, "x@sub.relay.test"),
               "relay relay sub.relay.test x@sub.relay.test");
-    CHECK_STR(res(&site, "x@other.test"), "default smtp other.test x@other.test");
+    CHECK_STR(res(&site, "x@other.test"),
+              "default smtp other.test x@other.test");
     /* The null recipient and an empty local part. */
     CHECK_STR(res(&site, ""),
               "local local mail.example.com MAILER-DAEMON@mail.example.com");
     CHECK_STR(res(&site, "@example.com"),
               "local local mail.example.com MAILER-DAEMON@example.com");
     /* A bare name is ours (it should have been canonicalised first). */
-    CHECK_STR(res(&site, "user"), "local local mail.example.com user@mail.example.com");
+    CHECK_STR(res(&site, "user"),
+              "local local mail.example.com user@mail.example.com");
     site_close(&site);
 
     /* Without parent matching only ".relay.test" would cover subdomains. */
@@ -108,9 +112,12 @@ static void test_classes(void)
     ss.relayhost = "[gw.test]:587";
     ss.relay_transport = "relay:[relaygw.test]";
     CHECK(site_open(&site, &rs, &ss) == 0);
-    CHECK_STR(res(&site, "x@other.test"), "default smtp [gw.test]:587 x@other.test");
-    CHECK_STR(res(&site, "x@relay.test"), "relay relay [relaygw.test] x@relay.test");
-    CHECK_STR(res(&site, "x@vmail.test"), "virtual virtual vmail.test x@vmail.test");
+    CHECK_STR(res(&site, "x@other.test"),
+              "default smtp [gw.test]:587 x@other.test");
+    CHECK_STR(res(&site, "x@relay.test"),
+              "relay relay [relaygw.test] x@relay.test");
+    CHECK_STR(res(&site, "x@vmail.test"),
+              "virtual virtual vmail.test x@vmail.test");
     CHECK_STR(res(&site, "user@example.com"),
               "local local mail.example.com user@example.com");
     site_close(&site);
@@ -123,7 +130,8 @@ static void test_classes(void)
     CHECK(site_open(&site, &rs, &ss) == 0);
     CHECK_STR(res(&site, "x@tabled.test"),
               "alias error User unknown in virtual alias table x@tabled.test");
-    CHECK_STR(res(&site, "x@alias.test"), "default smtp alias.test x@alias.test");
+    CHECK_STR(res(&site, "x@alias.test"),
+              "default smtp alias.test x@alias.test");
     site_close(&site);
 }
 
@@ -171,10 +179,12 @@ static void test_relay_tricks(void)
     rs.allow_percent_hack = 0;
     rs.swap_bangpath = 0;
     CHECK(site_open(&site, &rs, &ss) == 0);
-    CHECK_STR(res(&site, "user%other.test@example.com"),
-              "local local mail.example.com user%other.test@example.com routed");
-    CHECK_STR(res(&site, "other.test!user@example.com"),
-              "local local mail.example.com other.test!user@example.com routed");
+    CHECK_STR(
+        res(&site, "user%other.test@example.com"),
+        "local local mail.example.com user%other.test@example.com routed");
+    CHECK_STR(
+        res(&site, "other.test!user@example.com"),
+        "local local mail.example.com other.test!user@example.com routed");
     CHECK_STR(res(&site, "user@other.test@example.com"),
               "default smtp other.test user@other.test");
     site_close(&site);
@@ -194,7 +204,8 @@ static void test_malformed(void)
               "default error 5.1.3 bad address syntax user@192.0.2.1 error");
     CHECK_STR(res(&site, "user@bad..test"),
               "default error 5.1.3 bad address syntax user@bad..test error");
-    CHECK_STR(res(&site, "user@"), "default error 5.1.3 bad address syntax user@ error");
+    CHECK_STR(res(&site, "user@"),
+              "default error 5.1.3 bad address syntax user@ error");
     CHECK_STR(res(&site, "user@[300.1.1.1]"),
               "default error 5.1.3 bad address syntax user@[300.1.1.1] error");
     site_close(&site);
@@ -206,7 +217,8 @@ static void test_malformed(void)
               "default smtp [192.0.2.1] user@[192.0.2.1]");
     CHECK_STR(res(&site, "user@127.0.0.1"),
               "local local mail.example.com user@[127.0.0.1]");
-    CHECK_STR(res(&site, "user@"), "local local mail.example.com user@mail.example.com");
+    CHECK_STR(res(&site, "user@"),
+              "local local mail.example.com user@mail.example.com");
     site_close(&site);
 }
 
@@ -240,20 +252,25 @@ static void test_transport_maps(void)
     CHECK_STR(res(&site, "user+x@fancy.test"),
               "default error 5.1.2 no such user+x@fancy.test");
     /* Domain. */
-    CHECK_STR(res(&site, "other@fancy.test"), "default smtp fancy.relay other@fancy.test");
+    CHECK_STR(res(&site, "other@fancy.test"),
+              "default smtp fancy.relay other@fancy.test");
     /* Parent domains as ".parent" (transport_maps is not in
      * parent_domain_matches_subdomains). */
-    CHECK_STR(res(&site, "a@x.sub.test"), "default relay [subrelay] a@x.sub.test");
-    CHECK_STR(res(&site, "a@y.x.sub.test"), "default relay [subrelay] a@y.x.sub.test");
+    CHECK_STR(res(&site, "a@x.sub.test"),
+              "default relay [subrelay] a@x.sub.test");
+    CHECK_STR(res(&site, "a@y.x.sub.test"),
+              "default relay [subrelay] a@y.x.sub.test");
     /* ":nexthop" keeps the transport; "transport:" resets the next hop. */
     CHECK_STR(res(&site, "a@sub.test"), "default smtp [justhost] a@sub.test");
-    CHECK_STR(res(&site, "a@discard.test"), "default discard discard.test a@discard.test");
+    CHECK_STR(res(&site, "a@discard.test"),
+              "default discard discard.test a@discard.test");
     CHECK_STR(res(&site, "a@err.test"),
               "default error Address is undeliverable a@err.test");
     CHECK_STR(res(&site, "a@keep.test"), "default smtp keep.test a@keep.test");
     /* "*" last, for every class but virtual alias. */
     CHECK_STR(res(&site, "a@random.test"), "default smtp [wild] a@random.test");
-    CHECK_STR(res(&site, "user@example.com"), "local smtp [wild] user@example.com");
+    CHECK_STR(res(&site, "user@example.com"),
+              "local smtp [wild] user@example.com");
     CHECK_STR(res(&site, "x@alias.test"),
               "alias error User unknown in virtual alias table x@alias.test");
     site_close(&site);
@@ -262,7 +279,8 @@ static void test_transport_maps(void)
      * covers its subdomains. */
     ss.parent_domain_matches_subdomains = "relay_domains, transport_maps";
     CHECK(site_open(&site, &rs, &ss) == 0);
-    CHECK_STR(res(&site, "a@x.sub.test"), "default smtp [justhost] a@x.sub.test");
+    CHECK_STR(res(&site, "a@x.sub.test"),
+              "default smtp [justhost] a@x.sub.test");
     site_close(&site);
 
     /* A regexp transport table sees the full address only. */
@@ -272,7 +290,8 @@ static void test_transport_maps(void)
                                       "/@re\\.test$/ smtp:[right]\n");
     CHECK(site_open(&site, &rs, &ss) == 0);
     CHECK_STR(res(&site, "a@re.test"), "default smtp [right] a@re.test");
-    CHECK_STR(res(&site, "a@other.test"), "default smtp other.test a@other.test");
+    CHECK_STR(res(&site, "a@other.test"),
+              "default smtp other.test a@other.test");
     site_close(&site);
 }
 
@@ -295,7 +314,8 @@ static void test_table_errors(void)
     CHECK(site_open(&site, &rs, &ss) == 0);
     CHECK_STR(res(&site, "a@other.test"), "TEMPFAIL");
     /* Classes decided before relay_domains is asked are fine. */
-    CHECK_STR(res(&site, "a@vmail.test"), "virtual virtual vmail.test a@vmail.test");
+    CHECK_STR(res(&site, "a@vmail.test"),
+              "virtual virtual vmail.test a@vmail.test");
     CHECK_STR(res(&site, "user@example.com"),
               "local local mail.example.com user@example.com");
     site_close(&site);

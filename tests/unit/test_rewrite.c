@@ -34,7 +34,8 @@ static void test_canonical_form(void)
     check_canon(&s, "a!b!user", REWRITE_LOCAL, "b!user@a");
     check_canon(&s, "user%site", REWRITE_LOCAL, "user@site");
     check_canon(&s, "u%a%b", REWRITE_LOCAL, "u%a@b");
-    check_canon(&s, "@a.test,@b.test:user@d.test", REWRITE_LOCAL, "user@d.test");
+    check_canon(&s, "@a.test,@b.test:user@d.test", REWRITE_LOCAL,
+                "user@d.test");
     check_canon(&s, "user@host.test.", REWRITE_LOCAL, "user@host.test");
     check_canon(&s, "user@host..", REWRITE_LOCAL, "user@host..");
     check_canon(&s, "", REWRITE_LOCAL, "");
@@ -127,6 +128,7 @@ static void test_virtual_lookup_order(void)
     /* @otherdomain keeps the user (with its extension). */
     CHECK_STR(expand(rw, "frank@example.org"), "frank@example.info");
     CHECK_STR(expand(rw, "frank+x@example.org"), "frank+x@example.info");
+    CHECK_STR(expand(rw, "john q@example.org"), "john q@example.info");
     /* A bare result gets @$myorigin. */
     CHECK_STR(expand(rw, "bare@example.net"), "localuser@example.com");
     /* Lists split on commas and spaces; quoted local parts unquoted. */
@@ -136,7 +138,8 @@ static void test_virtual_lookup_order(void)
     /* Case does not matter in keys. */
     CHECK_STR(expand(rw, "ALICE@Example.NET"), "a1@dest.test");
     /* A result with no address in it is a table error: defer. */
-    CHECK_STR(expand(rw, "empty@example.net"), "DEFER: 4.6.0 Alias expansion error");
+    CHECK_STR(expand(rw, "empty@example.net"),
+              "DEFER: 4.6.0 Alias expansion error");
     rewrite_close(rw);
 
     /* Without propagation the extension is dropped. */
@@ -163,11 +166,11 @@ static void test_pattern_tables_see_full_address(void)
 {
     struct rewrite_settings s;
     fixture_rewrite_settings(&s);
-    s.virtual_alias_maps = fixture_table(
-        "regexp", "virtual.re",
-        "/^bob$/ wrong@x.test\n"
-        "/^@example\\.com$/ wrong@x.test\n"
-        "/^(.*)@regex\\.test$/ ${1}@mapped.test\n");
+    s.virtual_alias_maps =
+        fixture_table("regexp", "virtual.re",
+                      "/^bob$/ wrong@x.test\n"
+                      "/^@example\\.com$/ wrong@x.test\n"
+                      "/^(.*)@regex\\.test$/ ${1}@mapped.test\n");
     struct rewrite *rw = fixture_rewrite(&s);
     CHECK(rw != NULL);
     if (rw == NULL)
@@ -201,7 +204,8 @@ static void test_virtual_recursion_and_limits(void)
 {
     struct rewrite_settings s;
     fixture_rewrite_settings(&s);
-    s.virtual_alias_maps = fixture_table("texthash", "recursion", recursion_table);
+    s.virtual_alias_maps =
+        fixture_table("texthash", "recursion", recursion_table);
     struct rewrite *rw = fixture_rewrite(&s);
     CHECK(rw != NULL);
     if (rw == NULL)
@@ -216,7 +220,8 @@ static void test_virtual_recursion_and_limits(void)
     CHECK_STR(expand(rw, "n1@x.test"), "n5@x.test");
     /* Duplicates are removed, case ignored; the order is kept. */
     CHECK_STR(expand(rw, "dup@x.test"), "m@x.test, c@x.test, d@x.test");
-    CHECK_STR(expand(rw, "fan@x.test"), "f1@x.test, f2@x.test, f3@x.test, f4@x.test");
+    CHECK_STR(expand(rw, "fan@x.test"),
+              "f1@x.test, f2@x.test, f3@x.test, f4@x.test");
     rewrite_close(rw);
 
     s.virtual_alias_recursion_limit = 3;
@@ -234,7 +239,8 @@ static void test_virtual_recursion_and_limits(void)
 
     s.virtual_alias_expansion_limit = 4;
     rw = fixture_rewrite(&s);
-    CHECK_STR(expand(rw, "fan@x.test"), "f1@x.test, f2@x.test, f3@x.test, f4@x.test");
+    CHECK_STR(expand(rw, "fan@x.test"),
+              "f1@x.test, f2@x.test, f3@x.test, f4@x.test");
     rewrite_close(rw);
 
     s.virtual_alias_address_length_limit = 20;
@@ -248,8 +254,8 @@ static void test_virtual_table_errors(void)
 {
     struct rewrite_settings s;
     fixture_rewrite_settings(&s);
-    const char *good = fixture_table("texthash", "good",
-                                     "known@x.test known@x.test\n");
+    const char *good =
+        fixture_table("texthash", "good", "known@x.test known@x.test\n");
     char *specs[] = {
         xasprintf("%s", fixture_missing("texthash")),
         xasprintf("fail:broken"),
@@ -263,7 +269,8 @@ static void test_virtual_table_errors(void)
         if (rw == NULL)
             continue;
         /* Never "not found": the recipient would be delivered unexpanded. */
-        CHECK_STR(expand(rw, "unknown@x.test"), "DEFER: 4.6.0 Alias expansion error");
+        CHECK_STR(expand(rw, "unknown@x.test"),
+                  "DEFER: 4.6.0 Alias expansion error");
         rewrite_close(rw);
     }
     /* The first table that has the key answers before a broken one (the
@@ -322,8 +329,8 @@ static void test_canonical_maps(void)
         "c7@x.test c8@x.test\nc8@x.test c9@x.test\nc9@x.test c10@x.test\n"
         "c10@x.test c11@x.test\nc11@x.test c12@x.test\n"
         "same@x.test same@x.test\n");
-    s.virtual_alias_maps = fixture_table("texthash", "virtual2",
-                                         "rc3@example.com v1@x.test, v2@x.test\n");
+    s.virtual_alias_maps = fixture_table(
+        "texthash", "virtual2", "rc3@example.com v1@x.test, v2@x.test\n");
     struct rewrite *rw = fixture_rewrite(&s);
     CHECK(rw != NULL);
     if (rw == NULL)
@@ -346,10 +353,12 @@ static void test_canonical_maps(void)
     CHECK_STR(expand(rw, "rc@example.com"), "v1@x.test, v2@x.test");
     /* Headers: the same tables for the header classes. */
     CHECK_STR(header(rw, "joe", 1, REWRITE_LOCAL), "joe.public@example.com");
-    CHECK_STR(header(rw, "rc@example.com", 0, REWRITE_LOCAL), "rc3@example.com");
+    CHECK_STR(header(rw, "rc@example.com", 0, REWRITE_LOCAL),
+              "rc3@example.com");
     /* Headers from remote clients are left alone. */
     CHECK_STR(header(rw, "joe", 1, REWRITE_REMOTE), "joe");
-    CHECK_STR(header(rw, "old@example.com", 1, REWRITE_REMOTE), "old@example.com");
+    CHECK_STR(header(rw, "old@example.com", 1, REWRITE_REMOTE),
+              "old@example.com");
     rewrite_close(rw);
 
     /* canonical_classes limits canonical_maps. */
@@ -373,8 +382,8 @@ static void test_addr_find_and_mapped(void)
 {
     struct rewrite_settings s;
     fixture_rewrite_settings(&s);
-    s.virtual_alias_maps = fixture_table("texthash", "virtual3",
-                                         "info@example.net x@y.test\n");
+    s.virtual_alias_maps =
+        fixture_table("texthash", "virtual3", "info@example.net x@y.test\n");
     struct rewrite *rw = fixture_rewrite(&s);
     CHECK(rw != NULL);
     if (rw == NULL)
@@ -390,9 +399,10 @@ static void test_addr_find_and_mapped(void)
     CHECK_INT(rewrite_local_domain(rw, "[127.0.0.2]"), 0);
     CHECK_INT(rewrite_local_domain(rw, "[IPv6:::1]"), 0);
 
-    struct maps *m = maps_open("test_maps", fixture_table("texthash", "find",
-                                                          "u+e@d.test full\n"
-                                                          "u@d.test bare\n"),
+    struct maps *m = maps_open("test_maps",
+                               fixture_table("texthash", "find",
+                                             "u+e@d.test full\n"
+                                             "u@d.test bare\n"),
                                0);
     struct buf value = BUF_INIT, ext = BUF_INIT;
     CHECK_INT(rewrite_addr_find(rw, m, "u+e@d.test", &value, &ext), DICT_FOUND);
@@ -401,19 +411,38 @@ static void test_addr_find_and_mapped(void)
     CHECK_INT(rewrite_addr_find(rw, m, "u+f@d.test", &value, &ext), DICT_FOUND);
     CHECK_STR(value.data, "bare");
     CHECK_STR(ext.data, "+f");
-    CHECK_INT(rewrite_addr_find(rw, m, "v@d.test", &value, &ext), DICT_NOTFOUND);
+    CHECK_INT(rewrite_addr_find(rw, m, "v@d.test", &value, &ext),
+              DICT_NOTFOUND);
     maps_close(m);
     buf_free(&value);
     buf_free(&ext);
     rewrite_close(rw);
 
+    /* inet_interfaces forms. */
+    fixture_rewrite_settings(&s);
+    s.inet_interfaces = "loopback-only";
+    s.proxy_interfaces = "[2001:db8::25]";
+    rw = fixture_rewrite(&s);
+    CHECK_INT(rewrite_local_domain(rw, "[IPv6:::1]"), 1);
+    CHECK_INT(rewrite_local_domain(rw, "[ipv6:2001:db8::25]"), 1);
+    CHECK_INT(rewrite_local_domain(rw, "[IPv6:2001:db8::26]"), 0);
+    CHECK_INT(rewrite_local_domain(rw, "[127.0.0.1]"), 1);
+    CHECK_INT(rewrite_local_domain(rw, "[::1]"), 0); /* not a literal */
+    rewrite_close(rw);
+    s.inet_interfaces = "all";
+    rw = fixture_rewrite(&s);
+    CHECK_INT(rewrite_local_domain(rw, "[127.0.0.1]"), 1);
+    CHECK_INT(rewrite_local_domain(rw, "[192.0.2.200]"), 0);
+    rewrite_close(rw);
+
     /* mydestination lists: tables, negation, /file. */
     fixture_rewrite_settings(&s);
-    const char *file_path = fixture_table("x", "mydest-file", "# ours\nfile.test, other.test\n") + 2;
-    char *mydest = xasprintf("!not.example.com, %s, %s, example.com",
-                             fixture_table("texthash", "mydest",
-                                           "tabled.test OK\n"),
-                             file_path);
+    const char *file_path =
+        fixture_table("x", "mydest-file", "# ours\nfile.test, other.test\n") +
+        2;
+    char *mydest = xasprintf(
+        "!not.example.com, %s, %s, example.com",
+        fixture_table("texthash", "mydest", "tabled.test OK\n"), file_path);
     s.mydestination = mydest;
     rw = fixture_rewrite(&s);
     CHECK(rw != NULL);

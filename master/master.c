@@ -39,11 +39,12 @@
 struct master_settings master_settings;
 int master_stopping;
 
-time_t master_now(void)
+long long master_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
+    /* +1 so that 0 can mean "no deadline" even right after boot. */
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
 }
 
 void master_reopen_log(void)
@@ -167,7 +168,7 @@ static void main_loop(const sigset_t *wait_mask)
     struct pollfd *fds = NULL;
     struct slot *slots = NULL;
     size_t cap = 0;
-    time_t kill_at = 0;
+    long long kill_at = 0;
     int killed = 0;
 
     for (;;) {
@@ -186,14 +187,14 @@ static void main_loop(const sigset_t *wait_mask)
                 s->next_wakeup = 0;
             }
             spawn_signal_all(SIGTERM);
-            kill_at = master_now() + MASTER_STOP_GRACE_SECONDS;
+            kill_at = master_now() + MASTER_STOP_GRACE_SECONDS * 1000LL;
         }
         if (signal_got_hup) {
             signal_got_hup = 0;
             if (!master_stopping)
                 service_reload();
         }
-        long timeout = -1;
+        long long timeout = -1;
         if (master_stopping) {
             if (spawn_child_count() == 0)
                 break;
@@ -202,17 +203,23 @@ static void main_loop(const sigset_t *wait_mask)
                          "them", MASTER_STOP_GRACE_SECONDS);
                 spawn_signal_all(SIGKILL);
                 killed = 1;
-            } else if (killed &&
-                       master_now() >= kill_at + MASTER_STOP_GRACE_SECONDS) {
+            } else if (killed && master_now() >= kill_at +
+                                                     MASTER_STOP_GRACE_SECONDS *
+                                                         1000LL) {
                 /* Only a process stuck in the kernel survives SIGKILL;
                  * waiting for it forever would keep the lock too. */
                 log_error("%d children survive SIGKILL; exiting anyway",
                           spawn_child_count());
                 break;
             }
-            timeout = killed ? 1 : kill_at - master_now();
+            timeout = killed ? 100 : kill_at - master_now();
+            if (timeout < 0)
+                timeout = 0;
         } else {
             timeout = spawn_run_timers();
+            long long retry = service_retry_binds();
+            if (retry >= 0 && (timeout < 0 || retry < timeout))
+                timeout = retry;
         }
 
         size_t count = 0;
@@ -226,7 +233,8 @@ static void main_loop(const sigset_t *wait_mask)
                         watch(&fds, &slots, &count, &cap,
                               s->listeners[i].fd, s, 1);
             }
-        struct timespec ts = {timeout < 0 ? 0 : timeout, 0};
+        struct timespec ts = {timeout < 0 ? 0 : (time_t)(timeout / 1000),
+                              timeout < 0 ? 0 : (long)(timeout % 1000) * 1000000};
         int ready = ppoll(fds, count, timeout < 0 ? NULL : &ts, wait_mask);
         if (ready < 0) {
             if (errno != EINTR)
@@ -303,6 +311,11 @@ int main(int argc, char **argv)
     master_reopen_log();
     log_also_stderr(1);
 
+    /* Before anything else can go wrong: a SIGHUP or SIGTERM during
+     * start-up must be held for the main loop, not kill us by default. */
+    sigset_t wait_mask;
+    signals_init(&wait_mask);
+
     if (!foreground)
         daemonize(wait_for_ready);
     int lock_fd = take_lock();
@@ -317,8 +330,6 @@ int main(int argc, char **argv)
     for (struct service *s = master_services; s; s = s->next)
         service_start(s);
 
-    sigset_t wait_mask;
-    signals_init(&wait_mask);
     report_ready(!foreground);
     log_info("daemon started -- version %s, configuration %s",
              POSTERN_VERSION, master_settings.config_dir);

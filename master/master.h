@@ -67,10 +67,12 @@ struct service {
     int total_count;
     int avail_count;
     int used;             /* spawned at least once */
-    time_t throttle_until; /* 0 = not throttled */
-    time_t next_wakeup;    /* 0 = no wakeup pending */
+    long long throttle_until; /* master_now() ms; 0 = not throttled */
+    long long next_wakeup;    /* master_now() ms; 0 = none pending */
     int retired;           /* replaced by a reload; waiting for children */
     int disabled;          /* could not bind at reload: no children */
+    int bind_pending;      /* bind failed at reload; retried each second
+                              while retired children may hold the port */
     struct child *children;
     struct service *next;
 };
@@ -100,8 +102,8 @@ extern struct service *master_retired;  /* retired, children still alive */
 
 /* master.c */
 extern int master_stopping;
-/* Seconds on the monotonic clock. */
-time_t master_now(void);
+/* Milliseconds on the monotonic clock (never 0). */
+long long master_now(void);
 /* (Re)opens the log as main.cf says (syslog_name, maillog_file). */
 void master_reopen_log(void);
 
@@ -114,7 +116,9 @@ int service_load(struct service **list, struct master_settings *settings,
 /* Binds every listener of a list built by service_load that it has not
  * adopted yet. At start-up the first failure stops it (-1, "FILE, line N:
  * service NAME/TYPE: why" in err); at reload a service that cannot bind
- * is disabled until the next reload and logged. Returns 0 or -1. */
+ * is retried while children of the previous table live (they may hold
+ * the port), else disabled until the next reload and logged. Returns 0
+ * or -1. */
 int service_bind_all(struct service *list, int at_start, struct buf *err);
 /* Creates the pipes and schedules wakeups of a bound service. */
 void service_start(struct service *service);
@@ -125,6 +129,9 @@ void service_retire(struct service *service);
 void service_free(struct service *service);
 /* Frees retired services whose children have all gone. */
 void service_collect_retired(void);
+/* Retries binds that failed at reload; returns milliseconds to the
+ * next retry, or -1 when none is pending. */
+long long service_retry_binds(void);
 /* Re-reads both files and replaces the service table (SIGHUP). */
 void service_reload(void);
 
@@ -152,8 +159,8 @@ void spawn_read_status(struct service *service);
 /* Reaps every exited child (after SIGCHLD). */
 void spawn_reap(void);
 /* Runs due timers: throttle expiry, wakeup triggers. Returns the number
- * of seconds until the next one, or -1 for none. */
-long spawn_run_timers(void);
+ * of milliseconds until the next one, or -1 for none. */
+long long spawn_run_timers(void);
 /* Sends `signo` to every child (and its process group). */
 void spawn_signal_all(int signo);
 /* Number of children still running, retired ones included. */

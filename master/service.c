@@ -351,6 +351,23 @@ void service_collect_retired(void)
     }
 }
 
+static int retired_children(void)
+{
+    int count = 0;
+    for (struct service *s = master_retired; s; s = s->next)
+        count += s->total_count;
+    return count;
+}
+
+static void disable(struct service *s, const char *why)
+{
+    log_error("%s, line %d: service %s/%s: %s; service disabled until the "
+              "next reload",
+              s->file, s->line, s->name, s->type_name, why);
+    close_listeners(s);
+    s->disabled = 1;
+}
+
 int service_bind_all(struct service *list, int at_start, struct buf *err)
 {
     int result = 0;
@@ -366,15 +383,46 @@ int service_bind_all(struct service *list, int at_start, struct buf *err)
                 buf_free(&full);
                 return -1;
             }
-            log_error("%s, line %d: service %s/%s: %s; service disabled "
-                      "until the next reload",
-                      s->file, s->line, s->name, s->type_name, buf_cstr(err));
-            close_listeners(s);
-            s->disabled = 1;
+            if (retired_children() > 0) {
+                /* Typically 0.0.0.0:25 -> 127.0.0.1:25: a retired child
+                 * still holds the old socket, which goes away when that
+                 * child has finished its work and exited. */
+                log_warn("%s, line %d: service %s/%s: %s; retrying while "
+                         "the previous generation's children exit",
+                         s->file, s->line, s->name, s->type_name,
+                         buf_cstr(err));
+                s->bind_pending = 1;
+            } else {
+                disable(s, buf_cstr(err));
+            }
             result = -1;
         }
     }
     return result;
+}
+
+long long service_retry_binds(void)
+{
+    long long next = -1;
+    struct buf err = BUF_INIT;
+    buf_init(&err);
+    for (struct service *s = master_services; s; s = s->next) {
+        if (!s->bind_pending)
+            continue;
+        buf_set_str(&err, "");
+        if (listen_open_service(s, NULL, 0, &err) == 0) {
+            s->bind_pending = 0;
+            service_start(s);
+            log_info("service %s/%s: listening", s->name, s->type_name);
+        } else if (retired_children() == 0) {
+            s->bind_pending = 0;
+            disable(s, buf_cstr(&err));
+        } else {
+            next = 1000;
+        }
+    }
+    buf_free(&err);
+    return next;
 }
 
 void service_reload(void)
@@ -424,7 +472,7 @@ void service_reload(void)
     service_bind_all(list, 0, &err);
     buf_free(&err);
     for (struct service *s = list; s; s = s->next)
-        if (!s->disabled)
+        if (!s->disabled && !s->bind_pending)
             service_start(s);
     master_services = list;
     log_info("reload -- version %s, configuration %s", POSTERN_VERSION,

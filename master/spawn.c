@@ -30,6 +30,7 @@
 int spawn_wants_listen(const struct service *service)
 {
     return !master_stopping && !service->retired && !service->disabled &&
+           !service->bind_pending &&
            service->listener_count > 0 && service->avail_count == 0 &&
            (service->maxproc == 0 ||
             service->total_count < service->maxproc) &&
@@ -40,7 +41,8 @@ static void throttle(struct service *service, const char *why)
 {
     if (service->throttle_until)
         return;
-    service->throttle_until = master_now() + master_settings.throttle_time;
+    service->throttle_until =
+        master_now() + master_settings.throttle_time * 1000LL;
     log_warn("%s: %s -- service %s (%s) is throttled for %d seconds",
              service->path, why, service->name, service->type_name,
              master_settings.throttle_time);
@@ -182,7 +184,7 @@ void spawn_child(struct service *service)
     service->total_count++;
     service->avail_count++;
     if (!service->used && service->wakeup_if_used && service->wakeup > 0)
-        service->next_wakeup = master_now() + service->wakeup;
+        service->next_wakeup = master_now() + service->wakeup * 1000LL;
     service->used = 1;
     log_debug("service %s: started %s pid %ld", service->name, service->path,
               (long)pid);
@@ -331,21 +333,21 @@ static void trigger(struct service *service)
     close(fd);
 }
 
-long spawn_run_timers(void)
+long long spawn_run_timers(void)
 {
-    time_t now = master_now();
-    long next = -1;
+    long long now = master_now();
+    long long next = -1;
     for (struct service *s = master_services; s; s = s->next) {
         if (s->throttle_until && now >= s->throttle_until) {
             s->throttle_until = 0;
             log_debug("service %s: throttle lifted", s->name);
         }
         if (s->next_wakeup && now >= s->next_wakeup) {
-            if (!s->throttle_until && !s->disabled)
+            if (!s->throttle_until && !s->disabled && !s->bind_pending)
                 trigger(s);
-            s->next_wakeup = now + s->wakeup;
+            s->next_wakeup = now + s->wakeup * 1000LL;
         }
-        time_t due[2] = {s->throttle_until, s->next_wakeup};
+        long long due[2] = {s->throttle_until, s->next_wakeup};
         for (int i = 0; i < 2; i++)
             if (due[i] && (next < 0 || due[i] - now < next))
                 next = due[i] - now;

@@ -37,6 +37,7 @@
 #include "mastersvc.h"
 #include "mem.h"
 #include "pidlock.h"
+#include "queue_dirs.h"
 
 /* How long `stop` waits for master, which itself gives children a few
  * seconds before SIGKILL. */
@@ -302,26 +303,31 @@ static void check_queue_tree(void)
     ensure_directory(queue_dir, 0755, &root_owner, is_root);
     if (problems)
         return;
-    static const struct {
-        const char *name;
-        mode_t mode;
-        int root_owned;
-    } tree[] = {
-        {"incoming", 0700, 0}, {"active", 0700, 0},   {"deferred", 0700, 0},
-        {"hold", 0700, 0},     {"corrupt", 0700, 0},  {"defer", 0700, 0},
-        {"bounce", 0700, 0},   {"trace", 0700, 0},    {"flush", 0700, 0},
-        {"private", 0700, 0},  {"public", 0755, 0},   {"maildrop", 0700, 0},
-        {NULL, 0755, 1}, /* process_id_directory */
-    };
-    for (size_t i = 0; i < sizeof(tree) / sizeof(*tree); i++) {
-        const char *name =
-            tree[i].name ? tree[i].name : cfg_str("process_id_directory");
-        char *path = xasprintf("%s/%s", queue_dir, name);
-        ensure_directory(path, tree[i].mode,
-                         tree[i].root_owned ? &root_owner : &mail_owner,
-                         is_root);
+    /* The message queues come from lib/queue_dirs (one list for the
+     * whole suite); the rest belong to master, tools and Postfix's
+     * layout (trace and flush logs, maildrop). */
+    struct strlist names;
+    strlist_init(&names);
+    for (int q = 0; q < QUEUE_COUNT; q++)
+        strlist_add(&names, queue_dir_name((enum queue_name)q));
+    static const char *const extra[] = {"trace", "flush", "maildrop",
+                                        "private"};
+    for (size_t i = 0; i < sizeof(extra) / sizeof(*extra); i++)
+        strlist_add(&names, extra[i]);
+    for (size_t i = 0; i < names.count; i++) {
+        char *path = xasprintf("%s/%s", queue_dir, names.items[i]);
+        ensure_directory(path, 0700, &mail_owner, is_root);
         free(path);
     }
+    strlist_free(&names);
+    /* public/ holds the sockets any local user may connect to (local
+     * submission); pid/ holds master's lock and belongs to root. */
+    char *path = xasprintf("%s/public", queue_dir);
+    ensure_directory(path, 0755, &mail_owner, is_root);
+    free(path);
+    path = xasprintf("%s/%s", queue_dir, cfg_str("process_id_directory"));
+    ensure_directory(path, 0755, &root_owner, is_root);
+    free(path);
     const char *data = cfg_str("data_directory");
     if (data[0] == '/')
         ensure_directory(data, 0700, &mail_owner, is_root);

@@ -108,6 +108,21 @@ def ensure_mail_owner(name=DEFAULT_MAIL_OWNER):
                                 f"{proc.stderr.strip()}") from None
 
 
+def _world_traversable(path):
+    """True when every directory from / to path lets others search it."""
+    path = os.path.realpath(path)
+    while True:
+        try:
+            if not os.stat(path).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
 def _process_cmdline(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -219,25 +234,33 @@ class Instance:
     # ---- set-up ----
 
     def _populate_daemon_dir(self):
+        # Symlinks, unless mail_owner could not follow them: a checkout
+        # under /root (mode 0700) run as root would leave every
+        # unprivileged service unable to exec. Then copies.
+        self.copied_programs = is_root() and not _world_traversable(self.build)
         for name in DAEMON_NAMES:
             path = os.path.join(self.build, name, name)
             if os.access(path, os.X_OK):
-                os.symlink(path, os.path.join(self.daemon_dir, name))
+                self.add_program(name, path)
         helpers = os.path.join(self.build, "tests", "helpers")
         if os.path.isdir(helpers):
             for name in sorted(os.listdir(helpers)):
                 path = os.path.join(helpers, name)
                 if "." not in name and os.path.isfile(path) and os.access(path, os.X_OK):
-                    link = os.path.join(self.daemon_dir, name)
-                    if not os.path.lexists(link):
-                        os.symlink(path, link)
+                    if not os.path.lexists(os.path.join(self.daemon_dir, name)):
+                        self.add_program(name, path)
 
     def add_program(self, name, target):
-        """Makes daemon_directory/name run target (a path)."""
+        """Makes daemon_directory/name run target (a path): a symlink, or a
+        copy when mail_owner could not reach the build tree."""
         link = os.path.join(self.daemon_dir, name)
         if os.path.lexists(link):
             os.unlink(link)
-        os.symlink(target, link)
+        if getattr(self, "copied_programs", False):
+            shutil.copy2(target, link)
+            os.chmod(link, 0o755)
+        else:
+            os.symlink(target, link)
 
     def write_main_cf(self, extra=None, text_after=""):
         """Writes etc/main.cf from main_params (updated with extra), plus raw

@@ -86,6 +86,27 @@ class TestStartStop(MasterTestCase):
         self.assertFalse(os.path.exists(os.path.join(inst.queue, "private", "ping")))
         inst.wait_for_log(r"terminating on signal 15")
 
+    def test_mail_config_and_relative_dir(self):
+        import subprocess
+        inst = Instance(self)
+        port = inst.free_port()
+        inst.write_master_cf(self.inet(inst, port))
+        inst.start()
+        env = dict(os.environ, MAIL_CONFIG=inst.etc)
+        by_env = subprocess.run([inst.postern_bin, "status"], env=env,
+                                capture_output=True, text=True, timeout=30)
+        self.assertEqual(by_env.returncode, 0, by_env.stderr)
+        self.assertIn(f"PID: {inst.master_pid()}", by_env.stderr)
+        # A relative -c works and the child gets it absolute.
+        relative = subprocess.run([inst.postern_bin, "-c", "etc", "status"],
+                                  cwd=inst.root, capture_output=True, text=True,
+                                  timeout=30)
+        self.assertEqual(relative.returncode, 0, relative.stderr)
+        with inst.connect(port) as sock:
+            pid = greeting(sock)["pid"]
+            argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            self.assertEqual(argv[2], inst.etc.encode())
+
     def test_start_fg_runs_master_in_the_foreground(self):
         inst = Instance(self)
         port = inst.free_port()
@@ -99,6 +120,22 @@ class TestStartStop(MasterTestCase):
         self.assertEqual(proc.wait(30), 0)
         self.assertEqual(inst.instance_pids(), [])
         self.assertNotEqual(inst.status().returncode, 0)
+
+    def test_stop_reaches_grandchildren(self):
+        inst = Instance(self)
+        port = inst.free_port()
+        inst.write_master_cf(self.inet(inst, port))
+        inst.start()
+        with inst.connect(port) as sock:
+            greeting(sock)
+            sock.sendall(b"fork\r\n")
+            line = Instance.read_line(sock).decode()
+        grandchild = int(line.split("=")[1])
+        self.assertTrue(pid_alive(grandchild))
+        inst.stop()
+        inst.wait_until(lambda: not pid_alive(grandchild), timeout=5,
+                        what="the grandchild to be gone")
+        self.assertEqual(inst.instance_pids(), [])
 
     def test_stop_kills_child_that_ignores_sigterm(self):
         inst = Instance(self)
@@ -423,6 +460,72 @@ class TestChildren(MasterTestCase):
             # stdio, status pipe, lifeline, one listener, the connection.
             self.assertEqual(fds[:6], [0, 1, 2, 3, 4, 5])
             self.assertTrue(os.readlink(f"/proc/{pid}/fd/5").startswith("socket:"))
+
+
+def have_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class TestInetInterfaces(MasterTestCase):
+    def test_bare_port_binds_every_listed_interface(self):
+        inst = Instance(self, main_cf={"inet_interfaces": "127.0.0.1, 127.0.0.2"})
+        port = inst.free_port()
+        inst.write_master_cf(inst.service(str(port), "inet", SVC, private="n"))
+        inst.start()
+        for host in ("127.0.0.1", "127.0.0.2"):
+            with Instance.connect(port, host=host) as sock:
+                greeting(sock)
+        self.assertTrue(port_refuses(port, host="127.0.0.3"))
+
+    def test_loopback_only(self):
+        inst = Instance(self, main_cf={"inet_interfaces": "loopback-only",
+                                       "inet_protocols": "all"})
+        port = inst.free_port()
+        inst.write_master_cf(inst.service(str(port), "inet", SVC, private="n"))
+        inst.start()
+        with Instance.connect(port) as sock:
+            greeting(sock)
+        self.assertTrue(port_refuses(port, host="127.0.0.2"))
+        if have_ipv6_loopback():
+            with Instance.connect(port, host="::1") as sock:
+                greeting(sock)
+        else:
+            self.assertIn("skipping [::1]", inst.log_text())
+
+    def test_explicit_host_overrides_inet_interfaces(self):
+        inst = Instance(self, main_cf={"inet_interfaces": "127.0.0.1"})
+        port = inst.free_port()
+        inst.write_master_cf(inst.service(f"127.0.0.2:{port}", "inet", SVC,
+                                          private="n"))
+        inst.start()
+        with Instance.connect(port, host="127.0.0.2") as sock:
+            greeting(sock)
+        self.assertTrue(port_refuses(port, host="127.0.0.1"))
+
+    def test_reload_follows_inet_interfaces(self):
+        inst = Instance(self, main_cf={"inet_interfaces": "all"})
+        port = inst.free_port()
+        inst.write_master_cf(inst.service(str(port), "inet", SVC, private="n"))
+        inst.start()
+        with Instance.connect(port, host="127.0.0.2") as sock:
+            greeting(sock)
+        # 0.0.0.0:port must be closed before 127.0.0.1:port can be bound.
+        inst.write_main_cf({"inet_interfaces": "127.0.0.1"})
+        inst.reload()
+        # The endpoint changed, so (unlike an unchanged one) it may refuse
+        # for the moment between the retiring child's exit and the bind.
+        inst.wait_until(lambda: not port_refuses(port), timeout=10,
+                        what="127.0.0.1:port to be bound")
+        with Instance.connect(port) as sock:
+            greeting(sock)
+        inst.wait_until(lambda: port_refuses(port, host="127.0.0.2"),
+                        what="the wildcard socket to close")
+        self.assertNotIn("service disabled", inst.log_text())
 
 
 class TestReload(MasterTestCase):

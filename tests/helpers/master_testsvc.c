@@ -8,6 +8,8 @@
  *   fail       exit 1 at once (a child that dies at start-up)
  *   max_use=N  exit after N connections
  *   stubborn   ignore SIGTERM and the lifeline (master must SIGKILL)
+ * "fork" on a connection starts a sleeping grandchild and replies
+ * "grandchild=PID".
  *
  * Per connection it writes "220 testsvc pid=P uid=U gid=G gen=N
  * service=S cwd=D" and then echoes each line; "crash" aborts the
@@ -117,11 +119,26 @@ static void serve(int fd)
                 note("crash");
                 abort();
             }
-            if (text == 4 && memcmp(line, "quit", 4) == 0) {
+            if (text == 4 && memcmp(line, "fork", 4) == 0) {
+                /* A grandchild in our process group, as a pipe delivery
+                 * would start: stopping the suite must reach it too. */
+                pid_t pid = fork();
+                if (pid == 0) {
+                    for (int other = 0; other < 64; other++)
+                        close(other);
+                    sleep(300);
+                    _exit(0);
+                }
+                char reply[64];
+                int reply_len = snprintf(reply, sizeof(reply),
+                                   "grandchild=%ld\r\n", (long)pid);
+                (void)!write(fd, reply, (size_t)reply_len);
+            } else if (text == 4 && memcmp(line, "quit", 4) == 0) {
                 (void)!write(fd, "221 bye\r\n", 9);
                 return;
+            } else {
+                (void)!write(fd, line, n);
             }
-            (void)!write(fd, line, n);
             memmove(line, line + n, used - n);
             used -= n;
         }

@@ -425,7 +425,6 @@ static void session_destroy(struct smtpd_session *s, const char *why)
     stream_close(s->stream);
     smtp_cmd_free(&s->cmd);
     buf_free(&s->line);
-    buf_free(&s->hline);
     buf_free(&s->data_out);
     free(s->helo);
     free(s);
@@ -493,7 +492,6 @@ static void smtpd_accept(int fd)
     stream_set_nonblocking(s->stream, 1);
     smtp_cmd_init(&s->cmd);
     buf_init(&s->line);
-    buf_init(&s->hline);
     buf_init(&s->data_out);
     event_timer_init(&s->idle_timer, on_timeout, s);
     event_timer_init(&s->sleep_timer, on_sleep_done, s);

@@ -24,6 +24,7 @@
 #include "qfile_writer.h"
 #include "restriction.h"
 #include "smtp_cmd.h"
+#include "smtp_data.h"
 #include "str.h"
 #include "stream.h"
 
@@ -140,12 +141,10 @@ struct smtpd_session {
     uint64_t data_size;       /* content bytes received */
     int too_big;
     int write_error;
-    int data_line_start;      /* next byte begins a line */
-    int prev_crlf;            /* the previous line ended with CRLF */
+    int data_line_start;      /* next content byte begins a line */
+    struct smtp_data_scanner scanner; /* DATA line and end detection */
     int in_header;
     struct header_block headers;
-    struct buf hline;         /* current header line being assembled */
-    int hline_overflow;
     unsigned long long bdat_left;
     int bdat_last;
     int bdat_used;

@@ -1,15 +1,14 @@
 /* smtpd_data.c: message intake: DATA and BDAT content, the header
  * checks, the Received: header, and the queue file.
  *
- * DATA content is scanned in place in the stream's buffer. Only
- * <CR><LF>.<CR><LF> ends it: a "." line counts only when it and the line
- * before it both ended in CR LF. A bare LF or a bare CR is either
- * refused at once with a 5xx and a disconnect (smtpd_forbid_bare_newline
- * = reject, the default, except for smtpd_forbid_bare_newline_exclusions)
- * or, with "normalize", taken as a line ending (LF) or as data (CR) but
- * never as part of the end-of-data sequence, so nothing a client sends
- * can end the message early for one server and late for another (SMTP
- * smuggling). BDAT chunks are counted bytes: CR LF becomes LF, nothing
+ * DATA content is scanned in place in the stream's buffer by
+ * lib/smtp_data: only <CR><LF>.<CR><LF> ends it, and a bare LF or bare
+ * CR is either refused at once with a 5xx and a disconnect
+ * (smtpd_forbid_bare_newline = reject, the default, except for
+ * smtpd_forbid_bare_newline_exclusions) or, with "normalize", taken as
+ * a line ending (LF) or as data (CR) but never as part of the end of
+ * data, so nothing a client sends can end the message early for one
+ * server and late for another (SMTP smuggling). BDAT chunks are counted bytes: CR LF becomes LF, nothing
  * else is interpreted.
  *
  * Content goes to the queue file in local form (LF line ends) through
@@ -28,6 +27,7 @@
 #include "log.h"
 #include "mem.h"
 #include "qfile.h"
+#include "smtp_data.h"
 
 extern struct group_commit *smtpd_group_commit;
 
@@ -63,7 +63,6 @@ void smtpd_data_abort(struct smtpd_session *s)
         header_block_free(&s->headers);
     }
     buf_reset(&s->data_out);
-    buf_reset(&s->hline);
     s->qid[0] = '\0';
 }
 
@@ -217,12 +216,11 @@ int smtpd_data_begin(struct smtpd_session *s)
     s->data_size = 0;
     s->too_big = s->write_error = 0;
     s->data_line_start = 1;
-    s->prev_crlf = 1;
+    smtp_data_init(&s->scanner, s->bare_nl_reject);
     s->in_header = 1;
     s->pending_cr = 0;
     header_block_init(&s->headers, 0, 0, 0);
     buf_reset(&s->data_out);
-    buf_reset(&s->hline);
 
     /* Received: in Postfix's shape. */
     char date[64];
@@ -353,59 +351,25 @@ int smtpd_data_input(struct smtpd_session *s)
     for (;;) {
         size_t avail;
         const char *p = stream_peek(s->stream, &avail);
-        if (avail == 0)
+        struct smtp_data_piece piece;
+        switch (smtp_data_next(&s->scanner, p, avail, DATA_PIECE, &piece)) {
+        case SMTP_DATA_NEED_MORE:
             return 1;
-        const char *lf = memchr(p, '\n', avail);
-        size_t content, consumed;
-        int eol, crlf;
-        if (lf) {
-            content = (size_t)(lf - p);
-            consumed = content + 1;
-            crlf = content > 0 && p[content - 1] == '\r';
-            if (crlf)
-                content--;
-            eol = 1;
-            if (s->bare_nl_reject && memchr(p, '\r', content)) {
-                bare_newline(s, "CR");
-                return 0;
-            }
-            if (s->bare_nl_reject && !crlf) {
-                bare_newline(s, "LF");
-                return 0;
-            }
-        } else {
-            /* A CR before the last byte can no longer be a CR LF. */
-            if (s->bare_nl_reject && avail > 1 &&
-                memchr(p, '\r', avail - 1)) {
-                bare_newline(s, "CR");
-                return 0;
-            }
-            if (avail <= DATA_PIECE)
-                return 1; /* wait for the end of the line */
-            /* A very long line: pass on a piece, keeping a final CR
-             * back in case its LF follows. */
-            content = avail - (p[avail - 1] == '\r' ? 1 : 0);
-            consumed = content;
-            eol = crlf = 0;
-        }
-        /* The end of data: "." alone, after a line that ended in CR LF. */
-        if (s->data_line_start && crlf && s->prev_crlf && content == 1 &&
-            p[0] == '.') {
-            stream_consume(s->stream, consumed);
+        case SMTP_DATA_BARE_LF:
+            bare_newline(s, "LF");
+            return 0;
+        case SMTP_DATA_BARE_CR:
+            bare_newline(s, "CR");
+            return 0;
+        case SMTP_DATA_END:
+            stream_consume(s->stream, piece.consumed);
             data_finish(s, "END-OF-MESSAGE");
             return 0;
+        case SMTP_DATA_PIECE:
+            content_piece(s, piece.data, piece.len, piece.eol);
+            stream_consume(s->stream, piece.consumed);
+            break;
         }
-        const char *text = p;
-        /* Dot-unstuffing. A lone "." that did not end the data (a bare
-         * newline was next to it) is kept as sent. */
-        if (s->data_line_start && content > 1 && p[0] == '.') {
-            text++;
-            content--;
-        }
-        content_piece(s, text, content, eol);
-        if (eol)
-            s->prev_crlf = crlf;
-        stream_consume(s->stream, consumed);
     }
 }
 

@@ -274,11 +274,16 @@ void smtpd_trigger_qmgr(void)
 
 /* ---- session I/O ---- */
 
+/* Replies held for a client that does not read them: beyond this much
+ * the session stops reading its commands until they are written. */
+#define SMTPD_OUTPUT_MAX 65536
+
 static void update_interest(struct smtpd_session *s)
 {
     unsigned interest = 0;
-    if (s->state == SMTPD_CMD || s->state == SMTPD_DATA ||
-        s->state == SMTPD_BDAT || s->state == SMTPD_BDAT_SKIP)
+    if ((s->state == SMTPD_CMD || s->state == SMTPD_DATA ||
+         s->state == SMTPD_BDAT || s->state == SMTPD_BDAT_SKIP) &&
+        stream_output_pending(s->stream) <= SMTPD_OUTPUT_MAX)
         interest |= EVENT_READ;
     if (stream_output_pending(s->stream) > 0)
         interest |= EVENT_WRITE;
@@ -303,8 +308,8 @@ static void command_line(struct smtpd_session *s)
         smtpd_reply(s, "%ld 5.5.2 %s Error: bare <%s> received",
                     smtpd_var.bare_newline_code, smtpd_var.myhostname,
                     (flags & STREAM_LINE_LF) ? "LF" : "CR");
-        log_info("improper command pipelining or bare newline after %s "
-                 "from %s",
+        log_info("reject: bare <%s> received after %s from %s",
+                 (flags & STREAM_LINE_LF) ? "LF" : "CR",
                  s->last_verb ? s->last_verb : "CONNECT", s->namaddr);
         smtpd_close_after_reply(s);
         return;
@@ -317,6 +322,13 @@ static void session_run(struct smtpd_session *s)
     for (;;) {
         enum stream_status st = STREAM_OK;
         int need_more = 0;
+        if (stream_output_pending(s->stream) > SMTPD_OUTPUT_MAX &&
+            s->state != SMTPD_CLOSING) {
+            /* A pipelining client that does not read its replies. */
+            (void)stream_flush(s->stream);
+            if (stream_output_pending(s->stream) > SMTPD_OUTPUT_MAX)
+                break; /* wait until the client reads */
+        }
         switch (s->state) {
         case SMTPD_CMD:
             st = stream_read_line(s->stream, &s->line,

@@ -1,6 +1,8 @@
 """smtpd limits: smtpd_timeout, the error limits with their sleep,
 smtpd_recipient_limit, the command line length, and smtpd_helo_required,
 on an instance with small values."""
+import socket
+import threading
 import time
 import unittest
 
@@ -84,6 +86,49 @@ class LimitsTest(unittest.TestCase):
             self.assertEqual(c.cmd("NOOP " + "x" * 5000),
                              (500, ["5.5.0 Error: line too long"]))
             self.assertEqual(c.cmd("NOOP")[0], 250)
+
+    def smtpd_rss_kib(self):
+        total = 0
+        for pid in self.inst.instance_pids():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if b"smtpd" not in f.read().split(b"\0")[0]:
+                        continue
+                with open(f"/proc/{pid}/status") as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+        return total
+
+    def test_client_that_does_not_read_replies(self):
+        # 1,000,000 pipelined NOOPs without reading a reply (15 MB of
+        # replies, more than the kernel's socket buffers hold): smtpd must stop reading once its reply buffer is
+        # full instead of holding them all, and still answer every
+        # command once the client reads.
+        count = 1000000
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # A small receive window, so replies back up into smtpd.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(60)
+        sock.connect(("127.0.0.1", self.inst.port))
+        self.addCleanup(sock.close)
+        f = sock.makefile("rb")
+        f.readline()
+        before = self.smtpd_rss_kib()
+        sender = threading.Thread(
+            target=sock.sendall, args=(b"NOOP\r\n" * count + b"QUIT\r\n",))
+        sender.start()
+        time.sleep(1.2)  # below smtpd_timeout
+        grown = self.smtpd_rss_kib() - before
+        self.assertLess(grown, 1000, "reply buffer not bounded")
+        for _ in range(count):
+            line = f.readline()
+            if line[:3] != b"250":
+                self.fail(f"reply {line!r}")
+        self.assertEqual(f.readline()[:3], b"221")
+        sender.join()
 
     def test_helo_required(self):
         with self.inst.raw() as c:

@@ -238,8 +238,10 @@ int smtpd_data_begin(struct smtpd_session *s)
                           "id %s",
                     helo, s->name, s->addr, smtpd_var.myhostname,
                     smtpd_var.mail_name, s->esmtp ? "ESMTP" : "SMTP", s->qid);
-        if (s->rcpt_count == 1)
-            buf_appendf(&rcv, "\n\tfor <%s>", s->rcpts[0].address);
+        /* "for" names the one recipient the client gave, as Postfix. */
+        if (s->rcpt_accepted == 1 && s->rcpt_count > 0 &&
+            qfile_text_ok(s->rcpts[0].original, strlen(s->rcpts[0].original)))
+            buf_appendf(&rcv, "\n\tfor <%s>", s->rcpts[0].original);
         buf_appendf(&rcv, "; %s\n", date);
     }
     out(s, rcv.data, rcv.len);

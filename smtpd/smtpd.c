@@ -23,6 +23,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "bgjob.h"
 #include "config.h"
 #include "group_commit.h"
 #include "log.h"
@@ -352,6 +354,7 @@ static void session_run(struct smtpd_session *s)
             break;
         case SMTPD_COMMIT:
         case SMTPD_SLEEP:
+        case SMTPD_LOOKUP:
             st = STREAM_AGAIN;
             break;
         case SMTPD_CLOSING: {
@@ -393,7 +396,7 @@ static void session_run(struct smtpd_session *s)
         session_destroy(s, NULL);
         return;
     }
-    if (s->state != SMTPD_COMMIT)
+    if (s->state != SMTPD_COMMIT && s->state != SMTPD_LOOKUP)
         event_timer_start(server_loop(), &s->idle_timer,
                           (uint64_t)smtpd_var.timeout_ms);
     update_interest(s);
@@ -443,8 +446,80 @@ static void session_destroy(struct smtpd_session *s, const char *why)
     server_session_end();
 }
 
-/* Fills in the client's name and address. */
-static void identify_client(struct smtpd_session *s)
+/* The verified name of a client: its reverse DNS name when that name
+ * resolves back to the address (Postfix's rule), else "unknown". Runs in
+ * a worker thread (lib/bgjob) and touches only its job. */
+struct name_job {
+    struct smtpd_session *session;
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+    char name[NI_MAXHOST];
+};
+
+static void name_lookup(void *ctx)
+{
+    struct name_job *job = ctx;
+    char host[NI_MAXHOST], addr[NI_MAXHOST];
+    str_copy(job->name, "unknown", sizeof(job->name));
+    if (getnameinfo((struct sockaddr *)&job->peer, job->peer_len, addr,
+                    sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0 ||
+        getnameinfo((struct sockaddr *)&job->peer, job->peer_len, host,
+                    sizeof(host), NULL, 0, NI_NAMEREQD) != 0)
+        return;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0)
+        return;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        char num[NI_MAXHOST];
+        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, num, sizeof(num), NULL,
+                        0, NI_NUMERICHOST) == 0 &&
+            strcmp(num, addr) == 0) {
+            str_copy(job->name, host, sizeof(job->name));
+            break;
+        }
+    }
+    freeaddrinfo(res);
+}
+
+static struct bgjob_pool *name_pool;
+
+static void finish_connect(struct smtpd_session *s)
+{
+    snprintf(s->namaddr, sizeof(s->namaddr), "%s[%s]", s->name, s->addr);
+    if (s->local) {
+        s->trusted = 1;
+        log_info("connect from %s uid=%ld", s->namaddr, s->peer_uid);
+    } else {
+        log_info("connect from %s", s->namaddr);
+        s->trusted = netlist_match(smtpd_var.mynetworks, s->name, s->addr) ==
+                     DICT_FOUND;
+    }
+    s->bare_nl_reject = smtpd_var.bare_newline_reject && !s->local &&
+                        netlist_match(smtpd_var.bare_nl_exclusions, s->name,
+                                      s->addr) != DICT_FOUND;
+    s->state = SMTPD_CMD;
+    smtpd_greeting(s);
+    session_run(s);
+}
+
+static void name_done(void *ctx)
+{
+    struct name_job *job = ctx;
+    struct smtpd_session *s = job->session;
+    /* Host names from DNS go into logs and Received: headers: keep them
+     * to what a host name may hold. */
+    if (address_valid_hostname(job->name, 0))
+        str_copy(s->name, job->name, sizeof(s->name));
+    free(job);
+    finish_connect(s);
+}
+
+/* Fills in the client's address (and, for local submission, its uid);
+ * starts the name lookup. Returns 1 when the lookup runs (the session
+ * continues in name_done), 0 when the session can go on now. */
+static int identify_client(struct smtpd_session *s)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
@@ -463,28 +538,14 @@ static void identify_client(struct smtpd_session *s)
             str_copy(s->addr, h, sizeof(s->addr));
             str_copy(s->port, serv, sizeof(s->port));
         }
-        /* Reverse lookup, confirmed forward, as Postfix's verified name.
-         * (A blocking resolver call: acceptable for loopback and
-         * /etc/hosts; see docs/smtpd.md.) */
-        if (cfg_bool("smtpd_peername_lookup") &&
-            getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), NULL,
-                        0, NI_NAMEREQD) == 0) {
-            struct addrinfo hints, *res = NULL;
-            memset(&hints, 0, sizeof(hints));
-            hints.ai_socktype = SOCK_STREAM;
-            if (getaddrinfo(host, NULL, &hints, &res) == 0) {
-                for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-                    char num[NI_MAXHOST];
-                    if (getnameinfo(ai->ai_addr, ai->ai_addrlen, num,
-                                    sizeof(num), NULL, 0,
-                                    NI_NUMERICHOST) == 0 &&
-                        strcmp(num, s->addr) == 0) {
-                        str_copy(s->name, host, sizeof(s->name));
-                        break;
-                    }
-                }
-                freeaddrinfo(res);
-            }
+        if (cfg_bool("smtpd_peername_lookup")) {
+            struct name_job *job = xcalloc(1, sizeof(*job));
+            job->session = s;
+            memcpy(&job->peer, &ss, sizeof(ss));
+            job->peer_len = len;
+            s->state = SMTPD_LOOKUP;
+            bgjob_submit(name_pool, name_lookup, name_done, job);
+            return 1;
         }
     } else if (ss.ss_family == AF_UNIX || smtpd_var.local_submission) {
         s->local = 1;
@@ -493,7 +554,7 @@ static void identify_client(struct smtpd_session *s)
         struct peercred cred;
         s->peer_uid = peercred_get(s->fd, &cred) == 0 ? (long)cred.uid : -1;
     }
-    snprintf(s->namaddr, sizeof(s->namaddr), "%s[%s]", s->name, s->addr);
+    return 0;
 }
 
 static void smtpd_accept(int fd)
@@ -508,25 +569,16 @@ static void smtpd_accept(int fd)
     event_timer_init(&s->idle_timer, on_timeout, s);
     event_timer_init(&s->sleep_timer, on_sleep_done, s);
     server_session_begin();
-    identify_client(s);
-    if (s->local) {
-        s->trusted = 1;
-        log_info("connect from %s uid=%ld", s->namaddr, s->peer_uid);
-    } else {
-        log_info("connect from %s", s->namaddr);
-        s->trusted = netlist_match(smtpd_var.mynetworks, s->name, s->addr) ==
-                     DICT_FOUND;
-    }
-    s->bare_nl_reject = smtpd_var.bare_newline_reject && !s->local &&
-                        netlist_match(smtpd_var.bare_nl_exclusions, s->name,
-                                      s->addr) != DICT_FOUND;
-    if (event_fd_add(server_loop(), fd, EVENT_READ, on_io, s) < 0) {
+    if (event_fd_add(server_loop(), fd, 0, on_io, s) < 0) {
         log_warn("event_fd_add: %m");
-        session_destroy(s, NULL);
+        stream_close(s->stream);
+        smtp_cmd_free(&s->cmd);
+        free(s);
+        server_session_end();
         return;
     }
-    smtpd_greeting(s);
-    session_run(s);
+    if (identify_client(s) == 0)
+        finish_connect(s);
 }
 
 static void smtpd_pre_init(int argc, char **argv)
@@ -544,6 +596,9 @@ static void smtpd_post_init(int argc, char **argv)
     smtpd_data_init();
     smtpd_group_commit =
         group_commit_new(server_loop(), (int)cfg_int("smtpd_io_threads"));
+    /* Name lookups wait on the network, not the disk: two threads keep
+     * one slow resolver answer from delaying every new client. */
+    name_pool = bgjob_pool_new(server_loop(), 2);
     event_timer_init(&trigger_timer, send_trigger, NULL);
 }
 
@@ -551,6 +606,8 @@ static void smtpd_pre_exit(void)
 {
     group_commit_free(smtpd_group_commit);
     smtpd_group_commit = NULL;
+    bgjob_pool_free(name_pool);
+    name_pool = NULL;
 }
 
 int main(int argc, char **argv)

@@ -74,6 +74,7 @@ struct smtpd_settings {
 extern struct smtpd_settings smtpd_var;
 
 enum smtpd_state {
+    SMTPD_LOOKUP,   /* looking up the client's name: not reading yet */
     SMTPD_CMD,      /* reading commands */
     SMTPD_DATA,     /* reading DATA content */
     SMTPD_BDAT,     /* reading a BDAT chunk */

@@ -88,6 +88,20 @@ class TableErrorTest(unittest.TestCase):
             self.assertTrue(lines[0].startswith("4.3.0 <alice@virt.test>:"))
 
 
+class PeernameTest(unittest.TestCase):
+    def test_verified_client_name(self):
+        # 127.0.0.1 is localhost in /etc/hosts both ways; the lookup runs
+        # in a worker thread before the greeting.
+        inst = SmtpdInstance(self, main_cf={"smtpd_peername_lookup": "yes"})
+        mark = inst.log_mark()
+        with inst.raw() as c:
+            self.assertEqual(c.greeting[0], 220)
+            self.assertEqual(c.cmd("QUIT")[0], 221)
+        name = socket.getnameinfo(("127.0.0.1", 0), socket.NI_NAMEREQD)[0]
+        inst.wait_for_log(rf"connect from {name}\[127\.0\.0\.1\]",
+                          since=mark)
+
+
 class TriggerTest(unittest.TestCase):
     def test_qmgr_trigger_after_commit(self):
         inst = SmtpdInstance(self)

@@ -1,7 +1,7 @@
 /* test_group_commit.c: unit tests for lib/group_commit: many queue
  * files committed by I/O threads, each reported once in the loop's
- * thread, durable names in place; a broken file reported as failed; and
- * lib/peercred on a socketpair. */
+ * thread, durable names in place; a broken file reported as failed;
+ * lib/bgjob's worker threads; and lib/peercred on a socketpair. */
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bgjob.h"
 #include "event.h"
 #include "group_commit.h"
 #include "peercred.h"
@@ -114,6 +115,57 @@ static void test_commit_many(void)
     CHECK_INT(system(cmd), 0);
 }
 
+struct bg {
+    int value;
+    int worked_off_loop;
+    int done;
+};
+
+static void bg_work(void *ctx)
+{
+    struct bg *b = ctx;
+    b->value *= 2;
+    b->worked_off_loop = !pthread_equal(pthread_self(), loop_thread);
+}
+
+static int bg_done_count;
+
+static void bg_done(void *ctx)
+{
+    struct bg *b = ctx;
+    b->done = pthread_equal(pthread_self(), loop_thread) ? 1 : -1;
+    bg_done_count++;
+}
+
+static void test_bgjob(void)
+{
+    struct event_loop *loop = event_loop_new();
+    struct bgjob_pool *pool = bgjob_pool_new(loop, 2);
+    static struct bg jobs[20];
+    loop_thread = pthread_self();
+    bg_done_count = 0;
+    for (int i = 0; i < 20; i++) {
+        jobs[i].value = i;
+        bgjob_submit(pool, bg_work, bg_done, &jobs[i]);
+    }
+    for (int round = 0; round < 1000 && bg_done_count < 20; round++)
+        event_loop_once(loop, 100);
+    CHECK_INT(bg_done_count, 20);
+    CHECK_INT(bgjob_pending(pool), 0);
+    for (int i = 0; i < 20; i++) {
+        CHECK_INT(jobs[i].value, 2 * i);
+        CHECK_INT(jobs[i].worked_off_loop, 1);
+        CHECK_INT(jobs[i].done, 1);
+    }
+    /* Freeing the pool reports queued jobs too. */
+    static struct bg late = {5, 0, 0};
+    bgjob_submit(pool, bg_work, bg_done, &late);
+    bgjob_pool_free(pool);
+    CHECK_INT(late.value, 10);
+    CHECK_INT(late.done, 1);
+    event_loop_free(loop);
+}
+
 static void test_peercred(void)
 {
     int sv[2];
@@ -133,6 +185,7 @@ static void test_peercred(void)
 int main(void)
 {
     UNIT_RUN(test_commit_many);
+    UNIT_RUN(test_bgjob);
     UNIT_RUN(test_peercred);
     return unit_summary();
 }

@@ -10,6 +10,10 @@
  *                       holds. EOF on it means master has stopped or the
  *                       service was retired by a reload: the child stops
  *                       accepting, finishes the work in hand and exits.
+ *                       A listener that no service keeps after a reload
+ *                       is also shut down (shutdown(2)): accept() on it
+ *                       then fails with EINVAL, which means "stop
+ *                       watching this socket", not an error.
  *   MASTER_LISTEN_FD .. MASTER_LISTEN_FD + count - 1
  *                       the listening sockets (non-blocking); count is in
  *                       the environment variable MASTER_LISTEN_COUNT_ENV.

@@ -405,6 +405,14 @@ int listen_open_service(struct service *service, struct service *old,
 void listen_close(struct listener *listener)
 {
     if (listener->fd >= 0) {
+        /* Retiring children still hold copies of this socket. Shutting
+         * it down stops it listening for all of them at once: a client
+         * of a moved port is refused now instead of waiting in a queue
+         * that nobody will accept from, and an overlapping new address
+         * (0.0.0.0:25 -> 127.0.0.1:25) can be bound at once. Accepted
+         * connections are separate sockets and are not affected. (On a
+         * fifo this fails with ENOTSOCK, harmlessly.) */
+        shutdown(listener->fd, SHUT_RDWR);
         close(listener->fd);
         if (listener->path)
             unlink(listener->path);

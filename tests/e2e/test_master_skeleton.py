@@ -94,6 +94,33 @@ class TestSkeletonUnderMaster(unittest.TestCase):
             Instance.read_line(sock)
             self.assertNotEqual(ask_pid(sock), old)
 
+    def test_busy_child_survives_port_move(self):
+        inst = self.inst
+        inst.write_master_cf(self.echo())
+        inst.start()
+        busy = inst.connect(self.port)
+        self.addCleanup(busy.close)
+        Instance.read_line(busy)
+        old = ask_pid(busy)
+        new_port = inst.free_port()
+        inst.write_master_cf(self.echo(port=new_port))
+        inst.reload()
+        with inst.connect(new_port) as sock:
+            self.assertEqual(Instance.read_line(sock), b"hello")
+        # Its listener was shut down under it; its session goes on, and
+        # it exits once the session ends (lifeline closed).
+        busy.sendall(b"again\r\n")
+        self.assertEqual(Instance.read_line(busy), b"again")
+        self.assertTrue(pid_alive(old))
+        busy.sendall(b"quit\r\n")
+        self.assertEqual(Instance.read_line(busy), b"bye")
+        inst.wait_until(lambda: not pid_alive(old), what="the retired child to exit")
+        # No spinning on the shut-down listener (master_proto.h: accept
+        # fails with EINVAL; at most one line about it), nothing worse.
+        log = inst.log_text()
+        self.assertLessEqual(len(re.findall(r"echo_service\[%d\]: warning" % old, log)), 1)
+        self.assertNotRegex(log, r"echo_service\[%d\]: (error|fatal|panic)" % old)
+
     @unittest.skipUnless(is_root(), "privilege drop needs root")
     def test_skeleton_honours_chroot_and_unpriv(self):
         inst = self.inst

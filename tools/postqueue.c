@@ -1,0 +1,158 @@
+/* postqueue.c: list and flush the mail queue, as Postfix's postqueue.
+ *
+ *   postqueue [-v] [-c DIR] -p          the listing (mailq)
+ *   postqueue [-v] [-c DIR] -j          one JSON object per message
+ *   postqueue [-v] [-c DIR] -f          retry all deferred mail now
+ *   postqueue [-v] [-c DIR] -s site     retry deferred mail for a site now
+ *   postqueue [-v] [-c DIR] -i queue_id retry one message now
+ *
+ * The listing reads the queue directly (lib/queue_list.h). Flushing asks
+ * qmgr over $queue_directory/public/qmgr (lib/qmgr_trigger.h); when qmgr
+ * does not answer, postqueue says the mail system is down and exits 69
+ * (EX_UNAVAILABLE), as Postfix does. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "qid.h"
+#include "qmgr_trigger.h"
+#include "qtool.h"
+#include "queue_list.h"
+
+#define TRIGGER_TIMEOUT_MS 5000
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: postqueue [-v] [-c config_dir] -f | -i queue_id "
+                    "| -j | -p | -s site\n");
+    exit(EX_USAGE);
+}
+
+static int list(const char *queue_directory, enum queue_list_format format)
+{
+    struct buf err = BUF_INIT;
+    if (queue_list(queue_directory, format, cfg_str("empty_address_recipient"),
+                   stdout, &err) < 0)
+        qtool_fatal(EX_NOPERM, "%s", buf_cstr(&err));
+    if (ferror(stdout))
+        qtool_fatal(EX_IOERR, "output write error: %s", strerror(errno));
+    buf_free(&err);
+    return 0;
+}
+
+static int trigger(const char *queue_directory, const struct buf *request)
+{
+    struct buf err = BUF_INIT;
+    enum qmgr_trigger_result result = qmgr_trigger_send(
+        queue_directory, request->data, request->len, TRIGGER_TIMEOUT_MS, &err);
+    switch (result) {
+    case QMGR_TRIGGER_OK:
+    case QMGR_TRIGGER_BUSY: /* qmgr is awake with work pending: it will see it
+                             */
+        break;
+    case QMGR_TRIGGER_DOWN:
+        log_debug("%s", buf_cstr(&err));
+        qtool_fatal(EX_UNAVAILABLE,
+                    "Cannot flush mail queue - mail system is down");
+    case QMGR_TRIGGER_ERROR:
+        qtool_fatal(EX_UNAVAILABLE, "Cannot flush mail queue: %s",
+                    buf_cstr(&err));
+    }
+    buf_free(&err);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    qtool_init("postqueue");
+    const char *config_dir = NULL, *site = NULL, *qid = NULL;
+    int mode = 0, c;
+    while ((c = getopt(argc, argv, "c:fi:jps:v")) != -1) {
+        switch (c) {
+        case 'c':
+            config_dir = optarg;
+            break;
+        case 'f':
+        case 'j':
+        case 'p':
+            if (mode && mode != c)
+                usage();
+            mode = c;
+            break;
+        case 'i':
+            if (mode && mode != c)
+                usage();
+            mode = c;
+            qid = optarg;
+            break;
+        case 's':
+            if (mode && mode != c)
+                usage();
+            mode = c;
+            site = optarg;
+            break;
+        case 'v':
+            log_set_verbose(log_verbose_level() + 1);
+            break;
+        default:
+            usage();
+        }
+    }
+    if (mode == 0 || optind != argc)
+        usage();
+    const char *queue_directory = qtool_config(config_dir);
+    struct buf request = BUF_INIT;
+    int status = 0;
+    switch (mode) {
+    case 'p':
+        status = list(queue_directory, QUEUE_LIST_TEXT);
+        break;
+    case 'j':
+        status = list(queue_directory, QUEUE_LIST_JSON);
+        break;
+    case 'f': {
+        /* Forget dead destinations and retry all of deferred/ now; also
+         * look at incoming/ in case a trigger was lost. */
+        char flush[] = {QMGR_TRIGGER_FLUSH, QMGR_TRIGGER_NEW_MAIL};
+        buf_set(&request, flush, sizeof(flush));
+        status = trigger(queue_directory, &request);
+        break;
+    }
+    case 's':
+        if (qmgr_trigger_site(&request, site) < 0)
+            qtool_fatal(EX_USAGE, "Invalid request: \"%s\"", site);
+        status = trigger(queue_directory, &request);
+        break;
+    case 'i': {
+        if (qmgr_trigger_message(&request, qid) < 0)
+            qtool_fatal(EX_USAGE, "Invalid request: \"%s\"", qid);
+        /* When we can see the queue, refuse an id that is in no queue
+         * qmgr works from; when we cannot (no permission), qmgr checks. */
+        static const enum queue_name queues[] = {QUEUE_INCOMING, QUEUE_ACTIVE,
+                                                 QUEUE_DEFERRED, QUEUE_HOLD};
+        enum queue_name found;
+        struct buf dir = BUF_INIT;
+        queue_dir_path(&dir, queue_directory, QUEUE_DEFERRED);
+        if (access(buf_cstr(&dir), R_OK | X_OK) == 0 &&
+            qtool_find(queue_directory, qid, queues, 4, &found) < 0)
+            qtool_fatal(EX_USAGE, "Invalid request: \"%s\": no such message",
+                        qid);
+        if (access(buf_cstr(&dir), R_OK | X_OK) == 0 && found == QUEUE_HOLD)
+            qtool_fatal(EX_USAGE,
+                        "%s: message is on hold; release it with postsuper -H",
+                        qid);
+        buf_free(&dir);
+        status = trigger(queue_directory, &request);
+        break;
+    }
+    }
+    buf_free(&request);
+    return status;
+}

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "mem.h"
 #include "peercred.h"
+#include "qmgr_trigger.h"
 #include "queue_dirs.h"
 #include "server.h"
 
@@ -247,22 +248,14 @@ static void send_trigger(struct event_loop *loop, void *ctx)
     if (!trigger_wanted)
         return;
     trigger_wanted = 0;
-    struct sockaddr_un sun;
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    int n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/public/qmgr",
-                     smtpd_var.queue_directory);
-    if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
-        return;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return;
-    /* Non-blocking: when qmgr's backlog is full a trigger is pending. */
-    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-        (void)!write(fd, "A", 1);
-    else if (errno != EAGAIN && errno != ENOENT && errno != ECONNREFUSED)
-        log_warn("trigger qmgr: connect %s: %m", sun.sun_path);
-    close(fd);
+    /* Never blocks: when qmgr's socket is busy a trigger is pending,
+     * and when qmgr is down it scans incoming/ when it starts. */
+    struct buf err = BUF_INIT;
+    char request = QMGR_TRIGGER_NEW_MAIL;
+    if (qmgr_trigger_send(smtpd_var.queue_directory, &request, 1, 0, &err) ==
+        QMGR_TRIGGER_ERROR)
+        log_warn("trigger qmgr: %s", buf_cstr(&err));
+    buf_free(&err);
 }
 
 void smtpd_trigger_qmgr(void)

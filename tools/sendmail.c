@@ -34,6 +34,7 @@
 #include "header.h"
 #include "log.h"
 #include "mem.h"
+#include "qmgr_trigger.h"
 #include "str.h"
 #include "stream.h"
 
@@ -151,23 +152,20 @@ static int run_tool(const char *name, char *const argv[])
     return EX_OSERR;
 }
 
-/* -q: asks qmgr to retry the deferred queue now ('F'). */
+/* -q: as postqueue -f: retry the deferred queue now and scan incoming/. */
 static int flush_queue(void)
 {
-    struct sockaddr_un sun;
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/public/qmgr",
-             cfg_str("queue_directory"));
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-        fprintf(stderr, "sendmail: cannot reach the queue manager: %s\n",
-                strerror(errno));
+    struct buf err = BUF_INIT;
+    enum qmgr_trigger_result r = qmgr_trigger_send(
+        cfg_str("queue_directory"), "FA", 2, 10000, &err);
+    if (r == QMGR_TRIGGER_DOWN || r == QMGR_TRIGGER_ERROR) {
+        fprintf(stderr, "sendmail: mail system is down: %s\n",
+                buf_cstr(&err));
+        buf_free(&err);
         return EX_UNAVAILABLE;
     }
-    int ok = write(fd, "F", 1) == 1;
-    close(fd);
-    return ok ? EX_OK : EX_IOERR;
+    buf_free(&err);
+    return EX_OK;
 }
 
 /* Reads the message from stdin: LF or CRLF lines; without -i a line

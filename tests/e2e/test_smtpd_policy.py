@@ -4,8 +4,10 @@ smtpd_data_restrictions, HELO name checks, table errors (451 4.3.0),
 and the trigger written to qmgr after each accepted message."""
 import os
 import socket
+import subprocess
 import unittest
 
+from instance import builddir
 from smtpd_util import SmtpdInstance
 
 
@@ -103,8 +105,7 @@ class PeernameTest(unittest.TestCase):
 
 
 class TriggerTest(unittest.TestCase):
-    def test_qmgr_trigger_after_commit(self):
-        inst = SmtpdInstance(self)
+    def fake_qmgr(self, inst):
         path = os.path.join(inst.queue, "public", "qmgr")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.addCleanup(listener.close)
@@ -112,6 +113,23 @@ class TriggerTest(unittest.TestCase):
         os.chmod(path, 0o666)
         listener.listen(16)
         listener.settimeout(10)
+        return listener
+
+    def test_sendmail_q_flushes(self):
+        inst = SmtpdInstance(self)
+        listener = self.fake_qmgr(inst)
+        proc = subprocess.run([os.path.join(builddir(), "tools", "sendmail"),
+                               "-C", inst.etc, "-q"], capture_output=True,
+                              timeout=30)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(10)
+            self.assertEqual(conn.recv(16), b"FA")
+
+    def test_qmgr_trigger_after_commit(self):
+        inst = SmtpdInstance(self)
+        listener = self.fake_qmgr(inst)
         with inst.raw() as c:
             c.cmd("EHLO client.example")
             c.cmd("MAIL FROM:<a@b.example>")

@@ -100,6 +100,7 @@ static void settings_load(void)
     v->reject_unlisted_sender = cfg_bool("smtpd_reject_unlisted_sender");
     v->local_submission = cfg_bool("smtpd_local_submission");
     v->allow_untrusted_routing = cfg_bool("allow_untrusted_routing");
+    v->forbid_unauth_pipelining = cfg_bool("smtpd_forbid_unauth_pipelining");
     const char *bare = cfg_str("smtpd_forbid_bare_newline");
     v->bare_newline_reject = str_equal_nocase(bare, "reject") ||
                              str_equal_nocase(bare, "yes");

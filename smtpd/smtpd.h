@@ -51,6 +51,7 @@ struct smtpd_settings {
     int reject_unlisted_sender;
     int local_submission;
     int allow_untrusted_routing;
+    int forbid_unauth_pipelining;
     int bare_newline_reject; /* smtpd_forbid_bare_newline = reject */
     int bare_newline_normalize;
     long bare_newline_code;

@@ -235,6 +235,47 @@ static void cmd_data(struct smtpd_session *s)
     s->state = SMTPD_DATA;
 }
 
+/* RFC 2920: a client may send a command before the reply to the one
+ * before only after EHLO announced PIPELINING, and never after HELO,
+ * EHLO, DATA, STARTTLS or AUTH, whose replies change what comes next.
+ * With smtpd_forbid_unauth_pipelining (Postfix 3.9's default) such a
+ * client is disconnected: its input would otherwise be read in a state
+ * it did not wait for (DATA content taken as commands, or the reverse).
+ * Local submission is exempt. Returns 1 when the session ends. */
+static int unauth_pipelining(struct smtpd_session *s)
+{
+    if (!smtpd_var.forbid_unauth_pipelining || s->local)
+        return 0;
+    enum smtp_verb v = s->cmd.verb;
+    int must_be_last = v == SMTP_VERB_HELO || v == SMTP_VERB_EHLO ||
+                       v == SMTP_VERB_DATA || v == SMTP_VERB_STARTTLS ||
+                       v == SMTP_VERB_AUTH;
+    if (!must_be_last && (s->esmtp || v == SMTP_VERB_QUIT))
+        return 0;
+    size_t avail;
+    const char *next = stream_peek(s->stream, &avail);
+    if (avail == 0)
+        return 0;
+    struct buf shown = BUF_INIT;
+    for (size_t i = 0; i < avail && i < 100; i++) {
+        unsigned char c = (unsigned char)next[i];
+        if (c == '\r')
+            buf_append_str(&shown, "\\r");
+        else if (c == '\n')
+            buf_append_str(&shown, "\\n");
+        else if (c < 32 || c > 126)
+            buf_appendf(&shown, "\\x%02x", c);
+        else
+            buf_append_char(&shown, (char)c);
+    }
+    log_info("improper command pipelining after %s from %s: %s",
+             smtp_verb_name(v), s->namaddr, shown.data);
+    buf_free(&shown);
+    smtpd_reply(s, "554 5.5.0 Error: SMTP protocol synchronization");
+    smtpd_close_after_reply(s);
+    return 1;
+}
+
 void smtpd_command(struct smtpd_session *s, const char *line, size_t len)
 {
     unsigned flags = smtpd_var.strict_rfc821 ? SMTP_CMD_STRICT : 0;
@@ -253,6 +294,10 @@ void smtpd_command(struct smtpd_session *s, const char *line, size_t len)
     str_lower(lower);
     unsigned errors_before = (unsigned)s->errors;
     int closing_before = s->state == SMTPD_CLOSING;
+    if (unauth_pipelining(s)) {
+        smtpd_count(s, lower, 0);
+        return;
+    }
     if (rc < 0) {
         if (c->verb == SMTP_VERB_UNKNOWN) {
             s->junk++;

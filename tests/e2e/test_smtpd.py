@@ -178,10 +178,10 @@ class SmtpdTest(unittest.TestCase):
 
     def test_pipelining(self):
         with self.inst.raw() as c:
-            c.send(b"EHLO client.example\r\nMAIL FROM:<a@b.example>\r\n"
+            self.assertEqual(c.cmd("EHLO client.example")[0], 250)
+            c.send(b"MAIL FROM:<a@b.example>\r\n"
                    b"RCPT TO:<bob@example.test>\r\nRCPT TO:<x@far.example>\r\n"
                    b"RCPT TO:<carol@virt.test>\r\nDATA\r\n")
-            self.assertEqual(c.reply()[0], 250)
             self.assertEqual(c.reply()[0], 250)
             self.assertEqual(c.reply()[0], 250)
             self.assertEqual(c.reply()[0], 454)
@@ -203,6 +203,32 @@ class SmtpdTest(unittest.TestCase):
             self.assertEqual(c.reply()[0], 221)
         self.assertEqual(len(self.inst.qfile(first)["recipients"]), 2)
         self.assertIn("body2", self.inst.qfile(second)["content"])
+
+    def test_unauthorised_pipelining_disconnects(self):
+        # Commands after EHLO before its reply, after HELO, and message
+        # content sent with DATA before the 354.
+        for script in (b"EHLO client.example\r\nMAIL FROM:<a@b.example>\r\n",
+                       b"HELO client.example\r\nNOOP\r\n",
+                       b"NOOP\r\nNOOP\r\n"):
+            with self.inst.raw() as c:
+                c.send(script)
+                self.assertEqual(
+                    c.reply(),
+                    (554, ["5.5.0 Error: SMTP protocol synchronization"]))
+                self.assertTrue(c.closed())
+        before = set(self.inst.incoming())
+        with self.inst.raw() as c:
+            c.cmd("EHLO client.example")
+            c.cmd("MAIL FROM:<a@b.example>")
+            c.cmd("RCPT TO:<bob@example.test>")
+            c.send(b"DATA\r\nSubject: early\r\n\r\nx\r\n.\r\n")
+            self.assertEqual(c.reply()[0], 554)
+            self.assertTrue(c.closed())
+        self.assertEqual(set(self.inst.incoming()), before)
+        self.inst.wait_for_log(
+            r"improper command pipelining after DATA from "
+            r"unknown\[127\.0\.0\.1\]: Subject: early\\r\\n",
+            since=self.mark)
 
     def test_bdat(self):
         with self.inst.raw() as c:

@@ -116,6 +116,9 @@ class LimitsTest(unittest.TestCase):
         self.addCleanup(sock.close)
         f = sock.makefile("rb")
         f.readline()
+        sock.sendall(b"EHLO client.example\r\n")
+        while f.readline()[3:4] == b"-":
+            pass
         before = self.smtpd_rss_kib()
         sender = threading.Thread(
             target=sock.sendall, args=(b"NOOP\r\n" * count + b"QUIT\r\n",))

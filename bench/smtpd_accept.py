@@ -46,6 +46,23 @@ def session(port, count, body, latencies, errors):
     s.close()
 
 
+def smtpd_cpu_seconds(inst):
+    """User+system CPU of the instance's smtpd processes, threads included."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in inst.instance_pids():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"smtpd" not in f.read().split(b"\0")[0]:
+                    continue
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / tick
+
+
 def main():
     sessions = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     per = int(sys.argv[2]) if len(sys.argv) > 2 else 200
@@ -61,17 +78,20 @@ def main():
                                     args=(inst.port, per, body, latencies,
                                           errors))
                    for _ in range(sessions)]
+        cpu_before = smtpd_cpu_seconds(inst)
         start = time.monotonic()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.monotonic() - start
+        cpu = smtpd_cpu_seconds(inst) - cpu_before
         latencies.sort()
         total = sessions * per
         print(f"sessions={sessions} messages={total} size={len(body)} "
               f"elapsed={elapsed:.2f}s rate={total / elapsed:.0f}/s "
               f"median_end_of_data_to_250={latencies[len(latencies) // 2] * 1000:.2f}ms "
+              f"smtpd_cpu_per_message={cpu / total * 1e6:.0f}us "
               f"errors={len(errors)}")
     finally:
         inst.cleanup()

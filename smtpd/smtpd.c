@@ -310,7 +310,7 @@ static void command_line(struct smtpd_session *s)
         smtpd_close_after_reply(s);
         return;
     }
-    smtpd_command(s, s->line.data, s->line.len);
+    smtpd_command(s, buf_cstr(&s->line), s->line.len);
 }
 
 static void session_run(struct smtpd_session *s)

@@ -293,7 +293,7 @@ static enum smtpd_verdict access_keys(struct smtpd_session *s,
             break;
         }
         if (r == DICT_FOUND) {
-            v = access_result(s, kind, c, table, value.data);
+            v = access_result(s, kind, c, table, buf_cstr(&value));
             break;
         }
     }
@@ -401,7 +401,7 @@ static int smtpd_domain_exists(const char *address)
     struct resolve_result res;
     resolve_result_init(&res);
     smtpd_canonical(address, &canon);
-    int ours = resolve_address(smtpd_resolver, canon.data, &res) == 0 &&
+    int ours = resolve_address(smtpd_resolver, buf_cstr(&canon), &res) == 0 &&
                res.addr_class != RESOLVE_CLASS_DEFAULT;
     resolve_result_free(&res);
     buf_free(&canon);

@@ -58,7 +58,7 @@ static int ehlo_keyword_on(const char *keyword)
 static void cmd_helo(struct smtpd_session *s, int esmtp)
 {
     free(s->helo);
-    s->helo = xstrdup(s->cmd.arg.data);
+    s->helo = xstrdup(buf_cstr(&s->cmd.arg));
     s->esmtp = esmtp;
     smtpd_data_abort(s);
     smtpd_reset_transaction(s);
@@ -127,9 +127,9 @@ static void cmd_mail(struct smtpd_session *s)
         return;
     }
     struct buf sender = BUF_INIT, why = BUF_INIT;
-    if (smtpd_rewrite_sender(c->addr.data, &sender, &why) < 0) {
+    if (smtpd_rewrite_sender(buf_cstr(&c->addr), &sender, &why) < 0) {
         smtpd_error_reply(s, "451 4.3.0 <%s>: Sender address rejected: %s",
-                          c->addr.data, why.data);
+                          buf_cstr(&c->addr), buf_cstr(&why));
         buf_free(&sender);
         buf_free(&why);
         return;
@@ -137,7 +137,7 @@ static void cmd_mail(struct smtpd_session *s)
     buf_free(&why);
     s->in_mail = 1;
     s->sender = buf_detach(&sender);
-    s->sender_raw = xstrdup(c->addr.data);
+    s->sender_raw = xstrdup(buf_cstr(&c->addr));
     s->declared_size = c->size;
     s->body_8bit = c->body == SMTP_BODY_8BITMIME;
     s->smtputf8 = c->smtputf8;
@@ -146,7 +146,7 @@ static void cmd_mail(struct smtpd_session *s)
     else if (c->ret == SMTP_RET_HDRS)
         s->dsn_ret = QFILE_RET_HDRS;
     if (c->params & SMTP_PARAM_ENVID)
-        s->dsn_envid = xstrdup(c->envid.data);
+        s->dsn_envid = xstrdup(buf_cstr(&c->envid));
     s->arrival = time(NULL);
     smtpd_reply(s, "250 2.1.0 Ok");
 }
@@ -167,17 +167,17 @@ static void cmd_rcpt(struct smtpd_session *s)
                           "ESMTP parameters need EHLO");
         return;
     }
-    if (smtpd_check_rcpt(s, c->addr.data) == SMTPD_REJECT)
+    if (smtpd_check_rcpt(s, buf_cstr(&c->addr)) == SMTPD_REJECT)
         return;
     /* What goes into the queue file: canonical maps and virtual alias
      * expansion, as Postfix's cleanup does. */
     struct strlist final;
     strlist_init(&final);
     struct buf why = BUF_INIT;
-    if (smtpd_rewrite_recipient(c->addr.data, &final, &why) < 0) {
+    if (smtpd_rewrite_recipient(buf_cstr(&c->addr), &final, &why) < 0) {
         smtpd_error_reply(s, "451 4.3.0 <%s>: Recipient address rejected: "
                              "%s",
-                          c->addr.data, why.data);
+                          buf_cstr(&c->addr), buf_cstr(&why));
         buf_free(&why);
         strlist_free(&final);
         return;
@@ -187,7 +187,7 @@ static void cmd_rcpt(struct smtpd_session *s)
         int dup = 0;
         for (size_t k = 0; k < s->rcpt_count && !dup; k++)
             dup = str_equal_nocase(s->rcpts[k].address, final.items[i]) &&
-                  strcmp(s->rcpts[k].original, c->addr.data) == 0;
+                  strcmp(s->rcpts[k].original, buf_cstr(&c->addr)) == 0;
         if (dup)
             continue;
         if (s->rcpt_count == s->rcpt_cap) {
@@ -197,10 +197,10 @@ static void cmd_rcpt(struct smtpd_session *s)
         struct smtpd_rcpt *r = &s->rcpts[s->rcpt_count++];
         memset(r, 0, sizeof(*r));
         r->address = xstrdup(final.items[i]);
-        r->original = xstrdup(c->addr.data);
+        r->original = xstrdup(buf_cstr(&c->addr));
         if (c->params & SMTP_PARAM_ORCPT)
             r->orcpt =
-                xasprintf("%s;%s", c->orcpt_type.data, c->orcpt_addr.data);
+                xasprintf("%s;%s", buf_cstr(&c->orcpt_type), buf_cstr(&c->orcpt_addr));
         if (c->params & SMTP_PARAM_NOTIFY)
             r->notify = c->notify; /* SMTP_NOTIFY_* equal QFILE_NOTIFY_* */
     }

@@ -135,7 +135,7 @@ static void header_end(struct smtpd_session *s)
         }
     }
     if (have_id)
-        log_info("%s: message-id=%s", s->qid, value.data);
+        log_info("%s: message-id=%s", s->qid, buf_cstr(&value));
     buf_free(&value);
 }
 

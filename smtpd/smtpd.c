@@ -46,7 +46,7 @@ static const char *const count_names[] = {
 #define COUNT_NAMES (sizeof(count_names) / sizeof(count_names[0]))
 
 static void session_run(struct smtpd_session *s);
-static void session_destroy(struct smtpd_session *s, const char *why);
+static void session_destroy(struct smtpd_session *s);
 
 /* ---- settings ---- */
 
@@ -218,6 +218,17 @@ void smtpd_count(struct smtpd_session *s, const char *verb, int ok)
     }
 }
 
+void smtpd_count_late_failure(struct smtpd_session *s, const char *verb)
+{
+    for (size_t i = 0; i < COUNT_NAMES; i++)
+        if (strcmp(count_names[i], verb) == 0 &&
+            s->count_bad[i] < s->counts[i]) {
+            s->count_bad[i]++;
+            s->total_bad++;
+            return;
+        }
+}
+
 static void log_disconnect(struct smtpd_session *s)
 {
     struct buf line = BUF_INIT;
@@ -357,7 +368,7 @@ static void session_run(struct smtpd_session *s)
                 update_interest(s);
                 return;
             }
-            session_destroy(s, NULL);
+            session_destroy(s);
             return;
         }
         }
@@ -376,7 +387,7 @@ static void session_run(struct smtpd_session *s)
         if (st == STREAM_EOF || st == STREAM_ERROR || st == STREAM_TIMEOUT) {
             log_info("lost connection after %s from %s", lost_verb(s),
                      s->namaddr);
-            session_destroy(s, NULL);
+            session_destroy(s);
             return;
         }
         if (s->state != SMTPD_CMD)
@@ -387,7 +398,7 @@ static void session_run(struct smtpd_session *s)
     if (fs == STREAM_ERROR || fs == STREAM_TIMEOUT) {
         log_info("lost connection after %s from %s", lost_verb(s),
                  s->namaddr);
-        session_destroy(s, NULL);
+        session_destroy(s);
         return;
     }
     if (s->state != SMTPD_COMMIT && s->state != SMTPD_LOOKUP)
@@ -419,12 +430,11 @@ static void on_timeout(struct event_loop *loop, void *ctx)
     smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded",
                 smtpd_var.myhostname);
     (void)stream_flush(s->stream);
-    session_destroy(s, NULL);
+    session_destroy(s);
 }
 
-static void session_destroy(struct smtpd_session *s, const char *why)
+static void session_destroy(struct smtpd_session *s)
 {
-    (void)why;
     smtpd_data_abort(s);
     smtpd_reset_transaction(s);
     log_disconnect(s);

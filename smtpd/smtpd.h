@@ -99,7 +99,6 @@ struct smtpd_session {
     enum smtpd_state state;
     struct event_timer idle_timer;
     struct event_timer sleep_timer;
-    int want_write;
 
     /* Client. */
     char name[256];      /* verified host name or "unknown" */
@@ -165,6 +164,9 @@ void smtpd_error_reply(struct smtpd_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void smtpd_close_after_reply(struct smtpd_session *s);
 void smtpd_count(struct smtpd_session *s, const char *verb, int ok);
+/* A command counted as accepted turned out to fail (DATA refused at the
+ * end of the message): the disconnect line shows data=0/1. */
+void smtpd_count_late_failure(struct smtpd_session *s, const char *verb);
 void smtpd_resume(struct smtpd_session *s);
 void smtpd_trigger_qmgr(void);
 

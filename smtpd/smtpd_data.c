@@ -249,15 +249,6 @@ int smtpd_data_begin(struct smtpd_session *s)
     return 0;
 }
 
-static void count_late_failure(struct smtpd_session *s, const char *verb)
-{
-    /* The command was counted as accepted when it was read; its outcome
-     * is known only now. */
-    smtpd_count(s, verb, 0);
-    s->total--;
-    s->counts[strcmp(verb, "data") == 0 ? 5 : 4]--;
-}
-
 static void on_commit(void *ctx, int status, const char *err)
 {
     struct smtpd_session *s = ctx;
@@ -268,7 +259,7 @@ static void on_commit(void *ctx, int status, const char *err)
     } else {
         log_warn("%s: queue file write error: %s", s->qid, err);
         smtpd_error_reply(s, "451 4.3.0 Error: queue file write error");
-        count_late_failure(s, s->bdat_used ? "bdat" : "data");
+        smtpd_count_late_failure(s, s->bdat_used ? "bdat" : "data");
     }
     s->state = SMTPD_CMD;
     qfile_writer_free(s->writer);
@@ -311,7 +302,7 @@ static void data_finish(struct smtpd_session *s, const char *verb)
                  s->qid, verb, s->namaddr, fail, s->sender,
                  s->esmtp ? "ESMTP" : "SMTP", s->helo ? s->helo : "");
         smtpd_error_reply(s, "%s", fail);
-        count_late_failure(s, s->bdat_used ? "bdat" : "data");
+        smtpd_count_late_failure(s, s->bdat_used ? "bdat" : "data");
         smtpd_data_abort(s);
         smtpd_reset_transaction(s);
         return;
@@ -342,7 +333,7 @@ static void bare_newline(struct smtpd_session *s, const char *what)
              "proto=%s helo=<%s>",
              s->qid, what, s->namaddr, s->sender, s->esmtp ? "ESMTP" : "SMTP",
              s->helo ? s->helo : "");
-    count_late_failure(s, "data");
+    smtpd_count_late_failure(s, "data");
     smtpd_data_abort(s);
     smtpd_reset_transaction(s);
     smtpd_close_after_reply(s);

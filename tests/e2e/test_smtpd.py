@@ -272,6 +272,10 @@ class SmtpdTest(unittest.TestCase):
                          (552, b"5.3.4 Message size exceeds fixed limit"))
         self.assertEqual(len(self.inst.incoming()), before)
         self.assertEqual(s.noop()[0], 250)
+        s.quit()
+        self.inst.wait_for_log(
+            r"disconnect from unknown\[127\.0\.0\.1\] ehlo=1 mail=1/2 rcpt=1 "
+            r"data=0/1 rset=1 noop=1 quit=1 commands=6/8", since=self.mark)
 
     # ---- relay control ----
 

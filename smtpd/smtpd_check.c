@@ -435,6 +435,40 @@ static enum smtpd_verdict check_rcpt_known(struct smtpd_session *s,
     return v;
 }
 
+/* reject_unlisted_sender: a sender in one of our domains must be a user
+ * we would accept mail for (Postfix: 550 5.1.0 ... Sender address
+ * rejected: User unknown in ... table). The null sender passes. */
+static enum smtpd_verdict check_sender_known(struct smtpd_session *s,
+                                            struct check_ctx *c)
+{
+    if (!c->sender || !*c->sender)
+        return SMTPD_NEXT;
+    struct recipient_reply reply;
+    recipient_reply_init(&reply);
+    enum smtpd_verdict v = SMTPD_NEXT;
+    enum recipient_status st =
+        recipient_check_unlisted(smtpd_rcheck, c->sender, &reply);
+    if (st != RECIPIENT_OK) {
+        const char *text = buf_cstr(&reply.text);
+        const char *what = strstr(text, "Recipient address rejected");
+        struct buf fixed = BUF_INIT;
+        if (what) {
+            buf_append(&fixed, text, (size_t)(what - text));
+            buf_append_str(&fixed, "Sender address rejected");
+            buf_append_str(&fixed, what + strlen("Recipient address rejected"));
+        } else {
+            buf_append_str(&fixed, text);
+        }
+        const char *dsn = st == RECIPIENT_REJECT && strcmp(reply.dsn, "5.1.1") == 0
+                              ? "5.1.0"
+                              : reply.dsn;
+        v = reject(s, c, reply.code, dsn, "%s", fixed.data);
+        buf_free(&fixed);
+    }
+    recipient_reply_free(&reply);
+    return v;
+}
+
 static enum smtpd_verdict eval_one(struct smtpd_session *s,
                                    const struct restriction *r,
                                    struct check_ctx *c)
@@ -488,7 +522,7 @@ static enum smtpd_verdict eval_one(struct smtpd_session *s,
     case RESTR_REJECT_UNLISTED_RECIPIENT:
         return c->rcpt ? check_rcpt_known(s, c) : SMTPD_NEXT;
     case RESTR_REJECT_UNLISTED_SENDER:
-        return SMTPD_NEXT; /* documented: not implemented yet */
+        return check_sender_known(s, c);
     case RESTR_REJECT_UNKNOWN_RECIPIENT_DOMAIN:
         if (c->rcpt && !smtpd_domain_exists(c->rcpt))
             return reject(s, c, smtpd_var.unknown_address_code, "4.1.2",
@@ -606,6 +640,9 @@ enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt)
                 SMTPD_REJECT)
             return SMTPD_REJECT;
     }
+    if (smtpd_var.reject_unlisted_sender && !s->local &&
+        check_sender_known(s, &c) == SMTPD_REJECT)
+        return SMTPD_REJECT;
     if (smtpd_var.reject_unlisted_recipient &&
         check_rcpt_known(s, &c) == SMTPD_REJECT)
         return SMTPD_REJECT;

@@ -90,6 +90,26 @@ class TableErrorTest(unittest.TestCase):
             self.assertTrue(lines[0].startswith("4.3.0 <alice@virt.test>:"))
 
 
+class UnlistedSenderTest(unittest.TestCase):
+    def test_reject_unlisted_sender(self):
+        inst = SmtpdInstance(self, main_cf={
+            "smtpd_reject_unlisted_sender": "yes"})
+        for sender, expected in (
+                ("nobody@example.test",
+                 (550, "5.1.0 <nobody@example.test>: Sender address rejected: "
+                       "User unknown in local recipient table")),
+                ("ghost@virt.test",
+                 (550, "5.1.0 <ghost@virt.test>: Sender address rejected: "
+                       "User unknown in virtual mailbox table")),
+                ("bob@example.test", (250, "2.1.5 Ok")),
+                ("someone@far.example", (250, "2.1.5 Ok"))):
+            with inst.raw() as c:
+                c.cmd("EHLO client.example")
+                c.cmd(f"MAIL FROM:<{sender}>")
+                code, lines = c.cmd("RCPT TO:<bob@example.test>")
+                self.assertEqual((code, lines[0]), expected, sender)
+
+
 class PeernameTest(unittest.TestCase):
     def test_verified_client_name(self):
         # 127.0.0.1 is localhost in /etc/hosts both ways; the lookup runs

@@ -131,6 +131,8 @@ static void settings_load(void)
     v->rcpt_ok = parse_restrictions("smtpd_recipient_restrictions",
                                     &v->rcpt_r);
     v->data_ok = parse_restrictions("smtpd_data_restrictions", &v->data_r);
+    v->eod_ok = parse_restrictions("smtpd_end_of_data_restrictions",
+                                   &v->eod_r);
     v->mynetworks = netlist_from("mynetworks");
     v->bare_nl_exclusions =
         netlist_from("smtpd_forbid_bare_newline_exclusions");

@@ -65,8 +65,8 @@ struct smtpd_settings {
     /* Parsed restriction lists (a parse error leaves valid = 0: every
      * use then answers 451 4.3.5 Server configuration error). */
     struct restriction_list client_r, helo_r, sender_r, relay_r, rcpt_r,
-        data_r;
-    int client_ok, helo_ok, sender_ok, relay_ok, rcpt_ok, data_ok;
+        data_r, eod_r;
+    int client_ok, helo_ok, sender_ok, relay_ok, rcpt_ok, data_ok, eod_ok;
     struct netlist *mynetworks;
     struct netlist *bare_nl_exclusions;
     char incoming_dir[4096];
@@ -191,6 +191,8 @@ enum smtpd_verdict smtpd_check_sender(struct smtpd_session *s,
 enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s,
                                     const char *rcpt);
 enum smtpd_verdict smtpd_check_data(struct smtpd_session *s);
+/* smtpd_end_of_data_restrictions, after the whole message. */
+enum smtpd_verdict smtpd_check_end_of_data(struct smtpd_session *s);
 void smtpd_check_init(void);
 /* Canonical form of an envelope address (lib/rewrite step 1). */
 void smtpd_canonical(const char *address, struct buf *out);

@@ -117,8 +117,9 @@ static void log_reject(struct smtpd_session *s, const struct check_ctx *c,
                        const char *what, const char *reply)
 {
     struct buf line = BUF_INIT;
-    buf_appendf(&line, "NOQUEUE: %s: %s from %s: %s;", what, c->stage,
-                s->namaddr, reply);
+    buf_appendf(&line, "%s: %s: %s from %s: %s;",
+                s->qid[0] ? s->qid : "NOQUEUE", what, c->stage, s->namaddr,
+                reply);
     if (c->sender)
         buf_appendf(&line, " from=<%s>", c->sender);
     if (c->rcpt)
@@ -174,6 +175,8 @@ static void reply_subject(struct smtpd_session *s, enum restriction_kind kind,
     default:
         if (c->rcpt)
             buf_appendf(out, "<%s>: Recipient address rejected", c->rcpt);
+        else if (strcmp(c->stage, "END-OF-MESSAGE") == 0)
+            buf_appendf(out, "<END-OF-MESSAGE>: End-of-data rejected");
         else
             buf_appendf(out, "<%s>: Data command rejected", c->stage);
         break;
@@ -652,5 +655,15 @@ enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt)
 enum smtpd_verdict smtpd_check_data(struct smtpd_session *s)
 {
     struct check_ctx c = {"DATA", s->sender_raw, NULL, 0};
+    if (s->local)
+        return SMTPD_PERMIT;
     return eval_stage(s, &smtpd_var.data_r, smtpd_var.data_ok, &c);
+}
+
+enum smtpd_verdict smtpd_check_end_of_data(struct smtpd_session *s)
+{
+    struct check_ctx c = {"END-OF-MESSAGE", s->sender_raw, NULL, 0};
+    if (s->local)
+        return SMTPD_PERMIT;
+    return eval_stage(s, &smtpd_var.eod_r, smtpd_var.eod_ok, &c);
 }

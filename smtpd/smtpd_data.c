@@ -297,6 +297,13 @@ static void data_finish(struct smtpd_session *s, const char *verb)
         fail = "451 4.3.0 Error: queue file write error";
     }
     buf_free(&err);
+    if (!fail && smtpd_check_end_of_data(s) == SMTPD_REJECT) {
+        /* The reply is sent and logged; drop the message. */
+        smtpd_count_late_failure(s, s->bdat_used ? "bdat" : "data");
+        smtpd_data_abort(s);
+        smtpd_reset_transaction(s);
+        return;
+    }
     if (fail) {
         log_info("%s: reject: %s from %s: %s; from=<%s> proto=%s helo=<%s>",
                  s->qid, verb, s->namaddr, fail, s->sender,

@@ -15,7 +15,8 @@ class PolicyTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.inst = SmtpdInstance(
-            files={"data_access": "nodata@ok.example REJECT no data for you\n"},
+            files={"data_access": "nodata@ok.example REJECT no data for you\n",
+                   "eod_access": "eod@ok.example REJECT too late\n"},
             main_cf={
                 "smtpd_relay_restrictions":
                     "permit_mynetworks, reject_unauth_destination",
@@ -24,6 +25,8 @@ class PolicyTest(unittest.TestCase):
                     "reject_unknown_recipient_domain",
                 "smtpd_data_restrictions": "check_sender_access "
                     "texthash:${config_directory}/data_access",
+                "smtpd_end_of_data_restrictions": "check_sender_access "
+                    "texthash:${config_directory}/eod_access",
             })
 
     @classmethod
@@ -66,6 +69,27 @@ class PolicyTest(unittest.TestCase):
             c.cmd("MAIL FROM:<fine@ok.example>")
             c.cmd("RCPT TO:<bob@example.test>")
             self.assertEqual(c.cmd("DATA")[0], 354)
+
+
+    def test_end_of_data_restrictions(self):
+        before = set(self.inst.incoming())
+        mark = self.inst.log_mark()
+        with self.inst.raw("127.0.0.3") as c:
+            c.cmd("EHLO client.example")
+            c.cmd("MAIL FROM:<eod@ok.example>")
+            self.assertEqual(c.cmd("RCPT TO:<bob@example.test>")[0], 250)
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send(b"Subject: x\r\n\r\nbody\r\n.\r\n")
+            self.assertEqual(c.reply(),
+                             (554, ["5.7.1 <eod@ok.example>: Sender address "
+                                    "rejected: too late"]))
+            self.assertEqual(c.cmd("NOOP")[0], 250)
+        self.assertEqual(set(self.inst.incoming()), before)
+        self.inst.wait_for_log(
+            r"[0-9A-Za-z]+: reject: END-OF-MESSAGE from unknown\[127\.0\.0\.3\]: "
+            r"554 5\.7\.1 <eod@ok\.example>: Sender address rejected: too late; "
+            r"from=<eod@ok\.example> proto=ESMTP helo=<client\.example>",
+            since=mark)
 
 
 class TableErrorTest(unittest.TestCase):

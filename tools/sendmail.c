@@ -146,6 +146,8 @@ static int run_tool(const char *name, char *const argv[])
         buf_free(&path);
         return EX_UNAVAILABLE;
     }
+    /* The tool reads the same configuration as we did. */
+    setenv("MAIL_CONFIG", config_directory(), 1);
     execv(path.data, argv);
     fprintf(stderr, "sendmail: exec %s: %s\n", path.data, strerror(errno));
     buf_free(&path);

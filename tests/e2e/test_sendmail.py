@@ -120,6 +120,17 @@ class SendmailTest(unittest.TestCase):
         self.assertIn(b"221 2.0.0 Bye", proc.stdout)
         self.assertEqual(len(self.new_files(before)), 1)
 
+    def test_bp_lists_the_queue(self):
+        if not os.access(os.path.join(builddir(), "tools", "postqueue"),
+                         os.X_OK):
+            self.skipTest("no tools/postqueue in this build")
+        qid, _ = self.submit(["bob@example.test"], b"Subject: bp\n\nx\n")
+        with open(os.path.join(self.inst.etc, "main.cf"), "a") as f:
+            f.write(f"command_directory = {builddir()}/tools\n")
+        proc = self.run_sendmail(["-bp"], b"")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn(qid.encode(), proc.stdout)
+
     def test_intake_down_is_tempfail(self):
         proc = subprocess.run([self.sendmail, "-C", self.inst.etc,
                                "-bm", "bob@example.test"],

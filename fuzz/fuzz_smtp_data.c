@@ -87,8 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          memcmp(a, b, whole.out.len) != 0))
         abort();
     if (whole.last_event == SMTP_DATA_NEED_MORE) {
-        size_t n = whole.out.len < split.out.len ? whole.out.len
-                                                 : split.out.len;
+        size_t n =
+            whole.out.len < split.out.len ? whole.out.len : split.out.len;
         if (memcmp(a, b, n) != 0)
             abort();
     }

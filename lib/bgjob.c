@@ -138,8 +138,7 @@ void bgjob_pool_free(struct bgjob_pool *p)
     free(p);
 }
 
-void bgjob_submit(struct bgjob_pool *p, bgjob_fn work, bgjob_fn done,
-                  void *ctx)
+void bgjob_submit(struct bgjob_pool *p, bgjob_fn work, bgjob_fn done, void *ctx)
 {
     struct bgjob *job = xcalloc(1, sizeof(*job));
     job->work = work;

@@ -235,8 +235,7 @@ void group_commit_free(struct group_commit *gc)
 }
 
 void group_commit_submit(struct group_commit *gc, struct qfile_writer *w,
-                         const char *dir, group_commit_done_fn done,
-                         void *ctx)
+                         const char *dir, group_commit_done_fn done, void *ctx)
 {
     struct gc_job *job = xcalloc(1, sizeof(*job));
     job->writer = w;

@@ -28,8 +28,7 @@ struct group_commit;
 /* Called in the loop's thread when the file is durable (status 0) or
  * failed (-1, err says why; the writer removed nothing yet: the caller
  * frees it, which removes an uncommitted temporary file). */
-typedef void (*group_commit_done_fn)(void *ctx, int status,
-                                     const char *err);
+typedef void (*group_commit_done_fn)(void *ctx, int status, const char *err);
 
 /* Starts `threads` I/O threads and registers the wake-up pipe with loop. */
 struct group_commit *group_commit_new(struct event_loop *loop, int threads);
@@ -40,8 +39,7 @@ void group_commit_free(struct group_commit *gc);
  * was created in (kept by the caller until done runs). The writer must
  * not be touched until done runs; the caller frees it afterwards. */
 void group_commit_submit(struct group_commit *gc, struct qfile_writer *w,
-                         const char *dir, group_commit_done_fn done,
-                         void *ctx);
+                         const char *dir, group_commit_done_fn done, void *ctx);
 
 /* Jobs submitted and not yet reported. */
 size_t group_commit_pending(const struct group_commit *gc);

@@ -18,7 +18,7 @@ struct net_item {
     int family;
     unsigned char addr[16];
     unsigned prefix;
-    char *name;       /* NET_NAME: lower case */
+    char *name; /* NET_NAME: lower case */
     struct dict *table;
 };
 
@@ -78,8 +78,8 @@ static int prefix_match(const unsigned char *a, const unsigned char *b,
 struct netlist *netlist_new(const char *what, const struct strlist *items)
 {
     struct netlist *list = xcalloc(1, sizeof(*list));
-    list->items = xcalloc(items->count ? items->count : 1,
-                          sizeof(*list->items));
+    list->items =
+        xcalloc(items->count ? items->count : 1, sizeof(*list->items));
     for (size_t i = 0; i < items->count; i++) {
         const char *text = items->items[i];
         struct net_item *it = &list->items[list->count++];
@@ -106,8 +106,7 @@ struct netlist *netlist_new(const char *what, const struct strlist *items)
             continue;
         }
         if (strchr(text, '/') || *text == '\0' || text[0] == '[') {
-            log_warn("%s: malformed network item \"%s\": ignored", what,
-                     text);
+            log_warn("%s: malformed network item \"%s\": ignored", what, text);
             it->kind = NET_BAD;
             continue;
         }

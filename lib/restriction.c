@@ -66,8 +66,7 @@ void restriction_list_free(struct restriction_list *list)
 int restriction_list_parse(const struct strlist *words,
                            struct restriction_list *out, struct buf *err)
 {
-    out->items = xcalloc(words->count ? words->count : 1,
-                         sizeof(*out->items));
+    out->items = xcalloc(words->count ? words->count : 1, sizeof(*out->items));
     out->count = 0;
     for (size_t i = 0; i < words->count; i++) {
         const char *word = words->items[i];
@@ -84,12 +83,13 @@ int restriction_list_parse(const struct strlist *words,
         r->kind = restriction_names[k].kind;
         r->table = NULL;
         if (takes_table(r->kind)) {
-            const char *table = i + 1 < words->count ? words->items[i + 1]
-                                                     : NULL;
+            const char *table =
+                i + 1 < words->count ? words->items[i + 1] : NULL;
             const char *colon = table ? strchr(table, ':') : NULL;
             if (!colon || colon == table) {
-                buf_appendf(err, "restriction \"%s\" needs a type:table "
-                                 "argument",
+                buf_appendf(err,
+                            "restriction \"%s\" needs a type:table "
+                            "argument",
                             restriction_names[k].name);
                 restriction_list_free(out);
                 return -1;

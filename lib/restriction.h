@@ -80,8 +80,8 @@ enum access_action {
 
 struct access_result {
     enum access_action action;
-    int code;      /* ACCESS_CODE: the code; 0 otherwise */
-    char dsn[12];  /* "5.7.1" when the text began with one; else "" */
+    int code;         /* ACCESS_CODE: the code; 0 otherwise */
+    char dsn[12];     /* "5.7.1" when the text began with one; else "" */
     const char *text; /* the optional text (points into the value; "" when
                          none), after any code and enhanced status */
 };

@@ -10,9 +10,8 @@ void smtp_data_init(struct smtp_data_scanner *sc, int reject_bare)
     sc->prev_crlf = 1;
 }
 
-enum smtp_data_event smtp_data_next(struct smtp_data_scanner *sc,
-                                    const char *p, size_t avail,
-                                    size_t piece_max,
+enum smtp_data_event smtp_data_next(struct smtp_data_scanner *sc, const char *p,
+                                    size_t avail, size_t piece_max,
                                     struct smtp_data_piece *out)
 {
     memset(out, 0, sizeof(*out));

@@ -37,16 +37,17 @@ enum smtp_data_event {
 struct smtp_data_piece {
     const char *data; /* points into the input */
     size_t len;
-    int eol;          /* this piece ends a line (its ending removed) */
-    int crlf;         /* ... and that ending was CR LF */
-    size_t consumed;  /* input bytes used (PIECE and END) */
+    int eol;         /* this piece ends a line (its ending removed) */
+    int crlf;        /* ... and that ending was CR LF */
+    size_t consumed; /* input bytes used (PIECE and END) */
 };
 
 void smtp_data_init(struct smtp_data_scanner *sc, int reject_bare);
 
 /* Looks at input[0..avail). For PIECE and END the caller consumes
  * out->consumed bytes before calling again; for NEED_MORE it calls again
- * with more input (the same unconsumed bytes first). piece_max (>= 3) bounds how much of one line is held back waiting for its end. */
+ * with more input (the same unconsumed bytes first). piece_max (>= 3) bounds
+ * how much of one line is held back waiting for its end. */
 enum smtp_data_event smtp_data_next(struct smtp_data_scanner *sc,
                                     const char *input, size_t avail,
                                     size_t piece_max,

@@ -41,7 +41,7 @@ static struct event_timer trigger_timer;
 static int trigger_wanted;
 
 static const char *const count_names[] = {
-    "ehlo", "helo", "mail", "rcpt", "bdat", "data", "rset", "noop",
+    "ehlo", "helo", "mail", "rcpt",    "bdat", "data",     "rset", "noop",
     "vrfy", "help", "quit", "unknown", "etrn", "starttls", "auth", "expn"};
 #define COUNT_NAMES (sizeof(count_names) / sizeof(count_names[0]))
 
@@ -102,8 +102,8 @@ static void settings_load(void)
     v->allow_untrusted_routing = cfg_bool("allow_untrusted_routing");
     v->forbid_unauth_pipelining = cfg_bool("smtpd_forbid_unauth_pipelining");
     const char *bare = cfg_str("smtpd_forbid_bare_newline");
-    v->bare_newline_reject = str_equal_nocase(bare, "reject") ||
-                             str_equal_nocase(bare, "yes");
+    v->bare_newline_reject =
+        str_equal_nocase(bare, "reject") || str_equal_nocase(bare, "yes");
     v->bare_newline_normalize = str_equal_nocase(bare, "normalize");
     v->bare_newline_code = cfg_int("smtpd_forbid_bare_newline_reject_code");
     v->relay_reject_code = cfg_int("relay_domains_reject_code");
@@ -122,17 +122,15 @@ static void settings_load(void)
     v->recipient_delimiter = cfg_str("recipient_delimiter");
     strlist_init(&v->discard_ehlo);
     cfg_list("smtpd_discard_ehlo_keywords", &v->discard_ehlo);
-    v->client_ok = parse_restrictions("smtpd_client_restrictions",
-                                      &v->client_r);
+    v->client_ok =
+        parse_restrictions("smtpd_client_restrictions", &v->client_r);
     v->helo_ok = parse_restrictions("smtpd_helo_restrictions", &v->helo_r);
-    v->sender_ok = parse_restrictions("smtpd_sender_restrictions",
-                                      &v->sender_r);
+    v->sender_ok =
+        parse_restrictions("smtpd_sender_restrictions", &v->sender_r);
     v->relay_ok = parse_restrictions("smtpd_relay_restrictions", &v->relay_r);
-    v->rcpt_ok = parse_restrictions("smtpd_recipient_restrictions",
-                                    &v->rcpt_r);
+    v->rcpt_ok = parse_restrictions("smtpd_recipient_restrictions", &v->rcpt_r);
     v->data_ok = parse_restrictions("smtpd_data_restrictions", &v->data_r);
-    v->eod_ok = parse_restrictions("smtpd_end_of_data_restrictions",
-                                   &v->eod_r);
+    v->eod_ok = parse_restrictions("smtpd_end_of_data_restrictions", &v->eod_r);
     v->mynetworks = netlist_from("mynetworks");
     v->bare_nl_exclusions =
         netlist_from("smtpd_forbid_bare_newline_exclusions");
@@ -312,8 +310,7 @@ static const char *lost_verb(struct smtpd_session *s)
 static void command_line(struct smtpd_session *s)
 {
     unsigned flags = stream_line_flags(s->stream);
-    if ((flags & (STREAM_LINE_LF | STREAM_LINE_BARE_CR)) &&
-        s->bare_nl_reject) {
+    if ((flags & (STREAM_LINE_LF | STREAM_LINE_BARE_CR)) && s->bare_nl_reject) {
         smtpd_reply(s, "%ld 5.5.2 %s Error: bare <%s> received",
                     smtpd_var.bare_newline_code, smtpd_var.myhostname,
                     (flags & STREAM_LINE_LF) ? "LF" : "CR");
@@ -398,8 +395,7 @@ static void session_run(struct smtpd_session *s)
     }
     enum stream_status fs = stream_flush(s->stream);
     if (fs == STREAM_ERROR || fs == STREAM_TIMEOUT) {
-        log_info("lost connection after %s from %s", lost_verb(s),
-                 s->namaddr);
+        log_info("lost connection after %s from %s", lost_verb(s), s->namaddr);
         session_destroy(s);
         return;
     }
@@ -479,8 +475,8 @@ static void name_lookup(void *ctx)
         return;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         char num[NI_MAXHOST];
-        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, num, sizeof(num), NULL,
-                        0, NI_NUMERICHOST) == 0 &&
+        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, num, sizeof(num), NULL, 0,
+                        NI_NUMERICHOST) == 0 &&
             strcmp(num, addr) == 0) {
             str_copy(job->name, host, sizeof(job->name));
             break;
@@ -499,8 +495,8 @@ static void finish_connect(struct smtpd_session *s)
         log_info("connect from %s uid=%ld", s->namaddr, s->peer_uid);
     } else {
         log_info("connect from %s", s->namaddr);
-        s->trusted = netlist_match(smtpd_var.mynetworks, s->name, s->addr) ==
-                     DICT_FOUND;
+        s->trusted =
+            netlist_match(smtpd_var.mynetworks, s->name, s->addr) == DICT_FOUND;
     }
     s->bare_nl_reject = smtpd_var.bare_newline_reject && !s->local &&
                         netlist_match(smtpd_var.bare_nl_exclusions, s->name,

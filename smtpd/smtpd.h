@@ -64,8 +64,8 @@ struct smtpd_settings {
     struct strlist discard_ehlo;
     /* Parsed restriction lists (a parse error leaves valid = 0: every
      * use then answers 451 4.3.5 Server configuration error). */
-    struct restriction_list client_r, helo_r, sender_r, relay_r, rcpt_r,
-        data_r, eod_r;
+    struct restriction_list client_r, helo_r, sender_r, relay_r, rcpt_r, data_r,
+        eod_r;
     int client_ok, helo_ok, sender_ok, relay_ok, rcpt_ok, data_ok, eod_ok;
     struct netlist *mynetworks;
     struct netlist *bare_nl_exclusions;
@@ -75,14 +75,14 @@ struct smtpd_settings {
 extern struct smtpd_settings smtpd_var;
 
 enum smtpd_state {
-    SMTPD_LOOKUP,   /* looking up the client's name: not reading yet */
-    SMTPD_CMD,      /* reading commands */
-    SMTPD_DATA,     /* reading DATA content */
-    SMTPD_BDAT,     /* reading a BDAT chunk */
-    SMTPD_BDAT_SKIP,/* discarding a BDAT chunk after an error */
-    SMTPD_COMMIT,   /* waiting for the queue file to be durable */
-    SMTPD_SLEEP,    /* error sleep: not reading */
-    SMTPD_CLOSING,  /* flushing the last reply, then closing */
+    SMTPD_LOOKUP,    /* looking up the client's name: not reading yet */
+    SMTPD_CMD,       /* reading commands */
+    SMTPD_DATA,      /* reading DATA content */
+    SMTPD_BDAT,      /* reading a BDAT chunk */
+    SMTPD_BDAT_SKIP, /* discarding a BDAT chunk after an error */
+    SMTPD_COMMIT,    /* waiting for the queue file to be durable */
+    SMTPD_SLEEP,     /* error sleep: not reading */
+    SMTPD_CLOSING,   /* flushing the last reply, then closing */
 };
 
 /* One recipient of the current transaction. */
@@ -101,17 +101,17 @@ struct smtpd_session {
     struct event_timer sleep_timer;
 
     /* Client. */
-    char name[256];      /* verified host name or "unknown" */
-    char addr[64];       /* IP address, or "127.0.0.1"-like for unix */
+    char name[256]; /* verified host name or "unknown" */
+    char addr[64];  /* IP address, or "127.0.0.1"-like for unix */
     char port[8];
-    char namaddr[330];   /* name[addr] for logs and replies */
-    int local;           /* local submission socket */
+    char namaddr[330]; /* name[addr] for logs and replies */
+    int local;         /* local submission socket */
     long peer_uid;
-    int trusted;         /* in mynetworks or local submission */
-    int bare_nl_reject;  /* reject bare newlines for this client */
+    int trusted;        /* in mynetworks or local submission */
+    int bare_nl_reject; /* reject bare newlines for this client */
 
     /* Protocol. */
-    char *helo;          /* HELO/EHLO argument, or NULL */
+    char *helo; /* HELO/EHLO argument, or NULL */
     int esmtp;
     struct smtp_cmd cmd;
     struct buf line;
@@ -125,33 +125,33 @@ struct smtpd_session {
 
     /* Transaction. */
     int in_mail;
-    char *sender;        /* rewritten, as queued; "" for <> */
-    char *sender_raw;    /* as given in MAIL FROM (for checks, logs) */
+    char *sender;     /* rewritten, as queued; "" for <> */
+    char *sender_raw; /* as given in MAIL FROM (for checks, logs) */
     unsigned long long declared_size;
     int body_8bit, smtputf8;
-    int dsn_ret;         /* 0, QFILE_RET_FULL or QFILE_RET_HDRS */
+    int dsn_ret; /* 0, QFILE_RET_FULL or QFILE_RET_HDRS */
     char *dsn_envid;
     struct smtpd_rcpt *rcpts;
     size_t rcpt_count, rcpt_cap;
     size_t rcpt_accepted; /* RCPT commands accepted */
-    int hold;            /* an access rule said HOLD */
-    int discard;         /* an access rule said DISCARD */
+    int hold;             /* an access rule said HOLD */
+    int discard;          /* an access rule said DISCARD */
     char *hold_reason;
     /* Intake. */
     struct qfile_writer *writer;
-    uint64_t data_size;       /* content bytes received */
+    uint64_t data_size; /* content bytes received */
     int too_big;
     int write_error;
-    int data_line_start;      /* next content byte begins a line */
+    int data_line_start;              /* next content byte begins a line */
     struct smtp_data_scanner scanner; /* DATA line and end detection */
     int in_header;
     struct header_block headers;
     unsigned long long bdat_left;
     int bdat_last;
     int bdat_used;
-    int bdat_failed;          /* a BDAT chunk failed; skip until RSET */
-    int pending_cr;           /* BDAT: last chunk ended with CR */
-    struct buf data_out;      /* converted content waiting for the writer */
+    int bdat_failed;     /* a BDAT chunk failed; skip until RSET */
+    int pending_cr;      /* BDAT: last chunk ended with CR */
+    struct buf data_out; /* converted content waiting for the writer */
     char qid[32];
     time_t arrival;
 };
@@ -177,7 +177,7 @@ void smtpd_greeting(struct smtpd_session *s);
 
 /* smtpd_check.c */
 enum smtpd_verdict {
-    SMTPD_NEXT,   /* nothing decided (DUNNO) */
+    SMTPD_NEXT, /* nothing decided (DUNNO) */
     SMTPD_PERMIT,
     SMTPD_REJECT, /* a reply was sent */
 };
@@ -188,8 +188,7 @@ enum smtpd_verdict smtpd_check_client(struct smtpd_session *s);
 enum smtpd_verdict smtpd_check_helo(struct smtpd_session *s);
 enum smtpd_verdict smtpd_check_sender(struct smtpd_session *s,
                                       const char *sender);
-enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s,
-                                    const char *rcpt);
+enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt);
 enum smtpd_verdict smtpd_check_data(struct smtpd_session *s);
 /* smtpd_end_of_data_restrictions, after the whole message. */
 enum smtpd_verdict smtpd_check_end_of_data(struct smtpd_session *s);
@@ -199,8 +198,7 @@ void smtpd_canonical(const char *address, struct buf *out);
 /* The envelope sender and recipients as they go into the queue file
  * (canonical maps; virtual_alias_maps expansion for recipients): 0, or
  * -1 with a temporary reason in why. */
-int smtpd_rewrite_sender(const char *address, struct buf *out,
-                         struct buf *why);
+int smtpd_rewrite_sender(const char *address, struct buf *out, struct buf *why);
 int smtpd_rewrite_recipient(const char *address, struct strlist *out,
                             struct buf *why);
 

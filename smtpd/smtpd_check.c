@@ -92,8 +92,7 @@ void smtpd_canonical(const char *address, struct buf *out)
     rewrite_canonical_form(smtpd_rewrite, address, REWRITE_LOCAL, out);
 }
 
-int smtpd_rewrite_sender(const char *address, struct buf *out,
-                         struct buf *why)
+int smtpd_rewrite_sender(const char *address, struct buf *out, struct buf *why)
 {
     return rewrite_envelope_sender(smtpd_rewrite, address, out, why);
 }
@@ -165,8 +164,7 @@ static void reply_subject(struct smtpd_session *s, enum restriction_kind kind,
         buf_appendf(out, "<%s>: Client host rejected", s->namaddr);
         break;
     case RESTR_CHECK_HELO_ACCESS:
-        buf_appendf(out, "<%s>: Helo command rejected",
-                    s->helo ? s->helo : "");
+        buf_appendf(out, "<%s>: Helo command rejected", s->helo ? s->helo : "");
         break;
     case RESTR_CHECK_SENDER_ACCESS:
         buf_appendf(out, "<%s>: Sender address rejected",
@@ -190,8 +188,8 @@ static enum smtpd_verdict eval_list(struct smtpd_session *s,
 /* Applies an access table result. */
 static enum smtpd_verdict access_result(struct smtpd_session *s,
                                         enum restriction_kind kind,
-                                        struct check_ctx *c,
-                                        const char *table, const char *value)
+                                        struct check_ctx *c, const char *table,
+                                        const char *value)
 {
     struct access_result res;
     access_parse(value, &res);
@@ -309,7 +307,8 @@ static enum smtpd_verdict access_keys(struct smtpd_session *s,
 static void domain_keys(const char *domain, struct strlist *keys)
 {
     strlist_add(keys, domain);
-    for (const char *p = strchr(domain, '.'); p && p[1]; p = strchr(p + 1, '.')) {
+    for (const char *p = strchr(domain, '.'); p && p[1];
+         p = strchr(p + 1, '.')) {
         strlist_add(keys, p + 1);
         strlist_add(keys, p);
     }
@@ -431,8 +430,7 @@ static enum smtpd_verdict check_rcpt_known(struct smtpd_session *s,
     struct recipient_reply reply;
     recipient_reply_init(&reply);
     enum smtpd_verdict v = SMTPD_NEXT;
-    if (recipient_check_unlisted(smtpd_rcheck, c->rcpt, &reply) !=
-        RECIPIENT_OK)
+    if (recipient_check_unlisted(smtpd_rcheck, c->rcpt, &reply) != RECIPIENT_OK)
         v = rcheck_reply(s, c, &reply);
     recipient_reply_free(&reply);
     return v;
@@ -442,7 +440,7 @@ static enum smtpd_verdict check_rcpt_known(struct smtpd_session *s,
  * we would accept mail for (Postfix: 550 5.1.0 ... Sender address
  * rejected: User unknown in ... table). The null sender passes. */
 static enum smtpd_verdict check_sender_known(struct smtpd_session *s,
-                                            struct check_ctx *c)
+                                             struct check_ctx *c)
 {
     if (!c->sender || !*c->sender)
         return SMTPD_NEXT;
@@ -462,9 +460,10 @@ static enum smtpd_verdict check_sender_known(struct smtpd_session *s,
         } else {
             buf_append_str(&fixed, text);
         }
-        const char *dsn = st == RECIPIENT_REJECT && strcmp(reply.dsn, "5.1.1") == 0
-                              ? "5.1.0"
-                              : reply.dsn;
+        const char *dsn =
+            st == RECIPIENT_REJECT && strcmp(reply.dsn, "5.1.1") == 0
+                ? "5.1.0"
+                : reply.dsn;
         v = reject(s, c, reply.code, dsn, "%s", fixed.data);
         buf_free(&fixed);
     }
@@ -486,8 +485,7 @@ static enum smtpd_verdict eval_one(struct smtpd_session *s,
         int rej = r->kind == RESTR_REJECT;
         enum smtpd_verdict v =
             reject(s, c, rej ? smtpd_var.reject_code : smtpd_var.defer_code,
-                   rej ? "5.7.1" : "4.7.1", "%s: Access denied",
-                   subject.data);
+                   rej ? "5.7.1" : "4.7.1", "%s: Access denied", subject.data);
         buf_free(&subject);
         return v;
     }
@@ -569,8 +567,7 @@ static enum smtpd_verdict eval_one(struct smtpd_session *s,
     case RESTR_REJECT_INVALID_HELO_HOSTNAME:
         if (s->helo && !address_helo_valid(s->helo))
             return reject(s, c, smtpd_var.invalid_hostname_code, "5.5.2",
-                          "<%s>: Helo command rejected: Invalid name",
-                          s->helo);
+                          "<%s>: Helo command rejected: Invalid name", s->helo);
         return SMTPD_NEXT;
     case RESTR_CHECK_CLIENT_ACCESS:
     case RESTR_CHECK_HELO_ACCESS:

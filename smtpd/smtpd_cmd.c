@@ -67,8 +67,8 @@ static void cmd_helo(struct smtpd_session *s, int esmtp)
         return;
     }
     static const char *const keywords[] = {
-        "PIPELINING", "SIZE",  "VRFY",      "ETRN",     "ENHANCEDSTATUSCODES",
-        "8BITMIME",   "DSN",   "SMTPUTF8",  "CHUNKING",
+        "PIPELINING", "SIZE", "VRFY",     "ETRN",     "ENHANCEDSTATUSCODES",
+        "8BITMIME",   "DSN",  "SMTPUTF8", "CHUNKING",
     };
     struct buf lines = BUF_INIT;
     smtpd_reply(s, "250-%s", smtpd_var.myhostname);
@@ -86,8 +86,7 @@ static void cmd_helo(struct smtpd_session *s, int esmtp)
     for (size_t i = 0; i < n; i++) {
         char sep = i + 1 == n ? ' ' : '-';
         if (strcmp(on[i], "SIZE") == 0 && smtpd_var.message_size_limit > 0)
-            smtpd_reply(s, "250%cSIZE %lld", sep,
-                        smtpd_var.message_size_limit);
+            smtpd_reply(s, "250%cSIZE %lld", sep, smtpd_var.message_size_limit);
         else
             smtpd_reply(s, "250%c%s", sep, on[i]);
     }
@@ -175,8 +174,9 @@ static void cmd_rcpt(struct smtpd_session *s)
     strlist_init(&final);
     struct buf why = BUF_INIT;
     if (smtpd_rewrite_recipient(buf_cstr(&c->addr), &final, &why) < 0) {
-        smtpd_error_reply(s, "451 4.3.0 <%s>: Recipient address rejected: "
-                             "%s",
+        smtpd_error_reply(s,
+                          "451 4.3.0 <%s>: Recipient address rejected: "
+                          "%s",
                           buf_cstr(&c->addr), buf_cstr(&why));
         buf_free(&why);
         strlist_free(&final);
@@ -199,8 +199,8 @@ static void cmd_rcpt(struct smtpd_session *s)
         r->address = xstrdup(final.items[i]);
         r->original = xstrdup(buf_cstr(&c->addr));
         if (c->params & SMTP_PARAM_ORCPT)
-            r->orcpt =
-                xasprintf("%s;%s", buf_cstr(&c->orcpt_type), buf_cstr(&c->orcpt_addr));
+            r->orcpt = xasprintf("%s;%s", buf_cstr(&c->orcpt_type),
+                                 buf_cstr(&c->orcpt_addr));
         if (c->params & SMTP_PARAM_NOTIFY)
             r->notify = c->notify; /* SMTP_NOTIFY_* equal QFILE_NOTIFY_* */
     }
@@ -282,8 +282,7 @@ void smtpd_command(struct smtpd_session *s, const char *line, size_t len)
     if (s->in_mail && s->smtputf8)
         flags |= SMTP_CMD_UTF8;
     if (log_verbose_level() > 0)
-        log_debug("< %s: %.*s", s->namaddr, (int)(len > 200 ? 200 : len),
-                  line);
+        log_debug("< %s: %.*s", s->namaddr, (int)(len > 200 ? 200 : len), line);
     int rc = smtp_cmd_parse(&s->cmd, line, len, flags);
     struct smtp_cmd *c = &s->cmd;
     const char *verb = smtp_verb_name(c->verb);
@@ -367,8 +366,7 @@ void smtpd_command(struct smtpd_session *s, const char *line, size_t len)
                  (s->state == SMTPD_CLOSING && !closing_before &&
                   c->verb != SMTP_VERB_QUIT);
     smtpd_count(s, lower, !failed);
-    if (s->junk > smtpd_var.junk_command_limit &&
-        s->state != SMTPD_CLOSING) {
+    if (s->junk > smtpd_var.junk_command_limit && s->state != SMTPD_CLOSING) {
         smtpd_reply(s, "421 4.7.0 %s Error: too many errors",
                     smtpd_var.myhostname);
         smtpd_close_after_reply(s);

@@ -8,8 +8,8 @@
  * smtpd_forbid_bare_newline_exclusions) or, with "normalize", taken as
  * a line ending (LF) or as data (CR) but never as part of the end of
  * data, so nothing a client sends can end the message early for one
- * server and late for another (SMTP smuggling). BDAT chunks are counted bytes: CR LF becomes LF, nothing
- * else is interpreted.
+ * server and late for another (SMTP smuggling). BDAT chunks are counted bytes:
+ * CR LF becomes LF, nothing else is interpreted.
  *
  * Content goes to the queue file in local form (LF line ends) through
  * lib/qfile_writer as it arrives; the end of the message hands the
@@ -140,12 +140,11 @@ static void header_end(struct smtpd_session *s)
 }
 
 /* One piece of content: len bytes of a line, ending the line when eol. */
-static void content_piece(struct smtpd_session *s, const char *data,
-                          size_t len, int eol)
+static void content_piece(struct smtpd_session *s, const char *data, size_t len,
+                          int eol)
 {
     if (s->in_header && s->data_line_start) {
-        enum header_line_kind kind =
-            header_block_line(&s->headers, data, len);
+        enum header_line_kind kind = header_block_line(&s->headers, data, len);
         if (kind != HEADER_LINE_FIELD)
             header_end(s);
     }
@@ -227,15 +226,17 @@ int smtpd_data_begin(struct smtpd_session *s)
     rfc5322_date(time(NULL), date, sizeof(date));
     struct buf rcv = BUF_INIT;
     if (s->local) {
-        buf_appendf(&rcv, "Received: by %s (%s, from userid %ld)\n\tid %s; %s\n",
+        buf_appendf(&rcv,
+                    "Received: by %s (%s, from userid %ld)\n\tid %s; %s\n",
                     smtpd_var.myhostname, smtpd_var.mail_name, s->peer_uid,
                     s->qid, date);
     } else {
         const char *helo = s->helo && qfile_text_ok(s->helo, strlen(s->helo))
                                ? s->helo
                                : s->name;
-        buf_appendf(&rcv, "Received: from %s (%s [%s])\n\tby %s (%s) with %s "
-                          "id %s",
+        buf_appendf(&rcv,
+                    "Received: from %s (%s [%s])\n\tby %s (%s) with %s "
+                    "id %s",
                     helo, s->name, s->addr, smtpd_var.myhostname,
                     smtpd_var.mail_name, s->esmtp ? "ESMTP" : "SMTP", s->qid);
         /* "for" names the one recipient the client gave, as Postfix. */
@@ -328,8 +329,8 @@ static void data_finish(struct smtpd_session *s, const char *verb)
         log_info("%s: hold: message held: %s", s->qid,
                  s->hold_reason ? s->hold_reason : "");
     s->state = SMTPD_COMMIT;
-    group_commit_submit(smtpd_group_commit, s->writer, queue_dir(s),
-                        on_commit, s);
+    group_commit_submit(smtpd_group_commit, s->writer, queue_dir(s), on_commit,
+                        s);
 }
 
 static void bare_newline(struct smtpd_session *s, const char *what)

@@ -158,11 +158,10 @@ static int run_tool(const char *name, char *const argv[])
 static int flush_queue(void)
 {
     struct buf err = BUF_INIT;
-    enum qmgr_trigger_result r = qmgr_trigger_send(
-        cfg_str("queue_directory"), "FA", 2, 10000, &err);
+    enum qmgr_trigger_result r =
+        qmgr_trigger_send(cfg_str("queue_directory"), "FA", 2, 10000, &err);
     if (r == QMGR_TRIGGER_DOWN || r == QMGR_TRIGGER_ERROR) {
-        fprintf(stderr, "sendmail: mail system is down: %s\n",
-                buf_cstr(&err));
+        fprintf(stderr, "sendmail: mail system is down: %s\n", buf_cstr(&err));
         buf_free(&err);
         return EX_UNAVAILABLE;
     }
@@ -209,8 +208,8 @@ static void extract_recipients(struct buf *msg, struct strlist *rcpts)
     struct header_block hb;
     header_block_init(&hb, 0, 0, 0);
     header_parse(&hb, msg->data, msg->len);
-    static const char *const names[] = {"To", "Cc", "Bcc", "Resent-To",
-                                        "Resent-Cc", "Resent-Bcc"};
+    static const char *const names[] = {"To",        "Cc",        "Bcc",
+                                        "Resent-To", "Resent-Cc", "Resent-Bcc"};
     for (size_t i = 0; i < hb.count; i++) {
         int wanted = 0;
         for (size_t k = 0; k < sizeof(names) / sizeof(*names); k++)
@@ -220,8 +219,8 @@ static void extract_recipients(struct buf *msg, struct strlist *rcpts)
             continue;
         struct addrlist list;
         addrlist_init(&list);
-        if (addrlist_parse(hb.fields[i].value.data, hb.fields[i].value.len,
-                           0, &list, NULL) == 0)
+        if (addrlist_parse(hb.fields[i].value.data, hb.fields[i].value.len, 0,
+                           &list, NULL) == 0)
             for (size_t k = 0; k < list.count; k++)
                 if (*list.items[k].address)
                     strlist_add(rcpts, list.items[k].address);
@@ -282,8 +281,8 @@ static int submit(const char *sender, const char *fullname,
     if ((code = read_reply(s, &reply)) != 220 ||
         (code = command(s, &reply, "EHLO localhost")) != 250 ||
         (code = command(s, &reply, "MAIL FROM:<%s>", sender)) != 250) {
-        fprintf(stderr, "sendmail: %s\n", code < 0 ? "lost connection"
-                                                   : reply.data);
+        fprintf(stderr, "sendmail: %s\n",
+                code < 0 ? "lost connection" : reply.data);
         rc = code >= 500 ? EX_DATAERR : EX_TEMPFAIL;
         goto done;
     }
@@ -303,8 +302,8 @@ static int submit(const char *sender, const char *fullname,
     if (accepted == 0 || rc != EX_OK)
         goto done;
     if ((code = command(s, &reply, "DATA")) != 354) {
-        fprintf(stderr, "sendmail: %s\n", code < 0 ? "lost connection"
-                                                   : reply.data);
+        fprintf(stderr, "sendmail: %s\n",
+                code < 0 ? "lost connection" : reply.data);
         rc = code >= 500 ? EX_DATAERR : EX_TEMPFAIL;
         goto done;
     }
@@ -320,8 +319,8 @@ static int submit(const char *sender, const char *fullname,
     }
     code = command(s, &reply, ".");
     if (code != 250) {
-        fprintf(stderr, "sendmail: %s\n", code < 0 ? "lost connection"
-                                                   : reply.data);
+        fprintf(stderr, "sendmail: %s\n",
+                code < 0 ? "lost connection" : reply.data);
         rc = code >= 500 ? EX_DATAERR : EX_TEMPFAIL;
         goto done;
     }
@@ -334,8 +333,8 @@ done:
 
 int main(int argc, char **argv)
 {
-    const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1
-                                             : argv[0];
+    const char *prog =
+        strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
     const char *config_dir = NULL, *sender = NULL, *fullname = NULL;
     int extract = 0, dot_ends = 1, mode = 'm', flush = 0;
     signal(SIGPIPE, SIG_IGN);
@@ -347,8 +346,8 @@ int main(int argc, char **argv)
     int opt;
     /* Sendmail's option letters; those that make no sense here are
      * accepted and ignored, as Postfix does. */
-    while ((opt = getopt(argc, argv, "B:C:F:N:R:UV:X:b:c:f:h:imno:p:q::r:tvx")) !=
-           -1) {
+    while ((opt = getopt(argc, argv,
+                         "B:C:F:N:R:UV:X:b:c:f:h:imno:p:q::r:tvx")) != -1) {
         switch (opt) {
         case 'C':
         case 'c':

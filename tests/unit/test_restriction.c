@@ -147,12 +147,10 @@ static void test_netlist(void)
     CHECK_INT(netlist_match(l, "unknown", "::ffff:127.0.0.1"), DICT_FOUND);
     CHECK_INT(netlist_match(l, "mx.example.com", "203.0.113.1"), DICT_FOUND);
     CHECK_INT(netlist_match(l, "EXAMPLE.com", "203.0.113.1"), DICT_FOUND);
-    CHECK_INT(netlist_match(l, "badexample.com", "203.0.113.1"),
-              DICT_NOTFOUND);
+    CHECK_INT(netlist_match(l, "badexample.com", "203.0.113.1"), DICT_NOTFOUND);
     CHECK_INT(netlist_match(l, "sub.example.net", "203.0.113.1"),
               DICT_NOTFOUND);
-    CHECK_INT(netlist_match(l, "a.sub.example.net", "203.0.113.1"),
-              DICT_FOUND);
+    CHECK_INT(netlist_match(l, "a.sub.example.net", "203.0.113.1"), DICT_FOUND);
     /* "unknown" never matches a name pattern. */
     CHECK_INT(netlist_match(l, "unknown", "203.0.113.1"), DICT_NOTFOUND);
     netlist_free(l);

@@ -97,9 +97,9 @@ static void test_long_lines_in_pieces(void)
     /* Input arriving a byte at a time: the line comes out in pieces,
      * unstuffed once, and the result is the same as all at once. */
     for (size_t step = 1; step <= 3; step++) {
-        CHECK_INT(scan_step("..abcdefghij\r\n.x\r\n.\r\n", 1, 4, step,
-                            &out, &used),
-                  SMTP_DATA_END);
+        CHECK_INT(
+            scan_step("..abcdefghij\r\n.x\r\n.\r\n", 1, 4, step, &out, &used),
+            SMTP_DATA_END);
         CHECK_STR(out.data, ".abcdefghij\nx\n");
     }
     buf_free(&out);

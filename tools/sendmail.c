@@ -176,7 +176,7 @@ static int read_message(int dot_ends, struct buf *msg)
     struct stream *in = stream_open(0);
     struct buf line = BUF_INIT;
     long long limit = cfg_size("message_size_limit");
-    int rc = EX_OK;
+    int rc = EX_OK, first = 1;
     for (;;) {
         enum stream_status st = stream_read_line(in, &line, 1 << 20);
         if (st == STREAM_EOF)
@@ -189,6 +189,14 @@ static int read_message(int dot_ends, struct buf *msg)
         }
         if (dot_ends && line.len == 1 && line.data[0] == '.')
             break;
+        /* An mbox "From " line first is an envelope, not a header, as
+         * Postfix's sendmail treats it: drop it. */
+        if (msg->len == 0 && first && line.len >= 5 &&
+            memcmp(line.data, "From ", 5) == 0) {
+            first = 0;
+            continue;
+        }
+        first = 0;
         buf_append(msg, line.data, line.len);
         buf_append_char(msg, '\n');
         if (limit > 0 && (long long)msg->len > limit + 65536) {

@@ -100,6 +100,14 @@ class SendmailTest(unittest.TestCase):
         self.assertTrue(q["content"].endswith("\nbefore\n.\n..two\nafter\n"),
                         q["content"])
 
+    def test_mbox_from_line_dropped(self):
+        qid, q = self.submit(["bob@example.test"],
+                             b"From someone Mon Nov 23 00:00:00 2026\n"
+                             b"Subject: m\n\nFrom here on, body\n")
+        self.assertNotIn("From someone", q["content"])
+        self.assertIn("\nSubject: m\n", q["content"])
+        self.assertTrue(q["content"].endswith("\n\nFrom here on, body\n"))
+
     def test_local_submission_may_relay(self):
         qid, q = self.submit(["someone@far.example"], b"Subject: r\n\nr\n")
         self.assertEqual(q["recipients"][0]["address"], "someone@far.example")

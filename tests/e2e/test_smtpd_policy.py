@@ -134,6 +134,20 @@ class UnlistedSenderTest(unittest.TestCase):
                 self.assertEqual((code, lines[0]), expected, sender)
 
 
+class LocalUsersTest(unittest.TestCase):
+    def test_default_local_recipient_maps(self):
+        # local_recipient_maps = unix:passwd.byname $alias_maps: UNIX
+        # accounts are known, anything else is not.
+        inst = SmtpdInstance(self, main_cf={"local_recipient_maps":
+                                            "unix:passwd.byname $alias_maps"})
+        for rcpt, code in (("root@example.test", 250),
+                           ("no-such-user-xyz@example.test", 550)):
+            with inst.raw() as c:
+                c.cmd("EHLO client.example")
+                c.cmd("MAIL FROM:<a@b.example>")
+                self.assertEqual(c.cmd(f"RCPT TO:<{rcpt}>")[0], code, rcpt)
+
+
 class PeernameTest(unittest.TestCase):
     def test_verified_client_name(self):
         # 127.0.0.1 is localhost in /etc/hosts both ways; the lookup runs

@@ -490,6 +490,15 @@ const struct param_def param_table[] = {
      "untrusted clients (never do this)"},
     {"show_user_unknown_table_name", PARAM_BOOL, "yes", 0, 0, 0,
      "name the table in \"User unknown in ... table\" replies"},
+
+    /* ---- smtpd intake (smtpd) ---- */
+    {"smtpd_local_submission", PARAM_BOOL, "no", 0, 0, 0,
+     "serve local submission (sendmail) on a unix socket: peer uid "
+     "logged, trusted for relaying, Message-ID:/Date:/From: added"},
+    {"smtpd_null_access_lookup_key", PARAM_STR, "<>", 0, 0, 0,
+     "key looked up in access maps for the null sender"},
+    {"smtpd_io_threads", PARAM_INT, "4", 1, 64, 0,
+     "threads that fsync queue files for one smtpd process (group commit)"},
 };
 
 const size_t param_table_count = sizeof(param_table) / sizeof(param_table[0]);

@@ -1,0 +1,219 @@
+/* smtpd.h: the SMTP server's session state and the interfaces between
+ * its files.
+ *
+ *   smtpd.c        main, settings, accept, the session's I/O and timers
+ *   smtpd_cmd.c    the SMTP commands (EHLO ... QUIT) and their replies
+ *   smtpd_check.c  restriction lists, address classes, recipient checks
+ *   smtpd_data.c   DATA and BDAT intake, headers, the queue file, commit
+ *
+ * One process serves many sessions on lib/server.h's event loop; a
+ * session costs this struct, its stream buffers and, during a
+ * transaction, the envelope. See docs/smtpd.md. */
+#ifndef POSTERN_SMTPD_H
+#define POSTERN_SMTPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "dict.h"
+#include "event.h"
+#include "header.h"
+#include "netmatch.h"
+#include "qfile_writer.h"
+#include "restriction.h"
+#include "smtp_cmd.h"
+#include "smtp_data.h"
+#include "str.h"
+#include "stream.h"
+
+/* Settings read once at start (main.cf and -o). */
+struct smtpd_settings {
+    const char *myhostname;
+    const char *myorigin;
+    const char *banner;
+    const char *queue_directory;
+    const char *mail_name;
+    long timeout_ms;
+    long line_length_limit;
+    long recipient_limit;
+    long soft_error_limit;
+    long hard_error_limit;
+    long error_sleep_ms;
+    long junk_command_limit;
+    long long message_size_limit;
+    long hopcount_limit;
+    int disable_vrfy;
+    int strict_rfc821;
+    int helo_required;
+    int reject_unlisted_recipient;
+    int reject_unlisted_sender;
+    int local_submission;
+    int allow_untrusted_routing;
+    int forbid_unauth_pipelining;
+    int bare_newline_reject; /* smtpd_forbid_bare_newline = reject */
+    int bare_newline_normalize;
+    long bare_newline_code;
+    long relay_reject_code, unknown_address_code, access_reject_code,
+        access_defer_code, defer_code, reject_code, non_fqdn_code,
+        invalid_hostname_code, unknown_local_code, unknown_virtual_code,
+        unknown_alias_code, unknown_relay_code;
+    const char *null_access_key;
+    const char *recipient_delimiter;
+    struct strlist discard_ehlo;
+    /* Parsed restriction lists (a parse error leaves valid = 0: every
+     * use then answers 451 4.3.5 Server configuration error). */
+    struct restriction_list client_r, helo_r, sender_r, relay_r, rcpt_r, data_r,
+        eod_r;
+    int client_ok, helo_ok, sender_ok, relay_ok, rcpt_ok, data_ok, eod_ok;
+    struct netlist *mynetworks;
+    struct netlist *bare_nl_exclusions;
+    char incoming_dir[4096];
+    char hold_dir[4096];
+};
+extern struct smtpd_settings smtpd_var;
+
+enum smtpd_state {
+    SMTPD_LOOKUP,    /* looking up the client's name: not reading yet */
+    SMTPD_CMD,       /* reading commands */
+    SMTPD_DATA,      /* reading DATA content */
+    SMTPD_BDAT,      /* reading a BDAT chunk */
+    SMTPD_BDAT_SKIP, /* discarding a BDAT chunk after an error */
+    SMTPD_COMMIT,    /* waiting for the queue file to be durable */
+    SMTPD_SLEEP,     /* error sleep: not reading */
+    SMTPD_CLOSING,   /* flushing the last reply, then closing */
+};
+
+/* One recipient of the current transaction. */
+struct smtpd_rcpt {
+    char *address;  /* internal form, after canonicalisation */
+    char *original; /* as given in RCPT TO */
+    char *orcpt;    /* DSN ORCPT "type;addr", or NULL */
+    unsigned notify;
+};
+
+struct smtpd_session {
+    int fd;
+    struct stream *stream;
+    enum smtpd_state state;
+    struct event_timer idle_timer;
+    struct event_timer sleep_timer;
+
+    /* Client. */
+    char name[256]; /* verified host name or "unknown" */
+    char addr[64];  /* IP address, or "127.0.0.1"-like for unix */
+    char port[8];
+    char namaddr[330]; /* name[addr] for logs and replies */
+    int local;         /* local submission socket */
+    long peer_uid;
+    int trusted;        /* in mynetworks or local submission */
+    int bare_nl_reject; /* reject bare newlines for this client */
+
+    /* Protocol. */
+    char *helo; /* HELO/EHLO argument, or NULL */
+    int esmtp;
+    struct smtp_cmd cmd;
+    struct buf line;
+    const char *last_verb; /* for "timeout after X" */
+    int errors;
+    int junk;
+    /* Per-command counters for the disconnect line: name -> count. */
+    unsigned counts[16];
+    unsigned count_bad[16];
+    unsigned total, total_bad;
+
+    /* Transaction. */
+    int in_mail;
+    char *sender;     /* rewritten, as queued; "" for <> */
+    char *sender_raw; /* as given in MAIL FROM (for checks, logs) */
+    unsigned long long declared_size;
+    int body_8bit, smtputf8;
+    int dsn_ret; /* 0, QFILE_RET_FULL or QFILE_RET_HDRS */
+    char *dsn_envid;
+    struct smtpd_rcpt *rcpts;
+    size_t rcpt_count, rcpt_cap;
+    size_t rcpt_accepted; /* RCPT commands accepted */
+    int hold;             /* an access rule said HOLD */
+    int discard;          /* an access rule said DISCARD */
+    char *hold_reason;
+    /* Intake. */
+    struct qfile_writer *writer;
+    uint64_t data_size; /* content bytes received */
+    int too_big;
+    int write_error;
+    int data_line_start;              /* next content byte begins a line */
+    struct smtp_data_scanner scanner; /* DATA line and end detection */
+    int in_header;
+    struct header_block headers;
+    unsigned long long bdat_left;
+    int bdat_last;
+    int bdat_used;
+    int bdat_failed;     /* a BDAT chunk failed; skip until RSET */
+    int pending_cr;      /* BDAT: last chunk ended with CR */
+    struct buf data_out; /* converted content waiting for the writer */
+    char qid[32];
+    time_t arrival;
+};
+
+/* smtpd.c */
+void smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Sends the reply for a failed check/command and counts the error. */
+void smtpd_error_reply(struct smtpd_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void smtpd_close_after_reply(struct smtpd_session *s);
+void smtpd_count(struct smtpd_session *s, const char *verb, int ok);
+/* A command counted as accepted turned out to fail (DATA refused at the
+ * end of the message): the disconnect line shows data=0/1. */
+void smtpd_count_late_failure(struct smtpd_session *s, const char *verb);
+void smtpd_resume(struct smtpd_session *s);
+void smtpd_trigger_qmgr(void);
+
+/* smtpd_cmd.c */
+void smtpd_command(struct smtpd_session *s, const char *line, size_t len);
+void smtpd_reset_transaction(struct smtpd_session *s);
+void smtpd_greeting(struct smtpd_session *s);
+
+/* smtpd_check.c */
+enum smtpd_verdict {
+    SMTPD_NEXT, /* nothing decided (DUNNO) */
+    SMTPD_PERMIT,
+    SMTPD_REJECT, /* a reply was sent */
+};
+/* Evaluates a stage's restrictions; on reject sends the reply and logs
+ * the NOQUEUE line. `address` is the sender or recipient being checked
+ * (NULL for client/helo/data). */
+enum smtpd_verdict smtpd_check_client(struct smtpd_session *s);
+enum smtpd_verdict smtpd_check_helo(struct smtpd_session *s);
+enum smtpd_verdict smtpd_check_sender(struct smtpd_session *s,
+                                      const char *sender);
+enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt);
+enum smtpd_verdict smtpd_check_data(struct smtpd_session *s);
+/* smtpd_end_of_data_restrictions, after the whole message. */
+enum smtpd_verdict smtpd_check_end_of_data(struct smtpd_session *s);
+void smtpd_check_init(void);
+/* Canonical form of an envelope address (lib/rewrite step 1). */
+void smtpd_canonical(const char *address, struct buf *out);
+/* The envelope sender and recipients as they go into the queue file
+ * (canonical maps; virtual_alias_maps expansion for recipients): 0, or
+ * -1 with a temporary reason in why. */
+int smtpd_rewrite_sender(const char *address, struct buf *out, struct buf *why);
+int smtpd_rewrite_recipient(const char *address, struct strlist *out,
+                            struct buf *why);
+
+/* smtpd_data.c */
+/* Starts intake after DATA's 354 or the first BDAT: opens the writer. 0,
+ * or -1 after replying 451. */
+int smtpd_data_begin(struct smtpd_session *s);
+/* Processes buffered input in DATA state. Returns 1 when it consumed
+ * everything it could and more input is needed, 0 when the state changed
+ * (end of data, error). */
+int smtpd_data_input(struct smtpd_session *s);
+int smtpd_bdat_input(struct smtpd_session *s);
+/* BDAT command: handles its chunk bookkeeping. */
+void smtpd_bdat_command(struct smtpd_session *s);
+void smtpd_data_abort(struct smtpd_session *s);
+void smtpd_data_init(void);
+
+#endif

@@ -1,0 +1,666 @@
+/* smtpd_check.c: SMTP access restrictions, evaluated as Postfix does.
+ *
+ * With smtpd_delay_reject = yes (the only mode implemented) the client,
+ * HELO and sender restrictions are evaluated at RCPT time, followed by
+ * smtpd_relay_restrictions and smtpd_recipient_restrictions; then the
+ * recipient must be known (smtpd_reject_unlisted_recipient). Each list
+ * ends in "no decision", which permits. A reject replies and logs
+ * Postfix's "NOQUEUE: reject: RCPT from ..." line.
+ *
+ * Address classes, relay authorisation and the unknown-recipient
+ * decision come from lib/rewrite, lib/resolve and lib/recipient_check,
+ * shared with qmgr, so smtpd accepts exactly what qmgr can route.
+ */
+#include "smtpd.h"
+
+#include <ctype.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "address.h"
+#include "config.h"
+#include "log.h"
+#include "mem.h"
+#include "recipient_check.h"
+#include "resolve.h"
+#include "rewrite.h"
+
+/* ---- tables ---- */
+
+struct table_slot {
+    char *spec;
+    struct dict *dict;
+};
+static struct table_slot *tables;
+static size_t table_count;
+
+static struct dict *table_get(const char *spec)
+{
+    for (size_t i = 0; i < table_count; i++)
+        if (strcmp(tables[i].spec, spec) == 0)
+            return tables[i].dict;
+    struct buf err = BUF_INIT;
+    struct dict *d = dict_open(spec, 0, &err);
+    if (d == NULL)
+        log_warn("table %s: %s", spec, buf_cstr(&err));
+    buf_free(&err);
+    tables = xreallocarray(tables, table_count + 1, sizeof(*tables));
+    tables[table_count].spec = xstrdup(spec);
+    tables[table_count].dict = d;
+    table_count++;
+    return d;
+}
+
+static enum dict_result table_lookup(const char *spec, const char *key,
+                                     struct buf *value)
+{
+    struct dict *d = table_get(spec);
+    if (d == NULL)
+        return DICT_ERROR;
+    return dict_lookup(d, key, value);
+}
+
+static struct rewrite *smtpd_rewrite;
+static struct resolver *smtpd_resolver;
+static struct recipient_check *smtpd_rcheck;
+
+void smtpd_check_init(void)
+{
+    struct buf err = BUF_INIT;
+    struct rewrite_settings rws;
+    rewrite_settings_from_config(&rws);
+    smtpd_rewrite = rewrite_open(&rws, &err);
+    if (smtpd_rewrite == NULL)
+        log_fatal("address rewriting: %s", buf_cstr(&err));
+    struct resolve_settings rss;
+    resolve_settings_from_config(&rss);
+    smtpd_resolver = resolve_open(&rss, smtpd_rewrite, &err);
+    if (smtpd_resolver == NULL)
+        log_fatal("address resolution: %s", buf_cstr(&err));
+    struct recipient_check_settings rcs;
+    recipient_check_settings_from_config(&rcs);
+    smtpd_rcheck = recipient_check_open(&rcs, smtpd_rewrite, smtpd_resolver);
+    buf_free(&err);
+}
+
+void smtpd_canonical(const char *address, struct buf *out)
+{
+    rewrite_canonical_form(smtpd_rewrite, address, REWRITE_LOCAL, out);
+}
+
+int smtpd_rewrite_sender(const char *address, struct buf *out, struct buf *why)
+{
+    return rewrite_envelope_sender(smtpd_rewrite, address, out, why);
+}
+
+int smtpd_rewrite_recipient(const char *address, struct strlist *out,
+                            struct buf *why)
+{
+    return rewrite_envelope_recipient(smtpd_rewrite, address, out, why);
+}
+
+/* ---- replies ---- */
+
+struct check_ctx {
+    const char *stage;  /* "RCPT", "DATA" */
+    const char *sender; /* NULL when none yet */
+    const char *rcpt;   /* NULL outside RCPT */
+    int depth;
+};
+
+static void log_reject(struct smtpd_session *s, const struct check_ctx *c,
+                       const char *what, const char *reply)
+{
+    struct buf line = BUF_INIT;
+    buf_appendf(&line, "%s: %s: %s from %s: %s;",
+                s->qid[0] ? s->qid : "NOQUEUE", what, c->stage, s->namaddr,
+                reply);
+    if (c->sender)
+        buf_appendf(&line, " from=<%s>", c->sender);
+    if (c->rcpt)
+        buf_appendf(&line, " to=<%s>", c->rcpt);
+    buf_appendf(&line, " proto=%s", s->esmtp ? "ESMTP" : "SMTP");
+    if (s->helo)
+        buf_appendf(&line, " helo=<%s>", s->helo);
+    log_info("%s", buf_cstr(&line));
+    buf_free(&line);
+}
+
+static enum smtpd_verdict reject(struct smtpd_session *s,
+                                 const struct check_ctx *c, long code,
+                                 const char *dsn, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static enum smtpd_verdict reject(struct smtpd_session *s,
+                                 const struct check_ctx *c, long code,
+                                 const char *dsn, const char *fmt, ...)
+{
+    struct buf text = BUF_INIT;
+    char fixed[12];
+    /* The enhanced code's class follows the reply's (4xx vs 5xx). */
+    str_copy(fixed, dsn, sizeof(fixed));
+    fixed[0] = (char)('0' + code / 100);
+    buf_appendf(&text, "%ld %s ", code, fixed);
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vappendf(&text, fmt, ap);
+    va_end(ap);
+    log_reject(s, c, "reject", text.data);
+    smtpd_error_reply(s, "%s", text.data);
+    buf_free(&text);
+    return SMTPD_REJECT;
+}
+
+/* "<x@y>: Recipient address rejected" and friends. */
+static void reply_subject(struct smtpd_session *s, enum restriction_kind kind,
+                          const struct check_ctx *c, struct buf *out)
+{
+    switch (kind) {
+    case RESTR_CHECK_CLIENT_ACCESS:
+        buf_appendf(out, "<%s>: Client host rejected", s->namaddr);
+        break;
+    case RESTR_CHECK_HELO_ACCESS:
+        buf_appendf(out, "<%s>: Helo command rejected", s->helo ? s->helo : "");
+        break;
+    case RESTR_CHECK_SENDER_ACCESS:
+        buf_appendf(out, "<%s>: Sender address rejected",
+                    c->sender ? c->sender : "");
+        break;
+    default:
+        if (c->rcpt)
+            buf_appendf(out, "<%s>: Recipient address rejected", c->rcpt);
+        else if (strcmp(c->stage, "END-OF-MESSAGE") == 0)
+            buf_appendf(out, "<END-OF-MESSAGE>: End-of-data rejected");
+        else
+            buf_appendf(out, "<%s>: Data command rejected", c->stage);
+        break;
+    }
+}
+
+static enum smtpd_verdict eval_list(struct smtpd_session *s,
+                                    const struct restriction_list *list,
+                                    struct check_ctx *c);
+
+/* Applies an access table result. */
+static enum smtpd_verdict access_result(struct smtpd_session *s,
+                                        enum restriction_kind kind,
+                                        struct check_ctx *c, const char *table,
+                                        const char *value)
+{
+    struct access_result res;
+    access_parse(value, &res);
+    struct buf subject = BUF_INIT;
+    reply_subject(s, kind, c, &subject);
+    enum smtpd_verdict v = SMTPD_NEXT;
+    switch (res.action) {
+    case ACCESS_OK:
+        v = SMTPD_PERMIT;
+        break;
+    case ACCESS_DUNNO:
+        break;
+    case ACCESS_REJECT:
+        v = reject(s, c, smtpd_var.access_reject_code,
+                   res.dsn[0] ? res.dsn : "5.7.1", "%s: %s", subject.data,
+                   *res.text ? res.text : "Access denied");
+        break;
+    case ACCESS_DEFER:
+        v = reject(s, c, smtpd_var.access_defer_code,
+                   res.dsn[0] ? res.dsn : "4.7.1", "%s: %s", subject.data,
+                   *res.text ? res.text : "Access denied");
+        break;
+    case ACCESS_CODE: {
+        char dsn[12];
+        if (res.dsn[0])
+            str_copy(dsn, res.dsn, sizeof(dsn));
+        else
+            snprintf(dsn, sizeof(dsn), "%d.7.1", (res.code / 100) % 10);
+        v = reject(s, c, res.code, dsn, "%s: %s", subject.data,
+                   *res.text ? res.text : "Access denied");
+        break;
+    }
+    case ACCESS_HOLD:
+        s->hold = 1;
+        free(s->hold_reason);
+        s->hold_reason = xstrdup(*res.text ? res.text : "held");
+        {
+            struct buf why = BUF_INIT;
+            buf_appendf(&why, "%s: %s", subject.data,
+                        *res.text ? res.text : "triggers HOLD action");
+            log_reject(s, c, "hold", why.data);
+            buf_free(&why);
+        }
+        break;
+    case ACCESS_DISCARD:
+        s->discard = 1;
+        {
+            struct buf why = BUF_INIT;
+            buf_appendf(&why, "%s: %s", subject.data,
+                        *res.text ? res.text : "triggers DISCARD action");
+            log_reject(s, c, "discard", why.data);
+            buf_free(&why);
+        }
+        v = SMTPD_PERMIT;
+        break;
+    case ACCESS_RESTRICTIONS: {
+        struct strlist words;
+        strlist_init(&words);
+        str_split_list(res.text, &words);
+        struct restriction_list sub;
+        struct buf err = BUF_INIT;
+        if (c->depth > 3 || restriction_list_parse(&words, &sub, &err) < 0) {
+            log_warn("%s: bad access result \"%s\": %s", table, value,
+                     c->depth > 3 ? "nested too deep" : err.data);
+            v = reject(s, c, 451, "4.3.5", "Server configuration error");
+        } else {
+            c->depth++;
+            v = eval_list(s, &sub, c);
+            c->depth--;
+            restriction_list_free(&sub);
+        }
+        buf_free(&err);
+        strlist_free(&words);
+        break;
+    }
+    case ACCESS_UNSUPPORTED:
+        log_warn("%s: access action \"%s\" is not supported; ignored", table,
+                 value);
+        break;
+    case ACCESS_BAD:
+        log_warn("%s: malformed access result \"%s\"", table, value);
+        v = reject(s, c, 451, "4.3.5", "Server configuration error");
+        break;
+    }
+    buf_free(&subject);
+    return v;
+}
+
+/* Looks keys up in order; the first found decides. */
+static enum smtpd_verdict access_keys(struct smtpd_session *s,
+                                      enum restriction_kind kind,
+                                      struct check_ctx *c, const char *table,
+                                      const struct strlist *keys)
+{
+    struct buf value = BUF_INIT;
+    enum smtpd_verdict v = SMTPD_NEXT;
+    for (size_t i = 0; i < keys->count; i++) {
+        enum dict_result r = table_lookup(table, keys->items[i], &value);
+        if (r == DICT_ERROR) {
+            v = reject(s, c, 451, "4.3.0", "<%s>: Temporary lookup failure",
+                       keys->items[0]);
+            break;
+        }
+        if (r == DICT_FOUND) {
+            v = access_result(s, kind, c, table, buf_cstr(&value));
+            break;
+        }
+    }
+    buf_free(&value);
+    return v;
+}
+
+/* name, then its parent domains (as Postfix's access maps do with
+ * parent_domain_matches_subdomains): a.b.c, b.c, c, and .b.c, .c. */
+static void domain_keys(const char *domain, struct strlist *keys)
+{
+    strlist_add(keys, domain);
+    for (const char *p = strchr(domain, '.'); p && p[1];
+         p = strchr(p + 1, '.')) {
+        strlist_add(keys, p + 1);
+        strlist_add(keys, p);
+    }
+}
+
+static enum smtpd_verdict check_access(struct smtpd_session *s,
+                                       const struct restriction *r,
+                                       struct check_ctx *c)
+{
+    struct strlist keys;
+    strlist_init(&keys);
+    const char *address = NULL;
+    switch (r->kind) {
+    case RESTR_CHECK_CLIENT_ACCESS: {
+        if (strcmp(s->name, "unknown") != 0)
+            domain_keys(s->name, &keys);
+        strlist_add(&keys, s->addr);
+        /* 1.2.3.4, 1.2.3, 1.2, 1 (IPv4; ':'-separated for IPv6). */
+        char tmp[64];
+        str_copy(tmp, s->addr, sizeof(tmp));
+        char sep = strchr(tmp, ':') ? ':' : '.';
+        char *p;
+        while ((p = strrchr(tmp, sep)) != NULL) {
+            *p = '\0';
+            if (*tmp)
+                strlist_add(&keys, tmp);
+        }
+        break;
+    }
+    case RESTR_CHECK_HELO_ACCESS:
+        if (!s->helo)
+            break;
+        domain_keys(s->helo, &keys);
+        break;
+    case RESTR_CHECK_SENDER_ACCESS:
+        address = c->sender;
+        break;
+    case RESTR_CHECK_RECIPIENT_ACCESS:
+        address = c->rcpt;
+        break;
+    default:
+        break;
+    }
+    if (address) {
+        if (*address == '\0') {
+            strlist_add(&keys, smtpd_var.null_access_key);
+        } else {
+            strlist_add(&keys, address);
+            const char *domain = address_domain(address);
+            struct buf local = BUF_INIT;
+            address_split(address, &local, NULL);
+            if (domain)
+                domain_keys(domain, &keys);
+            buf_append_char(&local, '@');
+            strlist_add(&keys, local.data);
+            buf_free(&local);
+        }
+    }
+    enum smtpd_verdict v = SMTPD_NEXT;
+    if (keys.count)
+        v = access_keys(s, r->kind, c, r->table, &keys);
+    strlist_free(&keys);
+    return v;
+}
+
+static int domain_known(const char *domain)
+{
+    if (*domain == '[')
+        return address_valid_literal(domain);
+    /* RFC 6761: names under .invalid never exist; do not ask. */
+    size_t len = strlen(domain);
+    if (str_equal_nocase(domain, "invalid") ||
+        (len > 8 && str_equal_nocase(domain + len - 8, ".invalid")))
+        return 0;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = getaddrinfo(domain, NULL, &hints, &res);
+    if (res)
+        freeaddrinfo(res);
+    return rc == 0;
+}
+
+/* Known (ours, or found in DNS: A/AAAA through the resolver). One
+ * function, so the DNS client of a later release replaces only this. */
+static int smtpd_domain_exists(const char *address)
+{
+    const char *domain = address_domain(address);
+    if (domain == NULL)
+        return 1;
+    struct buf canon = BUF_INIT;
+    struct resolve_result res;
+    resolve_result_init(&res);
+    smtpd_canonical(address, &canon);
+    int ours = resolve_address(smtpd_resolver, buf_cstr(&canon), &res) == 0 &&
+               res.addr_class != RESOLVE_CLASS_DEFAULT;
+    resolve_result_free(&res);
+    buf_free(&canon);
+    return ours || domain_known(domain);
+}
+
+/* Sends a recipient_check reply. */
+static enum smtpd_verdict rcheck_reply(struct smtpd_session *s,
+                                       const struct check_ctx *c,
+                                       const struct recipient_reply *reply)
+{
+    struct buf line = BUF_INIT;
+    recipient_reply_format(reply, &line);
+    log_reject(s, c, "reject", line.data);
+    smtpd_error_reply(s, "%s", line.data);
+    buf_free(&line);
+    return SMTPD_REJECT;
+}
+
+/* reject_unlisted_recipient. */
+static enum smtpd_verdict check_rcpt_known(struct smtpd_session *s,
+                                           struct check_ctx *c)
+{
+    struct recipient_reply reply;
+    recipient_reply_init(&reply);
+    enum smtpd_verdict v = SMTPD_NEXT;
+    if (recipient_check_unlisted(smtpd_rcheck, c->rcpt, &reply) != RECIPIENT_OK)
+        v = rcheck_reply(s, c, &reply);
+    recipient_reply_free(&reply);
+    return v;
+}
+
+/* reject_unlisted_sender: a sender in one of our domains must be a user
+ * we would accept mail for (Postfix: 550 5.1.0 ... Sender address
+ * rejected: User unknown in ... table). The null sender passes. */
+static enum smtpd_verdict check_sender_known(struct smtpd_session *s,
+                                             struct check_ctx *c)
+{
+    if (!c->sender || !*c->sender)
+        return SMTPD_NEXT;
+    struct recipient_reply reply;
+    recipient_reply_init(&reply);
+    enum smtpd_verdict v = SMTPD_NEXT;
+    enum recipient_status st =
+        recipient_check_unlisted(smtpd_rcheck, c->sender, &reply);
+    if (st != RECIPIENT_OK) {
+        const char *text = buf_cstr(&reply.text);
+        const char *what = strstr(text, "Recipient address rejected");
+        struct buf fixed = BUF_INIT;
+        if (what) {
+            buf_append(&fixed, text, (size_t)(what - text));
+            buf_append_str(&fixed, "Sender address rejected");
+            buf_append_str(&fixed, what + strlen("Recipient address rejected"));
+        } else {
+            buf_append_str(&fixed, text);
+        }
+        const char *dsn =
+            st == RECIPIENT_REJECT && strcmp(reply.dsn, "5.1.1") == 0
+                ? "5.1.0"
+                : reply.dsn;
+        v = reject(s, c, reply.code, dsn, "%s", fixed.data);
+        buf_free(&fixed);
+    }
+    recipient_reply_free(&reply);
+    return v;
+}
+
+static enum smtpd_verdict eval_one(struct smtpd_session *s,
+                                   const struct restriction *r,
+                                   struct check_ctx *c)
+{
+    switch (r->kind) {
+    case RESTR_PERMIT:
+        return SMTPD_PERMIT;
+    case RESTR_REJECT:
+    case RESTR_DEFER: {
+        struct buf subject = BUF_INIT;
+        reply_subject(s, RESTR_CHECK_RECIPIENT_ACCESS, c, &subject);
+        int rej = r->kind == RESTR_REJECT;
+        enum smtpd_verdict v =
+            reject(s, c, rej ? smtpd_var.reject_code : smtpd_var.defer_code,
+                   rej ? "5.7.1" : "4.7.1", "%s: Access denied", subject.data);
+        buf_free(&subject);
+        return v;
+    }
+    case RESTR_PERMIT_MYNETWORKS:
+        return s->trusted ? SMTPD_PERMIT : SMTPD_NEXT;
+    case RESTR_PERMIT_SASL_AUTHENTICATED:
+        return SMTPD_NEXT; /* no SASL yet */
+    case RESTR_REJECT_UNAUTH_DESTINATION:
+    case RESTR_DEFER_UNAUTH_DESTINATION: {
+        if (!c->rcpt)
+            return SMTPD_NEXT;
+        struct recipient_reply reply;
+        recipient_reply_init(&reply);
+        enum smtpd_verdict v = SMTPD_NEXT;
+        if (recipient_check_unauth_destination(
+                smtpd_rcheck, c->rcpt,
+                r->kind == RESTR_DEFER_UNAUTH_DESTINATION,
+                &reply) != RECIPIENT_OK)
+            v = rcheck_reply(s, c, &reply);
+        recipient_reply_free(&reply);
+        return v;
+    }
+    case RESTR_PERMIT_AUTH_DESTINATION: {
+        if (!c->rcpt)
+            return SMTPD_NEXT;
+        struct recipient_reply reply;
+        recipient_reply_init(&reply);
+        int ours = recipient_check_is_ours(smtpd_rcheck, c->rcpt, &reply);
+        enum smtpd_verdict v = ours > 0 ? SMTPD_PERMIT : SMTPD_NEXT;
+        if (ours < 0)
+            v = rcheck_reply(s, c, &reply);
+        recipient_reply_free(&reply);
+        return v;
+    }
+    case RESTR_REJECT_UNLISTED_RECIPIENT:
+        return c->rcpt ? check_rcpt_known(s, c) : SMTPD_NEXT;
+    case RESTR_REJECT_UNLISTED_SENDER:
+        return check_sender_known(s, c);
+    case RESTR_REJECT_UNKNOWN_RECIPIENT_DOMAIN:
+        if (c->rcpt && !smtpd_domain_exists(c->rcpt))
+            return reject(s, c, smtpd_var.unknown_address_code, "4.1.2",
+                          "<%s>: Recipient address rejected: Domain not "
+                          "found",
+                          c->rcpt);
+        return SMTPD_NEXT;
+    case RESTR_REJECT_UNKNOWN_SENDER_DOMAIN:
+        if (c->sender && *c->sender && !smtpd_domain_exists(c->sender))
+            return reject(s, c, smtpd_var.unknown_address_code, "4.1.8",
+                          "<%s>: Sender address rejected: Domain not found",
+                          c->sender);
+        return SMTPD_NEXT;
+    case RESTR_REJECT_NON_FQDN_SENDER:
+        if (c->sender && *c->sender) {
+            const char *d = address_domain(c->sender);
+            if (!d || !address_domain_is_fqdn(d))
+                return reject(s, c, smtpd_var.non_fqdn_code, "5.5.2",
+                              "<%s>: Sender address rejected: need "
+                              "fully-qualified address",
+                              c->sender);
+        }
+        return SMTPD_NEXT;
+    case RESTR_REJECT_NON_FQDN_RECIPIENT:
+        if (c->rcpt) {
+            const char *d = address_domain(c->rcpt);
+            if (!d || !address_domain_is_fqdn(d))
+                return reject(s, c, smtpd_var.non_fqdn_code, "5.5.2",
+                              "<%s>: Recipient address rejected: need "
+                              "fully-qualified address",
+                              c->rcpt);
+        }
+        return SMTPD_NEXT;
+    case RESTR_REJECT_NON_FQDN_HELO_HOSTNAME:
+        if (s->helo && !address_helo_is_fqdn(s->helo))
+            return reject(s, c, smtpd_var.non_fqdn_code, "5.5.2",
+                          "<%s>: Helo command rejected: need "
+                          "fully-qualified hostname",
+                          s->helo);
+        return SMTPD_NEXT;
+    case RESTR_REJECT_INVALID_HELO_HOSTNAME:
+        if (s->helo && !address_helo_valid(s->helo))
+            return reject(s, c, smtpd_var.invalid_hostname_code, "5.5.2",
+                          "<%s>: Helo command rejected: Invalid name", s->helo);
+        return SMTPD_NEXT;
+    case RESTR_CHECK_CLIENT_ACCESS:
+    case RESTR_CHECK_HELO_ACCESS:
+    case RESTR_CHECK_SENDER_ACCESS:
+    case RESTR_CHECK_RECIPIENT_ACCESS:
+        return check_access(s, r, c);
+    }
+    return SMTPD_NEXT;
+}
+
+static enum smtpd_verdict eval_list(struct smtpd_session *s,
+                                    const struct restriction_list *list,
+                                    struct check_ctx *c)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        enum smtpd_verdict v = eval_one(s, &list->items[i], c);
+        if (v != SMTPD_NEXT)
+            return v;
+    }
+    return SMTPD_NEXT;
+}
+
+static enum smtpd_verdict eval_stage(struct smtpd_session *s,
+                                     const struct restriction_list *list,
+                                     int ok, struct check_ctx *c)
+{
+    if (!ok) {
+        log_warn("restriction list is invalid; see earlier warning");
+        return reject(s, c, 451, "4.3.5", "Server configuration error");
+    }
+    enum smtpd_verdict v = eval_list(s, list, c);
+    return v == SMTPD_REJECT ? SMTPD_REJECT : SMTPD_PERMIT;
+}
+
+enum smtpd_verdict smtpd_check_client(struct smtpd_session *s)
+{
+    struct check_ctx c = {"CONNECT", NULL, NULL, 0};
+    return eval_stage(s, &smtpd_var.client_r, smtpd_var.client_ok, &c);
+}
+
+enum smtpd_verdict smtpd_check_helo(struct smtpd_session *s)
+{
+    struct check_ctx c = {"HELO", NULL, NULL, 0};
+    return eval_stage(s, &smtpd_var.helo_r, smtpd_var.helo_ok, &c);
+}
+
+enum smtpd_verdict smtpd_check_sender(struct smtpd_session *s,
+                                      const char *sender)
+{
+    struct check_ctx c = {"MAIL", sender, NULL, 0};
+    return eval_stage(s, &smtpd_var.sender_r, smtpd_var.sender_ok, &c);
+}
+
+enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt)
+{
+    /* smtpd_delay_reject: every earlier stage is evaluated here. */
+    struct check_ctx c = {"RCPT", s->sender_raw, rcpt, 0};
+    /* Local submission is trusted as Postfix trusts pickup: its mail
+     * passes no restriction list, only the recipient validation. */
+    if (!s->local) {
+        if (eval_stage(s, &smtpd_var.client_r, smtpd_var.client_ok, &c) ==
+                SMTPD_REJECT ||
+            eval_stage(s, &smtpd_var.helo_r, smtpd_var.helo_ok, &c) ==
+                SMTPD_REJECT ||
+            eval_stage(s, &smtpd_var.sender_r, smtpd_var.sender_ok, &c) ==
+                SMTPD_REJECT ||
+            eval_stage(s, &smtpd_var.relay_r, smtpd_var.relay_ok, &c) ==
+                SMTPD_REJECT ||
+            eval_stage(s, &smtpd_var.rcpt_r, smtpd_var.rcpt_ok, &c) ==
+                SMTPD_REJECT)
+            return SMTPD_REJECT;
+    }
+    if (smtpd_var.reject_unlisted_sender && !s->local &&
+        check_sender_known(s, &c) == SMTPD_REJECT)
+        return SMTPD_REJECT;
+    if (smtpd_var.reject_unlisted_recipient &&
+        check_rcpt_known(s, &c) == SMTPD_REJECT)
+        return SMTPD_REJECT;
+    return SMTPD_PERMIT;
+}
+
+enum smtpd_verdict smtpd_check_data(struct smtpd_session *s)
+{
+    struct check_ctx c = {"DATA", s->sender_raw, NULL, 0};
+    if (s->local)
+        return SMTPD_PERMIT;
+    return eval_stage(s, &smtpd_var.data_r, smtpd_var.data_ok, &c);
+}
+
+enum smtpd_verdict smtpd_check_end_of_data(struct smtpd_session *s)
+{
+    struct check_ctx c = {"END-OF-MESSAGE", s->sender_raw, NULL, 0};
+    if (s->local)
+        return SMTPD_PERMIT;
+    return eval_stage(s, &smtpd_var.eod_r, smtpd_var.eod_ok, &c);
+}

@@ -1,0 +1,374 @@
+/* smtpd_cmd.c: the SMTP commands and their replies (RFC 5321 with
+ * PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN and
+ * CHUNKING). Reply texts follow Postfix's so that administrators and
+ * their log tools see what they know. Syntax is checked by
+ * lib/smtp_cmd; whether a command is allowed now is decided here. */
+#include "smtpd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "address.h"
+#include "config.h"
+#include "log.h"
+#include "mem.h"
+#include "qfile.h"
+
+void smtpd_greeting(struct smtpd_session *s)
+{
+    smtpd_reply(s, "220 %s", smtpd_var.banner);
+}
+
+void smtpd_reset_transaction(struct smtpd_session *s)
+{
+    s->in_mail = 0;
+    free(s->sender);
+    s->sender = NULL;
+    free(s->sender_raw);
+    s->sender_raw = NULL;
+    free(s->dsn_envid);
+    s->dsn_envid = NULL;
+    for (size_t i = 0; i < s->rcpt_count; i++) {
+        free(s->rcpts[i].address);
+        free(s->rcpts[i].original);
+        free(s->rcpts[i].orcpt);
+    }
+    free(s->rcpts);
+    s->rcpts = NULL;
+    s->rcpt_count = s->rcpt_cap = 0;
+    s->rcpt_accepted = 0;
+    s->declared_size = 0;
+    s->body_8bit = s->smtputf8 = 0;
+    s->dsn_ret = 0;
+    s->hold = s->discard = 0;
+    free(s->hold_reason);
+    s->hold_reason = NULL;
+    s->bdat_used = 0;
+    s->bdat_failed = 0;
+}
+
+static int ehlo_keyword_on(const char *keyword)
+{
+    for (size_t i = 0; i < smtpd_var.discard_ehlo.count; i++)
+        if (str_equal_nocase(smtpd_var.discard_ehlo.items[i], keyword))
+            return 0;
+    return 1;
+}
+
+static void cmd_helo(struct smtpd_session *s, int esmtp)
+{
+    free(s->helo);
+    s->helo = xstrdup(buf_cstr(&s->cmd.arg));
+    s->esmtp = esmtp;
+    smtpd_data_abort(s);
+    smtpd_reset_transaction(s);
+    if (!esmtp) {
+        smtpd_reply(s, "250 %s", smtpd_var.myhostname);
+        return;
+    }
+    static const char *const keywords[] = {
+        "PIPELINING", "SIZE", "VRFY",     "ETRN",     "ENHANCEDSTATUSCODES",
+        "8BITMIME",   "DSN",  "SMTPUTF8", "CHUNKING",
+    };
+    struct buf lines = BUF_INIT;
+    smtpd_reply(s, "250-%s", smtpd_var.myhostname);
+    size_t n = 0;
+    const char *on[16];
+    for (size_t i = 0; i < sizeof(keywords) / sizeof(*keywords); i++) {
+        if (!ehlo_keyword_on(keywords[i]))
+            continue;
+        if (strcmp(keywords[i], "VRFY") == 0 && smtpd_var.disable_vrfy)
+            continue;
+        if (strcmp(keywords[i], "ETRN") == 0)
+            continue; /* not implemented */
+        on[n++] = keywords[i];
+    }
+    for (size_t i = 0; i < n; i++) {
+        char sep = i + 1 == n ? ' ' : '-';
+        if (strcmp(on[i], "SIZE") == 0 && smtpd_var.message_size_limit > 0)
+            smtpd_reply(s, "250%cSIZE %lld", sep, smtpd_var.message_size_limit);
+        else
+            smtpd_reply(s, "250%c%s", sep, on[i]);
+    }
+    buf_free(&lines);
+}
+
+static int need_helo(struct smtpd_session *s)
+{
+    if (smtpd_var.helo_required && !s->helo) {
+        smtpd_error_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+        return 1;
+    }
+    return 0;
+}
+
+static void cmd_mail(struct smtpd_session *s)
+{
+    struct smtp_cmd *c = &s->cmd;
+    if (need_helo(s))
+        return;
+    if (s->in_mail) {
+        smtpd_error_reply(s, "503 5.5.1 Error: nested MAIL command");
+        return;
+    }
+    if (!s->esmtp && c->params) {
+        smtpd_error_reply(s, "555 5.5.4 Unsupported option: %s",
+                          "ESMTP parameters need EHLO");
+        return;
+    }
+    if (c->body == SMTP_BODY_BINARYMIME) {
+        smtpd_error_reply(s, "504 5.5.4 Unsupported BODY parameter");
+        return;
+    }
+    if ((c->params & SMTP_PARAM_SIZE) && smtpd_var.message_size_limit > 0 &&
+        c->size > (unsigned long long)smtpd_var.message_size_limit) {
+        smtpd_error_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+        return;
+    }
+    struct buf sender = BUF_INIT, why = BUF_INIT;
+    if (smtpd_rewrite_sender(buf_cstr(&c->addr), &sender, &why) < 0) {
+        smtpd_error_reply(s, "451 4.3.0 <%s>: Sender address rejected: %s",
+                          buf_cstr(&c->addr), buf_cstr(&why));
+        buf_free(&sender);
+        buf_free(&why);
+        return;
+    }
+    buf_free(&why);
+    s->in_mail = 1;
+    s->sender = buf_detach(&sender);
+    s->sender_raw = xstrdup(buf_cstr(&c->addr));
+    s->declared_size = c->size;
+    s->body_8bit = c->body == SMTP_BODY_8BITMIME;
+    s->smtputf8 = c->smtputf8;
+    if (c->ret == SMTP_RET_FULL)
+        s->dsn_ret = QFILE_RET_FULL;
+    else if (c->ret == SMTP_RET_HDRS)
+        s->dsn_ret = QFILE_RET_HDRS;
+    if (c->params & SMTP_PARAM_ENVID)
+        s->dsn_envid = xstrdup(buf_cstr(&c->envid));
+    s->arrival = time(NULL);
+    smtpd_reply(s, "250 2.1.0 Ok");
+}
+
+static void cmd_rcpt(struct smtpd_session *s)
+{
+    struct smtp_cmd *c = &s->cmd;
+    if (!s->in_mail) {
+        smtpd_error_reply(s, "503 5.5.1 Error: need MAIL command");
+        return;
+    }
+    if (s->rcpt_accepted >= (size_t)smtpd_var.recipient_limit) {
+        smtpd_error_reply(s, "452 4.5.3 Error: too many recipients");
+        return;
+    }
+    if (!s->esmtp && c->params) {
+        smtpd_error_reply(s, "555 5.5.4 Unsupported option: %s",
+                          "ESMTP parameters need EHLO");
+        return;
+    }
+    if (smtpd_check_rcpt(s, buf_cstr(&c->addr)) == SMTPD_REJECT)
+        return;
+    /* What goes into the queue file: canonical maps and virtual alias
+     * expansion, as Postfix's cleanup does. */
+    struct strlist final;
+    strlist_init(&final);
+    struct buf why = BUF_INIT;
+    if (smtpd_rewrite_recipient(buf_cstr(&c->addr), &final, &why) < 0) {
+        smtpd_error_reply(s,
+                          "451 4.3.0 <%s>: Recipient address rejected: "
+                          "%s",
+                          buf_cstr(&c->addr), buf_cstr(&why));
+        buf_free(&why);
+        strlist_free(&final);
+        return;
+    }
+    buf_free(&why);
+    for (size_t i = 0; i < final.count; i++) {
+        int dup = 0;
+        for (size_t k = 0; k < s->rcpt_count && !dup; k++)
+            dup = str_equal_nocase(s->rcpts[k].address, final.items[i]) &&
+                  strcmp(s->rcpts[k].original, buf_cstr(&c->addr)) == 0;
+        if (dup)
+            continue;
+        if (s->rcpt_count == s->rcpt_cap) {
+            s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
+            s->rcpts = xreallocarray(s->rcpts, s->rcpt_cap, sizeof(*s->rcpts));
+        }
+        struct smtpd_rcpt *r = &s->rcpts[s->rcpt_count++];
+        memset(r, 0, sizeof(*r));
+        r->address = xstrdup(final.items[i]);
+        r->original = xstrdup(buf_cstr(&c->addr));
+        if (c->params & SMTP_PARAM_ORCPT)
+            r->orcpt = xasprintf("%s;%s", buf_cstr(&c->orcpt_type),
+                                 buf_cstr(&c->orcpt_addr));
+        if (c->params & SMTP_PARAM_NOTIFY)
+            r->notify = c->notify; /* SMTP_NOTIFY_* equal QFILE_NOTIFY_* */
+    }
+    strlist_free(&final);
+    s->rcpt_accepted++;
+    smtpd_reply(s, "250 2.1.5 Ok");
+}
+
+static void cmd_data(struct smtpd_session *s)
+{
+    if (s->cmd.arg.len > 0) {
+        smtpd_error_reply(s, "501 5.5.4 Syntax: DATA");
+        return;
+    }
+    if (s->bdat_used) {
+        smtpd_error_reply(s, "503 5.5.1 Error: DATA after BDAT");
+        return;
+    }
+    if (!s->in_mail) {
+        smtpd_error_reply(s, "503 5.5.1 Error: need MAIL command");
+        return;
+    }
+    if (s->rcpt_accepted == 0) {
+        smtpd_error_reply(s, "554 5.5.1 Error: no valid recipients");
+        return;
+    }
+    if (smtpd_check_data(s) == SMTPD_REJECT)
+        return;
+    if (smtpd_data_begin(s) < 0)
+        return;
+    smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+    s->state = SMTPD_DATA;
+}
+
+/* RFC 2920: a client may send a command before the reply to the one
+ * before only after EHLO announced PIPELINING, and never after HELO,
+ * EHLO, DATA, STARTTLS or AUTH, whose replies change what comes next.
+ * With smtpd_forbid_unauth_pipelining (Postfix 3.9's default) such a
+ * client is disconnected: its input would otherwise be read in a state
+ * it did not wait for (DATA content taken as commands, or the reverse).
+ * Local submission is exempt. Returns 1 when the session ends. */
+static int unauth_pipelining(struct smtpd_session *s)
+{
+    if (!smtpd_var.forbid_unauth_pipelining || s->local)
+        return 0;
+    enum smtp_verb v = s->cmd.verb;
+    int must_be_last = v == SMTP_VERB_HELO || v == SMTP_VERB_EHLO ||
+                       v == SMTP_VERB_DATA || v == SMTP_VERB_STARTTLS ||
+                       v == SMTP_VERB_AUTH;
+    if (!must_be_last && (s->esmtp || v == SMTP_VERB_QUIT))
+        return 0;
+    size_t avail;
+    const char *next = stream_peek(s->stream, &avail);
+    if (avail == 0)
+        return 0;
+    struct buf shown = BUF_INIT;
+    for (size_t i = 0; i < avail && i < 100; i++) {
+        unsigned char c = (unsigned char)next[i];
+        if (c == '\r')
+            buf_append_str(&shown, "\\r");
+        else if (c == '\n')
+            buf_append_str(&shown, "\\n");
+        else if (c < 32 || c > 126)
+            buf_appendf(&shown, "\\x%02x", c);
+        else
+            buf_append_char(&shown, (char)c);
+    }
+    log_info("improper command pipelining after %s from %s: %s",
+             smtp_verb_name(v), s->namaddr, shown.data);
+    buf_free(&shown);
+    smtpd_reply(s, "554 5.5.0 Error: SMTP protocol synchronization");
+    smtpd_close_after_reply(s);
+    return 1;
+}
+
+void smtpd_command(struct smtpd_session *s, const char *line, size_t len)
+{
+    unsigned flags = smtpd_var.strict_rfc821 ? SMTP_CMD_STRICT : 0;
+    if (s->in_mail && s->smtputf8)
+        flags |= SMTP_CMD_UTF8;
+    if (log_verbose_level() > 0)
+        log_debug("< %s: %.*s", s->namaddr, (int)(len > 200 ? 200 : len), line);
+    int rc = smtp_cmd_parse(&s->cmd, line, len, flags);
+    struct smtp_cmd *c = &s->cmd;
+    const char *verb = smtp_verb_name(c->verb);
+    s->last_verb = c->verb == SMTP_VERB_UNKNOWN ? "UNKNOWN" : verb;
+    char lower[16];
+    str_copy(lower, c->verb == SMTP_VERB_UNKNOWN ? "unknown" : verb,
+             sizeof(lower));
+    str_lower(lower);
+    unsigned errors_before = (unsigned)s->errors;
+    int closing_before = s->state == SMTPD_CLOSING;
+    if (unauth_pipelining(s)) {
+        smtpd_count(s, lower, 0);
+        return;
+    }
+    if (rc < 0) {
+        if (c->verb == SMTP_VERB_UNKNOWN) {
+            s->junk++;
+            smtpd_error_reply(s, "502 5.5.2 Error: command not recognized");
+        } else {
+            smtpd_error_reply(s, "%s", c->reply.data);
+        }
+        smtpd_count(s, lower, 0);
+        return;
+    }
+    switch (c->verb) {
+    case SMTP_VERB_HELO:
+        cmd_helo(s, 0);
+        break;
+    case SMTP_VERB_EHLO:
+        cmd_helo(s, 1);
+        break;
+    case SMTP_VERB_MAIL:
+        cmd_mail(s);
+        break;
+    case SMTP_VERB_RCPT:
+        cmd_rcpt(s);
+        break;
+    case SMTP_VERB_DATA:
+        cmd_data(s);
+        break;
+    case SMTP_VERB_BDAT:
+        smtpd_bdat_command(s);
+        break;
+    case SMTP_VERB_RSET:
+        smtpd_data_abort(s);
+        smtpd_reset_transaction(s);
+        smtpd_reply(s, "250 2.0.0 Ok");
+        break;
+    case SMTP_VERB_NOOP:
+        smtpd_reply(s, "250 2.0.0 Ok");
+        break;
+    case SMTP_VERB_QUIT:
+        smtpd_reply(s, "221 2.0.0 Bye");
+        smtpd_close_after_reply(s);
+        break;
+    case SMTP_VERB_VRFY:
+        if (smtpd_var.disable_vrfy)
+            smtpd_error_reply(s, "502 5.5.1 VRFY command is disabled");
+        else
+            /* Never reveal whether a user exists (RFC 5321 3.5.3). */
+            smtpd_reply(s, "252 2.0.0 Cannot VRFY user, but will accept "
+                           "message and attempt delivery");
+        break;
+    case SMTP_VERB_EXPN:
+        smtpd_error_reply(s, "502 5.5.1 EXPN command is disabled");
+        break;
+    case SMTP_VERB_HELP:
+        smtpd_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT "
+                       "RSET NOOP QUIT VRFY HELP");
+        break;
+    case SMTP_VERB_STARTTLS:
+    case SMTP_VERB_AUTH:
+        smtpd_error_reply(s, "502 5.5.1 Error: command not implemented");
+        break;
+    case SMTP_VERB_UNKNOWN:
+        s->junk++;
+        smtpd_error_reply(s, "502 5.5.2 Error: command not recognized");
+        break;
+    }
+    int failed = (unsigned)s->errors != errors_before ||
+                 (s->state == SMTPD_CLOSING && !closing_before &&
+                  c->verb != SMTP_VERB_QUIT);
+    smtpd_count(s, lower, !failed);
+    if (s->junk > smtpd_var.junk_command_limit && s->state != SMTPD_CLOSING) {
+        smtpd_reply(s, "421 4.7.0 %s Error: too many errors",
+                    smtpd_var.myhostname);
+        smtpd_close_after_reply(s);
+    }
+}

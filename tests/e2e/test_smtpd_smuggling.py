@@ -1,0 +1,93 @@
+"""SMTP smuggling: only <CR><LF>.<CR><LF> ends DATA, and a bare <LF> or
+<CR> never ends a message or starts a command. Untrusted clients get a
+5xx and a disconnect (smtpd_forbid_bare_newline = reject); clients in
+smtpd_forbid_bare_newline_exclusions ($mynetworks: here 127.0.0.3) are
+normalised, and still cannot end DATA early."""
+import unittest
+
+from smtpd_util import SmtpdInstance
+
+SMUGGLED = b"MAIL FROM:<evil@far.example>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
+
+
+class SmugglingTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.inst = SmtpdInstance()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.cleanup()
+
+    def setUp(self):
+        self.mark = self.inst.log_mark()
+        self.before = set(self.inst.incoming())
+
+    def start_data(self, source="127.0.0.1"):
+        c = self.inst.raw(source)
+        self.addCleanup(c.close)
+        self.assertEqual(c.cmd("EHLO client.example")[0], 250)
+        self.assertEqual(c.cmd("MAIL FROM:<a@b.example>")[0], 250)
+        self.assertEqual(c.cmd("RCPT TO:<bob@example.test>")[0], 250)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        return c
+
+    def assert_rejected(self, c, what):
+        code, lines = c.reply()
+        self.assertEqual((code, lines),
+                         (550, [f"5.5.2 mx.example.test Error: bare <{what}> "
+                                "received"]))
+        self.assertTrue(c.closed())
+        self.assertEqual(set(self.inst.incoming()), self.before)
+
+    def test_bare_lf_in_command(self):
+        c = self.inst.raw()
+        self.addCleanup(c.close)
+        c.send(b"EHLO client.example\n")
+        code, lines = c.reply()
+        self.assertEqual((code, lines),
+                         (550, ["5.5.2 mx.example.test Error: bare <LF> received"]))
+        self.assertTrue(c.closed())
+
+    def test_lf_dot_lf(self):
+        c = self.start_data()
+        c.send(b"Subject: s\r\n\r\nbody\n.\n" + SMUGGLED)
+        self.assert_rejected(c, "LF")
+
+    def test_cr_dot_cr(self):
+        c = self.start_data()
+        c.send(b"Subject: s\r\n\r\nbody\r.\r" + SMUGGLED)
+        self.assert_rejected(c, "CR")
+
+    def test_crlf_dot_lf(self):
+        c = self.start_data()
+        c.send(b"Subject: s\r\n\r\nbody\r\n.\n" + SMUGGLED)
+        self.assert_rejected(c, "LF")
+
+    def test_lf_dot_crlf(self):
+        c = self.start_data()
+        c.send(b"Subject: s\r\n\r\nbody\n.\r\n" + SMUGGLED)
+        self.assert_rejected(c, "LF")
+
+    def test_normalized_for_trusted_client_never_ends_early(self):
+        for sep in (b"\n.\n", b"\r\n.\n", b"\n.\r\n", b"\r.\r\n"):
+            with self.subTest(sep=sep):
+                self.mark = self.inst.log_mark()
+                c = self.start_data("127.0.0.3")
+                c.send(b"Subject: s\r\n\r\nbody" + sep + SMUGGLED +
+                       b"tail\r\n.\r\nNOOP\r\n")
+                code, lines = c.reply()
+                self.assertEqual(code, 250, lines)
+                qid = lines[0].rsplit(" ", 1)[1]
+                # The next reply is the NOOP's: nothing was smuggled.
+                self.assertEqual(c.reply(), (250, ["2.0.0 Ok"]))
+                content = self.inst.qfile(qid)["content"]
+                self.assertIn("MAIL FROM:<evil@far.example>", content)
+                self.assertTrue(content.endswith("tail\n"), content)
+                self.assertEqual(
+                    self.inst.log_since(self.mark).count("client=unknown"), 1)
+                c.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,182 @@
+/* test_restriction.c: unit tests for lib/restriction (restriction lists
+ * and access(5) results) and lib/netmatch (host/network lists). */
+#include <string.h>
+
+#include "netmatch.h"
+#include "restriction.h"
+#include "str.h"
+#include "unit.h"
+
+static int parse(const char *text, struct restriction_list *out,
+                 struct buf *err)
+{
+    struct strlist words;
+    strlist_init(&words);
+    str_split_list(text, &words);
+    int rc = restriction_list_parse(&words, out, err);
+    strlist_free(&words);
+    return rc;
+}
+
+static void test_list_parse(void)
+{
+    struct restriction_list list;
+    struct buf err = BUF_INIT;
+    CHECK_INT(parse("permit_mynetworks, permit_sasl_authenticated "
+                    "defer_unauth_destination,check_sender_access "
+                    "hash:/etc/access, reject_invalid_hostname",
+                    &list, &err),
+              0);
+    CHECK_INT(list.count, 5);
+    CHECK_INT(list.items[0].kind, RESTR_PERMIT_MYNETWORKS);
+    CHECK_INT(list.items[2].kind, RESTR_DEFER_UNAUTH_DESTINATION);
+    CHECK_INT(list.items[3].kind, RESTR_CHECK_SENDER_ACCESS);
+    CHECK_STR(list.items[3].table, "hash:/etc/access");
+    /* Old name, new meaning. */
+    CHECK_INT(list.items[4].kind, RESTR_REJECT_INVALID_HELO_HOSTNAME);
+    CHECK(list.items[0].table == NULL);
+    restriction_list_free(&list);
+
+    CHECK_INT(parse("permit, frobnicate", &list, &err), -1);
+    CHECK(strstr(err.data, "frobnicate") != NULL);
+    CHECK_INT(list.count, 0);
+    buf_reset(&err);
+    CHECK_INT(parse("check_client_access", &list, &err), -1);
+    CHECK(strstr(err.data, "type:table") != NULL);
+    buf_reset(&err);
+    CHECK_INT(parse("check_client_access reject", &list, &err), -1);
+    buf_reset(&err);
+    CHECK_INT(parse("", &list, &err), 0);
+    CHECK_INT(list.count, 0);
+    restriction_list_free(&list);
+    buf_free(&err);
+}
+
+static void test_access_results(void)
+{
+    struct access_result r;
+    access_parse("OK", &r);
+    CHECK_INT(r.action, ACCESS_OK);
+    access_parse("  ok  ", &r);
+    CHECK_INT(r.action, ACCESS_OK);
+    access_parse("12345", &r);
+    CHECK_INT(r.action, ACCESS_OK);
+    access_parse("DUNNO", &r);
+    CHECK_INT(r.action, ACCESS_DUNNO);
+    access_parse("REJECT", &r);
+    CHECK_INT(r.action, ACCESS_REJECT);
+    CHECK_STR(r.text, "");
+    access_parse("REJECT 5.7.3 go away now", &r);
+    CHECK_INT(r.action, ACCESS_REJECT);
+    CHECK_STR(r.dsn, "5.7.3");
+    CHECK_STR(r.text, "go away now");
+    access_parse("reject 4.7.1 wrong class", &r);
+    CHECK_STR(r.dsn, "");
+    CHECK_STR(r.text, "4.7.1 wrong class");
+    access_parse("DEFER 4.3.2 later", &r);
+    CHECK_INT(r.action, ACCESS_DEFER);
+    CHECK_STR(r.dsn, "4.3.2");
+    access_parse("550 5.1.1 no such user", &r);
+    CHECK_INT(r.action, ACCESS_CODE);
+    CHECK_INT(r.code, 550);
+    CHECK_STR(r.dsn, "5.1.1");
+    CHECK_STR(r.text, "no such user");
+    access_parse("450 busy", &r);
+    CHECK_INT(r.code, 450);
+    CHECK_STR(r.dsn, "");
+    CHECK_STR(r.text, "busy");
+    access_parse("421", &r);
+    CHECK_INT(r.action, ACCESS_CODE);
+    access_parse("250 fine", &r);
+    CHECK_INT(r.action, ACCESS_BAD);
+    access_parse("HOLD suspicious", &r);
+    CHECK_INT(r.action, ACCESS_HOLD);
+    CHECK_STR(r.text, "suspicious");
+    access_parse("DISCARD", &r);
+    CHECK_INT(r.action, ACCESS_DISCARD);
+    access_parse("WARN look", &r);
+    CHECK_INT(r.action, ACCESS_UNSUPPORTED);
+    access_parse("permit_mynetworks, reject", &r);
+    CHECK_INT(r.action, ACCESS_RESTRICTIONS);
+    CHECK_STR(r.text, "permit_mynetworks, reject");
+    access_parse("REJECTED", &r); /* not the word REJECT */
+    CHECK_INT(r.action, ACCESS_RESTRICTIONS);
+    access_parse("", &r);
+    CHECK_INT(r.action, ACCESS_BAD);
+    access_parse("!?", &r);
+    CHECK_INT(r.action, ACCESS_BAD);
+}
+
+static void test_dsn_prefix(void)
+{
+    size_t len;
+    CHECK(access_dsn_prefix("5.7.1 x", "5", &len));
+    CHECK_INT(len, 5);
+    CHECK(access_dsn_prefix("4.123.456", "45", &len));
+    CHECK_INT(len, 9);
+    CHECK(!access_dsn_prefix("5.7.1x", "5", &len));
+    CHECK(!access_dsn_prefix("5.1234.1", "5", &len));
+    CHECK(!access_dsn_prefix("2.0.0", "45", &len));
+    CHECK(!access_dsn_prefix("5..1", "5", &len));
+}
+
+static struct netlist *netlist_of(const char *text)
+{
+    struct strlist items;
+    strlist_init(&items);
+    str_split_list(text, &items);
+    struct netlist *l = netlist_new("test", &items);
+    strlist_free(&items);
+    return l;
+}
+
+static void test_netlist(void)
+{
+    struct netlist *l = netlist_of("127.0.0.0/8 [::1]/128 192.0.2.7 "
+                                   "[2001:db8::]/32 !10.1.0.0/16 10.0.0.0/8 "
+                                   "example.com .sub.example.net bad/99");
+    CHECK_INT(netlist_match(l, "unknown", "127.1.2.3"), DICT_FOUND);
+    CHECK_INT(netlist_match(l, "unknown", "128.0.0.1"), DICT_NOTFOUND);
+    CHECK_INT(netlist_match(l, "unknown", "::1"), DICT_FOUND);
+    CHECK_INT(netlist_match(l, "unknown", "::2"), DICT_NOTFOUND);
+    CHECK_INT(netlist_match(l, "unknown", "192.0.2.7"), DICT_FOUND);
+    CHECK_INT(netlist_match(l, "unknown", "192.0.2.8"), DICT_NOTFOUND);
+    CHECK_INT(netlist_match(l, "unknown", "2001:db8:1::5"), DICT_FOUND);
+    CHECK_INT(netlist_match(l, "unknown", "10.2.0.1"), DICT_FOUND);
+    CHECK_INT(netlist_match(l, "unknown", "10.1.0.1"), DICT_NOTFOUND);
+    CHECK_INT(netlist_match(l, "unknown", "::ffff:127.0.0.1"), DICT_FOUND);
+    CHECK_INT(netlist_match(l, "mx.example.com", "203.0.113.1"), DICT_FOUND);
+    CHECK_INT(netlist_match(l, "EXAMPLE.com", "203.0.113.1"), DICT_FOUND);
+    CHECK_INT(netlist_match(l, "badexample.com", "203.0.113.1"), DICT_NOTFOUND);
+    CHECK_INT(netlist_match(l, "sub.example.net", "203.0.113.1"),
+              DICT_NOTFOUND);
+    CHECK_INT(netlist_match(l, "a.sub.example.net", "203.0.113.1"), DICT_FOUND);
+    /* "unknown" never matches a name pattern. */
+    CHECK_INT(netlist_match(l, "unknown", "203.0.113.1"), DICT_NOTFOUND);
+    netlist_free(l);
+
+    l = netlist_of("inline:{192.0.2.9=ok} fail:broken");
+    CHECK_INT(netlist_match(l, "unknown", "192.0.2.9"), DICT_FOUND);
+    CHECK_INT(netlist_match(l, "unknown", "192.0.2.10"), DICT_ERROR);
+    netlist_free(l);
+
+    int family;
+    unsigned char addr[16];
+    unsigned prefix;
+    CHECK_INT(netmatch_parse_cidr("10.0.0.0/8", &family, addr, &prefix), 0);
+    CHECK_INT(prefix, 8);
+    CHECK_INT(netmatch_parse_cidr("10.0.0.0/33", &family, addr, &prefix), -1);
+    CHECK_INT(netmatch_parse_cidr("10.0.0.0/-1", &family, addr, &prefix), -1);
+    CHECK_INT(netmatch_parse_cidr("[::1]", &family, addr, &prefix), 0);
+    CHECK_INT(prefix, 128);
+    CHECK_INT(netmatch_parse_cidr("host.example", &family, addr, &prefix), -1);
+}
+
+int main(void)
+{
+    UNIT_RUN(test_list_parse);
+    UNIT_RUN(test_access_results);
+    UNIT_RUN(test_dsn_prefix);
+    UNIT_RUN(test_netlist);
+    return unit_summary();
+}

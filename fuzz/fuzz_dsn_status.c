@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "dsn.h"
 #include "mem.h"
+#include "xtext.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -61,12 +62,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * what was encoded gives it back, and no control character gets
      * through. */
     struct buf decoded = BUF_INIT, encoded = BUF_INIT, again = BUF_INIT;
-    if (dsn_xtext_decode(text, size, &decoded) == 0) {
+    if (xtext_decode(text, size, &decoded, XTEXT_REFUSE_CONTROL) == 0) {
         for (size_t i = 0; i < decoded.len; i++)
             if ((unsigned char)decoded.data[i] < 0x20)
                 abort();
-        dsn_xtext_encode(decoded.data, decoded.len, &encoded);
-        if (dsn_xtext_decode(encoded.data, encoded.len, &again) != 0 ||
+        xtext_encode(decoded.data, decoded.len, &encoded);
+        if (xtext_decode(encoded.data, encoded.len, &again, XTEXT_REFUSE_CONTROL) != 0 ||
             again.len != decoded.len ||
             (decoded.len > 0 &&
              memcmp(again.data, decoded.data, decoded.len) != 0))

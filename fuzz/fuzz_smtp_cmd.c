@@ -13,6 +13,7 @@
 #include "address.h"
 #include "buf.h"
 #include "smtp_cmd.h"
+#include "xtext.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,13 +55,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     buf_reset(&xtext);
-    smtp_xtext_encode((const char *)data, size, &xtext);
+    xtext_encode((const char *)data, size, &xtext);
     buf_reset(&again);
-    if (smtp_xtext_decode(xtext.data, xtext.len, &again) != 0 ||
+    if (xtext_decode(xtext.data, xtext.len, &again, 0) != 0 ||
         again.len != size || (size && memcmp(again.data, data, size) != 0))
         abort();
     buf_reset(&again);
-    (void)smtp_xtext_decode((const char *)data, size, &again);
+    (void)xtext_decode((const char *)data, size, &again, 0);
 
     smtp_cmd_free(&cmd);
     buf_free(&external);

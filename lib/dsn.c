@@ -8,6 +8,7 @@
 
 #include "mem.h"
 #include "str.h"
+#include "xtext.h"
 
 #define MILLION 1000000L
 
@@ -227,52 +228,6 @@ int dsn_ret_parse(const char *value)
     return -1;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    /* RFC 3461 asks for upper case; some clients send lower case, and
-     * refusing their mail over it helps no one. */
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-int dsn_xtext_decode(const char *in, size_t len, struct buf *out)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '+') {
-            if (len - i < 3)
-                return -1;
-            int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = (unsigned char)(hi * 16 + lo);
-            if (c < 0x20 || c == 0x7f)
-                return -1;
-            i += 2;
-        } else if (c < '!' || c > '~' || c == '=') {
-            return -1;
-        }
-        buf_append_char(out, (char)c);
-    }
-    return 0;
-}
-
-void dsn_xtext_encode(const char *in, size_t len, struct buf *out)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c < '!' || c > '~' || c == '+' || c == '=')
-            buf_appendf(out, "+%02X", c);
-        else
-            buf_append_char(out, (char)c);
-    }
-}
-
 int dsn_orcpt_parse(const char *value, struct buf *out)
 {
     const char *semi = value ? strchr(value, ';') : NULL;
@@ -285,7 +240,7 @@ int dsn_orcpt_parse(const char *value, struct buf *out)
             return -1;
     buf_reset(out);
     buf_append(out, value, (size_t)(semi - value) + 1);
-    if (dsn_xtext_decode(semi + 1, strlen(semi + 1), out) != 0 || semi[1] == 0)
+    if (xtext_decode(semi + 1, strlen(semi + 1), out, XTEXT_REFUSE_CONTROL) != 0 || semi[1] == 0)
         return -1;
     return 0;
 }

@@ -113,14 +113,7 @@ int dsn_notify_parse(const char *value);
 /* Parses RET: 1 for FULL, 2 for HDRS (the values of enum bounce_ret in
  * bounce_msg.h), -1 otherwise. */
 int dsn_ret_parse(const char *value);
-/* Decodes RFC 3461 xtext (ENVID, ORCPT's address): "+XX" is a byte in
- * hex (upper case per the RFC, lower case accepted); other bytes must be
- * '!'..'~' except '+' and '='. Appends the result to out (which may gain bytes
- * on failure); returns 0, or -1 when the input is not valid xtext or decodes to
- * a control character (which no address or envelope id needs). */
-int dsn_xtext_decode(const char *in, size_t len, struct buf *out);
-/* Encodes bytes as xtext, for passing ENVID/ORCPT on to the next MTA. */
-void dsn_xtext_encode(const char *in, size_t len, struct buf *out);
+/* xtext itself (ENVID, ORCPT's address) is lib/xtext.h. */
 /* Parses an ORCPT value "addr-type;xtext" into "type;decoded-address"
  * (the form struct bounce_rcpt.orcpt takes), with the type as given.
  * Returns 0, or -1 when there is no type, the type is not an atom, or

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "address.h"
+#include "xtext.h"
 
 static const struct {
     const char *name;
@@ -135,56 +136,6 @@ const char *smtp_verb_name(enum smtp_verb verb)
     return "UNKNOWN";
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-int smtp_xtext_decode(const char *text, size_t len, struct buf *out)
-{
-    size_t before = out->len;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c == '+') {
-            int hi, lo;
-            if (i + 2 >= len || (hi = hex_value(text[i + 1])) < 0 ||
-                (lo = hex_value(text[i + 2])) < 0)
-                goto bad;
-            buf_append_char(out, (char)(hi * 16 + lo));
-            i += 2;
-        } else if (c >= '!' && c <= '~' && c != '=') {
-            buf_append_char(out, (char)c);
-        } else {
-            goto bad;
-        }
-    }
-    return 0;
-bad:
-    buf_truncate(out, before);
-    return -1;
-}
-
-void smtp_xtext_encode(const char *data, size_t len, struct buf *out)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)data[i];
-        if (c >= '!' && c <= '~' && c != '+' && c != '=') {
-            buf_append_char(out, (char)c);
-        } else {
-            buf_append_char(out, '+');
-            buf_append_char(out, hex[c >> 4]);
-            buf_append_char(out, hex[c & 15]);
-        }
-    }
-}
-
 /* Parses 1..19 decimal digits; -1 bad syntax, -2 too large. */
 static int parse_count(const char *text, size_t len, unsigned long long *out)
 {
@@ -251,7 +202,7 @@ static int parse_orcpt(struct smtp_cmd *cmd, const char *value, size_t len)
             return -1;
     buf_set(&cmd->orcpt_type, value, (size_t)(semi - value));
     size_t coded_len = len - (size_t)(semi - value) - 1;
-    if (coded_len == 0 || smtp_xtext_decode(semi + 1, coded_len, &cmd->orcpt_addr) < 0)
+    if (coded_len == 0 || xtext_decode(semi + 1, coded_len, &cmd->orcpt_addr, 0) < 0)
         return -1;
     for (size_t i = 0; i < cmd->orcpt_addr.len; i++) {
         unsigned char c = (unsigned char)cmd->orcpt_addr.data[i];
@@ -323,7 +274,7 @@ static int parse_param(struct smtp_cmd *cmd, const char *word, size_t len,
     if (is_mail && KEY("ENVID") && value) {
         if ((cmd->params & SMTP_PARAM_ENVID) || value_len == 0 ||
             value_len > SMTP_ENVID_MAX ||
-            smtp_xtext_decode(value, value_len, &cmd->envid) < 0)
+            xtext_decode(value, value_len, &cmd->envid, 0) < 0)
             return fail(cmd, 501, "5.5.4 Bad ENVID parameter syntax");
         for (size_t i = 0; i < cmd->envid.len; i++)
             if (cmd->envid.data[i] < 32 || cmd->envid.data[i] == 127)
@@ -334,7 +285,7 @@ static int parse_param(struct smtp_cmd *cmd, const char *word, size_t len,
     if (is_mail && KEY("AUTH") && value) {
         ONCE(SMTP_PARAM_AUTH, "AUTH");
         if (value_len == 0 || value_len > SMTP_ORCPT_MAX ||
-            smtp_xtext_decode(value, value_len, &cmd->auth) < 0)
+            xtext_decode(value, value_len, &cmd->auth, 0) < 0)
             return fail(cmd, 501, "5.5.4 Bad AUTH parameter syntax");
         for (size_t i = 0; i < cmd->auth.len; i++)
             if ((unsigned char)cmd->auth.data[i] < 32 || cmd->auth.data[i] == 127)

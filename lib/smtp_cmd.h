@@ -129,12 +129,6 @@ int smtp_cmd_parse(struct smtp_cmd *cmd, const char *line, size_t len,
 /* The canonical upper-case name of a verb ("MAIL"; "UNKNOWN"). */
 const char *smtp_verb_name(enum smtp_verb verb);
 
-/* RFC 3461 xtext. Decoding accepts "+XX" with upper- or lower-case hex
- * and refuses a bare '+', a '=', and bytes outside '!'..'~'; decoded
- * bytes are appended to `out`. Returns 0, or -1 leaving `out` as it was. */
-int smtp_xtext_decode(const char *text, size_t len, struct buf *out);
-/* Appends the xtext encoding of data: '!'..'~' except '+' and '=' as is,
- * everything else as "+XX" (upper-case hex). */
-void smtp_xtext_encode(const char *data, size_t len, struct buf *out);
+/* xtext (ENVID=, ORCPT=, AUTH=) is decoded with lib/xtext.h. */
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "buf.h"
 #include "dsn.h"
+#include "xtext.h"
 
 static void test_status_valid(void)
 {
@@ -165,30 +166,30 @@ static void test_xtext(void)
 {
     struct buf b = BUF_INIT;
     const char *in = "user+2Btag@example.org";
-    CHECK_INT(dsn_xtext_decode(in, strlen(in), &b), 0);
+    CHECK_INT(xtext_decode(in, strlen(in), &b, XTEXT_REFUSE_CONTROL), 0);
     CHECK_STR(buf_cstr(&b), "user+tag@example.org");
     buf_reset(&b);
     in = "a+3db+2bc"; /* lower-case hex tolerated */
-    CHECK_INT(dsn_xtext_decode(in, strlen(in), &b), 0);
+    CHECK_INT(xtext_decode(in, strlen(in), &b, XTEXT_REFUSE_CONTROL), 0);
     CHECK_STR(buf_cstr(&b), "a=b+c");
     buf_reset(&b);
-    CHECK_INT(dsn_xtext_decode("a=b", 3, &b), -1); /* '=' must be coded */
+    CHECK_INT(xtext_decode("a=b", 3, &b, XTEXT_REFUSE_CONTROL), -1); /* '=' must be coded */
     buf_reset(&b);
-    CHECK_INT(dsn_xtext_decode("a b", 3, &b), -1); /* space too */
+    CHECK_INT(xtext_decode("a b", 3, &b, XTEXT_REFUSE_CONTROL), -1); /* space too */
     buf_reset(&b);
-    CHECK_INT(dsn_xtext_decode("ab+4", 4, &b), -1); /* cut short */
+    CHECK_INT(xtext_decode("ab+4", 4, &b, XTEXT_REFUSE_CONTROL), -1); /* cut short */
     buf_reset(&b);
-    CHECK_INT(dsn_xtext_decode("ab+G0", 5, &b), -1); /* not hex */
+    CHECK_INT(xtext_decode("ab+G0", 5, &b, XTEXT_REFUSE_CONTROL), -1); /* not hex */
     buf_reset(&b);
-    CHECK_INT(dsn_xtext_decode("a+0Db", 5, &b), -1); /* CR */
+    CHECK_INT(xtext_decode("a+0Db", 5, &b, XTEXT_REFUSE_CONTROL), -1); /* CR */
     buf_reset(&b);
-    CHECK_INT(dsn_xtext_decode("ab=", 2, &b), 0); /* len bounds it */
+    CHECK_INT(xtext_decode("ab=", 2, &b, XTEXT_REFUSE_CONTROL), 0); /* len bounds it */
     CHECK_STR(buf_cstr(&b), "ab");
     buf_reset(&b);
-    dsn_xtext_encode("a=b+c d\xc3\xa9", 9, &b);
+    xtext_encode("a=b+c d\xc3\xa9", 9, &b);
     CHECK_STR(buf_cstr(&b), "a+3Db+2Bc+20d+C3+A9");
     struct buf back = BUF_INIT;
-    CHECK_INT(dsn_xtext_decode(b.data, b.len, &back), 0);
+    CHECK_INT(xtext_decode(b.data, b.len, &back, XTEXT_REFUSE_CONTROL), 0);
     CHECK_STR(buf_cstr(&back), "a=b+c d\xc3\xa9");
 
     CHECK_INT(dsn_orcpt_parse("rfc822;Bob+2Bx@Example.ORG", &b), 0);

@@ -7,6 +7,7 @@
 #include "address.h"
 #include "buf.h"
 #include "smtp_cmd.h"
+#include "xtext.h"
 
 static void render(const struct smtp_cmd *cmd, struct buf *out)
 {
@@ -337,25 +338,25 @@ static void test_line_bounds(void)
 static void test_xtext(void)
 {
     struct buf out = BUF_INIT;
-    CHECK_INT(smtp_xtext_decode("abc", 3, &out), 0);
+    CHECK_INT(xtext_decode("abc", 3, &out, 0), 0);
     CHECK_STR(out.data, "abc");
     buf_reset(&out);
-    CHECK_INT(smtp_xtext_decode("a+2Bb+3dc+20", 12, &out), 0);
+    CHECK_INT(xtext_decode("a+2Bb+3dc+20", 12, &out, 0), 0);
     CHECK_STR(out.data, "a+b=c ");
     buf_reset(&out);
-    CHECK_INT(smtp_xtext_decode("", 0, &out), 0);
+    CHECK_INT(xtext_decode("", 0, &out, 0), 0);
     CHECK_STR(out.data, "");
     buf_set_str(&out, "keep");
-    CHECK_INT(smtp_xtext_decode("ab+2", 4, &out), -1);
+    CHECK_INT(xtext_decode("ab+2", 4, &out, 0), -1);
     CHECK_STR(out.data, "keep");
-    CHECK_INT(smtp_xtext_decode("+", 1, &out), -1);
-    CHECK_INT(smtp_xtext_decode("+G0", 3, &out), -1);
-    CHECK_INT(smtp_xtext_decode("a=b", 3, &out), -1);
-    CHECK_INT(smtp_xtext_decode("a b", 3, &out), -1);
-    CHECK_INT(smtp_xtext_decode("a\xc3\xa9", 3, &out), -1);
+    CHECK_INT(xtext_decode("+", 1, &out, 0), -1);
+    CHECK_INT(xtext_decode("+G0", 3, &out, 0), -1);
+    CHECK_INT(xtext_decode("a=b", 3, &out, 0), -1);
+    CHECK_INT(xtext_decode("a b", 3, &out, 0), -1);
+    CHECK_INT(xtext_decode("a\xc3\xa9", 3, &out, 0), -1);
     CHECK_STR(out.data, "keep");
     buf_reset(&out);
-    smtp_xtext_encode("a+b=c d\x01\xff~!", 11, &out);
+    xtext_encode("a+b=c d\x01\xff~!", 11, &out);
     CHECK_STR(out.data, "a+2Bb+3Dc+20d+01+FF~!");
     /* Round trip of every byte value. */
     char all[256];
@@ -363,8 +364,8 @@ static void test_xtext(void)
         all[i] = (char)i;
     struct buf back = BUF_INIT;
     buf_reset(&out);
-    smtp_xtext_encode(all, 256, &out);
-    CHECK_INT(smtp_xtext_decode(out.data, out.len, &back), 0);
+    xtext_encode(all, 256, &out);
+    CHECK_INT(xtext_decode(out.data, out.len, &back, 0), 0);
     CHECK_INT(back.len, 256);
     CHECK(back.len == 256 && memcmp(back.data, all, 256) == 0);
     buf_free(&out);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "address.h"
+#include "agent_mailbox.h"
 #include "config.h"
 #include "local.h"
 #include "log.h"
@@ -78,18 +79,6 @@ static int effective_privs(const struct local_privs *privs,
     return rc == 0 ? 0 : -1;
 }
 
-struct store_target {
-    struct maildir_delivery *maildir;
-    struct mbox_delivery *mbox;
-};
-
-static int store_write(void *ctx, const void *data, size_t len)
-{
-    struct store_target *t = ctx;
-    return t->maildir ? maildir_delivery_write(t->maildir, data, len)
-                      : mbox_delivery_write(t->mbox, data, len);
-}
-
 /* Writes one copy to a Maildir (path ending in '/') or an mbox file,
  * with uid/gid's rights; as root and with chown_new, an mbox is created
  * as root and given to uid/gid (the spool directory case). */
@@ -97,52 +86,25 @@ static void store_copy(struct local_state *ls, const char *to, const char *path,
                        uid_t uid, gid_t gid, int as_root, const char *what)
 {
     struct agent_delivery *d = ls->d;
-    struct buf leading = BUF_INIT, err = BUF_INIT, reason = BUF_INIT;
-    agent_leading_lines(d, ls->rcpt, &leading);
+    struct buf err = BUF_INIT, reason = BUF_INIT;
     struct store_status st;
     store_status_init(&st);
-    struct store_target t = {NULL, NULL};
-    int copy_rc = 0;
     int is_maildir = str_has_suffix(path, "/");
+    struct agent_mailbox box = {
+        .path = path,
+        .recipient = ls->rcpt,
+        .size_limit = cfg_size("mailbox_size_limit"),
+        .lock_param = "mailbox_delivery_lock",
+        .dotlock_optional = 1,
+        .chown_new = as_root && privs_is_root(),
+        .uid = uid,
+        .gid = gid,
+    };
+    /* An mbox in the spool is opened as root (the spool directory is not
+     * the user's) and handed over; everything else runs as the user. */
     if (!as_root || is_maildir)
         agent_set_eugid(uid, gid);
-    if (is_maildir) {
-        struct maildir_options opts;
-        memset(&opts, 0, sizeof(opts));
-        opts.path = path;
-        opts.size_limit = cfg_size("mailbox_size_limit");
-        opts.quota.mode = MAILDIR_QUOTA_FROM_FILE;
-        t.maildir = maildir_delivery_open(&opts, buf_cstr(&leading), &st);
-        if (t.maildir) {
-            copy_rc = agent_copy_content(d, store_write, &t, &err);
-            if (copy_rc == -2)
-                maildir_delivery_abort(t.maildir);
-            else
-                maildir_delivery_commit(t.maildir, NULL);
-        }
-    } else {
-        struct mbox_options opts;
-        memset(&opts, 0, sizeof(opts));
-        opts.path = path;
-        opts.sender = d->req->sender;
-        opts.lock_methods = agent_lock_methods("mailbox_delivery_lock");
-        opts.dotlock_optional = 1;
-        opts.lock_attempts = (int)cfg_int("deliver_lock_attempts");
-        opts.lock_delay_ms = (int)(cfg_time("deliver_lock_delay") * 1000);
-        opts.stale_lock_secs = (int)cfg_time("stale_lock_time");
-        opts.size_limit = cfg_size("mailbox_size_limit");
-        opts.chown_new = as_root && privs_is_root();
-        opts.uid = uid;
-        opts.gid = gid;
-        t.mbox = mbox_delivery_open(&opts, buf_cstr(&leading), &st);
-        if (t.mbox) {
-            copy_rc = agent_copy_content(d, store_write, &t, &err);
-            if (copy_rc == -2)
-                mbox_delivery_abort(t.mbox);
-            else
-                mbox_delivery_commit(t.mbox);
-        }
-    }
+    int copy_rc = agent_mailbox_write(d, &box, &st, &err);
     if (!as_root || is_maildir)
         agent_restore_eugid();
     if (copy_rc == -2) {
@@ -161,7 +123,6 @@ static void store_copy(struct local_state *ls, const char *to, const char *path,
                       buf_cstr(&st.reason));
     }
     store_status_free(&st);
-    buf_free(&leading);
     buf_free(&err);
     buf_free(&reason);
 }

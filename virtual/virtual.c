@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent_mailbox.h"
 #include "config.h"
 #include "log.h"
 #include "maildir.h"
@@ -92,69 +93,24 @@ static int mailbox_name_ok(const char *name)
     return 1;
 }
 
-struct copy_target {
-    struct maildir_delivery *maildir;
-    struct mbox_delivery *mbox;
-};
-
-static int copy_write(void *ctx, const void *data, size_t len)
-{
-    struct copy_target *t = ctx;
-    if (t->maildir)
-        return maildir_delivery_write(t->maildir, data, len);
-    return mbox_delivery_write(t->mbox, data, len);
-}
-
 static void deliver_mailbox(struct agent_delivery *d, size_t i,
                             const char *path, int is_maildir, uid_t uid,
                             gid_t gid)
 {
     const char *rcpt = d->req->rcpts[i].address;
-    struct buf leading = BUF_INIT, err = BUF_INIT;
-    agent_leading_lines(d, rcpt, &leading);
+    struct buf err = BUF_INIT;
     struct store_status st;
     store_status_init(&st);
-    struct copy_target t = {NULL, NULL};
-    enum store_result result;
-    int copy_rc = 0;
-
+    struct agent_mailbox box = {
+        .path = path,
+        .recipient = rcpt,
+        .size_limit = cfg_size("virtual_mailbox_limit"),
+        .lock_param = "virtual_mailbox_lock",
+    };
     agent_set_eugid(uid, gid);
-    if (is_maildir) {
-        struct maildir_options opts;
-        memset(&opts, 0, sizeof(opts));
-        opts.path = path;
-        opts.size_limit = cfg_size("virtual_mailbox_limit");
-        /* Enforce a maildirsize that Dovecot (or maildirmake -q) set. */
-        opts.quota.mode = MAILDIR_QUOTA_FROM_FILE;
-        t.maildir = maildir_delivery_open(&opts, buf_cstr(&leading), &st);
-        if (t.maildir) {
-            copy_rc = agent_copy_content(d, copy_write, &t, &err);
-            if (copy_rc == -2)
-                maildir_delivery_abort(t.maildir);
-            else
-                maildir_delivery_commit(t.maildir, NULL);
-        }
-    } else {
-        struct mbox_options opts;
-        memset(&opts, 0, sizeof(opts));
-        opts.path = path;
-        opts.sender = d->req->sender;
-        opts.lock_methods = agent_lock_methods("virtual_mailbox_lock");
-        opts.lock_attempts = (int)cfg_int("deliver_lock_attempts");
-        opts.lock_delay_ms = (int)(cfg_time("deliver_lock_delay") * 1000);
-        opts.stale_lock_secs = (int)cfg_time("stale_lock_time");
-        opts.size_limit = cfg_size("virtual_mailbox_limit");
-        t.mbox = mbox_delivery_open(&opts, buf_cstr(&leading), &st);
-        if (t.mbox) {
-            copy_rc = agent_copy_content(d, copy_write, &t, &err);
-            if (copy_rc == -2)
-                mbox_delivery_abort(t.mbox);
-            else
-                mbox_delivery_commit(t.mbox);
-        }
-    }
+    int copy_rc = agent_mailbox_write(d, &box, &st, &err);
     agent_restore_eugid();
-    result = st.result;
+    enum store_result result = st.result;
 
     if (copy_rc == -2) {
         log_warn("%s: reading queue file: %s", d->req->log_ident,
@@ -172,7 +128,6 @@ static void deliver_mailbox(struct agent_delivery *d, size_t i,
                      buf_cstr(&st.reason));
     }
     store_status_free(&st);
-    buf_free(&leading);
     buf_free(&err);
 }
 

@@ -1,0 +1,34 @@
+/* agent_mailbox.h: writes one copy of the message being delivered into a
+ * Maildir or an mbox file: the part of mailbox delivery that `virtual`
+ * and `local` share. The callers keep what differs between them: which
+ * limits and lock settings apply, whose rights the write runs with, and
+ * how the outcome is reported. */
+#ifndef POSTERN_AGENT_MAILBOX_H
+#define POSTERN_AGENT_MAILBOX_H
+
+#include <sys/types.h>
+
+#include "agent.h"
+#include "buf.h"
+#include "store.h"
+
+struct agent_mailbox {
+    const char *path;      /* a Maildir when it ends in '/', else an mbox */
+    const char *recipient; /* for the Delivered-To: line */
+    long long size_limit;  /* bytes; 0 = none */
+    const char *lock_param; /* the *_lock parameter naming mbox locks */
+    int dotlock_optional;   /* deliver with kernel locks alone when the
+                               directory refuses a dot-lock (the spool) */
+    int chown_new;          /* create a new mbox as root, give it to uid/gid */
+    uid_t uid;
+    gid_t gid;
+};
+
+/* Writes the copy (Return-Path:, Delivered-To:, then the content) with
+ * the process's current effective ids. st receives the store outcome.
+ * Returns 0, or -2 when the queue file could not be read (err says why;
+ * nothing was left in the mailbox). */
+int agent_mailbox_write(struct agent_delivery *d, const struct agent_mailbox *m,
+                        struct store_status *st, struct buf *err);
+
+#endif

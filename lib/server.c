@@ -128,12 +128,20 @@ static void became_idle(void)
                           (uint64_t)srv.max_idle * 1000u);
 }
 
+/* For good: a process that stops accepting never starts again. The
+ * listeners are closed, not only unwatched: master keeps its own copies,
+ * and a process that finishes its sessions after master died must not
+ * keep the port bound, or a restarted master cannot bind it and new
+ * clients wait on a backlog nobody accepts from. */
 static void stop_accepting(void)
 {
     if (!srv.accepting)
         return;
-    for (size_t i = 0; i < srv.listen_count; i++)
+    for (size_t i = 0; i < srv.listen_count; i++) {
         event_fd_remove(srv.loop, srv.listen_fds[i]);
+        close(srv.listen_fds[i]);
+    }
+    srv.listen_count = 0;
     srv.accepting = 0;
 }
 

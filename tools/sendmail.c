@@ -408,8 +408,10 @@ int main(int argc, char **argv)
         return run_tool("postqueue", args);
     }
     if (mode == 'i') {
-        char *args[] = {"postalias", NULL};
-        return run_tool("postalias", args);
+        /* newaliases rebuilds every alias_database table; postalias
+         * without arguments would only print its usage. */
+        char *args[] = {"newaliases", NULL};
+        return run_tool("newaliases", args);
     }
     if (sender == NULL) {
         struct passwd *pw = getpwuid(getuid());

@@ -315,6 +315,16 @@ class AliasToolsTest(unittest.TestCase):
         proc = self.run_tool(prog("tools", "postalias"), "-c", self.env.etc,
                              "-q", "POSTMASTER", f"hash:{self.aliases}")
         self.assertEqual((proc.returncode, proc.stdout), (0, "root\n"))
+        # sendmail -bi runs newaliases from command_directory.
+        os.unlink(self.aliases + ".db")
+        self.env.settings["command_directory"] = prog("tools")
+        self.env.write_main_cf()
+        proc = self.run_tool(prog("tools", "sendmail"), "-C", self.env.etc,
+                             "-bi")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        proc = self.run_tool(prog("tools", "postalias"), "-c", self.env.etc,
+                             "-q", "POSTMASTER", f"hash:{self.aliases}")
+        self.assertEqual((proc.returncode, proc.stdout), (0, "root\n"))
         proc = self.run_tool(prog("tools", "postalias"), "-c", self.env.etc,
                              "-q", "john doe", f"hash:{self.aliases}")
         self.assertEqual(proc.stdout, "john, \"|/usr/bin/vacation john\"\n")

@@ -100,6 +100,12 @@ class SendmailTest(unittest.TestCase):
         self.assertTrue(q["content"].endswith("\nbefore\n.\n..two\nafter\n"),
                         q["content"])
 
+    def test_r_sets_envelope_sender_like_f(self):
+        qid, q = self.submit(["-r", "robot@example.test", "bob@example.test"],
+                             b"Subject: r\n\nr\n")
+        self.assertEqual(q["sender"], "robot@example.test")
+        self.assertIn("\nFrom: robot@example.test\n", q["content"])
+
     def test_mbox_from_line_dropped(self):
         qid, q = self.submit(["bob@example.test"],
                              b"From someone Mon Nov 23 00:00:00 2026\n"

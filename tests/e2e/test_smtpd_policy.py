@@ -203,3 +203,59 @@ class TriggerTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class GenericActionsTest(unittest.TestCase):
+    """The generic restrictions permit, reject and defer, the explicit
+    reject_unlisted_recipient, and access(5) OK and DUNNO, with the
+    implicit unlisted-recipient check (smtpd_reject_unlisted_recipient)
+    off so that only the lists decide."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.inst = SmtpdInstance(
+            files={"rcpt_access": "ok@example.test OK\n"
+                                  "dunno@example.test DUNNO\n"},
+            main_cf={
+                "smtpd_reject_unlisted_recipient": "no",
+                "smtpd_relay_restrictions": "",
+                "smtpd_recipient_restrictions":
+                    "check_recipient_access "
+                    "texthash:${config_directory}/rcpt_access, "
+                    "reject_unlisted_recipient, permit_mynetworks, "
+                    "reject_unauth_destination",
+            })
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.cleanup()
+
+    def replies(self, *rcpts):
+        with self.inst.raw() as c:
+            c.cmd("EHLO client.example")
+            self.assertEqual(c.cmd("MAIL FROM:<a@b.example>")[0], 250)
+            return [c.cmd(f"RCPT TO:<{r}>") for r in rcpts]
+
+    def test_explicit_reject_unlisted_recipient_and_access_actions(self):
+        ok, dunno, bob, far = self.replies("ok@example.test",
+                                           "dunno@example.test",
+                                           "bob@example.test", "x@far.example")
+        self.assertEqual(ok[0], 250)  # OK ends the list before the check
+        self.assertEqual(dunno, (550, ["5.1.1 <dunno@example.test>: Recipient "
+                                       "address rejected: User unknown in "
+                                       "local recipient table"]))
+        self.assertEqual(bob[0], 250)
+        self.assertEqual(far, (554, ["5.7.1 <x@far.example>: Relay access "
+                                     "denied"]))
+
+    def test_permit_reject_defer(self):
+        for word, expected in (
+                ("permit", (250, ["2.1.5 Ok"])),
+                ("reject", (554, ["5.7.1 <bob@example.test>: Recipient "
+                                  "address rejected: Access denied"])),
+                ("defer", (450, ["4.7.1 <bob@example.test>: Recipient "
+                                 "address rejected: Access denied"]))):
+            self.inst.write_main_cf({"smtpd_recipient_restrictions": word})
+            self.inst.reload()
+            self.assertEqual(self.replies("bob@example.test")[0], expected,
+                             word)

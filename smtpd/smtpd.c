@@ -443,6 +443,7 @@ static void session_destroy(struct smtpd_session *s)
     smtp_cmd_free(&s->cmd);
     buf_free(&s->line);
     buf_free(&s->data_out);
+    buf_free(&s->hdr_field);
     free(s->helo);
     free(s);
     server_session_end();
@@ -589,6 +590,7 @@ static void smtpd_pre_init(int argc, char **argv)
     (void)argv;
     settings_load();
     smtpd_check_init();
+    smtpd_header_init();
 }
 
 static void smtpd_post_init(int argc, char **argv)

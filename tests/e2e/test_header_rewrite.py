@@ -201,6 +201,65 @@ class HeaderRewriteTest(unittest.TestCase):
         self.assertTrue(got.endswith(b"\n\nend\n"))
 
 
+class HeaderRewriteQueueFileTest(unittest.TestCase):
+    """canonical_classes without the header classes, and BDAT chunks that
+    split a field: read from the queue file smtpd wrote (qfile_json
+    checks its sizes and offsets as the delivery agents do)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.inst = SmtpdInstance(main_cf={
+            "canonical_maps": CANONICAL,
+            "canonical_classes": "envelope_sender, envelope_recipient",
+            "sender_canonical_maps": SENDER_CANONICAL,
+        })
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.cleanup()
+
+    def queued(self, before):
+        new = sorted(set(self.inst.incoming()) - before)
+        self.assertEqual(len(new), 1)
+        return self.inst.qfile(new[0])
+
+    def test_envelope_only_classes_leave_header_maps_alone(self):
+        before = set(self.inst.incoming())
+        with smtplib.SMTP("127.0.0.1", self.inst.port, timeout=20) as c:
+            c.sendmail("old@example.test", ["alice@virt.test"],
+                       b"From: old@example.test\r\nTo: joe\r\n"
+                       b"Reply-To: sx@far.example\r\n"
+                       b"Cc: sx@far.example\r\n\r\nx\r\n")
+        q = self.queued(before)
+        self.assertEqual(q["sender"], "new@example.test")
+        content = q["content"]
+        self.assertIn("\nFrom: old@example.test\n", content)
+        # Completion still applies, and sender_canonical_classes (default:
+        # both sender classes) still maps sender headers, not Cc:.
+        self.assertIn("\nTo: joe@example.test\n", content)
+        self.assertIn("\nReply-To: sender-mapped@example.test\n", content)
+        self.assertIn("\nCc: sx@far.example\n", content)
+
+    def test_bdat_chunks_split_inside_a_field(self):
+        before = set(self.inst.incoming())
+        msg = (b"Subject: chunks\r\nFrom: Someone <sx@far.example>,\r\n"
+               b"\tjoe\r\n\r\nbody\r\n")
+        cut1, cut2 = msg.index(b"<sx") + 2, msg.index(b"\tjoe") + 1
+        with self.inst.raw() as c:
+            self.assertEqual(c.cmd("EHLO me")[0], 250)
+            self.assertEqual(c.cmd("MAIL FROM:<x@example.test>")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<alice@virt.test>")[0], 250)
+            for part, last in ((msg[:cut1], b""), (msg[cut1:cut2], b""),
+                               (msg[cut2:], b" LAST")):
+                c.send(b"BDAT %d%s\r\n" % (len(part), last) + part)
+                code, text = c.reply()
+                self.assertEqual(code, 250, text)
+        q = self.queued(before)
+        self.assertIn("\nFrom: Someone <sender-mapped@example.test>,\n"
+                      "\tjoe@example.test\n", q["content"])
+        self.assertTrue(q["content"].endswith("\n\nbody\n"))
+
+
 class HeaderRewriteErrorTest(unittest.TestCase):
     """A table that fails defers the message (451 4.3.0), as Postfix's
     cleanup does, instead of queueing headers it could not rewrite."""

@@ -569,6 +569,8 @@ static void smtpd_accept(int fd)
     smtp_cmd_init(&s->cmd);
     buf_init(&s->line);
     buf_init(&s->data_out);
+    buf_init(&s->hdr_field);
+    s->hdr_held = -1;
     event_timer_init(&s->idle_timer, on_timeout, s);
     event_timer_init(&s->sleep_timer, on_sleep_done, s);
     server_session_begin();

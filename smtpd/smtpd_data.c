@@ -64,7 +64,7 @@ void smtpd_data_abort(struct smtpd_session *s)
         header_block_free(&s->headers);
     }
     buf_reset(&s->data_out);
-    buf_reset(&s->hdr_field);
+    buf_free(&s->hdr_field);
     s->hdr_held = -1;
     s->qid[0] = '\0';
 }
@@ -168,7 +168,11 @@ static void held_field_flush(struct smtpd_session *s)
         out(s, fixed.data, fixed.len);
     else
         out(s, s->hdr_field.data, s->hdr_field.len);
-    buf_reset(&s->hdr_field);
+    /* Idle sessions should not keep a big field's buffer. */
+    if (s->hdr_field.cap > 4096)
+        buf_free(&s->hdr_field);
+    else
+        buf_reset(&s->hdr_field);
     buf_free(&fixed);
     buf_free(&why);
 }
@@ -195,7 +199,7 @@ static void content_piece(struct smtpd_session *s, const char *data, size_t len,
         s->data_line_start = eol;
         if (s->hdr_field.len > HEADER_SIZE_LIMIT) {
             out(s, s->hdr_field.data, s->hdr_field.len);
-            buf_reset(&s->hdr_field);
+            buf_free(&s->hdr_field);
             s->hdr_held = -1;
         }
         return;

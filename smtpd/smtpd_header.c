@@ -3,7 +3,8 @@
  * file). See docs/addressing.md, "Header addresses".
  *
  * The address headers Postfix rewrites (From, Sender, Reply-To, To, Cc,
- * Bcc, Apparently-To, the Resent- ones, Return-Receipt-To, Errors-To)
+ * Bcc, Apparently-To, the Resent- ones, Return-Receipt-To, Errors-To,
+ * Disposition-Notification-To, Mail-Followup-To)
  * are held one field at a time while the rest of the message streams;
  * each address in the field goes through rewrite_header_address (the
  * canonical form in the client's context, then the canonical maps for
@@ -39,7 +40,8 @@ static const struct {
     {"Return-Receipt-To", 1},
     {"Resent-From", 1},
     {"Resent-Sender", 1},
-    {"Resent-Reply-To", 1},
+    {"Disposition-Notification-To", 1},
+    {"Mail-Followup-To", 1},
     {"To", 0},
     {"Cc", 0},
     {"Bcc", 0},
@@ -47,6 +49,7 @@ static const struct {
     {"Resent-To", 0},
     {"Resent-Cc", 0},
     {"Resent-Bcc", 0},
+    {"Resent-Reply-To", 0}, /* a recipient header in Postfix's table */
 };
 
 static struct strlist local_clients;   /* local_header_rewrite_clients */

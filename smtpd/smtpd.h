@@ -213,7 +213,8 @@ struct rewrite *smtpd_rewriter(void);
 /* smtpd_header.c: header address rewriting (see the file). */
 void smtpd_header_init(void);
 /* REWRITE_LOCAL when the client matches local_header_rewrite_clients
- * (or is local submission), else REWRITE_REMOTE. */
+ * (or is local submission), else REWRITE_REMOTE, or -1 when its headers
+ * are not rewritten at all (remote_header_rewrite_domain empty). */
 int smtpd_header_context(const struct smtpd_session *s);
 /* For the first line of a header field: 1 when it is a sender address
  * field, 0 a recipient address field, -1 not one we rewrite. */

@@ -188,7 +188,7 @@ static void content_piece(struct smtpd_session *s, const char *data, size_t len,
             held_field_flush(s);
         if (kind != HEADER_LINE_FIELD)
             header_end(s);
-        else if (!continuation)
+        else if (!continuation && s->hdr_context >= 0)
             s->hdr_held = smtpd_header_is_address(data, len);
     }
     if (s->hdr_held >= 0) {

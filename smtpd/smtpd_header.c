@@ -54,12 +54,14 @@ static const struct {
 
 static struct strlist local_clients;   /* local_header_rewrite_clients */
 static struct local_domain *own_addrs; /* permit_inet_interfaces */
+static int remote_rewrite;             /* remote_header_rewrite_domain set */
 
 void smtpd_header_init(void)
 {
     struct buf err = BUF_INIT;
     strlist_init(&local_clients);
     cfg_list("local_header_rewrite_clients", &local_clients);
+    remote_rewrite = *cfg_str("remote_header_rewrite_domain") != 0;
     own_addrs = local_domain_open("", cfg_str("inet_interfaces"),
                                   cfg_str("proxy_interfaces"), &err);
     if (own_addrs == NULL)
@@ -96,7 +98,8 @@ int smtpd_header_context(const struct smtpd_session *s)
                 return REWRITE_LOCAL;
         }
     }
-    return REWRITE_REMOTE;
+    /* Postfix leaves remote headers alone when there is no domain. */
+    return remote_rewrite ? REWRITE_REMOTE : -1;
 }
 
 int smtpd_header_is_address(const char *line, size_t len)

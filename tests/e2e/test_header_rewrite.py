@@ -260,6 +260,33 @@ class HeaderRewriteQueueFileTest(unittest.TestCase):
         self.assertTrue(q["content"].endswith("\n\nbody\n"))
 
 
+class RemoteHeaderRewriteDomainTest(unittest.TestCase):
+    """With remote_header_rewrite_domain set, headers from other clients
+    are completed with it (not $myorigin) and the maps apply."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.inst = SmtpdInstance(main_cf={
+            "canonical_maps": CANONICAL,
+            "remote_header_rewrite_domain": "remote.example",
+        })
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.cleanup()
+
+    def test_remote_client_completed_with_the_domain(self):
+        before = set(self.inst.incoming())
+        with smtplib.SMTP("127.0.0.1", self.inst.port, timeout=20,
+                          source_address=("127.0.0.2", 0)) as c:
+            c.sendmail("x@example.test", ["alice@virt.test"],
+                       b"From: joe\r\nTo: old@example.test\r\n\r\nx\r\n")
+        new = sorted(set(self.inst.incoming()) - before)
+        content = self.inst.qfile(new[0])["content"]
+        self.assertIn("\nFrom: joe@remote.example\n", content)
+        self.assertIn("\nTo: new@example.test\n", content)
+
+
 class HeaderRewriteErrorTest(unittest.TestCase):
     """A table that fails defers the message (451 4.3.0), as Postfix's
     cleanup does, instead of queueing headers it could not rewrite."""

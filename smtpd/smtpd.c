@@ -443,6 +443,7 @@ static void session_destroy(struct smtpd_session *s)
     smtp_cmd_free(&s->cmd);
     buf_free(&s->line);
     buf_free(&s->data_out);
+    buf_free(&s->hdr_field);
     free(s->helo);
     free(s);
     server_session_end();
@@ -568,6 +569,8 @@ static void smtpd_accept(int fd)
     smtp_cmd_init(&s->cmd);
     buf_init(&s->line);
     buf_init(&s->data_out);
+    buf_init(&s->hdr_field);
+    s->hdr_held = -1;
     event_timer_init(&s->idle_timer, on_timeout, s);
     event_timer_init(&s->sleep_timer, on_sleep_done, s);
     server_session_begin();
@@ -589,6 +592,7 @@ static void smtpd_pre_init(int argc, char **argv)
     (void)argv;
     settings_load();
     smtpd_check_init();
+    smtpd_header_init();
 }
 
 static void smtpd_post_init(int argc, char **argv)

@@ -23,6 +23,8 @@
 #include "netmatch.h"
 #include "qfile_writer.h"
 #include "restriction.h"
+
+struct rewrite;
 #include "smtp_cmd.h"
 #include "smtp_data.h"
 #include "str.h"
@@ -152,6 +154,13 @@ struct smtpd_session {
     int bdat_failed;     /* a BDAT chunk failed; skip until RSET */
     int pending_cr;      /* BDAT: last chunk ended with CR */
     struct buf data_out; /* converted content waiting for the writer */
+    /* Header rewriting (smtpd_header.c): the address field being held,
+     * whether one is (-1: no, else 1 sender / 0 recipient field), the
+     * rewriting context, and a table error seen (the message defers). */
+    struct buf hdr_field;
+    int hdr_held;
+    int hdr_context;
+    int hdr_error;
     char qid[32];
     time_t arrival;
 };
@@ -198,6 +207,24 @@ void smtpd_canonical(const char *address, struct buf *out);
 /* The envelope sender and recipients as they go into the queue file
  * (canonical maps; virtual_alias_maps expansion for recipients): 0, or
  * -1 with a temporary reason in why. */
+/* The rewriting object smtpd_check_init opened (for smtpd_header.c). */
+struct rewrite *smtpd_rewriter(void);
+
+/* smtpd_header.c: header address rewriting (see the file). */
+void smtpd_header_init(void);
+/* REWRITE_LOCAL when the client matches local_header_rewrite_clients
+ * (or is local submission), else REWRITE_REMOTE, or -1 when its headers
+ * are not rewritten at all (remote_header_rewrite_domain empty). */
+int smtpd_header_context(const struct smtpd_session *s);
+/* For the first line of a header field: 1 when it is a sender address
+ * field, 0 a recipient address field, -1 not one we rewrite. */
+int smtpd_header_is_address(const char *line, size_t len);
+/* Rewrites the addresses of one whole field (name, colon, value, with
+ * its line breaks) into out. Returns 1 when out holds a changed field,
+ * 0 when the field stays as it is, -1 on a table error (reason in why). */
+int smtpd_header_rewrite(const char *field, size_t len, int sender, int context,
+                         unsigned flags, struct buf *out, struct buf *why);
+
 int smtpd_rewrite_sender(const char *address, struct buf *out, struct buf *why);
 int smtpd_rewrite_recipient(const char *address, struct strlist *out,
                             struct buf *why);

@@ -87,6 +87,11 @@ void smtpd_check_init(void)
     buf_free(&err);
 }
 
+struct rewrite *smtpd_rewriter(void)
+{
+    return smtpd_rewrite;
+}
+
 void smtpd_canonical(const char *address, struct buf *out)
 {
     rewrite_canonical_form(smtpd_rewrite, address, REWRITE_LOCAL, out);

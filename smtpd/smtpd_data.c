@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "address.h"
 #include "config.h"
 #include "group_commit.h"
 #include "log.h"
@@ -63,6 +64,8 @@ void smtpd_data_abort(struct smtpd_session *s)
         header_block_free(&s->headers);
     }
     buf_reset(&s->data_out);
+    buf_free(&s->hdr_field);
+    s->hdr_held = -1;
     s->qid[0] = '\0';
 }
 
@@ -139,14 +142,67 @@ static void header_end(struct smtpd_session *s)
     buf_free(&value);
 }
 
+/* The address field held for rewriting is complete: write it, changed
+ * or as received. A table error defers the whole message, as Postfix's
+ * cleanup does, rather than queue headers it could not rewrite. */
+static void held_field_flush(struct smtpd_session *s)
+{
+    if (s->hdr_held < 0)
+        return;
+    int sender = s->hdr_held;
+    s->hdr_held = -1;
+    if (s->hdr_field.len == 0)
+        return;
+    struct buf fixed = BUF_INIT, why = BUF_INIT;
+    int rc = smtpd_header_rewrite(
+        s->hdr_field.data, s->hdr_field.len, sender, s->hdr_context,
+        s->smtputf8 ? ADDRESS_FLAG_UTF8 : 0, &fixed, &why);
+    if (rc < 0) {
+        if (!s->hdr_error)
+            log_warn("%s: header address map lookup problem -- message not "
+                     "accepted, try again later: %s",
+                     s->qid, buf_cstr(&why));
+        s->hdr_error = 1;
+    }
+    if (rc > 0)
+        out(s, fixed.data, fixed.len);
+    else
+        out(s, s->hdr_field.data, s->hdr_field.len);
+    /* Idle sessions should not keep a big field's buffer. */
+    if (s->hdr_field.cap > 4096)
+        buf_free(&s->hdr_field);
+    else
+        buf_reset(&s->hdr_field);
+    buf_free(&fixed);
+    buf_free(&why);
+}
+
 /* One piece of content: len bytes of a line, ending the line when eol. */
 static void content_piece(struct smtpd_session *s, const char *data, size_t len,
                           int eol)
 {
     if (s->in_header && s->data_line_start) {
         enum header_line_kind kind = header_block_line(&s->headers, data, len);
+        int continuation = len > 0 && (data[0] == ' ' || data[0] == '\t');
+        if (kind != HEADER_LINE_FIELD || !continuation)
+            held_field_flush(s);
         if (kind != HEADER_LINE_FIELD)
             header_end(s);
+        else if (!continuation && s->hdr_context >= 0)
+            s->hdr_held = smtpd_header_is_address(data, len);
+    }
+    if (s->hdr_held >= 0) {
+        /* Held, up to header_size_limit; a longer field goes on as sent. */
+        buf_append(&s->hdr_field, data, len);
+        if (eol)
+            buf_append_char(&s->hdr_field, '\n');
+        s->data_line_start = eol;
+        if (s->hdr_field.len > HEADER_SIZE_LIMIT) {
+            out(s, s->hdr_field.data, s->hdr_field.len);
+            buf_free(&s->hdr_field);
+            s->hdr_held = -1;
+        }
+        return;
     }
     out(s, data, len);
     if (eol)
@@ -217,6 +273,10 @@ int smtpd_data_begin(struct smtpd_session *s)
     s->data_line_start = 1;
     smtp_data_init(&s->scanner, s->bare_nl_reject);
     s->in_header = 1;
+    s->hdr_held = -1;
+    s->hdr_error = 0;
+    s->hdr_context = smtpd_header_context(s);
+    buf_reset(&s->hdr_field);
     s->pending_cr = 0;
     header_block_init(&s->headers, 0, 0, 0);
     buf_reset(&s->data_out);
@@ -280,6 +340,7 @@ static void data_finish(struct smtpd_session *s, const char *verb)
     }
     if (!s->data_line_start)
         content_piece(s, "", 0, 1); /* a last line without its end */
+    held_field_flush(s);
     if (s->in_header)
         header_end(s);
     out_flush(s);
@@ -291,6 +352,8 @@ static void data_finish(struct smtpd_session *s, const char *verb)
     } else if (header_hop_count(&s->headers) >
                (size_t)smtpd_var.hopcount_limit) {
         fail = "554 5.4.0 Error: too many hops";
+    } else if (s->hdr_error) {
+        fail = "451 4.3.0 Error: queue file write error";
     } else if (s->write_error ||
                qfile_writer_content_end(s->writer, &err) < 0) {
         if (err.len)

@@ -26,8 +26,8 @@ class SendmailTest(unittest.TestCase):
     def setUp(self):
         self.mark = self.inst.log_mark()
 
-    def run_sendmail(self, args, message, preexec=None):
-        proc = subprocess.run([self.sendmail, "-C", self.inst.etc, *args],
+    def run_sendmail(self, args, message, preexec=None, program=None):
+        proc = subprocess.run([program or self.sendmail, "-C", self.inst.etc, *args],
                               input=message, capture_output=True,
                               timeout=30, preexec_fn=preexec)
         return proc
@@ -66,9 +66,13 @@ class SendmailTest(unittest.TestCase):
         def become_nobody():
             os.setgid(65534)
             os.setuid(65534)
+        # nobody may not reach the build tree (a clone under /root): run
+        # the instance's copy, as a user would run the installed one.
+        self.inst.add_program("sendmail", self.sendmail)
         proc = self.run_sendmail(["-f", "nobody@example.test",
                                   "bob@example.test"], b"Subject: x\n\nx\n",
-                                 preexec=become_nobody)
+                                 preexec=become_nobody,
+                                 program=self.inst.program("sendmail"))
         self.assertEqual(proc.returncode, 0, proc.stderr)
         qid = self.new_files(before)[0]
         self.inst.wait_for_log(rf"{qid}: uid=65534 from=<nobody@example\.test>",

@@ -169,7 +169,7 @@ static int dict_cidr_load_text(struct dict *d, const char *text, size_t len,
     struct dict_cidr *c = xcalloc(1, sizeof(*c));
     struct dict_text_reader reader;
     struct buf line = BUF_INIT;
-    size_t *open_ifs = NULL, depth = 0, depth_cap = 0;
+    struct dict_if_stack ifs = {0};
     int lineno, status;
     dict_text_init(&reader, text, len);
     while ((status = dict_text_next(&reader, &line, &lineno)) > 0) {
@@ -177,21 +177,14 @@ static int dict_cidr_load_text(struct dict *d, const char *text, size_t len,
         while (isspace((unsigned char)*s))
             s++;
         if (dict_cidr_keyword(s, "endif")) {
-            if (s[5] && strspn(s + 5, " \t\r") != strlen(s + 5)) {
-                buf_appendf(err, "%s, line %d: text after endif", d->name,
-                            lineno);
-                status = -1;
-                break;
-            }
-            if (depth == 0) {
-                buf_appendf(err, "%s, line %d: endif without if", d->name,
-                            lineno);
+            long opened = dict_if_endif(&ifs, d->name, s + 5, lineno, err);
+            if (opened < 0) {
                 status = -1;
                 break;
             }
             struct dict_cidr_rule *rule = dict_cidr_add(c);
             rule->kind = CIDR_ENDIF;
-            c->rules[open_ifs[--depth]].endif = c->count - 1;
+            c->rules[opened].endif = c->count - 1;
             continue;
         }
         struct dict_cidr_rule *rule = dict_cidr_add(c);
@@ -215,11 +208,7 @@ static int dict_cidr_load_text(struct dict *d, const char *text, size_t len,
                 status = -1;
                 break;
             }
-            if (depth == depth_cap) {
-                depth_cap = depth_cap ? depth_cap * 2 : 8;
-                open_ifs = xreallocarray(open_ifs, depth_cap, sizeof(size_t));
-            }
-            open_ifs[depth++] = c->count - 1;
+            dict_if_push(&ifs, c->count - 1, lineno);
             continue;
         }
         size_t result_len = strlen(s);
@@ -236,12 +225,9 @@ static int dict_cidr_load_text(struct dict *d, const char *text, size_t len,
     }
     if (status < 0 && err->len == 0)
         buf_appendf(err, "%s, line %d: NUL byte in text", d->name, lineno);
-    if (status == 0 && depth > 0) {
-        buf_appendf(err, "%s, line %d: if without endif", d->name,
-                    c->rules[open_ifs[depth - 1]].line);
+    if (status == 0 && dict_if_unclosed(&ifs, d->name, err))
         status = -1;
-    }
-    free(open_ifs);
+    dict_if_free(&ifs);
     buf_free(&line);
     if (status < 0) {
         dict_cidr_free(c);

@@ -101,6 +101,25 @@ int dict_text_next(struct dict_text_reader *r, struct buf *out,
  * Returns 0, or -1 when there is no value. */
 int dict_text_split(char *line, char **key, char **value);
 
+/* The if-blocks still open while a regexp:, pcre: or cidr: table loads,
+ * shared so that every format nests and reports errors alike. */
+struct dict_if_stack {
+    size_t *rule; /* rule index of each open `if` */
+    int *line;    /* and its line number */
+    size_t depth, cap;
+};
+/* Opens a block whose `if` rule has index rule. */
+void dict_if_push(struct dict_if_stack *s, size_t rule, int lineno);
+/* Closes the innermost block at an `endif` line; rest is the text after
+ * the keyword. Returns the rule index of the matching `if`, or -1 with
+ * err ("text after endif", "endif without if"). */
+long dict_if_endif(struct dict_if_stack *s, const char *table,
+                   const char *rest, int lineno, struct buf *err);
+/* At the end of the table: 1 with err when a block is still open. */
+int dict_if_unclosed(const struct dict_if_stack *s, const char *table,
+                     struct buf *err);
+void dict_if_free(struct dict_if_stack *s);
+
 /* In-memory sorted table for texthash: and inline: (dict_mem.c). */
 struct dict_mem;
 struct dict_mem *dict_mem_new(void);

@@ -200,8 +200,7 @@ int dict_pattern_load_text(struct dict *d,
     p->engine = engine;
     struct dict_text_reader reader;
     struct buf line = BUF_INIT;
-    size_t *open_ifs = NULL;
-    size_t depth = 0, depth_cap = 0;
+    struct dict_if_stack ifs = {0};
     int lineno, status;
     dict_text_init(&reader, text, len);
     while ((status = dict_text_next(&reader, &line, &lineno)) > 0) {
@@ -209,22 +208,15 @@ int dict_pattern_load_text(struct dict *d,
         while (isspace((unsigned char)*s))
             s++;
         if (dict_pattern_keyword(s, "endif")) {
-            if (s[5] && strspn(s + 5, " \t\r") != strlen(s + 5)) {
-                buf_appendf(err, "%s, line %d: text after endif", d->name,
-                            lineno);
-                status = -1;
-                break;
-            }
-            if (depth == 0) {
-                buf_appendf(err, "%s, line %d: endif without if", d->name,
-                            lineno);
+            long opened = dict_if_endif(&ifs, d->name, s + 5, lineno, err);
+            if (opened < 0) {
                 status = -1;
                 break;
             }
             struct dict_rule *rule = dict_pattern_add(p);
             rule->kind = RULE_ENDIF;
             rule->line = lineno;
-            p->rules[open_ifs[--depth]].endif = p->count - 1;
+            p->rules[opened].endif = p->count - 1;
             continue;
         }
         struct dict_rule *rule = dict_pattern_add(p);
@@ -248,11 +240,7 @@ int dict_pattern_load_text(struct dict *d,
                 status = -1;
                 break;
             }
-            if (depth == depth_cap) {
-                depth_cap = depth_cap ? depth_cap * 2 : 8;
-                open_ifs = xreallocarray(open_ifs, depth_cap, sizeof(size_t));
-            }
-            open_ifs[depth++] = p->count - 1;
+            dict_if_push(&ifs, p->count - 1, lineno);
             continue;
         }
         rule->kind = RULE_MATCH;
@@ -275,12 +263,9 @@ int dict_pattern_load_text(struct dict *d,
     }
     if (status < 0 && err->len == 0)
         buf_appendf(err, "%s, line %d: NUL byte in text", d->name, lineno);
-    if (status == 0 && depth > 0) {
-        buf_appendf(err, "%s, line %d: if without endif", d->name,
-                    p->rules[open_ifs[depth - 1]].line);
+    if (status == 0 && dict_if_unclosed(&ifs, d->name, err))
         status = -1;
-    }
-    free(open_ifs);
+    dict_if_free(&ifs);
     buf_free(&line);
     if (status < 0) {
         dict_pattern_free(p);

@@ -221,3 +221,47 @@ int dict_mem_iterate(const struct dict_mem *m, dict_raw_fn fn, void *ctx)
             break;
     return 0;
 }
+
+void dict_if_push(struct dict_if_stack *s, size_t rule, int lineno)
+{
+    if (s->depth == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 8;
+        s->rule = xreallocarray(s->rule, s->cap, sizeof(*s->rule));
+        s->line = xreallocarray(s->line, s->cap, sizeof(*s->line));
+    }
+    s->rule[s->depth] = rule;
+    s->line[s->depth++] = lineno;
+}
+
+long dict_if_endif(struct dict_if_stack *s, const char *table,
+                   const char *rest, int lineno, struct buf *err)
+{
+    if (rest[0] && strspn(rest, " \t\r") != strlen(rest)) {
+        buf_appendf(err, "%s, line %d: text after endif", table, lineno);
+        return -1;
+    }
+    if (s->depth == 0) {
+        buf_appendf(err, "%s, line %d: endif without if", table, lineno);
+        return -1;
+    }
+    return (long)s->rule[--s->depth];
+}
+
+int dict_if_unclosed(const struct dict_if_stack *s, const char *table,
+                     struct buf *err)
+{
+    if (s->depth == 0)
+        return 0;
+    buf_appendf(err, "%s, line %d: if without endif", table,
+                s->line[s->depth - 1]);
+    return 1;
+}
+
+void dict_if_free(struct dict_if_stack *s)
+{
+    free(s->rule);
+    free(s->line);
+    s->rule = NULL;
+    s->line = NULL;
+    s->depth = s->cap = 0;
+}

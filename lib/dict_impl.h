@@ -120,7 +120,7 @@ int dict_if_unclosed(const struct dict_if_stack *s, const char *table,
                      struct buf *err);
 void dict_if_free(struct dict_if_stack *s);
 
-/* In-memory sorted table for texthash: and inline: (dict_mem.c). */
+/* In-memory sorted table for texthash: and inline: (dict_text.c). */
 struct dict_mem;
 struct dict_mem *dict_mem_new(void);
 /* Adds an entry; returns 1 (and keeps the first) on a duplicate key. */
@@ -130,6 +130,12 @@ void dict_mem_free(struct dict_mem *m);
 void dict_mem_seal(struct dict_mem *m);
 const char *dict_mem_get(const struct dict_mem *m, const char *key);
 int dict_mem_iterate(const struct dict_mem *m, dict_raw_fn fn, void *ctx);
+/* dict_type callbacks for a table whose impl is a struct dict_mem. */
+void dict_mem_type_release(struct dict *d);
+enum dict_result dict_mem_type_lookup(struct dict *d, const char *key,
+                                      size_t key_len, struct buf *value);
+int dict_mem_type_iterate(struct dict *d, dict_raw_fn fn, void *ctx,
+                          struct buf *err);
 
 /* Backends, registered in dict.c. */
 extern const struct dict_type dict_type_hash, dict_type_btree,

@@ -61,30 +61,8 @@ static int dict_inline_load(struct dict *d, struct buf *err)
     return 0;
 }
 
-static void dict_inline_release(struct dict *d)
-{
-    dict_mem_free(d->impl);
-    d->impl = NULL;
-}
-
-static enum dict_result dict_inline_lookup(struct dict *d, const char *key,
-                                           size_t key_len, struct buf *value)
-{
-    const char *found = dict_mem_get(d->impl, key);
-    if (found == NULL)
-        return DICT_NOTFOUND;
-    buf_set_str(value, found);
-    return DICT_FOUND;
-}
-
-static int dict_inline_iterate(struct dict *d, dict_raw_fn fn, void *ctx,
-                               struct buf *err)
-{
-    return dict_mem_iterate(d->impl, fn, ctx);
-}
-
 const struct dict_type dict_type_inline = {
     .name = "inline", .suffix = NULL, .fold = 1,
-    .load = dict_inline_load, .release = dict_inline_release,
-    .lookup = dict_inline_lookup, .iterate = dict_inline_iterate,
+    .load = dict_inline_load, .release = dict_mem_type_release,
+    .lookup = dict_mem_type_lookup, .iterate = dict_mem_type_iterate,
 };

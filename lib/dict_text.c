@@ -265,3 +265,25 @@ void dict_if_free(struct dict_if_stack *s)
     s->line = NULL;
     s->depth = s->cap = 0;
 }
+
+void dict_mem_type_release(struct dict *d)
+{
+    dict_mem_free(d->impl);
+    d->impl = NULL;
+}
+
+enum dict_result dict_mem_type_lookup(struct dict *d, const char *key,
+                                      size_t key_len, struct buf *value)
+{
+    const char *found = dict_mem_get(d->impl, key);
+    if (found == NULL)
+        return DICT_NOTFOUND;
+    buf_set_str(value, found);
+    return DICT_FOUND;
+}
+
+int dict_mem_type_iterate(struct dict *d, dict_raw_fn fn, void *ctx,
+                          struct buf *err)
+{
+    return dict_mem_iterate(d->impl, fn, ctx);
+}

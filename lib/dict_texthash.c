@@ -44,31 +44,9 @@ static int dict_texthash_load(struct dict *d, struct buf *err)
     return status;
 }
 
-static void dict_texthash_release(struct dict *d)
-{
-    dict_mem_free(d->impl);
-    d->impl = NULL;
-}
-
-static enum dict_result dict_texthash_lookup(struct dict *d, const char *key,
-                                             size_t key_len, struct buf *value)
-{
-    const char *found = dict_mem_get(d->impl, key);
-    if (found == NULL)
-        return DICT_NOTFOUND;
-    buf_set_str(value, found);
-    return DICT_FOUND;
-}
-
-static int dict_texthash_iterate(struct dict *d, dict_raw_fn fn, void *ctx,
-                                 struct buf *err)
-{
-    return dict_mem_iterate(d->impl, fn, ctx);
-}
-
 const struct dict_type dict_type_texthash = {
     .name = "texthash", .suffix = "", .fold = 1,
     .load = dict_texthash_load, .load_text = dict_texthash_load_text,
-    .release = dict_texthash_release, .lookup = dict_texthash_lookup,
-    .iterate = dict_texthash_iterate,
+    .release = dict_mem_type_release, .lookup = dict_mem_type_lookup,
+    .iterate = dict_mem_type_iterate,
 };

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "mem.h"
 #include "qfile.h"
+#include "rewrite.h"
 #include "smtp_data.h"
 
 extern struct group_commit *smtpd_group_commit;
@@ -252,6 +253,11 @@ int smtpd_data_begin(struct smtpd_session *s)
             rc |= qfile_writer_attr(s->writer, "helo_name", s->helo, &err);
         rc |= qfile_writer_attr(s->writer, "protocol",
                                 s->esmtp ? "ESMTP" : "SMTP", &err);
+        /* Kept so postsuper -r rewrites headers in the same context. */
+        s->hdr_context = smtpd_header_context(s);
+        rc |= qfile_writer_attr(
+            s->writer, "rewrite_context",
+            s->hdr_context == REWRITE_LOCAL ? "local" : "remote", &err);
         if (s->hold && s->hold_reason &&
             qfile_text_ok(s->hold_reason, strlen(s->hold_reason)))
             rc |= qfile_writer_attr(s->writer, "hold_reason", s->hold_reason,
@@ -275,7 +281,6 @@ int smtpd_data_begin(struct smtpd_session *s)
     s->in_header = 1;
     s->hdr_held = -1;
     s->hdr_error = 0;
-    s->hdr_context = smtpd_header_context(s);
     buf_reset(&s->hdr_field);
     s->pending_cr = 0;
     header_block_init(&s->headers, 0, 0, 0);

@@ -284,7 +284,8 @@ int qfile_writer_recipient(struct qfile_writer *w,
     if (result == 0) {
         w->header.recipient_count++;
         result =
-            append_record(w, QFILE_REC_RCPT, payload.data, payload.len, err);
+            append_record(w, rcpt->done ? QFILE_REC_RCPT_DONE : QFILE_REC_RCPT,
+                          payload.data, payload.len, err);
     }
     buf_free(&payload);
     return result;
@@ -514,6 +515,22 @@ int qfile_writer_commit(struct qfile_writer *w, struct buf *err)
         return -1;
     }
     free(final_path);
+    w->state = WRITER_COMMITTED;
+    return 0;
+}
+
+int qfile_writer_commit_replace(struct qfile_writer *w, const char *path,
+                                struct buf *err)
+{
+    if (w->state != WRITER_FINISHED) {
+        buf_append_str(err, "queue file not finished");
+        return -1;
+    }
+    if (rename(w->temp_path, path) < 0) {
+        buf_appendf(err, "rename %s to %s: %s", w->temp_path, path,
+                    strerror(errno));
+        return -1;
+    }
     w->state = WRITER_COMMITTED;
     return 0;
 }

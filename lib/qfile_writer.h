@@ -48,7 +48,9 @@ int qfile_writer_arrival(struct qfile_writer *w, uint64_t seconds,
                          uint32_t micros, struct buf *err);
 int qfile_writer_sender(struct qfile_writer *w, const char *sender,
                         struct buf *err);
-/* Adds a recipient; rcpt->orcpt and rcpt->original may be NULL. */
+/* Adds a recipient; rcpt->orcpt and rcpt->original may be NULL. With
+ * rcpt->done set the record is written done ('D'): a requeued message
+ * keeps the recipients it has already delivered (lib/recleanup.h). */
 int qfile_writer_recipient(struct qfile_writer *w,
                            const struct qfile_recipient *rcpt, struct buf *err);
 /* ret is QFILE_RET_FULL or QFILE_RET_HDRS. */
@@ -81,6 +83,14 @@ int qfile_writer_finish(struct qfile_writer *w, struct buf *err);
 /* Renames the finished file to DIR/QUEUEID without replacing anything.
  * The rename is durable only after qfile_sync_dir(DIR). */
 int qfile_writer_commit(struct qfile_writer *w, struct buf *err);
+/* Renames the finished file to path (in the same file system),
+ * replacing whatever is there in one atomic step: the requeue step
+ * (lib/requeue.h) puts a rewritten message in place of its old queue
+ * file this way, so at every instant exactly one of them exists. The
+ * file keeps its queue id (qfile_writer_qid) even if path names another;
+ * durable after an fsync of path's directory. */
+int qfile_writer_commit_replace(struct qfile_writer *w, const char *path,
+                                struct buf *err);
 /* Closes the file; unless committed, removes the temporary file. */
 void qfile_writer_free(struct qfile_writer *w);
 

@@ -16,7 +16,8 @@ static const char *program = "postern";
 static int log_ready;
 
 const enum queue_name QTOOL_MESSAGE_QUEUES[] = {
-    QUEUE_INCOMING, QUEUE_ACTIVE, QUEUE_DEFERRED, QUEUE_HOLD, QUEUE_CORRUPT,
+    QUEUE_INCOMING, QUEUE_ACTIVE,  QUEUE_DEFERRED,
+    QUEUE_HOLD,     QUEUE_CORRUPT, QUEUE_MAILDROP,
 };
 const size_t QTOOL_MESSAGE_QUEUE_COUNT =
     sizeof(QTOOL_MESSAGE_QUEUES) / sizeof(QTOOL_MESSAGE_QUEUES[0]);

@@ -35,7 +35,7 @@ void qtool_fatal(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
 
 /* The message queues a queue id is looked for in, in this order:
- * incoming, active, deferred, hold, corrupt. */
+ * incoming, active, deferred, hold, corrupt, maildrop. */
 extern const enum queue_name QTOOL_MESSAGE_QUEUES[];
 extern const size_t QTOOL_MESSAGE_QUEUE_COUNT;
 

@@ -14,7 +14,7 @@ static const char *const QUEUE_NAMES[QUEUE_COUNT] = {
     [QUEUE_INCOMING] = "incoming", [QUEUE_ACTIVE] = "active",
     [QUEUE_DEFERRED] = "deferred", [QUEUE_HOLD] = "hold",
     [QUEUE_CORRUPT] = "corrupt",   [QUEUE_DEFER] = "defer",
-    [QUEUE_BOUNCE] = "bounce",
+    [QUEUE_BOUNCE] = "bounce",     [QUEUE_MAILDROP] = "maildrop",
 };
 
 const char *queue_dir_name(enum queue_name queue)

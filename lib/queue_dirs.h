@@ -20,6 +20,8 @@ enum queue_name {
     QUEUE_CORRUPT,  /* files that failed to parse */
     QUEUE_DEFER,    /* per-message logs of deferred recipients */
     QUEUE_BOUNCE,   /* per-message logs of bounced recipients */
+    QUEUE_MAILDROP, /* requeued by postsuper -r, waiting for qmgr to send
+                       them through the intake rewriting again */
     QUEUE_COUNT
 };
 

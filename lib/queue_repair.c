@@ -137,6 +137,9 @@ void queue_repair_purge(const char *queue_directory, time_t now,
 {
     for (size_t i = 0; i < MESSAGE_QUEUE_COUNT; i++)
         purge_dir(queue_directory, MESSAGE_QUEUES[i], now, stats);
+    /* The requeue step (lib/requeue.h) writes its temporary files in
+     * maildrop/; the files there are qmgr's to check. */
+    purge_dir(queue_directory, QUEUE_MAILDROP, now, stats);
     purge_dir(queue_directory, QUEUE_DEFER, now, stats);
     purge_dir(queue_directory, QUEUE_BOUNCE, now, stats);
 }
@@ -290,9 +293,14 @@ static int starts_with_magic(const char *path)
 
 static int message_exists(const char *queue_directory, const char *qid)
 {
+    /* maildrop/ too: a requeued message keeps its logs until qmgr has
+     * carried them over to its new id. */
+    static const enum queue_name queues[] = {QUEUE_INCOMING, QUEUE_ACTIVE,
+                                             QUEUE_DEFERRED, QUEUE_HOLD,
+                                             QUEUE_MAILDROP};
     enum queue_name found;
-    return qtool_find(queue_directory, qid, MESSAGE_QUEUES, MESSAGE_QUEUE_COUNT,
-                      &found) == 0;
+    return qtool_find(queue_directory, qid, queues,
+                      sizeof(queues) / sizeof(queues[0]), &found) == 0;
 }
 
 static void check_log_dir(const char *queue_directory, enum queue_name log,

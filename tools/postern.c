@@ -306,14 +306,13 @@ static void check_queue_tree(void)
         return;
     }
     /* The message queues come from lib/queue_dirs (one list for the
-     * whole suite); the rest belong to master, tools and Postfix's
-     * layout (trace and flush logs, maildrop). */
+     * whole suite, maildrop/ included); the rest belong to master, tools
+     * and Postfix's layout (trace and flush logs). */
     struct strlist names;
     strlist_init(&names);
     for (int q = 0; q < QUEUE_COUNT; q++)
         strlist_add(&names, queue_dir_name((enum queue_name)q));
-    static const char *const extra[] = {"trace", "flush", "maildrop",
-                                        "private"};
+    static const char *const extra[] = {"trace", "flush", "private"};
     for (size_t i = 0; i < sizeof(extra) / sizeof(*extra); i++)
         strlist_add(&names, extra[i]);
     for (size_t i = 0; i < names.count; i++) {

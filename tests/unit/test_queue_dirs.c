@@ -55,7 +55,11 @@ static void test_queue_names(void)
     CHECK_INT(queue, QUEUE_HOLD);
     CHECK_INT(queue_dir_lookup("bounce", &queue), 0);
     CHECK_INT(queue, QUEUE_BOUNCE);
-    CHECK_INT(queue_dir_lookup("maildrop", &queue), -1);
+    /* maildrop/ holds what postsuper -r requeued (lib/requeue.h). */
+    CHECK_INT(queue_dir_lookup("maildrop", &queue), 0);
+    CHECK_INT(queue, QUEUE_MAILDROP);
+    CHECK(queue_dir_holds_messages(QUEUE_MAILDROP));
+    CHECK_INT(queue_dir_lookup("trace", &queue), -1);
     CHECK_INT(queue_dir_lookup("", &queue), -1);
     CHECK(queue_dir_holds_messages(QUEUE_ACTIVE));
     CHECK(queue_dir_holds_messages(QUEUE_HOLD));

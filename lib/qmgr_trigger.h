@@ -11,6 +11,8 @@
  *      and forgetting which destinations were found dead (postqueue -f)
  *   W  wakeup: master's timer; do the periodic work that is due
  *   D  scan deferred/ for messages whose retry time has come
+ *   R  requeued mail in maildrop/: send it through the intake rewriting
+ *      again (postsuper -r; lib/requeue.h)
  *   S<site>LF  retry now the deferred mail for one destination domain
  *      (postqueue -s site; at most QMGR_TRIGGER_MAX_ARG bytes)
  *   Q<id>LF    retry one message now (postqueue -i id; a valid queue id)
@@ -27,6 +29,7 @@
 #define QMGR_TRIGGER_FLUSH 'F'
 #define QMGR_TRIGGER_WAKEUP 'W' /* = MASTER_TRIGGER_WAKEUP */
 #define QMGR_TRIGGER_DEFERRED 'D'
+#define QMGR_TRIGGER_REQUEUE 'R'
 #define QMGR_TRIGGER_SITE 'S'
 #define QMGR_TRIGGER_MESSAGE 'Q'
 #define QMGR_TRIGGER_END '\n' /* ends the argument of S and Q */

@@ -2,7 +2,7 @@
  * lib/qmgr_trigger.h, as they arrive on public/qmgr, which any local
  * user may write to: untrusted input).
  *
- * A trigger is a run of requests: single letters (A F W D, and unknown
+ * A trigger is a run of requests: single letters (A F W D R, and unknown
  * bytes, which are ignored), and S or Q followed by an argument ended by
  * LF. An argument is accepted only when it is 1 to QMGR_TRIGGER_MAX_ARG
  * bytes of printable ASCII without spaces; a request whose argument is

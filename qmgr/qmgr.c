@@ -9,7 +9,8 @@
  *   F     flush: forget dead transports, retry every deferred message
  *         now (postqueue -f), defer_transports included
  *   W     master's wakeup: incoming/, and deferred/ when queue_run_delay
- *         has passed since the last scan
+ *         has passed since the last scan; maildrop/
+ *   R     requeued mail in maildrop/ (postsuper -r; pickup.c)
  *   S site LF   retry now deferred mail with a recipient in domain site
  *   Q id LF     retry deferred message id now
  * (lib/qmgr_trigger.h, docs/mail-flow.md). Unknown bytes are ignored.
@@ -100,6 +101,10 @@ static void trigger_request(void *ctx, char request, const char *arg)
     case QMGR_TRIGGER_WAKEUP:
         qmgr_kick(
             1, time(NULL) - qmgr.last_deferred_scan >= qmgr.queue_run_delay, 0);
+        pickup_kick();
+        break;
+    case QMGR_TRIGGER_REQUEUE:
+        pickup_kick();
         break;
     case QMGR_TRIGGER_SITE:
     case QMGR_TRIGGER_MESSAGE:
@@ -190,6 +195,7 @@ static void post_init(int argc, char **argv)
      * then new mail, then deferred mail that is due. */
     scan_active();
     qmgr_kick(1, 1, 0);
+    pickup_kick();
     event_timer_start_periodic(qmgr.loop, &qmgr.deferred_timer,
                                (uint64_t)qmgr.queue_run_delay * 1000);
 }

@@ -6,6 +6,7 @@
  *   message.c  a message in memory: load, route its recipients, finish
  *   deliver.c  delivery jobs, the scheduler, agent connections, replies
  *   notify.c   bounces, delay warnings and success notices
+ *   pickup.c   requeued mail (postsuper -r) from maildrop/
  *
  * One process, one event loop, no threads. Disk is the truth: every
  * decision that must survive a crash is on disk before it is acted on
@@ -149,6 +150,11 @@ void msg_finish(struct qmsg *msg);
 /* Logs a to= line for a recipient whose fate qmgr decided itself. */
 void msg_log_rcpt(struct qmsg *msg, size_t index, const char *relay,
                   const struct dsn *dsn, const char *status_word);
+
+/* pickup.c */
+/* Looks at maildrop/ soon: messages postsuper -r put there go through
+ * the intake rewriting again (lib/requeue.h). */
+void pickup_kick(void);
 
 /* deliver.c */
 void deliver_init(void);

@@ -8,13 +8,16 @@
  *   -h  put on hold: move to hold/ (default: incoming, active, deferred)
  *   -H  release from hold: move to deferred/ with the retry time set to
  *       now, so qmgr's next deferred scan picks it up (default: hold)
- *   -r  requeue: move to incoming/ (qmgr routes it afresh) and drop its
- *       stale defer/ log (default: hold, incoming, active, deferred)
+ *   -r  requeue: move to maildrop/ and drop its stale defer/ log
+ *       (default: hold, incoming, active, deferred); qmgr then sends it
+ *       through the intake rewriting again into a new queue file with a
+ *       new id (lib/requeue.h), as Postfix's pickup and cleanup do
  *   -s  check and repair the queue structure (lib/queue_repair.h)
  *   -p  remove stale temporary files only
  * With no option, -s and -p are done, as in Postfix. An id of ALL (upper
  * case only) means every message in the queues; queue names given as
- * arguments replace the default queues. An id of - reads ids from stdin,
+ * arguments replace the default queues (maildrop/ is never held or
+ * released, as in Postfix). An id of - reads ids from stdin,
  * one per line. Every id is checked (qid_valid) before a path is built:
  * an invalid id on the command line stops postsuper before it changes
  * anything; one read from stdin is reported and skipped.
@@ -85,7 +88,29 @@ static enum queue_name destination(enum op op)
 {
     return op == OP_HOLD      ? QUEUE_HOLD
            : op == OP_RELEASE ? QUEUE_DEFERRED
+           : op == OP_REQUEUE ? QUEUE_MAILDROP
                               : QUEUE_INCOMING;
+}
+
+/* Creates a missing queue directory (maildrop/ in a queue made before
+ * it existed), owned like incoming/: 0 when it exists now, -1 when it
+ * was there already or cannot be made. */
+static int make_queue_dir(enum queue_name queue)
+{
+    struct buf dir = BUF_INIT, model = BUF_INIT;
+    struct stat st;
+    int result = -1;
+    queue_dir_path(&dir, queue_directory, queue);
+    queue_dir_path(&model, queue_directory, QUEUE_INCOMING);
+    if (mkdir(buf_cstr(&dir), 0700) == 0) {
+        if (stat(buf_cstr(&model), &st) == 0 &&
+            chown(buf_cstr(&dir), st.st_uid, st.st_gid) < 0)
+            qtool_warn("chown %s: %s", buf_cstr(&dir), strerror(errno));
+        result = 0;
+    }
+    buf_free(&dir);
+    buf_free(&model);
+    return result;
 }
 
 /* What apply_locked did. */
@@ -130,8 +155,12 @@ static enum applied apply_locked(enum op op, const char *qid,
         qtool_warn("%s: set time: %s", qid, strerror(errno));
     if (from != to) {
         queue_path(&target, queue_directory, to, qid);
-        if (renameat2(AT_FDCWD, path, AT_FDCWD, buf_cstr(&target),
-                      RENAME_NOREPLACE) < 0) {
+        int moved = renameat2(AT_FDCWD, path, AT_FDCWD, buf_cstr(&target),
+                              RENAME_NOREPLACE);
+        if (moved < 0 && errno == ENOENT && make_queue_dir(to) == 0)
+            moved = renameat2(AT_FDCWD, path, AT_FDCWD, buf_cstr(&target),
+                              RENAME_NOREPLACE);
+        if (moved < 0) {
             result = errno == ENOENT ? APPLIED_MOVED : APPLIED_FAILED;
             if (result == APPLIED_FAILED)
                 qtool_warn("%s: rename %s to %s: %s", qid, path,
@@ -367,10 +396,21 @@ int main(int argc, char **argv)
         [OP_RELEASE] = {DEFAULT_RELEASE, 1},
         [OP_REQUEUE] = {DEFAULT_DELETE, 4},
     };
+    /* Mail in maildrop/ is not rewritten yet: it is never held or
+     * released (Postfix's rule), only deleted or requeued. */
+    enum queue_name named_no_maildrop[QUEUE_COUNT];
+    size_t no_maildrop_count = 0;
+    for (size_t i = 0; i < named_count; i++)
+        if (named[i] != QUEUE_MAILDROP)
+            named_no_maildrop[no_maildrop_count++] = named[i];
     for (int op = 0; op < OP_COUNT; op++) {
         const enum queue_name *queues =
             named_count ? named : defaults[op].queues;
         size_t count = named_count ? named_count : defaults[op].count;
+        if (named_count && (op == OP_HOLD || op == OP_RELEASE)) {
+            queues = named_no_maildrop;
+            count = no_maildrop_count;
+        }
         for (size_t i = 0; i < requests[op].count; i++) {
             const char *arg = requests[op].items[i];
             if (strcmp(arg, "ALL") == 0)
@@ -387,7 +427,7 @@ int main(int argc, char **argv)
      * running it scans its queues at start anyway. */
     struct buf err = BUF_INIT;
     if (counts[OP_REQUEUE] > 0) {
-        char wake = QMGR_TRIGGER_NEW_MAIL;
+        char wake = QMGR_TRIGGER_REQUEUE;
         (void)qmgr_trigger_send(queue_directory, &wake, 1, 1000, &err);
     }
     if (counts[OP_RELEASE] > 0) {

@@ -275,13 +275,31 @@ class QueueToolsTest(unittest.TestCase):
         self.assertGreater(os.stat(self.path("deferred", qid)).st_mtime,
                            time.time() - 60)
 
-        out = self.run_tool("postsuper", "-r", qid)
+        # Requeued to maildrop/ (made here, as this queue lacks it), where
+        # qmgr rewrites it into a new queue file (test_requeue.py).
+        server, received = self.fake_qmgr()
+        try:
+            out = self.run_tool("postsuper", "-r", qid)
+            self.wait_for(received, 1)
+        finally:
+            server.close()
         self.assertEqual(out.stderr, "postsuper: Requeued: 1 message\n")
-        self.assertTrue(self.exists("incoming", qid))
+        self.assertEqual(received, [b"R"])
+        self.assertTrue(self.exists("maildrop", qid))
+        self.assertEqual(os.stat(os.path.join(self.queue, "maildrop")).st_mode
+                         & 0o777, 0o700)
         self.assertFalse(self.exists("defer", qid))   # stale reasons dropped
         self.assertTrue(self.exists("bounce", qid))   # a notice is still owed
+        # Mail in maildrop/ is not put on hold (Postfix's rule); it can
+        # be deleted when named.
+        out = self.run_tool("postsuper", "-h", qid, "maildrop")
+        self.assertEqual((out.returncode, out.stderr), (0, ""))
+        self.assertTrue(self.exists("maildrop", qid))
+        out = self.run_tool("postcat", "-q", qid)
+        self.assertEqual(out.returncode, 0, out.stderr)
 
-        out = self.run_tool("postsuper", "-d", qid, "-d", other)
+        out = self.run_tool("postsuper", "-d", qid, "-d", other, "maildrop",
+                            "incoming")
         self.assertEqual(out.stderr, "postsuper: Deleted: 2 messages\n")
         self.assertEqual(self.files("incoming"), [])
         self.assertFalse(self.exists("bounce", qid))

@@ -599,6 +599,7 @@ int main(int argc, char **argv)
     }
     struct buf err = BUF_INIT;
     config_set_warning_handler(opt.master ? quiet : warning);
+    config_set_unused_warnings(1);
     if (!opt.defaults && config_load(opt.config_dir, &err) != 0)
         fatal("%s", buf_cstr(&err));
     if (opt.master)

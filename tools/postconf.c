@@ -668,6 +668,10 @@ int main(int argc, char **argv)
     argv += optind;
     argc -= optind;
     int master = opt.mode == 'M' || opt.mode == 'F' || opt.mode == 'P';
+    /* As in Postfix 2.8 and later, name=value implies -e. */
+    for (int i = 0; i < argc && !opt.comment && !opt.remove; i++)
+        if ((opt.mode == 0 || master) && strchr(argv[i], '='))
+            opt.edit = 1;
     int editing = opt.edit || opt.comment || opt.remove;
     if (editing && opt.mode && !master)
         usage();

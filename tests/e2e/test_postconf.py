@@ -183,6 +183,15 @@ class PostconfTest(unittest.TestCase):
         self.run_postconf("-e", "relayhost=[third.example]:587")
         self.assertEqual(self.read("main.cf"), text)
 
+    def test_value_implies_edit(self):
+        # Postfix 2.8 and later: name=value needs no -e, for -P too.
+        self.run_postconf("relayhost=[implied.example]", "mynetworks =")
+        self.assertEqual(self.run_postconf("-h", "relayhost", "mynetworks").stdout,
+                         "[implied.example]\n\n")
+        self.run_postconf("-P", "smtp/inet/syslog_name=postern/in")
+        self.assertEqual(self.run_postconf("-P", "smtp").stdout,
+                         "smtp/inet/syslog_name = postern/in\n")
+
     def test_edit_creates_missing_main_cf(self):
         os.unlink(os.path.join(self.dir, "main.cf"))
         self.run_postconf("-e", "queue_directory=/tmp/q", "maillog_file=/tmp/log")

@@ -252,6 +252,13 @@ class PostmapTest(unittest.TestCase):
                        text=True, check=True, capture_output=True)
         self.assertEqual(self.ok("-q", "A@B", "lmdb:" + target).stdout, "x\n")
 
+    def test_quoted_keys(self):
+        src = self.write("quoted", '"Key With Space" one\n"a \\"q\\"" two\n')
+        self.ok(src)
+        self.assertEqual(self.ok("-q", "key with space", src).stdout, "one\n")
+        self.assertEqual(self.ok("-q", 'a "q"', src).stdout, "two\n")
+        self.assertEqual(self.ok("-s", src).stdout.count("\n"), 2)
+
     # ---- header and body queries (-h, -b, -m) ----
 
     CHECKS = ("/^Subject:.*viagra/   REJECT spam subject\n"

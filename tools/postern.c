@@ -467,6 +467,9 @@ int main(int argc, char **argv)
     if (!realpath(dir, absolute))
         log_fatal("configuration directory %s: %s", dir, strerror(errno));
     config_dir = xstrdup(absolute);
+    /* Unused parameters are master's to log (once per start or reload);
+     * here only `check` reports them, on the terminal. */
+    config_set_unused_warnings(strcmp(command, "check") == 0);
     load_main_cf();
 
     if (strcmp(command, "check") == 0)

@@ -1,193 +1,207 @@
-/* header_rewrite.c: rewriting the addresses of one header field (see
- * header_rewrite.h). Moved here from smtpd so the requeue step can use
- * the same code. */
+/* header_rewrite.c: in-place rewriting of header address fields (see
+ * header_rewrite.h).
+ *
+ * lib/addrlist parses the value and reports, for each address, the byte
+ * span it occupies in the text. Each address the callback changes is
+ * replaced inside its span, in order; the bytes between spans (display
+ * names, comments, separators, group names, folding) are copied as they
+ * are. Because only spans are touched, a field can never be rebuilt into
+ * something the parser did not see, and an unchanged field is never
+ * copied at all. */
 #include "header_rewrite.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "addrlist.h"
 #include "address.h"
+#include "addrlist.h"
 #include "header.h"
-#include "log.h"
 #include "mem.h"
-#include "rewrite.h"
 
-/* Postfix's header_opts: 1 for sender headers, 0 for recipient ones. */
+/* Postfix's header_opts: the address fields and their class. Resent-
+ * Reply-To is a recipient field in Postfix's table; we keep that. */
 static const struct {
     const char *name;
-    int sender;
-} header_addr_fields[] = {
-    {"From", 1},
-    {"Sender", 1},
-    {"Reply-To", 1},
-    {"Errors-To", 1},
-    {"Return-Receipt-To", 1},
-    {"Resent-From", 1},
-    {"Resent-Sender", 1},
-    {"Disposition-Notification-To", 1},
-    {"Mail-Followup-To", 1},
-    {"To", 0},
-    {"Cc", 0},
-    {"Bcc", 0},
-    {"Apparently-To", 0},
-    {"Resent-To", 0},
-    {"Resent-Cc", 0},
-    {"Resent-Bcc", 0},
-    {"Resent-Reply-To", 0}, /* a recipient header in Postfix's table */
+    int class;
+} address_fields[] = {
+    {"From", HEADER_REWRITE_SENDER},
+    {"Sender", HEADER_REWRITE_SENDER},
+    {"Reply-To", HEADER_REWRITE_SENDER},
+    {"Errors-To", HEADER_REWRITE_SENDER},
+    {"Return-Receipt-To", HEADER_REWRITE_SENDER},
+    {"Resent-From", HEADER_REWRITE_SENDER},
+    {"Resent-Sender", HEADER_REWRITE_SENDER},
+    {"Disposition-Notification-To", HEADER_REWRITE_SENDER},
+    {"Mail-Followup-To", HEADER_REWRITE_SENDER},
+    {"To", HEADER_REWRITE_RECIPIENT},
+    {"Cc", HEADER_REWRITE_RECIPIENT},
+    {"Bcc", HEADER_REWRITE_RECIPIENT},
+    {"Apparently-To", HEADER_REWRITE_RECIPIENT},
+    {"Resent-To", HEADER_REWRITE_RECIPIENT},
+    {"Resent-Cc", HEADER_REWRITE_RECIPIENT},
+    {"Resent-Bcc", HEADER_REWRITE_RECIPIENT},
+    {"Resent-Reply-To", HEADER_REWRITE_RECIPIENT},
 };
 
-int header_rewrite_is_address(const char *line, size_t len)
+int header_rewrite_class(const char *line, size_t len)
 {
     size_t n = header_name_length(line, len);
     if (n == 0)
         return -1;
-    for (size_t i = 0;
-         i < sizeof(header_addr_fields) / sizeof(header_addr_fields[0]); i++)
-        if (strlen(header_addr_fields[i].name) == n &&
-            strncasecmp(header_addr_fields[i].name, line, n) == 0)
-            return header_addr_fields[i].sender;
+    for (size_t i = 0; i < sizeof(address_fields) / sizeof(address_fields[0]);
+         i++)
+        if (strlen(address_fields[i].name) == n &&
+            strncasecmp(address_fields[i].name, line, n) == 0)
+            return address_fields[i].class;
     return -1;
 }
 
-static int is_before(char c)
+/* Whether a callback result may go into the header (see the header):
+ * something lib/addrlist would read back as the same address. */
+static int result_usable(const char *address, unsigned flags)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == ',' || c == ':';
-}
-
-static int is_after(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' ||
-           c == ';' || c == '(';
-}
-
-/* Finds the external form `ext` of an address in text[from..len): inside
- * angle brackets, or, for an address without a display name, standing
- * alone between separators. Returns the offset or -1. */
-static long find_address(const char *text, size_t len, size_t from,
-                         const char *ext, int angle_only)
-{
-    size_t n = strlen(ext);
-    if (n == 0)
-        return -1;
-    for (size_t i = from; i + n <= len; i++) {
-        if (memcmp(text + i, ext, n) != 0)
-            continue;
-        char before = i > 0 ? text[i - 1] : ' ';
-        char after = i + n < len ? text[i + n] : ' ';
-        if (before == '<' && after == '>')
-            return (long)i;
-        if (!angle_only && is_before(before) && is_after(after))
-            return (long)i;
+    size_t n = strlen(address);
+    int eight_bit = 0;
+    if (n == 0 || n > ADDRESS_MAX)
+        return 0;
+    const char *at = strrchr(address, '@');
+    if (at != NULL && ((size_t)(at - address) > ADDRESS_LOCAL_MAX ||
+                       !address_valid_domain(at + 1, flags)))
+        return 0;
+    if (at == NULL && n > ADDRESS_LOCAL_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)address[i];
+        if (c < 0x20 || c == 0x7f)
+            return 0;
+        if (c >= 0x80)
+            eight_bit = 1;
     }
-    return -1;
+    if (eight_bit &&
+        (!(flags & ADDRESS_FLAG_UTF8) || !address_utf8_valid(address, n)))
+        return 0;
+    return 1;
 }
 
-static void append_display(struct buf *out, const char *display)
+/* Bytes of the last (unfinished) line in out, and whether it holds more
+ * than whitespace. */
+static size_t tail_line(const struct buf *out, int *has_text)
 {
-    int plain = 1;
-    for (const char *p = display; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-              (*p >= '0' && *p <= '9') || *p == ' ' ||
-              strchr("!#$%&'*+-/=?^_`{|}~", *p) || (unsigned char)*p >= 0x80))
-            plain = 0;
-    if (plain) {
-        buf_append_str(out, display);
-        return;
+    size_t i = out->len;
+    *has_text = 0;
+    while (i > 0 && out->data[i - 1] != '\n') {
+        char c = out->data[i - 1];
+        if (c != ' ' && c != '\t' && c != '\r')
+            *has_text = 1;
+        i--;
     }
-    buf_append_char(out, '"');
-    for (const char *p = display; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            buf_append_char(out, '\\');
-        buf_append_char(out, *p);
-    }
-    buf_append_char(out, '"');
+    return out->len - i;
 }
 
-int header_rewrite_field(struct rewrite *rw, const char *field, size_t len,
-                         int sender, int context, unsigned flags,
+/* Bytes from `from` to the end of its line in field[0..len). */
+static size_t rest_of_line(const char *field, size_t len, size_t from)
+{
+    size_t i = from;
+    while (i < len && field[i] != '\n' && field[i] != '\r')
+        i++;
+    return i - from;
+}
+
+/* Appends `ext` at the end of out, folding first when the line would
+ * pass HEADER_REWRITE_LINE_MAX. The fold goes before a '<' that ends
+ * out, so "Name <addr>" becomes "Name\n\t<addr>", never "<\n\taddr>". */
+static void append_replacement(struct buf *out, const struct buf *ext,
+                               size_t rest, const char *eol)
+{
+    int has_text;
+    size_t line = tail_line(out, &has_text);
+    if (has_text && line + ext->len + rest > HEADER_REWRITE_LINE_MAX) {
+        int angle = out->len > 0 && out->data[out->len - 1] == '<';
+        if (angle)
+            buf_truncate(out, out->len - 1);
+        /* Still text before the fold point? Else folding gains nothing. */
+        tail_line(out, &has_text);
+        if (has_text) {
+            buf_append_str(out, eol);
+            buf_append_char(out, '\t');
+        }
+        if (angle)
+            buf_append_char(out, '<');
+    }
+    buf_append(out, ext->data, ext->len);
+}
+
+int header_rewrite_field(const char *field, size_t len, unsigned flags,
+                         size_t limit, header_rewrite_fn fn, void *ctx,
                          struct buf *out, struct buf *why)
 {
+    struct buf scratch = BUF_INIT;
+    if (why == NULL)
+        why = &scratch;
+    buf_reset(why);
     size_t n = header_name_length(field, len);
     const char *colon = n ? memchr(field + n, ':', len - n) : NULL;
-    if (colon == NULL)
+    if (colon == NULL) {
+        buf_free(&scratch);
         return 0;
+    }
     size_t voff = (size_t)(colon + 1 - field);
     struct addrlist list;
     addrlist_init(&list);
     if (addrlist_parse(field + voff, len - voff, flags, &list, NULL) < 0 ||
         list.count == 0) {
         addrlist_free(&list); /* not an address list we can read: as is */
+        buf_free(&scratch);
         return 0;
     }
-    struct buf fresh = BUF_INIT, ext_old = BUF_INIT, ext_new = BUF_INIT;
+
+    struct buf fresh = BUF_INIT, ext = BUF_INIT;
     char **rewritten = xcalloc(list.count, sizeof(*rewritten));
-    int rc = 0, changed = 0, has_group = 0;
+    int rc = 0, changed = 0;
     for (size_t i = 0; i < list.count; i++) {
-        if (list.items[i].group)
-            has_group = 1;
-        if (rewrite_header_address(rw, list.items[i].address, sender, context,
-                                   &fresh, why) < 0) {
+        buf_reset(&fresh);
+        if (fn(ctx, list.items[i].address, &fresh, why) < 0) {
+            if (why->len == 0)
+                buf_set_str(why, "address rewriting failed");
             rc = -1;
             goto done;
         }
-        rewritten[i] = xstrdup(buf_cstr(&fresh));
-        if (strcmp(rewritten[i], list.items[i].address) != 0)
+        const char *result = buf_cstr(&fresh);
+        if (strcmp(result, list.items[i].address) != 0 &&
+            result_usable(result, flags)) {
+            rewritten[i] = xstrdup(result);
             changed = 1;
+        }
     }
     if (!changed)
         goto done;
 
-    /* In place: each address where it was written, in order. */
+    /* The line ending the field uses, for folds we insert. */
+    const char *lf = memchr(field, '\n', len);
+    const char *eol = lf && lf > field && lf[-1] == '\r' ? "\r\n" : "\n";
     buf_reset(out);
     buf_append(out, field, voff);
-    size_t pos = voff, copied = voff;
-    int in_place = 1;
-    for (size_t i = 0; i < list.count && in_place; i++) {
-        address_externalize(list.items[i].address, &ext_old);
-        long at = find_address(field, len, pos, buf_cstr(&ext_old),
-                               *list.items[i].display != 0);
-        int differs = strcmp(rewritten[i], list.items[i].address) != 0;
-        if (at < 0) {
-            if (differs)
-                in_place = 0;
-            continue;
-        }
-        pos = (size_t)at + ext_old.len;
-        if (!differs)
-            continue;
-        address_externalize(rewritten[i], &ext_new);
-        buf_append(out, field + copied, (size_t)at - copied);
-        buf_append(out, ext_new.data, ext_new.len);
-        copied = pos;
-    }
-    if (in_place) {
-        buf_append(out, field + copied, len - copied);
-        rc = 1;
-        goto done;
-    }
-    if (has_group) {
-        /* Rebuilding would lose the groups: keep the field as sent. */
-        log_warn("cannot rewrite header %.*s in place; kept as received",
-                 (int)n, field);
-        goto done;
-    }
-    /* Written again from the parsed list (comments are lost). */
-    buf_reset(out);
-    buf_append(out, field, voff);
+    size_t copied = voff;
     for (size_t i = 0; i < list.count; i++) {
-        buf_append_str(out, i ? ",\n\t" : " ");
-        address_externalize(rewritten[i], &ext_new);
-        if (*list.items[i].display) {
-            append_display(out, list.items[i].display);
-            buf_appendf(out, " <%s>", buf_cstr(&ext_new));
-        } else {
-            buf_append(out, ext_new.data, ext_new.len);
-        }
+        size_t start = voff + list.items[i].offset;
+        size_t end = start + list.items[i].length;
+        if (rewritten[i] == NULL || start < copied || end > len)
+            continue; /* unchanged (spans are in order; never overlap) */
+        buf_append(out, field + copied, start - copied);
+        address_externalize(rewritten[i], &ext);
+        append_replacement(out, &ext, rest_of_line(field, len, end), eol);
+        copied = end;
     }
-    if (len > 0 && field[len - 1] == '\n')
-        buf_append_char(out, '\n');
+    buf_append(out, field + copied, len - copied);
+    if (limit > 0 && out->len > limit) {
+        buf_appendf(why,
+                    "rewritten header field would be %zu bytes, more than "
+                    "%zu; kept as received",
+                    out->len, limit);
+        buf_reset(out);
+        goto done;
+    }
     rc = 1;
 done:
     for (size_t i = 0; i < list.count; i++)
@@ -195,7 +209,7 @@ done:
     free(rewritten);
     addrlist_free(&list);
     buf_free(&fresh);
-    buf_free(&ext_old);
-    buf_free(&ext_new);
+    buf_free(&ext);
+    buf_free(&scratch);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "address.h"
 #include "header.h"
 #include "header_rewrite.h"
+#include "log.h"
 #include "mem.h"
 #include "rewrite.h"
 #include "str.h"
@@ -162,6 +163,7 @@ struct content_pass {
     int passthrough;  /* the rest of an overlong line goes as it is */
     int seen_field;   /* a header field has begun */
     struct buf *message_id;
+    const char *qid; /* the old id, for log lines */
     struct buf *err;
 };
 
@@ -170,24 +172,48 @@ static int put(struct content_pass *cp, const char *data, size_t len)
     return qfile_writer_content_append(cp->w, data, len, cp->err);
 }
 
+/* lib/header_rewrite's callback: one address of the held field. */
+struct field_glue {
+    struct rewrite *rw;
+    int sender;
+    int context;
+};
+
+static int rewrite_one(void *ctx, const char *address, struct buf *out,
+                       struct buf *why)
+{
+    const struct field_glue *g = ctx;
+    return rewrite_header_address(g->rw, address, g->sender, g->context, out,
+                                  why);
+}
+
 /* Writes the held field, rewritten when its addresses change. */
 static enum recleanup_result flush_field(struct content_pass *cp)
 {
     if (cp->held < 0)
         return RECLEANUP_OK;
-    int sender = cp->held;
+    struct field_glue glue = {cp->rw, cp->held, cp->context};
     cp->held = -1;
-    struct buf fixed = BUF_INIT;
+    struct buf fixed = BUF_INIT, why = BUF_INIT;
     enum recleanup_result result = RECLEANUP_OK;
-    int rc = header_rewrite_field(cp->rw, cp->field.data, cp->field.len, sender,
-                                  cp->context, cp->flags, &fixed, cp->err);
-    if (rc < 0)
+    int rc = header_rewrite_field(cp->field.data, cp->field.len, cp->flags,
+                                  HEADER_SIZE_LIMIT, rewrite_one, &glue, &fixed,
+                                  &why);
+    if (rc < 0) {
+        buf_append(cp->err, why.data, why.len);
         result = RECLEANUP_DEFER;
-    else if (put(cp, rc > 0 ? fixed.data : cp->field.data,
-                 rc > 0 ? fixed.len : cp->field.len) < 0)
-        result = RECLEANUP_ERROR;
+    } else {
+        if (rc == 0 && why.len > 0) /* left as it was, and why */
+            log_warn("%s: header %.*s: %s", cp->qid,
+                     (int)header_name_length(cp->field.data, cp->field.len),
+                     cp->field.data, why.data);
+        if (put(cp, rc > 0 ? fixed.data : cp->field.data,
+                rc > 0 ? fixed.len : cp->field.len) < 0)
+            result = RECLEANUP_ERROR;
+    }
     buf_reset(&cp->field);
     buf_free(&fixed);
+    buf_free(&why);
     return result;
 }
 
@@ -239,7 +265,7 @@ static enum recleanup_result header_line(struct content_pass *cp,
     }
     cp->in_msgid = 0;
     cp->seen_field = 1;
-    cp->held = header_rewrite_is_address(data, text_len);
+    cp->held = header_rewrite_class(data, text_len);
     if (cp->held >= 0) {
         buf_append(&cp->field, data, len);
         return RECLEANUP_OK;
@@ -410,6 +436,7 @@ recleanup_message(struct rewrite *rw, struct qfile_reader *r,
     cp.in_header = 1;
     cp.held = -1;
     cp.message_id = &info->message_id;
+    cp.qid = old_qid;
     cp.err = err;
     buf_init(&cp.line);
     buf_init(&cp.field);

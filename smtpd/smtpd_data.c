@@ -213,6 +213,9 @@ static void content_piece(struct smtpd_session *s, const char *data, size_t len,
 
 int smtpd_data_begin(struct smtpd_session *s)
 {
+    /* REDIRECT and BCC change the recipients written below. */
+    if (smtpd_actions_envelope(s) < 0)
+        return -1;
     struct buf err = BUF_INIT;
     const char *dir = queue_dir(s);
     s->writer = qfile_writer_create(dir, &err);
@@ -253,8 +256,8 @@ int smtpd_data_begin(struct smtpd_session *s)
             rc |= qfile_writer_attr(s->writer, "helo_name", s->helo, &err);
         rc |= qfile_writer_attr(s->writer, "protocol",
                                 s->esmtp ? "ESMTP" : "SMTP", &err);
-        /* Kept so postsuper -r rewrites headers in the same context. */
-        s->hdr_context = smtpd_header_context(s);
+        /* Kept so postsuper -r rewrites headers in the same context
+         * (decided at MAIL). */
         rc |= qfile_writer_attr(
             s->writer, "rewrite_context",
             s->hdr_context == REWRITE_LOCAL ? "local" : "remote", &err);
@@ -290,6 +293,7 @@ int smtpd_data_begin(struct smtpd_session *s)
     char date[64];
     rfc5322_date(time(NULL), date, sizeof(date));
     struct buf rcv = BUF_INIT;
+    smtpd_actions_headers(s, &rcv); /* PREPEND: above our Received: */
     if (s->local) {
         buf_appendf(&rcv,
                     "Received: by %s (%s, from userid %ld)\n\tid %s; %s\n",

@@ -1,71 +1,116 @@
-/* smtpd_header.c: header address rewriting, as Postfix's cleanup does it
- * (there is no cleanup daemon: smtpd rewrites while it writes the queue
- * file). See docs/addressing.md, "Header addresses".
+/* smtpd_header.c: which header address rewriting applies to a session,
+ * and the glue to the rewriting itself (there is no cleanup daemon:
+ * smtpd rewrites while it writes the queue file). See
+ * docs/addressing.md, "Header addresses".
  *
- * The address headers Postfix rewrites (From, Sender, Reply-To, To, Cc,
- * Bcc, Apparently-To, the Resent- ones, Return-Receipt-To, Errors-To,
- * Disposition-Notification-To, Mail-Followup-To) are held one field at a
- * time while the rest of the message streams (smtpd_data.c), and each is
- * rewritten by lib/header_rewrite, which qmgr's requeue step shares.
- * This file decides the client's rewriting context
- * (local_header_rewrite_clients), which the queue file keeps in its
- * rewrite_context attribute so a requeued message is rewritten in the
- * same context, as Postfix does. */
+ * The text work (finding each address in a field and replacing it where
+ * it stands) is lib/header_rewrite; the address mapping is lib/rewrite
+ * (canonical form in the client's context, then the canonical maps for
+ * the header_sender or header_recipient class). What is decided here is
+ * the context: local (local_header_rewrite_clients, or local
+ * submission), remote (remote_header_rewrite_domain set), or none. */
 #include "smtpd.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "header_rewrite.h"
 #include "local_domain.h"
 #include "log.h"
+#include "mem.h"
 #include "rewrite.h"
 #include "str.h"
 
-static struct strlist local_clients;   /* local_header_rewrite_clients */
+static struct restriction_client_list local_clients;
 static struct local_domain *own_addrs; /* permit_inet_interfaces */
 static int remote_rewrite;             /* remote_header_rewrite_domain set */
 
 void smtpd_header_init(void)
 {
     struct buf err = BUF_INIT;
-    strlist_init(&local_clients);
-    cfg_list("local_header_rewrite_clients", &local_clients);
+    struct strlist words;
+    strlist_init(&words);
+    cfg_list("local_header_rewrite_clients", &words);
+    /* Once per process, at start: a list entry we do not understand is
+     * a configuration mistake the administrator must hear about, but
+     * not once per session. */
+    if (restriction_client_list_parse(&words, &local_clients, &err) > 0)
+        log_warn("local_header_rewrite_clients: %s (understood: "
+                 "permit_inet_interfaces, permit_mynetworks, "
+                 "permit_sasl_authenticated, permit_tls_clientcerts, "
+                 "permit_tls_all_clientcerts, check_address_map type:table, "
+                 "type:table)",
+                 buf_cstr(&err));
+    strlist_free(&words);
+    buf_reset(&err);
     remote_rewrite = *cfg_str("remote_header_rewrite_domain") != 0;
     own_addrs = local_domain_open("", cfg_str("inet_interfaces"),
                                   cfg_str("proxy_interfaces"), &err);
     if (own_addrs == NULL)
         log_warn("local_header_rewrite_clients: %s", buf_cstr(&err));
-    for (size_t i = 0; i < local_clients.count; i++) {
-        const char *w = local_clients.items[i];
-        if (strcmp(w, "permit_inet_interfaces") != 0 &&
-            strcmp(w, "permit_mynetworks") != 0 && strcmp(w, "static:all") != 0)
-            log_warn("local_header_rewrite_clients: unsupported \"%s\" "
-                     "ignored",
-                     w);
-    }
+    /* Open the tables now, so a table that cannot be opened is logged
+     * at start rather than at the first client. */
+    for (size_t i = 0; i < local_clients.count; i++)
+        if (local_clients.items[i].table)
+            smtpd_table_open(local_clients.items[i].table);
     buf_free(&err);
 }
 
-int smtpd_header_context(const struct smtpd_session *s)
+/* Whether one list entry matches this client: 1, 0, or -1 (table
+ * error). */
+static int client_matches(const struct smtpd_session *s,
+                          const struct restriction_client *c)
+{
+    switch (c->kind) {
+    case RESTR_CLIENT_MYNETWORKS:
+        return s->trusted;
+    case RESTR_CLIENT_SASL_AUTHENTICATED:
+        /* The flag AUTH will set; there is no SASL yet, so it is 0. */
+        return s->sasl_authenticated;
+    case RESTR_CLIENT_TLS_CLIENTCERTS:
+    case RESTR_CLIENT_TLS_ALL_CLIENTCERTS:
+        return 0; /* no TLS yet: no client certificates */
+    case RESTR_CLIENT_INET_INTERFACES: {
+        if (own_addrs == NULL)
+            return 0;
+        struct buf lit = BUF_INIT;
+        buf_appendf(&lit, "[%s%s]", strchr(s->addr, ':') ? "IPv6:" : "",
+                    s->addr);
+        int own = local_domain_is_own_literal(own_addrs, lit.data);
+        buf_free(&lit);
+        return own;
+    }
+    case RESTR_CLIENT_ADDRESS_MAP: {
+        /* Postfix: the client address alone, no subnets; the value is
+         * ignored (pop-before-smtp tables and the like). */
+        struct buf value = BUF_INIT;
+        enum dict_result r = smtpd_table_lookup(c->table, s->addr, &value);
+        buf_free(&value);
+        return r == DICT_FOUND ? 1 : r == DICT_ERROR ? -1 : 0;
+    }
+    }
+    return 0;
+}
+
+int smtpd_header_context(struct smtpd_session *s, const char *sender)
 {
     /* Local submission (sendmail) is always local, as pickup is. */
     if (s->local)
         return REWRITE_LOCAL;
     for (size_t i = 0; i < local_clients.count; i++) {
-        const char *w = local_clients.items[i];
-        if (strcmp(w, "static:all") == 0)
+        int m = client_matches(s, &local_clients.items[i]);
+        if (m > 0)
             return REWRITE_LOCAL;
-        if (strcmp(w, "permit_mynetworks") == 0 && s->trusted)
-            return REWRITE_LOCAL;
-        if (strcmp(w, "permit_inet_interfaces") == 0 && own_addrs) {
-            struct buf lit = BUF_INIT;
-            buf_appendf(&lit, "[%s%s]", strchr(s->addr, ':') ? "IPv6:" : "",
-                        s->addr);
-            int own = local_domain_is_own_literal(own_addrs, lit.data);
-            buf_free(&lit);
-            if (own)
-                return REWRITE_LOCAL;
+        if (m < 0) {
+            /* As Postfix: a temporary failure, never "not local". */
+            log_warn("local_header_rewrite_clients: %s: lookup of %s "
+                     "failed",
+                     local_clients.items[i].table, s->addr);
+            smtpd_log_event(s, "MAIL", "reject", sender, NULL,
+                            "451 4.3.0 Temporary lookup error");
+            smtpd_error_reply(s, "451 4.3.0 Temporary lookup error");
+            return SMTPD_HEADER_ERROR;
         }
     }
     /* Postfix leaves remote headers alone when there is no domain. */
@@ -74,12 +119,32 @@ int smtpd_header_context(const struct smtpd_session *s)
 
 int smtpd_header_is_address(const char *line, size_t len)
 {
-    return header_rewrite_is_address(line, len);
+    return header_rewrite_class(line, len);
+}
+
+struct header_glue {
+    int sender;
+    int context;
+};
+
+static int rewrite_one(void *ctx, const char *address, struct buf *out,
+                       struct buf *why)
+{
+    const struct header_glue *g = ctx;
+    return rewrite_header_address(smtpd_rewriter(), address, g->sender,
+                                  g->context, out, why);
 }
 
 int smtpd_header_rewrite(const char *field, size_t len, int sender, int context,
                          unsigned flags, struct buf *out, struct buf *why)
 {
-    return header_rewrite_field(smtpd_rewriter(), field, len, sender, context,
-                                flags, out, why);
+    struct header_glue g = {sender, context};
+    int rc = header_rewrite_field(field, len, flags, HEADER_SIZE_LIMIT,
+                                  rewrite_one, &g, out, why);
+    if (rc == 0 && why->len > 0) {
+        size_t n = header_name_length(field, len);
+        log_warn("header %.*s: %s", (int)n, field, buf_cstr(why));
+        buf_reset(why);
+    }
+    return rc;
 }

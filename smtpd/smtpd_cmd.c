@@ -45,6 +45,7 @@ void smtpd_reset_transaction(struct smtpd_session *s)
     s->hold_reason = NULL;
     s->bdat_used = 0;
     s->bdat_failed = 0;
+    smtpd_actions_reset(s);
 }
 
 static int ehlo_keyword_on(const char *keyword)
@@ -134,6 +135,13 @@ static void cmd_mail(struct smtpd_session *s)
         return;
     }
     buf_free(&why);
+    /* The header rewriting context, decided at MAIL as Postfix does. */
+    int context = smtpd_header_context(s, buf_cstr(&c->addr));
+    if (context == SMTPD_HEADER_ERROR) {
+        buf_free(&sender);
+        return;
+    }
+    s->hdr_context = context;
     s->in_mail = 1;
     s->sender = buf_detach(&sender);
     s->sender_raw = xstrdup(buf_cstr(&c->addr));

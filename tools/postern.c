@@ -37,6 +37,7 @@
 #include "mastersvc.h"
 #include "mem.h"
 #include "pidlock.h"
+#include "qfile_pool.h"
 #include "queue_dirs.h"
 
 /* How long `stop` waits for master, which itself gives children a few
@@ -313,7 +314,7 @@ static void check_queue_tree(void)
     for (int q = 0; q < QUEUE_COUNT; q++)
         strlist_add(&names, queue_dir_name((enum queue_name)q));
     static const char *const extra[] = {"trace", "flush", "maildrop",
-                                        "private"};
+                                        "private", QFILE_POOL_DIR};
     for (size_t i = 0; i < sizeof(extra) / sizeof(*extra); i++)
         strlist_add(&names, extra[i]);
     for (size_t i = 0; i < names.count; i++) {

@@ -117,21 +117,22 @@ static int relay_smtp(void)
     for (;;) {
         if (poll(p, 2, SENDMAIL_TIMEOUT_MS) <= 0)
             break;
-        if (p[0].revents & (POLLIN | POLLHUP)) {
-            ssize_t n = read(0, data, sizeof(data));
-            if (n <= 0) {
-                shutdown(fd, SHUT_WR);
-                p[0].fd = -1;
-            } else if (write(fd, data, (size_t)n) != n) {
-                break;
-            }
-        }
+        /* smtpd's side first: a server that said its last words (a
+         * refusal at the greeting) and closed must still be heard when
+         * our input can no longer be delivered to it. */
         if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = read(fd, data, sizeof(data));
             if (n <= 0)
                 break;
             if (write(1, data, (size_t)n) != n)
                 break;
+        }
+        if (p[0].fd >= 0 && (p[0].revents & (POLLIN | POLLHUP))) {
+            ssize_t n = read(0, data, sizeof(data));
+            if (n <= 0 || write(fd, data, (size_t)n) != n) {
+                shutdown(fd, SHUT_WR);
+                p[0].fd = -1;
+            }
         }
     }
     close(fd);

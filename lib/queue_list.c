@@ -18,8 +18,11 @@
 #include "queue_dirs.h"
 #include "str.h"
 
+/* maildrop/ last, as Postfix's showq: mail postsuper -r requeued that
+ * qmgr has not rewritten yet (lib/requeue.h). */
 static const enum queue_name LISTED[] = {QUEUE_INCOMING, QUEUE_ACTIVE,
-                                         QUEUE_DEFERRED, QUEUE_HOLD};
+                                         QUEUE_DEFERRED, QUEUE_HOLD,
+                                         QUEUE_MAILDROP};
 
 /* Columns of Postfix's long-queue-id listing. */
 #define LIST_ID_WIDTH 17

@@ -302,6 +302,11 @@ class QueueToolsTest(unittest.TestCase):
         self.assertTrue(self.exists("maildrop", qid))
         out = self.run_tool("postcat", "-q", qid)
         self.assertEqual(out.returncode, 0, out.stderr)
+        # Listed as Postfix lists maildrop mail.
+        out = self.run_tool("postqueue", "-j")
+        listed = {m["queue_id"]: m["queue_name"]
+                  for m in map(json.loads, out.stdout.splitlines())}
+        self.assertEqual(listed.get(qid), "maildrop", out.stdout)
 
         out = self.run_tool("postsuper", "-d", qid, "-d", other, "maildrop",
                             "incoming")

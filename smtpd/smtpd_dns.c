@@ -1,0 +1,145 @@
+/* smtpd_dns.c: the DNS lookups smtpd's restrictions need
+ * (reject_unknown_sender_domain, reject_unknown_recipient_domain,
+ * reject_unknown_helo_hostname), made without blocking the process.
+ *
+ * One process serves many sessions, so a restriction never waits for
+ * DNS in place. When it needs an answer the session does not have, it
+ * starts the lookup (lib/dns: MX, A and AAAA in parallel, bounded by
+ * postern_dns_timeout), the session stops reading its input (state
+ * SMTPD_DNS) and the command returns without a reply. When the answer
+ * comes it is remembered in the session and the command is evaluated
+ * again from the start (s->dns_resume), this time finding the answer.
+ * Restrictions are cheap and deterministic given the same answers, so
+ * repeating them is simpler and safer than saving the evaluator's place;
+ * the few with side effects (HOLD, DISCARD) log only once.
+ *
+ * Answers live for the transaction (smtpd_dns_forget at its end), at
+ * most SMTPD_DNS_ANSWERS of them; libunbound keeps its own cache for the
+ * process. */
+#include "smtpd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns.h"
+#include "log.h"
+#include "mem.h"
+#include "server.h"
+
+/* One evaluation needs at most three names (HELO, sender, recipient). */
+#define SMTPD_DNS_ANSWERS 8
+/* More lookups than that for one command means a bug: stop. */
+#define SMTPD_DNS_SUSPEND_MAX 6
+
+struct smtpd_dns_answer {
+    char *name;
+    enum dns_domain_mode mode;
+    enum dns_domain_status status;
+};
+
+static struct dns_client *dns_client;
+
+void smtpd_dns_init(void)
+{
+    struct dns_settings settings;
+    struct buf err = BUF_INIT;
+    dns_settings_from_config(&settings);
+    dns_client = dns_client_new(server_loop(), &settings, &err);
+    if (dns_client == NULL)
+        log_warn("DNS client unavailable, DNS restrictions will defer: %s",
+                 buf_cstr(&err));
+    dns_settings_free(&settings);
+    buf_free(&err);
+}
+
+void smtpd_dns_exit(void)
+{
+    dns_client_free(dns_client);
+    dns_client = NULL;
+}
+
+static void remember(struct smtpd_session *s, const char *name,
+                     enum dns_domain_mode mode, enum dns_domain_status status)
+{
+    if (s->dns_answers == NULL)
+        s->dns_answers = xcalloc(SMTPD_DNS_ANSWERS, sizeof(*s->dns_answers));
+    if (s->dns_answer_count == SMTPD_DNS_ANSWERS) {
+        /* Forget the oldest: the current evaluation needs the newest. */
+        free(s->dns_answers[0].name);
+        memmove(&s->dns_answers[0], &s->dns_answers[1],
+                (SMTPD_DNS_ANSWERS - 1) * sizeof(*s->dns_answers));
+        s->dns_answer_count--;
+    }
+    struct smtpd_dns_answer *a = &s->dns_answers[s->dns_answer_count++];
+    a->name = xstrdup(name);
+    a->mode = mode;
+    a->status = status;
+}
+
+static void on_answer(enum dns_domain_status status, const char *why,
+                      void *ctx)
+{
+    struct smtpd_session *s = ctx;
+    const char *name = s->dns_pending_name;
+    s->dns_lookup = NULL;
+    if (status == DNS_DOMAIN_TEMPFAIL)
+        log_warn("%s: DNS lookup of %s failed: %s", s->namaddr, name, why);
+    else if (log_verbose_level() > 0)
+        log_debug("%s: DNS %s: %s", s->namaddr, name,
+                  dns_domain_status_name(status));
+    remember(s, name, s->dns_pending_mode, status);
+    free(s->dns_pending_name);
+    s->dns_pending_name = NULL;
+    void (*resume)(struct smtpd_session *) = s->dns_resume;
+    s->dns_resume = NULL;
+    s->state = SMTPD_CMD;
+    if (resume == NULL)
+        log_panic("%s: DNS answer without a command to resume", s->namaddr);
+    s->dns_replay = 1;
+    resume(s);
+    s->dns_replay = 0;
+    smtpd_resume(s);
+}
+
+int smtpd_dns_domain(struct smtpd_session *s, const char *name,
+                     enum dns_domain_mode mode, enum dns_domain_status *status)
+{
+    for (size_t i = s->dns_answer_count; i-- > 0;) {
+        const struct smtpd_dns_answer *a = &s->dns_answers[i];
+        if (a->mode == mode && str_equal_nocase(a->name, name)) {
+            *status = a->status;
+            return 1;
+        }
+    }
+    if (dns_client == NULL || s->dns_suspends >= SMTPD_DNS_SUSPEND_MAX) {
+        if (dns_client)
+            log_warn("%s: too many DNS lookups for one command", s->namaddr);
+        *status = DNS_DOMAIN_TEMPFAIL;
+        remember(s, name, mode, *status);
+        return 1;
+    }
+    s->dns_suspends++;
+    s->dns_pending_name = xstrdup(name);
+    s->dns_pending_mode = mode;
+    s->state = SMTPD_DNS;
+    s->dns_lookup = dns_domain_start(dns_client, name, mode, on_answer, s);
+    return 0;
+}
+
+void smtpd_dns_forget(struct smtpd_session *s)
+{
+    for (size_t i = 0; i < s->dns_answer_count; i++)
+        free(s->dns_answers[i].name);
+    free(s->dns_answers);
+    s->dns_answers = NULL;
+    s->dns_answer_count = 0;
+}
+
+void smtpd_dns_session_end(struct smtpd_session *s)
+{
+    dns_domain_cancel(s->dns_lookup);
+    s->dns_lookup = NULL;
+    free(s->dns_pending_name);
+    s->dns_pending_name = NULL;
+    smtpd_dns_forget(s);
+}

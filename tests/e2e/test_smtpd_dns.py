@@ -107,6 +107,10 @@ class UnknownDomainTest(unittest.TestCase):
                              (250, "2.1.5 Ok"), helo)
 
     def test_our_domains_need_no_dns(self):
+        # The query log works: a foreign domain is asked about.
+        self.assertEqual(self.rcpt("x@mail2.mx.example", helo="[127.0.0.1]"),
+                         (250, "2.1.5 Ok"))
+        self.assertIn(("MX", "mail2.mx.example"), self.dns.queries())
         before = len(self.dns.queries())
         for rcpt, sender in (("bob@example.test", "a@example.test"),
                              ("alice@virt.test", "a@virt.test"),

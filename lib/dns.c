@@ -88,8 +88,7 @@ int dns_server_check(const char *entry, struct buf *err)
     memcpy(ip, entry, iplen);
     ip[iplen] = '\0';
     if (inet_pton(AF_INET, ip, bin) != 1 && inet_pton(AF_INET6, ip, bin) != 1) {
-        buf_appendf(err, "bad DNS server \"%.100s\": not an IP address",
-                    entry);
+        buf_appendf(err, "bad DNS server \"%.100s\": not an IP address", entry);
         return -1;
     }
     if (at) {
@@ -111,8 +110,12 @@ static void on_readable(struct event_loop *loop, int fd, unsigned events,
 {
     struct dns_client *client = ctx;
     int rc = ub_process(client->ub);
-    if (rc != 0)
-        log_warn("DNS: ub_process: %s", ub_strerror(rc));
+    if (rc != 0) {
+        /* The worker is gone (its pipe failed): stop watching rather
+         * than spin; what is pending ends by its timeout. */
+        log_warn("DNS: libunbound: %s; no more answers", ub_strerror(rc));
+        event_fd_remove(loop, fd);
+    }
     dispatch_done(client);
 }
 
@@ -149,8 +152,7 @@ struct dns_client *dns_client_new(struct event_loop *loop,
     /* We are a stub: the resolvers we forward to decide about local
      * and private zones, and they may well live on 127.0.0.1. Small
      * caches: each smtpd process has its own. */
-    if (rc != 0 ||
-        set_option(ub, "do-not-query-localhost:", "no", err) < 0 ||
+    if (rc != 0 || set_option(ub, "do-not-query-localhost:", "no", err) < 0 ||
         set_option(ub, "unblock-lan-zones:", "yes", err) < 0 ||
         set_option(ub, "insecure-lan-zones:", "yes", err) < 0 ||
         set_option(ub, "msg-cache-size:", "262144", err) < 0 ||
@@ -191,8 +193,8 @@ struct dns_client *dns_client_new(struct event_loop *loop,
     client->fd = ub_fd(ub);
     client->timeout_ms = settings->timeout_ms > 0 ? settings->timeout_ms : 1;
     event_timer_init(&client->kick, on_kick, client);
-    if (loop && event_fd_add(loop, client->fd, EVENT_READ, on_readable,
-                             client) < 0) {
+    if (loop &&
+        event_fd_add(loop, client->fd, EVENT_READ, on_readable, client) < 0) {
         buf_appendf(err, "DNS: watching the libunbound pipe: %s",
                     strerror(errno));
         ub_ctx_delete(ub);
@@ -510,10 +512,10 @@ static void domain_answer(struct dns_result *result, void *ctx)
     l->have[slot->slot] = 1;
     dns_result_move(&l->result[slot->slot], result);
     enum dns_domain_status status;
-    if (!dns_domain_combine(l->mode, l->have[SLOT_MX] ? &l->result[SLOT_MX] : NULL,
-                            l->have[SLOT_A] ? &l->result[SLOT_A] : NULL,
-                            l->have[SLOT_AAAA] ? &l->result[SLOT_AAAA] : NULL,
-                            &status))
+    if (!dns_domain_combine(
+            l->mode, l->have[SLOT_MX] ? &l->result[SLOT_MX] : NULL,
+            l->have[SLOT_A] ? &l->result[SLOT_A] : NULL,
+            l->have[SLOT_AAAA] ? &l->result[SLOT_AAAA] : NULL, &status))
         return;
     /* The reason worth logging: the first failure among the answers. */
     const char *why = "";
@@ -548,8 +550,8 @@ struct dns_domain_lookup *dns_domain_start(struct dns_client *client,
         l->slots[i].slot = i;
     }
     for (int i = 0; i < SLOTS; i++)
-        l->query[i] =
-            dns_query_start(client, name, types[i], domain_answer, &l->slots[i]);
+        l->query[i] = dns_query_start(client, name, types[i], domain_answer,
+                                      &l->slots[i]);
     return l;
 }
 

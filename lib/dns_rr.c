@@ -137,8 +137,8 @@ int dns_rdata_parse(int type, const unsigned char *rdata, size_t len,
             return -1;
         return 0;
     case DNS_TYPE_PTR:
-        if (dns_name_decode(rdata, len, out->u.ptr, &used) < 0 ||
-            used != len || out->u.ptr[0] == '\0')
+        if (dns_name_decode(rdata, len, out->u.ptr, &used) < 0 || used != len ||
+            out->u.ptr[0] == '\0')
             return -1;
         return 0;
     case DNS_TYPE_TXT:

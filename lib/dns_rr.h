@@ -70,16 +70,16 @@ struct dns_record {
 struct dns_result {
     enum dns_status status;
     int type;
-    int nxdomain;      /* NOTFOUND because the name does not exist */
-    int null_mx;       /* MX: the domain's only MX is "0 ." (RFC 7505) */
-    int secure;        /* DNSSEC-validated answer */
-    int bogus;         /* DNSSEC validation failed (status TEMPFAIL) */
-    unsigned ttl;      /* of the answer, seconds */
-    size_t malformed;  /* records dropped because they did not parse */
-    size_t dropped;    /* records beyond DNS_RECORDS_MAX */
+    int nxdomain;     /* NOTFOUND because the name does not exist */
+    int null_mx;      /* MX: the domain's only MX is "0 ." (RFC 7505) */
+    int secure;       /* DNSSEC-validated answer */
+    int bogus;        /* DNSSEC validation failed (status TEMPFAIL) */
+    unsigned ttl;     /* of the answer, seconds */
+    size_t malformed; /* records dropped because they did not parse */
+    size_t dropped;   /* records beyond DNS_RECORDS_MAX */
     size_t count;
     struct dns_record *records; /* count of them, or NULL */
-    char why[128];     /* TEMPFAIL/NOTFOUND: a short reason for logs */
+    char why[128];              /* TEMPFAIL/NOTFOUND: a short reason for logs */
 };
 
 /* An empty result (NOTFOUND, no records). */

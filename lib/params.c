@@ -507,8 +507,8 @@ const struct param_def param_table[] = {
     {"postern_dns_timeout", PARAM_TIME, "10s", 1, 300, 0,
      "longest wait for one DNS lookup; then it counts as a temporary "
      "error"},
-    {"unknown_address_tempfail_action", PARAM_STR, "$reject_tempfail_action",
-     0, 0, 0,
+    {"unknown_address_tempfail_action", PARAM_STR, "$reject_tempfail_action", 0,
+     0, 0,
      "reject_unknown_sender/recipient_domain on a temporary DNS error: "
      "defer_if_permit or defer"},
     {"unknown_hostname_reject_code", PARAM_INT, "450", 400, 599, 0,

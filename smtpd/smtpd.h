@@ -267,8 +267,7 @@ void smtpd_dns_exit(void);
  * SMTPD_SUSPEND; when the answer comes it is remembered and
  * s->dns_resume runs, which repeats the check. */
 int smtpd_dns_domain(struct smtpd_session *s, const char *name,
-                     enum dns_domain_mode mode,
-                     enum dns_domain_status *status);
+                     enum dns_domain_mode mode, enum dns_domain_status *status);
 /* Forgets the remembered answers (end of a transaction). */
 void smtpd_dns_forget(struct smtpd_session *s);
 /* Cancels a lookup in flight and forgets everything (session end). */

@@ -414,10 +414,9 @@ static int smtpd_domain_is_ours(const char *address)
 }
 
 /* Remembers a temporary failure for defer_if_permit, or defers now. */
-static enum smtpd_verdict defer_if_permit(struct smtpd_session *s,
-                                          struct check_ctx *c, int defer_now,
-                                          long code, const char *dsn,
-                                          const char *fmt, ...)
+static enum smtpd_verdict
+defer_if_permit(struct smtpd_session *s, struct check_ctx *c, int defer_now,
+                long code, const char *dsn, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
 static enum smtpd_verdict defer_if_permit(struct smtpd_session *s,
@@ -753,8 +752,8 @@ enum smtpd_verdict smtpd_check_sender(struct smtpd_session *s,
 enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt)
 {
     /* smtpd_delay_reject: every earlier stage is evaluated here. */
-    struct check_ctx c = {.stage = "RCPT", .sender = s->sender_raw,
-                          .rcpt = rcpt};
+    struct check_ctx c = {
+        .stage = "RCPT", .sender = s->sender_raw, .rcpt = rcpt};
     /* Local submission is trusted as Postfix trusts pickup: its mail
      * passes no restriction list, only the recipient validation. */
     if (!s->local) {

@@ -76,8 +76,7 @@ static void remember(struct smtpd_session *s, const char *name,
     a->status = status;
 }
 
-static void on_answer(enum dns_domain_status status, const char *why,
-                      void *ctx)
+static void on_answer(enum dns_domain_status status, const char *why, void *ctx)
 {
     struct smtpd_session *s = ctx;
     const char *name = s->dns_pending_name;

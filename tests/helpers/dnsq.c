@@ -25,8 +25,8 @@
 struct job {
     const char *arg;
     const char *name;
-    int type;  /* DNS_TYPE_*, or 0 for a domain lookup */
-    int mode;  /* domain lookups: DNS_DOMAIN_* */
+    int type; /* DNS_TYPE_*, or 0 for a domain lookup */
+    int mode; /* domain lookups: DNS_DOMAIN_* */
     int done;
     struct dns_result result;
     enum dns_domain_status domain_status;
@@ -43,8 +43,7 @@ static void on_answer(struct dns_result *result, void *ctx)
     finished++;
 }
 
-static void on_domain(enum dns_domain_status status, const char *why,
-                      void *ctx)
+static void on_domain(enum dns_domain_status status, const char *why, void *ctx)
 {
     struct job *job = ctx;
     job->domain_status = status;
@@ -114,8 +113,7 @@ int main(int argc, char **argv)
             return 2;
         }
         char type[16];
-        snprintf(type, sizeof(type), "%.*s", (int)(colon - job->arg),
-                 job->arg);
+        snprintf(type, sizeof(type), "%.*s", (int)(colon - job->arg), job->arg);
         job->name = colon + 1;
         if (strcmp(type, "mail") == 0) {
             job->mode = DNS_DOMAIN_MAIL;
@@ -135,6 +133,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnsq: %s\n", buf_cstr(&err));
         return 1;
     }
+    /* Refresh the loop's cached clock: timeouts count from it. */
+    event_loop_once(loop, 0);
     long long start = now_ms();
     if (sync) {
         for (size_t i = 0; i < count; i++)
@@ -147,8 +147,8 @@ int main(int argc, char **argv)
                 dns_query_start(client, jobs[i].name, jobs[i].type, on_answer,
                                 &jobs[i]);
             else
-                dns_domain_start(client, jobs[i].name, jobs[i].mode,
-                                 on_domain, &jobs[i]);
+                dns_domain_start(client, jobs[i].name, jobs[i].mode, on_domain,
+                                 &jobs[i]);
         }
         /* Every lookup ends by its own timeout at the latest. */
         while (finished < count)

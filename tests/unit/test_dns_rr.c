@@ -50,8 +50,7 @@ static void test_names(void)
     len = wire("mail.example.com", w);
     CHECK_INT(dns_name_decode(w, len - 1, name, NULL), -1);
     CHECK_INT(dns_name_decode(w, 3, name, NULL), -1);
-    CHECK_INT(dns_name_decode((const unsigned char *)"\xc0\x0c", 2, name,
-                              NULL),
+    CHECK_INT(dns_name_decode((const unsigned char *)"\xc0\x0c", 2, name, NULL),
               -1);
     CHECK_INT(dns_name_decode(w, 0, name, NULL), -1);
     /* Not a host name: bad bytes, leading hyphen, all numeric. */
@@ -131,9 +130,8 @@ static void test_rdata(void)
     dns_record_free(&rec);
     CHECK_INT(dns_rdata_parse(DNS_TYPE_TXT, r, 2, &rec), -1);
     CHECK_INT(dns_rdata_parse(DNS_TYPE_TXT, r, 0, &rec), -1);
-    CHECK_INT(dns_rdata_parse(DNS_TYPE_TXT, (const unsigned char *)"\0", 1,
-                              &rec),
-              0);
+    CHECK_INT(
+        dns_rdata_parse(DNS_TYPE_TXT, (const unsigned char *)"\0", 1, &rec), 0);
     CHECK_INT(rec.u.txt.len, 0);
     CHECK_STR(rec.u.txt.data, "");
     dns_record_free(&rec);
@@ -291,8 +289,7 @@ static void test_combine(void)
     CHECK_INT(st, DNS_DOMAIN_FOUND);
     CHECK_INT(dns_domain_combine(DNS_DOMAIN_HOST, &mx, NULL, NULL, &st), 1);
     CHECK_INT(st, DNS_DOMAIN_FOUND);
-    CHECK_INT(dns_domain_combine(DNS_DOMAIN_HOST, &nullmx, NULL, NULL, &st),
-              0);
+    CHECK_INT(dns_domain_combine(DNS_DOMAIN_HOST, &nullmx, NULL, NULL, &st), 0);
     CHECK_INT(
         dns_domain_combine(DNS_DOMAIN_HOST, &nullmx, &nodata, &nodata, &st), 1);
     CHECK_INT(st, DNS_DOMAIN_NOTFOUND);
@@ -327,8 +324,8 @@ static void test_format(void)
     CHECK_INT(dns_rdata_parse(DNS_TYPE_AAAA, v6, 16, &rec), 0);
     dns_record_format(&rec, &out);
     CHECK_STR(out.data, "2001:db8::1");
-    CHECK_INT(dns_rdata_parse(DNS_TYPE_TXT,
-                              (const unsigned char *)"\4a\"\\\n", 5, &rec),
+    CHECK_INT(dns_rdata_parse(DNS_TYPE_TXT, (const unsigned char *)"\4a\"\\\n",
+                              5, &rec),
               0);
     dns_record_format(&rec, &out);
     CHECK_STR(out.data, "a\\034\\092\\010");

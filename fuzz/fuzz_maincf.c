@@ -26,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct buf err = BUF_INIT;
     config_reset();
     config_set_warning_handler(ignore_warning);
+    config_set_unused_warnings(1);
     if (config_load_string((const char *)data, size, "/fuzz", "main.cf",
                            &err) == 0) {
         config_foreach_set(expand_one, NULL);

@@ -5,8 +5,11 @@
  * Properties: parsing never crashes; a parsed list has at most as many
  * items as words and every check_*_access item has a table; an
  * ACCESS_CODE result has a 4xx/5xx code and any enhanced status code
- * of the same class; the text pointer stays inside the input; a parsed
- * CIDR has a prefix within its family's width. */
+ * of the same class; the text pointer stays inside the input; a valid
+ * PREPEND header has a name and no line break; a REDIRECT/BCC target
+ * that parses has an '@'; a local_header_rewrite_clients list keeps
+ * only entries it knows, address maps with their table; a parsed CIDR
+ * has a prefix within its family's width. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +66,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (res.dsn[0] && res.dsn[0] != '0' + res.code / 100)
             abort();
     }
+
+    if (res.action == ACCESS_PREPEND || res.action == ACCESS_REDIRECT ||
+        res.action == ACCESS_BCC) {
+        struct buf why = BUF_INIT, target = BUF_INIT;
+        if (access_prepend_valid(res.text, &why) &&
+            (strchr(res.text, '\n') || strchr(res.text, '\r') ||
+             !strchr(res.text, ':')))
+            abort();
+        if (access_target_parse(res.text, &target, &why) &&
+            !strchr(buf_cstr(&target), '@'))
+            abort();
+        buf_free(&why);
+        buf_free(&target);
+    }
+
+    struct strlist cwords;
+    strlist_init(&cwords);
+    str_split_list(text, &cwords);
+    struct restriction_client_list clients;
+    struct buf cerr = BUF_INIT;
+    size_t skipped = restriction_client_list_parse(&cwords, &clients, &cerr);
+    if ((skipped > 0) != (cerr.len > 0) || clients.count > cwords.count)
+        abort();
+    for (size_t i = 0; i < clients.count; i++)
+        if ((clients.items[i].kind == RESTR_CLIENT_ADDRESS_MAP) !=
+            (clients.items[i].table != NULL))
+            abort();
+    restriction_client_list_free(&clients);
+    buf_free(&cerr);
+    strlist_free(&cwords);
 
     int family;
     unsigned char addr[16];

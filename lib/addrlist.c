@@ -17,8 +17,9 @@ enum tok_type { TOK_ATOM, TOK_QSTRING, TOK_DLITERAL, TOK_SPECIAL };
 
 struct token {
     enum tok_type type;
-    char special;      /* for TOK_SPECIAL */
-    size_t start, len; /* text in the token buffer (words only) */
+    char special;              /* for TOK_SPECIAL */
+    size_t start, len;         /* text in the token buffer (words only) */
+    size_t src_start, src_end; /* where the token stands in the input */
 };
 
 struct parser {
@@ -39,7 +40,7 @@ static void fail(struct parser *ps, const char *reason)
 }
 
 static int add_token(struct parser *ps, enum tok_type type, char special,
-                     size_t start)
+                     size_t start, size_t src_start, size_t src_end)
 {
     if (ps->count == ADDRLIST_TOKENS_MAX) {
         fail(ps, "address list too long");
@@ -53,6 +54,8 @@ static int add_token(struct parser *ps, enum tok_type type, char special,
     ps->toks[ps->count].special = special;
     ps->toks[ps->count].start = start;
     ps->toks[ps->count].len = ps->text.len - start;
+    ps->toks[ps->count].src_start = src_start;
+    ps->toks[ps->count].src_end = src_end;
     ps->count++;
     return 0;
 }
@@ -111,7 +114,7 @@ static int tokenize(struct parser *ps, const unsigned char *p, size_t len)
     size_t i = 0;
     while (i < len) {
         unsigned char c = p[i];
-        size_t start = ps->text.len;
+        size_t start = ps->text.len, src = i;
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
             i++;
         } else if (c == '(') {
@@ -152,7 +155,7 @@ static int tokenize(struct parser *ps, const unsigned char *p, size_t len)
                 i += step - 1;
             }
             i++;
-            if (add_token(ps, TOK_QSTRING, 0, start) < 0)
+            if (add_token(ps, TOK_QSTRING, 0, start, src, i) < 0)
                 return -1;
         } else if (c == '[') {
             buf_append_char(&ps->text, '[');
@@ -174,10 +177,10 @@ static int tokenize(struct parser *ps, const unsigned char *p, size_t len)
             }
             buf_append_char(&ps->text, ']');
             i++;
-            if (add_token(ps, TOK_DLITERAL, 0, start) < 0)
+            if (add_token(ps, TOK_DLITERAL, 0, start, src, i) < 0)
                 return -1;
         } else if (c != 0 && strchr("<>@,;:.", c) != NULL) {
-            if (add_token(ps, TOK_SPECIAL, (char)c, start) < 0)
+            if (add_token(ps, TOK_SPECIAL, (char)c, start, src, i + 1) < 0)
                 return -1;
             i++;
         } else if (is_atext(c) || c >= 0x80) {
@@ -194,7 +197,7 @@ static int tokenize(struct parser *ps, const unsigned char *p, size_t len)
                 buf_append(&ps->text, p + i, step);
                 i += step;
             }
-            if (add_token(ps, TOK_ATOM, 0, start) < 0)
+            if (add_token(ps, TOK_ATOM, 0, start, src, i) < 0)
                 return -1;
         } else {
             fail(ps, "invalid character in address list");
@@ -281,8 +284,10 @@ static int parse_domain(struct parser *ps, struct buf *out, unsigned *info)
     return 0;
 }
 
+/* first..last: the tokens of the address as written (see addrlist.h). */
 static void add_entry(struct parser *ps, const struct buf *address,
-                      const char *display, const char *group, unsigned info)
+                      const char *display, const char *group, unsigned info,
+                      size_t first, size_t last)
 {
     struct addrlist *list = ps->out;
     if (list->count == list->cap) {
@@ -297,6 +302,8 @@ static void add_entry(struct parser *ps, const struct buf *address,
         if ((unsigned char)address->data[i] >= 0x80)
             info |= ADDRESS_INFO_UTF8;
     e->info = info;
+    e->offset = ps->toks[first].src_start;
+    e->length = ps->toks[last].src_end - e->offset;
     ps->added++;
 }
 
@@ -385,14 +392,18 @@ static int parse_mailbox(struct parser *ps, const char *group)
         fail(ps, "too many addresses");
         goto done;
     }
+    size_t first, last;
     parse_phrase(ps, &display);
     if (peek_special(ps, '<')) {
+        first = ps->pos + 1;
         if (parse_angle(ps, &addr, &info) < 0)
             goto done;
+        last = ps->pos - 2; /* before the '>' */
     } else {
         /* No angle brackets: what we read as a phrase is the local part. */
         buf_reset(&display);
         ps->pos = start;
+        first = start;
         if (parse_local(ps, &addr, &info) < 0)
             goto done;
         if (peek_special(ps, '@')) {
@@ -401,12 +412,13 @@ static int parse_mailbox(struct parser *ps, const char *group)
             if (parse_domain(ps, &addr, &info) < 0)
                 goto done;
         }
+        last = ps->pos - 1;
     }
     if (addr.len > ADDRESS_MAX) {
         fail(ps, "address too long");
         goto done;
     }
-    add_entry(ps, &addr, buf_cstr(&display), group, info);
+    add_entry(ps, &addr, buf_cstr(&display), group, info, first, last);
     rc = 0;
 done:
     buf_free(&display);

@@ -29,6 +29,14 @@ struct addrlist_entry {
     char *display; /* display name, unquoted; "" when none */
     char *group;   /* name of the enclosing group, or NULL */
     unsigned info; /* ADDRESS_INFO_* facts about the address */
+    /* Where the address stands in the text given to addrlist_parse, so
+     * it can be replaced in place (lib/header_rewrite): from its first
+     * to its last byte, quotes and brackets of a domain literal
+     * included; for <angle> addresses the text between the brackets
+     * (a source route included, whitespace around it not); anything
+     * between those bytes (folding, a comment inside the address) is
+     * part of the span. */
+    size_t offset, length;
 };
 
 struct addrlist {

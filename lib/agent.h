@@ -49,11 +49,13 @@ struct agent_delivery {
     struct deliver_result *results; /* one per request recipient */
     struct timeval received;        /* when the request arrived */
     const char *relay;              /* "virtual", "local" */
-    size_t marked;                  /* recipients marked done, unsynced */
+    size_t marked;                  /* recipients marked done (not synced) */
     /* Delivered-To: values of the message header, lower case; filled on
      * first use by agent_delivered_to. */
     struct strlist delivered_to;
     int delivered_to_loaded;
+    /* Maildir copies waiting for their syncs (agent_mailbox.h). */
+    struct agent_mailbox_batch *batch;
 };
 
 /* Delivers recipient i of d->req (d->req->rcpts[i]) and ends with one

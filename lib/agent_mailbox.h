@@ -31,4 +31,24 @@ struct agent_mailbox {
 int agent_mailbox_write(struct agent_delivery *d, const struct agent_mailbox *m,
                         struct store_status *st, struct buf *err);
 
+/* Reports the outcome of recipient i's copy (st), as the caller would
+ * have right after agent_mailbox_write. */
+typedef void (*agent_mailbox_report_fn)(struct agent_delivery *d, size_t i,
+                                        const struct store_status *st);
+
+/* As agent_mailbox_write, but a Maildir copy for a request with several
+ * recipients stops before its syncs and waits for agent_mailbox_flush,
+ * which syncs every waiting copy together (lib/fsync_group.h) and then
+ * calls report for each. Returns 1 when the copy waits (report comes
+ * later; st is not used), else what agent_mailbox_write returns (st has
+ * the outcome now). m->uid and m->gid are the ids the copy was written
+ * with; flush switches to them to finish it. */
+int agent_mailbox_write_batched(struct agent_delivery *d, size_t i,
+                                const struct agent_mailbox *m,
+                                agent_mailbox_report_fn report,
+                                struct store_status *st, struct buf *err);
+/* Finishes the waiting copies of d (nothing when there are none). The
+ * agent calls it after the last recipient of a request. */
+void agent_mailbox_flush(struct agent_delivery *d);
+
 #endif

@@ -9,6 +9,7 @@
  * lifeline, the connection is closed after the reply in hand and the
  * process retires (server_stop). */
 #include "agent.h"
+#include "agent_mailbox.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -103,19 +104,16 @@ static void handle_request(struct deliver_request *req,
             continue;
         }
         deliver(&d, i);
+    }
+    /* Copies that waited to share their syncs report now. */
+    agent_mailbox_flush(&d);
+    for (size_t i = 0; i < req->rcpt_count; i++)
         if (results[i].reason == NULL)
             log_panic("%s: no outcome for recipient %zu", req->log_ident, i);
-    }
-    /* One sync covers every done mark; only then may qmgr learn. */
-    if (d.marked > 0 && fdatasync(qfile_reader_fd(d.qf)) < 0) {
-        log_warn("%s: fdatasync %s: %s", req->log_ident, buf_cstr(&path),
-                 strerror(errno));
-        for (size_t i = 0; i < req->rcpt_count; i++)
-            if (results[i].status == DELIVER_SENT) {
-                results[i].status = DELIVER_DEFERRED;
-                snprintf(results[i].dsn, sizeof(results[i].dsn), "4.3.0");
-            }
-    }
+    /* The done marks are not synced: every delivery itself is on disk
+     * before it is reported (the mailbox code syncs), and a mark lost
+     * to an operating-system crash costs a duplicate, never a message
+     * (docs/decisions.md, "Done marks are written, not synced"). */
 done:
     if (d.qf)
         qfile_reader_close(d.qf);

@@ -237,7 +237,7 @@ static int original_too_large(const struct bounce_notice *n)
            original_mode(n) == ORIGINAL_HEADERS;
 }
 
-static const char *subject_of(enum bounce_kind kind)
+const char *bounce_msg_subject(enum bounce_kind kind)
 {
     switch (kind) {
     case BOUNCE_DELAY:
@@ -249,8 +249,7 @@ static const char *subject_of(enum bounce_kind kind)
     }
 }
 
-/* "3 hours", "2 days": how long delivery has been delayed. */
-static void append_duration(struct buf *out, time_t seconds)
+void bounce_format_duration(struct buf *out, time_t seconds)
 {
     if (seconds < 0)
         seconds = 0;
@@ -264,16 +263,18 @@ static void append_duration(struct buf *out, time_t seconds)
         buf_appendf(out, "%lld seconds", (long long)seconds);
 }
 
-/* Part 1: the explanation for a human reader. The wording follows the
- * tone of Postfix's notices in our own words. */
-static void write_text_part(struct out *o, const struct bounce_notice *n,
+/* Part 1: the explanation for a human reader, below its header. The
+ * wording follows the tone of Postfix's notices in our own words. vars
+ * (postconf -t) replace what is computed per message. */
+static void write_text_body(struct out *o, const struct bounce_notice *n,
+                            const struct bounce_text_vars *vars,
                             const char *host, enum original_mode mode,
                             time_t now)
 {
     struct buf scratch = BUF_INIT, line = BUF_INIT;
+    const char *delayed_for = vars ? vars->delayed_for : NULL;
+    const char *retry_until = vars ? vars->retry_until : NULL;
 
-    out_fieldf(o, "Content-Description", "Notification");
-    out_line(o, "");
     buf_appendf(&line, "This is the mail delivery system at host %s.", host);
     out_folded(o, "", buf_cstr(&line), "");
     out_line(o, "");
@@ -305,12 +306,17 @@ static void write_text_part(struct out *o, const struct bounce_notice *n,
         buf_reset(&line);
         buf_append_str(&line, "Your message has not yet been delivered to "
                               "one or more of its recipients");
-        if (n->arrival > 0) {
+        if (delayed_for) {
+            buf_appendf(&line, ": delivery has been delayed for %s",
+                        delayed_for);
+        } else if (n->arrival > 0) {
             buf_append_str(&line, ": delivery has been delayed for ");
-            append_duration(&line, now - n->arrival);
+            bounce_format_duration(&line, now - n->arrival);
         }
         buf_append_str(&line, ". The mail system will keep trying");
-        if (n->retry_until > 0)
+        if (retry_until)
+            buf_appendf(&line, " until %s", retry_until);
+        else if (n->retry_until > 0)
             buf_appendf(&line, " until %s", date_str(&scratch, n->retry_until));
         buf_append_str(&line, ", and will tell you if it gives up.");
         out_folded(o, "", buf_cstr(&line), "");
@@ -352,6 +358,34 @@ static void write_text_part(struct out *o, const struct bounce_notice *n,
     }
     buf_free(&scratch);
     buf_free(&line);
+}
+
+static void write_text_part(struct out *o, const struct bounce_notice *n,
+                            const char *host, enum original_mode mode,
+                            time_t now)
+{
+    out_fieldf(o, "Content-Description", "Notification");
+    out_line(o, "");
+    write_text_body(o, n, NULL, host, mode, now);
+}
+
+static int write_to_buf(void *ctx, const char *data, size_t len)
+{
+    buf_append((struct buf *)ctx, data, len);
+    return 0;
+}
+
+void bounce_msg_text(const struct bounce_notice *n,
+                     const struct bounce_text_vars *vars, struct buf *out)
+{
+    struct out o = {write_to_buf, out, BUF_INIT, "\n", 0};
+    struct buf host = BUF_INIT;
+    clean_into(&host, n->myhostname);
+    write_text_body(&o, n, vars, buf_cstr(&host), original_mode(n),
+                    n->now ? n->now : time(NULL));
+    out_flush(&o);
+    buf_free(&o.stage);
+    buf_free(&host);
 }
 
 /* "rfc822; addr" or, for an address that needs RFC 6533, "utf-8; addr". */
@@ -583,7 +617,7 @@ int bounce_msg_write(const struct bounce_notice *n, bounce_write_fn write,
     buf_reset(&scratch);
     if (n->postmaster_copy)
         buf_append_str(&scratch, "Postmaster Copy: ");
-    buf_append_str(&scratch, subject_of(n->kind));
+    buf_append_str(&scratch, bounce_msg_subject(n->kind));
     out_field(&o, "Subject", buf_cstr(&scratch));
     out_fieldf(&o, "To", "<%s>", to);
     out_field(&o, "Auto-Submitted", "auto-replied");
@@ -674,12 +708,6 @@ int bounce_msg_write(const struct bounce_notice *n, bounce_write_fn write,
     buf_free(&boundary);
     buf_free(&scratch);
     return result;
-}
-
-static int write_to_buf(void *ctx, const char *data, size_t len)
-{
-    buf_append((struct buf *)ctx, data, len);
-    return 0;
 }
 
 int bounce_msg_to_buf(const struct bounce_notice *notice, struct buf *out,

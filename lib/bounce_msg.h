@@ -107,6 +107,25 @@ int bounce_msg_write(const struct bounce_notice *notice, bounce_write_fn write,
 int bounce_msg_to_buf(const struct bounce_notice *notice, struct buf *out,
                       struct buf *err);
 
+/* The Subject of a notice of this kind ("Undelivered Mail Returned to
+ * Sender"); a postmaster copy puts "Postmaster Copy: " before it. */
+const char *bounce_msg_subject(enum bounce_kind kind);
+
+/* What bounce_msg_text() shows instead of the values it computes per
+ * message (postconf -t shows the texts with placeholders): NULL fields
+ * are computed as in a notice. */
+struct bounce_text_vars {
+    const char *delayed_for; /* delay notice: "delayed for X" */
+    const char *retry_until; /* delay notice: "keep trying until X" */
+};
+
+/* Appends the text part of the notice n (below its Content-Description
+ * header: the explanation, the signature and one line per recipient)
+ * with LF line ends, exactly as bounce_msg_write() writes it; vars may
+ * be NULL. postconf -b and -t show it as a bounce template. */
+void bounce_msg_text(const struct bounce_notice *n,
+                     const struct bounce_text_vars *vars, struct buf *out);
+
 /* Reading the original from a file: bytes [offset, end) of fd, or to the
  * end of the file when end is -1. Uses pread(2), so the fd's position
  * is left alone; offset advances as bytes are read. */
@@ -124,6 +143,10 @@ struct bounce_mem_source {
     size_t pos;
 };
 ssize_t bounce_read_mem(void *ctx, char *dst, size_t cap);
+
+/* Appends how long a delay lasted as a delay notice says it: "45
+ * seconds", "10 minutes", "3 hours", "2 days". */
+void bounce_format_duration(struct buf *out, time_t seconds);
 
 /* Appends an RFC 5322 date in local time, in the C locale:
  * "Mon, 23 Nov 2026 01:18:56 +0000 (UTC)". */

@@ -47,6 +47,11 @@ void config_set_warning_handler(void (*handler)(const char *message))
     cfg_state.warn = handler;
 }
 
+void config_set_unused_warnings(int enabled)
+{
+    cfg_state.unused_warnings = enabled;
+}
+
 /* ---- the variable array ---- */
 
 struct cfg_var *config_find_var(const char *name, size_t *insert_at)
@@ -144,8 +149,10 @@ void config_reset(void)
     free(cfg_state.computed_mynetworks);
     strlist_free(&cfg_state.graveyard);
     void (*warn)(const char *) = cfg_state.warn;
+    int unused_warnings = cfg_state.unused_warnings;
     memset(&cfg_state, 0, sizeof(cfg_state));
     cfg_state.warn = warn;
+    cfg_state.unused_warnings = unused_warnings;
 }
 
 /* ---- directories ---- */
@@ -374,6 +381,8 @@ static char *read_small_file(const char *path, size_t *len, struct buf *err)
 
 static void warn_unused(const char *filename, const char *extra_text)
 {
+    if (!cfg_state.unused_warnings)
+        return;
     struct strlist refs;
     strlist_init(&refs);
     for (size_t i = 0; i < cfg_state.count; i++) {
@@ -449,7 +458,9 @@ int config_load(const char *config_dir, struct buf *err)
         /* master.cf -o values may refer to helper parameters too. */
         char *master_path = xasprintf("%s/master.cf", config_dir);
         size_t master_len = 0;
-        char *master_text = read_small_file(master_path, &master_len, NULL);
+        char *master_text = cfg_state.unused_warnings
+                                ? read_small_file(master_path, &master_len, NULL)
+                                : NULL;
         warn_unused(path, master_text);
         free(master_text);
         free(master_path);

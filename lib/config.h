@@ -6,7 +6,11 @@
  * are looked up: `$name`, `${name}` and `$(name)` insert a parameter,
  * `${name?text}` inserts text when $name is not empty, `${name:text}`
  * when it is empty (text may itself be `{text}`, and `${name?{a}:{b}}`
- * picks one of two), and `$$` is a literal `$`. A name that is neither
+ * picks one of two; the braces are optional for the second), and `$$`
+ * is a literal `$`. Postfix 3's relational form `${{a} == {b}?x:y}`
+ * compares two expanded values with == != < <= > or >= (as numbers when
+ * both are all digits, else as text) and picks like `${name?...}` with
+ * "true" for a non-empty name. A name that is neither
  * set nor in the table expands to nothing. Expansion that loops or nests
  * too deep is an error, logged once, never a crash.
  *
@@ -35,9 +39,10 @@ const char *config_resolve_dir(const char *cli_dir);
 /* Reads DIR/main.cf, replacing what an earlier load read (overrides are
  * kept). Returns 0, or -1 with err set to "DIR/main.cf, line N: why"
  * (or "DIR/main.cf: why" when the file cannot be read); on error the
- * previous settings are left in place. Names set in main.cf that the
- * table does not know, and that no other value refers to, get one
- * warning each: "DIR/main.cf: unused parameter: name=value". */
+ * previous settings are left in place. With config_set_unused_warnings(1),
+ * names set in main.cf that the table does not know, and that no other
+ * value (nor a master.cf -o) refers to, get one warning each:
+ * "DIR/main.cf: unused parameter: name=value". */
 int config_load(const char *config_dir, struct buf *err);
 
 /* The same, parsing text already in memory; `filename` is used in
@@ -115,6 +120,14 @@ int config_compat_level_at_least(const char *level);
 /* Where warnings go (unused parameters, expansion problems); the default
  * is log_warn(). postconf prints them as "postconf: warning: ...". */
 void config_set_warning_handler(void (*handler)(const char *message));
+
+/* Whether config_load() reports unused parameters (default: no; kept
+ * across config_reset). Every process reads main.cf, so the warning is
+ * left to those an administrator reads when changing it: master (once
+ * per start or reload), `postern check` and postconf. Daemons and the
+ * other tools stay quiet, so one misspelled name is one log line, not
+ * one per process. Expansion problems are reported either way. */
+void config_set_unused_warnings(int enabled);
 
 /* Forgets everything (main.cf, overrides, directory). For tests. */
 void config_reset(void);

@@ -142,11 +142,179 @@ static size_t matching_close(const char *text, size_t len)
     return len;
 }
 
+static size_t skip_space(const char *text, size_t len, size_t pos)
+{
+    while (pos < len && isspace((unsigned char)text[pos]))
+        pos++;
+    return pos;
+}
+
+/* Reads a "{value}" group at text[*pos]: sets its inside and moves *pos
+ * past the '}'. 0, or -1 when there is no complete group there. */
+static int brace_group(const char *text, size_t len, size_t *pos,
+                       const char **inside, size_t *inside_len)
+{
+    if (*pos >= len || text[*pos] != '{')
+        return -1;
+    size_t close = matching_close(text + *pos, len - *pos);
+    if (close >= len - *pos)
+        return -1;
+    *inside = text + *pos + 1;
+    *inside_len = close - 1;
+    *pos += close + 1;
+    return 0;
+}
+
+/* Expands the part after the condition of ${cond?...} or ${cond:...}
+ * (`rest`, after the '?' or ':'). The forms: ?text, ?{text},
+ * ?{text1}:{text2}, ?{text1}:text2, :text, :{text}; whitespace around a
+ * {text} is ignored. `what` names the condition in messages. */
+static void expand_choice(struct expand_ctx *ctx, int condition, char op,
+                          const char *rest, size_t rest_len, const char *what,
+                          struct buf *out)
+{
+    const char *first = rest, *second = NULL;
+    size_t first_len = rest_len, second_len = 0;
+    size_t pos = skip_space(rest, rest_len, 0);
+    if (pos < rest_len && rest[pos] == '{') {
+        if (brace_group(rest, rest_len, &pos, &first, &first_len) != 0) {
+            expand_fail(ctx, "missing '}' in ${%s%c{...}", what, op);
+            return;
+        }
+        pos = skip_space(rest, rest_len, pos);
+        if (pos < rest_len) {
+            /* Only ?{text1} may be followed, by :text2 or :{text2}. */
+            if (op != '?' || rest[pos] != ':') {
+                expand_fail(ctx, "bad text after ${%s%c{...}", what, op);
+                return;
+            }
+            pos = skip_space(rest, rest_len, pos + 1);
+            second = rest + pos;
+            second_len = rest_len - pos;
+            if (pos < rest_len && rest[pos] == '{') {
+                if (brace_group(rest, rest_len, &pos, &second, &second_len) != 0 ||
+                    skip_space(rest, rest_len, pos) != rest_len) {
+                    expand_fail(ctx, "bad text after ${%s?{...}:", what);
+                    return;
+                }
+            }
+        }
+    }
+    if (op == ':') {
+        /* ${cond:text} is text when the condition is empty (false). */
+        second = first;
+        second_len = first_len;
+        first = NULL;
+    }
+    if (condition && first)
+        expand_text(ctx, first, first_len, out);
+    else if (!condition && second)
+        expand_text(ctx, second, second_len, out);
+}
+
+/* True for a non-empty string of decimal digits. */
+static int all_digits(const char *text)
+{
+    if (*text == 0)
+        return 0;
+    for (; *text; text++)
+        if (!isdigit((unsigned char)*text))
+            return 0;
+    return 1;
+}
+
+/* Postfix's rule: numbers when both sides are all digits (of any
+ * length, so no overflow), else byte-wise text order. */
+static int compare_values(const char *left, const char *right)
+{
+    if (all_digits(left) && all_digits(right)) {
+        while (left[0] == '0' && left[1])
+            left++;
+        while (right[0] == '0' && right[1])
+            right++;
+        size_t left_len = strlen(left), right_len = strlen(right);
+        if (left_len != right_len)
+            return left_len < right_len ? -1 : 1;
+    }
+    int cmp = strcmp(left, right);
+    return cmp < 0 ? -1 : cmp > 0;
+}
+
+/* ${{value1} OP {value2}?...}: the relational form of Postfix 3.0, with
+ * OP one of == != < <= > >=. Both values are expanded first. */
+static void expand_relation(struct expand_ctx *ctx, const char *inner,
+                            size_t len, struct buf *out)
+{
+    static const char *const ops[] = {"==", "!=", "<=", ">=", "<", ">"};
+    const char *left, *right;
+    size_t left_len, right_len, pos = skip_space(inner, len, 0);
+    if (brace_group(inner, len, &pos, &left, &left_len) != 0) {
+        expand_fail(ctx, "missing '}' in ${{...}");
+        return;
+    }
+    pos = skip_space(inner, len, pos);
+    size_t op = 0;
+    while (op < sizeof(ops) / sizeof(*ops) &&
+           (len - pos < strlen(ops[op]) ||
+            memcmp(inner + pos, ops[op], strlen(ops[op])) != 0))
+        op++;
+    if (op == sizeof(ops) / sizeof(*ops)) {
+        expand_fail(ctx, "expected == != < <= > or >= after ${{...}");
+        return;
+    }
+    pos = skip_space(inner, len, pos + strlen(ops[op]));
+    if (brace_group(inner, len, &pos, &right, &right_len) != 0) {
+        expand_fail(ctx, "expected {value} after ${{...} %s", ops[op]);
+        return;
+    }
+    pos = skip_space(inner, len, pos);
+    if (pos >= len || (inner[pos] != '?' && inner[pos] != ':')) {
+        expand_fail(ctx, "expected ? or : after ${{...} %s {...}", ops[op]);
+        return;
+    }
+    struct buf left_value = BUF_INIT, right_value = BUF_INIT;
+    expand_text(ctx, left, left_len, &left_value);
+    expand_text(ctx, right, right_len, &right_value);
+    int cmp = compare_values(buf_cstr(&left_value), buf_cstr(&right_value));
+    buf_free(&left_value);
+    buf_free(&right_value);
+    int truth = 0;
+    switch (op) {
+    case 0:
+        truth = cmp == 0;
+        break;
+    case 1:
+        truth = cmp != 0;
+        break;
+    case 2:
+        truth = cmp <= 0;
+        break;
+    case 3:
+        truth = cmp >= 0;
+        break;
+    case 4:
+        truth = cmp < 0;
+        break;
+    default:
+        truth = cmp > 0;
+        break;
+    }
+    char *what = xasprintf("{...} %s {...}", ops[op]);
+    expand_choice(ctx, truth, inner[pos], inner + pos + 1, len - pos - 1,
+                  what, out);
+    free(what);
+}
+
 /* Handles the inside of ${...} or $(...): name, name?text, name:text,
- * name?{a}:{b}. */
+ * name?{a}:{b}, and the relational {a} OP {b}?... forms. */
 static void expand_braced(struct expand_ctx *ctx, const char *inner,
                           size_t len, struct buf *out)
 {
+    size_t start = skip_space(inner, len, 0);
+    if (start < len && inner[start] == '{') {
+        expand_relation(ctx, inner, len, out);
+        return;
+    }
     size_t name_len = 0;
     while (name_len < len && name_char((unsigned char)inner[name_len]))
         name_len++;
@@ -166,68 +334,13 @@ static void expand_braced(struct expand_ctx *ctx, const char *inner,
         free(name);
         return;
     }
-    const char *rest = inner + name_len + 1;
-    size_t rest_len = len - name_len - 1;
-    const char *when_true = rest, *when_false = NULL;
-    size_t true_len = rest_len, false_len = 0;
-    if (rest_len > 0 && rest[0] == '{') {
-        /* Postfix 3 form: {text} and, after '?', an optional :{text}. */
-        size_t close = matching_close(rest, rest_len);
-        if (close >= rest_len) {
-            expand_fail(ctx, "missing '}' in ${%s%c{...}", name, op);
-            free(name);
-            return;
-        }
-        when_true = rest + 1;
-        true_len = close - 1;
-        const char *tail = rest + close + 1;
-        size_t tail_len = rest_len - close - 1;
-        /* Whitespace around the ':' of {a} : {b} is allowed. */
-        while (tail_len > 0 && isspace((unsigned char)tail[0])) {
-            tail++;
-            tail_len--;
-        }
-        if (op == '?' && tail_len > 0) {
-            const char *second = tail + 1;
-            size_t second_len = tail_len - 1;
-            while (second_len > 0 && isspace((unsigned char)second[0])) {
-                second++;
-                second_len--;
-            }
-            size_t second_close = second_len > 0 && second[0] == '{'
-                                      ? matching_close(second, second_len)
-                                      : second_len;
-            int trailing = second_close < second_len;
-            for (size_t k = second_close + 1; trailing && k < second_len; k++)
-                if (!isspace((unsigned char)second[k]))
-                    trailing = 0;
-            if (tail[0] != ':' || !trailing) {
-                expand_fail(ctx, "bad text after ${%s?{...}", name);
-                free(name);
-                return;
-            }
-            when_false = second + 1;
-            false_len = second_close - 1;
-        } else if (tail_len > 0) {
-            expand_fail(ctx, "bad text after ${%s:{...}", name);
-            free(name);
-            return;
-        }
-    }
     struct buf value = BUF_INIT;
     expand_name(ctx, name, &value);
     int non_empty = value.len > 0;
     buf_free(&value);
+    expand_choice(ctx, non_empty, op, inner + name_len + 1, len - name_len - 1,
+                  name, out);
     free(name);
-    if (op == ':') {
-        when_false = when_true;
-        false_len = true_len;
-        when_true = NULL;
-    }
-    if (non_empty && when_true)
-        expand_text(ctx, when_true, true_len, out);
-    else if (!non_empty && when_false)
-        expand_text(ctx, when_false, false_len, out);
 }
 
 static void expand_text(struct expand_ctx *ctx, const char *text, size_t len,

@@ -27,6 +27,7 @@ struct config_state {
     struct strlist graveyard; /* strings handed out, freed at next load */
     char *computed_mydomain, *computed_mynetworks;
     void (*warn)(const char *message);
+    int unused_warnings; /* config_set_unused_warnings() */
 };
 
 extern struct config_state cfg_state;

@@ -40,6 +40,12 @@ int dict_type_known(const char *type)
     return dict_find_type(type, strlen(type)) != NULL;
 }
 
+void dict_type_names(struct strlist *out)
+{
+    for (size_t i = 0; i < sizeof(dict_types) / sizeof(dict_types[0]); i++)
+        strlist_add(out, dict_types[i]->name);
+}
+
 int dict_type_writable(const char *type)
 {
     const struct dict_type *t = dict_find_type(type, strlen(type));

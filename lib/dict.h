@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "str.h"
 
 enum dict_result { DICT_FOUND, DICT_NOTFOUND, DICT_ERROR };
 
@@ -120,5 +121,8 @@ char *dict_file_path(const char *spec);
 int dict_type_writable(const char *type);
 /* Whether the type names a known table type. */
 int dict_type_known(const char *type);
+/* Appends the name of every table type (postconf -m), in registry
+ * order. */
+void dict_type_names(struct strlist *out);
 
 #endif

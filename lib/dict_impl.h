@@ -97,8 +97,10 @@ int dict_text_next(struct dict_text_reader *r, struct buf *out,
                    int *lineno);
 
 /* Splits a postmap input line into key and value (the first run of
- * whitespace separates them; the value is trimmed). Modifies line.
- * Returns 0, or -1 when there is no value. */
+ * whitespace separates them; the value is trimmed). As in Postfix 3.2,
+ * a key in double quotes may hold whitespace, with \" and \\ for a quote
+ * and a backslash. Modifies line. Returns 0, or -1 when there is no
+ * value or the quoted key does not end in a quote and whitespace. */
 int dict_text_split(char *line, char **key, char **value);
 
 /* The if-blocks still open while a regexp:, pcre: or cidr: table loads,

@@ -89,10 +89,25 @@ int dict_text_split(char *line, char **key, char **value)
     while (*p && isspace((unsigned char)*p))
         p++;
     *key = p;
-    while (*p && !isspace((unsigned char)*p))
+    if (*p == '"') {
+        /* Postfix 3.2: "key with spaces", \" and \\ inside; unquoted in
+         * place. */
+        char *out = p;
+        for (p++; *p && *p != '"'; p++) {
+            if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+                p++;
+            *out++ = *p;
+        }
+        if (*p != '"' || !isspace((unsigned char)p[1]))
+            return -1; /* no closing quote, or text glued to it */
+        *out = 0;
         p++;
-    if (*p == 0)
-        return -1;
+    } else {
+        while (*p && !isspace((unsigned char)*p))
+            p++;
+        if (*p == 0)
+            return -1;
+    }
     *p++ = 0;
     while (*p && isspace((unsigned char)*p))
         p++;

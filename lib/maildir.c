@@ -35,6 +35,10 @@ struct maildir_delivery {
     struct maildir_options opts; /* path/folder/hostname not owned */
     struct store_filter filter;
     struct buf out;
+    /* Set by prepare and publish. */
+    long long size, vsize;
+    int quota_tracked;
+    struct buf new_path;
 };
 
 /* ---- names ---- */
@@ -233,6 +237,7 @@ static void delivery_free(struct maildir_delivery *d)
     free(d->base);
     free(d->tmp_path);
     buf_free(&d->out);
+    buf_free(&d->new_path);
     free(d);
 }
 
@@ -331,6 +336,7 @@ maildir_delivery_open(const struct maildir_options *opts,
     d->dir =
         folder ? xasprintf("%s/.%s", opts->path, folder) : xstrdup(opts->path);
     buf_init(&d->out);
+    buf_init(&d->new_path);
     store_filter_init(&d->filter, STORE_FILTER_CRLF);
     if (open_tmp(d) < 0) {
         delivery_free(d);
@@ -450,20 +456,38 @@ static int move_to_new(struct maildir_delivery *d, long long size,
     return -1;
 }
 
-enum store_result maildir_delivery_commit(struct maildir_delivery *d,
-                                          struct buf *final_path)
+enum store_result maildir_delivery_prepare(struct maildir_delivery *d)
 {
     if (d->failed)
         return fail(d);
     store_filter_finish(&d->filter, &d->out);
     if (check_size(d) < 0 || flush_out(d) < 0)
         return fail(d);
-    long long size = d->filter.out_bytes;
-    long long vsize = size + d->filter.bare_lf;
-    int quota_tracked = 0;
-    if (check_quota(d, size, &quota_tracked) < 0)
+    d->size = d->filter.out_bytes;
+    d->vsize = d->size + d->filter.bare_lf;
+    if (check_quota(d, d->size, &d->quota_tracked) < 0)
         return fail(d);
-    if (fsync(d->fd) < 0) {
+    return STORE_OK;
+}
+
+void maildir_delivery_set_status(struct maildir_delivery *d,
+                                 struct store_status *status)
+{
+    store_status_set(status, d->status->result, d->status->dsn, "%s",
+                     buf_cstr(&d->status->reason));
+    d->status = status;
+}
+
+int maildir_delivery_fd(const struct maildir_delivery *d)
+{
+    return d->fd;
+}
+
+enum store_result maildir_delivery_publish(struct maildir_delivery *d,
+                                           int sync_errno)
+{
+    if (sync_errno) {
+        errno = sync_errno;
         store_status_errno(d->status, errno,
                            "maildir delivery failed: fsync %s", d->tmp_path);
         return fail(d);
@@ -475,35 +499,60 @@ enum store_result maildir_delivery_commit(struct maildir_delivery *d,
                            "maildir delivery failed: close %s", d->tmp_path);
         return fail(d);
     }
-    struct buf new_path = BUF_INIT;
-    if (move_to_new(d, size, vsize, &new_path) < 0) {
-        buf_free(&new_path);
+    if (move_to_new(d, d->size, d->vsize, &d->new_path) < 0)
         return fail(d);
-    }
-    char *new_dir = xasprintf("%s/new", d->dir);
-    if (store_fsync_dir(new_dir) < 0) {
+    return STORE_OK;
+}
+
+const char *maildir_delivery_new_dir(const struct maildir_delivery *d,
+                                     struct buf *out)
+{
+    buf_reset(out);
+    buf_appendf(out, "%s/new", d->dir);
+    return buf_cstr(out);
+}
+
+enum store_result maildir_delivery_finish(struct maildir_delivery *d,
+                                          int sync_errno,
+                                          struct buf *final_path)
+{
+    if (sync_errno) {
+        errno = sync_errno;
         store_status_errno(d->status, errno,
-                           "maildir delivery failed: fsync %s", new_dir);
+                           "maildir delivery failed: fsync %s/new", d->dir);
         /* Not known to be on disk: take it back so that the retry the
          * agent will make does not deliver twice. */
-        unlink(buf_cstr(&new_path));
-        free(new_dir);
-        buf_free(&new_path);
+        unlink(buf_cstr(&d->new_path));
         free(d->tmp_path);
         d->tmp_path = NULL;
         return fail(d);
     }
-    free(new_dir);
     struct buf err = BUF_INIT;
-    if (quota_tracked && maildir_quota_update(d->root, size, 1, &err) < 0)
+    if (d->quota_tracked && maildir_quota_update(d->root, d->size, 1, &err) < 0)
         log_warn("maildir quota update: %s", buf_cstr(&err));
     buf_free(&err);
     store_status_set(d->status, STORE_OK, "2.0.0", "delivered to maildir");
     if (final_path)
-        buf_set(final_path, new_path.data, new_path.len);
-    buf_free(&new_path);
+        buf_set(final_path, d->new_path.data, d->new_path.len);
     free(d->tmp_path);
     d->tmp_path = NULL;
     delivery_free(d);
     return STORE_OK;
+}
+
+enum store_result maildir_delivery_commit(struct maildir_delivery *d,
+                                          struct buf *final_path)
+{
+    enum store_result r = maildir_delivery_prepare(d);
+    if (r != STORE_OK)
+        return r;
+    int err = fsync(d->fd) < 0 ? errno : 0;
+    r = maildir_delivery_publish(d, err);
+    if (r != STORE_OK)
+        return r;
+    struct buf new_dir = BUF_INIT;
+    err = store_fsync_dir(maildir_delivery_new_dir(d, &new_dir)) < 0 ? errno
+                                                                      : 0;
+    buf_free(&new_dir);
+    return maildir_delivery_finish(d, err, final_path);
 }

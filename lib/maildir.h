@@ -65,6 +65,32 @@ int maildir_delivery_write(struct maildir_delivery *d, const void *data,
  * new/. On failure nothing is left behind in tmp/ or new/. */
 enum store_result maildir_delivery_commit(struct maildir_delivery *d,
                                           struct buf *final_path);
+
+/* The same commit in steps, so that one process delivering to several
+ * Maildirs can sync their files together (lib/fsync_group.h):
+ *   prepare  - size and quota checks, everything written (not synced);
+ *   fd       - the tmp/ file's descriptor, for the caller to fsync;
+ *   publish  - given the fsync's errno (0: it succeeded), moves the file
+ *              into new/;
+ *   new_dir  - the new/ directory to fsync (sets out, returns its text);
+ *   finish   - given that fsync's errno, updates the quota and reports.
+ * prepare, publish and finish return the status's result; on any result
+ * but STORE_OK, d is already freed and nothing is left behind, as with
+ * commit. Run publish and finish with the same ids as open. */
+enum store_result maildir_delivery_prepare(struct maildir_delivery *d);
+int maildir_delivery_fd(const struct maildir_delivery *d);
+/* Moves the delivery's reporting to another status object (copied over),
+ * for a caller that keeps deliveries beyond the first status's life. */
+void maildir_delivery_set_status(struct maildir_delivery *d,
+                                 struct store_status *status);
+enum store_result maildir_delivery_publish(struct maildir_delivery *d,
+                                           int sync_errno);
+const char *maildir_delivery_new_dir(const struct maildir_delivery *d,
+                                     struct buf *out);
+enum store_result maildir_delivery_finish(struct maildir_delivery *d,
+                                          int sync_errno,
+                                          struct buf *final_path);
+
 /* Abandons the delivery: removes the tmp/ file and frees d. */
 void maildir_delivery_abort(struct maildir_delivery *d);
 

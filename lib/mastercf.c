@@ -376,29 +376,239 @@ static void append_padded(struct buf *out, const char *text, int width)
     buf_append_char(out, ' ');
 }
 
-void mastercf_format(const struct master_entry *e, struct buf *out)
+/* One argument as master.cf text; spaces need the braced form to
+ * survive a re-read (`-o { name = value }` after -o). */
+static void append_arg(struct buf *out, const char *arg, int after_o)
+{
+    if (*arg == 0 || strpbrk(arg, " \t") || *arg == '{') {
+        const char *eq = after_o ? strchr(arg, '=') : NULL;
+        if (eq)
+            buf_appendf(out, "{ %.*s = %s }", (int)(eq - arg), arg, eq + 1);
+        else
+            buf_appendf(out, "{ %s }", arg);
+    } else {
+        buf_append_str(out, arg);
+    }
+}
+
+static int is_o_value(const struct strlist *args, size_t i)
+{
+    return i > 0 && strcmp(args->items[i - 1], "-o") == 0;
+}
+
+/* The command and its arguments on one line. */
+static void append_command(const struct master_entry *e, struct buf *out)
+{
+    buf_append_str(out, e->command);
+    for (size_t i = 0; i < e->args.count; i++) {
+        buf_append_char(out, ' ');
+        append_arg(out, e->args.items[i], is_o_value(&e->args, i));
+    }
+}
+
+static void append_columns(const struct master_entry *e, struct buf *out)
 {
     append_padded(out, e->service, 10);
     append_padded(out, e->type, 5);
     for (int i = 0; i < 5; i++)
         append_padded(out, e->column[i] ? e->column[i] : "-", 7);
+}
+
+void mastercf_format(const struct master_entry *e, struct buf *out)
+{
+    append_columns(e, out);
+    append_command(e, out);
+}
+
+void mastercf_format_folded(const struct master_entry *e, struct buf *out)
+{
+    append_columns(e, out);
     buf_append_str(out, e->command);
-    for (size_t i = 0; i < e->args.count; i++) {
-        const char *arg = e->args.items[i];
-        int after_o = i > 0 && strcmp(e->args.items[i - 1], "-o") == 0;
+    /* Arguments stay in order: those before the first -o on the first
+     * line, each -o pair on a line of its own, other arguments after
+     * an -o together on one continuation line. */
+    size_t i = 0;
+    while (i < e->args.count && strcmp(e->args.items[i], "-o") != 0) {
         buf_append_char(out, ' ');
-        if (*arg == 0 || strpbrk(arg, " \t") || *arg == '{') {
-            /* Spaces need the braced form to survive a re-read. */
-            const char *eq = after_o ? strchr(arg, '=') : NULL;
-            if (eq)
-                buf_appendf(out, "{ %.*s = %s }", (int)(eq - arg), arg,
-                            eq + 1);
-            else
-                buf_appendf(out, "{ %s }", arg);
+        append_arg(out, e->args.items[i++], 0);
+    }
+    int plain_line = 0;
+    for (; i < e->args.count; i++) {
+        const char *arg = e->args.items[i];
+        if (strcmp(arg, "-o") == 0 && i + 1 < e->args.count) {
+            buf_append_str(out, "\n  -o ");
+            append_arg(out, e->args.items[++i], 1);
+            plain_line = 0;
+            continue;
+        }
+        buf_append_str(out, plain_line ? " " : "\n  ");
+        append_arg(out, arg, 0);
+        plain_line = 1;
+    }
+}
+
+/* ---- fields and -o parameters (postconf -F, -P) ---- */
+
+static const char *const field_names[MASTERCF_FIELD_COUNT] = {
+    "service", "type",          "private", "unprivileged",
+    "chroot",  "wakeup", "process_limit", "command"};
+
+const char *mastercf_field_name(int field)
+{
+    return field >= 0 && field < MASTERCF_FIELD_COUNT ? field_names[field]
+                                                      : NULL;
+}
+
+int mastercf_field_index(const char *name)
+{
+    for (int i = 0; i < MASTERCF_FIELD_COUNT; i++)
+        if (strcmp(field_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+void mastercf_field_value(const struct master_entry *e, int field,
+                          struct buf *out)
+{
+    if (field == 0)
+        buf_append_str(out, e->service);
+    else if (field == 1)
+        buf_append_str(out, e->type);
+    else if (field < MASTERCF_FIELD_COUNT - 1)
+        buf_append_str(out, e->column[field - 2] ? e->column[field - 2] : "-");
+    else if (field == MASTERCF_FIELD_COUNT - 1)
+        append_command(e, out);
+}
+
+int mastercf_set_field(struct master_entry *e, int field, const char *value,
+                       struct buf *err)
+{
+    if (field < 0 || field >= MASTERCF_FIELD_COUNT) {
+        buf_appendf(err, "unknown master.cf field");
+        return -1;
+    }
+    /* Rebuild the entry's text with the new field and parse it, so
+     * the value is checked exactly as master.cf is. */
+    struct buf text = BUF_INIT;
+    for (int i = 0; i < MASTERCF_FIELD_COUNT; i++) {
+        if (i > 0)
+            buf_append_char(&text, ' ');
+        if (i == field)
+            buf_append_str(&text, value);
+        else
+            mastercf_field_value(e, i, &text);
+    }
+    const char *bad = NULL;
+    if (field != MASTERCF_FIELD_COUNT - 1 &&
+        (*value == 0 || strpbrk(value, " \t\r\n{}")))
+        bad = "one word expected";
+    else if (strchr(value, '\n') || *value == 0)
+        bad = "empty or with a newline";
+    struct master_entry *parsed = NULL;
+    size_t count = 0;
+    struct buf why = BUF_INIT;
+    int status = -1;
+    if (bad) {
+        buf_appendf(err, "field \"%s\": bad value \"%.60s\" (%s)",
+                    field_names[field], value, bad);
+    } else if (mastercf_parse(text.data, text.len, "-", &parsed, &count,
+                              &why) != 0) {
+        /* Drop the "-, line 1: " that names the scratch text. */
+        const char *reason = strstr(buf_cstr(&why), ": ");
+        buf_append_str(err, reason ? reason + 2 : buf_cstr(&why));
+    } else if (count == 1) {
+        struct master_entry fresh = parsed[0];
+        free(fresh.file);
+        fresh.file = e->file;
+        fresh.line = e->line;
+        e->file = NULL;
+        entry_free(e);
+        *e = fresh;
+        free(parsed);
+        parsed = NULL;
+        count = 0;
+        status = 0;
+    } else {
+        buf_appendf(err, "field \"%s\": bad value", field_names[field]);
+    }
+    mastercf_free(parsed, count);
+    buf_free(&why);
+    buf_free(&text);
+    return status;
+}
+
+/* Index in args of the value of each `-o name=...` (not of the -o). */
+static int override_matches(const struct master_entry *e, size_t i,
+                            const char *name)
+{
+    size_t name_len = strlen(name);
+    const char *item = e->args.items[i];
+    return is_o_value(&e->args, i) &&
+           strncmp(item, name, name_len) == 0 && item[name_len] == '=';
+}
+
+static void remove_args(struct master_entry *e, size_t at, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        free(e->args.items[at + k]);
+    memmove(&e->args.items[at], &e->args.items[at + n],
+            (e->args.count - at - n + 1) * sizeof(char *));
+    e->args.count -= n;
+}
+
+int mastercf_remove_override(struct master_entry *e, const char *name)
+{
+    int removed = 0;
+    for (size_t i = 1; i < e->args.count;) {
+        if (override_matches(e, i, name)) {
+            /* The next candidate has moved to index i. */
+            remove_args(e, i - 1, 2);
+            removed++;
         } else {
-            buf_append_str(out, arg);
+            i++;
         }
     }
+    return removed;
+}
+
+void mastercf_set_override(struct master_entry *e, const char *name,
+                           const char *value)
+{
+    char *item = xasprintf("%s=%s", name, value);
+    /* The last -o for a name is the one that counts: change it in
+     * place and drop the earlier ones. */
+    size_t last = 0;
+    for (size_t i = 1; i < e->args.count; i++)
+        if (override_matches(e, i, name))
+            last = i;
+    if (last) {
+        free(e->args.items[last]);
+        e->args.items[last] = item;
+        for (size_t i = 1; i < last;) {
+            if (override_matches(e, i, name)) {
+                remove_args(e, i - 1, 2);
+                last -= 2;
+            } else {
+                i++;
+            }
+        }
+        return;
+    }
+    /* A new one goes after the last -o, or first: other arguments may
+     * be the command's own and must stay last (pipe's argv=...). */
+    size_t at = 0;
+    for (size_t i = 1; i < e->args.count; i++)
+        if (is_o_value(&e->args, i))
+            at = i + 1;
+    strlist_add(&e->args, "-o");
+    strlist_add(&e->args, item);
+    free(item);
+    char *o = e->args.items[e->args.count - 2];
+    char *v = e->args.items[e->args.count - 1];
+    memmove(&e->args.items[at + 2], &e->args.items[at],
+            (e->args.count - 2 - at) * sizeof(char *));
+    e->args.items[at] = o;
+    e->args.items[at + 1] = v;
 }
 
 void mastercf_foreach_override(const struct master_entry *e,

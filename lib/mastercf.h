@@ -59,6 +59,40 @@ void mastercf_free(struct master_entry *entries, size_t count);
  * "smtp       inet  n       -       y       -       -       smtpd -o a=b" */
 void mastercf_format(const struct master_entry *entry, struct buf *out);
 
+/* The same over several lines, as postconf writes an entry it edits:
+ * the columns and the command (with the arguments before the first
+ * -o) on the first line, each `-o name=value` on a continuation line of
+ * its own ("  -o name=value"), other arguments after an -o together on
+ * one continuation line. No final newline. */
+void mastercf_format_folded(const struct master_entry *entry,
+                            struct buf *out);
+
+/* The fields as postconf -F names them, in master.cf order: service,
+ * type, private, unprivileged, chroot, wakeup, process_limit, command
+ * (the command with its arguments). */
+#define MASTERCF_FIELD_COUNT 8
+/* The name of field i, or NULL. */
+const char *mastercf_field_name(int field);
+/* The index of a field name, or -1. */
+int mastercf_field_index(const char *name);
+/* Appends the field's text as written ("-" kept; command with its
+ * arguments in the one-line form of mastercf_format). */
+void mastercf_field_value(const struct master_entry *entry, int field,
+                          struct buf *out);
+/* Replaces one field. The new value is checked as master.cf text is (a
+ * column is one word; the command field is the command and its
+ * arguments, `{ ... }` groups allowed). 0, or -1 with the reason in err
+ * and the entry unchanged. */
+int mastercf_set_field(struct master_entry *entry, int field,
+                       const char *value, struct buf *err);
+/* Sets `-o name=value`: the last -o for name gets the value (earlier
+ * ones are removed), or a new -o goes after the last -o (or before all
+ * other arguments, which may be the command's own). */
+void mastercf_set_override(struct master_entry *entry, const char *name,
+                           const char *value);
+/* Removes every `-o name=...`; returns how many there were. */
+int mastercf_remove_override(struct master_entry *entry, const char *name);
+
 /* The value of the last `-o name=value` for name in the entry's
  * arguments, or NULL. */
 const char *mastercf_override(const struct master_entry *entry,

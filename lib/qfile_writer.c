@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "mem.h"
+#include "qfile_pool.h"
 #include "qid.h"
 #include "str.h"
 
@@ -52,6 +53,7 @@ struct qfile_writer {
     uint32_t created_usec;
     int have_sender, have_arrival, have_ret, have_envid, have_encoding;
     struct strlist attr_names;
+    int recycled; /* the file came from the pool: truncate at finish */
 };
 
 static uint64_t writer_offset(const struct qfile_writer *w)
@@ -167,6 +169,18 @@ static int check_text(const char *what, const char *text, struct buf *err)
     return 0;
 }
 
+/* The queue directory a writer's directory (incoming/) sits in: where
+ * the pool of reusable files is (lib/qfile_pool.h). */
+static char *parent_dir(const char *dir)
+{
+    const char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        return xstrdup(".");
+    if (slash == dir)
+        return xstrdup("/");
+    return xstrndup(dir, (size_t)(slash - dir));
+}
+
 static int create_temp(struct qfile_writer *w, struct buf *err)
 {
     static unsigned counter;
@@ -180,6 +194,15 @@ static int create_temp(struct qfile_writer *w, struct buf *err)
         unsigned serial = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
         w->temp_path = xasprintf("%s/.t%ld.%u.%08x", w->dir, (long)getpid(),
                                  serial, random_bits);
+        if (attempt == 0) {
+            char *queue_dir = parent_dir(w->dir);
+            w->fd = qfile_pool_take(queue_dir, w->temp_path);
+            free(queue_dir);
+            if (w->fd >= 0) {
+                w->recycled = 1;
+                return 0;
+            }
+        }
         w->fd =
             open(w->temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (w->fd >= 0)
@@ -482,6 +505,10 @@ int qfile_writer_finish(struct qfile_writer *w, struct buf *err)
         append_record(w, QFILE_REC_END, "", 0, err) < 0 ||
         flush_pending(w, err) < 0)
         return -1;
+    /* A recycled file may be longer than this message: cut the rest off
+     * before the sync, so the sync covers the new length too. */
+    if (w->recycled && ftruncate(w->fd, (off_t)w->flushed) < 0)
+        return fail_errno(w, "ftruncate", err);
     /* fdatasync also writes the size and block map, all a reader needs;
      * only timestamps are left to the kernel. */
     if (fdatasync(w->fd) < 0)

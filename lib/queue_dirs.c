@@ -1,6 +1,7 @@
 /* queue_dirs.c: queue subdirectory names, safe paths, moves (see
  * queue_dirs.h). */
 #include "queue_dirs.h"
+#include "qfile_pool.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -106,6 +107,14 @@ int queue_dirs_create(const char *queue_directory, unsigned mode,
             buf_appendf(err, "mkdir %s: %s", buf_cstr(&dir), strerror(errno));
             result = -1;
         }
+    }
+    /* The pool of reusable queue files (lib/qfile_pool.h). */
+    buf_reset(&dir);
+    buf_appendf(&dir, "%s/%s", queue_directory, QFILE_POOL_DIR);
+    if (result == 0 && mkdir(buf_cstr(&dir), (mode_t)mode) < 0 &&
+        errno != EEXIST) {
+        buf_appendf(err, "mkdir %s: %s", buf_cstr(&dir), strerror(errno));
+        result = -1;
     }
     buf_free(&dir);
     return result;

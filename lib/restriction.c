@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
+#include "header.h"
 #include "mem.h"
 
 static const struct {
@@ -211,10 +213,25 @@ void access_parse(const char *value, struct access_result *out)
     } else if (word_is(p, "DISCARD", &rest)) {
         out->action = ACCESS_DISCARD;
         out->text = rest;
-    } else if (word_is(p, "WARN", &rest) || word_is(p, "PREPEND", &rest) ||
-               word_is(p, "FILTER", &rest) || word_is(p, "REDIRECT", &rest) ||
-               word_is(p, "INFO", &rest) || word_is(p, "BCC", &rest) ||
-               word_is(p, "DEFER_IF_REJECT", &rest) ||
+    } else if (word_is(p, "WARN", &rest)) {
+        out->action = ACCESS_WARN;
+        out->text = rest;
+    } else if (word_is(p, "INFO", &rest)) {
+        out->action = ACCESS_INFO;
+        out->text = rest;
+    } else if (word_is(p, "PREPEND", &rest)) {
+        out->action = ACCESS_PREPEND;
+        out->text = rest;
+    } else if (word_is(p, "REDIRECT", &rest)) {
+        out->action = ACCESS_REDIRECT;
+        out->text = rest;
+    } else if (word_is(p, "BCC", &rest)) {
+        out->action = ACCESS_BCC;
+        out->text = rest;
+    } else if (word_is(p, "FILTER", &rest)) {
+        out->action = ACCESS_FILTER;
+        out->text = rest;
+    } else if (word_is(p, "DEFER_IF_REJECT", &rest) ||
                word_is(p, "DEFER_IF_PERMIT", &rest)) {
         out->action = ACCESS_UNSUPPORTED;
         out->text = rest;
@@ -224,4 +241,125 @@ void access_parse(const char *value, struct access_result *out)
     } else {
         out->action = ACCESS_BAD;
     }
+}
+
+int access_prepend_valid(const char *text, struct buf *why)
+{
+    size_t len = strlen(text);
+    const char *reason = NULL;
+    if (len == 0 || header_name_length(text, len) == 0)
+        reason = "requires header: text";
+    else if (len > ACCESS_PREPEND_MAX)
+        reason = "header text too long";
+    for (size_t i = 0; i < len && !reason; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            reason = "control character in header text";
+    }
+    if (reason && why)
+        buf_set_str(why, reason);
+    return reason == NULL;
+}
+
+int access_target_parse(const char *text, struct buf *address, struct buf *why)
+{
+    size_t len = strlen(text);
+    while (len > 0 && isspace((unsigned char)text[len - 1]))
+        len--;
+    if (len >= 2 && text[0] == '<' && text[len - 1] == '>') {
+        text++;
+        len -= 2;
+    }
+    if (memchr(text, '@', len) == NULL) {
+        if (why)
+            buf_set_str(why, "requires user@domain target");
+        return 0;
+    }
+    struct buf reason = BUF_INIT;
+    int ok = address_parse_mailbox(text, len, ADDRESS_FLAG_UTF8, address, NULL,
+                                   &reason) == 0;
+    if (!ok && why) {
+        buf_set_str(why, "invalid user@domain target: ");
+        buf_append_str(why, buf_cstr(&reason));
+    }
+    buf_free(&reason);
+    return ok;
+}
+
+static const struct {
+    const char *name;
+    enum restriction_client_kind kind;
+} client_names[] = {
+    {"permit_inet_interfaces", RESTR_CLIENT_INET_INTERFACES},
+    {"permit_mynetworks", RESTR_CLIENT_MYNETWORKS},
+    {"permit_sasl_authenticated", RESTR_CLIENT_SASL_AUTHENTICATED},
+    {"permit_tls_clientcerts", RESTR_CLIENT_TLS_CLIENTCERTS},
+    {"permit_tls_all_clientcerts", RESTR_CLIENT_TLS_ALL_CLIENTCERTS},
+    {"check_address_map", RESTR_CLIENT_ADDRESS_MAP},
+};
+
+static int is_table(const char *word)
+{
+    const char *colon = strchr(word, ':');
+    return colon && colon != word;
+}
+
+static void client_add(struct restriction_client_list *out,
+                       enum restriction_client_kind kind, const char *table)
+{
+    out->items = xreallocarray(out->items, out->count + 1, sizeof(*out->items));
+    out->items[out->count].kind = kind;
+    out->items[out->count].table = table ? xstrdup(table) : NULL;
+    out->count++;
+}
+
+size_t restriction_client_list_parse(const struct strlist *words,
+                                     struct restriction_client_list *out,
+                                     struct buf *err)
+{
+    size_t skipped = 0;
+    out->items = NULL;
+    out->count = 0;
+    for (size_t i = 0; i < words->count; i++) {
+        const char *word = words->items[i];
+        if (is_table(word)) {
+            client_add(out, RESTR_CLIENT_ADDRESS_MAP, word);
+            continue;
+        }
+        size_t k;
+        for (k = 0; k < sizeof(client_names) / sizeof(client_names[0]); k++)
+            if (str_equal_nocase(word, client_names[k].name))
+                break;
+        if (k == sizeof(client_names) / sizeof(client_names[0])) {
+            buf_appendf(err, "%sunknown entry \"%.100s\" ignored",
+                        err->len ? "; " : "", word);
+            skipped++;
+            continue;
+        }
+        if (client_names[k].kind == RESTR_CLIENT_ADDRESS_MAP) {
+            const char *table = i + 1 < words->count ? words->items[i + 1] : "";
+            if (!is_table(table)) {
+                buf_appendf(err,
+                            "%scheck_address_map needs a type:table argument;"
+                            " ignored",
+                            err->len ? "; " : "");
+                skipped++;
+                continue;
+            }
+            client_add(out, RESTR_CLIENT_ADDRESS_MAP, table);
+            i++;
+            continue;
+        }
+        client_add(out, client_names[k].kind, NULL);
+    }
+    return skipped;
+}
+
+void restriction_client_list_free(struct restriction_client_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        free(list->items[i].table);
+    free(list->items);
+    list->items = NULL;
+    list->count = 0;
 }

@@ -5,11 +5,14 @@
  * hold: words such as permit_mynetworks or reject_unauth_destination,
  * some followed by a table (check_sender_access hash:/etc/access).
  * An access table's result is an action: OK, REJECT [text], DEFER
- * [text], HOLD [text], DISCARD [text], DUNNO, "NNN [X.Y.Z] text", or a
- * restriction list to evaluate in its place. Parsing is pure (no tables
- * are opened, no configuration is read), so the fuzz target and other
- * daemons can share it; smtpd evaluates the result (smtpd/smtpd_check.c).
- * See docs/smtpd.md for the list of restrictions and their replies. */
+ * [text], HOLD [text], DISCARD [text], DUNNO, "NNN [X.Y.Z] text", WARN
+ * and INFO [text], PREPEND header: value, REDIRECT and BCC user@domain,
+ * FILTER transport:destination, or a restriction list to evaluate in
+ * its place. local_header_rewrite_clients is parsed here too. Parsing is
+ * pure (no tables are opened, no configuration is read), so the fuzz
+ * target and other daemons can share it; smtpd evaluates the result
+ * (smtpd/smtpd_check.c, smtpd_actions.c, smtpd_header.c). See
+ * docs/smtpd.md for the list of restrictions and their replies. */
 #ifndef POSTERN_RESTRICTION_H
 #define POSTERN_RESTRICTION_H
 
@@ -74,8 +77,15 @@ enum access_action {
     ACCESS_HOLD,         /* HOLD [text]: accept, put in hold/ */
     ACCESS_DISCARD,      /* DISCARD [text]: accept, drop */
     ACCESS_RESTRICTIONS, /* a restriction list in place of an action */
-    ACCESS_UNSUPPORTED,  /* a known action we do not implement (WARN, ...):
-                            logged by the caller and treated as DUNNO */
+    ACCESS_WARN,         /* WARN [text]: log "warn: ...", go on */
+    ACCESS_INFO,         /* INFO [text]: log "info: ...", go on */
+    ACCESS_PREPEND,      /* PREPEND name: value (text: the header) */
+    ACCESS_REDIRECT,     /* REDIRECT user@domain (text: the address) */
+    ACCESS_BCC,          /* BCC user@domain (text: the address) */
+    ACCESS_FILTER,       /* FILTER transport:destination */
+    ACCESS_UNSUPPORTED,  /* a known action we do not implement
+                            (DEFER_IF_REJECT, DEFER_IF_PERMIT): logged by
+                            the caller and treated as DUNNO */
     ACCESS_BAD,          /* malformed (e.g. 2NN or 6NN code) */
 };
 
@@ -88,8 +98,55 @@ struct access_result {
 };
 
 /* Parses an access table value (trailing whitespace ignored). Never
- * fails; malformed input yields ACCESS_BAD. */
+ * fails; malformed input yields ACCESS_BAD. The arguments of PREPEND,
+ * REDIRECT, BCC and FILTER are not checked here: see the functions
+ * below (Postfix logs a bad one and goes on, so the caller must too). */
 void access_parse(const char *value, struct access_result *out);
+
+/* The longest header PREPEND may add: one line of RFC 5322's 998. */
+#define ACCESS_PREPEND_MAX 998
+
+/* PREPEND's argument: "name: value" on one line, name as header.h's
+ * header_name_length reads one, at most ACCESS_PREPEND_MAX bytes, no
+ * control characters other than tab. 1 when valid, else 0 with the
+ * reason in why (may be NULL). */
+int access_prepend_valid(const char *text, struct buf *why);
+
+/* REDIRECT's and BCC's argument: one address "user@domain" (angle
+ * brackets allowed), parsed into its internal form in `address`. 1 when
+ * valid, else 0 with the reason in why (may be NULL). */
+int access_target_parse(const char *text, struct buf *address, struct buf *why);
+
+/* local_header_rewrite_clients: who counts as a local client for header
+ * address rewriting. Postfix's words, plus a bare "type:table", which
+ * means check_address_map type:table (static:all, for instance). */
+enum restriction_client_kind {
+    RESTR_CLIENT_INET_INTERFACES,     /* permit_inet_interfaces */
+    RESTR_CLIENT_MYNETWORKS,          /* permit_mynetworks */
+    RESTR_CLIENT_SASL_AUTHENTICATED,  /* permit_sasl_authenticated */
+    RESTR_CLIENT_TLS_CLIENTCERTS,     /* permit_tls_clientcerts */
+    RESTR_CLIENT_TLS_ALL_CLIENTCERTS, /* permit_tls_all_clientcerts */
+    RESTR_CLIENT_ADDRESS_MAP,         /* check_address_map type:table */
+};
+
+struct restriction_client {
+    enum restriction_client_kind kind;
+    char *table; /* RESTR_CLIENT_ADDRESS_MAP: "type:name"; else NULL */
+};
+
+struct restriction_client_list {
+    struct restriction_client *items;
+    size_t count;
+};
+
+/* Parses the words of local_header_rewrite_clients. Entries it does not
+ * know (and check_address_map without a table) are left out and each
+ * is described in err ("; "-separated). Returns the number left out
+ * (0: the whole list was understood). */
+size_t restriction_client_list_parse(const struct strlist *words,
+                                     struct restriction_client_list *out,
+                                     struct buf *err);
+void restriction_client_list_free(struct restriction_client_list *list);
 
 /* 1 when text[0..] starts with an enhanced status code "D.D{1,3}.D{1,3}"
  * whose class is one of `classes` ("245"), followed by a space or the

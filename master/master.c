@@ -47,10 +47,36 @@ long long master_now(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
 }
 
+/* Warnings from reading main.cf (unused parameters, expansion
+ * problems). master is the one process that reports unused parameters
+ * (daemons read main.cf quietly). The first load happens before the
+ * mail log is open, so its warnings wait and are logged once it is
+ * (start-up also copies them to the terminal of whoever started us). */
+static struct strlist held_warnings;
+static int log_ready;
+
+static void config_warning(const char *message)
+{
+    if (log_ready)
+        log_warn("%s", message);
+    else
+        strlist_add(&held_warnings, message);
+}
+
+static void flush_config_warnings(void)
+{
+    for (size_t i = 0; i < held_warnings.count; i++)
+        log_warn("%s", held_warnings.items[i]);
+    strlist_free(&held_warnings);
+    strlist_init(&held_warnings);
+}
+
 void master_reopen_log(void)
 {
     log_set_syslog_name(cfg_str("syslog_name"));
     log_open(cfg_str("maillog_file"), cfg_str("syslog_facility"));
+    log_ready = 1;
+    flush_config_warnings();
 }
 
 static void usage(void)
@@ -297,7 +323,11 @@ int main(int argc, char **argv)
 
     struct strlist errors;
     strlist_init(&errors);
+    strlist_init(&held_warnings);
+    config_set_warning_handler(config_warning);
+    config_set_unused_warnings(1);
     if (service_load(&master_services, &master_settings, &errors) < 0) {
+        flush_config_warnings(); /* to stderr: the log is not open */
         for (size_t i = 0; i + 1 < errors.count; i++)
             log_error("%s", errors.items[i]);
         log_fatal("%s", errors.count ? errors.items[errors.count - 1]
@@ -308,8 +338,8 @@ int main(int argc, char **argv)
     /* Until start-up is complete, problems also go to the terminal of
      * whoever started us: in daemon mode that is the only way the -w
      * parent can say why the start failed. */
-    master_reopen_log();
     log_also_stderr(1);
+    master_reopen_log();
 
     /* Before anything else can go wrong: a SIGHUP or SIGTERM during
      * start-up must be held for the main loop, not kill us by default. */

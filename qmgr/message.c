@@ -25,6 +25,7 @@
 #include "log.h"
 #include "mem.h"
 #include "queue_lock.h"
+#include "qfile_pool.h"
 #include "qmgr.h"
 #include "resolve.h"
 
@@ -528,7 +529,12 @@ void msg_finish(struct qmsg *msg)
             log_warn("%s: %s", msg->qid, err.data);
         struct buf path = BUF_INIT;
         queue_path(&path, qmgr.queue_dir, QUEUE_ACTIVE, msg->qid);
-        if (unlink(path.data) < 0 && errno != ENOENT)
+        /* Small files go to the pool for the next writer to overwrite
+         * (lib/qfile_pool.h): cheaper than unlink now and create later. */
+        struct stat st;
+        uint64_t size = fstat(msg->fd, &st) == 0 ? (uint64_t)st.st_size
+                                                 : UINT64_MAX;
+        if (qfile_pool_put(qmgr.queue_dir, path.data, msg->qid, size) < 0)
             log_warn("%s: remove %s: %s", msg->qid, path.data, strerror(errno));
         else
             log_info("%s: removed", msg->qid);

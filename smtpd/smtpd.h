@@ -4,6 +4,9 @@
  *   smtpd.c        main, settings, accept, the session's I/O and timers
  *   smtpd_cmd.c    the SMTP commands (EHLO ... QUIT) and their replies
  *   smtpd_check.c  restriction lists, address classes, recipient checks
+ *   smtpd_actions.c access actions that change the message (PREPEND,
+ *                  REDIRECT, BCC) and the ones that only log (WARN, INFO)
+ *   smtpd_header.c header address rewriting: who is local, the glue
  *   smtpd_dns.c    DNS lookups for restrictions, without blocking others
  *   smtpd_data.c   DATA and BDAT intake, headers, the queue file, commit
  *
@@ -119,6 +122,10 @@ struct smtpd_session {
     long peer_uid;
     int trusted;        /* in mynetworks or local submission */
     int bare_nl_reject; /* reject bare newlines for this client */
+    /* Set by a successful AUTH, for permit_sasl_authenticated (in the
+     * restriction lists and local_header_rewrite_clients). There is no
+     * SASL yet, so it stays 0. */
+    int sasl_authenticated;
 
     /* Protocol. */
     char *helo; /* HELO/EHLO argument, or NULL */
@@ -147,6 +154,9 @@ struct smtpd_session {
     int hold;             /* an access rule said HOLD */
     int discard;          /* an access rule said DISCARD */
     char *hold_reason;
+    /* PREPEND/REDIRECT/BCC recorded by access actions for this
+     * transaction (smtpd_actions.c); NULL when none fired. */
+    struct smtpd_actions *actions;
     /* Intake. */
     struct qfile_writer *writer;
     uint64_t data_size; /* content bytes received */
@@ -183,7 +193,9 @@ struct smtpd_session {
     enum dns_domain_mode dns_pending_mode;
     void (*dns_resume)(struct smtpd_session *s);
     int dns_suspends; /* lookups started for the current command */
-    int dns_replay;   /* the current evaluation is a resumed one */
+    /* Access results met in this evaluation, and how many of them an
+     * evaluation before the DNS wait met (smtpd_dns_replayed). */
+    unsigned dns_events, dns_events_before;
     struct smtpd_dns_answer *dns_answers;
     size_t dns_answer_count;
 };
@@ -235,13 +247,48 @@ void smtpd_canonical(const char *address, struct buf *out);
  * -1 with a temporary reason in why. */
 /* The rewriting object smtpd_check_init opened (for smtpd_header.c). */
 struct rewrite *smtpd_rewriter(void);
+/* The tables named in restrictions and local_header_rewrite_clients,
+ * opened once per process and shared: open (a failure is logged, and
+ * its lookups then fail) and look up. */
+void smtpd_table_open(const char *spec);
+enum dict_result smtpd_table_lookup(const char *spec, const char *key,
+                                    struct buf *value);
+/* Logs an event in Postfix's shape: "QUEUEID: WHAT: STAGE from
+ * host[addr]: TEXT; from=<sender> to=<rcpt> proto=ESMTP helo=<helo>"
+ * (sender and rcpt may be NULL), as Postfix's log_whatsup does for
+ * reject, hold, discard, warn, info, redirect, bcc. */
+void smtpd_log_event(const struct smtpd_session *s, const char *stage,
+                     const char *what, const char *sender, const char *rcpt,
+                     const char *text);
+
+/* smtpd_actions.c: access actions (access(5)) that go beyond a
+ * permit/reject decision. smtpd_action_apply handles a WARN, INFO,
+ * PREPEND, REDIRECT, BCC or FILTER result found in `table` (value as
+ * found; `subject` is "<name>: Class", e.g. "<a@b>: Sender address");
+ * they never decide, so evaluation goes on. */
+void smtpd_action_apply(struct smtpd_session *s, const char *stage,
+                        const char *sender, const char *rcpt,
+                        const struct access_result *res, const char *table,
+                        const char *value, const char *subject);
+/* At the start of intake, before the recipients are written: REDIRECT
+ * replaces the recipients, BCC adds its own (both rewritten as RCPT
+ * recipients are). 0, or -1 after a 451 reply (table error). */
+int smtpd_actions_envelope(struct smtpd_session *s);
+/* Appends the PREPEND headers, in the order they fired, to out. */
+void smtpd_actions_headers(const struct smtpd_session *s, struct buf *out);
+/* Forgets the transaction's actions (RSET, end of transaction). */
+void smtpd_actions_reset(struct smtpd_session *s);
 
 /* smtpd_header.c: header address rewriting (see the file). */
 void smtpd_header_init(void);
-/* REWRITE_LOCAL when the client matches local_header_rewrite_clients
- * (or is local submission), else REWRITE_REMOTE, or -1 when its headers
- * are not rewritten at all (remote_header_rewrite_domain empty). */
-int smtpd_header_context(const struct smtpd_session *s);
+#define SMTPD_HEADER_ERROR (-2)
+/* At MAIL: REWRITE_LOCAL when the client matches
+ * local_header_rewrite_clients (or is local submission), else
+ * REWRITE_REMOTE, or -1 when its headers are not rewritten at all
+ * (remote_header_rewrite_domain empty). SMTPD_HEADER_ERROR after a
+ * check_address_map table failed: "451 4.3.0 Temporary lookup error"
+ * was sent and logged (sender: for the log line), as Postfix does. */
+int smtpd_header_context(struct smtpd_session *s, const char *sender);
 /* For the first line of a header field: 1 when it is a sender address
  * field, 0 a recipient address field, -1 not one we rewrite. */
 int smtpd_header_is_address(const char *line, size_t len);
@@ -268,6 +315,13 @@ void smtpd_dns_exit(void);
  * s->dns_resume runs, which repeats the check. */
 int smtpd_dns_domain(struct smtpd_session *s, const char *name,
                      enum dns_domain_mode mode, enum dns_domain_status *status);
+/* A new command (or the end of data) starts evaluating restrictions. */
+void smtpd_dns_new_check(struct smtpd_session *s);
+/* Called once for every access result an evaluation meets: 1 when an
+ * evaluation before a DNS wait met it already, so whatever it logs or
+ * adds is done (an evaluation repeats the previous one up to the point
+ * where that one waited). */
+int smtpd_dns_replayed(struct smtpd_session *s);
 /* Forgets the remembered answers (end of a transaction). */
 void smtpd_dns_forget(struct smtpd_session *s);
 /* Cancels a lookup in flight and forgets everything (session end). */

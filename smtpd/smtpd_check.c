@@ -70,6 +70,17 @@ static enum dict_result table_lookup(const char *spec, const char *key,
     return dict_lookup(d, key, value);
 }
 
+void smtpd_table_open(const char *spec)
+{
+    (void)table_get(spec);
+}
+
+enum dict_result smtpd_table_lookup(const char *spec, const char *key,
+                                    struct buf *value)
+{
+    return table_lookup(spec, key, value);
+}
+
 static struct rewrite *smtpd_rewrite;
 static struct resolver *smtpd_resolver;
 static struct recipient_check *smtpd_rcheck;
@@ -129,22 +140,28 @@ struct check_ctx {
     struct buf defer_text;
 };
 
-static void log_reject(struct smtpd_session *s, const struct check_ctx *c,
-                       const char *what, const char *reply)
+void smtpd_log_event(const struct smtpd_session *s, const char *stage,
+                     const char *what, const char *sender, const char *rcpt,
+                     const char *text)
 {
     struct buf line = BUF_INIT;
     buf_appendf(&line, "%s: %s: %s from %s: %s;",
-                s->qid[0] ? s->qid : "NOQUEUE", what, c->stage, s->namaddr,
-                reply);
-    if (c->sender)
-        buf_appendf(&line, " from=<%s>", c->sender);
-    if (c->rcpt)
-        buf_appendf(&line, " to=<%s>", c->rcpt);
+                s->qid[0] ? s->qid : "NOQUEUE", what, stage, s->namaddr, text);
+    if (sender)
+        buf_appendf(&line, " from=<%s>", sender);
+    if (rcpt)
+        buf_appendf(&line, " to=<%s>", rcpt);
     buf_appendf(&line, " proto=%s", s->esmtp ? "ESMTP" : "SMTP");
     if (s->helo)
         buf_appendf(&line, " helo=<%s>", s->helo);
     log_info("%s", buf_cstr(&line));
     buf_free(&line);
+}
+
+static void log_reject(struct smtpd_session *s, const struct check_ctx *c,
+                       const char *what, const char *reply)
+{
+    smtpd_log_event(s, c->stage, what, c->sender, c->rcpt, reply);
 }
 
 static enum smtpd_verdict reject(struct smtpd_session *s,
@@ -172,28 +189,28 @@ static enum smtpd_verdict reject(struct smtpd_session *s,
     return SMTPD_REJECT;
 }
 
-/* "<x@y>: Recipient address rejected" and friends. */
+/* "<x@y>: Recipient address" and friends (Postfix's reply_name and
+ * reply_class): a reject adds " rejected", other actions " triggers". */
 static void reply_subject(struct smtpd_session *s, enum restriction_kind kind,
                           const struct check_ctx *c, struct buf *out)
 {
     switch (kind) {
     case RESTR_CHECK_CLIENT_ACCESS:
-        buf_appendf(out, "<%s>: Client host rejected", s->namaddr);
+        buf_appendf(out, "<%s>: Client host", s->namaddr);
         break;
     case RESTR_CHECK_HELO_ACCESS:
-        buf_appendf(out, "<%s>: Helo command rejected", s->helo ? s->helo : "");
+        buf_appendf(out, "<%s>: Helo command", s->helo ? s->helo : "");
         break;
     case RESTR_CHECK_SENDER_ACCESS:
-        buf_appendf(out, "<%s>: Sender address rejected",
-                    c->sender ? c->sender : "");
+        buf_appendf(out, "<%s>: Sender address", c->sender ? c->sender : "");
         break;
     default:
         if (c->rcpt)
-            buf_appendf(out, "<%s>: Recipient address rejected", c->rcpt);
+            buf_appendf(out, "<%s>: Recipient address", c->rcpt);
         else if (strcmp(c->stage, "END-OF-MESSAGE") == 0)
-            buf_appendf(out, "<END-OF-MESSAGE>: End-of-data rejected");
+            buf_appendf(out, "<END-OF-MESSAGE>: End-of-data");
         else
-            buf_appendf(out, "<%s>: Data command rejected", c->stage);
+            buf_appendf(out, "<%s>: Data command", c->stage);
         break;
     }
 }
@@ -210,6 +227,8 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
 {
     struct access_result res;
     access_parse(value, &res);
+    /* Met before a DNS wait: its logs and additions are done. */
+    int replayed = smtpd_dns_replayed(s);
     struct buf subject = BUF_INIT;
     reply_subject(s, kind, c, &subject);
     enum smtpd_verdict v = SMTPD_NEXT;
@@ -221,13 +240,13 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
         break;
     case ACCESS_REJECT:
         v = reject(s, c, smtpd_var.access_reject_code,
-                   res.dsn[0] ? res.dsn : "5.7.1", "%s: %s", subject.data,
-                   *res.text ? res.text : "Access denied");
+                   res.dsn[0] ? res.dsn : "5.7.1", "%s rejected: %s",
+                   subject.data, *res.text ? res.text : "Access denied");
         break;
     case ACCESS_DEFER:
         v = reject(s, c, smtpd_var.access_defer_code,
-                   res.dsn[0] ? res.dsn : "4.7.1", "%s: %s", subject.data,
-                   *res.text ? res.text : "Access denied");
+                   res.dsn[0] ? res.dsn : "4.7.1", "%s rejected: %s",
+                   subject.data, *res.text ? res.text : "Access denied");
         break;
     case ACCESS_CODE: {
         char dsn[12];
@@ -235,7 +254,7 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
             str_copy(dsn, res.dsn, sizeof(dsn));
         else
             snprintf(dsn, sizeof(dsn), "%d.7.1", (res.code / 100) % 10);
-        v = reject(s, c, res.code, dsn, "%s: %s", subject.data,
+        v = reject(s, c, res.code, dsn, "%s rejected: %s", subject.data,
                    *res.text ? res.text : "Access denied");
         break;
     }
@@ -249,21 +268,21 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
         s->hold_reason = xstrdup(*res.text ? res.text : "held");
         {
             struct buf why = BUF_INIT;
-            buf_appendf(&why, "%s: %s", subject.data,
+            buf_appendf(&why, "%s %s", subject.data,
                         *res.text ? res.text : "triggers HOLD action");
             log_reject(s, c, "hold", why.data);
             buf_free(&why);
         }
         break;
     case ACCESS_DISCARD:
-        if (s->discard && s->dns_replay) {
-            v = SMTPD_PERMIT; /* logged before the DNS wait */
+        if (replayed) {
+            v = SMTPD_PERMIT;
             break;
         }
         s->discard = 1;
         {
             struct buf why = BUF_INIT;
-            buf_appendf(&why, "%s: %s", subject.data,
+            buf_appendf(&why, "%s %s", subject.data,
                         *res.text ? res.text : "triggers DISCARD action");
             log_reject(s, c, "discard", why.data);
             buf_free(&why);
@@ -290,9 +309,20 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
         strlist_free(&words);
         break;
     }
+    case ACCESS_WARN:
+    case ACCESS_INFO:
+    case ACCESS_PREPEND:
+    case ACCESS_REDIRECT:
+    case ACCESS_BCC:
+    case ACCESS_FILTER:
+        if (!replayed)
+            smtpd_action_apply(s, c->stage, c->sender, c->rcpt, &res, table,
+                               value, subject.data);
+        break;
     case ACCESS_UNSUPPORTED:
-        log_warn("%s: access action \"%s\" is not supported; ignored", table,
-                 value);
+        if (!replayed)
+            log_warn("%s: access action \"%s\" is not supported; ignored",
+                     table, value);
         break;
     case ACCESS_BAD:
         log_warn("%s: malformed access result \"%s\"", table, value);
@@ -612,14 +642,16 @@ static enum smtpd_verdict eval_one(struct smtpd_session *s,
         int rej = r->kind == RESTR_REJECT;
         enum smtpd_verdict v =
             reject(s, c, rej ? smtpd_var.reject_code : smtpd_var.defer_code,
-                   rej ? "5.7.1" : "4.7.1", "%s: Access denied", subject.data);
+                   rej ? "5.7.1" : "4.7.1", "%s rejected: Access denied",
+                   subject.data);
         buf_free(&subject);
         return v;
     }
     case RESTR_PERMIT_MYNETWORKS:
         return s->trusted ? SMTPD_PERMIT : SMTPD_NEXT;
     case RESTR_PERMIT_SASL_AUTHENTICATED:
-        return SMTPD_NEXT; /* no SASL yet */
+        /* Set by AUTH; no SASL yet, so never. */
+        return s->sasl_authenticated ? SMTPD_PERMIT : SMTPD_NEXT;
     case RESTR_REJECT_UNAUTH_DESTINATION:
     case RESTR_DEFER_UNAUTH_DESTINATION: {
         if (!c->rcpt)

@@ -45,6 +45,7 @@ void smtpd_reset_transaction(struct smtpd_session *s)
     s->hold_reason = NULL;
     s->bdat_used = 0;
     s->bdat_failed = 0;
+    smtpd_actions_reset(s);
     smtpd_dns_forget(s);
 }
 
@@ -135,6 +136,13 @@ static void cmd_mail(struct smtpd_session *s)
         return;
     }
     buf_free(&why);
+    /* The header rewriting context, decided at MAIL as Postfix does. */
+    int context = smtpd_header_context(s, buf_cstr(&c->addr));
+    if (context == SMTPD_HEADER_ERROR) {
+        buf_free(&sender);
+        return;
+    }
+    s->hdr_context = context;
     s->in_mail = 1;
     s->sender = buf_detach(&sender);
     s->sender_raw = xstrdup(buf_cstr(&c->addr));
@@ -301,7 +309,7 @@ void smtpd_command(struct smtpd_session *s, const char *line, size_t len)
     str_lower(s->cmd_name);
     s->cmd_errors_before = (unsigned)s->errors;
     s->cmd_closing_before = s->state == SMTPD_CLOSING;
-    s->dns_suspends = 0;
+    smtpd_dns_new_check(s);
     if (unauth_pipelining(s)) {
         smtpd_count(s, s->cmd_name, 0);
         return;

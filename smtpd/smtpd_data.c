@@ -212,6 +212,9 @@ static void content_piece(struct smtpd_session *s, const char *data, size_t len,
 
 int smtpd_data_begin(struct smtpd_session *s)
 {
+    /* REDIRECT and BCC change the recipients written below. */
+    if (smtpd_actions_envelope(s) < 0)
+        return -1;
     struct buf err = BUF_INIT;
     const char *dir = queue_dir(s);
     s->writer = qfile_writer_create(dir, &err);
@@ -275,7 +278,6 @@ int smtpd_data_begin(struct smtpd_session *s)
     s->in_header = 1;
     s->hdr_held = -1;
     s->hdr_error = 0;
-    s->hdr_context = smtpd_header_context(s);
     buf_reset(&s->hdr_field);
     s->pending_cr = 0;
     header_block_init(&s->headers, 0, 0, 0);
@@ -285,6 +287,7 @@ int smtpd_data_begin(struct smtpd_session *s)
     char date[64];
     rfc5322_date(time(NULL), date, sizeof(date));
     struct buf rcv = BUF_INIT;
+    smtpd_actions_headers(s, &rcv); /* PREPEND: above our Received: */
     if (s->local) {
         buf_appendf(&rcv,
                     "Received: by %s (%s, from userid %ld)\n\tid %s; %s\n",
@@ -373,7 +376,7 @@ static void data_finish(struct smtpd_session *s, const char *verb)
         smtpd_reset_transaction(s);
         return;
     }
-    s->dns_suspends = 0;
+    smtpd_dns_new_check(s);
     data_decide(s);
 }
 

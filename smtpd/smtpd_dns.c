@@ -10,8 +10,11 @@
  * comes it is remembered in the session and the command is evaluated
  * again from the start (s->dns_resume), this time finding the answer.
  * Restrictions are cheap and deterministic given the same answers, so
- * repeating them is simpler and safer than saving the evaluator's place;
- * the few with side effects (HOLD, DISCARD) log only once.
+ * repeating them is simpler and safer than saving the evaluator's place.
+ * Access results that log or add something (DISCARD, WARN, PREPEND, ...)
+ * count themselves (smtpd_dns_replayed) so that what the evaluation
+ * before the wait did is not done twice; HOLD counts once per
+ * transaction anyway.
  *
  * Answers live for the transaction (smtpd_dns_forget at its end), at
  * most SMTPD_DNS_ANSWERS of them; libunbound keeps its own cache for the
@@ -94,9 +97,8 @@ static void on_answer(enum dns_domain_status status, const char *why, void *ctx)
     s->state = SMTPD_CMD;
     if (resume == NULL)
         log_panic("%s: DNS answer without a command to resume", s->namaddr);
-    s->dns_replay = 1;
+    s->dns_events = 0;
     resume(s);
-    s->dns_replay = 0;
     smtpd_resume(s);
 }
 
@@ -118,11 +120,23 @@ int smtpd_dns_domain(struct smtpd_session *s, const char *name,
         return 1;
     }
     s->dns_suspends++;
+    s->dns_events_before = s->dns_events;
     s->dns_pending_name = xstrdup(name);
     s->dns_pending_mode = mode;
     s->state = SMTPD_DNS;
     s->dns_lookup = dns_domain_start(dns_client, name, mode, on_answer, s);
     return 0;
+}
+
+void smtpd_dns_new_check(struct smtpd_session *s)
+{
+    s->dns_suspends = 0;
+    s->dns_events = s->dns_events_before = 0;
+}
+
+int smtpd_dns_replayed(struct smtpd_session *s)
+{
+    return s->dns_events++ < s->dns_events_before;
 }
 
 void smtpd_dns_forget(struct smtpd_session *s)

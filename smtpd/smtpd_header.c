@@ -1,101 +1,116 @@
-/* smtpd_header.c: header address rewriting, as Postfix's cleanup does it
- * (there is no cleanup daemon: smtpd rewrites while it writes the queue
- * file). See docs/addressing.md, "Header addresses".
+/* smtpd_header.c: which header address rewriting applies to a session,
+ * and the glue to the rewriting itself (there is no cleanup daemon:
+ * smtpd rewrites while it writes the queue file). See
+ * docs/addressing.md, "Header addresses".
  *
- * The address headers Postfix rewrites (From, Sender, Reply-To, To, Cc,
- * Bcc, Apparently-To, the Resent- ones, Return-Receipt-To, Errors-To,
- * Disposition-Notification-To, Mail-Followup-To)
- * are held one field at a time while the rest of the message streams;
- * each address in the field goes through rewrite_header_address (the
- * canonical form in the client's context, then the canonical maps for
- * the header_sender or header_recipient class). When nothing changes the
- * field is written exactly as received. When something does, each
- * address is replaced where it stands, so display names, comments and
- * folding stay as they were; only a field we cannot edit in place is
- * written again from its parsed addresses. */
+ * The text work (finding each address in a field and replacing it where
+ * it stands) is lib/header_rewrite; the address mapping is lib/rewrite
+ * (canonical form in the client's context, then the canonical maps for
+ * the header_sender or header_recipient class). What is decided here is
+ * the context: local (local_header_rewrite_clients, or local
+ * submission), remote (remote_header_rewrite_domain set), or none. */
 #include "smtpd.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "addrlist.h"
-#include "address.h"
 #include "config.h"
+#include "header_rewrite.h"
 #include "local_domain.h"
 #include "log.h"
 #include "mem.h"
 #include "rewrite.h"
 #include "str.h"
 
-/* Postfix's header_opts: 1 for sender headers, 0 for recipient ones. */
-static const struct {
-    const char *name;
-    int sender;
-} header_addr_fields[] = {
-    {"From", 1},
-    {"Sender", 1},
-    {"Reply-To", 1},
-    {"Errors-To", 1},
-    {"Return-Receipt-To", 1},
-    {"Resent-From", 1},
-    {"Resent-Sender", 1},
-    {"Disposition-Notification-To", 1},
-    {"Mail-Followup-To", 1},
-    {"To", 0},
-    {"Cc", 0},
-    {"Bcc", 0},
-    {"Apparently-To", 0},
-    {"Resent-To", 0},
-    {"Resent-Cc", 0},
-    {"Resent-Bcc", 0},
-    {"Resent-Reply-To", 0}, /* a recipient header in Postfix's table */
-};
-
-static struct strlist local_clients;   /* local_header_rewrite_clients */
+static struct restriction_client_list local_clients;
 static struct local_domain *own_addrs; /* permit_inet_interfaces */
 static int remote_rewrite;             /* remote_header_rewrite_domain set */
 
 void smtpd_header_init(void)
 {
     struct buf err = BUF_INIT;
-    strlist_init(&local_clients);
-    cfg_list("local_header_rewrite_clients", &local_clients);
+    struct strlist words;
+    strlist_init(&words);
+    cfg_list("local_header_rewrite_clients", &words);
+    /* Once per process, at start: a list entry we do not understand is
+     * a configuration mistake the administrator must hear about, but
+     * not once per session. */
+    if (restriction_client_list_parse(&words, &local_clients, &err) > 0)
+        log_warn("local_header_rewrite_clients: %s (understood: "
+                 "permit_inet_interfaces, permit_mynetworks, "
+                 "permit_sasl_authenticated, permit_tls_clientcerts, "
+                 "permit_tls_all_clientcerts, check_address_map type:table, "
+                 "type:table)",
+                 buf_cstr(&err));
+    strlist_free(&words);
+    buf_reset(&err);
     remote_rewrite = *cfg_str("remote_header_rewrite_domain") != 0;
     own_addrs = local_domain_open("", cfg_str("inet_interfaces"),
                                   cfg_str("proxy_interfaces"), &err);
     if (own_addrs == NULL)
         log_warn("local_header_rewrite_clients: %s", buf_cstr(&err));
-    for (size_t i = 0; i < local_clients.count; i++) {
-        const char *w = local_clients.items[i];
-        if (strcmp(w, "permit_inet_interfaces") != 0 &&
-            strcmp(w, "permit_mynetworks") != 0 && strcmp(w, "static:all") != 0)
-            log_warn("local_header_rewrite_clients: unsupported \"%s\" "
-                     "ignored",
-                     w);
-    }
+    /* Open the tables now, so a table that cannot be opened is logged
+     * at start rather than at the first client. */
+    for (size_t i = 0; i < local_clients.count; i++)
+        if (local_clients.items[i].table)
+            smtpd_table_open(local_clients.items[i].table);
     buf_free(&err);
 }
 
-int smtpd_header_context(const struct smtpd_session *s)
+/* Whether one list entry matches this client: 1, 0, or -1 (table
+ * error). */
+static int client_matches(const struct smtpd_session *s,
+                          const struct restriction_client *c)
+{
+    switch (c->kind) {
+    case RESTR_CLIENT_MYNETWORKS:
+        return s->trusted;
+    case RESTR_CLIENT_SASL_AUTHENTICATED:
+        /* The flag AUTH will set; there is no SASL yet, so it is 0. */
+        return s->sasl_authenticated;
+    case RESTR_CLIENT_TLS_CLIENTCERTS:
+    case RESTR_CLIENT_TLS_ALL_CLIENTCERTS:
+        return 0; /* no TLS yet: no client certificates */
+    case RESTR_CLIENT_INET_INTERFACES: {
+        if (own_addrs == NULL)
+            return 0;
+        struct buf lit = BUF_INIT;
+        buf_appendf(&lit, "[%s%s]", strchr(s->addr, ':') ? "IPv6:" : "",
+                    s->addr);
+        int own = local_domain_is_own_literal(own_addrs, lit.data);
+        buf_free(&lit);
+        return own;
+    }
+    case RESTR_CLIENT_ADDRESS_MAP: {
+        /* Postfix: the client address alone, no subnets; the value is
+         * ignored (pop-before-smtp tables and the like). */
+        struct buf value = BUF_INIT;
+        enum dict_result r = smtpd_table_lookup(c->table, s->addr, &value);
+        buf_free(&value);
+        return r == DICT_FOUND ? 1 : r == DICT_ERROR ? -1 : 0;
+    }
+    }
+    return 0;
+}
+
+int smtpd_header_context(struct smtpd_session *s, const char *sender)
 {
     /* Local submission (sendmail) is always local, as pickup is. */
     if (s->local)
         return REWRITE_LOCAL;
     for (size_t i = 0; i < local_clients.count; i++) {
-        const char *w = local_clients.items[i];
-        if (strcmp(w, "static:all") == 0)
+        int m = client_matches(s, &local_clients.items[i]);
+        if (m > 0)
             return REWRITE_LOCAL;
-        if (strcmp(w, "permit_mynetworks") == 0 && s->trusted)
-            return REWRITE_LOCAL;
-        if (strcmp(w, "permit_inet_interfaces") == 0 && own_addrs) {
-            struct buf lit = BUF_INIT;
-            buf_appendf(&lit, "[%s%s]", strchr(s->addr, ':') ? "IPv6:" : "",
-                        s->addr);
-            int own = local_domain_is_own_literal(own_addrs, lit.data);
-            buf_free(&lit);
-            if (own)
-                return REWRITE_LOCAL;
+        if (m < 0) {
+            /* As Postfix: a temporary failure, never "not local". */
+            log_warn("local_header_rewrite_clients: %s: lookup of %s "
+                     "failed",
+                     local_clients.items[i].table, s->addr);
+            smtpd_log_event(s, "MAIL", "reject", sender, NULL,
+                            "451 4.3.0 Temporary lookup error");
+            smtpd_error_reply(s, "451 4.3.0 Temporary lookup error");
+            return SMTPD_HEADER_ERROR;
         }
     }
     /* Postfix leaves remote headers alone when there is no domain. */
@@ -104,161 +119,32 @@ int smtpd_header_context(const struct smtpd_session *s)
 
 int smtpd_header_is_address(const char *line, size_t len)
 {
-    size_t n = header_name_length(line, len);
-    if (n == 0)
-        return -1;
-    for (size_t i = 0;
-         i < sizeof(header_addr_fields) / sizeof(header_addr_fields[0]); i++)
-        if (strlen(header_addr_fields[i].name) == n &&
-            strncasecmp(header_addr_fields[i].name, line, n) == 0)
-            return header_addr_fields[i].sender;
-    return -1;
+    return header_rewrite_class(line, len);
 }
 
-static int is_before(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == ',' || c == ':';
-}
+struct header_glue {
+    int sender;
+    int context;
+};
 
-static int is_after(char c)
+static int rewrite_one(void *ctx, const char *address, struct buf *out,
+                       struct buf *why)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' ||
-           c == ';' || c == '(';
-}
-
-/* Finds the external form `ext` of an address in text[from..len): inside
- * angle brackets, or, for an address without a display name, standing
- * alone between separators. Returns the offset or -1. */
-static long find_address(const char *text, size_t len, size_t from,
-                         const char *ext, int angle_only)
-{
-    size_t n = strlen(ext);
-    if (n == 0)
-        return -1;
-    for (size_t i = from; i + n <= len; i++) {
-        if (memcmp(text + i, ext, n) != 0)
-            continue;
-        char before = i > 0 ? text[i - 1] : ' ';
-        char after = i + n < len ? text[i + n] : ' ';
-        if (before == '<' && after == '>')
-            return (long)i;
-        if (!angle_only && is_before(before) && is_after(after))
-            return (long)i;
-    }
-    return -1;
-}
-
-static void append_display(struct buf *out, const char *display)
-{
-    int plain = 1;
-    for (const char *p = display; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-              (*p >= '0' && *p <= '9') || *p == ' ' ||
-              strchr("!#$%&'*+-/=?^_`{|}~", *p) || (unsigned char)*p >= 0x80))
-            plain = 0;
-    if (plain) {
-        buf_append_str(out, display);
-        return;
-    }
-    buf_append_char(out, '"');
-    for (const char *p = display; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            buf_append_char(out, '\\');
-        buf_append_char(out, *p);
-    }
-    buf_append_char(out, '"');
+    const struct header_glue *g = ctx;
+    return rewrite_header_address(smtpd_rewriter(), address, g->sender,
+                                  g->context, out, why);
 }
 
 int smtpd_header_rewrite(const char *field, size_t len, int sender, int context,
                          unsigned flags, struct buf *out, struct buf *why)
 {
-    size_t n = header_name_length(field, len);
-    const char *colon = n ? memchr(field + n, ':', len - n) : NULL;
-    if (colon == NULL)
-        return 0;
-    size_t voff = (size_t)(colon + 1 - field);
-    struct addrlist list;
-    addrlist_init(&list);
-    if (addrlist_parse(field + voff, len - voff, flags, &list, NULL) < 0 ||
-        list.count == 0) {
-        addrlist_free(&list); /* not an address list we can read: as is */
-        return 0;
+    struct header_glue g = {sender, context};
+    int rc = header_rewrite_field(field, len, flags, HEADER_SIZE_LIMIT,
+                                  rewrite_one, &g, out, why);
+    if (rc == 0 && why->len > 0) {
+        size_t n = header_name_length(field, len);
+        log_warn("header %.*s: %s", (int)n, field, buf_cstr(why));
+        buf_reset(why);
     }
-    struct buf fresh = BUF_INIT, ext_old = BUF_INIT, ext_new = BUF_INIT;
-    char **rewritten = xcalloc(list.count, sizeof(*rewritten));
-    int rc = 0, changed = 0, has_group = 0;
-    for (size_t i = 0; i < list.count; i++) {
-        if (list.items[i].group)
-            has_group = 1;
-        if (rewrite_header_address(smtpd_rewriter(), list.items[i].address,
-                                   sender, context, &fresh, why) < 0) {
-            rc = -1;
-            goto done;
-        }
-        rewritten[i] = xstrdup(buf_cstr(&fresh));
-        if (strcmp(rewritten[i], list.items[i].address) != 0)
-            changed = 1;
-    }
-    if (!changed)
-        goto done;
-
-    /* In place: each address where it was written, in order. */
-    buf_reset(out);
-    buf_append(out, field, voff);
-    size_t pos = voff, copied = voff;
-    int in_place = 1;
-    for (size_t i = 0; i < list.count && in_place; i++) {
-        address_externalize(list.items[i].address, &ext_old);
-        long at = find_address(field, len, pos, buf_cstr(&ext_old),
-                               *list.items[i].display != 0);
-        int differs = strcmp(rewritten[i], list.items[i].address) != 0;
-        if (at < 0) {
-            if (differs)
-                in_place = 0;
-            continue;
-        }
-        pos = (size_t)at + ext_old.len;
-        if (!differs)
-            continue;
-        address_externalize(rewritten[i], &ext_new);
-        buf_append(out, field + copied, (size_t)at - copied);
-        buf_append(out, ext_new.data, ext_new.len);
-        copied = pos;
-    }
-    if (in_place) {
-        buf_append(out, field + copied, len - copied);
-        rc = 1;
-        goto done;
-    }
-    if (has_group) {
-        /* Rebuilding would lose the groups: keep the field as sent. */
-        log_warn("cannot rewrite header %.*s in place; kept as received",
-                 (int)n, field);
-        goto done;
-    }
-    /* Written again from the parsed list (comments are lost). */
-    buf_reset(out);
-    buf_append(out, field, voff);
-    for (size_t i = 0; i < list.count; i++) {
-        buf_append_str(out, i ? ",\n\t" : " ");
-        address_externalize(rewritten[i], &ext_new);
-        if (*list.items[i].display) {
-            append_display(out, list.items[i].display);
-            buf_appendf(out, " <%s>", buf_cstr(&ext_new));
-        } else {
-            buf_append(out, ext_new.data, ext_new.len);
-        }
-    }
-    if (len > 0 && field[len - 1] == '\n')
-        buf_append_char(out, '\n');
-    rc = 1;
-done:
-    for (size_t i = 0; i < list.count; i++)
-        free(rewritten[i]);
-    free(rewritten);
-    addrlist_free(&list);
-    buf_free(&fresh);
-    buf_free(&ext_old);
-    buf_free(&ext_new);
     return rc;
 }

@@ -1,11 +1,19 @@
 /* postconf.c: show and edit main.cf and master.cf, as Postfix's postconf.
  *
- *   postconf [-dfhnx] [-c DIR] [name ...]      show parameters
+ *   postconf [-dfhHnpx] [-c DIR] [-C class,...] [-o name=value] [name ...]
  *   postconf -e [-c DIR] name=value ...         set parameters in main.cf
  *   postconf -# | -X [-c DIR] name ...          comment out / remove
  *   postconf -M[fx] [-c DIR] [service[/type] ...]   show master.cf entries
  *   postconf -Me [-c DIR] service/type='entry' ...  add or replace entries
  *   postconf -M# | -MX [-c DIR] service/type ...    comment out / remove
+ *   postconf -F[fhHx] [-c DIR] [service[/type[/field]] ...]   fields
+ *   postconf -Fe [-c DIR] service/type/field=value ...
+ *   postconf -P[fhHx] [-c DIR] [service[/type[/name]] ...]    -o parameters
+ *   postconf -Pe [-c DIR] service/type/name=value ...
+ *   postconf -PX [-c DIR] service/type/name ...
+ *   postconf -b | -t [-c DIR] [template_file]   notice texts (bounce(5))
+ *   postconf -T compile-version|run-version|public-key-algorithms
+ *   postconf -a | -A | -l | -m                  what this build supports
  *   postconf --doc-markdown                     docs/parameters.md text
  *
  * Output has Postfix's shape (`name = value`, whitespace normalised) so
@@ -18,11 +26,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/opensslv.h>
+
+#include "bounce_template.h"
 #include "buf.h"
 #include "cfedit.h"
 #include "config.h"
+#include "dict.h"
 #include "log.h"
-#include "mastercf.h"
+#include "mastercf_edit.h"
 #include "mem.h"
 #include "params.h"
 #include "str.h"
@@ -30,9 +44,18 @@
 #define LINE_LIMIT 80 /* -f folds lines longer than this */
 #define INDENT "    "
 
+/* -C classes. */
+#define CLASS_BUILTIN 0x1 /* names in the parameter table */
+#define CLASS_SERVICE 0x2 /* service-defined: smtp_destination_... */
+#define CLASS_USER 0x4    /* anything else main.cf sets */
+#define CLASS_ALL 0x7
+
 static struct {
-    int defaults, non_default, values_only, expand, fold;
-    int edit, comment, remove, master;
+    int defaults, non_default, values_only, names_only, expand, fold;
+    int edit, comment, remove;
+    int classes;
+    char mode; /* 0 (main.cf), or the option: M F P a A b t l m T */
+    const char *tls_mode;
     const char *config_dir;
 } opt;
 
@@ -41,12 +64,25 @@ static int exit_status;
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: postconf [-dfhnx] [-c config_dir] [parameter ...]\n"
+            "usage: postconf [-dfhHnpx] [-c config_dir] [-C class,...] "
+            "[-o name=value] [parameter ...]\n"
             "       postconf -e [-c config_dir] parameter=value ...\n"
             "       postconf -# | -X [-c config_dir] parameter ...\n"
             "       postconf -M[fx] [-c config_dir] [service[/type] ...]\n"
             "       postconf -Me [-c config_dir] service/type=entry ...\n"
-            "       postconf -M# | -MX [-c config_dir] service/type ...\n");
+            "       postconf -M# | -MX [-c config_dir] service/type ...\n"
+            "       postconf -F[fhHx] [-c config_dir] "
+            "[service[/type[/field]] ...]\n"
+            "       postconf -Fe [-c config_dir] service/type/field=value ...\n"
+            "       postconf -P[fhHx] [-c config_dir] "
+            "[service[/type[/parameter]] ...]\n"
+            "       postconf -Pe [-c config_dir] "
+            "service/type/parameter=value ...\n"
+            "       postconf -PX [-c config_dir] service/type/parameter ...\n"
+            "       postconf -b | -t [-c config_dir] [template_file]\n"
+            "       postconf -T compile-version|run-version|"
+            "public-key-algorithms\n"
+            "       postconf -a | -A | -l | -m\n");
     exit(2);
 }
 
@@ -125,6 +161,8 @@ static void show_parameter(const char *name)
     }
     if (opt.values_only)
         buf_append_str(&line, buf_cstr(&value));
+    else if (opt.names_only)
+        buf_append_str(&line, name);
     else
         buf_appendf(&line, "%s = %s", name, buf_cstr(&value));
     print_line(buf_cstr(&line));
@@ -144,11 +182,49 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The -C class of a parameter name. */
+static int class_of(const char *name)
+{
+    if (param_find(name))
+        return CLASS_BUILTIN;
+    if (param_is_per_transport(name))
+        return CLASS_SERVICE;
+    return CLASS_USER;
+}
+
+static int parse_classes(const char *text)
+{
+    struct strlist items;
+    strlist_init(&items);
+    str_split_list(text, &items);
+    int classes = 0;
+    for (size_t i = 0; i < items.count; i++) {
+        const char *item = items.items[i];
+        if (strcmp(item, "builtin") == 0)
+            classes |= CLASS_BUILTIN;
+        else if (strcmp(item, "service") == 0)
+            classes |= CLASS_SERVICE;
+        else if (strcmp(item, "user") == 0)
+            classes |= CLASS_USER;
+        else if (strcmp(item, "all") == 0)
+            classes |= CLASS_ALL;
+        else
+            fatal("invalid parameter class: %s (use builtin, service, user "
+                  "or all)", item);
+    }
+    strlist_free(&items);
+    if (classes == 0)
+        fatal("-C: no parameter class given");
+    return classes;
+}
+
 static void show_parameters(char **names, int count)
 {
     if (count > 0) {
         for (int i = 0; i < count; i++) {
-            if (param_find(names[i]) || (!opt.defaults && config_is_set(names[i]))) {
+            int known = param_find(names[i]) ||
+                        (!opt.defaults && config_is_set(names[i]));
+            if (known && (class_of(names[i]) & opt.classes)) {
                 show_parameter(names[i]);
             } else {
                 fprintf(stderr, "postconf: warning: %s: unknown parameter\n",
@@ -168,7 +244,8 @@ static void show_parameters(char **names, int count)
     if (all.count)
         qsort(all.items, all.count, sizeof(char *), compare_names);
     for (size_t i = 0; i < all.count; i++)
-        show_parameter(all.items[i]);
+        if (class_of(all.items[i]) & opt.classes)
+            show_parameter(all.items[i]);
     strlist_free(&all);
 }
 
@@ -231,38 +308,26 @@ static int valid_name(const char *name)
     return 1;
 }
 
-/* Fails when the file does not parse; before an edit this reports the
+/* Fails when main.cf does not parse; before an edit this reports the
  * administrator's line numbers, after it this guards the write. */
-static void check_parses(const struct cfedit_file *file, int is_master,
-                         const char *context)
+static void check_parses(const struct cfedit_file *file, const char *context)
 {
     struct buf text = BUF_INIT, err = BUF_INIT;
     for (size_t i = 0; i < file->lines.count; i++)
         buf_appendf(&text, "%s\n", file->lines.items[i]);
-    int status;
-    if (is_master) {
-        struct master_entry *entries;
-        size_t count;
-        status = mastercf_parse(text.data ? text.data : "", text.len,
-                                file->path, &entries, &count, &err);
-        if (status == 0)
-            mastercf_free(entries, count);
-    } else {
-        config_set_warning_handler(quiet);
-        status = config_load_string(text.data ? text.data : "", text.len,
-                                    opt.config_dir, file->path, &err);
-    }
-    if (status != 0)
+    config_set_warning_handler(quiet);
+    if (config_load_string(text.data ? text.data : "", text.len,
+                           opt.config_dir, file->path, &err) != 0)
         fatal("%s%s", context, buf_cstr(&err));
     buf_free(&text);
     buf_free(&err);
 }
 
 /* Writes the edited file after checking it still parses. */
-static void write_checked(struct cfedit_file *file, int is_master)
+static void write_checked(struct cfedit_file *file)
 {
     struct buf err = BUF_INIT;
-    check_parses(file, is_master, "edit result does not parse: ");
+    check_parses(file, "edit result does not parse: ");
     if (cfedit_write(file, &err) != 0)
         fatal("%s", buf_cstr(&err));
     buf_free(&err);
@@ -300,7 +365,7 @@ static void edit_main(char **args, int count)
     char *path = xasprintf("%s/main.cf", opt.config_dir);
     if (cfedit_read(&file, path, &err) != 0)
         fatal("%s", buf_cstr(&err));
-    check_parses(&file, 0, "");
+    check_parses(&file, "");
     cfedit_apply(&file, decide_main, &edit);
     for (size_t i = 0; opt.edit && i < edit.names.count; i++) {
         int index = last_index(&edit.names, edit.names.items[i]);
@@ -310,7 +375,7 @@ static void edit_main(char **args, int count)
         cfedit_append(&file, line);
         free(line);
     }
-    write_checked(&file, 0);
+    write_checked(&file);
     cfedit_free(&file);
     free(path);
     free(edit.done);
@@ -319,148 +384,128 @@ static void edit_main(char **args, int count)
     buf_free(&err);
 }
 
-/* ---- master.cf ---- */
+/* ---- master.cf (lib/mastercf_edit) ---- */
 
-/* "service" matches every type of that service, "service/type" one. */
-static int entry_matches(const char *service, const char *type,
-                         const char *pattern)
+static enum mastercf_view master_view(void)
 {
-    const char *slash = strrchr(pattern, '/');
-    if (slash == NULL)
-        return strcmp(service, pattern) == 0;
-    return strlen(service) == (size_t)(slash - pattern) &&
-           strncmp(service, pattern, (size_t)(slash - pattern)) == 0 &&
-           strcmp(type, slash + 1) == 0;
+    return opt.mode == 'F'   ? MASTERCF_VIEW_FIELDS
+           : opt.mode == 'P' ? MASTERCF_VIEW_PARAMS
+                             : MASTERCF_VIEW_ENTRIES;
 }
 
 static void show_master(char **args, int count)
 {
-    struct master_entry *entries;
-    size_t entry_count;
-    struct buf err = BUF_INIT, line = BUF_INIT;
+    struct strlist lines;
+    struct buf err = BUF_INIT;
+    strlist_init(&lines);
     char *path = xasprintf("%s/master.cf", opt.config_dir);
-    if (mastercf_load(path, &entries, &entry_count, &err) != 0)
+    int flags = (opt.names_only ? MASTERCF_SHOW_NAMES_ONLY : 0) |
+                (opt.values_only ? MASTERCF_SHOW_VALUES_ONLY : 0) |
+                (opt.expand ? MASTERCF_SHOW_EXPAND : 0);
+    if (mastercf_show(path, master_view(), args, count, flags, &lines,
+                      &err) != 0)
         fatal("%s", buf_cstr(&err));
-    for (size_t i = 0; i < entry_count; i++) {
-        int wanted = count == 0;
-        for (int j = 0; j < count && !wanted; j++)
-            wanted = entry_matches(entries[i].service, entries[i].type, args[j]);
-        if (!wanted)
-            continue;
-        buf_reset(&line);
-        mastercf_format(&entries[i], &line);
-        if (opt.expand) {
-            struct buf expanded = BUF_INIT;
-            config_expand(buf_cstr(&line), 0, &expanded, NULL);
-            buf_set_str(&line, buf_cstr(&expanded));
-            buf_free(&expanded);
-        }
-        if (opt.fold) {
-            print_line(buf_cstr(&line));
-        } else {
-            buf_append_char(&line, '\n');
-            fwrite(line.data, 1, line.len, stdout);
-        }
+    for (size_t i = 0; i < lines.count; i++) {
+        if (opt.mode == 'M' && !opt.fold)
+            printf("%s\n", lines.items[i]); /* as formatted, spaces kept */
+        else
+            print_line(lines.items[i]);
     }
-    mastercf_free(entries, entry_count);
+    strlist_free(&lines);
     free(path);
     buf_free(&err);
-    buf_free(&line);
-}
-
-struct master_edit {
-    struct strlist keys;  /* service/type */
-    struct strlist lines; /* normalised new entries (for -Me) */
-    int *done;
-};
-
-static enum cfedit_action decide_master(const char *text,
-                                        struct buf *replacement, void *arg)
-{
-    struct master_edit *edit = arg;
-    struct strlist fields;
-    strlist_init(&fields);
-    str_split_chars(text, " \t", &fields);
-    enum cfedit_action action = CFEDIT_KEEP;
-    for (size_t i = 0; fields.count >= 2 && i < edit->keys.count; i++) {
-        if (!entry_matches(fields.items[0], fields.items[1], edit->keys.items[i]))
-            continue;
-        if (opt.comment)
-            action = CFEDIT_COMMENT;
-        else if (opt.remove || edit->done[i])
-            action = CFEDIT_DELETE;
-        else {
-            buf_set_str(replacement, edit->lines.items[i]);
-            action = CFEDIT_REPLACE;
-        }
-        edit->done[i] = 1;
-    }
-    strlist_free(&fields);
-    return action;
 }
 
 static void edit_master(char **args, int count)
 {
-    struct master_edit edit;
-    strlist_init(&edit.keys);
-    strlist_init(&edit.lines);
-    edit.done = xcalloc((size_t)count + 1, sizeof(int));
     struct buf err = BUF_INIT;
-    for (int i = 0; i < count; i++) {
-        const char *eq = strchr(args[i], '=');
-        char *key = xstrndup(args[i], eq ? (size_t)(eq - args[i]) : strlen(args[i]));
-        char *trimmed = str_trim(key);
-        const char *slash = strrchr(trimmed, '/');
-        if (*trimmed == 0 || (slash && (slash == trimmed || slash[1] == 0)) ||
-            (opt.edit && slash == NULL))
-            fatal("%s: expected service/type", trimmed);
-        if (opt.edit) {
-            if (eq == NULL)
-                fatal("-Me requires service/type=entry input: %s", args[i]);
-            struct master_entry *entries;
-            size_t entry_count;
-            buf_reset(&err);
-            if (mastercf_parse(eq + 1, strlen(eq + 1), "command line",
-                               &entries, &entry_count, &err) != 0)
-                fatal("%s: %s", trimmed, buf_cstr(&err));
-            if (entry_count != 1 ||
-                !entry_matches(entries[0].service, entries[0].type, trimmed))
-                fatal("%s: the entry must be one master.cf entry for the "
-                      "same service and type", trimmed);
-            struct buf line = BUF_INIT;
-            mastercf_format(&entries[0], &line);
-            strlist_add(&edit.lines, buf_cstr(&line));
-            buf_free(&line);
-            mastercf_free(entries, entry_count);
-        } else {
-            if (eq != NULL)
-                fatal("%s: service/type expected", args[i]);
-            strlist_add(&edit.lines, "");
-        }
-        strlist_add(&edit.keys, trimmed);
-        free(key);
-    }
-    struct cfedit_file file;
     char *path = xasprintf("%s/master.cf", opt.config_dir);
-    buf_reset(&err);
-    if (cfedit_read(&file, path, &err) != 0)
+    enum mastercf_edit_op op = opt.edit      ? MASTERCF_EDIT_SET
+                               : opt.comment ? MASTERCF_EDIT_COMMENT
+                                             : MASTERCF_EDIT_REMOVE;
+    if (mastercf_edit(path, master_view(), op, args, count, &err) != 0)
         fatal("%s", buf_cstr(&err));
-    check_parses(&file, 1, "");
-    cfedit_apply(&file, decide_master, &edit);
-    for (size_t i = 0; opt.edit && i < edit.keys.count; i++) {
-        int later = 0;
-        for (size_t j = i + 1; j < edit.keys.count; j++)
-            later |= strcmp(edit.keys.items[j], edit.keys.items[i]) == 0;
-        if (!edit.done[i] && !later)
-            cfedit_append(&file, edit.lines.items[i]);
-    }
-    write_checked(&file, 1);
-    cfedit_free(&file);
     free(path);
-    free(edit.done);
-    strlist_free(&edit.keys);
-    strlist_free(&edit.lines);
     buf_free(&err);
+}
+
+/* ---- bounce templates (-b, -t) ---- */
+
+static void show_templates(char **args, int count)
+{
+    if (count > 1)
+        usage();
+    struct bounce_templates ts;
+    struct buf out = BUF_INIT, err = BUF_INIT;
+    memset(&ts, 0, sizeof(ts));
+    bounce_templates_builtin(&ts, opt.mode == 'b');
+    /* No file, or an empty name: the built-in texts. Postern has no
+     * bounce_template_file, so there is no configured file to read. */
+    if (count == 1 && *args[0] &&
+        bounce_templates_load(&ts, args[0], warning, &err) != 0)
+        fatal("%s", buf_cstr(&err));
+    if (opt.mode == 't')
+        bounce_templates_dump(&ts, &out);
+    else if (bounce_templates_expand(&ts, &out, &err) != 0)
+        fatal("%s", buf_cstr(&err));
+    fwrite(out.data ? out.data : "", 1, out.len, stdout);
+    bounce_templates_free(&ts);
+    buf_free(&out);
+    buf_free(&err);
+}
+
+/* ---- what this build supports (-a, -A, -l, -m, -T) ---- */
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void show_support(void)
+{
+    switch (opt.mode) {
+    case 'a':
+    case 'A':
+        /* SMTP AUTH (server) and SMTP client authentication are not
+         * built yet: there is no plug-in type to offer. */
+        break;
+    case 'l':
+        /* lib/mbox: mailbox_delivery_lock takes any of these. */
+        printf("flock\nfcntl\ndotlock\n");
+        break;
+    case 'm': {
+        struct strlist names;
+        strlist_init(&names);
+        dict_type_names(&names);
+        qsort(names.items, names.count, sizeof(char *), compare_strings);
+        for (size_t i = 0; i < names.count; i++)
+            printf("%s\n", names.items[i]);
+        strlist_free(&names);
+        break;
+    }
+    case 'T':
+        if (strcmp(opt.tls_mode, "compile-version") == 0) {
+            printf("%s\n", OPENSSL_VERSION_TEXT);
+        } else if (strcmp(opt.tls_mode, "run-version") == 0) {
+            printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
+        } else if (strcmp(opt.tls_mode, "public-key-algorithms") == 0) {
+            static const char *const algorithms[][2] = {
+                {"rsa", "RSA"}, {"ecdsa", "EC"},
+                {"ed25519", "ED25519"}, {"ed448", "ED448"}};
+            for (size_t i = 0; i < sizeof(algorithms) / sizeof(*algorithms);
+                 i++) {
+                EVP_PKEY_CTX *ctx =
+                    EVP_PKEY_CTX_new_from_name(NULL, algorithms[i][1], NULL);
+                if (ctx)
+                    printf("%s\n", algorithms[i][0]);
+                EVP_PKEY_CTX_free(ctx);
+            }
+        } else {
+            fatal("invalid -T mode: %s (use compile-version, run-version or "
+                  "public-key-algorithms)", opt.tls_mode);
+        }
+        break;
+    }
 }
 
 /* ---- docs/parameters.md ---- */
@@ -534,6 +579,14 @@ static void print_doc_markdown(void)
     free(sorted);
 }
 
+/* Records a mode option; modes exclude each other. */
+static void set_mode(char mode)
+{
+    if (opt.mode && opt.mode != mode)
+        fatal("-%c and -%c cannot be used together", opt.mode, mode);
+    opt.mode = mode;
+}
+
 int main(int argc, char **argv)
 {
     log_set_program("postconf");
@@ -542,11 +595,17 @@ int main(int argc, char **argv)
         return 0;
     }
     const char *cli_dir = NULL;
+    struct strlist overrides;
+    strlist_init(&overrides);
+    opt.classes = CLASS_ALL;
     int ch;
-    while ((ch = getopt(argc, argv, "c:dfhnxe#XMv")) != -1) {
+    while ((ch = getopt(argc, argv, "aAbc:C:dfFhHlmMno:pPtT:vxXe#")) != -1) {
         switch (ch) {
         case 'c':
             cli_dir = optarg;
+            break;
+        case 'C':
+            opt.classes = parse_classes(optarg);
             break;
         case 'd':
             opt.defaults = 1;
@@ -557,9 +616,17 @@ int main(int argc, char **argv)
         case 'h':
             opt.values_only = 1;
             break;
+        case 'H':
+            opt.names_only = 1;
+            break;
         case 'n':
             opt.non_default = 1;
             break;
+        case 'o':
+            strlist_add(&overrides, optarg);
+            break;
+        case 'p':
+            break; /* main.cf: the default */
         case 'x':
             opt.expand = 1;
             break;
@@ -572,8 +639,20 @@ int main(int argc, char **argv)
         case 'X':
             opt.remove = 1;
             break;
+        case 'T':
+            opt.tls_mode = optarg;
+            set_mode('T');
+            break;
+        case 'a':
+        case 'A':
+        case 'b':
+        case 'F':
+        case 'l':
+        case 'm':
         case 'M':
-            opt.master = 1;
+        case 'P':
+        case 't':
+            set_mode((char)ch);
             break;
         case 'v':
             log_set_verbose(log_verbose_level() + 1);
@@ -582,30 +661,58 @@ int main(int argc, char **argv)
             usage();
         }
     }
-    if (opt.edit + opt.comment + opt.remove > 1)
+    if (opt.edit + opt.comment + opt.remove > 1 ||
+        opt.values_only + opt.names_only > 1)
         usage();
     opt.config_dir = config_resolve_dir(cli_dir);
     argv += optind;
     argc -= optind;
+    int master = opt.mode == 'M' || opt.mode == 'F' || opt.mode == 'P';
+    /* As in Postfix 2.8 and later, name=value implies -e. */
+    for (int i = 0; i < argc && !opt.comment && !opt.remove; i++)
+        if ((opt.mode == 0 || master) && strchr(argv[i], '='))
+            opt.edit = 1;
+    int editing = opt.edit || opt.comment || opt.remove;
+    if (editing && opt.mode && !master)
+        usage();
 
-    if (opt.edit || opt.comment || opt.remove) {
+    if (editing) {
         if (argc == 0)
             usage();
-        if (opt.master)
+        if (master)
             edit_master(argv, argc);
         else
             edit_main(argv, argc);
+        strlist_free(&overrides);
         return 0;
     }
+    if (opt.mode && !master && opt.mode != 'b' && opt.mode != 't') {
+        if (argc > 0)
+            usage();
+        show_support();
+        fflush(stdout);
+        strlist_free(&overrides);
+        return 0;
+    }
+    /* -o name=value: for this run only, above main.cf. */
+    for (size_t i = 0; i < overrides.count; i++)
+        if (config_override_arg(overrides.items[i]) != 0)
+            fatal("-o %s: expected name=value", overrides.items[i]);
     struct buf err = BUF_INIT;
-    config_set_warning_handler(opt.master ? quiet : warning);
-    if (!opt.defaults && config_load(opt.config_dir, &err) != 0)
+    config_set_warning_handler(master || opt.mode ? quiet : warning);
+    config_set_unused_warnings(1);
+    int need_main_cf = !opt.defaults || opt.mode == 'b' || opt.mode == 't';
+    if (need_main_cf && config_load(opt.config_dir, &err) != 0)
         fatal("%s", buf_cstr(&err));
-    if (opt.master)
+    config_set_warning_handler(warning);
+    if (master)
         show_master(argv, argc);
+    else if (opt.mode == 'b' || opt.mode == 't')
+        show_templates(argv, argc);
     else
         show_parameters(argv, argc);
     buf_free(&err);
+    strlist_free(&overrides);
     fflush(stdout);
     return exit_status;
 }

@@ -37,6 +37,7 @@
 #include "mastersvc.h"
 #include "mem.h"
 #include "pidlock.h"
+#include "qfile_pool.h"
 #include "queue_dirs.h"
 
 /* How long `stop` waits for master, which itself gives children a few
@@ -313,7 +314,7 @@ static void check_queue_tree(void)
     for (int q = 0; q < QUEUE_COUNT; q++)
         strlist_add(&names, queue_dir_name((enum queue_name)q));
     static const char *const extra[] = {"trace", "flush", "maildrop",
-                                        "private"};
+                                        "private", QFILE_POOL_DIR};
     for (size_t i = 0; i < sizeof(extra) / sizeof(*extra); i++)
         strlist_add(&names, extra[i]);
     for (size_t i = 0; i < names.count; i++) {
@@ -466,6 +467,9 @@ int main(int argc, char **argv)
     if (!realpath(dir, absolute))
         log_fatal("configuration directory %s: %s", dir, strerror(errno));
     config_dir = xstrdup(absolute);
+    /* Unused parameters are master's to log (once per start or reload);
+     * here only `check` reports them, on the terminal. */
+    config_set_unused_warnings(strcmp(command, "check") == 0);
     load_main_cf();
 
     if (strcmp(command, "check") == 0)

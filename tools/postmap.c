@@ -1,8 +1,8 @@
 /* postmap.c: build, query, list and edit lookup tables, as Postfix's
  * postmap(1):
  *
- *   postmap [-c DIR] [-f] [-i] [-n|-N] [-o] [-p] [-r] [-w] [-v]
- *           [-s] [-q key] [-d key] [type:]file...
+ *   postmap [-bfFhimnNoprsuUvw] [-c DIR] [-d key] [-q key]
+ *           [type:]file...
  *
  * Without -q/-s/-d/-i, builds type:file (hash, btree, lmdb) from the text
  * file `file`: the new NAME.db or NAME.lmdb is written beside the table,
@@ -10,6 +10,13 @@
  * malformed input line stops the build with "file, line N: why" and the
  * old table stays. For regexp:, pcre:, cidr: and texthash: tables the
  * same command checks the file and reports the first bad line.
+ *
+ * With -q - and -h/-b, standard input is a message: each logical header
+ * line (-h) or body line (-b) is a key, as header_checks and body_checks
+ * see them (-m: following MIME structure, lib/mime_scan). -F stores the
+ * base64 of the files a value names, and decodes values on -q/-s. With
+ * smtputf8_enable = yes keys and values must be valid UTF-8 (-u: no
+ * checks; -b/-h check only with -U), as in Postfix.
  *
  * Exit status: 0 success (for -q/-d: found); 1 for -q/-d when nothing was
  * found; 2 on any error (bad usage, unreadable or malformed table). */
@@ -21,22 +28,33 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "base64.h"
 #include "buf.h"
 #include "config.h"
 #include "dict.h"
 #include "log.h"
 #include "mem.h"
+#include "mime_scan.h"
 #include "str.h"
 
 #define EXIT_NOTFOUND 1
 #define EXIT_TROUBLE 2
 
+/* -F: the most bytes of file content one value may carry. */
+#define FILE_VALUE_MAX (16 * 1024 * 1024)
+
+static struct {
+    int utf8;        /* check keys and values for UTF-8 */
+    int file_values; /* -F */
+} opt;
+
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: postmap [-c config_dir] [-f] [-i] [-n|-N] [-o] [-p] [-r] "
-            "[-w] [-v]\n"
-            "               [-s] [-q key] [-d key] [type:]file...\n");
+            "usage: postmap [-bfFhimnNoprsuUvw] [-c config_dir] [-d key] "
+            "[-q key]\n"
+            "               [type:]file...\n");
     exit(EXIT_TROUBLE);
 }
 
@@ -100,6 +118,87 @@ static void drop_to_owner(const struct stat *st, const char *path)
             (long)st->st_uid, strerror(errno));
 }
 
+/* ---- UTF-8 and -F values ---- */
+
+static int utf8_ok(const char *text)
+{
+    return !opt.utf8 || address_utf8_valid(text, strlen(text));
+}
+
+/* Postfix's policy: a non-UTF-8 key cannot be in the table (skip it
+ * with a warning); a stored value that is not UTF-8 is an error. */
+static int key_usable(const struct dict *d, const char *key)
+{
+    if (utf8_ok(key))
+        return 1;
+    log_warn("%s: non-UTF-8 key \"%s\": malformed UTF-8 or invalid "
+             "codepoint", dict_spec(d), key);
+    return 0;
+}
+
+/* -F at build time: the files the value names (comma and/or space
+ * separated), joined with a newline between files, base64-encoded. */
+static int file_value(const char *value, struct buf *out, struct buf *err)
+{
+    struct strlist names;
+    struct buf content = BUF_INIT;
+    strlist_init(&names);
+    str_split_list(value, &names);
+    int status = names.count ? 0 : -1;
+    if (status < 0)
+        buf_appendf(err, "-F: no file name in value \"%s\"", value);
+    for (size_t i = 0; status == 0 && i < names.count; i++) {
+        FILE *fp = fopen(names.items[i], "r");
+        if (fp == NULL) {
+            buf_appendf(err, "open %s: %s", names.items[i], strerror(errno));
+            status = -1;
+            break;
+        }
+        if (i > 0)
+            buf_append_char(&content, '\n');
+        char chunk[8192];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0 &&
+               content.len + got <= FILE_VALUE_MAX)
+            buf_append(&content, chunk, got);
+        if (ferror(fp) || got > 0) {
+            buf_appendf(err, "read %s: %s", names.items[i],
+                        got > 0 ? "files larger than 16 MiB in one value"
+                                : strerror(errno));
+            status = -1;
+        }
+        fclose(fp);
+    }
+    if (status == 0)
+        base64_encode(content.data ? content.data : "", content.len, out);
+    strlist_free(&names);
+    buf_free(&content);
+    return status;
+}
+
+/* The value as printed: -F values are decoded. Dies on a value that is
+ * not UTF-8 (with checks on, for lookups: Postfix leaves -s alone) or,
+ * with -F, not base64. */
+static const char *shown_value(const struct dict *d, const char *key,
+                               const char *value, int lookup,
+                               struct buf *scratch)
+{
+    if (lookup && !utf8_ok(value)) {
+        fflush(stdout);
+        die("%s: key \"%s\": non-UTF-8 value \"%s\": malformed UTF-8 or "
+            "invalid codepoint", dict_spec(d), key, value);
+    }
+    if (!opt.file_values)
+        return value;
+    buf_reset(scratch);
+    if (base64_decode(value, strlen(value), scratch) != 0) {
+        fflush(stdout);
+        die("%s: key \"%s\": malformed BASE64 value: %.100s", dict_spec(d),
+            key, value);
+    }
+    return buf_cstr(scratch);
+}
+
 struct put_ctx {
     struct dict *dict;
     const char *source;
@@ -109,15 +208,32 @@ static int put_entry(void *ctx, const char *key, const char *value, int line,
                      struct buf *err)
 {
     struct put_ctx *pc = ctx;
-    int status = dict_put(pc->dict, key, value, err);
+    struct buf stored = BUF_INIT;
+    int status = 0;
+    if (opt.file_values) {
+        status = file_value(value, &stored, err);
+        value = buf_cstr(&stored);
+    }
+    if (status == 0 && !key_usable(pc->dict, key)) {
+        buf_free(&stored);
+        return 0; /* skipped, as Postfix does */
+    }
+    if (status == 0 && !utf8_ok(value)) {
+        log_warn("%s: key \"%s\": non-UTF-8 value \"%s\": malformed UTF-8 "
+                 "or invalid codepoint", dict_spec(pc->dict), key, value);
+        buf_free(&stored);
+        return 0;
+    }
+    if (status == 0)
+        status = dict_put(pc->dict, key, value, err) < 0 ? -1 : 0;
     if (status < 0) {
         struct buf why = BUF_INIT;
         buf_appendf(&why, "%s, line %d: %s", pc->source, line, buf_cstr(err));
         buf_set(err, why.data, why.len);
         buf_free(&why);
-        return -1;
     }
-    return 0;
+    buf_free(&stored);
+    return status;
 }
 
 /* Builds (create) or extends (incremental) one table from input text. */
@@ -189,16 +305,22 @@ static struct dict *open_or_die(const char *spec, int flags)
 static int query(struct dict **dicts, int count, const char *key,
                  int print_key)
 {
-    struct buf value = BUF_INIT;
+    struct buf value = BUF_INIT, scratch = BUF_INIT;
     for (int i = 0; i < count; i++) {
+        if (!key_usable(dicts[i], key))
+            continue;
         switch (dict_lookup(dicts[i], key, &value)) {
-        case DICT_FOUND:
+        case DICT_FOUND: {
+            const char *shown =
+                shown_value(dicts[i], key, buf_cstr(&value), 1, &scratch);
             if (print_key)
-                printf("%s\t%s\n", key, value.data);
+                printf("%s\t%s\n", key, shown);
             else
-                printf("%s\n", value.data);
+                printf("%s\n", shown);
             buf_free(&value);
+            buf_free(&scratch);
             return 1;
+        }
         case DICT_NOTFOUND:
             break;
         case DICT_ERROR:
@@ -208,7 +330,60 @@ static int query(struct dict **dicts, int count, const char *key,
         }
     }
     buf_free(&value);
+    buf_free(&scratch);
     return 0;
+}
+
+/* -q - with -h and/or -b: the message on standard input gives the keys
+ * (lib/mime_scan); "key<TAB>value" for each found. */
+struct message_query {
+    struct dict **dicts;
+    int count;
+    int headers, bodies;
+    int found;
+};
+
+static void query_header(void *ctx, enum mime_header_class cls,
+                         const char *text, size_t len)
+{
+    struct message_query *mq = ctx;
+    (void)cls;
+    if (!mq->headers)
+        return;
+    char *key = xstrndup(text, len);
+    mq->found |= query(mq->dicts, mq->count, key, 1);
+    free(key);
+}
+
+static void query_body(void *ctx, const char *line, size_t len)
+{
+    struct message_query *mq = ctx;
+    if (!mq->bodies)
+        return;
+    char *key = xstrndup(line, len);
+    mq->found |= query(mq->dicts, mq->count, key, 1);
+    free(key);
+}
+
+static int query_message(struct dict **dicts, int count, int headers,
+                         int bodies, int mime)
+{
+    struct message_query mq = {dicts, count, headers, bodies, 0};
+    struct buf input = BUF_INIT;
+    read_stream(stdin, "standard input", &input);
+    struct mime_scan *ms = mime_scan_new(mime, query_header, query_body, &mq);
+    size_t pos = 0;
+    while (pos < input.len) {
+        const char *start = input.data + pos;
+        const char *nl = memchr(start, '\n', input.len - pos);
+        size_t len = nl ? (size_t)(nl - start) : input.len - pos;
+        mime_scan_line(ms, start, len);
+        pos += len + (nl ? 1 : 0);
+    }
+    mime_scan_end(ms);
+    mime_scan_free(ms);
+    buf_free(&input);
+    return mq.found;
 }
 
 /* Splits stdin into trimmed, non-empty lines (keys for -q - and -d -). */
@@ -228,7 +403,9 @@ static void stdin_keys(struct strlist *keys)
 
 static int print_entry(void *ctx, const char *key, const char *value)
 {
-    printf("%s\t%s\n", key, value);
+    struct buf scratch = BUF_INIT;
+    printf("%s\t%s\n", key, shown_value(ctx, key, value, 0, &scratch));
+    buf_free(&scratch);
     return 0;
 }
 
@@ -236,11 +413,18 @@ int main(int argc, char **argv)
 {
     const char *config_dir = NULL, *query_key = NULL, *delete_key = NULL;
     int flags = 0, incremental = 0, sequence = 0, keep_privileges = 0;
-    int default_mode = 0, opt;
+    int default_mode = 0, headers = 0, bodies = 0, mime = 0, no_utf8 = 0;
+    int force_utf8 = 0, ch;
 
     log_set_program("postmap");
-    while ((opt = getopt(argc, argv, "bc:d:fhinNopq:rsvw")) != -1) {
-        switch (opt) {
+    while ((ch = getopt(argc, argv, "bc:d:fFhimnNopq:rsuUvw")) != -1) {
+        switch (ch) {
+        case 'b': bodies = 1; break;
+        case 'F': opt.file_values = 1; break;
+        case 'h': headers = 1; break;
+        case 'm': mime = 1; break;
+        case 'u': no_utf8 = 1; break;
+        case 'U': force_utf8 = 1; break;
         case 'c': config_dir = optarg; break;
         case 'd': delete_key = optarg; break;
         case 'f': flags |= DICT_FLAG_NO_FOLD; break;
@@ -254,8 +438,6 @@ int main(int argc, char **argv)
         case 's': sequence = 1; break;
         case 'v': log_set_verbose(log_verbose_level() + 1); break;
         case 'w': flags |= DICT_FLAG_DUP_IGNORE; break;
-        case 'b': case 'h':
-            die("-b and -h (header/body queries) are not supported");
         default: usage();
         }
     }
@@ -271,6 +453,11 @@ int main(int argc, char **argv)
     if (access(main_cf, F_OK) == 0 && config_load(dir, &err) < 0)
         die("%s", err.data);
     free(main_cf);
+    /* Postfix: UTF-8 checks with smtputf8_enable, off with -u, and for
+     * message lines (-b, -h) only when -U asks for them. */
+    opt.utf8 = cfg_bool("smtputf8_enable") && !no_utf8;
+    if ((headers || bodies) && !force_utf8)
+        opt.utf8 = 0;
     const char *default_type = cfg_str("default_database_type");
     if (*default_type == 0)
         default_type = "hash";
@@ -290,10 +477,14 @@ int main(int argc, char **argv)
             dicts[i] = open_or_die(specs[i], flags);
         if (sequence) {
             for (int i = 0; i < count; i++)
-                if (dict_iterate(dicts[i], print_entry, NULL, &err) < 0) {
+                if (dict_iterate(dicts[i], print_entry, dicts[i], &err) < 0) {
                     fflush(stdout);
                     die("%s", err.data);
                 }
+        } else if (strcmp(query_key, "-") == 0 && (headers || bodies)) {
+            status = query_message(dicts, count, headers, bodies, mime)
+                         ? 0
+                         : EXIT_NOTFOUND;
         } else if (strcmp(query_key, "-") == 0) {
             struct strlist keys;
             strlist_init(&keys);
@@ -323,6 +514,8 @@ int main(int argc, char **argv)
                 die("%s", err.data);
             int result = 0;
             for (size_t k = 0; k < keys.count && result >= 0; k++) {
+                if (!key_usable(d, keys.items[k]))
+                    continue;
                 result = dict_delete(d, keys.items[k], &err);
                 found |= result == 0;
             }

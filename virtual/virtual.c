@@ -93,9 +93,25 @@ static int mailbox_name_ok(const char *name)
     return 1;
 }
 
+/* Reports one mailbox copy's outcome (also called later for a copy that
+ * waited to share its syncs: agent_mailbox.h). */
+static void report_copy(struct agent_delivery *d, size_t i,
+                        const struct store_status *st)
+{
+    if (st->result == STORE_OK) {
+        agent_sent(d, i, "2.0.0", "%s", buf_cstr(&st->reason));
+    } else if (st->result == STORE_DEFER) {
+        agent_defer(d, i, st->dsn, "%s", buf_cstr(&st->reason));
+    } else {
+        /* STORE_BOUNCE, or over Maildir++ quota: bounce 5.2.2 as
+         * Postfix's virtual and Dovecot (quota_full_tempfail = no) do. */
+        agent_bounce(d, i, st->result == STORE_OVER_QUOTA ? "5.2.2" : st->dsn,
+                     "%s", buf_cstr(&st->reason));
+    }
+}
+
 static void deliver_mailbox(struct agent_delivery *d, size_t i,
-                            const char *path, int is_maildir, uid_t uid,
-                            gid_t gid)
+                            const char *path, uid_t uid, gid_t gid)
 {
     const char *rcpt = d->req->rcpts[i].address;
     struct buf err = BUF_INIT;
@@ -106,26 +122,20 @@ static void deliver_mailbox(struct agent_delivery *d, size_t i,
         .recipient = rcpt,
         .size_limit = cfg_size("virtual_mailbox_limit"),
         .lock_param = "virtual_mailbox_lock",
+        .uid = uid,
+        .gid = gid,
     };
     agent_set_eugid(uid, gid);
-    int copy_rc = agent_mailbox_write(d, &box, &st, &err);
+    int copy_rc =
+        agent_mailbox_write_batched(d, i, &box, report_copy, &st, &err);
     agent_restore_eugid();
-    enum store_result result = st.result;
 
     if (copy_rc == -2) {
         log_warn("%s: reading queue file: %s", d->req->log_ident,
                  buf_cstr(&err));
         agent_defer(d, i, "4.3.0", "cannot read queue file");
-    } else if (result == STORE_OK) {
-        agent_sent(d, i, "2.0.0", "delivered to %s",
-                   is_maildir ? "maildir" : "mailbox");
-    } else if (result == STORE_DEFER) {
-        agent_defer(d, i, st.dsn, "%s", buf_cstr(&st.reason));
-    } else {
-        /* STORE_BOUNCE, or over Maildir++ quota: bounce 5.2.2 as
-         * Postfix's virtual and Dovecot (quota_full_tempfail = no) do. */
-        agent_bounce(d, i, result == STORE_OVER_QUOTA ? "5.2.2" : st.dsn, "%s",
-                     buf_cstr(&st.reason));
+    } else if (copy_rc == 0) {
+        report_copy(d, i, &st);
     }
     store_status_free(&st);
     buf_free(&err);
@@ -187,9 +197,7 @@ static void virtual_deliver(struct agent_delivery *d, size_t i)
     buf_append_str(&path, cfg_str("virtual_mailbox_base"));
     buf_append_char(&path, '/');
     buf_append_str(&path, buf_cstr(&mailbox));
-    deliver_mailbox(d, i, buf_cstr(&path),
-                    str_has_suffix(buf_cstr(&mailbox), "/"), (uid_t)uid,
-                    (gid_t)gid);
+    deliver_mailbox(d, i, buf_cstr(&path), (uid_t)uid, (gid_t)gid);
 out:
     buf_free(&err);
     buf_free(&mailbox);

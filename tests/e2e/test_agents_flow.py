@@ -104,6 +104,45 @@ class AgentsFlowTest(unittest.TestCase):
         self.assertEqual(log.count(f"{qid}: to=<u"), 40)
         self.assertEqual(log.count("status=sent (delivered to maildir)"), 40)
 
+    def test_one_failed_copy_does_not_hold_back_the_others(self):
+        """virtual writes the copies of a multi-recipient request first
+        and syncs them together (lib/agent_mailbox: batched copies). A copy
+        that cannot be moved into new/ fails alone: it is deferred, the
+        others are delivered and reported, and the retry delivers only
+        the deferred one."""
+        qid = self.inject("alice@example.com", "u0@virt.test")
+        self.wait_gone(qid)  # u0's Maildir now exists
+        new_dir = os.path.join(self.base, "virt.test/u0/new")
+        os.chmod(new_dir, 0o500)  # the owner may not add names either
+        try:
+            qid = self.inject("alice@example.com", "u0@virt.test",
+                              "u1@virt.test", "u2@virt.test")
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                log = self.inst.log_text()
+                if all(f"{qid}: to=<u{i}@virt.test>" in log
+                       for i in range(3)):
+                    break
+                time.sleep(0.1)
+            self.assertRegex(log, rf"{qid}: to=<u0@virt.test>.*"
+                                  r"status=deferred \(maildir delivery "
+                                  r"failed: rename")
+            for user in ("u1", "u2"):
+                self.assertRegex(log, rf"{qid}: to=<{user}@virt.test>.*"
+                                      r"status=sent \(delivered to maildir\)")
+            self.assertTrue(os.path.exists(
+                os.path.join(self.inst.queue, "deferred", qid)))
+        finally:
+            os.chmod(new_dir, 0o700)
+        subprocess.run([prog("tools", "postqueue"), "-c", self.inst.etc,
+                        "-f"], capture_output=True, timeout=30)
+        self.wait_gone(qid, timeout=30)
+        counts = [len(maildir_files(os.path.join(self.base, f"virt.test/u{i}")))
+                  for i in range(3)]
+        self.assertEqual(counts, [2, 1, 1], self.inst.log_tail(20))
+        self.assertEqual(self.inst.log_text().count(
+            f"{qid}: to=<u1@virt.test>"), 1)
+
     def test_qmgr_reads_whole_reply(self):
         """A reply for 40 recipients has 161 attributes: more than
         lib/attr's default limit (128), so qmgr reads replies with

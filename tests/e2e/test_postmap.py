@@ -1,6 +1,8 @@
 """test_postmap.py: drives the built tools/postmap (POSTERN_BUILDDIR).
 
-Checks Postfix compatibility of the on-disk form with Debian's own tools:
+Covers building, querying, listing and editing, header and body queries
+of a message (-h, -b, -m), -F file values, UTF-8 checks (-u, -U), and
+Postfix compatibility of the on-disk form with Debian's own tools:
 db5.3_dump/db5.3_load for hash:/btree: and mdb_dump/mdb_load for lmdb:
 (keys and values carry a trailing NUL, as Postfix's postmap writes them).
 """
@@ -249,6 +251,138 @@ class PostmapTest(unittest.TestCase):
         subprocess.run(["mdb_load", "-n", "-f", "/dev/stdin", target + ".lmdb"], input=data,
                        text=True, check=True, capture_output=True)
         self.assertEqual(self.ok("-q", "A@B", "lmdb:" + target).stdout, "x\n")
+
+    def test_quoted_keys(self):
+        src = self.write("quoted", '"Key With Space" one\n"a \\"q\\"" two\n')
+        self.ok(src)
+        self.assertEqual(self.ok("-q", "key with space", src).stdout, "one\n")
+        self.assertEqual(self.ok("-q", 'a "q"', src).stdout, "two\n")
+        self.assertEqual(self.ok("-s", src).stdout.count("\n"), 2)
+
+    # ---- header and body queries (-h, -b, -m) ----
+
+    CHECKS = ("/^Subject:.*viagra/   REJECT spam subject\n"
+              "/^X-Part:/            WARN part header\n"
+              "/^Subject: inner/     WARN nested subject\n"
+              "/^--b/                INFO boundary\n"
+              "/secret/              REJECT body secret\n")
+    MESSAGE = ("From: a@example.com\r\n"
+               "Subject: buy viagra\r\n"
+               "  now\r\n"
+               "Content-Type: multipart/mixed; boundary=\"b\"\r\n"
+               "\r\n"
+               "preamble secret\r\n"
+               "--b\r\n"
+               "X-Part: one\r\n"
+               "\r\n"
+               "part body secret\r\n"
+               "--b\r\n"
+               "Content-Type: message/rfc822\r\n"
+               "\r\n"
+               "Subject: inner\r\n"
+               "\r\n"
+               "inner secret\r\n"
+               "--b--\r\n")
+
+    def test_header_queries(self):
+        checks = "regexp:" + self.write("header_checks", self.CHECKS)
+        # Without -m only the message's own header; a folded header is
+        # one key with its line break.
+        r = self.ok("-h", "-q", "-", checks, stdin=self.MESSAGE)
+        self.assertEqual(r.stdout, "Subject: buy viagra\n  now\tREJECT spam subject\n")
+        r = self.ok("-hm", "-q", "-", checks, stdin=self.MESSAGE)
+        self.assertEqual(r.stdout, "Subject: buy viagra\n  now\tREJECT spam subject\n"
+                                   "X-Part: one\tWARN part header\n"
+                                   "Subject: inner\tWARN nested subject\n")
+        r = self.postmap("-h", "-q", "-", checks, stdin="Subject: fine\n\nsecret\n")
+        self.assertEqual((r.returncode, r.stdout), (1, ""))
+
+    def test_body_queries(self):
+        checks = "pcre:" + self.write("body_checks", self.CHECKS)
+        # Without -m every line after the header is body, MIME headers too.
+        r = self.ok("-b", "-q", "-", checks, stdin=self.MESSAGE)
+        self.assertEqual(r.stdout, "preamble secret\tREJECT body secret\n"
+                                   "--b\tINFO boundary\n"
+                                   "X-Part: one\tWARN part header\n"
+                                   "part body secret\tREJECT body secret\n"
+                                   "--b\tINFO boundary\n"
+                                   "Subject: inner\tWARN nested subject\n"
+                                   "inner secret\tREJECT body secret\n"
+                                   "--b--\tINFO boundary\n")
+        r = self.ok("-bm", "-q", "-", checks, stdin=self.MESSAGE)
+        self.assertEqual(r.stdout, "preamble secret\tREJECT body secret\n"
+                                   "--b\tINFO boundary\n"
+                                   "part body secret\tREJECT body secret\n"
+                                   "--b\tINFO boundary\n"
+                                   "inner secret\tREJECT body secret\n"
+                                   "--b--\tINFO boundary\n")
+        both = self.ok("-bhm", "-q", "-", checks, stdin=self.MESSAGE).stdout
+        self.assertEqual(len(both.splitlines()), 10)
+        # Indexed tables work the same way; -q KEY ignores -b.
+        src = self.write("words", "hello there\n")
+        self.ok(src)
+        r = self.ok("-b", "-q", "-", src, stdin="X: 1\n\nnothing\nHello\n")
+        self.assertEqual(r.stdout, "Hello\tthere\n")
+        self.assertEqual(self.ok("-b", "-q", "hello", src).stdout, "there\n")
+
+    # ---- -F: values that carry file contents ----
+
+    def test_file_values(self):
+        self.write("cert.pem", "CERT\n")
+        self.write("key.pem", "KEY")
+        src = self.write("sni", f"mail.example.com {self.path('cert.pem')}, "
+                                f"{self.path('key.pem')}\n")
+        self.ok("-F", "lmdb:" + src)
+        # Stored base64-encoded; -F decodes on query and list.
+        raw = self.ok("-q", "mail.example.com", "lmdb:" + src).stdout
+        self.assertEqual(raw, "Q0VSVAoKS0VZ\n")
+        self.assertEqual(self.ok("-F", "-q", "mail.example.com", "lmdb:" + src).stdout,
+                         "CERT\n\nKEY\n")
+        self.assertEqual(self.ok("-F", "-s", "lmdb:" + src).stdout,
+                         "mail.example.com\tCERT\n\nKEY\n")
+        r = self.postmap("-F", "-q", "x", "inline:{x=notbase64!}")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("malformed BASE64 value", r.stderr)
+        bad = self.write("bad", "a.example " + self.path("missing.pem") + "\n")
+        r = self.postmap("-F", bad)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("bad, line 1: open " + self.path("missing.pem"), r.stderr)
+        self.assertFalse(os.path.exists(bad + ".db"))
+
+    # ---- UTF-8 (-u, -U) ----
+
+    def raw_postmap(self, *args, stdin=b""):
+        return subprocess.run([POSTMAP, "-c", self.conf] + list(args), input=stdin,
+                              capture_output=True, timeout=60)
+
+    def test_utf8_checks(self):
+        src = self.path("utf8")
+        with open(src, "wb") as f:
+            f.write(b"caf\xe9 latin1-key\nok v\xff\nna\xc3\xafve fine\n")
+        # smtputf8_enable = yes (the default): bad entries are skipped.
+        r = self.raw_postmap(src)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"non-UTF-8 key \"caf\xe9\"", r.stderr)
+        self.assertIn(b"key \"ok\": non-UTF-8 value", r.stderr)
+        self.assertEqual(self.raw_postmap("-s", src).stdout, b"na\xc3\xafve\tfine\n")
+        # -u: no checks; a lookup of a bad value then fails unless -u.
+        self.assertEqual(self.raw_postmap("-u", src).returncode, 0)
+        self.assertEqual(self.raw_postmap("-u", "-q", "ok", src).stdout, b"v\xff\n")
+        r = self.raw_postmap("-q", "ok", src)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"non-UTF-8 value", r.stderr)
+        r = self.raw_postmap("-q", b"caf\xe9", src)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"non-UTF-8 key", r.stderr)
+        # Message lines are not checked unless -U.
+        msg = b"Subject: x\n\nok\n"
+        self.assertEqual(self.raw_postmap("-b", "-q", "-", src, stdin=msg).stdout,
+                         b"ok\tv\xff\n")
+        self.assertEqual(self.raw_postmap("-bU", "-q", "-", src, stdin=msg).returncode, 2)
+        # With smtputf8_enable = no there are no checks.
+        with open(os.path.join(self.conf, "main.cf"), "w") as f:
+            f.write("smtputf8_enable = no\n")
+        self.assertEqual(self.raw_postmap("-q", "ok", src).stdout, b"v\xff\n")
 
     def test_usage_errors(self):
         self.assertEqual(self.postmap().returncode, 2)

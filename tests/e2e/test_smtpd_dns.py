@@ -34,7 +34,8 @@ class UnknownDomainTest(unittest.TestCase):
                 "smtpd_helo_restrictions": "reject_unknown_helo_hostname",
                 "smtpd_sender_restrictions": "reject_unknown_sender_domain",
                 "smtpd_recipient_restrictions":
-                    "reject_unknown_recipient_domain",
+                    "check_sender_access inline:{ {warn@aonly.example = "
+                    "WARN sender watched} }, reject_unknown_recipient_domain",
             })
         except Exception:
             cls.dns.cleanup()
@@ -119,6 +120,18 @@ class UnknownDomainTest(unittest.TestCase):
             self.assertEqual(self.rcpt(rcpt, sender=sender, helo="[127.0.0.1]"),
                              (250, "2.1.5 Ok"), rcpt)
         self.assertEqual(self.dns.queries()[before:], [])
+
+    def test_actions_before_a_wait_happen_once(self):
+        # HELO, sender and recipient each wait for DNS; the WARN comes
+        # before the last wait, and the evaluation runs three times.
+        mark = self.inst.log_mark()
+        self.assertEqual(self.rcpt("x@v6only.example",
+                                   sender="warn@aonly.example"),
+                         (250, "2.1.5 Ok"))
+        self.inst.wait_for_log(r"warn: RCPT from unknown\[127\.0\.0\.3\]: "
+                               r"sender watched; from=<warn@aonly\.example> "
+                               r"to=<x@v6only\.example>", since=mark)
+        self.assertEqual(self.inst.log_since(mark).count("sender watched"), 1)
 
     def test_pipelined_commands_keep_their_order(self):
         with self.inst.raw(TRUSTED) as c:

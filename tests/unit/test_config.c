@@ -35,6 +35,7 @@ static int load(const char *text, struct buf *err)
     config_reset();
     strlist_free(&warnings);
     config_set_warning_handler(catch_warning);
+    config_set_unused_warnings(1);
     buf_reset(err);
     return config_load_string(text, strlen(text), "/cfg", "/cfg/main.cf", err);
 }
@@ -154,7 +155,10 @@ static void test_conditionals(void)
                    "t10 = ${full?${none:nested}}\n"
                    "t11 = ${none?{a}  :  {b c}}\n"
                    "t12 = ${full?{a}:{b}{c}}\n"
-                   "t13 = ${full?{a}:b}\n",
+                   "t13 = ${full?{a}:b}\n"
+                   "t14 = ${none?{a}:b, c}\n"
+                   "t15 = ${full:{a}:{b}}\n"
+                   "t16 = ${none? {a} : {b} }\n",
                    &err),
               0);
     CHECK_STR(cfg_str("t1"), "yes");
@@ -171,11 +175,97 @@ static void test_conditionals(void)
     CHECK_INT(warned_about("parameter t11:"), 0);
     CHECK_STR(cfg_str("t12"), "");
     CHECK_INT(warned_about("line 14: parameter t12: bad text after ${full?{...}"), 1);
-    CHECK_STR(cfg_str("t13"), "");
-    CHECK_INT(warned_about("parameter t13: bad text"), 1);
+    /* Postfix: the braces are required for the first text, optional
+     * for the second. */
+    CHECK_STR(cfg_str("t13"), "a");
+    CHECK_STR(cfg_str("t14"), "b, c");
+    CHECK_STR(cfg_str("t15"), "");
+    CHECK_INT(warned_about("parameter t15: bad text after ${full:{...}"), 1);
+    CHECK_STR(cfg_str("t16"), "b");
+    CHECK_INT(warned_about("parameter t16:"), 0);
     /* A table default using the ':' form. */
     CHECK_STR(cfg_str("smtpd_client_event_limit_exceptions"),
               cfg_str("mynetworks"));
+    buf_free(&err);
+}
+
+static void test_relational_expressions(void)
+{
+    struct buf err = BUF_INIT, out = BUF_INIT;
+    CHECK_INT(load("level = 3.6\n"
+                   "count = 10\n"
+                   "small = 9\n"
+                   "empty =\n"
+                   "r1 = ${{$count} == {10}?{ten}:{other}}\n"
+                   "r2 = ${{$count} != {10}?{differ}:{same}}\n"
+                   "r3 = ${{$small} < {$count}?{less}:{not less}}\n"
+                   "r4 = ${{9} < {10} ? yes}\n"
+                   "r5 = ${{b9} < {b10}?{numeric}:{text}}\n"
+                   "r6 = ${{007} == {7}?{same number}}\n"
+                   "r7 = ${{$count} <= {10}?{le}}${{$count} >= {11}?{ge}}\n"
+                   "r8 = ${{$count} > {$small}:{not greater}}\n"
+                   "r9 = ${ {$empty} == {} ? {empty} : {set} }\n"
+                   "r10 = ${{$level} == {3.6}?{x${{a}!={b}?{y}}z}}\n"
+                   "r11 = ${{99999999999999999999999} > "
+                   "{99999999999999999999998}?{big}}\n",
+                   &err),
+              0);
+    CHECK_STR(cfg_str("r1"), "ten");
+    CHECK_STR(cfg_str("r2"), "same");
+    CHECK_STR(cfg_str("r3"), "less");
+    CHECK_STR(cfg_str("r4"), " yes");
+    /* Not all digits: text order, where "b10" sorts before "b9". */
+    CHECK_STR(cfg_str("r5"), "text");
+    CHECK_STR(cfg_str("r6"), "same number");
+    CHECK_STR(cfg_str("r7"), "le");
+    CHECK_STR(cfg_str("r8"), "");
+    CHECK_STR(cfg_str("r9"), "empty");
+    CHECK_STR(cfg_str("r10"), "xyz");
+    CHECK_STR(cfg_str("r11"), "big");
+    CHECK_INT(warned_about("parameter r"), 0);
+    /* count and small are referenced; level too. */
+    CHECK_INT(warned_about("unused parameter: count"), 0);
+    /* Malformed forms are errors, never crashes. */
+    const char *bad[] = {"${{a} = {b}?x}", "${{a} == b?x}", "${{a} == {b}}",
+                         "${{a} == {b} x}", "${{a == {b}?x}", "${{a}}",
+                         "${ {a} <> {b}?x}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        buf_reset(&out);
+        buf_reset(&err);
+        CHECK_INT(config_expand(bad[i], 0, &out, &err), -1);
+        CHECK(err.len > 0);
+    }
+    buf_reset(&out);
+    CHECK_INT(config_expand("[${{1}<{2}?{a}:{b}}${{2}<{1}?{a}:{b}}]", 0, &out,
+                            NULL),
+              0);
+    CHECK_STR(buf_cstr(&out), "[ab]");
+    buf_free(&err);
+    buf_free(&out);
+}
+
+static void test_unused_warnings_off(void)
+{
+    /* Daemons load main.cf without the unused-parameter warning, but
+     * still hear about broken expansions. */
+    struct buf err = BUF_INIT;
+    config_reset();
+    strlist_free(&warnings);
+    config_set_warning_handler(catch_warning);
+    config_set_unused_warnings(0);
+    const char *text = "typo_parametr = 1\nloop = $loop\n";
+    CHECK_INT(config_load_string(text, strlen(text), "/cfg", "/cfg/main.cf",
+                                 &err),
+              0);
+    CHECK_INT(warned_about("unused parameter"), 0);
+    CHECK_STR(cfg_str("loop"), "");
+    CHECK_INT(warned_about("refers to itself"), 1);
+    config_set_unused_warnings(1);
+    config_reset(); /* keeps the setting */
+    CHECK_INT(config_load_string(text, strlen(text), "/cfg", "/cfg/main.cf",
+                                 &err),
+              0);
+    CHECK_INT(warned_about("unused parameter: typo_parametr=1"), 1);
     buf_free(&err);
 }
 
@@ -485,6 +575,8 @@ int main(void)
     UNIT_RUN(test_failed_load_keeps_previous);
     UNIT_RUN(test_expansion);
     UNIT_RUN(test_conditionals);
+    UNIT_RUN(test_relational_expressions);
+    UNIT_RUN(test_unused_warnings_off);
     UNIT_RUN(test_loops_and_bad_references);
     UNIT_RUN(test_loop_through_computed_default);
     UNIT_RUN(test_expansion_bombs);

@@ -157,6 +157,36 @@ static void test_texthash(void)
     buf_free(&err);
 }
 
+static void test_quoted_keys(void)
+{
+    /* Postfix 3.2: a key in double quotes may hold whitespace. */
+    char *path = tmp_path("quoted");
+    write_file(path, "\"with space\"   one\n"
+                     "\"say \\\"hi\\\" \\\\ ok\" two\n"
+                     "\"\tindented\"\tthree\n"
+                     "plain\"quote four\n");
+    char *spec = xasprintf("texthash:%s", path);
+    struct buf err = BUF_INIT;
+    struct dict *d = dict_open(spec, DICT_FLAG_STRICT, &err);
+    CHECK(d != NULL);
+    CHECK_FOUND(d, "with space", "one");
+    CHECK_FOUND(d, "say \"hi\" \\ ok", "two");
+    CHECK_FOUND(d, "\tindented", "three");
+    CHECK_FOUND(d, "plain\"quote", "four");
+    dict_close(d);
+    const char *bad[] = {"\"no end quote\n", "\"glued\"value x\n",
+                         "\"no value\"\n", "\"no value\"   \n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        write_file(path, bad[i]);
+        buf_reset(&err);
+        CHECK(dict_open(spec, DICT_FLAG_STRICT, &err) == NULL);
+        CHECK(strstr(buf_cstr(&err), "line 1: expected format") != NULL);
+    }
+    free(spec);
+    free(path);
+    buf_free(&err);
+}
+
 static void test_missing_and_unreadable(void)
 {
     const char *types[] = {"hash", "btree", "lmdb", "regexp", "pcre", "cidr",
@@ -559,6 +589,7 @@ int main(void)
     log_set_program("test_dict");
     UNIT_RUN(test_static_inline_fail);
     UNIT_RUN(test_texthash);
+    UNIT_RUN(test_quoted_keys);
     UNIT_RUN(test_missing_and_unreadable);
     UNIT_RUN(test_regexp);
     UNIT_RUN(test_pcre);

@@ -254,6 +254,117 @@ static void test_foreach_override(void)
     buf_free(&seen);
 }
 
+static const char *line_of(const struct master_entry *e, int folded,
+                           struct buf *out)
+{
+    buf_reset(out);
+    if (folded)
+        mastercf_format_folded(e, out);
+    else
+        mastercf_format(e, out);
+    return buf_cstr(out);
+}
+
+static void test_fields(void)
+{
+    struct buf err = BUF_INIT, value = BUF_INIT;
+    CHECK_INT(parse("sub inet n - y 60? 5 smtpd -o a=1 -o { b = x y }\n", &err),
+              0);
+    const char *expected[] = {"sub", "inet", "n", "-", "y", "60?", "5",
+                              "smtpd -o a=1 -o { b = x y }"};
+    for (int f = 0; f < MASTERCF_FIELD_COUNT; f++) {
+        buf_reset(&value);
+        mastercf_field_value(&entries[0], f, &value);
+        CHECK_STR(buf_cstr(&value), expected[f]);
+    }
+    CHECK_STR(mastercf_field_name(3), "unprivileged");
+    CHECK_STR(mastercf_field_name(6), "process_limit");
+    CHECK(mastercf_field_name(8) == NULL);
+    CHECK_INT(mastercf_field_index("command"), 7);
+    CHECK_INT(mastercf_field_index("maxproc"), -1);
+
+    /* Setting a field checks it as master.cf does. */
+    CHECK_INT(mastercf_set_field(&entries[0], 4, "n", &err), 0);
+    CHECK_INT(entries[0].chroot, 0);
+    CHECK_INT(mastercf_set_field(&entries[0], 6, "-", &err), 0);
+    CHECK_INT(entries[0].maxproc, -1);
+    buf_reset(&err);
+    CHECK_INT(mastercf_set_field(&entries[0], 4, "maybe", &err), -1);
+    CHECK_STR(buf_cstr(&err),
+              "field \"chroot\": bad value \"maybe\" (use y, n or -)");
+    buf_reset(&err);
+    CHECK_INT(mastercf_set_field(&entries[0], 1, "tcp", &err), -1);
+    CHECK(strstr(buf_cstr(&err), "bad value \"tcp\"") != NULL);
+    buf_reset(&err);
+    CHECK_INT(mastercf_set_field(&entries[0], 5, "1 2", &err), -1);
+    CHECK_INT(mastercf_set_field(&entries[0], 7, "", &err), -1);
+    CHECK_INT(mastercf_set_field(&entries[0], 7, "smtpd -o", &err), -1);
+    /* Failed sets changed nothing. */
+    CHECK_STR(line_of(&entries[0], 0, &value),
+              "sub        inet  n       -       n       60?     -       smtpd "
+              "-o a=1 -o { b = x y }");
+    CHECK_INT(mastercf_set_field(&entries[0], 7,
+                                 "local -v -o { c = 1 2 } -o d=3", &err),
+              0);
+    CHECK_STR(entries[0].command, "local");
+    CHECK_STR(mastercf_override(&entries[0], "c"), "1 2");
+    CHECK_INT(mastercf_set_field(&entries[0], 0, "other", &err), 0);
+    CHECK_STR(entries[0].service, "other");
+    CHECK_STR(entries[0].file, "/cfg/master.cf");
+    buf_free(&err);
+    buf_free(&value);
+}
+
+static void test_overrides_edit_and_fold(void)
+{
+    struct buf err = BUF_INIT, line = BUF_INIT;
+    CHECK_INT(parse("p unix - n n - - pipe flags=R argv=/bin/x ${user}\n"
+                    "s inet n - n - - smtpd -v -o a=1 -o b=2 -o a=3\n",
+                    &err),
+              0);
+    /* A new -o goes before a command's own arguments. */
+    mastercf_set_override(&entries[0], "x", "one two");
+    CHECK_STR(line_of(&entries[0], 0, &line),
+              "p          unix  -       n       n       -       -       pipe "
+              "-o { x = one two } flags=R argv=/bin/x ${user}");
+    CHECK_STR(line_of(&entries[0], 1, &line),
+              "p          unix  -       n       n       -       -       pipe\n"
+              "  -o { x = one two }\n"
+              "  flags=R argv=/bin/x ${user}");
+    /* The last -o for a name is changed, earlier ones go. */
+    mastercf_set_override(&entries[1], "a", "4");
+    CHECK_STR(line_of(&entries[1], 0, &line),
+              "s          inet  n       -       n       -       -       smtpd "
+              "-v -o b=2 -o a=4");
+    mastercf_set_override(&entries[1], "c", "5");
+    CHECK_STR(line_of(&entries[1], 1, &line),
+              "s          inet  n       -       n       -       -       smtpd -v\n"
+              "  -o b=2\n"
+              "  -o a=4\n"
+              "  -o c=5");
+    CHECK_INT(mastercf_remove_override(&entries[1], "b"), 1);
+    CHECK_INT(mastercf_remove_override(&entries[1], "b"), 0);
+    CHECK_INT(mastercf_remove_override(&entries[1], "a"), 1);
+    CHECK_INT(mastercf_remove_override(&entries[1], "c"), 1);
+    CHECK_STR(line_of(&entries[1], 1, &line),
+              "s          inet  n       -       n       -       -       smtpd -v");
+    CHECK(entries[1].args.items[entries[1].args.count] == NULL);
+    /* The folded form reads back as the same entry. */
+    CHECK_INT(parse("q unix - - n - - cmd a -o x=1 -o { y = 2 3 } b { c d }\n",
+                    &err),
+              0);
+    char *folded = xstrdup(line_of(&entries[0], 1, &line));
+    char *flat = xstrdup(line_of(&entries[0], 0, &line));
+    CHECK_STR(folded, "q          unix  -       -       n       -       -       "
+                      "cmd a\n  -o x=1\n  -o { y = 2 3 }\n  b { c d }");
+    CHECK_INT(parse(folded, &err), 0);
+    CHECK_STR(line_of(&entries[0], 0, &line), flat);
+    free(folded);
+    free(flat);
+    buf_free(&err);
+    buf_free(&line);
+}
+
 int main(void)
 {
     UNIT_RUN(test_default_style_file);
@@ -262,6 +373,8 @@ int main(void)
     UNIT_RUN(test_errors_name_file_and_line);
     UNIT_RUN(test_load_file);
     UNIT_RUN(test_foreach_override);
+    UNIT_RUN(test_fields);
+    UNIT_RUN(test_overrides_edit_and_fold);
     mastercf_free(entries, count);
     return unit_summary();
 }

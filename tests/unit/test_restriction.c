@@ -107,7 +107,29 @@ static void test_access_results(void)
     access_parse("DISCARD", &r);
     CHECK_INT(r.action, ACCESS_DISCARD);
     access_parse("WARN look", &r);
+    CHECK_INT(r.action, ACCESS_WARN);
+    CHECK_STR(r.text, "look");
+    access_parse("warn", &r);
+    CHECK_INT(r.action, ACCESS_WARN);
+    CHECK_STR(r.text, "");
+    access_parse("INFO  noted here", &r);
+    CHECK_INT(r.action, ACCESS_INFO);
+    CHECK_STR(r.text, "noted here");
+    access_parse("PREPEND X-Seen: yes, really", &r);
+    CHECK_INT(r.action, ACCESS_PREPEND);
+    CHECK_STR(r.text, "X-Seen: yes, really");
+    access_parse("REDIRECT spam@example.com", &r);
+    CHECK_INT(r.action, ACCESS_REDIRECT);
+    CHECK_STR(r.text, "spam@example.com");
+    access_parse("BCC archive@example.com", &r);
+    CHECK_INT(r.action, ACCESS_BCC);
+    access_parse("FILTER smtp:[127.0.0.1]:10025", &r);
+    CHECK_INT(r.action, ACCESS_FILTER);
+    CHECK_STR(r.text, "smtp:[127.0.0.1]:10025");
+    access_parse("DEFER_IF_PERMIT later", &r);
     CHECK_INT(r.action, ACCESS_UNSUPPORTED);
+    access_parse("PREPENDX: y", &r); /* not the word PREPEND */
+    CHECK_INT(r.action, ACCESS_RESTRICTIONS);
     access_parse("permit_mynetworks, reject", &r);
     CHECK_INT(r.action, ACCESS_RESTRICTIONS);
     CHECK_STR(r.text, "permit_mynetworks, reject");
@@ -117,6 +139,85 @@ static void test_access_results(void)
     CHECK_INT(r.action, ACCESS_BAD);
     access_parse("!?", &r);
     CHECK_INT(r.action, ACCESS_BAD);
+}
+
+static void test_prepend_and_targets(void)
+{
+    struct buf why = BUF_INIT, addr = BUF_INIT;
+    CHECK(access_prepend_valid("X-Seen: yes", &why));
+    CHECK(access_prepend_valid("X-Empty:", &why));
+    CHECK(access_prepend_valid("X-Tab:\tvalue", &why));
+    CHECK(access_prepend_valid("X-Space : odd but a header", &why));
+    CHECK(!access_prepend_valid("", &why));
+    CHECK_STR(why.data, "requires header: text");
+    CHECK(!access_prepend_valid("no colon here", &why));
+    CHECK_STR(why.data, "requires header: text");
+    CHECK(!access_prepend_valid(": no name", &why));
+    CHECK(!access_prepend_valid("Two words: x", &why));
+    CHECK(!access_prepend_valid("X-Bad: a\rb", &why));
+    CHECK_STR(why.data, "control character in header text");
+    struct buf big = BUF_INIT;
+    buf_append_str(&big, "X-Big: ");
+    while (big.len < ACCESS_PREPEND_MAX)
+        buf_append_char(&big, 'a');
+    CHECK(access_prepend_valid(big.data, NULL));
+    buf_append_char(&big, 'a');
+    CHECK(!access_prepend_valid(big.data, &why));
+    CHECK_STR(why.data, "header text too long");
+    buf_free(&big);
+
+    CHECK(access_target_parse("spam@example.com", &addr, &why));
+    CHECK_STR(addr.data, "spam@example.com");
+    CHECK(access_target_parse("<\"john doe\"@example.com>  ", &addr, &why));
+    CHECK_STR(addr.data, "john doe@example.com");
+    CHECK(!access_target_parse("postmaster", &addr, &why));
+    CHECK_STR(why.data, "requires user@domain target");
+    CHECK(!access_target_parse("a b@example.com", &addr, &why));
+    CHECK(strncmp(why.data, "invalid user@domain target", 26) == 0);
+    CHECK(!access_target_parse("", &addr, NULL));
+    buf_free(&why);
+    buf_free(&addr);
+}
+
+static void test_rewrite_clients(void)
+{
+    struct strlist words;
+    struct restriction_client_list list;
+    struct buf err = BUF_INIT;
+    strlist_init(&words);
+    str_split_list("permit_inet_interfaces, PERMIT_MYNETWORKS "
+                   "permit_sasl_authenticated check_address_map "
+                   "hash:/etc/pop, static:all, permit_tls_clientcerts",
+                   &words);
+    CHECK_INT(restriction_client_list_parse(&words, &list, &err), 0);
+    CHECK_STR(buf_cstr(&err), "");
+    CHECK_INT(list.count, 6);
+    if (list.count == 6) {
+        CHECK_INT(list.items[0].kind, RESTR_CLIENT_INET_INTERFACES);
+        CHECK_INT(list.items[1].kind, RESTR_CLIENT_MYNETWORKS);
+        CHECK_INT(list.items[2].kind, RESTR_CLIENT_SASL_AUTHENTICATED);
+        CHECK_INT(list.items[3].kind, RESTR_CLIENT_ADDRESS_MAP);
+        CHECK_STR(list.items[3].table, "hash:/etc/pop");
+        /* A bare table is check_address_map, as in Postfix. */
+        CHECK_INT(list.items[4].kind, RESTR_CLIENT_ADDRESS_MAP);
+        CHECK_STR(list.items[4].table, "static:all");
+        CHECK_INT(list.items[5].kind, RESTR_CLIENT_TLS_CLIENTCERTS);
+        CHECK(list.items[0].table == NULL);
+    }
+    restriction_client_list_free(&list);
+    strlist_free(&words);
+
+    strlist_init(&words);
+    str_split_list("permit_mynetworks bogus reject check_address_map", &words);
+    CHECK_INT(restriction_client_list_parse(&words, &list, &err), 3);
+    CHECK_STR(buf_cstr(&err),
+              "unknown entry \"bogus\" ignored; unknown entry \"reject\" "
+              "ignored; check_address_map needs a type:table argument; "
+              "ignored");
+    CHECK_INT(list.count, 1);
+    restriction_client_list_free(&list);
+    strlist_free(&words);
+    buf_free(&err);
 }
 
 static void test_dsn_prefix(void)
@@ -188,6 +289,8 @@ int main(void)
 {
     UNIT_RUN(test_list_parse);
     UNIT_RUN(test_access_results);
+    UNIT_RUN(test_prepend_and_targets);
+    UNIT_RUN(test_rewrite_clients);
     UNIT_RUN(test_dsn_prefix);
     UNIT_RUN(test_netlist);
     return unit_summary();

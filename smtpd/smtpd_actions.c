@@ -1,0 +1,229 @@
+/* smtpd_actions.c: access(5) actions that do more than permit or
+ * reject, as Postfix's smtpd has them:
+ *
+ *   WARN text      log "warn: STAGE from host[addr]: text; from=<..> ..."
+ *   INFO text      the same with "info:" (Postfix 3.0)
+ *   PREPEND h: v   add the header above our Received: header; several
+ *                  accumulate in the order they fired
+ *   REDIRECT addr  deliver to addr instead of every recipient
+ *   BCC addr       deliver a copy to addr as well (NOTIFY=NEVER)
+ *   FILTER t:d     not supported: there is no content filter and no
+ *                  queue record for one; logged as a warning every time
+ *
+ * None of them decides: evaluation goes on with the next restriction,
+ * and a later reject still rejects. PREPEND, REDIRECT and BCC are
+ * recorded with the transaction and applied when the queue file is
+ * started (smtpd_actions_envelope, smtpd_actions_headers), so they act
+ * on the whole message as in Postfix, whichever RCPT fired them. An
+ * argument that is not valid (PREPEND without "name:", REDIRECT without
+ * user@domain) is logged and ignored, as Postfix does. See
+ * docs/smtpd.md, "Access actions". */
+#include "smtpd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "mem.h"
+#include "qfile.h"
+
+struct smtpd_actions {
+    struct strlist prepend; /* header lines, without line ends */
+    char *redirect;         /* internal form; the last REDIRECT wins */
+    struct strlist bcc;     /* internal form, no duplicates */
+};
+
+static struct smtpd_actions *actions_of(struct smtpd_session *s)
+{
+    if (s->actions == NULL) {
+        s->actions = xcalloc(1, sizeof(*s->actions));
+        strlist_init(&s->actions->prepend);
+        strlist_init(&s->actions->bcc);
+    }
+    return s->actions;
+}
+
+static int strlist_has(const struct strlist *list, const char *item, int nocase)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (nocase ? str_equal_nocase(list->items[i], item)
+                   : strcmp(list->items[i], item) == 0)
+            return 1;
+    return 0;
+}
+
+void smtpd_action_apply(struct smtpd_session *s, const char *stage,
+                        const char *sender, const char *rcpt,
+                        const struct access_result *res, const char *table,
+                        const char *value, const char *subject)
+{
+    int eod = strcmp(stage, "END-OF-MESSAGE") == 0;
+    struct buf why = BUF_INIT, address = BUF_INIT, text = BUF_INIT;
+    switch (res->action) {
+    case ACCESS_WARN:
+        smtpd_log_event(s, stage, "warn", sender, rcpt, res->text);
+        break;
+    case ACCESS_INFO:
+        smtpd_log_event(s, stage, "info", sender, rcpt, res->text);
+        break;
+    case ACCESS_PREPEND:
+        if (eod) {
+            log_warn("access table %s: action PREPEND must be used before "
+                     "smtpd_end_of_data_restrictions",
+                     table);
+        } else if (!access_prepend_valid(res->text, &why)) {
+            log_warn("access table %s entry \"%s\" %s", table, value,
+                     buf_cstr(&why));
+        } else {
+            /* With smtpd_delay_reject the client, helo and sender lists
+             * run again for every RCPT; one header is enough. */
+            struct smtpd_actions *a = actions_of(s);
+            if (!strlist_has(&a->prepend, res->text, 0))
+                strlist_add(&a->prepend, res->text);
+        }
+        break;
+    case ACCESS_REDIRECT:
+    case ACCESS_BCC: {
+        int redirect = res->action == ACCESS_REDIRECT;
+        const char *name = redirect ? "REDIRECT" : "BCC";
+        if (eod) {
+            /* The recipients are in the queue file already. */
+            log_warn("access table %s: action %s is not supported in "
+                     "smtpd_end_of_data_restrictions; ignored",
+                     table, name);
+        } else if (!access_target_parse(res->text, &address, &why)) {
+            log_warn("access table %s entry \"%s\" %s", table, value,
+                     buf_cstr(&why));
+        } else {
+            buf_appendf(&text, "%s triggers %s %s", subject, name, res->text);
+            smtpd_log_event(s, stage, redirect ? "redirect" : "bcc", sender,
+                            rcpt, text.data);
+            struct smtpd_actions *a = actions_of(s);
+            if (redirect) {
+                free(a->redirect);
+                a->redirect = xstrdup(buf_cstr(&address));
+            } else if (!strlist_has(&a->bcc, buf_cstr(&address), 1)) {
+                strlist_add(&a->bcc, buf_cstr(&address));
+            }
+        }
+        break;
+    }
+    case ACCESS_FILTER:
+        /* Never silently: the administrator expects the message to go
+         * through a content filter, and it will not. */
+        log_warn("access table %s entry \"%s\": action FILTER is not "
+                 "supported yet (no content_filter support); the message "
+                 "is delivered without the filter",
+                 table, value);
+        break;
+    default:
+        break;
+    }
+    buf_free(&why);
+    buf_free(&address);
+    buf_free(&text);
+}
+
+static void rcpt_add(struct smtpd_session *s, const char *address,
+                     const char *original, const char *orcpt, unsigned notify)
+{
+    for (size_t k = 0; k < s->rcpt_count; k++)
+        if (str_equal_nocase(s->rcpts[k].address, address))
+            return; /* already a recipient: one copy is enough */
+    if (s->rcpt_count == s->rcpt_cap) {
+        s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
+        s->rcpts = xreallocarray(s->rcpts, s->rcpt_cap, sizeof(*s->rcpts));
+    }
+    struct smtpd_rcpt *r = &s->rcpts[s->rcpt_count++];
+    memset(r, 0, sizeof(*r));
+    r->address = xstrdup(address);
+    r->original = xstrdup(original);
+    r->orcpt = orcpt ? xstrdup(orcpt) : NULL;
+    r->notify = notify;
+}
+
+/* The final recipients for a REDIRECT or BCC address: canonical maps and
+ * virtual aliases, as for RCPT. 0, or -1 after replying 451. */
+static int expand_target(struct smtpd_session *s, const char *target,
+                         struct strlist *out)
+{
+    struct buf why = BUF_INIT;
+    int rc = smtpd_rewrite_recipient(target, out, &why);
+    if (rc < 0) {
+        log_warn("%s: %s: %s", s->qid[0] ? s->qid : "NOQUEUE", target,
+                 buf_cstr(&why));
+        smtpd_error_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
+                          target);
+    }
+    buf_free(&why);
+    return rc;
+}
+
+int smtpd_actions_envelope(struct smtpd_session *s)
+{
+    struct smtpd_actions *a = s->actions;
+    if (a == NULL || (a->redirect == NULL && a->bcc.count == 0))
+        return 0;
+    struct strlist final;
+    strlist_init(&final);
+    int rc = 0;
+    if (a->redirect) {
+        /* Postfix delivers a redirected message once, to the target,
+         * with what the first recipient carried (original address, DSN
+         * ORCPT and NOTIFY); BCC recipients are replaced too, as
+         * Postfix's queue manager replaces every recipient. */
+        if (expand_target(s, a->redirect, &final) < 0) {
+            rc = -1;
+        } else if (s->rcpt_count > 0) {
+            struct smtpd_rcpt first = s->rcpts[0];
+            for (size_t i = 1; i < s->rcpt_count; i++) {
+                free(s->rcpts[i].address);
+                free(s->rcpts[i].original);
+                free(s->rcpts[i].orcpt);
+            }
+            s->rcpt_count = 0;
+            for (size_t i = 0; i < final.count; i++)
+                rcpt_add(s, final.items[i], first.original, first.orcpt,
+                         first.notify);
+            free(first.address);
+            free(first.original);
+            free(first.orcpt);
+        }
+    } else {
+        for (size_t i = 0; i < a->bcc.count && rc == 0; i++) {
+            strlist_free(&final);
+            strlist_init(&final);
+            if (expand_target(s, a->bcc.items[i], &final) < 0) {
+                rc = -1;
+                break;
+            }
+            for (size_t k = 0; k < final.count; k++)
+                rcpt_add(s, final.items[k], a->bcc.items[i], NULL,
+                         QFILE_NOTIFY_NEVER);
+        }
+    }
+    strlist_free(&final);
+    return rc;
+}
+
+void smtpd_actions_headers(const struct smtpd_session *s, struct buf *out)
+{
+    if (s->actions == NULL)
+        return;
+    for (size_t i = 0; i < s->actions->prepend.count; i++) {
+        buf_append_str(out, s->actions->prepend.items[i]);
+        buf_append_char(out, '\n');
+    }
+}
+
+void smtpd_actions_reset(struct smtpd_session *s)
+{
+    struct smtpd_actions *a = s->actions;
+    if (a == NULL)
+        return;
+    strlist_free(&a->prepend);
+    strlist_free(&a->bcc);
+    free(a->redirect);
+    free(a);
+    s->actions = NULL;
+}

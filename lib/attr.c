@@ -557,6 +557,7 @@ int attr_connect(const char *path, int timeout_ms, struct buf *err)
     sun.sun_family = AF_UNIX;
     if (strlen(path) >= sizeof(sun.sun_path)) {
         buf_appendf(err, "socket path too long: %s", path);
+        errno = ENAMETOOLONG;
         return -1;
     }
     memcpy(sun.sun_path, path, strlen(path));
@@ -564,7 +565,9 @@ int attr_connect(const char *path, int timeout_ms, struct buf *err)
         clock_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        buf_appendf(err, "socket: %s", strerror(errno));
+        int saved = errno;
+        buf_appendf(err, "socket: %s", strerror(saved));
+        errno = saved;
         return -1;
     }
     for (;;) {
@@ -575,6 +578,7 @@ int attr_connect(const char *path, int timeout_ms, struct buf *err)
             if (ms_left(deadline) == 0) {
                 buf_appendf(err, "connect to %s: timed out", path);
                 close(fd);
+                errno = ETIMEDOUT;
                 return -1;
             }
             poll(NULL, 0, 10);
@@ -587,6 +591,7 @@ int attr_connect(const char *path, int timeout_ms, struct buf *err)
             if (poll(&pfd, 1, ms_left(deadline)) <= 0) {
                 buf_appendf(err, "connect to %s: timed out", path);
                 close(fd);
+                errno = ETIMEDOUT;
                 return -1;
             }
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &soerr_len);
@@ -594,8 +599,10 @@ int attr_connect(const char *path, int timeout_ms, struct buf *err)
                 break;
             errno = soerr;
         }
-        buf_appendf(err, "connect to %s: %s", path, strerror(errno));
+        int saved = errno;
+        buf_appendf(err, "connect to %s: %s", path, strerror(saved));
         close(fd);
+        errno = saved;
         return -1;
     }
     int flags = fcntl(fd, F_GETFL);

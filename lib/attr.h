@@ -121,7 +121,9 @@ const char *attr_status_name(enum attr_status status);
 /* ---- blocking client ---- */
 
 /* Connects to the unix socket at path within timeout_ms. Returns the fd
- * (blocking, close-on-exec) or -1 with err. */
+ * (blocking, close-on-exec) or -1 with err, and errno from the failed
+ * connect (ENOENT, ECONNREFUSED, EACCES, ...; ETIMEDOUT after the
+ * timeout), so a caller can tell "nobody there" from the rest. */
 int attr_connect(const char *path, int timeout_ms, struct buf *err);
 /* One call: connect, send request, read one reply, close; the whole
  * exchange bounded by timeout_ms. 0 with *reply, or -1 with err naming

@@ -10,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attr.h"
 #include "qid.h"
+#include "stream.h"
 
 void qmgr_trigger_path(struct buf *out, const char *queue_directory)
 {
@@ -91,6 +93,118 @@ enum qmgr_trigger_result qmgr_trigger_send(const char *queue_directory,
 out:
     if (fd >= 0)
         close(fd);
+    buf_free(&path);
+    return result;
+}
+
+#define QMGR_REPLY_PROTO "qmgr"
+#define QMGR_REPLY_VERSION 1
+
+void qmgr_trigger_refusal_encode(struct buf *out, const char *user, long uid,
+                                 const char *reason)
+{
+    struct attr_msg *msg = attr_msg_new(QMGR_REPLY_PROTO, QMGR_REPLY_VERSION);
+    if (user) {
+        attr_add_str(msg, "status", "refused");
+        attr_add_str(msg, "user", user);
+        attr_add_num(msg, "uid", uid);
+    } else {
+        attr_add_str(msg, "status", "error");
+        attr_add_str(msg, "reason", reason ? reason : "unknown error");
+    }
+    attr_encode(msg, out);
+    attr_msg_free(msg);
+}
+
+/* The answer is one small message. */
+static const struct attr_limits reply_limits = {
+    .max_attrs = 8,
+    .max_name = 64,
+    .max_value = 1024,
+    .max_message = 4096,
+};
+
+static enum qmgr_trigger_result
+read_answer(struct stream *s, const char *path,
+            struct qmgr_trigger_refusal *refusal, struct buf *err)
+{
+    struct attr_msg *msg = NULL;
+    struct buf why = BUF_INIT;
+    enum attr_status st = attr_read(s, &reply_limits, &msg, &why);
+    enum qmgr_trigger_result result = QMGR_TRIGGER_ERROR;
+    const char *status, *text;
+    long long uid;
+    switch (st) {
+    case ATTR_EOF:
+        result = QMGR_TRIGGER_OK; /* taken */
+        break;
+    case ATTR_TIMEOUT:
+        buf_appendf(err, "%s: no answer in time", path);
+        result = QMGR_TRIGGER_BUSY;
+        break;
+    case ATTR_OK:
+        if (attr_check_proto(msg, QMGR_REPLY_PROTO, QMGR_REPLY_VERSION, err) <
+                0 ||
+            attr_get_str(msg, "status", &status, NULL, err) < 0)
+            break;
+        if (strcmp(status, "refused") == 0) {
+            if (attr_get_str(msg, "user", &text, NULL, err) < 0 ||
+                attr_get_num(msg, "uid", &uid, err) < 0)
+                break;
+            buf_reset(&refusal->user);
+            buf_append_str(&refusal->user, text);
+            refusal->uid = (long)uid;
+            result = QMGR_TRIGGER_REFUSED;
+        } else {
+            text = attr_opt_str(msg, "reason", NULL);
+            buf_appendf(err, "%s", text ? text : "qmgr refused the request");
+        }
+        break;
+    default:
+        buf_appendf(err, "answer from %s: %s", path,
+                    st == ATTR_MALFORMED ? buf_cstr(&why)
+                                         : attr_status_name(st));
+        break;
+    }
+    attr_msg_free(msg);
+    buf_free(&why);
+    return result;
+}
+
+enum qmgr_trigger_result
+qmgr_trigger_request(const char *queue_directory, const void *request,
+                     size_t len, int timeout_ms,
+                     struct qmgr_trigger_refusal *refusal, struct buf *err)
+{
+    struct buf path = BUF_INIT;
+    qmgr_trigger_path(&path, queue_directory);
+    int fd = attr_connect(buf_cstr(&path), timeout_ms, err);
+    if (fd < 0) {
+        int saved = errno;
+        buf_free(&path);
+        if (saved == ENOENT || saved == ECONNREFUSED || saved == ENOTSOCK ||
+            saved == ENOTDIR)
+            return QMGR_TRIGGER_DOWN;
+        return saved == ETIMEDOUT ? QMGR_TRIGGER_BUSY : QMGR_TRIGGER_ERROR;
+    }
+    struct stream *s = stream_open(fd);
+    stream_set_timeout(s, timeout_ms);
+    stream_write(s, request, len);
+    enum qmgr_trigger_result result;
+    enum stream_status st = stream_flush(s);
+    if (st == STREAM_TIMEOUT) {
+        buf_appendf(err, "write to %s: timed out", buf_cstr(&path));
+        result = QMGR_TRIGGER_BUSY;
+    } else if (st != STREAM_OK) {
+        buf_appendf(err, "write to %s: %s", buf_cstr(&path),
+                    strerror(stream_errno(s)));
+        result = QMGR_TRIGGER_ERROR;
+    } else {
+        /* End of the request: qmgr's skeleton reads until EOF. */
+        shutdown(fd, SHUT_WR);
+        result = read_answer(s, buf_cstr(&path), refusal, err);
+    }
+    stream_close(s);
     buf_free(&path);
     return result;
 }

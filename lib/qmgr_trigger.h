@@ -37,9 +37,11 @@ void qmgr_trigger_path(struct buf *out, const char *queue_directory);
 
 enum qmgr_trigger_result {
     QMGR_TRIGGER_OK = 0,
-    QMGR_TRIGGER_DOWN,  /* no socket, or nobody listening: qmgr not running */
-    QMGR_TRIGGER_BUSY,  /* the write would block: a trigger is pending */
-    QMGR_TRIGGER_ERROR, /* anything else; err says what */
+    QMGR_TRIGGER_DOWN,    /* no socket, or nobody listening: qmgr not running */
+    QMGR_TRIGGER_BUSY,    /* the write would block, or qmgr did not answer in
+                             time: the request is pending */
+    QMGR_TRIGGER_ERROR,   /* anything else; err says what */
+    QMGR_TRIGGER_REFUSED, /* qmgr_trigger_request only: not allowed */
 };
 
 /* Connects to qmgr's socket, writes len bytes without blocking for more
@@ -47,6 +49,31 @@ enum qmgr_trigger_result {
 enum qmgr_trigger_result qmgr_trigger_send(const char *queue_directory,
                                            const void *request, size_t len,
                                            int timeout_ms, struct buf *err);
+
+/* Who was refused, as qmgr reports it. */
+struct qmgr_trigger_refusal {
+    struct buf user;
+    long uid;
+};
+
+/* For the flush requests F, S and Q, which qmgr grants only to users in
+ * authorized_flush_users (root and mail_owner always): connects, writes
+ * the request, shuts down the writing side and waits up to timeout_ms
+ * for qmgr's answer. qmgr closes without a word when it took the
+ * request (QMGR_TRIGGER_OK), and sends one qmgr/1 attribute message
+ * when it did not (docs/ipc.md): status "refused" with user and uid
+ * (QMGR_TRIGGER_REFUSED, refusal filled), or "error" with reason
+ * (QMGR_TRIGGER_ERROR). No answer in time is QMGR_TRIGGER_BUSY. */
+enum qmgr_trigger_result
+qmgr_trigger_request(const char *queue_directory, const void *request,
+                     size_t len, int timeout_ms,
+                     struct qmgr_trigger_refusal *refusal, struct buf *err);
+
+/* The answer qmgr sends for a refused request (wire bytes appended to
+ * out): status "refused" with user and uid, or, when user is NULL,
+ * "error" with reason. */
+void qmgr_trigger_refusal_encode(struct buf *out, const char *user, long uid,
+                                 const char *reason);
 
 /* Builds a request with an argument (S or Q) into out: 0, or -1 when the
  * argument is empty, too long, or holds a byte that is not printable

@@ -1,14 +1,17 @@
-/* queue_list.c: the mailq / postqueue -p / -j listing (queue_list.h). */
+/* queue_list.c: the queue scan and the mailq / postqueue -p / -j listing
+ * formats (queue_list.h). */
 #include "queue_list.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "defer_log.h"
+#include "mem.h"
 #include "qfile_reader.h"
 #include "qid.h"
 #include "qtool.h"
@@ -125,31 +128,28 @@ static const char *reason_of(const struct defer_log *log,
     return e && e->dsn.reason ? e->dsn.reason : "";
 }
 
-static void format_text(struct buf *out, enum queue_name queue, const char *qid,
-                        const struct qfile_envelope *env,
-                        const struct defer_log *log, const char *sender)
+static void format_text(struct buf *out, const struct queue_list_entry *e,
+                        const char *sender)
 {
     struct buf id = BUF_INIT, shown = BUF_INIT;
-    buf_append_str(&id, qid);
-    if (queue == QUEUE_ACTIVE)
+    append_printable(&id, e->queue_id);
+    if (e->queue == QUEUE_ACTIVE)
         buf_append_char(&id, '*');
-    else if (queue == QUEUE_HOLD)
+    else if (e->queue == QUEUE_HOLD)
         buf_append_char(&id, '!');
     char when[64] = "??";
-    time_t arrival = (time_t)env->arrival_sec;
+    time_t arrival = (time_t)e->arrival_time;
     struct tm tm;
     if (localtime_r(&arrival, &tm))
         strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm);
     append_printable(&shown, sender);
     buf_appendf(out, "%-*s %*" PRIu64 " %-*.*s %s\n", LIST_ID_WIDTH,
-                buf_cstr(&id), LIST_SIZE_WIDTH, env->header.message_size,
+                buf_cstr(&id), LIST_SIZE_WIDTH, e->message_size,
                 LIST_TIME_WIDTH, LIST_TIME_WIDTH, when, buf_cstr(&shown));
     const char *previous = "";
-    for (size_t i = 0; i < env->recipient_count; i++) {
-        const struct qfile_recipient *rcpt = &env->recipients[i];
-        if (rcpt->done)
-            continue;
-        const char *reason = reason_of(log, rcpt);
+    for (size_t i = 0; i < e->recipient_count; i++) {
+        const struct queue_list_recipient *rcpt = &e->recipients[i];
+        const char *reason = rcpt->delay_reason ? rcpt->delay_reason : "";
         /* A reason line only when it changes; "reason unavailable" when
          * a recipient has none after one that had one (as Postfix). */
         if (strcmp(reason, previous) != 0) {
@@ -171,33 +171,28 @@ static void format_text(struct buf *out, enum queue_name queue, const char *qid,
     buf_free(&shown);
 }
 
-static void format_json(struct buf *out, enum queue_name queue, const char *qid,
-                        const struct qfile_envelope *env,
-                        const struct defer_log *log, const char *sender)
+static void format_json(struct buf *out, const struct queue_list_entry *e,
+                        const char *sender)
 {
+    const char *queue = queue_dir_name(e->queue);
     buf_append_str(out, "{\"queue_name\": \"");
-    queue_list_json_quote(out, queue_dir_name(queue));
+    queue_list_json_quote(out, queue ? queue : "");
     buf_append_str(out, "\", \"queue_id\": \"");
-    queue_list_json_quote(out, qid);
+    queue_list_json_quote(out, e->queue_id);
     buf_appendf(out,
                 "\", \"arrival_time\": %" PRIu64 ", \"message_size\": %" PRIu64
                 ", \"forced_expire\": false, \"sender\": \"",
-                env->arrival_sec, env->header.message_size);
+                e->arrival_time, e->message_size);
     queue_list_json_quote(out, sender);
     buf_append_str(out, "\", \"recipients\": [");
-    int first = 1;
-    for (size_t i = 0; i < env->recipient_count; i++) {
-        const struct qfile_recipient *rcpt = &env->recipients[i];
-        if (rcpt->done)
-            continue;
-        buf_append_str(out, first ? "{\"address\": \"" : ", {\"address\": \"");
-        first = 0;
+    for (size_t i = 0; i < e->recipient_count; i++) {
+        const struct queue_list_recipient *rcpt = &e->recipients[i];
+        buf_append_str(out, i == 0 ? "{\"address\": \"" : ", {\"address\": \"");
         queue_list_json_quote(out, rcpt->address);
         buf_append_char(out, '"');
-        const char *reason = reason_of(log, rcpt);
-        if (*reason) {
+        if (rcpt->delay_reason && *rcpt->delay_reason) {
             buf_append_str(out, ", \"delay_reason\": \"");
-            queue_list_json_quote(out, reason);
+            queue_list_json_quote(out, rcpt->delay_reason);
             buf_append_char(out, '"');
         }
         buf_append_char(out, '}');
@@ -205,44 +200,119 @@ static void format_json(struct buf *out, enum queue_name queue, const char *qid,
     buf_append_str(out, "]}\n");
 }
 
-/* Lists one message into out and sets *size; 0, or -1 when it is left
- * out. */
-static int list_message(const char *queue_directory, enum queue_name queue,
-                        const char *qid, enum queue_list_format format,
-                        const char *empty_sender, struct buf *out,
-                        uint64_t *size)
+void queue_list_printer_init(struct queue_list_printer *p,
+                             enum queue_list_format format,
+                             const char *empty_sender, FILE *out)
+{
+    p->format = format;
+    p->empty_sender = empty_sender;
+    p->out = out;
+    p->count = 0;
+    p->total_size = 0;
+}
+
+void queue_list_print(struct queue_list_printer *p,
+                      const struct queue_list_entry *entry)
+{
+    struct buf text = BUF_INIT;
+    const char *sender = entry->sender[0] ? entry->sender : p->empty_sender;
+    if (p->format == QUEUE_LIST_JSON) {
+        format_json(&text, entry, sender);
+    } else {
+        if (p->count == 0)
+            fprintf(p->out, "%-*s %*s %-*s %s\n", LIST_ID_WIDTH,
+                    "----Queue ID-----", LIST_SIZE_WIDTH, "--Size--",
+                    LIST_TIME_WIDTH, "---Arrival Time----",
+                    "--Sender/Recipient------");
+        else
+            fputc('\n', p->out);
+        format_text(&text, entry, sender);
+    }
+    fwrite(text.data, 1, text.len, p->out);
+    p->count++;
+    p->total_size += entry->message_size;
+    buf_free(&text);
+}
+
+void queue_list_print_end(struct queue_list_printer *p)
+{
+    if (p->format == QUEUE_LIST_TEXT) {
+        if (p->count == 0)
+            fprintf(p->out, "Mail queue is empty\n");
+        else
+            fprintf(p->out, "\n-- %llu Kbytes in %lu Request%s.\n",
+                    p->total_size / 1024, p->count, p->count == 1 ? "" : "s");
+    }
+    fflush(p->out);
+}
+
+static void warn(const struct queue_list_scan_ops *ops, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void warn(const struct queue_list_scan_ops *ops, const char *fmt, ...)
+{
+    if (ops->warning == NULL)
+        return;
+    struct buf text = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vappendf(&text, fmt, ap);
+    va_end(ap);
+    ops->warning(buf_cstr(&text), ops->ctx);
+    buf_free(&text);
+}
+
+/* Reads one message and hands it to ops->entry. Returns the callback's
+ * result, or 0 when the message is left out. */
+static int scan_message(const char *queue_directory, enum queue_name queue,
+                        const char *qid, const struct queue_list_scan_ops *ops)
 {
     struct buf path = BUF_INIT, err = BUF_INIT;
     struct qfile_reader *r = NULL;
     struct qfile_envelope env;
     memset(&env, 0, sizeof(env));
-    int status = -1;
+    int status = 0;
     queue_path(&path, queue_directory, queue, qid);
     enum qfile_result result = qfile_reader_open(buf_cstr(&path), 0, &r, &err);
     if (result == QFILE_OK)
         result = qfile_read_envelope(r, &env, &err);
     if (result == QFILE_CORRUPT) {
-        qtool_warn("%s/%s: corrupt queue file: %s", queue_dir_name(queue), qid,
-                   buf_cstr(&err));
+        warn(ops, "%s/%s: corrupt queue file: %s", queue_dir_name(queue), qid,
+             buf_cstr(&err));
     } else if (result == QFILE_SYSERR && errno != ENOENT) {
-        qtool_warn("%s/%s: %s", queue_dir_name(queue), qid, buf_cstr(&err));
+        warn(ops, "%s/%s: %s", queue_dir_name(queue), qid, buf_cstr(&err));
     } else if (result == QFILE_OK) {
         struct defer_log log;
         buf_reset(&err);
         enum defer_log_result logged =
             defer_log_read(queue_directory, QUEUE_DEFER, qid, &log, &err);
         if (logged == DEFER_LOG_CORRUPT || logged == DEFER_LOG_SYSERR)
-            qtool_warn("%s", buf_cstr(&err)); /* keep what was read */
-        const char *sender = env.sender[0] ? env.sender : empty_sender;
+            warn(ops, "%s", buf_cstr(&err)); /* keep what was read */
         const struct defer_log *reasons =
             logged == DEFER_LOG_OK || logged == DEFER_LOG_CORRUPT ? &log : NULL;
-        if (format == QUEUE_LIST_JSON)
-            format_json(out, queue, qid, &env, reasons, sender);
-        else
-            format_text(out, queue, qid, &env, reasons, sender);
+        struct queue_list_recipient *rcpts = xcalloc(
+            env.recipient_count ? env.recipient_count : 1, sizeof(*rcpts));
+        size_t count = 0;
+        for (size_t i = 0; i < env.recipient_count; i++) {
+            const struct qfile_recipient *rcpt = &env.recipients[i];
+            if (rcpt->done)
+                continue;
+            rcpts[count].address = rcpt->address;
+            rcpts[count].delay_reason = reason_of(reasons, rcpt);
+            count++;
+        }
+        struct queue_list_entry entry = {
+            .queue = queue,
+            .queue_id = qid,
+            .arrival_time = env.arrival_sec,
+            .message_size = env.header.message_size,
+            .sender = env.sender ? env.sender : "",
+            .recipients = rcpts,
+            .recipient_count = count,
+        };
+        status = ops->entry(&entry, ops->ctx);
+        free(rcpts);
         defer_log_free(&log);
-        *size = env.header.message_size;
-        status = 0;
     }
     qfile_envelope_free(&env);
     if (r)
@@ -252,47 +322,46 @@ static int list_message(const char *queue_directory, enum queue_name queue,
     return status;
 }
 
-int queue_list(const char *queue_directory, enum queue_list_format format,
-               const char *empty_sender, FILE *out, struct buf *err)
+int queue_list_scan(const char *queue_directory,
+                    const struct queue_list_scan_ops *ops, struct buf *err)
 {
-    unsigned long long total_size = 0;
-    unsigned long count = 0;
     int result = 0;
-    struct buf text = BUF_INIT;
     for (size_t q = 0; q < sizeof(LISTED) / sizeof(LISTED[0]); q++) {
         struct strlist ids;
         strlist_init(&ids);
         if (list_ids(queue_directory, LISTED[q], &ids, err) < 0)
             result = -1;
         for (size_t i = 0; i < ids.count; i++) {
-            buf_reset(&text);
-            uint64_t size = 0;
-            if (list_message(queue_directory, LISTED[q], ids.items[i], format,
-                             empty_sender, &text, &size) < 0)
-                continue;
-            if (format == QUEUE_LIST_TEXT) {
-                if (count == 0)
-                    fprintf(out, "%-*s %*s %-*s %s\n", LIST_ID_WIDTH,
-                            "----Queue ID-----", LIST_SIZE_WIDTH, "--Size--",
-                            LIST_TIME_WIDTH, "---Arrival Time----",
-                            "--Sender/Recipient------");
-                else
-                    fputc('\n', out);
+            if (scan_message(queue_directory, LISTED[q], ids.items[i], ops) <
+                0) {
+                strlist_free(&ids);
+                return 1;
             }
-            fwrite(text.data, 1, text.len, out);
-            count++;
-            total_size += size;
         }
         strlist_free(&ids);
     }
-    if (format == QUEUE_LIST_TEXT) {
-        if (count == 0)
-            fprintf(out, "Mail queue is empty\n");
-        else
-            fprintf(out, "\n-- %llu Kbytes in %lu Request%s.\n",
-                    total_size / 1024, count, count == 1 ? "" : "s");
-    }
-    fflush(out);
-    buf_free(&text);
     return result;
+}
+
+static int print_entry(const struct queue_list_entry *entry, void *ctx)
+{
+    queue_list_print(ctx, entry);
+    return 0;
+}
+
+static void print_warning(const char *text, void *ctx)
+{
+    (void)ctx;
+    qtool_warn("%s", text);
+}
+
+int queue_list(const char *queue_directory, enum queue_list_format format,
+               const char *empty_sender, FILE *out, struct buf *err)
+{
+    struct queue_list_printer printer;
+    queue_list_printer_init(&printer, format, empty_sender, out);
+    struct queue_list_scan_ops ops = {print_entry, print_warning, &printer};
+    int result = queue_list_scan(queue_directory, &ops, err);
+    queue_list_print_end(&printer);
+    return result < 0 ? -1 : 0;
 }

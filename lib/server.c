@@ -20,6 +20,7 @@
 #include "log.h"
 #include "master_proto.h"
 #include "mem.h"
+#include "peercred.h"
 #include "privs.h"
 #include "str.h"
 
@@ -281,13 +282,42 @@ static int accept_client(int listen_fd)
     return client;
 }
 
+/* The client of the stream trigger being handled (server.h,
+ * server_trigger_peer and server_trigger_reply); fd -1 otherwise. */
+static struct {
+    int fd;
+    int have_cred;
+    struct peercred cred;
+} trigger_client = {.fd = -1};
+
+int server_trigger_peer(struct peercred *cred)
+{
+    if (trigger_client.fd < 0 || !trigger_client.have_cred)
+        return -1;
+    *cred = trigger_client.cred;
+    return 0;
+}
+
+void server_trigger_reply(const void *data, size_t len)
+{
+    if (trigger_client.fd < 0)
+        return;
+    /* Never blocks: a client that closed without waiting, or one that
+     * does not read, simply misses the reply. */
+    ssize_t n = send(trigger_client.fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 || (size_t)n != len)
+        log_debug("trigger reply: %s", n < 0 ? strerror(errno) : "short write");
+}
+
 /* Reads one trigger: from a fifo, what is there; from a datagram socket,
- * one datagram; from a stream socket, until the client closes (bounded
- * in size and time). */
+ * one datagram; from a stream socket, until the client closes or shuts
+ * down its side (bounded in size and time). A stream client stays
+ * connected during the trigger callback, which may answer it. */
 static void read_trigger(int listen_fd, enum listen_kind kind)
 {
     char data[SERVER_TRIGGER_MAX];
     size_t len = 0;
+    int fd = -1;
     if (kind == LISTEN_FIFO || kind == LISTEN_DGRAM) {
         ssize_t n = kind == LISTEN_FIFO
                         ? read(listen_fd, data, sizeof(data))
@@ -297,7 +327,7 @@ static void read_trigger(int listen_fd, enum listen_kind kind)
         len = (size_t)n;
     } else {
         report(MASTER_STAT_TAKEN);
-        int fd = accept_client(listen_fd);
+        fd = accept_client(listen_fd);
         if (fd < 0) {
             report(MASTER_STAT_AVAIL);
             return;
@@ -313,16 +343,21 @@ static void read_trigger(int listen_fd, enum listen_kind kind)
                 break;
             len += (size_t)n;
         }
-        close(fd);
     }
     if (len > 0) {
         report(MASTER_STAT_TAKEN);
         event_timer_stop(srv.loop, &srv.idle_timer);
+        trigger_client.fd = fd;
+        trigger_client.have_cred =
+            fd >= 0 && peercred_get(fd, &trigger_client.cred) == 0;
         alarm(srv.watchdog);
         srv.ops->trigger(data, len);
         alarm(0);
+        trigger_client.fd = -1;
         srv.use_count++;
     }
+    if (fd >= 0)
+        close(fd);
     report(MASTER_STAT_AVAIL);
     became_idle();
 }

@@ -49,6 +49,7 @@
 #include <stddef.h>
 
 #include "event.h"
+#include "peercred.h"
 #include "stream.h"
 
 enum server_mode { SERVER_SINGLE, SERVER_EVENT, SERVER_TRIGGER };
@@ -92,6 +93,17 @@ size_t server_session_count(void);
  * lifeline EOF does); a daemon may call it on a fatal condition it wants
  * to finish gracefully. */
 void server_stop(void);
+
+/* SERVER_TRIGGER, during the trigger() call only. A client that
+ * delivered its trigger over a unix stream socket stays connected until
+ * trigger() returns (it ends its trigger with shutdown(SHUT_WR) when it
+ * wants an answer, or simply closes).
+ * server_trigger_peer: the kernel's word on who sent this trigger
+ * (SO_PEERCRED): 0, or -1 when there is none (a fifo, a datagram, an
+ * inet socket). server_trigger_reply: sends bytes back to that client
+ * without blocking; a client that did not wait misses them. */
+int server_trigger_peer(struct peercred *cred);
+void server_trigger_reply(const void *data, size_t len);
 
 /* From the command line: service name (-n), type (-t), 1 when -S. */
 const char *server_service(void);

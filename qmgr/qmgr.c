@@ -13,6 +13,7 @@
  *   S site LF   retry now deferred mail with a recipient in domain site
  *   Q id LF     retry deferred message id now
  * (lib/qmgr_trigger.h, docs/mail-flow.md). Unknown bytes are ignored.
+ * F, S and Q are honoured only for users in authorized_flush_users.
  * qmgr is a long-running trigger service of the server skeleton
  * (lib/server.h), which reads each trigger connection and keeps the
  * master contract, the chroot and the privilege drop. EOF on the
@@ -32,11 +33,13 @@
 #include "config.h"
 #include "log.h"
 #include "mem.h"
+#include "peercred.h"
 #include "qmgr_trigger.h"
 #include "resolve.h"
 #include "rewrite.h"
 #include "server.h"
 #include "trigger_parse.h"
+#include "user_acl.h"
 
 struct qmgr qmgr;
 
@@ -83,9 +86,55 @@ static void trigger_argument(char request, const char *arg)
     }
 }
 
+/* Flush requests (F, S, Q) are for users in authorized_flush_users
+ * (root and mail_owner always): the socket is public. The check is made
+ * once per trigger connection, with the uid the kernel reports; a
+ * refused client is told so (lib/qmgr_trigger.h) and postqueue prints
+ * Postfix's message. Wake-ups (A, D, W) are for anyone: they only make
+ * qmgr look at what is due anyway. */
+static struct user_acl *flush_acl;
+
+struct trigger_client {
+    int checked;
+    int allowed;
+};
+
+static int flush_allowed(struct trigger_client *client)
+{
+    if (client->checked)
+        return client->allowed;
+    client->checked = 1;
+    struct peercred cred;
+    long uid =
+        server_trigger_peer(&cred) == 0 ? (long)cred.uid : USER_ACL_UNKNOWN_UID;
+    struct buf name = BUF_INIT, reply = BUF_INIT;
+    enum user_acl_result result = user_acl_check(flush_acl, uid, &name);
+    client->allowed = result == USER_ACL_ALLOWED;
+    if (result == USER_ACL_DENIED) {
+        log_info("refused flush request from %s(%ld): not in %s",
+                 buf_cstr(&name), uid, user_acl_title(flush_acl));
+        qmgr_trigger_refusal_encode(&reply, buf_cstr(&name), uid, NULL);
+    } else if (result == USER_ACL_ERROR) {
+        log_warn("%s: lookup error for user %s(%ld): flush request refused",
+                 user_acl_title(flush_acl), buf_cstr(&name), uid);
+        qmgr_trigger_refusal_encode(&reply, NULL, uid,
+                                    "authorized_flush_users lookup error; "
+                                    "try again later");
+    }
+    if (reply.len)
+        server_trigger_reply(reply.data, reply.len);
+    buf_free(&name);
+    buf_free(&reply);
+    return client->allowed;
+}
+
 static void trigger_request(void *ctx, char request, const char *arg)
 {
-    (void)ctx;
+    struct trigger_client *client = ctx;
+    if ((request == QMGR_TRIGGER_FLUSH || request == QMGR_TRIGGER_SITE ||
+         request == QMGR_TRIGGER_MESSAGE) &&
+        !flush_allowed(client))
+        return;
     switch (request) {
     case QMGR_TRIGGER_NEW_MAIL:
         qmgr_kick(1, 0, 0);
@@ -114,7 +163,8 @@ static void trigger_request(void *ctx, char request, const char *arg)
  * read by lib/trigger_parse. */
 static void trigger(const char *data, size_t len)
 {
-    trigger_parse(data, len, trigger_request, NULL);
+    struct trigger_client client = {0, 0};
+    trigger_parse(data, len, trigger_request, &client);
 }
 
 static void deferred_tick(struct event_loop *loop, void *ctx)
@@ -168,6 +218,11 @@ static void pre_init(int argc, char **argv)
     qmgr.resolver = resolve_open(&rs, qmgr.rewrite, &err);
     if (!qmgr.resolver)
         log_fatal("%s", err.data);
+    buf_reset(&err);
+    flush_acl =
+        user_acl_open("authorized_flush_users", USER_ACL_OWNER_EXEMPT, &err);
+    if (!flush_acl)
+        log_fatal("authorized_flush_users: %s", err.data);
     buf_free(&err);
     deliver_init(); /* reads master.cf */
 }

@@ -35,6 +35,7 @@
 #include "qmgr_trigger.h"
 #include "queue_dirs.h"
 #include "server.h"
+#include "user_acl.h"
 
 struct smtpd_settings smtpd_var;
 struct group_commit *smtpd_group_commit;
@@ -512,6 +513,37 @@ static void name_lookup(void *ctx)
 
 static struct bgjob_pool *name_pool;
 
+/* authorized_submit_users, for local submission. Postfix checks it in
+ * sendmail and postdrop, which are set-gid; Postern's sendmail is an
+ * ordinary program, so the check is made here, on the uid the kernel
+ * gave for the socket's peer. */
+static struct user_acl *submit_acl;
+
+/* 1 when the local client may submit; otherwise the refusal is the
+ * greeting and the session closes after it. */
+static int submit_allowed(struct smtpd_session *s)
+{
+    struct buf name = BUF_INIT;
+    enum user_acl_result result =
+        user_acl_check(submit_acl, s->peer_uid, &name);
+    if (result == USER_ACL_DENIED) {
+        log_info("reject: connect from %s uid=%ld: User %s(%ld) is not "
+                 "allowed to submit mail",
+                 s->namaddr, s->peer_uid, buf_cstr(&name), s->peer_uid);
+        smtpd_reply(s, "554 5.7.1 User %s(%ld) is not allowed to submit mail",
+                    buf_cstr(&name), s->peer_uid);
+    } else if (result == USER_ACL_ERROR) {
+        log_warn("authorized_submit_users: lookup error for user %s(%ld)",
+                 buf_cstr(&name), s->peer_uid);
+        smtpd_reply(s, "451 4.3.0 Temporary lookup failure");
+    }
+    buf_free(&name);
+    if (result == USER_ACL_ALLOWED)
+        return 1;
+    smtpd_close_after_reply(s);
+    return 0;
+}
+
 static void finish_connect(struct smtpd_session *s)
 {
     snprintf(s->namaddr, sizeof(s->namaddr), "%s[%s]", s->name, s->addr);
@@ -527,7 +559,8 @@ static void finish_connect(struct smtpd_session *s)
                         netlist_match(smtpd_var.bare_nl_exclusions, s->name,
                                       s->addr) != DICT_FOUND;
     s->state = SMTPD_CMD;
-    smtpd_greeting(s);
+    if (!s->local || submit_allowed(s))
+        smtpd_greeting(s);
     session_run(s);
 }
 
@@ -615,6 +648,11 @@ static void smtpd_pre_init(int argc, char **argv)
     (void)argc;
     (void)argv;
     settings_load();
+    struct buf err = BUF_INIT;
+    submit_acl = user_acl_open("authorized_submit_users", 0, &err);
+    if (submit_acl == NULL)
+        log_fatal("authorized_submit_users: %s", buf_cstr(&err));
+    buf_free(&err);
     smtpd_check_init();
     smtpd_header_init();
     smtpd_dns_init();

@@ -5,19 +5,16 @@
  *
  * -C names a main.cf (its directory is used), as Sendmail's -C does for
  * sendmail.cf; -c names the directory, as every Postern command. Other
- * Sendmail options are accepted and ignored, as Postfix does. */
-#include <errno.h>
+ * Sendmail options are accepted and ignored, as Postfix does. The listing
+ * comes from the showq service (lib/queue_show.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 
-#include "buf.h"
-#include "config.h"
 #include "log.h"
 #include "mem.h"
 #include "qtool.h"
-#include "queue_list.h"
+#include "queue_show.h"
 
 int main(int argc, char **argv)
 {
@@ -43,13 +40,7 @@ int main(int argc, char **argv)
         }
     }
     const char *queue_directory = qtool_config(config_dir);
-    struct buf err = BUF_INIT;
-    if (queue_list(queue_directory, QUEUE_LIST_TEXT,
-                   cfg_str("empty_address_recipient"), stdout, &err) < 0)
-        qtool_fatal(EX_NOPERM, "%s", buf_cstr(&err));
-    if (ferror(stdout))
-        qtool_fatal(EX_IOERR, "output write error: %s", strerror(errno));
-    buf_free(&err);
+    int status = queue_show(queue_directory, QUEUE_LIST_TEXT);
     free(config_dir);
-    return 0;
+    return status;
 }

@@ -6,10 +6,13 @@
  *   postqueue [-v] [-c DIR] -s site     retry deferred mail for a site now
  *   postqueue [-v] [-c DIR] -i queue_id retry one message now
  *
- * The listing reads the queue directly (lib/queue_list.h). Flushing asks
- * qmgr over $queue_directory/public/qmgr (lib/qmgr_trigger.h); when qmgr
- * does not answer, postqueue says the mail system is down and exits 69
- * (EX_UNAVAILABLE), as Postfix does. */
+ * The listing comes from the showq service, $queue_directory/public/showq
+ * (lib/queue_show.h), which checks authorized_mailq_users; root and
+ * mail_owner read the queue directly when the mail system is down.
+ * Flushing asks qmgr over $queue_directory/public/qmgr
+ * (lib/qmgr_trigger.h), which checks authorized_flush_users. A refusal,
+ * or a mail system that is down, is reported with Postfix's text and
+ * exit status 69 (EX_UNAVAILABLE), as Postfix does. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -24,7 +27,7 @@
 #include "qid.h"
 #include "qmgr_trigger.h"
 #include "qtool.h"
-#include "queue_list.h"
+#include "queue_show.h"
 
 #define TRIGGER_TIMEOUT_MS 5000
 
@@ -35,28 +38,24 @@ static void usage(void)
     exit(EX_USAGE);
 }
 
-static int list(const char *queue_directory, enum queue_list_format format)
-{
-    struct buf err = BUF_INIT;
-    if (queue_list(queue_directory, format, cfg_str("empty_address_recipient"),
-                   stdout, &err) < 0)
-        qtool_fatal(EX_NOPERM, "%s", buf_cstr(&err));
-    if (ferror(stdout))
-        qtool_fatal(EX_IOERR, "output write error: %s", strerror(errno));
-    buf_free(&err);
-    return 0;
-}
-
 static int trigger(const char *queue_directory, const struct buf *request)
 {
     struct buf err = BUF_INIT;
-    enum qmgr_trigger_result result = qmgr_trigger_send(
-        queue_directory, request->data, request->len, TRIGGER_TIMEOUT_MS, &err);
+    struct qmgr_trigger_refusal refusal = {BUF_INIT, -1};
+    enum qmgr_trigger_result result =
+        qmgr_trigger_request(queue_directory, request->data, request->len,
+                             TRIGGER_TIMEOUT_MS, &refusal, &err);
     switch (result) {
     case QMGR_TRIGGER_OK:
-    case QMGR_TRIGGER_BUSY: /* qmgr is awake with work pending: it will see it
-                             */
         break;
+    case QMGR_TRIGGER_BUSY: /* qmgr has the request and will get to it */
+        log_debug("%s", buf_cstr(&err));
+        break;
+    case QMGR_TRIGGER_REFUSED:
+        /* Postfix's text; its postqueue exits 69 for every fatal error. */
+        qtool_fatal(EX_UNAVAILABLE,
+                    "User %s(%ld) is not allowed to flush the mail queue",
+                    buf_cstr(&refusal.user), refusal.uid);
     case QMGR_TRIGGER_DOWN:
         log_debug("%s", buf_cstr(&err));
         qtool_fatal(EX_UNAVAILABLE,
@@ -65,6 +64,7 @@ static int trigger(const char *queue_directory, const struct buf *request)
         qtool_fatal(EX_UNAVAILABLE, "Cannot flush mail queue: %s",
                     buf_cstr(&err));
     }
+    buf_free(&refusal.user);
     buf_free(&err);
     return 0;
 }
@@ -112,10 +112,10 @@ int main(int argc, char **argv)
     int status = 0;
     switch (mode) {
     case 'p':
-        status = list(queue_directory, QUEUE_LIST_TEXT);
+        status = queue_show(queue_directory, QUEUE_LIST_TEXT);
         break;
     case 'j':
-        status = list(queue_directory, QUEUE_LIST_JSON);
+        status = queue_show(queue_directory, QUEUE_LIST_JSON);
         break;
     case 'f': {
         /* Forget dead destinations and retry all of deferred/ now; also

@@ -13,8 +13,10 @@
  * trusted for nothing it could lie about. Exit codes are sysexits(3):
  * EX_USAGE for bad options, EX_NOUSER when every recipient was refused
  * (or one was, 5xx), EX_TEMPFAIL for a 4xx or an unreachable intake,
- * EX_DATAERR for a message refused at the end of data, EX_IOERR for
- * reading standard input. See docs/sendmail.md. */
+ * and, as Postfix's sendmail, for a user smtpd refuses at the greeting
+ * (authorized_submit_users), EX_DATAERR for a message refused at the
+ * end of data, EX_IOERR for reading standard input. See
+ * docs/sendmail.md. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -115,21 +117,22 @@ static int relay_smtp(void)
     for (;;) {
         if (poll(p, 2, SENDMAIL_TIMEOUT_MS) <= 0)
             break;
-        if (p[0].revents & (POLLIN | POLLHUP)) {
-            ssize_t n = read(0, data, sizeof(data));
-            if (n <= 0) {
-                shutdown(fd, SHUT_WR);
-                p[0].fd = -1;
-            } else if (write(fd, data, (size_t)n) != n) {
-                break;
-            }
-        }
+        /* smtpd's side first: a server that said its last words (a
+         * refusal at the greeting) and closed must still be heard when
+         * our input can no longer be delivered to it. */
         if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = read(fd, data, sizeof(data));
             if (n <= 0)
                 break;
             if (write(1, data, (size_t)n) != n)
                 break;
+        }
+        if (p[0].fd >= 0 && (p[0].revents & (POLLIN | POLLHUP))) {
+            ssize_t n = read(0, data, sizeof(data));
+            if (n <= 0 || write(fd, data, (size_t)n) != n) {
+                shutdown(fd, SHUT_WR);
+                p[0].fd = -1;
+            }
         }
     }
     close(fd);
@@ -154,19 +157,45 @@ static int run_tool(const char *name, char *const argv[])
     return EX_OSERR;
 }
 
-/* -q: as postqueue -f: retry the deferred queue now and scan incoming/. */
+/* -q: as postqueue -f: retry the deferred queue now and scan incoming/.
+ * qmgr checks authorized_flush_users. */
 static int flush_queue(void)
 {
     struct buf err = BUF_INIT;
-    enum qmgr_trigger_result r =
-        qmgr_trigger_send(cfg_str("queue_directory"), "FA", 2, 10000, &err);
-    if (r == QMGR_TRIGGER_DOWN || r == QMGR_TRIGGER_ERROR) {
+    struct qmgr_trigger_refusal refusal = {BUF_INIT, -1};
+    enum qmgr_trigger_result r = qmgr_trigger_request(
+        cfg_str("queue_directory"), "FA", 2, 10000, &refusal, &err);
+    int rc = EX_OK;
+    if (r == QMGR_TRIGGER_REFUSED) {
+        fprintf(stderr,
+                "sendmail: fatal: User %s(%ld) is not allowed to flush the "
+                "mail queue\n",
+                buf_cstr(&refusal.user), refusal.uid);
+        rc = EX_UNAVAILABLE; /* what Postfix's postqueue -f exits with */
+    } else if (r == QMGR_TRIGGER_DOWN || r == QMGR_TRIGGER_ERROR) {
         fprintf(stderr, "sendmail: mail system is down: %s\n", buf_cstr(&err));
-        buf_free(&err);
-        return EX_UNAVAILABLE;
+        rc = EX_UNAVAILABLE;
     }
+    buf_free(&refusal.user);
     buf_free(&err);
-    return EX_OK;
+    return rc;
+}
+
+/* A 5xx greeting from the local intake is smtpd refusing us (not in
+ * authorized_submit_users): said as Postfix's sendmail says it, without
+ * the SMTP codes, and with its exit status (EX_TEMPFAIL: Postfix's
+ * sendmail exits 75 after every fatal error). */
+static int refused_at_greeting(const struct buf *reply)
+{
+    const char *text = reply->len > 4 ? reply->data + 4 : "";
+    /* Skip an enhanced status code "5.7.1 ". */
+    if (text[0] >= '2' && text[0] <= '5' && text[1] == '.') {
+        const char *space = strchr(text, ' ');
+        if (space)
+            text = space + 1;
+    }
+    fprintf(stderr, "sendmail: fatal: %s\n", text);
+    return EX_TEMPFAIL;
 }
 
 /* Reads the message from stdin: LF or CRLF lines; without -i a line
@@ -286,8 +315,11 @@ static int submit(const char *sender, const char *fullname,
         return EX_TEMPFAIL;
     struct buf reply = BUF_INIT;
     int rc = EX_OK, code;
-    if ((code = read_reply(s, &reply)) != 220 ||
-        (code = command(s, &reply, "EHLO localhost")) != 250 ||
+    if ((code = read_reply(s, &reply)) >= 500) {
+        rc = refused_at_greeting(&reply);
+        goto done;
+    }
+    if (code != 220 || (code = command(s, &reply, "EHLO localhost")) != 250 ||
         (code = command(s, &reply, "MAIL FROM:<%s>", sender)) != 250) {
         fprintf(stderr, "sendmail: %s\n",
                 code < 0 ? "lost connection" : reply.data);

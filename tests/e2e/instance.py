@@ -53,7 +53,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
-DAEMON_NAMES = ("master smtpd qmgr smtp local virtual imapd pop3d auth anvil "
+DAEMON_NAMES = ("master smtpd qmgr smtp local virtual imapd pop3d auth anvil showq "
                 "bounce").split()
 DEFAULT_MAIL_OWNER = "postern"
 

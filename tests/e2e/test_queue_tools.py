@@ -11,6 +11,7 @@ locked by another process being skipped."""
 import fcntl
 import json
 import os
+import pwd
 import socket
 import subprocess
 import tempfile
@@ -52,6 +53,10 @@ class QueueToolsTest(unittest.TestCase):
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
             f.write(f"queue_directory = {self.queue}\n"
                     f"maillog_file = {self.maillog}\n")
+            # No showq runs here: postqueue -p reads the queue itself, as
+            # only root and mail_owner may (the owner of this queue).
+            if os.geteuid() != 0:
+                f.write(f"mail_owner = {pwd.getpwuid(os.getuid()).pw_name}\n")
 
     def tearDown(self):
         self.tmp.cleanup()

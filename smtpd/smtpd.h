@@ -7,7 +7,8 @@
  *   smtpd_actions.c access actions that change the message (PREPEND,
  *                  REDIRECT, BCC) and the ones that only log (WARN, INFO)
  *   smtpd_header.c header address rewriting: who is local, the glue
- *   smtpd_dns.c    DNS lookups for restrictions, without blocking others
+ *   smtpd_dns.c    DNS lookups for restrictions, without blocking others,
+ *                  and the replies of the reject_unknown_* restrictions
  *   smtpd_data.c   DATA and BDAT intake, headers, the queue file, commit
  *
  * One process serves many sessions on lib/server.h's event loop; a
@@ -322,6 +323,27 @@ void smtpd_dns_new_check(struct smtpd_session *s);
  * adds is done (an evaluation repeats the previous one up to the point
  * where that one waited). */
 int smtpd_dns_replayed(struct smtpd_session *s);
+/* The replies of the reject_unknown_* restrictions, after Postfix's
+ * smtpd (docs/dns.md): for a verdict about name (the domain of subject,
+ * or the HELO name), PASS, or the code, enhanced code and text of a
+ * reject or of a temporary error (sent at once when defer_now, else
+ * only if nothing else rejects: defer_if_permit). text gets the reply
+ * after the codes ("<subject>: Sender address rejected: ..."). */
+enum smtpd_unknown_what { UNKNOWN_SENDER, UNKNOWN_RECIPIENT, UNKNOWN_HELO };
+enum smtpd_unknown_act {
+    SMTPD_UNKNOWN_PASS,
+    SMTPD_UNKNOWN_REJECT,
+    SMTPD_UNKNOWN_TEMPFAIL,
+};
+struct smtpd_unknown_reply {
+    long code;
+    const char *dsn;
+    int defer_now;
+};
+enum smtpd_unknown_act
+smtpd_dns_unknown_reply(enum smtpd_unknown_what what, const char *subject,
+                        const char *name, enum dns_domain_status status,
+                        struct smtpd_unknown_reply *reply, struct buf *text);
 /* Forgets the remembered answers (end of a transaction). */
 void smtpd_dns_forget(struct smtpd_session *s);
 /* Cancels a lookup in flight and forgets everything (session end). */

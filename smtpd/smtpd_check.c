@@ -484,16 +484,13 @@ static enum smtpd_verdict check_done(struct smtpd_session *s,
     return v;
 }
 
-enum unknown_what { UNKNOWN_SENDER, UNKNOWN_RECIPIENT, UNKNOWN_HELO };
-
 /* reject_unknown_sender_domain, reject_unknown_recipient_domain and
- * reject_unknown_helo_hostname, with Postfix's replies: a domain with
- * neither MX nor A/AAAA records gets unknown_address_reject_code (450)
- * "Domain not found", a null MX 550 5.7.27 (sender) or 556 5.1.10
- * (recipient), a temporary DNS error 450 through the tempfail action. */
+ * reject_unknown_helo_hostname: which name to ask about (none for the
+ * null sender, our own domains and address literals); the replies are
+ * smtpd_dns_unknown_reply's. */
 static enum smtpd_verdict check_unknown(struct smtpd_session *s,
                                         struct check_ctx *c,
-                                        enum unknown_what what)
+                                        enum smtpd_unknown_what what)
 {
     const char *name, *subject;
     enum dns_domain_mode mode = DNS_DOMAIN_MAIL;
@@ -524,47 +521,23 @@ static enum smtpd_verdict check_unknown(struct smtpd_session *s,
         status = DNS_DOMAIN_NOTFOUND;
     else if (!smtpd_dns_domain(s, name, mode, &status))
         return SMTPD_SUSPEND;
-    const char *class = what == UNKNOWN_SENDER      ? "Sender address"
-                        : what == UNKNOWN_RECIPIENT ? "Recipient address"
-                                                    : "Helo command";
-    if (what == UNKNOWN_HELO) {
-        switch (status) {
-        case DNS_DOMAIN_FOUND:
-            return SMTPD_NEXT;
-        case DNS_DOMAIN_TEMPFAIL:
-            return defer_if_permit(
-                s, c, smtpd_var.unknown_helo_tempfail_defer, 450, "4.7.1",
-                "<%s>: %s rejected: Host not found", subject, class);
-        default:
-            return reject(s, c, smtpd_var.unknown_hostname_code, "4.7.1",
-                          "<%s>: %s rejected: %s", subject, class,
-                          status == DNS_DOMAIN_MALFORMED
-                              ? "Malformed DNS server reply"
-                              : "Host not found");
-        }
-    }
-    const char *dsn = what == UNKNOWN_SENDER ? "4.1.8" : "4.1.2";
-    switch (status) {
-    case DNS_DOMAIN_FOUND:
-        return SMTPD_NEXT;
-    case DNS_DOMAIN_NULLMX:
-        return reject(s, c, what == UNKNOWN_SENDER ? 550 : 556,
-                      what == UNKNOWN_SENDER ? "5.7.27" : "5.1.10",
-                      "<%s>: %s rejected: Domain %s does not accept mail "
-                      "(nullMX)",
-                      subject, class, name);
-    case DNS_DOMAIN_TEMPFAIL:
-        return defer_if_permit(s, c, smtpd_var.unknown_address_tempfail_defer,
-                               450, dsn, "<%s>: %s rejected: Domain not found",
-                               subject, class);
-    case DNS_DOMAIN_NOTFOUND:
-    case DNS_DOMAIN_MALFORMED:
+    struct buf text = BUF_INIT;
+    struct smtpd_unknown_reply reply;
+    enum smtpd_verdict v = SMTPD_NEXT;
+    switch (
+        smtpd_dns_unknown_reply(what, subject, name, status, &reply, &text)) {
+    case SMTPD_UNKNOWN_PASS:
+        break;
+    case SMTPD_UNKNOWN_REJECT:
+        v = reject(s, c, reply.code, reply.dsn, "%s", text.data);
+        break;
+    case SMTPD_UNKNOWN_TEMPFAIL:
+        v = defer_if_permit(s, c, reply.defer_now, reply.code, reply.dsn, "%s",
+                            text.data);
         break;
     }
-    return reject(s, c, smtpd_var.unknown_address_code, dsn,
-                  "<%s>: %s rejected: %s", subject, class,
-                  status == DNS_DOMAIN_MALFORMED ? "Malformed DNS server reply"
-                                                 : "Domain not found");
+    buf_free(&text);
+    return v;
 }
 
 /* Sends a recipient_check reply. */

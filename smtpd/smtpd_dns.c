@@ -139,6 +139,48 @@ int smtpd_dns_replayed(struct smtpd_session *s)
     return s->dns_events++ < s->dns_events_before;
 }
 
+enum smtpd_unknown_act
+smtpd_dns_unknown_reply(enum smtpd_unknown_what what, const char *subject,
+                        const char *name, enum dns_domain_status status,
+                        struct smtpd_unknown_reply *reply, struct buf *text)
+{
+    const char *class = what == UNKNOWN_SENDER      ? "Sender address"
+                        : what == UNKNOWN_RECIPIENT ? "Recipient address"
+                                                    : "Helo command";
+    int helo = what == UNKNOWN_HELO;
+    const char *not_found = helo ? "Host not found" : "Domain not found";
+    reply->dsn = helo ? "4.7.1" : what == UNKNOWN_SENDER ? "4.1.8" : "4.1.2";
+    reply->code =
+        helo ? smtpd_var.unknown_hostname_code : smtpd_var.unknown_address_code;
+    reply->defer_now = helo ? smtpd_var.unknown_helo_tempfail_defer
+                            : smtpd_var.unknown_address_tempfail_defer;
+    buf_appendf(text, "<%s>: %s rejected: ", subject, class);
+    switch (status) {
+    case DNS_DOMAIN_FOUND:
+        return SMTPD_UNKNOWN_PASS;
+    case DNS_DOMAIN_TEMPFAIL:
+        reply->code = 450;
+        buf_append_str(text, not_found);
+        return SMTPD_UNKNOWN_TEMPFAIL;
+    case DNS_DOMAIN_MALFORMED:
+        buf_append_str(text, "Malformed DNS server reply");
+        return SMTPD_UNKNOWN_REJECT;
+    case DNS_DOMAIN_NULLMX:
+        /* RFC 7505; a HELO name with a null MX has no address either. */
+        if (!helo) {
+            reply->code = what == UNKNOWN_SENDER ? 550 : 556;
+            reply->dsn = what == UNKNOWN_SENDER ? "5.7.27" : "5.1.10";
+            buf_appendf(text, "Domain %s does not accept mail (nullMX)", name);
+            return SMTPD_UNKNOWN_REJECT;
+        }
+        break;
+    case DNS_DOMAIN_NOTFOUND:
+        break;
+    }
+    buf_append_str(text, not_found);
+    return SMTPD_UNKNOWN_REJECT;
+}
+
 void smtpd_dns_forget(struct smtpd_session *s)
 {
     for (size_t i = 0; i < s->dns_answer_count; i++)

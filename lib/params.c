@@ -499,6 +499,24 @@ const struct param_def param_table[] = {
      "key looked up in access maps for the null sender"},
     {"smtpd_io_threads", PARAM_INT, "4", 1, 64, 0,
      "threads that fsync queue files for one smtpd process (group commit)"},
+
+    /* ---- DNS client (lib/dns) and the restrictions that use it ---- */
+    {"postern_dns_servers", PARAM_LIST, "", 0, 0, 0,
+     "DNS servers to ask, as ip or ip@port (empty: those of "
+     "/etc/resolv.conf)"},
+    {"postern_dns_timeout", PARAM_TIME, "10s", 1, 300, 0,
+     "longest wait for one DNS lookup; then it counts as a temporary "
+     "error"},
+    {"unknown_address_tempfail_action", PARAM_STR, "$reject_tempfail_action", 0,
+     0, 0,
+     "reject_unknown_sender/recipient_domain on a temporary DNS error: "
+     "defer_if_permit or defer"},
+    {"unknown_hostname_reject_code", PARAM_INT, "450", 400, 599, 0,
+     "reply code for reject_unknown_helo_hostname"},
+    {"unknown_helo_hostname_tempfail_action", PARAM_STR,
+     "$reject_tempfail_action", 0, 0, 0,
+     "reject_unknown_helo_hostname on a temporary DNS error: "
+     "defer_if_permit or defer"},
 };
 
 const size_t param_table_count = sizeof(param_table) / sizeof(param_table[0]);

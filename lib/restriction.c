@@ -32,6 +32,8 @@ static const struct {
     {"reject_non_fqdn_hostname", RESTR_REJECT_NON_FQDN_HELO_HOSTNAME},
     {"reject_invalid_helo_hostname", RESTR_REJECT_INVALID_HELO_HOSTNAME},
     {"reject_invalid_hostname", RESTR_REJECT_INVALID_HELO_HOSTNAME},
+    {"reject_unknown_helo_hostname", RESTR_REJECT_UNKNOWN_HELO_HOSTNAME},
+    {"reject_unknown_hostname", RESTR_REJECT_UNKNOWN_HELO_HOSTNAME},
     {"check_client_access", RESTR_CHECK_CLIENT_ACCESS},
     {"check_helo_access", RESTR_CHECK_HELO_ACCESS},
     {"check_sender_access", RESTR_CHECK_SENDER_ACCESS},

@@ -7,7 +7,9 @@
  * at hand is used up, as Postfix does. It stops reading while its queue
  * file is being committed by the I/O threads (lib/group_commit) and
  * while it sleeps after errors, so a client can never get ahead of a
- * reply it has not seen. The commands are in smtpd_cmd.c. */
+ * reply it has not seen. It stops reading too while a restriction waits
+ * for DNS (smtpd_dns.c), so one slow name server delays that session
+ * alone. The commands are in smtpd_cmd.c. */
 #include "smtpd.h"
 
 #include <arpa/inet.h>
@@ -75,6 +77,18 @@ static struct netlist *netlist_from(const char *name)
     return list;
 }
 
+/* 1 for "defer", 0 for "defer_if_permit" (Postfix accepts only these). */
+static int tempfail_action(const char *name)
+{
+    const char *value = cfg_str(name);
+    if (str_equal_nocase(value, "defer"))
+        return 1;
+    if (!str_equal_nocase(value, "defer_if_permit"))
+        log_warn("%s: unknown action \"%s\"; using defer_if_permit", name,
+                 value);
+    return 0;
+}
+
 static void settings_load(void)
 {
     struct smtpd_settings *v = &smtpd_var;
@@ -109,6 +123,11 @@ static void settings_load(void)
     v->bare_newline_code = cfg_int("smtpd_forbid_bare_newline_reject_code");
     v->relay_reject_code = cfg_int("relay_domains_reject_code");
     v->unknown_address_code = cfg_int("unknown_address_reject_code");
+    v->unknown_hostname_code = cfg_int("unknown_hostname_reject_code");
+    v->unknown_address_tempfail_defer =
+        tempfail_action("unknown_address_tempfail_action");
+    v->unknown_helo_tempfail_defer =
+        tempfail_action("unknown_helo_hostname_tempfail_action");
     v->access_reject_code = cfg_int("access_map_reject_code");
     v->access_defer_code = cfg_int("access_map_defer_code");
     v->defer_code = cfg_int("defer_code");
@@ -360,6 +379,7 @@ static void session_run(struct smtpd_session *s)
         case SMTPD_COMMIT:
         case SMTPD_SLEEP:
         case SMTPD_LOOKUP:
+        case SMTPD_DNS:
             st = STREAM_AGAIN;
             break;
         case SMTPD_CLOSING: {
@@ -390,9 +410,10 @@ static void session_run(struct smtpd_session *s)
             session_destroy(s);
             return;
         }
-        if (s->state != SMTPD_CMD)
-            continue;
-        break;
+        /* A DATA or BDAT state has ended (st is STREAM_OK): commands the
+         * client pipelined behind the content may already be buffered, and
+         * no read event would announce them. */
+        continue;
     }
     enum stream_status fs = stream_flush(s->stream);
     if (fs == STREAM_ERROR || fs == STREAM_TIMEOUT) {
@@ -400,7 +421,9 @@ static void session_run(struct smtpd_session *s)
         session_destroy(s);
         return;
     }
-    if (s->state != SMTPD_COMMIT && s->state != SMTPD_LOOKUP)
+    /* Waiting for the disk or DNS has bounds of its own. */
+    if (s->state != SMTPD_COMMIT && s->state != SMTPD_LOOKUP &&
+        s->state != SMTPD_DNS)
         event_timer_start(server_loop(), &s->idle_timer,
                           (uint64_t)smtpd_var.timeout_ms);
     update_interest(s);
@@ -423,7 +446,7 @@ static void on_timeout(struct event_loop *loop, void *ctx)
 {
     (void)loop;
     struct smtpd_session *s = ctx;
-    if (s->state == SMTPD_COMMIT)
+    if (s->state == SMTPD_COMMIT || s->state == SMTPD_DNS)
         return;
     log_info("timeout after %s from %s", lost_verb(s), s->namaddr);
     smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded",
@@ -436,6 +459,7 @@ static void session_destroy(struct smtpd_session *s)
 {
     smtpd_data_abort(s);
     smtpd_reset_transaction(s);
+    smtpd_dns_session_end(s);
     log_disconnect(s);
     event_timer_stop(server_loop(), &s->idle_timer);
     event_timer_stop(server_loop(), &s->sleep_timer);
@@ -631,6 +655,7 @@ static void smtpd_pre_init(int argc, char **argv)
     buf_free(&err);
     smtpd_check_init();
     smtpd_header_init();
+    smtpd_dns_init();
 }
 
 static void smtpd_post_init(int argc, char **argv)
@@ -652,6 +677,7 @@ static void smtpd_pre_exit(void)
     smtpd_group_commit = NULL;
     bgjob_pool_free(name_pool);
     name_pool = NULL;
+    smtpd_dns_exit();
 }
 
 int main(int argc, char **argv)

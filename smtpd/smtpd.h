@@ -7,6 +7,8 @@
  *   smtpd_actions.c access actions that change the message (PREPEND,
  *                  REDIRECT, BCC) and the ones that only log (WARN, INFO)
  *   smtpd_header.c header address rewriting: who is local, the glue
+ *   smtpd_dns.c    DNS lookups for restrictions, without blocking others,
+ *                  and the replies of the reject_unknown_* restrictions
  *   smtpd_data.c   DATA and BDAT intake, headers, the queue file, commit
  *
  * One process serves many sessions on lib/server.h's event loop; a
@@ -21,6 +23,7 @@
 
 #include "buf.h"
 #include "dict.h"
+#include "dns_rr.h"
 #include "event.h"
 #include "header.h"
 #include "netmatch.h"
@@ -60,6 +63,11 @@ struct smtpd_settings {
     int bare_newline_reject; /* smtpd_forbid_bare_newline = reject */
     int bare_newline_normalize;
     long bare_newline_code;
+    /* reject_unknown_*: on a temporary DNS error, defer at once (1) or
+     * defer_if_permit (0). */
+    int unknown_address_tempfail_defer;
+    int unknown_helo_tempfail_defer;
+    long unknown_hostname_code;
     long relay_reject_code, unknown_address_code, access_reject_code,
         access_defer_code, defer_code, reject_code, non_fqdn_code,
         invalid_hostname_code, unknown_local_code, unknown_virtual_code,
@@ -87,6 +95,7 @@ enum smtpd_state {
     SMTPD_BDAT_SKIP, /* discarding a BDAT chunk after an error */
     SMTPD_COMMIT,    /* waiting for the queue file to be durable */
     SMTPD_SLEEP,     /* error sleep: not reading */
+    SMTPD_DNS,       /* a restriction waits for DNS: not reading */
     SMTPD_CLOSING,   /* flushing the last reply, then closing */
 };
 
@@ -173,6 +182,23 @@ struct smtpd_session {
     int hdr_error;
     char qid[32];
     time_t arrival;
+
+    /* A command suspended while a restriction waits for DNS
+     * (smtpd_dns.c): its reply bookkeeping, the lookup in flight, what
+     * resumes the command, and the answers of this transaction. */
+    unsigned cmd_errors_before;
+    int cmd_closing_before;
+    char cmd_name[16];
+    struct dns_domain_lookup *dns_lookup;
+    char *dns_pending_name; /* what dns_lookup asks about */
+    enum dns_domain_mode dns_pending_mode;
+    void (*dns_resume)(struct smtpd_session *s);
+    int dns_suspends; /* lookups started for the current command */
+    /* Access results met in this evaluation, and how many of them an
+     * evaluation before the DNS wait met (smtpd_dns_replayed). */
+    unsigned dns_events, dns_events_before;
+    struct smtpd_dns_answer *dns_answers;
+    size_t dns_answer_count;
 };
 
 /* smtpd.c */
@@ -198,11 +224,14 @@ void smtpd_greeting(struct smtpd_session *s);
 enum smtpd_verdict {
     SMTPD_NEXT, /* nothing decided (DUNNO) */
     SMTPD_PERMIT,
-    SMTPD_REJECT, /* a reply was sent */
+    SMTPD_REJECT,  /* a reply was sent */
+    SMTPD_SUSPEND, /* a restriction waits for DNS (state SMTPD_DNS): the
+                      caller returns without a reply and sets dns_resume,
+                      which evaluates the same check again later */
 };
 /* Evaluates a stage's restrictions; on reject sends the reply and logs
  * the NOQUEUE line. `address` is the sender or recipient being checked
- * (NULL for client/helo/data). */
+ * (NULL for client/helo/data). Each may return SMTPD_SUSPEND. */
 enum smtpd_verdict smtpd_check_client(struct smtpd_session *s);
 enum smtpd_verdict smtpd_check_helo(struct smtpd_session *s);
 enum smtpd_verdict smtpd_check_sender(struct smtpd_session *s,
@@ -273,6 +302,52 @@ int smtpd_header_rewrite(const char *field, size_t len, int sender, int context,
 int smtpd_rewrite_sender(const char *address, struct buf *out, struct buf *why);
 int smtpd_rewrite_recipient(const char *address, struct strlist *out,
                             struct buf *why);
+
+/* smtpd_dns.c */
+/* Opens the process's DNS client (pre_init: reads resolv.conf before a
+ * chroot); a failure is logged and lookups then fail temporarily. */
+void smtpd_dns_init(void);
+void smtpd_dns_exit(void);
+/* What the DNS says about name (mode: mail domain or HELO host name).
+ * Returns 1 with *status when the session has the answer (from this
+ * transaction's lookups), or 0 after starting the lookup: the session is
+ * then in SMTPD_DNS and the caller must give up the command with
+ * SMTPD_SUSPEND; when the answer comes it is remembered and
+ * s->dns_resume runs, which repeats the check. */
+int smtpd_dns_domain(struct smtpd_session *s, const char *name,
+                     enum dns_domain_mode mode, enum dns_domain_status *status);
+/* A new command (or the end of data) starts evaluating restrictions. */
+void smtpd_dns_new_check(struct smtpd_session *s);
+/* Called once for every access result an evaluation meets: 1 when an
+ * evaluation before a DNS wait met it already, so whatever it logs or
+ * adds is done (an evaluation repeats the previous one up to the point
+ * where that one waited). */
+int smtpd_dns_replayed(struct smtpd_session *s);
+/* The replies of the reject_unknown_* restrictions, after Postfix's
+ * smtpd (docs/dns.md): for a verdict about name (the domain of subject,
+ * or the HELO name), PASS, or the code, enhanced code and text of a
+ * reject or of a temporary error (sent at once when defer_now, else
+ * only if nothing else rejects: defer_if_permit). text gets the reply
+ * after the codes ("<subject>: Sender address rejected: ..."). */
+enum smtpd_unknown_what { UNKNOWN_SENDER, UNKNOWN_RECIPIENT, UNKNOWN_HELO };
+enum smtpd_unknown_act {
+    SMTPD_UNKNOWN_PASS,
+    SMTPD_UNKNOWN_REJECT,
+    SMTPD_UNKNOWN_TEMPFAIL,
+};
+struct smtpd_unknown_reply {
+    long code;
+    const char *dsn;
+    int defer_now;
+};
+enum smtpd_unknown_act
+smtpd_dns_unknown_reply(enum smtpd_unknown_what what, const char *subject,
+                        const char *name, enum dns_domain_status status,
+                        struct smtpd_unknown_reply *reply, struct buf *text);
+/* Forgets the remembered answers (end of a transaction). */
+void smtpd_dns_forget(struct smtpd_session *s);
+/* Cancels a lookup in flight and forgets everything (session end). */
+void smtpd_dns_session_end(struct smtpd_session *s);
 
 /* smtpd_data.c */
 /* Starts intake after DATA's 354 or the first BDAT: opens the writer. 0,

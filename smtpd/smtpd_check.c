@@ -10,16 +10,22 @@
  * Address classes, relay authorisation and the unknown-recipient
  * decision come from lib/rewrite, lib/resolve and lib/recipient_check,
  * shared with qmgr, so smtpd accepts exactly what qmgr can route.
+ *
+ * The reject_unknown_* restrictions ask the DNS through smtpd_dns.c: an
+ * answer the session does not have yet suspends the evaluation
+ * (SMTPD_SUSPEND travels up to the command), and the command evaluates
+ * everything again once the answer is in. A temporary DNS error follows
+ * Postfix's *_tempfail_action: "defer" replies 450 at once,
+ * "defer_if_permit" (the default) remembers the 450 in the check context
+ * and sends it only if the evaluation would otherwise accept.
  */
 #include "smtpd.h"
 
 #include <ctype.h>
-#include <netdb.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "address.h"
 #include "config.h"
@@ -126,6 +132,12 @@ struct check_ctx {
     const char *sender; /* NULL when none yet */
     const char *rcpt;   /* NULL outside RCPT */
     int depth;
+    /* defer_if_permit: the first deferral remembered, sent only when the
+     * evaluation ends without a reject. */
+    int defer_active;
+    long defer_code;
+    char defer_dsn[12];
+    struct buf defer_text;
 };
 
 void smtpd_log_event(const struct smtpd_session *s, const char *stage,
@@ -215,6 +227,8 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
 {
     struct access_result res;
     access_parse(value, &res);
+    /* Met before a DNS wait: its logs and additions are done. */
+    int replayed = smtpd_dns_replayed(s);
     struct buf subject = BUF_INIT;
     reply_subject(s, kind, c, &subject);
     enum smtpd_verdict v = SMTPD_NEXT;
@@ -245,6 +259,10 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
         break;
     }
     case ACCESS_HOLD:
+        /* Once per transaction, as Postfix (and so once when a DNS wait
+         * makes the restrictions run again). */
+        if (s->hold)
+            break;
         s->hold = 1;
         free(s->hold_reason);
         s->hold_reason = xstrdup(*res.text ? res.text : "held");
@@ -257,6 +275,10 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
         }
         break;
     case ACCESS_DISCARD:
+        if (replayed) {
+            v = SMTPD_PERMIT;
+            break;
+        }
         s->discard = 1;
         {
             struct buf why = BUF_INIT;
@@ -293,12 +315,14 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
     case ACCESS_REDIRECT:
     case ACCESS_BCC:
     case ACCESS_FILTER:
-        smtpd_action_apply(s, c->stage, c->sender, c->rcpt, &res, table, value,
-                           subject.data);
+        if (!replayed)
+            smtpd_action_apply(s, c->stage, c->sender, c->rcpt, &res, table,
+                               value, subject.data);
         break;
     case ACCESS_UNSUPPORTED:
-        log_warn("%s: access action \"%s\" is not supported; ignored", table,
-                 value);
+        if (!replayed)
+            log_warn("%s: access action \"%s\" is not supported; ignored",
+                     table, value);
         break;
     case ACCESS_BAD:
         log_warn("%s: malformed access result \"%s\"", table, value);
@@ -405,31 +429,9 @@ static enum smtpd_verdict check_access(struct smtpd_session *s,
     return v;
 }
 
-static int domain_known(const char *domain)
+/* Ours (local, virtual or relay domain): known without asking the DNS. */
+static int smtpd_domain_is_ours(const char *address)
 {
-    if (*domain == '[')
-        return address_valid_literal(domain);
-    /* RFC 6761: names under .invalid never exist; do not ask. */
-    size_t len = strlen(domain);
-    if (str_equal_nocase(domain, "invalid") ||
-        (len > 8 && str_equal_nocase(domain + len - 8, ".invalid")))
-        return 0;
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_socktype = SOCK_STREAM;
-    int rc = getaddrinfo(domain, NULL, &hints, &res);
-    if (res)
-        freeaddrinfo(res);
-    return rc == 0;
-}
-
-/* Known (ours, or found in DNS: A/AAAA through the resolver). One
- * function, so the DNS client of a later release replaces only this. */
-static int smtpd_domain_exists(const char *address)
-{
-    const char *domain = address_domain(address);
-    if (domain == NULL)
-        return 1;
     struct buf canon = BUF_INIT;
     struct resolve_result res;
     resolve_result_init(&res);
@@ -438,7 +440,104 @@ static int smtpd_domain_exists(const char *address)
                res.addr_class != RESOLVE_CLASS_DEFAULT;
     resolve_result_free(&res);
     buf_free(&canon);
-    return ours || domain_known(domain);
+    return ours;
+}
+
+/* Remembers a temporary failure for defer_if_permit, or defers now. */
+static enum smtpd_verdict
+defer_if_permit(struct smtpd_session *s, struct check_ctx *c, int defer_now,
+                long code, const char *dsn, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static enum smtpd_verdict defer_if_permit(struct smtpd_session *s,
+                                          struct check_ctx *c, int defer_now,
+                                          long code, const char *dsn,
+                                          const char *fmt, ...)
+{
+    struct buf text = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vappendf(&text, fmt, ap);
+    va_end(ap);
+    enum smtpd_verdict v = SMTPD_NEXT;
+    if (defer_now) {
+        v = reject(s, c, code, dsn, "%s", text.data);
+    } else if (!c->defer_active) {
+        c->defer_active = 1;
+        c->defer_code = code;
+        str_copy(c->defer_dsn, dsn, sizeof(c->defer_dsn));
+        buf_set_str(&c->defer_text, text.data);
+    }
+    buf_free(&text);
+    return v;
+}
+
+/* The end of an evaluation: a remembered deferral replaces an accept. */
+static enum smtpd_verdict check_done(struct smtpd_session *s,
+                                     struct check_ctx *c, enum smtpd_verdict v)
+{
+    if (c->defer_active && v != SMTPD_REJECT && v != SMTPD_SUSPEND)
+        v = reject(s, c, c->defer_code, c->defer_dsn, "%s",
+                   buf_cstr(&c->defer_text));
+    buf_free(&c->defer_text);
+    c->defer_active = 0;
+    return v;
+}
+
+/* reject_unknown_sender_domain, reject_unknown_recipient_domain and
+ * reject_unknown_helo_hostname: which name to ask about (none for the
+ * null sender, our own domains and address literals); the replies are
+ * smtpd_dns_unknown_reply's. */
+static enum smtpd_verdict check_unknown(struct smtpd_session *s,
+                                        struct check_ctx *c,
+                                        enum smtpd_unknown_what what)
+{
+    const char *name, *subject;
+    enum dns_domain_mode mode = DNS_DOMAIN_MAIL;
+    if (what == UNKNOWN_HELO) {
+        /* An address literal names no host to look up. */
+        if (!s->helo || s->helo[0] == '[')
+            return SMTPD_NEXT;
+        name = subject = s->helo;
+        mode = DNS_DOMAIN_HOST;
+    } else {
+        subject = what == UNKNOWN_SENDER ? c->sender : c->rcpt;
+        if (!subject || !*subject)
+            return SMTPD_NEXT; /* the null sender, or no recipient here */
+        name = address_domain(subject);
+        if (!name || *name == '[' || smtpd_domain_is_ours(subject))
+            return SMTPD_NEXT;
+        /* Until IDNA conversion exists a UTF-8 domain is not checked
+         * rather than refused (docs/dns.md). */
+        for (const char *p = name; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                return SMTPD_NEXT;
+    }
+    enum dns_domain_status status;
+    size_t len = strlen(name);
+    /* RFC 6761: names under .invalid never exist; do not ask. */
+    if (str_equal_nocase(name, "invalid") ||
+        (len > 8 && str_equal_nocase(name + len - 8, ".invalid")))
+        status = DNS_DOMAIN_NOTFOUND;
+    else if (!smtpd_dns_domain(s, name, mode, &status))
+        return SMTPD_SUSPEND;
+    struct buf text = BUF_INIT;
+    struct smtpd_unknown_reply reply;
+    enum smtpd_verdict v = SMTPD_NEXT;
+    switch (
+        smtpd_dns_unknown_reply(what, subject, name, status, &reply, &text)) {
+    case SMTPD_UNKNOWN_PASS:
+        break;
+    case SMTPD_UNKNOWN_REJECT:
+        v = reject(s, c, reply.code, reply.dsn, "%s", text.data);
+        break;
+    case SMTPD_UNKNOWN_TEMPFAIL:
+        v = defer_if_permit(s, c, reply.defer_now, reply.code, reply.dsn, "%s",
+                            text.data);
+        break;
+    }
+    buf_free(&text);
+    return v;
 }
 
 /* Sends a recipient_check reply. */
@@ -558,18 +657,11 @@ static enum smtpd_verdict eval_one(struct smtpd_session *s,
     case RESTR_REJECT_UNLISTED_SENDER:
         return check_sender_known(s, c);
     case RESTR_REJECT_UNKNOWN_RECIPIENT_DOMAIN:
-        if (c->rcpt && !smtpd_domain_exists(c->rcpt))
-            return reject(s, c, smtpd_var.unknown_address_code, "4.1.2",
-                          "<%s>: Recipient address rejected: Domain not "
-                          "found",
-                          c->rcpt);
-        return SMTPD_NEXT;
+        return check_unknown(s, c, UNKNOWN_RECIPIENT);
     case RESTR_REJECT_UNKNOWN_SENDER_DOMAIN:
-        if (c->sender && *c->sender && !smtpd_domain_exists(c->sender))
-            return reject(s, c, smtpd_var.unknown_address_code, "4.1.8",
-                          "<%s>: Sender address rejected: Domain not found",
-                          c->sender);
-        return SMTPD_NEXT;
+        return check_unknown(s, c, UNKNOWN_SENDER);
+    case RESTR_REJECT_UNKNOWN_HELO_HOSTNAME:
+        return check_unknown(s, c, UNKNOWN_HELO);
     case RESTR_REJECT_NON_FQDN_SENDER:
         if (c->sender && *c->sender) {
             const char *d = address_domain(c->sender);
@@ -632,46 +724,62 @@ static enum smtpd_verdict eval_stage(struct smtpd_session *s,
         return reject(s, c, 451, "4.3.5", "Server configuration error");
     }
     enum smtpd_verdict v = eval_list(s, list, c);
-    return v == SMTPD_REJECT ? SMTPD_REJECT : SMTPD_PERMIT;
+    return v == SMTPD_REJECT || v == SMTPD_SUSPEND ? v : SMTPD_PERMIT;
+}
+
+static enum smtpd_verdict check_one_stage(struct smtpd_session *s,
+                                          struct check_ctx *c,
+                                          const struct restriction_list *list,
+                                          int ok)
+{
+    return check_done(s, c, eval_stage(s, list, ok, c));
 }
 
 enum smtpd_verdict smtpd_check_client(struct smtpd_session *s)
 {
-    struct check_ctx c = {"CONNECT", NULL, NULL, 0};
-    return eval_stage(s, &smtpd_var.client_r, smtpd_var.client_ok, &c);
+    struct check_ctx c = {.stage = "CONNECT"};
+    return check_one_stage(s, &c, &smtpd_var.client_r, smtpd_var.client_ok);
 }
 
 enum smtpd_verdict smtpd_check_helo(struct smtpd_session *s)
 {
-    struct check_ctx c = {"HELO", NULL, NULL, 0};
-    return eval_stage(s, &smtpd_var.helo_r, smtpd_var.helo_ok, &c);
+    struct check_ctx c = {.stage = "HELO"};
+    return check_one_stage(s, &c, &smtpd_var.helo_r, smtpd_var.helo_ok);
 }
 
 enum smtpd_verdict smtpd_check_sender(struct smtpd_session *s,
                                       const char *sender)
 {
-    struct check_ctx c = {"MAIL", sender, NULL, 0};
-    return eval_stage(s, &smtpd_var.sender_r, smtpd_var.sender_ok, &c);
+    struct check_ctx c = {.stage = "MAIL", .sender = sender};
+    return check_one_stage(s, &c, &smtpd_var.sender_r, smtpd_var.sender_ok);
 }
 
 enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt)
 {
     /* smtpd_delay_reject: every earlier stage is evaluated here. */
-    struct check_ctx c = {"RCPT", s->sender_raw, rcpt, 0};
+    struct check_ctx c = {
+        .stage = "RCPT", .sender = s->sender_raw, .rcpt = rcpt};
     /* Local submission is trusted as Postfix trusts pickup: its mail
      * passes no restriction list, only the recipient validation. */
     if (!s->local) {
-        if (eval_stage(s, &smtpd_var.client_r, smtpd_var.client_ok, &c) ==
-                SMTPD_REJECT ||
-            eval_stage(s, &smtpd_var.helo_r, smtpd_var.helo_ok, &c) ==
-                SMTPD_REJECT ||
-            eval_stage(s, &smtpd_var.sender_r, smtpd_var.sender_ok, &c) ==
-                SMTPD_REJECT ||
-            eval_stage(s, &smtpd_var.relay_r, smtpd_var.relay_ok, &c) ==
-                SMTPD_REJECT ||
-            eval_stage(s, &smtpd_var.rcpt_r, smtpd_var.rcpt_ok, &c) ==
-                SMTPD_REJECT)
-            return SMTPD_REJECT;
+        const struct {
+            const struct restriction_list *list;
+            int ok;
+        } stages[] = {
+            {&smtpd_var.client_r, smtpd_var.client_ok},
+            {&smtpd_var.helo_r, smtpd_var.helo_ok},
+            {&smtpd_var.sender_r, smtpd_var.sender_ok},
+            {&smtpd_var.relay_r, smtpd_var.relay_ok},
+            {&smtpd_var.rcpt_r, smtpd_var.rcpt_ok},
+        };
+        enum smtpd_verdict v = SMTPD_PERMIT;
+        for (size_t i = 0; i < sizeof(stages) / sizeof(*stages); i++) {
+            v = eval_stage(s, stages[i].list, stages[i].ok, &c);
+            if (v != SMTPD_PERMIT)
+                break;
+        }
+        if (check_done(s, &c, v) != SMTPD_PERMIT)
+            return v == SMTPD_SUSPEND ? SMTPD_SUSPEND : SMTPD_REJECT;
     }
     if (smtpd_var.reject_unlisted_sender && !s->local &&
         check_sender_known(s, &c) == SMTPD_REJECT)
@@ -684,16 +792,16 @@ enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt)
 
 enum smtpd_verdict smtpd_check_data(struct smtpd_session *s)
 {
-    struct check_ctx c = {"DATA", s->sender_raw, NULL, 0};
+    struct check_ctx c = {.stage = "DATA", .sender = s->sender_raw};
     if (s->local)
         return SMTPD_PERMIT;
-    return eval_stage(s, &smtpd_var.data_r, smtpd_var.data_ok, &c);
+    return check_one_stage(s, &c, &smtpd_var.data_r, smtpd_var.data_ok);
 }
 
 enum smtpd_verdict smtpd_check_end_of_data(struct smtpd_session *s)
 {
-    struct check_ctx c = {"END-OF-MESSAGE", s->sender_raw, NULL, 0};
+    struct check_ctx c = {.stage = "END-OF-MESSAGE", .sender = s->sender_raw};
     if (s->local)
         return SMTPD_PERMIT;
-    return eval_stage(s, &smtpd_var.eod_r, smtpd_var.eod_ok, &c);
+    return check_one_stage(s, &c, &smtpd_var.eod_r, smtpd_var.eod_ok);
 }

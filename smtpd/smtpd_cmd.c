@@ -46,6 +46,7 @@ void smtpd_reset_transaction(struct smtpd_session *s)
     s->bdat_used = 0;
     s->bdat_failed = 0;
     smtpd_actions_reset(s);
+    smtpd_dns_forget(s);
 }
 
 static int ehlo_keyword_on(const char *keyword)
@@ -174,8 +175,8 @@ static void cmd_rcpt(struct smtpd_session *s)
                           "ESMTP parameters need EHLO");
         return;
     }
-    if (smtpd_check_rcpt(s, buf_cstr(&c->addr)) == SMTPD_REJECT)
-        return;
+    if (smtpd_check_rcpt(s, buf_cstr(&c->addr)) != SMTPD_PERMIT)
+        return; /* rejected, or waiting for DNS */
     /* What goes into the queue file: canonical maps and virtual alias
      * expansion, as Postfix's cleanup does. */
     struct strlist final;
@@ -235,8 +236,8 @@ static void cmd_data(struct smtpd_session *s)
         smtpd_error_reply(s, "554 5.5.1 Error: no valid recipients");
         return;
     }
-    if (smtpd_check_data(s) == SMTPD_REJECT)
-        return;
+    if (smtpd_check_data(s) != SMTPD_PERMIT)
+        return; /* rejected, or waiting for DNS */
     if (smtpd_data_begin(s) < 0)
         return;
     smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
@@ -284,6 +285,14 @@ static int unauth_pipelining(struct smtpd_session *s)
     return 1;
 }
 
+static void command_dispatch(struct smtpd_session *s);
+
+/* A restriction of the suspended command has its DNS answer now. */
+static void command_resume(struct smtpd_session *s)
+{
+    command_dispatch(s);
+}
+
 void smtpd_command(struct smtpd_session *s, const char *line, size_t len)
 {
     unsigned flags = smtpd_var.strict_rfc821 ? SMTP_CMD_STRICT : 0;
@@ -295,14 +304,14 @@ void smtpd_command(struct smtpd_session *s, const char *line, size_t len)
     struct smtp_cmd *c = &s->cmd;
     const char *verb = smtp_verb_name(c->verb);
     s->last_verb = c->verb == SMTP_VERB_UNKNOWN ? "UNKNOWN" : verb;
-    char lower[16];
-    str_copy(lower, c->verb == SMTP_VERB_UNKNOWN ? "unknown" : verb,
-             sizeof(lower));
-    str_lower(lower);
-    unsigned errors_before = (unsigned)s->errors;
-    int closing_before = s->state == SMTPD_CLOSING;
+    str_copy(s->cmd_name, c->verb == SMTP_VERB_UNKNOWN ? "unknown" : verb,
+             sizeof(s->cmd_name));
+    str_lower(s->cmd_name);
+    s->cmd_errors_before = (unsigned)s->errors;
+    s->cmd_closing_before = s->state == SMTPD_CLOSING;
+    smtpd_dns_new_check(s);
     if (unauth_pipelining(s)) {
-        smtpd_count(s, lower, 0);
+        smtpd_count(s, s->cmd_name, 0);
         return;
     }
     if (rc < 0) {
@@ -312,9 +321,16 @@ void smtpd_command(struct smtpd_session *s, const char *line, size_t len)
         } else {
             smtpd_error_reply(s, "%s", c->reply.data);
         }
-        smtpd_count(s, lower, 0);
+        smtpd_count(s, s->cmd_name, 0);
         return;
     }
+    command_dispatch(s);
+}
+
+/* Runs the parsed command in s->cmd; again after a DNS wait. */
+static void command_dispatch(struct smtpd_session *s)
+{
+    struct smtp_cmd *c = &s->cmd;
     switch (c->verb) {
     case SMTP_VERB_HELO:
         cmd_helo(s, 0);
@@ -370,10 +386,15 @@ void smtpd_command(struct smtpd_session *s, const char *line, size_t len)
         smtpd_error_reply(s, "502 5.5.2 Error: command not recognized");
         break;
     }
-    int failed = (unsigned)s->errors != errors_before ||
-                 (s->state == SMTPD_CLOSING && !closing_before &&
+    if (s->state == SMTPD_DNS) {
+        /* No reply yet: counted when the command completes. */
+        s->dns_resume = command_resume;
+        return;
+    }
+    int failed = (unsigned)s->errors != s->cmd_errors_before ||
+                 (s->state == SMTPD_CLOSING && !s->cmd_closing_before &&
                   c->verb != SMTP_VERB_QUIT);
-    smtpd_count(s, lower, !failed);
+    smtpd_count(s, s->cmd_name, !failed);
     if (s->junk > smtpd_var.junk_command_limit && s->state != SMTPD_CLOSING) {
         smtpd_reply(s, "421 4.7.0 %s Error: too many errors",
                     smtpd_var.myhostname);

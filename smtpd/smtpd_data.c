@@ -340,6 +340,8 @@ static void on_commit(void *ctx, int status, const char *err)
     smtpd_resume(s);
 }
 
+static void data_decide(struct smtpd_session *s);
+
 /* The message is complete: reply now or after the commit. */
 static void data_finish(struct smtpd_session *s, const char *verb)
 {
@@ -370,18 +372,32 @@ static void data_finish(struct smtpd_session *s, const char *verb)
         fail = "451 4.3.0 Error: queue file write error";
     }
     buf_free(&err);
-    if (!fail && smtpd_check_end_of_data(s) == SMTPD_REJECT) {
-        /* The reply is sent and logged; drop the message. */
-        smtpd_count_late_failure(s, s->bdat_used ? "bdat" : "data");
-        smtpd_data_abort(s);
-        smtpd_reset_transaction(s);
-        return;
-    }
     if (fail) {
         log_info("%s: reject: %s from %s: %s; from=<%s> proto=%s helo=<%s>",
                  s->qid, verb, s->namaddr, fail, s->sender,
                  s->esmtp ? "ESMTP" : "SMTP", s->helo ? s->helo : "");
         smtpd_error_reply(s, "%s", fail);
+        smtpd_count_late_failure(s, s->bdat_used ? "bdat" : "data");
+        smtpd_data_abort(s);
+        smtpd_reset_transaction(s);
+        return;
+    }
+    smtpd_dns_new_check(s);
+    data_decide(s);
+}
+
+/* After the content is complete and sound: the end-of-data restrictions
+ * (which may wait for DNS and come back here), then discard, hold or
+ * commit. */
+static void data_decide(struct smtpd_session *s)
+{
+    enum smtpd_verdict v = smtpd_check_end_of_data(s);
+    if (v == SMTPD_SUSPEND) {
+        s->dns_resume = data_decide;
+        return;
+    }
+    if (v == SMTPD_REJECT) {
+        /* The reply is sent and logged; drop the message. */
         smtpd_count_late_failure(s, s->bdat_used ? "bdat" : "data");
         smtpd_data_abort(s);
         smtpd_reset_transaction(s);
@@ -473,7 +489,10 @@ void smtpd_bdat_command(struct smtpd_session *s)
         return;
     }
     if (!s->bdat_used) {
-        if (smtpd_check_data(s) == SMTPD_REJECT) {
+        enum smtpd_verdict v = smtpd_check_data(s);
+        if (v == SMTPD_SUSPEND)
+            return; /* the chunk waits in the input until the answer */
+        if (v == SMTPD_REJECT) {
             s->bdat_failed = 1;
             if (s->state != SMTPD_CLOSING)
                 s->state = SMTPD_BDAT_SKIP;

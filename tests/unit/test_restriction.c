@@ -37,6 +37,18 @@ static void test_list_parse(void)
     CHECK(list.items[0].table == NULL);
     restriction_list_free(&list);
 
+    CHECK_INT(parse("reject_unknown_helo_hostname reject_unknown_hostname "
+                    "reject_unknown_sender_domain",
+                    &list, &err),
+              0);
+    CHECK_INT(list.count, 3);
+    CHECK_INT(list.items[0].kind, RESTR_REJECT_UNKNOWN_HELO_HOSTNAME);
+    CHECK_INT(list.items[1].kind, RESTR_REJECT_UNKNOWN_HELO_HOSTNAME);
+    CHECK_INT(list.items[2].kind, RESTR_REJECT_UNKNOWN_SENDER_DOMAIN);
+    CHECK_STR(restriction_name(RESTR_REJECT_UNKNOWN_HELO_HOSTNAME),
+              "reject_unknown_helo_hostname");
+    restriction_list_free(&list);
+
     CHECK_INT(parse("permit, frobnicate", &list, &err), -1);
     CHECK(strstr(err.data, "frobnicate") != NULL);
     CHECK_INT(list.count, 0);

@@ -1,0 +1,188 @@
+"""dns_util.py: DNS servers on loopback for the tests of lib/dns and of
+smtpd's reject_unknown_* restrictions.
+
+Dnsmasq runs dnsmasq (Debian package dnsmasq-base; no system service is
+involved) in the foreground on a free UDP port of 127.0.0.1, with no
+upstream servers, no /etc/hosts and only the records of TEST_ZONE, so it
+never asks anything outside 127.0.0.0/8: names under .example that it
+does not know are NXDOMAIN (--local). Blackhole is a UDP socket that
+reads nothing and answers nothing: a name server that never replies.
+Both give `server`, the "127.0.0.1@PORT" form of postern_dns_servers."""
+import os
+import random
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+DNSMASQ_PATHS = ("/usr/sbin/dnsmasq", "/usr/bin/dnsmasq")
+
+# The test zone: (option, value) pairs for dnsmasq.
+TEST_ZONE = [
+    ("--local", "/example/"),
+    # A domain with two MX records; its exchanges have addresses.
+    ("--mx-host", "mx.example,mail.mx.example,10"),
+    ("--mx-host", "mx.example,mail2.mx.example,20"),
+    ("--host-record", "mail.mx.example,127.0.0.2"),
+    ("--host-record", "mail2.mx.example,127.0.0.3"),
+    # Addresses only, no MX.
+    ("--host-record", "aonly.example,127.0.0.4"),
+    ("--host-record", "v6only.example,::5"),
+    ("--host-record", "both.example,127.0.0.6,::6"),
+    # RFC 7505 null MX: "0 ."; and a null MX beside an address.
+    ("--mx-host", "nullmx.example,.,0"),
+    ("--mx-host", "nullmxa.example,.,0"),
+    ("--host-record", "nullmxa.example,127.0.0.7"),
+    # An MX whose exchange is not a host name ("b!c.example").
+    ("--dns-rr", "badmx.example,15,000a03622163076578616d706c6500"),
+    ("--txt-record", "txt.example,v=spf1 -all,second string"),
+    # A private address: resolved upstream, not by libunbound's own
+    # RFC 1918 zones (dns.c sets unblock-lan-zones).
+    ("--ptr-record", "4.0.0.10.in-addr.arpa,aonly.example"),
+]
+
+
+def dnsmasq_path():
+    for path in DNSMASQ_PATHS:
+        if os.access(path, os.X_OK):
+            return path
+    return shutil.which("dnsmasq")
+
+
+def _free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def query(port, name, qtype=1, timeout=0.5):
+    """One DNS query over UDP to 127.0.0.1:port; the rcode, or None when
+    nothing answered in time."""
+    qid = random.randrange(65536)
+    packet = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.rstrip(".").split("."):
+        packet += bytes([len(label)]) + label.encode("ascii")
+    packet += b"\0" + struct.pack(">HH", qtype, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.sendto(packet, ("127.0.0.1", port))
+        reply, _ = s.recvfrom(4096)
+    except OSError:
+        return None
+    finally:
+        s.close()
+    if len(reply) < 12 or struct.unpack(">H", reply[:2])[0] != qid:
+        return None
+    return reply[3] & 0x0F
+
+
+class Dnsmasq:
+    """dnsmasq serving TEST_ZONE on 127.0.0.1. Use as a context manager
+    or call stop(). The queries it received are in queries()."""
+
+    def __init__(self, zone=TEST_ZONE):
+        self.binary = dnsmasq_path()
+        if self.binary is None:
+            raise FileNotFoundError("dnsmasq (Debian package dnsmasq-base)")
+        self.dir = tempfile.mkdtemp(prefix="pt-dns-", dir="/tmp")
+        self.log_path = os.path.join(self.dir, "dnsmasq.log")
+        self.proc = None
+        for _ in range(5):  # the free port may be taken before we bind it
+            self.port = _free_udp_port()
+            args = [self.binary, "--keep-in-foreground", "--conf-file=/dev/null",
+                    f"--port={self.port}", "--listen-address=127.0.0.1",
+                    "--bind-interfaces", "--no-resolv", "--no-hosts",
+                    "--no-negcache", "--log-queries",
+                    f"--log-facility={self.log_path}",
+                    f"--pid-file={os.path.join(self.dir, 'pid')}"]
+            if os.getuid() == 0:
+                args.append("--user=root")  # stay able to write the log
+            args += [f"{opt}={value}" for opt, value in zone]
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                if query(self.port, "mx.example", 15, 0.2) == 0:
+                    self.server = f"127.0.0.1@{self.port}"
+                    return
+                time.sleep(0.05)
+            self.stop()
+        raise RuntimeError("dnsmasq did not start: "
+                           + (self.proc.stderr.read().decode(errors="replace")
+                              if self.proc and self.proc.stderr else ""))
+
+    def queries(self):
+        """The names asked about so far, as (type, name) pairs."""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                text = f.read()
+        except OSError:
+            return []
+        found = []
+        for line in text.splitlines():
+            if "query[" in line:
+                rest = line.split("query[", 1)[1]
+                qtype, _, tail = rest.partition("] ")
+                found.append((qtype, tail.split(" ", 1)[0]))
+        return found
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc and self.proc.stderr:
+            self.proc.stderr.close()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+
+class Blackhole:
+    """A UDP port on 127.0.0.1 that receives queries and never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.server = f"127.0.0.1@{self.port}"
+
+    def received(self):
+        """How many datagrams arrived so far (drains them)."""
+        count = 0
+        self.sock.setblocking(False)
+        try:
+            while True:
+                self.sock.recv(4096)
+                count += 1
+        except BlockingIOError:
+            pass
+        return count
+
+    def cleanup(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False

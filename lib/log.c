@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,40 @@ static void write_all(int fd, const char *data, size_t len)
     }
 }
 
+/* The host name and pid of file log lines, looked up once: two system
+ * calls per line add up in daemons that log every message. A forked
+ * child looks its pid up again (log_forked). */
+static char cached_host[128];
+static pid_t cached_pid;
+
+static void log_forked(void)
+{
+    cached_pid = 0;
+}
+
+static const char *log_host(void)
+{
+    if (cached_host[0] == 0) {
+        if (gethostname(cached_host, sizeof(cached_host) - 1) < 0 ||
+            cached_host[0] == 0)
+            snprintf(cached_host, sizeof(cached_host), "localhost");
+        cached_host[sizeof(cached_host) - 1] = 0;
+    }
+    return cached_host;
+}
+
+static pid_t log_pid(void)
+{
+    static int registered;
+    if (!registered) {
+        pthread_atfork(NULL, NULL, log_forked);
+        registered = 1;
+    }
+    if (cached_pid == 0)
+        cached_pid = getpid();
+    return cached_pid;
+}
+
 static void emit(int priority, const char *label, const char *fmt, va_list ap)
 {
     int saved_errno = errno;
@@ -151,16 +186,13 @@ static void emit(int priority, const char *label, const char *fmt, va_list ap)
         syslog(priority, "%s", text);
     } else if (target == LOG_TO_FILE) {
         char line[LOG_LINE_MAX + 256];
-        char host[128] = "localhost";
         char stamp[32];
         time_t now = time(NULL);
         struct tm tm;
-        gethostname(host, sizeof(host) - 1);
-        host[sizeof(host) - 1] = 0;
         strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S",
                  localtime_r(&now, &tm));
         int len = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s\n", stamp,
-                           host, ident, (long)getpid(), text);
+                           log_host(), ident, (long)log_pid(), text);
         if (len > (int)sizeof(line) - 1)
             len = (int)sizeof(line) - 1;
         write_all(log_fd, line, (size_t)len);

@@ -58,6 +58,11 @@ static void usage(void)
     exit(EXIT_TROUBLE);
 }
 
+/* Tables open for queries: die() closes them, so that a table library
+ * flushes and frees what it holds (Berkeley DB's handles). */
+static struct dict **open_dicts;
+static int open_dict_count;
+
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
 {
@@ -67,6 +72,10 @@ static void die(const char *fmt, ...)
     buf_vappendf(&message, fmt, ap);
     va_end(ap);
     log_error("%s", message.data);
+    buf_free(&message);
+    for (int i = 0; i < open_dict_count; i++)
+        if (open_dicts[i])
+            dict_close(open_dicts[i]);
     exit(EXIT_TROUBLE);
 }
 
@@ -473,8 +482,11 @@ int main(int argc, char **argv)
     int status = 0;
     if (query_key || sequence) {
         struct dict **dicts = xcalloc((size_t)count, sizeof(*dicts));
-        for (int i = 0; i < count; i++)
+        open_dicts = dicts;
+        for (int i = 0; i < count; i++) {
             dicts[i] = open_or_die(specs[i], flags);
+            open_dict_count = i + 1;
+        }
         if (sequence) {
             for (int i = 0; i < count; i++)
                 if (dict_iterate(dicts[i], print_entry, dicts[i], &err) < 0) {
@@ -497,9 +509,11 @@ int main(int argc, char **argv)
         } else {
             status = query(dicts, count, query_key, 0) ? 0 : EXIT_NOTFOUND;
         }
+        open_dict_count = 0;
         for (int i = 0; i < count; i++)
             dict_close(dicts[i]);
         free(dicts);
+        open_dicts = NULL;
     } else if (delete_key) {
         struct strlist keys;
         strlist_init(&keys);

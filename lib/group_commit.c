@@ -6,7 +6,14 @@
  * A thread that finishes a rename becomes the syncer when nobody is
  * syncing: it takes the whole synced list, fsyncs each distinct directory
  * once, and moves the batch to done. Renames that land while a sync runs
- * wait for the next one, since the running fsync may not cover them. */
+ * wait for the next one, since the running fsync may not cover them.
+ *
+ * A thread does not start a directory sync while other threads are still
+ * between their fdatasync and rename: it leaves the sync to the last of
+ * them, so one directory fsync covers them all (under load each message
+ * had nearly one of its own). The wait is bounded: once as many files
+ * wait as there are threads, the sync starts anyway, so a steady stream
+ * of new files cannot hold it back. A lone message never waits. */
 #include "group_commit.h"
 
 #include <errno.h>
@@ -39,6 +46,8 @@ struct group_commit {
     pthread_cond_t wake;
     struct gc_list todo, synced, done;
     int syncing;
+    int in_flight;       /* jobs between todo and synced */
+    size_t synced_count; /* jobs in the synced list */
     int stopping;
     int threads;
     pthread_t *tids;
@@ -125,20 +134,25 @@ static void *gc_thread(void *arg)
     for (;;) {
         struct gc_job *job = list_pop(&gc->todo);
         if (job) {
+            gc->in_flight++;
             pthread_mutex_unlock(&gc->lock);
             if (qfile_writer_finish(job->writer, &job->err) < 0 ||
                 qfile_writer_commit(job->writer, &job->err) < 0)
                 job->status = -1;
             pthread_mutex_lock(&gc->lock);
+            gc->in_flight--;
             if (job->status != 0) {
-                finish_chain(gc, job);
-                continue;
+                finish_chain(gc, job); /* then maybe the sync's turn */
+            } else {
+                list_push(&gc->synced, job);
+                gc->synced_count++;
             }
-            list_push(&gc->synced, job);
         }
-        if (!gc->syncing && gc->synced.head) {
+        if (!gc->syncing && gc->synced.head &&
+            (gc->in_flight == 0 || gc->synced_count >= (size_t)gc->threads)) {
             gc->syncing = 1;
             struct gc_job *batch = list_take_all(&gc->synced);
+            gc->synced_count = 0;
             pthread_mutex_unlock(&gc->lock);
             sync_batch(batch);
             pthread_mutex_lock(&gc->lock);

@@ -115,6 +115,73 @@ static void test_commit_many(void)
     CHECK_INT(system(cmd), 0);
 }
 
+/* A steady stream: a new file is submitted whenever one is reported, so
+ * some file is nearly always between fdatasync and rename. The directory
+ * sync waits for files in flight, but only so long: every file must still
+ * be reported, and soon. */
+static void test_commit_stream(void)
+{
+    char dir[] = "/tmp/gc-test-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    struct event_loop *loop = event_loop_new();
+    struct group_commit *gc = group_commit_new(loop, 4);
+    static struct job jobs[JOBS];
+    loop_thread = pthread_self();
+    done_count = 0;
+    int submitted = 0;
+    for (; submitted < 4; submitted++) {
+        jobs[submitted].w = make_writer(dir, 1);
+        group_commit_submit(gc, jobs[submitted].w, dir, on_done,
+                            &jobs[submitted]);
+    }
+    int rounds = 0;
+    for (; rounds < 300 && done_count < JOBS; rounds++) {
+        event_loop_once(loop, 100);
+        while (submitted < JOBS && submitted - done_count < 4) {
+            jobs[submitted].w = make_writer(dir, 1);
+            group_commit_submit(gc, jobs[submitted].w, dir, on_done,
+                                &jobs[submitted]);
+            submitted++;
+        }
+    }
+    CHECK_INT(done_count, JOBS);
+    CHECK(rounds < 300); /* no stall of 100 ms rounds: 30 s in all */
+    for (int i = 0; i < JOBS; i++) {
+        CHECK_INT(jobs[i].status, 0);
+        qfile_writer_free(jobs[i].w);
+    }
+    CHECK_INT(count_files(dir, 0), JOBS);
+    group_commit_free(gc);
+    event_loop_free(loop);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_INT(system(cmd), 0);
+}
+
+/* One file alone is synced at once: nothing is in flight to wait for. */
+static void test_commit_alone_is_prompt(void)
+{
+    char dir[] = "/tmp/gc-test-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    struct event_loop *loop = event_loop_new();
+    struct group_commit *gc = group_commit_new(loop, 4);
+    static struct job job;
+    memset(&job, 0, sizeof(job));
+    done_count = 0;
+    job.w = make_writer(dir, 1);
+    group_commit_submit(gc, job.w, dir, on_done, &job);
+    for (int round = 0; round < 50 && done_count < 1; round++)
+        event_loop_once(loop, 100);
+    CHECK_INT(done_count, 1);
+    CHECK_INT(job.status, 0);
+    qfile_writer_free(job.w);
+    group_commit_free(gc);
+    event_loop_free(loop);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_INT(system(cmd), 0);
+}
+
 struct bg {
     int value;
     int worked_off_loop;
@@ -185,6 +252,8 @@ static void test_peercred(void)
 int main(void)
 {
     UNIT_RUN(test_commit_many);
+    UNIT_RUN(test_commit_stream);
+    UNIT_RUN(test_commit_alone_is_prompt);
     UNIT_RUN(test_bgjob);
     UNIT_RUN(test_peercred);
     return unit_summary();

@@ -119,3 +119,20 @@ int queue_dirs_create(const char *queue_directory, unsigned mode,
     buf_free(&dir);
     return result;
 }
+
+int queue_dir_identify(const char *dir, struct queue_dir_id *id)
+{
+    struct stat st;
+    if (stat(dir, &st) < 0)
+        return -1;
+    id->dev = st.st_dev;
+    id->ino = st.st_ino;
+    return 0;
+}
+
+int queue_dir_is_root(const struct queue_dir_id *id)
+{
+    struct stat root;
+    return stat("/", &root) == 0 && root.st_dev == id->dev &&
+           root.st_ino == id->ino;
+}

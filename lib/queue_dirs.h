@@ -10,6 +10,8 @@
 #ifndef POSTERN_QUEUE_DIRS_H
 #define POSTERN_QUEUE_DIRS_H
 
+#include <sys/types.h>
+
 #include "buf.h"
 
 enum queue_name {
@@ -57,5 +59,18 @@ int queue_dir_sync(const char *queue_directory, enum queue_name queue,
  * set. Existing directories are left as they are. */
 int queue_dirs_create(const char *queue_directory, unsigned mode,
                       struct buf *err);
+
+/* The queue directory's identity, taken before a daemon's chroot, so
+ * that afterwards it can tell whether it was jailed inside it. */
+struct queue_dir_id {
+    dev_t dev;
+    ino_t ino;
+};
+/* Records dir's identity: 0, or -1 with errno set. */
+int queue_dir_identify(const char *dir, struct queue_dir_id *id);
+/* After the skeleton's chroot (chroot = y in master.cf): 1 when "/" is the
+ * recorded directory, so queue paths must be built relative to the new
+ * root (the daemon then uses "" as its queue directory); else 0. */
+int queue_dir_is_root(const struct queue_dir_id *id);
 
 #endif

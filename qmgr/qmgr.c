@@ -36,6 +36,7 @@
 #include "mem.h"
 #include "peercred.h"
 #include "qmgr_trigger.h"
+#include "queue_dirs.h"
 #include "resolve.h"
 #include "rewrite.h"
 #include "server.h"
@@ -200,7 +201,7 @@ static void load_settings(void)
         qmgr.queue_run_delay = 1;
 }
 
-static struct stat queue_dir_stat;
+static struct queue_dir_id queue_dir_id;
 
 /* Still privileged, before a chroot: everything that reads files outside
  * the queue directory (main.cf is read; tables, master.cf). */
@@ -210,7 +211,7 @@ static void pre_init(int argc, char **argv)
     (void)argv;
     struct buf err = BUF_INIT;
     load_settings();
-    if (stat(qmgr.queue_dir, &queue_dir_stat) < 0)
+    if (queue_dir_identify(qmgr.queue_dir, &queue_dir_id) < 0)
         log_fatal("%s: %s", qmgr.queue_dir, strerror(errno));
     struct rewrite_settings rws;
     rewrite_settings_from_config(&rws);
@@ -239,9 +240,7 @@ static void post_init(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    struct stat root;
-    if (stat("/", &root) == 0 && root.st_dev == queue_dir_stat.st_dev &&
-        root.st_ino == queue_dir_stat.st_ino)
+    if (queue_dir_is_root(&queue_dir_id))
         qmgr.queue_dir = "";
     qmgr.loop = server_loop();
     event_timer_init(&qmgr.kick_timer, kick_cb, NULL);

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "log.h"
 #include "peercred.h"
+#include "queue_dirs.h"
 #include "queue_list.h"
 #include "server.h"
 #include "showq.h"
@@ -31,7 +32,7 @@
 
 static struct user_acl *mailq_acl;
 static const char *queue_dir;
-static struct stat queue_dir_stat;
+static struct queue_dir_id queue_dir_id;
 static int ipc_timeout_ms;
 
 struct listing {
@@ -112,7 +113,7 @@ static void pre_init(int argc, char **argv)
     struct buf err = BUF_INIT;
     queue_dir = cfg_str("queue_directory");
     ipc_timeout_ms = (int)cfg_time("ipc_timeout") * 1000;
-    if (stat(queue_dir, &queue_dir_stat) < 0)
+    if (queue_dir_identify(queue_dir, &queue_dir_id) < 0)
         log_fatal("%s: %s", queue_dir, strerror(errno));
     mailq_acl =
         user_acl_open("authorized_mailq_users", USER_ACL_OWNER_EXEMPT, &err);
@@ -128,9 +129,7 @@ static void post_init(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    struct stat root;
-    if (stat("/", &root) == 0 && root.st_dev == queue_dir_stat.st_dev &&
-        root.st_ino == queue_dir_stat.st_ino)
+    if (queue_dir_is_root(&queue_dir_id))
         queue_dir = "";
 }
 

@@ -231,9 +231,11 @@ void access_parse(const char *value, struct access_result *out)
     } else if (word_is(p, "FILTER", &rest)) {
         out->action = ACCESS_FILTER;
         out->text = rest;
-    } else if (word_is(p, "DEFER_IF_REJECT", &rest) ||
-               word_is(p, "DEFER_IF_PERMIT", &rest)) {
-        out->action = ACCESS_UNSUPPORTED;
+    } else if (word_is(p, "DEFER_IF_REJECT", &rest)) {
+        out->action = ACCESS_DEFER_IF_REJECT;
+        out->text = rest;
+    } else if (word_is(p, "DEFER_IF_PERMIT", &rest)) {
+        out->action = ACCESS_DEFER_IF_PERMIT;
         out->text = rest;
     } else if (isalpha((unsigned char)*p)) {
         out->action = ACCESS_RESTRICTIONS;

@@ -83,9 +83,12 @@ enum access_action {
     ACCESS_REDIRECT,     /* REDIRECT user@domain (text: the address) */
     ACCESS_BCC,          /* BCC user@domain (text: the address) */
     ACCESS_FILTER,       /* FILTER transport:destination */
-    ACCESS_UNSUPPORTED,  /* a known action we do not implement
-                            (DEFER_IF_REJECT, DEFER_IF_PERMIT): logged by
-                            the caller and treated as DUNNO */
+    ACCESS_DEFER_IF_REJECT, /* DEFER_IF_REJECT [text]: a later reject
+                               becomes this deferral */
+    ACCESS_DEFER_IF_PERMIT, /* DEFER_IF_PERMIT [text]: a later permit
+                               (explicit or implicit) becomes it */
+    ACCESS_UNSUPPORTED,  /* a known action we do not implement: logged by
+                            the caller and treated as DUNNO (none now) */
     ACCESS_BAD,          /* malformed (e.g. 2NN or 6NN code) */
 };
 

@@ -138,6 +138,12 @@ struct check_ctx {
     long defer_code;
     char defer_dsn[12];
     struct buf defer_text;
+    /* DEFER_IF_REJECT: a later 5xx reject of this evaluation is sent as
+     * this deferral instead. */
+    int dir_active;
+    long dir_code;
+    char dir_dsn[12];
+    struct buf dir_text;
 };
 
 void smtpd_log_event(const struct smtpd_session *s, const char *stage,
@@ -173,6 +179,14 @@ static enum smtpd_verdict reject(struct smtpd_session *s,
                                  const struct check_ctx *c, long code,
                                  const char *dsn, const char *fmt, ...)
 {
+    if (c->dir_active && code >= 500) {
+        /* An earlier DEFER_IF_REJECT turns this reject into its 4xx. */
+        const struct check_ctx plain = {.stage = c->stage,
+                                        .sender = c->sender,
+                                        .rcpt = c->rcpt};
+        return reject(s, &plain, c->dir_code, c->dir_dsn, "%s",
+                      buf_cstr(&c->dir_text));
+    }
     struct buf text = BUF_INIT;
     char fixed[12];
     /* The enhanced code's class follows the reply's (4xx vs 5xx). */
@@ -188,6 +202,12 @@ static enum smtpd_verdict reject(struct smtpd_session *s,
     buf_free(&text);
     return SMTPD_REJECT;
 }
+
+/* Remembers a temporary failure for defer_if_permit, or defers now. */
+static enum smtpd_verdict
+defer_if_permit(struct smtpd_session *s, struct check_ctx *c, int defer_now,
+                long code, const char *dsn, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 /* "<x@y>: Recipient address" and friends (Postfix's reply_name and
  * reply_class): a reject adds " rejected", other actions " triggers". */
@@ -319,6 +339,23 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
             smtpd_action_apply(s, c->stage, c->sender, c->rcpt, &res, table,
                                value, subject.data);
         break;
+    case ACCESS_DEFER_IF_PERMIT:
+        v = defer_if_permit(s, c, 0, smtpd_var.access_defer_code,
+                            res.dsn[0] ? res.dsn : "4.7.1", "%s rejected: %s",
+                            subject.data,
+                            *res.text ? res.text : "Service unavailable");
+        break;
+    case ACCESS_DEFER_IF_REJECT:
+        if (!c->dir_active) {
+            c->dir_active = 1;
+            c->dir_code = smtpd_var.access_defer_code;
+            str_copy(c->dir_dsn, res.dsn[0] ? res.dsn : "4.7.1",
+                     sizeof(c->dir_dsn));
+            buf_reset(&c->dir_text);
+            buf_appendf(&c->dir_text, "%s rejected: %s", subject.data,
+                        *res.text ? res.text : "Service unavailable");
+        }
+        break;
     case ACCESS_UNSUPPORTED:
         if (!replayed)
             log_warn("%s: access action \"%s\" is not supported; ignored",
@@ -443,11 +480,6 @@ static int smtpd_domain_is_ours(const char *address)
     return ours;
 }
 
-/* Remembers a temporary failure for defer_if_permit, or defers now. */
-static enum smtpd_verdict
-defer_if_permit(struct smtpd_session *s, struct check_ctx *c, int defer_now,
-                long code, const char *dsn, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
 
 static enum smtpd_verdict defer_if_permit(struct smtpd_session *s,
                                           struct check_ctx *c, int defer_now,
@@ -481,6 +513,15 @@ static enum smtpd_verdict check_done(struct smtpd_session *s,
                    buf_cstr(&c->defer_text));
     buf_free(&c->defer_text);
     c->defer_active = 0;
+    return v;
+}
+
+/* The end of a command's checks: DEFER_IF_REJECT lasts until here, so it
+ * covers the implicit unlisted-address checks too, as in Postfix. */
+static enum smtpd_verdict check_end(struct check_ctx *c, enum smtpd_verdict v)
+{
+    buf_free(&c->dir_text);
+    c->dir_active = 0;
     return v;
 }
 
@@ -545,6 +586,9 @@ static enum smtpd_verdict rcheck_reply(struct smtpd_session *s,
                                        const struct check_ctx *c,
                                        const struct recipient_reply *reply)
 {
+    if (c->dir_active && reply->code >= 500)
+        return reject(s, c, reply->code, reply->dsn, "%s",
+                      buf_cstr(&reply->text)); /* becomes the deferral */
     struct buf line = BUF_INIT;
     recipient_reply_format(reply, &line);
     log_reject(s, c, "reject", line.data);
@@ -732,7 +776,7 @@ static enum smtpd_verdict check_one_stage(struct smtpd_session *s,
                                           const struct restriction_list *list,
                                           int ok)
 {
-    return check_done(s, c, eval_stage(s, list, ok, c));
+    return check_end(c, check_done(s, c, eval_stage(s, list, ok, c)));
 }
 
 enum smtpd_verdict smtpd_check_client(struct smtpd_session *s)
@@ -779,15 +823,16 @@ enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt)
                 break;
         }
         if (check_done(s, &c, v) != SMTPD_PERMIT)
-            return v == SMTPD_SUSPEND ? SMTPD_SUSPEND : SMTPD_REJECT;
+            return check_end(&c, v == SMTPD_SUSPEND ? SMTPD_SUSPEND
+                                                    : SMTPD_REJECT);
     }
     if (smtpd_var.reject_unlisted_sender && !s->local &&
         check_sender_known(s, &c) == SMTPD_REJECT)
-        return SMTPD_REJECT;
+        return check_end(&c, SMTPD_REJECT);
     if (smtpd_var.reject_unlisted_recipient &&
         check_rcpt_known(s, &c) == SMTPD_REJECT)
-        return SMTPD_REJECT;
-    return SMTPD_PERMIT;
+        return check_end(&c, SMTPD_REJECT);
+    return check_end(&c, SMTPD_PERMIT);
 }
 
 enum smtpd_verdict smtpd_check_data(struct smtpd_session *s)

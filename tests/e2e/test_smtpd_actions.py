@@ -8,7 +8,9 @@ smtpd_end_of_data_restrictions); WARN and INFO log Postfix's
 "NOQUEUE: warn: RCPT from ...; from=<..> to=<..> proto=.. helo=<..>"
 line and decide nothing; REDIRECT sends the message to its address
 instead of the recipients; BCC sends a copy as well; FILTER is not
-supported and says so in a warning, the message is delivered as usual."""
+supported and says so in a warning, the message is delivered as usual;
+DEFER_IF_PERMIT defers what would be accepted, DEFER_IF_REJECT defers
+what would be rejected."""
 import os
 import pwd
 import re
@@ -30,9 +32,12 @@ redirect@ok.example     REDIRECT carol@virt.test
 bcc@ok.example          BCC carol@virt.test
 badbcc@ok.example       BCC postmaster
 filter@ok.example       FILTER smtp:[127.0.0.1]:10025
+dip@ok.example          DEFER_IF_PERMIT try later
+dir@ok.example          DEFER_IF_REJECT
 """
 RCPT_ACCESS = """\
 info@alias.test         PREPEND X-Second: two
+rejectme@virt.test      REJECT
 """
 EOD_ACCESS = """\
 late@ok.example         PREPEND X-Late: too late
@@ -125,6 +130,39 @@ class AccessActionsTest(unittest.TestCase):
     @staticmethod
     def headers(data):
         return data.split(b"\n\n", 1)[0].split(b"\n")
+
+    def rcpt_reply(self, sender, rcpt):
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as c:
+            c.ehlo("client.example")
+            self.assertEqual(c.mail(sender)[0], 250)
+            code, text = c.rcpt(rcpt)
+            return code, text.decode()
+
+    def test_defer_if_permit(self):
+        """DEFER_IF_PERMIT defers what would be accepted; a later reject
+        still rejects."""
+        code, text = self.rcpt_reply("dip@ok.example", "alice@virt.test")
+        self.assertEqual(code, 450, text)
+        self.assertEqual(text, "4.7.1 <dip@ok.example>: Sender address "
+                               "rejected: try later")
+        code, text = self.rcpt_reply("dip@ok.example", "rejectme@virt.test")
+        self.assertEqual(code, 554, text)
+
+    def test_defer_if_reject(self):
+        """DEFER_IF_REJECT turns a later reject, the unknown-user check
+        included, into its deferral; an accept stays an accept."""
+        self.assertEqual(self.rcpt_reply("dir@ok.example",
+                                         "alice@virt.test")[0], 250)
+        for rcpt in ("rejectme@virt.test", "nobody@virt.test"):
+            code, text = self.rcpt_reply("dir@ok.example", rcpt)
+            self.assertEqual(code, 450, f"{rcpt}: {text}")
+            self.assertEqual(text, "4.7.1 <dir@ok.example>: Sender address "
+                                   "rejected: Service unavailable")
+        # Without it the same recipients are rejected.
+        self.assertEqual(self.rcpt_reply("plain@ok.example",
+                                         "nobody@virt.test")[0], 550)
+        self.assertEqual(self.rcpt_reply("plain@ok.example",
+                                         "rejectme@virt.test")[0], 554)
 
     def test_prepend_adds_headers_above_received(self):
         before = self.snapshot()

@@ -127,7 +127,11 @@ static void test_access_results(void)
     CHECK_INT(r.action, ACCESS_FILTER);
     CHECK_STR(r.text, "smtp:[127.0.0.1]:10025");
     access_parse("DEFER_IF_PERMIT later", &r);
-    CHECK_INT(r.action, ACCESS_UNSUPPORTED);
+    CHECK_INT(r.action, ACCESS_DEFER_IF_PERMIT);
+    CHECK_STR(r.text, "later");
+    access_parse("DEFER_IF_REJECT", &r);
+    CHECK_INT(r.action, ACCESS_DEFER_IF_REJECT);
+    CHECK_STR(r.text, "");
     access_parse("PREPENDX: y", &r); /* not the word PREPEND */
     CHECK_INT(r.action, ACCESS_RESTRICTIONS);
     access_parse("permit_mynetworks, reject", &r);

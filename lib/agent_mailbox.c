@@ -168,29 +168,24 @@ static void sync_new_dirs(struct agent_mailbox_batch *b, int *errs)
             strlist_add(&dirs, path.data);
         dir_of[k] = j;
     }
-    int *fds = xcalloc(dirs.count + 1, sizeof(*fds));
     int *dir_errs = xcalloc(dirs.count + 1, sizeof(*dir_errs));
     size_t open_count = 0;
     int *open_fds = xcalloc(dirs.count + 1, sizeof(*open_fds));
     size_t *open_index = xcalloc(dirs.count + 1, sizeof(*open_index));
     for (size_t j = 0; j < dirs.count; j++) {
-        fds[j] = open(dirs.items[j], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fds[j] < 0) {
+        int fd = open(dirs.items[j], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
             dir_errs[j] = errno;
             continue;
         }
         open_index[open_count] = j;
-        open_fds[open_count++] = fds[j];
+        open_fds[open_count++] = fd;
     }
     int *open_errs = xcalloc(open_count + 1, sizeof(*open_errs));
     fsync_group(open_fds, open_errs, open_count);
     for (size_t n = 0; n < open_count; n++) {
         int e = open_errs[n];
-        /* Some file systems cannot fsync a directory; their entries are
-         * as durable as they get (as store_fsync_dir). */
-        if (e == EINVAL || e == EROFS)
-            e = 0;
-        dir_errs[open_index[n]] = e;
+        dir_errs[open_index[n]] = store_dir_sync_unsupported(e) ? 0 : e;
         close(open_fds[n]);
     }
     for (size_t k = 0; k < b->count; k++)
@@ -199,7 +194,6 @@ static void sync_new_dirs(struct agent_mailbox_batch *b, int *errs)
     free(open_index);
     free(open_fds);
     free(dir_errs);
-    free(fds);
     free(dir_of);
     buf_free(&path);
     strlist_free(&dirs);

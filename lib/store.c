@@ -183,6 +183,12 @@ int store_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+int store_dir_sync_unsupported(int err)
+{
+    /* Some file systems cannot fsync a directory. */
+    return err == EINVAL || err == EROFS;
+}
+
 int store_fsync_dir(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -191,9 +197,7 @@ int store_fsync_dir(const char *path)
     int rc = fsync(fd);
     int saved = errno;
     close(fd);
-    /* Some file systems cannot fsync a directory; their entries are as
-     * durable as they get. */
-    if (rc < 0 && (saved == EINVAL || saved == EROFS))
+    if (rc < 0 && store_dir_sync_unsupported(saved))
         rc = 0;
     errno = saved;
     return rc;

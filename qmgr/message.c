@@ -530,11 +530,11 @@ void msg_finish(struct qmsg *msg)
         struct buf path = BUF_INIT;
         queue_path(&path, qmgr.queue_dir, QUEUE_ACTIVE, msg->qid);
         /* Small files go to the pool for the next writer to overwrite
-         * (lib/qfile_pool.h): cheaper than unlink now and create later. */
-        struct stat st;
-        uint64_t size = fstat(msg->fd, &st) == 0 ? (uint64_t)st.st_size
-                                                 : UINT64_MAX;
-        if (qfile_pool_put(qmgr.queue_dir, path.data, msg->qid, size) < 0)
+         * (lib/qfile_pool.h): cheaper than unlink now and create later.
+         * The header's end offset is the file's length but for the end
+         * record, close enough for the pool's size limit. */
+        if (qfile_pool_put(qmgr.queue_dir, path.data, msg->qid,
+                           msg->env.header.end_offset) < 0)
             log_warn("%s: remove %s: %s", msg->qid, path.data, strerror(errno));
         else
             log_info("%s: removed", msg->qid);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -410,6 +411,24 @@ int bounce_templates_load(struct bounce_templates *ts, const char *path,
 
 /* ---- printing ---- */
 
+/* "EOF", or "EOF1", "EOF2"... when the text has a line "EOF": the end
+ * marker of a here-document must not occur in it, or the output would
+ * not read back. */
+static void end_marker(const struct strlist *text, char out[16])
+{
+    for (unsigned n = 0;; n++) {
+        if (n == 0)
+            snprintf(out, 16, "EOF");
+        else
+            snprintf(out, 16, "EOF%u", n);
+        size_t i = 0;
+        while (i < text->count && strcmp(text->items[i], out) != 0)
+            i++;
+        if (i == text->count)
+            return;
+    }
+}
+
 void bounce_templates_dump(const struct bounce_templates *ts, struct buf *out)
 {
     int first = 1;
@@ -420,7 +439,9 @@ void bounce_templates_dump(const struct bounce_templates *ts, struct buf *out)
         if (!first)
             buf_append_char(out, '\n');
         first = 0;
-        buf_appendf(out, "%s_template = <<EOF\n", class_names[k]);
+        char marker[16];
+        end_marker(&t->text, marker);
+        buf_appendf(out, "%s_template = <<%s\n", class_names[k], marker);
         buf_appendf(out, "Charset: %s\nFrom: %s\nSubject: %s\n", t->charset,
                     t->from, t->subject);
         if (t->postmaster_subject)
@@ -429,7 +450,7 @@ void bounce_templates_dump(const struct bounce_templates *ts, struct buf *out)
         buf_append_char(out, '\n');
         for (size_t i = 0; i < t->text.count; i++)
             buf_appendf(out, "%s\n", t->text.items[i]);
-        buf_append_str(out, "EOF\n");
+        buf_appendf(out, "%s\n", marker);
     }
 }
 
@@ -509,7 +530,10 @@ int bounce_templates_expand(const struct bounce_templates *ts,
         if (!first)
             buf_append_char(&text, '\n');
         first = 0;
-        buf_appendf(&text, "expanded_%s_text = <<EOF\n", class_names[k]);
+        char marker[16];
+        end_marker(&t->text, marker);
+        buf_appendf(&text, "expanded_%s_text = <<%s\n", class_names[k],
+                    marker);
         for (size_t i = 0; status == 0 && i < t->text.count; i++) {
             const char *line = t->text.items[i];
             char *undefined = t->expanded ? NULL : undefined_name(line);
@@ -532,7 +556,7 @@ int bounce_templates_expand(const struct bounce_templates *ts,
                 buf_free(&why);
             }
         }
-        buf_append_str(&text, "EOF\n");
+        buf_appendf(&text, "%s\n", marker);
     }
     if (status == 0)
         buf_append(out, text.data ? text.data : "", text.len);

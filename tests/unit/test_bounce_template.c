@@ -222,6 +222,34 @@ static void test_template_file(void)
     buf_free(&err);
 }
 
+/* A text with a line "EOF" is dumped under another end marker, so that
+ * postconf -t output reads back. */
+static void test_dump_marker_not_in_text(void)
+{
+    static const char text[] = "failure_template = <<END\n"
+                               "Subject: s\n\nbefore\nEOF\nafter\nEND\n";
+    struct bounce_templates ts, again;
+    memset(&ts, 0, sizeof(ts));
+    memset(&again, 0, sizeof(again));
+    struct buf err = BUF_INIT, dump = BUF_INIT, dump2 = BUF_INIT;
+    CHECK_INT(bounce_templates_parse(&ts, text, sizeof(text) - 1, "t", NULL,
+                                     &err),
+              0);
+    bounce_templates_dump(&ts, &dump);
+    CHECK(strstr(buf_cstr(&dump), "failure_template = <<EOF1\n") != NULL);
+    CHECK(strstr(buf_cstr(&dump), "\nEOF\nafter\nEOF1\n") != NULL);
+    CHECK_INT(bounce_templates_parse(&again, dump.data, dump.len, "dump", NULL,
+                                     &err),
+              0);
+    bounce_templates_dump(&again, &dump2);
+    CHECK_STR(buf_cstr(&dump2), buf_cstr(&dump));
+    bounce_templates_free(&ts);
+    bounce_templates_free(&again);
+    buf_free(&err);
+    buf_free(&dump);
+    buf_free(&dump2);
+}
+
 static void test_errors(void)
 {
     load_main_cf("myhostname = mx.example.com\n");
@@ -279,6 +307,7 @@ int main(void)
 {
     UNIT_RUN(test_builtin_templates);
     UNIT_RUN(test_template_file);
+    UNIT_RUN(test_dump_marker_not_in_text);
     UNIT_RUN(test_errors);
     strlist_free(&warnings);
     config_reset();

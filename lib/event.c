@@ -131,7 +131,9 @@ static int slot_sync(struct event_loop *loop, int fd, unsigned interest)
 int event_fd_add(struct event_loop *loop, int fd, unsigned interest,
                  event_fd_cb cb, void *ctx)
 {
-    if (fd < 0 || fcntl(fd, F_GETFD) < 0) {
+    /* epoll_ctl checks the fd itself; only a quiet registration, which
+     * makes no epoll call, needs a check of its own. */
+    if (fd < 0 || (interest == 0 && fcntl(fd, F_GETFD) < 0)) {
         errno = EBADF;
         return -1;
     }
@@ -172,6 +174,26 @@ int event_fd_set(struct event_loop *loop, int fd, unsigned interest)
         return 0;
     if (slot_sync(loop, fd, interest) < 0)
         return -1;
+    slot->interest = interest;
+    return 0;
+}
+
+int event_fd_rebind(struct event_loop *loop, int fd, unsigned interest,
+                    event_fd_cb cb, void *ctx)
+{
+    if (fd < 0 || (size_t)fd >= loop->fd_cap || !loop->fds[fd].registered)
+        return event_fd_add(loop, fd, interest, cb, ctx);
+    struct fd_slot *slot = &loop->fds[fd];
+    /* A new generation, as remove and add would give: an event of this
+     * round fetched for the old callback is dropped (level-triggered
+     * epoll reports it again to the new one). */
+    slot->generation++;
+    if (slot_sync(loop, fd, interest) < 0) {
+        event_fd_remove(loop, fd);
+        return -1;
+    }
+    slot->cb = cb;
+    slot->ctx = ctx;
     slot->interest = interest;
     return 0;
 }

@@ -71,6 +71,11 @@ uint64_t event_now_ms(struct event_loop *loop);
  * errno (EEXIST when fd is already registered). */
 int event_fd_add(struct event_loop *loop, int fd, unsigned interest,
                  event_fd_cb cb, void *ctx);
+/* Gives a registered fd a new callback and interest with one epoll call
+ * (what event_fd_remove and event_fd_add do with three); registers an
+ * unknown fd. Returns 0, or -1 with errno (the fd is then unregistered). */
+int event_fd_rebind(struct event_loop *loop, int fd, unsigned interest,
+                    event_fd_cb cb, void *ctx);
 /* Changes the interest of a registered fd. Returns 0 or -1 (errno). */
 int event_fd_set(struct event_loop *loop, int fd, unsigned interest);
 /* Stops watching fd (call before closing it). Safe on unknown fds. */

@@ -24,6 +24,8 @@ struct stream {
     int fd;
     int timeout_ms;
     int nonblocking; /* stream mode: return STREAM_AGAIN */
+    int short_read_drains; /* see stream_set_short_read_drains */
+    int drained;           /* a short read emptied the socket */
     int fd_blocking; /* the fd itself lacks O_NONBLOCK */
     int not_socket;  /* not a socket: use read/write, not recv/send */
     struct buf in;   /* input; unread bytes start at in_pos */
@@ -236,6 +238,12 @@ static enum stream_status fill(struct stream *s, uint64_t deadline)
         s->in_pos = 0;
     }
     buf_reserve(&s->in, STREAM_READ_CHUNK);
+    if (s->drained && s->nonblocking && !s->io) {
+        /* The last read emptied the socket: this one would only say
+         * EAGAIN. The owner's poll says when there is more. */
+        s->wants = STREAM_WANT_READ;
+        return STREAM_AGAIN;
+    }
     for (;;) {
         if (poll_first(s) && io_pending(s) == 0) {
             enum stream_status st =
@@ -243,9 +251,12 @@ static enum stream_status fill(struct stream *s, uint64_t deadline)
             if (st != STREAM_OK)
                 return st;
         }
-        ssize_t n =
-            io_read(s, s->in.data + s->in.len, s->in.cap - s->in.len - 1);
+        size_t room = s->in.cap - s->in.len - 1;
+        ssize_t n = io_read(s, s->in.data + s->in.len, room);
         if (n > 0) {
+            /* Only a plain socket: TLS returns one record at a time. */
+            if (s->short_read_drains && !s->io && (size_t)n < room)
+                s->drained = 1;
             s->in.len += (size_t)n;
             s->in.data[s->in.len] = '\0';
             return STREAM_OK;
@@ -267,6 +278,17 @@ static enum stream_status fill(struct stream *s, uint64_t deadline)
         if (st != STREAM_OK)
             return st;
     }
+}
+
+void stream_set_short_read_drains(struct stream *s, int enabled)
+{
+    s->short_read_drains = enabled != 0;
+    s->drained = 0;
+}
+
+void stream_readable(struct stream *s)
+{
+    s->drained = 0;
 }
 
 enum stream_status stream_fill(struct stream *s)

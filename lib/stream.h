@@ -77,6 +77,14 @@ int stream_timeout(const struct stream *s);
 int stream_set_nonblocking(struct stream *s, int enabled);
 /* Puts an I/O layer under the stream; NULL restores plain fd I/O. */
 void stream_set_io(struct stream *s, const struct stream_io *io, void *ctx);
+/* For a nonblocking stream on a plain socket whose owner polls it level-
+ * triggered: a read that returns less than it asked for is taken to have
+ * emptied the socket, so the next read returns STREAM_AGAIN without the
+ * system call that would only say so; stream_readable() (call it when
+ * the poll reports input) allows reading again. A wrong guess costs one
+ * poll round, never a hang: the owner polls whenever it sees AGAIN. */
+void stream_set_short_read_drains(struct stream *s, int enabled);
+void stream_readable(struct stream *s);
 
 /* ---- reading ---- */
 

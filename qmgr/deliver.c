@@ -269,8 +269,7 @@ static void make_idle(struct agent_conn *c)
     event_timer_start(qmgr.loop, &c->timer, IDLE_CLOSE_MS);
     /* the fd callback changes with the state: an idle connection that
      * becomes readable was closed by the agent (max_idle, max_use) */
-    event_fd_remove(qmgr.loop, c->fd);
-    event_fd_add(qmgr.loop, c->fd, EVENT_READ, idle_event, c);
+    event_fd_rebind(qmgr.loop, c->fd, EVENT_READ, idle_event, c);
     if (stream_input_pending(c->stream))
         idle_event(qmgr.loop, c->fd, EVENT_READ, c); /* extra bytes */
 }
@@ -283,7 +282,7 @@ static struct agent_conn *conn_get(const char *transport, struct buf *err)
             *pp = c->next;
             c->next = NULL;
             event_timer_stop(qmgr.loop, &c->timer);
-            event_fd_remove(qmgr.loop, c->fd);
+            /* still registered with idle_event: job_start rebinds it */
             return c;
         }
     }
@@ -518,9 +517,9 @@ static void job_start(struct qjob *job, int retry)
     event_timer_init(&c->timer, conn_timeout, c);
     event_timer_start(qmgr.loop, &c->timer, (uint64_t)qmgr.ipc_timeout * 1000);
     enum stream_status st = stream_flush(c->stream);
-    event_fd_add(qmgr.loop, c->fd,
-                 st == STREAM_AGAIN ? EVENT_READ | EVENT_WRITE : EVENT_READ,
-                 conn_event, c);
+    event_fd_rebind(qmgr.loop, c->fd,
+                    st == STREAM_AGAIN ? EVENT_READ | EVENT_WRITE : EVENT_READ,
+                    conn_event, c);
     if (st != STREAM_OK && st != STREAM_AGAIN)
         conn_failed(c, stream_status_name(st), 0);
 }

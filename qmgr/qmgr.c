@@ -248,6 +248,7 @@ static void post_init(int argc, char **argv)
     /* Disk is the truth: pick up what a predecessor left in active/,
      * then new mail, then deferred mail that is due. */
     scan_active();
+    watch_incoming_start(); /* before the scan: nothing falls between */
     qmgr_kick(1, 1, 0);
     pickup_kick();
     event_timer_start_periodic(qmgr.loop, &qmgr.deferred_timer,

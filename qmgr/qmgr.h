@@ -3,6 +3,7 @@
  *
  *   qmgr.c     main: configuration, the master contract, triggers, timers
  *   scan.c     queue scans: incoming/, active/, deferred/
+ *   watch.c    new files in incoming/ reported by inotify
  *   message.c  a message in memory: load, route its recipients, finish
  *   deliver.c  delivery jobs, the scheduler, agent connections, replies
  *   notify.c   bounces, delay warnings and success notices
@@ -127,12 +128,19 @@ void qmgr_kick(int incoming, int deferred, int flush);
 
 /* scan.c */
 void scan_incoming(void);
+/* Takes incoming/QID now, as a scan would (watch.c names new files). */
+void scan_take_incoming(const char *qid);
 void scan_active(void);
 /* Moves deferred messages whose retry time has come (all with flush)
  * into active/ and loads them. */
 void scan_deferred(int flush);
 /* postqueue -s: deferred messages with a recipient in domain site, now. */
 void scan_deferred_site(const char *site);
+
+/* watch.c */
+/* Watches incoming/ for files renamed into place and takes each at once;
+ * without inotify, scans incoming/ every second instead. */
+void watch_incoming_start(void);
 
 /* message.c */
 /* Takes QID from queue `from` (INCOMING or DEFERRED: moved to active/

@@ -70,19 +70,6 @@ static int active_full(void)
     return (long)qmgr.message_count >= qmgr.active_limit;
 }
 
-static void take_incoming(const char *qid, const struct stat *st, void *ctx)
-{
-    (void)st;
-    int *stop = ctx;
-    if (active_full()) {
-        qmgr.incoming_backlog = 1;
-        *stop = 1;
-        return;
-    }
-    if (msg_load(qid, QUEUE_INCOMING, 0) < 0)
-        qmgr.incoming_locked = 1;
-}
-
 static struct event_timer incoming_retry_timer;
 static int incoming_retry_init;
 
@@ -93,21 +80,55 @@ static void incoming_retry(struct event_loop *loop, void *ctx)
     scan_incoming();
 }
 
+/* postsuper holds a file's lock: look at incoming/ again soon. */
+static void retry_incoming_soon(void)
+{
+    if (!incoming_retry_init) {
+        event_timer_init(&incoming_retry_timer, incoming_retry, NULL);
+        incoming_retry_init = 1;
+    }
+    if (!event_timer_pending(&incoming_retry_timer))
+        event_timer_start(qmgr.loop, &incoming_retry_timer, 1000);
+}
+
+/* Takes incoming/QID; 0 when taken (or gone, or already ours), 1 when
+ * the active queue is full, -1 when another process holds its lock. */
+static int take_one(const char *qid)
+{
+    if (msg_find(qid))
+        return 0;
+    if (active_full()) {
+        qmgr.incoming_backlog = 1;
+        return 1;
+    }
+    return msg_load(qid, QUEUE_INCOMING, 0) < 0 ? -1 : 0;
+}
+
+static void take_incoming(const char *qid, const struct stat *st, void *ctx)
+{
+    (void)st;
+    int *stop = ctx;
+    int rc = take_one(qid);
+    if (rc > 0)
+        *stop = 1;
+    else if (rc < 0)
+        qmgr.incoming_locked = 1;
+}
+
 void scan_incoming(void)
 {
     int stop = 0;
     qmgr.incoming_backlog = 0;
     qmgr.incoming_locked = 0;
     scan_dir(QUEUE_INCOMING, take_incoming, &stop, &stop);
-    if (qmgr.incoming_locked) {
-        /* postsuper has one; look again soon */
-        if (!incoming_retry_init) {
-            event_timer_init(&incoming_retry_timer, incoming_retry, NULL);
-            incoming_retry_init = 1;
-        }
-        if (!event_timer_pending(&incoming_retry_timer))
-            event_timer_start(qmgr.loop, &incoming_retry_timer, 1000);
-    }
+    if (qmgr.incoming_locked)
+        retry_incoming_soon();
+}
+
+void scan_take_incoming(const char *qid)
+{
+    if (take_one(qid) < 0)
+        retry_incoming_soon();
 }
 
 /* A file in active/ at start was being delivered by our predecessor.

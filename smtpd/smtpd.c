@@ -42,6 +42,7 @@ struct group_commit *smtpd_group_commit;
 
 static struct event_timer trigger_timer;
 static int trigger_wanted;
+static uint64_t trigger_last_ms; /* when the last trigger went out */
 
 static const char *const count_names[] = {
     "ehlo", "helo", "mail", "rcpt",    "bdat", "data",     "rset", "noop",
@@ -280,6 +281,7 @@ static void send_trigger(struct event_loop *loop, void *ctx)
     if (!trigger_wanted)
         return;
     trigger_wanted = 0;
+    trigger_last_ms = event_now_ms(loop);
     /* Never blocks: when qmgr's socket is busy a trigger is pending,
      * and when qmgr is down it scans incoming/ when it starts. */
     struct buf err = BUF_INIT;
@@ -290,13 +292,20 @@ static void send_trigger(struct event_loop *loop, void *ctx)
     buf_free(&err);
 }
 
+/* qmgr watches incoming/ and takes each file as it is renamed into place
+ * (qmgr/watch.c), so the trigger is only a backstop: at most one a
+ * second, and the first of a burst at once. */
+#define TRIGGER_INTERVAL_MS 1000
+
 void smtpd_trigger_qmgr(void)
 {
-    /* Coalesce the triggers of a loop round into one connection. */
-    if (!trigger_wanted) {
-        trigger_wanted = 1;
-        event_timer_start(server_loop(), &trigger_timer, 0);
-    }
+    if (trigger_wanted)
+        return;
+    trigger_wanted = 1;
+    struct event_loop *loop = server_loop();
+    uint64_t now = event_now_ms(loop), due = trigger_last_ms + TRIGGER_INTERVAL_MS;
+    event_timer_start(loop, &trigger_timer,
+                      trigger_last_ms == 0 || now >= due ? 0 : due - now);
 }
 
 /* ---- session I/O ---- */
@@ -438,8 +447,10 @@ static void on_io(struct event_loop *loop, int fd, unsigned events, void *ctx)
 {
     (void)loop;
     (void)fd;
-    (void)events;
-    session_run(ctx);
+    struct smtpd_session *s = ctx;
+    if (events & (EVENT_READ | EVENT_ERROR))
+        stream_readable(s->stream);
+    session_run(s);
 }
 
 static void on_timeout(struct event_loop *loop, void *ctx)
@@ -623,6 +634,7 @@ static void smtpd_accept(int fd)
     s->fd = fd;
     s->stream = stream_open(fd);
     stream_set_nonblocking(s->stream, 1);
+    stream_set_short_read_drains(s->stream, 1); /* on_io says when to read */
     smtp_cmd_init(&s->cmd);
     buf_init(&s->line);
     buf_init(&s->data_out);

@@ -565,6 +565,38 @@ class QmgrCrashTest(QmgrTestBase):
         self.assertEqual(self.queue_files("hold"), [])
 
 
+class QmgrWatchTest(QmgrTestBase):
+    """qmgr takes a file renamed into incoming/ with no trigger at all
+    (qmgr/watch.c): master's wakeup and the queue run are an hour away,
+    so only the inotify watch can find it in time."""
+    qmgr_wakeup = 3600
+    main_extra = {"queue_run_delay": "3600s"}
+
+    def check_untriggered_mail_is_taken(self):
+        self.inst.start()
+        # the first message (triggered) proves qmgr is past its start
+        first = self.inject("alice@example.com", "bob@virt.test")
+        self.wait_removed(first)
+        start = time.monotonic()
+        qids = [self.inject("alice@example.com", f"u{i}@virt.test",
+                            trigger=False) for i in range(5)]
+        for qid in qids:
+            self.wait_removed(qid, timeout=10)
+        self.assertLess(time.monotonic() - start, 10)
+        d = self.delivered()
+        for i, qid in enumerate(qids):
+            self.assertEqual(d.get((qid, f"u{i}@virt.test")), 1)
+        self.assertNotIn("cannot watch incoming/", self.inst.log_text())
+
+    def test_untriggered_mail_is_taken(self):
+        self.check_untriggered_mail_is_taken()
+
+
+@unittest.skipUnless(os.geteuid() == 0, "chroot needs root")
+class QmgrWatchChrootTest(QmgrWatchTest):
+    qmgr_chroot = "y"
+
+
 @unittest.skipUnless(os.geteuid() == 0, "chroot needs root")
 class QmgrChrootTest(QmgrTestBase):
     qmgr_chroot = "y"

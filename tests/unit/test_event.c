@@ -131,6 +131,43 @@ static void on_tagged(struct event_loop *loop, void *ctx)
         t->log->order[t->log->count++] = t->tag;
 }
 
+/* rebind: one registration, a new callback; unknown fds are added; a
+ * closed fd is refused, as by add. */
+static void test_rebind(void)
+{
+    struct event_loop *loop = event_loop_new();
+    int p[2];
+    CHECK(pipe(p) == 0);
+    struct fd_state first = {0}, second = {0};
+    CHECK(event_fd_rebind(loop, p[0], EVENT_READ, on_pipe, &first) == 0);
+    CHECK_INT(event_fd_count(loop), 1);
+    CHECK(write(p[1], "a", 1) == 1);
+    event_loop_once(loop, 100);
+    CHECK_INT(first.reads, 1);
+    CHECK(event_fd_rebind(loop, p[0], EVENT_READ, on_pipe, &second) == 0);
+    CHECK_INT(event_fd_count(loop), 1);
+    CHECK(write(p[1], "b", 1) == 1);
+    event_loop_once(loop, 100);
+    CHECK_INT(first.reads, 1);
+    CHECK_INT(second.reads, 1);
+    CHECK_INT(second.last, 'b');
+    /* to quiet and back */
+    CHECK(event_fd_rebind(loop, p[0], 0, on_pipe, &first) == 0);
+    CHECK(write(p[1], "c", 1) == 1);
+    CHECK_INT(event_loop_once(loop, 0), 0);
+    CHECK(event_fd_rebind(loop, p[0], EVENT_READ, on_pipe, &first) == 0);
+    event_loop_once(loop, 100);
+    CHECK_INT(first.reads, 2);
+    CHECK_INT(first.last, 'c');
+    event_fd_remove(loop, p[0]);
+    close(p[0]);
+    close(p[1]);
+    CHECK(event_fd_rebind(loop, p[0], EVENT_READ, on_pipe, &first) == -1);
+    CHECK(event_fd_add(loop, p[0], EVENT_READ, on_pipe, &first) == -1);
+    CHECK_INT(event_fd_count(loop), 0);
+    event_loop_free(loop);
+}
+
 static void test_timers_fire_in_order_and_cancel(void)
 {
     struct event_loop *loop = event_loop_new();
@@ -279,6 +316,7 @@ int main(void)
     UNIT_RUN(test_fd_read_write_interest);
     UNIT_RUN(test_quiet_fd_hangup_does_not_spin);
     UNIT_RUN(test_remove_during_dispatch);
+    UNIT_RUN(test_rebind);
     UNIT_RUN(test_timers_fire_in_order_and_cancel);
     UNIT_RUN(test_periodic_timer);
     UNIT_RUN(test_many_timers_heap);

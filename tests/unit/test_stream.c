@@ -297,6 +297,44 @@ static void test_io_layer(void)
     stream_close(s);
 }
 
+/* A short read is taken to have emptied the socket: no more reads until
+ * the owner's poll says there is input (stream_readable). */
+static void test_short_read_drains(void)
+{
+    int peer;
+    struct stream *s = pair(&peer);
+    struct buf line = BUF_INIT;
+    CHECK(stream_set_nonblocking(s, 1) == 0);
+    stream_set_short_read_drains(s, 1);
+    put(peer, "one\r\n");
+    CHECK_INT(stream_read_line(s, &line, 100), STREAM_OK);
+    CHECK_STR(buf_cstr(&line), "one");
+    put(peer, "two\r\n");
+    /* the guess: no read, although input is there */
+    CHECK_INT(stream_read_line(s, &line, 100), STREAM_AGAIN);
+    CHECK_INT(stream_wants(s), STREAM_WANT_READ);
+    stream_readable(s);
+    CHECK_INT(stream_read_line(s, &line, 100), STREAM_OK);
+    CHECK_STR(buf_cstr(&line), "two");
+    /* lines already buffered are served without asking */
+    put(peer, "a\r\nb\r\n");
+    stream_readable(s);
+    CHECK_INT(stream_read_line(s, &line, 100), STREAM_OK);
+    CHECK_STR(buf_cstr(&line), "a");
+    CHECK_INT(stream_read_line(s, &line, 100), STREAM_OK);
+    CHECK_STR(buf_cstr(&line), "b");
+    /* with an I/O layer (TLS) every read asks again */
+    struct xor_layer x = {stream_fd(s), 0, 0};
+    stream_set_io(s, &xor_io, &x);
+    CHECK_INT(stream_read_line(s, &line, 100), STREAM_AGAIN);
+    CHECK(x.reads == 1);
+    close(peer);
+    stream_readable(s);
+    CHECK_INT(stream_read_line(s, &line, 100), STREAM_EOF);
+    buf_free(&line);
+    stream_close(s);
+}
+
 /* Pipes take the read/write path (no send/recv); timeouts still hold. */
 static void test_pipe_fallback(void)
 {
@@ -328,6 +366,7 @@ int main(void)
     UNIT_RUN(test_line_limit);
     UNIT_RUN(test_read_timeout);
     UNIT_RUN(test_nonblocking_lines);
+    UNIT_RUN(test_short_read_drains);
     UNIT_RUN(test_read_exact_and_some);
     UNIT_RUN(test_write_and_flush);
     UNIT_RUN(test_nonblocking_flush);

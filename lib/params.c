@@ -99,7 +99,8 @@ const struct param_def param_table[] = {
     {"default_process_limit", PARAM_INT, "100", 1, NOLIMIT, 0,
      "default maxproc of a master.cf service"},
     {"max_use", PARAM_INT, "100", 1, NOLIMIT, 0,
-     "requests a daemon serves before it exits"},
+     "connections a daemon serves before it exits; a delivery agent "
+     "also exits after 100 x max_use requests on qmgr's kept connection"},
     {"max_idle", PARAM_TIME, "100s", 1, NOLIMIT, 0,
      "seconds an idle daemon waits for work before it exits"},
     {"ipc_timeout", PARAM_TIME, "3600s", 1, NOLIMIT, 0,

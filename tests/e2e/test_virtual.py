@@ -293,10 +293,14 @@ class VirtualTest(unittest.TestCase):
         self.assertEqual([r[0] for r in reply], ["bounced"] * 3)
         self.assertIsNone(self.env.proc.poll())
         self.assertEqual(self.env.proc.pid, pid)
-        self.env.restart(max_use="2")
-        reply = self.env.deliver(q, count=3, expect_ok=False)
-        self.assertEqual(reply[2], "eof")
-        self.assertEqual([r[0] for r in reply[:2]], ["bounced"] * 2)
+        # max_use counts connections; on one connection a process serves
+        # 100 requests per unit of max_use (lib/agent_serve.c), then
+        # closes it after the reply and exits.
+        self.env.restart(max_use="1")
+        reply = self.env.deliver(q, count=101, expect_ok=False)
+        self.assertEqual(len(reply), 101)
+        self.assertEqual(reply[100], "eof")
+        self.assertEqual([r[0] for r in reply[:100]], ["bounced"] * 100)
         self.env.proc.wait(timeout=10)
         self.assertEqual(self.env.proc.returncode, 0)
 

@@ -124,6 +124,24 @@ static inline void emit(struct store_filter *f, struct buf *out, char c)
     f->at_line_start = (c == '\n');
 }
 
+/* One input byte through the CR stage and the quoting stage. */
+static inline void filter_byte(struct store_filter *f, struct buf *out, char c)
+{
+    if (f->pending_cr) {
+        f->pending_cr = 0;
+        if (c == '\n') {
+            emit(f, out, '\n');
+            return;
+        }
+        emit(f, out, '\r');
+    }
+    if (c == '\r' && (f->flags & STORE_FILTER_CRLF)) {
+        f->pending_cr = 1;
+        return;
+    }
+    emit(f, out, c);
+}
+
 void store_filter_run(struct store_filter *f, const void *data, size_t len,
                       struct buf *out)
 {
@@ -131,21 +149,32 @@ void store_filter_run(struct store_filter *f, const void *data, size_t len,
     /* Worst case: every line is "From \n" (6 bytes become 7), plus what
      * was held back from the previous chunk. */
     buf_reserve(out, len + len / 5 + FROM_PREFIX_LEN + 4);
-    for (size_t i = 0; i < len; i++) {
-        char c = in[i];
-        if (f->pending_cr) {
-            f->pending_cr = 0;
-            if (c == '\n') {
-                emit(f, out, '\n');
-                continue;
-            }
-            emit(f, out, '\r');
-        }
-        if (c == '\r' && (f->flags & STORE_FILTER_CRLF)) {
-            f->pending_cr = 1;
+    size_t i = 0;
+    while (i < len) {
+        /* Byte by byte only where a byte can change what comes out: a
+         * held-back CR or "From", a line start under From quoting, CR
+         * and LF themselves. The rest of a line is copied whole. */
+        if (f->pending_cr || f->prefix_len > 0 ||
+            ((f->flags & STORE_FILTER_FROM_QUOTE) && f->at_line_start)) {
+            filter_byte(f, out, in[i++]);
             continue;
         }
-        emit(f, out, c);
+        const char *span = in + i;
+        const char *lf = memchr(span, '\n', len - i);
+        size_t n = lf ? (size_t)(lf - span) : len - i;
+        const char *cr = memchr(span, '\r', n);
+        if (cr)
+            n = (size_t)(cr - span);
+        if (n == 0) {
+            filter_byte(f, out, in[i++]);
+            continue;
+        }
+        memcpy(out->data + out->len, span, n);
+        out->len += n;
+        f->out_bytes += (long long)n;
+        f->last_out = span[n - 1];
+        f->at_line_start = 0;
+        i += n;
     }
     out->data[out->len] = 0;
 }

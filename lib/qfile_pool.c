@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,28 +116,37 @@ static int refill(const char *queue_directory)
     return 0;
 }
 
-/* Opens a file just renamed to path and checks it is ours to reuse. */
-static int open_checked(const char *path)
+/* Claims the pooled file at path: opened, locked and checked to be a
+ * regular file of ours with one link that still has this name. The lock
+ * (flock, exclusive, not waiting) is what decides between claimers; it
+ * is held until the writer closes the file, after the rename that takes
+ * it out of the pool, so a claimer that opened the same name earlier and
+ * gets the lock later finds the name gone or another inode under it. */
+static int claim(const char *path)
 {
     int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        unlink(path);
+    if (fd < 0)
+        return -1;
+    struct stat st, named;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &st) < 0 ||
+        stat(path, &named) < 0 || named.st_ino != st.st_ino ||
+        named.st_dev != st.st_dev) {
+        close(fd); /* another claimer has it, or had it */
         return -1;
     }
-    struct stat st;
     /* More than one link: the same inode is still named elsewhere (after
      * a crash on a file system without a journal), so writing to it
-     * would change that file too. Drop only our name. */
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-        st.st_uid != geteuid()) {
-        close(fd);
+     * would change that file too. Such a file leaves the pool: only our
+     * name goes, under the lock. */
+    if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid()) {
         unlink(path);
+        close(fd);
         return -1;
     }
     return fd;
 }
 
-int qfile_pool_take(const char *queue_directory, const char *new_path)
+int qfile_pool_take(const char *queue_directory, char **path_out)
 {
     /* A few names may have been taken by another process since the
      * directory was read; give up after one batch's worth. */
@@ -149,20 +159,13 @@ int qfile_pool_take(const char *queue_directory, const char *new_path)
         pthread_mutex_unlock(&pool_lock);
         if (!have)
             return -1;
-        char *source = pool_path(queue_directory, name);
-        /* Never over an existing name: the writer's names are unique,
-         * but only O_EXCL or this flag make sure of it. */
-        int rc = renameat2(AT_FDCWD, source, AT_FDCWD, new_path,
-                           RENAME_NOREPLACE);
-        free(source);
-        if (rc < 0) {
-            if (errno == ENOENT)
-                continue; /* someone else took it */
-            return -1;
-        }
-        int fd = open_checked(new_path);
-        if (fd >= 0)
+        char *path = pool_path(queue_directory, name);
+        int fd = claim(path);
+        if (fd >= 0) {
+            *path_out = path;
             return fd;
+        }
+        free(path); /* someone else has it, or it is not fit */
     }
     return -1;
 }

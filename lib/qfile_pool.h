@@ -4,16 +4,18 @@
  * renaming and overwriting one: an inode is allocated and freed, its
  * bitmap and table blocks are written, and freed blocks may be
  * discarded. qmgr therefore moves a small finished queue file into
- * recycle/ instead of unlinking it, and the queue file writer takes a
- * file from there, under its own temporary name, before it creates a new
- * one. A taken file is overwritten from the start and truncated to its
- * new length before its fdatasync, so nothing of the old message stays
- * in it. Files in recycle/ are garbage: no scanner or tool looks at them,
- * and a crash at any point leaves at worst a stray file there.
+ * recycle/ instead of unlinking it, and the queue file writer claims a
+ * file there before it creates a new one. The claimed file is written
+ * where it lies, overwritten from the start and truncated to its new
+ * length before its fdatasync, so nothing of the old message stays in
+ * it; the writer's commit renames it straight to its queue id in
+ * incoming/. Files in recycle/ are garbage: no scanner or tool looks at
+ * them, and a crash at any point leaves at worst a stray file there.
  *
- * Safe against other processes taking the same file (rename(2) decides
- * who wins) and, within a process, against several threads (smtpd's I/O
- * threads). docs/queue-format.md, "Recycled queue files". */
+ * Safe against other processes and other threads claiming the same file:
+ * an exclusive flock taken without waiting decides, and the name is
+ * checked again under it (qfile_pool.c). docs/queue-format.md, "Recycled
+ * queue files". */
 #ifndef POSTERN_QFILE_POOL_H
 #define POSTERN_QFILE_POOL_H
 
@@ -33,11 +35,11 @@
 int qfile_pool_put(const char *queue_directory, const char *path,
                    const char *qid, uint64_t size);
 
-/* Takes a pooled file and renames it to new_path (a temporary name in
- * the writer's directory): an fd open for writing (O_WRONLY, offset 0,
- * close-on-exec), or -1 when the pool has nothing usable (the caller
- * then creates a file). Checks that the file is a regular file of ours
- * with one link before handing it out. */
-int qfile_pool_take(const char *queue_directory, const char *new_path);
+/* Claims a pooled file: an fd open for writing (O_WRONLY, offset 0,
+ * close-on-exec, holding the claim's lock until closed) and, in
+ * *path_out, its path in recycle/ (free it), or -1 when the pool has
+ * nothing usable (the caller then creates a file). Checks that the file
+ * is a regular file of ours with one link before handing it out. */
+int qfile_pool_take(const char *queue_directory, char **path_out);
 
 #endif

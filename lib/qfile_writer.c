@@ -184,6 +184,16 @@ static char *parent_dir(const char *dir)
 static int create_temp(struct qfile_writer *w, struct buf *err)
 {
     static unsigned counter;
+    /* A pooled file is written where it lies in recycle/ and renamed from
+     * there to its queue id: one rename (lib/qfile_pool.h). */
+    char *queue_dir = parent_dir(w->dir), *pooled = NULL;
+    w->fd = qfile_pool_take(queue_dir, &pooled);
+    free(queue_dir);
+    if (w->fd >= 0) {
+        w->temp_path = pooled;
+        w->recycled = 1;
+        return 0;
+    }
     for (int attempt = 0; attempt < 8; attempt++) {
         uint32_t random_bits = 0;
         if (getrandom(&random_bits, sizeof(random_bits), GRND_NONBLOCK) < 0)
@@ -194,15 +204,6 @@ static int create_temp(struct qfile_writer *w, struct buf *err)
         unsigned serial = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
         w->temp_path = xasprintf("%s/.t%ld.%u.%08x", w->dir, (long)getpid(),
                                  serial, random_bits);
-        if (attempt == 0) {
-            char *queue_dir = parent_dir(w->dir);
-            w->fd = qfile_pool_take(queue_dir, w->temp_path);
-            free(queue_dir);
-            if (w->fd >= 0) {
-                w->recycled = 1;
-                return 0;
-            }
-        }
         w->fd =
             open(w->temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (w->fd >= 0)
@@ -566,10 +567,12 @@ void qfile_writer_free(struct qfile_writer *w)
 {
     if (w == NULL)
         return;
-    if (w->fd >= 0)
-        close(w->fd);
+    /* The name goes before the fd: a pooled file's claim (its flock)
+     * ends with the close, and the name must not outlive it. */
     if (w->state != WRITER_COMMITTED && w->fd >= 0)
         unlink(w->temp_path);
+    if (w->fd >= 0)
+        close(w->fd);
     free(w->dir);
     free(w->temp_path);
     buf_free(&w->pending);

@@ -2,6 +2,8 @@
  * (lib/qfile_pool.c) as the writer uses it, and for lib/fsync_group. */
 #include "unit.h"
 
+#include <sys/file.h>
+
 #include "fsync_group.h"
 #include "qfile_fixture.h"
 #include "qfile_pool.h"
@@ -117,17 +119,47 @@ static void test_pool_refuses_shared_inode(void)
     put_garbage(top, "6FQ2P1K0A3Bz4K2L", 100);
     char *pooled = xasprintf("%s/6FQ2P1K0A3Bz4K2L", pool);
     CHECK_INT(link(pooled, other), 0);
-    char *target = xasprintf("%s/.tnew", incoming);
-    int fd = qfile_pool_take(top, target);
+    char *taken = NULL;
+    int fd = qfile_pool_take(top, &taken);
     CHECK_INT(fd, -1);
-    CHECK(access(target, F_OK) < 0);
+    CHECK(taken == NULL);
     struct stat st;
     CHECK_INT(stat(other, &st), 0);
     CHECK_INT(st.st_size, 100); /* untouched */
+    CHECK(access(pooled, F_OK) < 0); /* out of the pool */
     unlink(other);
     free(other);
     free(pooled);
-    free(target);
+    remove_queue(top, incoming, pool);
+}
+
+/* A file another claimer holds (its flock) is not handed out; once the
+ * holder lets go it is, in place, under its name in recycle/. */
+static void test_pool_claim_is_exclusive(void)
+{
+    char *incoming, *pool;
+    char *top = make_queue(&incoming, &pool);
+    ino_t ino = put_garbage(top, "6FQ2P1K0A3Bz4K2M", 100);
+    char *pooled = xasprintf("%s/6FQ2P1K0A3Bz4K2M", pool);
+    int holder = open(pooled, O_WRONLY);
+    CHECK(holder >= 0 && flock(holder, LOCK_EX | LOCK_NB) == 0);
+    char *taken = NULL;
+    CHECK_INT(qfile_pool_take(top, &taken), -1);
+    close(holder);
+    sleep(1); /* the pool remembers an empty read for a second */
+    int fd = qfile_pool_take(top, &taken);
+    CHECK(fd >= 0);
+    CHECK_STR(taken, pooled);
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0 && st.st_ino == ino);
+    /* and while we hold it, nobody else gets it */
+    holder = open(pooled, O_WRONLY);
+    CHECK(holder >= 0 && flock(holder, LOCK_EX | LOCK_NB) < 0);
+    close(holder);
+    close(fd);
+    unlink(pooled);
+    free(taken);
+    free(pooled);
     remove_queue(top, incoming, pool);
 }
 
@@ -162,6 +194,7 @@ int main(void)
     /* In this order: the pool remembers an empty read for a second. */
     UNIT_RUN(test_pool_reuse_truncates);
     UNIT_RUN(test_pool_refuses_shared_inode);
+    UNIT_RUN(test_pool_claim_is_exclusive);
     UNIT_RUN(test_pool_put_limits);
     UNIT_RUN(test_pool_empty_creates);
     UNIT_RUN(test_fsync_group);

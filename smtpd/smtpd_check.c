@@ -19,7 +19,7 @@
  * "defer_if_permit" (the default) remembers the 450 in the check context
  * and sends it only if the evaluation would otherwise accept.
  */
-#include "smtpd.h"
+#include "smtpd_check_ctx.h"
 
 #include <ctype.h>
 #include <pwd.h>
@@ -125,26 +125,7 @@ int smtpd_rewrite_recipient(const char *address, struct strlist *out,
     return rewrite_envelope_recipient(smtpd_rewrite, address, out, why);
 }
 
-/* ---- replies ---- */
-
-struct check_ctx {
-    const char *stage;  /* "RCPT", "DATA" */
-    const char *sender; /* NULL when none yet */
-    const char *rcpt;   /* NULL outside RCPT */
-    int depth;
-    /* defer_if_permit: the first deferral remembered, sent only when the
-     * evaluation ends without a reject. */
-    int defer_active;
-    long defer_code;
-    char defer_dsn[12];
-    struct buf defer_text;
-    /* DEFER_IF_REJECT: a later 5xx reject of this evaluation is sent as
-     * this deferral instead. */
-    int dir_active;
-    long dir_code;
-    char dir_dsn[12];
-    struct buf dir_text;
-};
+/* ---- replies (struct check_ctx: smtpd_check_ctx.h) ---- */
 
 void smtpd_log_event(const struct smtpd_session *s, const char *stage,
                      const char *what, const char *sender, const char *rcpt,
@@ -164,28 +145,22 @@ void smtpd_log_event(const struct smtpd_session *s, const char *stage,
     buf_free(&line);
 }
 
-static void log_reject(struct smtpd_session *s, const struct check_ctx *c,
-                       const char *what, const char *reply)
+void check_log(struct smtpd_session *s, const struct check_ctx *c,
+               const char *what, const char *reply)
 {
     smtpd_log_event(s, c->stage, what, c->sender, c->rcpt, reply);
 }
 
-static enum smtpd_verdict reject(struct smtpd_session *s,
-                                 const struct check_ctx *c, long code,
-                                 const char *dsn, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static enum smtpd_verdict reject(struct smtpd_session *s,
-                                 const struct check_ctx *c, long code,
-                                 const char *dsn, const char *fmt, ...)
+enum smtpd_verdict check_reject(struct smtpd_session *s,
+                                const struct check_ctx *c, long code,
+                                const char *dsn, const char *fmt, ...)
 {
     if (c->dir_active && code >= 500) {
         /* An earlier DEFER_IF_REJECT turns this reject into its 4xx. */
-        const struct check_ctx plain = {.stage = c->stage,
-                                        .sender = c->sender,
-                                        .rcpt = c->rcpt};
-        return reject(s, &plain, c->dir_code, c->dir_dsn, "%s",
-                      buf_cstr(&c->dir_text));
+        const struct check_ctx plain = {
+            .stage = c->stage, .sender = c->sender, .rcpt = c->rcpt};
+        return check_reject(s, &plain, c->dir_code, c->dir_dsn, "%s",
+                            buf_cstr(&c->dir_text));
     }
     struct buf text = BUF_INIT;
     char fixed[12];
@@ -197,22 +172,16 @@ static enum smtpd_verdict reject(struct smtpd_session *s,
     va_start(ap, fmt);
     buf_vappendf(&text, fmt, ap);
     va_end(ap);
-    log_reject(s, c, "reject", text.data);
+    check_log(s, c, "reject", text.data);
     smtpd_error_reply(s, "%s", text.data);
     buf_free(&text);
     return SMTPD_REJECT;
 }
 
-/* Remembers a temporary failure for defer_if_permit, or defers now. */
-static enum smtpd_verdict
-defer_if_permit(struct smtpd_session *s, struct check_ctx *c, int defer_now,
-                long code, const char *dsn, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-
 /* "<x@y>: Recipient address" and friends (Postfix's reply_name and
  * reply_class): a reject adds " rejected", other actions " triggers". */
-static void reply_subject(struct smtpd_session *s, enum restriction_kind kind,
-                          const struct check_ctx *c, struct buf *out)
+void check_reply_subject(struct smtpd_session *s, enum restriction_kind kind,
+                         const struct check_ctx *c, struct buf *out)
 {
     switch (kind) {
     case RESTR_CHECK_CLIENT_ACCESS:
@@ -235,237 +204,6 @@ static void reply_subject(struct smtpd_session *s, enum restriction_kind kind,
     }
 }
 
-static enum smtpd_verdict eval_list(struct smtpd_session *s,
-                                    const struct restriction_list *list,
-                                    struct check_ctx *c);
-
-/* Applies an access table result. */
-static enum smtpd_verdict access_result(struct smtpd_session *s,
-                                        enum restriction_kind kind,
-                                        struct check_ctx *c, const char *table,
-                                        const char *value)
-{
-    struct access_result res;
-    access_parse(value, &res);
-    /* Met before a DNS wait: its logs and additions are done. */
-    int replayed = smtpd_dns_replayed(s);
-    struct buf subject = BUF_INIT;
-    reply_subject(s, kind, c, &subject);
-    enum smtpd_verdict v = SMTPD_NEXT;
-    switch (res.action) {
-    case ACCESS_OK:
-        v = SMTPD_PERMIT;
-        break;
-    case ACCESS_DUNNO:
-        break;
-    case ACCESS_REJECT:
-        v = reject(s, c, smtpd_var.access_reject_code,
-                   res.dsn[0] ? res.dsn : "5.7.1", "%s rejected: %s",
-                   subject.data, *res.text ? res.text : "Access denied");
-        break;
-    case ACCESS_DEFER:
-        v = reject(s, c, smtpd_var.access_defer_code,
-                   res.dsn[0] ? res.dsn : "4.7.1", "%s rejected: %s",
-                   subject.data, *res.text ? res.text : "Access denied");
-        break;
-    case ACCESS_CODE: {
-        char dsn[12];
-        if (res.dsn[0])
-            str_copy(dsn, res.dsn, sizeof(dsn));
-        else
-            snprintf(dsn, sizeof(dsn), "%d.7.1", (res.code / 100) % 10);
-        v = reject(s, c, res.code, dsn, "%s rejected: %s", subject.data,
-                   *res.text ? res.text : "Access denied");
-        break;
-    }
-    case ACCESS_HOLD:
-        /* Once per transaction, as Postfix (and so once when a DNS wait
-         * makes the restrictions run again). */
-        if (s->hold)
-            break;
-        s->hold = 1;
-        free(s->hold_reason);
-        s->hold_reason = xstrdup(*res.text ? res.text : "held");
-        {
-            struct buf why = BUF_INIT;
-            buf_appendf(&why, "%s %s", subject.data,
-                        *res.text ? res.text : "triggers HOLD action");
-            log_reject(s, c, "hold", why.data);
-            buf_free(&why);
-        }
-        break;
-    case ACCESS_DISCARD:
-        if (replayed) {
-            v = SMTPD_PERMIT;
-            break;
-        }
-        s->discard = 1;
-        {
-            struct buf why = BUF_INIT;
-            buf_appendf(&why, "%s %s", subject.data,
-                        *res.text ? res.text : "triggers DISCARD action");
-            log_reject(s, c, "discard", why.data);
-            buf_free(&why);
-        }
-        v = SMTPD_PERMIT;
-        break;
-    case ACCESS_RESTRICTIONS: {
-        struct strlist words;
-        strlist_init(&words);
-        str_split_list(res.text, &words);
-        struct restriction_list sub;
-        struct buf err = BUF_INIT;
-        if (c->depth > 3 || restriction_list_parse(&words, &sub, &err) < 0) {
-            log_warn("%s: bad access result \"%s\": %s", table, value,
-                     c->depth > 3 ? "nested too deep" : err.data);
-            v = reject(s, c, 451, "4.3.5", "Server configuration error");
-        } else {
-            c->depth++;
-            v = eval_list(s, &sub, c);
-            c->depth--;
-            restriction_list_free(&sub);
-        }
-        buf_free(&err);
-        strlist_free(&words);
-        break;
-    }
-    case ACCESS_WARN:
-    case ACCESS_INFO:
-    case ACCESS_PREPEND:
-    case ACCESS_REDIRECT:
-    case ACCESS_BCC:
-    case ACCESS_FILTER:
-        if (!replayed)
-            smtpd_action_apply(s, c->stage, c->sender, c->rcpt, &res, table,
-                               value, subject.data);
-        break;
-    case ACCESS_DEFER_IF_PERMIT:
-        v = defer_if_permit(s, c, 0, smtpd_var.access_defer_code,
-                            res.dsn[0] ? res.dsn : "4.7.1", "%s rejected: %s",
-                            subject.data,
-                            *res.text ? res.text : "Service unavailable");
-        break;
-    case ACCESS_DEFER_IF_REJECT:
-        if (!c->dir_active) {
-            c->dir_active = 1;
-            c->dir_code = smtpd_var.access_defer_code;
-            str_copy(c->dir_dsn, res.dsn[0] ? res.dsn : "4.7.1",
-                     sizeof(c->dir_dsn));
-            buf_reset(&c->dir_text);
-            buf_appendf(&c->dir_text, "%s rejected: %s", subject.data,
-                        *res.text ? res.text : "Service unavailable");
-        }
-        break;
-    case ACCESS_UNSUPPORTED:
-        if (!replayed)
-            log_warn("%s: access action \"%s\" is not supported; ignored",
-                     table, value);
-        break;
-    case ACCESS_BAD:
-        log_warn("%s: malformed access result \"%s\"", table, value);
-        v = reject(s, c, 451, "4.3.5", "Server configuration error");
-        break;
-    }
-    buf_free(&subject);
-    return v;
-}
-
-/* Looks keys up in order; the first found decides. */
-static enum smtpd_verdict access_keys(struct smtpd_session *s,
-                                      enum restriction_kind kind,
-                                      struct check_ctx *c, const char *table,
-                                      const struct strlist *keys)
-{
-    struct buf value = BUF_INIT;
-    enum smtpd_verdict v = SMTPD_NEXT;
-    for (size_t i = 0; i < keys->count; i++) {
-        enum dict_result r = table_lookup(table, keys->items[i], &value);
-        if (r == DICT_ERROR) {
-            v = reject(s, c, 451, "4.3.0", "<%s>: Temporary lookup failure",
-                       keys->items[0]);
-            break;
-        }
-        if (r == DICT_FOUND) {
-            v = access_result(s, kind, c, table, buf_cstr(&value));
-            break;
-        }
-    }
-    buf_free(&value);
-    return v;
-}
-
-/* name, then its parent domains (as Postfix's access maps do with
- * parent_domain_matches_subdomains): a.b.c, b.c, c, and .b.c, .c. */
-static void domain_keys(const char *domain, struct strlist *keys)
-{
-    strlist_add(keys, domain);
-    for (const char *p = strchr(domain, '.'); p && p[1];
-         p = strchr(p + 1, '.')) {
-        strlist_add(keys, p + 1);
-        strlist_add(keys, p);
-    }
-}
-
-static enum smtpd_verdict check_access(struct smtpd_session *s,
-                                       const struct restriction *r,
-                                       struct check_ctx *c)
-{
-    struct strlist keys;
-    strlist_init(&keys);
-    const char *address = NULL;
-    switch (r->kind) {
-    case RESTR_CHECK_CLIENT_ACCESS: {
-        if (strcmp(s->name, "unknown") != 0)
-            domain_keys(s->name, &keys);
-        strlist_add(&keys, s->addr);
-        /* 1.2.3.4, 1.2.3, 1.2, 1 (IPv4; ':'-separated for IPv6). */
-        char tmp[64];
-        str_copy(tmp, s->addr, sizeof(tmp));
-        char sep = strchr(tmp, ':') ? ':' : '.';
-        char *p;
-        while ((p = strrchr(tmp, sep)) != NULL) {
-            *p = '\0';
-            if (*tmp)
-                strlist_add(&keys, tmp);
-        }
-        break;
-    }
-    case RESTR_CHECK_HELO_ACCESS:
-        if (!s->helo)
-            break;
-        domain_keys(s->helo, &keys);
-        break;
-    case RESTR_CHECK_SENDER_ACCESS:
-        address = c->sender;
-        break;
-    case RESTR_CHECK_RECIPIENT_ACCESS:
-        address = c->rcpt;
-        break;
-    default:
-        break;
-    }
-    if (address) {
-        if (*address == '\0') {
-            strlist_add(&keys, smtpd_var.null_access_key);
-        } else {
-            strlist_add(&keys, address);
-            const char *domain = address_domain(address);
-            struct buf local = BUF_INIT;
-            address_split(address, &local, NULL);
-            if (domain)
-                domain_keys(domain, &keys);
-            buf_append_char(&local, '@');
-            strlist_add(&keys, local.data);
-            buf_free(&local);
-        }
-    }
-    enum smtpd_verdict v = SMTPD_NEXT;
-    if (keys.count)
-        v = access_keys(s, r->kind, c, r->table, &keys);
-    strlist_free(&keys);
-    return v;
-}
-
 /* Ours (local, virtual or relay domain): known without asking the DNS. */
 static int smtpd_domain_is_ours(const char *address)
 {
@@ -480,11 +218,11 @@ static int smtpd_domain_is_ours(const char *address)
     return ours;
 }
 
-
-static enum smtpd_verdict defer_if_permit(struct smtpd_session *s,
-                                          struct check_ctx *c, int defer_now,
-                                          long code, const char *dsn,
-                                          const char *fmt, ...)
+/* Remembers a temporary failure for defer_if_permit, or defers now. */
+enum smtpd_verdict check_defer_if_permit(struct smtpd_session *s,
+                                         struct check_ctx *c, int defer_now,
+                                         long code, const char *dsn,
+                                         const char *fmt, ...)
 {
     struct buf text = BUF_INIT;
     va_list ap;
@@ -493,7 +231,7 @@ static enum smtpd_verdict defer_if_permit(struct smtpd_session *s,
     va_end(ap);
     enum smtpd_verdict v = SMTPD_NEXT;
     if (defer_now) {
-        v = reject(s, c, code, dsn, "%s", text.data);
+        v = check_reject(s, c, code, dsn, "%s", text.data);
     } else if (!c->defer_active) {
         c->defer_active = 1;
         c->defer_code = code;
@@ -509,8 +247,8 @@ static enum smtpd_verdict check_done(struct smtpd_session *s,
                                      struct check_ctx *c, enum smtpd_verdict v)
 {
     if (c->defer_active && v != SMTPD_REJECT && v != SMTPD_SUSPEND)
-        v = reject(s, c, c->defer_code, c->defer_dsn, "%s",
-                   buf_cstr(&c->defer_text));
+        v = check_reject(s, c, c->defer_code, c->defer_dsn, "%s",
+                         buf_cstr(&c->defer_text));
     buf_free(&c->defer_text);
     c->defer_active = 0;
     return v;
@@ -570,11 +308,11 @@ static enum smtpd_verdict check_unknown(struct smtpd_session *s,
     case SMTPD_UNKNOWN_PASS:
         break;
     case SMTPD_UNKNOWN_REJECT:
-        v = reject(s, c, reply.code, reply.dsn, "%s", text.data);
+        v = check_reject(s, c, reply.code, reply.dsn, "%s", text.data);
         break;
     case SMTPD_UNKNOWN_TEMPFAIL:
-        v = defer_if_permit(s, c, reply.defer_now, reply.code, reply.dsn, "%s",
-                            text.data);
+        v = check_defer_if_permit(s, c, reply.defer_now, reply.code, reply.dsn,
+                                  "%s", text.data);
         break;
     }
     buf_free(&text);
@@ -587,11 +325,11 @@ static enum smtpd_verdict rcheck_reply(struct smtpd_session *s,
                                        const struct recipient_reply *reply)
 {
     if (c->dir_active && reply->code >= 500)
-        return reject(s, c, reply->code, reply->dsn, "%s",
-                      buf_cstr(&reply->text)); /* becomes the deferral */
+        return check_reject(s, c, reply->code, reply->dsn, "%s",
+                            buf_cstr(&reply->text)); /* becomes the deferral */
     struct buf line = BUF_INIT;
     recipient_reply_format(reply, &line);
-    log_reject(s, c, "reject", line.data);
+    check_log(s, c, "reject", line.data);
     smtpd_error_reply(s, "%s", line.data);
     buf_free(&line);
     return SMTPD_REJECT;
@@ -638,7 +376,7 @@ static enum smtpd_verdict check_sender_known(struct smtpd_session *s,
             st == RECIPIENT_REJECT && strcmp(reply.dsn, "5.1.1") == 0
                 ? "5.1.0"
                 : reply.dsn;
-        v = reject(s, c, reply.code, dsn, "%s", fixed.data);
+        v = check_reject(s, c, reply.code, dsn, "%s", fixed.data);
         buf_free(&fixed);
     }
     recipient_reply_free(&reply);
@@ -655,12 +393,12 @@ static enum smtpd_verdict eval_one(struct smtpd_session *s,
     case RESTR_REJECT:
     case RESTR_DEFER: {
         struct buf subject = BUF_INIT;
-        reply_subject(s, RESTR_CHECK_RECIPIENT_ACCESS, c, &subject);
+        check_reply_subject(s, RESTR_CHECK_RECIPIENT_ACCESS, c, &subject);
         int rej = r->kind == RESTR_REJECT;
-        enum smtpd_verdict v =
-            reject(s, c, rej ? smtpd_var.reject_code : smtpd_var.defer_code,
-                   rej ? "5.7.1" : "4.7.1", "%s rejected: Access denied",
-                   subject.data);
+        enum smtpd_verdict v = check_reject(
+            s, c, rej ? smtpd_var.reject_code : smtpd_var.defer_code,
+            rej ? "5.7.1" : "4.7.1", "%s rejected: Access denied",
+            subject.data);
         buf_free(&subject);
         return v;
     }
@@ -710,46 +448,47 @@ static enum smtpd_verdict eval_one(struct smtpd_session *s,
         if (c->sender && *c->sender) {
             const char *d = address_domain(c->sender);
             if (!d || !address_domain_is_fqdn(d))
-                return reject(s, c, smtpd_var.non_fqdn_code, "5.5.2",
-                              "<%s>: Sender address rejected: need "
-                              "fully-qualified address",
-                              c->sender);
+                return check_reject(s, c, smtpd_var.non_fqdn_code, "5.5.2",
+                                    "<%s>: Sender address rejected: need "
+                                    "fully-qualified address",
+                                    c->sender);
         }
         return SMTPD_NEXT;
     case RESTR_REJECT_NON_FQDN_RECIPIENT:
         if (c->rcpt) {
             const char *d = address_domain(c->rcpt);
             if (!d || !address_domain_is_fqdn(d))
-                return reject(s, c, smtpd_var.non_fqdn_code, "5.5.2",
-                              "<%s>: Recipient address rejected: need "
-                              "fully-qualified address",
-                              c->rcpt);
+                return check_reject(s, c, smtpd_var.non_fqdn_code, "5.5.2",
+                                    "<%s>: Recipient address rejected: need "
+                                    "fully-qualified address",
+                                    c->rcpt);
         }
         return SMTPD_NEXT;
     case RESTR_REJECT_NON_FQDN_HELO_HOSTNAME:
         if (s->helo && !address_helo_is_fqdn(s->helo))
-            return reject(s, c, smtpd_var.non_fqdn_code, "5.5.2",
-                          "<%s>: Helo command rejected: need "
-                          "fully-qualified hostname",
-                          s->helo);
+            return check_reject(s, c, smtpd_var.non_fqdn_code, "5.5.2",
+                                "<%s>: Helo command rejected: need "
+                                "fully-qualified hostname",
+                                s->helo);
         return SMTPD_NEXT;
     case RESTR_REJECT_INVALID_HELO_HOSTNAME:
         if (s->helo && !address_helo_valid(s->helo))
-            return reject(s, c, smtpd_var.invalid_hostname_code, "5.5.2",
-                          "<%s>: Helo command rejected: Invalid name", s->helo);
+            return check_reject(s, c, smtpd_var.invalid_hostname_code, "5.5.2",
+                                "<%s>: Helo command rejected: Invalid name",
+                                s->helo);
         return SMTPD_NEXT;
     case RESTR_CHECK_CLIENT_ACCESS:
     case RESTR_CHECK_HELO_ACCESS:
     case RESTR_CHECK_SENDER_ACCESS:
     case RESTR_CHECK_RECIPIENT_ACCESS:
-        return check_access(s, r, c);
+        return check_access_table(s, r, c);
     }
     return SMTPD_NEXT;
 }
 
-static enum smtpd_verdict eval_list(struct smtpd_session *s,
-                                    const struct restriction_list *list,
-                                    struct check_ctx *c)
+enum smtpd_verdict check_eval_list(struct smtpd_session *s,
+                                   const struct restriction_list *list,
+                                   struct check_ctx *c)
 {
     for (size_t i = 0; i < list->count; i++) {
         enum smtpd_verdict v = eval_one(s, &list->items[i], c);
@@ -765,9 +504,9 @@ static enum smtpd_verdict eval_stage(struct smtpd_session *s,
 {
     if (!ok) {
         log_warn("restriction list is invalid; see earlier warning");
-        return reject(s, c, 451, "4.3.5", "Server configuration error");
+        return check_reject(s, c, 451, "4.3.5", "Server configuration error");
     }
-    enum smtpd_verdict v = eval_list(s, list, c);
+    enum smtpd_verdict v = check_eval_list(s, list, c);
     return v == SMTPD_REJECT || v == SMTPD_SUSPEND ? v : SMTPD_PERMIT;
 }
 
@@ -823,8 +562,8 @@ enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt)
                 break;
         }
         if (check_done(s, &c, v) != SMTPD_PERMIT)
-            return check_end(&c, v == SMTPD_SUSPEND ? SMTPD_SUSPEND
-                                                    : SMTPD_REJECT);
+            return check_end(&c,
+                             v == SMTPD_SUSPEND ? SMTPD_SUSPEND : SMTPD_REJECT);
     }
     if (smtpd_var.reject_unlisted_sender && !s->local &&
         check_sender_known(s, &c) == SMTPD_REJECT)

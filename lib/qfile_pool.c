@@ -69,9 +69,11 @@ int qfile_pool_put(const char *queue_directory, const char *path,
         }
         if (put_count >= 0 && put_count < QFILE_POOL_MAX_FILES) {
             char *target = pool_path(queue_directory, qid);
-            /* RENAME_NOREPLACE is not needed: ids are unique, and a
-             * stale pool entry of the same name is garbage anyway. */
-            if (rename(path, target) == 0) {
+            /* Never over an existing name: ids are unique, but a writer
+             * may hold a claim on whatever bears this one, and its
+             * commit renames by name (qfile_pool.h). */
+            if (renameat2(AT_FDCWD, path, AT_FDCWD, target,
+                          RENAME_NOREPLACE) == 0) {
                 pooled = 1;
                 put_count++;
             }

@@ -88,6 +88,23 @@ static void test_pool_empty_creates(void)
     remove_queue(top, incoming, pool);
 }
 
+/* A name already in the pool is never replaced (a writer may hold a
+ * claim on it): the newcomer is unlinked instead. */
+static void test_pool_put_never_replaces(void)
+{
+    char *incoming, *pool;
+    char *top = make_queue(&incoming, &pool);
+    ino_t first = put_garbage(top, "6FQ2P1K0A3Bz4K2N", 100);
+    put_garbage(top, "6FQ2P1K0A3Bz4K2N", 200);
+    CHECK_INT(count_entries(pool), 1);
+    char *pooled = xasprintf("%s/6FQ2P1K0A3Bz4K2N", pool);
+    struct stat st;
+    CHECK(stat(pooled, &st) == 0 && st.st_ino == first && st.st_size == 100);
+    unlink(pooled);
+    free(pooled);
+    remove_queue(top, incoming, pool);
+}
+
 /* Too big or too many: unlinked, not pooled. */
 static void test_pool_put_limits(void)
 {
@@ -196,6 +213,7 @@ int main(void)
     UNIT_RUN(test_pool_refuses_shared_inode);
     UNIT_RUN(test_pool_claim_is_exclusive);
     UNIT_RUN(test_pool_put_limits);
+    UNIT_RUN(test_pool_put_never_replaces);
     UNIT_RUN(test_pool_empty_creates);
     UNIT_RUN(test_fsync_group);
     return unit_summary();

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fs_journal.h"
 #include "log.h"
 #include "mastercf.h"
 #include "mastersvc.h"
@@ -334,6 +335,15 @@ static void check_queue_tree(void)
     const char *data = cfg_str("data_directory");
     if (data[0] == '/')
         ensure_directory(data, 0700, &mail_owner, is_root);
+    /* A warning, not a problem: the system runs, but an operating-system
+     * crash can lose queued mail (docs/qmgr.md, "Crash safety"). */
+    char fs[256];
+    if (fs_lacks_journal(queue_dir, fs, sizeof(fs)))
+        log_warn("queue_directory %s is on a file system without a journal "
+                 "(%s): a crash of the operating system can lose queued "
+                 "mail; use a journalling file system for the queue (ext4 "
+                 "with its journal, XFS)",
+                 queue_dir, fs);
     free(queue_dir);
     if (is_root)
         ensure_log_file(&mail_owner);

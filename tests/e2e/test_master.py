@@ -264,6 +264,41 @@ class TestBadConfiguration(MasterTestCase):
         self.assertEqual(proc.returncode, 1)
         self.assertIn(os.path.join(inst.queue, "private") + ": mode 0777", proc.stderr)
 
+    def test_check_warns_about_a_queue_without_journal(self):
+        """postern check warns when the queue's file system keeps no
+        journal (ext2, or ext4 made without one): its renames between
+        queue directories do not survive an OS crash whole. Whether this
+        machine's does is worked out here from /proc on our own."""
+        inst = Instance(self)
+        proc = inst.postern("check")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        st = os.stat(inst.queue)
+        fstype = None
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                fields = line.split()
+                if fields[2] == f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}":
+                    fstype = fields[fields.index("-") + 1]
+                    break
+        expect = False
+        if fstype in ("ext2", "ext3", "ext4"):
+            try:
+                dev = os.path.basename(os.readlink(
+                    f"/sys/dev/block/{os.major(st.st_dev)}:{os.minor(st.st_dev)}"))
+            except OSError:
+                dev = None
+            if dev and fstype == "ext2":
+                expect = True
+            elif dev and os.path.exists(f"/proc/fs/ext4/{dev}"):
+                jbd2 = os.listdir("/proc/fs/jbd2") if os.path.isdir(
+                    "/proc/fs/jbd2") else []
+                expect = not any(n.startswith(dev + "-") for n in jbd2)
+        warned = "is on a file system without a journal" in proc.stderr
+        self.assertEqual(warned, expect, proc.stderr)
+        if expect:
+            self.assertIn(f"queue_directory {inst.queue} is on a file system "
+                          f"without a journal ({fstype} on ", proc.stderr)
+
     @unittest.skipUnless(is_root(), "needs root to give a directory away")
     def test_check_reports_wrong_owner(self):
         inst = Instance(self)

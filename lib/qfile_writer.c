@@ -54,6 +54,10 @@ struct qfile_writer {
     int have_sender, have_arrival, have_ret, have_envid, have_encoding;
     struct strlist attr_names;
     int recycled; /* the file came from the pool: truncate at finish */
+    /* Where each pending recipient record starts (its type byte), for
+     * qfile_writer_recipients_drop. */
+    uint64_t *rcpt_offsets;
+    size_t rcpt_offset_count, rcpt_offset_cap;
 };
 
 static uint64_t writer_offset(const struct qfile_writer *w)
@@ -306,6 +310,16 @@ int qfile_writer_recipient(struct qfile_writer *w,
     struct buf payload = BUF_INIT;
     int result = qfile_recipient_encode(rcpt, &payload, err);
     if (result == 0) {
+        if (!rcpt->done) {
+            if (w->rcpt_offset_count == w->rcpt_offset_cap) {
+                w->rcpt_offset_cap =
+                    w->rcpt_offset_cap ? 2 * w->rcpt_offset_cap : 8;
+                w->rcpt_offsets =
+                    xreallocarray(w->rcpt_offsets, w->rcpt_offset_cap,
+                                  sizeof(*w->rcpt_offsets));
+            }
+            w->rcpt_offsets[w->rcpt_offset_count++] = writer_offset(w);
+        }
         w->header.recipient_count++;
         result =
             append_record(w, rcpt->done ? QFILE_REC_RCPT_DONE : QFILE_REC_RCPT,
@@ -313,6 +327,22 @@ int qfile_writer_recipient(struct qfile_writer *w,
     }
     buf_free(&payload);
     return result;
+}
+
+int qfile_writer_recipients_drop(struct qfile_writer *w, struct buf *err)
+{
+    if (w->state != WRITER_OPEN) {
+        buf_append_str(err, "queue file writer is not open");
+        return -1;
+    }
+    /* The type byte is the done mark: the same one-byte change an agent
+     * makes after a delivery. */
+    const unsigned char done = (unsigned char)QFILE_REC_RCPT_DONE;
+    for (size_t i = 0; i < w->rcpt_offset_count; i++)
+        if (patch(w, w->rcpt_offsets[i], &done, 1, err) < 0)
+            return -1;
+    w->rcpt_offset_count = 0;
+    return 0;
 }
 
 int qfile_writer_dsn_ret(struct qfile_writer *w, char ret, struct buf *err)
@@ -575,6 +605,7 @@ void qfile_writer_free(struct qfile_writer *w)
         close(w->fd);
     free(w->dir);
     free(w->temp_path);
+    free(w->rcpt_offsets);
     buf_free(&w->pending);
     strlist_free(&w->attr_names);
     free(w);

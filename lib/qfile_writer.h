@@ -53,6 +53,10 @@ int qfile_writer_sender(struct qfile_writer *w, const char *sender,
  * keeps the recipients it has already delivered (lib/recleanup.h). */
 int qfile_writer_recipient(struct qfile_writer *w,
                            const struct qfile_recipient *rcpt, struct buf *err);
+/* Marks every recipient written so far done, before the file is finished:
+ * they will not be delivered (an end-of-data REDIRECT replaces them by
+ * recipients added after this; at least one must follow). */
+int qfile_writer_recipients_drop(struct qfile_writer *w, struct buf *err);
 /* ret is QFILE_RET_FULL or QFILE_RET_HDRS. */
 int qfile_writer_dsn_ret(struct qfile_writer *w, char ret, struct buf *err);
 int qfile_writer_dsn_envid(struct qfile_writer *w, const char *envid,

@@ -275,6 +275,10 @@ void smtpd_action_apply(struct smtpd_session *s, const char *stage,
  * replaces the recipients, BCC adds its own (both rewritten as RCPT
  * recipients are). 0, or -1 after a 451 reply (table error). */
 int smtpd_actions_envelope(struct smtpd_session *s);
+/* REDIRECT and BCC from smtpd_end_of_data_restrictions: changes the
+ * recipients in s->writer before it is finished. 0, or -1 after a 451
+ * reply. */
+int smtpd_actions_late(struct smtpd_session *s);
 /* Appends the PREPEND headers, in the order they fired, to out. */
 void smtpd_actions_headers(const struct smtpd_session *s, struct buf *out);
 /* Forgets the transaction's actions (RSET, end of transaction). */

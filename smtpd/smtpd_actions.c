@@ -14,7 +14,9 @@
  * and a later reject still rejects. PREPEND, REDIRECT and BCC are
  * recorded with the transaction and applied when the queue file is
  * started (smtpd_actions_envelope, smtpd_actions_headers), so they act
- * on the whole message as in Postfix, whichever RCPT fired them. An
+ * on the whole message as in Postfix, whichever RCPT fired them. From
+ * smtpd_end_of_data_restrictions REDIRECT and BCC change the recipients
+ * already in the file (smtpd_actions_late); PREPEND is too late there. An
  * argument that is not valid (PREPEND without "name:", REDIRECT without
  * user@domain) is logged and ignored, as Postfix does. See
  * docs/smtpd.md, "Access actions". */
@@ -31,6 +33,10 @@ struct smtpd_actions {
     struct strlist prepend; /* header lines, without line ends */
     char *redirect;         /* internal form; the last REDIRECT wins */
     struct strlist bcc;     /* internal form, no duplicates */
+    /* The same two from smtpd_end_of_data_restrictions, when the
+     * recipients are in the queue file already (smtpd_actions_late). */
+    char *late_redirect;
+    struct strlist late_bcc;
 };
 
 static struct smtpd_actions *actions_of(struct smtpd_session *s)
@@ -39,6 +45,7 @@ static struct smtpd_actions *actions_of(struct smtpd_session *s)
         s->actions = xcalloc(1, sizeof(*s->actions));
         strlist_init(&s->actions->prepend);
         strlist_init(&s->actions->bcc);
+        strlist_init(&s->actions->late_bcc);
     }
     return s->actions;
 }
@@ -86,12 +93,7 @@ void smtpd_action_apply(struct smtpd_session *s, const char *stage,
     case ACCESS_BCC: {
         int redirect = res->action == ACCESS_REDIRECT;
         const char *name = redirect ? "REDIRECT" : "BCC";
-        if (eod) {
-            /* The recipients are in the queue file already. */
-            log_warn("access table %s: action %s is not supported in "
-                     "smtpd_end_of_data_restrictions; ignored",
-                     table, name);
-        } else if (!access_target_parse(res->text, &address, &why)) {
+        if (!access_target_parse(res->text, &address, &why)) {
             log_warn("access table %s entry \"%s\" %s", table, value,
                      buf_cstr(&why));
         } else {
@@ -99,11 +101,15 @@ void smtpd_action_apply(struct smtpd_session *s, const char *stage,
             smtpd_log_event(s, stage, redirect ? "redirect" : "bcc", sender,
                             rcpt, text.data);
             struct smtpd_actions *a = actions_of(s);
+            /* At end of data the recipients are in the queue file
+             * already: smtpd_actions_late changes them there. */
+            char **target = eod ? &a->late_redirect : &a->redirect;
+            struct strlist *copies = eod ? &a->late_bcc : &a->bcc;
             if (redirect) {
-                free(a->redirect);
-                a->redirect = xstrdup(buf_cstr(&address));
-            } else if (!strlist_has(&a->bcc, buf_cstr(&address), 1)) {
-                strlist_add(&a->bcc, buf_cstr(&address));
+                free(*target);
+                *target = xstrdup(buf_cstr(&address));
+            } else if (!strlist_has(copies, buf_cstr(&address), 1)) {
+                strlist_add(copies, buf_cstr(&address));
             }
         }
         break;
@@ -206,6 +212,73 @@ int smtpd_actions_envelope(struct smtpd_session *s)
     return rc;
 }
 
+/* Writes one late recipient unless it is one already. */
+static int late_add(struct smtpd_session *s, struct strlist *added,
+                    char *address, char *original, char *orcpt,
+                    unsigned notify, int dropped, struct buf *err)
+{
+    if (strlist_has(added, address, 1))
+        return 0;
+    for (size_t k = 0; k < s->rcpt_count && !dropped; k++)
+        if (str_equal_nocase(s->rcpts[k].address, address))
+            return 0;
+    strlist_add(added, address);
+    struct qfile_recipient r;
+    memset(&r, 0, sizeof(r));
+    r.address = address;
+    r.original = original;
+    r.orcpt = orcpt;
+    r.notify = notify;
+    return qfile_writer_recipient(s->writer, &r, err);
+}
+
+int smtpd_actions_late(struct smtpd_session *s)
+{
+    struct smtpd_actions *a = s->actions;
+    if (a == NULL || (a->late_redirect == NULL && a->late_bcc.count == 0))
+        return 0;
+    struct strlist final, added;
+    strlist_init(&final);
+    strlist_init(&added);
+    struct buf err = BUF_INIT;
+    int rc = 0;
+    if (a->late_redirect) {
+        /* As at RCPT time: the target, once, with what the first
+         * recipient carried; the written recipients are marked done
+         * (qfile_writer_recipients_drop), BCC copies included. */
+        const struct smtpd_rcpt *first = s->rcpt_count ? &s->rcpts[0] : NULL;
+        if (expand_target(s, a->late_redirect, &final) < 0)
+            return -1;
+        rc = qfile_writer_recipients_drop(s->writer, &err);
+        for (size_t i = 0; i < final.count && rc == 0; i++)
+            rc = late_add(s, &added, final.items[i],
+                          first ? first->original : a->late_redirect,
+                          first ? first->orcpt : NULL,
+                          first ? first->notify : 0, 1, &err);
+    } else {
+        for (size_t i = 0; i < a->late_bcc.count && rc == 0; i++) {
+            strlist_free(&final);
+            strlist_init(&final);
+            if (expand_target(s, a->late_bcc.items[i], &final) < 0) {
+                strlist_free(&final);
+                strlist_free(&added);
+                return -1;
+            }
+            for (size_t k = 0; k < final.count && rc == 0; k++)
+                rc = late_add(s, &added, final.items[k], a->late_bcc.items[i],
+                              NULL, QFILE_NOTIFY_NEVER, 0, &err);
+        }
+    }
+    if (rc < 0) {
+        log_warn("%s: queue file write error: %s", s->qid, buf_cstr(&err));
+        smtpd_error_reply(s, "451 4.3.0 Error: queue file write error");
+    }
+    strlist_free(&final);
+    strlist_free(&added);
+    buf_free(&err);
+    return rc;
+}
+
 void smtpd_actions_headers(const struct smtpd_session *s, struct buf *out)
 {
     if (s->actions == NULL)
@@ -224,6 +297,8 @@ void smtpd_actions_reset(struct smtpd_session *s)
     strlist_free(&a->prepend);
     strlist_free(&a->bcc);
     free(a->redirect);
+    strlist_free(&a->late_bcc);
+    free(a->late_redirect);
     free(a);
     s->actions = NULL;
 }

@@ -413,6 +413,12 @@ static void data_decide(struct smtpd_session *s)
         smtpd_reset_transaction(s);
         return;
     }
+    if (smtpd_actions_late(s) < 0) {
+        smtpd_count_late_failure(s, s->bdat_used ? "bdat" : "data");
+        smtpd_data_abort(s);
+        smtpd_reset_transaction(s);
+        return;
+    }
     if (s->hold)
         log_info("%s: hold: message held: %s", s->qid,
                  s->hold_reason ? s->hold_reason : "");

@@ -4,7 +4,8 @@ delivered Maildir files and the log.
 
 PREPEND adds its header above our Received: header (several accumulate,
 in the order they fired; a bad one is logged and ignored; not in
-smtpd_end_of_data_restrictions); WARN and INFO log Postfix's
+smtpd_end_of_data_restrictions, where REDIRECT and BCC still work on
+the recipients in the queue file); WARN and INFO log Postfix's
 "NOQUEUE: warn: RCPT from ...; from=<..> to=<..> proto=.. helo=<..>"
 line and decide nothing; REDIRECT sends the message to its address
 instead of the recipients; BCC sends a copy as well; FILTER is not
@@ -41,6 +42,8 @@ rejectme@virt.test      REJECT
 """
 EOD_ACCESS = """\
 late@ok.example         PREPEND X-Late: too late
+lateredirect@ok.example REDIRECT carol@virt.test
+latebcc@ok.example      BCC carol@virt.test
 """
 
 
@@ -256,6 +259,50 @@ class AccessActionsTest(unittest.TestCase):
             r"NOQUEUE: bcc: RCPT from unknown\[127\.0\.0\.1\]: "
             r"<bcc@ok\.example>: Sender address triggers BCC "
             r"carol@virt\.test; from=<bcc@ok\.example>", since=self.mark)
+
+    def test_redirect_at_end_of_data(self):
+        """From smtpd_end_of_data_restrictions the recipients are in the
+        queue file already: they are marked done there and the target
+        added, so only the target gets the message."""
+        before = self.snapshot()
+        self.send("lateredirect@ok.example",
+                  ["alice@virt.test", "info@alias.test"],
+                  b"Subject: late redirect\r\n\r\nx\r\n")
+        [got] = self.new_files(before, "carol")
+        self.assertIn(b"Subject: late redirect", got)
+        self.settle()
+        self.assertEqual(self.files("alice"), before["alice"])
+        m = self.inst.wait_for_log(
+            r"smtpd\[\d+\]: (\w+): redirect: END-OF-MESSAGE from "
+            r"unknown\[127\.0\.0\.1\]: <lateredirect@ok\.example>: Sender "
+            r"address triggers REDIRECT carol@virt\.test; "
+            r"from=<lateredirect@ok\.example> proto=ESMTP", since=self.mark)
+        qid = m.group(1)
+        log = self.inst.log_text()
+        self.assertRegex(log, rf"{qid}: to=<carol@virt\.test>, "
+                              r"orig_to=<alice@virt\.test>, .*status=sent")
+        self.assertNotRegex(log, rf"{qid}: to=<alice@virt\.test>")
+        self.assertNotIn("is not supported in smtpd_end_of_data", log)
+
+    def test_bcc_at_end_of_data(self):
+        before = self.snapshot()
+        self.send("latebcc@ok.example", ["alice@virt.test"],
+                  b"Subject: late copy\r\n\r\nx\r\n")
+        [to_alice] = self.new_files(before, "alice")
+        [to_carol] = self.new_files(before, "carol")
+        self.assertIn(b"Subject: late copy", to_alice)
+        self.assertIn(b"Subject: late copy", to_carol)
+        self.inst.wait_for_log(
+            r"\w+: bcc: END-OF-MESSAGE from unknown\[127\.0\.0\.1\]: "
+            r"<latebcc@ok\.example>: Sender address triggers BCC "
+            r"carol@virt\.test; from=<latebcc@ok\.example>", since=self.mark)
+        # a target that is a recipient already gets one copy
+        before = self.snapshot()
+        self.send("latebcc@ok.example", ["carol@virt.test"],
+                  b"Subject: once\r\n\r\nx\r\n")
+        self.new_files(before, "carol")
+        self.settle()
+        self.assertEqual(len(self.files("carol") - before["carol"]), 1)
 
     def test_bad_bcc_target_is_logged_and_ignored(self):
         before = self.snapshot()

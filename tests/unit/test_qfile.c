@@ -520,6 +520,59 @@ static void test_qfile_body_offset_crlf(void)
     remove_dir(dir);
 }
 
+/* recipients_drop marks what was written done, flushed or not, and the
+ * recipients added after it stay pending (end-of-data REDIRECT). */
+static void test_qfile_recipients_drop(void)
+{
+    char *dir = make_dir();
+    struct buf err = BUF_INIT;
+    struct qfile_writer *w = qfile_writer_create(dir, &err);
+    CHECK(w != NULL);
+    if (w == NULL) {
+        remove_dir(dir);
+        return;
+    }
+    struct qfile_recipient a = {"a@b.example", NULL, NULL, 0, 0, 0};
+    struct qfile_recipient b = {"b@b.example", NULL, NULL, 0, 0, 0};
+    struct qfile_recipient c = {"c@b.example", NULL, NULL, 0, 0, 0};
+    CHECK_INT(qfile_writer_sender(w, "s@b", &err), 0);
+    CHECK_INT(qfile_writer_recipient(w, &a, &err), 0);
+    CHECK_INT(qfile_writer_recipient(w, &b, &err), 0);
+    CHECK_INT(qfile_writer_content_begin(w, &err), 0);
+    /* big enough that the recipients are on disk before the patch */
+    char line[1000];
+    memset(line, 'x', sizeof(line) - 1);
+    line[sizeof(line) - 1] = '\n';
+    CHECK_INT(qfile_writer_content_append(w, "Subject: x\n\n", 12, &err), 0);
+    for (int i = 0; i < 100; i++)
+        CHECK_INT(qfile_writer_content_append(w, line, sizeof(line), &err),
+                  0);
+    CHECK_INT(qfile_writer_content_end(w, &err), 0);
+    CHECK_INT(qfile_writer_recipients_drop(w, &err), 0);
+    CHECK_INT(qfile_writer_recipient(w, &c, &err), 0);
+    CHECK_INT(qfile_writer_finish(w, &err), 0);
+    CHECK_INT(qfile_writer_commit(w, &err), 0);
+    char *path = xasprintf("%s/%s", dir, qfile_writer_qid(w));
+    qfile_writer_free(w);
+    struct qfile_reader *r;
+    struct qfile_envelope env;
+    CHECK_INT(qfile_reader_open(path, 0, &r, &err), QFILE_OK);
+    CHECK_INT(qfile_read_envelope(r, &env, &err), QFILE_OK);
+    CHECK_INT(env.recipient_count, 3);
+    CHECK_INT(env.done_count, 2);
+    if (env.recipient_count == 3) {
+        CHECK_INT(env.recipients[0].done, 1);
+        CHECK_INT(env.recipients[1].done, 1);
+        CHECK_STR(env.recipients[2].address, "c@b.example");
+        CHECK_INT(env.recipients[2].done, 0);
+    }
+    qfile_envelope_free(&env);
+    qfile_reader_close(r);
+    free(path);
+    buf_free(&err);
+    remove_dir(dir);
+}
+
 int main(void)
 {
     UNIT_RUN(test_qfile_round_trip);
@@ -529,5 +582,6 @@ int main(void)
     UNIT_RUN(test_qfile_writer_rules);
     UNIT_RUN(test_qfile_abort_leaves_nothing);
     UNIT_RUN(test_qfile_body_offset_crlf);
+    UNIT_RUN(test_qfile_recipients_drop);
     return unit_summary();
 }

@@ -32,6 +32,8 @@ TEST_ZONE = [
     ("--host-record", "v6only.example,::5"),
     ("--host-record", "both.example,127.0.0.6,::6"),
     # RFC 7505 null MX: "0 ."; and a null MX beside an address.
+    # bücher.example, in its A-label form (IDNA, lib/idna.c)
+    ("--mx-host", "xn--bcher-kva.example,mail.mx.example,10"),
     ("--mx-host", "nullmx.example,.,0"),
     ("--mx-host", "nullmxa.example,.,0"),
     ("--host-record", "nullmxa.example,127.0.0.7"),

@@ -107,6 +107,34 @@ class UnknownDomainTest(unittest.TestCase):
             self.assertEqual(self.rcpt("bob@example.test", helo=helo),
                              (250, "2.1.5 Ok"), helo)
 
+    def utf8_rcpt(self, rcpt, sender="s@mx.example"):
+        with self.inst.raw(TRUSTED) as c:
+            self.assertEqual(c.cmd("EHLO aonly.example")[0], 250)
+            self.assertEqual(c.cmd(f"MAIL FROM:<{sender}> SMTPUTF8")[0], 250)
+            code, lines = c.cmd(f"RCPT TO:<{rcpt}>")
+            return code, lines[0]
+
+    def test_utf8_domains_are_asked_for_as_a_labels(self):
+        """An SMTPUTF8 domain is looked up in its ASCII form (bücher ->
+        xn--bcher-kva), as Postfix does; one IDNA refuses cannot exist."""
+        self.assertEqual(self.utf8_rcpt("x@b\u00fccher.example"),
+                         (250, "2.1.5 Ok"))
+        self.assertEqual(self.utf8_rcpt("x@B\u00dcCHER.example"),
+                         (250, "2.1.5 Ok"))
+        self.assertEqual(
+            self.utf8_rcpt("x@n\u00fcll.example"),
+            (450, "4.1.2 <x@n\u00fcll.example>: Recipient address rejected: "
+                  "Domain not found"))
+        # a label that starts with a combining mark is no domain name
+        self.assertEqual(self.utf8_rcpt("x@\u0308a.example")[0], 450)
+        self.assertEqual(
+            self.utf8_rcpt("bob@example.test", sender="s@b\u00fccher.example"),
+            (250, "2.1.5 Ok"))
+        self.assertEqual(
+            self.utf8_rcpt("bob@example.test", sender="s@n\u00fcll.example"),
+            (450, "4.1.8 <s@n\u00fcll.example>: Sender address rejected: "
+                  "Domain not found"))
+
     def test_our_domains_need_no_dns(self):
         # The query log works: a foreign domain is asked about.
         self.assertEqual(self.rcpt("x@mail2.mx.example", helo="[127.0.0.1]"),

@@ -178,6 +178,9 @@ const struct param_def param_table[] = {
      "restrictions applied to DATA"},
     {"smtpd_end_of_data_restrictions", PARAM_LIST, "", 0, 0, 0,
      "restrictions applied after the message content"},
+    {"content_filter", PARAM_STR, "", 0, 0, 0,
+     "transport:destination every message received is sent to instead of "
+     "its recipients' own (an access FILTER action overrides it)"},
     {"smtpd_etrn_restrictions", PARAM_LIST, "", 0, 0, 0,
      "restrictions applied to ETRN"},
     {"smtpd_restriction_classes", PARAM_LIST, "", 0, 0, 0,

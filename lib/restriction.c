@@ -288,6 +288,22 @@ int access_target_parse(const char *text, struct buf *address, struct buf *why)
     return ok;
 }
 
+int access_filter_valid(const char *text, struct buf *why)
+{
+    const char *colon = strchr(text, ':');
+    size_t transport_len = colon ? (size_t)(colon - text) : 0;
+    int ok = colon != NULL && transport_len > 0 && transport_len <= 64;
+    for (size_t i = 0; ok && i < transport_len; i++)
+        ok = isalnum((unsigned char)text[i]) || strchr("._-", text[i]);
+    for (const char *p = colon ? colon + 1 : ""; ok && *p; p++)
+        ok = (unsigned char)*p > ' ' && *p != 0x7f;
+    if (ok && strlen(text) > 255)
+        ok = 0;
+    if (!ok && why)
+        buf_set_str(why, "requires transport:destination");
+    return ok;
+}
+
 static const struct {
     const char *name;
     enum restriction_client_kind kind;

@@ -120,6 +120,13 @@ int access_prepend_valid(const char *text, struct buf *why);
  * valid, else 0 with the reason in why (may be NULL). */
 int access_target_parse(const char *text, struct buf *address, struct buf *why);
 
+/* FILTER's argument and content_filter: "transport:destination", the
+ * transport a master.cf service name (letters, digits, '.', '_', '-'),
+ * the destination possibly empty ([host]:port, a domain, ...) and free
+ * of spaces and control characters. 1 when valid, else 0 with the reason
+ * in why (may be NULL). */
+int access_filter_valid(const char *text, struct buf *why);
+
 /* local_header_rewrite_clients: who counts as a local client for header
  * address rewriting. Postfix's words, plus a bare "type:table", which
  * means check_address_map type:table (static:all, for instance). */

@@ -275,15 +275,31 @@ struct route_group {
     size_t count;
 };
 
+/* A content filter (smtpd's FILTER action or content_filter): every
+ * recipient goes to its transport, with its destination as the next hop
+ * ($myhostname when empty), as in Postfix's qmgr. 1 when there is one. */
+static int content_filter(const struct qmsg *msg, struct resolve_result *res)
+{
+    const char *filter = qfile_envelope_attr(&msg->env, "content_filter");
+    const char *colon = filter ? strchr(filter, ':') : NULL;
+    if (colon == NULL || colon == filter)
+        return 0;
+    buf_set(&res->transport, filter, (size_t)(colon - filter));
+    buf_set_str(&res->nexthop, colon[1] ? colon + 1 : qmgr.myhostname);
+    return 1;
+}
+
 static void route_recipients(struct qmsg *msg)
 {
     struct route_group *groups = NULL;
     size_t group_count = 0;
     struct resolve_result res;
     resolve_result_init(&res);
+    int filtered = content_filter(msg, &res);
     for (size_t i = 0; i < msg->rcpt_count; i++) {
         const struct qfile_recipient *rc = msg->rcpts[i].rcpt;
-        if (resolve_address(qmgr.resolver, rc->address, &res) < 0) {
+        if (!filtered &&
+            resolve_address(qmgr.resolver, rc->address, &res) < 0) {
             rcpt_decide(msg, i, "4.3.0", "address resolver failure");
             continue;
         }

@@ -140,6 +140,14 @@ static void settings_load(void)
     v->unknown_alias_code = cfg_int("unknown_virtual_alias_reject_code");
     v->unknown_relay_code = cfg_int("unknown_relay_recipient_reject_code");
     v->null_access_key = cfg_str("smtpd_null_access_lookup_key");
+    v->content_filter = cfg_str("content_filter");
+    struct buf why = BUF_INIT;
+    if (*v->content_filter && !access_filter_valid(v->content_filter, &why)) {
+        log_warn("content_filter = %s: %s; ignored", v->content_filter,
+                 buf_cstr(&why));
+        v->content_filter = "";
+    }
+    buf_free(&why);
     v->recipient_delimiter = cfg_str("recipient_delimiter");
     strlist_init(&v->discard_ehlo);
     cfg_list("smtpd_discard_ehlo_keywords", &v->discard_ehlo);

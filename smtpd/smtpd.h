@@ -73,6 +73,7 @@ struct smtpd_settings {
         invalid_hostname_code, unknown_local_code, unknown_virtual_code,
         unknown_alias_code, unknown_relay_code;
     const char *null_access_key;
+    const char *content_filter; /* "" when none, or when not valid */
     const char *recipient_delimiter;
     struct strlist discard_ehlo;
     /* Parsed restriction lists (a parse error leaves valid = 0: every
@@ -275,9 +276,10 @@ void smtpd_action_apply(struct smtpd_session *s, const char *stage,
  * replaces the recipients, BCC adds its own (both rewritten as RCPT
  * recipients are). 0, or -1 after a 451 reply (table error). */
 int smtpd_actions_envelope(struct smtpd_session *s);
-/* REDIRECT and BCC from smtpd_end_of_data_restrictions: changes the
- * recipients in s->writer before it is finished. 0, or -1 after a 451
- * reply. */
+/* Before s->writer is finished: records the content filter (FILTER, or
+ * content_filter), and applies REDIRECT and BCC from
+ * smtpd_end_of_data_restrictions to the recipients in the file. 0, or -1
+ * after a 451 reply. */
 int smtpd_actions_late(struct smtpd_session *s);
 /* Appends the PREPEND headers, in the order they fired, to out. */
 void smtpd_actions_headers(const struct smtpd_session *s, struct buf *out);

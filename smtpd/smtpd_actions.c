@@ -7,8 +7,9 @@
  *                  accumulate in the order they fired
  *   REDIRECT addr  deliver to addr instead of every recipient
  *   BCC addr       deliver a copy to addr as well (NOTIFY=NEVER)
- *   FILTER t:d     not supported: there is no content filter and no
- *                  queue record for one; logged as a warning every time
+ *   FILTER t:d     send the message to transport t, destination d,
+ *                  instead of to its recipients' own (the last one wins;
+ *                  content_filter is the default)
  *
  * None of them decides: evaluation goes on with the next restriction,
  * and a later reject still rejects. PREPEND, REDIRECT and BCC are
@@ -37,6 +38,7 @@ struct smtpd_actions {
      * recipients are in the queue file already (smtpd_actions_late). */
     char *late_redirect;
     struct strlist late_bcc;
+    char *filter; /* "transport:destination"; the last FILTER wins */
 };
 
 static struct smtpd_actions *actions_of(struct smtpd_session *s)
@@ -115,12 +117,16 @@ void smtpd_action_apply(struct smtpd_session *s, const char *stage,
         break;
     }
     case ACCESS_FILTER:
-        /* Never silently: the administrator expects the message to go
-         * through a content filter, and it will not. */
-        log_warn("access table %s entry \"%s\": action FILTER is not "
-                 "supported yet (no content_filter support); the message "
-                 "is delivered without the filter",
-                 table, value);
+        if (!access_filter_valid(res->text, &why)) {
+            log_warn("access table %s entry \"%s\" %s", table, value,
+                     buf_cstr(&why));
+        } else {
+            buf_appendf(&text, "%s triggers FILTER %s", subject, res->text);
+            smtpd_log_event(s, stage, "filter", sender, rcpt, text.data);
+            struct smtpd_actions *a = actions_of(s);
+            free(a->filter);
+            a->filter = xstrdup(res->text);
+        }
         break;
     default:
         break;
@@ -232,8 +238,29 @@ static int late_add(struct smtpd_session *s, struct strlist *added,
     return qfile_writer_recipient(s->writer, &r, err);
 }
 
+/* The content filter goes into the queue file as the attribute
+ * content_filter, which qmgr routes every recipient by (docs/qmgr.md). */
+static int write_filter(struct smtpd_session *s)
+{
+    const char *filter = s->actions && s->actions->filter
+                             ? s->actions->filter
+                             : smtpd_var.content_filter;
+    if (*filter == '\0')
+        return 0;
+    struct buf err = BUF_INIT;
+    int rc = qfile_writer_attr(s->writer, "content_filter", filter, &err);
+    if (rc < 0) {
+        log_warn("%s: queue file write error: %s", s->qid, buf_cstr(&err));
+        smtpd_error_reply(s, "451 4.3.0 Error: queue file write error");
+    }
+    buf_free(&err);
+    return rc;
+}
+
 int smtpd_actions_late(struct smtpd_session *s)
 {
+    if (write_filter(s) < 0)
+        return -1;
     struct smtpd_actions *a = s->actions;
     if (a == NULL || (a->late_redirect == NULL && a->late_bcc.count == 0))
         return 0;
@@ -299,6 +326,7 @@ void smtpd_actions_reset(struct smtpd_session *s)
     free(a->redirect);
     strlist_free(&a->late_bcc);
     free(a->late_redirect);
+    free(a->filter);
     free(a);
     s->actions = NULL;
 }

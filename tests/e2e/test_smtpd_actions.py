@@ -8,8 +8,8 @@ smtpd_end_of_data_restrictions, where REDIRECT and BCC still work on
 the recipients in the queue file); WARN and INFO log Postfix's
 "NOQUEUE: warn: RCPT from ...; from=<..> to=<..> proto=.. helo=<..>"
 line and decide nothing; REDIRECT sends the message to its address
-instead of the recipients; BCC sends a copy as well; FILTER is not
-supported and says so in a warning, the message is delivered as usual;
+instead of the recipients; BCC sends a copy as well; FILTER sends every
+recipient to its transport and next hop;
 DEFER_IF_PERMIT defers what would be accepted, DEFER_IF_REJECT defers
 what would be rejected."""
 import os
@@ -32,7 +32,9 @@ badprepend@ok.example   PREPEND no colon here
 redirect@ok.example     REDIRECT carol@virt.test
 bcc@ok.example          BCC carol@virt.test
 badbcc@ok.example       BCC postmaster
-filter@ok.example       FILTER smtp:[127.0.0.1]:10025
+filter@ok.example       FILTER filt:[127.0.0.1]:10025
+filterdrop@ok.example   FILTER discard:filtered
+badfilter@ok.example    FILTER no-colon-here
 dip@ok.example          DEFER_IF_PERMIT try later
 dir@ok.example          DEFER_IF_REJECT
 """
@@ -88,11 +90,19 @@ class AccessActionsTest(unittest.TestCase):
         inst.main_params.update(params)
         inst.write_main_cf()
         cls.port = inst.free_port()
+        cls.filter_port = inst.free_port()
         inst.write_master_cf(
             inst.service(f"127.0.0.1:{cls.port}", "inet", "smtpd")
+            # every message it takes goes through the "filter"
+            + inst.service(f"127.0.0.1:{cls.filter_port}", "inet", "smtpd",
+                           args=("-o", "content_filter=filt:"))
             + inst.service("qmgr", "unix", "qmgr", private="n", wakeup=1,
                            maxproc=1)
-            + inst.service("virtual", "unix", "virtual", unpriv="n"))
+            + inst.service("virtual", "unix", "virtual", unpriv="n")
+            # a "content filter" that is another virtual: its log name
+            # shows which way the message went
+            + inst.service("filt", "unix", "virtual", unpriv="n",
+                           args=("-o", "syslog_name=postern/filt")))
         inst.start()
 
     @classmethod
@@ -314,14 +324,60 @@ class AccessActionsTest(unittest.TestCase):
         self.settle(0.5)
         self.assertEqual(self.files("carol"), before["carol"])
 
-    def test_filter_is_not_silently_ignored(self):
+    def test_filter_sends_the_message_to_its_transport(self):
+        """FILTER transport:destination: every recipient goes to that
+        transport with that next hop, whatever its own route."""
         before = self.snapshot()
-        self.send("filter@ok.example", ["alice@virt.test"])
+        self.send("filter@ok.example", ["alice@virt.test", "carol@virt.test"])
+        self.new_files(before, "alice")
+        self.new_files(before, "carol")
+        m = self.inst.wait_for_log(
+            r"NOQUEUE: filter: RCPT from unknown\[127\.0\.0\.1\]: "
+            r"<filter@ok\.example>: Sender address triggers FILTER "
+            r"filt:\[127\.0\.0\.1\]:10025; from=<filter@ok\.example> "
+            r"to=<alice@virt\.test>", since=self.mark)
+        qid = self.inst.wait_for_log(
+            r"smtpd\[\d+\]: (\w+): client=unknown\[127\.0\.0\.1\]",
+            since=self.mark).group(1)
+        for rcpt in ("alice", "carol"):
+            self.inst.wait_for_log(
+                rf"postern/filt/virtual\[\d+\]: {qid}: to=<{rcpt}@virt\.test>, "
+                r".*status=sent", since=self.mark)
+        self.assertNotRegex(self.inst.log_text(),
+                            rf"postern/virtual\[\d+\]: {qid}: to=")
+
+    def test_content_filter_parameter(self):
+        """content_filter (here -o in master.cf, as for Postfix's
+        filter set-ups) routes every message that smtpd takes; an access
+        FILTER would win over it."""
+        before = self.snapshot()
+        with smtplib.SMTP("127.0.0.1", self.filter_port, timeout=20) as c:
+            c.ehlo("client.example")
+            c.sendmail("plain@ok.example", ["alice@virt.test"],
+                       b"Subject: via filter\r\n\r\nx\r\n")
+        [got] = self.new_files(before, "alice")
+        self.assertIn(b"Subject: via filter", got)
+        qid = self.inst.wait_for_log(
+            r"qmgr\[\d+\]: (\w+): from=<plain@ok\.example>",
+            since=self.mark).group(1)
+        self.inst.wait_for_log(
+            rf"postern/filt/virtual\[\d+\]: {qid}: to=<alice@virt\.test>",
+            since=self.mark)
+
+    def test_filter_to_discard_and_bad_filter(self):
+        before = self.snapshot()
+        self.send("filterdrop@ok.example", ["alice@virt.test"])
+        self.inst.wait_for_log(
+            r"to=<alice@virt\.test>, relay=none, .*status=sent "
+            r"\(filtered\)", since=self.mark)
+        self.settle(0.5)
+        self.assertEqual(self.files("alice"), before["alice"])
+        # without a colon it is no filter: logged and ignored
+        self.send("badfilter@ok.example", ["alice@virt.test"])
         self.new_files(before, "alice")
         self.inst.wait_for_log(
-            r"warning: access table \S+ entry \"FILTER "
-            r"smtp:\[127\.0\.0\.1\]:10025\": action FILTER is not supported",
-            since=self.mark)
+            r"warning: access table \S+ entry \"FILTER no-colon-here\" "
+            r"requires transport:destination", since=self.mark)
 
 
 if __name__ == "__main__":

@@ -591,6 +591,38 @@ class QmgrWatchTest(QmgrTestBase):
     def test_untriggered_mail_is_taken(self):
         self.check_untriggered_mail_is_taken()
 
+    def test_event_queue_overflow_makes_a_scan(self):
+        """When more events arrive than the kernel queues for the watch,
+        the ones past the limit are lost and an IN_Q_OVERFLOW comes
+        instead: qmgr then scans incoming/, so a message whose event was
+        lost is still taken. qmgr is stopped while the queue fills."""
+        with open("/proc/sys/fs/inotify/max_queued_events") as f:
+            limit = int(f.read())
+        if limit > 200000:
+            self.skipTest(f"fs.inotify.max_queued_events is {limit}")
+        self.inst.start()
+        first = self.inject("alice@example.com", "bob@virt.test")
+        self.wait_removed(first)
+        pid = self.qmgr_pid()
+        self.assertIsNotNone(pid)
+        incoming = os.path.join(self.inst.queue, "incoming")
+        junk = [os.path.join(incoming, ".junk-a"), os.path.join(incoming, ".junk-b")]
+        open(junk[0], "w").close()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            # a watched event per rename, more than the queue holds
+            for i in range(limit + 10):
+                os.rename(junk[i % 2], junk[(i + 1) % 2])
+            lost = self.inject("alice@example.com", "carol@virt.test",
+                               trigger=False)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        self.wait_removed(lost, timeout=15)
+        self.assertEqual(self.delivered().get((lost, "carol@virt.test")), 1)
+        for path in junk:
+            if os.path.exists(path):
+                os.unlink(path)
+
 
 @unittest.skipUnless(os.geteuid() == 0, "chroot needs root")
 class QmgrWatchChrootTest(QmgrWatchTest):

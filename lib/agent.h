@@ -69,8 +69,8 @@ typedef void (*agent_deliver_fn)(struct agent_delivery *d, size_t i);
  * main.cf, log, init() once (as root when master runs as root), then
  * connections one at a time and deliver/1 requests on each, until
  * max_use connections or AGENT_REQUESTS_PER_USE x max_use requests,
- * max_idle seconds idle, or the end of master's lifeline. `-S PATH` serves the unix socket PATH without master (tests).
- * Never returns. */
+ * max_idle seconds idle, or the end of master's lifeline. `-S PATH` serves the
+ * unix socket PATH without master (tests). Never returns. */
 void agent_main(int argc, char **argv, const char *program, void (*init)(void),
                 agent_deliver_fn deliver) __attribute__((noreturn));
 

@@ -20,8 +20,8 @@ int idna_to_ascii(const char *name, struct buf *out)
         return 0;
     }
     char *ascii = NULL;
-    int rc = idn2_to_ascii_8z(name, &ascii,
-                              IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+    int rc =
+        idn2_to_ascii_8z(name, &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
     if (rc != IDN2_OK) {
         buf_append_str(out, idn2_strerror(rc));
         return -1;

@@ -23,12 +23,12 @@
 struct stream {
     int fd;
     int timeout_ms;
-    int nonblocking; /* stream mode: return STREAM_AGAIN */
+    int nonblocking;       /* stream mode: return STREAM_AGAIN */
     int short_read_drains; /* see stream_set_short_read_drains */
     int drained;           /* a short read emptied the socket */
-    int fd_blocking; /* the fd itself lacks O_NONBLOCK */
-    int not_socket;  /* not a socket: use read/write, not recv/send */
-    struct buf in;   /* input; unread bytes start at in_pos */
+    int fd_blocking;       /* the fd itself lacks O_NONBLOCK */
+    int not_socket;        /* not a socket: use read/write, not recv/send */
+    struct buf in;         /* input; unread bytes start at in_pos */
     size_t in_pos;
     size_t scan_pos; /* bytes after in_pos already searched for LF */
     int discarding;  /* dropping the rest of an overlong line */

@@ -75,7 +75,8 @@ static void watch_ready(struct event_loop *loop, int fd, unsigned events,
     (void)loop;
     (void)events;
     (void)ctx;
-    char data[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+    char data[16384]
+        __attribute__((aligned(__alignof__(struct inotify_event))));
     for (int round = 0; round < WATCH_READS_PER_WAKEUP && watch_fd >= 0;
          round++) {
         ssize_t n = read(fd, data, sizeof(data));
@@ -102,8 +103,8 @@ void watch_incoming_start(void)
         fall_back(strerror(errno));
     else if (inotify_add_watch(watch_fd, buf_cstr(&path),
                                IN_MOVED_TO | IN_CREATE | IN_ONLYDIR) < 0 ||
-             event_fd_add(qmgr.loop, watch_fd, EVENT_READ, watch_ready,
-                          NULL) < 0)
+             event_fd_add(qmgr.loop, watch_fd, EVENT_READ, watch_ready, NULL) <
+                 0)
         fall_back(strerror(errno));
     buf_free(&path);
 }

@@ -311,7 +311,8 @@ void smtpd_trigger_qmgr(void)
         return;
     trigger_wanted = 1;
     struct event_loop *loop = server_loop();
-    uint64_t now = event_now_ms(loop), due = trigger_last_ms + TRIGGER_INTERVAL_MS;
+    uint64_t now = event_now_ms(loop),
+             due = trigger_last_ms + TRIGGER_INTERVAL_MS;
     event_timer_start(loop, &trigger_timer,
                       trigger_last_ms == 0 || now >= due ? 0 : due - now);
 }

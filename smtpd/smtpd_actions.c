@@ -220,8 +220,8 @@ int smtpd_actions_envelope(struct smtpd_session *s)
 
 /* Writes one late recipient unless it is one already. */
 static int late_add(struct smtpd_session *s, struct strlist *added,
-                    char *address, char *original, char *orcpt,
-                    unsigned notify, int dropped, struct buf *err)
+                    char *address, char *original, char *orcpt, unsigned notify,
+                    int dropped, struct buf *err)
 {
     if (strlist_has(added, address, 1))
         return 0;
@@ -275,7 +275,7 @@ int smtpd_actions_late(struct smtpd_session *s)
          * (qfile_writer_recipients_drop), BCC copies included. */
         const struct smtpd_rcpt *first = s->rcpt_count ? &s->rcpts[0] : NULL;
         if (expand_target(s, a->late_redirect, &final) < 0)
-            return -1;
+            goto expand_failed; /* replied 451 */
         rc = qfile_writer_recipients_drop(s->writer, &err);
         for (size_t i = 0; i < final.count && rc == 0; i++)
             rc = late_add(s, &added, final.items[i],
@@ -286,11 +286,8 @@ int smtpd_actions_late(struct smtpd_session *s)
         for (size_t i = 0; i < a->late_bcc.count && rc == 0; i++) {
             strlist_free(&final);
             strlist_init(&final);
-            if (expand_target(s, a->late_bcc.items[i], &final) < 0) {
-                strlist_free(&final);
-                strlist_free(&added);
-                return -1;
-            }
+            if (expand_target(s, a->late_bcc.items[i], &final) < 0)
+                goto expand_failed; /* replied 451 */
             for (size_t k = 0; k < final.count && rc == 0; k++)
                 rc = late_add(s, &added, final.items[k], a->late_bcc.items[i],
                               NULL, QFILE_NOTIFY_NEVER, 0, &err);
@@ -300,6 +297,10 @@ int smtpd_actions_late(struct smtpd_session *s)
         log_warn("%s: queue file write error: %s", s->qid, buf_cstr(&err));
         smtpd_error_reply(s, "451 4.3.0 Error: queue file write error");
     }
+    goto out;
+expand_failed:
+    rc = -1;
+out:
     strlist_free(&final);
     strlist_free(&added);
     buf_free(&err);

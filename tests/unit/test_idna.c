@@ -18,26 +18,26 @@ static void test_to_ascii(void)
     check_ascii("mx.example", "mx.example");
     check_ascii("MX.Example", "MX.Example");
     CHECK_INT(idna_is_utf8("mx.example"), 0);
-    CHECK_INT(idna_is_utf8("b\xc3\xbc" "cher.example"), 1);
+    CHECK_INT(idna_is_utf8("bücher.example"), 1);
     /* bücher.example, and its upper case (UTS #46 maps it) */
-    check_ascii("b\xc3\xbc" "cher.example", "xn--bcher-kva.example");
-    check_ascii("B\xc3\x9c" "CHER.example", "xn--bcher-kva.example");
+    check_ascii("bücher.example", "xn--bcher-kva.example");
+    check_ascii("BÜCHER.example", "xn--bcher-kva.example");
     /* ß stays ß (non-transitional, IDNA2008), not "ss" */
-    check_ascii("stra\xc3\x9f" "e.example", "xn--strae-oqa.example");
+    check_ascii("straße.example", "xn--strae-oqa.example");
     /* NFC: u + combining diaeresis is ü */
-    check_ascii("bu\xcc\x88" "cher.example", "xn--bcher-kva.example");
+    check_ascii("bu\314\210cher.example", "xn--bcher-kva.example");
     /* 日本.example */
-    check_ascii("\xe6\x97\xa5\xe6\x9c\xac.example", "xn--wgv71a.example");
+    check_ascii("日本.example", "xn--wgv71a.example");
 }
 
 static void test_refused(void)
 {
     struct buf out = BUF_INIT;
-    /* not UTF-8 at all */
-    CHECK_INT(idna_to_ascii("b\xfc" "cher.example", &out), -1);
+    /* not UTF-8 at all (Latin-1 ü) */
+    CHECK_INT(idna_to_ascii("b\374cher.example", &out), -1);
     CHECK(out.len > 0); /* libidn2's reason */
-    /* a label may not start with a combining mark */
-    CHECK_INT(idna_to_ascii("\xcc\x88" "a.example", &out), -1);
+    /* a label may not start with a combining mark (U+0308) */
+    CHECK_INT(idna_to_ascii("\314\210a.example", &out), -1);
     buf_free(&out);
 }
 

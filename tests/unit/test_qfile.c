@@ -545,8 +545,7 @@ static void test_qfile_recipients_drop(void)
     line[sizeof(line) - 1] = '\n';
     CHECK_INT(qfile_writer_content_append(w, "Subject: x\n\n", 12, &err), 0);
     for (int i = 0; i < 100; i++)
-        CHECK_INT(qfile_writer_content_append(w, line, sizeof(line), &err),
-                  0);
+        CHECK_INT(qfile_writer_content_append(w, line, sizeof(line), &err), 0);
     CHECK_INT(qfile_writer_content_end(w, &err), 0);
     CHECK_INT(qfile_writer_recipients_drop(w, &err), 0);
     CHECK_INT(qfile_writer_recipient(w, &c, &err), 0);

@@ -24,8 +24,6 @@
 #define PICKUP_BATCH 50
 /* A message another process has locked is looked at again after this. */
 #define PICKUP_BUSY_RETRY_MS 1000
-/* Temporary files of a requeue that crashed are removed after a day. */
-#define PICKUP_STALE_TEMP_AGE (24 * 3600)
 
 static struct event_timer pickup_timer;
 static int pickup_timer_ready;
@@ -57,10 +55,8 @@ static void pass_start(void)
             !S_ISREG(st.st_mode))
             continue;
         if (de->d_name[0] == '.') {
-            if (now - st.st_mtime > PICKUP_STALE_TEMP_AGE &&
-                unlinkat(dirfd(dir), de->d_name, 0) == 0)
-                log_info("removed stale temporary file %s/%s", path.data,
-                         de->d_name);
+            /* a requeue that crashed left it */
+            scan_remove_stale_temp(dir, path.data, de->d_name, &st, now);
             continue;
         }
         if (!qid_valid(de->d_name)) {

@@ -16,8 +16,10 @@
 #ifndef POSTERN_QMGR_H
 #define POSTERN_QMGR_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -130,6 +132,10 @@ void qmgr_kick(int incoming, int deferred, int flush);
 void scan_incoming(void);
 /* Takes incoming/QID now, as a scan would (watch.c names new files). */
 void scan_take_incoming(const char *qid);
+/* Removes dir_path/name (in dir), a writer's temporary file, when it is
+ * a regular file untouched for a day (docs/queue-format.md). */
+void scan_remove_stale_temp(DIR *dir, const char *dir_path, const char *name,
+                            const struct stat *st, time_t now);
 void scan_active(void);
 /* Moves deferred messages whose retry time has come (all with flush)
  * into active/ and loads them. */

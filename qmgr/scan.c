@@ -17,6 +17,14 @@
  * removed after a day, as docs/queue-format.md asks. */
 #define STALE_TEMP_AGE (24 * 3600)
 
+void scan_remove_stale_temp(DIR *dir, const char *dir_path, const char *name,
+                            const struct stat *st, time_t now)
+{
+    if (S_ISREG(st->st_mode) && now - st->st_mtime > STALE_TEMP_AGE &&
+        unlinkat(dirfd(dir), name, 0) == 0)
+        log_info("removed stale temporary file %s/%s", dir_path, name);
+}
+
 typedef void (*scan_fn)(const char *qid, const struct stat *st, void *ctx);
 
 /* Calls fn for every queue file in queue; returns 0 when the whole
@@ -38,13 +46,8 @@ static void scan_dir(enum queue_name queue, scan_fn fn, void *ctx,
         struct stat st;
         if (de->d_name[0] == '.') {
             if (queue == QUEUE_INCOMING && de->d_name[1] == 't' &&
-                fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
-                    0 &&
-                S_ISREG(st.st_mode) && now - st.st_mtime > STALE_TEMP_AGE) {
-                if (unlinkat(dirfd(dir), de->d_name, 0) == 0)
-                    log_info("removed stale temporary file %s/%s", path.data,
-                             de->d_name);
-            }
+                fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                scan_remove_stale_temp(dir, path.data, de->d_name, &st, now);
             continue;
         }
         if (!qid_valid(de->d_name)) {

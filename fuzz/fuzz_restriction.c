@@ -80,6 +80,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         buf_free(&why);
         buf_free(&target);
     }
+    if (res.action == ACCESS_FILTER && access_filter_valid(res.text, NULL)) {
+        /* a transport name, a colon, and no blank or control anywhere */
+        const char *colon = strchr(res.text, ':');
+        if (colon == NULL || colon == res.text)
+            abort();
+        for (const char *p = res.text; *p; p++)
+            if ((unsigned char)*p <= ' ' || *p == 0x7f)
+                abort();
+    }
 
     struct strlist cwords;
     strlist_init(&cwords);

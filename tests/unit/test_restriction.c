@@ -179,6 +179,17 @@ static void test_prepend_and_targets(void)
     CHECK(!access_target_parse("a b@example.com", &addr, &why));
     CHECK(strncmp(why.data, "invalid user@domain target", 26) == 0);
     CHECK(!access_target_parse("", &addr, NULL));
+
+    /* FILTER transport:destination */
+    CHECK(access_filter_valid("smtp:[127.0.0.1]:10025", &why));
+    CHECK(access_filter_valid("discard:", &why));
+    CHECK(access_filter_valid("scan-1.x_y:example.com", &why));
+    CHECK(!access_filter_valid("no-colon-here", &why));
+    CHECK_STR(why.data, "requires transport:destination");
+    CHECK(!access_filter_valid(":dest", NULL));
+    CHECK(!access_filter_valid("sm tp:dest", NULL));
+    CHECK(!access_filter_valid("smtp:a b", NULL));
+    CHECK(!access_filter_valid("smtp:a\tb", NULL));
     buf_free(&why);
     buf_free(&addr);
 }

@@ -1,4 +1,4 @@
-/* fuzz_address.c: fuzz target for lib/address and lib/addrlist.
+/* fuzz_address.c: fuzz target for lib/message/address and lib/message/addrlist.
  *
  * Feeds the input to the RFC 5321 mailbox parser under every flag
  * combination, to the header address-list parser, and to the domain and
@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addrlist.h"
-#include "address.h"
-#include "buf.h"
+#include "message/addrlist.h"
+#include "message/address.h"
+#include "base/buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

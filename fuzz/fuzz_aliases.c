@@ -1,13 +1,13 @@
-/* fuzz_aliases.c: fuzzes the aliases(5) reader (lib/alias_file.h): the
+/* fuzz_aliases.c: fuzzes the aliases(5) reader (lib/tables/alias_file.h): the
  * file parser newaliases/postalias use, the value splitter local
  * delivery applies to every alias and .forward entry, and the :include:
  * file splitter. */
 #include <stdint.h>
 #include <string.h>
 
-#include "alias_file.h"
-#include "buf.h"
-#include "str.h"
+#include "tables/alias_file.h"
+#include "base/buf.h"
+#include "base/str.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* fuzz_attr.c: fuzz target for the attribute protocol reader (lib/attr).
+/* fuzz_attr.c: fuzz target for the attribute protocol reader (lib/ipc/attr).
  *
  * Decodes messages back to back from the input, as a daemon reading a
  * stream would. Every message decoded must re-encode to exactly the
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attr.h"
-#include "buf.h"
+#include "ipc/attr.h"
+#include "base/buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* fuzz_base64.c: fuzz target for lib/base64. Decodes the input (postmap
+/* fuzz_base64.c: fuzz target for lib/base/base64. Decodes the input (postmap
  * -F reads table values this way) and checks that whatever decodes
  * encodes back to the same text, and that every input round-trips
  * through the encoder. */
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
-#include "buf.h"
+#include "base/base64.h"
+#include "base/buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* fuzz_bounce_template.c: fuzz target for the bounce template reader
- * (lib/bounce_template, `postconf -t FILE`). Parses the input as a
+ * (lib/message/bounce_template, `postconf -t FILE`). Parses the input as a
  * template file, and when it parses, dumps it and parses the dump again:
  * the second reading must succeed and give the same dump. */
 #include <stddef.h>
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bounce_template.h"
-#include "buf.h"
+#include "message/bounce_template.h"
+#include "base/buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

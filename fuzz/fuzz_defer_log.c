@@ -1,5 +1,5 @@
 /* fuzz_defer_log.c: fuzz target for the recipient status log reader
- * (lib/defer_log), a parser of files in defer/ and bounce/.
+ * (lib/queue/defer_log), a parser of files in defer/ and bounce/.
  *
  * Beyond "no crash, no sanitizer report", it checks a round trip: a log
  * the reader accepts, written out again entry by entry with the writer's
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "defer_log.h"
+#include "base/buf.h"
+#include "queue/defer_log.h"
 
 static int same(const char *a, const char *b)
 {

@@ -1,4 +1,4 @@
-/* fuzz_dns.c: fuzz target for lib/dns_rr, which parses the rdata of DNS
+/* fuzz_dns.c: fuzz target for lib/dns/dns_rr, which parses the rdata of DNS
  * answers (from any name server on the network, relayed by libunbound).
  *
  * Input: byte 0 picks the type (A, AAAA, MX, PTR, TXT), byte 1 the
@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
-#include "buf.h"
-#include "dns_rr.h"
+#include "message/address.h"
+#include "base/buf.h"
+#include "dns/dns_rr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* fuzz_dsn_status.c: fuzz target for the parsing of remote SMTP/LMTP
- * replies into enhanced status codes (lib/dsn.c), for the log fragment
+ * replies into enhanced status codes (lib/message/dsn.c), for the log fragment
  * built from what a remote server said, and for the DSN parameters a
  * client sends (NOTIFY, ORCPT, ENVID xtext). Checks the parser's
  * promises: a parsed reply always carries a valid status whose class
@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "dsn.h"
-#include "mem.h"
-#include "xtext.h"
+#include "base/buf.h"
+#include "message/dsn.h"
+#include "base/mem.h"
+#include "base/xtext.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

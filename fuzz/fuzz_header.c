@@ -1,4 +1,4 @@
-/* fuzz_header.c: fuzz target for lib/header (and lib/addrlist on the
+/* fuzz_header.c: fuzz target for lib/message/header (and lib/message/addrlist on the
  * address headers it finds, as `sendmail -t` does).
  *
  * Parses the input as a message with the default limits and with small
@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
-#include "addrlist.h"
-#include "buf.h"
-#include "header.h"
+#include "message/address.h"
+#include "message/addrlist.h"
+#include "base/buf.h"
+#include "message/header.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
-/* fuzz_header_rewrite.c: fuzz target for lib/header_rewrite (and the
- * address spans of lib/addrlist it relies on).
+/* fuzz_header_rewrite.c: fuzz target for lib/message/header_rewrite (and the
+ * address spans of lib/message/addrlist it relies on).
  *
  * The first input byte picks the flags (SMTPUTF8 or not) and a size
  * limit; the rest is one header field. The callback changes nearly every
@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
-#include "addrlist.h"
-#include "buf.h"
-#include "header.h"
-#include "header_rewrite.h"
+#include "message/address.h"
+#include "message/addrlist.h"
+#include "base/buf.h"
+#include "message/header.h"
+#include "message/header_rewrite.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

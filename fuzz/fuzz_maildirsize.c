@@ -1,11 +1,11 @@
 /* fuzz_maildirsize.c: fuzz target for the Maildir++ `maildirsize` reader
- * (lib/maildir_quota.c). The file is written by other programs and by
+ * (lib/storage/maildir_quota.c). The file is written by other programs and by
  * users with shell access, so the reader must never read out of bounds
  * or overflow, whatever the bytes. */
 #include <stddef.h>
 #include <stdint.h>
 
-#include "maildir_quota.h"
+#include "storage/maildir_quota.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

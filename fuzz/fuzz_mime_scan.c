@@ -1,4 +1,4 @@
-/* fuzz_mime_scan.c: fuzz target for lib/mime_scan, the header/body split
+/* fuzz_mime_scan.c: fuzz target for lib/message/mime_scan, the header/body split
  * behind postmap -h/-b. Feeds the input line by line with and without
  * MIME processing: nothing may crash, leak or grow past the header
  * limit. */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mime_scan.h"
+#include "message/mime_scan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
-/* fuzz_qfile.c: fuzz target for the queue file reader (lib/qfile_reader)
- * and the in-place updates (lib/qfile).
+/* fuzz_qfile.c: fuzz target for the queue file reader (lib/queue/qfile_reader)
+ * and the in-place updates (lib/queue/qfile).
  *
  * The input becomes the contents of a memory file, read through the same
  * descriptor-based code the daemons use. Beyond "no crash, no sanitizer
@@ -12,9 +12,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "qfile.h"
-#include "qfile_reader.h"
+#include "base/buf.h"
+#include "queue/qfile.h"
+#include "queue/qfile_reader.h"
 
 static int memory_file(const uint8_t *data, size_t size)
 {

@@ -1,4 +1,4 @@
-/* fuzz_recleanup.c: fuzz target for the content pass of lib/recleanup
+/* fuzz_recleanup.c: fuzz target for the content pass of lib/queue/recleanup
  * (the requeue step's header rewriting over message bytes that came
  * from the network).
  *
@@ -9,20 +9,20 @@
  *     for byte, however the lines are cut or folded;
  *   - in the local context, with canonical maps that match, the result
  *     is a queue file the reader accepts, and the body (where
- *     lib/header finds it) comes out unchanged. */
+ *     lib/message/header finds it) comes out unchanged. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "header.h"
-#include "qfile_reader.h"
-#include "qfile_writer.h"
-#include "qid.h"
-#include "recleanup.h"
-#include "rewrite.h"
+#include "base/buf.h"
+#include "message/header.h"
+#include "queue/qfile_reader.h"
+#include "queue/qfile_writer.h"
+#include "queue/qid.h"
+#include "queue/recleanup.h"
+#include "routing/rewrite.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
-/* fuzz_resolve.c: fuzz target for lib/rewrite, lib/resolve and
- * lib/recipient_check.
+/* fuzz_resolve.c: fuzz target for lib/routing/rewrite, lib/routing/resolve and
+ * lib/routing/recipient_check.
  *
  * The input is one envelope address (internal form, any bytes up to
  * 1 KiB). It goes through canonical form, virtual alias expansion (with
@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "log.h"
-#include "recipient_check.h"
-#include "resolve.h"
-#include "rewrite.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "routing/recipient_check.h"
+#include "routing/resolve.h"
+#include "routing/rewrite.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* fuzz_restriction.c: fuzz target for lib/restriction (restriction
+/* fuzz_restriction.c: fuzz target for lib/routing/restriction (restriction
  * lists and access(5) results, which come from main.cf and from table
  * values) and netmatch_parse_cidr (mynetworks items).
  *
@@ -15,10 +15,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "buf.h"
-#include "netmatch.h"
-#include "restriction.h"
-#include "str.h"
+#include "base/buf.h"
+#include "tables/netmatch.h"
+#include "routing/restriction.h"
+#include "base/str.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* fuzz_showq.c: fuzz target for the showq/1 reply reader (lib/showq), the
+/* fuzz_showq.c: fuzz target for the showq/1 reply reader (lib/queue/showq), the
  * client half postqueue and mailq run on what comes from public/showq.
  *
  * The input is the whole reply, read from a memory file through a
@@ -11,10 +11,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "queue_list.h"
-#include "showq.h"
-#include "stream.h"
+#include "base/buf.h"
+#include "queue/queue_list.h"
+#include "queue/showq.h"
+#include "base/stream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* fuzz_smtp_cmd.c: fuzz target for lib/smtp_cmd.
+/* fuzz_smtp_cmd.c: fuzz target for lib/smtp/smtp_cmd.
  *
  * Parses the input as one command line under each flag combination and
  * checks properties smtpd relies on: a failure always carries a reply
@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
-#include "buf.h"
-#include "smtp_cmd.h"
-#include "xtext.h"
+#include "message/address.h"
+#include "base/buf.h"
+#include "smtp/smtp_cmd.h"
+#include "base/xtext.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

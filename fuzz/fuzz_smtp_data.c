@@ -1,4 +1,4 @@
-/* fuzz_smtp_data.c: fuzz target for lib/smtp_data, the DATA scanner
+/* fuzz_smtp_data.c: fuzz target for lib/smtp/smtp_data, the DATA scanner
  * that stands between SMTP smuggling and the queue.
  *
  * The first byte picks the mode (reject or normalize bare newlines) and
@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "smtp_data.h"
+#include "base/buf.h"
+#include "smtp/smtp_data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* fuzz_store_filter.c: fuzz target for the mailbox content filter
- * (lib/store: CRLF to LF, ">From " quoting, the size counters), which
+ * (lib/storage/store: CRLF to LF, ">From " quoting, the size counters), which
  * every delivery runs over message content. The first byte picks the
  * flags and the chunk size; the rest is fed in chunks and must come out
  * exactly as a plain reference implementation says. */
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "store.h"
+#include "base/buf.h"
+#include "storage/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* fuzz_stream_line.c: fuzz target for the bounded line reader (lib/stream).
+/* fuzz_stream_line.c: fuzz target for the bounded line reader (lib/base/stream).
  *
  * The input is delivered through a struct stream_io layer in chunks of
  * varying size (so lines straddle reads), in blocking mode or in
@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "stream.h"
+#include "base/buf.h"
+#include "base/stream.h"
 
 struct memory_io {
     const uint8_t *data;

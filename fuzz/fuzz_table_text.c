@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "buf.h"
-#include "dict.h"
+#include "base/buf.h"
+#include "tables/dict.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* fuzz_trigger_parse.c: fuzz target for qmgr's trigger reader
- * (lib/trigger_parse.c), whose input comes from any local user through
+ * (lib/queue/trigger_parse.c), whose input comes from any local user through
  * public/qmgr. Checks its promises: every argument handed out is 1 to
  * QMGR_TRIGGER_MAX_ARG printable bytes, only S and Q carry one, and no
  * more requests come out than bytes went in. */
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qmgr_trigger.h"
-#include "trigger_parse.h"
+#include "queue/qmgr_trigger.h"
+#include "queue/trigger_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

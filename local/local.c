@@ -1,7 +1,7 @@
 /* local.c: the local delivery agent, Postfix's local(8), for UNIX
  * accounts and aliases.
  *
- * Serves deliver/1 requests (lib/agent.h). One recipient's walk:
+ * Serves deliver/1 requests (lib/delivery/agent.h). One recipient's walk:
  *   1. a message already carrying `Delivered-To: <recipient>` is a mail
  *      loop: bounce 5.4.6;
  *   2. the local part (lower case) is looked up in alias_maps, whole and
@@ -17,7 +17,7 @@
  * Expansion happens here, in place, instead of re-submitting each
  * expanded address as Postfix does: names without a domain are expanded
  * and delivered at once; addresses with a domain are forwarded in ONE
- * new queue file (lib/qfile_writer into incoming/, then a trigger to
+ * new queue file (lib/queue/qfile_writer into incoming/, then a trigger to
  * qmgr), so they get the full routing of any other mail. A name met
  * again in its own expansion ("root: root, alice") goes to that
  * account's mailbox, as in Postfix.
@@ -36,14 +36,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "alias_file.h"
+#include "tables/alias_file.h"
 
-#include "address.h"
-#include "config.h"
+#include "message/address.h"
+#include "config/config.h"
 #include "local.h"
-#include "log.h"
-#include "mem.h"
-#include "privs.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/privs.h"
 
 static struct maps *alias_maps;
 

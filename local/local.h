@@ -12,9 +12,9 @@
 
 #include <sys/types.h>
 
-#include "agent.h"
-#include "buf.h"
-#include "str.h"
+#include "delivery/agent.h"
+#include "base/buf.h"
+#include "base/str.h"
 
 /* Where an item came from: decides allow_mail_to_commands/_files. */
 enum local_source { LOCAL_SRC_ALIAS, LOCAL_SRC_FORWARD, LOCAL_SRC_INCLUDE };

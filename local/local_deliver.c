@@ -26,16 +26,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "address.h"
-#include "agent_mailbox.h"
-#include "config.h"
+#include "message/address.h"
+#include "delivery/agent_mailbox.h"
+#include "config/config.h"
 #include "local.h"
-#include "log.h"
-#include "maildir.h"
-#include "mbox.h"
-#include "mem.h"
-#include "privs.h"
-#include "store.h"
+#include "base/log.h"
+#include "storage/maildir.h"
+#include "storage/mbox.h"
+#include "base/mem.h"
+#include "base/privs.h"
+#include "storage/store.h"
 
 /* Bytes of command output kept for the bounce reason. */
 #define LOCAL_OUTPUT_MAX 512

@@ -10,16 +10,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "address.h"
-#include "config.h"
+#include "message/address.h"
+#include "config/config.h"
 #include "local.h"
-#include "log.h"
-#include "mem.h"
-#include "qfile.h"
-#include "privs.h"
-#include "qfile_writer.h"
-#include "qid.h"
-#include "queue_dirs.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "queue/qfile.h"
+#include "base/privs.h"
+#include "queue/qfile_writer.h"
+#include "queue/qid.h"
+#include "queue/queue_dirs.h"
 
 static const char *source_name(enum local_source source)
 {

@@ -27,9 +27,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "master.h"
-#include "mem.h"
+#include "base/mem.h"
 
 /* One address to bind. `optional` addresses come from "all" or
  * "loopback-only" and are skipped when the host has no such family or

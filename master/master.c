@@ -27,11 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
+#include "config/config.h"
+#include "base/log.h"
 #include "master.h"
-#include "mem.h"
-#include "pidlock.h"
+#include "base/mem.h"
+#include "base/pidlock.h"
 
 /* How long children get to exit after SIGTERM before SIGKILL. */
 #define MASTER_STOP_GRACE_SECONDS 5

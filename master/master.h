@@ -19,10 +19,10 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "buf.h"
-#include "mastercf.h"
-#include "mastersvc.h"
-#include "str.h"
+#include "base/buf.h"
+#include "config/mastercf.h"
+#include "config/mastersvc.h"
+#include "base/str.h"
 
 /* One listening descriptor. A listener belongs to one service; on reload
  * it moves to the new service whose endpoint key is the same, so the

@@ -20,10 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
+#include "config/config.h"
+#include "base/log.h"
 #include "master.h"
-#include "mem.h"
+#include "base/mem.h"
 
 struct service *master_services;
 struct service *master_retired;

@@ -8,7 +8,7 @@
 #include <signal.h>
 #include <string.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "master.h"
 
 volatile sig_atomic_t signal_got_hup, signal_got_term, signal_got_chld;

@@ -22,10 +22,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "master.h"
-#include "master_proto.h"
-#include "mem.h"
+#include "ipc/master_proto.h"
+#include "base/mem.h"
 
 int spawn_wants_listen(const struct service *service)
 {

@@ -1,7 +1,7 @@
 /* deliver.c: delivery jobs, the scheduler, and the connections to the
  * delivery agents (protocol deliver/1, docs/mail-flow.md).
  *
- * Jobs wait in lib/dsched under their transport and destination; a job
+ * Jobs wait in lib/queue/dsched under their transport and destination; a job
  * may start while its transport has fewer than default_process_limit
  * jobs running and its destination fewer than
  * TRANSPORT_destination_concurrency_limit (else
@@ -23,14 +23,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "attr.h"
-#include "config.h"
-#include "deliver_req.h"
-#include "log.h"
-#include "mastercf.h"
-#include "mem.h"
+#include "ipc/attr.h"
+#include "config/config.h"
+#include "delivery/deliver_req.h"
+#include "base/log.h"
+#include "config/mastercf.h"
+#include "base/mem.h"
 #include "qmgr.h"
-#include "stream.h"
+#include "base/stream.h"
 
 #define CONNECT_TIMEOUT_MS 2000
 #define IDLE_CLOSE_MS 60000
@@ -300,7 +300,7 @@ static struct agent_conn *conn_get(const char *transport, struct buf *err)
     return c;
 }
 
-/* The deliver/1 request for a job (lib/deliver_req, shared with the
+/* The deliver/1 request for a job (lib/delivery/deliver_req, shared with the
  * agents). The strings are borrowed from the message. */
 static struct attr_msg *build_request(const struct qjob *job)
 {

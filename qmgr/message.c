@@ -19,15 +19,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backoff.h"
-#include "config.h"
-#include "defer_log.h"
-#include "log.h"
-#include "mem.h"
-#include "queue_lock.h"
-#include "qfile_pool.h"
+#include "queue/backoff.h"
+#include "config/config.h"
+#include "queue/defer_log.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "queue/queue_lock.h"
+#include "queue/qfile_pool.h"
 #include "qmgr.h"
-#include "resolve.h"
+#include "routing/resolve.h"
 
 /* Messages by queue id: every scan asks for each file it sees, so the
  * lookup must not be linear in the size of the active queue. */
@@ -386,7 +386,7 @@ int msg_load(const char *qid, enum queue_name from, int flush)
     int fd = -1, result = 0;
     if (msg_find(qid))
         return 0;
-    /* The queue lock (lib/queue_lock.h) first: a file that postsuper is
+    /* The queue lock (lib/queue/queue_lock.h) first: a file that postsuper is
      * working on is left alone and looked at again later. We keep the
      * lock, on msg->fd, until the file leaves active/. */
     queue_path(&path, qmgr.queue_dir, from, qid);
@@ -546,7 +546,7 @@ void msg_finish(struct qmsg *msg)
         struct buf path = BUF_INIT;
         queue_path(&path, qmgr.queue_dir, QUEUE_ACTIVE, msg->qid);
         /* Small files go to the pool for the next writer to overwrite
-         * (lib/qfile_pool.h): cheaper than unlink now and create later.
+         * (lib/queue/qfile_pool.h): cheaper than unlink now and create later.
          * The header's end offset is the file's length but for the end
          * record, close enough for the pool's size limit. */
         if (qfile_pool_put(qmgr.queue_dir, path.data, msg->qid,

@@ -1,6 +1,6 @@
 /* notify.c: the notices qmgr owes senders: non-delivery reports from
  * bounce/ID, delay warnings (delay_warning_time, once per message) and
- * success reports (NOTIFY=SUCCESS), all RFC 3464 (lib/bounce_msg).
+ * success reports (NOTIFY=SUCCESS), all RFC 3464 (lib/message/bounce_msg).
  *
  * A notice is a new queue file in incoming/ (written, fdatasynced,
  * renamed, directory fsynced) with the null sender and the header flag
@@ -17,15 +17,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backoff.h"
-#include "bounce_msg.h"
-#include "config.h"
-#include "defer_log.h"
-#include "log.h"
-#include "mem.h"
-#include "qfile_writer.h"
+#include "queue/backoff.h"
+#include "message/bounce_msg.h"
+#include "config/config.h"
+#include "queue/defer_log.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "queue/qfile_writer.h"
 #include "qmgr.h"
-#include "rewrite.h"
+#include "routing/rewrite.h"
 
 struct writer_sink {
     struct qfile_writer *w;

@@ -1,7 +1,7 @@
 /* pickup.c: qmgr's half of `postsuper -r`. postsuper moves a message to
  * maildrop/ and sends the R trigger; here each message there goes
  * through the intake rewriting again into a new queue file in incoming/
- * (lib/requeue.h, lib/recleanup.h), as Postfix's pickup and cleanup do,
+ * (lib/queue/requeue.h, lib/queue/recleanup.h), as Postfix's pickup and cleanup do,
  * and the incoming scan delivers it.
  *
  * maildrop/ is looked at on R, at start (what a predecessor left), and
@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "qmgr.h"
-#include "requeue.h"
+#include "queue/requeue.h"
 
 /* Messages requeued before other events get a turn. */
 #define PICKUP_BATCH 50

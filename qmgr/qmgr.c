@@ -13,10 +13,10 @@
  *   R     requeued mail in maildrop/ (postsuper -r; pickup.c)
  *   S site LF   retry now deferred mail with a recipient in domain site
  *   Q id LF     retry deferred message id now
- * (lib/qmgr_trigger.h, docs/mail-flow.md). Unknown bytes are ignored.
+ * (lib/queue/qmgr_trigger.h, docs/mail-flow.md). Unknown bytes are ignored.
  * F, S and Q are honoured only for users in authorized_flush_users.
  * qmgr is a long-running trigger service of the server skeleton
- * (lib/server.h), which reads each trigger connection and keeps the
+ * (lib/ipc/server.h), which reads each trigger connection and keeps the
  * master contract, the chroot and the privilege drop. EOF on the
  * lifeline makes it exit: work in flight is redone from disk by its
  * successor. */
@@ -31,17 +31,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
-#include "mem.h"
-#include "peercred.h"
-#include "qmgr_trigger.h"
-#include "queue_dirs.h"
-#include "resolve.h"
-#include "rewrite.h"
-#include "server.h"
-#include "trigger_parse.h"
-#include "user_acl.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/peercred.h"
+#include "queue/qmgr_trigger.h"
+#include "queue/queue_dirs.h"
+#include "routing/resolve.h"
+#include "routing/rewrite.h"
+#include "ipc/server.h"
+#include "queue/trigger_parse.h"
+#include "routing/user_acl.h"
 
 struct qmgr qmgr;
 
@@ -91,7 +91,7 @@ static void trigger_argument(char request, const char *arg)
 /* Flush requests (F, S, Q) are for users in authorized_flush_users
  * (root and mail_owner always): the socket is public. The check is made
  * once per trigger connection, with the uid the kernel reports; a
- * refused client is told so (lib/qmgr_trigger.h) and postqueue prints
+ * refused client is told so (lib/queue/qmgr_trigger.h) and postqueue prints
  * Postfix's message. Wake-ups (A, D, W) are for anyone: they only make
  * qmgr look at what is due anyway. */
 static struct user_acl *flush_acl;
@@ -166,7 +166,7 @@ static void trigger_request(void *ctx, char request, const char *arg)
 }
 
 /* The bytes of one trigger connection (at most SERVER_TRIGGER_MAX),
- * read by lib/trigger_parse. */
+ * read by lib/queue/trigger_parse. */
 static void trigger(const char *data, size_t len)
 {
     struct trigger_client client = {0, 0};

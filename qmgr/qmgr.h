@@ -23,14 +23,14 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "buf.h"
-#include "dsn.h"
-#include "event.h"
-#include "qfile_reader.h"
-#include "qid.h"
-#include "queue_dirs.h"
-#include "dsched.h"
-#include "str.h"
+#include "base/buf.h"
+#include "message/dsn.h"
+#include "base/event.h"
+#include "queue/qfile_reader.h"
+#include "queue/qid.h"
+#include "queue/queue_dirs.h"
+#include "queue/dsched.h"
+#include "base/str.h"
 
 struct resolver;
 struct rewrite;
@@ -167,7 +167,7 @@ void msg_log_rcpt(struct qmsg *msg, size_t index, const char *relay,
 
 /* pickup.c */
 /* Looks at maildrop/ soon: messages postsuper -r put there go through
- * the intake rewriting again (lib/requeue.h). */
+ * the intake rewriting again (lib/queue/requeue.h). */
 void pickup_kick(void);
 
 /* deliver.c */

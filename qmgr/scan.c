@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "qmgr.h"
 
 /* Temporary files of writers that crashed (".t..." in incoming/) are

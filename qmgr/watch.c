@@ -10,7 +10,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "qmgr.h"
 
 /* Events read per wakeup are bounded, so a flood of new mail cannot

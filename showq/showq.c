@@ -7,24 +7,24 @@
  * which may read the queue; it asks the kernel who the client is
  * (SO_PEERCRED), checks authorized_mailq_users (root and mail_owner
  * always pass), and then sends the listing as showq/1 records
- * (lib/showq.h, docs/ipc.md). The client formats them with
- * lib/queue_list, the same code that formats its own scan when the mail
+ * (lib/queue/showq.h, docs/ipc.md). The client formats them with
+ * lib/queue/queue_list, the same code that formats its own scan when the mail
  * system is down. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "buf.h"
-#include "config.h"
-#include "log.h"
-#include "peercred.h"
-#include "queue_dirs.h"
-#include "queue_list.h"
-#include "server.h"
-#include "showq.h"
-#include "stream.h"
-#include "user_acl.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "base/peercred.h"
+#include "queue/queue_dirs.h"
+#include "queue/queue_list.h"
+#include "ipc/server.h"
+#include "queue/showq.h"
+#include "base/stream.h"
+#include "routing/user_acl.h"
 
 /* Flush the records when this much output is waiting, so a client that
  * went away stops the scan early. */

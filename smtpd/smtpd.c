@@ -1,11 +1,11 @@
 /* smtpd.c: the SMTP server: settings, accepting connections, and each
  * session's input, output and timers on the event loop.
  *
- * smtpd runs in lib/server.h's event mode: one process serves many
+ * smtpd runs in lib/ipc/server.h's event mode: one process serves many
  * sessions. A session reads what the client sent, answers each complete
  * command in order (PIPELINING), and flushes its replies when the input
  * at hand is used up, as Postfix does. It stops reading while its queue
- * file is being committed by the I/O threads (lib/group_commit) and
+ * file is being committed by the I/O threads (lib/queue/group_commit) and
  * while it sleeps after errors, so a client can never get ahead of a
  * reply it has not seen. It stops reading too while a restriction waits
  * for DNS (smtpd_dns.c), so one slow name server delays that session
@@ -25,17 +25,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "address.h"
-#include "bgjob.h"
-#include "config.h"
-#include "group_commit.h"
-#include "log.h"
-#include "mem.h"
-#include "peercred.h"
-#include "qmgr_trigger.h"
-#include "queue_dirs.h"
-#include "server.h"
-#include "user_acl.h"
+#include "message/address.h"
+#include "base/bgjob.h"
+#include "config/config.h"
+#include "queue/group_commit.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/peercred.h"
+#include "queue/qmgr_trigger.h"
+#include "queue/queue_dirs.h"
+#include "ipc/server.h"
+#include "routing/user_acl.h"
 
 struct smtpd_settings smtpd_var;
 struct group_commit *smtpd_group_commit;
@@ -496,7 +496,7 @@ static void session_destroy(struct smtpd_session *s)
 
 /* The verified name of a client: its reverse DNS name when that name
  * resolves back to the address (Postfix's rule), else "unknown". Runs in
- * a worker thread (lib/bgjob) and touches only its job. */
+ * a worker thread (lib/base/bgjob) and touches only its job. */
 struct name_job {
     struct smtpd_session *session;
     struct sockaddr_storage peer;

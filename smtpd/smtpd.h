@@ -11,7 +11,7 @@
  *                  and the replies of the reject_unknown_* restrictions
  *   smtpd_data.c   DATA and BDAT intake, headers, the queue file, commit
  *
- * One process serves many sessions on lib/server.h's event loop; a
+ * One process serves many sessions on lib/ipc/server.h's event loop; a
  * session costs this struct, its stream buffers and, during a
  * transaction, the envelope. See docs/smtpd.md. */
 #ifndef POSTERN_SMTPD_H
@@ -21,20 +21,20 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "buf.h"
-#include "dict.h"
-#include "dns_rr.h"
-#include "event.h"
-#include "header.h"
-#include "netmatch.h"
-#include "qfile_writer.h"
-#include "restriction.h"
+#include "base/buf.h"
+#include "tables/dict.h"
+#include "dns/dns_rr.h"
+#include "base/event.h"
+#include "message/header.h"
+#include "tables/netmatch.h"
+#include "queue/qfile_writer.h"
+#include "routing/restriction.h"
 
 struct rewrite;
-#include "smtp_cmd.h"
-#include "smtp_data.h"
-#include "str.h"
-#include "stream.h"
+#include "smtp/smtp_cmd.h"
+#include "smtp/smtp_data.h"
+#include "base/str.h"
+#include "base/stream.h"
 
 /* Settings read once at start (main.cf and -o). */
 struct smtpd_settings {
@@ -242,7 +242,7 @@ enum smtpd_verdict smtpd_check_data(struct smtpd_session *s);
 /* smtpd_end_of_data_restrictions, after the whole message. */
 enum smtpd_verdict smtpd_check_end_of_data(struct smtpd_session *s);
 void smtpd_check_init(void);
-/* Canonical form of an envelope address (lib/rewrite step 1). */
+/* Canonical form of an envelope address (lib/routing/rewrite step 1). */
 void smtpd_canonical(const char *address, struct buf *out);
 /* The envelope sender and recipients as they go into the queue file
  * (canonical maps; virtual_alias_maps expansion for recipients): 0, or

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
-#include "log.h"
-#include "mem.h"
+#include "message/address.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 /* Applies an access table result. */
 static enum smtpd_verdict access_result(struct smtpd_session *s,

@@ -26,9 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "mem.h"
-#include "qfile.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "queue/qfile.h"
 
 struct smtpd_actions {
     struct strlist prepend; /* header lines, without line ends */

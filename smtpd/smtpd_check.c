@@ -8,7 +8,7 @@
  * Postfix's "NOQUEUE: reject: RCPT from ..." line.
  *
  * Address classes, relay authorisation and the unknown-recipient
- * decision come from lib/rewrite, lib/resolve and lib/recipient_check,
+ * decision come from lib/routing/rewrite, lib/routing/resolve and lib/routing/recipient_check,
  * shared with qmgr, so smtpd accepts exactly what qmgr can route.
  *
  * The reject_unknown_* restrictions ask the DNS through smtpd_dns.c: an
@@ -27,14 +27,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
-#include "config.h"
-#include "idna.h"
-#include "log.h"
-#include "mem.h"
-#include "recipient_check.h"
-#include "resolve.h"
-#include "rewrite.h"
+#include "message/address.h"
+#include "config/config.h"
+#include "dns/idna.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "routing/recipient_check.h"
+#include "routing/resolve.h"
+#include "routing/rewrite.h"
 
 /* ---- tables ---- */
 

@@ -2,17 +2,17 @@
  * PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN and
  * CHUNKING). Reply texts follow Postfix's so that administrators and
  * their log tools see what they know. Syntax is checked by
- * lib/smtp_cmd; whether a command is allowed now is decided here. */
+ * lib/smtp/smtp_cmd; whether a command is allowed now is decided here. */
 #include "smtpd.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
-#include "config.h"
-#include "log.h"
-#include "mem.h"
-#include "qfile.h"
+#include "message/address.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "queue/qfile.h"
 
 void smtpd_greeting(struct smtpd_session *s)
 {

@@ -2,7 +2,7 @@
  * checks, the Received: header, and the queue file.
  *
  * DATA content is scanned in place in the stream's buffer by
- * lib/smtp_data: only <CR><LF>.<CR><LF> ends it, and a bare LF or bare
+ * lib/smtp/smtp_data: only <CR><LF>.<CR><LF> ends it, and a bare LF or bare
  * CR is either refused at once with a 5xx and a disconnect
  * (smtpd_forbid_bare_newline = reject, the default, except for
  * smtpd_forbid_bare_newline_exclusions) or, with "normalize", taken as
@@ -12,8 +12,8 @@
  * CR LF becomes LF, nothing else is interpreted.
  *
  * Content goes to the queue file in local form (LF line ends) through
- * lib/qfile_writer as it arrives; the end of the message hands the
- * writer to lib/group_commit, and the 250 goes out only once the file,
+ * lib/queue/qfile_writer as it arrives; the end of the message hands the
+ * writer to lib/queue/group_commit, and the 250 goes out only once the file,
  * its rename and the directory are on disk. */
 #include "smtpd.h"
 
@@ -22,14 +22,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "address.h"
-#include "config.h"
-#include "group_commit.h"
-#include "log.h"
-#include "mem.h"
-#include "qfile.h"
-#include "rewrite.h"
-#include "smtp_data.h"
+#include "message/address.h"
+#include "config/config.h"
+#include "queue/group_commit.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "queue/qfile.h"
+#include "routing/rewrite.h"
+#include "smtp/smtp_data.h"
 
 extern struct group_commit *smtpd_group_commit;
 

@@ -4,7 +4,7 @@
  *
  * One process serves many sessions, so a restriction never waits for
  * DNS in place. When it needs an answer the session does not have, it
- * starts the lookup (lib/dns: MX, A and AAAA in parallel, bounded by
+ * starts the lookup (lib/dns/dns: MX, A and AAAA in parallel, bounded by
  * postern_dns_timeout), the session stops reading its input (state
  * SMTPD_DNS) and the command returns without a reply. When the answer
  * comes it is remembered in the session and the command is evaluated
@@ -24,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
-#include "log.h"
-#include "mem.h"
-#include "server.h"
+#include "dns/dns.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "ipc/server.h"
 
 /* One evaluation needs at most three names (HELO, sender, recipient). */
 #define SMTPD_DNS_ANSWERS 8

@@ -4,7 +4,7 @@
  * docs/addressing.md, "Header addresses".
  *
  * The text work (finding each address in a field and replacing it where
- * it stands) is lib/header_rewrite; the address mapping is lib/rewrite
+ * it stands) is lib/message/header_rewrite; the address mapping is lib/routing/rewrite
  * (canonical form in the client's context, then the canonical maps for
  * the header_sender or header_recipient class). What is decided here is
  * the context: local (local_header_rewrite_clients, or local
@@ -14,13 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "header_rewrite.h"
-#include "local_domain.h"
-#include "log.h"
-#include "mem.h"
-#include "rewrite.h"
-#include "str.h"
+#include "config/config.h"
+#include "message/header_rewrite.h"
+#include "routing/local_domain.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "routing/rewrite.h"
+#include "base/str.h"
 
 static struct restriction_client_list local_clients;
 static struct local_domain *own_addrs; /* permit_inet_interfaces */

@@ -6,15 +6,15 @@
  * -C names a main.cf (its directory is used), as Sendmail's -C does for
  * sendmail.cf; -c names the directory, as every Postern command. Other
  * Sendmail options are accepted and ignored, as Postfix does. The listing
- * comes from the showq service (lib/queue_show.h). */
+ * comes from the showq service (lib/queue/queue_show.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "mem.h"
-#include "qtool.h"
-#include "queue_show.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "queue/qtool.h"
+#include "queue/queue_show.h"
 
 int main(int argc, char **argv)
 {

@@ -6,7 +6,7 @@
  * alias_database defaults to $default_database_type:/etc/aliases, so
  * the usual run reads /etc/aliases and writes /etc/aliases.db. Each
  * table is built beside the old one and renamed over it
- * (lib/alias_file.h); a malformed entry stops that table's build with
+ * (lib/tables/alias_file.h); a malformed entry stops that table's build with
  * "file, line N: why" and leaves the old table in place. Tables of a
  * type that needs no building (texthash:, regexp:, ...) are skipped.
  * Exit status 0 when every table was built, 2 otherwise. */
@@ -15,13 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "alias_file.h"
-#include "buf.h"
-#include "config.h"
-#include "dict.h"
-#include "log.h"
-#include "mem.h"
-#include "str.h"
+#include "tables/alias_file.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "tables/dict.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 int main(int argc, char **argv)
 {

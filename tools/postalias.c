@@ -4,7 +4,7 @@
  *
  * Without -q/-s, builds type:file (hash, btree, lmdb; the type defaults
  * to default_database_type) from the aliases(5) text file `file`
- * (lib/alias_file.h): the new table is written beside the old one and
+ * (lib/tables/alias_file.h): the new table is written beside the old one and
  * renamed over it. A malformed entry stops the build with
  * "file, line N: why" and the old table stays.
  * -q key prints the value of key from the first table that has it;
@@ -17,13 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "alias_file.h"
-#include "buf.h"
-#include "config.h"
-#include "dict.h"
-#include "log.h"
-#include "mem.h"
-#include "str.h"
+#include "tables/alias_file.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "tables/dict.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 static char *table_spec(const char *arg)
 {

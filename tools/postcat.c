@@ -21,13 +21,13 @@
 #include <sysexits.h>
 #include <time.h>
 
-#include "buf.h"
-#include "log.h"
-#include "qfile.h"
-#include "qfile_reader.h"
-#include "qid.h"
-#include "qtool.h"
-#include "queue_dirs.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "queue/qfile.h"
+#include "queue/qfile_reader.h"
+#include "queue/qid.h"
+#include "queue/qtool.h"
+#include "queue/queue_dirs.h"
 
 #define SHOW_ENVELOPE 1
 #define SHOW_HEADER 2

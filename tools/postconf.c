@@ -18,7 +18,7 @@
  *
  * Output has Postfix's shape (`name = value`, whitespace normalised) so
  * scripts written for Postfix keep working. Edits are atomic (see
- * lib/cfedit.h) and a result that would not parse is never written. */
+ * lib/config/cfedit.h) and a result that would not parse is never written. */
 #include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -30,16 +30,16 @@
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>
 
-#include "bounce_template.h"
-#include "buf.h"
-#include "cfedit.h"
-#include "config.h"
-#include "dict.h"
-#include "log.h"
-#include "mastercf_edit.h"
-#include "mem.h"
-#include "params.h"
-#include "str.h"
+#include "message/bounce_template.h"
+#include "base/buf.h"
+#include "config/cfedit.h"
+#include "config/config.h"
+#include "tables/dict.h"
+#include "base/log.h"
+#include "config/mastercf_edit.h"
+#include "base/mem.h"
+#include "config/params.h"
+#include "base/str.h"
 
 #define LINE_LIMIT 80 /* -f folds lines longer than this */
 #define INDENT "    "
@@ -384,7 +384,7 @@ static void edit_main(char **args, int count)
     buf_free(&err);
 }
 
-/* ---- master.cf (lib/mastercf_edit) ---- */
+/* ---- master.cf (lib/config/mastercf_edit) ---- */
 
 static enum mastercf_view master_view(void)
 {
@@ -470,7 +470,7 @@ static void show_support(void)
          * built yet: there is no plug-in type to offer. */
         break;
     case 'l':
-        /* lib/mbox: mailbox_delivery_lock takes any of these. */
+        /* lib/storage/mbox: mailbox_delivery_lock takes any of these. */
         printf("flock\nfcntl\ndotlock\n");
         break;
     case 'm': {
@@ -535,7 +535,7 @@ static void print_doc_markdown(void)
     struct buf out = BUF_INIT;
     buf_append_str(&out,
         "# Parameter reference\n\n"
-        "<!-- Generated from lib/params.c by `tools/postconf --doc-markdown`;\n"
+        "<!-- Generated from lib/config/params.c by `tools/postconf --doc-markdown`;\n"
         "     do not edit: `make check` fails when this page and the table\n"
         "     disagree. -->\n\n"
         "Every `main.cf` parameter Postern knows, with its type and default.\n"

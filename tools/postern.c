@@ -31,15 +31,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "fs_journal.h"
-#include "log.h"
-#include "mastercf.h"
-#include "mastersvc.h"
-#include "mem.h"
-#include "pidlock.h"
-#include "qfile_pool.h"
-#include "queue_dirs.h"
+#include "config/config.h"
+#include "base/fs_journal.h"
+#include "base/log.h"
+#include "config/mastercf.h"
+#include "config/mastersvc.h"
+#include "base/mem.h"
+#include "base/pidlock.h"
+#include "queue/qfile_pool.h"
+#include "queue/queue_dirs.h"
 
 /* How long `stop` waits for master, which itself gives children a few
  * seconds before SIGKILL. */
@@ -307,7 +307,7 @@ static void check_queue_tree(void)
         free(queue_dir);
         return;
     }
-    /* The message queues come from lib/queue_dirs (one list for the
+    /* The message queues come from lib/queue/queue_dirs (one list for the
      * whole suite, maildrop/ included); the rest belong to master, tools
      * and Postfix's layout (trace and flush logs). */
     struct strlist names;

@@ -13,7 +13,7 @@
  *
  * With -q - and -h/-b, standard input is a message: each logical header
  * line (-h) or body line (-b) is a key, as header_checks and body_checks
- * see them (-m: following MIME structure, lib/mime_scan). -F stores the
+ * see them (-m: following MIME structure, lib/message/mime_scan). -F stores the
  * base64 of the files a value names, and decodes values on -q/-s. With
  * smtputf8_enable = yes keys and values must be valid UTF-8 (-u: no
  * checks; -b/-h check only with -U), as in Postfix.
@@ -28,15 +28,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "address.h"
-#include "base64.h"
-#include "buf.h"
-#include "config.h"
-#include "dict.h"
-#include "log.h"
-#include "mem.h"
-#include "mime_scan.h"
-#include "str.h"
+#include "message/address.h"
+#include "base/base64.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "tables/dict.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "message/mime_scan.h"
+#include "base/str.h"
 
 #define EXIT_NOTFOUND 1
 #define EXIT_TROUBLE 2
@@ -344,7 +344,7 @@ static int query(struct dict **dicts, int count, const char *key,
 }
 
 /* -q - with -h and/or -b: the message on standard input gives the keys
- * (lib/mime_scan); "key<TAB>value" for each found. */
+ * (lib/message/mime_scan); "key<TAB>value" for each found. */
 struct message_query {
     struct dict **dicts;
     int count;

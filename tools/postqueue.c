@@ -7,10 +7,10 @@
  *   postqueue [-v] [-c DIR] -i queue_id retry one message now
  *
  * The listing comes from the showq service, $queue_directory/public/showq
- * (lib/queue_show.h), which checks authorized_mailq_users; root and
+ * (lib/queue/queue_show.h), which checks authorized_mailq_users; root and
  * mail_owner read the queue directly when the mail system is down.
  * Flushing asks qmgr over $queue_directory/public/qmgr
- * (lib/qmgr_trigger.h), which checks authorized_flush_users. A refusal,
+ * (lib/queue/qmgr_trigger.h), which checks authorized_flush_users. A refusal,
  * or a mail system that is down, is reported with Postfix's text and
  * exit status 69 (EX_UNAVAILABLE), as Postfix does. */
 #include <errno.h>
@@ -21,13 +21,13 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "config.h"
-#include "log.h"
-#include "qid.h"
-#include "qmgr_trigger.h"
-#include "qtool.h"
-#include "queue_show.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "queue/qid.h"
+#include "queue/qmgr_trigger.h"
+#include "queue/qtool.h"
+#include "queue/queue_show.h"
 
 #define TRIGGER_TIMEOUT_MS 5000
 

@@ -11,8 +11,8 @@
  *   -r  requeue: move to maildrop/ and drop its stale defer/ log
  *       (default: hold, incoming, active, deferred); qmgr then sends it
  *       through the intake rewriting again into a new queue file with a
- *       new id (lib/requeue.h), as Postfix's pickup and cleanup do
- *   -s  check and repair the queue structure (lib/queue_repair.h)
+ *       new id (lib/queue/requeue.h), as Postfix's pickup and cleanup do
+ *   -s  check and repair the queue structure (lib/queue/queue_repair.h)
  *   -p  remove stale temporary files only
  * With no option, -s and -p are done, as in Postfix. An id of ALL (upper
  * case only) means every message in the queues; queue names given as
@@ -23,7 +23,7 @@
  * anything; one read from stdin is reported and skipped.
  *
  * Safe while qmgr runs: every change is made holding the queue file's
- * lock (lib/queue_lock.h); a file qmgr has locked is skipped and
+ * lock (lib/queue/queue_lock.h); a file qmgr has locked is skipped and
  * reported. Counts are reported as Postfix does ("postsuper: Deleted:
  * 2 messages"); each message changed is logged ("ID: removed"). Exit
  * status: 0, or 1 when a message was skipped or an operation failed. */
@@ -39,17 +39,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "defer_log.h"
-#include "log.h"
-#include "mem.h"
-#include "qid.h"
-#include "qmgr_trigger.h"
-#include "qtool.h"
-#include "queue_dirs.h"
-#include "queue_lock.h"
-#include "queue_repair.h"
-#include "str.h"
+#include "base/buf.h"
+#include "queue/defer_log.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "queue/qid.h"
+#include "queue/qmgr_trigger.h"
+#include "queue/qtool.h"
+#include "queue/queue_dirs.h"
+#include "queue/queue_lock.h"
+#include "queue/queue_repair.h"
+#include "base/str.h"
 
 enum op { OP_DELETE, OP_HOLD, OP_RELEASE, OP_REQUEUE, OP_COUNT };
 

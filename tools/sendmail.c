@@ -30,15 +30,15 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "addrlist.h"
-#include "buf.h"
-#include "config.h"
-#include "header.h"
-#include "log.h"
-#include "mem.h"
-#include "qmgr_trigger.h"
-#include "str.h"
-#include "stream.h"
+#include "message/addrlist.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "message/header.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "queue/qmgr_trigger.h"
+#include "base/str.h"
+#include "base/stream.h"
 
 #define SENDMAIL_TIMEOUT_MS (300 * 1000)
 

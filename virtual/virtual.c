@@ -1,6 +1,6 @@
 /* virtual.c: the virtual delivery agent, Postfix's virtual(8).
  *
- * Serves deliver/1 requests (lib/agent.h does the protocol, the queue
+ * Serves deliver/1 requests (lib/delivery/agent.h does the protocol, the queue
  * file, the done marks and the log lines). Per recipient:
  *   - a message that already carries `Delivered-To: <recipient>` is a
  *     mail loop: bounce 5.4.6;
@@ -20,14 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
-#include "agent_mailbox.h"
-#include "config.h"
-#include "log.h"
-#include "maildir.h"
-#include "mbox.h"
-#include "mem.h"
-#include "store.h"
+#include "delivery/agent.h"
+#include "delivery/agent_mailbox.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "storage/maildir.h"
+#include "storage/mbox.h"
+#include "base/mem.h"
+#include "storage/store.h"
 
 static struct maps *mailbox_maps, *uid_maps, *gid_maps;
 

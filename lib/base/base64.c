@@ -1,6 +1,6 @@
 /* base64.c: RFC 4648 base64 encoding and strict decoding (see
  * base64.h). */
-#include "base64.h"
+#include "base/base64.h"
 
 static const char alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* Appends the encoding of data[0..len) to out. */
 void base64_encode(const void *data, size_t len, struct buf *out);

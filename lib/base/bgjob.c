@@ -1,7 +1,7 @@
 /* bgjob.c: worker threads for blocking calls (see bgjob.h). Two lists
  * under one mutex: queued jobs and finished ones; a byte in a pipe wakes
  * the loop when the finished list becomes non-empty. */
-#include "bgjob.h"
+#include "base/bgjob.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "mem.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 struct bgjob {
     bgjob_fn work, done;

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "event.h"
+#include "base/event.h"
 
 struct bgjob_pool;
 

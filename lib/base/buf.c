@@ -1,13 +1,13 @@
 /* buf.c: growable, always NUL-terminated byte buffer (see buf.h). */
-#include "buf.h"
+#include "base/buf.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "mem.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 void buf_init(struct buf *b)
 {

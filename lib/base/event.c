@@ -1,5 +1,5 @@
 /* event.c: epoll loop with a timer heap and self-pipe signals (event.h). */
-#include "event.h"
+#include "base/event.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "mem.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 #define EVENT_BATCH 256
 #define EVENT_NSIG 65

@@ -1,6 +1,6 @@
 /* fs_journal.c: does the file system under a path journal its metadata
  * (fs_journal.h)? */
-#include "fs_journal.h"
+#include "base/fs_journal.h"
 
 #include <dirent.h>
 #include <limits.h>

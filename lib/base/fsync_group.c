@@ -3,13 +3,13 @@
  * A fixed pool of worker threads takes fds from a shared job; the caller
  * syncs too, then waits until every fd is done. One job runs at a time
  * (the agents are single-threaded; the lock makes it safe anyway). */
-#include "fsync_group.h"
+#include "base/fsync_group.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 
 /* Enough to overlap a typical multi-recipient request; more would only
  * queue in the device. */

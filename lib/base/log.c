@@ -1,5 +1,5 @@
 /* log.c: Postfix-shaped log lines to syslog, a file, or stderr. */
-#include "log.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* mem.c: allocation helpers that never return NULL (see mem.h). */
-#include "mem.h"
+#include "base/mem.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "base/log.h"
 
 static void out_of_memory(size_t size)
 {

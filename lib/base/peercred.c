@@ -1,5 +1,5 @@
 /* peercred.c: peer credentials of a unix-domain socket (see peercred.h). */
-#include "peercred.h"
+#include "base/peercred.h"
 
 #include <errno.h>
 #include <string.h>

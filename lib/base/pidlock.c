@@ -1,5 +1,5 @@
 /* pidlock.c: master's pid file lock (see pidlock.h). */
-#include "pidlock.h"
+#include "base/pidlock.h"
 
 #include <errno.h>
 #include <fcntl.h>

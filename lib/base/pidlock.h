@@ -12,7 +12,7 @@
 
 #include <sys/types.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* Opens (creating, mode 0644) and locks `path`, then writes the caller's
  * pid into it. Returns the open descriptor (close-on-exec; keep it open

@@ -1,5 +1,5 @@
 /* privs.c: user lookup, privilege drop and chroot (privs.h). */
-#include "privs.h"
+#include "base/privs.h"
 
 #include <errno.h>
 #include <grp.h>

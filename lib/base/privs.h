@@ -9,7 +9,7 @@
 
 #include <sys/types.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 enum privs_lookup { PRIVS_FOUND, PRIVS_NOTFOUND, PRIVS_ERROR };
 

@@ -1,12 +1,12 @@
 /* str.c: small string helpers (see str.h). */
-#include "str.h"
+#include "base/str.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem.h"
+#include "base/mem.h"
 
 char *str_lower(char *str)
 {

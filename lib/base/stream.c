@@ -1,5 +1,5 @@
 /* stream.c: buffered fd streams with bounded reads and timeouts (stream.h). */
-#include "stream.h"
+#include "base/stream.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mem.h"
+#include "base/mem.h"
 
 #define STREAM_READ_CHUNK 16384
 /* Blocking mode writes out a buffer that grows past this. */

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 enum stream_status {
     STREAM_OK = 0,   /* done */
@@ -121,7 +121,7 @@ enum stream_status stream_fill(struct stream *s);
  * never be read as if they came after it. */
 size_t stream_input_pending(const struct stream *s);
 /* Direct access to buffered input, for parsers that decode in place
- * (lib/attr): the unread bytes, then consume what was used. */
+ * (lib/ipc/attr): the unread bytes, then consume what was used. */
 const char *stream_peek(const struct stream *s, size_t *len);
 void stream_consume(struct stream *s, size_t len);
 

@@ -1,5 +1,5 @@
 /* xtext.c: RFC 3461 xtext encoding and decoding (see xtext.h). */
-#include "xtext.h"
+#include "base/xtext.h"
 
 static int hex_digit(char c)
 {

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* Refuse "+XX" that decodes to a control character (CR, LF, NUL, ...):
  * no envelope id or address needs one, and one in a bounce header or a

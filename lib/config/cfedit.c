@@ -1,5 +1,5 @@
 /* cfedit.c: atomic in-place edits of configuration files (see cfedit.h). */
-#include "cfedit.h"
+#include "config/cfedit.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mem.h"
+#include "base/mem.h"
 
 #define CFEDIT_MAX_SIZE (16 * 1024 * 1024)
 

@@ -14,8 +14,8 @@
 
 #include <sys/types.h>
 
-#include "buf.h"
-#include "str.h"
+#include "base/buf.h"
+#include "base/str.h"
 
 struct cfedit_file {
     char *path;

@@ -1,7 +1,7 @@
 /* config.c: main.cf reader, lazy $name expansion and typed getters (see
  * config.h). The state is one sorted array of variables: every name that
  * main.cf or an override sets; table defaults are consulted on demand. */
-#include "config.h"
+#include "config/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config_internal.h"
-#include "log.h"
-#include "mem.h"
+#include "config/config_internal.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 #ifndef POSTERN_CONFIG_DIR
 #define POSTERN_CONFIG_DIR "/etc/postern"

@@ -16,7 +16,7 @@
  *
  * Precedence of a value: config_override() (`-o name=value` from
  * master.cf or the command line), then main.cf, then the parameter
- * table's default (lib/params.c).
+ * table's default (lib/config/params.c).
  *
  * Typed getters parse the expanded value. A value that does not parse or
  * is out of the table's bounds is fatal in them, as it is in Postfix:
@@ -28,9 +28,9 @@
 #ifndef POSTERN_CONFIG_H
 #define POSTERN_CONFIG_H
 
-#include "buf.h"
-#include "params.h"
-#include "str.h"
+#include "base/buf.h"
+#include "config/params.h"
+#include "base/str.h"
 
 /* -c DIR when given, else $MAIL_CONFIG when set and not empty, else the
  * compile-time POSTERN_CONFIG_DIR. */

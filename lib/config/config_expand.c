@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "config_internal.h"
-#include "log.h"
-#include "mem.h"
+#include "config/config.h"
+#include "config/config_internal.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 #define EXPAND_MAX_DEPTH 100
 #define EXPAND_MAX_OUTPUT (1024 * 1024)

@@ -6,8 +6,8 @@
 
 #include <stddef.h>
 
-#include "config.h"
-#include "str.h"
+#include "config/config.h"
+#include "base/str.h"
 
 struct cfg_var {
     char *name;

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "buf.h"
-#include "config_internal.h"
-#include "mem.h"
+#include "base/buf.h"
+#include "config/config_internal.h"
+#include "base/mem.h"
 
 static int prefix_of(const unsigned char *mask, size_t len)
 {

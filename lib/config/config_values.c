@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "config_internal.h"
-#include "log.h"
-#include "mem.h"
+#include "config/config.h"
+#include "config/config_internal.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 int config_parse_time(const char *text, char default_unit, long *seconds)
 {

@@ -1,5 +1,5 @@
 /* mastercf.c: master.cf reader and printer (see mastercf.h). */
-#include "mastercf.h"
+#include "config/mastercf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mem.h"
+#include "base/mem.h"
 
 /* A master.cf is written by people; anything past this is a mistake. */
 #define MASTER_CF_MAX_SIZE (4 * 1024 * 1024)

@@ -22,8 +22,8 @@
 
 #include <stddef.h>
 
-#include "buf.h"
-#include "str.h"
+#include "base/buf.h"
+#include "base/str.h"
 
 struct master_entry {
     char *service, *type;

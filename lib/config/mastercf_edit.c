@@ -1,15 +1,15 @@
 /* mastercf_edit.c: postconf's master.cf views (-M, -F, -P) and edits
  * (-Me, -M#, -MX, -Fe, -Pe, -PX); see mastercf_edit.h. */
-#include "mastercf_edit.h"
+#include "config/mastercf_edit.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cfedit.h"
-#include "config.h"
-#include "mastercf.h"
-#include "mem.h"
+#include "config/cfedit.h"
+#include "config/config.h"
+#include "config/mastercf.h"
+#include "base/mem.h"
 
 /* service[/type[/name]]; NULL parts match anything ("*" or omitted). */
 struct pattern {

@@ -20,7 +20,7 @@
  *   params   -Pe service/type/name=value (add or change an -o),
  *            -PX service/type/name (remove it).
  * For -F and -P the service and type may be "*". Edits go through
- * lib/cfedit: the file must parse before, each changed entry is
+ * lib/config/cfedit: the file must parse before, each changed entry is
  * rewritten in mastercf_format_folded() form, the result must parse
  * again (no duplicate service, no bad field), and the file is replaced
  * atomically. A bad argument, or a -Fe/-Pe/-PX that matches no entry,
@@ -28,8 +28,8 @@
 #ifndef POSTERN_MASTERCF_EDIT_H
 #define POSTERN_MASTERCF_EDIT_H
 
-#include "buf.h"
-#include "str.h"
+#include "base/buf.h"
+#include "base/str.h"
 
 enum mastercf_view {
     MASTERCF_VIEW_ENTRIES, /* -M */

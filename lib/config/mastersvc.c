@@ -1,6 +1,6 @@
 /* mastersvc.c: meaning and validation of master.cf entries (see
  * mastersvc.h). */
-#include "mastersvc.h"
+#include "config/mastersvc.h"
 
 #include <errno.h>
 #include <arpa/inet.h>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mem.h"
+#include "base/mem.h"
 
 enum mastersvc_type mastersvc_type(const char *name)
 {

@@ -11,9 +11,9 @@
 
 #include <stddef.h>
 
-#include "buf.h"
-#include "mastercf.h"
-#include "str.h"
+#include "base/buf.h"
+#include "config/mastercf.h"
+#include "base/str.h"
 
 enum mastersvc_type {
     MASTERSVC_INET,

@@ -6,7 +6,7 @@
  * Each owner appends rows to its own section below so that branches
  * merge without conflicts. Bounds: min/max apply to int and size values
  * and, in seconds, to time values; max 0 means no upper bound. */
-#include "params.h"
+#include "config/params.h"
 
 #include <netdb.h>
 #include <stdlib.h>
@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "mem.h"
-#include "str.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 #define NOLIMIT 0
 #define RO PARAM_F_READONLY
@@ -504,7 +504,7 @@ const struct param_def param_table[] = {
     {"smtpd_io_threads", PARAM_INT, "4", 1, 64, 0,
      "threads that fsync queue files for one smtpd process (group commit)"},
 
-    /* ---- DNS client (lib/dns) and the restrictions that use it ---- */
+    /* ---- DNS client (lib/dns/dns) and the restrictions that use it ---- */
     {"postern_dns_servers", PARAM_LIST, "", 0, 0, 0,
      "DNS servers to ask, as ip or ip@port (empty: those of "
      "/etc/resolv.conf)"},

@@ -1,12 +1,12 @@
 /* params.h: the one table of main.cf parameters.
  *
- * Every parameter the suite reads is declared once in lib/params.c with
+ * Every parameter the suite reads is declared once in lib/config/params.c with
  * its Postfix name, type, default (in main.cf syntax, so `$name` works
- * there too), bounds and a one-line description. cfg_* (lib/config.h),
+ * there too), bounds and a one-line description. cfg_* (lib/config/config.h),
  * `postconf -d` and docs/parameters.md all come from this table.
  *
  * Adding a parameter: append one row to your section of param_table in
- * lib/params.c, e.g.
+ * lib/config/params.c, e.g.
  *   {"smtpd_timeout", PARAM_TIME, "300s", 1, 0, 0, "SMTP server I/O timeout"},
  * and regenerate docs/parameters.md (`tools/postconf --doc-markdown`);
  * `make check` fails while the committed page and the table disagree. */

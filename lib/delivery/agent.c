@@ -3,7 +3,7 @@
  * mark, reply), loop detection, the content copy and eugid switches
  * (agent.h). The serve loop is in agent_serve.c, tables in
  * agent_maps.c. */
-#include "agent.h"
+#include "delivery/agent.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -14,12 +14,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "address.h"
-#include "config.h"
-#include "dsn.h"
-#include "header.h"
-#include "log.h"
-#include "mem.h"
+#include "message/address.h"
+#include "config/config.h"
+#include "message/dsn.h"
+#include "message/header.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 /* ---- outcomes ---- */
 
@@ -270,7 +270,7 @@ void agent_leading_lines(const struct agent_delivery *d, const char *address,
  * The switches are made with the raw system calls, which on Linux change
  * the calling thread only. glibc's wrappers would change every thread of
  * the process by signalling each one, several times per recipient; the
- * only other threads an agent has are lib/fsync_group's, which sync
+ * only other threads an agent has are lib/base/fsync_group's, which sync
  * descriptors already open and never open anything, so they may stay
  * root. */
 

@@ -35,12 +35,12 @@
 #include <sys/time.h>
 #include <sys/types.h>
 
-#include "buf.h"
-#include "deliver_req.h"
-#include "dict.h"
-#include "maps.h"
-#include "qfile_reader.h"
-#include "str.h"
+#include "base/buf.h"
+#include "delivery/deliver_req.h"
+#include "tables/dict.h"
+#include "tables/maps.h"
+#include "queue/qfile_reader.h"
+#include "base/str.h"
 
 struct agent_delivery {
     struct deliver_request *req;
@@ -65,7 +65,7 @@ typedef void (*agent_deliver_fn)(struct agent_delivery *d, size_t i);
 /* Requests a process serves per unit of max_use (agent_serve.c). */
 #define AGENT_REQUESTS_PER_USE 100
 
-/* The whole daemon, on lib/server.h in single mode: command line,
+/* The whole daemon, on lib/ipc/server.h in single mode: command line,
  * main.cf, log, init() once (as root when master runs as root), then
  * connections one at a time and deliver/1 requests on each, until
  * max_use connections or AGENT_REQUESTS_PER_USE x max_use requests,

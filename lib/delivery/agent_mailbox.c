@@ -1,6 +1,6 @@
 /* agent_mailbox.c: one message copy into a Maildir or mbox (see
  * agent_mailbox.h). */
-#include "agent_mailbox.h"
+#include "delivery/agent_mailbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "fsync_group.h"
-#include "maildir.h"
-#include "mbox.h"
-#include "mem.h"
-#include "str.h"
+#include "config/config.h"
+#include "base/fsync_group.h"
+#include "storage/maildir.h"
+#include "storage/mbox.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 struct copy_target {
     struct maildir_delivery *maildir;

@@ -8,9 +8,9 @@
 
 #include <sys/types.h>
 
-#include "agent.h"
-#include "buf.h"
-#include "store.h"
+#include "delivery/agent.h"
+#include "base/buf.h"
+#include "storage/store.h"
 
 struct agent_mailbox {
     const char *path;      /* a Maildir when it ends in '/', else an mbox */
@@ -38,7 +38,7 @@ typedef void (*agent_mailbox_report_fn)(struct agent_delivery *d, size_t i,
 
 /* As agent_mailbox_write, but a Maildir copy for a request with several
  * recipients stops before its syncs and waits for agent_mailbox_flush,
- * which syncs every waiting copy together (lib/fsync_group.h) and then
+ * which syncs every waiting copy together (lib/base/fsync_group.h) and then
  * calls report for each. Returns 1 when the copy waits (report comes
  * later; st is not used), else what agent_mailbox_write returns (st has
  * the outcome now). m->uid and m->gid are the ids the copy was written

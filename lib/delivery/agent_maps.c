@@ -1,16 +1,16 @@
 /* agent_maps.c: Postfix's address lookup order over a table search list
- * (lib/maps.h), and lock method names, for the delivery agents
+ * (lib/tables/maps.h), and lock method names, for the delivery agents
  * (agent.h). */
-#include "agent.h"
+#include "delivery/agent.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
-#include "config.h"
-#include "log.h"
-#include "mbox.h"
-#include "mem.h"
+#include "message/address.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "storage/mbox.h"
+#include "base/mem.h"
 
 enum dict_result agent_maps_find_address(struct maps *m, const char *address,
                                          struct buf *value)

@@ -1,4 +1,4 @@
-/* agent_serve.c: the delivery agents' side of lib/server.h (single
+/* agent_serve.c: the delivery agents' side of lib/ipc/server.h (single
  * mode): one connection at a time, and on it one deliver/1 request at a
  * time, as long as the client keeps it open (qmgr does, between
  * requests) (agent.h).
@@ -11,8 +11,8 @@
  * in hand and the process retires (server_stop). Counting each request
  * as a use, as before, cost a process start (about 3 ms of CPU) every
  * 100 deliveries: over 10 % of the CPU per message (docs/decisions.md). */
-#include "agent.h"
-#include "agent_mailbox.h"
+#include "delivery/agent.h"
+#include "delivery/agent_mailbox.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -23,13 +23,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
-#include "master_proto.h"
-#include "mem.h"
-#include "queue_dirs.h"
-#include "server.h"
-#include "stream.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "ipc/master_proto.h"
+#include "base/mem.h"
+#include "queue/queue_dirs.h"
+#include "ipc/server.h"
+#include "base/stream.h"
 
 static agent_deliver_fn agent_deliver;
 static void (*agent_init)(void);

@@ -1,15 +1,15 @@
 /* deliver_req.c: encoding and decoding of deliver/1 requests and replies
  * (deliver_req.h, docs/mail-flow.md). */
-#include "deliver_req.h"
+#include "delivery/deliver_req.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dsn.h"
-#include "mem.h"
-#include "qfile.h"
-#include "qid.h"
+#include "message/dsn.h"
+#include "base/mem.h"
+#include "queue/qfile.h"
+#include "queue/qid.h"
 
 const struct attr_limits deliver_attr_limits = {
     .max_attrs = 32 + 5 * DELIVER_MAX_RCPT,

@@ -24,8 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "attr.h"
-#include "buf.h"
+#include "ipc/attr.h"
+#include "base/buf.h"
 
 #define DELIVER_PROTO "deliver"
 #define DELIVER_VERSION 1

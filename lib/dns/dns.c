@@ -11,7 +11,7 @@
  * done list, waiting for dispatch); cancelling one tells libunbound to
  * drop its answer. Every query is on the client's `all` list until
  * freed, so dns_client_free() frees them all. */
-#include "dns.h"
+#include "dns/dns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,10 +21,10 @@
 #include <time.h>
 #include <unbound.h>
 
-#include "address.h"
-#include "config.h"
-#include "log.h"
-#include "mem.h"
+#include "message/address.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 struct dns_query {
     struct dns_client *client;

@@ -18,15 +18,15 @@
  *
  * Every lookup is bounded by postern_dns_timeout; an expired lookup is
  * cancelled in libunbound and reported as DNS_TEMPFAIL ("timeout").
- * Records are parsed by lib/dns_rr (bounded sizes, three-way outcome).
+ * Records are parsed by lib/dns/dns_rr (bounded sizes, three-way outcome).
  * See docs/dns.md. */
 #ifndef POSTERN_DNS_H
 #define POSTERN_DNS_H
 
-#include "buf.h"
-#include "dns_rr.h"
-#include "event.h"
-#include "str.h"
+#include "base/buf.h"
+#include "dns/dns_rr.h"
+#include "base/event.h"
+#include "base/str.h"
 
 struct dns_settings {
     struct strlist servers;  /* "ip" or "ip@port"; empty: resolv_conf */

@@ -4,7 +4,7 @@
  * uncompressed (unbound expands compression pointers when it stores a
  * record of a known type), so a compression pointer here is malformed.
  * Every read is checked against the rdata length first. */
-#include "dns_rr.h"
+#include "dns/dns_rr.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -12,10 +12,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "address.h"
-#include "buf.h"
-#include "mem.h"
-#include "str.h"
+#include "message/address.h"
+#include "base/buf.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 void dns_result_init(struct dns_result *res, int type)
 {

@@ -5,7 +5,7 @@
  *
  * Everything here is pure (no network, no resolver state), so the
  * parsers are unit-tested and fuzzed on their own (fuzz/fuzz_dns.c);
- * lib/dns.c fills these structures from libunbound's answers.
+ * lib/dns/dns.c fills these structures from libunbound's answers.
  *
  * Names are checked as Postfix checks the names in MX and PTR records:
  * letters, digits, '-' and '_' in labels of 1..63 bytes (address.h's
@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* Record types we parse (RFC 1035, RFC 3596). */
 #define DNS_TYPE_A 1

@@ -1,5 +1,5 @@
 /* idna.c: UTF-8 domain names to A-labels for DNS lookups (idna.h). */
-#include "idna.h"
+#include "dns/idna.h"
 
 #include <idn2.h>
 #include <stdlib.h>

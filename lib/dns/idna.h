@@ -7,7 +7,7 @@
 #ifndef POSTERN_IDNA_H
 #define POSTERN_IDNA_H
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* 1 when name has a byte outside ASCII. */
 int idna_is_utf8(const char *name);

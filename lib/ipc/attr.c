@@ -1,6 +1,6 @@
 /* attr.c: attribute request/reply messages, their wire format, and a
  * blocking unix-socket client (attr.h, docs/ipc.md). */
-#include "attr.h"
+#include "ipc/attr.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "mem.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 #define ATTR_PROTO_MAX 32
 #define ATTR_NAME_MAX 64

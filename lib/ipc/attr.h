@@ -19,8 +19,8 @@
 
 #include <stddef.h>
 
-#include "buf.h"
-#include "stream.h"
+#include "base/buf.h"
+#include "base/stream.h"
 
 enum attr_type { ATTR_STR, ATTR_NUM };
 

@@ -1,5 +1,5 @@
 /* server.c: the daemon skeleton, child side of master_proto.h (server.h). */
-#include "server.h"
+#include "ipc/server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,14 +15,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "config.h"
-#include "log.h"
-#include "master_proto.h"
-#include "mem.h"
-#include "peercred.h"
-#include "privs.h"
-#include "str.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "ipc/master_proto.h"
+#include "base/mem.h"
+#include "base/peercred.h"
+#include "base/privs.h"
+#include "base/str.h"
 
 /* How long a `pass` sender or a trigger client may take to deliver. */
 #define SERVER_HANDOFF_TIMEOUT_MS 5000

@@ -1,7 +1,7 @@
 /* server.h: the skeleton every daemon is written against.
  *
  * A daemon's main() fills a struct server_ops and calls server_main().
- * The skeleton is the child side of lib/master_proto.h: it parses the
+ * The skeleton is the child side of lib/ipc/master_proto.h: it parses the
  * command line master passes,
  *     NAME -c DIR -n SERVICE -t TYPE [-v]... [-o name=value]... [-S ADDR]
  * [ARGS] loads main.cf with the -o overrides, opens the log (maillog_file,
@@ -48,9 +48,9 @@
 
 #include <stddef.h>
 
-#include "event.h"
-#include "peercred.h"
-#include "stream.h"
+#include "base/event.h"
+#include "base/peercred.h"
+#include "base/stream.h"
 
 enum server_mode { SERVER_SINGLE, SERVER_EVENT, SERVER_TRIGGER };
 

@@ -1,6 +1,6 @@
 /* address.c: RFC 5321 mailbox parsing, quoting, routing detection,
  * recipient_delimiter splitting and domain validation (see address.h). */
-#include "address.h"
+#include "message/address.h"
 
 #include <arpa/inet.h>
 #include <string.h>

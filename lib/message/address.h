@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* Bounds. RFC 5321 says 64 octets of local part; real VERP and SRS
  * addresses exceed that and Postfix enforces no limit, so we allow more

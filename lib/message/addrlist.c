@@ -5,13 +5,13 @@
  * folding and comments; a recursive-descent parser then reads the list
  * from the tokens. Token text lives in one buffer; tokens hold offsets,
  * so no token can point outside it. */
-#include "addrlist.h"
+#include "message/addrlist.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
-#include "mem.h"
+#include "message/address.h"
+#include "base/mem.h"
 
 enum tok_type { TOK_ATOM, TOK_QSTRING, TOK_DLITERAL, TOK_SPECIAL };
 

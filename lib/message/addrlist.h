@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define ADDRLIST_INPUT_MAX (1024 * 1024) /* bytes of header value */
 #define ADDRLIST_ENTRIES_MAX 10000       /* addresses in one list */
@@ -30,7 +30,7 @@ struct addrlist_entry {
     char *group;   /* name of the enclosing group, or NULL */
     unsigned info; /* ADDRESS_INFO_* facts about the address */
     /* Where the address stands in the text given to addrlist_parse, so
-     * it can be replaced in place (lib/header_rewrite): from its first
+     * it can be replaced in place (lib/message/header_rewrite): from its first
      * to its last byte, quotes and brackets of a domain literal
      * included; for <angle> addresses the text between the brackets
      * (a source route included, whitespace around it not); anything

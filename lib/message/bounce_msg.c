@@ -4,7 +4,7 @@
  * Output goes through a small staging buffer that is flushed to the
  * caller's writer; the original message is copied chunk by chunk with
  * its line ends normalised, so memory use does not grow with it. */
-#include "bounce_msg.h"
+#include "message/bounce_msg.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,9 +13,9 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "mem.h"
-#include "str.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 #define FLUSH_AT 16384    /* staged bytes before a write */
 #define CHUNK_SIZE 16384  /* bytes of the original per read */

@@ -25,8 +25,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "buf.h"
-#include "dsn.h"
+#include "base/buf.h"
+#include "message/dsn.h"
 
 enum bounce_kind {
     BOUNCE_FAILURE, /* non-delivery: some recipients failed */

@@ -1,6 +1,6 @@
 /* bounce_template.c: bounce(5) template files and Postern's notice
  * texts shown as templates (see bounce_template.h). */
-#include "bounce_template.h"
+#include "message/bounce_template.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bounce_msg.h"
-#include "config.h"
-#include "mem.h"
-#include "params.h"
+#include "message/bounce_msg.h"
+#include "config/config.h"
+#include "base/mem.h"
+#include "config/params.h"
 
 /* A template file is written by people; past this it is a mistake. */
 #define TEMPLATE_FILE_MAX (1024 * 1024)

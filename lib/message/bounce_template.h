@@ -24,7 +24,7 @@
  * $delay_warning_time_UNIT and $maximal_queue_lifetime_UNIT (UNIT one of
  * seconds, minutes, hours, days, weeks) to those times in that unit.
  *
- * Postern's own notices (lib/bounce_msg) are not made from templates:
+ * Postern's own notices (lib/message/bounce_msg) are not made from templates:
  * their texts are shown as templates so that an administrator can read
  * them, and a Postfix template file can be checked with postconf, but
  * bounce_template_file is not used when notices are written. */
@@ -33,8 +33,8 @@
 
 #include <stddef.h>
 
-#include "buf.h"
-#include "str.h"
+#include "base/buf.h"
+#include "base/str.h"
 
 enum bounce_template_class {
     BOUNCE_TEMPLATE_FAILURE,
@@ -66,7 +66,7 @@ const char *bounce_template_class_name(enum bounce_template_class cls);
  * maximal_queue_lifetime after arrival. Else with $myhostname,
  * $mail_name, $delayed_for and $retry_until in place of those values.
  * A failure notice is shown as when the whole message is returned.
- * Needs main.cf loaded (lib/config). */
+ * Needs main.cf loaded (lib/config/config). */
 void bounce_templates_builtin(struct bounce_templates *ts, int expanded);
 
 /* Reads a template file into ts, replacing the classes it defines.
@@ -87,7 +87,7 @@ void bounce_templates_dump(const struct bounce_templates *ts, struct buf *out);
 /* postconf -b: the text of each present template with $name expanded,
  * as "expanded_CLASS_text = <<EOF", the text, "EOF". Defines the time
  * names above (and $delayed_for, $retry_until as the built-in expanded
- * texts use them) as overrides in lib/config. Returns 0, or -1 with
+ * texts use them) as overrides in lib/config/config. Returns 0, or -1 with
  * err for a $name that is not a parameter ("undefined $name in failure
  * template: TEXT"). */
 int bounce_templates_expand(const struct bounce_templates *ts,

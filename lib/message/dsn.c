@@ -1,14 +1,14 @@
 /* dsn.c: delivery status values, reply parsing and Postfix-shaped
  * delivery log fragments (see dsn.h). */
-#include "dsn.h"
+#include "message/dsn.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "mem.h"
-#include "str.h"
-#include "xtext.h"
+#include "base/mem.h"
+#include "base/str.h"
+#include "base/xtext.h"
 
 #define MILLION 1000000L
 

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <sys/time.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* Longest valid enhanced status code: "5.999.999". */
 #define DSN_STATUS_MAX 9
@@ -113,7 +113,7 @@ int dsn_notify_parse(const char *value);
 /* Parses RET: 1 for FULL, 2 for HDRS (the values of enum bounce_ret in
  * bounce_msg.h), -1 otherwise. */
 int dsn_ret_parse(const char *value);
-/* xtext itself (ENVID, ORCPT's address) is lib/xtext.h. */
+/* xtext itself (ENVID, ORCPT's address) is lib/base/xtext.h. */
 /* Parses an ORCPT value "addr-type;xtext" into "type;decoded-address"
  * (the form struct bounce_rcpt.orcpt takes), with the type as given.
  * Returns 0, or -1 when there is no type, the type is not an atom, or

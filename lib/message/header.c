@@ -1,11 +1,11 @@
 /* header.c: RFC 5322 header section parser (see header.h). */
-#include "header.h"
+#include "message/header.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "mem.h"
+#include "base/mem.h"
 
 void header_block_init(struct header_block *hb, size_t size_limit,
                        size_t count_limit, size_t total_limit)

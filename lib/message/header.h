@@ -26,7 +26,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define HEADER_SIZE_LIMIT 102400       /* Postfix header_size_limit */
 #define HEADER_COUNT_LIMIT 10000       /* fields stored */

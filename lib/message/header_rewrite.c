@@ -1,23 +1,23 @@
 /* header_rewrite.c: in-place rewriting of header address fields (see
  * header_rewrite.h).
  *
- * lib/addrlist parses the value and reports, for each address, the byte
+ * lib/message/addrlist parses the value and reports, for each address, the byte
  * span it occupies in the text. Each address the callback changes is
  * replaced inside its span, in order; the bytes between spans (display
  * names, comments, separators, group names, folding) are copied as they
  * are. Because only spans are touched, a field can never be rebuilt into
  * something the parser did not see, and an unchanged field is never
  * copied at all. */
-#include "header_rewrite.h"
+#include "message/header_rewrite.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "address.h"
-#include "addrlist.h"
-#include "header.h"
-#include "mem.h"
+#include "message/address.h"
+#include "message/addrlist.h"
+#include "message/header.h"
+#include "base/mem.h"
 
 /* Postfix's header_opts: the address fields and their class. Resent-
  * Reply-To is a recipient field in Postfix's table; we keep that. */
@@ -58,7 +58,7 @@ int header_rewrite_class(const char *line, size_t len)
 }
 
 /* Whether a callback result may go into the header (see the header):
- * something lib/addrlist would read back as the same address. */
+ * something lib/message/addrlist would read back as the same address. */
 static int result_usable(const char *address, unsigned flags)
 {
     size_t n = strlen(address);

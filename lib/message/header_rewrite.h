@@ -12,7 +12,7 @@
  * (smtpd/smtpd_header.c: local_header_rewrite_clients, canonical maps).
  *
  * Rules:
- * - A field whose value is not an address list lib/addrlist can read is
+ * - A field whose value is not an address list lib/message/addrlist can read is
  *   left alone: nothing malformed is guessed at.
  * - A replacement is written in external form (local part quoted when it
  *   is not a dot-atom). A callback result that is empty, longer than
@@ -30,7 +30,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define HEADER_REWRITE_LINE_MAX 998 /* bytes of one line, without CRLF */
 

@@ -1,14 +1,14 @@
 /* mime_scan.c: header and body pieces of a message, optionally
  * following MIME structure (see mime_scan.h). */
-#include "mime_scan.h"
+#include "message/mime_scan.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "buf.h"
-#include "mem.h"
+#include "base/buf.h"
+#include "base/mem.h"
 
 #define HEADER_NAME_MAX 256 /* a longer "name:" line is not a header */
 

@@ -1,5 +1,5 @@
 /* backoff.c: retry timing of deferred mail (see backoff.h). */
-#include "backoff.h"
+#include "queue/backoff.h"
 
 long backoff_delay(time_t now, time_t arrival, long min_backoff,
                    long max_backoff)

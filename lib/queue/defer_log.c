@@ -1,6 +1,6 @@
 /* defer_log.c: per-message recipient status logs in defer/ and bounce/
  * (see defer_log.h and docs/queue-format.md). */
-#include "defer_log.h"
+#include "queue/defer_log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mem.h"
+#include "base/mem.h"
 
 /* Field names, in the order the writer emits them. */
 enum field {

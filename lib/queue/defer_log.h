@@ -26,9 +26,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "buf.h"
-#include "dsn.h"
-#include "queue_dirs.h"
+#include "base/buf.h"
+#include "message/dsn.h"
+#include "queue/queue_dirs.h"
 
 /* Bounds the reader enforces (and the writer respects). */
 #define DEFER_LOG_MAX_SIZE (16 * 1024 * 1024) /* bytes in one log file */

@@ -1,12 +1,12 @@
 /* dsched.c: per-transport and per-destination concurrency scheduling
  * (see sched.h). */
-#include "dsched.h"
+#include "queue/dsched.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem.h"
+#include "base/mem.h"
 
 struct dsched_transport;
 

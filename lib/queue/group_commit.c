@@ -14,7 +14,7 @@
  * had nearly one of its own). The wait is bounded: once as many files
  * wait as there are threads, the sync starts anyway, so a steady stream
  * of new files cannot hold it back. A lone message never waits. */
-#include "group_commit.h"
+#include "queue/group_commit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "mem.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 struct gc_job {
     struct qfile_writer *writer;

@@ -19,9 +19,9 @@
 #ifndef POSTERN_GROUP_COMMIT_H
 #define POSTERN_GROUP_COMMIT_H
 
-#include "buf.h"
-#include "event.h"
-#include "qfile_writer.h"
+#include "base/buf.h"
+#include "base/event.h"
+#include "queue/qfile_writer.h"
 
 struct group_commit;
 

@@ -1,7 +1,7 @@
 /* qfile.c: queue file encoding shared by writer and reader, and the
  * in-place updates (done marking, header patches) made to committed
  * files. See qfile.h and docs/queue-format.md. */
-#include "qfile.h"
+#include "queue/qfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mem.h"
+#include "base/mem.h"
 
 void qfile_put_u16(unsigned char *out, uint16_t value)
 {

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* Results of reading or updating a queue file: three outcomes, because a
  * damaged file goes to corrupt/ while an I/O error is retried later. */

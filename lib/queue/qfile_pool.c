@@ -1,5 +1,5 @@
 /* qfile_pool.c: reuse of finished queue files (qfile_pool.h). */
-#include "qfile_pool.h"
+#include "queue/qfile_pool.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mem.h"
-#include "qid.h"
+#include "base/mem.h"
+#include "queue/qid.h"
 
 /* How many names one directory read collects, and how often the pool's
  * size is counted again (other processes take files meanwhile). */

@@ -1,7 +1,7 @@
 /* qfile_reader.c: validating reader of queue files (see qfile_reader.h
  * and docs/queue-format.md). Every length comes from the file and is
  * checked against the file's own end record before it is used. */
-#include "qfile_reader.h"
+#include "queue/qfile_reader.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mem.h"
+#include "base/mem.h"
 
 /* Envelope bytes are read in pieces of this size. */
 #define READER_CHUNK (64 * 1024)

@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "qfile.h"
+#include "base/buf.h"
+#include "queue/qfile.h"
 
 struct qfile_reader;
 

@@ -6,7 +6,7 @@
  * than the buffer goes out with writev(2) straight from the caller's
  * bytes. Fields known only at the end (header, content length) are
  * patched in the buffer when still there, else with pwrite(2). */
-#include "qfile_writer.h"
+#include "queue/qfile_writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,10 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mem.h"
-#include "qfile_pool.h"
-#include "qid.h"
-#include "str.h"
+#include "base/mem.h"
+#include "queue/qfile_pool.h"
+#include "queue/qid.h"
+#include "base/str.h"
 
 /* Pending bytes are written once this many have gathered. */
 #define WRITER_FLUSH_AT (64 * 1024)
@@ -174,7 +174,7 @@ static int check_text(const char *what, const char *text, struct buf *err)
 }
 
 /* The queue directory a writer's directory (incoming/) sits in: where
- * the pool of reusable files is (lib/qfile_pool.h). */
+ * the pool of reusable files is (lib/queue/qfile_pool.h). */
 static char *parent_dir(const char *dir)
 {
     const char *slash = strrchr(dir, '/');
@@ -189,7 +189,7 @@ static int create_temp(struct qfile_writer *w, struct buf *err)
 {
     static unsigned counter;
     /* A pooled file is written where it lies in recycle/ and renamed from
-     * there to its queue id: one rename (lib/qfile_pool.h). */
+     * there to its queue id: one rename (lib/queue/qfile_pool.h). */
     char *queue_dir = parent_dir(w->dir), *pooled = NULL;
     w->fd = qfile_pool_take(queue_dir, &pooled);
     free(queue_dir);

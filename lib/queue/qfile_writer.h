@@ -26,8 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "qfile.h"
+#include "base/buf.h"
+#include "queue/qfile.h"
 
 struct qfile_writer;
 
@@ -50,7 +50,7 @@ int qfile_writer_sender(struct qfile_writer *w, const char *sender,
                         struct buf *err);
 /* Adds a recipient; rcpt->orcpt and rcpt->original may be NULL. With
  * rcpt->done set the record is written done ('D'): a requeued message
- * keeps the recipients it has already delivered (lib/recleanup.h). */
+ * keeps the recipients it has already delivered (lib/queue/recleanup.h). */
 int qfile_writer_recipient(struct qfile_writer *w,
                            const struct qfile_recipient *rcpt, struct buf *err);
 /* Marks every recipient written so far done, before the file is finished:
@@ -89,7 +89,7 @@ int qfile_writer_finish(struct qfile_writer *w, struct buf *err);
 int qfile_writer_commit(struct qfile_writer *w, struct buf *err);
 /* Renames the finished file to path (in the same file system),
  * replacing whatever is there in one atomic step: the requeue step
- * (lib/requeue.h) puts a rewritten message in place of its old queue
+ * (lib/queue/requeue.h) puts a rewritten message in place of its old queue
  * file this way, so at every instant exactly one of them exists. The
  * file keeps its queue id (qfile_writer_qid) even if path names another;
  * durable after an fsync of path's directory. */

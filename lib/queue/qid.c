@@ -1,11 +1,11 @@
 /* qid.c: queue id generation and validation (see qid.h). */
-#include "qid.h"
+#include "queue/qid.h"
 
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
-#include "log.h"
+#include "base/log.h"
 
 static const char QID_DIGITS[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 

@@ -1,5 +1,5 @@
 /* qmgr_trigger.c: trigger requests to qmgr (see qmgr_trigger.h). */
-#include "qmgr_trigger.h"
+#include "queue/qmgr_trigger.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,9 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attr.h"
-#include "qid.h"
-#include "stream.h"
+#include "ipc/attr.h"
+#include "queue/qid.h"
+#include "base/stream.h"
 
 void qmgr_trigger_path(struct buf *out, const char *queue_directory)
 {

@@ -12,7 +12,7 @@
  *   W  wakeup: master's timer; do the periodic work that is due
  *   D  scan deferred/ for messages whose retry time has come
  *   R  requeued mail in maildrop/: send it through the intake rewriting
- *      again (postsuper -r; lib/requeue.h)
+ *      again (postsuper -r; lib/queue/requeue.h)
  *   S<site>LF  retry now the deferred mail for one destination domain
  *      (postqueue -s site; at most QMGR_TRIGGER_MAX_ARG bytes)
  *   Q<id>LF    retry one message now (postqueue -i id; a valid queue id)
@@ -23,7 +23,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define QMGR_TRIGGER_NEW_MAIL 'A'
 #define QMGR_TRIGGER_FLUSH 'F'

@@ -1,5 +1,5 @@
 /* qtool.c: shared set-up and messages for the queue tools (qtool.h). */
-#include "qtool.h"
+#include "queue/qtool.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,9 +8,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "config.h"
-#include "log.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "base/log.h"
 
 static const char *program = "postern";
 static int log_ready;

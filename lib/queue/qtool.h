@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "queue_dirs.h"
+#include "queue/queue_dirs.h"
 
 /* Sets the program name used in messages and logs. */
 void qtool_init(const char *program);

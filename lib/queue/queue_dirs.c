@@ -1,15 +1,15 @@
 /* queue_dirs.c: queue subdirectory names, safe paths, moves (see
  * queue_dirs.h). */
-#include "queue_dirs.h"
-#include "qfile_pool.h"
+#include "queue/queue_dirs.h"
+#include "queue/qfile_pool.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "qfile.h"
-#include "qid.h"
+#include "queue/qfile.h"
+#include "queue/qid.h"
 
 static const char *const QUEUE_NAMES[QUEUE_COUNT] = {
     [QUEUE_INCOMING] = "incoming", [QUEUE_ACTIVE] = "active",
@@ -108,7 +108,7 @@ int queue_dirs_create(const char *queue_directory, unsigned mode,
             result = -1;
         }
     }
-    /* The pool of reusable queue files (lib/qfile_pool.h). */
+    /* The pool of reusable queue files (lib/queue/qfile_pool.h). */
     buf_reset(&dir);
     buf_appendf(&dir, "%s/%s", queue_directory, QFILE_POOL_DIR);
     if (result == 0 && mkdir(buf_cstr(&dir), (mode_t)mode) < 0 &&

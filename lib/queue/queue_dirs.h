@@ -12,7 +12,7 @@
 
 #include <sys/types.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 enum queue_name {
     QUEUE_INCOMING, /* complete files from smtpd and sendmail */

@@ -1,6 +1,6 @@
 /* queue_list.c: the queue scan and the mailq / postqueue -p / -j listing
  * formats (queue_list.h). */
-#include "queue_list.h"
+#include "queue/queue_list.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,16 +10,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "defer_log.h"
-#include "mem.h"
-#include "qfile_reader.h"
-#include "qid.h"
-#include "qtool.h"
-#include "queue_dirs.h"
-#include "str.h"
+#include "queue/defer_log.h"
+#include "base/mem.h"
+#include "queue/qfile_reader.h"
+#include "queue/qid.h"
+#include "queue/qtool.h"
+#include "queue/queue_dirs.h"
+#include "base/str.h"
 
 /* maildrop/ last, as Postfix's showq: mail postsuper -r requeued that
- * qmgr has not rewritten yet (lib/requeue.h). */
+ * qmgr has not rewritten yet (lib/queue/requeue.h). */
 static const enum queue_name LISTED[] = {QUEUE_INCOMING, QUEUE_ACTIVE,
                                          QUEUE_DEFERRED, QUEUE_HOLD,
                                          QUEUE_MAILDROP};

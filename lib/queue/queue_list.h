@@ -1,7 +1,7 @@
 /* queue_list.h: the mail queue listing of `postqueue -p`, `mailq` and
  * `postqueue -j`, in Postfix's formats; the scan behind it is shared by
  * the showq daemon (which sends what it finds to the client, see
- * lib/showq.h) and by postqueue's direct reading when the mail system
+ * lib/queue/showq.h) and by postqueue's direct reading when the mail system
  * is down.
  *
  * Two halves:
@@ -41,8 +41,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "buf.h"
-#include "queue_dirs.h"
+#include "base/buf.h"
+#include "queue/queue_dirs.h"
 
 enum queue_list_format { QUEUE_LIST_TEXT, QUEUE_LIST_JSON };
 
@@ -100,7 +100,7 @@ void queue_list_print(struct queue_list_printer *p,
 void queue_list_print_end(struct queue_list_printer *p);
 
 /* Scan and print in one: the listing of queue_directory to out, with
- * warnings on stderr and in the log (lib/qtool). Returns 0, or -1 with
+ * warnings on stderr and in the log (lib/queue/qtool). Returns 0, or -1 with
  * err set when a queue directory cannot be read at all (what was listed
  * is written, with the last line). */
 int queue_list(const char *queue_directory, enum queue_list_format format,

@@ -1,5 +1,5 @@
 /* queue_lock.c: exclusive OFD locks on queue files (see queue_lock.h). */
-#include "queue_lock.h"
+#include "queue/queue_lock.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -23,7 +23,7 @@
 #ifndef POSTERN_QUEUE_LOCK_H
 #define POSTERN_QUEUE_LOCK_H
 
-#include "buf.h"
+#include "base/buf.h"
 
 enum queue_lock_result {
     QUEUE_LOCK_OK = 0, /* locked; *fd is ours to use and close */

@@ -1,5 +1,5 @@
 /* queue_repair.c: queue structure check and repair (see queue_repair.h). */
-#include "queue_repair.h"
+#include "queue/queue_repair.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -9,15 +9,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "log.h"
-#include "qfile.h"
-#include "qfile_reader.h"
-#include "qid.h"
-#include "qtool.h"
-#include "queue_dirs.h"
-#include "queue_lock.h"
-#include "str.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "queue/qfile.h"
+#include "queue/qfile_reader.h"
+#include "queue/qid.h"
+#include "queue/qtool.h"
+#include "queue/queue_dirs.h"
+#include "queue/queue_lock.h"
+#include "base/str.h"
 
 static const enum queue_name MESSAGE_QUEUES[] = {
     QUEUE_INCOMING,
@@ -137,7 +137,7 @@ void queue_repair_purge(const char *queue_directory, time_t now,
 {
     for (size_t i = 0; i < MESSAGE_QUEUE_COUNT; i++)
         purge_dir(queue_directory, MESSAGE_QUEUES[i], now, stats);
-    /* The requeue step (lib/requeue.h) writes its temporary files in
+    /* The requeue step (lib/queue/requeue.h) writes its temporary files in
      * maildrop/; the files there are qmgr's to check. */
     purge_dir(queue_directory, QUEUE_MAILDROP, now, stats);
     purge_dir(queue_directory, QUEUE_DEFER, now, stats);

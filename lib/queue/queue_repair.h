@@ -16,7 +16,7 @@
  *     removes logs whose message is in no queue and that are older than
  *     QUEUE_REPAIR_TEMP_AGE (a younger one may belong to a message that
  *     is being moved between queues).
- * Every queue file is locked (lib/queue_lock) before it is examined; a
+ * Every queue file is locked (lib/queue/queue_lock) before it is examined; a
  * locked file is being worked on by qmgr and is left alone. Each change
  * is logged with log_info / log_warn as "QUEUE/NAME: what happened". */
 #ifndef POSTERN_QUEUE_REPAIR_H

@@ -1,6 +1,6 @@
 /* queue_show.c: postqueue -p / -j and mailq through showq, with the
  * direct fallback for privileged users (queue_show.h). */
-#include "queue_show.h"
+#include "queue/queue_show.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,11 +8,11 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "config.h"
-#include "privs.h"
-#include "qtool.h"
-#include "showq.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "base/privs.h"
+#include "queue/qtool.h"
+#include "queue/showq.h"
 
 int queue_show_privileged(void)
 {

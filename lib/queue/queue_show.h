@@ -12,10 +12,10 @@
 #ifndef POSTERN_QUEUE_SHOW_H
 #define POSTERN_QUEUE_SHOW_H
 
-#include "queue_list.h"
+#include "queue/queue_list.h"
 
 /* Prints the listing on stdout; returns 0. On any failure prints
- * "PROGRAM: fatal: ..." (lib/qtool) and exits. */
+ * "PROGRAM: fatal: ..." (lib/queue/qtool) and exits. */
 int queue_show(const char *queue_directory, enum queue_list_format format);
 
 /* 1 when the real or effective uid is root or the real uid is

@@ -1,18 +1,18 @@
 /* recleanup.c: a queued message through the intake's address rewriting
  * again (see recleanup.h). */
-#include "recleanup.h"
+#include "queue/recleanup.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "address.h"
-#include "header.h"
-#include "header_rewrite.h"
-#include "log.h"
-#include "mem.h"
-#include "rewrite.h"
-#include "str.h"
+#include "message/address.h"
+#include "message/header.h"
+#include "message/header_rewrite.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "routing/rewrite.h"
+#include "base/str.h"
 
 /* Content is copied in chunks of this size. */
 #define RECLEANUP_CHUNK (64 * 1024)
@@ -172,7 +172,7 @@ static int put(struct content_pass *cp, const char *data, size_t len)
     return qfile_writer_content_append(cp->w, data, len, cp->err);
 }
 
-/* lib/header_rewrite's callback: one address of the held field. */
+/* lib/message/header_rewrite's callback: one address of the held field. */
 struct field_glue {
     struct rewrite *rw;
     int sender;
@@ -235,7 +235,7 @@ static enum recleanup_result header_line(struct content_pass *cp,
                                          const char *data, size_t len)
 {
     size_t text_len = len > 0 && data[len - 1] == '\n' ? len - 1 : len;
-    /* As lib/header decides: white space before any field is body. */
+    /* As lib/message/header decides: white space before any field is body. */
     int continuation =
         cp->seen_field && text_len > 0 && (data[0] == ' ' || data[0] == '\t');
     if (continuation && cp->held >= 0) {

@@ -1,6 +1,6 @@
 /* recleanup.h: a queued message through the intake's address rewriting
  * once more, with the tables of today: what Postfix's pickup and cleanup
- * do to a message that `postsuper -r` put in maildrop/. lib/requeue.h
+ * do to a message that `postsuper -r` put in maildrop/. lib/queue/requeue.h
  * runs it (in qmgr) and makes the result replace the old queue file.
  *
  * What the new queue file gets (docs/postsuper.md, "Requeue"):
@@ -26,7 +26,7 @@
  *     held), and orig_id set to the old queue id (Postfix's pickup logs
  *     the same name);
  *   - the content with the address header fields rewritten again
- *     (lib/header_rewrite.h) in the context the message arrived in (the
+ *     (lib/message/header_rewrite.h) in the context the message arrived in (the
  *     rewrite_context attribute smtpd writes: "local" or "remote";
  *     files without it count as local when they name no client, as
  *     remote otherwise), everything else copied byte for byte.
@@ -37,10 +37,10 @@
 
 #include <stddef.h>
 
-#include "buf.h"
-#include "qfile.h"
-#include "qfile_reader.h"
-#include "qfile_writer.h"
+#include "base/buf.h"
+#include "queue/qfile.h"
+#include "queue/qfile_reader.h"
+#include "queue/qfile_writer.h"
 
 struct rewrite;
 

@@ -1,7 +1,7 @@
 /* requeue.c: a requeued message from maildrop/ through the intake
  * rewriting into a new queue file that replaces the old one (see
  * requeue.h for the steps and why a crash at any of them is safe). */
-#include "requeue.h"
+#include "queue/requeue.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,12 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "defer_log.h"
-#include "log.h"
-#include "qfile_reader.h"
-#include "qfile_writer.h"
-#include "queue_lock.h"
-#include "recleanup.h"
+#include "queue/defer_log.h"
+#include "base/log.h"
+#include "queue/qfile_reader.h"
+#include "queue/qfile_writer.h"
+#include "queue/queue_lock.h"
+#include "queue/recleanup.h"
 
 /* The old message, locked, with its envelope. */
 struct held {

@@ -1,6 +1,6 @@
 /* requeue.h: the second half of `postsuper -r`, which qmgr runs: a
  * message that postsuper moved to maildrop/ goes through the intake
- * rewriting again (lib/recleanup.h) into a new queue file with a new
+ * rewriting again (lib/queue/recleanup.h) into a new queue file with a new
  * queue id, as Postfix's pickup and cleanup do, and that file replaces
  * the old one.
  *
@@ -31,9 +31,9 @@
 #ifndef POSTERN_REQUEUE_H
 #define POSTERN_REQUEUE_H
 
-#include "buf.h"
-#include "qid.h"
-#include "queue_dirs.h"
+#include "base/buf.h"
+#include "queue/qid.h"
+#include "queue/queue_dirs.h"
 
 struct rewrite;
 

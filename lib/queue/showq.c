@@ -1,15 +1,15 @@
 /* showq.c: the showq/1 records, sent by the showq daemon and read by
  * postqueue and mailq (showq.h, docs/ipc.md). */
-#include "showq.h"
+#include "queue/showq.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "attr.h"
-#include "mem.h"
-#include "qid.h"
+#include "ipc/attr.h"
+#include "base/mem.h"
+#include "queue/qid.h"
 
 void showq_path(struct buf *out, const char *queue_directory)
 {

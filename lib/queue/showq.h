@@ -2,13 +2,13 @@
  *
  * The showq daemon (showq/showq.c) listens on $queue_directory/public/
  * showq, a socket every local user may connect to, and lists the queue
- * for whoever connects and passes authorized_mailq_users (lib/user_acl,
+ * for whoever connects and passes authorized_mailq_users (lib/routing/user_acl,
  * with the client's uid from SO_PEERCRED). postqueue -p / -j and mailq
- * are its clients: they format what they receive with lib/queue_list,
+ * are its clients: they format what they receive with lib/queue/queue_list,
  * exactly as they format their own scan when the mail system is down.
  *
  * The server speaks first; the client sends nothing. Every record is one
- * message of the attribute protocol (lib/attr, docs/ipc.md) named
+ * message of the attribute protocol (lib/ipc/attr, docs/ipc.md) named
  * showq/1 whose attribute `record` says what it is:
  *
  *   status     first, always: `status` = "ok", or "refused" with `user`
@@ -26,9 +26,9 @@
 #ifndef POSTERN_SHOWQ_H
 #define POSTERN_SHOWQ_H
 
-#include "buf.h"
-#include "queue_list.h"
-#include "stream.h"
+#include "base/buf.h"
+#include "queue/queue_list.h"
+#include "base/stream.h"
 
 #define SHOWQ_PROTO "showq"
 #define SHOWQ_VERSION 1

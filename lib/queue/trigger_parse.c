@@ -1,10 +1,10 @@
 /* trigger_parse.c: the reader of qmgr's trigger bytes (see
  * trigger_parse.h). */
-#include "trigger_parse.h"
+#include "queue/trigger_parse.h"
 
 #include <string.h>
 
-#include "qmgr_trigger.h"
+#include "queue/qmgr_trigger.h"
 
 static int arg_ok(const char *arg, size_t len)
 {

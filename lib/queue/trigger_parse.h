@@ -1,5 +1,5 @@
 /* trigger_parse.h: the reader of qmgr's trigger bytes (the requests of
- * lib/qmgr_trigger.h, as they arrive on public/qmgr, which any local
+ * lib/queue/qmgr_trigger.h, as they arrive on public/qmgr, which any local
  * user may write to: untrusted input).
  *
  * A trigger is a run of requests: single letters (A F W D R, and unknown

@@ -1,6 +1,6 @@
 /* local_domain.c: mydestination and our own address literals (see
  * local_domain.h). */
-#include "local_domain.h"
+#include "routing/local_domain.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -10,10 +10,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "domain_list.h"
-#include "log.h"
-#include "mem.h"
-#include "str.h"
+#include "tables/domain_list.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 struct own_addr {
     int family;              /* AF_INET or AF_INET6 */

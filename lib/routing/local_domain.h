@@ -9,7 +9,7 @@
 #ifndef POSTERN_LOCAL_DOMAIN_H
 #define POSTERN_LOCAL_DOMAIN_H
 
-#include "buf.h"
+#include "base/buf.h"
 
 struct local_domain;
 

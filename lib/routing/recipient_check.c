@@ -1,16 +1,16 @@
 /* recipient_check.c: RCPT-time destination and recipient checks (see
  * recipient_check.h). */
-#include "recipient_check.h"
+#include "routing/recipient_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "log.h"
-#include "maps.h"
-#include "mem.h"
-#include "str.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "tables/maps.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 #define REPLY_NAME_MAX 512 /* bytes of the client's address quoted back */
 

@@ -21,9 +21,9 @@
 #ifndef POSTERN_RECIPIENT_CHECK_H
 #define POSTERN_RECIPIENT_CHECK_H
 
-#include "buf.h"
-#include "resolve.h"
-#include "rewrite.h"
+#include "base/buf.h"
+#include "routing/resolve.h"
+#include "routing/rewrite.h"
 
 struct recipient_check_settings {
     int allow_untrusted_routing;

@@ -1,16 +1,16 @@
 /* resolve.c: address classes and transports (see resolve.h and
  * docs/addressing.md). */
-#include "resolve.h"
+#include "routing/resolve.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
-#include "config.h"
-#include "domain_list.h"
-#include "log.h"
-#include "maps.h"
-#include "mem.h"
+#include "message/address.h"
+#include "config/config.h"
+#include "tables/domain_list.h"
+#include "base/log.h"
+#include "tables/maps.h"
+#include "base/mem.h"
 
 /* Longest address we resolve; longer input resolves as malformed. */
 #define RESOLVE_ADDRESS_MAX 4096

@@ -52,8 +52,8 @@
 #ifndef POSTERN_RESOLVE_H
 #define POSTERN_RESOLVE_H
 
-#include "buf.h"
-#include "rewrite.h"
+#include "base/buf.h"
+#include "routing/rewrite.h"
 
 struct resolve_settings {
     const char *virtual_alias_domains;

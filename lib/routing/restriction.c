@@ -1,13 +1,13 @@
 /* restriction.c: restriction lists and access results (restriction.h). */
-#include "restriction.h"
+#include "routing/restriction.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
-#include "header.h"
-#include "mem.h"
+#include "message/address.h"
+#include "message/header.h"
+#include "base/mem.h"
 
 static const struct {
     const char *name;

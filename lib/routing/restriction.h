@@ -18,8 +18,8 @@
 
 #include <stddef.h>
 
-#include "buf.h"
-#include "str.h"
+#include "base/buf.h"
+#include "base/str.h"
 
 enum restriction_kind {
     RESTR_PERMIT,

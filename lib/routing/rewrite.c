@@ -1,15 +1,15 @@
 /* rewrite.c: canonical form, canonical maps and virtual alias expansion
  * (see rewrite.h and docs/addressing.md). */
-#include "rewrite.h"
+#include "routing/rewrite.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
-#include "config.h"
-#include "local_domain.h"
-#include "log.h"
-#include "mem.h"
+#include "message/address.h"
+#include "config/config.h"
+#include "routing/local_domain.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 /* Postfix's cleanup_map11 gives up after this many canonical steps. */
 #define REWRITE_CANONICAL_MAX 10

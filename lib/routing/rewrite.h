@@ -34,10 +34,10 @@
 #ifndef POSTERN_REWRITE_H
 #define POSTERN_REWRITE_H
 
-#include "buf.h"
-#include "dict.h"
-#include "maps.h"
-#include "str.h"
+#include "base/buf.h"
+#include "tables/dict.h"
+#include "tables/maps.h"
+#include "base/str.h"
 
 /* Settings, one field per main.cf parameter of the same name. Strings
  * are only read by rewrite_open (which copies what it keeps), so they

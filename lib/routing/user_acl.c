@@ -1,5 +1,5 @@
 /* user_acl.c: authorized_*_users checks for local clients (user_acl.h). */
-#include "user_acl.h"
+#include "routing/user_acl.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "domain_list.h"
-#include "mem.h"
-#include "privs.h"
-#include "str.h"
+#include "config/config.h"
+#include "tables/domain_list.h"
+#include "base/mem.h"
+#include "base/privs.h"
+#include "base/str.h"
 
 struct user_acl {
     const char *title;

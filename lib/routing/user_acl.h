@@ -2,12 +2,12 @@
  * authorized_submit_users, authorized_mailq_users and
  * authorized_flush_users.
  *
- * The uid comes from the kernel (lib/peercred: SO_PEERCRED on the unix
+ * The uid comes from the kernel (lib/base/peercred: SO_PEERCRED on the unix
  * socket the client connected to), never from the client, so the check
  * is made by the daemon that serves the request: Postern has no
  * set-uid or set-gid program that could make it on the client's side.
  *
- * The parameter's value is a Postfix string list (lib/domain_list.h,
+ * The parameter's value is a Postfix string list (lib/tables/domain_list.h,
  * DOMAIN_LIST_STRING): user names, `!name`, `type:table` (the name is a
  * lookup key; any value matches) and `/file/name`, first match wins,
  * case does not matter. As in Postfix:
@@ -25,7 +25,7 @@
 #ifndef POSTERN_USER_ACL_H
 #define POSTERN_USER_ACL_H
 
-#include "buf.h"
+#include "base/buf.h"
 
 enum user_acl_result { USER_ACL_ALLOWED, USER_ACL_DENIED, USER_ACL_ERROR };
 

@@ -3,14 +3,14 @@
  * The line is first checked as a whole (length, control characters),
  * then split into the verb and the rest; each verb has its own small
  * grammar. All scanning is by index within [0, len), never past it. */
-#include "smtp_cmd.h"
+#include "smtp/smtp_cmd.h"
 
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
 
-#include "address.h"
-#include "xtext.h"
+#include "message/address.h"
+#include "base/xtext.h"
 
 static const struct {
     const char *name;

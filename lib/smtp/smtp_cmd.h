@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* Longest command line accepted (Postfix's line_length_limit). */
 #define SMTP_CMD_LINE_MAX 2048
@@ -129,6 +129,6 @@ int smtp_cmd_parse(struct smtp_cmd *cmd, const char *line, size_t len,
 /* The canonical upper-case name of a verb ("MAIL"; "UNKNOWN"). */
 const char *smtp_verb_name(enum smtp_verb verb);
 
-/* xtext (ENVID=, ORCPT=, AUTH=) is decoded with lib/xtext.h. */
+/* xtext (ENVID=, ORCPT=, AUTH=) is decoded with lib/base/xtext.h. */
 
 #endif

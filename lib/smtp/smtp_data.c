@@ -1,5 +1,5 @@
 /* smtp_data.c: the DATA content scanner (see smtp_data.h). */
-#include "smtp_data.h"
+#include "smtp/smtp_data.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /* maildir.c: Maildir++ delivery (see maildir.h): directory creation,
  * Dovecot-style unique names, the streamed tmp/ -> new/ write with
  * fsyncs, and the quota check at commit. */
-#include "maildir.h"
+#include "storage/maildir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "mem.h"
-#include "str.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 #define DEFAULT_DIR_MODE 0700
 #define DEFAULT_FILE_MODE 0600

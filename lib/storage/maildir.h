@@ -24,9 +24,9 @@
 
 #include <sys/types.h>
 
-#include "buf.h"
-#include "maildir_quota.h"
-#include "store.h"
+#include "base/buf.h"
+#include "storage/maildir_quota.h"
+#include "storage/store.h"
 
 struct maildir_options {
     const char *path;     /* the Maildir root (INBOX); required */
@@ -67,7 +67,7 @@ enum store_result maildir_delivery_commit(struct maildir_delivery *d,
                                           struct buf *final_path);
 
 /* The same commit in steps, so that one process delivering to several
- * Maildirs can sync their files together (lib/fsync_group.h):
+ * Maildirs can sync their files together (lib/base/fsync_group.h):
  *   prepare  - size and quota checks, everything written (not synced);
  *   fd       - the tmp/ file's descriptor, for the caller to fsync;
  *   publish  - given the fsync's errno (0: it succeeded), moves the file

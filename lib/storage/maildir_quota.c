@@ -2,7 +2,7 @@
  * `maildirsize` file (see maildir_quota.h). The parser is the only code
  * here that reads untrusted bytes; it is bounded by the length it is
  * given and is fuzzed by fuzz/fuzz_maildirsize.c. */
-#include "maildir_quota.h"
+#include "storage/maildir_quota.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "maildir.h"
-#include "mem.h"
-#include "str.h"
+#include "storage/maildir.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 /* ---- parsing ---- */
 

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define MAILDIR_QUOTA_FILE_NAME "maildirsize"
 /* Maildir++: a file this large is recalculated rather than read. */

@@ -1,7 +1,7 @@
 /* mbox.c: mbox delivery with dot lock + fcntl/flock locking, Postfix's
  * From_ line and ">From " quoting, and truncation on failure (see
  * mbox.h). */
-#include "mbox.h"
+#include "storage/mbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "mem.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 #define DEFAULT_LOCK_ATTEMPTS 20
 #define DEFAULT_LOCK_DELAY_MS 1000

@@ -34,8 +34,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "buf.h"
-#include "store.h"
+#include "base/buf.h"
+#include "storage/store.h"
 
 #define MBOX_LOCK_DOTLOCK 1
 #define MBOX_LOCK_FCNTL 2

@@ -1,6 +1,6 @@
 /* store.c: delivery status, content filter and file-system helpers shared
  * by the Maildir and mbox writers (see store.h). */
-#include "store.h"
+#include "storage/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mem.h"
+#include "base/mem.h"
 
 void store_status_init(struct store_status *st)
 {

@@ -1,6 +1,6 @@
 /* alias_file.c: aliases(5) parsing, value splitting and table building
  * (alias_file.h). */
-#include "alias_file.h"
+#include "tables/alias_file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "dict.h"
-#include "mem.h"
+#include "tables/dict.h"
+#include "base/mem.h"
 
 static int is_blank(char c)
 {

@@ -16,8 +16,8 @@
 
 #include <stddef.h>
 
-#include "buf.h"
-#include "str.h"
+#include "base/buf.h"
+#include "base/str.h"
 
 /* Longest entry (name plus value, continuation lines joined). */
 #define ALIAS_ENTRY_MAX (1024 * 1024)

@@ -2,7 +2,7 @@
  * dict.h and dict_impl.h): spec parsing, case folding, the trailing-NUL
  * convention of Postfix's indexed files, reload on change, and atomic
  * writes (temp file, fsync, rename, directory fsync). */
-#include "dict.h"
+#include "tables/dict.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dict_impl.h"
-#include "log.h"
-#include "mem.h"
-#include "str.h"
+#include "tables/dict_impl.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 static const struct dict_type *const dict_types[] = {
     &dict_type_hash,   &dict_type_btree,  &dict_type_lmdb,

@@ -19,8 +19,8 @@
 
 #include <stddef.h>
 
-#include "buf.h"
-#include "str.h"
+#include "base/buf.h"
+#include "base/str.h"
 
 enum dict_result { DICT_FOUND, DICT_NOTFOUND, DICT_ERROR };
 

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dict_impl.h"
-#include "mem.h"
+#include "tables/dict_impl.h"
+#include "base/mem.h"
 
 enum dict_cidr_kind { CIDR_MATCH, CIDR_IF, CIDR_ENDIF };
 

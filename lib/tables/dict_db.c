@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict_impl.h"
-#include "log.h"
-#include "mem.h"
+#include "tables/dict_impl.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 struct dict_db {
     DB *db;

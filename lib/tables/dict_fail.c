@@ -1,7 +1,7 @@
 /* dict_fail.c: fail:name, a table whose every lookup is a temporary
  * error. Used to test that callers defer, and to switch a feature off
  * safely. */
-#include "dict_impl.h"
+#include "tables/dict_impl.h"
 
 static int dict_fail_load(struct dict *d, struct buf *err)
 {

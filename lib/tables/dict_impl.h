@@ -1,4 +1,4 @@
-/* dict_impl.h: the contract between lib/dict.c and the table backends
+/* dict_impl.h: the contract between lib/tables/dict.c and the table backends
  * (dict_db.c, dict_lmdb.c, dict_regexp.c, ...). Not for other callers:
  * they use dict.h.
  *
@@ -11,8 +11,8 @@
 
 #include <sys/stat.h>
 
-#include "buf.h"
-#include "dict.h"
+#include "base/buf.h"
+#include "tables/dict.h"
 
 struct dict;
 

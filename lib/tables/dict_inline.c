@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict_impl.h"
-#include "mem.h"
-#include "str.h"
+#include "tables/dict_impl.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 static int dict_inline_load(struct dict *d, struct buf *err)
 {

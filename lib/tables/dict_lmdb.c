@@ -14,8 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "dict_impl.h"
-#include "mem.h"
+#include "tables/dict_impl.h"
+#include "base/mem.h"
 
 /* Entries are written in batches of this many per transaction. When the
  * map fills up the batch is replayed into a larger map. */

@@ -2,15 +2,15 @@
  * pcre: tables share (see dict_pattern.h). A malformed rule fails the
  * whole table with "file, line N: why", so lookups defer instead of
  * silently skipping a rule an administrator relies on. */
-#include "dict_pattern.h"
+#include "tables/dict_pattern.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "log.h"
-#include "mem.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 enum dict_rule_kind { RULE_MATCH, RULE_IF, RULE_ENDIF };
 

@@ -16,8 +16,8 @@
 
 #include <stddef.h>
 
-#include "buf.h"
-#include "dict_impl.h"
+#include "base/buf.h"
+#include "tables/dict_impl.h"
 
 /* Capture offsets of one match: start/end of group i in ovector[2i],
  * ovector[2i+1]; (size_t)-1 for a group that did not match. */

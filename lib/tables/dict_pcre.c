@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict_pattern.h"
-#include "mem.h"
+#include "tables/dict_pattern.h"
+#include "base/mem.h"
 
 #define DICT_PCRE_MATCH_LIMIT 1000000
 #define DICT_PCRE_DEPTH_LIMIT 10000

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict_pattern.h"
-#include "mem.h"
+#include "tables/dict_pattern.h"
+#include "base/mem.h"
 
 struct dict_regexp {
     regex_t re;

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict_impl.h"
-#include "mem.h"
+#include "tables/dict_impl.h"
+#include "base/mem.h"
 
 /* Strips { } around a value and the whitespace inside them; shared with
  * inline: through the same rule. */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict_impl.h"
-#include "mem.h"
+#include "tables/dict_impl.h"
+#include "base/mem.h"
 
 void dict_text_init(struct dict_text_reader *r, const char *text, size_t len)
 {

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict_impl.h"
-#include "mem.h"
-#include "str.h"
+#include "tables/dict_impl.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 static int dict_texthash_add(void *ctx, const char *key, const char *value,
                              int line, struct buf *err)

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict_impl.h"
-#include "mem.h"
+#include "tables/dict_impl.h"
+#include "base/mem.h"
 
 static int dict_unix_load(struct dict *d, struct buf *err)
 {

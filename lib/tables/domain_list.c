@@ -1,16 +1,16 @@
 /* domain_list.c: Postfix-style domain match lists (see domain_list.h). */
-#include "domain_list.h"
+#include "tables/domain_list.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict.h"
-#include "log.h"
-#include "maps.h"
-#include "mem.h"
-#include "str.h"
+#include "tables/dict.h"
+#include "base/log.h"
+#include "tables/maps.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 #define DOMAIN_LIST_FILE_MAX (4 * 1024 * 1024) /* bytes of a /file item */
 #define DOMAIN_LIST_ITEMS_MAX 100000

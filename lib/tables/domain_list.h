@@ -21,7 +21,7 @@
 #ifndef POSTERN_DOMAIN_LIST_H
 #define POSTERN_DOMAIN_LIST_H
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define DOMAIN_LIST_STRING 0x00
 #define DOMAIN_LIST_HOST 0x01

@@ -1,11 +1,11 @@
 /* maps.c: search lists of lookup tables (see maps.h). */
-#include "maps.h"
+#include "tables/maps.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "mem.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 struct maps_entry {
     char *spec;        /* as opened, without proxy: */

@@ -15,9 +15,9 @@
 #ifndef POSTERN_MAPS_H
 #define POSTERN_MAPS_H
 
-#include "buf.h"
-#include "dict.h"
-#include "str.h"
+#include "base/buf.h"
+#include "tables/dict.h"
+#include "base/str.h"
 
 struct maps;
 

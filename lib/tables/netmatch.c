@@ -1,14 +1,14 @@
 /* netmatch.c: host and network lists (see netmatch.h). */
-#include "netmatch.h"
+#include "tables/netmatch.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "buf.h"
-#include "log.h"
-#include "mem.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 enum net_kind { NET_CIDR, NET_NAME, NET_TABLE, NET_BAD };
 

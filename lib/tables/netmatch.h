@@ -12,8 +12,8 @@
 #ifndef POSTERN_NETMATCH_H
 #define POSTERN_NETMATCH_H
 
-#include "dict.h"
-#include "str.h"
+#include "tables/dict.h"
+#include "base/str.h"
 
 struct netlist;
 

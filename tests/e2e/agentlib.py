@@ -5,11 +5,11 @@ its socket, as qmgr would, for test_virtual.py and test_local.py.
     q = env.queue_file("s@x.org", ["a@ex.org"], b"Subject: x\r\n\r\nhi\r\n")
     [(status, dsn, relay, reason)] = env.deliver(q)
 
-The agent runs standalone (`-S SOCKET`, see lib/agent.h) with a fresh
+The agent runs standalone (`-S SOCKET`, see lib/delivery/agent.h) with a fresh
 configuration directory; queue files are written by
-tests/helpers/agent_qfile (lib/qfile_writer) into queue/active, and
-requests sent by tests/helpers/deliver_call (lib/deliver_req over
-lib/attr). Standard library only.
+tests/helpers/agent_qfile (lib/queue/qfile_writer) into queue/active, and
+requests sent by tests/helpers/deliver_call (lib/delivery/deliver_req over
+lib/ipc/attr). Standard library only.
 """
 import os
 import pwd

@@ -1,4 +1,4 @@
-"""dns_util.py: DNS servers on loopback for the tests of lib/dns and of
+"""dns_util.py: DNS servers on loopback for the tests of lib/dns/dns and of
 smtpd's reject_unknown_* restrictions.
 
 Dnsmasq runs dnsmasq (Debian package dnsmasq-base; no system service is
@@ -32,7 +32,7 @@ TEST_ZONE = [
     ("--host-record", "v6only.example,::5"),
     ("--host-record", "both.example,127.0.0.6,::6"),
     # RFC 7505 null MX: "0 ."; and a null MX beside an address.
-    # bücher.example, in its A-label form (IDNA, lib/idna.c)
+    # bücher.example, in its A-label form (IDNA, lib/dns/idna.c)
     ("--mx-host", "xn--bcher-kva.example,mail.mx.example,10"),
     ("--mx-host", "nullmx.example,.,0"),
     ("--mx-host", "nullmxa.example,.,0"),

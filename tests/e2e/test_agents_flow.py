@@ -107,7 +107,7 @@ class AgentsFlowTest(unittest.TestCase):
 
     def test_one_failed_copy_does_not_hold_back_the_others(self):
         """virtual writes the copies of a multi-recipient request first
-        and syncs them together (lib/agent_mailbox: batched copies). A copy
+        and syncs them together (lib/delivery/agent_mailbox: batched copies). A copy
         that cannot be moved into new/ fails alone: it is deferred, the
         others are delivered and reported, and the retry delivers only
         the deferred one."""
@@ -146,8 +146,8 @@ class AgentsFlowTest(unittest.TestCase):
 
     def test_qmgr_reads_whole_reply(self):
         """A reply for 40 recipients has 161 attributes: more than
-        lib/attr's default limit (128), so qmgr reads replies with
-        deliver_attr_limits (lib/deliver_req.h)."""
+        lib/ipc/attr's default limit (128), so qmgr reads replies with
+        deliver_attr_limits (lib/delivery/deliver_req.h)."""
         qid = self.inject("alice@example.com",
                           *[f"u{i}@virt.test" for i in range(40)])
         self.wait_gone(qid)

@@ -1,7 +1,7 @@
 """test_bounce_format.py: delivery status notices read by Python's email
 package.
 
-tests/helpers/bounce_compose writes a notice with lib/bounce_msg; these
+tests/helpers/bounce_compose writes a notice with lib/message/bounce_msg; these
 cases parse it the way a mail client or another MTA would and check that
 it is a valid multipart/report with message/delivery-status, RFC 3464's
 fields, and the original (or its header) as the third part.

@@ -135,7 +135,7 @@ class CrashRecoveryTest(unittest.TestCase):
                              what="master gone")
         # The old children notice that master is gone and finish up; the
         # new master must be able to start meanwhile (they close their
-        # copies of the listeners at once, lib/server.c), so only the
+        # copies of the listeners at once, lib/ipc/server.c), so only the
         # moment until they read the lifeline's EOF is waited out here.
         deadline = time.monotonic() + 3
         while True:
@@ -336,7 +336,7 @@ class CrashRecoveryTest(unittest.TestCase):
         os.kill(pid, signal.SIGKILL)
         inst.wait_until(lambda: not pid_alive(pid), timeout=10,
                         what="master gone")
-        # Before lib/server.c closed the listeners of a stopping process,
+        # Before lib/ipc/server.c closed the listeners of a stopping process,
         # this failed for as long as the old session lasted (up to
         # smtpd_timeout): bind: Address already in use.
         inst.wait_until(lambda: inst.postern("start").returncode == 0,

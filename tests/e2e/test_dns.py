@@ -1,4 +1,4 @@
-"""lib/dns against real DNS servers on loopback (tests/helpers/dnsq):
+"""lib/dns/dns against real DNS servers on loopback (tests/helpers/dnsq):
 every record type parsed from a real answer, NXDOMAIN against NODATA,
 null MX, a malformed MX, the MX/A/AAAA verdicts of the domain lookup,
 the synchronous helper, and a server that never answers (a timeout is

@@ -1,7 +1,7 @@
 """test_master.py: master and `postern` driven end to end.
 
 The services are tests/helpers/master_testsvc, which speaks
-lib/master_proto.h directly (greeting "220 testsvc pid=P uid=U ...", then
+lib/ipc/master_proto.h directly (greeting "220 testsvc pid=P uid=U ...", then
 echo; "crash" aborts the child). Each test runs its own instance
 (tests/e2e/instance.py) on free loopback ports.
 """

@@ -1,5 +1,5 @@
 """test_master_skeleton.py: master with services built on the real server
-skeleton (lib/server.c): tests/helpers/echo_service and trigger_service.
+skeleton (lib/ipc/server.c): tests/helpers/echo_service and trigger_service.
 
 test_master.py tests master against a helper that speaks master_proto.h
 by hand; these tests prove that master and the skeleton agree on the

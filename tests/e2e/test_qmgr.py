@@ -218,7 +218,7 @@ class QmgrBasicTest(QmgrTestBase):
 
     def test_many_recipients_in_one_request(self):
         # 50 recipients (default_destination_recipient_limit) in one
-        # deliver/1 request: far more attributes than lib/attr's default
+        # deliver/1 request: far more attributes than lib/ipc/attr's default
         self.inst.start()
         rcpts = [f"u{i}@virt.test" for i in range(60)]
         qid = self.inject("alice@example.com", *rcpts)

@@ -294,7 +294,7 @@ class VirtualTest(unittest.TestCase):
         self.assertIsNone(self.env.proc.poll())
         self.assertEqual(self.env.proc.pid, pid)
         # max_use counts connections; on one connection a process serves
-        # 100 requests per unit of max_use (lib/agent_serve.c), then
+        # 100 requests per unit of max_use (lib/delivery/agent_serve.c), then
         # closes it after the reply and exits.
         self.env.restart(max_use="1")
         reply = self.env.deliver(q, count=101, expect_ok=False)

@@ -1,4 +1,4 @@
-/* agent_qfile.c: writes one queue file with lib/qfile_writer, for the
+/* agent_qfile.c: writes one queue file with lib/queue/qfile_writer, for the
  * delivery agent tests (tests/e2e/test_virtual.py, test_local.py).
  *
  *   agent_qfile DIR SENDER RCPT... < CONTENT
@@ -15,10 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "mem.h"
-#include "qfile_reader.h"
-#include "qfile_writer.h"
+#include "base/buf.h"
+#include "base/mem.h"
+#include "queue/qfile_reader.h"
+#include "queue/qfile_writer.h"
 
 static void die(const char *what, struct buf *err)
 {

@@ -1,5 +1,5 @@
 /* bounce_compose.c: test helper that writes one delivery status notice
- * (lib/bounce_msg) to stdout, so tests/e2e/test_bounce_format.py can
+ * (lib/message/bounce_msg) to stdout, so tests/e2e/test_bounce_format.py can
  * check it with Python's email package.
  *
  * usage: bounce_compose [-k failure|delay|success] [-H myhostname]
@@ -17,11 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bounce_msg.h"
-#include "buf.h"
-#include "dsn.h"
-#include "mem.h"
-#include "str.h"
+#include "message/bounce_msg.h"
+#include "base/buf.h"
+#include "message/dsn.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 #define MAX_RCPTS 64
 

@@ -19,12 +19,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "attr.h"
-#include "buf.h"
-#include "deliver_req.h"
-#include "mem.h"
-#include "qfile_reader.h"
-#include "stream.h"
+#include "ipc/attr.h"
+#include "base/buf.h"
+#include "delivery/deliver_req.h"
+#include "base/mem.h"
+#include "queue/qfile_reader.h"
+#include "base/stream.h"
 
 int main(int argc, char **argv)
 {

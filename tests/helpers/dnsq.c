@@ -1,4 +1,4 @@
-/* dnsq.c: asks lib/dns questions and prints the answers, for
+/* dnsq.c: asks lib/dns/dns questions and prints the answers, for
  * tests/e2e/test_dns.py (which runs a DNS server on loopback).
  *
  *   dnsq [-s IP[@PORT]]... [-t MS] [-S] QUERY...
@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dns.h"
-#include "mem.h"
+#include "dns/dns.h"
+#include "base/mem.h"
 
 struct job {
     const char *arg;

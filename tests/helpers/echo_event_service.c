@@ -8,11 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "event.h"
-#include "mem.h"
-#include "server.h"
-#include "stream.h"
+#include "base/buf.h"
+#include "base/event.h"
+#include "base/mem.h"
+#include "ipc/server.h"
+#include "base/stream.h"
 
 #define SESSION_IDLE_MS 30000
 

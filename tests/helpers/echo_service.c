@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "server.h"
-#include "stream.h"
+#include "base/buf.h"
+#include "ipc/server.h"
+#include "base/stream.h"
 
 static const char *greeting;
 

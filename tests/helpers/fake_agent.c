@@ -1,7 +1,7 @@
 /* fake_agent.c: a stand-in delivery agent for the qmgr tests
  * (tests/e2e/test_qmgr.py). It speaks deliver/1 (docs/mail-flow.md) as a
  * master child, marks each recipient it answers `sent` done in the
- * queue file (lib/qfile, fdatasync) before replying, and logs each
+ * queue file (lib/queue/qfile, fdatasync) before replying, and logs each
  * recipient in Postfix's shape, as the real agents do, but delivers
  * nothing anywhere: it only notes what it would have delivered.
  *
@@ -37,17 +37,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attr.h"
-#include "buf.h"
-#include "config.h"
-#include "deliver_req.h"
-#include "dsn.h"
-#include "log.h"
-#include "master_proto.h"
-#include "qfile_reader.h"
-#include "queue_dirs.h"
-#include "qid.h"
-#include "stream.h"
+#include "ipc/attr.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "delivery/deliver_req.h"
+#include "message/dsn.h"
+#include "base/log.h"
+#include "ipc/master_proto.h"
+#include "queue/qfile_reader.h"
+#include "queue/queue_dirs.h"
+#include "queue/qid.h"
+#include "base/stream.h"
 
 static const char *service = "fake";
 static unsigned generation;

@@ -31,7 +31,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "master_proto.h"
+#include "ipc/master_proto.h"
 
 static int log_fd = -1;
 static const char *service = "?";

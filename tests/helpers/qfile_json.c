@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "buf.h"
-#include "qfile_reader.h"
+#include "base/buf.h"
+#include "queue/qfile_reader.h"
 
 static void json_string(const char *data, size_t len)
 {

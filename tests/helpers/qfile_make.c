@@ -1,4 +1,4 @@
-/* qfile_make.c: writes one queue file with lib/qfile_writer, for the
+/* qfile_make.c: writes one queue file with lib/queue/qfile_writer, for the
  * queue tool tests, and prints its queue id.
  *
  *   qfile_make DIR [-s sender] [-t arrival_seconds] [-a name=value]...
@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "mem.h"
-#include "qfile.h"
-#include "qfile_reader.h"
-#include "qfile_writer.h"
+#include "base/buf.h"
+#include "base/mem.h"
+#include "queue/qfile.h"
+#include "queue/qfile_reader.h"
+#include "queue/qfile_writer.h"
 
 #define MAX_RCPTS 64
 

@@ -1,4 +1,4 @@
-/* qinject.c: puts a message into a queue the way smtpd does (lib/qfile
+/* qinject.c: puts a message into a queue the way smtpd does (lib/queue/qfile
  * writer: temporary file, fdatasync, rename, directory fsync) and prints
  * its queue id, so qmgr tests need no smtpd.
  *
@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "qfile_writer.h"
+#include "base/buf.h"
+#include "queue/qfile_writer.h"
 
 int main(int argc, char **argv)
 {

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "server.h"
+#include "base/log.h"
+#include "ipc/server.h"
 
 static int out_fd = -1;
 

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem.h"
-#include "recipient_check.h"
-#include "resolve.h"
-#include "rewrite.h"
+#include "base/mem.h"
+#include "routing/recipient_check.h"
+#include "routing/resolve.h"
+#include "routing/rewrite.h"
 
 static char fixture_dir[256];
 

@@ -15,12 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "mem.h"
-#include "qfile.h"
-#include "qfile_reader.h"
-#include "qfile_writer.h"
-#include "qid.h"
+#include "base/buf.h"
+#include "base/mem.h"
+#include "queue/qfile.h"
+#include "queue/qfile_reader.h"
+#include "queue/qfile_writer.h"
+#include "queue/qid.h"
 
 static const char SAMPLE_CONTENT[] =
     "Received: from client.example (client.example [192.0.2.1])\n"

@@ -2,7 +2,7 @@
  * writing a queue file from a short description (recipients with their
  * original addresses and done marks, attributes, content), reading one
  * back, and a rewriting object for a small site whose tables the test
- * writes (lib/rewrite through addr_fixture.h). */
+ * writes (lib/routing/rewrite through addr_fixture.h). */
 #ifndef POSTERN_REQUEUE_FIXTURE_H
 #define POSTERN_REQUEUE_FIXTURE_H
 
@@ -12,13 +12,13 @@
 #include <unistd.h>
 
 #include "addr_fixture.h"
-#include "buf.h"
-#include "log.h"
-#include "mem.h"
-#include "qfile.h"
-#include "qfile_reader.h"
-#include "qfile_writer.h"
-#include "qid.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "queue/qfile.h"
+#include "queue/qfile_reader.h"
+#include "queue/qfile_writer.h"
+#include "queue/qid.h"
 
 struct fx_rcpt {
     const char *address;

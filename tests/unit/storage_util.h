@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "str.h"
+#include "base/buf.h"
+#include "base/str.h"
 
 /* A fresh scratch directory (mode 0755 so a dropped-privilege child can
  * reach it); removed by scratch_remove. */

@@ -1,11 +1,11 @@
-/* test_address.c: unit tests for lib/address (RFC 5321 mailboxes,
- * quoting, routing tricks, delimiters, domains) and lib/addrlist (RFC
+/* test_address.c: unit tests for lib/message/address (RFC 5321 mailboxes,
+ * quoting, routing tricks, delimiters, domains) and lib/message/addrlist (RFC
  * 5322 header address lists). */
 #include "unit.h"
 
-#include "addrlist.h"
-#include "address.h"
-#include "buf.h"
+#include "message/addrlist.h"
+#include "message/address.h"
+#include "base/buf.h"
 
 struct mailbox_case {
     const char *input;

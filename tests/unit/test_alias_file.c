@@ -1,10 +1,10 @@
-/* test_alias_file.c: unit tests for lib/alias_file: aliases(5) parsing,
+/* test_alias_file.c: unit tests for lib/tables/alias_file: aliases(5) parsing,
  * value and :include: splitting, and the errors that name file and line. */
 #include "unit.h"
 
-#include "alias_file.h"
-#include "buf.h"
-#include "str.h"
+#include "tables/alias_file.h"
+#include "base/buf.h"
+#include "base/str.h"
 
 static int collect(void *ctx, const char *name, const char *value, int line,
                    struct buf *err)

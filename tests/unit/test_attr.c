@@ -1,4 +1,4 @@
-/* test_attr.c: unit tests for lib/attr (wire format, bounds, client). */
+/* test_attr.c: unit tests for lib/ipc/attr (wire format, bounds, client). */
 #include "unit.h"
 
 #include <signal.h>
@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attr.h"
-#include "buf.h"
-#include "stream.h"
+#include "ipc/attr.h"
+#include "base/buf.h"
+#include "base/stream.h"
 
 static struct attr_msg *sample(void)
 {

@@ -1,5 +1,5 @@
-/* test_backoff.c: retry timing of deferred mail (lib/backoff). */
-#include "backoff.h"
+/* test_backoff.c: retry timing of deferred mail (lib/queue/backoff). */
+#include "queue/backoff.h"
 #include "unit.h"
 
 static void test_delay_clamped(void)

@@ -1,9 +1,9 @@
-/* test_base64.c: unit tests for lib/base64 (RFC 4648 test vectors,
+/* test_base64.c: unit tests for lib/base/base64 (RFC 4648 test vectors,
  * binary data, strict decoding). */
 #include "unit.h"
 
-#include "base64.h"
-#include "buf.h"
+#include "base/base64.h"
+#include "base/buf.h"
 
 static void test_vectors(void)
 {

@@ -1,4 +1,4 @@
-/* test_bounce_msg.c: unit tests for lib/bounce_msg. Each notice is
+/* test_bounce_msg.c: unit tests for lib/message/bounce_msg. Each notice is
  * parsed back (boundary, parts, fields) and checked against RFC 3464's
  * required fields, RET and size-limit handling, ORCPT/ENVID, line ends,
  * streaming, and header injection. */
@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "bounce_msg.h"
-#include "buf.h"
-#include "dsn.h"
-#include "mem.h"
-#include "str.h"
+#include "message/bounce_msg.h"
+#include "base/buf.h"
+#include "message/dsn.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 #define NOW 1795000000
 #define ARRIVAL (NOW - 3 * 3600 - 60)

@@ -1,15 +1,15 @@
-/* test_bounce_template.c: unit tests for lib/bounce_template (bounce(5)
+/* test_bounce_template.c: unit tests for lib/message/bounce_template (bounce(5)
  * template files and Postern's notice texts shown as templates, for
  * postconf -b and -t). */
 #include "unit.h"
 
 #include <ctype.h>
 
-#include "bounce_msg.h"
-#include "bounce_template.h"
-#include "buf.h"
-#include "config.h"
-#include "str.h"
+#include "message/bounce_msg.h"
+#include "message/bounce_template.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "base/str.h"
 
 static struct strlist warnings;
 

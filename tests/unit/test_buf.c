@@ -1,9 +1,9 @@
-/* test_buf.c: unit tests for lib/buf, lib/str and lib/mem. */
+/* test_buf.c: unit tests for lib/base/buf, lib/base/str and lib/base/mem. */
 #include "unit.h"
 
-#include "buf.h"
-#include "mem.h"
-#include "str.h"
+#include "base/buf.h"
+#include "base/mem.h"
+#include "base/str.h"
 
 static void test_buf_append_and_grow(void)
 {

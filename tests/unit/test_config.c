@@ -1,16 +1,16 @@
-/* test_config.c: unit tests for lib/config (main.cf reading, expansion,
- * typed values, overrides) and the parameter table in lib/params.c. */
+/* test_config.c: unit tests for lib/config/config (main.cf reading, expansion,
+ * typed values, overrides) and the parameter table in lib/config/params.c. */
 #include "unit.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "config.h"
-#include "mem.h"
-#include "params.h"
-#include "str.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "base/mem.h"
+#include "config/params.h"
+#include "base/str.h"
 
 static struct strlist warnings;
 

@@ -1,4 +1,4 @@
-/* test_defer_log.c: unit tests for lib/defer_log (the defer/ and bounce/
+/* test_defer_log.c: unit tests for lib/queue/defer_log (the defer/ and bounce/
  * recipient status logs): round trips, appends, the reader's bounds and
  * fail-closed checks, removal. */
 #include <errno.h>
@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "defer_log.h"
-#include "queue_dirs.h"
+#include "base/buf.h"
+#include "queue/defer_log.h"
+#include "queue/queue_dirs.h"
 #include "unit.h"
 
 static char queue_dir[64];

@@ -1,11 +1,11 @@
-/* test_deliver_req.c: unit tests for lib/deliver_req: a request and a
+/* test_deliver_req.c: unit tests for lib/delivery/deliver_req: a request and a
  * reply survive encoding and decoding (also over the wire format), and
  * the readers refuse what the contract forbids. */
 #include "unit.h"
 
-#include "attr.h"
-#include "buf.h"
-#include "deliver_req.h"
+#include "ipc/attr.h"
+#include "base/buf.h"
+#include "delivery/deliver_req.h"
 
 /* Encodes msg (and frees it), decodes the bytes: the message as the
  * peer reads it, or NULL. */

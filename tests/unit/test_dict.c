@@ -1,4 +1,4 @@
-/* test_dict.c: unit tests for lib/dict (every table type, the three
+/* test_dict.c: unit tests for lib/tables/dict (every table type, the three
  * outcomes, case folding, pattern syntax, cidr, writes, reload). */
 #include "unit.h"
 
@@ -8,10 +8,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "dict.h"
-#include "log.h"
-#include "mem.h"
+#include "base/buf.h"
+#include "tables/dict.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 static char tmpdir[256];
 

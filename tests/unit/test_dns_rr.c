@@ -1,11 +1,11 @@
-/* test_dns_rr.c: unit tests for lib/dns_rr: names and rdata parsed from
+/* test_dns_rr.c: unit tests for lib/dns/dns_rr: names and rdata parsed from
  * wire format, answers built from rdata (NXDOMAIN, NODATA, SERVFAIL,
  * null MX, malformed and surplus records), the MX/A/AAAA verdicts of
- * both modes, and the presentation form. lib/dns's network side is
+ * both modes, and the presentation form. lib/dns/dns's network side is
  * tested against real servers in tests/e2e/test_dns.py. */
 #include <string.h>
 
-#include "dns_rr.h"
+#include "dns/dns_rr.h"
 #include "unit.h"
 
 /* Wire name from "a.b" ("" is the root). */

@@ -1,9 +1,9 @@
 /* test_dsched.c: the delivery scheduler's concurrency limits and
- * fairness (lib/dsched). */
+ * fairness (lib/queue/dsched). */
 #include <stdio.h>
 #include <string.h>
 
-#include "dsched.h"
+#include "queue/dsched.h"
 #include "unit.h"
 
 static void limits(void *ctx, const char *transport, int *tlimit, int *dlimit)

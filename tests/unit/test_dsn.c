@@ -1,10 +1,10 @@
-/* test_dsn.c: unit tests for lib/dsn: status validation and classes,
+/* test_dsn.c: unit tests for lib/message/dsn: status validation and classes,
  * reply parsing, Postfix's delay formatting and the log fragment. */
 #include "unit.h"
 
-#include "buf.h"
-#include "dsn.h"
-#include "xtext.h"
+#include "base/buf.h"
+#include "message/dsn.h"
+#include "base/xtext.h"
 
 static void test_status_valid(void)
 {

@@ -1,11 +1,11 @@
-/* test_event.c: unit tests for lib/event (fds, timers, signals). */
+/* test_event.c: unit tests for lib/base/event (fds, timers, signals). */
 #include "unit.h"
 
 #include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
 
-#include "event.h"
+#include "base/event.h"
 
 struct fd_state {
     int reads;

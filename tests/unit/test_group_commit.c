@@ -1,7 +1,7 @@
-/* test_group_commit.c: unit tests for lib/group_commit: many queue
+/* test_group_commit.c: unit tests for lib/queue/group_commit: many queue
  * files committed by I/O threads, each reported once in the loop's
  * thread, durable names in place; a broken file reported as failed;
- * lib/bgjob's worker threads; and lib/peercred on a socketpair. */
+ * lib/base/bgjob's worker threads; and lib/base/peercred on a socketpair. */
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -11,11 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bgjob.h"
-#include "event.h"
-#include "group_commit.h"
-#include "peercred.h"
-#include "qfile_writer.h"
+#include "base/bgjob.h"
+#include "base/event.h"
+#include "queue/group_commit.h"
+#include "base/peercred.h"
+#include "queue/qfile_writer.h"
 #include "unit.h"
 
 #define JOBS 40

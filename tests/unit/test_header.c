@@ -1,9 +1,9 @@
-/* test_header.c: unit tests for lib/header (header section splitting,
+/* test_header.c: unit tests for lib/message/header (header section splitting,
  * folding, the header/body boundary, limits and lookups). */
 #include "unit.h"
 
-#include "buf.h"
-#include "header.h"
+#include "base/buf.h"
+#include "message/header.h"
 
 static void parse(struct header_block *hb, const char *text)
 {

@@ -1,5 +1,5 @@
-/* test_header_rewrite.c: unit tests for lib/header_rewrite (header
- * address fields rewritten in place) and the address spans lib/addrlist
+/* test_header_rewrite.c: unit tests for lib/message/header_rewrite (header
+ * address fields rewritten in place) and the address spans lib/message/addrlist
  * reports for it.
  *
  * The callback stands in for smtpd's canonical maps: a small table, a
@@ -7,9 +7,9 @@
  * it fail or return what must not go into a header. */
 #include <string.h>
 
-#include "address.h"
-#include "addrlist.h"
-#include "header_rewrite.h"
+#include "message/address.h"
+#include "message/addrlist.h"
+#include "message/header_rewrite.h"
 #include "unit.h"
 
 static int calls;

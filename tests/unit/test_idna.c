@@ -1,8 +1,8 @@
-/* test_idna.c: unit tests for lib/idna (UTF-8 domain names to A-labels
+/* test_idna.c: unit tests for lib/dns/idna (UTF-8 domain names to A-labels
  * for DNS lookups). */
 #include "unit.h"
 
-#include "idna.h"
+#include "dns/idna.h"
 
 static void check_ascii(const char *in, const char *want)
 {

@@ -1,5 +1,5 @@
-/* test_maildir.c: unit tests for lib/maildir, lib/maildir_quota and the
- * shared pieces of lib/store: unique names, the tmp/ -> new/ delivery,
+/* test_maildir.c: unit tests for lib/storage/maildir, lib/storage/maildir_quota and the
+ * shared pieces of lib/storage/store: unique names, the tmp/ -> new/ delivery,
  * CRLF to LF, S=/W= sizes, folders, Maildir++ quota, and failures that
  * must come back with a precise reason. */
 #include "unit.h"
@@ -8,11 +8,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "maildir.h"
-#include "maildir_quota.h"
-#include "mem.h"
+#include "storage/maildir.h"
+#include "storage/maildir_quota.h"
+#include "base/mem.h"
 #include "storage_util.h"
-#include "store.h"
+#include "storage/store.h"
 
 /* Delivers text in chunks of `chunk` bytes; returns the result and the
  * final path. */

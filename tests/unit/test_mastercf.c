@@ -1,12 +1,12 @@
-/* test_mastercf.c: unit tests for lib/mastercf (master.cf parsing and
+/* test_mastercf.c: unit tests for lib/config/mastercf (master.cf parsing and
  * the normalised one-line form postconf -M prints). */
 #include "unit.h"
 
 #include <unistd.h>
 
-#include "buf.h"
-#include "mastercf.h"
-#include "mem.h"
+#include "base/buf.h"
+#include "config/mastercf.h"
+#include "base/mem.h"
 
 static struct master_entry *entries;
 static size_t count;

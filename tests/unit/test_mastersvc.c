@@ -1,12 +1,12 @@
-/* test_mastersvc.c: master.cf semantics (lib/mastersvc.c). */
+/* test_mastersvc.c: master.cf semantics (lib/config/mastersvc.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mastercf.h"
-#include "mastersvc.h"
-#include "mem.h"
+#include "config/mastercf.h"
+#include "config/mastersvc.h"
+#include "base/mem.h"
 #include "unit.h"
 
 static void parse_ok(const char *text, const char *host, int port)

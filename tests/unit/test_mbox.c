@@ -1,4 +1,4 @@
-/* test_mbox.c: unit tests for lib/mbox: the From_ line, ">From "
+/* test_mbox.c: unit tests for lib/storage/mbox: the From_ line, ">From "
  * quoting, locking against concurrent writers (dot lock and fcntl, with
  * forked processes), stale dot locks, and truncation on failure. */
 #include "unit.h"
@@ -8,10 +8,10 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "mbox.h"
-#include "mem.h"
+#include "storage/mbox.h"
+#include "base/mem.h"
 #include "storage_util.h"
-#include "store.h"
+#include "storage/store.h"
 
 /* Short lock waits keep the failing cases fast. */
 #define QUICK_ATTEMPTS 3

@@ -1,10 +1,10 @@
-/* test_mime_scan.c: unit tests for lib/mime_scan (the header and body
+/* test_mime_scan.c: unit tests for lib/message/mime_scan (the header and body
  * pieces that postmap -h/-b query, with and without MIME). */
 #include "unit.h"
 
-#include "buf.h"
-#include "mime_scan.h"
-#include "str.h"
+#include "base/buf.h"
+#include "message/mime_scan.h"
+#include "base/str.h"
 
 /* Each piece as "H0:text", "H1:..", "H2:.." (header class) or "B:text",
  * one per line, newlines inside a header shown as "|". */

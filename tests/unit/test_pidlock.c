@@ -1,4 +1,4 @@
-/* test_pidlock.c: the one-master-per-queue lock (lib/pidlock.c). */
+/* test_pidlock.c: the one-master-per-queue lock (lib/base/pidlock.c). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,8 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "mem.h"
-#include "pidlock.h"
+#include "base/mem.h"
+#include "base/pidlock.h"
 #include "unit.h"
 
 static void test_lock_holder_and_release(void)

@@ -1,4 +1,4 @@
-/* test_privs.c: unit tests for lib/privs. Dropping privileges is tested
+/* test_privs.c: unit tests for lib/base/privs. Dropping privileges is tested
  * in forked children so the test process keeps its own identity. */
 #include "unit.h"
 
@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "privs.h"
+#include "base/buf.h"
+#include "base/privs.h"
 
 static const char *unpriv_user(void)
 {

@@ -1,5 +1,5 @@
 /* test_qfile.c: unit tests for the queue file writer, reader and
- * in-place updates (lib/qfile*.c): round trips, streaming, the writer's
+ * in-place updates (lib/queue/qfile*.c): round trips, streaming, the writer's
  * rules, done marking and header patches. Damaged files:
  * test_qfile_damage.c. */
 #include "unit.h"

@@ -1,12 +1,12 @@
 /* test_qfile_pool.c: unit tests for the pool of reusable queue files
- * (lib/qfile_pool.c) as the writer uses it, and for lib/fsync_group. */
+ * (lib/queue/qfile_pool.c) as the writer uses it, and for lib/base/fsync_group. */
 #include "unit.h"
 
 #include <sys/file.h>
 
-#include "fsync_group.h"
+#include "base/fsync_group.h"
 #include "qfile_fixture.h"
-#include "qfile_pool.h"
+#include "queue/qfile_pool.h"
 
 /* A queue directory with incoming/ and recycle/; returns the top. */
 static char *make_queue(char **incoming, char **pool)

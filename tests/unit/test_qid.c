@@ -1,9 +1,9 @@
-/* test_qid.c: unit tests for lib/qid (queue id making and checking). */
+/* test_qid.c: unit tests for lib/queue/qid (queue id making and checking). */
 #include "unit.h"
 
 #include <stdint.h>
 
-#include "qid.h"
+#include "queue/qid.h"
 
 static void test_qid_make_shape(void)
 {

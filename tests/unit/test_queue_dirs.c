@@ -1,4 +1,4 @@
-/* test_queue_dirs.c: unit tests for lib/queue_dirs (queue names, safe
+/* test_queue_dirs.c: unit tests for lib/queue/queue_dirs (queue names, safe
  * paths, moves) together with the queue file writer. */
 #include "unit.h"
 
@@ -7,11 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "mem.h"
-#include "qfile_reader.h"
-#include "qfile_writer.h"
-#include "queue_dirs.h"
+#include "base/buf.h"
+#include "base/mem.h"
+#include "queue/qfile_reader.h"
+#include "queue/qfile_writer.h"
+#include "queue/queue_dirs.h"
 
 static char *make_queue(void)
 {
@@ -55,7 +55,7 @@ static void test_queue_names(void)
     CHECK_INT(queue, QUEUE_HOLD);
     CHECK_INT(queue_dir_lookup("bounce", &queue), 0);
     CHECK_INT(queue, QUEUE_BOUNCE);
-    /* maildrop/ holds what postsuper -r requeued (lib/requeue.h). */
+    /* maildrop/ holds what postsuper -r requeued (lib/queue/requeue.h). */
     CHECK_INT(queue_dir_lookup("maildrop", &queue), 0);
     CHECK_INT(queue, QUEUE_MAILDROP);
     CHECK(queue_dir_holds_messages(QUEUE_MAILDROP));

@@ -1,4 +1,4 @@
-/* test_queue_list.c: unit tests for lib/queue_list's JSON string quoting
+/* test_queue_list.c: unit tests for lib/queue/queue_list's JSON string quoting
  * (postqueue -j must print valid JSON whatever bytes a queue file holds)
  * and for listing an empty queue. */
 #include <stdio.h>
@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "queue_list.h"
+#include "base/buf.h"
+#include "queue/queue_list.h"
 #include "unit.h"
 
 static const char *quoted(struct buf *out, const char *text)

@@ -1,5 +1,5 @@
-/* test_queue_lock.c: unit tests for lib/queue_lock (the queue file lock
- * convention) and lib/qmgr_trigger (trigger requests to qmgr). */
+/* test_queue_lock.c: unit tests for lib/queue/queue_lock (the queue file lock
+ * convention) and lib/queue/qmgr_trigger (trigger requests to qmgr). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -9,9 +9,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "qmgr_trigger.h"
-#include "queue_lock.h"
+#include "base/buf.h"
+#include "queue/qmgr_trigger.h"
+#include "queue/queue_lock.h"
 #include "unit.h"
 
 static char dir[64];

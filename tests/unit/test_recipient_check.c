@@ -1,4 +1,4 @@
-/* test_recipient_check.c: unit tests for lib/recipient_check
+/* test_recipient_check.c: unit tests for lib/routing/recipient_check
  * (reject_unauth_destination with every relay trick, reject_unlisted_
  * recipient for each class, Postfix's reply texts, table errors as 451)
  * and for unix:passwd.byname. */
@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "addr_fixture.h"
-#include "config.h"
-#include "dict.h"
-#include "log.h"
+#include "config/config.h"
+#include "tables/dict.h"
+#include "base/log.h"
 
 struct checker {
     struct rewrite *rw;

@@ -1,12 +1,12 @@
-/* test_recleanup.c: unit tests for lib/recleanup: the recipients of a
+/* test_recleanup.c: unit tests for lib/queue/recleanup: the recipients of a
  * requeued message derived again from their original addresses (done
  * ones kept, never added twice), the context, and the whole message
  * written again (sender, headers, attributes, everything else kept). */
 #include "unit.h"
 
 #include "requeue_fixture.h"
-#include "recleanup.h"
-#include "rewrite.h"
+#include "queue/recleanup.h"
+#include "routing/rewrite.h"
 
 static const char *virtual_table(const char *text)
 {

@@ -1,4 +1,4 @@
-/* test_requeue.c: unit tests for lib/requeue: a message in maildrop/
+/* test_requeue.c: unit tests for lib/queue/requeue: a message in maildrop/
  * replaced by its rewritten self under a new id in incoming/, and every
  * state a crash can leave behind handled without losing or doubling the
  * message (docs/queue-format.md, "Requeue"). */
@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "defer_log.h"
-#include "queue_dirs.h"
-#include "queue_lock.h"
-#include "recleanup.h"
-#include "requeue.h"
+#include "queue/defer_log.h"
+#include "queue/queue_dirs.h"
+#include "queue/queue_lock.h"
+#include "queue/recleanup.h"
+#include "queue/requeue.h"
 #include "requeue_fixture.h"
 
 static char queue_dir[300];

@@ -1,10 +1,10 @@
-/* test_resolve.c: unit tests for lib/resolve (address classes,
+/* test_resolve.c: unit tests for lib/routing/resolve (address classes,
  * transports, relayhost, transport_maps lookup order, special
  * transports, routing operators, malformed domains, table errors). */
 #include "unit.h"
 
 #include "addr_fixture.h"
-#include "log.h"
+#include "base/log.h"
 
 struct site {
     struct rewrite *rw;

@@ -1,10 +1,10 @@
-/* test_restriction.c: unit tests for lib/restriction (restriction lists
- * and access(5) results) and lib/netmatch (host/network lists). */
+/* test_restriction.c: unit tests for lib/routing/restriction (restriction lists
+ * and access(5) results) and lib/tables/netmatch (host/network lists). */
 #include <string.h>
 
-#include "netmatch.h"
-#include "restriction.h"
-#include "str.h"
+#include "tables/netmatch.h"
+#include "routing/restriction.h"
+#include "base/str.h"
 #include "unit.h"
 
 static int parse(const char *text, struct restriction_list *out,

@@ -1,11 +1,11 @@
-/* test_rewrite.c: unit tests for lib/rewrite (canonical form, lookup
+/* test_rewrite.c: unit tests for lib/routing/rewrite (canonical form, lookup
  * order, canonical maps, virtual alias recursion, loops, limits, and
  * table errors as temporary failures). */
 #include "unit.h"
 
 #include "addr_fixture.h"
-#include "log.h"
-#include "str.h"
+#include "base/log.h"
+#include "base/str.h"
 
 /* Canonical form of `in` with settings s. */
 static void check_canon(const struct rewrite_settings *s, const char *in,

@@ -1,4 +1,4 @@
-/* test_server.c: drives the server skeleton (lib/server) as master
+/* test_server.c: drives the server skeleton (lib/ipc/server) as master
  * would: the helper services in tests/helpers get a status pipe on fd 3,
  * a lifeline on fd 4 and listeners from fd 5, and the test reads their
  * status records, talks to them, and watches how they exit. */
@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "master_proto.h"
+#include "ipc/master_proto.h"
 
 static char tmpdir[] = "/tmp/test_server.XXXXXX";
 static int sock_seq;

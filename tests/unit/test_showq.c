@@ -1,4 +1,4 @@
-/* test_showq.c: unit tests for lib/showq, the showq/1 records between the
+/* test_showq.c: unit tests for lib/queue/showq, the showq/1 records between the
  * showq daemon and postqueue: a listing sent with the server functions
  * and read back prints exactly what printing the same entries directly
  * prints (text and JSON); refusals and errors come through; replies that
@@ -9,11 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "attr.h"
-#include "buf.h"
-#include "queue_list.h"
-#include "showq.h"
-#include "stream.h"
+#include "ipc/attr.h"
+#include "base/buf.h"
+#include "queue/queue_list.h"
+#include "queue/showq.h"
+#include "base/stream.h"
 #include "unit.h"
 
 static const struct queue_list_recipient RCPTS_A[] = {

@@ -1,13 +1,13 @@
-/* test_smtp_cmd.c: unit tests for lib/smtp_cmd (SMTP command parsing,
+/* test_smtp_cmd.c: unit tests for lib/smtp/smtp_cmd (SMTP command parsing,
  * ESMTP parameters, replies on bad syntax, xtext). Each table row is a
  * command line and either the reply it must get or a rendering of what
  * it must parse to. */
 #include "unit.h"
 
-#include "address.h"
-#include "buf.h"
-#include "smtp_cmd.h"
-#include "xtext.h"
+#include "message/address.h"
+#include "base/buf.h"
+#include "smtp/smtp_cmd.h"
+#include "base/xtext.h"
 
 static void render(const struct smtp_cmd *cmd, struct buf *out)
 {

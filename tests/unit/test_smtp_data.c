@@ -1,10 +1,10 @@
-/* test_smtp_data.c: unit tests for lib/smtp_data, the DATA scanner:
+/* test_smtp_data.c: unit tests for lib/smtp/smtp_data, the DATA scanner:
  * dot-unstuffing, the only end of data, bare newlines in both modes,
  * long lines in pieces. */
 #include <string.h>
 
-#include "buf.h"
-#include "smtp_data.h"
+#include "base/buf.h"
+#include "smtp/smtp_data.h"
 #include "unit.h"
 
 /* Scans all of input; returns the last event, the output (pieces joined

@@ -1,4 +1,4 @@
-/* test_stream.c: unit tests for lib/stream over socketpairs. */
+/* test_stream.c: unit tests for lib/base/stream over socketpairs. */
 #include "unit.h"
 
 #include <errno.h>
@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "stream.h"
+#include "base/buf.h"
+#include "base/stream.h"
 
 static long elapsed_ms(const struct timespec *start)
 {

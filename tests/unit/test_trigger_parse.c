@@ -1,8 +1,8 @@
-/* test_trigger_parse.c: qmgr's trigger reader (lib/trigger_parse). */
+/* test_trigger_parse.c: qmgr's trigger reader (lib/queue/trigger_parse). */
 #include <string.h>
 
-#include "buf.h"
-#include "trigger_parse.h"
+#include "base/buf.h"
+#include "queue/trigger_parse.h"
 #include "unit.h"
 
 static void collect(void *ctx, char request, const char *arg)

@@ -1,4 +1,4 @@
-/* test_user_acl.c: unit tests for lib/user_acl, the authorized_*_users
+/* test_user_acl.c: unit tests for lib/routing/user_acl, the authorized_*_users
  * check: Postfix's string list syntax (names, !negation, tables, /file),
  * the static: shortcut, "unknown" for uids without a password entry and
  * for unidentified clients, the root/mail_owner exemption, and a failing
@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "log.h"
-#include "user_acl.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "routing/user_acl.h"
 #include "unit.h"
 
 /* A uid that no password file has. */

@@ -6,8 +6,10 @@
  *     mail loop: bounce 5.4.6;
  *   - virtual_mailbox_maps names the mailbox (the whole address, then
  *     without its extension, then @domain); not found: bounce 5.1.1;
- *   - virtual_uid_maps / virtual_gid_maps give its owner; a uid below
- *     virtual_minimum_uid, or none, defers 4.3.5 (configuration error);
+ *   - virtual_uid_maps / virtual_gid_maps give its owner; no answer, a
+ *     value that is not a plain decimal number in [virtual_minimum_uid
+ *     (uid) or 1 (gid), 2^32 - 2] defers 4.3.5 (configuration error):
+ *     nothing is ever written as root;
  *   - a result ending in `/` is a Maildir below virtual_mailbox_base,
  *     anything else an mbox file there (locked by virtual_mailbox_lock);
  *   - the copy starts with Return-Path: and Delivered-To:, is written
@@ -23,6 +25,7 @@
 #include "delivery/agent.h"
 #include "delivery/agent_mailbox.h"
 #include "config/config.h"
+#include "base/idnum.h"
 #include "base/log.h"
 #include "storage/maildir.h"
 #include "storage/mbox.h"
@@ -43,9 +46,14 @@ static void virtual_init(void)
                          DICT_FLAG_NO_REGSUB);
 }
 
-/* Looks up a numeric id; 0, or -1 after answering the recipient. */
+/* Looks up the recipient's uid or gid (`what`) and checks it strictly
+ * (base/idnum.h): a plain decimal number in [minimum, 2^32 - 2]. Anything
+ * else defers the recipient with a warning that names the value and the
+ * table, so that no value can ever make the agent write as root or keep
+ * its own ids. 0, or -1 after answering the recipient. */
 static int lookup_id(struct agent_delivery *d, size_t i, struct maps *m,
-                     const char *what, long *id)
+                     const char *what, unsigned long minimum,
+                     const char *minimum_name, unsigned long *id)
 {
     const char *rcpt = d->req->rcpts[i].address;
     struct buf value = BUF_INIT;
@@ -59,14 +67,28 @@ static int lookup_id(struct agent_delivery *d, size_t i, struct maps *m,
         agent_defer(d, i, "4.3.5",
                     "mail system configuration error: no %s for recipient",
                     what);
-    } else if (str_to_long(str_trim(value.data), id) < 0 || *id < 0) {
-        log_warn("recipient %s: bad %s \"%s\" in virtual_%s_maps", rcpt, what,
-                 buf_cstr(&value), what);
-        agent_defer(d, i, "4.3.5",
-                    "mail system configuration error: bad %s for recipient",
-                    what);
     } else {
-        rc = 0;
+        enum idnum_result parsed = idnum_parse(buf_cstr(&value), minimum, id);
+        if (parsed == IDNUM_TOO_SMALL) {
+            log_warn("recipient %s: %s \"%s\" in virtual_%s_maps is below "
+                     "%s %lu",
+                     rcpt, what, buf_cstr(&value), what, minimum_name,
+                     minimum);
+            agent_defer(d, i, "4.3.5",
+                        "mail system configuration error: %s %s is below "
+                        "%s %lu",
+                        what, buf_cstr(&value), minimum_name, minimum);
+        } else if (parsed != IDNUM_OK) {
+            log_warn("recipient %s: bad %s \"%s\" in virtual_%s_maps: %s",
+                     rcpt, what, buf_cstr(&value), what,
+                     idnum_result_text(parsed));
+            agent_defer(d, i, "4.3.5",
+                        "mail system configuration error: bad %s for "
+                        "recipient",
+                        what);
+        } else {
+            rc = 0;
+        }
     }
     buf_free(&value);
     return rc;
@@ -178,21 +200,16 @@ static void virtual_deliver(struct agent_delivery *d, size_t i)
         goto out;
     }
 
-    long uid, gid;
-    if (lookup_id(d, i, uid_maps, "uid", &uid) < 0 ||
-        lookup_id(d, i, gid_maps, "gid", &gid) < 0)
+    /* The uid must be at least virtual_minimum_uid (as in Postfix); the
+     * gid at least 1: Postfix takes any gid, but gid 0 would let the
+     * copy be written with root's group (docs/virtual.md). */
+    long minimum_uid = cfg_int("virtual_minimum_uid");
+    unsigned long uid, gid;
+    if (lookup_id(d, i, uid_maps, "uid",
+                  minimum_uid > 0 ? (unsigned long)minimum_uid : 1,
+                  "virtual_minimum_uid", &uid) < 0 ||
+        lookup_id(d, i, gid_maps, "gid", 1, "the lowest allowed gid", &gid) < 0)
         goto out;
-    long minimum = cfg_int("virtual_minimum_uid");
-    if (uid < minimum) {
-        log_warn("recipient %s: uid %ld in virtual_uid_maps is below "
-                 "virtual_minimum_uid %ld",
-                 rcpt, uid, minimum);
-        agent_defer(d, i, "4.3.5",
-                    "mail system configuration error: uid %ld is below "
-                    "virtual_minimum_uid %ld",
-                    uid, minimum);
-        goto out;
-    }
 
     buf_append_str(&path, cfg_str("virtual_mailbox_base"));
     buf_append_char(&path, '/');

@@ -3,6 +3,7 @@ socket with deliver/1 requests built from real queue files (agentlib.py).
 """
 import fcntl
 import os
+import re
 import subprocess
 import threading
 import time
@@ -115,6 +116,45 @@ class VirtualTest(unittest.TestCase):
         reply = self.env.deliver(q)
         self.assertEqual(reply[0][:2], ("deferred", "4.3.5"))
         self.assertIn("no uid", reply[0][3])
+
+    def test_bad_ids_defer_and_write_nothing(self):
+        # Each value a uid or gid table might give that is not a plain
+        # decimal number in [minimum, 2^32 - 2]. Postfix 3.7 takes
+        # 4294967296 as uid 0 and writes as root; we defer, write nothing,
+        # and log the value and the table.
+        bad_uids = ["4294967296", "4294967295", "-1", "1e3", "", "5x",
+                    "0x10", "0", "18446744073709551616"]
+        bad_gids = ["0", "4294967296", "4294967295", "-1", ""]
+        rcpts, boxes, uids, gids = [], [], [], []
+        for n, value in enumerate(bad_uids):
+            rcpt = f"u{n}@ex.org"
+            rcpts.append((rcpt, "uid", "virtual_uid_maps", value))
+            boxes.append(f"{rcpt}=u{n}/")
+            uids.append(f"{rcpt}={value}")
+            gids.append(f"{rcpt}={self.gid}")
+        for n, value in enumerate(bad_gids):
+            rcpt = f"g{n}@ex.org"
+            rcpts.append((rcpt, "gid", "virtual_gid_maps", value))
+            boxes.append(f"{rcpt}=g{n}.mbox")
+            uids.append(f"{rcpt}={self.uid}")
+            gids.append(f"{rcpt}={value}")
+        self.env.restart(
+            virtual_mailbox_maps="inline:{ " + ", ".join(boxes) + " }",
+            virtual_uid_maps="inline:{ " + ", ".join(uids) + " }",
+            virtual_gid_maps="inline:{ " + ", ".join(gids) + " }")
+        q = self.env.queue_file("s@x.org", [r[0] for r in rcpts], CONTENT)
+        reply = self.env.deliver(q)
+        self.assertEqual(len(reply), len(rcpts))
+        log = self.env.log_text()
+        for (rcpt, what, table, value), answer in zip(rcpts, reply):
+            self.assertEqual(answer[:2], ("deferred", "4.3.5"), (rcpt, value))
+            self.assertIn("configuration error", answer[3])
+            self.assertFalse(self.env.is_done(q, rcpt))
+            self.assertRegex(
+                log, rf"warning: recipient {rcpt}: (bad )?{what} "
+                rf'"{re.escape(value)}" in {table}', (rcpt, value))
+        # Nothing was created below the mailbox base: no directory, no file.
+        self.assertEqual(os.listdir(self.base), [])
 
     def test_runs_as_mapped_uid(self):
         if not is_root():

@@ -1,5 +1,6 @@
 /* server.c: the daemon skeleton, child side of master_proto.h (server.h). */
 #include "ipc/server.h"
+#include "ipc/server_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,7 @@
 #include "base/privs.h"
 #include "base/str.h"
 
-/* How long a `pass` sender or a trigger client may take to deliver. */
+/* How long a `pass` sender may take to deliver its descriptor. */
 #define SERVER_HANDOFF_TIMEOUT_MS 5000
 #define SERVER_MAX_LISTEN 64
 #define SERVER_ACCEPT_BURST 16
@@ -77,7 +78,7 @@ size_t server_session_count(void)
 
 /* ---- status to master ---- */
 
-static void report(int status)
+void server_report(int status)
 {
     if (srv.standalone || srv.reported == status)
         return;
@@ -169,7 +170,7 @@ void server_stop(void)
 {
     srv.stopping = 1;
     stop_accepting();
-    report(MASTER_STAT_TAKEN);
+    server_report(MASTER_STAT_TAKEN);
     became_idle();
 }
 
@@ -206,8 +207,8 @@ static void sigterm_handler(int signo)
 
 /* ---- accepting ---- */
 
-/* What a listening descriptor is; passed as the fd callback's ctx. */
-enum listen_kind { LISTEN_STREAM, LISTEN_FIFO, LISTEN_DGRAM };
+/* What a listening descriptor is (server_impl.h) is passed as the fd
+ * callback's ctx. */
 
 static enum listen_kind listen_kind_of(int fd)
 {
@@ -260,7 +261,7 @@ static int receive_fd(int conn)
 
 /* Accepts one client (the passed fd for `pass` services); -1 when there
  * is none (another process won the race, which is normal). */
-static int accept_client(int listen_fd)
+int server_accept_client(int listen_fd)
 {
     int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -282,84 +283,25 @@ static int accept_client(int listen_fd)
     return client;
 }
 
-/* The client of the stream trigger being handled (server.h,
- * server_trigger_peer and server_trigger_reply); fd -1 otherwise. */
-static struct {
-    int fd;
-    int have_cred;
-    struct peercred cred;
-} trigger_client = {.fd = -1};
-
-int server_trigger_peer(struct peercred *cred)
+/* Runs one trigger callback (server_trigger.c) as a unit of work. */
+void server_run_counted(void (*work)(void *ctx), void *ctx)
 {
-    if (trigger_client.fd < 0 || !trigger_client.have_cred)
-        return -1;
-    *cred = trigger_client.cred;
-    return 0;
-}
-
-void server_trigger_reply(const void *data, size_t len)
-{
-    if (trigger_client.fd < 0)
-        return;
-    /* Never blocks: a client that closed without waiting, or one that
-     * does not read, simply misses the reply. */
-    ssize_t n = send(trigger_client.fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n < 0 || (size_t)n != len)
-        log_debug("trigger reply: %s", n < 0 ? strerror(errno) : "short write");
-}
-
-/* Reads one trigger: from a fifo, what is there; from a datagram socket,
- * one datagram; from a stream socket, until the client closes or shuts
- * down its side (bounded in size and time). A stream client stays
- * connected during the trigger callback, which may answer it. */
-static void read_trigger(int listen_fd, enum listen_kind kind)
-{
-    char data[SERVER_TRIGGER_MAX];
-    size_t len = 0;
-    int fd = -1;
-    if (kind == LISTEN_FIFO || kind == LISTEN_DGRAM) {
-        ssize_t n = kind == LISTEN_FIFO
-                        ? read(listen_fd, data, sizeof(data))
-                        : recv(listen_fd, data, sizeof(data), MSG_DONTWAIT);
-        if (n <= 0)
-            return;
-        len = (size_t)n;
-    } else {
-        report(MASTER_STAT_TAKEN);
-        fd = accept_client(listen_fd);
-        if (fd < 0) {
-            report(MASTER_STAT_AVAIL);
-            return;
-        }
-        while (len < sizeof(data)) {
-            struct pollfd pfd = {fd, POLLIN, 0};
-            if (poll(&pfd, 1, SERVER_HANDOFF_TIMEOUT_MS) <= 0)
-                break;
-            ssize_t n = read(fd, data + len, sizeof(data) - len);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break;
-            len += (size_t)n;
-        }
-    }
-    if (len > 0) {
-        report(MASTER_STAT_TAKEN);
-        event_timer_stop(srv.loop, &srv.idle_timer);
-        trigger_client.fd = fd;
-        trigger_client.have_cred =
-            fd >= 0 && peercred_get(fd, &trigger_client.cred) == 0;
-        alarm(srv.watchdog);
-        srv.ops->trigger(data, len);
-        alarm(0);
-        trigger_client.fd = -1;
-        srv.use_count++;
-    }
-    if (fd >= 0)
-        close(fd);
-    report(MASTER_STAT_AVAIL);
+    server_report(MASTER_STAT_TAKEN);
+    event_timer_stop(srv.loop, &srv.idle_timer);
+    alarm(srv.watchdog);
+    work(ctx);
+    alarm(0);
+    srv.use_count++;
+    if (use_limited() && srv.use_count >= srv.max_use)
+        stop_accepting(); /* retiring: exit once the clients in hand are done */
+    else
+        server_report(MASTER_STAT_AVAIL);
     became_idle();
+}
+
+const struct server_ops *server_ops_in_use(void)
+{
+    return srv.ops;
 }
 
 static void listen_ready(struct event_loop *loop, int listen_fd,
@@ -369,16 +311,16 @@ static void listen_ready(struct event_loop *loop, int listen_fd,
     if (!srv.accepting)
         return;
     if (srv.ops->mode == SERVER_TRIGGER) {
-        read_trigger(listen_fd, kind);
+        server_trigger_ready(listen_fd, kind);
         return;
     }
     if (srv.ops->mode == SERVER_SINGLE) {
         /* TAKEN before accept, so master starts another process for the
          * next client while this one is busy. */
-        report(MASTER_STAT_TAKEN);
-        int fd = accept_client(listen_fd);
+        server_report(MASTER_STAT_TAKEN);
+        int fd = server_accept_client(listen_fd);
         if (fd < 0) {
-            report(MASTER_STAT_AVAIL);
+            server_report(MASTER_STAT_AVAIL);
             return;
         }
         event_timer_stop(loop, &srv.idle_timer);
@@ -388,21 +330,21 @@ static void listen_ready(struct event_loop *loop, int listen_fd,
         srv.ops->serve(client);
         alarm(0);
         stream_close(client);
-        report(MASTER_STAT_AVAIL);
+        server_report(MASTER_STAT_AVAIL);
         became_idle();
         return;
     }
     /* A burst of connections is taken in one wake-up, a few at a time so
      * the sessions already in hand are not starved. */
     for (int burst = 0; burst < SERVER_ACCEPT_BURST && srv.accepting; burst++) {
-        int fd = accept_client(listen_fd);
+        int fd = server_accept_client(listen_fd);
         if (fd < 0)
             break;
         srv.use_count++;
         if (use_limited() && srv.use_count >= srv.max_use) {
             /* Retiring: no new clients; exit when these are done. */
             stop_accepting();
-            report(MASTER_STAT_TAKEN);
+            server_report(MASTER_STAT_TAKEN);
         }
         event_timer_stop(loop, &srv.idle_timer);
         srv.ops->accept(fd);

@@ -27,8 +27,12 @@
  *   SERVER_TRIGGER wake-up services: each connection (stream socket),
  *                  datagram (unix-dgram) or read (fifo) delivers up to
  *                  SERVER_TRIGGER_MAX bytes
- *                  to trigger(). With long_running set (qmgr) max_use and
- *                  max_idle do not apply.
+ *                  to trigger(). A stream client is read by the event
+ *                  loop without blocking, with one deadline for its whole
+ *                  request (SERVER_TRIGGER_DEADLINE_MS), so a client that
+ *                  sends slowly never holds the process up
+ *                  (server_trigger.c). With long_running set (qmgr)
+ *                  max_use and max_idle do not apply.
  * `pass` services (-t pass) receive each client fd over the listening
  * unix socket (SCM_RIGHTS) and treat it as an accepted connection.
  *
@@ -56,6 +60,10 @@ enum server_mode { SERVER_SINGLE, SERVER_EVENT, SERVER_TRIGGER };
 
 /* Bytes one trigger connection may carry. */
 #define SERVER_TRIGGER_MAX 1024
+/* Time a stream trigger client has for its whole request, from accept. */
+#define SERVER_TRIGGER_DEADLINE_MS 5000
+/* Stream trigger clients read at once; one more finishes the oldest. */
+#define SERVER_TRIGGER_PENDING 32
 
 struct server_ops {
     enum server_mode mode;

@@ -277,6 +277,24 @@ static struct child *find_anywhere(pid_t pid)
     return NULL;
 }
 
+/* A wakeup service (qmgr, pickup) that lost its last process gets its
+ * wakeup at once instead of at the next tick (qmgr's is 300 s away), so
+ * a new process starts now; a throttled service gets it when the
+ * throttle lifts (spawn_run_timers). A `N?` service (flush) is replaced
+ * at once only after an abnormal exit: its processes leave on their own
+ * after max_idle, and waking it then would start one for nothing. */
+static void replace_wakeup_service(struct service *service, int normal)
+{
+    if (service->wakeup <= 0 || service->total_count > 0 ||
+        service->retired || service->disabled || master_stopping ||
+        !service->next_wakeup)
+        return;
+    if (service->wakeup_if_used && normal)
+        return;
+    log_debug("service %s: no process left: waking it now", service->name);
+    service->next_wakeup = master_now();
+}
+
 void spawn_reap(void)
 {
     int status;
@@ -297,6 +315,7 @@ void spawn_reap(void)
             !master_stopping)
             throttle(service, "bad command startup");
         spawn_forget(child);
+        replace_wakeup_service(service, normal);
     }
     service_collect_retired();
 }
@@ -343,9 +362,16 @@ long long spawn_run_timers(void)
             log_debug("service %s: throttle lifted", s->name);
         }
         if (s->next_wakeup && now >= s->next_wakeup) {
-            if (!s->throttle_until && !s->disabled && !s->bind_pending)
+            if (!s->throttle_until && !s->disabled && !s->bind_pending) {
                 trigger(s);
-            s->next_wakeup = now + s->wakeup * 1000LL;
+                s->next_wakeup = now + s->wakeup * 1000LL;
+            } else if (s->throttle_until) {
+                /* Due while throttled: wake it when the throttle lifts,
+                 * not a whole wakeup period later. */
+                s->next_wakeup = s->throttle_until;
+            } else {
+                s->next_wakeup = now + s->wakeup * 1000LL;
+            }
         }
         long long due[2] = {s->throttle_until, s->next_wakeup};
         for (int i = 0; i < 2; i++)

@@ -29,6 +29,7 @@
 #include "base/log.h"
 #include "config/mastercf.h"
 #include "base/mem.h"
+#include "base/timeconv.h"
 #include "qmgr.h"
 #include "base/stream.h"
 
@@ -202,7 +203,7 @@ static void transport_died(const char *transport, const char *why)
     }
     free(qmgr.dead[i].reason);
     qmgr.dead[i].reason = buf_detach(&reason);
-    qmgr.dead[i].until = time(NULL) + qmgr.transport_retry;
+    qmgr.dead[i].until = timeconv_add_sec(time(NULL), qmgr.transport_retry);
     /* everything waiting for this transport waits in deferred/ instead */
     struct dsched_job *list = dsched_take_all(qmgr.sched, transport);
     while (list) {

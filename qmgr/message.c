@@ -24,6 +24,7 @@
 #include "queue/defer_log.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/timeconv.h"
 #include "queue/queue_lock.h"
 #include "queue/qfile_pool.h"
 #include "qmgr.h"
@@ -484,7 +485,7 @@ static void msg_defer(struct qmsg *msg, time_t now)
     long delay = backoff_delay(now, (time_t)msg->env.arrival_sec,
                                qmgr.min_backoff, qmgr.max_backoff);
     struct timespec times[2];
-    times[0].tv_sec = times[1].tv_sec = now + delay;
+    times[0].tv_sec = times[1].tv_sec = timeconv_add_sec(now, delay);
     times[0].tv_nsec = times[1].tv_nsec = 0;
     if (futimens(msg->fd, times) < 0)
         log_warn("%s: set retry time: %s", msg->qid, strerror(errno));

@@ -23,6 +23,7 @@
 #include "queue/defer_log.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/timeconv.h"
 #include "queue/qfile_writer.h"
 #include "qmgr.h"
 #include "routing/rewrite.h"
@@ -215,7 +216,8 @@ static int notify_kind(struct qmsg *msg, enum bounce_kind kind,
         n.rcpts = rcpts;
         n.rcpt_count = count;
         if (kind == BOUNCE_DELAY)
-            n.retry_until = (time_t)msg->env.arrival_sec + qmgr.queue_lifetime;
+            n.retry_until = timeconv_add_sec((time_t)msg->env.arrival_sec,
+                                             qmgr.queue_lifetime);
         char newid[QID_BUF_SIZE];
         result =
             queue_notice(msg, &n, msg->env.sender, QMSG_LEVEL_NOTICE, newid);

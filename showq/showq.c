@@ -24,6 +24,7 @@
 #include "ipc/server.h"
 #include "queue/showq.h"
 #include "base/stream.h"
+#include "base/timeconv.h"
 #include "routing/user_acl.h"
 
 /* Flush the records when this much output is waiting, so a client that
@@ -112,7 +113,7 @@ static void pre_init(int argc, char **argv)
     (void)argv;
     struct buf err = BUF_INIT;
     queue_dir = cfg_str("queue_directory");
-    ipc_timeout_ms = (int)cfg_time("ipc_timeout") * 1000;
+    ipc_timeout_ms = timeconv_sec_to_int_ms(cfg_time("ipc_timeout"));
     if (queue_dir_identify(queue_dir, &queue_dir_id) < 0)
         log_fatal("%s: %s", queue_dir, strerror(errno));
     mailq_acl =

@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/timeconv.h"
 
 #define EVENT_BATCH 256
 #define EVENT_NSIG 65
@@ -293,7 +294,7 @@ static void timer_schedule(struct event_loop *loop, struct event_timer *timer,
 {
     if (timer->heap_index != SIZE_MAX)
         heap_remove(loop, timer);
-    timer->due_ms = loop->now_ms + ms;
+    timer->due_ms = timeconv_add_ms(loop->now_ms, ms);
     timer->interval_ms = interval;
     heap_insert(loop, timer);
 }
@@ -341,9 +342,11 @@ static int run_timers(struct event_loop *loop)
         heap_remove(loop, timer);
         if (timer->interval_ms) {
             /* Keep the cadence, but never fire a burst to catch up. */
-            uint64_t due = timer->due_ms + timer->interval_ms;
-            timer->due_ms =
-                due > loop->now_ms ? due : loop->now_ms + timer->interval_ms;
+            uint64_t due = timeconv_add_ms(timer->due_ms, timer->interval_ms);
+            timer->due_ms = due > loop->now_ms
+                                ? due
+                                : timeconv_add_ms(loop->now_ms,
+                                                  timer->interval_ms);
             heap_insert(loop, timer);
         }
         timer->cb(loop, timer->ctx);

@@ -134,7 +134,8 @@ void config_reset(void);
 
 /* Parsers for the typed values, shared with master.cf checking:
  * 0 on success, -1 on bad text (no bounds check). default_unit is the
- * unit of a bare number ('s', 'm', 'h', 'd' or 'w'). */
+ * unit of a bare number ('s', 'm', 'h', 'd' or 'w'). A time is at most
+ * INT_MAX seconds (2147483647s; "9999999w" is bad text), as in Postfix. */
 int config_parse_time(const char *text, char default_unit, long *seconds);
 int config_parse_bool(const char *text, int *value);
 

@@ -45,7 +45,11 @@ int config_parse_time(const char *text, char default_unit, long *seconds)
     default:
         return -1;
     }
-    if (number > LONG_MAX / multiplier)
+    /* At most INT_MAX seconds, as Postfix (which refuses the value as a
+     * "bad time value"): every daemon may then turn a limit into
+     * milliseconds or add it to the clock in 64 bits without overflow
+     * (base/timeconv.h). 2147483647s is accepted, 9999999w is not. */
+    if (number > INT_MAX / multiplier)
         return -1;
     *seconds = (long)(number * multiplier);
     return 0;

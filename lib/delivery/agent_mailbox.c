@@ -14,6 +14,7 @@
 #include "storage/mbox.h"
 #include "base/mem.h"
 #include "base/str.h"
+#include "base/timeconv.h"
 
 struct copy_target {
     struct maildir_delivery *maildir;
@@ -75,7 +76,7 @@ int agent_mailbox_write(struct agent_delivery *d, const struct agent_mailbox *m,
         opts.lock_methods = agent_lock_methods(m->lock_param);
         opts.dotlock_optional = m->dotlock_optional;
         opts.lock_attempts = (int)cfg_int("deliver_lock_attempts");
-        opts.lock_delay_ms = (int)(cfg_time("deliver_lock_delay") * 1000);
+        opts.lock_delay_ms = timeconv_sec_to_int_ms(cfg_time("deliver_lock_delay"));
         opts.stale_lock_secs = (int)cfg_time("stale_lock_time");
         opts.size_limit = m->size_limit;
         opts.chown_new = m->chown_new;

@@ -30,6 +30,7 @@
 #include "queue/queue_dirs.h"
 #include "ipc/server.h"
 #include "base/stream.h"
+#include "base/timeconv.h"
 
 static agent_deliver_fn agent_deliver;
 static void (*agent_init)(void);
@@ -136,7 +137,8 @@ static void serve_connection(struct stream *s)
     max_requests = max_requests > LONG_MAX / AGENT_REQUESTS_PER_USE
                        ? LONG_MAX
                        : max_requests * AGENT_REQUESTS_PER_USE;
-    long idle_ms = cfg_time("max_idle") * 1000;
+    /* poll() takes an int: a max_idle past ~24.8 days waits that long. */
+    int idle_ms = timeconv_sec_to_int_ms(cfg_time("max_idle"));
     int lifeline = !server_standalone();
     int stop = 0;
     for (;;) {
@@ -145,7 +147,7 @@ static void serve_connection(struct stream *s)
         size_t avail;
         stream_peek(s, &avail);
         if (avail == 0) {
-            int n = poll(pfd, lifeline ? 2 : 1, (int)idle_ms);
+            int n = poll(pfd, lifeline ? 2 : 1, idle_ms);
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)

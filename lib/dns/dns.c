@@ -25,6 +25,7 @@
 #include "config/config.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/timeconv.h"
 
 struct dns_query {
     struct dns_client *client;
@@ -66,7 +67,7 @@ void dns_settings_from_config(struct dns_settings *settings)
     dns_settings_init(settings);
     cfg_list("postern_dns_servers", &settings->servers);
     long seconds = cfg_time("postern_dns_timeout");
-    settings->timeout_ms = (seconds > 0 ? seconds : 1) * 1000;
+    settings->timeout_ms = (long)timeconv_sec_to_int_ms(seconds > 0 ? seconds : 1);
 }
 
 void dns_settings_free(struct dns_settings *settings)

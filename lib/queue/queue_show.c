@@ -13,6 +13,7 @@
 #include "base/privs.h"
 #include "queue/qtool.h"
 #include "queue/showq.h"
+#include "base/timeconv.h"
 
 int queue_show_privileged(void)
 {
@@ -55,7 +56,7 @@ int queue_show(const char *queue_directory, enum queue_list_format format)
                             cfg_str("empty_address_recipient"), stdout);
     struct showq_refusal refusal = {BUF_INIT, -1};
     struct buf err = BUF_INIT;
-    int timeout_ms = (int)cfg_time("ipc_timeout") * 1000;
+    int timeout_ms = timeconv_sec_to_int_ms(cfg_time("ipc_timeout"));
     const char *mail_name = cfg_str("mail_name");
     enum showq_result result =
         showq_list(queue_directory, timeout_ms, &printer, &refusal, &err);

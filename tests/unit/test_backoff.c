@@ -1,4 +1,6 @@
 /* test_backoff.c: retry timing of deferred mail (lib/queue/backoff). */
+#include <stdint.h>
+
 #include "queue/backoff.h"
 #include "unit.h"
 
@@ -49,8 +51,32 @@ static void test_warn_due(void)
     CHECK_INT(backoff_warn_due(1000, 600, 500, 0), 0);
 }
 
+/* Limits up to INT_MAX seconds (the largest time main.cf takes), and
+ * arrival times from a damaged queue file, never overflow. */
+static void test_int_max_limits(void)
+{
+    const long big = 2147483647L;
+    time_t now = 1796000000;
+    CHECK_INT(backoff_delay(now, now - 10, big, big), big);
+    CHECK_INT(backoff_delay(now, 0, 300, big), (long)now);
+    CHECK_INT(backoff_expired(now, now - 100, big), 0);
+    CHECK_INT(backoff_expired(now, now - big, big), 1);
+    CHECK_INT(backoff_warn_due(now, now - 100, big, 0), 0);
+    /* An arrival far in the past (the qfile field is 64-bit): the age
+     * saturates instead of overflowing now - arrival. */
+    time_t ancient = (time_t)((uint64_t)1 << 63); /* the smallest time_t */
+    CHECK_INT(backoff_delay(now, ancient, 300, big), big);
+    CHECK_INT(backoff_expired(now, ancient, big), 1);
+    CHECK_INT(backoff_warn_due(now, ancient, big, 0), 1);
+    /* And one far in the future: a clock that went backwards. */
+    time_t future = (time_t)(((uint64_t)1 << 63) - 1);
+    CHECK_INT(backoff_delay(now, future, 300, big), 300);
+    CHECK_INT(backoff_expired(now, future, big), 0);
+}
+
 int main(void)
 {
+    UNIT_RUN(test_int_max_limits);
     UNIT_RUN(test_delay_clamped);
     UNIT_RUN(test_delay_doubles);
     UNIT_RUN(test_expired);

@@ -340,8 +340,6 @@ static void on_commit(void *ctx, int status, const char *err)
     smtpd_resume(s);
 }
 
-static void data_decide(struct smtpd_session *s);
-
 /* The message is complete: reply now or after the commit. */
 static void data_finish(struct smtpd_session *s, const char *verb)
 {
@@ -382,27 +380,30 @@ static void data_finish(struct smtpd_session *s, const char *verb)
         smtpd_reset_transaction(s);
         return;
     }
-    smtpd_dns_new_check(s);
-    data_decide(s);
+    /* The content is complete and sound: the end of data runs as a
+     * command of its own (restrictions, hooks, then the commit). */
+    smtpd_command_start(s, SMTP_COMMAND_END_OF_DATA);
 }
 
-/* After the content is complete and sound: the end-of-data restrictions
- * (which may wait for DNS and come back here), then discard, hold or
- * commit. */
-static void data_decide(struct smtpd_session *s)
+/* The end-of-data restrictions; a reject drops the message. */
+enum smtp_step smtpd_eod_check(struct smtpd_session *s)
 {
     enum smtpd_verdict v = smtpd_check_end_of_data(s);
-    if (v == SMTPD_SUSPEND) {
-        s->dns_resume = data_decide;
-        return;
-    }
+    if (v == SMTPD_SUSPEND)
+        return SMTP_STEP_SUSPEND;
     if (v == SMTPD_REJECT) {
         /* The reply is sent and logged; drop the message. */
         smtpd_count_late_failure(s, s->bdat_used ? "bdat" : "data");
         smtpd_data_abort(s);
         smtpd_reset_transaction(s);
-        return;
+        return SMTP_STEP_STOP;
     }
+    return SMTP_STEP_NEXT;
+}
+
+/* Discard, hold or commit. */
+enum smtp_step smtpd_eod_proceed(struct smtpd_session *s)
+{
     if (s->discard) {
         log_info("%s: discard: END-OF-MESSAGE from %s: message discarded; "
                  "from=<%s> proto=%s helo=<%s>",
@@ -411,13 +412,13 @@ static void data_decide(struct smtpd_session *s)
         smtpd_reply(s, "250 2.0.0 Ok: queued as %s", s->qid);
         smtpd_data_abort(s);
         smtpd_reset_transaction(s);
-        return;
+        return SMTP_STEP_NEXT;
     }
     if (smtpd_actions_late(s) < 0) {
         smtpd_count_late_failure(s, s->bdat_used ? "bdat" : "data");
         smtpd_data_abort(s);
         smtpd_reset_transaction(s);
-        return;
+        return SMTP_STEP_STOP;
     }
     if (s->hold)
         log_info("%s: hold: message held: %s", s->qid,
@@ -425,6 +426,7 @@ static void data_decide(struct smtpd_session *s)
     s->state = SMTPD_COMMIT;
     group_commit_submit(smtpd_group_commit, s->writer, queue_dir(s), on_commit,
                         s);
+    return SMTP_STEP_NEXT;
 }
 
 static void bare_newline(struct smtpd_session *s, const char *what)
@@ -470,7 +472,16 @@ int smtpd_data_input(struct smtpd_session *s)
 
 /* ---- BDAT ---- */
 
-void smtpd_bdat_command(struct smtpd_session *s)
+/* A refused chunk is still read, and dropped. */
+static enum smtp_step bdat_refused(struct smtpd_session *s)
+{
+    s->bdat_failed = 1;
+    if (s->state != SMTPD_CLOSING)
+        s->state = SMTPD_BDAT_SKIP;
+    return SMTP_STEP_STOP;
+}
+
+enum smtp_step smtpd_bdat_parse(struct smtpd_session *s)
 {
     struct smtp_cmd *c = &s->cmd;
     s->bdat_left = c->chunk_size;
@@ -479,42 +490,43 @@ void smtpd_bdat_command(struct smtpd_session *s)
     if (!s->esmtp)
         fail = "503 5.5.1 Error: send EHLO first";
     else if (s->bdat_failed)
-        fail = NULL; /* keep discarding until RSET; replied below */
+        fail = "503 5.5.1 Error: BDAT after error"; /* until RSET */
     else if (!s->in_mail)
         fail = "503 5.5.1 Error: need MAIL command";
     else if (s->rcpt_accepted == 0)
         fail = "554 5.5.1 Error: no valid recipients";
-    if (fail || s->bdat_failed) {
-        s->bdat_failed = 1;
+    if (fail) {
+        /* Skipping already: no error sleep before the chunk is read. */
         s->state = SMTPD_BDAT_SKIP;
-        smtpd_error_reply(s, "%s",
-                          fail ? fail : "503 5.5.1 Error: BDAT after error");
-        if (s->state == SMTPD_CLOSING)
-            return;
-        s->state = SMTPD_BDAT_SKIP;
-        return;
+        smtpd_error_reply(s, "%s", fail);
+        return bdat_refused(s);
     }
+    return SMTP_STEP_NEXT;
+}
+
+enum smtp_step smtpd_bdat_check(struct smtpd_session *s)
+{
+    if (s->bdat_used)
+        return SMTP_STEP_NEXT; /* checked before the first chunk */
+    /* While this waits the chunk stays in the input, unread. */
+    enum smtpd_verdict v = smtpd_check_data(s);
+    if (v == SMTPD_SUSPEND)
+        return SMTP_STEP_SUSPEND;
+    if (v == SMTPD_REJECT)
+        return bdat_refused(s);
+    return SMTP_STEP_NEXT;
+}
+
+enum smtp_step smtpd_bdat_proceed(struct smtpd_session *s)
+{
     if (!s->bdat_used) {
-        enum smtpd_verdict v = smtpd_check_data(s);
-        if (v == SMTPD_SUSPEND)
-            return; /* the chunk waits in the input until the answer */
-        if (v == SMTPD_REJECT) {
-            s->bdat_failed = 1;
-            if (s->state != SMTPD_CLOSING)
-                s->state = SMTPD_BDAT_SKIP;
-            return;
-        }
-        if (smtpd_data_begin(s) < 0) {
-            s->bdat_failed = 1;
-            if (s->state != SMTPD_CLOSING)
-                s->state = SMTPD_BDAT_SKIP;
-            return;
-        }
+        if (smtpd_data_begin(s) < 0)
+            return bdat_refused(s);
         s->bdat_used = 1;
     }
+    /* session_run reads the chunk (an empty one ends at once). */
     s->state = SMTPD_BDAT;
-    if (s->bdat_left == 0)
-        smtpd_bdat_input(s);
+    return SMTP_STEP_NEXT;
 }
 
 /* Content of a chunk: CR LF becomes LF; lines are passed on as pieces. */

@@ -104,6 +104,7 @@ static void settings_load(void)
     if (v->line_length_limit < 512)
         v->line_length_limit = 512;
     v->recipient_limit = cfg_int("smtpd_recipient_limit");
+    v->recipient_overshoot_limit = cfg_int("smtpd_recipient_overshoot_limit");
     v->soft_error_limit = cfg_int("smtpd_soft_error_limit");
     v->hard_error_limit = cfg_int("smtpd_hard_error_limit");
     v->error_sleep_ms = cfg_time("smtpd_error_sleep_time") * 1000;

@@ -47,6 +47,7 @@ struct smtpd_settings {
     long timeout_ms;
     long line_length_limit;
     long recipient_limit;
+    long recipient_overshoot_limit;
     long soft_error_limit;
     long hard_error_limit;
     long error_sleep_ms;
@@ -154,6 +155,9 @@ struct smtpd_session {
     struct smtpd_rcpt *rcpts;
     size_t rcpt_count, rcpt_cap;
     size_t rcpt_accepted; /* RCPT commands accepted */
+    /* RCPTs refused for smtpd_recipient_limit; past
+     * smtpd_recipient_overshoot_limit each counts as an error. */
+    unsigned long rcpt_overshoot;
     int hold;             /* an access rule said HOLD */
     int discard;          /* an access rule said DISCARD */
     char *hold_reason;

@@ -37,6 +37,7 @@ void smtpd_reset_transaction(struct smtpd_session *s)
     s->rcpts = NULL;
     s->rcpt_count = s->rcpt_cap = 0;
     s->rcpt_accepted = 0;
+    s->rcpt_overshoot = 0;
     s->declared_size = 0;
     s->body_8bit = s->smtputf8 = 0;
     s->dsn_ret = 0;
@@ -175,10 +176,18 @@ static enum smtp_step rcpt_parse(struct smtpd_session *s)
 {
     struct smtp_cmd *c = &s->cmd;
     const char *fail = NULL;
-    if (!s->in_mail)
-        fail = "503 5.5.1 Error: need MAIL command";
-    else if (s->rcpt_accepted >= (size_t)smtpd_var.recipient_limit)
+    if (s->in_mail && s->rcpt_accepted >= (size_t)smtpd_var.recipient_limit) {
+        /* As Postfix: the client may try up to the overshoot limit more
+         * recipients without it counting against the error limits; the
+         * transaction goes on with the recipients it has. */
+        if (s->rcpt_overshoot++ <
+            (unsigned long)smtpd_var.recipient_overshoot_limit) {
+            smtpd_reply(s, "452 4.5.3 Error: too many recipients");
+            return SMTP_STEP_STOP;
+        }
         fail = "452 4.5.3 Error: too many recipients";
+    } else if (!s->in_mail)
+        fail = "503 5.5.1 Error: need MAIL command";
     else if (!s->esmtp && c->params)
         fail = "555 5.5.4 Unsupported option: ESMTP parameters need EHLO";
     if (fail) {

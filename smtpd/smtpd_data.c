@@ -8,8 +8,10 @@
  * smtpd_forbid_bare_newline_exclusions) or, with "normalize", taken as
  * a line ending (LF) or as data (CR) but never as part of the end of
  * data, so nothing a client sends can end the message early for one
- * server and late for another (SMTP smuggling). BDAT chunks are counted bytes:
- * CR LF becomes LF, nothing else is interpreted.
+ * server and late for another (SMTP smuggling). BDAT chunks are counted
+ * bytes: CR LF becomes LF, and a bare LF or CR is refused or normalised
+ * by the same rule as in DATA, so a message means the same whichever
+ * command carried it.
  *
  * Content goes to the queue file in local form (LF line ends) through
  * lib/queue/qfile_writer as it arrives; the end of the message hands the
@@ -429,15 +431,19 @@ enum smtp_step smtpd_eod_proceed(struct smtpd_session *s)
     return SMTP_STEP_NEXT;
 }
 
+/* A bare LF or CR in DATA or BDAT content, with
+ * smtpd_forbid_bare_newline = reject: 5xx, drop the message, disconnect
+ * (the rest of the input is never read as commands). */
 static void bare_newline(struct smtpd_session *s, const char *what)
 {
+    const char *verb = s->bdat_used ? "BDAT" : "DATA";
     smtpd_reply(s, "%ld 5.5.2 %s Error: bare <%s> received",
                 smtpd_var.bare_newline_code, smtpd_var.myhostname, what);
-    log_info("%s: reject: bare <%s> received in DATA from %s; from=<%s> "
+    log_info("%s: reject: bare <%s> received in %s from %s; from=<%s> "
              "proto=%s helo=<%s>",
-             s->qid, what, s->namaddr, s->sender, s->esmtp ? "ESMTP" : "SMTP",
-             s->helo ? s->helo : "");
-    smtpd_count_late_failure(s, "data");
+             s->qid, what, verb, s->namaddr, s->sender,
+             s->esmtp ? "ESMTP" : "SMTP", s->helo ? s->helo : "");
+    smtpd_count_late_failure(s, s->bdat_used ? "bdat" : "data");
     smtpd_data_abort(s);
     smtpd_reset_transaction(s);
     smtpd_close_after_reply(s);
@@ -529,37 +535,60 @@ enum smtp_step smtpd_bdat_proceed(struct smtpd_session *s)
     return SMTP_STEP_NEXT;
 }
 
-/* Content of a chunk: CR LF becomes LF; lines are passed on as pieces. */
-static void bdat_bytes(struct smtpd_session *s, const char *p, size_t len)
+/* Content of a chunk: CR LF becomes LF; lines are passed on as pieces.
+ * A bare LF or a bare CR is what it is in DATA: with
+ * smtpd_forbid_bare_newline = reject (s->bare_nl_reject) the message is
+ * refused and the session closed; otherwise (normalize) a bare LF ends a
+ * line and a bare CR is data. A CR that ends a chunk waits for the next
+ * one (pending_cr): CR LF split across chunks is a line end. Returns -1
+ * after refusing the message. */
+static int bdat_bytes(struct smtpd_session *s, const char *p, size_t len)
 {
     const char *end = p + len;
+    int reject = s->bare_nl_reject;
     if (s->pending_cr && len > 0) {
         s->pending_cr = 0;
         if (p[0] == '\n') {
             content_piece(s, "", 0, 1);
             p++;
+        } else if (reject) {
+            bare_newline(s, "CR");
+            return -1;
         } else {
             content_piece(s, "\r", 1, 0);
         }
     }
     while (p < end) {
         const char *lf = memchr(p, '\n', (size_t)(end - p));
+        size_t n = lf ? (size_t)(lf - p) : (size_t)(end - p);
+        int crlf = lf && n > 0 && p[n - 1] == '\r';
+        if (reject) {
+            if (lf && !crlf) {
+                bare_newline(s, "LF");
+                return -1;
+            }
+            /* A CR inside the line (not the one before its LF, nor one
+             * that ends the chunk and may precede the next one's LF). */
+            size_t body = crlf || (!lf && n > 0 && p[n - 1] == '\r') ? n - 1
+                                                                      : n;
+            if (memchr(p, '\r', body) != NULL) {
+                bare_newline(s, "CR");
+                return -1;
+            }
+        }
         if (!lf) {
-            size_t n = (size_t)(end - p);
             if (p[n - 1] == '\r') {
                 s->pending_cr = 1;
                 n--;
             }
             if (n)
                 content_piece(s, p, n, 0);
-            return;
+            return 0;
         }
-        size_t n = (size_t)(lf - p);
-        if (n > 0 && p[n - 1] == '\r')
-            n--;
-        content_piece(s, p, n, 1);
+        content_piece(s, p, crlf ? n - 1 : n, 1);
         p = lf + 1;
     }
+    return 0;
 }
 
 int smtpd_bdat_input(struct smtpd_session *s)
@@ -570,8 +599,8 @@ int smtpd_bdat_input(struct smtpd_session *s)
         if (avail == 0)
             return 1;
         size_t n = avail < s->bdat_left ? avail : (size_t)s->bdat_left;
-        if (s->state == SMTPD_BDAT)
-            bdat_bytes(s, p, n);
+        if (s->state == SMTPD_BDAT && bdat_bytes(s, p, n) < 0)
+            return 0; /* refused and closing */
         stream_consume(s->stream, n);
         s->bdat_left -= n;
     }
@@ -580,6 +609,10 @@ int smtpd_bdat_input(struct smtpd_session *s)
         return 0;
     }
     if (s->bdat_last) {
+        if (s->pending_cr && s->bare_nl_reject) {
+            bare_newline(s, "CR"); /* the message ends in a bare CR */
+            return 0;
+        }
         data_finish(s, "END-OF-MESSAGE");
     } else {
         smtpd_reply(s, "250 2.0.0 Ok: %llu bytes",

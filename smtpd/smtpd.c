@@ -111,6 +111,7 @@ static void settings_load(void)
     v->junk_command_limit = cfg_int("smtpd_junk_command_limit");
     v->message_size_limit = cfg_size("message_size_limit");
     v->hopcount_limit = cfg_int("hopcount_limit");
+    v->header_size_limit = cfg_int("header_size_limit");
     v->disable_vrfy = cfg_bool("disable_vrfy_command");
     v->strict_rfc821 = cfg_bool("strict_rfc821_envelopes");
     v->helo_required = cfg_bool("smtpd_helo_required");
@@ -495,6 +496,7 @@ static void session_destroy(struct smtpd_session *s)
     buf_free(&s->line);
     buf_free(&s->data_out);
     buf_free(&s->hdr_field);
+    buf_free(&s->bdat_line);
     free(s->helo);
     free(s);
     server_session_end();
@@ -664,6 +666,7 @@ static void smtpd_accept(int fd)
     buf_init(&s->line);
     buf_init(&s->data_out);
     buf_init(&s->hdr_field);
+    buf_init(&s->bdat_line);
     s->hdr_held = -1;
     event_timer_init(&s->idle_timer, on_timeout, s);
     event_timer_init(&s->sleep_timer, on_sleep_done, s);

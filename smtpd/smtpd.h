@@ -54,6 +54,7 @@ struct smtpd_settings {
     long junk_command_limit;
     long long message_size_limit;
     long hopcount_limit;
+    long header_size_limit;
     int disable_vrfy;
     int strict_rfc821;
     int helo_required;
@@ -158,8 +159,8 @@ struct smtpd_session {
     /* RCPTs refused for smtpd_recipient_limit; past
      * smtpd_recipient_overshoot_limit each counts as an error. */
     unsigned long rcpt_overshoot;
-    int hold;             /* an access rule said HOLD */
-    int discard;          /* an access rule said DISCARD */
+    int hold;    /* an access rule said HOLD */
+    int discard; /* an access rule said DISCARD */
     char *hold_reason;
     /* PREPEND/REDIRECT/BCC recorded by access actions for this
      * transaction (smtpd_actions.c); NULL when none fired. */
@@ -172,13 +173,18 @@ struct smtpd_session {
     int data_line_start;              /* next content byte begins a line */
     struct smtp_data_scanner scanner; /* DATA line and end detection */
     int in_header;
+    /* header_size_limit: header bytes stored, whether the rest of the
+     * header is being discarded, and whether a stored line is unended. */
+    size_t hdr_bytes;
+    int hdr_cut;
+    int hdr_line_open;
     struct header_block headers;
     unsigned long long bdat_left;
     int bdat_last;
     int bdat_used;
-    int bdat_failed;     /* a BDAT chunk failed; skip until RSET */
-    int pending_cr;      /* BDAT: last chunk ended with CR */
-    struct buf data_out; /* converted content waiting for the writer */
+    int bdat_failed;      /* a BDAT chunk failed; skip until RSET */
+    struct buf bdat_line; /* BDAT: the start of a line not ended yet */
+    struct buf data_out;  /* converted content waiting for the writer */
     /* Header rewriting (smtpd_header.c): the address field being held,
      * whether one is (-1: no, else 1 sender / 0 recipient field), the
      * rewriting context, and a table error seen (the message defers). */

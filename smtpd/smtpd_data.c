@@ -88,7 +88,8 @@ static void out_flush(struct smtpd_session *s)
     buf_reset(&s->data_out);
 }
 
-static void out(struct smtpd_session *s, const char *data, size_t len)
+/* Content bytes to the queue file, counted against message_size_limit. */
+static void content_out(struct smtpd_session *s, const char *data, size_t len)
 {
     s->data_size += len;
     if (smtpd_var.message_size_limit > 0 &&
@@ -99,6 +100,58 @@ static void out(struct smtpd_session *s, const char *data, size_t len)
     buf_append(&s->data_out, data, len);
     if (s->data_out.len >= DATA_FLUSH)
         out_flush(s);
+}
+
+/* The client's header section is stored up to header_size_limit bytes
+ * (our Received: and PREPEND headers included), as Postfix's cleanup
+ * bounds a header: what would go past the limit is discarded, the rest of
+ * the message is kept. The line at the limit keeps its first bytes, up to
+ * the limit, and is ended there (Postfix keeps the first
+ * header_size_limit bytes of a header the same way), unless too little
+ * of it fits to name its field, when it is dropped whole. From then on
+ * every header line is read (to find where the body starts) and dropped.
+ * Lines reach here whole or in pieces of at least DATA_PIECE bytes, so
+ * what is kept does not depend on how the client's input was split. */
+static void header_out(struct smtpd_session *s, const char *data, size_t len)
+{
+    if (s->hdr_cut || len == 0)
+        return;
+    size_t limit = (size_t)smtpd_var.header_size_limit;
+    size_t room = s->hdr_bytes < limit ? limit - s->hdr_bytes : 0;
+    if (len < room) { /* room for this, and for a line end after it */
+        content_out(s, data, len);
+        s->hdr_bytes += len;
+        s->hdr_line_open = data[len - 1] != '\n';
+        return;
+    }
+    s->hdr_cut = 1;
+    log_info("%s: message header length exceeds safety limit (%zu bytes); "
+             "the rest of the header is discarded: from %s; from=<%s> "
+             "proto=%s helo=<%s>",
+             s->qid, limit, s->namaddr, s->sender ? s->sender : "",
+             s->esmtp ? "ESMTP" : "SMTP", s->helo ? s->helo : "");
+    size_t keep = room > 1 ? room - 1 : 0;
+    /* A new line keeps a part only when that part is still a header
+     * line: a continuation, or one that has its "name:". */
+    if (!s->hdr_line_open && keep > 0 && data[0] != ' ' && data[0] != '\t' &&
+        memchr(data, ':', keep) == NULL)
+        keep = 0;
+    if (keep > 0) {
+        content_out(s, data, keep);
+        s->hdr_line_open = data[keep - 1] != '\n';
+    }
+    if (s->hdr_line_open)
+        content_out(s, "\n", 1);
+    s->hdr_line_open = 0;
+}
+
+/* Message content: the header section within header_size_limit. */
+static void out(struct smtpd_session *s, const char *data, size_t len)
+{
+    if (s->in_header)
+        header_out(s, data, len);
+    else
+        content_out(s, data, len);
 }
 
 /* The end of the header section: headers a local submission lacks, and
@@ -195,12 +248,13 @@ static void content_piece(struct smtpd_session *s, const char *data, size_t len,
             s->hdr_held = smtpd_header_is_address(data, len);
     }
     if (s->hdr_held >= 0) {
-        /* Held, up to header_size_limit; a longer field goes on as sent. */
+        /* Held, up to header_size_limit; a longer field is not rewritten
+         * (and header_out cuts it at the limit). */
         buf_append(&s->hdr_field, data, len);
         if (eol)
             buf_append_char(&s->hdr_field, '\n');
         s->data_line_start = eol;
-        if (s->hdr_field.len > HEADER_SIZE_LIMIT) {
+        if (s->hdr_field.len > (size_t)smtpd_var.header_size_limit) {
             out(s, s->hdr_field.data, s->hdr_field.len);
             buf_free(&s->hdr_field);
             s->hdr_held = -1;
@@ -284,11 +338,17 @@ int smtpd_data_begin(struct smtpd_session *s)
     s->data_line_start = 1;
     smtp_data_init(&s->scanner, s->bare_nl_reject);
     s->in_header = 1;
+    s->hdr_bytes = 0;
+    s->hdr_cut = 0;
+    s->hdr_line_open = 0;
     s->hdr_held = -1;
     s->hdr_error = 0;
     buf_reset(&s->hdr_field);
-    s->pending_cr = 0;
-    header_block_init(&s->headers, 0, 0, 0);
+    buf_reset(&s->bdat_line);
+    /* The copy kept for lookups (Message-ID, hops) is bounded as the
+     * stored header is (raw text and unfolded value: twice). */
+    size_t hlimit = (size_t)smtpd_var.header_size_limit;
+    header_block_init(&s->headers, hlimit, 0, 2 * hlimit);
     buf_reset(&s->data_out);
 
     /* Received: in Postfix's shape. */
@@ -316,7 +376,9 @@ int smtpd_data_begin(struct smtpd_session *s)
             buf_appendf(&rcv, "\n\tfor <%s>", s->rcpts[0].original);
         buf_appendf(&rcv, "; %s\n", date);
     }
-    out(s, rcv.data, rcv.len);
+    /* Ours: always stored, and counted in header_size_limit. */
+    content_out(s, rcv.data, rcv.len);
+    s->hdr_bytes = rcv.len;
     buf_free(&rcv);
     return 0;
 }
@@ -345,10 +407,6 @@ static void on_commit(void *ctx, int status, const char *err)
 /* The message is complete: reply now or after the commit. */
 static void data_finish(struct smtpd_session *s, const char *verb)
 {
-    if (s->pending_cr) {
-        content_piece(s, "\r", 1, 0);
-        s->pending_cr = 0;
-    }
     if (!s->data_line_start)
         content_piece(s, "", 0, 1); /* a last line without its end */
     held_field_flush(s);
@@ -535,59 +593,102 @@ enum smtp_step smtpd_bdat_proceed(struct smtpd_session *s)
     return SMTP_STEP_NEXT;
 }
 
-/* Content of a chunk: CR LF becomes LF; lines are passed on as pieces.
- * A bare LF or a bare CR is what it is in DATA: with
+/* BDAT content is cut into lines as DATA content is: a line is passed on
+ * whole (or in DATA_PIECE pieces when longer), never as it happens to be
+ * split by reads or chunks, so the header is parsed the same whatever
+ * the client's chunking (a header name split across two chunks must not
+ * end the header). The start of a line whose end has not come yet waits
+ * in s->bdat_line.
+ *
+ * CR LF becomes LF, also when the CR ends one chunk and the LF starts the
+ * next. A bare LF or a bare CR is what it is in DATA: with
  * smtpd_forbid_bare_newline = reject (s->bare_nl_reject) the message is
  * refused and the session closed; otherwise (normalize) a bare LF ends a
- * line and a bare CR is data. A CR that ends a chunk waits for the next
- * one (pending_cr): CR LF split across chunks is a line end. Returns -1
- * after refusing the message. */
+ * line and a bare CR is data. */
+
+/* A CR in data that is not right before its LF: refused when rejecting. */
+static int bdat_bare_cr(struct smtpd_session *s, const char *data, size_t len)
+{
+    if (s->bare_nl_reject && memchr(data, '\r', len) != NULL) {
+        bare_newline(s, "CR");
+        return -1;
+    }
+    return 0;
+}
+
+/* One complete line (its LF removed). */
+static int bdat_line(struct smtpd_session *s, const char *line, size_t len)
+{
+    int crlf = len > 0 && line[len - 1] == '\r';
+    if (crlf)
+        len--;
+    else if (s->bare_nl_reject) {
+        bare_newline(s, "LF");
+        return -1;
+    }
+    if (bdat_bare_cr(s, line, len) < 0)
+        return -1;
+    content_piece(s, line, len, 1);
+    return 0;
+}
+
+/* The waiting start of a line has grown to a piece: pass it on, but keep
+ * a last CR, which may be the start of CR LF. */
+static int bdat_long_piece(struct smtpd_session *s)
+{
+    struct buf *held = &s->bdat_line;
+    size_t n = held->len;
+    if (n > 0 && held->data[n - 1] == '\r')
+        n--;
+    if (bdat_bare_cr(s, held->data, n) < 0)
+        return -1;
+    content_piece(s, held->data, n, 0);
+    memmove(held->data, held->data + n, held->len - n);
+    held->len -= n;
+    return 0;
+}
+
+/* len bytes of chunk content. Returns -1 after refusing the message. */
 static int bdat_bytes(struct smtpd_session *s, const char *p, size_t len)
 {
     const char *end = p + len;
-    int reject = s->bare_nl_reject;
-    if (s->pending_cr && len > 0) {
-        s->pending_cr = 0;
-        if (p[0] == '\n') {
-            content_piece(s, "", 0, 1);
-            p++;
-        } else if (reject) {
-            bare_newline(s, "CR");
-            return -1;
-        } else {
-            content_piece(s, "\r", 1, 0);
-        }
-    }
+    struct buf *held = &s->bdat_line;
     while (p < end) {
         const char *lf = memchr(p, '\n', (size_t)(end - p));
-        size_t n = lf ? (size_t)(lf - p) : (size_t)(end - p);
-        int crlf = lf && n > 0 && p[n - 1] == '\r';
-        if (reject) {
-            if (lf && !crlf) {
-                bare_newline(s, "LF");
-                return -1;
-            }
-            /* A CR inside the line (not the one before its LF, nor one
-             * that ends the chunk and may precede the next one's LF). */
-            size_t body = crlf || (!lf && n > 0 && p[n - 1] == '\r') ? n - 1
-                                                                      : n;
-            if (memchr(p, '\r', body) != NULL) {
-                bare_newline(s, "CR");
-                return -1;
-            }
-        }
-        if (!lf) {
-            if (p[n - 1] == '\r') {
-                s->pending_cr = 1;
-                n--;
-            }
-            if (n)
-                content_piece(s, p, n, 0);
+        if (lf == NULL) {
+            buf_append(held, p, (size_t)(end - p));
+            if (held->len >= DATA_PIECE)
+                return bdat_long_piece(s);
             return 0;
         }
-        content_piece(s, p, crlf ? n - 1 : n, 1);
+        int rc;
+        if (held->len > 0) {
+            buf_append(held, p, (size_t)(lf - p));
+            rc = bdat_line(s, held->data, held->len);
+            held->len = 0;
+        } else {
+            rc = bdat_line(s, p, (size_t)(lf - p));
+        }
+        if (rc < 0)
+            return -1;
         p = lf + 1;
     }
+    return 0;
+}
+
+/* The last chunk is in: a last line without its LF. 0, or -1 after
+ * refusing the message (it ends in a bare CR). */
+static int bdat_end(struct smtpd_session *s)
+{
+    struct buf *held = &s->bdat_line;
+    if (held->len == 0)
+        return 0;
+    if (bdat_bare_cr(s, held->data, held->len) < 0)
+        return -1;
+    content_piece(s, held->data, held->len, 0);
+    held->len = 0;
+    if (held->cap > DATA_PIECE)
+        buf_free(held); /* an idle session keeps no big buffer */
     return 0;
 }
 
@@ -609,10 +710,8 @@ int smtpd_bdat_input(struct smtpd_session *s)
         return 0;
     }
     if (s->bdat_last) {
-        if (s->pending_cr && s->bare_nl_reject) {
-            bare_newline(s, "CR"); /* the message ends in a bare CR */
+        if (bdat_end(s) < 0)
             return 0;
-        }
         data_finish(s, "END-OF-MESSAGE");
     } else {
         smtpd_reply(s, "250 2.0.0 Ok: %llu bytes",

@@ -141,6 +141,24 @@ class SmugglingTest(unittest.TestCase):
         content = self.inst.qfile(lines[0].rsplit(" ", 1)[1])["content"]
         self.assertTrue(content.endswith("Subject: s\n\nbody\n"), content)
 
+    def test_bdat_header_split_across_chunks(self):
+        """A header line split across chunks is one line: the header goes
+        on after it (here: Received: fields past hopcount_limit are still
+        counted, and the Message-ID is found)."""
+        hops = b"".join(b"Received: from hop%d.example by x\r\n" % i
+                        for i in range(60))
+        c = self.start_bdat()
+        self.assertEqual(self.bdat(c, b"Subject: s\r\nX-Spl", False)[0], 250)
+        self.assertEqual(self.bdat(c, b"it: yes\r\n" + hops + b"\r\nbody\r\n"),
+                         (554, ["5.4.0 Error: too many hops"]))
+        self.assertEqual(set(self.inst.incoming()), self.before)
+        c = self.start_bdat()
+        self.assertEqual(self.bdat(c, b"Subject: s\r\nMessage-", False)[0],
+                         250)
+        code, lines = self.bdat(c, b"ID: <split@example>\r\n\r\nbody\r\n")
+        self.assertEqual(code, 250, lines)
+        self.inst.wait_for_log(r": message-id=<split@example>", since=self.mark)
+
     def test_bdat_normalized_for_trusted_client(self):
         c = self.start_bdat("127.0.0.3")
         code, lines = self.bdat(c, b"Subject: s\r\n\r\nbody\n.\n" +

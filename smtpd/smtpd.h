@@ -10,6 +10,7 @@
  *   smtpd_dns.c    DNS lookups for restrictions, without blocking others,
  *                  and the replies of the reject_unknown_* restrictions
  *   smtpd_data.c   DATA and BDAT intake, headers, the queue file, commit
+ *   smtpd_rcpt.c   the recipients, and the one way one is added
  *
  * One process serves many sessions on lib/ipc/server.h's event loop; a
  * session costs this struct, its stream buffers and, during a
@@ -153,8 +154,9 @@ struct smtpd_session {
     int body_8bit, smtputf8;
     int dsn_ret; /* 0, QFILE_RET_FULL or QFILE_RET_HDRS */
     char *dsn_envid;
-    struct smtpd_rcpt *rcpts;
+    struct smtpd_rcpt *rcpts; /* smtpd_rcpt.c */
     size_t rcpt_count, rcpt_cap;
+    int rcpts_in_file;    /* written to s->writer: additions go there too */
     size_t rcpt_accepted; /* RCPT commands accepted */
     /* RCPTs refused for smtpd_recipient_limit; past
      * smtpd_recipient_overshoot_limit each counts as an error. */
@@ -297,6 +299,48 @@ enum dict_result smtpd_table_lookup(const char *spec, const char *key,
 void smtpd_log_event(const struct smtpd_session *s, const char *stage,
                      const char *what, const char *sender, const char *rcpt,
                      const char *text);
+
+/* smtpd_rcpt.c: the one way recipients are added (RCPT, REDIRECT, BCC,
+ * and both at the end of data). */
+enum smtpd_rcpt_dedup {
+    /* RCPT: a final address given again with the same RCPT address is
+     * one recipient (two RCPT addresses that expand to it are two, each
+     * with its original for DSN). */
+    SMTPD_RCPT_SAME_ORIGINAL,
+    /* REDIRECT, BCC: an address that is a recipient already, whatever
+     * its original, gets no second copy. */
+    SMTPD_RCPT_SAME_ADDRESS,
+};
+/* What a recipient carries besides its address. */
+struct smtpd_rcpt_origin {
+    const char *original; /* the address given (RCPT TO, action target) */
+    const char *orcpt;    /* DSN ORCPT "type;addr", or NULL */
+    unsigned notify;      /* DSN NOTIFY (QFILE_NOTIFY_*), or 0 */
+};
+enum smtpd_rcpt_result {
+    SMTPD_RCPT_OK = 0,
+    SMTPD_RCPT_LOOKUP_ERROR = -1, /* rewriting failed: nothing added */
+    SMTPD_RCPT_WRITE_ERROR = -2,  /* the queue file could not take it */
+};
+/* Rewrites address as the queue file needs it (canonical maps, virtual
+ * alias expansion) and adds each final recipient that is not one
+ * already; once the recipients are in the queue file, writes it there
+ * too. why gets the reason of an error. */
+enum smtpd_rcpt_result smtpd_rcpt_add(struct smtpd_session *s,
+                                      const char *address,
+                                      const struct smtpd_rcpt_origin *origin,
+                                      enum smtpd_rcpt_dedup dedup,
+                                      struct buf *why);
+/* REDIRECT: every recipient is replaced by target's final recipients,
+ * which carry what the first one carried (original, ORCPT, NOTIFY), as
+ * Postfix does; in the queue file the old ones are marked done. On a
+ * lookup error nothing changes. */
+enum smtpd_rcpt_result smtpd_rcpt_redirect(struct smtpd_session *s,
+                                           const char *target, struct buf *why);
+/* Writes every recipient into s->writer (intake starts). 0 or -1. */
+int smtpd_rcpt_write_all(struct smtpd_session *s, struct buf *err);
+/* Forgets the recipients (end of the transaction). */
+void smtpd_rcpt_reset(struct smtpd_session *s);
 
 /* smtpd_actions.c: access actions (access(5)) that go beyond a
  * permit/reject decision. smtpd_action_apply handles a WARN, INFO,

@@ -28,14 +28,7 @@ void smtpd_reset_transaction(struct smtpd_session *s)
     s->sender_raw = NULL;
     free(s->dsn_envid);
     s->dsn_envid = NULL;
-    for (size_t i = 0; i < s->rcpt_count; i++) {
-        free(s->rcpts[i].address);
-        free(s->rcpts[i].original);
-        free(s->rcpts[i].orcpt);
-    }
-    free(s->rcpts);
-    s->rcpts = NULL;
-    s->rcpt_count = s->rcpt_cap = 0;
+    smtpd_rcpt_reset(s);
     s->rcpt_accepted = 0;
     s->rcpt_overshoot = 0;
     s->declared_size = 0;
@@ -200,46 +193,33 @@ static enum smtp_step rcpt_parse(struct smtpd_session *s)
 static enum smtp_step rcpt_proceed(struct smtpd_session *s)
 {
     struct smtp_cmd *c = &s->cmd;
-    /* What goes into the queue file: canonical maps and virtual alias
-     * expansion, as Postfix's cleanup does. */
-    struct strlist final;
-    strlist_init(&final);
-    struct buf why = BUF_INIT;
-    if (smtpd_rewrite_recipient(buf_cstr(&c->addr), &final, &why) < 0) {
+    const char *rcpt = buf_cstr(&c->addr);
+    struct buf orcpt = BUF_INIT, why = BUF_INIT;
+    if (c->params & SMTP_PARAM_ORCPT)
+        buf_appendf(&orcpt, "%s;%s", buf_cstr(&c->orcpt_type),
+                    buf_cstr(&c->orcpt_addr));
+    const struct smtpd_rcpt_origin origin = {
+        .original = rcpt,
+        .orcpt = (c->params & SMTP_PARAM_ORCPT) ? buf_cstr(&orcpt) : NULL,
+        /* SMTP_NOTIFY_* equal QFILE_NOTIFY_* */
+        .notify = (c->params & SMTP_PARAM_NOTIFY) ? c->notify : 0,
+    };
+    /* Before the queue file exists: a lookup error is all that can go
+     * wrong, and then nothing was added. */
+    enum smtpd_rcpt_result rc =
+        smtpd_rcpt_add(s, rcpt, &origin, SMTPD_RCPT_SAME_ORIGINAL, &why);
+    if (rc == SMTPD_RCPT_OK) {
+        s->rcpt_accepted++;
+        smtpd_reply(s, "250 2.1.5 Ok");
+    } else {
         smtpd_error_reply(s,
                           "451 4.3.0 <%s>: Recipient address rejected: "
                           "%s",
-                          buf_cstr(&c->addr), buf_cstr(&why));
-        buf_free(&why);
-        strlist_free(&final);
-        return SMTP_STEP_STOP;
+                          rcpt, buf_cstr(&why));
     }
+    buf_free(&orcpt);
     buf_free(&why);
-    for (size_t i = 0; i < final.count; i++) {
-        int dup = 0;
-        for (size_t k = 0; k < s->rcpt_count && !dup; k++)
-            dup = str_equal_nocase(s->rcpts[k].address, final.items[i]) &&
-                  strcmp(s->rcpts[k].original, buf_cstr(&c->addr)) == 0;
-        if (dup)
-            continue;
-        if (s->rcpt_count == s->rcpt_cap) {
-            s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
-            s->rcpts = xreallocarray(s->rcpts, s->rcpt_cap, sizeof(*s->rcpts));
-        }
-        struct smtpd_rcpt *r = &s->rcpts[s->rcpt_count++];
-        memset(r, 0, sizeof(*r));
-        r->address = xstrdup(final.items[i]);
-        r->original = xstrdup(buf_cstr(&c->addr));
-        if (c->params & SMTP_PARAM_ORCPT)
-            r->orcpt = xasprintf("%s;%s", buf_cstr(&c->orcpt_type),
-                                 buf_cstr(&c->orcpt_addr));
-        if (c->params & SMTP_PARAM_NOTIFY)
-            r->notify = c->notify; /* SMTP_NOTIFY_* equal QFILE_NOTIFY_* */
-    }
-    strlist_free(&final);
-    s->rcpt_accepted++;
-    smtpd_reply(s, "250 2.1.5 Ok");
-    return SMTP_STEP_NEXT;
+    return rc == SMTPD_RCPT_OK ? SMTP_STEP_NEXT : SMTP_STEP_STOP;
 }
 
 static enum smtp_step data_parse(struct smtpd_session *s)

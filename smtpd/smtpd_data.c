@@ -64,6 +64,7 @@ void smtpd_data_abort(struct smtpd_session *s)
     if (s->writer) {
         qfile_writer_free(s->writer); /* removes the temporary file */
         s->writer = NULL;
+        s->rcpts_in_file = 0;
         header_block_free(&s->headers);
     }
     buf_reset(&s->data_out);
@@ -288,15 +289,8 @@ int smtpd_data_begin(struct smtpd_session *s)
         log_info("%s: client=%s", s->qid, s->namaddr);
     int rc = 0;
     rc |= qfile_writer_sender(s->writer, s->sender, &err);
-    for (size_t i = 0; i < s->rcpt_count && rc == 0; i++) {
-        struct qfile_recipient r;
-        memset(&r, 0, sizeof(r));
-        r.address = s->rcpts[i].address;
-        r.original = s->rcpts[i].original;
-        r.orcpt = s->rcpts[i].orcpt;
-        r.notify = s->rcpts[i].notify;
-        rc |= qfile_writer_recipient(s->writer, &r, &err);
-    }
+    if (rc == 0)
+        rc |= smtpd_rcpt_write_all(s, &err);
     uint32_t enc = (s->body_8bit ? QFILE_ENC_8BITMIME : 0) |
                    (s->smtputf8 ? QFILE_ENC_SMTPUTF8 : 0);
     if (rc == 0 && enc)
@@ -329,6 +323,7 @@ int smtpd_data_begin(struct smtpd_session *s)
         buf_free(&err);
         qfile_writer_free(s->writer);
         s->writer = NULL;
+        s->rcpts_in_file = 0;
         smtpd_error_reply(s, "451 4.3.0 Error: queue file write error");
         return -1;
     }
@@ -398,6 +393,7 @@ static void on_commit(void *ctx, int status, const char *err)
     s->state = SMTPD_CMD;
     qfile_writer_free(s->writer);
     s->writer = NULL;
+    s->rcpts_in_file = 0;
     header_block_free(&s->headers);
     s->qid[0] = '\0';
     smtpd_reset_transaction(s);

@@ -2,7 +2,8 @@
  * its files.
  *
  *   smtpd.c        main, settings, accept, the session's I/O and timers
- *   smtpd_cmd.c    the SMTP commands (EHLO ... QUIT) and their replies
+ *   smtpd_cmd.c    the SMTP commands (EHLO ... QUIT), run in phases (parse,
+ *                  check, hooks, proceed: lib/smtp/smtp_phase), and replies
  *   smtpd_check.c  restriction lists, address classes, recipient checks
  *   smtpd_actions.c access actions that change the message (PREPEND,
  *                  REDIRECT, BCC) and the ones that only log (WARN, INFO)

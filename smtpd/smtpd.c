@@ -7,9 +7,10 @@
  * at hand is used up, as Postfix does. It stops reading while its queue
  * file is being committed by the I/O threads (lib/queue/group_commit) and
  * while it sleeps after errors, so a client can never get ahead of a
- * reply it has not seen. It stops reading too while a restriction waits
- * for DNS (smtpd_dns.c), so one slow name server delays that session
- * alone. The commands are in smtpd_cmd.c. */
+ * reply it has not seen. It stops reading too while a command is
+ * suspended (a restriction waits for DNS, smtpd_dns.c; later a hook
+ * waits for a service), so one slow name server delays that session
+ * alone. The commands and their phases are in smtpd_cmd.c. */
 #include "smtpd.h"
 
 #include <arpa/inet.h>
@@ -103,12 +104,14 @@ static void settings_load(void)
     if (v->line_length_limit < 512)
         v->line_length_limit = 512;
     v->recipient_limit = cfg_int("smtpd_recipient_limit");
+    v->recipient_overshoot_limit = cfg_int("smtpd_recipient_overshoot_limit");
     v->soft_error_limit = cfg_int("smtpd_soft_error_limit");
     v->hard_error_limit = cfg_int("smtpd_hard_error_limit");
     v->error_sleep_ms = cfg_time("smtpd_error_sleep_time") * 1000;
     v->junk_command_limit = cfg_int("smtpd_junk_command_limit");
     v->message_size_limit = cfg_size("message_size_limit");
     v->hopcount_limit = cfg_int("hopcount_limit");
+    v->header_size_limit = cfg_int("header_size_limit");
     v->disable_vrfy = cfg_bool("disable_vrfy_command");
     v->strict_rfc821 = cfg_bool("strict_rfc821_envelopes");
     v->helo_required = cfg_bool("smtpd_helo_required");
@@ -397,7 +400,7 @@ static void session_run(struct smtpd_session *s)
         case SMTPD_COMMIT:
         case SMTPD_SLEEP:
         case SMTPD_LOOKUP:
-        case SMTPD_DNS:
+        case SMTPD_SUSPENDED:
             st = STREAM_AGAIN;
             break;
         case SMTPD_CLOSING: {
@@ -439,9 +442,9 @@ static void session_run(struct smtpd_session *s)
         session_destroy(s);
         return;
     }
-    /* Waiting for the disk or DNS has bounds of its own. */
+    /* Waiting for the disk, DNS or a hook has bounds of its own. */
     if (s->state != SMTPD_COMMIT && s->state != SMTPD_LOOKUP &&
-        s->state != SMTPD_DNS)
+        s->state != SMTPD_SUSPENDED)
         event_timer_start(server_loop(), &s->idle_timer,
                           (uint64_t)smtpd_var.timeout_ms);
     update_interest(s);
@@ -466,7 +469,7 @@ static void on_timeout(struct event_loop *loop, void *ctx)
 {
     (void)loop;
     struct smtpd_session *s = ctx;
-    if (s->state == SMTPD_COMMIT || s->state == SMTPD_DNS)
+    if (s->state == SMTPD_COMMIT || s->state == SMTPD_SUSPENDED)
         return;
     log_info("timeout after %s from %s", lost_verb(s), s->namaddr);
     smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded",
@@ -477,6 +480,10 @@ static void on_timeout(struct event_loop *loop, void *ctx)
 
 static void session_destroy(struct smtpd_session *s)
 {
+    /* A command waiting for an answer: its step forgets the request, so
+     * no answer ever reaches the freed session. */
+    smtpd_command_cancel(s);
+    smtpd_check_cancel(s);
     smtpd_data_abort(s);
     smtpd_reset_transaction(s);
     smtpd_dns_session_end(s);
@@ -489,6 +496,7 @@ static void session_destroy(struct smtpd_session *s)
     buf_free(&s->line);
     buf_free(&s->data_out);
     buf_free(&s->hdr_field);
+    buf_free(&s->bdat_line);
     free(s->helo);
     free(s);
     server_session_end();
@@ -579,9 +587,18 @@ static void finish_connect(struct smtpd_session *s)
                         netlist_match(smtpd_var.bare_nl_exclusions, s->name,
                                       s->addr) != DICT_FOUND;
     s->state = SMTPD_CMD;
-    if (!s->local || submit_allowed(s))
-        smtpd_greeting(s);
+    /* The connection is a command too: hooks may see it (and wait)
+     * before the greeting. */
+    smtpd_command_start(s, SMTP_COMMAND_CONNECT);
     session_run(s);
+}
+
+enum smtp_step smtpd_connect_proceed(struct smtpd_session *s)
+{
+    if (s->local && !submit_allowed(s))
+        return SMTP_STEP_STOP;
+    smtpd_greeting(s);
+    return SMTP_STEP_NEXT;
 }
 
 static void name_done(void *ctx)
@@ -645,9 +662,11 @@ static void smtpd_accept(int fd)
     stream_set_nonblocking(s->stream, 1);
     stream_set_short_read_drains(s->stream, 1); /* on_io says when to read */
     smtp_cmd_init(&s->cmd);
+    smtpd_command_session_init(s);
     buf_init(&s->line);
     buf_init(&s->data_out);
     buf_init(&s->hdr_field);
+    buf_init(&s->bdat_line);
     s->hdr_held = -1;
     event_timer_init(&s->idle_timer, on_timeout, s);
     event_timer_init(&s->sleep_timer, on_sleep_done, s);

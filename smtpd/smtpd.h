@@ -2,7 +2,8 @@
  * its files.
  *
  *   smtpd.c        main, settings, accept, the session's I/O and timers
- *   smtpd_cmd.c    the SMTP commands (EHLO ... QUIT) and their replies
+ *   smtpd_cmd.c    the SMTP commands (EHLO ... QUIT), run in phases (parse,
+ *                  check, hooks, proceed: lib/smtp/smtp_phase), and replies
  *   smtpd_check.c  restriction lists, address classes, recipient checks
  *   smtpd_actions.c access actions that change the message (PREPEND,
  *                  REDIRECT, BCC) and the ones that only log (WARN, INFO)
@@ -10,6 +11,7 @@
  *   smtpd_dns.c    DNS lookups for restrictions, without blocking others,
  *                  and the replies of the reject_unknown_* restrictions
  *   smtpd_data.c   DATA and BDAT intake, headers, the queue file, commit
+ *   smtpd_rcpt.c   the recipients, and the one way one is added
  *
  * One process serves many sessions on lib/ipc/server.h's event loop; a
  * session costs this struct, its stream buffers and, during a
@@ -33,6 +35,7 @@
 struct rewrite;
 #include "smtp/smtp_cmd.h"
 #include "smtp/smtp_data.h"
+#include "smtp/smtp_phase.h"
 #include "base/str.h"
 #include "base/stream.h"
 
@@ -46,12 +49,14 @@ struct smtpd_settings {
     long timeout_ms;
     long line_length_limit;
     long recipient_limit;
+    long recipient_overshoot_limit;
     long soft_error_limit;
     long hard_error_limit;
     long error_sleep_ms;
     long junk_command_limit;
     long long message_size_limit;
     long hopcount_limit;
+    long header_size_limit;
     int disable_vrfy;
     int strict_rfc821;
     int helo_required;
@@ -96,7 +101,7 @@ enum smtpd_state {
     SMTPD_BDAT_SKIP, /* discarding a BDAT chunk after an error */
     SMTPD_COMMIT,    /* waiting for the queue file to be durable */
     SMTPD_SLEEP,     /* error sleep: not reading */
-    SMTPD_DNS,       /* a restriction waits for DNS: not reading */
+    SMTPD_SUSPENDED, /* a command waits (DNS, a hook): not reading */
     SMTPD_CLOSING,   /* flushing the last reply, then closing */
 };
 
@@ -150,11 +155,15 @@ struct smtpd_session {
     int body_8bit, smtputf8;
     int dsn_ret; /* 0, QFILE_RET_FULL or QFILE_RET_HDRS */
     char *dsn_envid;
-    struct smtpd_rcpt *rcpts;
+    struct smtpd_rcpt *rcpts; /* smtpd_rcpt.c */
     size_t rcpt_count, rcpt_cap;
+    int rcpts_in_file;    /* written to s->writer: additions go there too */
     size_t rcpt_accepted; /* RCPT commands accepted */
-    int hold;             /* an access rule said HOLD */
-    int discard;          /* an access rule said DISCARD */
+    /* RCPTs refused for smtpd_recipient_limit; past
+     * smtpd_recipient_overshoot_limit each counts as an error. */
+    unsigned long rcpt_overshoot;
+    int hold;    /* an access rule said HOLD */
+    int discard; /* an access rule said DISCARD */
     char *hold_reason;
     /* PREPEND/REDIRECT/BCC recorded by access actions for this
      * transaction (smtpd_actions.c); NULL when none fired. */
@@ -167,13 +176,18 @@ struct smtpd_session {
     int data_line_start;              /* next content byte begins a line */
     struct smtp_data_scanner scanner; /* DATA line and end detection */
     int in_header;
+    /* header_size_limit: header bytes stored, whether the rest of the
+     * header is being discarded, and whether a stored line is unended. */
+    size_t hdr_bytes;
+    int hdr_cut;
+    int hdr_line_open;
     struct header_block headers;
     unsigned long long bdat_left;
     int bdat_last;
     int bdat_used;
-    int bdat_failed;     /* a BDAT chunk failed; skip until RSET */
-    int pending_cr;      /* BDAT: last chunk ended with CR */
-    struct buf data_out; /* converted content waiting for the writer */
+    int bdat_failed;      /* a BDAT chunk failed; skip until RSET */
+    struct buf bdat_line; /* BDAT: the start of a line not ended yet */
+    struct buf data_out;  /* converted content waiting for the writer */
     /* Header rewriting (smtpd_header.c): the address field being held,
      * whether one is (-1: no, else 1 sender / 0 recipient field), the
      * rewriting context, and a table error seen (the message defers). */
@@ -184,20 +198,23 @@ struct smtpd_session {
     char qid[32];
     time_t arrival;
 
-    /* A command suspended while a restriction waits for DNS
-     * (smtpd_dns.c): its reply bookkeeping, the lookup in flight, what
-     * resumes the command, and the answers of this transaction. */
+    /* The command in progress, run in phases (lib/smtp/smtp_phase.h:
+     * parse, check, hooks, proceed), and what its end compares to tell
+     * whether it failed. See docs/smtpd.md, "Command phases". */
+    struct smtp_run run;
+    int cmd_parse_rc; /* smtp_cmd_parse's result for the line */
     unsigned cmd_errors_before;
     int cmd_closing_before;
     char cmd_name[16];
+    /* A restriction evaluation waiting for DNS: where it stopped
+     * (smtpd_check.c); allocated at the session's first wait. */
+    struct smtpd_check_wait *check_wait;
+    /* The DNS lookup in flight (smtpd_dns.c) and the answers of this
+     * transaction. */
     struct dns_domain_lookup *dns_lookup;
     char *dns_pending_name; /* what dns_lookup asks about */
     enum dns_domain_mode dns_pending_mode;
-    void (*dns_resume)(struct smtpd_session *s);
     int dns_suspends; /* lookups started for the current command */
-    /* Access results met in this evaluation, and how many of them an
-     * evaluation before the DNS wait met (smtpd_dns_replayed). */
-    unsigned dns_events, dns_events_before;
     struct smtpd_dns_answer *dns_answers;
     size_t dns_answer_count;
 };
@@ -214,10 +231,27 @@ void smtpd_count(struct smtpd_session *s, const char *verb, int ok);
  * end of the message): the disconnect line shows data=0/1. */
 void smtpd_count_late_failure(struct smtpd_session *s, const char *verb);
 void smtpd_resume(struct smtpd_session *s);
+/* The connection's proceed step: the greeting (or the refusal of a local
+ * user who may not submit). */
+enum smtp_step smtpd_connect_proceed(struct smtpd_session *s);
 void smtpd_trigger_qmgr(void);
 
-/* smtpd_cmd.c */
+/* smtpd_cmd.c: the commands, each run in phases (smtp_phase.h). */
+/* A new session's command state (its smtp_run). */
+void smtpd_command_session_init(struct smtpd_session *s);
 void smtpd_command(struct smtpd_session *s, const char *line, size_t len);
+/* Runs a pseudo-command (SMTP_COMMAND_CONNECT, SMTP_COMMAND_END_OF_DATA)
+ * through the phases; the session is SMTPD_SUSPENDED when it waits. */
+void smtpd_command_start(struct smtpd_session *s, unsigned command);
+/* The answer a suspended step waited for is in: carry the command on
+ * from that step, then go on with the session's input. Call it from the
+ * event loop (the answer's callback), never from inside the step. */
+void smtpd_command_resume(struct smtpd_session *s);
+/* The session ends: a suspended command's step is cancelled. */
+void smtpd_command_cancel(struct smtpd_session *s);
+/* Adds a hook (milter, policy, ...) for the commands in hook->commands,
+ * at process start. 0, or -1 when the table is full. */
+int smtpd_hook_add(const struct smtp_hook *hook);
 void smtpd_reset_transaction(struct smtpd_session *s);
 void smtpd_greeting(struct smtpd_session *s);
 
@@ -226,13 +260,15 @@ enum smtpd_verdict {
     SMTPD_NEXT, /* nothing decided (DUNNO) */
     SMTPD_PERMIT,
     SMTPD_REJECT,  /* a reply was sent */
-    SMTPD_SUSPEND, /* a restriction waits for DNS (state SMTPD_DNS): the
-                      caller returns without a reply and sets dns_resume,
-                      which evaluates the same check again later */
+    SMTPD_SUSPEND, /* a restriction waits for DNS: the command's CHECK
+                      step returns SMTP_STEP_SUSPEND without a reply, and
+                      calling the same check again later carries the
+                      evaluation on from the restriction that waited */
 };
 /* Evaluates a stage's restrictions; on reject sends the reply and logs
  * the NOQUEUE line. `address` is the sender or recipient being checked
- * (NULL for client/helo/data). Each may return SMTPD_SUSPEND. */
+ * (NULL for client/helo/data). Each may return SMTPD_SUSPEND; the next
+ * call for the session then resumes that evaluation (same arguments). */
 enum smtpd_verdict smtpd_check_client(struct smtpd_session *s);
 enum smtpd_verdict smtpd_check_helo(struct smtpd_session *s);
 enum smtpd_verdict smtpd_check_sender(struct smtpd_session *s,
@@ -242,6 +278,8 @@ enum smtpd_verdict smtpd_check_data(struct smtpd_session *s);
 /* smtpd_end_of_data_restrictions, after the whole message. */
 enum smtpd_verdict smtpd_check_end_of_data(struct smtpd_session *s);
 void smtpd_check_init(void);
+/* Forgets a suspended evaluation (the session ends while it waits). */
+void smtpd_check_cancel(struct smtpd_session *s);
 /* Canonical form of an envelope address (lib/routing/rewrite step 1). */
 void smtpd_canonical(const char *address, struct buf *out);
 /* The envelope sender and recipients as they go into the queue file
@@ -262,6 +300,48 @@ enum dict_result smtpd_table_lookup(const char *spec, const char *key,
 void smtpd_log_event(const struct smtpd_session *s, const char *stage,
                      const char *what, const char *sender, const char *rcpt,
                      const char *text);
+
+/* smtpd_rcpt.c: the one way recipients are added (RCPT, REDIRECT, BCC,
+ * and both at the end of data). */
+enum smtpd_rcpt_dedup {
+    /* RCPT: a final address given again with the same RCPT address is
+     * one recipient (two RCPT addresses that expand to it are two, each
+     * with its original for DSN). */
+    SMTPD_RCPT_SAME_ORIGINAL,
+    /* REDIRECT, BCC: an address that is a recipient already, whatever
+     * its original, gets no second copy. */
+    SMTPD_RCPT_SAME_ADDRESS,
+};
+/* What a recipient carries besides its address. */
+struct smtpd_rcpt_origin {
+    const char *original; /* the address given (RCPT TO, action target) */
+    const char *orcpt;    /* DSN ORCPT "type;addr", or NULL */
+    unsigned notify;      /* DSN NOTIFY (QFILE_NOTIFY_*), or 0 */
+};
+enum smtpd_rcpt_result {
+    SMTPD_RCPT_OK = 0,
+    SMTPD_RCPT_LOOKUP_ERROR = -1, /* rewriting failed: nothing added */
+    SMTPD_RCPT_WRITE_ERROR = -2,  /* the queue file could not take it */
+};
+/* Rewrites address as the queue file needs it (canonical maps, virtual
+ * alias expansion) and adds each final recipient that is not one
+ * already; once the recipients are in the queue file, writes it there
+ * too. why gets the reason of an error. */
+enum smtpd_rcpt_result smtpd_rcpt_add(struct smtpd_session *s,
+                                      const char *address,
+                                      const struct smtpd_rcpt_origin *origin,
+                                      enum smtpd_rcpt_dedup dedup,
+                                      struct buf *why);
+/* REDIRECT: every recipient is replaced by target's final recipients,
+ * which carry what the first one carried (original, ORCPT, NOTIFY), as
+ * Postfix does; in the queue file the old ones are marked done. On a
+ * lookup error nothing changes. */
+enum smtpd_rcpt_result smtpd_rcpt_redirect(struct smtpd_session *s,
+                                           const char *target, struct buf *why);
+/* Writes every recipient into s->writer (intake starts). 0 or -1. */
+int smtpd_rcpt_write_all(struct smtpd_session *s, struct buf *err);
+/* Forgets the recipients (end of the transaction). */
+void smtpd_rcpt_reset(struct smtpd_session *s);
 
 /* smtpd_actions.c: access actions (access(5)) that go beyond a
  * permit/reject decision. smtpd_action_apply handles a WARN, INFO,
@@ -316,19 +396,14 @@ void smtpd_dns_init(void);
 void smtpd_dns_exit(void);
 /* What the DNS says about name (mode: mail domain or HELO host name).
  * Returns 1 with *status when the session has the answer (from this
- * transaction's lookups), or 0 after starting the lookup: the session is
- * then in SMTPD_DNS and the caller must give up the command with
- * SMTPD_SUSPEND; when the answer comes it is remembered and
- * s->dns_resume runs, which repeats the check. */
+ * transaction's lookups), or 0 after starting the lookup: the caller
+ * returns SMTPD_SUSPEND up to the command's CHECK step; when the answer
+ * comes it is remembered and smtpd_command_resume carries the command on,
+ * so the same restriction asks again and finds it. */
 int smtpd_dns_domain(struct smtpd_session *s, const char *name,
                      enum dns_domain_mode mode, enum dns_domain_status *status);
 /* A new command (or the end of data) starts evaluating restrictions. */
 void smtpd_dns_new_check(struct smtpd_session *s);
-/* Called once for every access result an evaluation meets: 1 when an
- * evaluation before a DNS wait met it already, so whatever it logs or
- * adds is done (an evaluation repeats the previous one up to the point
- * where that one waited). */
-int smtpd_dns_replayed(struct smtpd_session *s);
 /* The replies of the reject_unknown_* restrictions, after Postfix's
  * smtpd (docs/dns.md): for a verdict about name (the domain of subject,
  * or the HELO name), PASS, or the code, enhanced code and text of a
@@ -352,6 +427,8 @@ smtpd_dns_unknown_reply(enum smtpd_unknown_what what, const char *subject,
                         struct smtpd_unknown_reply *reply, struct buf *text);
 /* Forgets the remembered answers (end of a transaction). */
 void smtpd_dns_forget(struct smtpd_session *s);
+/* Cancels the lookup in flight, if any: its answer is never delivered. */
+void smtpd_dns_cancel(struct smtpd_session *s);
 /* Cancels a lookup in flight and forgets everything (session end). */
 void smtpd_dns_session_end(struct smtpd_session *s);
 
@@ -364,8 +441,16 @@ int smtpd_data_begin(struct smtpd_session *s);
  * (end of data, error). */
 int smtpd_data_input(struct smtpd_session *s);
 int smtpd_bdat_input(struct smtpd_session *s);
-/* BDAT command: handles its chunk bookkeeping. */
-void smtpd_bdat_command(struct smtpd_session *s);
+/* The BDAT command's phases: the chunk's bookkeeping and whether it is
+ * taken (parse), smtpd_data_restrictions before the first chunk (check),
+ * and intake (proceed). */
+enum smtp_step smtpd_bdat_parse(struct smtpd_session *s);
+enum smtp_step smtpd_bdat_check(struct smtpd_session *s);
+enum smtp_step smtpd_bdat_proceed(struct smtpd_session *s);
+/* The end of data's phases (SMTP_COMMAND_END_OF_DATA): the end-of-data
+ * restrictions, then discard, hold or commit. */
+enum smtp_step smtpd_eod_check(struct smtpd_session *s);
+enum smtp_step smtpd_eod_proceed(struct smtpd_session *s);
 void smtpd_data_abort(struct smtpd_session *s);
 void smtpd_data_init(void);
 

@@ -22,8 +22,6 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
 {
     struct access_result res;
     access_parse(value, &res);
-    /* Met before a DNS wait: its logs and additions are done. */
-    int replayed = smtpd_dns_replayed(s);
     struct buf subject = BUF_INIT;
     check_reply_subject(s, kind, c, &subject);
     enum smtpd_verdict v = SMTPD_NEXT;
@@ -54,8 +52,7 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
         break;
     }
     case ACCESS_HOLD:
-        /* Once per transaction, as Postfix (and so once when a DNS wait
-         * makes the restrictions run again). */
+        /* Once per transaction, as Postfix. */
         if (s->hold)
             break;
         s->hold = 1;
@@ -70,10 +67,6 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
         }
         break;
     case ACCESS_DISCARD:
-        if (replayed) {
-            v = SMTPD_PERMIT;
-            break;
-        }
         s->discard = 1;
         {
             struct buf why = BUF_INIT;
@@ -97,8 +90,11 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
         } else {
             c->depth++;
             v = check_eval_list(s, &sub, c);
+            if (v == SMTPD_SUSPEND)
+                check_keep_class(s, c->depth, &sub); /* it waits */
+            else
+                restriction_list_free(&sub);
             c->depth--;
-            restriction_list_free(&sub);
         }
         buf_free(&err);
         strlist_free(&words);
@@ -110,9 +106,8 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
     case ACCESS_REDIRECT:
     case ACCESS_BCC:
     case ACCESS_FILTER:
-        if (!replayed)
-            smtpd_action_apply(s, c->stage, c->sender, c->rcpt, &res, table,
-                               value, subject.data);
+        smtpd_action_apply(s, c->stage, c->sender, c->rcpt, &res, table, value,
+                           subject.data);
         break;
     case ACCESS_DEFER_IF_PERMIT:
         v = check_defer_if_permit(s, c, 0, smtpd_var.access_defer_code,
@@ -132,9 +127,8 @@ static enum smtpd_verdict access_result(struct smtpd_session *s,
         }
         break;
     case ACCESS_UNSUPPORTED:
-        if (!replayed)
-            log_warn("%s: access action \"%s\" is not supported; ignored",
-                     table, value);
+        log_warn("%s: access action \"%s\" is not supported; ignored", table,
+                 value);
         break;
     case ACCESS_BAD:
         log_warn("%s: malformed access result \"%s\"", table, value);

@@ -14,7 +14,8 @@
  * None of them decides: evaluation goes on with the next restriction,
  * and a later reject still rejects. PREPEND, REDIRECT and BCC are
  * recorded with the transaction and applied when the queue file is
- * started (smtpd_actions_envelope, smtpd_actions_headers), so they act
+ * started (smtpd_actions_envelope, smtpd_actions_headers; recipients
+ * are added through smtpd_rcpt.c, as RCPT adds them), so they act
  * on the whole message as in Postfix, whichever RCPT fired them. From
  * smtpd_end_of_data_restrictions REDIRECT and BCC change the recipients
  * already in the file (smtpd_actions_late); PREPEND is too late there. An
@@ -136,39 +137,39 @@ void smtpd_action_apply(struct smtpd_session *s, const char *stage,
     buf_free(&text);
 }
 
-static void rcpt_add(struct smtpd_session *s, const char *address,
-                     const char *original, const char *orcpt, unsigned notify)
-{
-    for (size_t k = 0; k < s->rcpt_count; k++)
-        if (str_equal_nocase(s->rcpts[k].address, address))
-            return; /* already a recipient: one copy is enough */
-    if (s->rcpt_count == s->rcpt_cap) {
-        s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
-        s->rcpts = xreallocarray(s->rcpts, s->rcpt_cap, sizeof(*s->rcpts));
-    }
-    struct smtpd_rcpt *r = &s->rcpts[s->rcpt_count++];
-    memset(r, 0, sizeof(*r));
-    r->address = xstrdup(address);
-    r->original = xstrdup(original);
-    r->orcpt = orcpt ? xstrdup(orcpt) : NULL;
-    r->notify = notify;
-}
-
-/* The final recipients for a REDIRECT or BCC address: canonical maps and
- * virtual aliases, as for RCPT. 0, or -1 after replying 451. */
-static int expand_target(struct smtpd_session *s, const char *target,
-                         struct strlist *out)
+/* REDIRECT (replacing every recipient) or BCC (adding copies that get no
+ * DSN), through smtpd_rcpt.c as RCPT recipients are; at the end of data
+ * the queue file's recipients change too. 0, or -1 after a 451 reply. */
+static int apply_targets(struct smtpd_session *s, const char *redirect,
+                         const struct strlist *bcc)
 {
     struct buf why = BUF_INIT;
-    int rc = smtpd_rewrite_recipient(target, out, &why);
-    if (rc < 0) {
-        log_warn("%s: %s: %s", s->qid[0] ? s->qid : "NOQUEUE", target,
-                 buf_cstr(&why));
+    const char *target = redirect;
+    enum smtpd_rcpt_result rc = SMTPD_RCPT_OK;
+    if (redirect) {
+        /* BCC recipients are replaced too, as Postfix's queue manager
+         * replaces every recipient. */
+        rc = smtpd_rcpt_redirect(s, redirect, &why);
+    } else {
+        for (size_t i = 0; i < bcc->count && rc == SMTPD_RCPT_OK; i++) {
+            target = bcc->items[i];
+            const struct smtpd_rcpt_origin origin = {target, NULL,
+                                                     QFILE_NOTIFY_NEVER};
+            rc = smtpd_rcpt_add(s, target, &origin, SMTPD_RCPT_SAME_ADDRESS,
+                                &why);
+        }
+    }
+    const char *id = s->qid[0] ? s->qid : "NOQUEUE";
+    if (rc == SMTPD_RCPT_LOOKUP_ERROR) {
+        log_warn("%s: %s: %s", id, target, buf_cstr(&why));
         smtpd_error_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
                           target);
+    } else if (rc == SMTPD_RCPT_WRITE_ERROR) {
+        log_warn("%s: queue file write error: %s", id, buf_cstr(&why));
+        smtpd_error_reply(s, "451 4.3.0 Error: queue file write error");
     }
     buf_free(&why);
-    return rc;
+    return rc == SMTPD_RCPT_OK ? 0 : -1;
 }
 
 int smtpd_actions_envelope(struct smtpd_session *s)
@@ -176,66 +177,7 @@ int smtpd_actions_envelope(struct smtpd_session *s)
     struct smtpd_actions *a = s->actions;
     if (a == NULL || (a->redirect == NULL && a->bcc.count == 0))
         return 0;
-    struct strlist final;
-    strlist_init(&final);
-    int rc = 0;
-    if (a->redirect) {
-        /* Postfix delivers a redirected message once, to the target,
-         * with what the first recipient carried (original address, DSN
-         * ORCPT and NOTIFY); BCC recipients are replaced too, as
-         * Postfix's queue manager replaces every recipient. */
-        if (expand_target(s, a->redirect, &final) < 0) {
-            rc = -1;
-        } else if (s->rcpt_count > 0) {
-            struct smtpd_rcpt first = s->rcpts[0];
-            for (size_t i = 1; i < s->rcpt_count; i++) {
-                free(s->rcpts[i].address);
-                free(s->rcpts[i].original);
-                free(s->rcpts[i].orcpt);
-            }
-            s->rcpt_count = 0;
-            for (size_t i = 0; i < final.count; i++)
-                rcpt_add(s, final.items[i], first.original, first.orcpt,
-                         first.notify);
-            free(first.address);
-            free(first.original);
-            free(first.orcpt);
-        }
-    } else {
-        for (size_t i = 0; i < a->bcc.count && rc == 0; i++) {
-            strlist_free(&final);
-            strlist_init(&final);
-            if (expand_target(s, a->bcc.items[i], &final) < 0) {
-                rc = -1;
-                break;
-            }
-            for (size_t k = 0; k < final.count; k++)
-                rcpt_add(s, final.items[k], a->bcc.items[i], NULL,
-                         QFILE_NOTIFY_NEVER);
-        }
-    }
-    strlist_free(&final);
-    return rc;
-}
-
-/* Writes one late recipient unless it is one already. */
-static int late_add(struct smtpd_session *s, struct strlist *added,
-                    char *address, char *original, char *orcpt, unsigned notify,
-                    int dropped, struct buf *err)
-{
-    if (strlist_has(added, address, 1))
-        return 0;
-    for (size_t k = 0; k < s->rcpt_count && !dropped; k++)
-        if (str_equal_nocase(s->rcpts[k].address, address))
-            return 0;
-    strlist_add(added, address);
-    struct qfile_recipient r;
-    memset(&r, 0, sizeof(r));
-    r.address = address;
-    r.original = original;
-    r.orcpt = orcpt;
-    r.notify = notify;
-    return qfile_writer_recipient(s->writer, &r, err);
+    return apply_targets(s, a->redirect, &a->bcc);
 }
 
 /* The content filter goes into the queue file as the attribute
@@ -264,47 +206,7 @@ int smtpd_actions_late(struct smtpd_session *s)
     struct smtpd_actions *a = s->actions;
     if (a == NULL || (a->late_redirect == NULL && a->late_bcc.count == 0))
         return 0;
-    struct strlist final, added;
-    strlist_init(&final);
-    strlist_init(&added);
-    struct buf err = BUF_INIT;
-    int rc = 0;
-    if (a->late_redirect) {
-        /* As at RCPT time: the target, once, with what the first
-         * recipient carried; the written recipients are marked done
-         * (qfile_writer_recipients_drop), BCC copies included. */
-        const struct smtpd_rcpt *first = s->rcpt_count ? &s->rcpts[0] : NULL;
-        if (expand_target(s, a->late_redirect, &final) < 0)
-            goto expand_failed; /* replied 451 */
-        rc = qfile_writer_recipients_drop(s->writer, &err);
-        for (size_t i = 0; i < final.count && rc == 0; i++)
-            rc = late_add(s, &added, final.items[i],
-                          first ? first->original : a->late_redirect,
-                          first ? first->orcpt : NULL,
-                          first ? first->notify : 0, 1, &err);
-    } else {
-        for (size_t i = 0; i < a->late_bcc.count && rc == 0; i++) {
-            strlist_free(&final);
-            strlist_init(&final);
-            if (expand_target(s, a->late_bcc.items[i], &final) < 0)
-                goto expand_failed; /* replied 451 */
-            for (size_t k = 0; k < final.count && rc == 0; k++)
-                rc = late_add(s, &added, final.items[k], a->late_bcc.items[i],
-                              NULL, QFILE_NOTIFY_NEVER, 0, &err);
-        }
-    }
-    if (rc < 0) {
-        log_warn("%s: queue file write error: %s", s->qid, buf_cstr(&err));
-        smtpd_error_reply(s, "451 4.3.0 Error: queue file write error");
-    }
-    goto out;
-expand_failed:
-    rc = -1;
-out:
-    strlist_free(&final);
-    strlist_free(&added);
-    buf_free(&err);
-    return rc;
+    return apply_targets(s, a->late_redirect, &a->late_bcc);
 }
 
 void smtpd_actions_headers(const struct smtpd_session *s, struct buf *out)

@@ -8,13 +8,17 @@
  * Postfix's "NOQUEUE: reject: RCPT from ..." line.
  *
  * Address classes, relay authorisation and the unknown-recipient
- * decision come from lib/routing/rewrite, lib/routing/resolve and lib/routing/recipient_check,
- * shared with qmgr, so smtpd accepts exactly what qmgr can route.
+ * decision come from lib/routing/rewrite, lib/routing/resolve and
+ * lib/routing/recipient_check, shared with qmgr, so smtpd accepts exactly what
+ * qmgr can route.
  *
  * The reject_unknown_* restrictions ask the DNS through smtpd_dns.c: an
  * answer the session does not have yet suspends the evaluation
- * (SMTPD_SUSPEND travels up to the command), and the command evaluates
- * everything again once the answer is in. A temporary DNS error follows
+ * (SMTPD_SUSPEND travels up to the command's CHECK step). On the way up
+ * each list records where it stopped, and the context is kept in
+ * s->check_wait (struct smtpd_check_wait); when the command is resumed
+ * the same check function carries the evaluation on from the restriction
+ * that waited, so nothing before it runs twice. A temporary DNS error follows
  * Postfix's *_tempfail_action: "defer" replies 450 at once,
  * "defer_if_permit" (the default) remembers the 450 in the check context
  * and sends it only if the evaluation would otherwise accept.
@@ -491,16 +495,139 @@ static enum smtpd_verdict eval_one(struct smtpd_session *s,
     return SMTPD_NEXT;
 }
 
+/* ---- suspended evaluations (struct smtpd_check_wait) ---- */
+
+static struct smtpd_check_wait *check_wait_of(struct smtpd_session *s)
+{
+    if (s->check_wait == NULL)
+        s->check_wait = xcalloc(1, sizeof(*s->check_wait));
+    return s->check_wait;
+}
+
+static void frame_release(struct check_frame *f)
+{
+    if (f->has_owned)
+        restriction_list_free(&f->owned);
+    f->has_owned = 0;
+    f->list = NULL;
+}
+
+static void frames_release(struct smtpd_check_wait *w)
+{
+    for (size_t d = 0; d < CHECK_FRAMES_MAX; d++)
+        frame_release(&w->frame[d]);
+    w->frames = 0;
+}
+
+void check_keep_class(struct smtpd_session *s, int depth,
+                      struct restriction_list *list)
+{
+    struct check_frame *f = &check_wait_of(s)->frame[depth];
+    if (f->has_owned)
+        restriction_list_free(&f->owned);
+    f->owned = *list;
+    f->has_owned = 1;
+    f->list = &f->owned;
+}
+
+/* The innermost list records itself first on the way up. */
+static void record_frame(struct smtpd_session *s, const struct check_ctx *c,
+                         const struct restriction_list *list, size_t item)
+{
+    struct smtpd_check_wait *w = check_wait_of(s);
+    size_t d = (size_t)c->depth;
+    if (d >= CHECK_FRAMES_MAX)
+        log_panic("restriction evaluation nested too deep to suspend");
+    if (!w->recorded) {
+        w->recorded = 1;
+        w->frames = d + 1;
+    }
+    w->frame[d].list = list;
+    w->frame[d].item = item;
+}
+
+/* Starts an evaluation, or takes back the one that waited. Returns the
+ * index of the list to start with. */
+static size_t check_begin(struct smtpd_session *s, struct check_ctx *c,
+                          const char *stage, const char *sender,
+                          const char *rcpt)
+{
+    struct smtpd_check_wait *w = s->check_wait;
+    if (w && w->active) {
+        *c = w->ctx; /* its buffers move back */
+        memset(&w->ctx, 0, sizeof(w->ctx));
+        w->active = 0;
+        w->recorded = 0;
+        c->resuming = 1;
+        return w->stage;
+    }
+    memset(c, 0, sizeof(*c));
+    c->stage = stage;
+    c->sender = sender;
+    c->rcpt = rcpt;
+    if (w)
+        w->recorded = 0;
+    return 0;
+}
+
+/* The evaluation waits at list number `stage`: keep its context. */
+static enum smtpd_verdict check_suspend(struct smtpd_session *s,
+                                        struct check_ctx *c, size_t stage)
+{
+    struct smtpd_check_wait *w = check_wait_of(s);
+    w->ctx = *c; /* the buffers move with it */
+    w->ctx.resuming = 0;
+    w->stage = stage;
+    w->active = 1;
+    return SMTPD_SUSPEND;
+}
+
+void smtpd_check_cancel(struct smtpd_session *s)
+{
+    struct smtpd_check_wait *w = s->check_wait;
+    if (w == NULL)
+        return;
+    buf_free(&w->ctx.defer_text);
+    buf_free(&w->ctx.dir_text);
+    frames_release(w);
+    free(w);
+    s->check_wait = NULL;
+}
+
 enum smtpd_verdict check_eval_list(struct smtpd_session *s,
                                    const struct restriction_list *list,
                                    struct check_ctx *c)
 {
-    for (size_t i = 0; i < list->count; i++) {
-        enum smtpd_verdict v = eval_one(s, &list->items[i], c);
-        if (v != SMTPD_NEXT)
-            return v;
+    enum smtpd_verdict v = SMTPD_NEXT;
+    size_t i = 0;
+    if (c->resuming) {
+        struct smtpd_check_wait *w = s->check_wait;
+        size_t d = (size_t)c->depth;
+        i = w->frame[d].item;
+        if (d + 1 < w->frames) {
+            /* That restriction's access result opened a restriction
+             * class, which waits: carry it on, and take its verdict as
+             * the restriction's. */
+            c->depth++;
+            v = check_eval_list(s, w->frame[d + 1].list, c);
+            c->depth--;
+            if (v != SMTPD_SUSPEND)
+                frame_release(&w->frame[d + 1]);
+            if (v == SMTPD_NEXT)
+                i++;
+        } else {
+            /* The restriction that waited: evaluated again below. */
+            c->resuming = 0;
+        }
     }
-    return SMTPD_NEXT;
+    for (; v == SMTPD_NEXT && i < list->count; i++) {
+        v = eval_one(s, &list->items[i], c);
+        if (v != SMTPD_NEXT)
+            break;
+    }
+    if (v == SMTPD_SUSPEND)
+        record_frame(s, c, list, i);
+    return v;
 }
 
 static enum smtpd_verdict eval_stage(struct smtpd_session *s,
@@ -515,38 +642,44 @@ static enum smtpd_verdict eval_stage(struct smtpd_session *s,
     return v == SMTPD_REJECT || v == SMTPD_SUSPEND ? v : SMTPD_PERMIT;
 }
 
+/* One list (every stage but RCPT's), started or carried on. */
 static enum smtpd_verdict check_one_stage(struct smtpd_session *s,
-                                          struct check_ctx *c,
+                                          const char *stage, const char *sender,
                                           const struct restriction_list *list,
                                           int ok)
 {
-    return check_end(c, check_done(s, c, eval_stage(s, list, ok, c)));
+    struct check_ctx c;
+    (void)check_begin(s, &c, stage, sender, NULL);
+    enum smtpd_verdict v = eval_stage(s, list, ok, &c);
+    if (v == SMTPD_SUSPEND)
+        return check_suspend(s, &c, 0);
+    return check_end(&c, check_done(s, &c, v));
 }
 
 enum smtpd_verdict smtpd_check_client(struct smtpd_session *s)
 {
-    struct check_ctx c = {.stage = "CONNECT"};
-    return check_one_stage(s, &c, &smtpd_var.client_r, smtpd_var.client_ok);
+    return check_one_stage(s, "CONNECT", NULL, &smtpd_var.client_r,
+                           smtpd_var.client_ok);
 }
 
 enum smtpd_verdict smtpd_check_helo(struct smtpd_session *s)
 {
-    struct check_ctx c = {.stage = "HELO"};
-    return check_one_stage(s, &c, &smtpd_var.helo_r, smtpd_var.helo_ok);
+    return check_one_stage(s, "HELO", NULL, &smtpd_var.helo_r,
+                           smtpd_var.helo_ok);
 }
 
 enum smtpd_verdict smtpd_check_sender(struct smtpd_session *s,
                                       const char *sender)
 {
-    struct check_ctx c = {.stage = "MAIL", .sender = sender};
-    return check_one_stage(s, &c, &smtpd_var.sender_r, smtpd_var.sender_ok);
+    return check_one_stage(s, "MAIL", sender, &smtpd_var.sender_r,
+                           smtpd_var.sender_ok);
 }
 
 enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt)
 {
     /* smtpd_delay_reject: every earlier stage is evaluated here. */
-    struct check_ctx c = {
-        .stage = "RCPT", .sender = s->sender_raw, .rcpt = rcpt};
+    struct check_ctx c;
+    size_t first = check_begin(s, &c, "RCPT", s->sender_raw, rcpt);
     /* Local submission is trusted as Postfix trusts pickup: its mail
      * passes no restriction list, only the recipient validation. */
     if (!s->local) {
@@ -561,14 +694,15 @@ enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt)
             {&smtpd_var.rcpt_r, smtpd_var.rcpt_ok},
         };
         enum smtpd_verdict v = SMTPD_PERMIT;
-        for (size_t i = 0; i < sizeof(stages) / sizeof(*stages); i++) {
+        for (size_t i = first; i < sizeof(stages) / sizeof(*stages); i++) {
             v = eval_stage(s, stages[i].list, stages[i].ok, &c);
+            if (v == SMTPD_SUSPEND)
+                return check_suspend(s, &c, i);
             if (v != SMTPD_PERMIT)
                 break;
         }
         if (check_done(s, &c, v) != SMTPD_PERMIT)
-            return check_end(&c,
-                             v == SMTPD_SUSPEND ? SMTPD_SUSPEND : SMTPD_REJECT);
+            return check_end(&c, SMTPD_REJECT);
     }
     if (smtpd_var.reject_unlisted_sender && !s->local &&
         check_sender_known(s, &c) == SMTPD_REJECT)
@@ -581,16 +715,16 @@ enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt)
 
 enum smtpd_verdict smtpd_check_data(struct smtpd_session *s)
 {
-    struct check_ctx c = {.stage = "DATA", .sender = s->sender_raw};
     if (s->local)
         return SMTPD_PERMIT;
-    return check_one_stage(s, &c, &smtpd_var.data_r, smtpd_var.data_ok);
+    return check_one_stage(s, "DATA", s->sender_raw, &smtpd_var.data_r,
+                           smtpd_var.data_ok);
 }
 
 enum smtpd_verdict smtpd_check_end_of_data(struct smtpd_session *s)
 {
-    struct check_ctx c = {.stage = "END-OF-MESSAGE", .sender = s->sender_raw};
     if (s->local)
         return SMTPD_PERMIT;
-    return check_one_stage(s, &c, &smtpd_var.eod_r, smtpd_var.eod_ok);
+    return check_one_stage(s, "END-OF-MESSAGE", s->sender_raw, &smtpd_var.eod_r,
+                           smtpd_var.eod_ok);
 }

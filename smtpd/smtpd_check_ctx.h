@@ -23,7 +23,38 @@ struct check_ctx {
     long dir_code;
     char dir_dsn[12];
     struct buf dir_text;
+    /* Carrying on an evaluation that waited: check_eval_list starts each
+     * list where s->check_wait says, until it reaches the restriction
+     * that waited (which is evaluated again, and now has its answer). */
+    int resuming;
 };
+
+/* Where a suspended evaluation stopped: for each nesting depth (a
+ * restriction class named in an access result opens the next) the list
+ * and the index of the restriction being evaluated; a class list parsed
+ * from an access result is kept here while it waits. The context
+ * (defer_if_permit, DEFER_IF_REJECT) is kept too, so that the resumed
+ * evaluation decides exactly as one that never waited. */
+#define CHECK_FRAMES_MAX 6
+struct check_frame {
+    const struct restriction_list *list;
+    size_t item;
+    struct restriction_list owned; /* a class list kept for the wait */
+    int has_owned;
+};
+struct smtpd_check_wait {
+    int active;   /* an evaluation is suspended */
+    int recorded; /* the innermost frame of this suspension is recorded */
+    struct check_ctx ctx;
+    size_t stage; /* which of the command's lists (RCPT has five) */
+    size_t frames;
+    struct check_frame frame[CHECK_FRAMES_MAX];
+};
+
+/* A class list parsed by an access result waits: keep it in the frame
+ * for depth (the class's depth). */
+void check_keep_class(struct smtpd_session *s, int depth,
+                      struct restriction_list *list);
 
 /* Logs "NOQUEUE: what: STAGE from ...: reply; from=<> to=<> ..." */
 void check_log(struct smtpd_session *s, const struct check_ctx *c,

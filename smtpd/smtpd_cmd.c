@@ -28,15 +28,9 @@ void smtpd_reset_transaction(struct smtpd_session *s)
     s->sender_raw = NULL;
     free(s->dsn_envid);
     s->dsn_envid = NULL;
-    for (size_t i = 0; i < s->rcpt_count; i++) {
-        free(s->rcpts[i].address);
-        free(s->rcpts[i].original);
-        free(s->rcpts[i].orcpt);
-    }
-    free(s->rcpts);
-    s->rcpts = NULL;
-    s->rcpt_count = s->rcpt_cap = 0;
+    smtpd_rcpt_reset(s);
     s->rcpt_accepted = 0;
+    s->rcpt_overshoot = 0;
     s->declared_size = 0;
     s->body_8bit = s->smtputf8 = 0;
     s->dsn_ret = 0;
@@ -95,52 +89,63 @@ static void cmd_helo(struct smtpd_session *s, int esmtp)
     buf_free(&lines);
 }
 
-static int need_helo(struct smtpd_session *s)
+static enum smtp_step need_helo(struct smtpd_session *s)
 {
     if (smtpd_var.helo_required && !s->helo) {
         smtpd_error_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
-        return 1;
+        return SMTP_STEP_STOP;
     }
-    return 0;
+    return SMTP_STEP_NEXT;
 }
 
-static void cmd_mail(struct smtpd_session *s)
+/* A check's verdict as a phase step. */
+static enum smtp_step step_of(enum smtpd_verdict v)
+{
+    return v == SMTPD_SUSPEND  ? SMTP_STEP_SUSPEND
+           : v == SMTPD_REJECT ? SMTP_STEP_STOP
+                               : SMTP_STEP_NEXT;
+}
+
+static enum smtp_step mail_parse(struct smtpd_session *s)
 {
     struct smtp_cmd *c = &s->cmd;
-    if (need_helo(s))
-        return;
-    if (s->in_mail) {
-        smtpd_error_reply(s, "503 5.5.1 Error: nested MAIL command");
-        return;
+    if (need_helo(s) == SMTP_STEP_STOP)
+        return SMTP_STEP_STOP;
+    const char *fail = NULL;
+    if (s->in_mail)
+        fail = "503 5.5.1 Error: nested MAIL command";
+    else if (!s->esmtp && c->params)
+        fail = "555 5.5.4 Unsupported option: ESMTP parameters need EHLO";
+    else if (c->body == SMTP_BODY_BINARYMIME)
+        fail = "504 5.5.4 Unsupported BODY parameter";
+    else if ((c->params & SMTP_PARAM_SIZE) &&
+             smtpd_var.message_size_limit > 0 &&
+             c->size > (unsigned long long)smtpd_var.message_size_limit)
+        fail = "552 5.3.4 Message size exceeds fixed limit";
+    if (fail) {
+        smtpd_error_reply(s, "%s", fail);
+        return SMTP_STEP_STOP;
     }
-    if (!s->esmtp && c->params) {
-        smtpd_error_reply(s, "555 5.5.4 Unsupported option: %s",
-                          "ESMTP parameters need EHLO");
-        return;
-    }
-    if (c->body == SMTP_BODY_BINARYMIME) {
-        smtpd_error_reply(s, "504 5.5.4 Unsupported BODY parameter");
-        return;
-    }
-    if ((c->params & SMTP_PARAM_SIZE) && smtpd_var.message_size_limit > 0 &&
-        c->size > (unsigned long long)smtpd_var.message_size_limit) {
-        smtpd_error_reply(s, "552 5.3.4 Message size exceeds fixed limit");
-        return;
-    }
+    return SMTP_STEP_NEXT;
+}
+
+static enum smtp_step mail_proceed(struct smtpd_session *s)
+{
+    struct smtp_cmd *c = &s->cmd;
     struct buf sender = BUF_INIT, why = BUF_INIT;
     if (smtpd_rewrite_sender(buf_cstr(&c->addr), &sender, &why) < 0) {
         smtpd_error_reply(s, "451 4.3.0 <%s>: Sender address rejected: %s",
                           buf_cstr(&c->addr), buf_cstr(&why));
         buf_free(&sender);
         buf_free(&why);
-        return;
+        return SMTP_STEP_STOP;
     }
     buf_free(&why);
     /* The header rewriting context, decided at MAIL as Postfix does. */
     int context = smtpd_header_context(s, buf_cstr(&c->addr));
     if (context == SMTPD_HEADER_ERROR) {
         buf_free(&sender);
-        return;
+        return SMTP_STEP_STOP;
     }
     s->hdr_context = context;
     s->in_mail = 1;
@@ -157,91 +162,91 @@ static void cmd_mail(struct smtpd_session *s)
         s->dsn_envid = xstrdup(buf_cstr(&c->envid));
     s->arrival = time(NULL);
     smtpd_reply(s, "250 2.1.0 Ok");
+    return SMTP_STEP_NEXT;
 }
 
-static void cmd_rcpt(struct smtpd_session *s)
+static enum smtp_step rcpt_parse(struct smtpd_session *s)
 {
     struct smtp_cmd *c = &s->cmd;
-    if (!s->in_mail) {
-        smtpd_error_reply(s, "503 5.5.1 Error: need MAIL command");
-        return;
+    const char *fail = NULL;
+    if (s->in_mail && s->rcpt_accepted >= (size_t)smtpd_var.recipient_limit) {
+        /* As Postfix: the client may try up to the overshoot limit more
+         * recipients without it counting against the error limits; the
+         * transaction goes on with the recipients it has. */
+        if (s->rcpt_overshoot++ <
+            (unsigned long)smtpd_var.recipient_overshoot_limit) {
+            smtpd_reply(s, "452 4.5.3 Error: too many recipients");
+            return SMTP_STEP_STOP;
+        }
+        fail = "452 4.5.3 Error: too many recipients";
+    } else if (!s->in_mail)
+        fail = "503 5.5.1 Error: need MAIL command";
+    else if (!s->esmtp && c->params)
+        fail = "555 5.5.4 Unsupported option: ESMTP parameters need EHLO";
+    if (fail) {
+        smtpd_error_reply(s, "%s", fail);
+        return SMTP_STEP_STOP;
     }
-    if (s->rcpt_accepted >= (size_t)smtpd_var.recipient_limit) {
-        smtpd_error_reply(s, "452 4.5.3 Error: too many recipients");
-        return;
-    }
-    if (!s->esmtp && c->params) {
-        smtpd_error_reply(s, "555 5.5.4 Unsupported option: %s",
-                          "ESMTP parameters need EHLO");
-        return;
-    }
-    if (smtpd_check_rcpt(s, buf_cstr(&c->addr)) != SMTPD_PERMIT)
-        return; /* rejected, or waiting for DNS */
-    /* What goes into the queue file: canonical maps and virtual alias
-     * expansion, as Postfix's cleanup does. */
-    struct strlist final;
-    strlist_init(&final);
-    struct buf why = BUF_INIT;
-    if (smtpd_rewrite_recipient(buf_cstr(&c->addr), &final, &why) < 0) {
+    return SMTP_STEP_NEXT;
+}
+
+static enum smtp_step rcpt_proceed(struct smtpd_session *s)
+{
+    struct smtp_cmd *c = &s->cmd;
+    const char *rcpt = buf_cstr(&c->addr);
+    struct buf orcpt = BUF_INIT, why = BUF_INIT;
+    if (c->params & SMTP_PARAM_ORCPT)
+        buf_appendf(&orcpt, "%s;%s", buf_cstr(&c->orcpt_type),
+                    buf_cstr(&c->orcpt_addr));
+    const struct smtpd_rcpt_origin origin = {
+        .original = rcpt,
+        .orcpt = (c->params & SMTP_PARAM_ORCPT) ? buf_cstr(&orcpt) : NULL,
+        /* SMTP_NOTIFY_* equal QFILE_NOTIFY_* */
+        .notify = (c->params & SMTP_PARAM_NOTIFY) ? c->notify : 0,
+    };
+    /* Before the queue file exists: a lookup error is all that can go
+     * wrong, and then nothing was added. */
+    enum smtpd_rcpt_result rc =
+        smtpd_rcpt_add(s, rcpt, &origin, SMTPD_RCPT_SAME_ORIGINAL, &why);
+    if (rc == SMTPD_RCPT_OK) {
+        s->rcpt_accepted++;
+        smtpd_reply(s, "250 2.1.5 Ok");
+    } else {
         smtpd_error_reply(s,
                           "451 4.3.0 <%s>: Recipient address rejected: "
                           "%s",
-                          buf_cstr(&c->addr), buf_cstr(&why));
-        buf_free(&why);
-        strlist_free(&final);
-        return;
+                          rcpt, buf_cstr(&why));
     }
+    buf_free(&orcpt);
     buf_free(&why);
-    for (size_t i = 0; i < final.count; i++) {
-        int dup = 0;
-        for (size_t k = 0; k < s->rcpt_count && !dup; k++)
-            dup = str_equal_nocase(s->rcpts[k].address, final.items[i]) &&
-                  strcmp(s->rcpts[k].original, buf_cstr(&c->addr)) == 0;
-        if (dup)
-            continue;
-        if (s->rcpt_count == s->rcpt_cap) {
-            s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
-            s->rcpts = xreallocarray(s->rcpts, s->rcpt_cap, sizeof(*s->rcpts));
-        }
-        struct smtpd_rcpt *r = &s->rcpts[s->rcpt_count++];
-        memset(r, 0, sizeof(*r));
-        r->address = xstrdup(final.items[i]);
-        r->original = xstrdup(buf_cstr(&c->addr));
-        if (c->params & SMTP_PARAM_ORCPT)
-            r->orcpt = xasprintf("%s;%s", buf_cstr(&c->orcpt_type),
-                                 buf_cstr(&c->orcpt_addr));
-        if (c->params & SMTP_PARAM_NOTIFY)
-            r->notify = c->notify; /* SMTP_NOTIFY_* equal QFILE_NOTIFY_* */
-    }
-    strlist_free(&final);
-    s->rcpt_accepted++;
-    smtpd_reply(s, "250 2.1.5 Ok");
+    return rc == SMTPD_RCPT_OK ? SMTP_STEP_NEXT : SMTP_STEP_STOP;
 }
 
-static void cmd_data(struct smtpd_session *s)
+static enum smtp_step data_parse(struct smtpd_session *s)
 {
-    if (s->cmd.arg.len > 0) {
-        smtpd_error_reply(s, "501 5.5.4 Syntax: DATA");
-        return;
+    const char *fail = NULL;
+    if (s->cmd.arg.len > 0)
+        fail = "501 5.5.4 Syntax: DATA";
+    else if (s->bdat_used)
+        fail = "503 5.5.1 Error: DATA after BDAT";
+    else if (!s->in_mail)
+        fail = "503 5.5.1 Error: need MAIL command";
+    else if (s->rcpt_accepted == 0)
+        fail = "554 5.5.1 Error: no valid recipients";
+    if (fail) {
+        smtpd_error_reply(s, "%s", fail);
+        return SMTP_STEP_STOP;
     }
-    if (s->bdat_used) {
-        smtpd_error_reply(s, "503 5.5.1 Error: DATA after BDAT");
-        return;
-    }
-    if (!s->in_mail) {
-        smtpd_error_reply(s, "503 5.5.1 Error: need MAIL command");
-        return;
-    }
-    if (s->rcpt_accepted == 0) {
-        smtpd_error_reply(s, "554 5.5.1 Error: no valid recipients");
-        return;
-    }
-    if (smtpd_check_data(s) != SMTPD_PERMIT)
-        return; /* rejected, or waiting for DNS */
+    return SMTP_STEP_NEXT;
+}
+
+static enum smtp_step data_proceed(struct smtpd_session *s)
+{
     if (smtpd_data_begin(s) < 0)
-        return;
+        return SMTP_STEP_STOP;
     smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
     s->state = SMTPD_DATA;
+    return SMTP_STEP_NEXT;
 }
 
 /* RFC 2920: a client may send a command before the reply to the one
@@ -285,71 +290,106 @@ static int unauth_pipelining(struct smtpd_session *s)
     return 1;
 }
 
-static void command_dispatch(struct smtpd_session *s);
+/* ---- the phases (lib/smtp/smtp_phase.h) ---- */
 
-/* A restriction of the suspended command has its DNS answer now. */
-static void command_resume(struct smtpd_session *s)
+static struct smtp_hooks smtpd_hooks;
+
+int smtpd_hook_add(const struct smtp_hook *hook)
 {
-    command_dispatch(s);
+    return smtp_hooks_add(&smtpd_hooks, hook);
 }
 
-void smtpd_command(struct smtpd_session *s, const char *line, size_t len)
+/* PARSE: syntax (lib/smtp/smtp_cmd, already run on the line) and whether
+ * the command may be given now. */
+static enum smtp_step phase_parse(void *session, unsigned command)
 {
-    unsigned flags = smtpd_var.strict_rfc821 ? SMTP_CMD_STRICT : 0;
-    if (s->in_mail && s->smtputf8)
-        flags |= SMTP_CMD_UTF8;
-    if (log_verbose_level() > 0)
-        log_debug("< %s: %.*s", s->namaddr, (int)(len > 200 ? 200 : len), line);
-    int rc = smtp_cmd_parse(&s->cmd, line, len, flags);
-    struct smtp_cmd *c = &s->cmd;
-    const char *verb = smtp_verb_name(c->verb);
-    s->last_verb = c->verb == SMTP_VERB_UNKNOWN ? "UNKNOWN" : verb;
-    str_copy(s->cmd_name, c->verb == SMTP_VERB_UNKNOWN ? "unknown" : verb,
-             sizeof(s->cmd_name));
-    str_lower(s->cmd_name);
-    s->cmd_errors_before = (unsigned)s->errors;
-    s->cmd_closing_before = s->state == SMTPD_CLOSING;
-    smtpd_dns_new_check(s);
-    if (unauth_pipelining(s)) {
-        smtpd_count(s, s->cmd_name, 0);
-        return;
-    }
-    if (rc < 0) {
-        if (c->verb == SMTP_VERB_UNKNOWN) {
+    struct smtpd_session *s = session;
+    if (command >= SMTP_COMMAND_CONNECT)
+        return SMTP_STEP_NEXT;
+    if (s->cmd_parse_rc < 0) {
+        if (command == SMTP_VERB_UNKNOWN) {
             s->junk++;
             smtpd_error_reply(s, "502 5.5.2 Error: command not recognized");
         } else {
-            smtpd_error_reply(s, "%s", c->reply.data);
+            smtpd_error_reply(s, "%s", s->cmd.reply.data);
         }
-        smtpd_count(s, s->cmd_name, 0);
-        return;
+        return SMTP_STEP_STOP;
     }
-    command_dispatch(s);
+    const char *fail = NULL;
+    switch ((enum smtp_verb)command) {
+    case SMTP_VERB_MAIL:
+        return mail_parse(s);
+    case SMTP_VERB_RCPT:
+        return rcpt_parse(s);
+    case SMTP_VERB_DATA:
+        return data_parse(s);
+    case SMTP_VERB_BDAT:
+        return smtpd_bdat_parse(s);
+    case SMTP_VERB_VRFY:
+        if (smtpd_var.disable_vrfy)
+            fail = "502 5.5.1 VRFY command is disabled";
+        break;
+    case SMTP_VERB_EXPN:
+        fail = "502 5.5.1 EXPN command is disabled";
+        break;
+    case SMTP_VERB_STARTTLS:
+    case SMTP_VERB_AUTH:
+        fail = "502 5.5.1 Error: command not implemented";
+        break;
+    case SMTP_VERB_UNKNOWN:
+        s->junk++;
+        fail = "502 5.5.2 Error: command not recognized";
+        break;
+    default:
+        break;
+    }
+    if (fail) {
+        smtpd_error_reply(s, "%s", fail);
+        return SMTP_STEP_STOP;
+    }
+    return SMTP_STEP_NEXT;
 }
 
-/* Runs the parsed command in s->cmd; again after a DNS wait. */
-static void command_dispatch(struct smtpd_session *s)
+/* CHECK: the restrictions (smtpd_check.c); with smtpd_delay_reject the
+ * client, HELO and sender lists run at RCPT. */
+static enum smtp_step phase_check(void *session, unsigned command)
 {
-    struct smtp_cmd *c = &s->cmd;
-    switch (c->verb) {
+    struct smtpd_session *s = session;
+    switch (command) {
+    case SMTP_VERB_RCPT:
+        return step_of(smtpd_check_rcpt(s, buf_cstr(&s->cmd.addr)));
+    case SMTP_VERB_DATA:
+        return step_of(smtpd_check_data(s));
+    case SMTP_VERB_BDAT:
+        return smtpd_bdat_check(s);
+    case SMTP_COMMAND_END_OF_DATA:
+        return smtpd_eod_check(s);
+    default:
+        return SMTP_STEP_NEXT;
+    }
+}
+
+/* PROCEED: what the command does, and its success reply. */
+static enum smtp_step phase_proceed(void *session, unsigned command)
+{
+    struct smtpd_session *s = session;
+    switch (command) {
+    case SMTP_COMMAND_CONNECT:
+        return smtpd_connect_proceed(s);
+    case SMTP_COMMAND_END_OF_DATA:
+        return smtpd_eod_proceed(s);
     case SMTP_VERB_HELO:
-        cmd_helo(s, 0);
-        break;
     case SMTP_VERB_EHLO:
-        cmd_helo(s, 1);
+        cmd_helo(s, command == SMTP_VERB_EHLO);
         break;
     case SMTP_VERB_MAIL:
-        cmd_mail(s);
-        break;
+        return mail_proceed(s);
     case SMTP_VERB_RCPT:
-        cmd_rcpt(s);
-        break;
+        return rcpt_proceed(s);
     case SMTP_VERB_DATA:
-        cmd_data(s);
-        break;
+        return data_proceed(s);
     case SMTP_VERB_BDAT:
-        smtpd_bdat_command(s);
-        break;
+        return smtpd_bdat_proceed(s);
     case SMTP_VERB_RSET:
         smtpd_data_abort(s);
         smtpd_reset_transaction(s);
@@ -363,41 +403,107 @@ static void command_dispatch(struct smtpd_session *s)
         smtpd_close_after_reply(s);
         break;
     case SMTP_VERB_VRFY:
-        if (smtpd_var.disable_vrfy)
-            smtpd_error_reply(s, "502 5.5.1 VRFY command is disabled");
-        else
-            /* Never reveal whether a user exists (RFC 5321 3.5.3). */
-            smtpd_reply(s, "252 2.0.0 Cannot VRFY user, but will accept "
-                           "message and attempt delivery");
-        break;
-    case SMTP_VERB_EXPN:
-        smtpd_error_reply(s, "502 5.5.1 EXPN command is disabled");
+        /* Never reveal whether a user exists (RFC 5321 3.5.3). */
+        smtpd_reply(s, "252 2.0.0 Cannot VRFY user, but will accept "
+                       "message and attempt delivery");
         break;
     case SMTP_VERB_HELP:
         smtpd_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT "
                        "RSET NOOP QUIT VRFY HELP");
         break;
-    case SMTP_VERB_STARTTLS:
-    case SMTP_VERB_AUTH:
-        smtpd_error_reply(s, "502 5.5.1 Error: command not implemented");
-        break;
-    case SMTP_VERB_UNKNOWN:
-        s->junk++;
-        smtpd_error_reply(s, "502 5.5.2 Error: command not recognized");
+    default:
         break;
     }
-    if (s->state == SMTPD_DNS) {
-        /* No reply yet: counted when the command completes. */
-        s->dns_resume = command_resume;
+    return SMTP_STEP_NEXT;
+}
+
+/* The command is over: the counters of the disconnect line, and the
+ * junk command limit. The pseudo-commands count as nothing. */
+static void phase_done(void *session, unsigned command, enum smtp_step outcome)
+{
+    (void)outcome;
+    struct smtpd_session *s = session;
+    if (command >= SMTP_COMMAND_CONNECT)
         return;
-    }
     int failed = (unsigned)s->errors != s->cmd_errors_before ||
                  (s->state == SMTPD_CLOSING && !s->cmd_closing_before &&
-                  c->verb != SMTP_VERB_QUIT);
+                  command != SMTP_VERB_QUIT);
     smtpd_count(s, s->cmd_name, !failed);
     if (s->junk > smtpd_var.junk_command_limit && s->state != SMTPD_CLOSING) {
         smtpd_reply(s, "421 4.7.0 %s Error: too many errors",
                     smtpd_var.myhostname);
         smtpd_close_after_reply(s);
     }
+}
+
+/* The session ends while a phase waits (for DNS, in CHECK). */
+static void phase_cancel(void *session, unsigned command)
+{
+    (void)command;
+    struct smtpd_session *s = session;
+    smtpd_dns_cancel(s);
+    smtpd_check_cancel(s);
+}
+
+static const struct smtp_phase_ops smtpd_phase_ops = {
+    .parse = phase_parse,
+    .check = phase_check,
+    .proceed = phase_proceed,
+    .done = phase_done,
+    .cancel_step = phase_cancel,
+};
+
+void smtpd_command_session_init(struct smtpd_session *s)
+{
+    smtp_run_init(&s->run, &smtpd_phase_ops, &smtpd_hooks, s);
+}
+
+/* A step waits: stop reading until smtpd_command_resume. */
+static void run_outcome(struct smtpd_session *s, enum smtp_step step)
+{
+    if (step == SMTP_STEP_SUSPEND)
+        s->state = SMTPD_SUSPENDED;
+}
+
+void smtpd_command_start(struct smtpd_session *s, unsigned command)
+{
+    smtpd_dns_new_check(s);
+    run_outcome(s, smtp_run_start(&s->run, command));
+}
+
+void smtpd_command_resume(struct smtpd_session *s)
+{
+    if (s->state != SMTPD_SUSPENDED || !smtp_run_suspended(&s->run))
+        log_panic("%s: resume without a suspended command", s->namaddr);
+    s->state = SMTPD_CMD;
+    run_outcome(s, smtp_run_resume(&s->run));
+    smtpd_resume(s);
+}
+
+void smtpd_command_cancel(struct smtpd_session *s)
+{
+    smtp_run_cancel(&s->run);
+}
+
+void smtpd_command(struct smtpd_session *s, const char *line, size_t len)
+{
+    unsigned flags = smtpd_var.strict_rfc821 ? SMTP_CMD_STRICT : 0;
+    if (s->in_mail && s->smtputf8)
+        flags |= SMTP_CMD_UTF8;
+    if (log_verbose_level() > 0)
+        log_debug("< %s: %.*s", s->namaddr, (int)(len > 200 ? 200 : len), line);
+    s->cmd_parse_rc = smtp_cmd_parse(&s->cmd, line, len, flags);
+    struct smtp_cmd *c = &s->cmd;
+    const char *verb = smtp_verb_name(c->verb);
+    s->last_verb = c->verb == SMTP_VERB_UNKNOWN ? "UNKNOWN" : verb;
+    str_copy(s->cmd_name, c->verb == SMTP_VERB_UNKNOWN ? "unknown" : verb,
+             sizeof(s->cmd_name));
+    str_lower(s->cmd_name);
+    s->cmd_errors_before = (unsigned)s->errors;
+    s->cmd_closing_before = s->state == SMTPD_CLOSING;
+    if (unauth_pipelining(s)) {
+        smtpd_count(s, s->cmd_name, 0);
+        return;
+    }
+    smtpd_command_start(s, (unsigned)c->verb);
 }

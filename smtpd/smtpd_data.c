@@ -8,8 +8,10 @@
  * smtpd_forbid_bare_newline_exclusions) or, with "normalize", taken as
  * a line ending (LF) or as data (CR) but never as part of the end of
  * data, so nothing a client sends can end the message early for one
- * server and late for another (SMTP smuggling). BDAT chunks are counted bytes:
- * CR LF becomes LF, nothing else is interpreted.
+ * server and late for another (SMTP smuggling). BDAT chunks are counted
+ * bytes: CR LF becomes LF, and a bare LF or CR is refused or normalised
+ * by the same rule as in DATA, so a message means the same whichever
+ * command carried it.
  *
  * Content goes to the queue file in local form (LF line ends) through
  * lib/queue/qfile_writer as it arrives; the end of the message hands the
@@ -62,6 +64,7 @@ void smtpd_data_abort(struct smtpd_session *s)
     if (s->writer) {
         qfile_writer_free(s->writer); /* removes the temporary file */
         s->writer = NULL;
+        s->rcpts_in_file = 0;
         header_block_free(&s->headers);
     }
     buf_reset(&s->data_out);
@@ -86,7 +89,8 @@ static void out_flush(struct smtpd_session *s)
     buf_reset(&s->data_out);
 }
 
-static void out(struct smtpd_session *s, const char *data, size_t len)
+/* Content bytes to the queue file, counted against message_size_limit. */
+static void content_out(struct smtpd_session *s, const char *data, size_t len)
 {
     s->data_size += len;
     if (smtpd_var.message_size_limit > 0 &&
@@ -97,6 +101,58 @@ static void out(struct smtpd_session *s, const char *data, size_t len)
     buf_append(&s->data_out, data, len);
     if (s->data_out.len >= DATA_FLUSH)
         out_flush(s);
+}
+
+/* The client's header section is stored up to header_size_limit bytes
+ * (our Received: and PREPEND headers included), as Postfix's cleanup
+ * bounds a header: what would go past the limit is discarded, the rest of
+ * the message is kept. The line at the limit keeps its first bytes, up to
+ * the limit, and is ended there (Postfix keeps the first
+ * header_size_limit bytes of a header the same way), unless too little
+ * of it fits to name its field, when it is dropped whole. From then on
+ * every header line is read (to find where the body starts) and dropped.
+ * Lines reach here whole or in pieces of at least DATA_PIECE bytes, so
+ * what is kept does not depend on how the client's input was split. */
+static void header_out(struct smtpd_session *s, const char *data, size_t len)
+{
+    if (s->hdr_cut || len == 0)
+        return;
+    size_t limit = (size_t)smtpd_var.header_size_limit;
+    size_t room = s->hdr_bytes < limit ? limit - s->hdr_bytes : 0;
+    if (len < room) { /* room for this, and for a line end after it */
+        content_out(s, data, len);
+        s->hdr_bytes += len;
+        s->hdr_line_open = data[len - 1] != '\n';
+        return;
+    }
+    s->hdr_cut = 1;
+    log_info("%s: message header length exceeds safety limit (%zu bytes); "
+             "the rest of the header is discarded: from %s; from=<%s> "
+             "proto=%s helo=<%s>",
+             s->qid, limit, s->namaddr, s->sender ? s->sender : "",
+             s->esmtp ? "ESMTP" : "SMTP", s->helo ? s->helo : "");
+    size_t keep = room > 1 ? room - 1 : 0;
+    /* A new line keeps a part only when that part is still a header
+     * line: a continuation, or one that has its "name:". */
+    if (!s->hdr_line_open && keep > 0 && data[0] != ' ' && data[0] != '\t' &&
+        memchr(data, ':', keep) == NULL)
+        keep = 0;
+    if (keep > 0) {
+        content_out(s, data, keep);
+        s->hdr_line_open = data[keep - 1] != '\n';
+    }
+    if (s->hdr_line_open)
+        content_out(s, "\n", 1);
+    s->hdr_line_open = 0;
+}
+
+/* Message content: the header section within header_size_limit. */
+static void out(struct smtpd_session *s, const char *data, size_t len)
+{
+    if (s->in_header)
+        header_out(s, data, len);
+    else
+        content_out(s, data, len);
 }
 
 /* The end of the header section: headers a local submission lacks, and
@@ -193,12 +249,13 @@ static void content_piece(struct smtpd_session *s, const char *data, size_t len,
             s->hdr_held = smtpd_header_is_address(data, len);
     }
     if (s->hdr_held >= 0) {
-        /* Held, up to header_size_limit; a longer field goes on as sent. */
+        /* Held, up to header_size_limit; a longer field is not rewritten
+         * (and header_out cuts it at the limit). */
         buf_append(&s->hdr_field, data, len);
         if (eol)
             buf_append_char(&s->hdr_field, '\n');
         s->data_line_start = eol;
-        if (s->hdr_field.len > HEADER_SIZE_LIMIT) {
+        if (s->hdr_field.len > (size_t)smtpd_var.header_size_limit) {
             out(s, s->hdr_field.data, s->hdr_field.len);
             buf_free(&s->hdr_field);
             s->hdr_held = -1;
@@ -232,15 +289,8 @@ int smtpd_data_begin(struct smtpd_session *s)
         log_info("%s: client=%s", s->qid, s->namaddr);
     int rc = 0;
     rc |= qfile_writer_sender(s->writer, s->sender, &err);
-    for (size_t i = 0; i < s->rcpt_count && rc == 0; i++) {
-        struct qfile_recipient r;
-        memset(&r, 0, sizeof(r));
-        r.address = s->rcpts[i].address;
-        r.original = s->rcpts[i].original;
-        r.orcpt = s->rcpts[i].orcpt;
-        r.notify = s->rcpts[i].notify;
-        rc |= qfile_writer_recipient(s->writer, &r, &err);
-    }
+    if (rc == 0)
+        rc |= smtpd_rcpt_write_all(s, &err);
     uint32_t enc = (s->body_8bit ? QFILE_ENC_8BITMIME : 0) |
                    (s->smtputf8 ? QFILE_ENC_SMTPUTF8 : 0);
     if (rc == 0 && enc)
@@ -273,6 +323,7 @@ int smtpd_data_begin(struct smtpd_session *s)
         buf_free(&err);
         qfile_writer_free(s->writer);
         s->writer = NULL;
+        s->rcpts_in_file = 0;
         smtpd_error_reply(s, "451 4.3.0 Error: queue file write error");
         return -1;
     }
@@ -282,11 +333,17 @@ int smtpd_data_begin(struct smtpd_session *s)
     s->data_line_start = 1;
     smtp_data_init(&s->scanner, s->bare_nl_reject);
     s->in_header = 1;
+    s->hdr_bytes = 0;
+    s->hdr_cut = 0;
+    s->hdr_line_open = 0;
     s->hdr_held = -1;
     s->hdr_error = 0;
     buf_reset(&s->hdr_field);
-    s->pending_cr = 0;
-    header_block_init(&s->headers, 0, 0, 0);
+    buf_reset(&s->bdat_line);
+    /* The copy kept for lookups (Message-ID, hops) is bounded as the
+     * stored header is (raw text and unfolded value: twice). */
+    size_t hlimit = (size_t)smtpd_var.header_size_limit;
+    header_block_init(&s->headers, hlimit, 0, 2 * hlimit);
     buf_reset(&s->data_out);
 
     /* Received: in Postfix's shape. */
@@ -314,7 +371,9 @@ int smtpd_data_begin(struct smtpd_session *s)
             buf_appendf(&rcv, "\n\tfor <%s>", s->rcpts[0].original);
         buf_appendf(&rcv, "; %s\n", date);
     }
-    out(s, rcv.data, rcv.len);
+    /* Ours: always stored, and counted in header_size_limit. */
+    content_out(s, rcv.data, rcv.len);
+    s->hdr_bytes = rcv.len;
     buf_free(&rcv);
     return 0;
 }
@@ -334,21 +393,16 @@ static void on_commit(void *ctx, int status, const char *err)
     s->state = SMTPD_CMD;
     qfile_writer_free(s->writer);
     s->writer = NULL;
+    s->rcpts_in_file = 0;
     header_block_free(&s->headers);
     s->qid[0] = '\0';
     smtpd_reset_transaction(s);
     smtpd_resume(s);
 }
 
-static void data_decide(struct smtpd_session *s);
-
 /* The message is complete: reply now or after the commit. */
 static void data_finish(struct smtpd_session *s, const char *verb)
 {
-    if (s->pending_cr) {
-        content_piece(s, "\r", 1, 0);
-        s->pending_cr = 0;
-    }
     if (!s->data_line_start)
         content_piece(s, "", 0, 1); /* a last line without its end */
     held_field_flush(s);
@@ -382,27 +436,30 @@ static void data_finish(struct smtpd_session *s, const char *verb)
         smtpd_reset_transaction(s);
         return;
     }
-    smtpd_dns_new_check(s);
-    data_decide(s);
+    /* The content is complete and sound: the end of data runs as a
+     * command of its own (restrictions, hooks, then the commit). */
+    smtpd_command_start(s, SMTP_COMMAND_END_OF_DATA);
 }
 
-/* After the content is complete and sound: the end-of-data restrictions
- * (which may wait for DNS and come back here), then discard, hold or
- * commit. */
-static void data_decide(struct smtpd_session *s)
+/* The end-of-data restrictions; a reject drops the message. */
+enum smtp_step smtpd_eod_check(struct smtpd_session *s)
 {
     enum smtpd_verdict v = smtpd_check_end_of_data(s);
-    if (v == SMTPD_SUSPEND) {
-        s->dns_resume = data_decide;
-        return;
-    }
+    if (v == SMTPD_SUSPEND)
+        return SMTP_STEP_SUSPEND;
     if (v == SMTPD_REJECT) {
         /* The reply is sent and logged; drop the message. */
         smtpd_count_late_failure(s, s->bdat_used ? "bdat" : "data");
         smtpd_data_abort(s);
         smtpd_reset_transaction(s);
-        return;
+        return SMTP_STEP_STOP;
     }
+    return SMTP_STEP_NEXT;
+}
+
+/* Discard, hold or commit. */
+enum smtp_step smtpd_eod_proceed(struct smtpd_session *s)
+{
     if (s->discard) {
         log_info("%s: discard: END-OF-MESSAGE from %s: message discarded; "
                  "from=<%s> proto=%s helo=<%s>",
@@ -411,13 +468,13 @@ static void data_decide(struct smtpd_session *s)
         smtpd_reply(s, "250 2.0.0 Ok: queued as %s", s->qid);
         smtpd_data_abort(s);
         smtpd_reset_transaction(s);
-        return;
+        return SMTP_STEP_NEXT;
     }
     if (smtpd_actions_late(s) < 0) {
         smtpd_count_late_failure(s, s->bdat_used ? "bdat" : "data");
         smtpd_data_abort(s);
         smtpd_reset_transaction(s);
-        return;
+        return SMTP_STEP_STOP;
     }
     if (s->hold)
         log_info("%s: hold: message held: %s", s->qid,
@@ -425,17 +482,22 @@ static void data_decide(struct smtpd_session *s)
     s->state = SMTPD_COMMIT;
     group_commit_submit(smtpd_group_commit, s->writer, queue_dir(s), on_commit,
                         s);
+    return SMTP_STEP_NEXT;
 }
 
+/* A bare LF or CR in DATA or BDAT content, with
+ * smtpd_forbid_bare_newline = reject: 5xx, drop the message, disconnect
+ * (the rest of the input is never read as commands). */
 static void bare_newline(struct smtpd_session *s, const char *what)
 {
+    const char *verb = s->bdat_used ? "BDAT" : "DATA";
     smtpd_reply(s, "%ld 5.5.2 %s Error: bare <%s> received",
                 smtpd_var.bare_newline_code, smtpd_var.myhostname, what);
-    log_info("%s: reject: bare <%s> received in DATA from %s; from=<%s> "
+    log_info("%s: reject: bare <%s> received in %s from %s; from=<%s> "
              "proto=%s helo=<%s>",
-             s->qid, what, s->namaddr, s->sender, s->esmtp ? "ESMTP" : "SMTP",
-             s->helo ? s->helo : "");
-    smtpd_count_late_failure(s, "data");
+             s->qid, what, verb, s->namaddr, s->sender,
+             s->esmtp ? "ESMTP" : "SMTP", s->helo ? s->helo : "");
+    smtpd_count_late_failure(s, s->bdat_used ? "bdat" : "data");
     smtpd_data_abort(s);
     smtpd_reset_transaction(s);
     smtpd_close_after_reply(s);
@@ -470,7 +532,16 @@ int smtpd_data_input(struct smtpd_session *s)
 
 /* ---- BDAT ---- */
 
-void smtpd_bdat_command(struct smtpd_session *s)
+/* A refused chunk is still read, and dropped. */
+static enum smtp_step bdat_refused(struct smtpd_session *s)
+{
+    s->bdat_failed = 1;
+    if (s->state != SMTPD_CLOSING)
+        s->state = SMTPD_BDAT_SKIP;
+    return SMTP_STEP_STOP;
+}
+
+enum smtp_step smtpd_bdat_parse(struct smtpd_session *s)
 {
     struct smtp_cmd *c = &s->cmd;
     s->bdat_left = c->chunk_size;
@@ -479,75 +550,142 @@ void smtpd_bdat_command(struct smtpd_session *s)
     if (!s->esmtp)
         fail = "503 5.5.1 Error: send EHLO first";
     else if (s->bdat_failed)
-        fail = NULL; /* keep discarding until RSET; replied below */
+        fail = "503 5.5.1 Error: BDAT after error"; /* until RSET */
     else if (!s->in_mail)
         fail = "503 5.5.1 Error: need MAIL command";
     else if (s->rcpt_accepted == 0)
         fail = "554 5.5.1 Error: no valid recipients";
-    if (fail || s->bdat_failed) {
-        s->bdat_failed = 1;
+    if (fail) {
+        /* Skipping already: no error sleep before the chunk is read. */
         s->state = SMTPD_BDAT_SKIP;
-        smtpd_error_reply(s, "%s",
-                          fail ? fail : "503 5.5.1 Error: BDAT after error");
-        if (s->state == SMTPD_CLOSING)
-            return;
-        s->state = SMTPD_BDAT_SKIP;
-        return;
+        smtpd_error_reply(s, "%s", fail);
+        return bdat_refused(s);
     }
-    if (!s->bdat_used) {
-        enum smtpd_verdict v = smtpd_check_data(s);
-        if (v == SMTPD_SUSPEND)
-            return; /* the chunk waits in the input until the answer */
-        if (v == SMTPD_REJECT) {
-            s->bdat_failed = 1;
-            if (s->state != SMTPD_CLOSING)
-                s->state = SMTPD_BDAT_SKIP;
-            return;
-        }
-        if (smtpd_data_begin(s) < 0) {
-            s->bdat_failed = 1;
-            if (s->state != SMTPD_CLOSING)
-                s->state = SMTPD_BDAT_SKIP;
-            return;
-        }
-        s->bdat_used = 1;
-    }
-    s->state = SMTPD_BDAT;
-    if (s->bdat_left == 0)
-        smtpd_bdat_input(s);
+    return SMTP_STEP_NEXT;
 }
 
-/* Content of a chunk: CR LF becomes LF; lines are passed on as pieces. */
-static void bdat_bytes(struct smtpd_session *s, const char *p, size_t len)
+enum smtp_step smtpd_bdat_check(struct smtpd_session *s)
+{
+    if (s->bdat_used)
+        return SMTP_STEP_NEXT; /* checked before the first chunk */
+    /* While this waits the chunk stays in the input, unread. */
+    enum smtpd_verdict v = smtpd_check_data(s);
+    if (v == SMTPD_SUSPEND)
+        return SMTP_STEP_SUSPEND;
+    if (v == SMTPD_REJECT)
+        return bdat_refused(s);
+    return SMTP_STEP_NEXT;
+}
+
+enum smtp_step smtpd_bdat_proceed(struct smtpd_session *s)
+{
+    if (!s->bdat_used) {
+        if (smtpd_data_begin(s) < 0)
+            return bdat_refused(s);
+        s->bdat_used = 1;
+    }
+    /* session_run reads the chunk (an empty one ends at once). */
+    s->state = SMTPD_BDAT;
+    return SMTP_STEP_NEXT;
+}
+
+/* BDAT content is cut into lines as DATA content is: a line is passed on
+ * whole (or in DATA_PIECE pieces when longer), never as it happens to be
+ * split by reads or chunks, so the header is parsed the same whatever
+ * the client's chunking (a header name split across two chunks must not
+ * end the header). The start of a line whose end has not come yet waits
+ * in s->bdat_line.
+ *
+ * CR LF becomes LF, also when the CR ends one chunk and the LF starts the
+ * next. A bare LF or a bare CR is what it is in DATA: with
+ * smtpd_forbid_bare_newline = reject (s->bare_nl_reject) the message is
+ * refused and the session closed; otherwise (normalize) a bare LF ends a
+ * line and a bare CR is data. */
+
+/* A CR in data that is not right before its LF: refused when rejecting. */
+static int bdat_bare_cr(struct smtpd_session *s, const char *data, size_t len)
+{
+    if (s->bare_nl_reject && memchr(data, '\r', len) != NULL) {
+        bare_newline(s, "CR");
+        return -1;
+    }
+    return 0;
+}
+
+/* One complete line (its LF removed). */
+static int bdat_line(struct smtpd_session *s, const char *line, size_t len)
+{
+    int crlf = len > 0 && line[len - 1] == '\r';
+    if (crlf)
+        len--;
+    else if (s->bare_nl_reject) {
+        bare_newline(s, "LF");
+        return -1;
+    }
+    if (bdat_bare_cr(s, line, len) < 0)
+        return -1;
+    content_piece(s, line, len, 1);
+    return 0;
+}
+
+/* The waiting start of a line has grown to a piece: pass it on, but keep
+ * a last CR, which may be the start of CR LF. */
+static int bdat_long_piece(struct smtpd_session *s)
+{
+    struct buf *held = &s->bdat_line;
+    size_t n = held->len;
+    if (n > 0 && held->data[n - 1] == '\r')
+        n--;
+    if (bdat_bare_cr(s, held->data, n) < 0)
+        return -1;
+    content_piece(s, held->data, n, 0);
+    memmove(held->data, held->data + n, held->len - n);
+    held->len -= n;
+    return 0;
+}
+
+/* len bytes of chunk content. Returns -1 after refusing the message. */
+static int bdat_bytes(struct smtpd_session *s, const char *p, size_t len)
 {
     const char *end = p + len;
-    if (s->pending_cr && len > 0) {
-        s->pending_cr = 0;
-        if (p[0] == '\n') {
-            content_piece(s, "", 0, 1);
-            p++;
-        } else {
-            content_piece(s, "\r", 1, 0);
-        }
-    }
+    struct buf *held = &s->bdat_line;
     while (p < end) {
         const char *lf = memchr(p, '\n', (size_t)(end - p));
-        if (!lf) {
-            size_t n = (size_t)(end - p);
-            if (p[n - 1] == '\r') {
-                s->pending_cr = 1;
-                n--;
-            }
-            if (n)
-                content_piece(s, p, n, 0);
-            return;
+        if (lf == NULL) {
+            buf_append(held, p, (size_t)(end - p));
+            if (held->len >= DATA_PIECE)
+                return bdat_long_piece(s);
+            return 0;
         }
-        size_t n = (size_t)(lf - p);
-        if (n > 0 && p[n - 1] == '\r')
-            n--;
-        content_piece(s, p, n, 1);
+        int rc;
+        if (held->len > 0) {
+            buf_append(held, p, (size_t)(lf - p));
+            rc = bdat_line(s, held->data, held->len);
+            held->len = 0;
+        } else {
+            rc = bdat_line(s, p, (size_t)(lf - p));
+        }
+        if (rc < 0)
+            return -1;
         p = lf + 1;
     }
+    return 0;
+}
+
+/* The last chunk is in: a last line without its LF. 0, or -1 after
+ * refusing the message (it ends in a bare CR). */
+static int bdat_end(struct smtpd_session *s)
+{
+    struct buf *held = &s->bdat_line;
+    if (held->len == 0)
+        return 0;
+    if (bdat_bare_cr(s, held->data, held->len) < 0)
+        return -1;
+    content_piece(s, held->data, held->len, 0);
+    held->len = 0;
+    if (held->cap > DATA_PIECE)
+        buf_free(held); /* an idle session keeps no big buffer */
+    return 0;
 }
 
 int smtpd_bdat_input(struct smtpd_session *s)
@@ -558,8 +696,8 @@ int smtpd_bdat_input(struct smtpd_session *s)
         if (avail == 0)
             return 1;
         size_t n = avail < s->bdat_left ? avail : (size_t)s->bdat_left;
-        if (s->state == SMTPD_BDAT)
-            bdat_bytes(s, p, n);
+        if (s->state == SMTPD_BDAT && bdat_bytes(s, p, n) < 0)
+            return 0; /* refused and closing */
         stream_consume(s->stream, n);
         s->bdat_left -= n;
     }
@@ -568,6 +706,8 @@ int smtpd_bdat_input(struct smtpd_session *s)
         return 0;
     }
     if (s->bdat_last) {
+        if (bdat_end(s) < 0)
+            return 0;
         data_finish(s, "END-OF-MESSAGE");
     } else {
         smtpd_reply(s, "250 2.0.0 Ok: %llu bytes",

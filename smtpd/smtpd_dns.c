@@ -5,16 +5,13 @@
  * One process serves many sessions, so a restriction never waits for
  * DNS in place. When it needs an answer the session does not have, it
  * starts the lookup (lib/dns/dns: MX, A and AAAA in parallel, bounded by
- * postern_dns_timeout), the session stops reading its input (state
- * SMTPD_DNS) and the command returns without a reply. When the answer
- * comes it is remembered in the session and the command is evaluated
- * again from the start (s->dns_resume), this time finding the answer.
- * Restrictions are cheap and deterministic given the same answers, so
- * repeating them is simpler and safer than saving the evaluator's place.
- * Access results that log or add something (DISCARD, WARN, PREPEND, ...)
- * count themselves (smtpd_dns_replayed) so that what the evaluation
- * before the wait did is not done twice; HOLD counts once per
- * transaction anyway.
+ * postern_dns_timeout) and the command's CHECK step suspends
+ * (lib/smtp/smtp_phase): the session stops reading its input and nothing
+ * is replied. When the answer comes it is remembered in the session and
+ * smtpd_command_resume carries the command on: the restriction
+ * evaluation continues at the restriction that asked (smtpd_check.c
+ * keeps its place), which now finds the answer. Nothing evaluated before
+ * the wait runs again, so what it logged or added is done once.
  *
  * Answers live for the transaction (smtpd_dns_forget at its end), at
  * most SMTPD_DNS_ANSWERS of them; libunbound keeps its own cache for the
@@ -92,14 +89,7 @@ static void on_answer(enum dns_domain_status status, const char *why, void *ctx)
     remember(s, name, s->dns_pending_mode, status);
     free(s->dns_pending_name);
     s->dns_pending_name = NULL;
-    void (*resume)(struct smtpd_session *) = s->dns_resume;
-    s->dns_resume = NULL;
-    s->state = SMTPD_CMD;
-    if (resume == NULL)
-        log_panic("%s: DNS answer without a command to resume", s->namaddr);
-    s->dns_events = 0;
-    resume(s);
-    smtpd_resume(s);
+    smtpd_command_resume(s);
 }
 
 int smtpd_dns_domain(struct smtpd_session *s, const char *name,
@@ -120,10 +110,8 @@ int smtpd_dns_domain(struct smtpd_session *s, const char *name,
         return 1;
     }
     s->dns_suspends++;
-    s->dns_events_before = s->dns_events;
     s->dns_pending_name = xstrdup(name);
     s->dns_pending_mode = mode;
-    s->state = SMTPD_DNS;
     s->dns_lookup = dns_domain_start(dns_client, name, mode, on_answer, s);
     return 0;
 }
@@ -131,12 +119,6 @@ int smtpd_dns_domain(struct smtpd_session *s, const char *name,
 void smtpd_dns_new_check(struct smtpd_session *s)
 {
     s->dns_suspends = 0;
-    s->dns_events = s->dns_events_before = 0;
-}
-
-int smtpd_dns_replayed(struct smtpd_session *s)
-{
-    return s->dns_events++ < s->dns_events_before;
 }
 
 enum smtpd_unknown_act
@@ -190,11 +172,16 @@ void smtpd_dns_forget(struct smtpd_session *s)
     s->dns_answer_count = 0;
 }
 
-void smtpd_dns_session_end(struct smtpd_session *s)
+void smtpd_dns_cancel(struct smtpd_session *s)
 {
     dns_domain_cancel(s->dns_lookup);
     s->dns_lookup = NULL;
     free(s->dns_pending_name);
     s->dns_pending_name = NULL;
+}
+
+void smtpd_dns_session_end(struct smtpd_session *s)
+{
+    smtpd_dns_cancel(s);
     smtpd_dns_forget(s);
 }

@@ -152,7 +152,8 @@ const struct param_def param_table[] = {
     {"smtpd_recipient_limit", PARAM_INT, "1000", 1, NOLIMIT, 0,
      "recipients accepted per message"},
     {"smtpd_recipient_overshoot_limit", PARAM_INT, "1000", 1, NOLIMIT, 0,
-     "recipients over the limit that count as errors"},
+     "refused recipients over smtpd_recipient_limit that do not count "
+     "as errors"},
     {"smtpd_soft_error_limit", PARAM_INT, "10", 1, NOLIMIT, 0,
      "errors after which each reply is delayed"},
     {"smtpd_hard_error_limit", PARAM_INT, "20", 1, NOLIMIT, 0,

@@ -46,6 +46,7 @@ EOD_ACCESS = """\
 late@ok.example         PREPEND X-Late: too late
 lateredirect@ok.example REDIRECT carol@virt.test
 latebcc@ok.example      BCC carol@virt.test
+latealias@ok.example    BCC info@alias.test
 """
 
 
@@ -313,6 +314,23 @@ class AccessActionsTest(unittest.TestCase):
         self.new_files(before, "carol")
         self.settle()
         self.assertEqual(len(self.files("carol") - before["carol"]), 1)
+
+    def test_end_of_data_target_rewritten_as_rcpt(self):
+        """Recipients added at the end of data take the one path RCPT
+        recipients take: a virtual alias target is expanded (info@alias.test
+        is alice@virt.test), and a recipient already there gets one copy."""
+        before = self.snapshot()
+        self.send("latealias@ok.example", ["carol@virt.test"],
+                  b"Subject: late alias\r\n\r\nx\r\n")
+        [to_alice] = self.new_files(before, "alice")
+        [to_carol] = self.new_files(before, "carol")
+        self.assertIn(b"Subject: late alias", to_alice)
+        before = self.snapshot()
+        self.send("latealias@ok.example", ["info@alias.test"],
+                  b"Subject: late alias once\r\n\r\nx\r\n")
+        self.new_files(before, "alice")
+        self.settle()
+        self.assertEqual(len(self.files("alice") - before["alice"]), 1)
 
     def test_bad_bcc_target_is_logged_and_ignored(self):
         before = self.snapshot()

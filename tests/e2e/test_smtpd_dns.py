@@ -8,6 +8,7 @@ waiting for it gets a 4xx (defer_if_permit, or defer), never a 5xx,
 while another session of the same smtpd process is served at once.
 DNS servers: dnsmasq with a test zone, and a silent UDP socket
 (dns_util.py)."""
+import os
 import re
 import threading
 import time
@@ -252,6 +253,80 @@ class StagesTest(unittest.TestCase):
             self.assertIn(lines[0].rsplit(" ", 1)[1], self.inst.incoming())
 
 
+@NEED_DNSMASQ
+class ResumeTest(unittest.TestCase):
+    """A command suspended for DNS carries on where it stopped (smtpd
+    command phases, docs/smtpd.md): inside a restriction class named by
+    an access result, with waits before and after, every action fires
+    once, in order, and a defer_if_permit met before a wait still
+    decides after it."""
+
+    FILES = {
+        # An access result is not main.cf: no $name in it (the table
+        # paths are filled in once the directory is known).
+        "sender_access":
+            "s@aonly.example check_helo_access texthash:ETC/helo_access, "
+            "reject_unknown_helo_hostname, check_recipient_access "
+            "texthash:ETC/rcpt_access, reject_unknown_recipient_domain, "
+            "check_client_access texthash:ETC/client_access\n",
+        "helo_access": "aonly.example PREPEND X-Before-Waits: 1\n",
+        "rcpt_access":
+            "x@v6only.example WARN between the waits\n"
+            "y@both.example DEFER_IF_PERMIT come back later\n",
+        "client_access": "127.0.0.3 PREPEND X-After-Waits: 1\n",
+    }
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dns = Dnsmasq()
+        try:
+            cls.inst = SmtpdInstance(files=cls.FILES, main_cf={
+                "postern_dns_servers": cls.dns.server,
+                "smtpd_recipient_restrictions":
+                    "check_sender_access "
+                    "texthash:${config_directory}/sender_access, permit",
+            })
+        except Exception:
+            cls.dns.cleanup()
+            raise
+        # Tables are opened at their first use, after this.
+        with open(os.path.join(cls.inst.etc, "sender_access"), "w") as f:
+            f.write(cls.FILES["sender_access"].replace("ETC", cls.inst.etc))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.cleanup()
+        cls.dns.cleanup()
+
+    def test_nested_class_resumes_without_repeating(self):
+        mark = self.inst.log_mark()
+        before = set(self.inst.incoming())
+        with self.inst.raw(TRUSTED) as c:
+            self.assertEqual(c.cmd("EHLO aonly.example")[0], 250)
+            self.assertEqual(c.cmd("MAIL FROM:<s@aonly.example>")[0], 250)
+            # Waits for the HELO name, then the recipient domain.
+            self.assertEqual(c.cmd("RCPT TO:<x@v6only.example>"),
+                             (250, ["2.1.5 Ok"]))
+            # The deferral is remembered across the recipient's wait.
+            self.assertEqual(c.cmd("RCPT TO:<y@both.example>"),
+                             (450, ["4.7.1 <y@both.example>: Recipient "
+                                    "address rejected: come back later"]))
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send(b"Subject: resumed\r\n\r\nbody\r\n.\r\n")
+            code, lines = c.reply()
+            self.assertEqual(code, 250, lines)
+        qid = lines[0].rsplit(" ", 1)[1]
+        self.assertNotIn(qid, before)
+        content = self.inst.qfile(qid)["content"]
+        self.assertEqual(content.count("X-Before-Waits: 1"), 1, content)
+        self.assertEqual(content.count("X-After-Waits: 1"), 1, content)
+        self.assertLess(content.index("X-Before-Waits"),
+                        content.index("X-After-Waits"))
+        log = self.inst.log_since(mark)
+        self.assertEqual(log.count("between the waits"), 1, log)
+        self.assertIn(("MX", "v6only.example"), self.dns.queries())
+
+
 class SilentServerTest(unittest.TestCase):
     """A name server that never answers delays only the session that
     waits for it; the wait ends in a 4xx after postern_dns_timeout."""
@@ -317,6 +392,30 @@ class SilentServerTest(unittest.TestCase):
             self.assertEqual(len(pids), 1, inst.log_since(mark))
             inst.wait_for_log(r"warning: unknown\[127\.0\.0\.3\]: DNS lookup "
                               r"of slow\.example failed: timeout", since=mark)
+
+    def test_client_gone_while_suspended(self):
+        """The client disconnects while its RCPT waits: the session ends
+        when the wait does, and the process serves others meanwhile and
+        after (nothing touches the freed session)."""
+        with Blackhole() as hole:
+            inst = self.instance(hole)
+            mark = inst.log_mark()
+            a = inst.raw(TRUSTED)
+            a.cmd("EHLO client.example")
+            a.cmd("MAIL FROM:<s@example.test>")
+            a.send(b"RCPT TO:<x@slow.example>\r\nNOOP\r\n")
+            deadline = time.monotonic() + 2
+            while hole.received() == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            a.close()
+            with inst.raw(TRUSTED) as b:
+                self.assertEqual(b.cmd("EHLO other.example")[0], 250)
+            inst.wait_for_log(r"disconnect from unknown\[127\.0\.0\.3\] "
+                              r"ehlo=1 mail=1 rcpt=0/1", since=mark,
+                              timeout=self.TIMEOUT + 10)
+            with inst.raw(TRUSTED) as b:
+                self.assertEqual(b.cmd("NOOP")[0], 250)
+            self.assertEqual(inst.sanitizer_findings(), [])
 
     def test_tempfail_actions(self):
         with Blackhole() as hole:

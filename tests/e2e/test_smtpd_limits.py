@@ -18,6 +18,7 @@ class LimitsTest(unittest.TestCase):
             "smtpd_hard_error_limit": "4",
             "smtpd_error_sleep_time": "1s",
             "smtpd_recipient_limit": "3",
+            "smtpd_recipient_overshoot_limit": "2",
             "smtpd_helo_required": "yes",
         })
 
@@ -77,8 +78,23 @@ class LimitsTest(unittest.TestCase):
             c.cmd("MAIL FROM:<a@b.example>")
             for _ in range(3):
                 self.assertEqual(c.cmd("RCPT TO:<bob@example.test>")[0], 250)
-            self.assertEqual(c.cmd("RCPT TO:<bob@example.test>"),
-                             (452, ["4.5.3 Error: too many recipients"]))
+            # Two over the limit are not errors (the overshoot limit): no
+            # error sleep (soft limit 2) and no disconnect (hard limit 4).
+            for _ in range(2):
+                start = time.monotonic()
+                self.assertEqual(c.cmd("RCPT TO:<bob@example.test>"),
+                                 (452, ["4.5.3 Error: too many recipients"]))
+                self.assertLess(time.monotonic() - start, 0.8)
+            self.assertEqual(c.cmd("NOOP")[0], 250)
+            # Past the overshoot limit each one is an error: the fourth
+            # ends the session.
+            for _ in range(3):
+                self.assertEqual(c.cmd("RCPT TO:<bob@example.test>")[0], 452)
+            self.assertEqual(c.cmd("RCPT TO:<bob@example.test>")[0], 452)
+            self.assertEqual(c.reply(),
+                             (421, ["4.7.0 mx.example.test Error: too many "
+                                    "errors"]))
+            self.assertTrue(c.closed())
 
     def test_line_too_long(self):
         with self.inst.raw() as c:
@@ -156,6 +172,43 @@ class LimitsTest(unittest.TestCase):
         with self.inst.raw() as c:
             self.assertEqual(c.cmd("MAIL FROM:<a@b.example>"),
                              (503, ["5.5.1 Error: send HELO/EHLO first"]))
+
+
+class OvershootTest(unittest.TestCase):
+    """Postfix's smtpd_recipient_overshoot_limit with the defaults
+    (smtpd_recipient_limit = 1000, overshoot 1000): of 1,050 recipients
+    the first 1,000 are taken, the other 50 get 452 4.5.3 without ending
+    the session, and the message is queued for the 1,000."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.inst = SmtpdInstance()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.cleanup()
+
+    def test_1050_recipients(self):
+        rcpts = [f"user{i:04d}@relay.test" for i in range(1050)]
+        before = set(self.inst.incoming())
+        with self.inst.raw() as c:
+            self.assertEqual(c.cmd("EHLO client.example")[0], 250)
+            self.assertEqual(c.cmd("MAIL FROM:<a@b.example>")[0], 250)
+            c.send(b"".join(f"RCPT TO:<{r}>\r\n".encode() for r in rcpts))
+            replies = [c.reply() for _ in rcpts]
+            self.assertEqual([r[0] for r in replies[:1000]], [250] * 1000)
+            self.assertEqual(replies[1000:],
+                             [(452, ["4.5.3 Error: too many recipients"])] * 50)
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send(b"Subject: many\r\n\r\nbody\r\n.\r\n")
+            code, lines = c.reply()
+            self.assertEqual(code, 250, lines)
+            self.assertEqual(c.cmd("QUIT")[0], 221)
+        qid = lines[0].rsplit(" ", 1)[1]
+        self.assertNotIn(qid, before)
+        queued = [r["address"] for r in self.inst.qfile(qid)["recipients"]]
+        self.assertEqual(queued, rcpts[:1000])
+        self.inst.wait_for_log(r"disconnect from .* rcpt=1050 data=1 quit=1")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@
  *   postern/postern-script: the Postern mail system is running: PID: 1234
  * and go to stderr and to the mail log. */
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -267,6 +268,48 @@ static void ensure_log_file(const struct owner *mail_owner)
                  mail_owner->name);
 }
 
+/* maildrop/: where the set-gid postdrop leaves mail while the system is
+ * down (docs/sendmail.md). Mode 1730, owner mail_owner, group
+ * setgid_group: the group may add files but not list or read them, and
+ * the sticky bit keeps one user from removing another's. Without the
+ * group (or not as root) it is mail_owner's alone: only mail_owner and
+ * root can then queue mail while the system is down. */
+static void ensure_maildrop(const char *queue_dir,
+                            const struct owner *mail_owner, int is_root)
+{
+    char *path = xasprintf("%s/%s", queue_dir, queue_dir_name(QUEUE_MAILDROP));
+    struct owner owner = *mail_owner;
+    mode_t mode = 0700;
+    if (is_root) {
+        const char *group_name = cfg_str("setgid_group");
+        struct group *gr = getgrnam(group_name);
+        if (gr) {
+            owner.gid = gr->gr_gid;
+            mode = 01730;
+        } else {
+            log_warn("setgid_group: no group \"%s\": users other than root "
+                     "cannot queue mail with sendmail while the mail system "
+                     "is not running (create it: groupadd --system %s; then "
+                     "make install, or chgrp %s postdrop; chmod g+s "
+                     "postdrop)",
+                     group_name, group_name, group_name);
+        }
+    }
+    ensure_directory(path, mode, &owner, is_root);
+    struct stat st;
+    if (is_root && stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+        ((st.st_mode & 07777) != mode || st.st_gid != owner.gid)) {
+        if (chown(path, owner.uid, owner.gid) < 0 || chmod(path, mode) < 0)
+            problem("cannot set owner and mode of %s: %s", path,
+                    strerror(errno));
+        else
+            log_warn("%s: set group %ld and mode %04o (maildrop/ for "
+                     "postdrop)",
+                     path, (long)owner.gid, (unsigned)mode);
+    }
+    free(path);
+}
+
 static void check_queue_tree(void)
 {
     int is_root = geteuid() == 0;
@@ -319,10 +362,13 @@ static void check_queue_tree(void)
     for (size_t i = 0; i < sizeof(extra) / sizeof(*extra); i++)
         strlist_add(&names, extra[i]);
     for (size_t i = 0; i < names.count; i++) {
+        if (strcmp(names.items[i], queue_dir_name(QUEUE_MAILDROP)) == 0)
+            continue; /* below */
         char *path = xasprintf("%s/%s", queue_dir, names.items[i]);
         ensure_directory(path, 0700, &mail_owner, is_root);
         free(path);
     }
+    ensure_maildrop(queue_dir, &mail_owner, is_root);
     strlist_free(&names);
     /* public/ holds the sockets any local user may connect to (local
      * submission); pid/ holds master's lock and belongs to root. */

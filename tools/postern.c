@@ -61,11 +61,28 @@ static void problem(const char *fmt, ...)
     problems++;
 }
 
-static void usage(void)
+static const char usage_text[] =
+    "usage: postern [-c config_dir] [-v] "
+    "start|start-fg|stop|abort|reload|status|check\n"
+    "\n"
+    "  check     validate main.cf, master.cf and the queue directory\n"
+    "  start     check, then start the mail system\n"
+    "  start-fg  the same, with master in the foreground (systemd)\n"
+    "  stop      stop the mail system and wait until it is gone\n"
+    "  abort     stop without waiting\n"
+    "  reload    check, then make master re-read its configuration\n"
+    "  status    exit 0 when the mail system runs\n"
+    "\n"
+    "  -c DIR    configuration directory (default: $MAIL_CONFIG or " POSTERN_CONFIG_DIR ")\n"
+    "  -v        more detail in the log\n"
+    "  -h, --help  this text\n";
+
+/* A bad command line: the usage on stderr, exit 2. Asked for (-h,
+ * --help): on stdout, exit 0. */
+static void usage(int asked)
 {
-    fprintf(stderr, "usage: postern [-c config_dir] [-v] "
-                    "start|start-fg|stop|abort|reload|status|check\n");
-    exit(2);
+    fputs(usage_text, asked ? stdout : stderr);
+    exit(asked ? 0 : 2);
 }
 
 /* Reads main.cf; fatal when it cannot be parsed (nothing else can be
@@ -501,7 +518,10 @@ int main(int argc, char **argv)
     const char *cli_dir = NULL;
     int opt;
     log_set_program("postern-script");
-    while ((opt = getopt(argc, argv, "c:v")) != -1) {
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--help") == 0)
+            usage(1);
+    while ((opt = getopt(argc, argv, "c:hv")) != -1) {
         switch (opt) {
         case 'c':
             cli_dir = optarg;
@@ -509,12 +529,15 @@ int main(int argc, char **argv)
         case 'v':
             log_set_verbose(log_verbose_level() + 1);
             break;
+        case 'h':
+            usage(1);
+            break;
         default:
-            usage();
+            usage(0);
         }
     }
     if (optind + 1 != argc)
-        usage();
+        usage(0);
     const char *command = argv[optind];
     umask(022);
 
@@ -543,5 +566,5 @@ int main(int argc, char **argv)
     if (strcmp(command, "status") == 0)
         return cmd_status();
     log_error("unknown command \"%s\"", command);
-    usage();
+    usage(0);
 }

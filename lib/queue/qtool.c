@@ -1,9 +1,11 @@
 /* qtool.c: shared set-up and messages for the queue tools (qtool.h). */
 #include "queue/qtool.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -109,7 +111,14 @@ const char *qtool_config(const char *cli_dir)
     log_set_syslog_name(cfg_str("syslog_name"));
     /* The log is a copy for the record; a tool still works, and says
      * everything on stderr, when it cannot be opened. */
-    log_ready = log_open(cfg_str("maillog_file"), NULL) == 0;
+    const char *maillog = cfg_str("maillog_file");
+    /* An ordinary user running mailq may not write the mail log: that
+     * is no reason to print a warning before the queue listing. */
+    if (maillog[0] && strcmp(maillog, "/dev/stderr") != 0 &&
+        access(maillog, W_OK) != 0 && errno != ENOENT)
+        log_ready = 0;
+    else
+        log_ready = log_open(maillog, NULL) == 0;
     const char *queue_directory = cfg_str("queue_directory");
     if (queue_directory[0] != '/')
         qtool_fatal(EX_CONFIG, "queue_directory must be an absolute path: %s",

@@ -22,8 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (maildrop_parse(size ? text : "", size, &msg, &err) == 0) {
         if (msg.rcpts.count == 0 || msg.rcpts.count > MAILDROP_MAX_RCPTS)
             abort();
-        if (msg.sender.len &&
-            !qfile_text_ok(msg.sender.data, msg.sender.len))
+        if (msg.sender.len && !qfile_text_ok(msg.sender.data, msg.sender.len))
             abort();
         for (size_t i = 0; i < msg.rcpts.count; i++) {
             const char *r = msg.rcpts.items[i];

@@ -71,8 +71,7 @@ static int read_file(int fd, struct buf *data)
 }
 
 /* The child: become the owner, parse, submit. Never returns. */
-static void submit_as_owner(int fd, const char *name, uid_t owner,
-                            gid_t group)
+static void submit_as_owner(int fd, const char *name, uid_t owner, gid_t group)
 {
     struct buf err = BUF_INIT;
     if (privs_is_root() && owner != 0) {
@@ -125,8 +124,7 @@ static void submit_as_owner(int fd, const char *name, uid_t owner,
                  buf_cstr(&err));
         _exit(PICKUP_LATER);
     default:
-        log_warn("%s: uid=%ld: refused: %s", name, (long)owner,
-                 buf_cstr(&err));
+        log_warn("%s: uid=%ld: refused: %s", name, (long)owner, buf_cstr(&err));
         _exit(PICKUP_REFUSED);
     }
 }
@@ -146,8 +144,8 @@ static void set_aside(int dir_fd, const char *name)
 
 static void pick_one(int dir_fd, const char *name)
 {
-    int fd = openat(dir_fd, name,
-                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int fd =
+        openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         if (errno != ENOENT)
             log_warn("open maildrop/%s: %s", name, strerror(errno));

@@ -113,8 +113,9 @@ static void check_submit_allowed(void)
         tool_fatal(EX_TEMPFAIL, "User %s(%ld) is not allowed to submit mail",
                    buf_cstr(&name), (long)getuid());
     if (r == USER_ACL_ERROR)
-        tool_fatal(EX_TEMPFAIL, "authorized_submit_users: lookup error for "
-                                "user %s(%ld)",
+        tool_fatal(EX_TEMPFAIL,
+                   "authorized_submit_users: lookup error for "
+                   "user %s(%ld)",
                    buf_cstr(&name), (long)getuid());
     buf_free(&name);
     buf_free(&err);
@@ -129,8 +130,7 @@ static void read_input(struct buf *data, long long limit)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            tool_fatal(EX_TEMPFAIL, "read standard input: %s",
-                       strerror(errno));
+            tool_fatal(EX_TEMPFAIL, "read standard input: %s", strerror(errno));
         if (n == 0)
             return;
         if ((long long)(data->len + (size_t)n) > limit)
@@ -172,17 +172,16 @@ static void drop(const struct buf *data)
         tool_fatal(EX_TEMPFAIL, "fsync %s: %s", tmp.data, strerror(errno));
     for (int attempt = 0;; attempt++) {
         buf_reset(&final);
-        buf_appendf(&final, "%s/%s%ld.%06ld.%ld.%d", dir.data,
-                    MAILDROP_PREFIX, (long)now.tv_sec, (long)now.tv_usec,
-                    (long)getpid(), attempt);
+        buf_appendf(&final, "%s/%s%ld.%06ld.%ld.%d", dir.data, MAILDROP_PREFIX,
+                    (long)now.tv_sec, (long)now.tv_usec, (long)getpid(),
+                    attempt);
         if (renameat2(AT_FDCWD, tmp.data, AT_FDCWD, final.data,
                       RENAME_NOREPLACE) == 0)
             break;
         if (errno != EEXIST || attempt > 100) {
             int saved = errno;
             unlink(tmp.data);
-            tool_fatal(EX_TEMPFAIL, "rename %s: %s", tmp.data,
-                       strerror(saved));
+            tool_fatal(EX_TEMPFAIL, "rename %s: %s", tmp.data, strerror(saved));
         }
     }
     /* The group may not read maildrop/ (mode 1730), so the directory

@@ -31,6 +31,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "base/tool.h"
 #include "message/addrlist.h"
 #include "base/buf.h"
 #include "config/config.h"
@@ -45,9 +46,9 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: sendmail [-t] [-i] [-f sender] [-F fullname] "
-                    "[-C config_dir] [-bm|-bs|-bp|-bi] [-q] [recipient ...]\n");
-    exit(EX_USAGE);
+    tool_usage(EX_USAGE,
+               "sendmail [-t] [-i] [-f sender] [-F fullname] "
+                    "[-C config_dir] [-bm|-bs|-bp|-bi] [-q] [recipient ...]");
 }
 
 /* -bs: relays SMTP between stdin/stdout and smtpd. */
@@ -117,13 +118,11 @@ static int flush_queue(void)
     enum qmgr_trigger_result r = qmgr_trigger_request(
         cfg_str("queue_directory"), "FA", 2, 10000, &refusal, &err);
     int rc = EX_OK;
-    if (r == QMGR_TRIGGER_REFUSED) {
-        fprintf(stderr,
-                "sendmail: fatal: User %s(%ld) is not allowed to flush the "
-                "mail queue\n",
-                buf_cstr(&refusal.user), refusal.uid);
-        rc = EX_UNAVAILABLE; /* what Postfix's postqueue -f exits with */
-    } else if (r == QMGR_TRIGGER_DOWN || r == QMGR_TRIGGER_ERROR) {
+    if (r == QMGR_TRIGGER_REFUSED) /* 69: what Postfix's postqueue -f exits with */
+        tool_fatal(EX_UNAVAILABLE,
+                   "User %s(%ld) is not allowed to flush the mail queue",
+                   buf_cstr(&refusal.user), refusal.uid);
+    else if (r == QMGR_TRIGGER_DOWN || r == QMGR_TRIGGER_ERROR) {
         fprintf(stderr, "sendmail: mail system is down: %s\n", buf_cstr(&err));
         rc = EX_UNAVAILABLE;
     }
@@ -231,41 +230,25 @@ static int drop_offline(const char *sender, struct strlist *rcpts,
                         const struct buf *msg)
 {
     struct buf data = BUF_INIT, err = BUF_INIT;
-    if (maildrop_format_envelope(&data, sender, rcpts, &err) < 0) {
-        fprintf(stderr, "sendmail: fatal: %s\n", buf_cstr(&err));
-        buf_free(&data);
-        buf_free(&err);
-        return EX_DATAERR;
-    }
+    if (maildrop_format_envelope(&data, sender, rcpts, &err) < 0)
+        tool_fatal(EX_DATAERR, "%s", buf_cstr(&err));
     buf_free(&err);
     buf_append(&data, msg->data, msg->len);
     struct buf path = BUF_INIT;
     buf_appendf(&path, "%s/postdrop", cfg_str("command_directory"));
     int to_child[2];
-    if (pipe2(to_child, O_CLOEXEC) < 0) {
-        fprintf(stderr, "sendmail: fatal: pipe: %s\n", strerror(errno));
-        buf_free(&data);
-        buf_free(&path);
-        return EX_TEMPFAIL;
-    }
+    if (pipe2(to_child, O_CLOEXEC) < 0)
+        tool_fatal(EX_TEMPFAIL, "pipe: %s", strerror(errno));
     pid_t pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "sendmail: fatal: fork: %s\n", strerror(errno));
-        close(to_child[0]);
-        close(to_child[1]);
-        buf_free(&data);
-        buf_free(&path);
-        return EX_TEMPFAIL;
-    }
+    if (pid < 0)
+        tool_fatal(EX_TEMPFAIL, "fork: %s", strerror(errno));
     if (pid == 0) {
         dup2(to_child[0], 0);
         /* postdrop reads the same configuration as we did (as set-gid
          * it accepts only the default or alternate_config_directories). */
         setenv("MAIL_CONFIG", config_directory(), 1);
         execl(path.data, "postdrop", (char *)NULL);
-        fprintf(stderr, "sendmail: fatal: exec %s: %s\n", path.data,
-                strerror(errno));
-        _exit(EX_TEMPFAIL);
+        tool_fatal(EX_TEMPFAIL, "exec %s: %s", path.data, strerror(errno));
     }
     close(to_child[0]);
     size_t pos = 0;
@@ -286,8 +269,7 @@ static int drop_offline(const char *sender, struct strlist *rcpts,
             return EX_TEMPFAIL;
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
-    fprintf(stderr, "sendmail: fatal: postdrop died\n");
-    return EX_TEMPFAIL;
+    tool_fatal(EX_TEMPFAIL, "postdrop died");
 }
 
 static int submit(const char *sender, const char *fullname,
@@ -333,9 +315,7 @@ static int submit(const char *sender, const char *fullname,
     case SUBMIT_USER_REFUSED:
         /* As Postfix's sendmail says it, with its status (it exits 75
          * after every fatal error). */
-        fprintf(stderr, "sendmail: fatal: %s\n", buf_cstr(&why));
-        rc = EX_TEMPFAIL;
-        break;
+        tool_fatal(EX_TEMPFAIL, "%s", buf_cstr(&why));
     case SUBMIT_RCPT_REFUSED:
         if (refused.count == 0)
             fprintf(stderr, "sendmail: %s\n", buf_cstr(&why));
@@ -364,7 +344,7 @@ int main(int argc, char **argv)
     const char *config_dir = NULL, *sender = NULL, *fullname = NULL;
     int extract = 0, dot_ends = 1, mode = 'm', flush = 0;
     signal(SIGPIPE, SIG_IGN);
-    log_set_program("sendmail");
+    tool_set_name("sendmail");
     if (strcmp(prog, "mailq") == 0)
         mode = 'p';
     else if (strcmp(prog, "newaliases") == 0)

@@ -118,7 +118,7 @@ int maildrop_parse(const char *data, size_t len, struct maildrop_msg *msg,
         } else if (type == 'R') {
             if (!have_sender || text_len == 0 ||
                 msg->rcpts.count >= MAILDROP_MAX_RCPTS) {
-                buf_set_str(err, !have_sender ? "recipient before sender"
+                buf_set_str(err, !have_sender    ? "recipient before sender"
                                  : text_len == 0 ? "empty recipient"
                                                  : "too many recipients");
                 return -1;

@@ -35,13 +35,12 @@
 #define MAILDROP_MAX_RCPTS 10000
 /* The envelope part of a file (everything before the content) is at
  * most this long. */
-#define MAILDROP_MAX_ENVELOPE                                                  \
-    (MAILDROP_MAX_RCPTS * 4100 + 4200)
+#define MAILDROP_MAX_ENVELOPE (MAILDROP_MAX_RCPTS * 4100 + 4200)
 
 struct maildrop_msg {
-    struct buf sender;     /* "" for the null sender */
-    struct strlist rcpts;  /* at least one */
-    const char *content;   /* points into the parsed data */
+    struct buf sender;    /* "" for the null sender */
+    struct strlist rcpts; /* at least one */
+    const char *content;  /* points into the parsed data */
     size_t content_len;
 };
 

@@ -38,14 +38,14 @@ static void test_refusals(void)
     static const char *const bad[] = {
         "",
         "POSTDROP 2\nSa\nRb\nM\n",
-        "POSTDROP 1\nSa\nM\n",              /* no recipient */
-        "POSTDROP 1\nRb\nSa\nM\n",          /* recipient first */
-        "POSTDROP 1\nSa\nSb\nRc\nM\n",      /* two senders */
-        "POSTDROP 1\nSa\nR\nM\n",           /* empty recipient */
-        "POSTDROP 1\nSa\nRb\tc\nM\n",       /* control character */
-        "POSTDROP 1\nSa\nRb\nXc\nM\n",      /* unknown line */
-        "POSTDROP 1\nSa\nRb\n",             /* no content marker */
-        "POSTDROP 1\nSa\nRb\nMx\n",         /* bytes after M */
+        "POSTDROP 1\nSa\nM\n",         /* no recipient */
+        "POSTDROP 1\nRb\nSa\nM\n",     /* recipient first */
+        "POSTDROP 1\nSa\nSb\nRc\nM\n", /* two senders */
+        "POSTDROP 1\nSa\nR\nM\n",      /* empty recipient */
+        "POSTDROP 1\nSa\nRb\tc\nM\n",  /* control character */
+        "POSTDROP 1\nSa\nRb\nXc\nM\n", /* unknown line */
+        "POSTDROP 1\nSa\nRb\n",        /* no content marker */
+        "POSTDROP 1\nSa\nRb\nMx\n",    /* bytes after M */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         struct maildrop_msg msg;

@@ -4,10 +4,13 @@
  *
  * check     validates main.cf and master.cf (every problem as "FILE, line
  *           N: why"), that daemon_directory holds every command master.cf
- *           names, and the queue directory tree: missing directories are
+ *           names, that every lookup table main.cf and master.cf -o
+ *           overrides name opens (lib/tables/table_check.h), and the
+ *           queue directory tree: missing directories are
  *           created with Postfix's owners and modes; wrong owners or
  *           unsafe modes are errors. Exit 1 on any error.
- * start     runs check and refuses to start on any error; then starts
+ * start     runs check and refuses to start on any error that would make
+ *           a daemon fail (table problems are warnings); then starts
  *           master in daemon mode and waits until it holds the queue lock
  *           and has bound every listener (master -w).
  * start-fg  the same checks, then master in the foreground (systemd).
@@ -41,6 +44,7 @@
 #include "base/pidlock.h"
 #include "queue/qfile_pool.h"
 #include "queue/queue_dirs.h"
+#include "tables/table_check.h"
 
 /* How long `stop` waits for master, which itself gives children a few
  * seconds before SIGKILL. */
@@ -144,6 +148,76 @@ static void check_config_values(void)
     }
 }
 
+/* ---- check: lookup tables and network lists ---- */
+
+/* `postern check` counts a table problem; start and reload only warn:
+ * a daemon opens a broken table as one that fails every lookup (mail
+ * defers), so it is no reason to refuse to start (docs/postern.md). */
+static int tables_are_problems;
+
+static void table_problems(struct strlist *found)
+{
+    for (size_t i = 0; i < found->count; i++) {
+        if (tables_are_problems)
+            problem("%s", found->items[i]);
+        else
+            log_warn("%s", found->items[i]);
+    }
+    strlist_free(found);
+    strlist_init(found);
+}
+
+static void check_main_cf_table(const char *name, const char *raw, void *arg)
+{
+    (void)raw;
+    struct strlist *found = arg;
+    char *where = xasprintf("%s/main.cf, line %d", config_dir,
+                            config_line(name));
+    table_check_value(where, name, cfg_str(name), found);
+    free(where);
+}
+
+static void check_main_cf_tables(void)
+{
+    struct strlist found;
+    strlist_init(&found);
+    config_foreach_set(check_main_cf_table, &found);
+    table_problems(&found);
+}
+
+/* The tables that master.cf's -o overrides name. */
+static void check_override_tables(const struct master_entry *entries,
+                                  size_t count)
+{
+    struct strlist found;
+    strlist_init(&found);
+    for (size_t i = 0; i < count; i++) {
+        const struct strlist *args = &entries[i].args;
+        for (size_t k = 0; k < args->count; k++) {
+            const char *setting = NULL;
+            if (strcmp(args->items[k], "-o") == 0 && k + 1 < args->count)
+                setting = args->items[++k];
+            else if (str_has_prefix(args->items[k], "-o"))
+                setting = args->items[k] + 2;
+            const char *eq = setting ? strchr(setting, '=') : NULL;
+            if (eq == NULL)
+                continue;
+            char *name = xstrndup(setting, (size_t)(eq - setting));
+            struct buf value = BUF_INIT, err = BUF_INIT;
+            config_expand(eq + 1, 0, &value, &err);
+            char *where = xasprintf("%s, line %d (service %s)",
+                                    entries[i].file, entries[i].line,
+                                    entries[i].service);
+            table_check_value(where, name, buf_cstr(&value), &found);
+            free(where);
+            free(name);
+            buf_free(&value);
+            buf_free(&err);
+        }
+    }
+    table_problems(&found);
+}
+
 static void check_master_cf(const char *daemon_dir)
 {
     struct buf err = BUF_INIT;
@@ -160,6 +234,7 @@ static void check_master_cf(const char *daemon_dir)
         for (size_t i = 0; i < errors.count; i++)
             problem("%s", errors.items[i]);
         strlist_free(&errors);
+        check_override_tables(entries, count);
         mastercf_free(entries, count);
     }
     free(path);
@@ -421,6 +496,7 @@ static int run_check(void)
         return problems; /* paths may be nonsense: stop here */
     const char *daemon_dir = cfg_str("daemon_directory");
     check_daemon_directory(daemon_dir);
+    check_main_cf_tables();
     check_master_cf(daemon_dir);
     check_queue_tree();
     return problems;
@@ -551,8 +627,10 @@ int main(int argc, char **argv)
     config_set_unused_warnings(strcmp(command, "check") == 0);
     load_main_cf();
 
-    if (strcmp(command, "check") == 0)
+    if (strcmp(command, "check") == 0) {
+        tables_are_problems = 1;
         return run_check() > 0 ? 1 : 0;
+    }
     if (strcmp(command, "start") == 0)
         return cmd_start(0);
     if (strcmp(command, "start-fg") == 0)

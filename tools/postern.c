@@ -8,7 +8,8 @@
  *           overrides name opens (lib/tables/table_check.h), and the
  *           queue directory tree: missing directories are
  *           created with Postfix's owners and modes; wrong owners or
- *           unsafe modes are errors. Exit 1 on any error.
+ *           unsafe modes are repaired with a warning. Exit 1 on any
+ *           error.
  * start     runs check and refuses to start on any error that would make
  *           a daemon fail (table problems are warnings); then starts
  *           master in daemon mode and waits until it holds the queue lock
@@ -265,9 +266,21 @@ struct owner {
     const char *name;
 };
 
+/* 1 when postern may change the owner and mode of directory path: not
+ * "/", not a directory right below it, not a shared one (sticky and
+ * writable by all, as /tmp). */
+static int repairable(const char *path, const struct stat *st)
+{
+    if ((st->st_mode & S_ISVTX) && (st->st_mode & 0002))
+        return 0;
+    const char *last = strrchr(path, '/');
+    return last != NULL && last != path && strcmp(path, "/") != 0;
+}
+
 /* Creates path (and missing parents) or checks it: a directory, owned by
  * `owner`, with no permission bits outside `mode` for group and others
- * beyond what `mode` grants. */
+ * beyond what `mode` grants. A wrong owner or mode is repaired with a
+ * warning (see repairable). */
 static void ensure_directory(const char *path, mode_t mode,
                              const struct owner *owner, int is_root)
 {
@@ -310,24 +323,54 @@ static void ensure_directory(const char *path, mode_t mode,
         problem("%s: not a directory", path);
         return;
     }
-    if (st.st_uid != owner->uid)
-        problem("%s: owned by uid %ld, expected %s (uid %ld): chown %s %s",
-                path, (long)st.st_uid, owner->name, (long)owner->uid,
-                owner->name, path);
+    int wrong_owner = st.st_uid != owner->uid;
     mode_t extra = st.st_mode & 077 & ~mode;
-    if (extra & 022)
-        problem("%s: mode %04o lets group or others write; expected %04o: "
-                "chmod %04o %s",
-                path, (unsigned)(st.st_mode & 07777), (unsigned)mode,
-                (unsigned)mode, path);
-    else if (extra && (mode & 077) == 0)
-        problem("%s: mode %04o gives group or others access to a private "
-                "directory; expected %04o: chmod %04o %s",
-                path, (unsigned)(st.st_mode & 07777), (unsigned)mode,
-                (unsigned)mode, path);
-    if (!is_root && access(path, W_OK | X_OK) < 0)
-        problem("%s: not writable by the invoking user: %s", path,
-                strerror(errno));
+    int wrong_mode = (extra & 022) || (extra && (mode & 077) == 0);
+    if (!wrong_owner && !wrong_mode) {
+        if (!is_root && access(path, W_OK | X_OK) < 0)
+            problem("%s: not writable by the invoking user: %s", path,
+                    strerror(errno));
+        return;
+    }
+    /* Repaired, as `postfix set-permissions` would, with a warning. Not
+     * a shared directory, though: "/", one level below it (/tmp, /var)
+     * or a sticky world-writable one is somebody else's to mind. */
+    if (!repairable(path, &st)) {
+        if (wrong_owner)
+            problem("%s: owned by uid %ld, expected %s (uid %ld): chown %s %s",
+                    path, (long)st.st_uid, owner->name, (long)owner->uid,
+                    owner->name, path);
+        if (wrong_mode)
+            problem("%s: mode %04o lets group or others in; expected %04o: "
+                    "chmod %04o %s",
+                    path, (unsigned)(st.st_mode & 07777), (unsigned)mode,
+                    (unsigned)mode, path);
+        return;
+    }
+    if (wrong_owner) {
+        if (!is_root) {
+            problem("%s: owned by uid %ld, expected %s (uid %ld): chown %s %s",
+                    path, (long)st.st_uid, owner->name, (long)owner->uid,
+                    owner->name, path);
+            return;
+        }
+        if (chown(path, owner->uid, owner->gid) < 0) {
+            problem("chown %s %s: %s", owner->name, path, strerror(errno));
+            return;
+        }
+        log_warn("%s: was owned by uid %ld; gave it to %s", path,
+                 (long)st.st_uid, owner->name);
+    }
+    if (wrong_mode) {
+        mode_t repaired = (st.st_mode & 07700) | (mode & 077);
+        if (chmod(path, repaired) < 0) {
+            problem("chmod %04o %s: %s", (unsigned)repaired, path,
+                    strerror(errno));
+            return;
+        }
+        log_warn("%s: mode was %04o, let group or others in; set %04o", path,
+                 (unsigned)(st.st_mode & 07777), (unsigned)repaired);
+    }
 }
 
 /* Every process appends to maillog_file itself, unprivileged ones too,

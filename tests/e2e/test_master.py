@@ -270,11 +270,45 @@ class TestBadConfiguration(MasterTestCase):
             owner = 0 if (name == "pid" and is_root()) else inst.owner_uid
             self.assertEqual(st.st_uid, owner, name)
         self.assertEqual(os.stat(inst.data).st_mode & 0o777, 0o700)
-        # Unsafe modes are reported, naming the directory.
-        os.chmod(os.path.join(inst.queue, "private"), 0o777)
+        # Unsafe modes are repaired with a warning naming the directory,
+        # as postfix set-permissions would.
+        private = os.path.join(inst.queue, "private")
+        os.chmod(private, 0o777)
         proc = inst.postern("check")
-        self.assertEqual(proc.returncode, 1)
-        self.assertIn(os.path.join(inst.queue, "private") + ": mode 0777", proc.stderr)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn(f"warning: {private}: mode was 0777", proc.stderr)
+        self.assertEqual(os.stat(private).st_mode & 0o7777, 0o700)
+
+    def test_start_creates_and_repairs_its_directories(self):
+        """postern start makes a missing queue subdirectory and repairs a
+        0755 data_directory (and a too-open queue directory) with a
+        warning instead of refusing to start."""
+        inst = Instance(self)
+        inst.write_master_cf(inst.service("qmgr", "unix", "qmgr",
+                                          private="n", wakeup=60, maxproc=1))
+        inst.postern("check", check=True)
+        os.rmdir(os.path.join(inst.queue, "deferred"))
+        os.chmod(inst.data, 0o755)
+        os.chmod(os.path.join(inst.queue, "hold"), 0o750)
+        proc = inst.postern("start")
+        self.addCleanup(inst.postern, "stop")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn(f"warning: {inst.data}: mode was 0755", proc.stderr)
+        self.assertIn(f"warning: {inst.queue}/hold: mode was 0750", proc.stderr)
+        self.assertIn(f"created {inst.queue}/deferred", proc.stderr)
+        self.assertEqual(os.stat(inst.data).st_mode & 0o777, 0o700)
+        self.assertEqual(os.stat(os.path.join(inst.queue, "hold")).st_mode
+                         & 0o777, 0o700)
+        self.assertTrue(os.path.isdir(os.path.join(inst.queue, "deferred")))
+
+    def test_shared_directory_is_not_repaired(self):
+        """A data_directory such as /tmp (sticky, writable by all) is
+        reported, never chmod'ed."""
+        inst = Instance(self, main_cf={"data_directory": "/tmp"})
+        proc = inst.postern("check")
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("/tmp: mode 1777 lets group or others in", proc.stderr)
+        self.assertEqual(os.stat("/tmp").st_mode & 0o7777, 0o1777)
 
     def test_check_warns_about_a_queue_without_journal(self):
         """postern check warns when the queue's file system keeps no
@@ -312,15 +346,16 @@ class TestBadConfiguration(MasterTestCase):
                           f"without a journal ({fstype} on ", proc.stderr)
 
     @unittest.skipUnless(is_root(), "needs root to give a directory away")
-    def test_check_reports_wrong_owner(self):
+    def test_check_repairs_wrong_owner(self):
         inst = Instance(self)
         inst.postern("check", check=True)
         active = os.path.join(inst.queue, "active")
         os.chown(active, 0, 0)
         proc = inst.postern("check")
-        self.assertEqual(proc.returncode, 1)
-        self.assertIn(f"{active}: owned by uid 0, expected {inst.mail_owner}",
-                      proc.stderr)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn(f"warning: {active}: was owned by uid 0; gave it to "
+                      f"{inst.mail_owner}", proc.stderr)
+        self.assertEqual(os.stat(active).st_uid, inst.owner_uid)
 
 
 class TestChildren(MasterTestCase):

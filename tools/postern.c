@@ -156,6 +156,11 @@ static void check_config_values(void)
  * defers), so it is no reason to refuse to start (docs/postern.md). */
 static int tables_are_problems;
 
+/* Warnings about the installation as a whole (the queue's file system
+ * keeps no journal, setgid_group is missing) are given by `check` and
+ * once per `start`, not again by reload, status or stop. */
+static int install_warnings;
+
 static void table_problems(struct strlist *found)
 {
     for (size_t i = 0; i < found->count; i++) {
@@ -421,7 +426,7 @@ static void ensure_maildrop(const char *queue_dir,
         if (gr) {
             owner.gid = gr->gr_gid;
             mode = 01730;
-        } else {
+        } else if (install_warnings) {
             log_warn("setgid_group: no group \"%s\": users other than root "
                      "cannot queue mail with sendmail while the mail system "
                      "is not running (create it: groupadd --system %s; then "
@@ -519,7 +524,7 @@ static void check_queue_tree(void)
     /* A warning, not a problem: the system runs, but an operating-system
      * crash can lose queued mail (docs/qmgr.md, "Crash safety"). */
     char fs[256];
-    if (fs_lacks_journal(queue_dir, fs, sizeof(fs)))
+    if (install_warnings && fs_lacks_journal(queue_dir, fs, sizeof(fs)))
         log_warn("queue_directory %s is on a file system without a journal "
                  "(%s): a crash of the operating system can lose queued "
                  "mail; use a journalling file system for the queue (ext4 "
@@ -670,6 +675,9 @@ int main(int argc, char **argv)
     config_set_unused_warnings(strcmp(command, "check") == 0);
     load_main_cf();
 
+    install_warnings = strcmp(command, "check") == 0 ||
+                       strcmp(command, "start") == 0 ||
+                       strcmp(command, "start-fg") == 0;
     if (strcmp(command, "check") == 0) {
         tables_are_problems = 1;
         return run_check() > 0 ? 1 : 0;

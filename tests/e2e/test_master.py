@@ -18,6 +18,33 @@ from instance import Instance, InstanceError, children_of, is_root, pid_alive, p
 SVC = "master_testsvc"
 
 
+def lacks_journal(path):
+    """(whether the file system holding path keeps no journal, its type),
+    worked out from /proc on our own."""
+    st = os.stat(path)
+    fstype = None
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            if fields[2] == f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}":
+                fstype = fields[fields.index("-") + 1]
+                break
+    expect = False
+    if fstype in ("ext2", "ext3", "ext4"):
+        try:
+            dev = os.path.basename(os.readlink(
+                f"/sys/dev/block/{os.major(st.st_dev)}:{os.minor(st.st_dev)}"))
+        except OSError:
+            dev = None
+        if dev and fstype == "ext2":
+            expect = True
+        elif dev and os.path.exists(f"/proc/fs/ext4/{dev}"):
+            jbd2 = os.listdir("/proc/fs/jbd2") if os.path.isdir(
+                "/proc/fs/jbd2") else []
+            expect = not any(n.startswith(dev + "-") for n in jbd2)
+    return expect, fstype
+
+
 def has_group(name):
     try:
         grp.getgrnam(name)
@@ -318,32 +345,35 @@ class TestBadConfiguration(MasterTestCase):
         inst = Instance(self)
         proc = inst.postern("check")
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        st = os.stat(inst.queue)
-        fstype = None
-        with open("/proc/self/mountinfo") as f:
-            for line in f:
-                fields = line.split()
-                if fields[2] == f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}":
-                    fstype = fields[fields.index("-") + 1]
-                    break
-        expect = False
-        if fstype in ("ext2", "ext3", "ext4"):
-            try:
-                dev = os.path.basename(os.readlink(
-                    f"/sys/dev/block/{os.major(st.st_dev)}:{os.minor(st.st_dev)}"))
-            except OSError:
-                dev = None
-            if dev and fstype == "ext2":
-                expect = True
-            elif dev and os.path.exists(f"/proc/fs/ext4/{dev}"):
-                jbd2 = os.listdir("/proc/fs/jbd2") if os.path.isdir(
-                    "/proc/fs/jbd2") else []
-                expect = not any(n.startswith(dev + "-") for n in jbd2)
+        expect, fstype = lacks_journal(inst.queue)
         warned = "is on a file system without a journal" in proc.stderr
         self.assertEqual(warned, expect, proc.stderr)
         if expect:
             self.assertIn(f"queue_directory {inst.queue} is on a file system "
                           f"without a journal ({fstype} on ", proc.stderr)
+
+    def test_installation_warning_once_per_start(self):
+        """A warning about the whole installation (no journal under the
+        queue) comes from check and once per start, not from reload,
+        status or stop."""
+        inst = Instance(self)
+        inst.postern("check", check=True)
+        if not lacks_journal(inst.queue)[0]:
+            self.skipTest("the queue's file system keeps a journal here")
+        inst.write_master_cf(inst.service("qmgr", "unix", "qmgr",
+                                          private="n", wakeup=60, maxproc=1))
+        mark = inst.log_mark()
+        warning = "is on a file system without a journal"
+        said = {}
+        for command in ("start", "status", "reload", "status", "stop",
+                        "check"):
+            proc = inst.postern(command)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            said[command] = said.get(command, 0) + proc.stderr.count(warning)
+        self.assertEqual(said, {"start": 1, "status": 0, "reload": 0,
+                                "stop": 0, "check": 1})
+        self.assertEqual(inst.log_since(mark).count(warning), 2)
+
 
     @unittest.skipUnless(is_root(), "needs root to give a directory away")
     def test_check_repairs_wrong_owner(self):

@@ -23,6 +23,7 @@
  * Messages read like postfix-script's:
  *   postern/postern-script: the Postern mail system is running: PID: 1234
  * and go to stderr and to the mail log. */
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -43,6 +44,7 @@
 #include "config/mastersvc.h"
 #include "base/mem.h"
 #include "base/pidlock.h"
+#include "queue/maildrop_file.h"
 #include "queue/qfile_pool.h"
 #include "queue/queue_dirs.h"
 #include "tables/table_check.h"
@@ -161,6 +163,34 @@ static int tables_are_problems;
  * once per `start`, not again by reload, status or stop. */
 static int install_warnings;
 
+/* master.cf runs pickup, which submits what sendmail left in maildrop/
+ * while the system was down. */
+static int has_pickup_service;
+
+/* Mail that sendmail queued while the system was down waits in
+ * maildrop/ for pickup: say so when master.cf does not run it (a
+ * master.cf from before pickup existed). */
+static void check_maildrop_waiting(const char *queue_dir)
+{
+    if (has_pickup_service)
+        return;
+    char *path = xasprintf("%s/%s", queue_dir, queue_dir_name(QUEUE_MAILDROP));
+    DIR *dir = opendir(path);
+    size_t waiting = 0;
+    struct dirent *de;
+    while (dir && (de = readdir(dir)))
+        if (maildrop_file_name(de->d_name))
+            waiting++;
+    if (dir)
+        closedir(dir);
+    if (waiting > 0)
+        log_warn("%s holds %zu message%s that sendmail queued while the mail "
+                 "system was down, but master.cf runs no pickup service to "
+                 "submit them; add: pickup unix n n n 60 1 pickup",
+                 path, waiting, waiting == 1 ? "" : "s");
+    free(path);
+}
+
 static void table_problems(struct strlist *found)
 {
     for (size_t i = 0; i < found->count; i++) {
@@ -241,6 +271,12 @@ static void check_master_cf(const char *daemon_dir)
             problem("%s", errors.items[i]);
         strlist_free(&errors);
         check_override_tables(entries, count);
+        for (size_t i = 0; i < count; i++) {
+            const char *slash = strrchr(entries[i].command, '/');
+            const char *program = slash ? slash + 1 : entries[i].command;
+            if (strcmp(program, "pickup") == 0)
+                has_pickup_service = 1;
+        }
         mastercf_free(entries, count);
     }
     free(path);
@@ -509,6 +545,7 @@ static void check_queue_tree(void)
         free(path);
     }
     ensure_maildrop(queue_dir, &mail_owner, is_root);
+    check_maildrop_waiting(queue_dir);
     strlist_free(&names);
     /* public/ holds the sockets any local user may connect to (local
      * submission); pid/ holds master's lock and belongs to root. */

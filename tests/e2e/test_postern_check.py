@@ -92,6 +92,27 @@ class PosternCheckTest(unittest.TestCase):
                          r"127\.0\.0\.1:2599\): mynetworks: hsh:/etc/networks: "
                          r'unknown table type "hsh"')
 
+    def test_mail_in_maildrop_without_pickup_is_pointed_out(self):
+        proc = self.inst.postern("check")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertNotIn("pickup", proc.stderr)
+        with open(os.path.join(self.inst.queue, "maildrop",
+                               "pd-1.000001.1.0"), "w") as f:
+            f.write("POSTDROP 1\nSa\nRb\nM\n")
+        proc = self.inst.postern("check")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("maildrop holds 1 message that sendmail queued while "
+                      "the mail system was down, but master.cf runs no pickup "
+                      "service", proc.stderr)
+        self.inst.write_master_cf(
+            self.inst.service("qmgr", "unix", "qmgr", private="n", wakeup=60,
+                              maxproc=1)
+            + self.inst.service("pickup", "unix", "pickup", private="n",
+                                unpriv="n", wakeup=60, maxproc=1))
+        proc = self.inst.postern("check")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertNotIn("no pickup", proc.stderr)
+
     def test_start_warns_but_runs_with_a_broken_table(self):
         self.inst.write_main_cf({"alias_maps": "hsh:/etc/aliases"})
         proc = self.inst.postern("start")

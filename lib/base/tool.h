@@ -3,7 +3,9 @@
  * tool has opened it, as Postfix's tools do), then exit with the status
  * the tool documents; and "usage: ..." for a bad command line.
  *
- * Daemons use log_fatal (base/log.h) instead: their stderr goes nowhere. */
+ * Daemons use log_fatal (base/log.h) instead: their stderr goes nowhere.
+ * So does `postern`, whose every message is a log line in
+ * postfix-script's shape ("postern/postern-script: fatal: ..."). */
 #ifndef POSTERN_TOOL_H
 #define POSTERN_TOOL_H
 

@@ -18,6 +18,7 @@
 
 #include "base/log.h"
 #include "qmgr.h"
+#include "queue/maildrop_file.h"
 #include "queue/requeue.h"
 
 /* Messages requeued before other events get a turn. */
@@ -59,6 +60,10 @@ static void pass_start(void)
             scan_remove_stale_temp(dir, path.data, de->d_name, &st, now);
             continue;
         }
+        /* What sendmail left through postdrop while the system was down
+         * is the pickup daemon's (pickup/pickup.c). */
+        if (maildrop_file_name(de->d_name))
+            continue;
         if (!qid_valid(de->d_name)) {
             log_warn("%s/%s: not a queue file name; ignored", path.data,
                      de->d_name);

@@ -681,7 +681,7 @@ enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt)
     struct check_ctx c;
     size_t first = check_begin(s, &c, "RCPT", s->sender_raw, rcpt);
     /* Local submission is trusted as Postfix trusts pickup: its mail
-     * passes no restriction list, only the recipient validation. */
+     * passes no restriction list and no recipient validation. */
     if (!s->local) {
         const struct {
             const struct restriction_list *list;
@@ -707,7 +707,11 @@ enum smtpd_verdict smtpd_check_rcpt(struct smtpd_session *s, const char *rcpt)
     if (smtpd_var.reject_unlisted_sender && !s->local &&
         check_sender_known(s, &c) == SMTPD_REJECT)
         return check_end(&c, SMTPD_REJECT);
-    if (smtpd_var.reject_unlisted_recipient &&
+    /* Local submission never refuses an unknown recipient: as with
+     * Postfix's pickup, the message is queued and the sender gets a
+     * bounce, so a cron job's mail is not lost to an exit status nobody
+     * reads (docs/sendmail.md). */
+    if (smtpd_var.reject_unlisted_recipient && !s->local &&
         check_rcpt_known(s, &c) == SMTPD_REJECT)
         return check_end(&c, SMTPD_REJECT);
     return check_end(&c, SMTPD_PERMIT);

@@ -283,8 +283,11 @@ int smtpd_data_begin(struct smtpd_session *s)
         return -1;
     }
     str_copy(s->qid, qfile_writer_qid(s->writer), sizeof(s->qid));
+    /* Local submission is logged as Postfix's pickup logs it, under its
+     * name, so pflogsumm counts the message as received. */
     if (s->local)
-        log_info("%s: uid=%ld from=<%s>", s->qid, s->peer_uid, s->sender);
+        log_info_as("pickup", "%s: uid=%ld from=<%s>", s->qid, s->peer_uid,
+                    s->sender);
     else
         log_info("%s: client=%s", s->qid, s->namaddr);
     int rc = 0;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/tool.h"
 #include "tables/alias_file.h"
 #include "base/buf.h"
 #include "config/config.h"
@@ -27,7 +28,7 @@ int main(int argc, char **argv)
 {
     const char *config_dir = NULL;
     int opt;
-    log_set_program("newaliases");
+    tool_set_name("newaliases");
     while ((opt = getopt(argc, argv, "c:vI")) != -1) {
         switch (opt) {
         case 'c':
@@ -39,15 +40,12 @@ int main(int argc, char **argv)
         case 'I': /* sendmail -bi compatibility: what newaliases does */
             break;
         default:
-            fprintf(stderr, "usage: newaliases [-c config_dir] [-v]\n");
-            return 2;
+            tool_usage(2, "newaliases [-c config_dir] [-v]");
         }
     }
     struct buf err = BUF_INIT;
-    if (config_load(config_resolve_dir(config_dir), &err) < 0) {
-        log_error("%s", buf_cstr(&err));
-        return 2;
-    }
+    if (config_load(config_resolve_dir(config_dir), &err) < 0)
+        tool_fatal(2, "%s", buf_cstr(&err));
     struct strlist specs;
     strlist_init(&specs);
     cfg_list("alias_database", &specs);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/tool.h"
 #include "tables/alias_file.h"
 #include "base/buf.h"
 #include "config/config.h"
@@ -49,7 +50,7 @@ int main(int argc, char **argv)
 {
     const char *config_dir = NULL, *query = NULL;
     int list = 0, opt;
-    log_set_program("postalias");
+    tool_set_name("postalias");
     while ((opt = getopt(argc, argv, "c:vsq:")) != -1) {
         switch (opt) {
         case 'c':
@@ -65,22 +66,15 @@ int main(int argc, char **argv)
             query = optarg;
             break;
         default:
-            fprintf(stderr, "usage: postalias [-c config_dir] [-v] [-s] "
-                            "[-q key] [type:]file...\n");
-            return 2;
+            tool_usage(2, "postalias [-c config_dir] [-v] [-s] "
+                            "[-q key] [type:]file...");
         }
     }
     struct buf err = BUF_INIT;
-    if (config_load(config_resolve_dir(config_dir), &err) < 0) {
-        log_error("%s", buf_cstr(&err));
-        buf_free(&err);
-        return 2;
-    }
-    if (optind >= argc) {
-        log_error("no alias table given");
-        buf_free(&err);
-        return 2;
-    }
+    if (config_load(config_resolve_dir(config_dir), &err) < 0)
+        tool_fatal(2, "%s", buf_cstr(&err));
+    if (optind >= argc)
+        tool_fatal(2, "no alias table given");
     int status = query ? 1 : 0;
     for (int i = optind; i < argc; i++) {
         char *spec = table_spec(argv[i]);

@@ -21,6 +21,7 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "base/tool.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "queue/qfile.h"
@@ -42,9 +43,9 @@ static struct {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: postcat [-behov] [-c config_dir] [-s offset] "
-                    "file ... | -q queue_id ...\n");
-    exit(EX_USAGE);
+    tool_usage(EX_USAGE,
+               "postcat [-behov] [-c config_dir] [-s offset] "
+                    "file ... | -q queue_id ...");
 }
 
 /* Arrival and warning times in Postfix's asctime() shape, local time. */
@@ -278,7 +279,7 @@ int main(int argc, char **argv)
             char *end;
             opt.start = strtoull(optarg, &end, 10);
             if (*optarg == '\0' || *end != '\0')
-                qtool_fatal(EX_USAGE, "bad -s offset: %s", optarg);
+                tool_fatal(EX_USAGE, "bad -s offset: %s", optarg);
             break;
         }
         case 'v':

@@ -30,6 +30,7 @@
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>
 
+#include "base/tool.h"
 #include "message/bounce_template.h"
 #include "base/buf.h"
 #include "config/cfedit.h"
@@ -63,8 +64,8 @@ static int exit_status;
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: postconf [-dfhHnpx] [-c config_dir] [-C class,...] "
+    tool_usage(2,
+               "postconf [-dfhHnpx] [-c config_dir] [-C class,...] "
             "[-o name=value] [parameter ...]\n"
             "       postconf -e [-c config_dir] parameter=value ...\n"
             "       postconf -# | -X [-c config_dir] parameter ...\n"
@@ -82,21 +83,11 @@ static void usage(void)
             "       postconf -b | -t [-c config_dir] [template_file]\n"
             "       postconf -T compile-version|run-version|"
             "public-key-algorithms\n"
-            "       postconf -a | -A | -l | -m\n");
-    exit(2);
+            "       postconf -a | -A | -l | -m");
 }
 
-static void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void fatal(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("postconf: fatal: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
+/* Every fatal error goes through tool_fatal, exit 1 (as Postfix). */
+#define fatal(...) tool_fatal(1, __VA_ARGS__)
 
 static void warning(const char *message)
 {
@@ -589,7 +580,7 @@ static void set_mode(char mode)
 
 int main(int argc, char **argv)
 {
-    log_set_program("postconf");
+    tool_set_name("postconf");
     if (argc == 2 && strcmp(argv[1], "--doc-markdown") == 0) {
         print_doc_markdown();
         return 0;

@@ -4,10 +4,14 @@
  *
  * check     validates main.cf and master.cf (every problem as "FILE, line
  *           N: why"), that daemon_directory holds every command master.cf
- *           names, and the queue directory tree: missing directories are
+ *           names, that every lookup table main.cf and master.cf -o
+ *           overrides name opens (lib/tables/table_check.h), and the
+ *           queue directory tree: missing directories are
  *           created with Postfix's owners and modes; wrong owners or
- *           unsafe modes are errors. Exit 1 on any error.
- * start     runs check and refuses to start on any error; then starts
+ *           unsafe modes are repaired with a warning. Exit 1 on any
+ *           error.
+ * start     runs check and refuses to start on any error that would make
+ *           a daemon fail (table problems are warnings); then starts
  *           master in daemon mode and waits until it holds the queue lock
  *           and has bound every listener (master -w).
  * start-fg  the same checks, then master in the foreground (systemd).
@@ -19,7 +23,9 @@
  * Messages read like postfix-script's:
  *   postern/postern-script: the Postern mail system is running: PID: 1234
  * and go to stderr and to the mail log. */
+#include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -38,8 +44,10 @@
 #include "config/mastersvc.h"
 #include "base/mem.h"
 #include "base/pidlock.h"
+#include "queue/maildrop_file.h"
 #include "queue/qfile_pool.h"
 #include "queue/queue_dirs.h"
+#include "tables/table_check.h"
 
 /* How long `stop` waits for master, which itself gives children a few
  * seconds before SIGKILL. */
@@ -60,11 +68,28 @@ static void problem(const char *fmt, ...)
     problems++;
 }
 
-static void usage(void)
+static const char usage_text[] =
+    "usage: postern [-c config_dir] [-v] "
+    "start|start-fg|stop|abort|reload|status|check\n"
+    "\n"
+    "  check     validate main.cf, master.cf and the queue directory\n"
+    "  start     check, then start the mail system\n"
+    "  start-fg  the same, with master in the foreground (systemd)\n"
+    "  stop      stop the mail system and wait until it is gone\n"
+    "  abort     stop without waiting\n"
+    "  reload    check, then make master re-read its configuration\n"
+    "  status    exit 0 when the mail system runs\n"
+    "\n"
+    "  -c DIR    configuration directory (default: $MAIL_CONFIG or " POSTERN_CONFIG_DIR ")\n"
+    "  -v        more detail in the log\n"
+    "  -h, --help  this text\n";
+
+/* A bad command line: the usage on stderr, exit 2. Asked for (-h,
+ * --help): on stdout, exit 0. */
+static void usage(int asked)
 {
-    fprintf(stderr, "usage: postern [-c config_dir] [-v] "
-                    "start|start-fg|stop|abort|reload|status|check\n");
-    exit(2);
+    fputs(usage_text, asked ? stdout : stderr);
+    exit(asked ? 0 : 2);
 }
 
 /* Reads main.cf; fatal when it cannot be parsed (nothing else can be
@@ -126,6 +151,109 @@ static void check_config_values(void)
     }
 }
 
+/* ---- check: lookup tables and network lists ---- */
+
+/* `postern check` counts a table problem; start and reload only warn:
+ * a daemon opens a broken table as one that fails every lookup (mail
+ * defers), so it is no reason to refuse to start (docs/postern.md). */
+static int tables_are_problems;
+
+/* Warnings about the installation as a whole (the queue's file system
+ * keeps no journal, setgid_group is missing) are given by `check` and
+ * once per `start`, not again by reload, status or stop. */
+static int install_warnings;
+
+/* master.cf runs pickup, which submits what sendmail left in maildrop/
+ * while the system was down. */
+static int has_pickup_service;
+
+/* Mail that sendmail queued while the system was down waits in
+ * maildrop/ for pickup: say so when master.cf does not run it (a
+ * master.cf from before pickup existed). */
+static void check_maildrop_waiting(const char *queue_dir)
+{
+    if (has_pickup_service)
+        return;
+    char *path = xasprintf("%s/%s", queue_dir, queue_dir_name(QUEUE_MAILDROP));
+    DIR *dir = opendir(path);
+    size_t waiting = 0;
+    struct dirent *de;
+    while (dir && (de = readdir(dir)))
+        if (maildrop_file_name(de->d_name))
+            waiting++;
+    if (dir)
+        closedir(dir);
+    if (waiting > 0)
+        log_warn("%s holds %zu message%s that sendmail queued while the mail "
+                 "system was down, but master.cf runs no pickup service to "
+                 "submit them; add: pickup unix n n n 60 1 pickup",
+                 path, waiting, waiting == 1 ? "" : "s");
+    free(path);
+}
+
+static void table_problems(struct strlist *found)
+{
+    for (size_t i = 0; i < found->count; i++) {
+        if (tables_are_problems)
+            problem("%s", found->items[i]);
+        else
+            log_warn("%s", found->items[i]);
+    }
+    strlist_free(found);
+    strlist_init(found);
+}
+
+static void check_main_cf_table(const char *name, const char *raw, void *arg)
+{
+    (void)raw;
+    struct strlist *found = arg;
+    char *where = xasprintf("%s/main.cf, line %d", config_dir,
+                            config_line(name));
+    table_check_value(where, name, cfg_str(name), found);
+    free(where);
+}
+
+static void check_main_cf_tables(void)
+{
+    struct strlist found;
+    strlist_init(&found);
+    config_foreach_set(check_main_cf_table, &found);
+    table_problems(&found);
+}
+
+/* The tables that master.cf's -o overrides name. */
+static void check_override_tables(const struct master_entry *entries,
+                                  size_t count)
+{
+    struct strlist found;
+    strlist_init(&found);
+    for (size_t i = 0; i < count; i++) {
+        const struct strlist *args = &entries[i].args;
+        for (size_t k = 0; k < args->count; k++) {
+            const char *setting = NULL;
+            if (strcmp(args->items[k], "-o") == 0 && k + 1 < args->count)
+                setting = args->items[++k];
+            else if (str_has_prefix(args->items[k], "-o"))
+                setting = args->items[k] + 2;
+            const char *eq = setting ? strchr(setting, '=') : NULL;
+            if (eq == NULL)
+                continue;
+            char *name = xstrndup(setting, (size_t)(eq - setting));
+            struct buf value = BUF_INIT, err = BUF_INIT;
+            config_expand(eq + 1, 0, &value, &err);
+            char *where = xasprintf("%s, line %d (service %s)",
+                                    entries[i].file, entries[i].line,
+                                    entries[i].service);
+            table_check_value(where, name, buf_cstr(&value), &found);
+            free(where);
+            free(name);
+            buf_free(&value);
+            buf_free(&err);
+        }
+    }
+    table_problems(&found);
+}
+
 static void check_master_cf(const char *daemon_dir)
 {
     struct buf err = BUF_INIT;
@@ -142,6 +270,13 @@ static void check_master_cf(const char *daemon_dir)
         for (size_t i = 0; i < errors.count; i++)
             problem("%s", errors.items[i]);
         strlist_free(&errors);
+        check_override_tables(entries, count);
+        for (size_t i = 0; i < count; i++) {
+            const char *slash = strrchr(entries[i].command, '/');
+            const char *program = slash ? slash + 1 : entries[i].command;
+            if (strcmp(program, "pickup") == 0)
+                has_pickup_service = 1;
+        }
         mastercf_free(entries, count);
     }
     free(path);
@@ -172,9 +307,21 @@ struct owner {
     const char *name;
 };
 
+/* 1 when postern may change the owner and mode of directory path: not
+ * "/", not a directory right below it, not a shared one (sticky and
+ * writable by all, as /tmp). */
+static int repairable(const char *path, const struct stat *st)
+{
+    if ((st->st_mode & S_ISVTX) && (st->st_mode & 0002))
+        return 0;
+    const char *last = strrchr(path, '/');
+    return last != NULL && last != path && strcmp(path, "/") != 0;
+}
+
 /* Creates path (and missing parents) or checks it: a directory, owned by
  * `owner`, with no permission bits outside `mode` for group and others
- * beyond what `mode` grants. */
+ * beyond what `mode` grants. A wrong owner or mode is repaired with a
+ * warning (see repairable). */
 static void ensure_directory(const char *path, mode_t mode,
                              const struct owner *owner, int is_root)
 {
@@ -217,24 +364,54 @@ static void ensure_directory(const char *path, mode_t mode,
         problem("%s: not a directory", path);
         return;
     }
-    if (st.st_uid != owner->uid)
-        problem("%s: owned by uid %ld, expected %s (uid %ld): chown %s %s",
-                path, (long)st.st_uid, owner->name, (long)owner->uid,
-                owner->name, path);
+    int wrong_owner = st.st_uid != owner->uid;
     mode_t extra = st.st_mode & 077 & ~mode;
-    if (extra & 022)
-        problem("%s: mode %04o lets group or others write; expected %04o: "
-                "chmod %04o %s",
-                path, (unsigned)(st.st_mode & 07777), (unsigned)mode,
-                (unsigned)mode, path);
-    else if (extra && (mode & 077) == 0)
-        problem("%s: mode %04o gives group or others access to a private "
-                "directory; expected %04o: chmod %04o %s",
-                path, (unsigned)(st.st_mode & 07777), (unsigned)mode,
-                (unsigned)mode, path);
-    if (!is_root && access(path, W_OK | X_OK) < 0)
-        problem("%s: not writable by the invoking user: %s", path,
-                strerror(errno));
+    int wrong_mode = (extra & 022) || (extra && (mode & 077) == 0);
+    if (!wrong_owner && !wrong_mode) {
+        if (!is_root && access(path, W_OK | X_OK) < 0)
+            problem("%s: not writable by the invoking user: %s", path,
+                    strerror(errno));
+        return;
+    }
+    /* Repaired, as `postfix set-permissions` would, with a warning. Not
+     * a shared directory, though: "/", one level below it (/tmp, /var)
+     * or a sticky world-writable one is somebody else's to mind. */
+    if (!repairable(path, &st)) {
+        if (wrong_owner)
+            problem("%s: owned by uid %ld, expected %s (uid %ld): chown %s %s",
+                    path, (long)st.st_uid, owner->name, (long)owner->uid,
+                    owner->name, path);
+        if (wrong_mode)
+            problem("%s: mode %04o lets group or others in; expected %04o: "
+                    "chmod %04o %s",
+                    path, (unsigned)(st.st_mode & 07777), (unsigned)mode,
+                    (unsigned)mode, path);
+        return;
+    }
+    if (wrong_owner) {
+        if (!is_root) {
+            problem("%s: owned by uid %ld, expected %s (uid %ld): chown %s %s",
+                    path, (long)st.st_uid, owner->name, (long)owner->uid,
+                    owner->name, path);
+            return;
+        }
+        if (chown(path, owner->uid, owner->gid) < 0) {
+            problem("chown %s %s: %s", owner->name, path, strerror(errno));
+            return;
+        }
+        log_warn("%s: was owned by uid %ld; gave it to %s", path,
+                 (long)st.st_uid, owner->name);
+    }
+    if (wrong_mode) {
+        mode_t repaired = (st.st_mode & 07700) | (mode & 077);
+        if (chmod(path, repaired) < 0) {
+            problem("chmod %04o %s: %s", (unsigned)repaired, path,
+                    strerror(errno));
+            return;
+        }
+        log_warn("%s: mode was %04o, let group or others in; set %04o", path,
+                 (unsigned)(st.st_mode & 07777), (unsigned)repaired);
+    }
 }
 
 /* Every process appends to maillog_file itself, unprivileged ones too,
@@ -265,6 +442,48 @@ static void ensure_log_file(const struct owner *mail_owner)
     else
         log_info("gave %s to %s so that every daemon can log", path,
                  mail_owner->name);
+}
+
+/* maildrop/: where the set-gid postdrop leaves mail while the system is
+ * down (docs/sendmail.md). Mode 1730, owner mail_owner, group
+ * setgid_group: the group may add files but not list or read them, and
+ * the sticky bit keeps one user from removing another's. Without the
+ * group (or not as root) it is mail_owner's alone: only mail_owner and
+ * root can then queue mail while the system is down. */
+static void ensure_maildrop(const char *queue_dir,
+                            const struct owner *mail_owner, int is_root)
+{
+    char *path = xasprintf("%s/%s", queue_dir, queue_dir_name(QUEUE_MAILDROP));
+    struct owner owner = *mail_owner;
+    mode_t mode = 0700;
+    if (is_root) {
+        const char *group_name = cfg_str("setgid_group");
+        struct group *gr = getgrnam(group_name);
+        if (gr) {
+            owner.gid = gr->gr_gid;
+            mode = 01730;
+        } else if (install_warnings) {
+            log_warn("setgid_group: no group \"%s\": users other than root "
+                     "cannot queue mail with sendmail while the mail system "
+                     "is not running (create it: groupadd --system %s; then "
+                     "make install, or chgrp %s postdrop; chmod g+s "
+                     "postdrop)",
+                     group_name, group_name, group_name);
+        }
+    }
+    ensure_directory(path, mode, &owner, is_root);
+    struct stat st;
+    if (is_root && stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+        ((st.st_mode & 07777) != mode || st.st_gid != owner.gid)) {
+        if (chown(path, owner.uid, owner.gid) < 0 || chmod(path, mode) < 0)
+            problem("cannot set owner and mode of %s: %s", path,
+                    strerror(errno));
+        else
+            log_warn("%s: set group %ld and mode %04o (maildrop/ for "
+                     "postdrop)",
+                     path, (long)owner.gid, (unsigned)mode);
+    }
+    free(path);
 }
 
 static void check_queue_tree(void)
@@ -319,10 +538,14 @@ static void check_queue_tree(void)
     for (size_t i = 0; i < sizeof(extra) / sizeof(*extra); i++)
         strlist_add(&names, extra[i]);
     for (size_t i = 0; i < names.count; i++) {
+        if (strcmp(names.items[i], queue_dir_name(QUEUE_MAILDROP)) == 0)
+            continue; /* below */
         char *path = xasprintf("%s/%s", queue_dir, names.items[i]);
         ensure_directory(path, 0700, &mail_owner, is_root);
         free(path);
     }
+    ensure_maildrop(queue_dir, &mail_owner, is_root);
+    check_maildrop_waiting(queue_dir);
     strlist_free(&names);
     /* public/ holds the sockets any local user may connect to (local
      * submission); pid/ holds master's lock and belongs to root. */
@@ -338,7 +561,7 @@ static void check_queue_tree(void)
     /* A warning, not a problem: the system runs, but an operating-system
      * crash can lose queued mail (docs/qmgr.md, "Crash safety"). */
     char fs[256];
-    if (fs_lacks_journal(queue_dir, fs, sizeof(fs)))
+    if (install_warnings && fs_lacks_journal(queue_dir, fs, sizeof(fs)))
         log_warn("queue_directory %s is on a file system without a journal "
                  "(%s): a crash of the operating system can lose queued "
                  "mail; use a journalling file system for the queue (ext4 "
@@ -358,6 +581,7 @@ static int run_check(void)
         return problems; /* paths may be nonsense: stop here */
     const char *daemon_dir = cfg_str("daemon_directory");
     check_daemon_directory(daemon_dir);
+    check_main_cf_tables();
     check_master_cf(daemon_dir);
     check_queue_tree();
     return problems;
@@ -455,7 +679,10 @@ int main(int argc, char **argv)
     const char *cli_dir = NULL;
     int opt;
     log_set_program("postern-script");
-    while ((opt = getopt(argc, argv, "c:v")) != -1) {
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--help") == 0)
+            usage(1);
+    while ((opt = getopt(argc, argv, "c:hv")) != -1) {
         switch (opt) {
         case 'c':
             cli_dir = optarg;
@@ -463,12 +690,15 @@ int main(int argc, char **argv)
         case 'v':
             log_set_verbose(log_verbose_level() + 1);
             break;
+        case 'h':
+            usage(1);
+            break;
         default:
-            usage();
+            usage(0);
         }
     }
     if (optind + 1 != argc)
-        usage();
+        usage(0);
     const char *command = argv[optind];
     umask(022);
 
@@ -482,8 +712,13 @@ int main(int argc, char **argv)
     config_set_unused_warnings(strcmp(command, "check") == 0);
     load_main_cf();
 
-    if (strcmp(command, "check") == 0)
+    install_warnings = strcmp(command, "check") == 0 ||
+                       strcmp(command, "start") == 0 ||
+                       strcmp(command, "start-fg") == 0;
+    if (strcmp(command, "check") == 0) {
+        tables_are_problems = 1;
         return run_check() > 0 ? 1 : 0;
+    }
     if (strcmp(command, "start") == 0)
         return cmd_start(0);
     if (strcmp(command, "start-fg") == 0)
@@ -497,5 +732,5 @@ int main(int argc, char **argv)
     if (strcmp(command, "status") == 0)
         return cmd_status();
     log_error("unknown command \"%s\"", command);
-    usage();
+    usage(0);
 }

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/tool.h"
 #include "message/address.h"
 #include "base/base64.h"
 #include "base/buf.h"
@@ -51,33 +52,27 @@ static struct {
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: postmap [-bfFhimnNoprsuUvw] [-c config_dir] [-d key] "
+    tool_usage(EXIT_TROUBLE,
+               "postmap [-bfFhimnNoprsuUvw] [-c config_dir] [-d key] "
             "[-q key]\n"
-            "               [type:]file...\n");
-    exit(EXIT_TROUBLE);
+            "               [type:]file...");
 }
 
-/* Tables open for queries: die() closes them, so that a table library
+/* Tables open for queries: a fatal error closes them (the hook below), so that a table library
  * flushes and frees what it holds (Berkeley DB's handles). */
 static struct dict **open_dicts;
 static int open_dict_count;
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
+static void close_open_dicts(void)
 {
-    struct buf message = BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vappendf(&message, fmt, ap);
-    va_end(ap);
-    log_error("%s", message.data);
-    buf_free(&message);
     for (int i = 0; i < open_dict_count; i++)
         if (open_dicts[i])
             dict_close(open_dicts[i]);
-    exit(EXIT_TROUBLE);
 }
+
+/* Every fatal error goes through tool_fatal: the tables closed (the
+ * hook), exit EXIT_TROUBLE. */
+#define die(...) tool_fatal(EXIT_TROUBLE, __VA_ARGS__)
 
 /* "[type:]file" -> "type:file", with default_database_type when the
  * argument has no known type prefix. */
@@ -425,7 +420,8 @@ int main(int argc, char **argv)
     int default_mode = 0, headers = 0, bodies = 0, mime = 0, no_utf8 = 0;
     int force_utf8 = 0, ch;
 
-    log_set_program("postmap");
+    tool_set_name("postmap");
+    tool_set_fatal_hook(close_open_dicts);
     while ((ch = getopt(argc, argv, "bc:d:fFhimnNopq:rsuUvw")) != -1) {
         switch (ch) {
         case 'b': bodies = 1; break;

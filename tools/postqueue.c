@@ -21,6 +21,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "base/tool.h"
 #include "base/buf.h"
 #include "config/config.h"
 #include "base/log.h"
@@ -33,9 +34,9 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: postqueue [-v] [-c config_dir] -f | -i queue_id "
-                    "| -j | -p | -s site\n");
-    exit(EX_USAGE);
+    tool_usage(EX_USAGE,
+               "postqueue [-v] [-c config_dir] -f | -i queue_id "
+                    "| -j | -p | -s site");
 }
 
 static int trigger(const char *queue_directory, const struct buf *request)
@@ -53,15 +54,15 @@ static int trigger(const char *queue_directory, const struct buf *request)
         break;
     case QMGR_TRIGGER_REFUSED:
         /* Postfix's text; its postqueue exits 69 for every fatal error. */
-        qtool_fatal(EX_UNAVAILABLE,
+        tool_fatal(EX_UNAVAILABLE,
                     "User %s(%ld) is not allowed to flush the mail queue",
                     buf_cstr(&refusal.user), refusal.uid);
     case QMGR_TRIGGER_DOWN:
         log_debug("%s", buf_cstr(&err));
-        qtool_fatal(EX_UNAVAILABLE,
+        tool_fatal(EX_UNAVAILABLE,
                     "Cannot flush mail queue - mail system is down");
     case QMGR_TRIGGER_ERROR:
-        qtool_fatal(EX_UNAVAILABLE, "Cannot flush mail queue: %s",
+        tool_fatal(EX_UNAVAILABLE, "Cannot flush mail queue: %s",
                     buf_cstr(&err));
     }
     buf_free(&refusal.user);
@@ -127,12 +128,12 @@ int main(int argc, char **argv)
     }
     case 's':
         if (qmgr_trigger_site(&request, site) < 0)
-            qtool_fatal(EX_USAGE, "Invalid request: \"%s\"", site);
+            tool_fatal(EX_USAGE, "Invalid request: \"%s\"", site);
         status = trigger(queue_directory, &request);
         break;
     case 'i': {
         if (qmgr_trigger_message(&request, qid) < 0)
-            qtool_fatal(EX_USAGE, "Invalid request: \"%s\"", qid);
+            tool_fatal(EX_USAGE, "Invalid request: \"%s\"", qid);
         /* When we can see the queue, refuse an id that is in no queue
          * qmgr works from; when we cannot (no permission), qmgr checks. */
         static const enum queue_name queues[] = {QUEUE_INCOMING, QUEUE_ACTIVE,
@@ -142,10 +143,10 @@ int main(int argc, char **argv)
         queue_dir_path(&dir, queue_directory, QUEUE_DEFERRED);
         if (access(buf_cstr(&dir), R_OK | X_OK) == 0 &&
             qtool_find(queue_directory, qid, queues, 4, &found) < 0)
-            qtool_fatal(EX_USAGE, "Invalid request: \"%s\": no such message",
+            tool_fatal(EX_USAGE, "Invalid request: \"%s\": no such message",
                         qid);
         if (access(buf_cstr(&dir), R_OK | X_OK) == 0 && found == QUEUE_HOLD)
-            qtool_fatal(EX_USAGE,
+            tool_fatal(EX_USAGE,
                         "%s: message is on hold; release it with postsuper -H",
                         qid);
         buf_free(&dir);

@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/tool.h"
 #include "base/buf.h"
 #include "queue/defer_log.h"
 #include "base/log.h"
@@ -79,9 +80,9 @@ static struct strlist requests[OP_COUNT];
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: postsuper [-psv] [-c config_dir] [-d queue_id] "
-                    "[-h queue_id] [-H queue_id] [-r queue_id] [queue ...]\n");
-    exit(EX_USAGE);
+    tool_usage(EX_USAGE,
+               "postsuper [-psv] [-c config_dir] [-d queue_id] "
+                    "[-h queue_id] [-H queue_id] [-r queue_id] [queue ...]");
 }
 
 static enum queue_name destination(enum op op)
@@ -329,7 +330,7 @@ int main(int argc, char **argv)
                                     : OP_REQUEUE;
             if (strcmp(optarg, "ALL") != 0 && strcmp(optarg, "-") != 0 &&
                 !qid_valid(optarg))
-                qtool_fatal(EX_USAGE, "invalid queue id: \"%s\"", optarg);
+                tool_fatal(EX_USAGE, "invalid queue id: \"%s\"", optarg);
             strlist_add(&requests[op], optarg);
             any_op = 1;
             break;
@@ -357,14 +358,14 @@ int main(int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         enum queue_name q;
         if (queue_dir_lookup(argv[i], &q) < 0 || !queue_dir_holds_messages(q))
-            qtool_fatal(EX_USAGE, "invalid directory name: %s", argv[i]);
+            tool_fatal(EX_USAGE, "invalid directory name: %s", argv[i]);
         named[named_count++] = q;
         if (named_count == QUEUE_COUNT)
             break;
     }
     queue_directory = qtool_config(config_dir);
     if (chdir(queue_directory) < 0)
-        qtool_fatal(EX_TEMPFAIL, "chdir %s: %s", queue_directory,
+        tool_fatal(EX_TEMPFAIL, "chdir %s: %s", queue_directory,
                     strerror(errno));
 
     if (structure || purge) {

@@ -26,10 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "base/tool.h"
 #include "message/addrlist.h"
 #include "base/buf.h"
 #include "config/config.h"
@@ -39,83 +41,33 @@
 #include "queue/qmgr_trigger.h"
 #include "base/str.h"
 #include "base/stream.h"
-
-#define SENDMAIL_TIMEOUT_MS (300 * 1000)
+#include "queue/maildrop_file.h"
+#include "smtp/submit_client.h"
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: sendmail [-t] [-i] [-f sender] [-F fullname] "
-                    "[-C config_dir] [-bm|-bs|-bp|-bi] [-q] [recipient ...]\n");
-    exit(EX_USAGE);
-}
-
-static int connect_submit(struct stream **out)
-{
-    struct sockaddr_un sun;
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    int n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/public/submit",
-                     cfg_str("queue_directory"));
-    if (n < 0 || (size_t)n >= sizeof(sun.sun_path)) {
-        log_error("queue directory path too long");
-        return -1;
-    }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-        log_error("connect to %s: %s (is the mail system running?)",
-                  sun.sun_path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    *out = stream_open(fd);
-    stream_set_timeout(*out, SENDMAIL_TIMEOUT_MS);
-    return 0;
-}
-
-/* Reads one (possibly multi-line) reply; returns the code or -1. The
- * last line is left in `text`. */
-static int read_reply(struct stream *s, struct buf *text)
-{
-    for (;;) {
-        if (stream_read_line(s, text, 4096) != STREAM_OK)
-            return -1;
-        if (text->len < 3)
-            return -1;
-        if (text->len == 3 || text->data[3] != '-')
-            return atoi(text->data);
-    }
-}
-
-static int command(struct stream *s, struct buf *reply, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int command(struct stream *s, struct buf *reply, const char *fmt, ...)
-{
-    struct buf line = BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vappendf(&line, fmt, ap);
-    va_end(ap);
-    buf_append(&line, "\r\n", 2);
-    stream_write(s, line.data, line.len);
-    buf_free(&line);
-    if (stream_flush(s) != STREAM_OK)
-        return -1;
-    return read_reply(s, reply);
+    tool_usage(EX_USAGE,
+               "sendmail [-t] [-i] [-f sender] [-F fullname] "
+                    "[-C config_dir] [-bm|-bs|-bp|-bi] [-q] [recipient ...]");
 }
 
 /* -bs: relays SMTP between stdin/stdout and smtpd. */
 static int relay_smtp(void)
 {
-    struct stream *s;
-    if (connect_submit(&s) < 0)
+    struct buf err = BUF_INIT;
+    struct stream *s = submit_connect(cfg_str("queue_directory"), &err);
+    if (s == NULL) {
+        fprintf(stderr, "sendmail: %s (is the mail system running?)\n",
+                buf_cstr(&err));
+        buf_free(&err);
         return EX_TEMPFAIL;
+    }
+    buf_free(&err);
     int fd = stream_release(s);
     struct pollfd p[2] = {{0, POLLIN, 0}, {fd, POLLIN, 0}};
     char data[16384];
     for (;;) {
-        if (poll(p, 2, SENDMAIL_TIMEOUT_MS) <= 0)
+        if (poll(p, 2, SUBMIT_TIMEOUT_MS) <= 0)
             break;
         /* smtpd's side first: a server that said its last words (a
          * refusal at the greeting) and closed must still be heard when
@@ -166,36 +118,17 @@ static int flush_queue(void)
     enum qmgr_trigger_result r = qmgr_trigger_request(
         cfg_str("queue_directory"), "FA", 2, 10000, &refusal, &err);
     int rc = EX_OK;
-    if (r == QMGR_TRIGGER_REFUSED) {
-        fprintf(stderr,
-                "sendmail: fatal: User %s(%ld) is not allowed to flush the "
-                "mail queue\n",
-                buf_cstr(&refusal.user), refusal.uid);
-        rc = EX_UNAVAILABLE; /* what Postfix's postqueue -f exits with */
-    } else if (r == QMGR_TRIGGER_DOWN || r == QMGR_TRIGGER_ERROR) {
+    if (r == QMGR_TRIGGER_REFUSED) /* 69: what Postfix's postqueue -f exits with */
+        tool_fatal(EX_UNAVAILABLE,
+                   "User %s(%ld) is not allowed to flush the mail queue",
+                   buf_cstr(&refusal.user), refusal.uid);
+    else if (r == QMGR_TRIGGER_DOWN || r == QMGR_TRIGGER_ERROR) {
         fprintf(stderr, "sendmail: mail system is down: %s\n", buf_cstr(&err));
         rc = EX_UNAVAILABLE;
     }
     buf_free(&refusal.user);
     buf_free(&err);
     return rc;
-}
-
-/* A 5xx greeting from the local intake is smtpd refusing us (not in
- * authorized_submit_users): said as Postfix's sendmail says it, without
- * the SMTP codes, and with its exit status (EX_TEMPFAIL: Postfix's
- * sendmail exits 75 after every fatal error). */
-static int refused_at_greeting(const struct buf *reply)
-{
-    const char *text = reply->len > 4 ? reply->data + 4 : "";
-    /* Skip an enhanced status code "5.7.1 ". */
-    if (text[0] >= '2' && text[0] <= '5' && text[1] == '.') {
-        const char *space = strchr(text, ' ');
-        if (space)
-            text = space + 1;
-    }
-    fprintf(stderr, "sendmail: fatal: %s\n", text);
-    return EX_TEMPFAIL;
 }
 
 /* Reads the message from stdin: LF or CRLF lines; without -i a line
@@ -290,6 +223,55 @@ static void extract_recipients(struct buf *msg, struct strlist *rcpts)
     header_block_free(&hb);
 }
 
+/* While the mail system is not running: the message goes into
+ * maildrop/ through the set-gid postdrop (docs/sendmail.md), and pickup
+ * submits it when the system starts. Returns postdrop's exit status. */
+static int drop_offline(const char *sender, struct strlist *rcpts,
+                        const struct buf *msg)
+{
+    struct buf data = BUF_INIT, err = BUF_INIT;
+    if (maildrop_format_envelope(&data, sender, rcpts, &err) < 0)
+        tool_fatal(EX_DATAERR, "%s", buf_cstr(&err));
+    buf_free(&err);
+    buf_append(&data, msg->data, msg->len);
+    struct buf path = BUF_INIT;
+    buf_appendf(&path, "%s/postdrop", cfg_str("command_directory"));
+    int to_child[2];
+    if (pipe2(to_child, O_CLOEXEC) < 0)
+        tool_fatal(EX_TEMPFAIL, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        tool_fatal(EX_TEMPFAIL, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(to_child[0], 0);
+        /* postdrop reads the same configuration as we did (as set-gid
+         * it accepts only the default or alternate_config_directories). */
+        setenv("MAIL_CONFIG", config_directory(), 1);
+        execl(path.data, "postdrop", (char *)NULL);
+        tool_fatal(EX_TEMPFAIL, "exec %s: %s", path.data, strerror(errno));
+    }
+    close(to_child[0]);
+    size_t pos = 0;
+    while (pos < data.len) {
+        ssize_t n = write(to_child[1], data.data + pos, data.len - pos);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* postdrop gave up; its status says why */
+        pos += (size_t)n;
+    }
+    close(to_child[1]);
+    buf_free(&data);
+    buf_free(&path);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return EX_TEMPFAIL;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    tool_fatal(EX_TEMPFAIL, "postdrop died");
+}
+
 static int submit(const char *sender, const char *fullname,
                   struct strlist *rcpts, struct buf *msg)
 {
@@ -310,64 +292,48 @@ static int submit(const char *sender, const char *fullname,
         }
         header_block_free(&hb);
     }
-    struct stream *s;
-    if (connect_submit(&s) < 0)
+    struct buf why = BUF_INIT;
+    struct stream *s = submit_connect(cfg_str("queue_directory"), &why);
+    if (s == NULL) {
+        int down = submit_down_errno(errno);
+        buf_free(&why);
+        if (down)
+            return drop_offline(sender, rcpts, msg);
+        fprintf(stderr, "sendmail: %s\n", buf_cstr(&why));
         return EX_TEMPFAIL;
-    struct buf reply = BUF_INIT;
-    int rc = EX_OK, code;
-    if ((code = read_reply(s, &reply)) >= 500) {
-        rc = refused_at_greeting(&reply);
-        goto done;
     }
-    if (code != 220 || (code = command(s, &reply, "EHLO localhost")) != 250 ||
-        (code = command(s, &reply, "MAIL FROM:<%s>", sender)) != 250) {
-        fprintf(stderr, "sendmail: %s\n",
-                code < 0 ? "lost connection" : reply.data);
-        rc = code >= 500 ? EX_DATAERR : EX_TEMPFAIL;
-        goto done;
+    struct strlist refused;
+    strlist_init(&refused);
+    enum submit_result result = submit_message(s, sender, rcpts, msg->data,
+                                               msg->len, &why, &refused, NULL);
+    int rc = EX_OK;
+    for (size_t i = 0; i < refused.count; i++)
+        fprintf(stderr, "sendmail: %s\n", refused.items[i]);
+    switch (result) {
+    case SUBMIT_OK:
+        break;
+    case SUBMIT_USER_REFUSED:
+        /* As Postfix's sendmail says it, with its status (it exits 75
+         * after every fatal error). */
+        tool_fatal(EX_TEMPFAIL, "%s", buf_cstr(&why));
+    case SUBMIT_RCPT_REFUSED:
+        if (refused.count == 0)
+            fprintf(stderr, "sendmail: %s\n", buf_cstr(&why));
+        rc = EX_NOUSER;
+        break;
+    case SUBMIT_REJECTED:
+        fprintf(stderr, "sendmail: %s\n", buf_cstr(&why));
+        rc = EX_DATAERR;
+        break;
+    case SUBMIT_DOWN:
+    case SUBMIT_TEMPFAIL:
+        if (refused.count == 0)
+            fprintf(stderr, "sendmail: %s\n", buf_cstr(&why));
+        rc = EX_TEMPFAIL;
+        break;
     }
-    size_t accepted = 0;
-    for (size_t i = 0; i < rcpts->count; i++) {
-        code = command(s, &reply, "RCPT TO:<%s>", rcpts->items[i]);
-        if (code == 250 || code == 251) {
-            accepted++;
-            continue;
-        }
-        fprintf(stderr, "sendmail: %s: %s\n", rcpts->items[i],
-                code < 0 ? "lost connection" : reply.data);
-        rc = code >= 500 ? EX_NOUSER : EX_TEMPFAIL;
-        if (code < 0)
-            goto done;
-    }
-    if (accepted == 0 || rc != EX_OK)
-        goto done;
-    if ((code = command(s, &reply, "DATA")) != 354) {
-        fprintf(stderr, "sendmail: %s\n",
-                code < 0 ? "lost connection" : reply.data);
-        rc = code >= 500 ? EX_DATAERR : EX_TEMPFAIL;
-        goto done;
-    }
-    size_t pos = 0;
-    while (pos < msg->len) {
-        const char *nl = memchr(msg->data + pos, '\n', msg->len - pos);
-        size_t end = nl ? (size_t)(nl - msg->data) : msg->len;
-        if (msg->data[pos] == '.')
-            stream_write(s, ".", 1);
-        stream_write(s, msg->data + pos, end - pos);
-        stream_write(s, "\r\n", 2);
-        pos = end + 1;
-    }
-    code = command(s, &reply, ".");
-    if (code != 250) {
-        fprintf(stderr, "sendmail: %s\n",
-                code < 0 ? "lost connection" : reply.data);
-        rc = code >= 500 ? EX_DATAERR : EX_TEMPFAIL;
-        goto done;
-    }
-    (void)command(s, &reply, "QUIT");
-done:
-    buf_free(&reply);
-    stream_close(s);
+    strlist_free(&refused);
+    buf_free(&why);
     return rc;
 }
 
@@ -378,7 +344,7 @@ int main(int argc, char **argv)
     const char *config_dir = NULL, *sender = NULL, *fullname = NULL;
     int extract = 0, dot_ends = 1, mode = 'm', flush = 0;
     signal(SIGPIPE, SIG_IGN);
-    log_set_program("sendmail");
+    tool_set_name("sendmail");
     if (strcmp(prog, "mailq") == 0)
         mode = 'p';
     else if (strcmp(prog, "newaliases") == 0)

@@ -20,6 +20,7 @@ static enum log_target target = LOG_TO_STDERR;
 static int log_fd = -1;
 static int copy_to_stderr;
 static int verbose_level;
+static int syslog_facility = LOG_MAIL;
 static void (*fatal_hook)(void);
 
 /* Lines are cut at this size: a log line is for people and tools, and a
@@ -31,7 +32,7 @@ static void update_ident(void)
     snprintf(ident, sizeof(ident), "%s/%s", syslog_name, program_name);
     if (target == LOG_TO_SYSLOG) {
         closelog();
-        openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+        openlog(ident, LOG_PID | LOG_NDELAY, syslog_facility);
     }
 }
 
@@ -87,7 +88,8 @@ int log_open(const char *maillog_file, const char *facility)
         target = LOG_TO_STDERR;
     } else {
         target = LOG_TO_SYSLOG;
-        openlog(ident, LOG_PID | LOG_NDELAY, facility_code(facility));
+        syslog_facility = facility_code(facility);
+        openlog(ident, LOG_PID | LOG_NDELAY, syslog_facility);
     }
     return 0;
 }
@@ -169,7 +171,8 @@ static pid_t log_pid(void)
     return cached_pid;
 }
 
-static void emit(int priority, const char *label, const char *fmt, va_list ap)
+static void emit_as(const char *line_ident, int priority, const char *label,
+                    const char *fmt, va_list ap)
 {
     int saved_errno = errno;
     char text[LOG_LINE_MAX];
@@ -183,7 +186,11 @@ static void emit(int priority, const char *label, const char *fmt, va_list ap)
             *p = ' ';
 
     if (target == LOG_TO_SYSLOG) {
+        if (line_ident != ident)
+            openlog(line_ident, LOG_PID | LOG_NDELAY, syslog_facility);
         syslog(priority, "%s", text);
+        if (line_ident != ident)
+            openlog(ident, LOG_PID | LOG_NDELAY, syslog_facility);
     } else if (target == LOG_TO_FILE) {
         char line[LOG_LINE_MAX + 256];
         char stamp[32];
@@ -192,7 +199,7 @@ static void emit(int priority, const char *label, const char *fmt, va_list ap)
         strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S",
                  localtime_r(&now, &tm));
         int len = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s\n", stamp,
-                           log_host(), ident, (long)log_pid(), text);
+                           log_host(), line_ident, (long)log_pid(), text);
         if (len > (int)sizeof(line) - 1)
             len = (int)sizeof(line) - 1;
         write_all(log_fd, line, (size_t)len);
@@ -200,12 +207,27 @@ static void emit(int priority, const char *label, const char *fmt, va_list ap)
     if (target == LOG_TO_STDERR || copy_to_stderr) {
         char line[LOG_LINE_MAX + 200];
         int len =
-            snprintf(line, sizeof(line), "%s: %s\n", ident, text);
+            snprintf(line, sizeof(line), "%s: %s\n", line_ident, text);
         if (len > (int)sizeof(line) - 1)
             len = (int)sizeof(line) - 1;
         write_all(STDERR_FILENO, line, (size_t)len);
     }
     errno = saved_errno;
+}
+
+static void emit(int priority, const char *label, const char *fmt, va_list ap)
+{
+    emit_as(ident, priority, label, fmt, ap);
+}
+
+void log_info_as(const char *program, const char *fmt, ...)
+{
+    char other[sizeof(ident)];
+    snprintf(other, sizeof(other), "%s/%s", syslog_name, program);
+    va_list ap;
+    va_start(ap, fmt);
+    emit_as(other, LOG_INFO, NULL, fmt, ap);
+    va_end(ap);
 }
 
 void log_debug(const char *fmt, ...)

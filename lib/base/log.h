@@ -30,6 +30,11 @@ void log_close(void);
 
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An info line under another program name ("postern/pickup[PID]: ..."),
+ * for an event that Postfix logs from a program we do not have, so log
+ * tools that count it (pflogsumm) find it where they look. */
+void log_info_as(const char *program, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Logs "fatal: ..." and exits with status 1. */

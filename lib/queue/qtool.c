@@ -1,9 +1,12 @@
 /* qtool.c: shared set-up and messages for the queue tools (qtool.h). */
+#include "base/tool.h"
 #include "queue/qtool.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -25,7 +28,7 @@ const size_t QTOOL_MESSAGE_QUEUE_COUNT =
 void qtool_init(const char *name)
 {
     program = name;
-    log_set_program(name);
+    tool_set_name(name);
 }
 
 const char *qtool_program(void)
@@ -44,8 +47,6 @@ static void say(const char *label, int to_log, const char *fmt, va_list ap)
             log_warn("%s", buf_cstr(&text));
         else if (label[0] == 'e')
             log_error("%s", buf_cstr(&text));
-        else if (label[0] == 'f')
-            log_error("fatal: %s", buf_cstr(&text));
         else
             log_info("%s", buf_cstr(&text));
     }
@@ -84,15 +85,6 @@ void qtool_error(const char *fmt, ...)
     va_end(ap);
 }
 
-void qtool_fatal(int status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    say("fatal: ", 1, fmt, ap);
-    va_end(ap);
-    exit(status);
-}
-
 static void quiet_warning(const char *message)
 {
     (void)message; /* postconf reports unused parameters; tools stay quiet */
@@ -104,15 +96,23 @@ const char *qtool_config(const char *cli_dir)
     struct buf err = BUF_INIT;
     config_set_warning_handler(quiet_warning);
     if (config_load(dir, &err) != 0)
-        qtool_fatal(EX_CONFIG, "%s", buf_cstr(&err));
+        tool_fatal(EX_CONFIG, "%s", buf_cstr(&err));
     buf_free(&err);
     log_set_syslog_name(cfg_str("syslog_name"));
     /* The log is a copy for the record; a tool still works, and says
      * everything on stderr, when it cannot be opened. */
-    log_ready = log_open(cfg_str("maillog_file"), NULL) == 0;
+    const char *maillog = cfg_str("maillog_file");
+    /* An ordinary user running mailq may not write the mail log: that
+     * is no reason to print a warning before the queue listing. */
+    if (maillog[0] && strcmp(maillog, "/dev/stderr") != 0 &&
+        access(maillog, W_OK) != 0 && errno != ENOENT)
+        log_ready = 0;
+    else
+        log_ready = log_open(maillog, NULL) == 0;
+    tool_set_log_ready(log_ready);
     const char *queue_directory = cfg_str("queue_directory");
     if (queue_directory[0] != '/')
-        qtool_fatal(EX_CONFIG, "queue_directory must be an absolute path: %s",
+        tool_fatal(EX_CONFIG, "queue_directory must be an absolute path: %s",
                     queue_directory);
     return queue_directory;
 }

@@ -30,9 +30,8 @@ void qtool_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void qtool_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "PROGRAM: error: text", also logged. */
 void qtool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* "PROGRAM: fatal: text", also logged; exits with status. */
-void qtool_fatal(int status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3), noreturn));
+/* Fatal errors: tool_fatal (base/tool.h), which qtool_init and
+ * qtool_config set up (name, and logging once the log is open). */
 
 /* The message queues a queue id is looked for in, in this order:
  * incoming, active, deferred, hold, corrupt, maildrop. */

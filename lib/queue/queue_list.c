@@ -136,18 +136,20 @@ static void format_text(struct buf *out, const struct queue_list_entry *e,
 {
     struct buf id = BUF_INIT, shown = BUF_INIT;
     append_printable(&id, e->queue_id);
-    if (e->queue == QUEUE_ACTIVE)
-        buf_append_char(&id, '*');
-    else if (e->queue == QUEUE_HOLD)
-        buf_append_char(&id, '!');
+    /* The status mark has a column of its own, right after the id, as
+     * in Postfix's listing: '*' active, '!' held, else a space; so the
+     * columns line up whatever the mark. */
+    char mark = e->queue == QUEUE_ACTIVE ? '*'
+                : e->queue == QUEUE_HOLD ? '!'
+                                         : ' ';
     char when[64] = "??";
     time_t arrival = (time_t)e->arrival_time;
     struct tm tm;
     if (localtime_r(&arrival, &tm))
         strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm);
     append_printable(&shown, sender);
-    buf_appendf(out, "%-*s %*" PRIu64 " %-*.*s %s\n", LIST_ID_WIDTH,
-                buf_cstr(&id), LIST_SIZE_WIDTH, e->message_size,
+    buf_appendf(out, "%-*s%c %*" PRIu64 " %-*.*s %s\n", LIST_ID_WIDTH,
+                buf_cstr(&id), mark, LIST_SIZE_WIDTH, e->message_size,
                 LIST_TIME_WIDTH, LIST_TIME_WIDTH, when, buf_cstr(&shown));
     const char *previous = "";
     for (size_t i = 0; i < e->recipient_count; i++) {
@@ -167,7 +169,8 @@ static void format_text(struct buf *out, const struct queue_list_entry *e,
         buf_reset(&shown);
         append_printable(&shown, rcpt->address);
         buf_appendf(out, "%*s%s\n",
-                    LIST_ID_WIDTH + LIST_SIZE_WIDTH + LIST_TIME_WIDTH + 3, "",
+                    LIST_ID_WIDTH + 1 + LIST_SIZE_WIDTH + LIST_TIME_WIDTH + 3,
+                    "",
                     buf_cstr(&shown));
     }
     buf_free(&id);
@@ -223,7 +226,7 @@ void queue_list_print(struct queue_list_printer *p,
         format_json(&text, entry, sender);
     } else {
         if (p->count == 0)
-            fprintf(p->out, "%-*s %*s %-*s %s\n", LIST_ID_WIDTH,
+            fprintf(p->out, "%-*s %*s %-*s %s\n", LIST_ID_WIDTH + 1,
                     "----Queue ID-----", LIST_SIZE_WIDTH, "--Size--",
                     LIST_TIME_WIDTH, "---Arrival Time----",
                     "--Sender/Recipient------");

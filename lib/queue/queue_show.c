@@ -1,5 +1,6 @@
 /* queue_show.c: postqueue -p / -j and mailq through showq, with the
  * direct fallback for privileged users (queue_show.h). */
+#include "base/tool.h"
 #include "queue/queue_show.h"
 
 #include <errno.h>
@@ -32,7 +33,7 @@ int queue_show_privileged(void)
 static void check_output(void)
 {
     if (fflush(stdout) != 0 || ferror(stdout))
-        qtool_fatal(EX_IOERR, "output write error: %s", strerror(errno));
+        tool_fatal(EX_IOERR, "output write error: %s", strerror(errno));
 }
 
 /* The mail system is down: read the queue ourselves, as Postfix's
@@ -43,7 +44,7 @@ static int show_directly(const char *queue_directory,
     struct buf err = BUF_INIT;
     if (queue_list(queue_directory, format, cfg_str("empty_address_recipient"),
                    stdout, &err) < 0)
-        qtool_fatal(EX_NOPERM, "%s", buf_cstr(&err));
+        tool_fatal(EX_NOPERM, "%s", buf_cstr(&err));
     check_output();
     buf_free(&err);
     return 0;
@@ -70,15 +71,15 @@ int queue_show(const char *queue_directory, enum queue_list_format format)
         /* As with a direct scan: what could be read, then the error. */
         queue_list_print_end(&printer);
         check_output();
-        qtool_fatal(EX_NOPERM, "%s", buf_cstr(&err));
+        tool_fatal(EX_NOPERM, "%s", buf_cstr(&err));
     case SHOWQ_REFUSED:
-        qtool_fatal(EX_UNAVAILABLE,
-                    "User %s(%ld) is not allowed to view the mail queue",
-                    buf_cstr(&refusal.user), refusal.uid);
+        tool_fatal(EX_UNAVAILABLE,
+                   "User %s(%ld) is not allowed to view the mail queue",
+                   buf_cstr(&refusal.user), refusal.uid);
     case SHOWQ_NOACCESS:
         /* Not "down": the socket is there, we may not use it. */
-        qtool_fatal(EX_UNAVAILABLE, "Connect to the %s showq service: %s",
-                    mail_name, strerror(saved));
+        tool_fatal(EX_UNAVAILABLE, "Connect to the %s showq service: %s",
+                   mail_name, strerror(saved));
     case SHOWQ_DOWN:
         if (queue_show_privileged()) {
             qtool_warn("Mail system is down -- accessing queue directly "
@@ -87,13 +88,13 @@ int queue_show(const char *queue_directory, enum queue_list_format format)
             show_directly(queue_directory, format);
             break;
         }
-        qtool_fatal(EX_UNAVAILABLE,
-                    "Queue report unavailable - mail system is down "
-                    "(Connect to the %s showq service: %s)",
-                    mail_name, strerror(saved));
+        tool_fatal(EX_UNAVAILABLE,
+                   "Queue report unavailable - mail system is down "
+                   "(Connect to the %s showq service: %s)",
+                   mail_name, strerror(saved));
     case SHOWQ_ERROR:
         fflush(stdout);
-        qtool_fatal(EX_UNAVAILABLE, "%s", buf_cstr(&err));
+        tool_fatal(EX_UNAVAILABLE, "%s", buf_cstr(&err));
     }
     buf_free(&refusal.user);
     buf_free(&err);

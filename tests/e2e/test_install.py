@@ -5,6 +5,7 @@ Installs the build into a DESTDIR staging tree, then runs the installed
 queue_directory, data_directory, daemon_directory, maillog_file and
 inet_interfaces, as issue 2's "done when" asks.
 """
+import grp
 import os
 import re
 import shutil
@@ -56,6 +57,26 @@ class InstallTest(unittest.TestCase):
         self.assertTrue(os.access(os.path.join(self.paths["daemons"], "master"), os.X_OK))
         for name in ("main.cf", "master.cf"):
             self.assertTrue(os.path.isfile(os.path.join(self.paths["conf"], name)), name)
+
+    def test_postdrop_is_setgid_postdrop_when_root(self):
+        postdrop = os.path.join(self.paths["sbin"], "postdrop")
+        self.assertTrue(os.access(postdrop, os.X_OK))
+        st = os.stat(postdrop)
+        try:
+            gid = grp.getgrnam("postdrop").gr_gid
+        except KeyError:
+            gid = None
+        if is_root() and gid is not None:
+            self.assertEqual(st.st_gid, gid)
+            self.assertEqual(st.st_mode & 0o7777, 0o2755)
+        else:
+            self.assertEqual(st.st_mode & 0o6000, 0)
+        # Nothing else carries a set-uid or set-gid bit.
+        for d in (self.paths["sbin"], self.paths["daemons"]):
+            for name in os.listdir(d):
+                if name != "postdrop":
+                    mode = os.stat(os.path.join(d, name)).st_mode
+                    self.assertEqual(mode & 0o6000, 0, name)
 
     def test_existing_config_is_kept(self):
         main_cf = os.path.join(self.paths["conf"], "main.cf")

@@ -28,9 +28,11 @@ QUEUES = ["incoming", "active", "deferred", "hold", "corrupt", "defer",
 ENV = dict(os.environ, TZ="UTC")
 ENV.pop("MAIL_CONFIG", None)
 
-HEADING = ("----Queue ID----- --Size-- ---Arrival Time---- "
+HEADING = ("----Queue ID-----  --Size-- ---Arrival Time---- "
            "--Sender/Recipient------\n")
-RCPT_INDENT = " " * 47
+# Id (17) and its status mark (* active, ! held) in columns of their
+# own, as Postfix lists them, so every line lines up.
+RCPT_INDENT = " " * 48
 
 
 def reason_line(reason):
@@ -127,20 +129,26 @@ class QueueToolsTest(unittest.TestCase):
         small = 71  # the helper's default message
         expected = (
             HEADING
-            + f"{active + '*':<17} {small:>8} Sat Nov 23 00:00:00 sender@example.com\n"
+            + f"{active:<17}* {small:>8} Sat Nov 23 00:00:00 sender@example.com\n"
             + RCPT_INDENT + "x@example.net\n"
             + "\n"
-            + f"{deferred:<17} {small:>8} Sat Nov 23 00:01:00 MAILER-DAEMON\n"
+            + f"{deferred:<17}  {small:>8} Sat Nov 23 00:01:00 MAILER-DAEMON\n"
             + reason_line(reason)
             + RCPT_INDENT + "one@example.org\n"
             + reason_line("reason unavailable")
             + RCPT_INDENT + "three@example.org\n"
             + "\n"
-            + f"{held + '!':<17} {3015:>8} Sat Nov 23 00:00:00 held@example.com\n"
+            + f"{held:<17}! {3015:>8} Sat Nov 23 00:00:00 held@example.com\n"
             + RCPT_INDENT + "rcpt@example.org\n"
             + "\n"
             + f"-- {(small * 2 + 3015) // 1024} Kbytes in 3 Requests.\n")
         self.assertEqual(out.stdout, expected)
+        # Active (*), deferred and held (!) lines keep their columns.
+        lines = [line for line in out.stdout.splitlines()
+                 if line.startswith((active, deferred, held))]
+        self.assertEqual(len(lines), 3)
+        self.assertEqual(len({line.index(" Sat Nov") for line in lines}), 1,
+                         lines)
         # mailq prints the same; one message says "Request".
         self.assertEqual(self.run_tool("mailq").stdout, expected)
         self.run_tool("postsuper", "-d", active)

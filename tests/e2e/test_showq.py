@@ -142,19 +142,19 @@ class ShowqListingTest(ShowqTestBase):
         bp = self.run_tool("sendmail", "-bp", user=user)
         self.assertEqual(bp.returncode, 0, bp.stderr)
 
-        heading = ("----Queue ID----- --Size-- ---Arrival Time---- "
+        heading = ("----Queue ID-----  --Size-- ---Arrival Time---- "
                    "--Sender/Recipient------\n")
-        indent = " " * 47
+        indent = " " * 48
         expected = (
             heading
-            + f"{self.active + '*':<17} {71:>8} Sat Nov 23 00:00:00 sender@example.com\n"
+            + f"{self.active:<17}* {71:>8} Sat Nov 23 00:00:00 sender@example.com\n"
             + indent + "x@example.net\n\n"
-            + f"{self.deferred:<17} {71:>8} Sat Nov 23 00:01:00 MAILER-DAEMON\n"
+            + f"{self.deferred:<17}  {71:>8} Sat Nov 23 00:01:00 MAILER-DAEMON\n"
             + " " * (76 - len(REASON)) + f"({REASON})\n"
             + indent + "one@example.org\n"
             + " " * (76 - 18) + "(reason unavailable)\n"
             + indent + "three@example.org\n\n"
-            + f"{self.held + '!':<17} {3015:>8} Sat Nov 23 00:00:00 held@example.com\n"
+            + f"{self.held:<17}! {3015:>8} Sat Nov 23 00:00:00 held@example.com\n"
             + indent + "rcpt@example.org\n\n"
             + f"-- {(71 * 2 + 3015) // 1024} Kbytes in 3 Requests.\n")
         self.assertEqual(listing.stdout, expected)

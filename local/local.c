@@ -186,10 +186,10 @@ static void forward_files(struct local_state *ls, const struct local_privs *pw,
 int local_read_list(const char *path, uid_t uid, gid_t gid, uid_t owner,
                     struct strlist *items, struct buf *err)
 {
-    agent_set_eugid(uid, gid);
+    privs_effective_set(PRIVS_THREAD, uid, gid);
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     int saved = errno;
-    agent_restore_eugid();
+    privs_effective_restore(PRIVS_THREAD);
     if (fd < 0) {
         if (saved == ENOENT || saved == ENOTDIR)
             return 0;

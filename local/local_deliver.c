@@ -103,10 +103,10 @@ static void store_copy(struct local_state *ls, const char *to, const char *path,
     /* An mbox in the spool is opened as root (the spool directory is not
      * the user's) and handed over; everything else runs as the user. */
     if (!as_root || is_maildir)
-        agent_set_eugid(uid, gid);
+        privs_effective_set(PRIVS_THREAD, uid, gid);
     int copy_rc = agent_mailbox_write(d, &box, &st, &err);
     if (!as_root || is_maildir)
-        agent_restore_eugid();
+        privs_effective_restore(PRIVS_THREAD);
     if (copy_rc == -2) {
         log_warn("%s: reading queue file: %s", d->req->log_ident,
                  buf_cstr(&err));
@@ -387,8 +387,9 @@ static void child_exec(const char *command, const struct local_privs *privs,
         close(fd);
     signal(SIGPIPE, SIG_DFL);
     struct buf err = BUF_INIT;
-    if (privs_drop_ids(privs->uid, privs->gid,
-                       privs->user[0] ? privs->user : NULL, &err) < 0) {
+    /* Root or not, the command runs as privs->uid/gid or not at all. */
+    if (privs_become(privs->uid, privs->gid,
+                     privs->user[0] ? privs->user : NULL, &err) < 0) {
         dprintf(2, "cannot drop privileges: %s\n", buf_cstr(&err));
         _exit(71);
     }

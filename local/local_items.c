@@ -182,7 +182,7 @@ void local_forward_flush(struct local_state *ls)
                      err.len ? buf_cstr(&err) : "no such user");
             buf_reset(&err);
         } else {
-            agent_set_eugid(owner_uid, owner_gid);
+            privs_effective_set(PRIVS_THREAD, owner_uid, owner_gid);
             switched = 1;
         }
     }
@@ -230,7 +230,7 @@ void local_forward_flush(struct local_state *ls)
         qfile_writer_free(w);
     w = NULL;
     if (switched)
-        agent_restore_eugid();
+        privs_effective_restore(PRIVS_THREAD);
     struct buf reason = BUF_INIT;
     if (ok) {
         buf_appendf(&reason, "forwarded as %s", qid);

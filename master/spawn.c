@@ -12,7 +12,6 @@
  * service_throttle_time, as in Postfix. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "master.h"
 #include "ipc/master_proto.h"
 #include "base/mem.h"
+#include "base/privs.h"
 
 int spawn_wants_listen(const struct service *service)
 {
@@ -131,20 +131,17 @@ static char **child_environment(struct service *service)
     return env.items; /* a strlist is always NULL-terminated */
 }
 
+/* An unprivileged service without chroot drops here, before exec (with
+ * chroot, the child drops itself after chroot: lib/ipc/server.c). */
 static void child_drop_privileges(void)
 {
-    gid_t gid = master_settings.owner_gid;
-    uid_t uid = master_settings.owner_uid;
-    if (setgroups(1, &gid) < 0)
-        child_fail("setgroups");
-    if (setgid(gid) < 0)
-        child_fail("setgid");
-    if (setuid(uid) < 0)
-        child_fail("setuid");
-    if (setuid(0) == 0) {
-        errno = EPERM;
-        child_fail("privilege drop did not stick");
+    struct buf err = BUF_INIT;
+    if (privs_drop_ids(master_settings.owner_uid, master_settings.owner_gid,
+                       NULL, &err) == PRIVS_DROP_FAILED) {
+        log_error("%s", buf_cstr(&err));
+        _exit(1);
     }
+    buf_free(&err);
 }
 
 static void child_exec(struct service *service)

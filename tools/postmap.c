@@ -21,7 +21,6 @@
  * Exit status: 0 success (for -q/-d: found); 1 for -q/-d when nothing was
  * found; 2 on any error (bad usage, unreadable or malformed table). */
 #include <errno.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,7 @@
 #include "tables/dict.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/privs.h"
 #include "message/mime_scan.h"
 #include "base/str.h"
 
@@ -119,12 +119,14 @@ static void read_stream(FILE *fp, const char *what, struct buf *out)
  * file (Postfix does the same), unless -o. */
 static void drop_to_owner(const struct stat *st, const char *path)
 {
+    struct buf err = BUF_INIT;
     if (geteuid() != 0 || st->st_uid == 0)
         return;
-    if (setgroups(0, NULL) < 0 || setgid(st->st_gid) < 0 ||
-        setuid(st->st_uid) < 0)
+    if (privs_drop_ids(st->st_uid, st->st_gid, NULL, &err) ==
+        PRIVS_DROP_FAILED)
         die("cannot change to the owner of %s (uid %ld): %s", path,
-            (long)st->st_uid, strerror(errno));
+            (long)st->st_uid, buf_cstr(&err));
+    buf_free(&err);
 }
 
 /* ---- UTF-8 and -F values ---- */

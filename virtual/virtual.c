@@ -27,6 +27,7 @@
 #include "storage/maildir.h"
 #include "storage/mbox.h"
 #include "base/mem.h"
+#include "base/privs.h"
 #include "storage/store.h"
 
 static struct maps *mailbox_maps, *uid_maps, *gid_maps;
@@ -125,10 +126,10 @@ static void deliver_mailbox(struct agent_delivery *d, size_t i,
         .uid = uid,
         .gid = gid,
     };
-    agent_set_eugid(uid, gid);
+    privs_effective_set(PRIVS_THREAD, uid, gid);
     int copy_rc =
         agent_mailbox_write_batched(d, i, &box, report_copy, &st, &err);
-    agent_restore_eugid();
+    privs_effective_restore(PRIVS_THREAD);
 
     if (copy_rc == -2) {
         log_warn("%s: reading queue file: %s", d->req->log_ident,

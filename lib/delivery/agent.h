@@ -24,8 +24,9 @@
  * and virtual do). The queue file is opened as root before any switch
  * and its descriptor kept, so marking done never depends on the
  * mailbox owner's rights. Mailbox writes run with the effective uid/gid
- * of the owner (agent_set_eugid, restored by agent_restore_eugid, crash
- * on failure); commands run in a child that drops all privileges for
+ * of the owner (privs_effective_set(PRIVS_THREAD, ...), restored by
+ * privs_effective_restore, crash on failure; see base/privs.h for the
+ * rule that comes with a per-thread switch); commands run in a child that drops all privileges for
  * good. Not as root, nothing is switched: everything runs as the user
  * the suite runs as. */
 #ifndef POSTERN_AGENT_H
@@ -116,13 +117,6 @@ int agent_copy_content(struct agent_delivery *d,
  * as Postfix writes it). */
 void agent_leading_lines(const struct agent_delivery *d, const char *address,
                          struct buf *out);
-
-/* Switches the effective uid/gid (and the supplementary groups, to gid
- * alone) to a mailbox owner; agent_restore_eugid goes back to root.
- * Both do nothing when the process is not root. Failures are fatal:
- * a half-switched process must not go on. */
-void agent_set_eugid(uid_t uid, gid_t gid);
-void agent_restore_eugid(void);
 
 /* Postfix's lookup order for an address in a table search list: the
  * whole address, then (fixed-string tables only) the address without

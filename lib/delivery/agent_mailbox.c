@@ -13,6 +13,7 @@
 #include "storage/maildir.h"
 #include "storage/mbox.h"
 #include "base/mem.h"
+#include "base/privs.h"
 #include "base/str.h"
 
 struct copy_target {
@@ -213,18 +214,18 @@ void agent_mailbox_flush(struct agent_delivery *d)
     fsync_group(fds, errs, b->count);
     for (size_t k = 0; k < b->count; k++) {
         struct pending_copy *c = b->copies[k];
-        agent_set_eugid(c->uid, c->gid);
+        privs_effective_set(PRIVS_THREAD, c->uid, c->gid);
         if (maildir_delivery_publish(c->maildir, errs[k]) != STORE_OK)
             c->maildir = NULL; /* freed; the status says why */
-        agent_restore_eugid();
+        privs_effective_restore(PRIVS_THREAD);
     }
     sync_new_dirs(b, errs);
     for (size_t k = 0; k < b->count; k++) {
         struct pending_copy *c = b->copies[k];
         if (c->maildir) {
-            agent_set_eugid(c->uid, c->gid);
+            privs_effective_set(PRIVS_THREAD, c->uid, c->gid);
             maildir_delivery_finish(c->maildir, errs[k], NULL);
-            agent_restore_eugid();
+            privs_effective_restore(PRIVS_THREAD);
             c->maildir = NULL;
         }
         b->report(d, c->rcpt, &c->status);

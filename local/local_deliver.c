@@ -30,6 +30,7 @@
 #include "delivery/agent_mailbox.h"
 #include "config/config.h"
 #include "local.h"
+#include "base/fd_close.h"
 #include "base/log.h"
 #include "storage/maildir.h"
 #include "storage/mbox.h"
@@ -383,8 +384,7 @@ static void child_exec(const char *command, const struct local_privs *privs,
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
         _exit(71);
     /* Nothing of ours (queue file, sockets to master) reaches it. */
-    for (int fd = 3; fd < 1024; fd++)
-        close(fd);
+    fd_close_from(3);
     signal(SIGPIPE, SIG_DFL);
     struct buf err = BUF_INIT;
     /* Root or not, the command runs as privs->uid/gid or not at all. */

@@ -15,12 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/close_range.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/fd_close.h"
 #include "base/log.h"
 #include "master.h"
 #include "ipc/master_proto.h"
@@ -86,8 +86,7 @@ static void child_setup_fds(struct service *service)
      * anything a library left open (the high copies are cloexec too).
      * Marking rather than closing keeps the log file usable until exec,
      * so an exec failure is still logged. */
-    close_range((unsigned)(MASTER_LISTEN_FD + (int)count), ~0U,
-                CLOSE_RANGE_CLOEXEC);
+    fd_cloexec_from(MASTER_LISTEN_FD + (int)count);
     free(moved);
 }
 

@@ -201,16 +201,21 @@ int maildir_create(const struct maildir_options *opts,
         }
         if (create_subdirs(buf_cstr(&path), dir_mode, &failed) < 0)
             goto fail;
-        /* Courier and Dovecot mark a Maildir++ folder with this file. */
+        /* Courier and Dovecot mark a Maildir++ folder with this file.
+         * Created, never opened when it exists: whatever is there (a
+         * symlink planted by the mailbox owner, say) is left alone and
+         * never followed. */
         buf_append_str(&path, "/maildirfolder");
-        int fd =
-            open(buf_cstr(&path), O_WRONLY | O_CREAT | O_CLOEXEC, file_mode);
-        if (fd < 0) {
+        int fd = open(buf_cstr(&path),
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      file_mode);
+        if (fd < 0 && errno != EEXIST) {
             buf_set_str(&failed, buf_cstr(&path));
             goto fail;
         }
-        close(fd);
-        if (store_fsync_dir(opts->path) < 0) {
+        if (fd >= 0)
+            close(fd);
+        if (fd >= 0 && store_fsync_dir(opts->path) < 0) {
             buf_set_str(&failed, opts->path);
             goto fail;
         }

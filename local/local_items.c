@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/fsync_dir.h"
 #include "message/address.h"
 #include "config/config.h"
 #include "local.h"
@@ -225,7 +226,7 @@ void local_forward_flush(struct local_state *ls)
         ok = qfile_writer_content_end(w, &err) == 0 &&
              qfile_writer_finish(w, &err) == 0 &&
              qfile_writer_commit(w, &err) == 0 &&
-             qfile_sync_dir(buf_cstr(&dir), &err) == 0;
+             fsync_dir(buf_cstr(&dir), &err) == 0;
     if (w)
         qfile_writer_free(w);
     w = NULL;

@@ -4,13 +4,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fsync_dir.h"
 #include "base/mem.h"
 
 #define CFEDIT_MAX_SIZE (16 * 1024 * 1024)
@@ -196,14 +196,10 @@ int cfedit_write(const struct cfedit_file *file, struct buf *err)
     if (status != 0) {
         unlink(tmp);
     } else {
-        /* Make the rename itself durable. */
-        char *dir_copy = xstrdup(file->path);
-        int dir_fd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd >= 0) {
-            fsync(dir_fd);
-            close(dir_fd);
-        }
-        free(dir_copy);
+        /* Make the rename itself durable; the file is already changed,
+         * so a failure here says the change may not survive a crash. */
+        if (fsync_parent_dir(file->path, err) < 0)
+            status = -1;
     }
     buf_free(&data);
     free(tmp);

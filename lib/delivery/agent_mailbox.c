@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "base/fsync_dir.h"
 #include "base/fsync_group.h"
 #include "storage/maildir.h"
 #include "storage/mbox.h"
@@ -186,7 +187,7 @@ static void sync_new_dirs(struct agent_mailbox_batch *b, int *errs)
     fsync_group(open_fds, open_errs, open_count);
     for (size_t n = 0; n < open_count; n++) {
         int e = open_errs[n];
-        dir_errs[open_index[n]] = store_dir_sync_unsupported(e) ? 0 : e;
+        dir_errs[open_index[n]] = fsync_dir_unsupported(e) ? 0 : e;
         close(open_fds[n]);
     }
     for (size_t k = 0; k < b->count; k++)

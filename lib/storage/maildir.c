@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/fsync_dir.h"
 #include "base/mem.h"
 #include "base/str.h"
 
@@ -160,7 +161,7 @@ static int create_subdirs(const char *dir, mode_t mode, struct buf *failed)
             break;
         }
     }
-    if (rc == 0 && created && store_fsync_dir(dir) < 0) {
+    if (rc == 0 && created && fsync_dir(dir, NULL) < 0) {
         buf_set_str(failed, dir);
         rc = -1;
     }
@@ -215,7 +216,7 @@ int maildir_create(const struct maildir_options *opts,
         }
         if (fd >= 0)
             close(fd);
-        if (fd >= 0 && store_fsync_dir(opts->path) < 0) {
+        if (fd >= 0 && fsync_dir(opts->path, NULL) < 0) {
             buf_set_str(&failed, opts->path);
             goto fail;
         }
@@ -556,7 +557,7 @@ enum store_result maildir_delivery_commit(struct maildir_delivery *d,
     if (r != STORE_OK)
         return r;
     struct buf new_dir = BUF_INIT;
-    err = store_fsync_dir(maildir_delivery_new_dir(d, &new_dir)) < 0 ? errno
+    err = fsync_dir(maildir_delivery_new_dir(d, &new_dir), NULL) < 0 ? errno
                                                                       : 0;
     buf_free(&new_dir);
     return maildir_delivery_finish(d, err, final_path);

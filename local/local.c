@@ -44,6 +44,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/privs.h"
+#include "base/file_read.h"
 
 static struct maps *alias_maps;
 
@@ -214,20 +215,8 @@ int local_read_list(const char *path, uid_t uid, gid_t gid, uid_t owner,
         rc = 0;
         goto out;
     }
-    if (st.st_size > LOCAL_MAX_LIST_FILE) {
-        buf_appendf(err, "%s is larger than %d bytes", path,
-                    LOCAL_MAX_LIST_FILE);
+    if (file_read_fd(fd, path, LOCAL_MAX_LIST_FILE, &text, err) < 0)
         goto out;
-    }
-    char chunk[8192];
-    ssize_t n;
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0 &&
-           text.len < LOCAL_MAX_LIST_FILE)
-        buf_append(&text, chunk, (size_t)n);
-    if (n < 0) {
-        buf_appendf(err, "cannot read %s: %s", path, strerror(errno));
-        goto out;
-    }
     if (alias_include_split(text.data ? text.data : "", text.len, items) < 0) {
         buf_appendf(err, "%s: malformed list (NUL byte or open quote)", path);
         goto out;

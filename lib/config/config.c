@@ -16,6 +16,7 @@
 #include "config/config_internal.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/file_read.h"
 
 #ifndef POSTERN_CONFIG_DIR
 #define POSTERN_CONFIG_DIR "/etc/postern"
@@ -339,43 +340,16 @@ static int list_contains(const struct strlist *list, const char *item)
     return 0;
 }
 
+/* main.cf (or master.cf) as a NUL-terminated string; NULL with err
+ * (which may be NULL). */
 static char *read_small_file(const char *path, size_t *len, struct buf *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (err)
-            buf_appendf(err, "%s: cannot open: %s", path, strerror(errno));
+    struct buf data = BUF_INIT;
+    if (file_read(path, MAIN_CF_MAX_SIZE, &data, err) < 0) {
+        buf_free(&data);
         return NULL;
     }
-    struct buf data = BUF_INIT;
-    char chunk[8192];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            if (err)
-                buf_appendf(err, "%s: read error: %s", path, strerror(errno));
-            close(fd);
-            buf_free(&data);
-            return NULL;
-        }
-        if (n == 0)
-            break;
-        if (data.len + (size_t)n > MAIN_CF_MAX_SIZE) {
-            if (err)
-                buf_appendf(err, "%s: file is larger than %d bytes", path,
-                            MAIN_CF_MAX_SIZE);
-            close(fd);
-            buf_free(&data);
-            return NULL;
-        }
-        buf_append(&data, chunk, (size_t)n);
-    }
-    close(fd);
     *len = data.len;
-    if (data.data == NULL)
-        buf_append(&data, "", 0);
     return buf_detach(&data);
 }
 

@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "base/mem.h"
 #include "config/params.h"
+#include "base/file_read.h"
 
 /* A template file is written by people; past this it is a mistake. */
 #define TEMPLATE_FILE_MAX (1024 * 1024)
@@ -374,34 +375,8 @@ int bounce_templates_parse(struct bounce_templates *ts, const char *text,
 int bounce_templates_load(struct bounce_templates *ts, const char *path,
                           void (*warn)(const char *message), struct buf *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        buf_appendf(err, "open %s: %s", path, strerror(errno));
-        return -1;
-    }
     struct buf data = BUF_INIT;
-    char chunk[8192];
-    int status = 0;
-    for (;;) {
-        ssize_t got = read(fd, chunk, sizeof(chunk));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            buf_appendf(err, "read %s: %s", path, strerror(errno));
-            status = -1;
-            break;
-        }
-        if (got == 0)
-            break;
-        if (data.len + (size_t)got > TEMPLATE_FILE_MAX) {
-            buf_appendf(err, "%s: larger than %d bytes", path,
-                        TEMPLATE_FILE_MAX);
-            status = -1;
-            break;
-        }
-        buf_append(&data, chunk, (size_t)got);
-    }
-    close(fd);
+    int status = file_read(path, TEMPLATE_FILE_MAX, &data, err);
     if (status == 0)
         status = bounce_templates_parse(ts, data.data ? data.data : "",
                                         data.len, path, warn, err);

@@ -526,32 +526,3 @@ void dict_close(struct dict *d)
     buf_free(&d->key);
     free(d);
 }
-
-/* ---- helpers shared by backends ---- */
-
-int dict_read_file(const char *path, struct buf *out, struct buf *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        buf_appendf(err, "open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    buf_reset(out);
-    for (;;) {
-        buf_reserve(out, 65536);
-        ssize_t got = read(fd, out->data + out->len, out->cap - out->len - 1);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            buf_appendf(err, "read %s: %s", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        if (got == 0)
-            break;
-        out->len += (size_t)got;
-        out->data[out->len] = 0;
-    }
-    close(fd);
-    return 0;
-}

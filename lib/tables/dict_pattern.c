@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/file_read.h"
 
 enum dict_rule_kind { RULE_MATCH, RULE_IF, RULE_ENDIF };
 
@@ -280,7 +281,7 @@ int dict_pattern_load(struct dict *d, const struct dict_pattern_engine *engine,
                       struct buf *err)
 {
     struct buf text = BUF_INIT;
-    int status = dict_read_file(d->path, &text, err);
+    int status = file_read(d->path, DICT_SOURCE_MAX_SIZE, &text, err);
     if (status == 0)
         status = dict_pattern_load_text(d, engine, text.data, text.len, err);
     buf_free(&text);

@@ -44,6 +44,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/privs.h"
+#include "base/expand.h"
 #include "base/file_read.h"
 
 static struct maps *alias_maps;
@@ -122,10 +123,60 @@ int local_once(struct local_state *ls, const char *kind, const char *what)
     return 0;
 }
 
+struct forward_names {
+    struct local_state *ls;
+    const struct local_privs *pw;
+    char delim[2];
+    int incomplete;
+};
+
+/* forward_path names: lower-case letters and '_', in $name or ${name}. */
+static int forward_name_char(int c)
+{
+    return (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static const struct expand_syntax forward_syntax = {forward_name_char, "{"};
+
+/* One reference in a forward_path item (base/expand.h's walk). */
+static enum expand_step forward_ref(void *arg, const struct expand_ref *ref,
+                                    struct buf *path)
+{
+    struct forward_names *f = arg;
+    if (ref->name_len == 0 ||
+        (ref->bracket && (!ref->closed || ref->name_len != ref->inner_len))) {
+        f->incomplete = 1; /* not a name we can expand: drop the item */
+        return EXPAND_STOP;
+    }
+    char *name = xstrndup(ref->name, ref->name_len);
+    const char *value;
+    if (strcmp(name, "home") == 0)
+        value = f->pw->home;
+    else if (strcmp(name, "user") == 0)
+        value = f->pw->user;
+    else if (strcmp(name, "extension") == 0)
+        value = buf_cstr(&f->ls->extension);
+    else if (strcmp(name, "recipient_delimiter") == 0)
+        /* Only the delimiter that was used, when there was one. */
+        value = f->ls->extension.len ? f->delim : "";
+    else
+        value = cfg_str(name);
+    if (value[0] == 0 && (strcmp(name, "extension") == 0 ||
+                          strcmp(name, "recipient_delimiter") == 0))
+        f->incomplete = 1;
+    /* Never let a path climb out of the home directory. */
+    if (strstr(value, "/") && strcmp(name, "home") != 0)
+        f->incomplete = 1;
+    buf_append_str(path, value);
+    free(name);
+    return EXPAND_CONTINUE;
+}
+
 /* The forward_path file names for an account: $home, $user, $extension,
  * $recipient_delimiter, $local, $domain expanded, and the items whose
  * expansion is incomplete (an empty ${extension} leaves ".forward+")
- * dropped, as Postfix does with ${name?...} forms. */
+ * dropped, as Postfix does with ${name?...} forms; an item with a
+ * reference that is not a plain $name or ${name} is dropped too. */
 static void forward_files(struct local_state *ls, const struct local_privs *pw,
                           struct strlist *out)
 {
@@ -134,47 +185,12 @@ static void forward_files(struct local_state *ls, const struct local_privs *pw,
     /* cfg_str would expand $home as a parameter: read the raw text. */
     const char *raw = config_raw("forward_path", NULL);
     str_split_list(raw ? raw : "", &items);
-    char delim[2] = {ls->delimiter, 0};
     for (size_t k = 0; k < items.count; k++) {
+        struct forward_names f = {ls, pw, {ls->delimiter, 0}, 0};
         struct buf path = BUF_INIT;
-        const char *p = items.items[k];
-        int incomplete = 0;
-        while (*p) {
-            if (*p != '$') {
-                buf_append_char(&path, *p++);
-                continue;
-            }
-            p++;
-            int braced = *p == '{';
-            if (braced)
-                p++;
-            size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
-            char *name = xstrndup(p, n);
-            p += n;
-            if (braced && *p == '}')
-                p++;
-            const char *value = "";
-            if (strcmp(name, "home") == 0)
-                value = pw->home;
-            else if (strcmp(name, "user") == 0)
-                value = pw->user;
-            else if (strcmp(name, "extension") == 0)
-                value = buf_cstr(&ls->extension);
-            else if (strcmp(name, "recipient_delimiter") == 0) {
-                /* Only the delimiter that was used, when there was one. */
-                value = ls->extension.len ? delim : "";
-            } else
-                value = cfg_str(name);
-            if (value[0] == 0 && (strcmp(name, "extension") == 0 ||
-                                  strcmp(name, "recipient_delimiter") == 0))
-                incomplete = 1;
-            /* Never let a path climb out of the home directory. */
-            if (strstr(value, "/") && strcmp(name, "home") != 0)
-                incomplete = 1;
-            buf_append_str(&path, value);
-            free(name);
-        }
-        if (!incomplete && path.len > 0)
+        expand_walk(items.items[k], strlen(items.items[k]), &forward_syntax,
+                    forward_ref, &f, &path);
+        if (!f.incomplete && path.len > 0)
             strlist_add(out, buf_cstr(&path));
         buf_free(&path);
     }

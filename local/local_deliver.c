@@ -30,6 +30,7 @@
 #include "delivery/agent_mailbox.h"
 #include "config/config.h"
 #include "local.h"
+#include "base/expand.h"
 #include "base/fd_close.h"
 #include "base/log.h"
 #include "storage/maildir.h"
@@ -143,63 +144,69 @@ static char *mailbox_to(struct local_state *ls, const char *user)
 static const char COMMAND_SAFE[] =
     "1234567890!@%-_=+:,./abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
+struct command_names {
+    struct local_state *ls;
+    const struct local_privs *pw;
+    struct buf local, domain;
+};
+
+/* The value of a delivery name in a command, NULL when not ours. */
+static const char *command_value(struct command_names *c, const char *name)
+{
+    if (strcmp(name, "user") == 0)
+        return c->pw->user;
+    if (strcmp(name, "home") == 0)
+        return c->pw->home;
+    if (strcmp(name, "shell") == 0)
+        return c->pw->shell;
+    if (strcmp(name, "local") == 0)
+        return buf_cstr(&c->local);
+    if (strcmp(name, "domain") == 0)
+        return buf_cstr(&c->domain);
+    if (strcmp(name, "extension") == 0)
+        return buf_cstr(&c->ls->extension);
+    if (strcmp(name, "recipient") == 0)
+        return c->ls->rcpt;
+    if (strcmp(name, "sender") == 0)
+        return c->ls->d->req->sender;
+    return NULL;
+}
+
+/* One reference in mailbox_command (base/expand.h's walk): our names
+ * filtered through COMMAND_SAFE; anything else left as written, for the
+ * shell ("$EXTENSION" in Postfix's own procmail example). */
+static enum expand_step command_ref(void *arg, const struct expand_ref *ref,
+                                    struct buf *out)
+{
+    struct command_names *c = arg;
+    const char *value = NULL;
+    if (ref->name_len > 0 &&
+        (!ref->bracket || (ref->closed && ref->name_len == ref->inner_len))) {
+        char *name = xstrndup(ref->name, ref->name_len);
+        value = command_value(c, name);
+        free(name);
+    }
+    if (value == NULL) {
+        buf_append(out, ref->text, ref->text_len);
+        return EXPAND_CONTINUE;
+    }
+    for (const char *v = value; *v; v++)
+        buf_append_char(out, strchr(COMMAND_SAFE, *v) ? *v : '_');
+    return EXPAND_CONTINUE;
+}
+
 /* Expands mailbox_command as written in main.cf: $user, $home, $shell,
- * $local, $domain, $extension, $recipient, $sender (and ${name}) from
- * the delivery, filtered through COMMAND_SAFE; other $names are left as
- * written, for the shell to see; $$ is a dollar. */
+ * $local, $domain, $extension, $recipient, $sender (and ${name},
+ * $(name)) from the delivery, filtered through COMMAND_SAFE; other
+ * $names are left as written, for the shell to see; $$ is a dollar. */
 static void expand_command(struct local_state *ls, const struct local_privs *pw,
                            const char *raw, struct buf *out)
 {
-    struct buf local = BUF_INIT, domain = BUF_INIT;
-    address_split(ls->rcpt, &local, &domain);
-    for (const char *p = raw; *p;) {
-        if (*p != '$') {
-            buf_append_char(out, *p++);
-            continue;
-        }
-        const char *start = p++;
-        if (*p == '$') {
-            buf_append_char(out, *p++);
-            continue;
-        }
-        int braced = *p == '{' || *p == '(';
-        if (braced)
-            p++;
-        size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz"
-                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-        char *name = xstrndup(p, n);
-        p += n;
-        if (braced && (*p == '}' || *p == ')'))
-            p++;
-        const char *value = NULL;
-        if (strcmp(name, "user") == 0)
-            value = pw->user;
-        else if (strcmp(name, "home") == 0)
-            value = pw->home;
-        else if (strcmp(name, "shell") == 0)
-            value = pw->shell;
-        else if (strcmp(name, "local") == 0)
-            value = buf_cstr(&local);
-        else if (strcmp(name, "domain") == 0)
-            value = buf_cstr(&domain);
-        else if (strcmp(name, "extension") == 0)
-            value = buf_cstr(&ls->extension);
-        else if (strcmp(name, "recipient") == 0)
-            value = ls->rcpt;
-        else if (strcmp(name, "sender") == 0)
-            value = ls->d->req->sender;
-        if (value) {
-            for (const char *v = value; *v; v++)
-                buf_append_char(out, strchr(COMMAND_SAFE, *v) ? *v : '_');
-        } else {
-            /* Not ours: left for the shell ("$EXTENSION" in Postfix's
-             * own procmail example). */
-            buf_append(out, start, (size_t)(p - start));
-        }
-        free(name);
-    }
-    buf_free(&local);
-    buf_free(&domain);
+    struct command_names c = {ls, pw, BUF_INIT, BUF_INIT};
+    address_split(ls->rcpt, &c.local, &c.domain);
+    expand_walk(raw, strlen(raw), &expand_syntax_names, command_ref, &c, out);
+    buf_free(&c.local);
+    buf_free(&c.domain);
 }
 
 void local_deliver_mailbox(struct local_state *ls, const char *user)

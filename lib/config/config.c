@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config/config_internal.h"
+#include "base/expand.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/file_read.h"
@@ -309,27 +310,20 @@ static int parse_main_cf(const char *text, size_t len, const char *filename,
     return status;
 }
 
+static void add_reference(void *ctx, const char *name, size_t len)
+{
+    char *copy = xstrndup(name, len);
+    strlist_add(ctx, copy);
+    free(copy);
+}
+
 /* Collects the names that values refer to with $name, ${name...} or
  * $(name...), so user-defined helper parameters are not "unused". */
 static void collect_references(const char *text, struct strlist *names)
 {
-    for (const char *p = text; p && (p = strchr(p, '$')) != NULL;) {
-        p++;
-        if (*p == '$') {
-            p++;
-            continue;
-        }
-        if (*p == '{' || *p == '(')
-            p++;
-        const char *start = p;
-        while (is_name_char((unsigned char)*p))
-            p++;
-        if (p > start) {
-            char *name = xstrndup(start, (size_t)(p - start));
-            strlist_add(names, name);
-            free(name);
-        }
-    }
+    if (text)
+        expand_list_names(text, strlen(text), &expand_syntax_names,
+                          add_reference, names);
 }
 
 static int list_contains(const struct strlist *list, const char *item)

@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "base/mem.h"
 #include "config/params.h"
+#include "base/expand.h"
 #include "base/file_read.h"
 
 /* A template file is written by people; past this it is a mistake. */
@@ -429,34 +430,26 @@ void bounce_templates_dump(const struct bounce_templates *ts, struct buf *out)
     }
 }
 
-static int name_char(int c)
+static void note_undefined(void *ctx, const char *name, size_t len)
 {
-    return isalnum(c) || c == '_';
+    char **first = ctx;
+    if (*first)
+        return;
+    char *copy = xstrndup(name, len);
+    if (param_find(copy) == NULL && !config_is_set(copy))
+        *first = copy;
+    else
+        free(copy);
 }
 
 /* The first $name in line that is neither a parameter nor set, or
  * NULL (a fresh string otherwise). */
 static char *undefined_name(const char *line)
 {
-    for (const char *p = line; (p = strchr(p, '$')) != NULL;) {
-        p++;
-        if (*p == '$') {
-            p++;
-            continue;
-        }
-        if (*p == '{' || *p == '(')
-            p++;
-        const char *start = p;
-        while (name_char((unsigned char)*p))
-            p++;
-        if (p == start)
-            continue;
-        char *name = xstrndup(start, (size_t)(p - start));
-        if (param_find(name) == NULL && !config_is_set(name))
-            return name;
-        free(name);
-    }
-    return NULL;
+    char *first = NULL;
+    expand_list_names(line, strlen(line), &expand_syntax_names,
+                      note_undefined, &first);
+    return first;
 }
 
 /* $delay_warning_time_hours and friends, and the per-message values of

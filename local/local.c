@@ -56,7 +56,8 @@ static void local_init(void)
         maps_open("alias_maps", cfg_str("alias_maps"), DICT_FLAG_NO_REGSUB);
 }
 
-int local_privs_user(const char *name, struct local_privs *out, struct buf *err)
+enum privs_lookup local_privs_user(const char *name, struct local_privs *out,
+                                   struct buf *err)
 {
     memset(out, 0, sizeof(*out));
     errno = 0;
@@ -66,16 +67,16 @@ int local_privs_user(const char *name, struct local_privs *out, struct buf *err)
             errno != EPERM) {
             buf_appendf(err, "cannot read the user database: %s",
                         strerror(errno));
-            return -2;
+            return PRIVS_ERROR;
         }
-        return -1;
+        return PRIVS_NOTFOUND;
     }
     out->uid = pw->pw_uid;
     out->gid = pw->pw_gid;
     out->user = xstrdup(pw->pw_name);
     out->home = xstrdup(pw->pw_dir ? pw->pw_dir : "/");
     out->shell = xstrdup(pw->pw_shell ? pw->pw_shell : "/bin/sh");
-    return 0;
+    return PRIVS_FOUND;
 }
 
 void local_privs_free(struct local_privs *p)
@@ -311,10 +312,11 @@ void local_expand_name(struct local_state *ls, const char *name, int depth)
             strlist_add(&ls->seen, buf_cstr(&base));
             ls->expanded = 1;
             struct local_privs privs;
-            int pr = local_privs_user(cfg_str("default_privs"), &privs, &err);
-            if (pr != 0) {
+            enum privs_lookup pr =
+                local_privs_user(cfg_str("default_privs"), &privs, &err);
+            if (pr != PRIVS_FOUND) {
                 log_warn("default_privs %s: %s", cfg_str("default_privs"),
-                         pr == -1 ? "no such user" : buf_cstr(&err));
+                         pr == PRIVS_NOTFOUND ? "no such user" : buf_cstr(&err));
                 local_outcome(ls, NULL, DELIVER_DEFERRED, "4.3.5",
                               "mail system configuration error");
                 goto out;
@@ -333,12 +335,12 @@ void local_expand_name(struct local_state *ls, const char *name, int depth)
 
     /* A UNIX account. */
     struct local_privs pw;
-    int pr = local_privs_user(buf_cstr(&base), &pw, &err);
-    if (pr == -2) {
+    enum privs_lookup pr = local_privs_user(buf_cstr(&base), &pw, &err);
+    if (pr == PRIVS_ERROR) {
         local_outcome(ls, NULL, DELIVER_DEFERRED, "4.3.0", buf_cstr(&err));
         goto out;
     }
-    if (pr == -1) {
+    if (pr == PRIVS_NOTFOUND) {
         struct buf why = BUF_INIT;
         buf_appendf(&why, "unknown user: \"%s\"", lower);
         local_outcome(ls, NULL, DELIVER_BOUNCED, "5.1.1", buf_cstr(&why));

@@ -69,16 +69,16 @@ static int effective_privs(const struct local_privs *privs,
         out->shell = xstrdup(privs->shell ? privs->shell : "/bin/sh");
         return 0;
     }
-    int rc = local_privs_user(cfg_str("default_privs"), out, err);
-    if (rc == -1)
+    enum privs_lookup rc = local_privs_user(cfg_str("default_privs"), out, err);
+    if (rc == PRIVS_NOTFOUND)
         buf_appendf(err, "default_privs %s: no such user",
                     cfg_str("default_privs"));
-    if (rc == 0 && out->uid == 0) {
+    if (rc == PRIVS_FOUND && out->uid == 0) {
         buf_appendf(err, "default_privs %s is root", cfg_str("default_privs"));
         local_privs_free(out);
         return -1;
     }
-    return rc == 0 ? 0 : -1;
+    return rc == PRIVS_FOUND ? 0 : -1;
 }
 
 /* Writes one copy to a Maildir (path ending in '/') or an mbox file,
@@ -106,10 +106,10 @@ static void store_copy(struct local_state *ls, const char *to, const char *path,
      * the user's) and handed over; everything else runs as the user. */
     if (!as_root || is_maildir)
         privs_effective_set(PRIVS_THREAD, uid, gid);
-    int copy_rc = agent_mailbox_write(d, &box, &st, &err);
+    enum agent_copy_result copy_rc = agent_mailbox_write(d, &box, &st, &err);
     if (!as_root || is_maildir)
         privs_effective_restore(PRIVS_THREAD);
-    if (copy_rc == -2) {
+    if (copy_rc == AGENT_COPY_QUEUE_ERROR) {
         log_warn("%s: reading queue file: %s", d->req->log_ident,
                  buf_cstr(&err));
         local_outcome(ls, to, DELIVER_DEFERRED, "4.3.0",
@@ -216,11 +216,12 @@ void local_deliver_mailbox(struct local_state *ls, const char *user)
     if (local_once(ls, "mailbox", user))
         return;
     char *to = mailbox_to(ls, user);
-    int pr = local_privs_user(user, &pw, &err);
-    if (pr != 0) {
-        local_outcome(ls, to, pr == -1 ? DELIVER_BOUNCED : DELIVER_DEFERRED,
-                      pr == -1 ? "5.1.1" : "4.3.0",
-                      pr == -1 ? "unknown user" : buf_cstr(&err));
+    enum privs_lookup pr = local_privs_user(user, &pw, &err);
+    if (pr != PRIVS_FOUND) {
+        int unknown = pr == PRIVS_NOTFOUND;
+        local_outcome(ls, to, unknown ? DELIVER_BOUNCED : DELIVER_DEFERRED,
+                      unknown ? "5.1.1" : "4.3.0",
+                      unknown ? "unknown user" : buf_cstr(&err));
         goto out;
     }
     /* Raw: $user and friends are ours to expand, not main.cf's. */
@@ -506,12 +507,14 @@ void local_deliver_command(struct local_state *ls, const char *command,
     struct buf head = BUF_INIT;
     mbox_from_line(d->req->sender, time(NULL), &head);
     agent_leading_lines(d, ls->rcpt, &head);
-    int copy_rc = command_write_raw(&io, head.data, head.len);
-    if (copy_rc == 0)
+    enum agent_copy_result copy_rc =
+        command_write_raw(&io, head.data, head.len) == 0 ? AGENT_COPY_DONE
+                                                         : AGENT_COPY_STOPPED;
+    if (copy_rc == AGENT_COPY_DONE)
         copy_rc = agent_copy_content(d, command_write, &io, &err);
     buf_reset(&io.filtered);
     store_filter_finish(&io.filter, &io.filtered);
-    if (copy_rc == 0 && io.filtered.len)
+    if (copy_rc == AGENT_COPY_DONE && io.filtered.len)
         command_write_raw(&io, io.filtered.data, io.filtered.len);
     close(io.in_fd);
     buf_free(&head);
@@ -524,8 +527,8 @@ void local_deliver_command(struct local_state *ls, const char *command,
             reaped = 1;
             break;
         }
-        if (time(NULL) >= io.deadline || copy_rc == -2 || io.timed_out) {
-            if (!io.timed_out && copy_rc != -2)
+        if (time(NULL) >= io.deadline || copy_rc == AGENT_COPY_QUEUE_ERROR || io.timed_out) {
+            if (!io.timed_out && copy_rc != AGENT_COPY_QUEUE_ERROR)
                 io.timed_out = 1;
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
@@ -552,7 +555,7 @@ void local_deliver_command(struct local_state *ls, const char *command,
             io.output.data[k] = ' ';
 
     const char *output = io.output.data ? str_trim(io.output.data) : "";
-    if (copy_rc == -2) {
+    if (copy_rc == AGENT_COPY_QUEUE_ERROR) {
         log_warn("%s: reading queue file: %s", d->req->log_ident,
                  buf_cstr(&err));
         local_outcome(ls, NULL, DELIVER_DEFERRED, "4.3.0",

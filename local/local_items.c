@@ -104,10 +104,10 @@ void local_item(struct local_state *ls, const char *item,
         struct local_privs pw;
         struct buf err = BUF_INIT;
         char *name = str_lower(xstrdup(item + 1));
-        int pr = local_privs_user(name, &pw, &err);
-        if (pr == 0)
+        enum privs_lookup pr = local_privs_user(name, &pw, &err);
+        if (pr == PRIVS_FOUND)
             local_deliver_mailbox(ls, pw.user);
-        else if (pr == -1) {
+        else if (pr == PRIVS_NOTFOUND) {
             struct buf why = BUF_INIT;
             buf_appendf(&why, "unknown user: \"%s\"", name);
             local_outcome(ls, name, DELIVER_BOUNCED, "5.1.1", buf_cstr(&why));
@@ -216,8 +216,7 @@ void local_forward_flush(struct local_state *ls)
         ok = qfile_writer_content_append(w, line.data, line.len, &err) == 0;
     }
     if (ok) {
-        int rc = agent_copy_content(d, forward_copy, w, &err);
-        ok = rc == 0;
+        ok = agent_copy_content(d, forward_copy, w, &err) == AGENT_COPY_DONE;
     }
     char qid[QID_BUF_SIZE] = "";
     if (ok)

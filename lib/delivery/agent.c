@@ -142,25 +142,25 @@ void agent_bounce(struct agent_delivery *d, size_t i, const char *dsn,
 
 #define AGENT_CHUNK (64 * 1024)
 
-int agent_copy_content(struct agent_delivery *d,
+enum agent_copy_result agent_copy_content(struct agent_delivery *d,
                        int (*write)(void *ctx, const void *data, size_t len),
                        void *ctx, struct buf *err)
 {
     if (qfile_content_seek(d->qf, 0) < 0) {
         buf_appendf(err, "cannot seek to the content");
-        return -2;
+        return AGENT_COPY_QUEUE_ERROR;
     }
     struct buf chunk = BUF_INIT;
-    int rc = 0;
+    enum agent_copy_result rc = AGENT_COPY_DONE;
     for (;;) {
         if (qfile_content_read(d->qf, &chunk, AGENT_CHUNK, err) != QFILE_OK) {
-            rc = -2;
+            rc = AGENT_COPY_QUEUE_ERROR;
             break;
         }
         if (chunk.len == 0)
             break;
         if (write(ctx, chunk.data, chunk.len) < 0) {
-            rc = -1;
+            rc = AGENT_COPY_STOPPED;
             break;
         }
     }

@@ -105,10 +105,21 @@ void agent_record(struct agent_delivery *d, size_t i,
 int agent_delivered_to(struct agent_delivery *d, const char *address,
                        struct buf *err);
 
+/* What a copy of the content did (agent_copy_content, and the mailbox
+ * writes in agent_mailbox.h built on it). */
+enum agent_copy_result {
+    AGENT_COPY_DONE = 0,
+    AGENT_COPY_STOPPED = -1,     /* the write function stopped it */
+    AGENT_COPY_QUEUE_ERROR = -2, /* the queue file could not be read (err) */
+    AGENT_COPY_WAITING = 1,      /* a batched Maildir copy waits for its
+                                  * syncs (agent_mailbox_write_batched) */
+};
+
 /* Streams the message content to write(ctx, data, len), which returns 0
- * or -1 to stop. Returns 0; -1 when write stopped; -2 with err when the
- * queue file could not be read. */
-int agent_copy_content(struct agent_delivery *d,
+ * or -1 to stop. Returns AGENT_COPY_DONE, AGENT_COPY_STOPPED when write
+ * stopped, or AGENT_COPY_QUEUE_ERROR with err when the queue file could
+ * not be read. */
+enum agent_copy_result agent_copy_content(struct agent_delivery *d,
                        int (*write)(void *ctx, const void *data, size_t len),
                        void *ctx, struct buf *err);
 

@@ -32,11 +32,12 @@ static int copy_write(void *ctx, const void *data, size_t len)
 
 /* Opens the Maildir copy and writes the content into it. Returns the
  * delivery (NULL when the open failed: st says why) and sets *copy_rc to
- * 0 or, when the queue file could not be read, -2 (the copy is then
+ * AGENT_COPY_DONE or, when the queue file could not be read,
+ * AGENT_COPY_QUEUE_ERROR (the copy is then
  * already abandoned and NULL returned). */
 static struct maildir_delivery *
 write_maildir_copy(struct agent_delivery *d, const struct agent_mailbox *m,
-                   const char *leading, struct store_status *st, int *copy_rc,
+                   const char *leading, struct store_status *st, enum agent_copy_result *copy_rc,
                    struct buf *err)
 {
     struct maildir_options opts;
@@ -45,24 +46,24 @@ write_maildir_copy(struct agent_delivery *d, const struct agent_mailbox *m,
     opts.size_limit = m->size_limit;
     /* Enforce a maildirsize that Dovecot (or maildirmake -q) set. */
     opts.quota.mode = MAILDIR_QUOTA_FROM_FILE;
-    *copy_rc = 0;
+    *copy_rc = AGENT_COPY_DONE;
     struct copy_target t = {maildir_delivery_open(&opts, leading, st), NULL};
     if (t.maildir == NULL)
         return NULL;
     *copy_rc = agent_copy_content(d, copy_write, &t, err);
-    if (*copy_rc == -2) {
+    if (*copy_rc == AGENT_COPY_QUEUE_ERROR) {
         maildir_delivery_abort(t.maildir);
         return NULL;
     }
     return t.maildir;
 }
 
-int agent_mailbox_write(struct agent_delivery *d, const struct agent_mailbox *m,
+enum agent_copy_result agent_mailbox_write(struct agent_delivery *d, const struct agent_mailbox *m,
                         struct store_status *st, struct buf *err)
 {
     struct buf leading = BUF_INIT;
     struct copy_target t = {NULL, NULL};
-    int copy_rc = 0;
+    enum agent_copy_result copy_rc = AGENT_COPY_DONE;
     agent_leading_lines(d, m->recipient, &leading);
     if (str_has_suffix(m->path, "/")) {
         t.maildir =
@@ -86,14 +87,15 @@ int agent_mailbox_write(struct agent_delivery *d, const struct agent_mailbox *m,
         t.mbox = mbox_delivery_open(&opts, buf_cstr(&leading), st);
         if (t.mbox) {
             copy_rc = agent_copy_content(d, copy_write, &t, err);
-            if (copy_rc == -2)
+            if (copy_rc == AGENT_COPY_QUEUE_ERROR)
                 mbox_delivery_abort(t.mbox);
             else
                 mbox_delivery_commit(t.mbox);
         }
     }
     buf_free(&leading);
-    return copy_rc == -2 ? -2 : 0;
+    return copy_rc == AGENT_COPY_QUEUE_ERROR ? AGENT_COPY_QUEUE_ERROR
+                                            : AGENT_COPY_DONE;
 }
 
 /* ---- copies that wait for one shared sync ---- */
@@ -114,7 +116,7 @@ struct agent_mailbox_batch {
     agent_mailbox_report_fn report;
 };
 
-int agent_mailbox_write_batched(struct agent_delivery *d, size_t i,
+enum agent_copy_result agent_mailbox_write_batched(struct agent_delivery *d, size_t i,
                                 const struct agent_mailbox *m,
                                 agent_mailbox_report_fn report,
                                 struct store_status *st, struct buf *err)
@@ -122,7 +124,7 @@ int agent_mailbox_write_batched(struct agent_delivery *d, size_t i,
     if (!str_has_suffix(m->path, "/") || d->req->rcpt_count < 2)
         return agent_mailbox_write(d, m, st, err);
     struct buf leading = BUF_INIT;
-    int copy_rc = 0;
+    enum agent_copy_result copy_rc = AGENT_COPY_DONE;
     agent_leading_lines(d, m->recipient, &leading);
     struct maildir_delivery *md =
         write_maildir_copy(d, m, buf_cstr(&leading), st, &copy_rc, err);
@@ -130,7 +132,7 @@ int agent_mailbox_write_batched(struct agent_delivery *d, size_t i,
     if (md == NULL)
         return copy_rc;
     if (maildir_delivery_prepare(md) != STORE_OK)
-        return 0; /* st has the outcome */
+        return AGENT_COPY_DONE; /* st has the outcome */
     if (d->batch == NULL)
         d->batch = xcalloc(1, sizeof(*d->batch));
     struct agent_mailbox_batch *b = d->batch;
@@ -148,7 +150,7 @@ int agent_mailbox_write_batched(struct agent_delivery *d, size_t i,
     /* The delivery reports through its own status from now on. */
     store_status_init(&c->status);
     maildir_delivery_set_status(md, &c->status);
-    return 1;
+    return AGENT_COPY_WAITING;
 }
 
 /* Opens and fsyncs each distinct new/ directory of the live copies;

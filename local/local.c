@@ -44,6 +44,8 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/privs.h"
+#include "base/expand.h"
+#include "base/file_read.h"
 
 static struct maps *alias_maps;
 
@@ -54,7 +56,8 @@ static void local_init(void)
         maps_open("alias_maps", cfg_str("alias_maps"), DICT_FLAG_NO_REGSUB);
 }
 
-int local_privs_user(const char *name, struct local_privs *out, struct buf *err)
+enum privs_lookup local_privs_user(const char *name, struct local_privs *out,
+                                   struct buf *err)
 {
     memset(out, 0, sizeof(*out));
     errno = 0;
@@ -64,16 +67,16 @@ int local_privs_user(const char *name, struct local_privs *out, struct buf *err)
             errno != EPERM) {
             buf_appendf(err, "cannot read the user database: %s",
                         strerror(errno));
-            return -2;
+            return PRIVS_ERROR;
         }
-        return -1;
+        return PRIVS_NOTFOUND;
     }
     out->uid = pw->pw_uid;
     out->gid = pw->pw_gid;
     out->user = xstrdup(pw->pw_name);
     out->home = xstrdup(pw->pw_dir ? pw->pw_dir : "/");
     out->shell = xstrdup(pw->pw_shell ? pw->pw_shell : "/bin/sh");
-    return 0;
+    return PRIVS_FOUND;
 }
 
 void local_privs_free(struct local_privs *p)
@@ -121,10 +124,60 @@ int local_once(struct local_state *ls, const char *kind, const char *what)
     return 0;
 }
 
+struct forward_names {
+    struct local_state *ls;
+    const struct local_privs *pw;
+    char delim[2];
+    int incomplete;
+};
+
+/* forward_path names: lower-case letters and '_', in $name or ${name}. */
+static int forward_name_char(int c)
+{
+    return (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static const struct expand_syntax forward_syntax = {forward_name_char, "{"};
+
+/* One reference in a forward_path item (base/expand.h's walk). */
+static enum expand_step forward_ref(void *arg, const struct expand_ref *ref,
+                                    struct buf *path)
+{
+    struct forward_names *f = arg;
+    if (ref->name_len == 0 ||
+        (ref->bracket && (!ref->closed || ref->name_len != ref->inner_len))) {
+        f->incomplete = 1; /* not a name we can expand: drop the item */
+        return EXPAND_STOP;
+    }
+    char *name = xstrndup(ref->name, ref->name_len);
+    const char *value;
+    if (strcmp(name, "home") == 0)
+        value = f->pw->home;
+    else if (strcmp(name, "user") == 0)
+        value = f->pw->user;
+    else if (strcmp(name, "extension") == 0)
+        value = buf_cstr(&f->ls->extension);
+    else if (strcmp(name, "recipient_delimiter") == 0)
+        /* Only the delimiter that was used, when there was one. */
+        value = f->ls->extension.len ? f->delim : "";
+    else
+        value = cfg_str(name);
+    if (value[0] == 0 && (strcmp(name, "extension") == 0 ||
+                          strcmp(name, "recipient_delimiter") == 0))
+        f->incomplete = 1;
+    /* Never let a path climb out of the home directory. */
+    if (strstr(value, "/") && strcmp(name, "home") != 0)
+        f->incomplete = 1;
+    buf_append_str(path, value);
+    free(name);
+    return EXPAND_CONTINUE;
+}
+
 /* The forward_path file names for an account: $home, $user, $extension,
  * $recipient_delimiter, $local, $domain expanded, and the items whose
  * expansion is incomplete (an empty ${extension} leaves ".forward+")
- * dropped, as Postfix does with ${name?...} forms. */
+ * dropped, as Postfix does with ${name?...} forms; an item with a
+ * reference that is not a plain $name or ${name} is dropped too. */
 static void forward_files(struct local_state *ls, const struct local_privs *pw,
                           struct strlist *out)
 {
@@ -133,47 +186,12 @@ static void forward_files(struct local_state *ls, const struct local_privs *pw,
     /* cfg_str would expand $home as a parameter: read the raw text. */
     const char *raw = config_raw("forward_path", NULL);
     str_split_list(raw ? raw : "", &items);
-    char delim[2] = {ls->delimiter, 0};
     for (size_t k = 0; k < items.count; k++) {
+        struct forward_names f = {ls, pw, {ls->delimiter, 0}, 0};
         struct buf path = BUF_INIT;
-        const char *p = items.items[k];
-        int incomplete = 0;
-        while (*p) {
-            if (*p != '$') {
-                buf_append_char(&path, *p++);
-                continue;
-            }
-            p++;
-            int braced = *p == '{';
-            if (braced)
-                p++;
-            size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
-            char *name = xstrndup(p, n);
-            p += n;
-            if (braced && *p == '}')
-                p++;
-            const char *value = "";
-            if (strcmp(name, "home") == 0)
-                value = pw->home;
-            else if (strcmp(name, "user") == 0)
-                value = pw->user;
-            else if (strcmp(name, "extension") == 0)
-                value = buf_cstr(&ls->extension);
-            else if (strcmp(name, "recipient_delimiter") == 0) {
-                /* Only the delimiter that was used, when there was one. */
-                value = ls->extension.len ? delim : "";
-            } else
-                value = cfg_str(name);
-            if (value[0] == 0 && (strcmp(name, "extension") == 0 ||
-                                  strcmp(name, "recipient_delimiter") == 0))
-                incomplete = 1;
-            /* Never let a path climb out of the home directory. */
-            if (strstr(value, "/") && strcmp(name, "home") != 0)
-                incomplete = 1;
-            buf_append_str(&path, value);
-            free(name);
-        }
-        if (!incomplete && path.len > 0)
+        expand_walk(items.items[k], strlen(items.items[k]), &forward_syntax,
+                    forward_ref, &f, &path);
+        if (!f.incomplete && path.len > 0)
             strlist_add(out, buf_cstr(&path));
         buf_free(&path);
     }
@@ -186,10 +204,10 @@ static void forward_files(struct local_state *ls, const struct local_privs *pw,
 int local_read_list(const char *path, uid_t uid, gid_t gid, uid_t owner,
                     struct strlist *items, struct buf *err)
 {
-    agent_set_eugid(uid, gid);
+    privs_effective_set(PRIVS_THREAD, uid, gid);
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     int saved = errno;
-    agent_restore_eugid();
+    privs_effective_restore(PRIVS_THREAD);
     if (fd < 0) {
         if (saved == ENOENT || saved == ENOTDIR)
             return 0;
@@ -214,20 +232,8 @@ int local_read_list(const char *path, uid_t uid, gid_t gid, uid_t owner,
         rc = 0;
         goto out;
     }
-    if (st.st_size > LOCAL_MAX_LIST_FILE) {
-        buf_appendf(err, "%s is larger than %d bytes", path,
-                    LOCAL_MAX_LIST_FILE);
+    if (file_read_fd(fd, path, LOCAL_MAX_LIST_FILE, &text, err) < 0)
         goto out;
-    }
-    char chunk[8192];
-    ssize_t n;
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0 &&
-           text.len < LOCAL_MAX_LIST_FILE)
-        buf_append(&text, chunk, (size_t)n);
-    if (n < 0) {
-        buf_appendf(err, "cannot read %s: %s", path, strerror(errno));
-        goto out;
-    }
     if (alias_include_split(text.data ? text.data : "", text.len, items) < 0) {
         buf_appendf(err, "%s: malformed list (NUL byte or open quote)", path);
         goto out;
@@ -306,10 +312,11 @@ void local_expand_name(struct local_state *ls, const char *name, int depth)
             strlist_add(&ls->seen, buf_cstr(&base));
             ls->expanded = 1;
             struct local_privs privs;
-            int pr = local_privs_user(cfg_str("default_privs"), &privs, &err);
-            if (pr != 0) {
+            enum privs_lookup pr =
+                local_privs_user(cfg_str("default_privs"), &privs, &err);
+            if (pr != PRIVS_FOUND) {
                 log_warn("default_privs %s: %s", cfg_str("default_privs"),
-                         pr == -1 ? "no such user" : buf_cstr(&err));
+                         pr == PRIVS_NOTFOUND ? "no such user" : buf_cstr(&err));
                 local_outcome(ls, NULL, DELIVER_DEFERRED, "4.3.5",
                               "mail system configuration error");
                 goto out;
@@ -328,12 +335,12 @@ void local_expand_name(struct local_state *ls, const char *name, int depth)
 
     /* A UNIX account. */
     struct local_privs pw;
-    int pr = local_privs_user(buf_cstr(&base), &pw, &err);
-    if (pr == -2) {
+    enum privs_lookup pr = local_privs_user(buf_cstr(&base), &pw, &err);
+    if (pr == PRIVS_ERROR) {
         local_outcome(ls, NULL, DELIVER_DEFERRED, "4.3.0", buf_cstr(&err));
         goto out;
     }
-    if (pr == -1) {
+    if (pr == PRIVS_NOTFOUND) {
         struct buf why = BUF_INIT;
         buf_appendf(&why, "unknown user: \"%s\"", lower);
         local_outcome(ls, NULL, DELIVER_BOUNCED, "5.1.1", buf_cstr(&why));

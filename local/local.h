@@ -14,6 +14,7 @@
 
 #include "delivery/agent.h"
 #include "base/buf.h"
+#include "base/privs.h"
 #include "base/str.h"
 
 /* Where an item came from: decides allow_mail_to_commands/_files. */
@@ -83,10 +84,12 @@ void local_deliver_command(struct local_state *ls, const char *command,
 int local_read_list(const char *path, uid_t uid, gid_t gid, uid_t owner,
                     struct strlist *items, struct buf *err);
 
-/* Privileges: an account by name (PRIVS lookup), default_privs. 0 found,
- * -1 not found, -2 error (err). Free with local_privs_free. */
-int local_privs_user(const char *name, struct local_privs *out,
-                     struct buf *err);
+/* Privileges: an account by name, with its home and shell (for
+ * default_privs too). PRIVS_FOUND, PRIVS_NOTFOUND, or PRIVS_ERROR with
+ * err when the user database could not be read. Free with
+ * local_privs_free. */
+enum privs_lookup local_privs_user(const char *name, struct local_privs *out,
+                                   struct buf *err);
 void local_privs_free(struct local_privs *p);
 
 #endif

@@ -30,6 +30,8 @@
 #include "delivery/agent_mailbox.h"
 #include "config/config.h"
 #include "local.h"
+#include "base/expand.h"
+#include "base/fd_close.h"
 #include "base/log.h"
 #include "storage/maildir.h"
 #include "storage/mbox.h"
@@ -67,16 +69,16 @@ static int effective_privs(const struct local_privs *privs,
         out->shell = xstrdup(privs->shell ? privs->shell : "/bin/sh");
         return 0;
     }
-    int rc = local_privs_user(cfg_str("default_privs"), out, err);
-    if (rc == -1)
+    enum privs_lookup rc = local_privs_user(cfg_str("default_privs"), out, err);
+    if (rc == PRIVS_NOTFOUND)
         buf_appendf(err, "default_privs %s: no such user",
                     cfg_str("default_privs"));
-    if (rc == 0 && out->uid == 0) {
+    if (rc == PRIVS_FOUND && out->uid == 0) {
         buf_appendf(err, "default_privs %s is root", cfg_str("default_privs"));
         local_privs_free(out);
         return -1;
     }
-    return rc == 0 ? 0 : -1;
+    return rc == PRIVS_FOUND ? 0 : -1;
 }
 
 /* Writes one copy to a Maildir (path ending in '/') or an mbox file,
@@ -103,11 +105,11 @@ static void store_copy(struct local_state *ls, const char *to, const char *path,
     /* An mbox in the spool is opened as root (the spool directory is not
      * the user's) and handed over; everything else runs as the user. */
     if (!as_root || is_maildir)
-        agent_set_eugid(uid, gid);
-    int copy_rc = agent_mailbox_write(d, &box, &st, &err);
+        privs_effective_set(PRIVS_THREAD, uid, gid);
+    enum agent_copy_result copy_rc = agent_mailbox_write(d, &box, &st, &err);
     if (!as_root || is_maildir)
-        agent_restore_eugid();
-    if (copy_rc == -2) {
+        privs_effective_restore(PRIVS_THREAD);
+    if (copy_rc == AGENT_COPY_QUEUE_ERROR) {
         log_warn("%s: reading queue file: %s", d->req->log_ident,
                  buf_cstr(&err));
         local_outcome(ls, to, DELIVER_DEFERRED, "4.3.0",
@@ -142,63 +144,69 @@ static char *mailbox_to(struct local_state *ls, const char *user)
 static const char COMMAND_SAFE[] =
     "1234567890!@%-_=+:,./abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
+struct command_names {
+    struct local_state *ls;
+    const struct local_privs *pw;
+    struct buf local, domain;
+};
+
+/* The value of a delivery name in a command, NULL when not ours. */
+static const char *command_value(struct command_names *c, const char *name)
+{
+    if (strcmp(name, "user") == 0)
+        return c->pw->user;
+    if (strcmp(name, "home") == 0)
+        return c->pw->home;
+    if (strcmp(name, "shell") == 0)
+        return c->pw->shell;
+    if (strcmp(name, "local") == 0)
+        return buf_cstr(&c->local);
+    if (strcmp(name, "domain") == 0)
+        return buf_cstr(&c->domain);
+    if (strcmp(name, "extension") == 0)
+        return buf_cstr(&c->ls->extension);
+    if (strcmp(name, "recipient") == 0)
+        return c->ls->rcpt;
+    if (strcmp(name, "sender") == 0)
+        return c->ls->d->req->sender;
+    return NULL;
+}
+
+/* One reference in mailbox_command (base/expand.h's walk): our names
+ * filtered through COMMAND_SAFE; anything else left as written, for the
+ * shell ("$EXTENSION" in Postfix's own procmail example). */
+static enum expand_step command_ref(void *arg, const struct expand_ref *ref,
+                                    struct buf *out)
+{
+    struct command_names *c = arg;
+    const char *value = NULL;
+    if (ref->name_len > 0 &&
+        (!ref->bracket || (ref->closed && ref->name_len == ref->inner_len))) {
+        char *name = xstrndup(ref->name, ref->name_len);
+        value = command_value(c, name);
+        free(name);
+    }
+    if (value == NULL) {
+        buf_append(out, ref->text, ref->text_len);
+        return EXPAND_CONTINUE;
+    }
+    for (const char *v = value; *v; v++)
+        buf_append_char(out, strchr(COMMAND_SAFE, *v) ? *v : '_');
+    return EXPAND_CONTINUE;
+}
+
 /* Expands mailbox_command as written in main.cf: $user, $home, $shell,
- * $local, $domain, $extension, $recipient, $sender (and ${name}) from
- * the delivery, filtered through COMMAND_SAFE; other $names are left as
- * written, for the shell to see; $$ is a dollar. */
+ * $local, $domain, $extension, $recipient, $sender (and ${name},
+ * $(name)) from the delivery, filtered through COMMAND_SAFE; other
+ * $names are left as written, for the shell to see; $$ is a dollar. */
 static void expand_command(struct local_state *ls, const struct local_privs *pw,
                            const char *raw, struct buf *out)
 {
-    struct buf local = BUF_INIT, domain = BUF_INIT;
-    address_split(ls->rcpt, &local, &domain);
-    for (const char *p = raw; *p;) {
-        if (*p != '$') {
-            buf_append_char(out, *p++);
-            continue;
-        }
-        const char *start = p++;
-        if (*p == '$') {
-            buf_append_char(out, *p++);
-            continue;
-        }
-        int braced = *p == '{' || *p == '(';
-        if (braced)
-            p++;
-        size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz"
-                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-        char *name = xstrndup(p, n);
-        p += n;
-        if (braced && (*p == '}' || *p == ')'))
-            p++;
-        const char *value = NULL;
-        if (strcmp(name, "user") == 0)
-            value = pw->user;
-        else if (strcmp(name, "home") == 0)
-            value = pw->home;
-        else if (strcmp(name, "shell") == 0)
-            value = pw->shell;
-        else if (strcmp(name, "local") == 0)
-            value = buf_cstr(&local);
-        else if (strcmp(name, "domain") == 0)
-            value = buf_cstr(&domain);
-        else if (strcmp(name, "extension") == 0)
-            value = buf_cstr(&ls->extension);
-        else if (strcmp(name, "recipient") == 0)
-            value = ls->rcpt;
-        else if (strcmp(name, "sender") == 0)
-            value = ls->d->req->sender;
-        if (value) {
-            for (const char *v = value; *v; v++)
-                buf_append_char(out, strchr(COMMAND_SAFE, *v) ? *v : '_');
-        } else {
-            /* Not ours: left for the shell ("$EXTENSION" in Postfix's
-             * own procmail example). */
-            buf_append(out, start, (size_t)(p - start));
-        }
-        free(name);
-    }
-    buf_free(&local);
-    buf_free(&domain);
+    struct command_names c = {ls, pw, BUF_INIT, BUF_INIT};
+    address_split(ls->rcpt, &c.local, &c.domain);
+    expand_walk(raw, strlen(raw), &expand_syntax_names, command_ref, &c, out);
+    buf_free(&c.local);
+    buf_free(&c.domain);
 }
 
 void local_deliver_mailbox(struct local_state *ls, const char *user)
@@ -208,11 +216,12 @@ void local_deliver_mailbox(struct local_state *ls, const char *user)
     if (local_once(ls, "mailbox", user))
         return;
     char *to = mailbox_to(ls, user);
-    int pr = local_privs_user(user, &pw, &err);
-    if (pr != 0) {
-        local_outcome(ls, to, pr == -1 ? DELIVER_BOUNCED : DELIVER_DEFERRED,
-                      pr == -1 ? "5.1.1" : "4.3.0",
-                      pr == -1 ? "unknown user" : buf_cstr(&err));
+    enum privs_lookup pr = local_privs_user(user, &pw, &err);
+    if (pr != PRIVS_FOUND) {
+        int unknown = pr == PRIVS_NOTFOUND;
+        local_outcome(ls, to, unknown ? DELIVER_BOUNCED : DELIVER_DEFERRED,
+                      unknown ? "5.1.1" : "4.3.0",
+                      unknown ? "unknown user" : buf_cstr(&err));
         goto out;
     }
     /* Raw: $user and friends are ours to expand, not main.cf's. */
@@ -383,12 +392,12 @@ static void child_exec(const char *command, const struct local_privs *privs,
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
         _exit(71);
     /* Nothing of ours (queue file, sockets to master) reaches it. */
-    for (int fd = 3; fd < 1024; fd++)
-        close(fd);
+    fd_close_from(3);
     signal(SIGPIPE, SIG_DFL);
     struct buf err = BUF_INIT;
-    if (privs_drop_ids(privs->uid, privs->gid,
-                       privs->user[0] ? privs->user : NULL, &err) < 0) {
+    /* Root or not, the command runs as privs->uid/gid or not at all. */
+    if (privs_become(privs->uid, privs->gid,
+                     privs->user[0] ? privs->user : NULL, &err) < 0) {
         dprintf(2, "cannot drop privileges: %s\n", buf_cstr(&err));
         _exit(71);
     }
@@ -498,12 +507,14 @@ void local_deliver_command(struct local_state *ls, const char *command,
     struct buf head = BUF_INIT;
     mbox_from_line(d->req->sender, time(NULL), &head);
     agent_leading_lines(d, ls->rcpt, &head);
-    int copy_rc = command_write_raw(&io, head.data, head.len);
-    if (copy_rc == 0)
+    enum agent_copy_result copy_rc =
+        command_write_raw(&io, head.data, head.len) == 0 ? AGENT_COPY_DONE
+                                                         : AGENT_COPY_STOPPED;
+    if (copy_rc == AGENT_COPY_DONE)
         copy_rc = agent_copy_content(d, command_write, &io, &err);
     buf_reset(&io.filtered);
     store_filter_finish(&io.filter, &io.filtered);
-    if (copy_rc == 0 && io.filtered.len)
+    if (copy_rc == AGENT_COPY_DONE && io.filtered.len)
         command_write_raw(&io, io.filtered.data, io.filtered.len);
     close(io.in_fd);
     buf_free(&head);
@@ -516,8 +527,8 @@ void local_deliver_command(struct local_state *ls, const char *command,
             reaped = 1;
             break;
         }
-        if (time(NULL) >= io.deadline || copy_rc == -2 || io.timed_out) {
-            if (!io.timed_out && copy_rc != -2)
+        if (time(NULL) >= io.deadline || copy_rc == AGENT_COPY_QUEUE_ERROR || io.timed_out) {
+            if (!io.timed_out && copy_rc != AGENT_COPY_QUEUE_ERROR)
                 io.timed_out = 1;
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
@@ -544,7 +555,7 @@ void local_deliver_command(struct local_state *ls, const char *command,
             io.output.data[k] = ' ';
 
     const char *output = io.output.data ? str_trim(io.output.data) : "";
-    if (copy_rc == -2) {
+    if (copy_rc == AGENT_COPY_QUEUE_ERROR) {
         log_warn("%s: reading queue file: %s", d->req->log_ident,
                  buf_cstr(&err));
         local_outcome(ls, NULL, DELIVER_DEFERRED, "4.3.0",

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/fsync_dir.h"
 #include "message/address.h"
 #include "config/config.h"
 #include "local.h"
@@ -103,10 +104,10 @@ void local_item(struct local_state *ls, const char *item,
         struct local_privs pw;
         struct buf err = BUF_INIT;
         char *name = str_lower(xstrdup(item + 1));
-        int pr = local_privs_user(name, &pw, &err);
-        if (pr == 0)
+        enum privs_lookup pr = local_privs_user(name, &pw, &err);
+        if (pr == PRIVS_FOUND)
             local_deliver_mailbox(ls, pw.user);
-        else if (pr == -1) {
+        else if (pr == PRIVS_NOTFOUND) {
             struct buf why = BUF_INIT;
             buf_appendf(&why, "unknown user: \"%s\"", name);
             local_outcome(ls, name, DELIVER_BOUNCED, "5.1.1", buf_cstr(&why));
@@ -182,7 +183,7 @@ void local_forward_flush(struct local_state *ls)
                      err.len ? buf_cstr(&err) : "no such user");
             buf_reset(&err);
         } else {
-            agent_set_eugid(owner_uid, owner_gid);
+            privs_effective_set(PRIVS_THREAD, owner_uid, owner_gid);
             switched = 1;
         }
     }
@@ -215,8 +216,7 @@ void local_forward_flush(struct local_state *ls)
         ok = qfile_writer_content_append(w, line.data, line.len, &err) == 0;
     }
     if (ok) {
-        int rc = agent_copy_content(d, forward_copy, w, &err);
-        ok = rc == 0;
+        ok = agent_copy_content(d, forward_copy, w, &err) == AGENT_COPY_DONE;
     }
     char qid[QID_BUF_SIZE] = "";
     if (ok)
@@ -225,12 +225,12 @@ void local_forward_flush(struct local_state *ls)
         ok = qfile_writer_content_end(w, &err) == 0 &&
              qfile_writer_finish(w, &err) == 0 &&
              qfile_writer_commit(w, &err) == 0 &&
-             qfile_sync_dir(buf_cstr(&dir), &err) == 0;
+             fsync_dir(buf_cstr(&dir), &err) == 0;
     if (w)
         qfile_writer_free(w);
     w = NULL;
     if (switched)
-        agent_restore_eugid();
+        privs_effective_restore(PRIVS_THREAD);
     struct buf reason = BUF_INIT;
     if (ok) {
         buf_appendf(&reason, "forwarded as %s", qid);

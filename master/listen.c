@@ -182,6 +182,11 @@ static int listen_backlog(const struct service *service)
     return backlog < 100 ? 100 : backlog;
 }
 
+/* What bind_inet returns instead of a listening descriptor. */
+enum { BIND_FAILED = -1, BIND_SKIPPED = -2 };
+
+/* A listening socket for ep, BIND_FAILED with err, or BIND_SKIPPED when
+ * an optional endpoint's family or address does not exist here. */
 static int bind_inet(const struct service *service, const struct endpoint *ep,
                      struct buf *err)
 {
@@ -189,9 +194,9 @@ static int bind_inet(const struct service *service, const struct endpoint *ep,
     int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         if (ep->optional && (errno == EAFNOSUPPORT || errno == EPROTONOSUPPORT))
-            return -2;
+            return BIND_SKIPPED;
         buf_appendf(err, "socket for %s: %s", ep->label, strerror(errno));
-        return -1;
+        return BIND_FAILED;
     }
     int on = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
@@ -203,14 +208,14 @@ static int bind_inet(const struct service *service, const struct endpoint *ep,
         int saved = errno;
         close(fd);
         if (ep->optional && (saved == EADDRNOTAVAIL || saved == EAFNOSUPPORT))
-            return -2;
+            return BIND_SKIPPED;
         buf_appendf(err, "bind %s: %s", ep->label, strerror(saved));
-        return -1;
+        return BIND_FAILED;
     }
     if (listen(fd, listen_backlog(service)) < 0) {
         buf_appendf(err, "listen %s: %s", ep->label, strerror(errno));
         close(fd);
-        return -1;
+        return BIND_FAILED;
     }
     return fd;
 }
@@ -353,7 +358,7 @@ int listen_open_service(struct service *service, struct service *old,
             if (adopt(service, ep->key, old) || adopt_only)
                 continue;
             int fd = bind_inet(service, ep, err);
-            if (fd == -2) {
+            if (fd == BIND_SKIPPED) {
                 log_warn("service %s: skipping %s: address family or "
                          "address not available on this host",
                          service->name, ep->label);

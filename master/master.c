@@ -144,7 +144,7 @@ static int take_lock(void)
                            master_settings.pid_dir);
     pid_t holder = 0;
     int fd = pidlock_acquire(path, &holder, &err);
-    if (fd == -2)
+    if (fd == PIDLOCK_HELD)
         log_fatal("the Postern mail system is already running (master pid "
                   "%ld holds %s)", (long)holder, path);
     if (fd < 0)

@@ -12,20 +12,20 @@
  * service_throttle_time, as in Postfix. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/close_range.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/fd_close.h"
 #include "base/log.h"
 #include "master.h"
 #include "ipc/master_proto.h"
 #include "base/mem.h"
+#include "base/privs.h"
 
 int spawn_wants_listen(const struct service *service)
 {
@@ -86,8 +86,7 @@ static void child_setup_fds(struct service *service)
      * anything a library left open (the high copies are cloexec too).
      * Marking rather than closing keeps the log file usable until exec,
      * so an exec failure is still logged. */
-    close_range((unsigned)(MASTER_LISTEN_FD + (int)count), ~0U,
-                CLOSE_RANGE_CLOEXEC);
+    fd_cloexec_from(MASTER_LISTEN_FD + (int)count);
     free(moved);
 }
 
@@ -131,20 +130,17 @@ static char **child_environment(struct service *service)
     return env.items; /* a strlist is always NULL-terminated */
 }
 
+/* An unprivileged service without chroot drops here, before exec (with
+ * chroot, the child drops itself after chroot: lib/ipc/server.c). */
 static void child_drop_privileges(void)
 {
-    gid_t gid = master_settings.owner_gid;
-    uid_t uid = master_settings.owner_uid;
-    if (setgroups(1, &gid) < 0)
-        child_fail("setgroups");
-    if (setgid(gid) < 0)
-        child_fail("setgid");
-    if (setuid(uid) < 0)
-        child_fail("setuid");
-    if (setuid(0) == 0) {
-        errno = EPERM;
-        child_fail("privilege drop did not stick");
+    struct buf err = BUF_INIT;
+    if (privs_drop_ids(master_settings.owner_uid, master_settings.owner_gid,
+                       NULL, &err) == PRIVS_DROP_FAILED) {
+        log_error("%s", buf_cstr(&err));
+        _exit(1);
     }
+    buf_free(&err);
 }
 
 static void child_exec(struct service *service)

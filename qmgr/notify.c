@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fsync_dir.h"
 #include "queue/backoff.h"
 #include "message/bounce_msg.h"
 #include "config/config.h"
@@ -72,7 +73,7 @@ static int queue_notice(struct qmsg *msg, struct bounce_notice *notice,
         bounce_msg_write(notice, sink_write, &sink, &err) < 0 ||
         qfile_writer_content_end(w, &err) < 0 ||
         qfile_writer_finish(w, &err) < 0 || qfile_writer_commit(w, &err) < 0 ||
-        qfile_sync_dir(dir.data, &err) < 0)
+        fsync_dir(dir.data, &err) < 0)
         goto out;
     str_copy(newid, qfile_writer_qid(w), QID_BUF_SIZE);
     result = 0;

@@ -21,7 +21,6 @@
  * Exit status: 0 success (for -q/-d: found); 1 for -q/-d when nothing was
  * found; 2 on any error (bad usage, unreadable or malformed table). */
 #include <errno.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +31,12 @@
 #include "message/address.h"
 #include "base/base64.h"
 #include "base/buf.h"
+#include "base/file_read.h"
 #include "config/config.h"
 #include "tables/dict.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/privs.h"
 #include "message/mime_scan.h"
 #include "base/str.h"
 
@@ -99,27 +100,28 @@ static char *spec_type(const char *spec)
     return xstrndup(spec, (size_t)(strchr(spec, ':') - spec));
 }
 
-static void read_stream(FILE *fp, const char *what, struct buf *out)
+/* All of standard input, as big as a table source may be. */
+static void read_stdin(struct buf *out)
 {
-    char chunk[65536];
-    size_t got;
-    buf_reset(out);
-    while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-        buf_append(out, chunk, got);
-    if (ferror(fp))
-        die("read %s: %s", what, strerror(errno));
+    struct buf err = BUF_INIT;
+    if (file_read_fd(STDIN_FILENO, "standard input", DICT_SOURCE_MAX_SIZE,
+                     out, &err) < 0)
+        die("%s", buf_cstr(&err));
+    buf_free(&err);
 }
 
 /* As root, build a table with the rights of the owner of its source
  * file (Postfix does the same), unless -o. */
 static void drop_to_owner(const struct stat *st, const char *path)
 {
+    struct buf err = BUF_INIT;
     if (geteuid() != 0 || st->st_uid == 0)
         return;
-    if (setgroups(0, NULL) < 0 || setgid(st->st_gid) < 0 ||
-        setuid(st->st_uid) < 0)
+    if (privs_drop_ids(st->st_uid, st->st_gid, NULL, &err) ==
+        PRIVS_DROP_FAILED)
         die("cannot change to the owner of %s (uid %ld): %s", path,
-            (long)st->st_uid, strerror(errno));
+            (long)st->st_uid, buf_cstr(&err));
+    buf_free(&err);
 }
 
 /* ---- UTF-8 and -F values ---- */
@@ -151,28 +153,17 @@ static int file_value(const char *value, struct buf *out, struct buf *err)
     int status = names.count ? 0 : -1;
     if (status < 0)
         buf_appendf(err, "-F: no file name in value \"%s\"", value);
+    struct buf file = BUF_INIT;
     for (size_t i = 0; status == 0 && i < names.count; i++) {
-        FILE *fp = fopen(names.items[i], "r");
-        if (fp == NULL) {
-            buf_appendf(err, "open %s: %s", names.items[i], strerror(errno));
-            status = -1;
-            break;
-        }
         if (i > 0)
             buf_append_char(&content, '\n');
-        char chunk[8192];
-        size_t got;
-        while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0 &&
-               content.len + got <= FILE_VALUE_MAX)
-            buf_append(&content, chunk, got);
-        if (ferror(fp) || got > 0) {
-            buf_appendf(err, "read %s: %s", names.items[i],
-                        got > 0 ? "files larger than 16 MiB in one value"
-                                : strerror(errno));
-            status = -1;
-        }
-        fclose(fp);
+        /* The files of one value share the cap. */
+        size_t room =
+            content.len < FILE_VALUE_MAX ? FILE_VALUE_MAX - content.len : 0;
+        status = file_read(names.items[i], room, &file, err);
+        buf_append(&content, file.data, file.len);
     }
+    buf_free(&file);
     if (status == 0)
         base64_encode(content.data ? content.data : "", content.len, out);
     strlist_free(&names);
@@ -279,15 +270,12 @@ static void build(const char *spec, int flags, int keep_privileges,
     }
     struct stat st;
     if (stat(name, &st) < 0)
-        die("open %s: %s", name, strerror(errno));
+        die("%s: cannot open: %s", name, strerror(errno));
     if (!keep_privileges)
         drop_to_owner(&st, name);
     struct buf input = BUF_INIT;
-    FILE *fp = fopen(name, "r");
-    if (fp == NULL)
-        die("open %s: %s", name, strerror(errno));
-    read_stream(fp, name, &input);
-    fclose(fp);
+    if (file_read(name, DICT_SOURCE_MAX_SIZE, &input, &err) < 0)
+        die("%s", buf_cstr(&err));
     load_table(spec, flags | DICT_FLAG_CREATE, name, &input,
                default_mode ? NULL : &st);
     buf_free(&input);
@@ -374,7 +362,7 @@ static int query_message(struct dict **dicts, int count, int headers,
 {
     struct message_query mq = {dicts, count, headers, bodies, 0};
     struct buf input = BUF_INIT;
-    read_stream(stdin, "standard input", &input);
+    read_stdin(&input);
     struct mime_scan *ms = mime_scan_new(mime, query_header, query_body, &mq);
     size_t pos = 0;
     while (pos < input.len) {
@@ -394,7 +382,7 @@ static int query_message(struct dict **dicts, int count, int headers,
 static void stdin_keys(struct strlist *keys)
 {
     struct buf input = BUF_INIT;
-    read_stream(stdin, "standard input", &input);
+    read_stdin(&input);
     char *save = NULL;
     for (char *line = strtok_r(input.data, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
@@ -539,7 +527,7 @@ int main(int argc, char **argv)
         status = found ? 0 : EXIT_NOTFOUND;
     } else if (incremental) {
         struct buf input = BUF_INIT;
-        read_stream(stdin, "standard input", &input);
+        read_stdin(&input);
         for (int i = 0; i < count; i++)
             load_table(specs[i], flags | DICT_FLAG_WRITE, "standard input",
                        &input, NULL);

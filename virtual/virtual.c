@@ -30,6 +30,7 @@
 #include "storage/maildir.h"
 #include "storage/mbox.h"
 #include "base/mem.h"
+#include "base/privs.h"
 #include "storage/store.h"
 
 static struct maps *mailbox_maps, *uid_maps, *gid_maps;
@@ -147,16 +148,16 @@ static void deliver_mailbox(struct agent_delivery *d, size_t i,
         .uid = uid,
         .gid = gid,
     };
-    agent_set_eugid(uid, gid);
-    int copy_rc =
+    privs_effective_set(PRIVS_THREAD, uid, gid);
+    enum agent_copy_result copy_rc =
         agent_mailbox_write_batched(d, i, &box, report_copy, &st, &err);
-    agent_restore_eugid();
+    privs_effective_restore(PRIVS_THREAD);
 
-    if (copy_rc == -2) {
+    if (copy_rc == AGENT_COPY_QUEUE_ERROR) {
         log_warn("%s: reading queue file: %s", d->req->log_ident,
                  buf_cstr(&err));
         agent_defer(d, i, "4.3.0", "cannot read queue file");
-    } else if (copy_rc == 0) {
+    } else if (copy_rc == AGENT_COPY_DONE) {
         report_copy(d, i, &st);
     }
     store_status_free(&st);

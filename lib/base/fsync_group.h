@@ -4,7 +4,11 @@
  * directories) to bring to disk. One thread syncing them one after the
  * other waits for the device once per file; syncs issued together from
  * several threads share the device's cache flushes, so the whole group
- * costs about one wait. The threads are made on first use and kept. */
+ * costs about one wait. The threads are made on first use and kept.
+ *
+ * The threads keep the ids the process started with (root, in an agent)
+ * while the agents switch ids per thread (base/privs.h), so they only
+ * sync descriptors they are given and never open anything by name. */
 #ifndef POSTERN_FSYNC_GROUP_H
 #define POSTERN_FSYNC_GROUP_H
 

@@ -22,7 +22,7 @@ int pidlock_acquire(const char *path, pid_t *holder, struct buf *err)
     if (fd < 0) {
         buf_set_str(err, "");
         buf_appendf(err, "open lock file %s: %s", path, strerror(errno));
-        return -1;
+        return PIDLOCK_FAILED;
     }
     struct flock lock;
     whole_file(&lock, F_WRLCK);
@@ -38,12 +38,12 @@ int pidlock_acquire(const char *path, pid_t *holder, struct buf *err)
             buf_set_str(err, "");
             buf_appendf(err, "lock file %s is held by process %ld", path,
                         (long)*holder);
-            return -2;
+            return PIDLOCK_HELD;
         }
         close(fd);
         buf_set_str(err, "");
         buf_appendf(err, "lock %s: %s", path, strerror(saved));
-        return -1;
+        return PIDLOCK_FAILED;
     }
     /* Postfix writes the pid right-aligned in 10 columns. */
     char text[32];
@@ -53,7 +53,7 @@ int pidlock_acquire(const char *path, pid_t *holder, struct buf *err)
         close(fd);
         buf_set_str(err, "");
         buf_appendf(err, "write %s: %s", path, strerror(saved));
-        return -1;
+        return PIDLOCK_FAILED;
     }
     return fd;
 }

@@ -14,10 +14,14 @@
 
 #include "base/buf.h"
 
+/* What pidlock_acquire returns instead of a descriptor. */
+enum { PIDLOCK_FAILED = -1, PIDLOCK_HELD = -2 };
+
 /* Opens (creating, mode 0644) and locks `path`, then writes the caller's
  * pid into it. Returns the open descriptor (close-on-exec; keep it open
- * while running), -1 with a reason in err on failure. When another
- * process holds the lock, returns -2 and *holder is its pid. */
+ * while running), PIDLOCK_FAILED with a reason in err on failure. When
+ * another process holds the lock, returns PIDLOCK_HELD and *holder is
+ * its pid. */
 int pidlock_acquire(const char *path, pid_t *holder, struct buf *err);
 
 /* Returns the pid of the process holding the lock on `path`, 0 when no

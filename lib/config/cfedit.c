@@ -4,14 +4,15 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fsync_dir.h"
 #include "base/mem.h"
+#include "base/file_read.h"
 
 #define CFEDIT_MAX_SIZE (16 * 1024 * 1024)
 
@@ -40,23 +41,12 @@ int cfedit_read(struct cfedit_file *file, const char *path, struct buf *err)
         file->mode = st.st_mode & 07777;
     file->existed = 1;
     struct buf data = BUF_INIT;
-    char chunk[8192];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 || data.len + (size_t)(n > 0 ? n : 0) > CFEDIT_MAX_SIZE) {
-            buf_appendf(err, "%s: %s", path,
-                        n < 0 ? strerror(errno) : "file too large");
-            close(fd);
-            buf_free(&data);
-            return -1;
-        }
-        if (n == 0)
-            break;
-        buf_append(&data, chunk, (size_t)n);
-    }
+    int read_status = file_read_fd(fd, path, CFEDIT_MAX_SIZE, &data, err);
     close(fd);
+    if (read_status < 0) {
+        buf_free(&data);
+        return -1;
+    }
     size_t pos = 0;
     while (pos < data.len) {
         const char *start = data.data + pos;
@@ -196,14 +186,10 @@ int cfedit_write(const struct cfedit_file *file, struct buf *err)
     if (status != 0) {
         unlink(tmp);
     } else {
-        /* Make the rename itself durable. */
-        char *dir_copy = xstrdup(file->path);
-        int dir_fd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd >= 0) {
-            fsync(dir_fd);
-            close(dir_fd);
-        }
-        free(dir_copy);
+        /* Make the rename itself durable; the file is already changed,
+         * so a failure here says the change may not survive a crash. */
+        if (fsync_parent_dir(file->path, err) < 0)
+            status = -1;
     }
     buf_free(&data);
     free(tmp);

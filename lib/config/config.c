@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include "config/config_internal.h"
+#include "base/expand.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/file_read.h"
 
 #ifndef POSTERN_CONFIG_DIR
 #define POSTERN_CONFIG_DIR "/etc/postern"
@@ -308,27 +310,20 @@ static int parse_main_cf(const char *text, size_t len, const char *filename,
     return status;
 }
 
+static void add_reference(void *ctx, const char *name, size_t len)
+{
+    char *copy = xstrndup(name, len);
+    strlist_add(ctx, copy);
+    free(copy);
+}
+
 /* Collects the names that values refer to with $name, ${name...} or
  * $(name...), so user-defined helper parameters are not "unused". */
 static void collect_references(const char *text, struct strlist *names)
 {
-    for (const char *p = text; p && (p = strchr(p, '$')) != NULL;) {
-        p++;
-        if (*p == '$') {
-            p++;
-            continue;
-        }
-        if (*p == '{' || *p == '(')
-            p++;
-        const char *start = p;
-        while (is_name_char((unsigned char)*p))
-            p++;
-        if (p > start) {
-            char *name = xstrndup(start, (size_t)(p - start));
-            strlist_add(names, name);
-            free(name);
-        }
-    }
+    if (text)
+        expand_list_names(text, strlen(text), &expand_syntax_names,
+                          add_reference, names);
 }
 
 static int list_contains(const struct strlist *list, const char *item)
@@ -339,43 +334,16 @@ static int list_contains(const struct strlist *list, const char *item)
     return 0;
 }
 
+/* main.cf (or master.cf) as a NUL-terminated string; NULL with err
+ * (which may be NULL). */
 static char *read_small_file(const char *path, size_t *len, struct buf *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (err)
-            buf_appendf(err, "%s: cannot open: %s", path, strerror(errno));
+    struct buf data = BUF_INIT;
+    if (file_read(path, MAIN_CF_MAX_SIZE, &data, err) < 0) {
+        buf_free(&data);
         return NULL;
     }
-    struct buf data = BUF_INIT;
-    char chunk[8192];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            if (err)
-                buf_appendf(err, "%s: read error: %s", path, strerror(errno));
-            close(fd);
-            buf_free(&data);
-            return NULL;
-        }
-        if (n == 0)
-            break;
-        if (data.len + (size_t)n > MAIN_CF_MAX_SIZE) {
-            if (err)
-                buf_appendf(err, "%s: file is larger than %d bytes", path,
-                            MAIN_CF_MAX_SIZE);
-            close(fd);
-            buf_free(&data);
-            return NULL;
-        }
-        buf_append(&data, chunk, (size_t)n);
-    }
-    close(fd);
     *len = data.len;
-    if (data.data == NULL)
-        buf_append(&data, "", 0);
     return buf_detach(&data);
 }
 

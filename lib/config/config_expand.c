@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "config/config_internal.h"
+#include "base/expand.h"
 #include "base/log.h"
 #include "base/mem.h"
 
@@ -42,11 +43,6 @@ static void expand_fail(struct expand_ctx *ctx, const char *fmt, ...)
         va_end(ap);
     }
     ctx->failed = 1;
-}
-
-static int name_char(int c)
-{
-    return isalnum(c) || c == '_';
 }
 
 static void expand_text(struct expand_ctx *ctx, const char *text, size_t len,
@@ -127,21 +123,6 @@ static void expand_name(struct expand_ctx *ctx, const char *name,
     buf_free(&scratch);
 }
 
-/* Finds the bracket that closes the one at text[0] ('{' or '('),
- * counting nested brackets of the same kind. */
-static size_t matching_close(const char *text, size_t len)
-{
-    char open = text[0], close = open == '{' ? '}' : ')';
-    int depth = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (text[i] == open)
-            depth++;
-        else if (text[i] == close && --depth == 0)
-            return i;
-    }
-    return len;
-}
-
 static size_t skip_space(const char *text, size_t len, size_t pos)
 {
     while (pos < len && isspace((unsigned char)text[pos]))
@@ -156,7 +137,7 @@ static int brace_group(const char *text, size_t len, size_t *pos,
 {
     if (*pos >= len || text[*pos] != '{')
         return -1;
-    size_t close = matching_close(text + *pos, len - *pos);
+    size_t close = expand_matching_close(text + *pos, len - *pos);
     if (close >= len - *pos)
         return -1;
     *inside = text + *pos + 1;
@@ -316,7 +297,7 @@ static void expand_braced(struct expand_ctx *ctx, const char *inner,
         return;
     }
     size_t name_len = 0;
-    while (name_len < len && name_char((unsigned char)inner[name_len]))
+    while (name_len < len && expand_name_char((unsigned char)inner[name_len]))
         name_len++;
     if (name_len == 0) {
         expand_fail(ctx, "missing parameter name after ${");
@@ -343,54 +324,42 @@ static void expand_braced(struct expand_ctx *ctx, const char *inner,
     free(name);
 }
 
+/* One reference in a main.cf value (base/expand.h's walk). */
+static enum expand_step expand_ref(void *arg, const struct expand_ref *ref,
+                                   struct buf *out)
+{
+    struct expand_ctx *ctx = arg;
+    if (out->len - ctx->start_len > EXPAND_MAX_OUTPUT) {
+        expand_fail(ctx, "expansion longer than %d bytes", EXPAND_MAX_OUTPUT);
+        return EXPAND_STOP;
+    }
+    if (ref->bracket && !ref->closed) {
+        expand_fail(ctx, "missing '%c' after \"$%c\"",
+                    ref->bracket == '{' ? '}' : ')', ref->bracket);
+        buf_append(out, ref->text, ref->text_len);
+        return EXPAND_STOP;
+    }
+    if (ref->bracket) {
+        expand_braced(ctx, ref->inner, ref->inner_len, out);
+    } else if (ref->name_len > 0) {
+        char *name = xstrndup(ref->name, ref->name_len);
+        expand_name(ctx, name, out);
+        free(name);
+    } else if (ref->next == 0) {
+        expand_fail(ctx, "'$' at end of text");
+        buf_append_char(out, '$');
+        return EXPAND_STOP;
+    } else {
+        expand_fail(ctx, "missing parameter name after '$'");
+        buf_append_char(out, '$');
+    }
+    return EXPAND_CONTINUE;
+}
+
 static void expand_text(struct expand_ctx *ctx, const char *text, size_t len,
                         struct buf *out)
 {
-    size_t i = 0;
-    while (i < len) {
-        if (out->len - ctx->start_len > EXPAND_MAX_OUTPUT) {
-            expand_fail(ctx, "expansion longer than %d bytes",
-                        EXPAND_MAX_OUTPUT);
-            return;
-        }
-        const char *dollar = memchr(text + i, '$', len - i);
-        if (dollar == NULL) {
-            buf_append(out, text + i, len - i);
-            return;
-        }
-        buf_append(out, text + i, (size_t)(dollar - (text + i)));
-        i = (size_t)(dollar - text) + 1;
-        if (i >= len) {
-            expand_fail(ctx, "'$' at end of text");
-            buf_append_char(out, '$');
-            return;
-        }
-        char c = text[i];
-        if (c == '$') {
-            buf_append_char(out, '$');
-            i++;
-        } else if (c == '{' || c == '(') {
-            size_t close = matching_close(text + i, len - i);
-            if (close >= len - i) {
-                expand_fail(ctx, "missing '%c' after \"$%c\"",
-                            c == '{' ? '}' : ')', c);
-                buf_append(out, text + i - 1, len - i + 1);
-                return;
-            }
-            expand_braced(ctx, text + i + 1, close - 1, out);
-            i += close + 1;
-        } else if (name_char((unsigned char)c)) {
-            size_t start = i;
-            while (i < len && name_char((unsigned char)text[i]))
-                i++;
-            char *name = xstrndup(text + start, i - start);
-            expand_name(ctx, name, out);
-            free(name);
-        } else {
-            expand_fail(ctx, "missing parameter name after '$'");
-            buf_append_char(out, '$');
-        }
-    }
+    expand_walk(text, len, &expand_syntax_names, expand_ref, ctx, out);
 }
 
 int config_expand(const char *text, int defaults_only, struct buf *out,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/mem.h"
+#include "base/file_read.h"
 
 /* A master.cf is written by people; anything past this is a mistake. */
 #define MASTER_CF_MAX_SIZE (4 * 1024 * 1024)
@@ -333,34 +334,8 @@ int mastercf_load(const char *path, struct master_entry **entries,
 {
     *entries = NULL;
     *count = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        buf_appendf(err, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
     struct buf data = BUF_INIT;
-    char chunk[8192];
-    int status = 0;
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            buf_appendf(err, "%s: read error: %s", path, strerror(errno));
-            status = -1;
-            break;
-        }
-        if (n == 0)
-            break;
-        if (data.len + (size_t)n > MASTER_CF_MAX_SIZE) {
-            buf_appendf(err, "%s: file is larger than %d bytes", path,
-                        MASTER_CF_MAX_SIZE);
-            status = -1;
-            break;
-        }
-        buf_append(&data, chunk, (size_t)n);
-    }
-    close(fd);
+    int status = file_read(path, MASTER_CF_MAX_SIZE, &data, err);
     if (status == 0)
         status = mastercf_parse(data.data ? data.data : "", data.len, path,
                                 entries, count, err);

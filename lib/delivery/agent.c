@@ -6,12 +6,10 @@
 #include "delivery/agent.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "message/address.h"
@@ -144,25 +142,25 @@ void agent_bounce(struct agent_delivery *d, size_t i, const char *dsn,
 
 #define AGENT_CHUNK (64 * 1024)
 
-int agent_copy_content(struct agent_delivery *d,
+enum agent_copy_result agent_copy_content(struct agent_delivery *d,
                        int (*write)(void *ctx, const void *data, size_t len),
                        void *ctx, struct buf *err)
 {
     if (qfile_content_seek(d->qf, 0) < 0) {
         buf_appendf(err, "cannot seek to the content");
-        return -2;
+        return AGENT_COPY_QUEUE_ERROR;
     }
     struct buf chunk = BUF_INIT;
-    int rc = 0;
+    enum agent_copy_result rc = AGENT_COPY_DONE;
     for (;;) {
         if (qfile_content_read(d->qf, &chunk, AGENT_CHUNK, err) != QFILE_OK) {
-            rc = -2;
+            rc = AGENT_COPY_QUEUE_ERROR;
             break;
         }
         if (chunk.len == 0)
             break;
         if (write(ctx, chunk.data, chunk.len) < 0) {
-            rc = -1;
+            rc = AGENT_COPY_STOPPED;
             break;
         }
     }
@@ -265,65 +263,3 @@ void agent_leading_lines(const struct agent_delivery *d, const char *address,
     buf_free(&ext);
 }
 
-/* ---- privileges ----
- *
- * The switches are made with the raw system calls, which on Linux change
- * the calling thread only. glibc's wrappers would change every thread of
- * the process by signalling each one, several times per recipient; the
- * only other threads an agent has are lib/base/fsync_group's, which sync
- * descriptors already open and never open anything, so they may stay
- * root. */
-
-static gid_t *saved_groups;
-static int saved_group_count = -1;
-
-static int thread_seteuid(uid_t uid)
-{
-    return (int)syscall(SYS_setresuid, (uid_t)-1, uid, (uid_t)-1);
-}
-
-static int thread_setegid(gid_t gid)
-{
-    return (int)syscall(SYS_setresgid, (gid_t)-1, gid, (gid_t)-1);
-}
-
-static int thread_setgroups(size_t count, const gid_t *groups)
-{
-    return (int)syscall(SYS_setgroups, count, groups);
-}
-
-void agent_set_eugid(uid_t uid, gid_t gid)
-{
-    if (getuid() != 0)
-        return;
-    if (saved_group_count < 0) {
-        int n = getgroups(0, NULL);
-        if (n < 0)
-            log_fatal("getgroups: %s", strerror(errno));
-        saved_groups = xcalloc((size_t)n + 1, sizeof(gid_t));
-        saved_group_count = getgroups(n, saved_groups);
-        if (saved_group_count < 0)
-            log_fatal("getgroups: %s", strerror(errno));
-    }
-    if (geteuid() != 0 && thread_seteuid(0) < 0)
-        log_fatal("seteuid(0): %s", strerror(errno));
-    if (thread_setgroups(1, &gid) < 0)
-        log_fatal("setgroups(%ld): %s", (long)gid, strerror(errno));
-    if (thread_setegid(gid) < 0)
-        log_fatal("setegid(%ld): %s", (long)gid, strerror(errno));
-    if (thread_seteuid(uid) < 0)
-        log_fatal("seteuid(%ld): %s", (long)uid, strerror(errno));
-}
-
-void agent_restore_eugid(void)
-{
-    if (getuid() != 0)
-        return;
-    if (thread_seteuid(0) < 0)
-        log_fatal("seteuid(0): %s", strerror(errno));
-    if (thread_setegid(getgid()) < 0)
-        log_fatal("setegid: %s", strerror(errno));
-    if (saved_group_count >= 0 &&
-        thread_setgroups((size_t)saved_group_count, saved_groups) < 0)
-        log_fatal("setgroups: %s", strerror(errno));
-}

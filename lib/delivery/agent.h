@@ -24,8 +24,9 @@
  * and virtual do). The queue file is opened as root before any switch
  * and its descriptor kept, so marking done never depends on the
  * mailbox owner's rights. Mailbox writes run with the effective uid/gid
- * of the owner (agent_set_eugid, restored by agent_restore_eugid, crash
- * on failure); commands run in a child that drops all privileges for
+ * of the owner (privs_effective_set(PRIVS_THREAD, ...), restored by
+ * privs_effective_restore, crash on failure; see base/privs.h for the
+ * rule that comes with a per-thread switch); commands run in a child that drops all privileges for
  * good. Not as root, nothing is switched: everything runs as the user
  * the suite runs as. */
 #ifndef POSTERN_AGENT_H
@@ -104,10 +105,21 @@ void agent_record(struct agent_delivery *d, size_t i,
 int agent_delivered_to(struct agent_delivery *d, const char *address,
                        struct buf *err);
 
+/* What a copy of the content did (agent_copy_content, and the mailbox
+ * writes in agent_mailbox.h built on it). */
+enum agent_copy_result {
+    AGENT_COPY_DONE = 0,
+    AGENT_COPY_STOPPED = -1,     /* the write function stopped it */
+    AGENT_COPY_QUEUE_ERROR = -2, /* the queue file could not be read (err) */
+    AGENT_COPY_WAITING = 1,      /* a batched Maildir copy waits for its
+                                  * syncs (agent_mailbox_write_batched) */
+};
+
 /* Streams the message content to write(ctx, data, len), which returns 0
- * or -1 to stop. Returns 0; -1 when write stopped; -2 with err when the
- * queue file could not be read. */
-int agent_copy_content(struct agent_delivery *d,
+ * or -1 to stop. Returns AGENT_COPY_DONE, AGENT_COPY_STOPPED when write
+ * stopped, or AGENT_COPY_QUEUE_ERROR with err when the queue file could
+ * not be read. */
+enum agent_copy_result agent_copy_content(struct agent_delivery *d,
                        int (*write)(void *ctx, const void *data, size_t len),
                        void *ctx, struct buf *err);
 
@@ -116,13 +128,6 @@ int agent_copy_content(struct agent_delivery *d,
  * as Postfix writes it). */
 void agent_leading_lines(const struct agent_delivery *d, const char *address,
                          struct buf *out);
-
-/* Switches the effective uid/gid (and the supplementary groups, to gid
- * alone) to a mailbox owner; agent_restore_eugid goes back to root.
- * Both do nothing when the process is not root. Failures are fatal:
- * a half-switched process must not go on. */
-void agent_set_eugid(uid_t uid, gid_t gid);
-void agent_restore_eugid(void);
 
 /* Postfix's lookup order for an address in a table search list: the
  * whole address, then (fixed-string tables only) the address without

@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "base/fsync_dir.h"
 #include "base/fsync_group.h"
 #include "storage/maildir.h"
 #include "storage/mbox.h"
 #include "base/mem.h"
+#include "base/privs.h"
 #include "base/str.h"
 #include "base/timeconv.h"
 
@@ -31,11 +33,12 @@ static int copy_write(void *ctx, const void *data, size_t len)
 
 /* Opens the Maildir copy and writes the content into it. Returns the
  * delivery (NULL when the open failed: st says why) and sets *copy_rc to
- * 0 or, when the queue file could not be read, -2 (the copy is then
+ * AGENT_COPY_DONE or, when the queue file could not be read,
+ * AGENT_COPY_QUEUE_ERROR (the copy is then
  * already abandoned and NULL returned). */
 static struct maildir_delivery *
 write_maildir_copy(struct agent_delivery *d, const struct agent_mailbox *m,
-                   const char *leading, struct store_status *st, int *copy_rc,
+                   const char *leading, struct store_status *st, enum agent_copy_result *copy_rc,
                    struct buf *err)
 {
     struct maildir_options opts;
@@ -44,24 +47,24 @@ write_maildir_copy(struct agent_delivery *d, const struct agent_mailbox *m,
     opts.size_limit = m->size_limit;
     /* Enforce a maildirsize that Dovecot (or maildirmake -q) set. */
     opts.quota.mode = MAILDIR_QUOTA_FROM_FILE;
-    *copy_rc = 0;
+    *copy_rc = AGENT_COPY_DONE;
     struct copy_target t = {maildir_delivery_open(&opts, leading, st), NULL};
     if (t.maildir == NULL)
         return NULL;
     *copy_rc = agent_copy_content(d, copy_write, &t, err);
-    if (*copy_rc == -2) {
+    if (*copy_rc == AGENT_COPY_QUEUE_ERROR) {
         maildir_delivery_abort(t.maildir);
         return NULL;
     }
     return t.maildir;
 }
 
-int agent_mailbox_write(struct agent_delivery *d, const struct agent_mailbox *m,
+enum agent_copy_result agent_mailbox_write(struct agent_delivery *d, const struct agent_mailbox *m,
                         struct store_status *st, struct buf *err)
 {
     struct buf leading = BUF_INIT;
     struct copy_target t = {NULL, NULL};
-    int copy_rc = 0;
+    enum agent_copy_result copy_rc = AGENT_COPY_DONE;
     agent_leading_lines(d, m->recipient, &leading);
     if (str_has_suffix(m->path, "/")) {
         t.maildir =
@@ -85,14 +88,15 @@ int agent_mailbox_write(struct agent_delivery *d, const struct agent_mailbox *m,
         t.mbox = mbox_delivery_open(&opts, buf_cstr(&leading), st);
         if (t.mbox) {
             copy_rc = agent_copy_content(d, copy_write, &t, err);
-            if (copy_rc == -2)
+            if (copy_rc == AGENT_COPY_QUEUE_ERROR)
                 mbox_delivery_abort(t.mbox);
             else
                 mbox_delivery_commit(t.mbox);
         }
     }
     buf_free(&leading);
-    return copy_rc == -2 ? -2 : 0;
+    return copy_rc == AGENT_COPY_QUEUE_ERROR ? AGENT_COPY_QUEUE_ERROR
+                                            : AGENT_COPY_DONE;
 }
 
 /* ---- copies that wait for one shared sync ---- */
@@ -113,7 +117,7 @@ struct agent_mailbox_batch {
     agent_mailbox_report_fn report;
 };
 
-int agent_mailbox_write_batched(struct agent_delivery *d, size_t i,
+enum agent_copy_result agent_mailbox_write_batched(struct agent_delivery *d, size_t i,
                                 const struct agent_mailbox *m,
                                 agent_mailbox_report_fn report,
                                 struct store_status *st, struct buf *err)
@@ -121,7 +125,7 @@ int agent_mailbox_write_batched(struct agent_delivery *d, size_t i,
     if (!str_has_suffix(m->path, "/") || d->req->rcpt_count < 2)
         return agent_mailbox_write(d, m, st, err);
     struct buf leading = BUF_INIT;
-    int copy_rc = 0;
+    enum agent_copy_result copy_rc = AGENT_COPY_DONE;
     agent_leading_lines(d, m->recipient, &leading);
     struct maildir_delivery *md =
         write_maildir_copy(d, m, buf_cstr(&leading), st, &copy_rc, err);
@@ -129,7 +133,7 @@ int agent_mailbox_write_batched(struct agent_delivery *d, size_t i,
     if (md == NULL)
         return copy_rc;
     if (maildir_delivery_prepare(md) != STORE_OK)
-        return 0; /* st has the outcome */
+        return AGENT_COPY_DONE; /* st has the outcome */
     if (d->batch == NULL)
         d->batch = xcalloc(1, sizeof(*d->batch));
     struct agent_mailbox_batch *b = d->batch;
@@ -147,7 +151,7 @@ int agent_mailbox_write_batched(struct agent_delivery *d, size_t i,
     /* The delivery reports through its own status from now on. */
     store_status_init(&c->status);
     maildir_delivery_set_status(md, &c->status);
-    return 1;
+    return AGENT_COPY_WAITING;
 }
 
 /* Opens and fsyncs each distinct new/ directory of the live copies;
@@ -186,7 +190,7 @@ static void sync_new_dirs(struct agent_mailbox_batch *b, int *errs)
     fsync_group(open_fds, open_errs, open_count);
     for (size_t n = 0; n < open_count; n++) {
         int e = open_errs[n];
-        dir_errs[open_index[n]] = store_dir_sync_unsupported(e) ? 0 : e;
+        dir_errs[open_index[n]] = fsync_dir_unsupported(e) ? 0 : e;
         close(open_fds[n]);
     }
     for (size_t k = 0; k < b->count; k++)
@@ -214,18 +218,18 @@ void agent_mailbox_flush(struct agent_delivery *d)
     fsync_group(fds, errs, b->count);
     for (size_t k = 0; k < b->count; k++) {
         struct pending_copy *c = b->copies[k];
-        agent_set_eugid(c->uid, c->gid);
+        privs_effective_set(PRIVS_THREAD, c->uid, c->gid);
         if (maildir_delivery_publish(c->maildir, errs[k]) != STORE_OK)
             c->maildir = NULL; /* freed; the status says why */
-        agent_restore_eugid();
+        privs_effective_restore(PRIVS_THREAD);
     }
     sync_new_dirs(b, errs);
     for (size_t k = 0; k < b->count; k++) {
         struct pending_copy *c = b->copies[k];
         if (c->maildir) {
-            agent_set_eugid(c->uid, c->gid);
+            privs_effective_set(PRIVS_THREAD, c->uid, c->gid);
             maildir_delivery_finish(c->maildir, errs[k], NULL);
-            agent_restore_eugid();
+            privs_effective_restore(PRIVS_THREAD);
             c->maildir = NULL;
         }
         b->report(d, c->rcpt, &c->status);

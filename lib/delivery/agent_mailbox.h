@@ -26,9 +26,9 @@ struct agent_mailbox {
 
 /* Writes the copy (Return-Path:, Delivered-To:, then the content) with
  * the process's current effective ids. st receives the store outcome.
- * Returns 0, or -2 when the queue file could not be read (err says why;
- * nothing was left in the mailbox). */
-int agent_mailbox_write(struct agent_delivery *d, const struct agent_mailbox *m,
+ * Returns AGENT_COPY_DONE, or AGENT_COPY_QUEUE_ERROR when the queue file
+ * could not be read (err says why; nothing was left in the mailbox). */
+enum agent_copy_result agent_mailbox_write(struct agent_delivery *d, const struct agent_mailbox *m,
                         struct store_status *st, struct buf *err);
 
 /* Reports the outcome of recipient i's copy (st), as the caller would
@@ -39,11 +39,12 @@ typedef void (*agent_mailbox_report_fn)(struct agent_delivery *d, size_t i,
 /* As agent_mailbox_write, but a Maildir copy for a request with several
  * recipients stops before its syncs and waits for agent_mailbox_flush,
  * which syncs every waiting copy together (lib/base/fsync_group.h) and then
- * calls report for each. Returns 1 when the copy waits (report comes
- * later; st is not used), else what agent_mailbox_write returns (st has
+ * calls report for each. Returns AGENT_COPY_WAITING when the copy waits
+ * (report comes later; st is not used), else what agent_mailbox_write
+ * returns (st has
  * the outcome now). m->uid and m->gid are the ids the copy was written
  * with; flush switches to them to finish it. */
-int agent_mailbox_write_batched(struct agent_delivery *d, size_t i,
+enum agent_copy_result agent_mailbox_write_batched(struct agent_delivery *d, size_t i,
                                 const struct agent_mailbox *m,
                                 agent_mailbox_report_fn report,
                                 struct store_status *st, struct buf *err);

@@ -487,7 +487,8 @@ static void apply_privileges(void)
         char extra;
         if (sscanf(unpriv, "%lu:%lu%c", &uid, &gid, &extra) != 2)
             log_fatal("bad %s: %s", MASTER_UNPRIV_ENV, unpriv);
-        if (privs_drop_ids((uid_t)uid, (gid_t)gid, NULL, &err) < 0)
+        if (privs_drop_ids((uid_t)uid, (gid_t)gid, NULL, &err) ==
+            PRIVS_DROP_FAILED)
             log_fatal("%s", buf_cstr(&err));
     }
     buf_free(&err);

@@ -17,6 +17,8 @@
 #include "config/config.h"
 #include "base/mem.h"
 #include "config/params.h"
+#include "base/expand.h"
+#include "base/file_read.h"
 
 /* A template file is written by people; past this it is a mistake. */
 #define TEMPLATE_FILE_MAX (1024 * 1024)
@@ -374,34 +376,8 @@ int bounce_templates_parse(struct bounce_templates *ts, const char *text,
 int bounce_templates_load(struct bounce_templates *ts, const char *path,
                           void (*warn)(const char *message), struct buf *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        buf_appendf(err, "open %s: %s", path, strerror(errno));
-        return -1;
-    }
     struct buf data = BUF_INIT;
-    char chunk[8192];
-    int status = 0;
-    for (;;) {
-        ssize_t got = read(fd, chunk, sizeof(chunk));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            buf_appendf(err, "read %s: %s", path, strerror(errno));
-            status = -1;
-            break;
-        }
-        if (got == 0)
-            break;
-        if (data.len + (size_t)got > TEMPLATE_FILE_MAX) {
-            buf_appendf(err, "%s: larger than %d bytes", path,
-                        TEMPLATE_FILE_MAX);
-            status = -1;
-            break;
-        }
-        buf_append(&data, chunk, (size_t)got);
-    }
-    close(fd);
+    int status = file_read(path, TEMPLATE_FILE_MAX, &data, err);
     if (status == 0)
         status = bounce_templates_parse(ts, data.data ? data.data : "",
                                         data.len, path, warn, err);
@@ -454,34 +430,26 @@ void bounce_templates_dump(const struct bounce_templates *ts, struct buf *out)
     }
 }
 
-static int name_char(int c)
+static void note_undefined(void *ctx, const char *name, size_t len)
 {
-    return isalnum(c) || c == '_';
+    char **first = ctx;
+    if (*first)
+        return;
+    char *copy = xstrndup(name, len);
+    if (param_find(copy) == NULL && !config_is_set(copy))
+        *first = copy;
+    else
+        free(copy);
 }
 
 /* The first $name in line that is neither a parameter nor set, or
  * NULL (a fresh string otherwise). */
 static char *undefined_name(const char *line)
 {
-    for (const char *p = line; (p = strchr(p, '$')) != NULL;) {
-        p++;
-        if (*p == '$') {
-            p++;
-            continue;
-        }
-        if (*p == '{' || *p == '(')
-            p++;
-        const char *start = p;
-        while (name_char((unsigned char)*p))
-            p++;
-        if (p == start)
-            continue;
-        char *name = xstrndup(start, (size_t)(p - start));
-        if (param_find(name) == NULL && !config_is_set(name))
-            return name;
-        free(name);
-    }
-    return NULL;
+    char *first = NULL;
+    expand_list_names(line, strlen(line), &expand_syntax_names,
+                      note_undefined, &first);
+    return first;
 }
 
 /* $delay_warning_time_hours and friends, and the per-message values of

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/file_read.h"
 #include "base/mem.h"
 
 /* Field names, in the order the writer emits them. */
@@ -408,28 +409,12 @@ enum defer_log_result defer_log_read(const char *queue_directory,
         result = DEFER_LOG_CORRUPT;
         goto out;
     }
-    /* Read at most one byte past the limit: a file that grows while we
-     * read is still bounded, and seen as too large. */
-    size_t limit = (size_t)DEFER_LOG_MAX_SIZE + 1;
-    buf_reserve(&data, (size_t)st.st_size + 1);
-    for (;;) {
-        if (data.len >= limit)
-            break;
-        buf_reserve(&data, 65536);
-        size_t room = data.cap - data.len - 1;
-        if (room > limit - data.len)
-            room = limit - data.len;
-        ssize_t got = read(fd, data.data + data.len, room);
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            buf_appendf(err, "read %s: %s", buf_cstr(&path), strerror(errno));
-            goto out;
-        }
-        if (got == 0)
-            break;
-        data.len += (size_t)got;
-        data.data[data.len] = '\0';
+    /* A file that grew past the limit since the fstat is seen as too
+     * large (EFBIG), not read whole. */
+    if (file_read_fd(fd, buf_cstr(&path), DEFER_LOG_MAX_SIZE, &data, err) < 0) {
+        if (errno == EFBIG)
+            result = DEFER_LOG_CORRUPT;
+        goto out;
     }
     result = defer_log_parse(data.data ? data.data : "", data.len, out, err);
     if (result == DEFER_LOG_CORRUPT) {

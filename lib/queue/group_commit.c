@@ -14,6 +14,7 @@
  * had nearly one of its own). The wait is bounded: once as many files
  * wait as there are threads, the sync starts anyway, so a steady stream
  * of new files cannot hold it back. A lone message never waits. */
+#include "base/fsync_dir.h"
 #include "queue/group_commit.h"
 
 #include <errno.h>
@@ -116,7 +117,7 @@ static void sync_batch(struct gc_job *batch)
         if (seen)
             continue;
         struct buf err = BUF_INIT;
-        if (qfile_sync_dir(job->dir, &err) < 0) {
+        if (fsync_dir(job->dir, &err) < 0) {
             for (struct gc_job *j = job; j; j = j->next)
                 if (j->status == 0 && strcmp(j->dir, job->dir) == 0) {
                     j->status = -1;

@@ -368,19 +368,3 @@ enum qfile_result qfile_patch_warn_time(int fd, uint64_t warn_time,
     return pwrite_exact(fd, field, sizeof(field), QFILE_OFF_WARN_TIME, sync,
                         err);
 }
-
-int qfile_sync_dir(const char *dir, struct buf *err)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        buf_appendf(err, "open directory %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    if (fsync(fd) < 0) {
-        buf_appendf(err, "fsync directory %s: %s", dir, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    close(fd);
-    return 0;
-}

@@ -158,8 +158,4 @@ enum qfile_result qfile_patch_flags(int fd, uint32_t flags,
 enum qfile_result qfile_patch_warn_time(int fd, uint64_t warn_time,
                                         enum qfile_sync sync, struct buf *err);
 
-/* fsyncs a directory, making renames into it durable; -1 with err. One
- * call covers every rename made into the directory before it. */
-int qfile_sync_dir(const char *dir, struct buf *err);
-
 #endif

@@ -11,7 +11,7 @@
  *   (more recipients may follow, e.g. for sendmail -t)
  *   qfile_writer_finish(w, err);            end record, fdatasync(file)
  *   qfile_writer_commit(w, err);            rename to DIR/QUEUEID
- *   qfile_sync_dir(dir, err);               fsync(dir): may be shared by
+ *   fsync_dir(dir, err);                   fsync(dir): may be shared by
  *                                           many commits (group commit)
  *   qfile_writer_free(w);
  *
@@ -85,7 +85,7 @@ int qfile_writer_content_end(struct qfile_writer *w, struct buf *err);
  * that does only this slow step. */
 int qfile_writer_finish(struct qfile_writer *w, struct buf *err);
 /* Renames the finished file to DIR/QUEUEID without replacing anything.
- * The rename is durable only after qfile_sync_dir(DIR). */
+ * The rename is durable only after fsync_dir(DIR) (base/fsync_dir.h). */
 int qfile_writer_commit(struct qfile_writer *w, struct buf *err);
 /* Renames the finished file to path (in the same file system),
  * replacing whatever is there in one atomic step: the requeue step

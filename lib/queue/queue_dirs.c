@@ -1,5 +1,6 @@
 /* queue_dirs.c: queue subdirectory names, safe paths, moves (see
  * queue_dirs.h). */
+#include "base/fsync_dir.h"
 #include "queue/queue_dirs.h"
 #include "queue/qfile_pool.h"
 
@@ -66,7 +67,7 @@ int queue_dir_sync(const char *queue_directory, enum queue_name queue,
 {
     struct buf dir = BUF_INIT;
     queue_dir_path(&dir, queue_directory, queue);
-    int result = qfile_sync_dir(buf_cstr(&dir), err);
+    int result = fsync_dir(buf_cstr(&dir), err);
     buf_free(&dir);
     return result;
 }

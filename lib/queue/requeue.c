@@ -1,6 +1,7 @@
 /* requeue.c: a requeued message from maildrop/ through the intake
  * rewriting into a new queue file that replaces the old one (see
  * requeue.h for the steps and why a crash at any of them is safe). */
+#include "base/fsync_dir.h"
 #include "queue/requeue.h"
 
 #include <errno.h>
@@ -107,7 +108,7 @@ static enum requeue_result rewrite_in_place(struct rewrite *rw,
     snprintf(new_qid, QID_BUF_SIZE, "%s", qfile_writer_qid(w));
     /* The replacement is what counts; make it durable before the file
      * moves on (journaling file systems would order it anyway). */
-    if (qfile_sync_dir(dir.data, err) < 0)
+    if (fsync_dir(dir.data, err) < 0)
         log_warn("%s: %s", qid, buf_cstr(err));
     buf_reset(err);
     log_info("%s: uid=%ld from=<%s> orig_id=%s", new_qid, (long)h->st.st_uid,

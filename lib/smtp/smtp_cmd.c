@@ -136,23 +136,26 @@ const char *smtp_verb_name(enum smtp_verb verb)
     return "UNKNOWN";
 }
 
-/* Parses 1..19 decimal digits; -1 bad syntax, -2 too large. */
-static int parse_count(const char *text, size_t len, unsigned long long *out)
+enum count_parse { COUNT_OK, COUNT_BAD_SYNTAX, COUNT_TOO_LARGE };
+
+/* Parses 1..19 decimal digits (at most 2^63 - 1). */
+static enum count_parse parse_count(const char *text, size_t len,
+                                    unsigned long long *out)
 {
     unsigned long long value = 0;
     if (len == 0)
-        return -1;
+        return COUNT_BAD_SYNTAX;
     for (size_t i = 0; i < len; i++)
         if (text[i] < '0' || text[i] > '9')
-            return -1;
+            return COUNT_BAD_SYNTAX;
     if (len > 19)
-        return -2;
+        return COUNT_TOO_LARGE;
     for (size_t i = 0; i < len; i++)
         value = value * 10 + (unsigned long long)(text[i] - '0');
     if (value > 0x7fffffffffffffffull)
-        return -2;
+        return COUNT_TOO_LARGE;
     *out = value;
-    return 0;
+    return COUNT_OK;
 }
 
 static int keyword_is(const char *text, size_t len, const char *keyword)
@@ -233,10 +236,10 @@ static int parse_param(struct smtp_cmd *cmd, const char *word, size_t len,
 
     if (is_mail && KEY("SIZE") && value) {
         ONCE(SMTP_PARAM_SIZE, "SIZE");
-        rc = parse_count(value, value_len, &cmd->size);
-        if (rc == -1)
+        enum count_parse size_rc = parse_count(value, value_len, &cmd->size);
+        if (size_rc == COUNT_BAD_SYNTAX)
             return fail(cmd, 501, "5.5.4 Bad message size syntax");
-        if (rc == -2)
+        if (size_rc == COUNT_TOO_LARGE)
             return fail(cmd, 552, "5.3.4 Message size exceeds file system imposed limit");
         return 0;
     }
@@ -456,7 +459,8 @@ static int parse_path_command(struct smtp_cmd *cmd, struct cursor *cur,
 static int parse_bdat(struct smtp_cmd *cmd, struct cursor *cur)
 {
     size_t stop = word_end(cur);
-    if (parse_count(cur->p + cur->pos, stop - cur->pos, &cmd->chunk_size) < 0)
+    if (parse_count(cur->p + cur->pos, stop - cur->pos, &cmd->chunk_size) !=
+        COUNT_OK)
         return fail(cmd, 501, "5.5.4 Syntax: BDAT count [LAST]");
     cur->pos = stop;
     skip_ws(cur);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/fsync_dir.h"
 #include "base/mem.h"
 #include "base/str.h"
 
@@ -160,7 +161,7 @@ static int create_subdirs(const char *dir, mode_t mode, struct buf *failed)
             break;
         }
     }
-    if (rc == 0 && created && store_fsync_dir(dir) < 0) {
+    if (rc == 0 && created && fsync_dir(dir, NULL) < 0) {
         buf_set_str(failed, dir);
         rc = -1;
     }
@@ -201,16 +202,21 @@ int maildir_create(const struct maildir_options *opts,
         }
         if (create_subdirs(buf_cstr(&path), dir_mode, &failed) < 0)
             goto fail;
-        /* Courier and Dovecot mark a Maildir++ folder with this file. */
+        /* Courier and Dovecot mark a Maildir++ folder with this file.
+         * Created, never opened when it exists: whatever is there (a
+         * symlink planted by the mailbox owner, say) is left alone and
+         * never followed. */
         buf_append_str(&path, "/maildirfolder");
-        int fd =
-            open(buf_cstr(&path), O_WRONLY | O_CREAT | O_CLOEXEC, file_mode);
-        if (fd < 0) {
+        int fd = open(buf_cstr(&path),
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      file_mode);
+        if (fd < 0 && errno != EEXIST) {
             buf_set_str(&failed, buf_cstr(&path));
             goto fail;
         }
-        close(fd);
-        if (store_fsync_dir(opts->path) < 0) {
+        if (fd >= 0)
+            close(fd);
+        if (fd >= 0 && fsync_dir(opts->path, NULL) < 0) {
             buf_set_str(&failed, opts->path);
             goto fail;
         }
@@ -551,7 +557,7 @@ enum store_result maildir_delivery_commit(struct maildir_delivery *d,
     if (r != STORE_OK)
         return r;
     struct buf new_dir = BUF_INIT;
-    err = store_fsync_dir(maildir_delivery_new_dir(d, &new_dir)) < 0 ? errno
+    err = fsync_dir(maildir_delivery_new_dir(d, &new_dir), NULL) < 0 ? errno
                                                                       : 0;
     buf_free(&new_dir);
     return maildir_delivery_finish(d, err, final_path);

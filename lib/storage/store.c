@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fsync_dir.h"
 #include "base/mem.h"
 
 void store_status_init(struct store_status *st)
@@ -212,26 +213,6 @@ int store_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-int store_dir_sync_unsupported(int err)
-{
-    /* Some file systems cannot fsync a directory. */
-    return err == EINVAL || err == EROFS;
-}
-
-int store_fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    int saved = errno;
-    close(fd);
-    if (rc < 0 && store_dir_sync_unsupported(saved))
-        rc = 0;
-    errno = saved;
-    return rc;
-}
-
 /* Returns the length of the parent of path[0..len), 0 when none. */
 static size_t parent_len(const char *path, size_t len)
 {
@@ -251,7 +232,7 @@ static int mkdir_durable(const char *path, mode_t mode)
     if (mkdir(path, mode) == 0) {
         size_t plen = parent_len(path, strlen(path));
         char *parent = plen ? xstrndup(path, plen) : xstrdup(".");
-        int rc = store_fsync_dir(parent);
+        int rc = fsync_dir(parent, NULL);
         int saved = errno;
         free(parent);
         errno = saved;

@@ -80,13 +80,6 @@ void store_filter_finish(struct store_filter *f, struct buf *out);
 /* Writes all of data, retrying short writes and EINTR: 0, or -1 with
  * errno set. */
 int store_write_all(int fd, const void *data, size_t len);
-/* fsync()s a directory so the entries created in it are durable: 0, or
- * -1 with errno set. */
-int store_fsync_dir(const char *path);
-/* 1 when a directory fsync failed with err only because the file system
- * cannot sync directories (their entries are then as durable as they
- * get): callers count it as success. */
-int store_dir_sync_unsupported(int err);
 /* Creates path and any missing parents with mode (like mkdir -p), then
  * fsyncs each parent in which it created an entry. 0 when path exists
  * as a directory afterwards, else -1 with errno set. */

@@ -3,13 +3,16 @@
 #include "tables/alias_file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tables/dict.h"
 #include "base/mem.h"
+#include "base/file_read.h"
 
 static int is_blank(char c)
 {
@@ -252,26 +255,22 @@ long alias_file_build(const char *spec, struct buf *err)
         return -1;
     }
     const char *source = colon + 1;
-    FILE *fp = fopen(source, "r");
-    if (fp == NULL) {
-        buf_appendf(err, "open %s: %s", source, strerror(errno));
+    int fd = open(source, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        buf_appendf(err, "%s: cannot open: %s", source, strerror(errno));
         return -1;
     }
     struct stat st;
-    if (fstat(fileno(fp), &st) < 0) {
-        buf_appendf(err, "stat %s: %s", source, strerror(errno));
-        fclose(fp);
+    if (fstat(fd, &st) < 0) {
+        buf_appendf(err, "%s: cannot stat: %s", source, strerror(errno));
+        close(fd);
         return -1;
     }
     struct buf text = BUF_INIT;
-    char chunk[65536];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-        buf_append(&text, chunk, got);
-    int read_error = ferror(fp);
-    fclose(fp);
-    if (read_error) {
-        buf_appendf(err, "read %s: I/O error", source);
+    int read_status = file_read_fd(fd, source, DICT_SOURCE_MAX_SIZE, &text,
+                                   err);
+    close(fd);
+    if (read_status < 0) {
         buf_free(&text);
         return -1;
     }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tables/dict_impl.h"
+#include "base/fsync_dir.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/str.h"
@@ -455,9 +456,9 @@ void dict_set_mode(struct dict *d, unsigned mode)
     d->mode = mode & 07777;
 }
 
-static int dict_fsync_path(const char *path, int flags, struct buf *err)
+static int dict_fsync_file(const char *path, struct buf *err)
 {
-    int fd = open(path, flags | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fsync(fd) < 0) {
         buf_appendf(err, "fsync %s: %s", path, strerror(errno));
         if (fd >= 0)
@@ -477,7 +478,7 @@ int dict_commit(struct dict *d, struct buf *err)
     int status = d->type->wclose(d, 1, err);
     d->impl = NULL;
     if (status == 0)
-        status = dict_fsync_path(d->temp_path, O_RDONLY, err);
+        status = dict_fsync_file(d->temp_path, err);
     if (status == 0 && chmod(d->temp_path, d->mode) < 0) {
         buf_appendf(err, "chmod %s: %s", d->temp_path, strerror(errno));
         status = -1;
@@ -491,16 +492,7 @@ int dict_commit(struct dict *d, struct buf *err)
         unlink(d->temp_path);
     } else {
         /* The rename is durable only once the directory is on disk. */
-        char *dir = xstrdup(d->path);
-        char *slash = strrchr(dir, '/');
-        if (slash == dir)
-            slash[1] = 0;
-        else if (slash)
-            *slash = 0;
-        else
-            strcpy(dir, ".");
-        status = dict_fsync_path(dir, O_RDONLY | O_DIRECTORY, err);
-        free(dir);
+        status = fsync_parent_dir(d->path, err);
     }
     free(d->temp_path);
     d->temp_path = NULL;
@@ -533,33 +525,4 @@ void dict_close(struct dict *d)
     buf_free(&d->error);
     buf_free(&d->key);
     free(d);
-}
-
-/* ---- helpers shared by backends ---- */
-
-int dict_read_file(const char *path, struct buf *out, struct buf *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        buf_appendf(err, "open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    buf_reset(out);
-    for (;;) {
-        buf_reserve(out, 65536);
-        ssize_t got = read(fd, out->data + out->len, out->cap - out->len - 1);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            buf_appendf(err, "read %s: %s", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        if (got == 0)
-            break;
-        out->len += (size_t)got;
-        out->data[out->len] = 0;
-    }
-    close(fd);
-    return 0;
 }

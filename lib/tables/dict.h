@@ -25,6 +25,11 @@
 enum dict_result { DICT_FOUND, DICT_NOTFOUND, DICT_ERROR };
 
 /* Flags for dict_open (bitwise or). */
+/* The largest table source read whole (texthash, regexp, pcre, cidr,
+ * aliases and postmap input): far above any real table, low enough that
+ * a runaway file (or /dev/zero) ends in a clear error. */
+#define DICT_SOURCE_MAX_SIZE ((size_t)1 << 30)
+
 #define DICT_FLAG_NO_FOLD 0x0001   /* keep key case (postmap -f) */
 #define DICT_FLAG_NO_REGSUB 0x0002 /* regexp/pcre: refuse $N in results
                                       (results that become a path or a

@@ -18,6 +18,7 @@
 
 #include "tables/dict_impl.h"
 #include "base/mem.h"
+#include "base/file_read.h"
 
 enum dict_cidr_kind { CIDR_MATCH, CIDR_IF, CIDR_ENDIF };
 
@@ -240,7 +241,7 @@ static int dict_cidr_load_text(struct dict *d, const char *text, size_t len,
 static int dict_cidr_load(struct dict *d, struct buf *err)
 {
     struct buf text = BUF_INIT;
-    int status = dict_read_file(d->path, &text, err);
+    int status = file_read(d->path, DICT_SOURCE_MAX_SIZE, &text, err);
     if (status == 0)
         status = dict_cidr_load_text(d, text.data, text.len, err);
     buf_free(&text);

@@ -76,9 +76,6 @@ struct dict {
 
 /* Shared helpers for backends. */
 
-/* Reads a whole file into out. 0, or -1 with "path: strerror" in err. */
-int dict_read_file(const char *path, struct buf *out, struct buf *err);
-
 /* Logical-line reader for every text table format: comments (first
  * non-blank '#'), blank lines, and continuation lines (starting with
  * whitespace) joined to the line before. A NUL byte in the text is an

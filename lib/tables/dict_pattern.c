@@ -11,6 +11,8 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/expand.h"
+#include "base/file_read.h"
 
 enum dict_rule_kind { RULE_MATCH, RULE_IF, RULE_ENDIF };
 
@@ -57,6 +59,61 @@ static struct dict_rule *dict_pattern_add(struct dict_pattern *p)
     return rule;
 }
 
+struct result_check {
+    const struct dict *d;
+    const struct dict_rule *rule;
+    const char *result;
+    int lineno;
+    struct buf *err;
+};
+
+/* One $N of a result template, checked at load (base/expand.h's walk). */
+static enum expand_step check_group_ref(void *arg, const struct expand_ref *ref,
+                                        struct buf *scratch)
+{
+    (void)scratch;
+    const struct result_check *c = arg;
+    const struct dict *d = c->d;
+    if (ref->bracket &&
+        (!ref->closed || ref->name_len == 0 || ref->name_len != ref->inner_len)) {
+        buf_appendf(c->err, "%s, line %d: bad substitution in \"%s\": "
+                            "expected ${number}",
+                    d->name, c->lineno, c->result);
+        return EXPAND_STOP;
+    }
+    if (ref->name_len == 0) {
+        if (isalpha((unsigned char)ref->next) || ref->next == '_') {
+            buf_appendf(c->err, "%s, line %d: non-numeric substitution "
+                                "\"$%c...\" in \"%s\"",
+                        d->name, c->lineno, ref->next, c->result);
+            return EXPAND_STOP;
+        }
+        return EXPAND_CONTINUE; /* a lone '$' is literal */
+    }
+    if (d->flags & DICT_FLAG_NO_REGSUB) {
+        buf_appendf(c->err, "%s, line %d: $number substitution is not "
+                            "allowed in this table (its result may become "
+                            "a path or a command)",
+                    d->name, c->lineno);
+        return EXPAND_STOP;
+    }
+    if (c->rule->negate) {
+        buf_appendf(c->err, "%s, line %d: $number substitution in the "
+                            "result of a negated pattern",
+                    d->name, c->lineno);
+        return EXPAND_STOP;
+    }
+    long index = ref->name_len > 6 ? 1000000 : strtol(ref->name, NULL, 10);
+    if (index > c->rule->groups) {
+        buf_appendf(c->err, "%s, line %d: substitution $%ld is out of "
+                            "range (the pattern has %d group%s)",
+                    d->name, c->lineno, index, c->rule->groups,
+                    c->rule->groups == 1 ? "" : "s");
+        return EXPAND_STOP;
+    }
+    return EXPAND_CONTINUE;
+}
+
 /* Checks a result template: $N within the pattern's groups, no $N in
  * negated rules or where substitution is refused. */
 static int dict_pattern_check_result(const struct dict *d,
@@ -64,62 +121,13 @@ static int dict_pattern_check_result(const struct dict *d,
                                      const char *result, int lineno,
                                      struct buf *err)
 {
-    for (const char *s = result; *s; s++) {
-        if (*s != '$')
-            continue;
-        if (s[1] == '$') {
-            s++;
-            continue;
-        }
-        const char *num = s + 1;
-        char close = 0;
-        if (*num == '{')
-            close = '}';
-        else if (*num == '(')
-            close = ')';
-        if (close)
-            num++;
-        size_t digits = strspn(num, "0123456789");
-        if (close) {
-            if (num[digits] != close || digits == 0) {
-                buf_appendf(err, "%s, line %d: bad substitution in \"%s\": "
-                                 "expected ${number}",
-                            d->name, lineno, result);
-                return -1;
-            }
-        } else if (digits == 0) {
-            if (isalpha((unsigned char)*num) || *num == '_') {
-                buf_appendf(err, "%s, line %d: non-numeric substitution "
-                                 "\"$%c...\" in \"%s\"",
-                            d->name, lineno, *num, result);
-                return -1;
-            }
-            continue; /* a lone '$' is literal */
-        }
-        if (d->flags & DICT_FLAG_NO_REGSUB) {
-            buf_appendf(err, "%s, line %d: $number substitution is not "
-                             "allowed in this table (its result may become "
-                             "a path or a command)",
-                        d->name, lineno);
-            return -1;
-        }
-        if (rule->negate) {
-            buf_appendf(err, "%s, line %d: $number substitution in the "
-                             "result of a negated pattern",
-                        d->name, lineno);
-            return -1;
-        }
-        long index = digits > 6 ? 1000000 : strtol(num, NULL, 10);
-        if (index > rule->groups) {
-            buf_appendf(err, "%s, line %d: substitution $%ld is out of "
-                             "range (the pattern has %d group%s)",
-                        d->name, lineno, index, rule->groups,
-                        rule->groups == 1 ? "" : "s");
-            return -1;
-        }
-        s = num + digits - 1 + (close ? 1 : 0);
-    }
-    return 0;
+    struct result_check check = {d, rule, result, lineno, err};
+    struct buf scratch = BUF_INIT;
+    enum expand_step step = expand_walk(result, strlen(result),
+                                        &expand_syntax_groups,
+                                        check_group_ref, &check, &scratch);
+    buf_free(&scratch);
+    return step == EXPAND_STOP ? -1 : 0;
 }
 
 /* Parses "!/pattern/flags" at *pos; compiles it into rule. */
@@ -280,7 +288,7 @@ int dict_pattern_load(struct dict *d, const struct dict_pattern_engine *engine,
                       struct buf *err)
 {
     struct buf text = BUF_INIT;
-    int status = dict_read_file(d->path, &text, err);
+    int status = file_read(d->path, DICT_SOURCE_MAX_SIZE, &text, err);
     if (status == 0)
         status = dict_pattern_load_text(d, engine, text.data, text.len, err);
     buf_free(&text);
@@ -293,38 +301,38 @@ void dict_pattern_release(struct dict *d)
     d->impl = NULL;
 }
 
+struct group_values {
+    const char *subject;
+    const size_t *ovector;
+    int groups;
+};
+
+/* One $N of a checked result template: the text group N captured. */
+static enum expand_step put_group(void *arg, const struct expand_ref *ref,
+                                  struct buf *value)
+{
+    const struct group_values *g = arg;
+    if (ref->name_len == 0) {
+        buf_append_char(value, '$'); /* a lone '$' is literal */
+        return EXPAND_CONTINUE;
+    }
+    long index = strtol(ref->name, NULL, 10); /* checked at load */
+    if (index <= g->groups && g->ovector[2 * index] != DICT_PATTERN_UNSET &&
+        g->ovector[2 * index + 1] >= g->ovector[2 * index])
+        buf_append(value, g->subject + g->ovector[2 * index],
+                   g->ovector[2 * index + 1] - g->ovector[2 * index]);
+    return EXPAND_CONTINUE;
+}
+
 /* Expands a checked result template with the captures of subject. */
 static void dict_pattern_expand(const char *result, const char *subject,
                                 const size_t *ovector, int groups,
                                 struct buf *value)
 {
+    struct group_values g = {subject, ovector, groups};
     buf_reset(value);
-    for (const char *s = result; *s; s++) {
-        if (*s != '$') {
-            buf_append_char(value, *s);
-            continue;
-        }
-        if (s[1] == '$') {
-            buf_append_char(value, '$');
-            s++;
-            continue;
-        }
-        const char *num = s + 1;
-        int braced = *num == '{' || *num == '(';
-        if (braced)
-            num++;
-        size_t digits = strspn(num, "0123456789");
-        if (digits == 0) {
-            buf_append_char(value, '$');
-            continue;
-        }
-        long index = strtol(num, NULL, 10); /* checked at load */
-        if (index <= groups && ovector[2 * index] != DICT_PATTERN_UNSET &&
-            ovector[2 * index + 1] >= ovector[2 * index])
-            buf_append(value, subject + ovector[2 * index],
-                       ovector[2 * index + 1] - ovector[2 * index]);
-        s = num + digits - 1 + (braced ? 1 : 0);
-    }
+    expand_walk(result, strlen(result), &expand_syntax_groups, put_group, &g,
+                value);
 }
 
 enum dict_result dict_pattern_lookup(struct dict *d, const char *key,

@@ -8,6 +8,7 @@
 #include "tables/dict_impl.h"
 #include "base/mem.h"
 #include "base/str.h"
+#include "base/file_read.h"
 
 static int dict_texthash_add(void *ctx, const char *key, const char *value,
                              int line, struct buf *err)
@@ -37,7 +38,7 @@ static int dict_texthash_load_text(struct dict *d, const char *text,
 static int dict_texthash_load(struct dict *d, struct buf *err)
 {
     struct buf text = BUF_INIT;
-    int status = dict_read_file(d->path, &text, err);
+    int status = file_read(d->path, DICT_SOURCE_MAX_SIZE, &text, err);
     if (status == 0)
         status = dict_texthash_load_text(d, text.data, text.len, err);
     buf_free(&text);

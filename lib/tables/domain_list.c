@@ -11,6 +11,7 @@
 #include "tables/maps.h"
 #include "base/mem.h"
 #include "base/str.h"
+#include "base/file_read.h"
 
 #define DOMAIN_LIST_FILE_MAX (4 * 1024 * 1024) /* bytes of a /file item */
 #define DOMAIN_LIST_ITEMS_MAX 100000
@@ -92,24 +93,13 @@ static int domain_list_read_file(struct domain_list *list, const char *path,
         buf_appendf(err, "%s: %s: files nested too deep", list->title, path);
         return -1;
     }
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL) {
-        buf_appendf(err, "%s: open %s: %s", list->title, path, strerror(errno));
+    struct buf text = BUF_INIT, why = BUF_INIT;
+    if (file_read(path, DOMAIN_LIST_FILE_MAX, &text, &why) < 0) {
+        buf_appendf(err, "%s: %s", list->title, buf_cstr(&why));
+        buf_free(&why);
+        buf_free(&text);
         return -1;
     }
-    struct buf text = BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-        if (text.len + n > DOMAIN_LIST_FILE_MAX) {
-            buf_appendf(err, "%s: %s: file too large", list->title, path);
-            fclose(fp);
-            buf_free(&text);
-            return -1;
-        }
-        buf_append(&text, chunk, n);
-    }
-    fclose(fp);
     /* Drop comments, then treat the rest as one list. */
     struct buf clean = BUF_INIT;
     int in_comment = 0;

@@ -87,6 +87,9 @@ class AgentEnv:
                      nobody.pw_gid)
         self.settings.update(main_cf or {})
         self.proc = None
+        # Descriptors the agent inherits from the test (tests of what a
+        # command delivery may see).
+        self.pass_fds = ()
         testcase.addCleanup(self.cleanup)
         if start:
             self.start()
@@ -106,7 +109,8 @@ class AgentEnv:
             os.unlink(self.socket)
         self.proc = subprocess.Popen(
             [prog(self.agent, self.agent), "-c", self.etc, "-S", self.socket],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            pass_fds=self.pass_fds)
         deadline = time.time() + 10
         while not os.path.exists(self.socket):
             if self.proc.poll() is not None:

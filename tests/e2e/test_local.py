@@ -11,6 +11,7 @@ directory the test may write, are skipped with the reason.
 import os
 import pwd
 import re
+import resource
 import subprocess
 import unittest
 
@@ -192,6 +193,32 @@ class LocalTest(unittest.TestCase):
         self.assertEqual(reply[2][3], "delivered to command: /bin/true")
         self.assertFalse(self.env.is_done(q, "tf@host"))
         self.assertTrue(self.env.is_done(q, "ok@host"))
+
+    def test_command_sees_no_descriptor_of_ours(self):
+        # The agent holds a descriptor numbered high (above the 1024 a
+        # close loop might stop at); the command must see only 0-2.
+        high = 1500
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard <= high:
+            self.skipTest(f"descriptor limit {hard} too low")
+        if soft != resource.RLIM_INFINITY and soft <= high:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (high + 1, hard))
+            self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE,
+                            (soft, hard))
+        fd = os.open(self.env.path("etc", "main.cf"), os.O_RDONLY)
+        os.dup2(fd, high, inheritable=True)
+        os.close(fd)
+        self.addCleanup(os.close, high)
+        self.env.pass_fds = (high,)
+        listing = os.path.join(self.out, "fds.txt")
+        # ls opens /proc/self/fd itself, as the lowest free number: 3.
+        self.write_aliases(
+            f"fds: \"|/bin/sh -c 'ls /proc/self/fd > {listing}'\"\n")
+        self.start()
+        q = self.env.queue_file("s@x.org", ["fds@host"], CONTENT)
+        self.assertEqual(self.env.deliver(q)[0][0], "sent")
+        seen = sorted(int(n) for n in read(listing, "r").split())
+        self.assertEqual(seen, [0, 1, 2, 3])
 
     def test_restricted_commands_and_files(self):
         include = self.env.path("etc", "inc")

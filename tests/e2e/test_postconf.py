@@ -517,7 +517,7 @@ class PostconfTest(unittest.TestCase):
         self.assertIn("undefined $mispeled in failure template", proc.stderr)
         proc = self.run_postconf("-t", os.path.join(self.dir, "missing.cf"), check=False)
         self.assertEqual(proc.returncode, 1)
-        self.assertIn("missing.cf: No such file", proc.stderr)
+        self.assertIn("missing.cf: cannot open: No such file", proc.stderr)
 
     # ---- documentation ----
 

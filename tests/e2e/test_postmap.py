@@ -346,7 +346,8 @@ class PostmapTest(unittest.TestCase):
         bad = self.write("bad", "a.example " + self.path("missing.pem") + "\n")
         r = self.postmap("-F", bad)
         self.assertEqual(r.returncode, 2)
-        self.assertIn("bad, line 1: open " + self.path("missing.pem"), r.stderr)
+        self.assertIn("bad, line 1: " + self.path("missing.pem") + ": cannot open",
+                      r.stderr)
         self.assertFalse(os.path.exists(bad + ".db"))
 
     # ---- UTF-8 (-u, -U) ----

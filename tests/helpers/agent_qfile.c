@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/fsync_dir.h"
 #include "base/buf.h"
 #include "base/mem.h"
 #include "queue/qfile_reader.h"
@@ -64,7 +65,7 @@ int main(int argc, char **argv)
         die("commit", &err);
     char *qid = xstrdup(qfile_writer_qid(w));
     qfile_writer_free(w);
-    if (qfile_sync_dir(argv[1], &err) < 0)
+    if (fsync_dir(argv[1], &err) < 0)
         die("sync", &err);
 
     struct buf path = BUF_INIT;

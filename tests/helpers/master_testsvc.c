@@ -21,7 +21,6 @@
  * as the contract in master_proto.h says. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,6 +30,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/buf.h"
+#include "base/privs.h"
 #include "ipc/master_proto.h"
 
 static int log_fd = -1;
@@ -77,8 +78,9 @@ static void drop_privileges(void)
         unsigned long uid, gid;
         if (sscanf(unpriv, "%lu:%lu", &uid, &gid) != 2)
             _exit(4);
-        gid_t g = (gid_t)gid;
-        if (setgroups(1, &g) < 0 || setgid(g) < 0 || setuid((uid_t)uid) < 0)
+        struct buf err = BUF_INIT;
+        if (privs_drop_ids((uid_t)uid, (gid_t)gid, NULL, &err) ==
+            PRIVS_DROP_FAILED)
             _exit(4);
     }
 }

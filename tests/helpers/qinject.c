@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fsync_dir.h"
 #include "base/buf.h"
 #include "queue/qfile_writer.h"
 
@@ -81,7 +82,7 @@ int main(int argc, char **argv)
             goto fail;
     if (qfile_writer_content_end(w, &err) < 0 ||
         qfile_writer_finish(w, &err) < 0 || qfile_writer_commit(w, &err) < 0 ||
-        qfile_sync_dir(dir.data, &err) < 0)
+        fsync_dir(dir.data, &err) < 0)
         goto fail;
     printf("%s\n", qfile_writer_qid(w));
     qfile_writer_free(w);

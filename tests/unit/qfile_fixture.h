@@ -5,6 +5,7 @@
 #ifndef POSTERN_QFILE_FIXTURE_H
 #define POSTERN_QFILE_FIXTURE_H
 
+#include "base/fsync_dir.h"
 #include "unit.h"
 
 #include <dirent.h>
@@ -131,7 +132,7 @@ static inline char *write_sample(const char *dir, char *qid_out)
         qfile_writer_recipient(w, &r3, &err) < 0 ||
         qfile_writer_warn_time(w, 1763874400, &err) < 0 ||
         qfile_writer_finish(w, &err) < 0 || qfile_writer_commit(w, &err) < 0 ||
-        qfile_sync_dir(dir, &err) < 0;
+        fsync_dir(dir, &err) < 0;
     char *path = NULL;
     if (failed)
         printf("#   writer: %s\n", buf_cstr(&err));

@@ -241,6 +241,36 @@ static void test_creates_parents_and_folders(void)
     scratch_remove(dir);
 }
 
+/* A maildirfolder name planted as a symlink (the mailbox owner can do
+ * that) is left alone: never followed, nothing created where it points. */
+static void test_maildirfolder_symlink_not_followed(void)
+{
+    char *dir = scratch_dir();
+    char *root = path_join(dir, "Maildir");
+    char *folder = path_join(root, ".Sent");
+    char *target = path_join(dir, "elsewhere");
+    char *marker = path_join(folder, "maildirfolder");
+    CHECK_INT(mkdir(root, 0700), 0);
+    CHECK_INT(mkdir(folder, 0700), 0);
+    CHECK_INT(symlink(target, marker), 0);
+    struct maildir_options opts = {.path = root, .folder = "Sent"};
+    struct store_status st;
+    store_status_init(&st);
+    CHECK_INT(deliver(&opts, NULL, "hello\n", 64, &st, NULL), STORE_OK);
+    CHECK_INT(count_in(folder, "new"), 1);
+    CHECK(access(target, F_OK) != 0);
+    /* A second delivery finds the marker there and is fine with it. */
+    CHECK_INT(deliver(&opts, NULL, "again\n", 64, &st, NULL), STORE_OK);
+    CHECK_INT(count_in(folder, "new"), 2);
+    CHECK(access(target, F_OK) != 0);
+    store_status_free(&st);
+    free(marker);
+    free(target);
+    free(folder);
+    free(root);
+    scratch_remove(dir);
+}
+
 static void test_abort_leaves_nothing(void)
 {
     char *dir = scratch_dir();
@@ -585,6 +615,7 @@ int main(void)
     UNIT_RUN(test_deliver_chunking_equal);
     UNIT_RUN(test_rapid_deliveries);
     UNIT_RUN(test_creates_parents_and_folders);
+    UNIT_RUN(test_maildirfolder_symlink_not_followed);
     UNIT_RUN(test_abort_leaves_nothing);
     UNIT_RUN(test_size_limit);
     UNIT_RUN(test_unwritable_dir);

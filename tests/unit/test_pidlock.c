@@ -37,7 +37,7 @@ static void test_lock_holder_and_release(void)
 
     CHECK_INT(pidlock_holder(path, &err), child);
     pid_t holder = 0;
-    CHECK_INT(pidlock_acquire(path, &holder, &err), -2);
+    CHECK_INT(pidlock_acquire(path, &holder, &err), PIDLOCK_HELD);
     CHECK_INT(holder, child);
     CHECK(strstr(buf_cstr(&err), "held by process") != NULL);
 
@@ -63,7 +63,7 @@ static void test_lock_holder_and_release(void)
 
     /* A directory that does not exist is an error, not "not running". */
     char *missing = xasprintf("%s/nodir/master.pid", dir);
-    CHECK_INT(pidlock_acquire(missing, &holder, &err), -1);
+    CHECK_INT(pidlock_acquire(missing, &holder, &err), PIDLOCK_FAILED);
     CHECK(strstr(buf_cstr(&err), "No such file") != NULL);
     free(missing);
 

@@ -2,6 +2,7 @@
  * in-place updates (lib/queue/qfile*.c): round trips, streaming, the writer's
  * rules, done marking and header patches. Damaged files:
  * test_qfile_damage.c. */
+#include "base/fsync_dir.h"
 #include "unit.h"
 
 #include "qfile_fixture.h"
@@ -478,7 +479,7 @@ static void test_qfile_abort_leaves_nothing(void)
     CHECK(qfile_writer_create(missing, &err) == NULL);
     CHECK(strstr(buf_cstr(&err), "No such file") != NULL);
     buf_reset(&err);
-    CHECK_INT(qfile_sync_dir(missing, &err), -1);
+    CHECK_INT(fsync_dir(missing, &err), -1);
     free(missing);
     buf_free(&err);
     remove_dir(dir);

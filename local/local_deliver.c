@@ -37,6 +37,7 @@
 #include "storage/mbox.h"
 #include "base/mem.h"
 #include "base/privs.h"
+#include "base/timeconv.h"
 #include "storage/store.h"
 
 /* Bytes of command output kept for the bounce reason. */
@@ -307,7 +308,7 @@ static int command_write_raw(struct command_io *io, const char *data,
                              size_t len)
 {
     while (len > 0 && !io->broken) {
-        int wait_ms = (int)(io->deadline - time(NULL)) * 1000;
+        int wait_ms = timeconv_sec_to_int_ms((long long)(io->deadline - time(NULL)));
         if (wait_ms <= 0) {
             io->timed_out = 1;
             return -1;

@@ -194,6 +194,19 @@ class LocalTest(unittest.TestCase):
         self.assertFalse(self.env.is_done(q, "tf@host"))
         self.assertTrue(self.env.is_done(q, "ok@host"))
 
+    def test_command_time_limit_int_max(self):
+        # command_time_limit at INT_MAX seconds: the wait for the pipe
+        # must not overflow into "timed out at once". The message is
+        # larger than a pipe buffer, so the agent waits for the command.
+        self.write_aliases(f"big: \"|/bin/sh -c 'cat > {self.out}/big'\"\n")
+        self.start(command_time_limit="2147483647s")
+        body = b"x" * 70 + b"\n"
+        content = CONTENT + body * 4000
+        q = self.env.queue_file("s@x.org", ["big@host"], content)
+        reply = self.env.deliver(q)
+        self.assertEqual(reply[0][:2], ("sent", "2.0.0"), reply)
+        self.assertIn(body * 4000, read(os.path.join(self.out, "big")))
+
     def test_command_sees_no_descriptor_of_ours(self):
         # The agent holds a descriptor numbered high (above the 1024 a
         # close loop might stop at); the command must see only 0-2.

@@ -90,6 +90,9 @@ class AgentEnv:
         # Descriptors the agent inherits from the test (tests of what a
         # command delivery may see).
         self.pass_fds = ()
+        # Run in the agent's process before exec (tests that start it
+        # under another identity).
+        self.preexec = None
         testcase.addCleanup(self.cleanup)
         if start:
             self.start()
@@ -110,7 +113,7 @@ class AgentEnv:
         self.proc = subprocess.Popen(
             [prog(self.agent, self.agent), "-c", self.etc, "-S", self.socket],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            pass_fds=self.pass_fds)
+            pass_fds=self.pass_fds, preexec_fn=self.preexec)
         deadline = time.time() + 10
         while not os.path.exists(self.socket):
             if self.proc.poll() is not None:

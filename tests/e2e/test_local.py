@@ -233,6 +233,41 @@ class LocalTest(unittest.TestCase):
         seen = sorted(int(n) for n in read(listing, "r").split())
         self.assertEqual(seen, [0, 1, 2, 3])
 
+    def test_command_refused_under_a_mixed_identity(self):
+        # Not root, but not one identity either: real uid nobody,
+        # effective and saved uid daemon. There is nothing a drop can do,
+        # and the command must not run as daemon (the effective id) when
+        # the delivery is meant to run as the real user: it is refused
+        # and the delivery deferred, not run.
+        if not is_root():
+            self.skipTest("needs root to start the agent as two users")
+        daemon = pwd.getpwnam("daemon")
+        nobody = self.nobody
+        ran = os.path.join(self.out, "ran.txt")
+        self.write_aliases(f"cmd: \"|/bin/sh -c 'id -u > {ran}'\"\n")
+        for top, dirs, files in os.walk(self.env.root):
+            for name in dirs + files:
+                os.lchown(os.path.join(top, name), daemon.pw_uid,
+                          daemon.pw_gid)
+        os.chown(self.env.root, daemon.pw_uid, daemon.pw_gid)
+
+        def mixed_identity():
+            os.setgroups([])
+            os.setresgid(daemon.pw_gid, daemon.pw_gid, daemon.pw_gid)
+            os.setresuid(nobody.pw_uid, daemon.pw_uid, daemon.pw_uid)
+        self.env.preexec = mixed_identity
+        self.start()
+        q = self.env.queue_file("s@x.org", ["cmd@host"], CONTENT)
+        for top, dirs, files in os.walk(self.env.queue):
+            for name in dirs + files:
+                os.lchown(os.path.join(top, name), daemon.pw_uid,
+                          daemon.pw_gid)
+        reply = self.env.deliver(q)
+        self.assertEqual(reply[0][:2], ("deferred", "4.3.0"), reply)
+        self.assertFalse(os.path.exists(ran), "the command ran")
+        self.assertIn("cannot drop privileges", self.env.log_text() +
+                      reply[0][3])
+
     def test_restricted_commands_and_files(self):
         include = self.env.path("etc", "inc")
         with open(include, "w") as f:

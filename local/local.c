@@ -129,6 +129,7 @@ struct forward_names {
     const struct local_privs *pw;
     char delim[2];
     int incomplete;
+    struct buf local, domain; /* the recipient's, for $local and $domain */
 };
 
 /* forward_path names: lower-case letters and '_', in $name or ${name}. */
@@ -160,6 +161,12 @@ static enum expand_step forward_ref(void *arg, const struct expand_ref *ref,
     else if (strcmp(name, "recipient_delimiter") == 0)
         /* Only the delimiter that was used, when there was one. */
         value = f->ls->extension.len ? f->delim : "";
+    else if (strcmp(name, "local") == 0)
+        value = buf_cstr(&f->local);
+    else if (strcmp(name, "domain") == 0)
+        value = buf_cstr(&f->domain);
+    else if (strcmp(name, "recipient") == 0)
+        value = f->ls->rcpt;
     else
         value = cfg_str(name);
     if (value[0] == 0 && (strcmp(name, "extension") == 0 ||
@@ -174,7 +181,8 @@ static enum expand_step forward_ref(void *arg, const struct expand_ref *ref,
 }
 
 /* The forward_path file names for an account: $home, $user, $extension,
- * $recipient_delimiter, $local, $domain expanded, and the items whose
+ * $recipient_delimiter, $local, $domain, $recipient (the recipient's, as
+ * Postfix's local fills them) expanded, and the items whose
  * expansion is incomplete (an empty ${extension} leaves ".forward+")
  * dropped, as Postfix does with ${name?...} forms; an item with a
  * reference that is not a plain $name or ${name} is dropped too. */
@@ -187,13 +195,17 @@ static void forward_files(struct local_state *ls, const struct local_privs *pw,
     const char *raw = config_raw("forward_path", NULL);
     str_split_list(raw ? raw : "", &items);
     for (size_t k = 0; k < items.count; k++) {
-        struct forward_names f = {ls, pw, {ls->delimiter, 0}, 0};
+        struct forward_names f = {ls, pw, {ls->delimiter, 0}, 0, BUF_INIT,
+                                  BUF_INIT};
+        address_split(ls->rcpt, &f.local, &f.domain);
         struct buf path = BUF_INIT;
         expand_walk(items.items[k], strlen(items.items[k]), &forward_syntax,
                     forward_ref, &f, &path);
         if (!f.incomplete && path.len > 0)
             strlist_add(out, buf_cstr(&path));
         buf_free(&path);
+        buf_free(&f.local);
+        buf_free(&f.domain);
     }
     strlist_free(&items);
 }

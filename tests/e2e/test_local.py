@@ -370,6 +370,24 @@ class LocalTest(unittest.TestCase):
         self.assertEqual(reply[0][:2], ("bounced", "5.7.1"))
 
 
+    def test_forward_path_recipient_names(self):
+        # $domain and $local in forward_path are the recipient's, as in
+        # Postfix's local: per-domain .forward files work.
+        if not is_root():
+            self.skipTest("needs root: writes .forward into a test "
+                          "account's home")
+        home = self.user.pw_dir
+        path = os.path.join(home, f".forward-{self.name}-host")
+        with open(path, "w") as f:
+            f.write(f"{self.out}/perdomain.mbox\n")
+        os.chown(path, self.user.pw_uid, self.user.pw_gid)
+        self.start(forward_path="$home/.forward-$local-$domain")
+        q = self.env.queue_file("s@x.org", [f"{self.name}@host"], CONTENT)
+        reply = self.env.deliver(q)
+        self.assertEqual(reply[0][0], "sent", reply)
+        self.assertIn(b"Subject: test",
+                      read(os.path.join(self.out, "perdomain.mbox")))
+
 class AliasToolsTest(unittest.TestCase):
     def setUp(self):
         self.env = AgentEnv(self, "local", start=False)

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/file_read.h"
 #include "base/log.h"
 #include "base/privs.h"
 #include "config/config.h"
@@ -48,27 +49,7 @@
 #define PICKUP_REFUSED EX_DATAERR
 
 static const char *queue_dir;
-static long long size_cap;
-
-/* Reads the whole file (at most size_cap bytes). 0, or -1. */
-static int read_file(int fd, struct buf *data)
-{
-    char chunk[65536];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            return 0;
-        if ((long long)(data->len + (size_t)n) > size_cap) {
-            errno = EFBIG;
-            return -1;
-        }
-        buf_append(data, chunk, (size_t)n);
-    }
-}
+static size_t size_cap;
 
 /* The child: become the owner, parse, submit. Never returns. */
 static void submit_as_owner(int fd, const char *name, uid_t owner, gid_t group)
@@ -89,8 +70,8 @@ static void submit_as_owner(int fd, const char *name, uid_t owner, gid_t group)
         _exit(PICKUP_LATER);
     }
     struct buf data = BUF_INIT;
-    if (read_file(fd, &data) < 0) {
-        log_warn("%s: uid=%ld: read: %s", name, (long)owner, strerror(errno));
+    if (file_read_fd(fd, name, size_cap, &data, &err) < 0) {
+        log_warn("uid=%ld: %s", (long)owner, buf_cstr(&err));
         _exit(errno == EFBIG ? PICKUP_REFUSED : PICKUP_LATER);
     }
     struct maildrop_msg msg;
@@ -220,8 +201,8 @@ static void pickup_post_init(int argc, char **argv)
     (void)argv;
     queue_dir = cfg_str("queue_directory");
     long long limit = cfg_size("message_size_limit");
-    size_cap = MAILDROP_MAX_ENVELOPE +
-               (limit > 0 ? limit + 65536 : (long long)1 << 30);
+    size_cap = (size_t)(MAILDROP_MAX_ENVELOPE +
+                        (limit > 0 ? limit + 65536 : (long long)1 << 30));
 }
 
 int main(int argc, char **argv)

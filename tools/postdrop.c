@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/file_read.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "base/tool.h"
@@ -124,18 +125,11 @@ static void check_submit_allowed(void)
 /* Reads standard input, at most limit bytes. */
 static void read_input(struct buf *data, long long limit)
 {
-    char chunk[65536];
-    for (;;) {
-        ssize_t n = read(0, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            tool_fatal(EX_TEMPFAIL, "read standard input: %s", strerror(errno));
-        if (n == 0)
-            return;
-        if ((long long)(data->len + (size_t)n) > limit)
+    struct buf err = BUF_INIT;
+    if (file_read_fd(0, "standard input", (size_t)limit, data, &err) < 0) {
+        if (errno == EFBIG)
             tool_fatal(EX_DATAERR, "message too large");
-        buf_append(data, chunk, (size_t)n);
+        tool_fatal(EX_TEMPFAIL, "%s", buf_cstr(&err));
     }
 }
 

@@ -13,6 +13,7 @@ import smtplib
 import socket
 import subprocess
 import tempfile
+import time
 import unittest
 
 from instance import builddir, free_port, is_root
@@ -114,6 +115,29 @@ class DemoTest(unittest.TestCase):
                         and not line.startswith("#")}
         self.assertLessEqual({"submit", "qmgr", "showq", "pickup", "local",
                               "virtual"}, services)
+
+    def test_postmaster_alias_reaches_the_demo_user(self):
+        # The demo's aliases file is read as texthash (postmap format,
+        # "key value"): postmaster@localhost must reach the demo user, not
+        # bounce as an unknown user.
+        port = free_port()
+        proc = self.demo("--port", str(port))
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+            s.sendmail("someone@example.org", ["postmaster@localhost"],
+                       "Subject: to-postmaster\r\n\r\nhello\r\n")
+        new = os.path.join(self.dir, "mail", "demo.test", "demo", "new")
+        deadline = time.time() + 20
+        found = False
+        while time.time() < deadline and not found:
+            for name in os.listdir(new) if os.path.isdir(new) else ():
+                with open(os.path.join(new, name), errors="replace") as f:
+                    if "Subject: to-postmaster" in f.read():
+                        found = True
+            time.sleep(0.2)
+        with open(os.path.join(self.dir, "log", "maillog")) as f:
+            log = f.read()
+        self.assertTrue(found, log[-2000:])
 
     def test_first_free_port_from_2525(self):
         # Hold the first free port from 2525 up: the demo must go past it.

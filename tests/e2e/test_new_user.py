@@ -169,6 +169,25 @@ class DemoTest(unittest.TestCase):
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("in use", proc.stderr)
 
+    def test_busy_port_leaves_a_running_demo_up(self):
+        port = free_port()
+        proc = self.demo("--port", str(port))
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        held = socket.socket()
+        held.bind(("127.0.0.1", 0))
+        held.listen(1)
+        self.addCleanup(held.close)
+        proc = self.demo("--port", str(held.getsockname()[1]))
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("in use", proc.stderr)
+        # The demo that ran before is still running on its port.
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+            self.assertEqual(s.ehlo()[0], 250)
+        # And restarting it on its own port works.
+        proc = self.demo("--port", str(port))
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertEqual(self.banner_port(proc.stdout), port)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -365,6 +365,36 @@ static void test_overrides_edit_and_fold(void)
     buf_free(&line);
 }
 
+/* fuzz/corpus/mastercf/roundtrip-hash-arg: '#' is a comment only as a
+ * line's first text, so a '#' argument after an -o must not begin a
+ * continuation line bare (it would read back as a comment). */
+static void test_fold_hash_argument(void)
+{
+    struct buf err = BUF_INIT, line = BUF_INIT;
+    CHECK_INT(parse("t inet n - y - - d # #b", &err), 0);
+    CHECK_INT(entries[0].args.count, 2);
+    CHECK_STR(entries[0].args.items[0], "#");
+    CHECK_STR(line_of(&entries[0], 0, &line),
+              "t          inet  n       -       y       -       -       d # #b");
+    mastercf_set_override(&entries[0], "syslog_name", "x");
+    char *flat = xstrdup(line_of(&entries[0], 0, &line));
+    char *folded = xstrdup(line_of(&entries[0], 1, &line));
+    CHECK_STR(folded, "t          inet  n       -       y       -       -       "
+                      "d\n  -o syslog_name=x\n  { # } #b");
+    CHECK_INT(parse(folded, &err), 0);
+    CHECK_INT(count, 1);
+    CHECK_STR(line_of(&entries[0], 0, &line), flat);
+    /* A continuation line that starts with '#' stays a comment. */
+    CHECK_INT(parse("u inet n - y - - d\n  # x\n  -o a=b\n", &err), 0);
+    CHECK_STR(line_of(&entries[0], 0, &line),
+              "u          inet  n       -       y       -       -       d "
+              "-o a=b");
+    free(flat);
+    free(folded);
+    buf_free(&err);
+    buf_free(&line);
+}
+
 int main(void)
 {
     UNIT_RUN(test_default_style_file);
@@ -375,6 +405,7 @@ int main(void)
     UNIT_RUN(test_foreach_override);
     UNIT_RUN(test_fields);
     UNIT_RUN(test_overrides_edit_and_fold);
+    UNIT_RUN(test_fold_hash_argument);
     mastercf_free(entries, count);
     return unit_summary();
 }

@@ -416,20 +416,14 @@ void mastercf_format_folded(const struct master_entry *e, struct buf *out)
             plain_line = 0;
             continue;
         }
-        if (plain_line) {
-            buf_append_char(out, ' ');
-            append_arg(out, arg, 0);
-        } else {
-            /* master.cf reads a line whose first text is '#' as a
-             * comment, also a continuation line, so such an argument
-             * starting one is written braced (Postfix 3.7's postconf
-             * -Pe writes it bare, and the argument is lost). */
-            buf_append_str(out, "\n  ");
-            if (*arg == '#')
-                buf_appendf(out, "{ %s }", arg);
-            else
-                append_arg(out, arg, 0);
-        }
+        /* master.cf reads a line whose first text is '#' as a comment,
+         * continuation lines too, so such an argument stays on the -o
+         * line before it instead of starting one (Postfix 3.7's postconf
+         * -Pe starts one, and the argument is lost). Bracing it would
+         * not do: "#}" cannot be braced. */
+        int stay = plain_line || *arg == '#';
+        buf_append_str(out, stay ? " " : "\n  ");
+        append_arg(out, arg, 0);
         plain_line = 1;
     }
 }

@@ -380,9 +380,21 @@ static void test_fold_hash_argument(void)
     char *flat = xstrdup(line_of(&entries[0], 0, &line));
     char *folded = xstrdup(line_of(&entries[0], 1, &line));
     CHECK_STR(folded, "t          inet  n       -       y       -       -       "
-                      "d\n  -o syslog_name=x\n  { # } #b");
+                      "d\n  -o syslog_name=x # #b");
     CHECK_INT(parse(folded, &err), 0);
     CHECK_INT(count, 1);
+    CHECK_STR(line_of(&entries[0], 0, &line), flat);
+    free(flat);
+    free(folded);
+    /* fuzz/corpus/mastercf/roundtrip-hash-brace: "#}" cannot be braced,
+     * so it too stays on the -o line. */
+    CHECK_INT(parse("a unix n y - 0 0 } #}", &err), 0);
+    mastercf_set_override(&entries[0], "syslog_name", "a { b } c");
+    flat = xstrdup(line_of(&entries[0], 0, &line));
+    folded = xstrdup(line_of(&entries[0], 1, &line));
+    CHECK_STR(folded, "a          unix  n       y       -       0       0       "
+                      "}\n  -o { syslog_name = a { b } c } #}");
+    CHECK_INT(parse(folded, &err), 0);
     CHECK_STR(line_of(&entries[0], 0, &line), flat);
     /* A continuation line that starts with '#' stays a comment. */
     CHECK_INT(parse("u inet n - y - - d\n  # x\n  -o a=b\n", &err), 0);

@@ -351,11 +351,21 @@ static void append_padded(struct buf *out, const char *text, int width)
     buf_append_char(out, ' ');
 }
 
-/* One argument as master.cf text; spaces need the braced form to
+/* One argument as master.cf text; whitespace needs the braced form to
  * survive a re-read (`-o { name = value }` after -o). */
+static int has_space(const char *text)
+{
+    for (; *text; text++)
+        if (isspace((unsigned char)*text))
+            return 1;
+    return 0;
+}
+
 static void append_arg(struct buf *out, const char *arg, int after_o)
 {
-    if (*arg == 0 || strpbrk(arg, " \t") || *arg == '{') {
+    /* Any byte the reader splits fields at (isspace: also \f, \v, \r)
+     * needs braces, not only a space or tab. */
+    if (*arg == 0 || has_space(arg) || *arg == '{') {
         const char *eq = after_o ? strchr(arg, '=') : NULL;
         if (eq)
             buf_appendf(out, "{ %.*s = %s }", (int)(eq - arg), arg, eq + 1);

@@ -351,11 +351,21 @@ static void append_padded(struct buf *out, const char *text, int width)
     buf_append_char(out, ' ');
 }
 
-/* One argument as master.cf text; spaces need the braced form to
+/* One argument as master.cf text; whitespace needs the braced form to
  * survive a re-read (`-o { name = value }` after -o). */
+static int has_space(const char *text)
+{
+    for (; *text; text++)
+        if (isspace((unsigned char)*text))
+            return 1;
+    return 0;
+}
+
 static void append_arg(struct buf *out, const char *arg, int after_o)
 {
-    if (*arg == 0 || strpbrk(arg, " \t") || *arg == '{') {
+    /* Any byte the reader splits fields at (isspace: also \f, \v, \r)
+     * needs braces, not only a space or tab. */
+    if (*arg == 0 || has_space(arg) || *arg == '{') {
         const char *eq = after_o ? strchr(arg, '=') : NULL;
         if (eq)
             buf_appendf(out, "{ %.*s = %s }", (int)(eq - arg), arg, eq + 1);
@@ -416,7 +426,13 @@ void mastercf_format_folded(const struct master_entry *e, struct buf *out)
             plain_line = 0;
             continue;
         }
-        buf_append_str(out, plain_line ? " " : "\n  ");
+        /* master.cf reads a line whose first text is '#' as a comment,
+         * continuation lines too, so such an argument stays on the -o
+         * line before it instead of starting one (Postfix 3.7's postconf
+         * -Pe starts one, and the argument is lost). Bracing it would
+         * not do: "#}" cannot be braced. */
+        int stay = plain_line || *arg == '#';
+        buf_append_str(out, stay ? " " : "\n  ");
         append_arg(out, arg, 0);
         plain_line = 1;
     }

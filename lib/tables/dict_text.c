@@ -89,7 +89,15 @@ int dict_text_split(char *line, char **key, char **value)
     while (*p && isspace((unsigned char)*p))
         p++;
     *key = p;
-    if (*p == '"') {
+    if (p[0] == '"' && p[1] == '"') {
+        /* "" would unquote to an empty key, which no lookup can ask
+         * for: it stays the two-character key "", the key Postfix's
+         * postmap stores for it (and the external form of an empty
+         * local part). */
+        p += 2;
+        if (!isspace((unsigned char)*p))
+            return -1; /* text glued to it, as below */
+    } else if (*p == '"') {
         /* Postfix 3.2: "key with spaces", \" and \\ inside; unquoted in
          * place. */
         char *out = p;

@@ -187,6 +187,42 @@ static void test_quoted_keys(void)
     buf_free(&err);
 }
 
+static int collect_entry(void *ctx, const char *key, const char *value,
+                         int line, struct buf *err)
+{
+    buf_appendf(ctx, "[%s|%s|%d]", key, value, line);
+    return 0;
+}
+
+/* fuzz/corpus/table_text/empty-quoted-key: "" is no empty key but the
+ * two-character key "", as Postfix's postmap stores it. */
+static void test_empty_quoted_key(void)
+{
+    struct buf err = BUF_INIT, seen = BUF_INIT;
+    const char text[] = "\"\" e\n\"\"\tf\n\"\\\"\" g\n";
+    CHECK_INT(dict_text_parse("t", text, strlen(text), collect_entry, &seen,
+                              &err),
+              0);
+    CHECK_STR(buf_cstr(&seen), "[\"\"|e|1][\"\"|f|2][\"|g|3]");
+    struct dict *d =
+        dict_open_text("texthash", "t", text, strlen(text), 0, &err);
+    CHECK(d != NULL);
+    CHECK_FOUND(d, "\"\"", "e");
+    CHECK_RESULT(d, "", DICT_NOTFOUND);
+    dict_close(d);
+    const char *bad[] = {"\"\"\n", "\"\"x y\n", "\"\"   \n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        buf_reset(&err);
+        CHECK_INT(dict_text_parse("t", bad[i], strlen(bad[i]), collect_entry,
+                                  &seen, &err),
+                  -1);
+        CHECK_STR(buf_cstr(&err), "t, line 1: expected format: key "
+                                  "whitespace value");
+    }
+    buf_free(&err);
+    buf_free(&seen);
+}
+
 static void test_missing_and_unreadable(void)
 {
     const char *types[] = {"hash", "btree", "lmdb", "regexp", "pcre", "cidr",
@@ -590,6 +626,7 @@ int main(void)
     UNIT_RUN(test_static_inline_fail);
     UNIT_RUN(test_texthash);
     UNIT_RUN(test_quoted_keys);
+    UNIT_RUN(test_empty_quoted_key);
     UNIT_RUN(test_missing_and_unreadable);
     UNIT_RUN(test_regexp);
     UNIT_RUN(test_pcre);

@@ -365,6 +365,55 @@ static void test_overrides_edit_and_fold(void)
     buf_free(&line);
 }
 
+/* fuzz/corpus/mastercf/roundtrip-hash-arg: '#' is a comment only as a
+ * line's first text, so a '#' argument after an -o must not begin a
+ * continuation line bare (it would read back as a comment). */
+static void test_fold_hash_argument(void)
+{
+    struct buf err = BUF_INIT, line = BUF_INIT;
+    CHECK_INT(parse("t inet n - y - - d # #b", &err), 0);
+    CHECK_INT(entries[0].args.count, 2);
+    CHECK_STR(entries[0].args.items[0], "#");
+    CHECK_STR(line_of(&entries[0], 0, &line),
+              "t          inet  n       -       y       -       -       d # #b");
+    mastercf_set_override(&entries[0], "syslog_name", "x");
+    char *flat = xstrdup(line_of(&entries[0], 0, &line));
+    char *folded = xstrdup(line_of(&entries[0], 1, &line));
+    CHECK_STR(folded, "t          inet  n       -       y       -       -       "
+                      "d\n  -o syslog_name=x # #b");
+    CHECK_INT(parse(folded, &err), 0);
+    CHECK_INT(count, 1);
+    CHECK_STR(line_of(&entries[0], 0, &line), flat);
+    free(flat);
+    free(folded);
+    /* fuzz/corpus/mastercf/roundtrip-hash-brace: "#}" cannot be braced,
+     * so it too stays on the -o line. */
+    CHECK_INT(parse("a unix n y - 0 0 } #}", &err), 0);
+    mastercf_set_override(&entries[0], "syslog_name", "a { b } c");
+    flat = xstrdup(line_of(&entries[0], 0, &line));
+    folded = xstrdup(line_of(&entries[0], 1, &line));
+    CHECK_STR(folded, "a          unix  n       y       -       0       0       "
+                      "}\n  -o { syslog_name = a { b } c } #}");
+    CHECK_INT(parse(folded, &err), 0);
+    CHECK_STR(line_of(&entries[0], 0, &line), flat);
+    /* fuzz/corpus/mastercf/roundtrip-formfeed: the reader splits at
+     * every isspace() byte, so one with \f is printed braced. */
+    CHECK_INT(parse("y inet n y - 0 1 - { a\fb }", &err), 0);
+    CHECK_INT(entries[0].args.count, 1);
+    CHECK_STR(line_of(&entries[0], 0, &line),
+              "y          inet  n       y       -       0       1       - "
+              "{ a\fb }");
+    /* A continuation line that starts with '#' stays a comment. */
+    CHECK_INT(parse("u inet n - y - - d\n  # x\n  -o a=b\n", &err), 0);
+    CHECK_STR(line_of(&entries[0], 0, &line),
+              "u          inet  n       -       y       -       -       d "
+              "-o a=b");
+    free(flat);
+    free(folded);
+    buf_free(&err);
+    buf_free(&line);
+}
+
 int main(void)
 {
     UNIT_RUN(test_default_style_file);
@@ -375,6 +424,7 @@ int main(void)
     UNIT_RUN(test_foreach_override);
     UNIT_RUN(test_fields);
     UNIT_RUN(test_overrides_edit_and_fold);
+    UNIT_RUN(test_fold_hash_argument);
     mastercf_free(entries, count);
     return unit_summary();
 }

@@ -232,11 +232,12 @@ void access_parse(const char *value, struct access_result *out)
         out->action = ACCESS_FILTER;
         out->text = rest;
     } else if (word_is(p, "DEFER_IF_REJECT", &rest)) {
+        /* access(5): defer actions take an enhanced status code too. */
         out->action = ACCESS_DEFER_IF_REJECT;
-        out->text = rest;
+        take_dsn(out, rest, "4");
     } else if (word_is(p, "DEFER_IF_PERMIT", &rest)) {
         out->action = ACCESS_DEFER_IF_PERMIT;
-        out->text = rest;
+        take_dsn(out, rest, "4");
     } else if (isalpha((unsigned char)*p)) {
         out->action = ACCESS_RESTRICTIONS;
         out->text = p;

@@ -132,6 +132,18 @@ static void test_access_results(void)
     access_parse("DEFER_IF_REJECT", &r);
     CHECK_INT(r.action, ACCESS_DEFER_IF_REJECT);
     CHECK_STR(r.text, "");
+    /* Defer actions take an enhanced status code, as in access(5). */
+    access_parse("DEFER_IF_PERMIT 4.7.26 try later", &r);
+    CHECK_INT(r.action, ACCESS_DEFER_IF_PERMIT);
+    CHECK_STR(r.dsn, "4.7.26");
+    CHECK_STR(r.text, "try later");
+    access_parse("DEFER_IF_REJECT 4.1.8 no such domain", &r);
+    CHECK_INT(r.action, ACCESS_DEFER_IF_REJECT);
+    CHECK_STR(r.dsn, "4.1.8");
+    CHECK_STR(r.text, "no such domain");
+    access_parse("DEFER_IF_PERMIT 5.7.1 not a defer code", &r);
+    CHECK_STR(r.dsn, "");
+    CHECK_STR(r.text, "5.7.1 not a defer code");
     access_parse("PREPENDX: y", &r); /* not the word PREPEND */
     CHECK_INT(r.action, ACCESS_RESTRICTIONS);
     access_parse("permit_mynetworks, reject", &r);

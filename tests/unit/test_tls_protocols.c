@@ -1,7 +1,9 @@
-/* test_tls_protocols.c: Postfix protocol lists (lib/tls/tls_protocols). */
+/* test_tls_protocols.c: Postfix protocol lists (lib/tls/tls_protocols)
+ * and security levels (lib/tls/tls_config). */
 #include "unit.h"
 
 #include "base/buf.h"
+#include "tls/tls_config.h"
 #include "tls/tls_protocols.h"
 
 /* The enabled set as names, or "error: ..." */
@@ -62,11 +64,32 @@ static void test_errors(void)
               "!TLSv1.2 !TLSv1.3\"");
 }
 
+static void test_security_levels(void)
+{
+    enum tls_level level = TLS_LEVEL_MAY;
+    CHECK_INT(tls_level_parse("", &level), 0);
+    CHECK_INT(level, TLS_LEVEL_NONE);
+    CHECK_INT(tls_level_parse("none", &level), 0);
+    CHECK_INT(level, TLS_LEVEL_NONE);
+    CHECK_INT(tls_level_parse("may", &level), 0);
+    CHECK_INT(level, TLS_LEVEL_MAY);
+    CHECK_INT(tls_level_parse("Encrypt", &level), 0);
+    CHECK_INT(level, TLS_LEVEL_ENCRYPT);
+    /* Client-side levels: encrypt, and the caller warns. */
+    level = TLS_LEVEL_NONE;
+    CHECK_INT(tls_level_parse("verify", &level), 1);
+    CHECK_INT(level, TLS_LEVEL_ENCRYPT);
+    CHECK_INT(tls_level_parse("dane-only", &level), 1);
+    CHECK_INT(tls_level_parse("sometimes", &level), -1);
+    CHECK_INT(tls_level_parse("may ", &level), -1);
+}
+
 int main(void)
 {
     UNIT_RUN(test_defaults_and_bounds);
     UNIT_RUN(test_exclusions);
     UNIT_RUN(test_inclusions);
     UNIT_RUN(test_errors);
+    UNIT_RUN(test_security_levels);
     return unit_summary();
 }

@@ -106,16 +106,16 @@ struct smtpd_settings {
 extern struct smtpd_settings smtpd_var;
 
 enum smtpd_state {
-    SMTPD_LOOKUP,    /* looking up the client's name: not reading yet */
-    SMTPD_CMD,       /* reading commands */
-    SMTPD_DATA,      /* reading DATA content */
-    SMTPD_BDAT,      /* reading a BDAT chunk */
-    SMTPD_BDAT_SKIP, /* discarding a BDAT chunk after an error */
-    SMTPD_COMMIT,    /* waiting for the queue file to be durable */
-    SMTPD_SLEEP,     /* error sleep: not reading */
-    SMTPD_SUSPENDED, /* a command waits (DNS, a hook): not reading */
+    SMTPD_LOOKUP,        /* looking up the client's name: not reading yet */
+    SMTPD_CMD,           /* reading commands */
+    SMTPD_DATA,          /* reading DATA content */
+    SMTPD_BDAT,          /* reading a BDAT chunk */
+    SMTPD_BDAT_SKIP,     /* discarding a BDAT chunk after an error */
+    SMTPD_COMMIT,        /* waiting for the queue file to be durable */
+    SMTPD_SLEEP,         /* error sleep: not reading */
+    SMTPD_SUSPENDED,     /* a command waits (DNS, a hook): not reading */
     SMTPD_TLS_HANDSHAKE, /* flushing STARTTLS's 220, then the handshake */
-    SMTPD_CLOSING,   /* flushing the last reply, then closing */
+    SMTPD_CLOSING,       /* flushing the last reply, then closing */
 };
 
 /* One recipient of the current transaction. */

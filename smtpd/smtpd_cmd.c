@@ -63,8 +63,8 @@ static void cmd_helo(struct smtpd_session *s, int esmtp)
         return;
     }
     static const char *const keywords[] = {
-        "PIPELINING", "SIZE",     "VRFY", "ETRN",     "STARTTLS",
-        "ENHANCEDSTATUSCODES",    "8BITMIME", "DSN",  "SMTPUTF8", "CHUNKING",
+        "PIPELINING",          "SIZE",     "VRFY", "ETRN",     "STARTTLS",
+        "ENHANCEDSTATUSCODES", "8BITMIME", "DSN",  "SMTPUTF8", "CHUNKING",
     };
     struct buf lines = BUF_INIT;
     smtpd_reply(s, "250-%s", smtpd_var.myhostname);

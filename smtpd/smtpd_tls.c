@@ -58,8 +58,8 @@ void smtpd_tls_init(void)
     if (v->tls_level == TLS_LEVEL_NONE && !v->tls_wrappermode)
         return;
     struct tls_server_settings settings;
-    tls_config_server("smtpd", v->tls_level == TLS_LEVEL_ENCRYPT ||
-                                   v->tls_wrappermode,
+    tls_config_server("smtpd",
+                      v->tls_level == TLS_LEVEL_ENCRYPT || v->tls_wrappermode,
                       &settings);
     struct buf err = BUF_INIT;
     tls_server = tls_server_new(&settings, &err);

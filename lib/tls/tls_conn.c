@@ -195,10 +195,9 @@ void tls_conn_summary(const struct tls_conn *conn, struct buf *out)
     const SSL_CIPHER *cipher = SSL_get_current_cipher(conn->ssl);
     int alg_bits = 0;
     int bits = cipher ? SSL_CIPHER_get_bits(cipher, &alg_bits) : 0;
-    buf_appendf(out, "%s with cipher %s (%d/%d bits)",
-                SSL_get_version(conn->ssl),
-                cipher ? SSL_CIPHER_get_name(cipher) : "(none)", bits,
-                alg_bits);
+    buf_appendf(
+        out, "%s with cipher %s (%d/%d bits)", SSL_get_version(conn->ssl),
+        cipher ? SSL_CIPHER_get_name(cipher) : "(none)", bits, alg_bits);
 }
 
 /* The signature algorithm our key makes, in Postfix's words. TLS 1.3

@@ -5,7 +5,8 @@
 
 #include "base/log.h"
 
-/* One error as "error:0A00010B:SSL routines::wrong version number:FILE:LINE:DATA". */
+/* One error as "error:0A00010B:SSL routines::wrong version
+ * number:FILE:LINE:DATA". */
 static int next_error(struct buf *out)
 {
     const char *file = NULL, *data = NULL;

@@ -67,7 +67,8 @@ int tls_protocols_parse(const char *list, unsigned *enabled, struct buf *err)
             exclude |= protocol_bit(item + 1);
             continue;
         }
-        int lower = str_has_prefix(item, ">="), upper = str_has_prefix(item, "<=");
+        int lower = str_has_prefix(item, ">="),
+            upper = str_has_prefix(item, "<=");
         unsigned bit = protocol_bit(lower || upper ? item + 2 : item);
         if (bit == 0) {
             buf_appendf(err, "unknown TLS protocol \"%s\"", item);

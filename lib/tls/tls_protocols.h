@@ -25,8 +25,9 @@
 #define TLS_PROTO_TLSV1_3 0x20u
 #define TLS_PROTO_KNOWN 0x3fu
 /* What may ever be enabled. */
-#define TLS_PROTO_USABLE                                                     \
-    (TLS_PROTO_TLSV1 | TLS_PROTO_TLSV1_1 | TLS_PROTO_TLSV1_2 | TLS_PROTO_TLSV1_3)
+#define TLS_PROTO_USABLE                                                       \
+    (TLS_PROTO_TLSV1 | TLS_PROTO_TLSV1_1 | TLS_PROTO_TLSV1_2 |                 \
+     TLS_PROTO_TLSV1_3)
 
 /* Parses list into the set of protocols it leaves enabled: 0 with
  * *enabled a non-empty subset of TLS_PROTO_USABLE, or -1 with the reason

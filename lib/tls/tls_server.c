@@ -77,7 +77,8 @@ static int set_ciphers(SSL_CTX *ctx, const struct tls_server_settings *set,
         buf_appendf(err, "unsupported cipher grade \"%s\"", grade);
         return -1;
     }
-    if (list == NULL || *list == '\0' || SSL_CTX_set_cipher_list(ctx, list) != 1) {
+    if (list == NULL || *list == '\0' ||
+        SSL_CTX_set_cipher_list(ctx, list) != 1) {
         buf_appendf(err, "invalid %s cipher list \"%s\": ", grade,
                     list ? list : "");
         tls_error_text(err, "no usable cipher");
@@ -92,7 +93,7 @@ static int set_ciphers(SSL_CTX *ctx, const struct tls_server_settings *set,
 struct chain_entry {
     EVP_PKEY *key;
     X509 *leaf;
-    STACK_OF(X509) *chain;
+    STACK_OF(X509) * chain;
 };
 
 static void chain_entry_clear(struct chain_entry *e)
@@ -264,8 +265,9 @@ static int load_cert_and_key(SSL_CTX *ctx, const char *cert_file,
         return -1;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
-        buf_appendf(err, "private key %s does not match certificate %s: ",
-                    key_file, cert_file);
+        buf_appendf(err,
+                    "private key %s does not match certificate %s: ", key_file,
+                    cert_file);
         tls_error_text(err, "mismatch");
         return -1;
     }
@@ -278,9 +280,9 @@ static void info_callback(const SSL *ssl, int where, int ret)
     if (where & SSL_CB_LOOP)
         log_info("SSL_accept:%s", SSL_state_string_long(ssl));
     else if (where & SSL_CB_ALERT)
-        log_info("SSL3 alert %s:%s:%s", (where & SSL_CB_READ) ? "read" : "write",
-                 SSL_alert_type_string_long(ret),
-                 SSL_alert_desc_string_long(ret));
+        log_info(
+            "SSL3 alert %s:%s:%s", (where & SSL_CB_READ) ? "read" : "write",
+            SSL_alert_type_string_long(ret), SSL_alert_desc_string_long(ret));
 }
 
 struct tls_server *tls_server_new(const struct tls_server_settings *set,

@@ -56,7 +56,8 @@ static void test_errors(void)
     CHECK_STR(parse("TLSv1.4"), "error: unknown TLS protocol \"TLSv1.4\"");
     CHECK_STR(parse(">=TLSv9"), "error: unknown TLS protocol \">=TLSv9\"");
     CHECK_STR(parse(">="), "error: unknown TLS protocol \">=\"");
-    CHECK_STR(parse("SSLv3"), "error: no TLS protocol left enabled by \"SSLv3\"");
+    CHECK_STR(parse("SSLv3"),
+              "error: no TLS protocol left enabled by \"SSLv3\"");
     CHECK_STR(parse(">=TLSv1.3 <=TLSv1.2"),
               "error: no TLS protocol left enabled by \">=TLSv1.3 <=TLSv1.2\"");
     CHECK_STR(parse("!TLSv1 !TLSv1.1 !TLSv1.2 !TLSv1.3"),

@@ -3,12 +3,16 @@
 
 Starts a test instance (tests/e2e/instance.py) running smtpd, opens N
 sessions that each have said EHLO and then stay idle, and prints the
-PSS of all smtpd processes before and after, per session.
-    bench/smtpd_idle_pss.py [N]   (default 500; needs ulimit -n > N+64)
+PSS of all smtpd processes before and after, per session. With --tls
+each session first makes STARTTLS (a self-signed RSA 2048 certificate
+from `openssl req`) and says EHLO again inside TLS.
+    bench/smtpd_idle_pss.py [--tls] [N]   (default 500; needs ulimit -n > N+64)
 """
 import os
 import resource
 import socket
+import ssl
+import subprocess
 import sys
 import time
 
@@ -36,11 +40,55 @@ def smtpd_pss(inst):
     return total, pids
 
 
+def tls_settings(directory):
+    """main.cf settings for STARTTLS with a fresh self-signed certificate."""
+    cert = os.path.join(directory, "bench-cert.pem")
+    key = os.path.join(directory, "bench-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj",
+                    "/CN=mx.example.test"], check=True, capture_output=True)
+    return {"smtpd_tls_security_level": "may", "smtpd_tls_cert_file": cert,
+            "smtpd_tls_key_file": key}
+
+
+def starttls(sock, context):
+    """EHLO, STARTTLS, EHLO again in TLS; returns the TLS socket."""
+    sock.sendall(b"EHLO bench.example\r\n")
+    reply = b""
+    while b"\r\n250 " not in reply:
+        reply += sock.recv(4096)
+    sock.sendall(b"STARTTLS\r\n")
+    reply = b""
+    while not reply.endswith(b"\r\n"):
+        reply += sock.recv(512)
+    if not reply.startswith(b"220"):
+        raise RuntimeError(f"STARTTLS refused: {reply!r}")
+    tls = context.wrap_socket(sock)
+    tls.sendall(b"EHLO bench.example\r\n")
+    return tls
+
+
 def main():
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+    args = sys.argv[1:]
+    use_tls = "--tls" in args
+    args = [a for a in args if a != "--tls"]
+    count = int(args[0]) if args else 500
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 256), hard))
-    inst = SmtpdInstance()
+    main_cf = None
+    if use_tls:
+        cert_dir = os.path.join("/tmp", f"pt-bench-tls-{os.getpid()}")
+        os.makedirs(cert_dir, exist_ok=True)
+        main_cf = tls_settings(cert_dir)
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if use_tls and os.geteuid() == 0:
+        # smtpd reads the key as mail_owner (docs/tls.md).
+        import pwd
+        owner = pwd.getpwnam("postern")
+        os.chown(main_cf["smtpd_tls_key_file"], owner.pw_uid, owner.pw_gid)
+    inst = SmtpdInstance(main_cf=main_cf)
     try:
         warm = socket.create_connection(("127.0.0.1", inst.port))
         warm.recv(512)
@@ -50,14 +98,18 @@ def main():
         for _ in range(count):
             s = socket.create_connection(("127.0.0.1", inst.port))
             s.recv(512)
-            s.sendall(b"EHLO bench.example\r\n")
+            if use_tls:
+                s = starttls(s, context)
+            else:
+                s.sendall(b"EHLO bench.example\r\n")
             socks.append(s)
         for s in socks:
             s.recv(4096)
         time.sleep(0.5)
         after, pids = smtpd_pss(inst)
         per = (after - before) / count
-        print(f"sessions={count} smtpd_processes={len(pids)} "
+        print(f"tls={'yes' if use_tls else 'no'} "
+              f"sessions={count} smtpd_processes={len(pids)} "
               f"pss_before={before}KiB pss_after={after}KiB "
               f"per_session={per:.1f}KiB")
         for s in socks:
@@ -65,6 +117,10 @@ def main():
         warm.close()
     finally:
         inst.cleanup()
+        if use_tls:
+            for name in os.listdir(cert_dir):
+                os.unlink(os.path.join(cert_dir, name))
+            os.rmdir(cert_dir)
 
 
 if __name__ == "__main__":

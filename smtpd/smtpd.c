@@ -329,12 +329,23 @@ void smtpd_trigger_qmgr(void)
 static void update_interest(struct smtpd_session *s)
 {
     unsigned interest = 0;
-    if ((s->state == SMTPD_CMD || s->state == SMTPD_DATA ||
-         s->state == SMTPD_BDAT || s->state == SMTPD_BDAT_SKIP) &&
-        stream_output_pending(s->stream) <= SMTPD_OUTPUT_MAX)
+    int writing = stream_output_pending(s->stream) > 0;
+    if (s->state == SMTPD_TLS_HANDSHAKE) {
+        /* Flushing STARTTLS's 220, then whatever the handshake needs. */
+        interest = writing ? EVENT_WRITE : smtpd_tls_interest(s, 0, 0);
+        event_fd_set(server_loop(), s->fd, interest);
+        return;
+    }
+    int reading = (s->state == SMTPD_CMD || s->state == SMTPD_DATA ||
+                   s->state == SMTPD_BDAT || s->state == SMTPD_BDAT_SKIP) &&
+                  stream_output_pending(s->stream) <= SMTPD_OUTPUT_MAX;
+    if (reading)
         interest |= EVENT_READ;
-    if (stream_output_pending(s->stream) > 0)
+    if (writing)
         interest |= EVENT_WRITE;
+    /* TLS: a read may wait for the socket to take a record, and a write
+     * for one to arrive (STREAM_WANT_* equal EVENT_*). */
+    interest |= smtpd_tls_interest(s, reading, writing);
     event_fd_set(server_loop(), s->fd, interest);
 }
 
@@ -403,6 +414,20 @@ static void session_run(struct smtpd_session *s)
         case SMTPD_SUSPENDED:
             st = STREAM_AGAIN;
             break;
+        case SMTPD_TLS_HANDSHAKE: {
+            int step = smtpd_tls_handshake(s);
+            if (step > 0)
+                continue; /* commands (or wrapper mode's greeting) */
+            if (step < 0) {
+                log_info("lost connection after %s from %s", lost_verb(s),
+                         s->namaddr);
+                session_destroy(s);
+                return;
+            }
+            /* The handshake's one time limit runs from its start. */
+            update_interest(s);
+            return;
+        }
         case SMTPD_CLOSING: {
             enum stream_status fs = stream_flush(s->stream);
             if (fs == STREAM_AGAIN) {
@@ -472,6 +497,11 @@ static void on_timeout(struct event_loop *loop, void *ctx)
     if (s->state == SMTPD_COMMIT || s->state == SMTPD_SUSPENDED)
         return;
     log_info("timeout after %s from %s", lost_verb(s), s->namaddr);
+    if (s->state == SMTPD_TLS_HANDSHAKE) {
+        /* Mid-handshake a reply in either form would be garbage. */
+        session_destroy(s);
+        return;
+    }
     smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded",
                 smtpd_var.myhostname);
     (void)stream_flush(s->stream);
@@ -491,6 +521,7 @@ static void session_destroy(struct smtpd_session *s)
     event_timer_stop(server_loop(), &s->idle_timer);
     event_timer_stop(server_loop(), &s->sleep_timer);
     event_fd_remove(server_loop(), s->fd);
+    smtpd_tls_session_end(s); /* before the stream closes the fd */
     stream_close(s->stream);
     smtp_cmd_free(&s->cmd);
     buf_free(&s->line);
@@ -587,6 +618,12 @@ static void finish_connect(struct smtpd_session *s)
                         netlist_match(smtpd_var.bare_nl_exclusions, s->name,
                                       s->addr) != DICT_FOUND;
     s->state = SMTPD_CMD;
+    /* Wrapper mode: the TLS handshake first; the connection's command
+     * starts when it is done (smtpd_tls.c). */
+    if (smtpd_tls_wrapper_start(s)) {
+        session_run(s);
+        return;
+    }
     /* The connection is a command too: hooks may see it (and wait)
      * before the greeting. */
     smtpd_command_start(s, SMTP_COMMAND_CONNECT);
@@ -696,6 +733,7 @@ static void smtpd_pre_init(int argc, char **argv)
     smtpd_check_init();
     smtpd_header_init();
     smtpd_dns_init();
+    smtpd_tls_init();
 }
 
 static void smtpd_post_init(int argc, char **argv)
@@ -718,6 +756,7 @@ static void smtpd_pre_exit(void)
     bgjob_pool_free(name_pool);
     name_pool = NULL;
     smtpd_dns_exit();
+    smtpd_tls_exit();
 }
 
 int main(int argc, char **argv)

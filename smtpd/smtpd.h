@@ -12,6 +12,8 @@
  *                  and the replies of the reject_unknown_* restrictions
  *   smtpd_data.c   DATA and BDAT intake, headers, the queue file, commit
  *   smtpd_rcpt.c   the recipients, and the one way one is added
+ *   smtpd_tls.c    TLS: the server context, STARTTLS and wrapper mode, the
+ *                  handshake on the event loop, Received:'s TLS clause
  *
  * One process serves many sessions on lib/ipc/server.h's event loop; a
  * session costs this struct, its stream buffers and, during a
@@ -31,8 +33,10 @@
 #include "tables/netmatch.h"
 #include "queue/qfile_writer.h"
 #include "routing/restriction.h"
+#include "tls/tls_config.h"
 
 struct rewrite;
+struct tls_conn;
 #include "smtp/smtp_cmd.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_phase.h"
@@ -88,21 +92,30 @@ struct smtpd_settings {
     int client_ok, helo_ok, sender_ok, relay_ok, rcpt_ok, data_ok, eod_ok;
     struct netlist *mynetworks;
     struct netlist *bare_nl_exclusions;
+    /* TLS (smtpd_tls.c): smtpd_tls_security_level, wrapper mode (port
+     * 465), the TLS clause in Received:, smtpd_tls_loglevel, and the
+     * handshake's time limit. */
+    enum tls_level tls_level;
+    int tls_wrappermode;
+    int tls_received_header;
+    int tls_loglevel;
+    long starttls_timeout_ms;
     char incoming_dir[4096];
     char hold_dir[4096];
 };
 extern struct smtpd_settings smtpd_var;
 
 enum smtpd_state {
-    SMTPD_LOOKUP,    /* looking up the client's name: not reading yet */
-    SMTPD_CMD,       /* reading commands */
-    SMTPD_DATA,      /* reading DATA content */
-    SMTPD_BDAT,      /* reading a BDAT chunk */
-    SMTPD_BDAT_SKIP, /* discarding a BDAT chunk after an error */
-    SMTPD_COMMIT,    /* waiting for the queue file to be durable */
-    SMTPD_SLEEP,     /* error sleep: not reading */
-    SMTPD_SUSPENDED, /* a command waits (DNS, a hook): not reading */
-    SMTPD_CLOSING,   /* flushing the last reply, then closing */
+    SMTPD_LOOKUP,        /* looking up the client's name: not reading yet */
+    SMTPD_CMD,           /* reading commands */
+    SMTPD_DATA,          /* reading DATA content */
+    SMTPD_BDAT,          /* reading a BDAT chunk */
+    SMTPD_BDAT_SKIP,     /* discarding a BDAT chunk after an error */
+    SMTPD_COMMIT,        /* waiting for the queue file to be durable */
+    SMTPD_SLEEP,         /* error sleep: not reading */
+    SMTPD_SUSPENDED,     /* a command waits (DNS, a hook): not reading */
+    SMTPD_TLS_HANDSHAKE, /* flushing STARTTLS's 220, then the handshake */
+    SMTPD_CLOSING,       /* flushing the last reply, then closing */
 };
 
 /* One recipient of the current transaction. */
@@ -133,6 +146,12 @@ struct smtpd_session {
      * restriction lists and local_header_rewrite_clients). There is no
      * SASL yet, so it stays 0. */
     int sasl_authenticated;
+    /* TLS (smtpd_tls.c): the connection from STARTTLS (or the first
+     * byte, in wrapper mode) on; whether its handshake is done; whether
+     * the handshake came before the greeting (wrapper mode). */
+    struct tls_conn *tls;
+    int tls_active;
+    int tls_wrapper;
 
     /* Protocol. */
     char *helo; /* HELO/EHLO argument, or NULL */
@@ -431,6 +450,46 @@ void smtpd_dns_forget(struct smtpd_session *s);
 void smtpd_dns_cancel(struct smtpd_session *s);
 /* Cancels a lookup in flight and forgets everything (session end). */
 void smtpd_dns_session_end(struct smtpd_session *s);
+
+/* smtpd_tls.c */
+/* Reads the TLS settings and builds the server context (pre_init: the
+ * key may be readable by root alone). A context that cannot be built is
+ * logged; STARTTLS then answers 454 and wrapper mode disconnects. */
+void smtpd_tls_init(void);
+void smtpd_tls_exit(void);
+/* EHLO announces STARTTLS. */
+int smtpd_tls_offered(const struct smtpd_session *s);
+/* smtpd_tls_security_level = encrypt and no TLS yet: MAIL gets 530. */
+int smtpd_tls_required(const struct smtpd_session *s);
+/* The STARTTLS command's phases: whether it may run now (parse), and the
+ * 220 reply, the discarding of what the client pipelined behind it, and
+ * the start of the handshake (proceed). */
+enum smtp_step smtpd_starttls_parse(struct smtpd_session *s);
+enum smtp_step smtpd_starttls_proceed(struct smtpd_session *s);
+/* Wrapper mode (smtpd_tls_wrappermode): at connect, the handshake comes
+ * first. Returns 1 when the session now waits for it (state
+ * SMTPD_TLS_HANDSHAKE, or SMTPD_CLOSING when TLS is unavailable), 0 when
+ * the session goes on in plain text. */
+int smtpd_tls_wrapper_start(struct smtpd_session *s);
+/* One step in state SMTPD_TLS_HANDSHAKE: 1 when the handshake is done
+ * (the session reads commands again, in TLS; after wrapper mode's
+ * handshake the connection's command has started), 0 while it waits
+ * (smtpd_tls_interest() says for what), -1 when it failed (logged; the
+ * caller ends the session). */
+int smtpd_tls_handshake(struct smtpd_session *s);
+/* The events the session's TLS connection needs besides the session's
+ * own: a read waiting for writability, a write waiting for readability;
+ * during the handshake, all of them. */
+unsigned smtpd_tls_interest(const struct smtpd_session *s, int reading,
+                            int writing);
+/* The protocol for Received: "with ...": SMTP, ESMTP, or RFC 3848's
+ * ESMTPS, ESMTPA and ESMTPSA. */
+const char *smtpd_received_protocol(const struct smtpd_session *s);
+/* With smtpd_tls_received_header: Received:'s TLS clause ("\n\t(using
+ * ...)\n\t(No client certificate requested)"); nothing without TLS. */
+void smtpd_tls_received(const struct smtpd_session *s, struct buf *out);
+/* The session ends: close_notify (when sound) and the connection freed. */
+void smtpd_tls_session_end(struct smtpd_session *s);
 
 /* smtpd_data.c */
 /* Starts intake after DATA's 354 or the first BDAT: opens the writer. 0,

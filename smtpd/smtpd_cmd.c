@@ -63,8 +63,8 @@ static void cmd_helo(struct smtpd_session *s, int esmtp)
         return;
     }
     static const char *const keywords[] = {
-        "PIPELINING", "SIZE", "VRFY",     "ETRN",     "ENHANCEDSTATUSCODES",
-        "8BITMIME",   "DSN",  "SMTPUTF8", "CHUNKING",
+        "PIPELINING",          "SIZE",     "VRFY", "ETRN",     "STARTTLS",
+        "ENHANCEDSTATUSCODES", "8BITMIME", "DSN",  "SMTPUTF8", "CHUNKING",
     };
     struct buf lines = BUF_INIT;
     smtpd_reply(s, "250-%s", smtpd_var.myhostname);
@@ -77,6 +77,8 @@ static void cmd_helo(struct smtpd_session *s, int esmtp)
             continue;
         if (strcmp(keywords[i], "ETRN") == 0)
             continue; /* not implemented */
+        if (strcmp(keywords[i], "STARTTLS") == 0 && !smtpd_tls_offered(s))
+            continue;
         on[n++] = keywords[i];
     }
     for (size_t i = 0; i < n; i++) {
@@ -112,7 +114,9 @@ static enum smtp_step mail_parse(struct smtpd_session *s)
     if (need_helo(s) == SMTP_STEP_STOP)
         return SMTP_STEP_STOP;
     const char *fail = NULL;
-    if (s->in_mail)
+    if (smtpd_tls_required(s))
+        fail = "530 5.7.0 Must issue a STARTTLS command first";
+    else if (s->in_mail)
         fail = "503 5.5.1 Error: nested MAIL command";
     else if (!s->esmtp && c->params)
         fail = "555 5.5.4 Unsupported option: ESMTP parameters need EHLO";
@@ -333,6 +337,7 @@ static enum smtp_step phase_parse(void *session, unsigned command)
         fail = "502 5.5.1 EXPN command is disabled";
         break;
     case SMTP_VERB_STARTTLS:
+        return smtpd_starttls_parse(s);
     case SMTP_VERB_AUTH:
         fail = "502 5.5.1 Error: command not implemented";
         break;
@@ -390,6 +395,8 @@ static enum smtp_step phase_proceed(void *session, unsigned command)
         return data_proceed(s);
     case SMTP_VERB_BDAT:
         return smtpd_bdat_proceed(s);
+    case SMTP_VERB_STARTTLS:
+        return smtpd_starttls_proceed(s);
     case SMTP_VERB_RSET:
         smtpd_data_abort(s);
         smtpd_reset_transaction(s);

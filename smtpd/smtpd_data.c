@@ -363,11 +363,12 @@ int smtpd_data_begin(struct smtpd_session *s)
         const char *helo = s->helo && qfile_text_ok(s->helo, strlen(s->helo))
                                ? s->helo
                                : s->name;
-        buf_appendf(&rcv,
-                    "Received: from %s (%s [%s])\n\tby %s (%s) with %s "
-                    "id %s",
-                    helo, s->name, s->addr, smtpd_var.myhostname,
-                    smtpd_var.mail_name, s->esmtp ? "ESMTP" : "SMTP", s->qid);
+        buf_appendf(&rcv, "Received: from %s (%s [%s])", helo, s->name,
+                    s->addr);
+        smtpd_tls_received(s, &rcv); /* smtpd_tls_received_header */
+        /* RFC 3848: ESMTPS over TLS (ESMTPA, ESMTPSA authenticated). */
+        buf_appendf(&rcv, "\n\tby %s (%s) with %s id %s", smtpd_var.myhostname,
+                    smtpd_var.mail_name, smtpd_received_protocol(s), s->qid);
         /* "for" names the one recipient the client gave, as Postfix. */
         if (s->rcpt_accepted == 1 && s->rcpt_count > 0 &&
             qfile_text_ok(s->rcpts[0].original, strlen(s->rcpts[0].original)))

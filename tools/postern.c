@@ -48,6 +48,8 @@
 #include "queue/qfile_pool.h"
 #include "queue/queue_dirs.h"
 #include "tables/table_check.h"
+#include "tls/tls_config.h"
+#include "tls/tls_server.h"
 
 /* How long `stop` waits for master, which itself gives children a few
  * seconds before SIGKILL. */
@@ -221,6 +223,22 @@ static void check_main_cf_tables(void)
     table_problems(&found);
 }
 
+/* A master.cf -o turns smtpd's TLS on (smtpd_tls_security_level other
+ * than none, or smtpd_tls_wrappermode): check_tls checks the
+ * certificate even when main.cf does not ask for TLS. */
+static int tls_in_overrides;
+
+static void note_tls_override(const char *name, const char *value)
+{
+    enum tls_level level = TLS_LEVEL_NONE;
+    if (strcmp(name, "smtpd_tls_security_level") == 0 &&
+        tls_level_parse(value, &level) >= 0 && level != TLS_LEVEL_NONE)
+        tls_in_overrides = 1;
+    if (strcmp(name, "smtpd_tls_wrappermode") == 0 &&
+        (str_equal_nocase(value, "yes") || str_equal_nocase(value, "true")))
+        tls_in_overrides = 1;
+}
+
 /* The tables that master.cf's -o overrides name. */
 static void check_override_tables(const struct master_entry *entries,
                                   size_t count)
@@ -245,6 +263,7 @@ static void check_override_tables(const struct master_entry *entries,
                                     entries[i].file, entries[i].line,
                                     entries[i].service);
             table_check_value(where, name, buf_cstr(&value), &found);
+            note_tls_override(name, buf_cstr(&value));
             free(where);
             free(name);
             buf_free(&value);
@@ -280,6 +299,44 @@ static void check_master_cf(const char *daemon_dir)
         mastercf_free(entries, count);
     }
     free(path);
+    buf_free(&err);
+}
+
+/* ---- check: TLS ---- */
+
+/* smtpd's TLS: an unknown smtpd_tls_security_level makes smtpd fail (a
+ * problem for start too); a certificate, key, chain or protocol list
+ * that does not load leaves smtpd running without TLS (STARTTLS gets
+ * 454), so it counts like a broken table: check fails, start warns.
+ * main.cf's settings are checked whenever main.cf or a master.cf -o
+ * asks for TLS. */
+static void check_tls(void)
+{
+    const char *value = cfg_str("smtpd_tls_security_level");
+    enum tls_level level = TLS_LEVEL_NONE;
+    if (tls_level_parse(value, &level) < 0) {
+        problem("%s/main.cf: invalid smtpd_tls_security_level: \"%s\"",
+                config_dir, value);
+        return;
+    }
+    int wrapper = cfg_bool("smtpd_tls_wrappermode");
+    if (level == TLS_LEVEL_NONE && !wrapper && !tls_in_overrides)
+        return;
+    struct tls_server_settings settings;
+    tls_config_server("smtpd", level == TLS_LEVEL_ENCRYPT || wrapper,
+                      &settings);
+    struct buf err = BUF_INIT;
+    struct tls_server *server = tls_server_new(&settings, &err);
+    if (server == NULL) {
+        struct strlist found;
+        strlist_init(&found);
+        char *text = xasprintf("%s/main.cf: smtpd TLS: %s", config_dir,
+                               buf_cstr(&err));
+        strlist_add(&found, text);
+        free(text);
+        table_problems(&found);
+    }
+    tls_server_free(server);
     buf_free(&err);
 }
 
@@ -583,6 +640,7 @@ static int run_check(void)
     check_daemon_directory(daemon_dir);
     check_main_cf_tables();
     check_master_cf(daemon_dir);
+    check_tls();
     check_queue_tree();
     return problems;
 }

@@ -123,5 +123,40 @@ class PosternCheckTest(unittest.TestCase):
         self.assertEqual(self.inst.postern("status").returncode, 0)
 
 
+    # ---- smtpd's TLS ----
+
+    def test_tls_certificate_that_does_not_load(self):
+        missing = os.path.join(self.inst.etc, "nosuch-cert.pem")
+        proc = self.check({"smtpd_tls_security_level": "may",
+                           "smtpd_tls_cert_file": missing})
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn(f"main.cf: smtpd TLS: cannot load certificate chain "
+                      f"from {missing}: ", proc.stderr)
+
+    def test_tls_protocol_list_and_level(self):
+        proc = self.check({"smtpd_tls_security_level": "sometimes"})
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn('invalid smtpd_tls_security_level: "sometimes"',
+                      proc.stderr)
+        proc = self.check({"smtpd_tls_security_level": "may",
+                           "smtpd_tls_protocols": ">=TLSv1.4"})
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn('smtpd TLS: unknown TLS protocol ">=TLSv1.4"',
+                      proc.stderr)
+
+    def test_tls_asked_for_by_a_master_cf_override(self):
+        # main.cf has no TLS and no certificate; submission turns it on.
+        proc = self.inst.postern("check")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.inst.write_master_cf(
+            self.inst.service("qmgr", "unix", "qmgr", private="n", wakeup=60,
+                              maxproc=1)
+            + self.inst.service("127.0.0.1:2599", "inet", "smtpd")
+            + "  -o smtpd_tls_security_level=encrypt\n")
+        proc = self.inst.postern("check")
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("smtpd TLS: no certificate configured", proc.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -17,7 +17,7 @@
  *
  * Three outcomes, never two: a match, a mismatch, and an error for what
  * cannot be checked at all (an unknown scheme, a malformed hash, argon2
- * costs past our caps). An error is never a mismatch: the caller logs it
+ * or crypt costs past our caps). An error is never a mismatch: the caller logs it
  * and answers a temporary failure, so a typo in a table is seen, not
  * taken for a wrong password. Every comparison of secret-derived bytes
  * is constant-time (OpenSSL's CRYPTO_memcmp); error texts never hold the
@@ -45,6 +45,12 @@ enum password_result {
 #define PASSWORD_ARGON2_MAX_MEMORY_KIB (1024 * 1024) /* 1 GiB */
 #define PASSWORD_ARGON2_MAX_PASSES 64
 #define PASSWORD_ARGON2_MAX_LANES 16
+/* The same for the crypt(3) costs a stored hash can name: SHA-crypt's
+ * rounds= (libxcrypt takes up to 999999999; the default is 5000) and
+ * bcrypt's cost (2^cost rounds; up to 31; Dovecot makes 05). Past them
+ * the entry is an error: one login at the top would take minutes. */
+#define PASSWORD_SHA_CRYPT_MAX_ROUNDS 1000000
+#define PASSWORD_BCRYPT_MAX_COST 16
 
 /* Costs of the ARGON2ID hashes password_hash makes: 64 MiB and 3 passes
  * on one lane (a login must not take every core), a 16-byte salt and a

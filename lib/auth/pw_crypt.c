@@ -17,6 +17,30 @@
 #include "auth/pw_impl.h"
 #include "base/mem.h"
 
+/* The cost a SHA-crypt ("$5$rounds=N$", "$6$rounds=N$") or bcrypt
+ * ("$2y$NN$") string names, and the most we run; 0 when the string names
+ * none we cap (the default rounds, another algorithm). */
+static unsigned long crypt_cost(const char *hash, unsigned long *limit)
+{
+    if ((strncmp(hash, "$5$rounds=", 10) == 0 ||
+         strncmp(hash, "$6$rounds=", 10) == 0)) {
+        unsigned long rounds = 0;
+        for (const char *p = hash + 10; *p >= '0' && *p <= '9'; p++) {
+            rounds = rounds * 10 + (unsigned long)(*p - '0');
+            if (rounds > 1000000000UL)
+                break; /* past any cap; stop before it can overflow */
+        }
+        *limit = PASSWORD_SHA_CRYPT_MAX_ROUNDS;
+        return rounds;
+    }
+    if (hash[0] == '$' && hash[1] == '2' && hash[2] != 0 && hash[3] == '$' &&
+        hash[4] >= '0' && hash[4] <= '9' && hash[5] >= '0' && hash[5] <= '9') {
+        *limit = PASSWORD_BCRYPT_MAX_COST;
+        return (unsigned long)((hash[4] - '0') * 10 + (hash[5] - '0'));
+    }
+    return 0;
+}
+
 enum password_result pw_crypt_verify(const char *scheme, const char *hash,
                                      const char *password, size_t password_len,
                                      struct buf *err)
@@ -25,6 +49,15 @@ enum password_result pw_crypt_verify(const char *scheme, const char *hash,
      * that made any crypt hash. */
     if (memchr(password, 0, password_len) != NULL)
         return PASSWORD_MISMATCH;
+    unsigned long limit = 0, cost = crypt_cost(hash, &limit);
+    if (cost > limit) {
+        if (err)
+            buf_appendf(err,
+                        "{%s}: the stored hash asks for a cost of %lu, past "
+                        "our limit of %lu",
+                        scheme, cost, limit);
+        return PASSWORD_ERROR;
+    }
     char *text = xmemdup(password, password_len);
     /* crypt_data is large (about 32 KiB); it must start zeroed. */
     struct crypt_data *work = xcalloc(1, sizeof(*work));

@@ -149,6 +149,17 @@ static void test_errors_are_not_mismatches(void)
     expect_error("{ARGON2ID}$argon2id$v=19$m=4096,t=1000,p=1$"
                  "c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaA",
                  "past our limits", NULL);
+    /* So are crypt costs that would take minutes a login. */
+    expect_error("{SHA512-CRYPT}$6$rounds=999999999$2y8//dManU7zzVK0$"
+                 "gQAUWxTnh6gNk/haaA30VcqNFkh8FdhePukGR.IQm9REpYwenJ820RJD58Nb"
+                 "/p5dUphNuyDb4OUUHXpjLYLds0",
+                 "cost of 999999999, past our limit of 1000000", "gQAU");
+    expect_error("{CRYPT}$5$rounds=1000001$aP5ekXHJdnqbCXxH$"
+                 "WEkemSR9kI/U/otrXdvpkSC6YFP001c9jsjRf.uxJE5",
+                 "past our limit of 1000000", NULL);
+    expect_error("{BLF-CRYPT}$2y$31$5QibBJAipS83lypGiT0QUOR3XiiNU0h2X57uuGAKPo"
+                 "HIMiEyT4.MC",
+                 "cost of 31, past our limit of 16", NULL);
     /* A truncated hash libargon2 cannot decode. */
     expect_error("{ARGON2ID}$argon2id$v=19$m=4096,t=1,p=1$c2FsdA",
                  "{ARGON2ID}: ", NULL);

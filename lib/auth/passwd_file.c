@@ -2,6 +2,8 @@
 #include "auth/passwd_file.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,13 +47,48 @@ static void entry_free(struct passwd_entry *entry)
     memset(entry, 0, sizeof(*entry));
 }
 
-/* Parses a uid or gid column or field value. 0, or -1 with why set. */
+/* Looks a user name (is_user) or group name up in the system's
+ * databases. 0 with *out set, or -1 when there is no such name. */
+static int lookup_id_name(int is_user, const char *name, unsigned long *out)
+{
+    char scratch[16384];
+    if (is_user) {
+        struct passwd pwd, *found = NULL;
+        if (getpwnam_r(name, &pwd, scratch, sizeof(scratch), &found) != 0 ||
+            found == NULL)
+            return -1;
+        *out = (unsigned long)found->pw_uid;
+    } else {
+        struct group grp, *found = NULL;
+        if (getgrnam_r(name, &grp, scratch, sizeof(scratch), &found) != 0 ||
+            found == NULL)
+            return -1;
+        *out = (unsigned long)found->gr_gid;
+    }
+    return 0;
+}
+
+/* Parses a uid or gid column or field value (what is "uid" or "gid"):
+ * a plain number, or, as Dovecot allows, a user or group name. 0, or -1
+ * with why set. */
 static int parse_id(const char *what, const char *text, unsigned long *out,
                     struct buf *why)
 {
     enum idnum_result rc = idnum_parse(text, 1, out);
     if (rc == IDNUM_OK)
         return 0;
+    int is_user = strcmp(what, "uid") == 0;
+    if (rc == IDNUM_MALFORMED && *text != 0) {
+        if (lookup_id_name(is_user, text, out) < 0) {
+            buf_appendf(why, "%s '%.64s' is neither a number nor a known %s "
+                             "(line skipped)",
+                        what, text, is_user ? "user" : "group");
+            return -1;
+        }
+        if (*out != 0 && *out <= IDNUM_MAX)
+            return 0;
+        rc = *out == 0 ? IDNUM_TOO_SMALL : IDNUM_TOO_LARGE;
+    }
     buf_appendf(why, "%s '%.64s' %s (line skipped)", what, text,
                 rc == IDNUM_TOO_SMALL ? "is 0, which a passwd-file may not give"
                                       : idnum_result_text(rc));

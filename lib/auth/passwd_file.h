@@ -13,8 +13,11 @@
  * and quota_storage, which override the columns, as in Dovecot.
  * Lines that are empty or start with '#' are skipped.
  *
- * A line that cannot be read (no user name, a uid or gid that is not a
- * plain number in [1, 2^32 - 2], a name already seen) is skipped with a
+ * uid and gid are plain numbers in [1, 2^32 - 2] or, as Dovecot allows,
+ * user and group names looked up (getpwnam_r, getgrnam_r) when the file
+ * is read; a name that is root's or group 0 is refused like 0.
+ * A line that cannot be read (no user name, a bad or unknown uid or gid,
+ * a name already seen) is skipped with a
  * problem recorded, as Dovecot logs and skips it; the first line for a
  * name wins. User names are matched exactly, case included, as Dovecot
  * does by default (no auth_username_format folding). */

@@ -6,6 +6,8 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include "auth/passwd_file.h"
@@ -117,8 +119,8 @@ static void test_bad_lines_are_skipped_and_named(void)
     struct passwd_file *file = passwd_file_parse("users", sample,
                                                  sizeof(sample) - 1);
     CHECK_INT(file->problems.count, 6);
-    CHECK(has_problem(file, "users:8: uid 'abc' is not a plain decimal number "
-                            "(line skipped)"));
+    CHECK(has_problem(file, "users:8: uid 'abc' is neither a number nor a known "
+                            "user (line skipped)"));
     CHECK(has_problem(file, "users:9: uid '0' is 0, which a passwd-file may "
                             "not give (line skipped)"));
     CHECK(has_problem(file, "users:11: no user name (line skipped)"));
@@ -141,6 +143,39 @@ static void test_bad_lines_are_skipped_and_named(void)
     CHECK_INT(file->count, 1);
     CHECK(passwd_file_lookup(file, "y") != NULL);
     CHECK(has_problem(file, "nul:1: holds a NUL byte (line skipped)"));
+    passwd_file_free(file);
+}
+
+/* uid and gid may be names, as Dovecot allows; root's are refused. */
+static void test_id_names(void)
+{
+    static const char text[] =
+        "d1:{PLAIN}a:daemon:daemon\n"
+        "d2:{PLAIN}b::::::uid=daemon gid=daemon\n"
+        "r1:{PLAIN}c:root:1\n"
+        "r2:{PLAIN}d:1:root\n"
+        "n1:{PLAIN}e:1:no-such-group-here\n";
+    struct passwd_file *file = passwd_file_parse("names", text,
+                                                 sizeof(text) - 1);
+    struct passwd *daemon_user = getpwnam("daemon");
+    struct group *daemon_group = getgrnam("daemon");
+    if (daemon_user == NULL || daemon_group == NULL) {
+        passwd_file_free(file);
+        SKIP("no user and group called daemon on this system");
+    }
+    CHECK_INT(file->count, 2);
+    const struct passwd_entry *d1 = passwd_file_lookup(file, "d1");
+    const struct passwd_entry *d2 = passwd_file_lookup(file, "d2");
+    CHECK(d1 != NULL && d1->has_uid && d1->uid == daemon_user->pw_uid);
+    CHECK(d1 != NULL && d1->has_gid && d1->gid == daemon_group->gr_gid);
+    CHECK(d2 != NULL && d2->has_uid && d2->uid == daemon_user->pw_uid);
+    CHECK(d2 != NULL && d2->has_gid && d2->gid == daemon_group->gr_gid);
+    CHECK(has_problem(file, "names:3: uid 'root' is 0, which a passwd-file "
+                            "may not give (line skipped)"));
+    CHECK(has_problem(file, "names:4: gid 'root' is 0, which a passwd-file "
+                            "may not give (line skipped)"));
+    CHECK(has_problem(file, "names:5: gid 'no-such-group-here' is neither a "
+                            "number nor a known group (line skipped)"));
     passwd_file_free(file);
 }
 
@@ -212,6 +247,7 @@ int main(void)
     UNIT_RUN(test_columns_and_extra_fields);
     UNIT_RUN(test_virtual_users);
     UNIT_RUN(test_bad_lines_are_skipped_and_named);
+    UNIT_RUN(test_id_names);
     UNIT_RUN(test_lookup_is_exact);
     UNIT_RUN(test_load_and_cap);
     return unit_summary();

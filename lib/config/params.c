@@ -259,8 +259,6 @@ const struct param_def param_table[] = {
      "TLS from the first byte (port 465, submissions) instead of STARTTLS"},
     {"smtpd_tls_session_cache_timeout", PARAM_TIME, "3600s", 0, 8640000, 0,
      "lifetime of TLS session tickets (0: no resumption)"},
-    {"smtpd_starttls_timeout", PARAM_TIME, "300s", 1, NOLIMIT, 0,
-     "time limit for the TLS handshake"},
     {"tls_high_cipherlist", PARAM_STR, "aNULL:-aNULL:HIGH:@STRENGTH", 0, 0,
      0, "OpenSSL cipher list of the \"high\" grade (TLSv1.2 and older)"},
     {"tls_medium_cipherlist", PARAM_STR,

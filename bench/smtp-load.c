@@ -8,10 +8,16 @@
  * time the end of DATA to the file appearing in new/ (matched by the
  * X-Bench-Id header). Prints one JSON object with the figures.
  *
+ * For the submission workload, -t makes STARTTLS after EHLO (and EHLO
+ * again), -a USER:PASSWORD authenticates with AUTH PLAIN, and -m M ends
+ * each session with QUIT after M messages, so that every session pays
+ * for its connection, handshake and login. Certificates are not
+ * verified: the peer is a benchmark instance on loopback.
+ *
  * Loopback only: the host must be a 127.0.0.0/8 or ::1 address.
  * Usage: smtp-load -p PORT [-H 127.0.0.1] [-c sessions] [-n messages]
  *        [-s size] [-r rcpts] [-d domain] [-u users] [-w maildir_root]
- *        [-T timeout_s]                                               */
+ *        [-T timeout_s] [-t] [-a user:password] [-m per_session]     */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -30,12 +36,20 @@
 #include <dirent.h>
 #include <poll.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 static const char *host = "127.0.0.1";
 static int port = 0, sessions = 10, messages = 1000, size = 4096, rcpts = 1;
 static int users = 10, timeout_s = 600;
 static const char *domain = "bench.test", *watch_root = NULL;
 
+static int use_starttls = 0, per_session = 0;
+static char *auth_line;      /* "AUTH PLAIN <base64>\r\n", or NULL */
+static SSL_CTX *tls_ctx;
+
 static atomic_int next_message;
+static atomic_int sessions_done;
 static atomic_int accepted, failed;
 static double *accept_latency; /* per message, seconds */
 static double *data_end_time;  /* per message, monotonic seconds */
@@ -52,9 +66,30 @@ static double now(void)
 
 struct conn {
     int fd;
+    SSL *ssl; /* after STARTTLS */
     char in[8192];
     size_t in_len;
 };
+
+static ssize_t conn_read(struct conn *c, char *data, size_t len)
+{
+    if (c->ssl) {
+        int n = SSL_read(c->ssl, data, (int)len);
+        return n > 0 ? n : -1;
+    }
+    return read(c->fd, data, len);
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->ssl) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
 
 /* Reads one complete (possibly multi-line) reply; returns its code. */
 static int read_reply(struct conn *c)
@@ -76,17 +111,23 @@ static int read_reply(struct conn *c)
         }
         if (c->in_len == sizeof(c->in))
             return -1;
-        ssize_t n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+        ssize_t n = conn_read(c, c->in + c->in_len, sizeof(c->in) - c->in_len);
         if (n <= 0)
             return -1;
         c->in_len += (size_t)n;
     }
 }
 
-static int send_all(int fd, const char *data, size_t len)
+static int send_all(struct conn *c, const char *data, size_t len)
 {
     while (len) {
-        ssize_t n = write(fd, data, len);
+        ssize_t n;
+        if (c->ssl) {
+            int w = SSL_write(c->ssl, data, (int)len);
+            n = w > 0 ? w : -1;
+        } else {
+            n = write(c->fd, data, len);
+        }
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -99,7 +140,7 @@ static int send_all(int fd, const char *data, size_t len)
 
 static int command(struct conn *c, const char *text, int expect)
 {
-    if (send_all(c->fd, text, strlen(text)) < 0)
+    if (send_all(c, text, strlen(text)) < 0)
         return -1;
     int code = read_reply(c);
     return code / 100 == expect ? 0 : -1;
@@ -142,26 +183,85 @@ static int connect_server(void)
 
 static char *body_template;
 
+/* Connects, reads the greeting, says EHLO, and makes STARTTLS and AUTH
+ * when asked. Returns 0 when the session is ready for MAIL. */
+static int open_session(struct conn *c)
+{
+    c->fd = connect_server();
+    c->in_len = 0;
+    if (c->fd < 0 || read_reply(c) != 220 ||
+        command(c, "EHLO load.bench.test\r\n", 2) < 0)
+        return -1;
+    if (use_starttls) {
+        if (command(c, "STARTTLS\r\n", 2) < 0 || c->in_len != 0)
+            return -1;
+        c->ssl = SSL_new(tls_ctx);
+        if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1 ||
+            SSL_connect(c->ssl) != 1 ||
+            command(c, "EHLO load.bench.test\r\n", 2) < 0)
+            return -1;
+    }
+    if (auth_line && command(c, auth_line, 2) < 0)
+        return -1;
+    return 0;
+}
+
+/* base64 of data[0..len), for the AUTH PLAIN initial response. */
+static char *base64_of(const unsigned char *data, size_t len)
+{
+    static const char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc(len / 3 * 4 + 5), *p = out;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)data[i] << 16;
+        if (i + 1 < len)
+            v |= (unsigned)data[i + 1] << 8;
+        if (i + 2 < len)
+            v |= data[i + 2];
+        *p++ = digits[v >> 18 & 63];
+        *p++ = digits[v >> 12 & 63];
+        *p++ = i + 1 < len ? digits[v >> 6 & 63] : '=';
+        *p++ = i + 2 < len ? digits[v & 63] : '=';
+    }
+    *p = 0;
+    return out;
+}
+
+/* Builds "AUTH PLAIN base64(\0user\0password)\r\n" from "user:password". */
+static char *make_auth_line(const char *user_password)
+{
+    const char *colon = strchr(user_password, ':');
+    if (!colon)
+        return NULL;
+    size_t user_len = (size_t)(colon - user_password);
+    size_t pass_len = strlen(colon + 1);
+    unsigned char *plain = malloc(user_len + pass_len + 2);
+    plain[0] = 0;
+    memcpy(plain + 1, user_password, user_len);
+    plain[1 + user_len] = 0;
+    memcpy(plain + 2 + user_len, colon + 1, pass_len);
+    char *coded = base64_of(plain, user_len + pass_len + 2);
+    char *line = malloc(strlen(coded) + 16);
+    sprintf(line, "AUTH PLAIN %s\r\n", coded);
+    free(plain);
+    free(coded);
+    return line;
+}
+
 static void *session_main(void *arg)
 {
     (void)arg;
     struct conn c = {.fd = -1};
     char line[512];
+    int in_session = 0;
     while (now() - start_time < timeout_s) {
         int id = atomic_fetch_add(&next_message, 1);
         if (id >= messages)
             break;
-        if (c.fd < 0) {
-            c.fd = connect_server();
-            c.in_len = 0;
-            if (c.fd < 0 || read_reply(&c) != 220 ||
-                command(&c, "EHLO load.bench.test\r\n", 2) < 0) {
-                atomic_fetch_add(&failed, 1);
-                if (c.fd >= 0)
-                    close(c.fd);
-                c.fd = -1;
-                continue;
-            }
+        if (c.fd < 0 && open_session(&c) < 0) {
+            atomic_fetch_add(&failed, 1);
+            conn_close(&c);
+            continue;
         }
         int ok = command(&c, "MAIL FROM:<load@bench.test>\r\n", 2) == 0;
         for (int r = 0; ok && r < rcpts; r++) {
@@ -178,9 +278,9 @@ static void *session_main(void *arg)
                 "Subject: bench %d\r\nMessage-ID: <%d.bench@bench.test>\r\n"
                 "X-Bench-Id: %d\r\n\r\n",
                 domain, id, id, id);
-            ok = send_all(c.fd, head, (size_t)head_len) == 0 &&
-                 send_all(c.fd, body_template, strlen(body_template)) == 0 &&
-                 send_all(c.fd, ".\r\n", 3) == 0;
+            ok = send_all(&c, head, (size_t)head_len) == 0 &&
+                 send_all(&c, body_template, strlen(body_template)) == 0 &&
+                 send_all(&c, ".\r\n", 3) == 0;
             double sent = now();
             data_end_time[id] = sent;
             ok = ok && read_reply(&c) == 250;
@@ -188,15 +288,22 @@ static void *session_main(void *arg)
         }
         if (ok) {
             atomic_fetch_add(&accepted, 1);
+            if (per_session > 0 && ++in_session >= per_session) {
+                if (command(&c, "QUIT\r\n", 2) == 0)
+                    atomic_fetch_add(&sessions_done, 1);
+                conn_close(&c);
+                in_session = 0;
+            }
         } else {
             atomic_fetch_add(&failed, 1);
-            close(c.fd);
-            c.fd = -1;
+            conn_close(&c);
+            in_session = 0;
         }
     }
     if (c.fd >= 0) {
-        command(&c, "QUIT\r\n", 2);
-        close(c.fd);
+        if (command(&c, "QUIT\r\n", 2) == 0)
+            atomic_fetch_add(&sessions_done, 1);
+        conn_close(&c);
     }
     return NULL;
 }
@@ -271,7 +378,7 @@ static double percentile(double *values, int count, double p)
 int main(int argc, char **argv)
 {
     int opt;
-    while ((opt = getopt(argc, argv, "H:p:c:n:s:r:d:u:w:T:")) != -1) {
+    while ((opt = getopt(argc, argv, "H:p:c:n:s:r:d:u:w:T:ta:m:")) != -1) {
         switch (opt) {
         case 'H': host = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -283,6 +390,14 @@ int main(int argc, char **argv)
         case 'u': users = atoi(optarg); break;
         case 'w': watch_root = optarg; break;
         case 'T': timeout_s = atoi(optarg); break;
+        case 't': use_starttls = 1; break;
+        case 'a':
+            if (!(auth_line = make_auth_line(optarg))) {
+                fprintf(stderr, "smtp-load: -a wants user:password\n");
+                return 2;
+            }
+            break;
+        case 'm': per_session = atoi(optarg); break;
         default:
             fprintf(stderr, "usage: see the comment at the top of smtp-load.c\n");
             return 2;
@@ -292,6 +407,10 @@ int main(int argc, char **argv)
         users <= 0 || size < 0) {
         fprintf(stderr, "smtp-load: bad arguments (need -p PORT)\n");
         return 2;
+    }
+    if (use_starttls) {
+        tls_ctx = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
     }
     /* Body: lines of 76 characters up to the requested size. */
     body_template = malloc((size_t)size + 80);
@@ -356,6 +475,10 @@ int main(int argc, char **argv)
            accept_done - start_time, ok / (accept_done - start_time),
            percentile(lat, lat_count, 0.5) * 1000,
            percentile(lat, lat_count, 0.99) * 1000);
+    if (per_session > 0)
+        printf(", \"sessions_completed\": %d, \"sessions_per_second\": %.1f",
+               atomic_load(&sessions_done),
+               atomic_load(&sessions_done) / (accept_done - start_time));
     if (watch_root)
         printf(", \"delivered_files\": %d, \"delivered_seconds\": %.3f, "
                "\"delivered_messages_per_second\": %.1f, "

@@ -226,7 +226,7 @@ static enum passdb_result request_lookup(struct auth_request *r,
     if (pr == PASSDB_ERROR) {
         char shown[SASL_USER_MAX + 1];
         safe_user(user, shown, sizeof(shown));
-        log_warn("auth(%s,%s): passdb lookup failed: %s", shown, r->rip,
+        log_warn("passdb(%s,%s): passdb lookup failed: %s", shown, r->rip,
                  buf_cstr(&err));
         buf_set_str(reason, "passdb lookup failed");
     } else if (pr == PASSDB_FOUND) {
@@ -478,7 +478,7 @@ static void request_step(struct auth_request *r, const char *data_b64,
     case SASL_TEMPFAIL: {
         char shown[SASL_USER_MAX + 1];
         safe_user(r->sasl.user, shown, sizeof(shown));
-        log_warn("auth(%s,%s): temporary failure: %s (method=%s, service=%s)",
+        log_warn("passdb(%s,%s): temporary failure: %s (method=%s, service=%s)",
                  shown, r->rip, buf_cstr(&r->sasl.reason), r->sasl.mech->name,
                  r->service);
         buf_appendf(out, "FAIL\t%u\ttemp", r->id);
@@ -548,7 +548,9 @@ static int cmd_auth(struct auth_conn *conn, const struct auth_line *line,
     r->id = id;
     r->service = xstrdup(service);
     buf_init(&r->reply);
-    str_copy(r->table_type, "auth", sizeof(r->table_type));
+    /* Not "auth": fail2ban's dovecot filter reads "auth(...): " as a
+     * process prefix and would miss the line. */
+    str_copy(r->table_type, "passdb", sizeof(r->table_type));
     const char *rip = auth_line_param(line, 3, "rip");
     unsigned char addr[16];
     if (rip && (inet_pton(AF_INET, rip, addr) == 1 ||

@@ -141,7 +141,7 @@ class AuthServiceTest(unittest.TestCase):
                                             rip="198.51.100.77")
         self.assertEqual(cmd, "FAIL")
         self.assertIn("Too many failed attempts", params["reason"])
-        self.inst.wait_for_log(r"auth\(locky,198\.51\.100\.77\): Invalid "
+        self.inst.wait_for_log(r"passdb\(locky,198\.51\.100\.77\): Invalid "
                                r"credentials \(locked out;")
         # The user is locked from everywhere too, for the window; another
         # user from another address is not.

@@ -141,15 +141,10 @@ unsigned long auth_conn_client_pid(const struct auth_conn *conn)
 
 void auth_conn_handshake(struct auth_conn *conn, struct buf *out)
 {
+    /* MECH lines come before SPID: clients (Postfix, Exim) tell the
+     * auth-client socket from auth-master (VERSION + SPID only) by
+     * whether a MECH line came before SPID. */
     buf_appendf(out, "VERSION\t%d\t%d\n", AUTH_PROTO_MAJOR, AUTH_PROTO_MINOR);
-    unsigned char cookie[16];
-    if (RAND_bytes(cookie, sizeof(cookie)) != 1)
-        memset(cookie, 0, sizeof(cookie)); /* we never check cookies */
-    buf_appendf(out, "SPID\t%ld\nCUID\t%lu\nCOOKIE\t",
-                (long)conn->srv->settings.pid, conn->cuid);
-    for (size_t i = 0; i < sizeof(cookie); i++)
-        buf_appendf(out, "%02x", cookie[i]);
-    buf_append_char(out, '\n');
     for (size_t i = 0; sasl_mechs[i]; i++) {
         buf_append_str(out, "MECH");
         auth_line_add(out, sasl_mechs[i]->name);
@@ -157,7 +152,14 @@ void auth_conn_handshake(struct auth_conn *conn, struct buf *out)
             auth_line_add(out, "plaintext");
         buf_append_char(out, '\n');
     }
-    buf_append_str(out, "DONE\n");
+    unsigned char cookie[16];
+    if (RAND_bytes(cookie, sizeof(cookie)) != 1)
+        memset(cookie, 0, sizeof(cookie)); /* we never check cookies */
+    buf_appendf(out, "SPID\t%ld\nCUID\t%lu\nCOOKIE\t",
+                (long)conn->srv->settings.pid, conn->cuid);
+    for (size_t i = 0; i < sizeof(cookie); i++)
+        buf_appendf(out, "%02x", cookie[i]);
+    buf_append_str(out, "\nDONE\n");
 }
 
 static int conn_fail(struct auth_conn *conn, const char *fmt, ...)

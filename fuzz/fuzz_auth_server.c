@@ -2,7 +2,9 @@
  * (lib/auth/auth_server.c) the way a hostile client would drive it: the
  * input is split into protocol lines at LF and fed to one connection,
  * with the clock moving on and the held-back FAIL replies flushed, over
- * a passwd-file held in memory. Invariants: every reply is whole lines,
+ * a passwd-file held in memory. An input of odd length runs the password
+ * checks "in the background" (queued, finished after each line, and
+ * some left pending when the connection goes). Invariants: every reply is whole lines,
  * a connection that was closed says why, and nothing leaks or reads out
  * of bounds (ASan/UBSan). */
 #include <stdint.h>
@@ -20,6 +22,29 @@ static const char users[] =
     "GVYqFHUKnTp54ixper92HIomU5IiFMWEw7cJyfkppKA=,"
     "L0MsGO7ZWRqWR+seWsXG/sWCGn9fgCmKkTNFPfRbiRo=\n"
     "carol:{SHA512-CRYPT}$6$x$y\n";
+
+#define FUZZ_MAX_JOBS 256
+static struct auth_verify_job *jobs[FUZZ_MAX_JOBS];
+static size_t job_count;
+
+static void queue_job(struct auth_verify_job *job, void *ctx)
+{
+    if (job_count == FUZZ_MAX_JOBS)
+        __builtin_trap(); /* AUTH_CONN_MAX_REQUESTS bounds them */
+    jobs[job_count++] = job;
+}
+
+static void run_jobs(struct auth_conn *expected, uint64_t now, int keep_last)
+{
+    size_t keep = keep_last && job_count ? 1 : 0;
+    for (size_t i = keep; i < job_count; i++) {
+        auth_verify_job_run(jobs[i]);
+        struct auth_conn *conn = auth_verify_job_done(jobs[i], now);
+        if (conn != NULL && conn != expected)
+            __builtin_trap();
+    }
+    job_count = keep;
+}
 
 static void check_lines(const struct buf *out)
 {
@@ -40,6 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .lockout_threshold = 3,
         .lockout_window_ms = 60000,
         .pid = 1,
+        .dummy_hash = "{PLAIN}dummy",
+        .verify_async = size % 2 ? queue_job : NULL,
     };
     struct auth_server *srv = auth_server_new(&settings);
     struct auth_conn *conn = auth_conn_new(srv);
@@ -58,6 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
             break;
         }
+        run_jobs(conn, now, (size & 2) != 0);
         auth_conn_flush_due(conn, now, &out);
         check_lines(&out);
         if (lf == NULL)
@@ -69,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_lines(&out);
     buf_free(&out);
     auth_conn_free(conn);
+    run_jobs(NULL, now, 0); /* their connection is gone */
     auth_server_free(srv);
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,19 @@ struct auth_server {
     unsigned long next_cuid;
 };
 
-enum request_state { REQUEST_EXCHANGE, REQUEST_FAILING };
+enum request_state { REQUEST_EXCHANGE, REQUEST_VERIFYING, REQUEST_FAILING };
+
+/* A password check handed to verify_async. The request points at the job
+ * and the job at the request; whichever goes first unlinks itself. */
+struct auth_verify_job {
+    struct auth_request *request; /* NULL once the request is gone */
+    char *stored;
+    char *password;
+    size_t password_len;
+    int unknown_user;             /* checked against the dummy hash */
+    enum password_result result;
+    struct buf err;
+};
 
 struct auth_request {
     struct auth_conn *conn;
@@ -44,6 +57,7 @@ struct auth_request {
     const char *fail_text;           /* Dovecot's words for the log line */
     int locked;                      /* failed because locked out */
     struct passdb_user user;         /* once found */
+    struct auth_verify_job *job;     /* REQUEST_VERIFYING */
     int have_user;
     uint64_t now_ms;                 /* of the line being handled */
     uint64_t due_ms;                 /* REQUEST_FAILING: when to answer */
@@ -58,6 +72,8 @@ struct auth_conn {
     struct auth_request *requests[AUTH_CONN_MAX_REQUESTS];
     size_t request_count;
     struct buf error;
+    struct buf finished;  /* replies made by auth_verify_job_done */
+    void *context;
 };
 
 int auth_service_wants_userdb(const char *service)
@@ -97,11 +113,25 @@ struct auth_conn *auth_conn_new(struct auth_server *srv)
     conn->srv = srv;
     conn->cuid = srv->next_cuid++;
     buf_init(&conn->error);
+    buf_init(&conn->finished);
     return conn;
+}
+
+static void job_free(struct auth_verify_job *job)
+{
+    if (job->password) {
+        OPENSSL_cleanse(job->password, job->password_len);
+        free(job->password);
+    }
+    free(job->stored);
+    buf_free(&job->err);
+    free(job);
 }
 
 static void request_free(struct auth_request *r)
 {
+    if (r->job)
+        r->job->request = NULL; /* the job frees itself when done */
     sasl_exchange_free(&r->sasl);
     free(r->service);
     passdb_user_free(&r->user);
@@ -119,6 +149,16 @@ static void request_remove(struct auth_conn *conn, struct auth_request *r)
     request_free(r);
 }
 
+void auth_conn_set_context(struct auth_conn *conn, void *context)
+{
+    conn->context = context;
+}
+
+void *auth_conn_context(const struct auth_conn *conn)
+{
+    return conn->context;
+}
+
 void auth_conn_free(struct auth_conn *conn)
 {
     if (conn == NULL)
@@ -126,6 +166,7 @@ void auth_conn_free(struct auth_conn *conn)
     for (size_t i = 0; i < conn->request_count; i++)
         request_free(conn->requests[i]);
     buf_free(&conn->error);
+    buf_free(&conn->finished);
     free(conn);
 }
 
@@ -255,11 +296,25 @@ static enum sasl_check backend_check_password(void *ctx, const char *user,
     enum passdb_result pr = request_lookup(r, user, reason);
     if (pr == PASSDB_ERROR)
         return SASL_CHECK_TEMPFAIL;
+    struct auth_server *srv = r->conn->srv;
+    if (pr == PASSDB_NOTFOUND && srv->dummy_hash == NULL)
+        return SASL_CHECK_FAIL;
+    if (srv->settings.verify_async) {
+        struct auth_verify_job *job = xcalloc(1, sizeof(*job));
+        job->request = r;
+        job->unknown_user = pr == PASSDB_NOTFOUND;
+        job->stored = xstrdup(job->unknown_user ? srv->dummy_hash
+                                                : r->user.password);
+        job->password = xmemdup(password, len);
+        job->password_len = len;
+        buf_init(&job->err);
+        r->job = job;
+        srv->settings.verify_async(job, srv->settings.verify_ctx);
+        return SASL_CHECK_PENDING;
+    }
     if (pr == PASSDB_NOTFOUND) {
         /* Cost what a known user costs, so timing does not tell. */
-        if (r->conn->srv->dummy_hash)
-            (void)password_verify(r->conn->srv->dummy_hash, password, len,
-                                  NULL, NULL);
+        (void)password_verify(srv->dummy_hash, password, len, NULL, NULL);
         return SASL_CHECK_FAIL;
     }
     struct buf err = BUF_INIT;
@@ -450,11 +505,14 @@ static void request_failed(struct auth_request *r, uint64_t now_ms)
     r->due_ms = now_ms + srv->settings.failure_delay_ms;
 }
 
+static void request_answer(struct auth_request *r, enum sasl_status st,
+                           const struct buf *challenge, uint64_t now_ms,
+                           struct buf *out);
+
 /* Runs one step of r's exchange and answers; r may be gone after. */
 static void request_step(struct auth_request *r, const char *data_b64,
                          uint64_t now_ms, struct buf *out)
 {
-    struct auth_conn *conn = r->conn;
     struct buf raw = BUF_INIT, challenge = BUF_INIT;
     enum sasl_status st;
     r->now_ms = now_ms;
@@ -467,10 +525,25 @@ static void request_step(struct auth_request *r, const char *data_b64,
     if (raw.data)
         memset(raw.data, 0, raw.len);
     buf_free(&raw);
+    request_answer(r, st, &challenge, now_ms, out);
+    buf_free(&challenge);
+}
+
+/* Answers what a step (or a background check) ended with; r may be gone
+ * after. */
+static void request_answer(struct auth_request *r, enum sasl_status st,
+                           const struct buf *challenge, uint64_t now_ms,
+                           struct buf *out)
+{
+    struct auth_conn *conn = r->conn;
     switch (st) {
+    case SASL_PENDING:
+        r->state = REQUEST_VERIFYING;
+        break;
     case SASL_CONTINUE:
         buf_appendf(out, "CONT\t%u\t", r->id);
-        base64_encode(challenge.data ? challenge.data : "", challenge.len, out);
+        base64_encode(challenge->data ? challenge->data : "", challenge->len,
+                      out);
         buf_append_char(out, '\n');
         break;
     case SASL_SUCCESS:
@@ -495,7 +568,6 @@ static void request_step(struct auth_request *r, const char *data_b64,
         request_failed(r, now_ms);
         break;
     }
-    buf_free(&challenge);
 }
 
 static struct auth_request *find_request(struct auth_conn *conn, unsigned id)
@@ -583,8 +655,8 @@ static int cmd_cont(struct auth_conn *conn, const struct auth_line *line,
         buf_append_char(out, '\n');
         return 0;
     }
-    if (r->state == REQUEST_FAILING)
-        return 0; /* its FAIL is on the way */
+    if (r->state != REQUEST_EXCHANGE)
+        return 0; /* its answer is on the way */
     request_step(r, line->fields[2], now_ms, out);
     return 0;
 }
@@ -627,10 +699,55 @@ int auth_conn_input(struct auth_conn *conn, const char *text, size_t len,
     return rc;
 }
 
+void auth_verify_job_run(struct auth_verify_job *job)
+{
+    job->result = password_verify(job->stored, job->password,
+                                  job->password_len, PASSDB_DEFAULT_SCHEME,
+                                  &job->err);
+}
+
+struct auth_conn *auth_verify_job_done(struct auth_verify_job *job,
+                                       uint64_t now_ms)
+{
+    struct auth_request *r = job->request;
+    if (r == NULL) {
+        job_free(job);
+        return NULL;
+    }
+    r->job = NULL;
+    struct auth_conn *conn = r->conn;
+    enum sasl_status st;
+    if (job->unknown_user) {
+        st = SASL_FAILURE; /* fail_text and reason set at the lookup */
+    } else if (job->result == PASSWORD_MATCH) {
+        st = SASL_SUCCESS;
+    } else if (job->result == PASSWORD_MISMATCH) {
+        r->fail_text = "Password mismatch";
+        buf_set_str(&r->sasl.reason, "password mismatch");
+        st = SASL_FAILURE;
+    } else {
+        char shown[SASL_USER_MAX + 1];
+        safe_user(r->sasl.user, shown, sizeof(shown));
+        log_warn("%s(%s,%s): cannot check the stored password: %s",
+                 r->table_type, shown, r->rip, buf_cstr(&job->err));
+        buf_set_str(&r->sasl.reason, "stored password cannot be checked");
+        st = SASL_TEMPFAIL;
+    }
+    job_free(job);
+    r->state = REQUEST_EXCHANGE;
+    struct buf none = BUF_INIT;
+    request_answer(r, st, &none, now_ms, &conn->finished);
+    return conn;
+}
+
 uint64_t auth_conn_flush_due(struct auth_conn *conn, uint64_t now_ms,
                              struct buf *out)
 {
     uint64_t next = 0;
+    if (conn->finished.len) {
+        buf_append(out, conn->finished.data, conn->finished.len);
+        buf_reset(&conn->finished);
+    }
     for (size_t i = 0; i < conn->request_count;) {
         struct auth_request *r = conn->requests[i];
         if (r->state != REQUEST_FAILING) {

@@ -34,6 +34,8 @@
  * their delayed FAIL); more get an immediate FAIL. */
 #define AUTH_CONN_MAX_REQUESTS 64
 
+struct auth_verify_job;
+
 struct auth_server_settings {
     struct passdb *passdb;         /* not owned */
     unsigned failure_delay_ms;     /* auth_failure_delay */
@@ -53,6 +55,13 @@ struct auth_server_settings {
      * such users fail temporarily for those services. */
     int (*complete_user)(const char *user, struct passdb_user *u,
                          struct buf *err);
+    /* Optional: runs a password check in the background (a worker
+     * thread): call auth_verify_job_run(job) there and
+     * auth_verify_job_done(job, ...) back in the caller's thread. NULL:
+     * checks run inline (tests, fuzzing). A check of a costly hash
+     * (argon2: a third of a second) then holds up no other request. */
+    void (*verify_async)(struct auth_verify_job *job, void *ctx);
+    void *verify_ctx;
 };
 
 struct auth_server;
@@ -76,10 +85,26 @@ void auth_conn_handshake(struct auth_conn *conn, struct buf *out);
 int auth_conn_input(struct auth_conn *conn, const char *line, size_t len,
                     uint64_t now_ms, struct buf *out);
 
-/* Appends the delayed FAIL replies due at now_ms. Returns when the next
- * one is due, or 0 when none is held. */
+/* Appends the replies finished in the background (auth_verify_job_done)
+ * and the delayed FAIL replies due at now_ms. Returns when the next
+ * FAIL is due, or 0 when none is held. */
 uint64_t auth_conn_flush_due(struct auth_conn *conn, uint64_t now_ms,
                              struct buf *out);
+
+/* Worker side of verify_async: the password check itself. Touches only
+ * the job. */
+void auth_verify_job_run(struct auth_verify_job *job);
+
+/* Loop side: finishes the request the job belongs to and frees the job.
+ * Returns the connection that now has replies to send (call
+ * auth_conn_flush_due to collect them), or NULL when the request or its
+ * connection went away meanwhile. */
+struct auth_conn *auth_verify_job_done(struct auth_verify_job *job,
+                                       uint64_t now_ms);
+
+/* A pointer the caller keeps with the connection (its session). */
+void auth_conn_set_context(struct auth_conn *conn, void *context);
+void *auth_conn_context(const struct auth_conn *conn);
 
 /* Why auth_conn_input returned -1. */
 const char *auth_conn_error(const struct auth_conn *conn);

@@ -91,6 +91,8 @@ enum sasl_status sasl_check_password(struct sasl_exchange *x,
         return SASL_SUCCESS;
     case SASL_CHECK_TEMPFAIL:
         return SASL_TEMPFAIL;
+    case SASL_CHECK_PENDING:
+        return SASL_PENDING;
     default:
         if (x->reason.len == 0)
             buf_append_str(&x->reason, "password mismatch");

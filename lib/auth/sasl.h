@@ -10,7 +10,9 @@
  *   SASL_SUCCESS   authenticated as x->user;
  *   SASL_FAILURE   refused; x->reason says why for the log (never a
  *                  secret), x->user holds the name tried when known;
- *   SASL_TEMPFAIL  the password data could not be read (x->reason).
+ *   SASL_TEMPFAIL  the password data could not be read (x->reason);
+ *   SASL_PENDING   the backend checks the password in the background;
+ *                  its owner finishes the exchange (auth_server.c).
  * Mechanisms never see password tables: they ask the backend, which
  * auth_server.c implements on the passdb (and where lock-outs apply).
  *
@@ -24,7 +26,13 @@
 #include "auth/scram.h"
 #include "base/buf.h"
 
-enum sasl_status { SASL_CONTINUE, SASL_SUCCESS, SASL_FAILURE, SASL_TEMPFAIL };
+enum sasl_status {
+    SASL_CONTINUE,
+    SASL_SUCCESS,
+    SASL_FAILURE,
+    SASL_TEMPFAIL,
+    SASL_PENDING,
+};
 
 /* What a backend answers. */
 enum sasl_check {
@@ -32,6 +40,7 @@ enum sasl_check {
     SASL_CHECK_FAIL,         /* wrong password, unknown or locked user */
     SASL_CHECK_TEMPFAIL,     /* table error */
     SASL_CHECK_UNAVAILABLE,  /* no SCRAM credentials for this user */
+    SASL_CHECK_PENDING,      /* the check goes on in the background */
 };
 
 struct sasl_backend {

@@ -20,7 +20,10 @@ USERS = ("alice:{PLAIN}secret:1001:1001::/home/alice::mail=maildir:~/Maildir\n"
          # doveadm pw -s SHA512-CRYPT -p crypted
          "crypt:{SHA512-CRYPT}$6$aL3F/apPJcIY5IUq$8waIGDHrYZDReMg3lcY0So1OKxLA"
          "I3/PPTpEGzmk1k6v8vFJltxKBsxYloTrlprHV9qNR88ZeMsevUTYNVc0a0\n"
-         "locky:{PLAIN}key\n")
+         "locky:{PLAIN}key\n"
+         # doveadm pw -s ARGON2ID -p slowpw: 64 MiB, 3 passes
+         "slow:{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$Y1S/HDX77Z6ujeczG3s/"
+         "uA$jfuHdpMhICAxI9/1svOT/LyBsQf+bOtj70TJELBmV8k\n")
 
 
 class AuthServiceTest(unittest.TestCase):
@@ -108,6 +111,21 @@ class AuthServiceTest(unittest.TestCase):
         second = c.reply()
         self.assertEqual(second[:2], ("FAIL", "20"))
         self.assertGreaterEqual(time.monotonic() - started, 0.9)
+
+    def test_costly_hash_does_not_hold_up_others(self):
+        """An ARGON2ID check (a third of a second) runs in a worker: a
+        {PLAIN} login on another connection is answered meanwhile."""
+        slow = self.client()
+        fast = self.client()
+        slow.auth(1, "PLAIN", rip="192.0.2.15", resp=b"\0slow\0slowpw")
+        (cmd, _, _, _), took = fast.plain(1, "alice", "secret",
+                                          rip="192.0.2.16")
+        self.assertEqual(cmd, "OK")
+        slow.sock.setblocking(False)
+        with self.assertRaises(BlockingIOError):
+            slow.sock.recv(1)  # still checking
+        slow.sock.setblocking(True)
+        self.assertEqual(slow.reply()[:3], ("OK", "1", {"user": "slow"}))
 
     def test_protocol_errors_close_with_a_reason(self):
         mark = self.inst.log_mark()

@@ -250,6 +250,64 @@ static void test_userdb_fields(void)
     teardown(&f);
 }
 
+/* verify_async that only queues: the test runs the jobs when it likes. */
+static struct auth_verify_job *queued[8];
+static size_t queued_count;
+
+static void queue_job(struct auth_verify_job *job, void *ctx)
+{
+    queued[queued_count++] = job;
+}
+
+static void test_background_checks(void)
+{
+    struct fixture f;
+    f.db = passdb_open_passwd_text("users", users, strlen(users));
+    struct auth_server_settings s = {
+        .passdb = f.db,
+        .failure_delay_ms = 2000,
+        .pid = 1,
+        .dummy_hash = "{PLAIN}dummy",
+        .verify_async = queue_job,
+    };
+    f.srv = auth_server_new(&s);
+    f.conn = auth_conn_new(f.srv);
+    buf_init(&f.out);
+    handshake(&f);
+    char line[512];
+    plain_line(line, sizeof(line), 1, "smtp", "alice", "secret", "192.0.2.1");
+    CHECK_INT(feed(&f, line, 0), 0);
+    plain_line(line, sizeof(line), 2, "smtp", "alice", "bad", "192.0.2.1");
+    CHECK_INT(feed(&f, line, 0), 0);
+    plain_line(line, sizeof(line), 3, "smtp", "ghost", "x", "192.0.2.1");
+    CHECK_INT(feed(&f, line, 0), 0);
+    CHECK_INT(f.out.len, 0); /* nothing answered while checks run */
+    CHECK_INT(queued_count, 3);
+    /* Finish them out of order: replies come as each is done. */
+    for (size_t i = queued_count; i-- > 0;) {
+        auth_verify_job_run(queued[i]);
+        CHECK(auth_verify_job_done(queued[i], 100) == f.conn);
+    }
+    queued_count = 0;
+    buf_reset(&f.out);
+    CHECK_INT(auth_conn_flush_due(f.conn, 100, &f.out), 2100);
+    CHECK_STR(buf_cstr(&f.out), "OK\t1\tuser=alice\n");
+    buf_reset(&f.out);
+    auth_conn_flush_due(f.conn, 2100, &f.out);
+    CHECK(strstr(buf_cstr(&f.out), "FAIL\t2\t") != NULL);
+    CHECK(strstr(buf_cstr(&f.out), "FAIL\t3\t") != NULL);
+    /* A connection that goes away while its check runs. */
+    plain_line(line, sizeof(line), 4, "smtp", "alice", "secret", "192.0.2.1");
+    CHECK_INT(feed(&f, line, 3000), 0);
+    CHECK_INT(queued_count, 1);
+    auth_conn_free(f.conn);
+    f.conn = NULL;
+    auth_verify_job_run(queued[0]);
+    CHECK(auth_verify_job_done(queued[0], 3100) == NULL);
+    queued_count = 0;
+    teardown(&f);
+}
+
 int main(void)
 {
     UNIT_RUN(test_handshake);
@@ -258,5 +316,6 @@ int main(void)
     UNIT_RUN(test_protocol_errors);
     UNIT_RUN(test_lockout);
     UNIT_RUN(test_userdb_fields);
+    UNIT_RUN(test_background_checks);
     return unit_summary();
 }

@@ -95,27 +95,6 @@ static int lookup_id(struct agent_delivery *d, size_t i, struct maps *m,
     return rc;
 }
 
-/* A mailbox name from the table must stay below virtual_mailbox_base. */
-static int mailbox_name_ok(const char *name)
-{
-    if (name[0] == 0)
-        return 0;
-    const char *p = name;
-    while (*p) {
-        const char *slash = strchr(p, '/');
-        size_t len = slash ? (size_t)(slash - p) : strlen(p);
-        if (len == 2 && p[0] == '.' && p[1] == '.')
-            return 0;
-        if (!slash)
-            break;
-        p = slash + 1;
-    }
-    for (p = name; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            return 0;
-    return 1;
-}
-
 /* Reports one mailbox copy's outcome (also called later for a copy that
  * waited to share its syncs: agent_mailbox.h). */
 static void report_copy(struct agent_delivery *d, size_t i,
@@ -192,7 +171,7 @@ static void virtual_deliver(struct agent_delivery *d, size_t i)
     }
     str_trim(mailbox.data);
     mailbox.len = strlen(mailbox.data);
-    if (!mailbox_name_ok(buf_cstr(&mailbox))) {
+    if (!agent_mailbox_name_ok(buf_cstr(&mailbox))) {
         log_warn("recipient %s: bad mailbox name \"%s\" in "
                  "virtual_mailbox_maps",
                  rcpt, buf_cstr(&mailbox));

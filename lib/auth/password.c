@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "auth/pw_impl.h"
+#include "auth/scram.h"
 #include "base/mem.h"
 #include "base/str.h"
 
@@ -19,6 +20,7 @@ enum pw_family {
     PW_FAMILY_ARGON2,
     PW_FAMILY_SALTED_DIGEST,
     PW_FAMILY_PLAIN,
+    PW_FAMILY_SCRAM,
 };
 
 struct pw_scheme {
@@ -38,6 +40,7 @@ static const struct pw_scheme pw_schemes[] = {
     {"ARGON2I", PW_FAMILY_ARGON2, NULL},
     {"SSHA512", PW_FAMILY_SALTED_DIGEST, "SHA512"},
     {"SSHA256", PW_FAMILY_SALTED_DIGEST, "SHA256"},
+    {"SCRAM-SHA-256", PW_FAMILY_SCRAM, NULL},
     {"PLAIN", PW_FAMILY_PLAIN, NULL},
     /* Dovecot's other names for PLAIN. */
     {"CLEARTEXT", PW_FAMILY_PLAIN, NULL},
@@ -188,6 +191,20 @@ enum password_result password_verify(const char *stored,
                                        password_len, err);
     case PW_FAMILY_PLAIN:
         return pw_plain_verify(data, password, password_len, err);
+    case PW_FAMILY_SCRAM: {
+        struct scram_creds creds;
+        struct buf why = BUF_INIT;
+        if (scram_creds_parse(data, &creds, &why) < 0) {
+            if (err)
+                buf_append_str(err, buf_cstr(&why));
+            buf_free(&why);
+            return PASSWORD_ERROR;
+        }
+        buf_free(&why);
+        return scram_password_matches(&creds, password, password_len)
+                   ? PASSWORD_MATCH
+                   : PASSWORD_MISMATCH;
+    }
     }
     return PASSWORD_ERROR;
 }

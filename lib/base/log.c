@@ -230,6 +230,16 @@ void log_info_as(const char *program, const char *fmt, ...)
     va_end(ap);
 }
 
+void log_info_ident(const char *line_ident, const char *fmt, ...)
+{
+    char copy[sizeof(ident)];
+    snprintf(copy, sizeof(copy), "%s", line_ident);
+    va_list ap;
+    va_start(ap, fmt);
+    emit_as(copy[0] ? copy : ident, LOG_INFO, NULL, fmt, ap);
+    va_end(ap);
+}
+
 void log_debug(const char *fmt, ...)
 {
     if (verbose_level <= 0)

@@ -35,6 +35,12 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * tools that count it (pflogsumm) find it where they look. */
 void log_info_as(const char *program, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* An info line under a whole ident of the caller's choosing, without
+ * the syslog_name prefix ("auth[PID]: ..."), for lines a stock tool
+ * matches by program name (the auth service's failures, which fail2ban's
+ * dovecot filter reads). An empty ident is the usual one. */
+void log_info_ident(const char *ident, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Logs "fatal: ..." and exits with status 1. */

@@ -474,6 +474,23 @@ const struct param_def param_table[] = {
     {"virtual_mailbox_lock", PARAM_LIST, "fcntl, dotlock", 0, 0, 0,
      "how a virtual mbox is locked"},
 
+    /* ---- the auth service (auth; docs/auth.md) ---- */
+    {"passdb", PARAM_LIST, "", 0, 0, 0,
+     "password tables the auth service tries in order: passwd-file:PATH "
+     "or any lookup table (hash:, lmdb:, ...)"},
+    {"auth_failure_delay", PARAM_TIME, "2s", 0, 60, 0,
+     "how long the auth service holds back the answer to a failed login"},
+    {"auth_lockout_threshold", PARAM_INT, "10", 0, 1000000, 0,
+     "failed logins from one client address, or for one user, within "
+     "auth_lockout_window that lock it out until the window ends (0: no "
+     "lock-out)"},
+    {"auth_lockout_window", PARAM_TIME, "600s", 1, 86400, 0,
+     "the window in which auth_lockout_threshold failures are counted"},
+    {"auth_failure_log_ident", PARAM_STR, "auth", 0, 0, 0,
+     "program name of the auth service's failed-login log lines, so "
+     "fail2ban's stock dovecot filter matches them (empty: "
+     "$syslog_name/auth)"},
+
     /* ---- local submission and queue tools (tools) ---- */
     {"authorized_submit_users", PARAM_LIST, "static:anyone", 0, 0, 0,
      "users who may submit mail with sendmail"},

@@ -136,6 +136,11 @@ void agent_leading_lines(const struct agent_delivery *d, const char *address,
 enum dict_result agent_maps_find_address(struct maps *m, const char *address,
                                          struct buf *value);
 
+/* 1 when a virtual_mailbox_maps result may be used below
+ * virtual_mailbox_base: not empty, no ".." path element, no control
+ * character (virtual delivery and the auth service's virtual users). */
+int agent_mailbox_name_ok(const char *name);
+
 /* Parses mailbox_delivery_lock / virtual_mailbox_lock items into
  * MBOX_LOCK_* bits. */
 int agent_lock_methods(const char *param_name);

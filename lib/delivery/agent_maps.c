@@ -46,6 +46,26 @@ enum dict_result agent_maps_find_address(struct maps *m, const char *address,
     return r;
 }
 
+int agent_mailbox_name_ok(const char *name)
+{
+    if (name[0] == 0)
+        return 0;
+    const char *p = name;
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (len == 2 && p[0] == '.' && p[1] == '.')
+            return 0;
+        if (!slash)
+            break;
+        p = slash + 1;
+    }
+    for (p = name; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            return 0;
+    return 1;
+}
+
 int agent_lock_methods(const char *param_name)
 {
     struct strlist items;

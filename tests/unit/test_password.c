@@ -84,6 +84,29 @@ static void test_dovecot_hashes_verify(void)
     }
 }
 
+/* Dovecot's {SCRAM-SHA-256} (made by doveadm pw -s SCRAM-SHA-256 -p
+ * secret) verifies a plain password through the same keys. */
+static void test_scram_stored(void)
+{
+    const char *stored =
+        "{SCRAM-SHA-256}4096,n+onRzmuokqZcsmjUBD+hg==,"
+        "GVYqFHUKnTp54ixper92HIomU5IiFMWEw7cJyfkppKA=,"
+        "L0MsGO7ZWRqWR+seWsXG/sWCGn9fgCmKkTNFPfRbiRo=";
+    CHECK_INT(verify(stored, "secret"), PASSWORD_MATCH);
+    CHECK_INT(verify(stored, "Secret"), PASSWORD_MISMATCH);
+    CHECK_INT(verify("{SCRAM-SHA-256}4096,xx", "secret"), PASSWORD_ERROR);
+    CHECK_INT(verify("{SCRAM-SHA-256}0,n+onRzmuokqZcsmjUBD+hg==,"
+                     "GVYqFHUKnTp54ixper92HIomU5IiFMWEw7cJyfkppKA=,"
+                     "L0MsGO7ZWRqWR+seWsXG/sWCGn9fgCmKkTNFPfRbiRo=",
+                     "secret"),
+              PASSWORD_ERROR);
+    CHECK_INT(verify("{SCRAM-SHA-256}99999999,n+onRzmuokqZcsmjUBD+hg==,"
+                     "GVYqFHUKnTp54ixper92HIomU5IiFMWEw7cJyfkppKA=,"
+                     "L0MsGO7ZWRqWR+seWsXG/sWCGn9fgCmKkTNFPfRbiRo=",
+                     "secret"),
+              PASSWORD_ERROR);
+}
+
 static void test_scheme_names(void)
 {
     /* Scheme names are case-insensitive, as in Dovecot. */
@@ -95,7 +118,7 @@ static void test_scheme_names(void)
     CHECK(!password_scheme_known("PLAIN.HEX"));
     CHECK(password_scheme_known("MD5-CRYPT"));
     CHECK(!password_scheme_known("MD5"));
-    CHECK(!password_scheme_known("SCRAM-SHA-256"));
+    CHECK(password_scheme_known("SCRAM-SHA-256"));
     CHECK(!password_scheme_known(""));
     /* A bare value is read in the default scheme, if there is one. */
     CHECK_INT(password_verify("x", "x", 1, "PLAIN", NULL), PASSWORD_MATCH);
@@ -229,6 +252,7 @@ int main(void)
 {
     UNIT_RUN(test_dovecot_hashes_verify);
     UNIT_RUN(test_scheme_names);
+    UNIT_RUN(test_scram_stored);
     UNIT_RUN(test_errors_are_not_mismatches);
     UNIT_RUN(test_lengths_and_nul_bytes);
     UNIT_RUN(test_hashes_we_make);

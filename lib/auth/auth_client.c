@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/base64.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/str.h"
@@ -127,22 +128,14 @@ void auth_server_line_free(struct auth_server_line *out)
 
 int auth_base64_valid(const char *text)
 {
-    size_t len = strlen(text), pad = 0;
-    if (len % 4 != 0)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        if (pad > 0)
-            return 0; /* data after padding */
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              (c >= '0' && c <= '9') || c == '+' || c == '/'))
-            return 0;
-    }
-    return pad <= 2;
+    /* The one strict decoder decides; the decoded bytes may be a
+     * password, so they are wiped. */
+    struct buf scratch = BUF_INIT;
+    int ok = base64_decode(text, strlen(text), &scratch) == 0;
+    if (scratch.data)
+        explicit_bzero(scratch.data, scratch.len);
+    buf_free(&scratch);
+    return ok;
 }
 
 /* ---- the client ---- */

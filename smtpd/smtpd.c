@@ -747,6 +747,7 @@ static void smtpd_pre_init(int argc, char **argv)
     smtpd_dns_init();
     smtpd_tls_init();
     smtpd_sasl_init(); /* after TLS: smtpd_tls_security_level */
+    smtpd_login_init();
 }
 
 static void smtpd_post_init(int argc, char **argv)

@@ -16,6 +16,8 @@
  *                  handshake on the event loop, Received:'s TLS clause
  *   smtpd_sasl.c   SASL: AUTH (RFC 4954) through an auth server
  *                  (lib/auth/auth_client), EHLO's AUTH, MAIL's AUTH=
+ *   smtpd_login.c  smtpd_sender_login_maps and the *_login_mismatch
+ *                  restrictions
  *
  * One process serves many sessions on lib/ipc/server.h's event loop; a
  * session costs this struct, its stream buffers and, during a
@@ -537,6 +539,9 @@ void smtpd_sasl_received(const struct smtpd_session *s, struct buf *out);
 void smtpd_sasl_reset(struct smtpd_session *s);
 void smtpd_sasl_cancel(struct smtpd_session *s);
 void smtpd_sasl_session_end(struct smtpd_session *s);
+
+/* smtpd_login.c: smtpd_sender_login_maps (opened in pre_init). */
+void smtpd_login_init(void);
 
 /* smtpd_data.c */
 /* Starts intake after DATA's 354 or the first BDAT: opens the writer. 0,

@@ -12,9 +12,11 @@ auth-client socket on several loopback ports:
   broken      broken_sasl_auth_clients = yes
   nosasl      smtpd_sasl_path at a socket that does not exist
   header      smtpd_sasl_authenticated_header = yes
+  known, authonly, unauthonly   the other *_sender_login_mismatch
 Relay: smtpd_relay_restrictions = permit_mynetworks,
 permit_sasl_authenticated, reject_unauth_destination (127.0.0.1 is not
-in mynetworks).
+in mynetworks); smtpd_sender_restrictions = reject_sender_login_mismatch
+with alice@example.test owned by alice, bob@example.test by bob.
 syslog_name = postfix, so fail2ban's stock postfix filter reads our
 log unchanged. No qmgr runs: messages stay in incoming/. Tests whose
 logins fail connect from loopback addresses of their own: Dovecot
@@ -48,6 +50,12 @@ SERVICES = {
     "broken": ["-o", "broken_sasl_auth_clients=yes"],
     "nosasl": ["-o", "smtpd_sasl_path=/nonexistent/auth-client"],
     "header": ["-o", "smtpd_sasl_authenticated_header=yes"],
+    "known": ["-o", "smtpd_sender_restrictions="
+              "reject_known_sender_login_mismatch"],
+    "authonly": ["-o", "smtpd_sender_restrictions="
+                 "reject_authenticated_sender_login_mismatch"],
+    "unauthonly": ["-o", "smtpd_sender_restrictions="
+                   "reject_unauthenticated_sender_login_mismatch"],
 }
 
 
@@ -138,6 +146,9 @@ class SmtpdSaslTest(unittest.TestCase):
                 "smtpd_sasl_path": cls.auth.socket_path,
                 "smtpd_relay_restrictions": "permit_mynetworks, "
                     "permit_sasl_authenticated, reject_unauth_destination",
+                "smtpd_sender_restrictions": "reject_sender_login_mismatch",
+                "smtpd_sender_login_maps": "inline:{alice@example.test=alice, "
+                    "bob@example.test=bob}",
                 "local_recipient_maps": "inline:{bob=1, postmaster=1, alice=1}",
             })
             inst.write_main_cf(params)
@@ -408,6 +419,59 @@ class SmtpdSaslTest(unittest.TestCase):
                    b"Subject: a\r\n\r\nbody\r\n")
         content = self.queued_content(before)
         self.assertRegex(content, r"with ESMTPA id ")
+
+    def test_sender_login_mismatch(self):
+        r = self.raw("plain")
+        r.cmd("EHLO client.example")
+        # Not logged in: a sender the map knows is refused.
+        self.assertEqual(r.cmd("MAIL FROM:<alice@example.test>")[0], 250)
+        self.assertEqual(
+            r.cmd("RCPT TO:<bob@example.test>"),
+            (553, ["5.7.1 <alice@example.test>: Sender address rejected: "
+                   "not logged in"]))
+        r.cmd("RSET")
+        self.assertEqual(r.cmd("AUTH PLAIN " + plain("alice", "secret"))[0], 235)
+        # Someone else's address.
+        self.assertEqual(r.cmd("MAIL FROM:<bob@example.test>")[0], 250)
+        self.assertEqual(
+            r.cmd("RCPT TO:<bob@example.test>"),
+            (553, ["5.7.1 <bob@example.test>: Sender address rejected: "
+                   "not owned by user alice"]))
+        self.inst.wait_for_log(
+            r"NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.1\]: 553 5\.7\.1 "
+            r"<bob@example\.test>: Sender address rejected: not owned by user "
+            r"alice; from=<bob@example\.test> to=<bob@example\.test>",
+            since=self.mark)
+        r.cmd("RSET")
+        # An address the map does not know (reject_sender_login_mismatch).
+        self.assertEqual(r.cmd("MAIL FROM:<other@example.test>")[0], 250)
+        self.assertEqual(r.cmd("RCPT TO:<bob@example.test>")[0], 553)
+        r.cmd("RSET")
+        self.assertEqual(r.cmd("MAIL FROM:<alice@example.test>")[0], 250)
+        self.assertEqual(r.cmd("RCPT TO:<bob@example.test>")[0], 250)
+
+    def sender_verdict(self, name, sender, login=None):
+        r = self.raw(name)
+        r.cmd("EHLO client.example")
+        if login:
+            self.assertEqual(r.cmd("AUTH PLAIN " + plain(login, USERS[login]))[0], 235)
+        self.assertEqual(r.cmd(f"MAIL FROM:<{sender}>")[0], 250)
+        return r.cmd("RCPT TO:<bob@example.test>")[0]
+
+    def test_other_login_mismatch_restrictions(self):
+        # known: a sender the map does not know passes.
+        self.assertEqual(self.sender_verdict("known", "other@example.test", "alice"), 250)
+        self.assertEqual(self.sender_verdict("known", "bob@example.test", "alice"), 553)
+        self.assertEqual(self.sender_verdict("known", "alice@example.test"), 553)
+        # authenticated only: anyone may use any sender unauthenticated.
+        self.assertEqual(self.sender_verdict("authonly", "alice@example.test"), 250)
+        self.assertEqual(self.sender_verdict("authonly", "other@example.test", "bob"), 553)
+        # unauthenticated only: a login may use any sender.
+        self.assertEqual(self.sender_verdict("unauthonly", "bob@example.test", "alice"), 250)
+        self.assertEqual(self.sender_verdict("unauthonly", "bob@example.test"), 553)
+        self.assertEqual(self.sender_verdict("unauthonly", "other@example.test"), 250)
+        # The null sender is never checked.
+        self.assertEqual(self.sender_verdict("authonly", "", "bob"), 250)
 
     # ---- STARTTLS forgets (RFC 3207) ----
 

@@ -337,7 +337,8 @@ static void update_interest(struct smtpd_session *s)
         return;
     }
     int reading = (s->state == SMTPD_CMD || s->state == SMTPD_DATA ||
-                   s->state == SMTPD_BDAT || s->state == SMTPD_BDAT_SKIP) &&
+                   s->state == SMTPD_BDAT || s->state == SMTPD_BDAT_SKIP ||
+                   s->state == SMTPD_SASL) &&
                   stream_output_pending(s->stream) <= SMTPD_OUTPUT_MAX;
     if (reading)
         interest |= EVENT_READ;
@@ -398,6 +399,16 @@ static void session_run(struct smtpd_session *s)
             if (st == STREAM_TOO_LONG) {
                 smtpd_count(s, "unknown", 0);
                 smtpd_error_reply(s, "500 5.5.0 Error: line too long");
+                continue;
+            }
+            break;
+        case SMTPD_SASL:
+            /* AUTH's response to a 334: SASL data, never a command. */
+            st = stream_read_line(s->stream, &s->line,
+                                  smtpd_sasl_response_limit());
+            if (st == STREAM_OK || st == STREAM_TOO_LONG) {
+                smtpd_sasl_input(s, s->line.data, s->line.len,
+                                 st == STREAM_TOO_LONG);
                 continue;
             }
             break;
@@ -514,6 +525,7 @@ static void session_destroy(struct smtpd_session *s)
      * no answer ever reaches the freed session. */
     smtpd_command_cancel(s);
     smtpd_check_cancel(s);
+    smtpd_sasl_session_end(s);
     smtpd_data_abort(s);
     smtpd_reset_transaction(s);
     smtpd_dns_session_end(s);
@@ -734,6 +746,8 @@ static void smtpd_pre_init(int argc, char **argv)
     smtpd_header_init();
     smtpd_dns_init();
     smtpd_tls_init();
+    smtpd_sasl_init(); /* after TLS: smtpd_tls_security_level */
+    smtpd_login_init();
 }
 
 static void smtpd_post_init(int argc, char **argv)
@@ -747,6 +761,7 @@ static void smtpd_post_init(int argc, char **argv)
      * one slow resolver answer from delaying every new client. */
     name_pool = bgjob_pool_new(server_loop(), 2);
     event_timer_init(&trigger_timer, send_trigger, NULL);
+    smtpd_sasl_post_init();
 }
 
 static void smtpd_pre_exit(void)
@@ -757,6 +772,7 @@ static void smtpd_pre_exit(void)
     name_pool = NULL;
     smtpd_dns_exit();
     smtpd_tls_exit();
+    smtpd_sasl_exit();
 }
 
 int main(int argc, char **argv)

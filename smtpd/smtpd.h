@@ -14,6 +14,10 @@
  *   smtpd_rcpt.c   the recipients, and the one way one is added
  *   smtpd_tls.c    TLS: the server context, STARTTLS and wrapper mode, the
  *                  handshake on the event loop, Received:'s TLS clause
+ *   smtpd_sasl.c   SASL: AUTH (RFC 4954) through an auth server
+ *                  (lib/auth/auth_client), EHLO's AUTH, MAIL's AUTH=
+ *   smtpd_login.c  smtpd_sender_login_maps and the *_login_mismatch
+ *                  restrictions
  *
  * One process serves many sessions on lib/ipc/server.h's event loop; a
  * session costs this struct, its stream buffers and, during a
@@ -115,6 +119,7 @@ enum smtpd_state {
     SMTPD_SLEEP,         /* error sleep: not reading */
     SMTPD_SUSPENDED,     /* a command waits (DNS, a hook): not reading */
     SMTPD_TLS_HANDSHAKE, /* flushing STARTTLS's 220, then the handshake */
+    SMTPD_SASL,          /* AUTH: reading the client's response to a 334 */
     SMTPD_CLOSING,       /* flushing the last reply, then closing */
 };
 
@@ -142,10 +147,15 @@ struct smtpd_session {
     long peer_uid;
     int trusted;        /* in mynetworks or local submission */
     int bare_nl_reject; /* reject bare newlines for this client */
-    /* Set by a successful AUTH, for permit_sasl_authenticated (in the
-     * restriction lists and local_header_rewrite_clients). There is no
-     * SASL yet, so it stays 0. */
+    /* Set by a successful AUTH (smtpd_sasl.c), for
+     * permit_sasl_authenticated (in the restriction lists and
+     * local_header_rewrite_clients): the login and the mechanism, and
+     * the exchange in progress (allocated at the first AUTH or EHLO that
+     * waits for the auth server). */
     int sasl_authenticated;
+    char *sasl_username;
+    char *sasl_method;
+    struct smtpd_sasl *sasl;
     /* TLS (smtpd_tls.c): the connection from STARTTLS (or the first
      * byte, in wrapper mode) on; whether its handshake is done; whether
      * the handshake came before the greeting (wrapper mode). */
@@ -170,6 +180,7 @@ struct smtpd_session {
     int in_mail;
     char *sender;     /* rewritten, as queued; "" for <> */
     char *sender_raw; /* as given in MAIL FROM (for checks, logs) */
+    char *sasl_sender; /* MAIL's AUTH= from an authenticated client */
     unsigned long long declared_size;
     int body_8bit, smtputf8;
     int dsn_ret; /* 0, QFILE_RET_FULL or QFILE_RET_HDRS */
@@ -490,6 +501,47 @@ const char *smtpd_received_protocol(const struct smtpd_session *s);
 void smtpd_tls_received(const struct smtpd_session *s, struct buf *out);
 /* The session ends: close_notify (when sound) and the connection freed. */
 void smtpd_tls_session_end(struct smtpd_session *s);
+
+/* smtpd_sasl.c: SMTP AUTH (RFC 4954) through an auth server speaking
+ * Dovecot's protocol (docs/smtpd.md, "SASL authentication"). */
+/* Settings (pre_init; a bad smtpd_sasl_type is fatal) and the client
+ * (post_init, on the event loop); the EHLO hook that waits for the
+ * auth server's mechanisms. */
+void smtpd_sasl_init(void);
+void smtpd_sasl_post_init(void);
+void smtpd_sasl_exit(void);
+/* EHLO: the mechanisms to announce ("PLAIN LOGIN"), or 0 when AUTH is
+ * not announced to this session now. */
+int smtpd_sasl_mechanisms(const struct smtpd_session *s, struct buf *out);
+/* broken_sasl_auth_clients: announce AUTH=... too. */
+int smtpd_sasl_broken_clients(void);
+/* The AUTH command's phases: whether it may run now (parse); the
+ * exchange, which suspends while the auth server or the client is asked
+ * (proceed). */
+enum smtp_step smtpd_sasl_auth_parse(struct smtpd_session *s);
+enum smtp_step smtpd_sasl_auth_proceed(struct smtpd_session *s);
+/* In state SMTPD_SASL: one response line from the client (too_long: it
+ * exceeded smtpd_sasl_response_limit). The session is SMTPD_SUSPENDED
+ * after it. */
+void smtpd_sasl_input(struct smtpd_session *s, const char *line, size_t len,
+                      int too_long);
+/* smtpd_sasl_response_limit. */
+size_t smtpd_sasl_response_limit(void);
+/* MAIL's AUTH= parameter (RFC 4954 section 5). */
+void smtpd_sasl_mail_param(struct smtpd_session *s);
+/* ", sasl_method=PLAIN, sasl_username=alice" for the client= line. */
+void smtpd_sasl_log_fields(const struct smtpd_session *s, struct buf *out);
+/* smtpd_sasl_authenticated_header: Received:'s "(Authenticated sender:
+ * ...)" clause. */
+void smtpd_sasl_received(const struct smtpd_session *s, struct buf *out);
+/* Forgets the authentication (STARTTLS, session end); a suspended
+ * exchange's request is dropped by smtpd_sasl_cancel. */
+void smtpd_sasl_reset(struct smtpd_session *s);
+void smtpd_sasl_cancel(struct smtpd_session *s);
+void smtpd_sasl_session_end(struct smtpd_session *s);
+
+/* smtpd_login.c: smtpd_sender_login_maps (opened in pre_init). */
+void smtpd_login_init(void);
 
 /* smtpd_data.c */
 /* Starts intake after DATA's 354 or the first BDAT: opens the writer. 0,

@@ -414,8 +414,13 @@ static enum smtpd_verdict eval_one(struct smtpd_session *s,
     case RESTR_PERMIT_MYNETWORKS:
         return s->trusted ? SMTPD_PERMIT : SMTPD_NEXT;
     case RESTR_PERMIT_SASL_AUTHENTICATED:
-        /* Set by AUTH; no SASL yet, so never. */
+        /* Set by a successful AUTH (smtpd_sasl.c). */
         return s->sasl_authenticated ? SMTPD_PERMIT : SMTPD_NEXT;
+    case RESTR_REJECT_SENDER_LOGIN_MISMATCH:
+    case RESTR_REJECT_KNOWN_SENDER_LOGIN_MISMATCH:
+    case RESTR_REJECT_AUTHENTICATED_SENDER_LOGIN_MISMATCH:
+    case RESTR_REJECT_UNAUTHENTICATED_SENDER_LOGIN_MISMATCH:
+        return check_login_mismatch(s, r->kind, c);
     case RESTR_REJECT_UNAUTH_DESTINATION:
     case RESTR_DEFER_UNAUTH_DESTINATION: {
         if (!c->rcpt)

@@ -72,6 +72,10 @@ enum smtpd_verdict check_defer_if_permit(struct smtpd_session *s,
                                          long code, const char *dsn,
                                          const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+/* smtpd_login.c: the *_sender_login_mismatch restrictions. */
+enum smtpd_verdict check_login_mismatch(struct smtpd_session *s,
+                                        enum restriction_kind kind,
+                                        struct check_ctx *c);
 /* "<x@y>: Recipient address" and friends, for the restriction kind. */
 void check_reply_subject(struct smtpd_session *s, enum restriction_kind kind,
                          const struct check_ctx *c, struct buf *out);

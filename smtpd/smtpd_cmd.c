@@ -26,6 +26,8 @@ void smtpd_reset_transaction(struct smtpd_session *s)
     s->sender = NULL;
     free(s->sender_raw);
     s->sender_raw = NULL;
+    free(s->sasl_sender);
+    s->sasl_sender = NULL;
     free(s->dsn_envid);
     s->dsn_envid = NULL;
     smtpd_rcpt_reset(s);
@@ -63,13 +65,13 @@ static void cmd_helo(struct smtpd_session *s, int esmtp)
         return;
     }
     static const char *const keywords[] = {
-        "PIPELINING",          "SIZE",     "VRFY", "ETRN",     "STARTTLS",
+        "PIPELINING", "SIZE",     "VRFY", "ETRN",     "STARTTLS", "AUTH",
         "ENHANCEDSTATUSCODES", "8BITMIME", "DSN",  "SMTPUTF8", "CHUNKING",
     };
-    struct buf lines = BUF_INIT;
+    struct buf mechs = BUF_INIT;
     smtpd_reply(s, "250-%s", smtpd_var.myhostname);
     size_t n = 0;
-    const char *on[16];
+    char *text[16];
     for (size_t i = 0; i < sizeof(keywords) / sizeof(*keywords); i++) {
         if (!ehlo_keyword_on(keywords[i]))
             continue;
@@ -79,16 +81,31 @@ static void cmd_helo(struct smtpd_session *s, int esmtp)
             continue; /* not implemented */
         if (strcmp(keywords[i], "STARTTLS") == 0 && !smtpd_tls_offered(s))
             continue;
-        on[n++] = keywords[i];
+        if (strcmp(keywords[i], "AUTH") == 0) {
+            /* The mechanisms the auth server offers (smtpd_sasl.c);
+             * broken_sasl_auth_clients adds the pre-RFC form. */
+            if (!smtpd_sasl_mechanisms(s, &mechs))
+                continue;
+            text[n] = xasprintf("AUTH %s", buf_cstr(&mechs));
+            n++;
+            if (smtpd_sasl_broken_clients()) {
+                text[n] = xasprintf("AUTH=%s", buf_cstr(&mechs));
+                n++;
+            }
+            continue;
+        }
+        if (strcmp(keywords[i], "SIZE") == 0 &&
+            smtpd_var.message_size_limit > 0)
+            text[n] = xasprintf("SIZE %lld", smtpd_var.message_size_limit);
+        else
+            text[n] = xstrdup(keywords[i]);
+        n++;
     }
     for (size_t i = 0; i < n; i++) {
-        char sep = i + 1 == n ? ' ' : '-';
-        if (strcmp(on[i], "SIZE") == 0 && smtpd_var.message_size_limit > 0)
-            smtpd_reply(s, "250%cSIZE %lld", sep, smtpd_var.message_size_limit);
-        else
-            smtpd_reply(s, "250%c%s", sep, on[i]);
+        smtpd_reply(s, "250%c%s", i + 1 == n ? ' ' : '-', text[i]);
+        free(text[i]);
     }
-    buf_free(&lines);
+    buf_free(&mechs);
 }
 
 static enum smtp_step need_helo(struct smtpd_session *s)
@@ -164,6 +181,7 @@ static enum smtp_step mail_proceed(struct smtpd_session *s)
         s->dsn_ret = QFILE_RET_HDRS;
     if (c->params & SMTP_PARAM_ENVID)
         s->dsn_envid = xstrdup(buf_cstr(&c->envid));
+    smtpd_sasl_mail_param(s); /* AUTH= (RFC 4954 section 5) */
     s->arrival = time(NULL);
     smtpd_reply(s, "250 2.1.0 Ok");
     return SMTP_STEP_NEXT;
@@ -339,8 +357,7 @@ static enum smtp_step phase_parse(void *session, unsigned command)
     case SMTP_VERB_STARTTLS:
         return smtpd_starttls_parse(s);
     case SMTP_VERB_AUTH:
-        fail = "502 5.5.1 Error: command not implemented";
-        break;
+        return smtpd_sasl_auth_parse(s);
     case SMTP_VERB_UNKNOWN:
         s->junk++;
         fail = "502 5.5.2 Error: command not recognized";
@@ -397,6 +414,8 @@ static enum smtp_step phase_proceed(void *session, unsigned command)
         return smtpd_bdat_proceed(s);
     case SMTP_VERB_STARTTLS:
         return smtpd_starttls_proceed(s);
+    case SMTP_VERB_AUTH:
+        return smtpd_sasl_auth_proceed(s);
     case SMTP_VERB_RSET:
         smtpd_data_abort(s);
         smtpd_reset_transaction(s);
@@ -450,6 +469,7 @@ static void phase_cancel(void *session, unsigned command)
     struct smtpd_session *s = session;
     smtpd_dns_cancel(s);
     smtpd_check_cancel(s);
+    smtpd_sasl_cancel(s); /* AUTH waits in PROCEED */
 }
 
 static const struct smtp_phase_ops smtpd_phase_ops = {

@@ -288,8 +288,12 @@ int smtpd_data_begin(struct smtpd_session *s)
     if (s->local)
         log_info_as("pickup", "%s: uid=%ld from=<%s>", s->qid, s->peer_uid,
                     s->sender);
-    else
-        log_info("%s: client=%s", s->qid, s->namaddr);
+    else {
+        struct buf fields = BUF_INIT;
+        smtpd_sasl_log_fields(s, &fields); /* after AUTH, as Postfix */
+        log_info("%s: client=%s%s", s->qid, s->namaddr, buf_cstr(&fields));
+        buf_free(&fields);
+    }
     int rc = 0;
     rc |= qfile_writer_sender(s->writer, s->sender, &err);
     if (rc == 0)
@@ -366,6 +370,7 @@ int smtpd_data_begin(struct smtpd_session *s)
         buf_appendf(&rcv, "Received: from %s (%s [%s])", helo, s->name,
                     s->addr);
         smtpd_tls_received(s, &rcv); /* smtpd_tls_received_header */
+        smtpd_sasl_received(s, &rcv); /* smtpd_sasl_authenticated_header */
         /* RFC 3848: ESMTPS over TLS (ESMTPA, ESMTPSA authenticated). */
         buf_appendf(&rcv, "\n\tby %s (%s) with %s id %s", smtpd_var.myhostname,
                     smtpd_var.mail_name, smtpd_received_protocol(s), s->qid);

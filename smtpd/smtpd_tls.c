@@ -166,7 +166,7 @@ static void forget_plaintext_state(struct smtpd_session *s)
     free(s->helo);
     s->helo = NULL;
     s->esmtp = 0;
-    s->sasl_authenticated = 0;
+    smtpd_sasl_reset(s);
 }
 
 int smtpd_tls_handshake(struct smtpd_session *s)

@@ -38,6 +38,13 @@ static const struct {
     {"check_helo_access", RESTR_CHECK_HELO_ACCESS},
     {"check_sender_access", RESTR_CHECK_SENDER_ACCESS},
     {"check_recipient_access", RESTR_CHECK_RECIPIENT_ACCESS},
+    {"reject_sender_login_mismatch", RESTR_REJECT_SENDER_LOGIN_MISMATCH},
+    {"reject_known_sender_login_mismatch",
+     RESTR_REJECT_KNOWN_SENDER_LOGIN_MISMATCH},
+    {"reject_authenticated_sender_login_mismatch",
+     RESTR_REJECT_AUTHENTICATED_SENDER_LOGIN_MISMATCH},
+    {"reject_unauthenticated_sender_login_mismatch",
+     RESTR_REJECT_UNAUTHENTICATED_SENDER_LOGIN_MISMATCH},
 };
 #define RESTRICTION_NAME_COUNT                                                 \
     (sizeof(restriction_names) / sizeof(restriction_names[0]))

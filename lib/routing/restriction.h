@@ -43,6 +43,13 @@ enum restriction_kind {
     RESTR_CHECK_HELO_ACCESS,
     RESTR_CHECK_SENDER_ACCESS,
     RESTR_CHECK_RECIPIENT_ACCESS,
+    /* smtpd_sender_login_maps: the sender must be owned by the SASL
+     * login (authenticated), must not be one that needs a login
+     * (unauthenticated), or both; "known": only senders in the map. */
+    RESTR_REJECT_SENDER_LOGIN_MISMATCH,
+    RESTR_REJECT_KNOWN_SENDER_LOGIN_MISMATCH,
+    RESTR_REJECT_AUTHENTICATED_SENDER_LOGIN_MISMATCH,
+    RESTR_REJECT_UNAUTHENTICATED_SENDER_LOGIN_MISMATCH,
 };
 
 struct restriction {

@@ -49,6 +49,24 @@ static void test_list_parse(void)
               "reject_unknown_helo_hostname");
     restriction_list_free(&list);
 
+    /* smtpd_sender_login_maps' restrictions. */
+    CHECK_INT(parse("reject_sender_login_mismatch "
+                    "reject_known_sender_login_mismatch "
+                    "reject_authenticated_sender_login_mismatch "
+                    "reject_unauthenticated_sender_login_mismatch",
+                    &list, &err),
+              0);
+    CHECK_INT(list.count, 4);
+    CHECK_INT(list.items[0].kind, RESTR_REJECT_SENDER_LOGIN_MISMATCH);
+    CHECK_INT(list.items[1].kind, RESTR_REJECT_KNOWN_SENDER_LOGIN_MISMATCH);
+    CHECK_INT(list.items[2].kind,
+              RESTR_REJECT_AUTHENTICATED_SENDER_LOGIN_MISMATCH);
+    CHECK_INT(list.items[3].kind,
+              RESTR_REJECT_UNAUTHENTICATED_SENDER_LOGIN_MISMATCH);
+    CHECK_STR(restriction_name(RESTR_REJECT_KNOWN_SENDER_LOGIN_MISMATCH),
+              "reject_known_sender_login_mismatch");
+    restriction_list_free(&list);
+
     CHECK_INT(parse("permit, frobnicate", &list, &err), -1);
     CHECK(strstr(err.data, "frobnicate") != NULL);
     CHECK_INT(list.count, 0);

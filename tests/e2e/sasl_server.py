@@ -1,0 +1,164 @@
+"""sasl_server.py: an authentication server for smtpd's SASL tests, one
+that speaks Dovecot's auth protocol on a unix socket.
+
+DovecotAuth runs Debian's dovecot (dovecot-core) in a temporary
+directory: no protocols, only its auth service, with a passwd-file
+passdb and the auth-client listener smtpd connects to. It runs as the
+invoking user (root or not: Dovecot accepts an unprivileged start when
+its internal and login users are that user).
+
+Every server class has the same shape: construct it with
+{user: password}, call start(), read socket_path (what
+smtpd_sasl_path gets), and stop(). Postern's own auth service will be
+another class here; a test picks one through auth_server_class(), so
+switching is a fixture change."""
+import grp
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+DOVECOT = shutil.which("dovecot") or (
+    "/usr/sbin/dovecot" if os.access("/usr/sbin/dovecot", os.X_OK) else None)
+
+
+class AuthServerUnavailable(Exception):
+    """The server cannot run here (the reason is the skip reason)."""
+
+
+class DovecotAuth:
+    name = "dovecot"
+
+    def __init__(self, users, mechanisms="plain login anonymous"):
+        self.users = users
+        self.mechanisms = mechanisms
+        self.dir = None
+        self.proc_pid = None
+
+    @property
+    def socket_path(self):
+        return os.path.join(self.dir, "run", "auth-client")
+
+    @property
+    def log_path(self):
+        return os.path.join(self.dir, "dovecot.log")
+
+    def _write_config(self):
+        me = pwd.getpwuid(os.getuid()).pw_name
+        group = grp.getgrgid(os.getgid()).gr_name
+        with open(os.path.join(self.dir, "users"), "w") as f:
+            for user, password in self.users.items():
+                f.write(f"{user}:{{PLAIN}}{password}::::::\n")
+        with open(os.path.join(self.dir, "dovecot.conf"), "w") as f:
+            f.write(f"""protocols =
+base_dir = {self.dir}/run
+state_dir = {self.dir}/state
+log_path = {self.log_path}
+instance_name = pt-sasl-{os.path.basename(self.dir)}
+ssl = no
+auth_mechanisms = {self.mechanisms}
+default_login_user = {me}
+default_internal_user = {me}
+default_internal_group = {group}
+passdb {{
+  driver = passwd-file
+  args = {self.dir}/users
+}}
+userdb {{
+  driver = static
+  args = uid={me} gid={group} home={self.dir}
+}}
+service auth {{
+  unix_listener auth-client {{
+    mode = 0666
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+""")
+
+    def start(self, timeout=15.0):
+        if not DOVECOT:
+            raise AuthServerUnavailable("dovecot not installed (dovecot-core)")
+        self.dir = tempfile.mkdtemp(prefix="pt-dovecot-", dir="/tmp")
+        # smtpd runs as mail_owner and must reach the socket.
+        os.chmod(self.dir, 0o755)
+        for d in ("run", "state"):
+            os.makedirs(os.path.join(self.dir, d))
+        self._write_config()
+        # Dovecot's master forks into the background and keeps its
+        # output open: send it to a file, not to a pipe we would wait on.
+        out_path = os.path.join(self.dir, "start.out")
+        with open(out_path, "w") as out:
+            proc = subprocess.run([DOVECOT, "-c",
+                                   os.path.join(self.dir, "dovecot.conf")],
+                                  stdin=subprocess.DEVNULL, stdout=out,
+                                  stderr=subprocess.STDOUT, timeout=30)
+        if proc.returncode != 0:
+            with open(out_path) as f:
+                reason = f.read().strip()
+            self.stop()
+            raise AuthServerUnavailable(f"dovecot does not start here: {reason}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._answers():
+                pid_file = os.path.join(self.dir, "run", "master.pid")
+                with open(pid_file) as f:
+                    self.proc_pid = int(f.read().strip())
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise AuthServerUnavailable("dovecot's auth-client socket never answered")
+
+    def _answers(self):
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(2)
+                s.connect(self.socket_path)
+                s.sendall(b"VERSION\t1\t2\nCPID\t1\n")
+                data = b""
+                while b"DONE\n" not in data:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        return False
+                    data += chunk
+                return True
+        except OSError:
+            return False
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def stop(self):
+        if self.proc_pid:
+            try:
+                os.kill(self.proc_pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(self.proc_pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
+            self.proc_pid = None
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+
+def auth_server_class():
+    """The server the SASL tests run against (POSTERN_TEST_AUTH_SERVER
+    may name another one when there is one)."""
+    servers = {DovecotAuth.name: DovecotAuth}
+    return servers[os.environ.get("POSTERN_TEST_AUTH_SERVER", "dovecot")]

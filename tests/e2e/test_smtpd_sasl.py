@@ -12,6 +12,7 @@ auth-client socket on several loopback ports:
   broken      broken_sasl_auth_clients = yes
   nosasl      smtpd_sasl_path at a socket that does not exist
   header      smtpd_sasl_authenticated_header = yes
+  noplain     plaintext mechanisms only over TLS (the security options)
   known, authonly, unauthonly   the other *_sender_login_mismatch
 Relay: smtpd_relay_restrictions = permit_mynetworks,
 permit_sasl_authenticated, reject_unauth_destination (127.0.0.1 is not
@@ -51,6 +52,8 @@ SERVICES = {
     "broken": ["-o", "broken_sasl_auth_clients=yes"],
     "nosasl": ["-o", "smtpd_sasl_path=/nonexistent/auth-client"],
     "header": ["-o", "smtpd_sasl_authenticated_header=yes"],
+    "noplain": ["-o", "smtpd_sasl_security_options=noplaintext,noanonymous",
+                "-o", "smtpd_sasl_tls_security_options=noanonymous"],
     "known": ["-o", "smtpd_sender_restrictions="
               "reject_known_sender_login_mismatch"],
     "authonly": ["-o", "smtpd_sender_restrictions="
@@ -226,6 +229,17 @@ class SmtpdSaslTest(unittest.TestCase):
         self.assertIn("AUTH PLAIN LOGIN", lines)
         code, lines = r.cmd("AUTH PLAIN " + plain("alice", "secret"))
         self.assertEqual((code, lines[0]), (235, "2.7.0 Authentication successful"))
+
+    def test_security_options_before_and_after_tls(self):
+        r = self.raw("noplain")
+        code, lines = r.cmd("EHLO client.example")
+        self.assertFalse([l for l in lines if l.startswith("AUTH")], lines)
+        self.assertEqual(r.cmd("AUTH PLAIN " + plain("alice", "secret")),
+                         (504, ["5.5.4 Unrecognized authentication type"]))
+        r.starttls()
+        code, lines = r.cmd("EHLO client.example")
+        self.assertIn("AUTH PLAIN LOGIN", lines)
+        self.assertEqual(r.cmd("AUTH PLAIN " + plain("alice", "secret"))[0], 235)
 
     def test_broken_sasl_auth_clients_adds_auth_equals(self):
         r = self.raw("broken")
@@ -565,6 +579,20 @@ class SmtpdSaslServerRestartTest(unittest.TestCase):
         self.assertEqual(r.reply()[0], 220)
         self.assertIn("AUTH PLAIN LOGIN", r.cmd("EHLO client.example")[1])
         return r
+
+    def test_other_sasl_types_are_a_configuration_error(self):
+        mark = self.inst.log_mark()
+        port = self.inst.free_port()
+        self.inst.write_master_cf(
+            self.inst.service(f"127.0.0.1:{self.port}", "inet", "smtpd")
+            + self.inst.service(f"127.0.0.1:{port}", "inet", "smtpd",
+                                args=["-o", "smtpd_sasl_type=cyrus"]))
+        self.inst.reload()
+        # A connection makes master start smtpd, which refuses to run
+        # (master then throttles the service, as Postfix's does).
+        with socket.create_connection(("127.0.0.1", port), timeout=20):
+            self.inst.wait_for_log(r"smtpd\[\d+\]: fatal: unsupported SASL "
+                                   r"server implementation: cyrus", since=mark)
 
     def test_exchange_in_flight_fails_454_and_the_next_reconnects(self):
         mark = self.inst.log_mark()

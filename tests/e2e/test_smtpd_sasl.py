@@ -13,6 +13,7 @@ auth-client socket on several loopback ports:
   nosasl      smtpd_sasl_path at a socket that does not exist
   header      smtpd_sasl_authenticated_header = yes
   noplain     plaintext mechanisms only over TLS (the security options)
+  discard     smtpd_discard_ehlo_keywords = auth
   known, authonly, unauthonly   the other *_sender_login_mismatch
 Relay: smtpd_relay_restrictions = permit_mynetworks,
 permit_sasl_authenticated, reject_unauth_destination (127.0.0.1 is not
@@ -52,6 +53,7 @@ SERVICES = {
     "broken": ["-o", "broken_sasl_auth_clients=yes"],
     "nosasl": ["-o", "smtpd_sasl_path=/nonexistent/auth-client"],
     "header": ["-o", "smtpd_sasl_authenticated_header=yes"],
+    "discard": ["-o", "smtpd_discard_ehlo_keywords=auth"],
     "noplain": ["-o", "smtpd_sasl_security_options=noplaintext,noanonymous",
                 "-o", "smtpd_sasl_tls_security_options=noanonymous"],
     "known": ["-o", "smtpd_sender_restrictions="
@@ -240,6 +242,13 @@ class SmtpdSaslTest(unittest.TestCase):
         code, lines = r.cmd("EHLO client.example")
         self.assertIn("AUTH PLAIN LOGIN", lines)
         self.assertEqual(r.cmd("AUTH PLAIN " + plain("alice", "secret"))[0], 235)
+
+    def test_discarded_auth_keyword_turns_auth_off(self):
+        r = self.raw("discard")
+        code, lines = r.cmd("EHLO client.example")
+        self.assertFalse([l for l in lines if l.startswith("AUTH")], lines)
+        self.assertEqual(r.cmd("AUTH PLAIN " + plain("alice", "secret")),
+                         (503, ["5.5.1 Error: authentication not enabled"]))
 
     def test_broken_sasl_auth_clients_adds_auth_equals(self):
         r = self.raw("broken")

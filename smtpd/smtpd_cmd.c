@@ -357,7 +357,11 @@ static enum smtp_step phase_parse(void *session, unsigned command)
     case SMTP_VERB_STARTTLS:
         return smtpd_starttls_parse(s);
     case SMTP_VERB_AUTH:
-        return smtpd_sasl_auth_parse(s);
+        /* smtpd_discard_ehlo_keywords = auth turns AUTH off, as Postfix. */
+        if (ehlo_keyword_on("AUTH"))
+            return smtpd_sasl_auth_parse(s);
+        fail = "503 5.5.1 Error: authentication not enabled";
+        break;
     case SMTP_VERB_UNKNOWN:
         s->junk++;
         fail = "502 5.5.2 Error: command not recognized";

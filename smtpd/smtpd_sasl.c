@@ -129,11 +129,14 @@ static enum smtp_step ehlo_hook(void *session, unsigned command, void *ctx)
     struct smtpd_session *s = session;
     if (!auth_allowed_now(s))
         return SMTP_STEP_NEXT;
-    struct smtpd_sasl *st = sasl_of(s);
-    if (st->ehlo_waiting) { /* resumed: ready or not, EHLO goes on */
-        st->ehlo_waiting = 0;
+    if (s->sasl && s->sasl->ehlo_waiting) {
+        /* Resumed: ready or not, EHLO goes on. */
+        s->sasl->ehlo_waiting = 0;
         return SMTP_STEP_NEXT;
     }
+    if (auth_client_ready(sasl.client))
+        return SMTP_STEP_NEXT; /* the usual case: no state needed */
+    struct smtpd_sasl *st = sasl_of(s);
     if (auth_client_wait_ready(sasl.client, &st->wait, on_mechs_ready, s))
         return SMTP_STEP_NEXT;
     st->ehlo_waiting = 1;

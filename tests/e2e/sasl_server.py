@@ -85,12 +85,13 @@ service anvil {{
     def start(self, timeout=15.0):
         if not DOVECOT:
             raise AuthServerUnavailable("dovecot not installed (dovecot-core)")
-        self.dir = tempfile.mkdtemp(prefix="pt-dovecot-", dir="/tmp")
-        # smtpd runs as mail_owner and must reach the socket.
-        os.chmod(self.dir, 0o755)
-        for d in ("run", "state"):
-            os.makedirs(os.path.join(self.dir, d))
-        self._write_config()
+        if self.dir is None:
+            self.dir = tempfile.mkdtemp(prefix="pt-dovecot-", dir="/tmp")
+            # smtpd runs as mail_owner and must reach the socket.
+            os.chmod(self.dir, 0o755)
+            for d in ("run", "state"):
+                os.makedirs(os.path.join(self.dir, d))
+            self._write_config()
         # Dovecot's master forks into the background and keeps its
         # output open: send it to a file, not to a pipe we would wait on.
         out_path = os.path.join(self.dir, "start.out")
@@ -138,6 +139,38 @@ service anvil {{
         except FileNotFoundError:
             return ""
 
+    def _own_pids(self):
+        """Dovecot's processes for this directory: the master and its
+        children, which name themselves after instance_name."""
+        tag = f"pt-sasl-{os.path.basename(self.dir)}"
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if tag in cmd or (self.dir in cmd and "dovecot" in cmd):
+                pids.append(int(entry))
+        return pids
+
+    def kill_auth_process(self):
+        """The auth process dies (as in a crash): its clients see the
+        connection close; Dovecot's master starts a new one on demand."""
+        tag = f"pt-sasl-{os.path.basename(self.dir)}/auth"
+        for pid in self._own_pids():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read().split(b"\0")[0].decode(errors="replace")
+            except OSError:
+                continue
+            if cmd.endswith(tag):
+                os.kill(pid, signal.SIGKILL)
+                return pid
+        raise AssertionError("no dovecot auth process found")
+
     def stop(self):
         if self.proc_pid:
             try:
@@ -152,6 +185,14 @@ service anvil {{
                     break
                 time.sleep(0.05)
             self.proc_pid = None
+        if self.dir:
+            # Children outlive a master stopped with SIGTERM while they
+            # still have clients: end each of ours by its pid.
+            for pid in self._own_pids():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None

@@ -12,6 +12,8 @@ auth-client socket on several loopback ports:
   broken      broken_sasl_auth_clients = yes
   nosasl      smtpd_sasl_path at a socket that does not exist
   header      smtpd_sasl_authenticated_header = yes
+  noplain     plaintext mechanisms only over TLS (the security options)
+  discard     smtpd_discard_ehlo_keywords = auth
   known, authonly, unauthonly   the other *_sender_login_mismatch
 Relay: smtpd_relay_restrictions = permit_mynetworks,
 permit_sasl_authenticated, reject_unauth_destination (127.0.0.1 is not
@@ -30,6 +32,7 @@ import smtplib
 import socket
 import ssl
 import subprocess
+import time
 import unittest
 
 from instance import Instance, builddir
@@ -50,6 +53,9 @@ SERVICES = {
     "broken": ["-o", "broken_sasl_auth_clients=yes"],
     "nosasl": ["-o", "smtpd_sasl_path=/nonexistent/auth-client"],
     "header": ["-o", "smtpd_sasl_authenticated_header=yes"],
+    "discard": ["-o", "smtpd_discard_ehlo_keywords=auth"],
+    "noplain": ["-o", "smtpd_sasl_security_options=noplaintext,noanonymous",
+                "-o", "smtpd_sasl_tls_security_options=noanonymous"],
     "known": ["-o", "smtpd_sender_restrictions="
               "reject_known_sender_login_mismatch"],
     "authonly": ["-o", "smtpd_sender_restrictions="
@@ -225,6 +231,24 @@ class SmtpdSaslTest(unittest.TestCase):
         self.assertIn("AUTH PLAIN LOGIN", lines)
         code, lines = r.cmd("AUTH PLAIN " + plain("alice", "secret"))
         self.assertEqual((code, lines[0]), (235, "2.7.0 Authentication successful"))
+
+    def test_security_options_before_and_after_tls(self):
+        r = self.raw("noplain")
+        code, lines = r.cmd("EHLO client.example")
+        self.assertFalse([l for l in lines if l.startswith("AUTH")], lines)
+        self.assertEqual(r.cmd("AUTH PLAIN " + plain("alice", "secret")),
+                         (504, ["5.5.4 Unrecognized authentication type"]))
+        r.starttls()
+        code, lines = r.cmd("EHLO client.example")
+        self.assertIn("AUTH PLAIN LOGIN", lines)
+        self.assertEqual(r.cmd("AUTH PLAIN " + plain("alice", "secret"))[0], 235)
+
+    def test_discarded_auth_keyword_turns_auth_off(self):
+        r = self.raw("discard")
+        code, lines = r.cmd("EHLO client.example")
+        self.assertFalse([l for l in lines if l.startswith("AUTH")], lines)
+        self.assertEqual(r.cmd("AUTH PLAIN " + plain("alice", "secret")),
+                         (503, ["5.5.1 Error: authentication not enabled"]))
 
     def test_broken_sasl_auth_clients_adds_auth_equals(self):
         r = self.raw("broken")
@@ -497,6 +521,28 @@ class SmtpdSaslTest(unittest.TestCase):
         self.assertEqual(r.cmd("RCPT TO:<someone@remote.test>")[0], 554)
         self.assertNotIn("sasl_username", self.inst.log_since(self.mark))
 
+    # ---- the auth server's connection ----
+
+    def test_other_sessions_go_on_while_one_waits(self):
+        # Dovecot delays a failed login (auth_failure_delay, 2 s): the
+        # same smtpd process answers another client meanwhile.
+        a = self.raw("plain", "127.0.0.26")
+        a.cmd("EHLO client.example")
+        a.send("AUTH PLAIN " + plain("alice", "wrong") + "\r\n")
+        b = self.raw("plain")
+        t0 = time.monotonic()
+        self.assertEqual(b.cmd("EHLO other.example")[0], 250)
+        self.assertEqual(b.cmd("NOOP")[0], 250)
+        b_took = time.monotonic() - t0
+        self.assertEqual(a.reply()[0], 535)
+        a_took = time.monotonic() - t0
+        self.assertLess(b_took, 0.5)
+        self.assertGreater(a_took, 1.0)
+        pids = set(re.findall(r"postfix/smtpd\[(\d+)\]: connect from unknown"
+                              r"\[127\.0\.0\.(?:1|26)\]",
+                              self.inst.log_since(self.mark)))
+        self.assertEqual(len(pids), 1, "one smtpd process served both")
+
     # ---- a real client ----
 
     @unittest.skipUnless(SWAKS, "swaks not installed")
@@ -511,6 +557,67 @@ class SmtpdSaslTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
         self.assertIn("235 2.7.0 Authentication successful", out.stdout)
         self.assertRegex(self.queued_content(before), r"with ESMTPSA id ")
+
+
+@unittest.skipUnless(os.access(os.path.join(builddir(), "smtpd", "smtpd"), os.X_OK),
+                     "smtpd not built")
+class SmtpdSaslServerRestartTest(unittest.TestCase):
+    """The auth server goes away mid-exchange (its auth process is
+    killed) and comes back: its own server and instance, as the other
+    tests must not see it."""
+
+    def setUp(self):
+        self.auth = auth_server_class()(USERS)
+        try:
+            self.auth.start()
+        except AuthServerUnavailable as e:
+            self.skipTest(str(e))
+        self.addCleanup(self.auth.stop)
+        params = dict(BASE_MAIN_CF)
+        params.update({"smtpd_sasl_auth_enable": "yes",
+                       "smtpd_sasl_path": self.auth.socket_path})
+        self.inst = inst = Instance(self, main_cf=params)
+        self.port = inst.free_port()
+        inst.write_master_cf(inst.service(f"127.0.0.1:{self.port}", "inet",
+                                          "smtpd"))
+        inst.start()
+
+    def client(self):
+        r = Raw(self.port)
+        self.addCleanup(r.close)
+        self.assertEqual(r.reply()[0], 220)
+        self.assertIn("AUTH PLAIN LOGIN", r.cmd("EHLO client.example")[1])
+        return r
+
+    def test_other_sasl_types_are_a_configuration_error(self):
+        mark = self.inst.log_mark()
+        port = self.inst.free_port()
+        self.inst.write_master_cf(
+            self.inst.service(f"127.0.0.1:{self.port}", "inet", "smtpd")
+            + self.inst.service(f"127.0.0.1:{port}", "inet", "smtpd",
+                                args=["-o", "smtpd_sasl_type=cyrus"]))
+        self.inst.reload()
+        # A connection makes master start smtpd, which refuses to run
+        # (master then throttles the service, as Postfix's does).
+        with socket.create_connection(("127.0.0.1", port), timeout=20):
+            self.inst.wait_for_log(r"smtpd\[\d+\]: fatal: unsupported SASL "
+                                   r"server implementation: cyrus", since=mark)
+
+    def test_exchange_in_flight_fails_454_and_the_next_reconnects(self):
+        mark = self.inst.log_mark()
+        a = self.client()
+        self.assertEqual(a.cmd("AUTH LOGIN"), (334, ["VXNlcm5hbWU6"]))
+        self.auth.kill_auth_process()
+        # Told without having to say anything more.
+        self.assertEqual(a.reply(), (454, ["4.7.0 Temporary authentication "
+                                          "failure: Connection lost to "
+                                          "authentication server"]))
+        self.inst.wait_for_log(r"warning: SASL: auth socket .*: connection "
+                               r"closed by the server", since=mark)
+        # The session goes on, and so does the next exchange.
+        self.assertEqual(a.cmd("AUTH PLAIN " + plain("alice", "secret"))[0], 235)
+        b = self.client()
+        self.assertEqual(b.cmd("AUTH PLAIN " + plain("bob", "hunter2"))[0], 235)
 
 
 if __name__ == "__main__":

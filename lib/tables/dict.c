@@ -25,6 +25,7 @@ static const struct dict_type *const dict_types[] = {
     &dict_type_static, &dict_type_inline, &dict_type_texthash,
     &dict_type_fail,
     &dict_type_unix,
+    &dict_type_pgsql,  &dict_type_mysql,
 };
 
 static const struct dict_type *dict_find_type(const char *name, size_t len)

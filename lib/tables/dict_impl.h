@@ -142,5 +142,7 @@ extern const struct dict_type dict_type_hash, dict_type_btree,
     dict_type_static, dict_type_inline, dict_type_texthash, dict_type_fail;
 /* unix:passwd.byname (dict_unix.c), for local_recipient_maps. */
 extern const struct dict_type dict_type_unix;
+/* pgsql: and mysql: with Postfix's query files (dict_sql.c). */
+extern const struct dict_type dict_type_pgsql, dict_type_mysql;
 
 #endif

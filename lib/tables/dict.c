@@ -45,7 +45,8 @@ int dict_type_known(const char *type)
 void dict_type_names(struct strlist *out)
 {
     for (size_t i = 0; i < sizeof(dict_types) / sizeof(dict_types[0]); i++)
-        strlist_add(out, dict_types[i]->name);
+        if (dict_types[i]->compiled_in == NULL || dict_types[i]->compiled_in())
+            strlist_add(out, dict_types[i]->name);
 }
 
 int dict_type_writable(const char *type)

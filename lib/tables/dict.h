@@ -128,7 +128,8 @@ int dict_type_writable(const char *type);
 /* Whether the type names a known table type. */
 int dict_type_known(const char *type);
 /* Appends the name of every table type (postconf -m), in registry
- * order. */
+ * order, leaving out pgsql and mysql when their client library was not
+ * compiled in. */
 void dict_type_names(struct strlist *out);
 
 #endif

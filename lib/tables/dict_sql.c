@@ -325,14 +325,26 @@ static enum dict_result dict_sql_lookup(struct dict *d, const char *key,
     return result;
 }
 
+static int dict_pgsql_compiled_in(void)
+{
+    return sql_driver_pgsql != NULL;
+}
+
+static int dict_mysql_compiled_in(void)
+{
+    return sql_driver_mysql != NULL;
+}
+
 const struct dict_type dict_type_pgsql = {
     .name = "pgsql", .suffix = "", .fold = 1,
+    .compiled_in = dict_pgsql_compiled_in,
     .load = dict_pgsql_load, .release = dict_sql_release,
     .lookup = dict_sql_lookup,
 };
 
 const struct dict_type dict_type_mysql = {
     .name = "mysql", .suffix = "", .fold = 1,
+    .compiled_in = dict_mysql_compiled_in,
     .load = dict_mysql_load, .release = dict_sql_release,
     .lookup = dict_sql_lookup,
 };

@@ -99,6 +99,14 @@ class SqlTableCases:
 
     # -- postmap -q --
 
+    def test_type_is_listed(self):
+        conf = os.path.join(self.dir, "conf")
+        os.makedirs(conf)
+        open(os.path.join(conf, "main.cf"), "w").close()
+        r = subprocess.run([os.path.join(builddir(), "tools", "postconf"),
+                            "-c", conf, "-m"], capture_output=True, text=True)
+        self.assertIn(self.type, r.stdout.split())
+
     def test_postmap_seeds_queries(self):
         domains = self.cf("domains.cf",
                           "SELECT 1 FROM virtual_domains WHERE name='%s'")

@@ -8,6 +8,7 @@ and is stopped and removed by cleanup (registered with the test case):
     pg = PostgresServer.start_for(self)        # skips when not installed
     pg.sql("CREATE TABLE t (k text); INSERT INTO t VALUES ('x')")
     pg.port, pg.socket_dir, pg.socket_path, pg.user, pg.password, pg.dbname
+    pg.restart()                               # clean stop, start again
     pg.pause(); pg.resume()                    # a hung server (SIGSTOP)
     pg.stop()                                  # a dead one (SIGKILL)
 
@@ -118,6 +119,16 @@ class _Server:
                 pass
         self._paused = []
 
+    def restart(self):
+        """Shuts the server down cleanly (closing every connection) and
+        starts it again on the same port, socket and data."""
+        self.resume()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(self.clean_stop_signal)
+            self.proc.wait(timeout=60)
+        self.proc = None
+        self.start()
+
     def cleanup(self):
         self.resume()
         self.stop()
@@ -145,6 +156,7 @@ class _Server:
 
 
 class PostgresServer(_Server):
+    clean_stop_signal = signal.SIGINT  # "fast" shutdown
     @staticmethod
     def missing():
         if _pg_bindir() is None:
@@ -228,6 +240,7 @@ class PostgresServer(_Server):
 
 
 class MariaDBServer(_Server):
+    clean_stop_signal = signal.SIGTERM
     @staticmethod
     def _binaries():
         server = shutil.which("mariadbd") or shutil.which("mysqld") or \

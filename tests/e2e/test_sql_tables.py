@@ -305,6 +305,16 @@ class SqlTableCases:
         with open(maildir_files(bob)[0], "rb") as f:
             self.assertIn(b"hello from sql", f.read())
 
+        # A server restart breaks smtpd's kept connections: the next
+        # lookup connects again at once, without a temporary error.
+        server.restart()
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=60) as client:
+            client.ehlo("client.test")
+            client.mail("sender@remote.test")
+            code, text = client.rcpt("bob@example.com")
+            self.assertEqual(code, 250, text)
+        self.assertRegex(inst.log_text(), r"connecting again")
+
         # The server hangs (SIGSTOP), then dies: lookups on smtpd's kept
         # connections are temporary errors, never "unknown user", and a
         # hung server holds a lookup for about query_timeout (+ one

@@ -20,9 +20,11 @@
  * are joined with commas; expansion_limit bounds their number (more is a
  * temporary error). A key the rules exclude (sql_expand.h) or whose
  * query is suppressed is "not found" without a connection. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/file_read.h"
 #include "base/log.h"
@@ -51,6 +53,8 @@ struct dict_sql {
     struct sql_cf cf;
     struct domain_list *domains; /* `domain`, NULL when none */
     struct sql_host_slot *slots;
+    unsigned long long rng; /* host order: seeded per process and load,
+                               so processes spread over the hosts */
     struct buf query;
     /* per lookup */
     const char *key;
@@ -103,6 +107,11 @@ static int dict_sql_load(struct dict *d, const struct sql_driver *driver,
         }
         buf_free(&why);
     }
+    struct timespec seed;
+    clock_gettime(CLOCK_MONOTONIC, &seed);
+    sql->rng = ((unsigned long long)getpid() << 32) ^
+               (unsigned long long)seed.tv_nsec ^ (uintptr_t)sql;
+    sql->rng |= 1;
     sql->slots = xcalloc(sql->cf.host_count, sizeof(*sql->slots));
     for (size_t i = 0; i < sql->cf.host_count; i++)
         sql->slots[i].host = &sql->cf.hosts[i];
@@ -173,6 +182,15 @@ static int sql_slot_rank(const struct sql_host_slot *slot, time_t now)
     }
 }
 
+/* xorshift64: enough to shuffle a handful of hosts. */
+static unsigned long long sql_random(struct dict_sql *sql)
+{
+    sql->rng ^= sql->rng << 13;
+    sql->rng ^= sql->rng >> 7;
+    sql->rng ^= sql->rng << 17;
+    return sql->rng;
+}
+
 /* The next host to use for this lookup (tried[] marks those used), at
  * random among the best-ranked; NULL when none is left. */
 static struct sql_host_slot *sql_pick(struct dict_sql *sql,
@@ -191,7 +209,7 @@ static struct sql_host_slot *sql_pick(struct dict_sql *sql,
             best_rank = rank;
             ties = 0;
         }
-        if (random() % ++ties == 0)
+        if (sql_random(sql) % (unsigned)++ties == 0)
             best = &sql->slots[i];
     }
     return best;

@@ -25,6 +25,7 @@ static const struct dict_type *const dict_types[] = {
     &dict_type_static, &dict_type_inline, &dict_type_texthash,
     &dict_type_fail,
     &dict_type_unix,
+    &dict_type_pgsql,  &dict_type_mysql,
 };
 
 static const struct dict_type *dict_find_type(const char *name, size_t len)
@@ -44,7 +45,8 @@ int dict_type_known(const char *type)
 void dict_type_names(struct strlist *out)
 {
     for (size_t i = 0; i < sizeof(dict_types) / sizeof(dict_types[0]); i++)
-        strlist_add(out, dict_types[i]->name);
+        if (dict_types[i]->compiled_in == NULL || dict_types[i]->compiled_in())
+            strlist_add(out, dict_types[i]->name);
 }
 
 int dict_type_writable(const char *type)

@@ -2,7 +2,8 @@
  *
  * One API for every table type: hash: and btree: (Berkeley DB files in
  * Postfix's on-disk form), lmdb:, regexp:, pcre:, cidr:, static:,
- * inline:{...}, texthash: and fail:. A lookup has three outcomes; a
+ * inline:{...}, texthash:, fail:, and pgsql: and mysql: (Postfix's query
+ * files, dict_sql.c). A lookup has three outcomes; a
  * table that cannot be opened or read answers DICT_ERROR (the caller
  * defers), never DICT_NOTFOUND.
  *
@@ -51,7 +52,7 @@ enum dict_result { DICT_FOUND, DICT_NOTFOUND, DICT_ERROR };
                                         keep the first and warn */
 
 /* Opens `type:name`. The type is one of hash btree lmdb regexp pcre cidr
- * static inline texthash fail. Returns NULL, with the reason in err (when
+ * static inline texthash fail unix pgsql mysql. Returns NULL, with the reason in err (when
  * err is not NULL), for a malformed spec (unknown type, bad inline:
  * syntax), or for any open failure under DICT_FLAG_STRICT or a write
  * flag. Otherwise returns a table; when its file could not be loaded the
@@ -127,7 +128,8 @@ int dict_type_writable(const char *type);
 /* Whether the type names a known table type. */
 int dict_type_known(const char *type);
 /* Appends the name of every table type (postconf -m), in registry
- * order. */
+ * order, leaving out pgsql and mysql when their client library was not
+ * compiled in. */
 void dict_type_names(struct strlist *out);
 
 #endif

@@ -27,6 +27,9 @@ struct dict_type {
     const char *suffix;
     unsigned fold : 1;       /* keys are folded to lower case */
     unsigned nul_keys : 1;   /* the trailing-NUL convention applies */
+    /* NULL, or whether the type was compiled in (pgsql:, mysql:); a type
+     * that was not is left out of postconf -m and says so at use. */
+    int (*compiled_in)(void);
     /* Loads the table from d->name (files) or parses d->name (static,
      * inline, fail); sets d->impl. 0, or -1 with err set. */
     int (*load)(struct dict *d, struct buf *err);
@@ -142,5 +145,7 @@ extern const struct dict_type dict_type_hash, dict_type_btree,
     dict_type_static, dict_type_inline, dict_type_texthash, dict_type_fail;
 /* unix:passwd.byname (dict_unix.c), for local_recipient_maps. */
 extern const struct dict_type dict_type_unix;
+/* pgsql: and mysql: with Postfix's query files (dict_sql.c). */
+extern const struct dict_type dict_type_pgsql, dict_type_mysql;
 
 #endif

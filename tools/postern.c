@@ -273,6 +273,68 @@ static void check_override_tables(const struct master_entry *entries,
     table_problems(&found);
 }
 
+/* An smtpd service's value of a parameter: its master.cf -o override
+ * (expanded), else main.cf's. */
+static void service_setting(const struct master_entry *entry,
+                            const char *name, struct buf *out)
+{
+    buf_reset(out);
+    const char *override = mastercf_override(entry, name);
+    if (override == NULL) {
+        buf_append_str(out, cfg_str(name));
+        return;
+    }
+    struct buf err = BUF_INIT;
+    config_expand(override, 0, out, &err);
+    buf_free(&err);
+}
+
+/* An inet smtpd service that cannot work without TLS (submission with
+ * smtpd_tls_security_level=encrypt or smtpd_tls_auth_only with AUTH,
+ * submissions with smtpd_tls_wrappermode) while no certificate is
+ * configured for it: every client would be refused. Named by its
+ * master.cf line, as a table problem (check fails, start warns). */
+static void check_tls_service(const struct master_entry *entry,
+                              struct strlist *found)
+{
+    const char *slash = strrchr(entry->command, '/');
+    const char *program = slash ? slash + 1 : entry->command;
+    if (strcmp(program, "smtpd") != 0 || strcmp(entry->type, "inet") != 0)
+        return;
+    struct buf value = BUF_INIT;
+    const char *needs = NULL;
+    enum tls_level level = TLS_LEVEL_NONE;
+    int flag = 0;
+    service_setting(entry, "smtpd_tls_wrappermode", &value);
+    if (config_parse_bool(buf_cstr(&value), &flag) == 0 && flag)
+        needs = "smtpd_tls_wrappermode = yes";
+    service_setting(entry, "smtpd_tls_security_level", &value);
+    if (!needs && tls_level_parse(buf_cstr(&value), &level) == 0 &&
+        level == TLS_LEVEL_ENCRYPT)
+        needs = "smtpd_tls_security_level = encrypt";
+    service_setting(entry, "smtpd_sasl_auth_enable", &value);
+    int sasl = config_parse_bool(buf_cstr(&value), &flag) == 0 && flag;
+    service_setting(entry, "smtpd_tls_auth_only", &value);
+    if (!needs && sasl && config_parse_bool(buf_cstr(&value), &flag) == 0 &&
+        flag)
+        needs = "smtpd_tls_auth_only = yes (AUTH only over TLS)";
+    if (needs) {
+        service_setting(entry, "smtpd_tls_cert_file", &value);
+        int has_cert = value.len > 0;
+        service_setting(entry, "smtpd_tls_chain_files", &value);
+        if (!has_cert && value.len == 0) {
+            char *text = xasprintf(
+                "%s, line %d: service %s needs TLS (%s) but no certificate "
+                "is configured: set smtpd_tls_cert_file and "
+                "smtpd_tls_key_file in main.cf",
+                entry->file, entry->line, entry->service, needs);
+            strlist_add(found, text);
+            free(text);
+        }
+    }
+    buf_free(&value);
+}
+
 static void check_master_cf(const char *daemon_dir)
 {
     struct buf err = BUF_INIT;
@@ -290,6 +352,11 @@ static void check_master_cf(const char *daemon_dir)
             problem("%s", errors.items[i]);
         strlist_free(&errors);
         check_override_tables(entries, count);
+        struct strlist tls_found;
+        strlist_init(&tls_found);
+        for (size_t i = 0; i < count; i++)
+            check_tls_service(&entries[i], &tls_found);
+        table_problems(&tls_found);
         for (size_t i = 0; i < count; i++) {
             const char *slash = strrchr(entries[i].command, '/');
             const char *program = slash ? slash + 1 : entries[i].command;

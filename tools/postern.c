@@ -19,6 +19,8 @@
  * abort     SIGTERM to master without waiting.
  * reload    runs check, then SIGHUP to master.
  * status    exit 0 and "running: PID: N" when master runs, else exit 1.
+ * user      add|passwd|del|list NAME [--file PATH] [--scheme S]: maintains
+ *           a Dovecot passwd-file (lib/auth/user_cmd.h).
  *
  * Messages read like postfix-script's:
  *   postern/postern-script: the Postern mail system is running: PID: 1234
@@ -37,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/user_cmd.h"
 #include "config/config.h"
 #include "base/fs_journal.h"
 #include "base/log.h"
@@ -73,6 +76,7 @@ static void problem(const char *fmt, ...)
 static const char usage_text[] =
     "usage: postern [-c config_dir] [-v] "
     "start|start-fg|stop|abort|reload|status|check\n"
+    "       postern [-c config_dir] user add|passwd|del|list ...\n"
     "\n"
     "  check     validate main.cf, master.cf and the queue directory\n"
     "  start     check, then start the mail system\n"
@@ -81,6 +85,7 @@ static const char usage_text[] =
     "  abort     stop without waiting\n"
     "  reload    check, then make master re-read its configuration\n"
     "  status    exit 0 when the mail system runs\n"
+    "  user      maintain a passwd-file (postern user --help)\n"
     "\n"
     "  -c DIR    configuration directory (default: $MAIL_CONFIG or " POSTERN_CONFIG_DIR ")\n"
     "  -v        more detail in the log\n"
@@ -799,15 +804,45 @@ static int cmd_status(void)
     return 0;
 }
 
+/* `postern user ...`: main.cf only for passdb and mail_owner, so with
+ * --file it also works where main.cf cannot be read. */
+static int cmd_user(const char *cli_dir, int argc, char **argv)
+{
+    umask(077);
+    struct buf err = BUF_INIT;
+    int loaded = config_load(config_resolve_dir(cli_dir), &err) == 0;
+    if (loaded) {
+        log_set_syslog_name(cfg_str("syslog_name"));
+        log_open(cfg_str("maillog_file"), cfg_str("syslog_facility"));
+    } else {
+        log_open("/dev/stderr", NULL);
+    }
+    log_also_stderr(1);
+    buf_free(&err);
+    return user_cmd_run(argc, argv, loaded);
+}
+
 int main(int argc, char **argv)
 {
     const char *cli_dir = NULL;
     int opt;
     log_set_program("postern-script");
-    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    /* `postern [-c DIR] [-v] user ...` has options of its own: stop at
+     * the first word that is not an option, and let it parse the rest. */
+    int user_command = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0) {
+            i++;
+        } else if (argv[i][0] != '-') {
+            user_command = strcmp(argv[i], "user") == 0;
+            break;
+        }
+    }
+    for (int i = 1; i < argc && !user_command && strcmp(argv[i], "--") != 0;
+         i++)
         if (strcmp(argv[i], "--help") == 0)
             usage(1);
-    while ((opt = getopt(argc, argv, "c:hv")) != -1) {
+    while ((opt = getopt(argc, argv, user_command ? "+c:hv" : "c:hv")) != -1) {
         switch (opt) {
         case 'c':
             cli_dir = optarg;
@@ -822,6 +857,8 @@ int main(int argc, char **argv)
             usage(0);
         }
     }
+    if (user_command)
+        return cmd_user(cli_dir, argc - optind, argv + optind);
     if (optind + 1 != argc)
         usage(0);
     const char *command = argv[optind];

@@ -231,6 +231,8 @@ const struct param_def param_table[] = {
      "where smtpd reaches the authentication service"},
     {"smtpd_sender_login_maps", PARAM_LIST, "", 0, 0, 0,
      "which SASL login owns which sender address"},
+    {"passdb", PARAM_LIST, "", 0, 0, 0,
+     "password tables of the auth service, tried in order"},
     {"smtpd_tls_security_level", PARAM_STR, "", 0, 0, 0,
      "TLS in the SMTP server: empty or none, may (offer STARTTLS), encrypt "
      "(require it)"},

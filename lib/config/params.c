@@ -231,8 +231,6 @@ const struct param_def param_table[] = {
      "where smtpd reaches the authentication service"},
     {"smtpd_sender_login_maps", PARAM_LIST, "", 0, 0, 0,
      "which SASL login owns which sender address"},
-    {"passdb", PARAM_LIST, "", 0, 0, 0,
-     "password tables of the auth service, tried in order"},
     {"smtpd_tls_security_level", PARAM_STR, "", 0, 0, 0,
      "TLS in the SMTP server: empty or none, may (offer STARTTLS), encrypt "
      "(require it)"},
@@ -475,6 +473,11 @@ const struct param_def param_table[] = {
      "largest virtual mailbox message, in bytes (0: no limit)"},
     {"virtual_mailbox_lock", PARAM_LIST, "fcntl, dotlock", 0, 0, 0,
      "how a virtual mbox is locked"},
+
+    /* ---- the auth service (auth; docs/auth.md) ---- */
+    {"passdb", PARAM_LIST, "", 0, 0, 0,
+     "password tables the auth service tries in order: passwd-file:PATH "
+     "or any lookup table (hash:, lmdb:, ...)"},
 
     /* ---- local submission and queue tools (tools) ---- */
     {"authorized_submit_users", PARAM_LIST, "static:anyone", 0, 0, 0,

@@ -146,6 +146,10 @@ int user_cmd_run(int argc, char **argv, int config_loaded)
     if (argc < 2)
         return usage();
     const char *sub = argv[1];
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
     const char *file = NULL, *scheme = NULL;
     static const struct option options[] = {
         {"file", required_argument, NULL, 'f'},
@@ -168,6 +172,9 @@ int user_cmd_run(int argc, char **argv, int config_loaded)
         case 's':
             scheme = optarg;
             break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
         default:
             return usage();
         }

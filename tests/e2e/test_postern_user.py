@@ -124,6 +124,9 @@ class PosternUserTest(unittest.TestCase):
         self.assertIn("usage:", proc.stderr)
         proc = self.user("add", "eve", "--scheme", "PLAIN", password="x")
         self.assertEqual(proc.returncode, 2)
+        proc = self.user("--help")
+        self.assertEqual(proc.returncode, 0)
+        self.assertTrue(proc.stdout.startswith("usage: postern"), proc.stdout)
         self.assertEqual(self.read(), ORIGINAL)
 
     def test_file_option_and_missing_passdb(self):

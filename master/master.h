@@ -53,6 +53,9 @@ struct service {
     int maxproc;        /* 0 = unlimited */
     char *command;      /* as written, for logs */
     char *path;         /* resolved program */
+    int drops_itself;   /* a Postern daemon (in daemon_directory): with
+                         * unpriv = y it starts as root and drops after
+                         * its pre_init (MASTER_UNPRIV_ENV) */
     struct strlist argv;
     char *file;
     int line;

@@ -151,6 +151,7 @@ static struct service *service_from_entry(const struct master_entry *entry,
                                     : entry->maxproc;
     s->command = xstrdup(entry->command);
     s->path = mastersvc_command_path(entry->command, settings->daemon_dir);
+    s->drops_itself = strchr(entry->command, '/') == NULL;
     s->file = xstrdup(entry->file);
     s->line = entry->line;
     if (s->wakeup > 0 && s->type != MASTERSVC_UNIX &&

@@ -119,19 +119,24 @@ static char **child_environment(struct service *service)
         pair = xasprintf("%s=%s", MASTER_CHROOT_ENV, master_settings.queue_dir);
         strlist_add(&env, pair);
         free(pair);
-        if (service->unpriv) {
-            pair = xasprintf("%s=%lu:%lu", MASTER_UNPRIV_ENV,
-                             (unsigned long)master_settings.owner_uid,
-                             (unsigned long)master_settings.owner_gid);
-            strlist_add(&env, pair);
-            free(pair);
-        }
+    }
+    if (master_settings.is_root && service->unpriv &&
+        (service->chroot || service->drops_itself)) {
+        pair = xasprintf("%s=%lu:%lu", MASTER_UNPRIV_ENV,
+                         (unsigned long)master_settings.owner_uid,
+                         (unsigned long)master_settings.owner_gid);
+        strlist_add(&env, pair);
+        free(pair);
     }
     return env.items; /* a strlist is always NULL-terminated */
 }
 
-/* An unprivileged service without chroot drops here, before exec (with
- * chroot, the child drops itself after chroot: lib/ipc/server.c). */
+/* An unprivileged service whose program is not one of ours (a command
+ * given with a path, outside daemon_directory) and has no chroot drops
+ * here, before exec: nothing says it would drop by itself. Our daemons
+ * get MASTER_UNPRIV_ENV instead and drop after their pre_init, once they
+ * have read what only root may read (smtpd's TLS key), as Postfix's do
+ * (lib/ipc/server.c). */
 static void child_drop_privileges(void)
 {
     struct buf err = BUF_INIT;
@@ -151,7 +156,8 @@ static void child_exec(struct service *service)
     setpgid(0, 0);
     child_setup_fds(service);
     char **envp = child_environment(service);
-    if (master_settings.is_root && service->unpriv && !service->chroot)
+    if (master_settings.is_root && service->unpriv && !service->chroot &&
+        !service->drops_itself)
         child_drop_privileges();
     execve(service->path, service->argv.items, envp);
     log_error("exec %s: %s", service->path, strerror(errno));

@@ -19,6 +19,8 @@
  * abort     SIGTERM to master without waiting.
  * reload    runs check, then SIGHUP to master.
  * status    exit 0 and "running: PID: N" when master runs, else exit 1.
+ * user      add|passwd|del|list NAME [--file PATH] [--scheme S]: maintains
+ *           a Dovecot passwd-file (lib/auth/user_cmd.h).
  *
  * Messages read like postfix-script's:
  *   postern/postern-script: the Postern mail system is running: PID: 1234
@@ -37,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/user_cmd.h"
 #include "config/config.h"
 #include "base/fs_journal.h"
 #include "base/log.h"
@@ -73,6 +76,7 @@ static void problem(const char *fmt, ...)
 static const char usage_text[] =
     "usage: postern [-c config_dir] [-v] "
     "start|start-fg|stop|abort|reload|status|check\n"
+    "       postern [-c config_dir] user add|passwd|del|list ...\n"
     "\n"
     "  check     validate main.cf, master.cf and the queue directory\n"
     "  start     check, then start the mail system\n"
@@ -81,6 +85,7 @@ static const char usage_text[] =
     "  abort     stop without waiting\n"
     "  reload    check, then make master re-read its configuration\n"
     "  status    exit 0 when the mail system runs\n"
+    "  user      maintain a passwd-file (postern user --help)\n"
     "\n"
     "  -c DIR    configuration directory (default: $MAIL_CONFIG or " POSTERN_CONFIG_DIR ")\n"
     "  -v        more detail in the log\n"
@@ -273,6 +278,68 @@ static void check_override_tables(const struct master_entry *entries,
     table_problems(&found);
 }
 
+/* An smtpd service's value of a parameter: its master.cf -o override
+ * (expanded), else main.cf's. */
+static void service_setting(const struct master_entry *entry,
+                            const char *name, struct buf *out)
+{
+    buf_reset(out);
+    const char *override = mastercf_override(entry, name);
+    if (override == NULL) {
+        buf_append_str(out, cfg_str(name));
+        return;
+    }
+    struct buf err = BUF_INIT;
+    config_expand(override, 0, out, &err);
+    buf_free(&err);
+}
+
+/* An inet smtpd service that cannot work without TLS (submission with
+ * smtpd_tls_security_level=encrypt or smtpd_tls_auth_only with AUTH,
+ * submissions with smtpd_tls_wrappermode) while no certificate is
+ * configured for it: every client would be refused. Named by its
+ * master.cf line, as a table problem (check fails, start warns). */
+static void check_tls_service(const struct master_entry *entry,
+                              struct strlist *found)
+{
+    const char *slash = strrchr(entry->command, '/');
+    const char *program = slash ? slash + 1 : entry->command;
+    if (strcmp(program, "smtpd") != 0 || strcmp(entry->type, "inet") != 0)
+        return;
+    struct buf value = BUF_INIT;
+    const char *needs = NULL;
+    enum tls_level level = TLS_LEVEL_NONE;
+    int flag = 0;
+    service_setting(entry, "smtpd_tls_wrappermode", &value);
+    if (config_parse_bool(buf_cstr(&value), &flag) == 0 && flag)
+        needs = "smtpd_tls_wrappermode = yes";
+    service_setting(entry, "smtpd_tls_security_level", &value);
+    if (!needs && tls_level_parse(buf_cstr(&value), &level) == 0 &&
+        level == TLS_LEVEL_ENCRYPT)
+        needs = "smtpd_tls_security_level = encrypt";
+    service_setting(entry, "smtpd_sasl_auth_enable", &value);
+    int sasl = config_parse_bool(buf_cstr(&value), &flag) == 0 && flag;
+    service_setting(entry, "smtpd_tls_auth_only", &value);
+    if (!needs && sasl && config_parse_bool(buf_cstr(&value), &flag) == 0 &&
+        flag)
+        needs = "smtpd_tls_auth_only = yes (AUTH only over TLS)";
+    if (needs) {
+        service_setting(entry, "smtpd_tls_cert_file", &value);
+        int has_cert = value.len > 0;
+        service_setting(entry, "smtpd_tls_chain_files", &value);
+        if (!has_cert && value.len == 0) {
+            char *text = xasprintf(
+                "%s, line %d: service %s needs TLS (%s) but no certificate "
+                "is configured: set smtpd_tls_cert_file and "
+                "smtpd_tls_key_file in main.cf",
+                entry->file, entry->line, entry->service, needs);
+            strlist_add(found, text);
+            free(text);
+        }
+    }
+    buf_free(&value);
+}
+
 static void check_master_cf(const char *daemon_dir)
 {
     struct buf err = BUF_INIT;
@@ -290,6 +357,11 @@ static void check_master_cf(const char *daemon_dir)
             problem("%s", errors.items[i]);
         strlist_free(&errors);
         check_override_tables(entries, count);
+        struct strlist tls_found;
+        strlist_init(&tls_found);
+        for (size_t i = 0; i < count; i++)
+            check_tls_service(&entries[i], &tls_found);
+        table_problems(&tls_found);
         for (size_t i = 0; i < count; i++) {
             const char *slash = strrchr(entries[i].command, '/');
             const char *program = slash ? slash + 1 : entries[i].command;
@@ -732,15 +804,45 @@ static int cmd_status(void)
     return 0;
 }
 
+/* `postern user ...`: main.cf only for passdb and mail_owner, so with
+ * --file it also works where main.cf cannot be read. */
+static int cmd_user(const char *cli_dir, int argc, char **argv)
+{
+    umask(077);
+    struct buf err = BUF_INIT;
+    int loaded = config_load(config_resolve_dir(cli_dir), &err) == 0;
+    if (loaded) {
+        log_set_syslog_name(cfg_str("syslog_name"));
+        log_open(cfg_str("maillog_file"), cfg_str("syslog_facility"));
+    } else {
+        log_open("/dev/stderr", NULL);
+    }
+    log_also_stderr(1);
+    buf_free(&err);
+    return user_cmd_run(argc, argv, loaded);
+}
+
 int main(int argc, char **argv)
 {
     const char *cli_dir = NULL;
     int opt;
     log_set_program("postern-script");
-    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    /* `postern [-c DIR] [-v] user ...` has options of its own: stop at
+     * the first word that is not an option, and let it parse the rest. */
+    int user_command = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0) {
+            i++;
+        } else if (argv[i][0] != '-') {
+            user_command = strcmp(argv[i], "user") == 0;
+            break;
+        }
+    }
+    for (int i = 1; i < argc && !user_command && strcmp(argv[i], "--") != 0;
+         i++)
         if (strcmp(argv[i], "--help") == 0)
             usage(1);
-    while ((opt = getopt(argc, argv, "c:hv")) != -1) {
+    while ((opt = getopt(argc, argv, user_command ? "+c:hv" : "c:hv")) != -1) {
         switch (opt) {
         case 'c':
             cli_dir = optarg;
@@ -755,6 +857,8 @@ int main(int argc, char **argv)
             usage(0);
         }
     }
+    if (user_command)
+        return cmd_user(cli_dir, argc - optind, argv + optind);
     if (optind + 1 != argc)
         usage(0);
     const char *command = argv[optind];

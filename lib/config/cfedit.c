@@ -37,8 +37,11 @@ int cfedit_read(struct cfedit_file *file, const char *path, struct buf *err)
         return -1;
     }
     struct stat st;
-    if (fstat(fd, &st) == 0)
+    if (fstat(fd, &st) == 0) {
         file->mode = st.st_mode & 07777;
+        file->uid = st.st_uid;
+        file->gid = st.st_gid;
+    }
     file->existed = 1;
     struct buf data = BUF_INIT;
     int read_status = file_read_fd(fd, path, CFEDIT_MAX_SIZE, &data, err);
@@ -169,7 +172,12 @@ int cfedit_write(const struct cfedit_file *file, struct buf *err)
         buf_append_char(&data, '\n');
     }
     int status = 0;
-    if (fchmod(fd, file->mode) != 0 || write_all(fd, data.data ? data.data : "", data.len) != 0 ||
+    /* As root, the new file keeps the old one's owner and group (a
+     * passwd-file readable by mail_owner's group stays so); otherwise it
+     * is the editing user's, as rename(2) makes it. */
+    int keep_owner = file->existed && geteuid() == 0;
+    if ((keep_owner && fchown(fd, file->uid, file->gid) != 0) ||
+        fchmod(fd, file->mode) != 0 || write_all(fd, data.data ? data.data : "", data.len) != 0 ||
         fsync(fd) != 0) {
         buf_appendf(err, "%s: write error: %s", tmp, strerror(errno));
         status = -1;

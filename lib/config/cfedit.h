@@ -6,8 +6,9 @@
  * after it; comment and blank lines stay where they are). A caller
  * decides per entry to keep, replace, delete or comment it out, may
  * append new lines, and writes the result atomically: a temporary file
- * in the same directory with the original's mode, fsync, rename over
- * the original, fsync of the directory. A crash leaves either the old
+ * in the same directory with the original's mode (and, as root, its
+ * owner and group), fsync, rename over the original, fsync of the
+ * directory. A crash leaves either the old
  * or the new file, never half of one. */
 #ifndef POSTERN_CFEDIT_H
 #define POSTERN_CFEDIT_H
@@ -22,6 +23,8 @@ struct cfedit_file {
     struct strlist lines; /* physical lines, without newlines */
     int existed;          /* the file was there when read */
     mode_t mode;          /* its permissions (0644 for a new file) */
+    uid_t uid;            /* its owner and group, kept when it existed */
+    gid_t gid;
 };
 
 enum cfedit_action { CFEDIT_KEEP, CFEDIT_REPLACE, CFEDIT_DELETE,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/mem.h"
+#include "base/servport.h"
 
 enum mastersvc_type mastersvc_type(const char *name)
 {
@@ -45,13 +46,14 @@ static int parse_port(const char *text, int *port, struct buf *err)
         *port = (int)number;
         return 0;
     }
-    struct servent *entry = getservbyname(text, "tcp");
-    if (!entry) {
-        buf_appendf(err, "unknown service name \"%s\" (not in /etc/services)",
+    *port = servport_lookup(text);
+    if (*port < 0) {
+        buf_appendf(err,
+                    "unknown service name \"%s\" (not in /etc/services "
+                    "nor among the built-in mail ports)",
                     text);
         return -1;
     }
-    *port = ntohs((unsigned short)entry->s_port);
     return 0;
 }
 

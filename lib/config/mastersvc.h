@@ -35,7 +35,8 @@ char *mastersvc_command_path(const char *command, const char *daemon_dir);
 /* Splits an inet service column: "host:port", "[v6addr]:port", or a bare
  * "port". *host is a heap string, or NULL when no host was given (bind
  * on every inet_interfaces address). *port is 1..65535; a name is looked
- * up in /etc/services (getservbyname, tcp). Returns 0, or -1 with the
+ * up in /etc/services, then in the built-in mail ports (base/servport.h).
+ * Returns 0, or -1 with the
  * reason (no file/line prefix) in err. */
 int mastersvc_parse_inet(const char *service, char **host, int *port,
                          struct buf *err);

@@ -53,15 +53,21 @@ struct master_status {
 
 /* Privileges (only when master runs as root; a master started by an
  * ordinary user runs everything as that user and sets neither):
- *   unpriv = y, chroot = n: master switches the child to mail_owner
- *     before exec; the child has nothing to do.
+ *   unpriv = y: master sets MASTER_UNPRIV_ENV to "UID:GID" (mail_owner,
+ *     numeric so no passwd lookup is needed inside a chroot) and starts
+ *     the child as root. The child reads its configuration and does what
+ *     needs root (the server skeleton's pre_init: smtpd reads its TLS key
+ *     there), then sets its groups to GID alone, then GID, then UID, and
+ *     fails if it can regain root (checked with getresuid/getresgid). A
+ *     skeleton daemon without pre_init and without chroot drops first
+ *     thing, before it reads main.cf.
+ *     Exception: a command given with a path (not in daemon_directory) is
+ *     not known to drop by itself; without chroot, master switches it to
+ *     mail_owner before exec and sets nothing.
  *   chroot = y: master sets MASTER_CHROOT_ENV to the directory
  *     ($queue_directory). The child reads its configuration and opens what
  *     it needs, then chroots there and changes directory to "/" before it
- *     serves anyone. With unpriv = y master also sets MASTER_UNPRIV_ENV to
- *     "UID:GID" (mail_owner, numeric so no passwd lookup is needed inside
- *     the chroot): after the chroot the child sets its groups to GID
- *     alone, then GID, then UID, and fails if it can regain root.
+ *     serves anyone, then drops as above when MASTER_UNPRIV_ENV is set.
  *   unpriv = n, chroot = n: the child runs as root. */
 #define MASTER_CHROOT_ENV "POSTERN_CHROOT"
 #define MASTER_UNPRIV_ENV "POSTERN_UNPRIV"

@@ -469,11 +469,53 @@ static void inherit_master_fds(void)
     }
 }
 
-/* Chroot and privilege drop as master asked (master_proto.h). */
+/* The ids master asked for in MASTER_UNPRIV_ENV ("UID:GID"): 1 when set,
+ * 0 when not (the service keeps the ids it was started with). */
+static int unpriv_ids(uid_t *uid, gid_t *gid)
+{
+    const char *unpriv = getenv(MASTER_UNPRIV_ENV);
+    if (!unpriv || !*unpriv)
+        return 0;
+    unsigned long uid_number, gid_number;
+    char extra;
+    if (sscanf(unpriv, "%lu:%lu%c", &uid_number, &gid_number, &extra) != 2)
+        log_fatal("bad %s: %s", MASTER_UNPRIV_ENV, unpriv);
+    *uid = (uid_t)uid_number;
+    *gid = (gid_t)gid_number;
+    return 1;
+}
+
+/* Drops to the ids master asked for, for good; privs_drop_ids checks with
+ * getresuid/getresgid that no id is left that could regain root. */
+static void drop_to_unpriv(void)
+{
+    uid_t uid;
+    gid_t gid;
+    if (!unpriv_ids(&uid, &gid))
+        return;
+    struct buf err = BUF_INIT;
+    if (privs_drop_ids(uid, gid, NULL, &err) == PRIVS_DROP_FAILED)
+        log_fatal("%s", buf_cstr(&err));
+    buf_free(&err);
+}
+
+/* A daemon without pre_init and without chroot never needs root: it drops
+ * before it does anything else, even before reading main.cf, as if master
+ * had dropped it before exec. */
+static void drop_early_if_root_is_not_needed(const struct server_ops *ops)
+{
+    const char *chroot_dir = getenv(MASTER_CHROOT_ENV);
+    if (ops->pre_init || (chroot_dir && *chroot_dir))
+        return;
+    drop_to_unpriv();
+}
+
+/* Chroot and privilege drop as master asked (master_proto.h), after
+ * pre_init: the daemon has read what only root may read (smtpd's TLS
+ * key) and opened what it keeps. */
 static void apply_privileges(void)
 {
     const char *chroot_dir = getenv(MASTER_CHROOT_ENV);
-    const char *unpriv = getenv(MASTER_UNPRIV_ENV);
     struct buf err = BUF_INIT;
     if (chroot_dir && *chroot_dir) {
         int rc = privs_chroot(chroot_dir, &err);
@@ -482,16 +524,8 @@ static void apply_privileges(void)
         if (rc == 1)
             log_warn("not root: not changing root to %s", chroot_dir);
     }
-    if (unpriv && *unpriv) {
-        unsigned long uid, gid;
-        char extra;
-        if (sscanf(unpriv, "%lu:%lu%c", &uid, &gid, &extra) != 2)
-            log_fatal("bad %s: %s", MASTER_UNPRIV_ENV, unpriv);
-        if (privs_drop_ids((uid_t)uid, (gid_t)gid, NULL, &err) ==
-            PRIVS_DROP_FAILED)
-            log_fatal("%s", buf_cstr(&err));
-    }
     buf_free(&err);
+    drop_to_unpriv();
 }
 
 int server_main(int argc, char **argv, const struct server_ops *ops)
@@ -504,6 +538,7 @@ int server_main(int argc, char **argv, const struct server_ops *ops)
     srv.ops = ops;
     log_set_program(argv[0]);
     setup_signals();
+    drop_early_if_root_is_not_needed(ops);
     opterr = 0;
     while ((opt = getopt(argc, argv, "+c:n:t:vo:S:")) != -1) {
         switch (opt) {

@@ -6,8 +6,9 @@
  *     NAME -c DIR -n SERVICE -t TYPE [-v]... [-o name=value]... [-S ADDR]
  * [ARGS] loads main.cf with the -o overrides, opens the log (maillog_file,
  * syslog_name, program name = basename of argv[0]), runs pre_init (still
- * privileged: open files, bind), chroots and drops privileges as master
- * asked (MASTER_CHROOT_ENV, MASTER_UNPRIV_ENV), runs post_init, then
+ * privileged: read keys, open files, bind), chroots and drops privileges
+ * as master asked (MASTER_CHROOT_ENV, MASTER_UNPRIV_ENV), runs post_init,
+ * then
  * accepts work from every listening fd and reports busy/idle to master.
  *
  * Three modes:
@@ -68,8 +69,10 @@ enum server_mode { SERVER_SINGLE, SERVER_EVENT, SERVER_TRIGGER };
 struct server_ops {
     enum server_mode mode;
     /* Optional. Runs with the privileges master started us with (root
-     * for a root master), after config and log are ready. argc/argv are
-     * the daemon arguments left after the options. */
+     * for a root master, also for unpriv services), after config and log
+     * are ready: read what only root may read here. A daemon without it
+     * (and without chroot) drops to mail_owner before reading main.cf.
+     * argc/argv are the daemon arguments left after the options. */
     void (*pre_init)(int argc, char **argv);
     /* Optional. Runs after chroot and privilege drop. */
     void (*post_init)(int argc, char **argv);

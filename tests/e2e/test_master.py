@@ -770,6 +770,29 @@ class TestPrivileges(MasterTestCase):
             self.assertEqual(os.readlink(f"/proc/{info['pid']}/root"), inst.queue)
         self.assertNotIn("not running as root", inst.log_text())
 
+    @unittest.skipUnless(is_root(), "privilege drop needs root")
+    def test_who_drops_an_unprivileged_service(self):
+        # A program of ours (daemon_directory) starts as root and is told
+        # the ids to drop to after its pre-init (smtpd reads a root-only
+        # TLS key there); a command named by path is not known to drop by
+        # itself, so master drops it before exec and tells it nothing.
+        inst = Instance(self)
+        p_ours, p_path = inst.free_port(), inst.free_port()
+        inst.write_master_cf(
+            self.inet(inst, p_ours, unpriv="y")
+            + inst.service(f"127.0.0.1:{p_path}", "inet", inst.program(SVC),
+                           private="n", unpriv="y"))
+        inst.start()
+        expected = f"POSTERN_UNPRIV={inst.owner_uid}:{inst.owner_gid}".encode()
+        for port, told in ((p_ours, True), (p_path, False)):
+            with inst.connect(port) as sock:
+                info = greeting(sock)
+                self.assertEqual((info["uid"], info["gid"]),
+                                 (inst.owner_uid, inst.owner_gid))
+                with open(f"/proc/{info['pid']}/environ", "rb") as f:
+                    environ = f.read().split(b"\0")
+                self.assertEqual(expected in environ, told, environ)
+
     @unittest.skipIf(is_root(), "only meaningful for an ordinary user")
     def test_ordinary_user_runs_everything_as_self(self):
         inst = Instance(self)

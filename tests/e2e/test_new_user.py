@@ -11,6 +11,7 @@ import re
 import shutil
 import smtplib
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -20,6 +21,9 @@ from instance import builddir, free_port, is_root
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DAEMONS = ("master", "smtpd", "qmgr", "local", "virtual", "showq", "pickup")
+# Copied when built: the demo enables the auth service once it exists.
+OPTIONAL_DAEMONS = ("auth",)
+DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
 TOOLS = ("postern", "postconf", "postmap", "postqueue", "postsuper",
          "postcat", "sendmail", "mailq", "postdrop", "newaliases", "postalias")
 
@@ -60,8 +64,9 @@ class DemoTest(unittest.TestCase):
         libexec = os.path.join(self.dir, "install", "libexec", "postern")
         os.makedirs(sbin)
         os.makedirs(libexec)
-        for d in DAEMONS:
-            shutil.copy(os.path.join(builddir(), d, d), libexec)
+        for d in DAEMONS + OPTIONAL_DAEMONS:
+            if os.access(os.path.join(builddir(), d, d), os.X_OK):
+                shutil.copy(os.path.join(builddir(), d, d), libexec)
         for t in TOOLS:
             shutil.copy(os.path.join(builddir(), "tools", t), sbin)
         for path in (os.path.join(self.dir, "install"), sbin, libexec,
@@ -187,6 +192,67 @@ class DemoTest(unittest.TestCase):
         proc = self.demo("--port", str(port))
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertEqual(self.banner_port(proc.stdout), port)
+
+    def test_submission_ports_speak_tls_with_the_demo_certificate(self):
+        port = free_port()
+        proc = self.demo("--port", str(port))
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        out = proc.stdout
+        submission = int(re.search(r"Port:\s+(\d+), Connection security: "
+                                   r"STARTTLS", out).group(1))
+        submissions = int(re.search(r"or:\s+(\d+), Connection security: "
+                                    r"SSL/TLS", out).group(1))
+        self.assertEqual(len({port, submission, submissions}), 3)
+        self.assertIn("Authentication method:   Normal password", out)
+        self.assertIn("User Name:               demo@demo.test", out)
+        password = re.search(r"Password:\s+(\S+)", out).group(1)
+        self.assertIn("security exception", out)
+        etc = os.path.join(self.dir, "etc")
+        cert = os.path.join(etc, "tls", "cert.pem")
+        key = os.path.join(etc, "tls", "key.pem")
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        # A client that trusts the demo certificate verifies it for the
+        # address it connects to, and for the demo's host name.
+        ctx = ssl.create_default_context(cafile=cert)
+        with smtplib.SMTP("127.0.0.1", submission, timeout=20) as c:
+            c.ehlo("client.example")
+            self.assertTrue(c.has_extn("starttls"))
+            self.assertFalse(c.has_extn("auth"))  # not before TLS
+            c.starttls(context=ctx)
+            c.ehlo("client.example")
+            self.assertIn(c.sock.version(), ("TLSv1.2", "TLSv1.3"))
+            if os.path.exists(os.path.join(self.dir, "install", "libexec",
+                                           "postern", "auth")):
+                # With the auth service built, the demo user logs in.
+                self.assertEqual(c.login("demo@demo.test", password)[0], 235)
+        with smtplib.SMTP_SSL("127.0.0.1", submissions, timeout=20,
+                              context=ctx) as c:
+            self.assertEqual(c.ehlo("client.example")[0], 250)
+        ctx_name = ssl.create_default_context(cafile=cert)
+        with socket.create_connection(("127.0.0.1", submissions), 20) as raw:
+            with ctx_name.wrap_socket(raw, server_hostname="mail.demo.test"):
+                pass
+        # The demo user is in the passwd-file with a hash Dovecot accepts.
+        with open(os.path.join(etc, "users")) as f:
+            line = next(l for l in f if l.startswith("demo@demo.test:"))
+        stored = line.rstrip("\n").split(":")[1]
+        self.assertTrue(stored.startswith("{ARGON2ID}"), stored)
+        if os.access(DOVEADM, os.X_OK):
+            check = subprocess.run([DOVEADM, "-c", "/dev/null", "pw", "-t",
+                                    stored, "-p", password],
+                                   capture_output=True, text=True, timeout=60)
+            self.assertIn("(verified)", check.stdout + check.stderr)
+        with open(os.path.join(etc, "main.cf")) as f:
+            main_cf = f.read()
+        self.assertIn(f"passdb = passwd-file:{etc}/users", main_cf)
+        # A second run keeps the certificate, the user and the password.
+        with open(cert) as f:
+            first_cert = f.read()
+        proc = self.demo("--port", str(port))
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn(f"Password:                {password}", proc.stdout)
+        with open(cert) as f:
+            self.assertEqual(f.read(), first_cert)
 
 
 if __name__ == "__main__":

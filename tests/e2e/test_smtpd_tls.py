@@ -15,6 +15,7 @@ wrapped in TLS mid-session. No qmgr runs: messages stay in incoming/,
 where their Received: header is read."""
 import json
 import os
+import re
 import shutil
 import smtplib
 import socket
@@ -22,7 +23,7 @@ import ssl
 import subprocess
 import unittest
 
-from instance import Instance, builddir
+from instance import Instance, builddir, is_root
 from smtpd_util import BASE_MAIN_CF
 
 OPENSSL = shutil.which("openssl")
@@ -37,13 +38,6 @@ SERVICES = {
 ESTABLISHED = (r"Anonymous TLS connection established from "
                r"unknown\[127\.0\.0\.1\]: (TLSv1\.[23]) with cipher (\S+) "
                r"\((\d+)/(\d+) bits\)")
-
-
-def key_for_mail_owner(inst, key):
-    """smtpd reads its key after master has dropped it to mail_owner
-    (master.cf chroot = n: see docs/tls.md), so the key is mail_owner's."""
-    if os.geteuid() == 0:
-        os.chown(key, inst.owner_uid, inst.owner_gid)
 
 
 def client_context(maximum=None, minimum=None):
@@ -72,7 +66,6 @@ class SmtpdTlsTest(unittest.TestCase):
                             "-nodes", "-keyout", cls.key, "-out", cls.cert,
                             "-days", "2", "-subj", "/CN=mx.example.test"],
                            check=True, capture_output=True, timeout=60)
-            key_for_mail_owner(inst, cls.key)
             params = dict(BASE_MAIN_CF)
             params.update({
                 "smtpd_tls_security_level": "may",
@@ -358,7 +351,6 @@ class CertificateReloadTest(unittest.TestCase):
         self.cert = os.path.join(inst.etc, "fullchain.pem")
         self.key = os.path.join(inst.etc, "privkey.pem")
         make_certificate(self.cert, self.key, "old.example.test")
-        key_for_mail_owner(inst, self.key)
         params = dict(BASE_MAIN_CF)
         params.update({"smtpd_tls_security_level": "may",
                        "smtpd_tls_cert_file": self.cert,
@@ -384,7 +376,6 @@ class CertificateReloadTest(unittest.TestCase):
         # certbot writes new files and renames them into place.
         make_certificate(self.cert + ".new", self.key + ".new",
                          "new.example.test")
-        key_for_mail_owner(self.inst, self.key + ".new")
         os.replace(self.key + ".new", self.key)
         os.replace(self.cert + ".new", self.cert)
         new_der = der_of(self.cert)
@@ -404,6 +395,101 @@ class CertificateReloadTest(unittest.TestCase):
         before.sendmail("alice@far.example", ["bob@example.test"],
                         b"Subject: across a reload\r\n\r\nhello\r\n")
         self.assertEqual(before.quit()[0], 221)
+
+
+def process_ids(pid):
+    """{"Uid": (real, effective, saved, fs), "Gid": ...} of a process."""
+    ids = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("Uid", "Gid"):
+                ids[key] = tuple(int(x) for x in rest.split())
+    return ids
+
+
+@unittest.skipUnless(OPENSSL, "no openssl command")
+@unittest.skipUnless(os.access(os.path.join(builddir(), "smtpd", "smtpd"), os.X_OK),
+                     "smtpd not built")
+@unittest.skipUnless(is_root(), "needs root: a key readable by root alone, "
+                     "and the drop to mail_owner")
+class RootOnlyKeyTest(unittest.TestCase):
+    """A private key readable by root alone (certbot's privkey.pem: mode
+    0600, owner root) works: smtpd starts as root, reads it in its
+    pre_init, then drops to mail_owner for good before it serves anyone.
+    `postern reload` re-reads a renewed one the same way (new smtpd
+    processes start as root again)."""
+
+    def setUp(self):
+        self.inst = inst = Instance(self)
+        self.cert = os.path.join(inst.etc, "fullchain.pem")
+        self.key = os.path.join(inst.etc, "privkey.pem")
+        self.make_pair("old.example.test")
+        params = dict(BASE_MAIN_CF)
+        params.update({"smtpd_tls_security_level": "may",
+                       "smtpd_tls_cert_file": self.cert,
+                       "smtpd_tls_key_file": self.key})
+        inst.write_main_cf(params)
+        self.port = inst.free_port()
+        inst.write_master_cf(inst.service(f"127.0.0.1:{self.port}", "inet",
+                                          "smtpd"))
+        inst.start()
+
+    def make_pair(self, name):
+        """A new certificate and a root-only key, renamed into place as
+        certbot does."""
+        make_certificate(self.cert + ".new", self.key + ".new", name)
+        os.chown(self.key + ".new", 0, 0)
+        os.chmod(self.key + ".new", 0o600)
+        os.replace(self.key + ".new", self.key)
+        os.replace(self.cert + ".new", self.cert)
+
+    def tls_session(self):
+        c = smtplib.SMTP("127.0.0.1", self.port, timeout=20)
+        self.addCleanup(c.close)
+        c.ehlo("client.example")
+        self.assertTrue(c.has_extn("starttls"), self.inst.log_tail())
+        c.starttls(context=client_context())
+        c.ehlo("client.example")
+        return c
+
+    def smtpd_pids(self):
+        return [p for p in self.inst.master_children()
+                if os.path.basename(os.readlink(f"/proc/{p}/exe")) == "smtpd"]
+
+    def test_root_only_key_then_runs_as_mail_owner(self):
+        st = os.stat(self.key)
+        self.assertEqual((st.st_uid, st.st_mode & 0o777), (0, 0o600))
+        c = self.tls_session()
+        self.assertEqual(c.sock.getpeercert(binary_form=True),
+                         der_of(self.cert))
+        pids = self.smtpd_pids()
+        self.assertEqual(len(pids), 1, pids)
+        ids = process_ids(pids[0])
+        owner = self.inst.owner_uid, self.inst.owner_gid
+        self.assertEqual(set(ids["Uid"]), {owner[0]})
+        self.assertEqual(set(ids["Gid"]), {owner[1]})
+        with open(f"/proc/{pids[0]}/status") as f:
+            groups = re.search(r"^Groups:(.*)$", f.read(), re.M).group(1)
+        self.assertEqual(groups.split(), [str(owner[1])])
+        self.assertEqual(c.quit()[0], 221)
+        self.assertNotIn("cannot load private key", self.inst.log_text())
+
+    def test_reload_rereads_a_root_only_key(self):
+        before = self.tls_session()
+        self.make_pair("new.example.test")
+        new_der = der_of(self.cert)
+        self.inst.reload()
+
+        def served_new():
+            c = self.tls_session()
+            der = c.sock.getpeercert(binary_form=True)
+            c.quit()
+            return der == new_der
+        self.inst.wait_until(served_new, timeout=10,
+                             what="a session with the renewed certificate")
+        self.assertEqual(before.quit()[0], 221)
+        self.assertNotIn("cannot load private key", self.inst.log_text())
 
 
 if __name__ == "__main__":

@@ -64,6 +64,15 @@ static void test_parse_inet_service_names(void)
     parse_ok("127.0.0.1:smtp", "127.0.0.1", 25);
 }
 
+static void test_parse_inet_builtin_names(void)
+{
+    /* Names /etc/services may lack (Debian's has no lmtp), or a system
+     * without the file: the built-in mail ports. */
+    parse_ok("lmtp", NULL, 24);
+    parse_ok("127.0.0.1:submissions", "127.0.0.1", 465);
+    parse_ok("[::1]:smtps", "::1", 465);
+}
+
 static void test_types_and_paths(void)
 {
     CHECK_INT(mastersvc_type("inet"), MASTERSVC_INET);
@@ -176,6 +185,7 @@ int main(void)
 {
     UNIT_RUN(test_parse_inet_forms);
     UNIT_RUN(test_parse_inet_service_names);
+    UNIT_RUN(test_parse_inet_builtin_names);
     UNIT_RUN(test_types_and_paths);
     UNIT_RUN(test_check_entries);
     return unit_summary();

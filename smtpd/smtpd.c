@@ -45,9 +45,11 @@ static struct event_timer trigger_timer;
 static int trigger_wanted;
 static uint64_t trigger_last_ms; /* when the last trigger went out */
 
+/* In the order of Postfix's command table, which is the order its
+ * disconnect line lists them in ("ehlo=2 starttls=1 auth=1 mail=1 ..."). */
 static const char *const count_names[] = {
-    "ehlo", "helo", "mail", "rcpt",    "bdat", "data",     "rset", "noop",
-    "vrfy", "help", "quit", "unknown", "etrn", "starttls", "auth", "expn"};
+    "helo", "ehlo", "starttls", "auth", "mail", "rcpt", "bdat", "data",
+    "rset", "noop", "vrfy", "etrn", "expn", "help", "quit", "unknown"};
 #define COUNT_NAMES (sizeof(count_names) / sizeof(count_names[0]))
 
 static void session_run(struct smtpd_session *s);

@@ -88,7 +88,7 @@ class SmtpdTest(unittest.TestCase):
             self.assertEqual(c.cmd("QUIT"), (221, ["2.0.0 Bye"]))
             self.assertTrue(c.closed())
         self.inst.wait_for_log(
-            r"disconnect from unknown\[127\.0\.0\.1\] ehlo=1 helo=1 rset=1 "
+            r"disconnect from unknown\[127\.0\.0\.1\] helo=1 ehlo=1 rset=1 "
             r"noop=1 vrfy=1 help=1 quit=1 unknown=0/1 commands=7/8",
             since=self.mark)
 

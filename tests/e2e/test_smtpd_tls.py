@@ -162,8 +162,8 @@ class SmtpdTlsTest(unittest.TestCase):
         m = self.inst.wait_for_log(ESTABLISHED, since=self.mark)
         self.assertEqual(m.group(1), "TLSv1.3")
         self.inst.wait_for_log(r"disconnect from unknown\[127\.0\.0\.1\] "
-                               r"ehlo=2 mail=1 rcpt=1 data=1 quit=1 "
-                               r"starttls=1/2 commands=7/8", since=self.mark)
+                               r"ehlo=2 starttls=1/2 mail=1 rcpt=1 data=1 "
+                               r"quit=1 commands=7/8", since=self.mark)
 
     def test_plain_session_says_esmtp(self):
         before = self.incoming()
@@ -227,7 +227,7 @@ class SmtpdTlsTest(unittest.TestCase):
         tls.sendall(b"QUIT\r\n")
         self.assertEqual(self.reply(stream)[0], 221)
         self.inst.wait_for_log(r"disconnect from unknown\[127\.0\.0\.1\] "
-                               r"ehlo=2 rcpt=0/1 quit=1 starttls=1 "
+                               r"ehlo=2 starttls=1 rcpt=0/1 quit=1 "
                                r"commands=4/5",
                                since=self.mark)
 

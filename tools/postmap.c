@@ -37,6 +37,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/privs.h"
+#include "base/utf8.h"
 #include "message/mime_scan.h"
 #include "base/str.h"
 
@@ -128,7 +129,7 @@ static void drop_to_owner(const struct stat *st, const char *path)
 
 static int utf8_ok(const char *text)
 {
-    return !opt.utf8 || address_utf8_valid(text, strlen(text));
+    return !opt.utf8 || utf8_valid(text, strlen(text));
 }
 
 /* Postfix's policy: a non-UTF-8 key cannot be in the table (skip it

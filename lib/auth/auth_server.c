@@ -238,8 +238,13 @@ static void penalty_keys(const struct auth_request *r, struct buf *rip_key,
 {
     if (r->rip[0])
         buf_appendf(rip_key, "rip:%s", r->rip);
-    if (r->sasl.user)
+    /* The user's counter ignores case: SQL and file tables fold the
+     * name, so "Alice" and "alice" are one account there and must not
+     * get a lock-out each (docs/auth.md, "Case"). */
+    if (r->sasl.user) {
         buf_appendf(user_key, "user:%s", r->sasl.user);
+        str_lower(user_key->data);
+    }
 }
 
 /* ---- the backend the mechanisms call ---- */

@@ -107,6 +107,10 @@ struct passdb *passdb_open(const char *value, struct buf *err)
     db->tables = xcalloc(specs.count ? specs.count : 1, sizeof(*db->tables));
     for (size_t i = 0; i < specs.count; i++) {
         const char *spec = specs.items[i];
+        /* proxy: (Postfix's proxymap) is dropped, as for every other
+         * table parameter (maps.c): seeds write proxy:mysql:... */
+        while (str_has_prefix(spec, "proxy:"))
+            spec += strlen("proxy:");
         const char *colon = strchr(spec, ':');
         if (colon == NULL || colon == spec || colon[1] == 0) {
             buf_appendf(err, "passdb: \"%s\" is not TYPE:NAME", spec);

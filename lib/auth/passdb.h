@@ -5,10 +5,11 @@
  *                      when the file changes (size, mtime or inode),
  *                      checked at most once a second;
  *   TYPE:NAME          any lookup table of lib/tables (hash:, btree:,
- *                      lmdb:, texthash:, and the SQL types once they
- *                      are registered), keyed by the user name as the
- *                      table type folds it (Postfix's file tables fold
- *                      to lower case). The result is read as a passwd-
+ *                      lmdb:, texthash:, pgsql:, mysql:, ...; a
+ *                      leading proxy: is dropped), keyed by the user
+ *                      name as the table type folds it everywhere (SQL
+ *                      and file tables: lower case; docs/auth.md,
+ *                      "Case"). The result is read as a passwd-
  *                      file line's password and extra fields:
  *                      "{SCHEME}hash [uid=N gid=N home=DIR mail=SPEC
  *                      quota_storage=...]".

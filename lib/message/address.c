@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/utf8.h"
+
 /* RFC 5322 atext, without the UTF-8 extension. */
 static int is_atext_ascii(unsigned char c)
 {
@@ -13,50 +15,6 @@ static int is_atext_ascii(unsigned char c)
         (c >= '0' && c <= '9'))
         return 1;
     return c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-/* Length of the well-formed UTF-8 sequence at text[0..avail), or 0. */
-static size_t utf8_sequence(const unsigned char *text, size_t avail)
-{
-    unsigned char c = text[0];
-    size_t need;
-    unsigned min;
-    unsigned code;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 2, min = 0x80, code = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 3, min = 0x800, code = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 4, min = 0x10000, code = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (avail < need)
-        return 0;
-    for (size_t i = 1; i < need; i++) {
-        if ((text[i] & 0xc0) != 0x80)
-            return 0;
-        code = (code << 6) | (text[i] & 0x3f);
-    }
-    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
-        return 0;
-    return need;
-}
-
-int address_utf8_valid(const char *text, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)text;
-    size_t pos = 0;
-    while (pos < len) {
-        size_t step = utf8_sequence(p + pos, len - pos);
-        if (step == 0)
-            return 0;
-        pos += step;
-    }
-    return 1;
 }
 
 static void set_why(struct buf *why, const char *reason)
@@ -94,7 +52,7 @@ static int hostname_syntax(const char *text, size_t len, unsigned flags,
         if (c >= 0x80) {
             if (!(flags & ADDRESS_FLAG_UTF8))
                 return 0;
-            size_t step = utf8_sequence(p + pos, len - pos);
+            size_t step = utf8_sequence_len(p + pos, len - pos);
             if (step == 0)
                 return 0;
             pos += step - 1;
@@ -249,7 +207,7 @@ static int parse_quoted(const unsigned char *p, size_t len, size_t *pos,
             buf_append_char(out, (char)c);
             i++;
         } else if (c >= 0x80 && (flags & ADDRESS_FLAG_UTF8)) {
-            size_t step = utf8_sequence(p + i, len - i);
+            size_t step = utf8_sequence_len(p + i, len - i);
             if (step == 0) {
                 set_why(why, "malformed UTF-8 in quoted string");
                 return -1;
@@ -280,7 +238,7 @@ static int parse_dot_string(const unsigned char *p, size_t len, size_t *pos,
                 buf_append_char(out, (char)p[i]);
                 i++;
             } else if (p[i] >= 0x80 && (flags & ADDRESS_FLAG_UTF8)) {
-                size_t step = utf8_sequence(p + i, len - i);
+                size_t step = utf8_sequence_len(p + i, len - i);
                 if (step == 0) {
                     set_why(why, "malformed UTF-8 in local part");
                     return -1;

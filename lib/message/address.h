@@ -126,8 +126,5 @@ int address_domain_is_fqdn(const char *domain);
 int address_helo_valid(const char *helo);
 int address_helo_is_fqdn(const char *helo);
 
-/* Whether a UTF-8 byte sequence is well formed (no overlong forms, no
- * surrogates, nothing above U+10FFFF). */
-int address_utf8_valid(const char *text, size_t len);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "message/address.h"
+#include "base/utf8.h"
 #include "base/mem.h"
 
 enum tok_type { TOK_ATOM, TOK_QSTRING, TOK_DLITERAL, TOK_SPECIAL };
@@ -75,7 +76,7 @@ static size_t utf8_at(struct parser *ps, const unsigned char *p, size_t len,
     if (!(ps->flags & ADDRESS_FLAG_UTF8))
         return 0;
     for (size_t n = 2; n <= 4 && i + n <= len; n++)
-        if (address_utf8_valid((const char *)p + i, n))
+        if (utf8_valid((const char *)p + i, n))
             return n;
     return 0;
 }

@@ -17,6 +17,7 @@
 #include "message/address.h"
 #include "message/addrlist.h"
 #include "message/header.h"
+#include "base/utf8.h"
 #include "base/mem.h"
 
 /* Postfix's header_opts: the address fields and their class. Resent-
@@ -79,7 +80,7 @@ static int result_usable(const char *address, unsigned flags)
             eight_bit = 1;
     }
     if (eight_bit &&
-        (!(flags & ADDRESS_FLAG_UTF8) || !address_utf8_valid(address, n)))
+        (!(flags & ADDRESS_FLAG_UTF8) || !utf8_valid(address, n)))
         return 0;
     return 1;
 }

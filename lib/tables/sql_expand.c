@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "base/utf8.h"
 #include "tables/domain_list.h"
 
 int sql_key_split(const char *key, size_t *local_len, const char **domain)
@@ -155,41 +156,7 @@ int sql_expand_result(const char *template_text, const char *value,
 
 int sql_key_usable(const char *key, size_t len)
 {
-    if (len == 0 || memchr(key, 0, len) != NULL)
-        return 0;
-    const unsigned char *p = (const unsigned char *)key;
-    const unsigned char *end = p + len;
-    while (p < end) {
-        unsigned char c = *p;
-        size_t extra;
-        unsigned min;
-        unsigned code;
-        if (c < 0x80) {
-            p++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            extra = 1, min = 0x80, code = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            extra = 2, min = 0x800, code = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            extra = 3, min = 0x10000, code = c & 0x07;
-        } else {
-            return 0;
-        }
-        if ((size_t)(end - p) <= extra)
-            return 0;
-        for (size_t i = 1; i <= extra; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return 0;
-            code = (code << 6) | (p[i] & 0x3f);
-        }
-        /* Overlong forms, surrogates and values past U+10FFFF. */
-        if (code < min || code > 0x10ffff ||
-            (code >= 0xd800 && code <= 0xdfff))
-            return 0;
-        p += extra + 1;
-    }
-    return 1;
+    return len > 0 && memchr(key, 0, len) == NULL && utf8_valid(key, len);
 }
 
 int sql_key_wanted(const char *key, struct domain_list *domains)

@@ -317,17 +317,6 @@ static void test_domains(void)
     CHECK(!address_helo_is_fqdn("192.0.2.1"));
 }
 
-static void test_utf8(void)
-{
-    CHECK(address_utf8_valid("plain", 5));
-    CHECK(address_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
-    CHECK(!address_utf8_valid("\xc3", 1));
-    CHECK(!address_utf8_valid("\xc0\x80", 2));
-    CHECK(!address_utf8_valid("\xe0\x80\x80", 3));
-    CHECK(!address_utf8_valid("\xf4\x90\x80\x80", 4));
-    CHECK(!address_utf8_valid("\xff", 1));
-}
-
 /* --- RFC 5322 address lists --- */
 
 struct list_case {
@@ -472,7 +461,6 @@ int main(void)
     UNIT_RUN(test_routing_tricks);
     UNIT_RUN(test_delimiter);
     UNIT_RUN(test_domains);
-    UNIT_RUN(test_utf8);
     UNIT_RUN(test_addrlist_table);
     UNIT_RUN(test_addrlist_info_and_utf8);
     UNIT_RUN(test_addrlist_bounds);

@@ -229,6 +229,34 @@ static void test_lockout(void)
     teardown(&f);
 }
 
+/* SQL and file tables fold the login name, so the user's failure counter
+ * must too: case variants from many addresses are one account. */
+static void test_lockout_ignores_case(void)
+{
+    struct fixture f;
+    setup(&f, 3);
+    handshake(&f);
+    char line[512];
+    static const char *const variants[] = {"Alice", "ALICE", "aLiCe"};
+    static const char *const rips[] = {"198.51.100.1", "198.51.100.2",
+                                       "198.51.100.3"};
+    for (unsigned i = 0; i < 3; i++) {
+        plain_line(line, sizeof(line), i + 1, "smtp", variants[i], "bad",
+                   rips[i]);
+        CHECK_INT(feed(&f, line, 1000 * (i + 1)), 0);
+    }
+    auth_conn_flush_due(f.conn, 10000, &f.out);
+    plain_line(line, sizeof(line), 4, "smtp", "alice", "secret",
+               "203.0.113.9");
+    CHECK_INT(feed(&f, line, 11000), 0);
+    CHECK_INT(f.out.len, 0);
+    buf_reset(&f.out);
+    auth_conn_flush_due(f.conn, 13000, &f.out);
+    CHECK_STR(buf_cstr(&f.out), "FAIL\t4\treason=Too many failed attempts "
+                                "try later\tuser=alice\n");
+    teardown(&f);
+}
+
 static void test_userdb_fields(void)
 {
     struct fixture f;
@@ -315,6 +343,7 @@ int main(void)
     UNIT_RUN(test_login_and_multiplexing);
     UNIT_RUN(test_protocol_errors);
     UNIT_RUN(test_lockout);
+    UNIT_RUN(test_lockout_ignores_case);
     UNIT_RUN(test_userdb_fields);
     UNIT_RUN(test_background_checks);
     return unit_summary();

@@ -91,12 +91,42 @@ static void test_open_errors(void)
     buf_free(&err);
 }
 
+/* Case, per table type: lookup tables fold the name as they do in every
+ * other parameter (hash, texthash, SQL: lower case); a passwd-file
+ * matches exactly, as Dovecot's does. proxy: is dropped as in maps. */
+static void test_case_and_proxy(void)
+{
+    char spec[600];
+    int n = snprintf(spec, sizeof(spec), "proxy:texthash:%s ",
+                     write_file("folded", "carol {PLAIN}c\n"));
+    snprintf(spec + n, sizeof(spec) - (size_t)n, "passwd-file:%s",
+             write_file("exact", "Dave:{PLAIN}d\n"));
+    struct buf err = BUF_INIT;
+    struct passdb *db = passdb_open(spec, &err);
+    CHECK(db != NULL);
+    if (db == NULL) {
+        buf_free(&err);
+        return;
+    }
+    struct passdb_user u;
+    CHECK_INT(passdb_lookup(db, "CaRoL", &u, &err), PASSDB_FOUND);
+    CHECK_STR(u.table_type, "texthash");
+    passdb_user_free(&u);
+    CHECK_INT(passdb_lookup(db, "Dave", &u, &err), PASSDB_FOUND);
+    CHECK_STR(u.table_type, "passwd-file");
+    passdb_user_free(&u);
+    CHECK_INT(passdb_lookup(db, "dave", &u, &err), PASSDB_NOTFOUND);
+    passdb_close(db);
+    buf_free(&err);
+}
+
 int main(void)
 {
     if (mkdtemp(dir) == NULL)
         return 1;
     UNIT_RUN(test_list_order_and_fields);
     UNIT_RUN(test_open_errors);
+    UNIT_RUN(test_case_and_proxy);
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0)

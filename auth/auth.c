@@ -24,7 +24,6 @@
 #include "auth.h"
 #include "auth/auth_line.h"
 #include "auth/auth_server.h"
-#include "auth/password.h"
 #include "base/bgjob.h"
 #include "base/buf.h"
 #include "base/event.h"
@@ -165,28 +164,18 @@ static void auth_pre_init(int argc, char **argv)
 
 static void auth_post_init(int argc, char **argv)
 {
-    /* Unknown users are checked against a hash of the default scheme,
-     * so they cost what a real user costs. */
-    struct buf dummy = BUF_INIT, err = BUF_INIT;
-    if (password_hash(NULL, "no such user", 12, &dummy, &err) < 0) {
-        log_warn("cannot make the unknown-user hash: %s", buf_cstr(&err));
-        buf_reset(&dummy);
-    }
     struct auth_server_settings settings = {
         .passdb = passdb,
         .failure_delay_ms = (unsigned)cfg_time("auth_failure_delay") * 1000u,
         .lockout_threshold = (unsigned)cfg_int("auth_lockout_threshold"),
         .lockout_window_ms = (uint64_t)cfg_time("auth_lockout_window") * 1000u,
         .pid = getpid(),
-        .dummy_hash = dummy.len ? buf_cstr(&dummy) : NULL,
         .failure_log_ident = cfg_str("auth_failure_log_ident"),
         .complete_user = auth_userdb_complete,
         .verify_async = verify_async,
     };
     verify_pool = bgjob_pool_new(server_loop(), AUTH_VERIFY_THREADS);
     auth_server = auth_server_new(&settings);
-    buf_free(&dummy);
-    buf_free(&err);
 }
 
 int main(int argc, char **argv)

@@ -25,10 +25,10 @@
 
 struct auth_server {
     struct auth_server_settings settings;
-    char *dummy_hash;
     char *failure_log_ident;
     struct auth_penalty *penalty;
     unsigned long next_cuid;
+    unsigned long password_checks;
 };
 
 enum request_state { REQUEST_EXCHANGE, REQUEST_VERIFYING, REQUEST_FAILING };
@@ -40,7 +40,6 @@ struct auth_verify_job {
     char *stored;
     char *password;
     size_t password_len;
-    int unknown_user;             /* checked against the dummy hash */
     enum password_result result;
     struct buf err;
 };
@@ -60,6 +59,9 @@ struct auth_request {
     struct auth_verify_job *job;     /* REQUEST_VERIFYING */
     int have_user;
     uint64_t now_ms;                 /* of the line being handled */
+    uint64_t step_ms;                /* arrival of the line whose step runs:
+                                        a failure is answered at step_ms +
+                                        failure_delay_ms */
     uint64_t due_ms;                 /* REQUEST_FAILING: when to answer */
     struct buf reply;                /* REQUEST_FAILING: the FAIL line */
 };
@@ -85,8 +87,6 @@ struct auth_server *auth_server_new(const struct auth_server_settings *s)
 {
     struct auth_server *srv = xcalloc(1, sizeof(*srv));
     srv->settings = *s;
-    srv->dummy_hash = s->dummy_hash ? xstrdup(s->dummy_hash) : NULL;
-    srv->settings.dummy_hash = srv->dummy_hash;
     srv->failure_log_ident =
         s->failure_log_ident ? xstrdup(s->failure_log_ident) : NULL;
     srv->settings.failure_log_ident = srv->failure_log_ident;
@@ -102,7 +102,6 @@ void auth_server_free(struct auth_server *srv)
     if (srv == NULL)
         return;
     auth_penalty_free(srv->penalty);
-    free(srv->dummy_hash);
     free(srv->failure_log_ident);
     free(srv);
 }
@@ -296,26 +295,24 @@ static enum sasl_check backend_check_password(void *ctx, const char *user,
     enum passdb_result pr = request_lookup(r, user, reason);
     if (pr == PASSDB_ERROR)
         return SASL_CHECK_TEMPFAIL;
-    struct auth_server *srv = r->conn->srv;
-    if (pr == PASSDB_NOTFOUND && srv->dummy_hash == NULL)
+    /* An unknown user costs no password check: its FAIL goes out at the
+     * same moment as a wrong password's (request_failed), so the client
+     * cannot tell them apart by time, and a flood of made-up names costs
+     * no CPU or memory (docs/auth.md). */
+    if (pr == PASSDB_NOTFOUND)
         return SASL_CHECK_FAIL;
+    struct auth_server *srv = r->conn->srv;
+    srv->password_checks++;
     if (srv->settings.verify_async) {
         struct auth_verify_job *job = xcalloc(1, sizeof(*job));
         job->request = r;
-        job->unknown_user = pr == PASSDB_NOTFOUND;
-        job->stored = xstrdup(job->unknown_user ? srv->dummy_hash
-                                                : r->user.password);
+        job->stored = xstrdup(r->user.password);
         job->password = xmemdup(password, len);
         job->password_len = len;
         buf_init(&job->err);
         r->job = job;
         srv->settings.verify_async(job, srv->settings.verify_ctx);
         return SASL_CHECK_PENDING;
-    }
-    if (pr == PASSDB_NOTFOUND) {
-        /* Cost what a known user costs, so timing does not tell. */
-        (void)password_verify(srv->dummy_hash, password, len, NULL, NULL);
-        return SASL_CHECK_FAIL;
     }
     struct buf err = BUF_INIT;
     enum password_result v = password_verify(r->user.password, password, len,
@@ -461,7 +458,11 @@ static void reply_ok(struct auth_request *r, struct buf *out)
     buf_free(&user_key);
 }
 
-/* Counts, logs and schedules the FAIL of a failed attempt. */
+/* Counts, logs and schedules the FAIL of a failed attempt: due
+ * failure_delay_ms after the line that started the failed step arrived,
+ * not after the check ended, so every failure takes the same time as
+ * seen by the client whatever it cost us (at once if the check took
+ * longer than the delay). */
 static void request_failed(struct auth_request *r, uint64_t now_ms)
 {
     struct auth_server *srv = r->conn->srv;
@@ -502,7 +503,7 @@ static void request_failed(struct auth_request *r, uint64_t now_ms)
         auth_line_add_param(&r->reply, "user", r->sasl.user);
     buf_append_char(&r->reply, '\n');
     r->state = REQUEST_FAILING;
-    r->due_ms = now_ms + srv->settings.failure_delay_ms;
+    r->due_ms = r->step_ms + srv->settings.failure_delay_ms;
 }
 
 static void request_answer(struct auth_request *r, enum sasl_status st,
@@ -516,6 +517,7 @@ static void request_step(struct auth_request *r, const char *data_b64,
     struct buf raw = BUF_INIT, challenge = BUF_INIT;
     enum sasl_status st;
     r->now_ms = now_ms;
+    r->step_ms = now_ms;
     if (data_b64 && base64_decode(data_b64, strlen(data_b64), &raw) < 0) {
         st = sasl_fail(&r->sasl, "response is not valid base64");
     } else {
@@ -699,6 +701,11 @@ int auth_conn_input(struct auth_conn *conn, const char *text, size_t len,
     return rc;
 }
 
+unsigned long auth_server_password_checks(const struct auth_server *srv)
+{
+    return srv->password_checks;
+}
+
 void auth_verify_job_run(struct auth_verify_job *job)
 {
     job->result = password_verify(job->stored, job->password,
@@ -717,9 +724,7 @@ struct auth_conn *auth_verify_job_done(struct auth_verify_job *job,
     r->job = NULL;
     struct auth_conn *conn = r->conn;
     enum sasl_status st;
-    if (job->unknown_user) {
-        st = SASL_FAILURE; /* fail_text and reason set at the lookup */
-    } else if (job->result == PASSWORD_MATCH) {
+    if (job->result == PASSWORD_MATCH) {
         st = SASL_SUCCESS;
     } else if (job->result == PASSWORD_MISMATCH) {
         r->fail_text = "Password mismatch";

@@ -8,7 +8,8 @@
  * appends to `out`. Requests are multiplexed by their id; each runs a
  * SASL exchange (sasl.h) whose password checks go through the passdb.
  *
- * A failed attempt is answered after failure_delay_ms: the FAIL line is
+ * A failed attempt is answered failure_delay_ms after the line that
+ * failed it arrived (not after the check ended): the FAIL line is
  * held by the connection until auth_conn_flush_due() is called at or
  * after its due time (the daemon runs a timer; nothing blocks), and the
  * id stays in use meanwhile. A protocol error (a malformed line, an
@@ -42,9 +43,6 @@ struct auth_server_settings {
     unsigned lockout_threshold;    /* auth_lockout_threshold; 0: off */
     uint64_t lockout_window_ms;    /* auth_lockout_window */
     pid_t pid;                     /* SPID */
-    /* A stored hash checked for unknown users so they cost what known
-     * ones do; NULL skips it (tests, fuzzing). Copied. */
-    const char *dummy_hash;
     /* The whole program name failure lines are logged under
      * (auth_failure_log_ident); NULL or "" for the usual one. */
     const char *failure_log_ident;
@@ -69,6 +67,10 @@ struct auth_conn;
 
 struct auth_server *auth_server_new(const struct auth_server_settings *s);
 void auth_server_free(struct auth_server *srv);
+
+/* Password checks started so far (not counting unknown users and
+ * locked-out attempts, which cost none): for tests and the log. */
+unsigned long auth_server_password_checks(const struct auth_server *srv);
 
 /* The default wants_userdb: "imap" and "pop3". */
 int auth_service_wants_userdb(const char *service);

@@ -267,7 +267,6 @@ static void test_background_checks(void)
         .passdb = f.db,
         .failure_delay_ms = 2000,
         .pid = 1,
-        .dummy_hash = "{PLAIN}dummy",
         .verify_async = queue_job,
     };
     f.srv = auth_server_new(&s);
@@ -282,7 +281,9 @@ static void test_background_checks(void)
     plain_line(line, sizeof(line), 3, "smtp", "ghost", "x", "192.0.2.1");
     CHECK_INT(feed(&f, line, 0), 0);
     CHECK_INT(f.out.len, 0); /* nothing answered while checks run */
-    CHECK_INT(queued_count, 3);
+    /* The unknown user costs no password check. */
+    CHECK_INT(queued_count, 2);
+    CHECK_INT(auth_server_password_checks(f.srv), 2);
     /* Finish them out of order: replies come as each is done. */
     for (size_t i = queued_count; i-- > 0;) {
         auth_verify_job_run(queued[i]);
@@ -290,20 +291,33 @@ static void test_background_checks(void)
     }
     queued_count = 0;
     buf_reset(&f.out);
-    CHECK_INT(auth_conn_flush_due(f.conn, 100, &f.out), 2100);
+    /* Every FAIL is due at arrival + delay, not at check end + delay:
+     * the wrong password (checked until 100) and the unknown user (no
+     * check) both at 2000. */
+    CHECK_INT(auth_conn_flush_due(f.conn, 100, &f.out), 2000);
     CHECK_STR(buf_cstr(&f.out), "OK\t1\tuser=alice\n");
     buf_reset(&f.out);
-    auth_conn_flush_due(f.conn, 2100, &f.out);
+    auth_conn_flush_due(f.conn, 2000, &f.out);
     CHECK(strstr(buf_cstr(&f.out), "FAIL\t2\t") != NULL);
     CHECK(strstr(buf_cstr(&f.out), "FAIL\t3\t") != NULL);
+    /* A check that takes longer than the delay fails as soon as done. */
+    plain_line(line, sizeof(line), 5, "smtp", "alice", "bad", "192.0.2.1");
+    CHECK_INT(feed(&f, line, 2000), 0);
+    CHECK_INT(queued_count, 1);
+    auth_verify_job_run(queued[0]);
+    CHECK(auth_verify_job_done(queued[0], 4500) == f.conn);
+    queued_count = 0;
+    buf_reset(&f.out);
+    CHECK_INT(auth_conn_flush_due(f.conn, 4500, &f.out), 0);
+    CHECK(str_has_prefix(buf_cstr(&f.out), "FAIL\t5\t"));
     /* A connection that goes away while its check runs. */
     plain_line(line, sizeof(line), 4, "smtp", "alice", "secret", "192.0.2.1");
-    CHECK_INT(feed(&f, line, 3000), 0);
+    CHECK_INT(feed(&f, line, 5000), 0);
     CHECK_INT(queued_count, 1);
     auth_conn_free(f.conn);
     f.conn = NULL;
     auth_verify_job_run(queued[0]);
-    CHECK(auth_verify_job_done(queued[0], 3100) == NULL);
+    CHECK(auth_verify_job_done(queued[0], 5100) == NULL);
     queued_count = 0;
     teardown(&f);
 }

@@ -479,7 +479,8 @@ const struct param_def param_table[] = {
      "password tables the auth service tries in order: passwd-file:PATH "
      "or any lookup table (hash:, lmdb:, ...)"},
     {"auth_failure_delay", PARAM_TIME, "2s", 0, 60, 0,
-     "how long the auth service holds back the answer to a failed login"},
+     "how long after the request arrived the auth service answers a "
+     "failed login (unknown user, wrong password, locked out: all alike)"},
     {"auth_lockout_threshold", PARAM_INT, "10", 0, 1000000, 0,
      "failed logins from one client address, or for one user, within "
      "auth_lockout_window that lock it out until the window ends (0: no "

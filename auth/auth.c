@@ -24,6 +24,7 @@
 #include "auth.h"
 #include "auth/auth_line.h"
 #include "auth/auth_server.h"
+#include "auth/username_format.h"
 #include "base/bgjob.h"
 #include "base/buf.h"
 #include "base/event.h"
@@ -153,6 +154,8 @@ static void accept_client(int fd)
 static void auth_pre_init(int argc, char **argv)
 {
     struct buf err = BUF_INIT;
+    if (username_format_check(cfg_str("auth_username_format"), &err) < 0)
+        log_fatal("%s", buf_cstr(&err));
     passdb = passdb_open(cfg_str("passdb"), &err);
     if (passdb == NULL)
         log_fatal("%s", buf_cstr(&err));
@@ -171,6 +174,7 @@ static void auth_post_init(int argc, char **argv)
         .lockout_window_ms = (uint64_t)cfg_time("auth_lockout_window") * 1000u,
         .pid = getpid(),
         .failure_log_ident = cfg_str("auth_failure_log_ident"),
+        .username_format = cfg_str("auth_username_format"),
         .complete_user = auth_userdb_complete,
         .verify_async = verify_async,
     };

@@ -18,6 +18,7 @@
 #include "auth/auth_penalty.h"
 #include "auth/password.h"
 #include "auth/sasl.h"
+#include "auth/username_format.h"
 #include "base/base64.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -26,6 +27,7 @@
 struct auth_server {
     struct auth_server_settings settings;
     char *failure_log_ident;
+    char *username_format;
     struct auth_penalty *penalty;
     unsigned long next_cuid;
     unsigned long password_checks;
@@ -90,6 +92,9 @@ struct auth_server *auth_server_new(const struct auth_server_settings *s)
     srv->failure_log_ident =
         s->failure_log_ident ? xstrdup(s->failure_log_ident) : NULL;
     srv->settings.failure_log_ident = srv->failure_log_ident;
+    srv->username_format =
+        s->username_format ? xstrdup(s->username_format) : NULL;
+    srv->settings.username_format = srv->username_format;
     if (srv->settings.wants_userdb == NULL)
         srv->settings.wants_userdb = auth_service_wants_userdb;
     srv->penalty = auth_penalty_new(s->lockout_threshold, s->lockout_window_ms);
@@ -103,6 +108,7 @@ void auth_server_free(struct auth_server *srv)
         return;
     auth_penalty_free(srv->penalty);
     free(srv->failure_log_ident);
+    free(srv->username_format);
     free(srv);
 }
 
@@ -243,6 +249,24 @@ static void penalty_keys(const struct auth_request *r, struct buf *rip_key,
 
 /* ---- the backend the mechanisms call ---- */
 
+/* Replaces the exchange's user name by its auth_username_format form,
+ * before anything looks at it (lock-out keys, lookup, log lines, OK's
+ * user=), as Dovecot does; returns it. */
+static const char *request_normalize(struct auth_request *r)
+{
+    const char *format = r->conn->srv->settings.username_format;
+    if (format == NULL || r->sasl.user == NULL)
+        return r->sasl.user;
+    struct buf out = BUF_INIT, err = BUF_INIT;
+    if (username_format_expand(format, r->sasl.user, &out, &err) == 0) {
+        free(r->sasl.user);
+        r->sasl.user = xstrdup(buf_cstr(&out));
+    }
+    buf_free(&out);
+    buf_free(&err);
+    return r->sasl.user;
+}
+
 static int request_locked(struct auth_request *r, uint64_t now_ms)
 {
     struct auth_penalty *p = r->conn->srv->penalty;
@@ -287,6 +311,7 @@ static enum sasl_check backend_check_password(void *ctx, const char *user,
                                               struct buf *reason)
 {
     struct auth_request *r = ctx;
+    user = request_normalize(r);
     if (request_locked(r, r->now_ms)) {
         r->locked = 1;
         buf_set_str(reason, "locked out");
@@ -360,6 +385,7 @@ static enum sasl_check backend_scram_credentials(void *ctx, const char *user,
     static const char *const plain_names[] = {"PLAIN", "CLEARTEXT", "CLEAR",
                                               NULL};
     struct auth_request *r = ctx;
+    user = request_normalize(r);
     if (request_locked(r, r->now_ms)) {
         r->locked = 1;
         buf_set_str(reason, "locked out");

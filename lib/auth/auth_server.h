@@ -46,6 +46,10 @@ struct auth_server_settings {
     /* The whole program name failure lines are logged under
      * (auth_failure_log_ident); NULL or "" for the usual one. */
     const char *failure_log_ident;
+    /* auth_username_format (username_format.h), applied to the login
+     * name before anything else; NULL: names are used as given. Check
+     * it with username_format_check first. Copied. */
+    const char *username_format;
     /* Services whose OK carries uid, gid, home and mail. */
     int (*wants_userdb)(const char *service);
     /* Fills what a user's entry leaves unset (uid, gid, home, mail) from

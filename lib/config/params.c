@@ -491,6 +491,10 @@ const struct param_def param_table[] = {
      "program name of the auth service's failed-login log lines, so "
      "fail2ban's stock dovecot filter matches them (empty: "
      "$syslog_name/auth)"},
+    {"auth_username_format", PARAM_STR, "%Lu", 0, 0, 0,
+     "Dovecot's template that normalizes a login name before the passdb "
+     "lookup: %u %n %d, %{user} %{username} %{domain}, with L (lower) "
+     "or U (upper) case modifiers"},
 
     /* ---- local submission and queue tools (tools) ---- */
     {"authorized_submit_users", PARAM_LIST, "static:anyone", 0, 0, 0,

@@ -250,6 +250,68 @@ static void test_userdb_fields(void)
     teardown(&f);
 }
 
+/* auth_username_format folds the login name before the lookup; the OK
+ * and the failure counters use the folded name. */
+static void test_username_format(void)
+{
+    static const char domain_users[] = "alice@example.test:{PLAIN}pw\n";
+    struct fixture f;
+    f.db = passdb_open_passwd_text("users", domain_users,
+                                   strlen(domain_users));
+    struct auth_server_settings s = {
+        .passdb = f.db,
+        .failure_delay_ms = 2000,
+        .lockout_threshold = 2,
+        .lockout_window_ms = 60000,
+        .pid = 1,
+        .username_format = "%Lu",
+    };
+    f.srv = auth_server_new(&s);
+    f.conn = auth_conn_new(f.srv);
+    buf_init(&f.out);
+    handshake(&f);
+    char line[512];
+    plain_line(line, sizeof(line), 1, "smtp", "Alice@Example.Test", "pw",
+               "192.0.2.1");
+    CHECK_INT(feed(&f, line, 0), 0);
+    CHECK_STR(buf_cstr(&f.out), "OK\t1\tuser=alice@example.test\n");
+    /* Two failures under two spellings lock the one user out. */
+    plain_line(line, sizeof(line), 2, "smtp", "ALICE@example.test", "x",
+               "192.0.2.2");
+    CHECK_INT(feed(&f, line, 0), 0);
+    plain_line(line, sizeof(line), 3, "smtp", "alice@EXAMPLE.test", "x",
+               "192.0.2.3");
+    CHECK_INT(feed(&f, line, 0), 0);
+    buf_reset(&f.out);
+    auth_conn_flush_due(f.conn, 2000, &f.out);
+    CHECK(strstr(buf_cstr(&f.out), "user=alice@example.test\n") != NULL);
+    plain_line(line, sizeof(line), 4, "smtp", "alice@example.test", "pw",
+               "192.0.2.4");
+    CHECK_INT(feed(&f, line, 3000), 0);
+    buf_reset(&f.out);
+    auth_conn_flush_due(f.conn, 5000, &f.out);
+    CHECK(strstr(buf_cstr(&f.out), "Too many failed attempts") != NULL);
+    teardown(&f);
+
+    /* Without a format, names are used as given. */
+    f.db = passdb_open_passwd_text("users", domain_users,
+                                   strlen(domain_users));
+    s.passdb = f.db;
+    s.username_format = NULL;
+    f.srv = auth_server_new(&s);
+    f.conn = auth_conn_new(f.srv);
+    buf_init(&f.out);
+    handshake(&f);
+    plain_line(line, sizeof(line), 1, "smtp", "Alice@Example.Test", "pw",
+               "192.0.2.1");
+    CHECK_INT(feed(&f, line, 0), 0);
+    buf_reset(&f.out);
+    auth_conn_flush_due(f.conn, 2000, &f.out);
+    CHECK_STR(buf_cstr(&f.out), "FAIL\t1\treason=Authentication failed\t"
+                                "user=Alice@Example.Test\n");
+    teardown(&f);
+}
+
 /* verify_async that only queues: the test runs the jobs when it likes. */
 static struct auth_verify_job *queued[8];
 static size_t queued_count;
@@ -331,5 +393,6 @@ int main(void)
     UNIT_RUN(test_lockout);
     UNIT_RUN(test_userdb_fields);
     UNIT_RUN(test_background_checks);
+    UNIT_RUN(test_username_format);
     return unit_summary();
 }

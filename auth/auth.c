@@ -41,11 +41,18 @@ static struct passdb *passdb;
 static struct auth_server *auth_server;
 static struct bgjob_pool *verify_pool;
 
+/* auth_client_connection_limit, and how many are open. */
+static unsigned connection_limit;
+static unsigned connection_count;
+static int limit_logged; /* since the count last dropped below the limit */
+static unsigned idle_timeout_ms; /* auth_client_idle_timeout */
+
 struct session {
     struct stream *stream;
     struct auth_conn *conn;
     struct buf line, out;
-    struct event_timer delayed; /* the next held-back FAIL */
+    struct event_timer delayed; /* the next held-back FAIL or timeout */
+    struct event_timer idle;    /* auth_client_idle_timeout */
 };
 
 static void session_free(struct session *s, const char *why)
@@ -56,11 +63,14 @@ static void session_free(struct session *s, const char *why)
                  auth_conn_client_pid(s->conn), why);
     event_fd_remove(loop, stream_fd(s->stream));
     event_timer_stop(loop, &s->delayed);
+    event_timer_stop(loop, &s->idle);
     stream_close(s->stream);
     auth_conn_free(s->conn);
     buf_free(&s->line);
     buf_free(&s->out);
     free(s);
+    if (--connection_count < connection_limit)
+        limit_logged = 0;
     server_session_end();
 }
 
@@ -93,6 +103,22 @@ static void session_delayed(struct event_loop *loop, void *ctx)
     session_send(ctx);
 }
 
+/* Nothing from the client for auth_client_idle_timeout: a connection
+ * with requests in progress waits for them (each is bounded by
+ * auth_request_timeout); one without is closed. Clients reconnect for
+ * their next login (Postfix does). */
+static void session_idle(struct event_loop *loop, void *ctx)
+{
+    struct session *s = ctx;
+    if (auth_conn_requests(s->conn) > 0) {
+        event_timer_start(loop, &s->idle, idle_timeout_ms);
+        return;
+    }
+    log_info("auth client (pid %lu): idle for %us; closing the connection",
+             auth_conn_client_pid(s->conn), idle_timeout_ms / 1000);
+    session_free(s, NULL);
+}
+
 static void verify_work(void *ctx)
 {
     auth_verify_job_run(ctx);
@@ -116,6 +142,8 @@ static void session_io(struct event_loop *loop, int fd, unsigned events,
 {
     struct session *s = ctx;
     enum stream_status st;
+    if (events & EVENT_READ)
+        event_timer_start(loop, &s->idle, idle_timeout_ms);
     while ((st = stream_read_line(s->stream, &s->line, AUTH_LINE_MAX)) ==
            STREAM_OK) {
         if (auth_conn_input(s->conn, s->line.data, s->line.len,
@@ -137,6 +165,18 @@ static void session_io(struct event_loop *loop, int fd, unsigned events,
 
 static void accept_client(int fd)
 {
+    if (connection_count >= connection_limit) {
+        /* Closed at once, so the client sees EOF instead of waiting in
+         * the listen queue; logged once each time the limit is reached. */
+        if (!limit_logged)
+            log_warn("%u client connections, the auth_client_connection_"
+                     "limit: refusing new connections until some close",
+                     connection_count);
+        limit_logged = 1;
+        close(fd);
+        return;
+    }
+    connection_count++;
     struct session *s = xcalloc(1, sizeof(*s));
     s->stream = stream_open(fd);
     stream_set_nonblocking(s->stream, 1);
@@ -145,6 +185,8 @@ static void accept_client(int fd)
     buf_init(&s->line);
     buf_init(&s->out);
     event_timer_init(&s->delayed, session_delayed, s);
+    event_timer_init(&s->idle, session_idle, s);
+    event_timer_start(server_loop(), &s->idle, idle_timeout_ms);
     server_session_begin();
     event_fd_add(server_loop(), fd, EVENT_READ, session_io, s);
     auth_conn_handshake(s->conn, &s->out);
@@ -173,11 +215,15 @@ static void auth_post_init(int argc, char **argv)
         .lockout_threshold = (unsigned)cfg_int("auth_lockout_threshold"),
         .lockout_window_ms = (uint64_t)cfg_time("auth_lockout_window") * 1000u,
         .pid = getpid(),
+        .request_timeout_ms =
+            (uint64_t)cfg_time("auth_request_timeout") * 1000u,
         .failure_log_ident = cfg_str("auth_failure_log_ident"),
         .username_format = cfg_str("auth_username_format"),
         .complete_user = auth_userdb_complete,
         .verify_async = verify_async,
     };
+    connection_limit = (unsigned)cfg_int("auth_client_connection_limit");
+    idle_timeout_ms = (unsigned)cfg_time("auth_client_idle_timeout") * 1000u;
     verify_pool = bgjob_pool_new(server_loop(), AUTH_VERIFY_THREADS);
     auth_server = auth_server_new(&settings);
 }

@@ -771,6 +771,28 @@ struct auth_conn *auth_verify_job_done(struct auth_verify_job *job,
     return conn;
 }
 
+/* A request that waited auth_request_timeout for the client's CONT:
+ * answered, logged, not counted as a failed login (the client, not the
+ * user, went quiet). */
+static void request_timed_out(struct auth_request *r, struct buf *out)
+{
+    char shown[SASL_USER_MAX + 1];
+    safe_user(r->sasl.user, shown, sizeof(shown));
+    log_info("passdb(%s,%s): request timed out waiting for the client "
+             "(method=%s, service=%s)",
+             shown, r->rip, r->sasl.mech->name, r->service);
+    buf_appendf(out, "FAIL\t%u", r->id);
+    auth_line_add_param(out, "reason", "Authentication request timed out");
+    if (r->sasl.user)
+        auth_line_add_param(out, "user", r->sasl.user);
+    buf_append_char(out, '\n');
+}
+
+size_t auth_conn_requests(const struct auth_conn *conn)
+{
+    return conn->request_count;
+}
+
 uint64_t auth_conn_flush_due(struct auth_conn *conn, uint64_t now_ms,
                              struct buf *out)
 {
@@ -779,8 +801,20 @@ uint64_t auth_conn_flush_due(struct auth_conn *conn, uint64_t now_ms,
         buf_append(out, conn->finished.data, conn->finished.len);
         buf_reset(&conn->finished);
     }
+    uint64_t timeout = conn->srv->settings.request_timeout_ms;
     for (size_t i = 0; i < conn->request_count;) {
         struct auth_request *r = conn->requests[i];
+        if (r->state == REQUEST_EXCHANGE && timeout) {
+            /* Waiting for the client's CONT: bounded, so a client cannot
+             * hold requests (and their state) open for ever. */
+            if (r->step_ms + timeout <= now_ms) {
+                request_timed_out(r, out);
+                request_remove(conn, r); /* moves the last one here */
+                continue;
+            }
+            if (next == 0 || r->step_ms + timeout < next)
+                next = r->step_ms + timeout;
+        }
         if (r->state != REQUEST_FAILING) {
             i++;
             continue;

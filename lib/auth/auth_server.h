@@ -43,6 +43,9 @@ struct auth_server_settings {
     unsigned lockout_threshold;    /* auth_lockout_threshold; 0: off */
     uint64_t lockout_window_ms;    /* auth_lockout_window */
     pid_t pid;                     /* SPID */
+    /* auth_request_timeout: a request waiting this long for the
+     * client's CONT is answered FAIL (at auth_conn_flush_due); 0: never. */
+    uint64_t request_timeout_ms;
     /* The whole program name failure lines are logged under
      * (auth_failure_log_ident); NULL or "" for the usual one. */
     const char *failure_log_ident;
@@ -91,11 +94,17 @@ void auth_conn_handshake(struct auth_conn *conn, struct buf *out);
 int auth_conn_input(struct auth_conn *conn, const char *line, size_t len,
                     uint64_t now_ms, struct buf *out);
 
-/* Appends the replies finished in the background (auth_verify_job_done)
- * and the delayed FAIL replies due at now_ms. Returns when the next
- * FAIL is due, or 0 when none is held. */
+/* Appends the replies finished in the background (auth_verify_job_done),
+ * the delayed FAIL replies due at now_ms, and a FAIL for each request
+ * that waited request_timeout_ms for a CONT. Returns when the next of
+ * those is due, or 0 when none is. */
 uint64_t auth_conn_flush_due(struct auth_conn *conn, uint64_t now_ms,
                              struct buf *out);
+
+/* Requests in progress (waiting for CONT, being checked, or holding a
+ * delayed FAIL): the daemon keeps a connection with none of them
+ * subject to its idle timeout. */
+size_t auth_conn_requests(const struct auth_conn *conn);
 
 /* Worker side of verify_async: the password check itself. Touches only
  * the job. */

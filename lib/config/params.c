@@ -491,6 +491,15 @@ const struct param_def param_table[] = {
      "program name of the auth service's failed-login log lines, so "
      "fail2ban's stock dovecot filter matches them (empty: "
      "$syslog_name/auth)"},
+    {"auth_request_timeout", PARAM_TIME, "120s", 1, 3600, 0,
+     "how long an auth request may wait for the client's next SASL "
+     "response before it fails (Dovecot's client limit)"},
+    {"auth_client_idle_timeout", PARAM_TIME, "600s", 1, 86400, 0,
+     "how long a connection to the auth service may stay silent, with "
+     "no request in progress, before it is closed"},
+    {"auth_client_connection_limit", PARAM_INT, "500", 1, 100000, 0,
+     "client connections one auth process serves at once; more are "
+     "closed at once, with a warning"},
     {"auth_username_format", PARAM_STR, "%Lu", 0, 0, 0,
      "Dovecot's template that normalizes a login name before the passdb "
      "lookup: %u %n %d, %{user} %{username} %{domain}, with L (lower) "

@@ -250,6 +250,42 @@ static void test_userdb_fields(void)
     teardown(&f);
 }
 
+/* A request waiting for CONT longer than request_timeout_ms fails; one
+ * that keeps answering does not. */
+static void test_request_timeout(void)
+{
+    struct fixture f;
+    f.db = passdb_open_passwd_text("users", users, strlen(users));
+    struct auth_server_settings s = {
+        .passdb = f.db,
+        .failure_delay_ms = 2000,
+        .pid = 1,
+        .request_timeout_ms = 60000,
+    };
+    f.srv = auth_server_new(&s);
+    f.conn = auth_conn_new(f.srv);
+    buf_init(&f.out);
+    handshake(&f);
+    CHECK_INT(feed(&f, "AUTH\t1\tLOGIN\tservice=smtp", 1000), 0);
+    CHECK_INT(feed(&f, "AUTH\t2\tLOGIN\tservice=smtp", 1000), 0);
+    CHECK_INT(feed(&f, "CONT\t2\tYWxpY2U=", 50000), 0); /* alice */
+    CHECK_INT(auth_conn_requests(f.conn), 2);
+    buf_reset(&f.out);
+    CHECK_INT(auth_conn_flush_due(f.conn, 60999, &f.out), 61000);
+    CHECK_INT(f.out.len, 0);
+    CHECK_INT(auth_conn_flush_due(f.conn, 61000, &f.out), 110000);
+    CHECK_STR(buf_cstr(&f.out),
+              "FAIL\t1\treason=Authentication request timed out\n");
+    CHECK_INT(auth_conn_requests(f.conn), 1);
+    /* Request 2's clock started again with its CONT. */
+    CHECK_INT(feed(&f, "CONT\t2\tc2VjcmV0", 100000), 0); /* secret */
+    CHECK_STR(buf_cstr(&f.out), "OK\t2\tuser=alice\n");
+    CHECK_INT(auth_conn_requests(f.conn), 0);
+    buf_reset(&f.out);
+    CHECK_INT(auth_conn_flush_due(f.conn, 200000, &f.out), 0);
+    teardown(&f);
+}
+
 /* auth_username_format folds the login name before the lookup; the OK
  * and the failure counters use the folded name. */
 static void test_username_format(void)
@@ -394,5 +430,6 @@ int main(void)
     UNIT_RUN(test_userdb_fields);
     UNIT_RUN(test_background_checks);
     UNIT_RUN(test_username_format);
+    UNIT_RUN(test_request_timeout);
     return unit_summary();
 }

@@ -20,8 +20,8 @@ struct auth_master_conn {
     struct buf error;
 };
 
-struct auth_master_conn *auth_master_conn_new(
-    const struct auth_server_settings *s)
+struct auth_master_conn *
+auth_master_conn_new(const struct auth_server_settings *s)
 {
     struct auth_master_conn *conn = xcalloc(1, sizeof(*conn));
     conn->settings = s;
@@ -47,8 +47,7 @@ unsigned long auth_master_lookups(const struct auth_master_conn *conn)
     return conn->lookups;
 }
 
-void auth_master_handshake(const struct auth_master_conn *conn,
-                           struct buf *out)
+void auth_master_handshake(const struct auth_master_conn *conn, struct buf *out)
 {
     buf_appendf(out, "VERSION\t%d\t%d\nSPID\t%ld\n", AUTH_MASTER_PROTO_MAJOR,
                 AUTH_MASTER_PROTO_MINOR, (long)conn->settings->pid);
@@ -114,8 +113,9 @@ static void cmd_user(struct auth_master_conn *conn, const char *id,
                (s->complete_user == NULL ||
                 s->complete_user(user, &entry, &err) < 0)) {
         log_warn("userdb(%s): no mailbox identity: %s", user,
-                 err.len ? buf_cstr(&err) : "no uid, gid or home, and no "
-                                            "virtual maps");
+                 err.len ? buf_cstr(&err)
+                         : "no uid, gid or home, and no "
+                           "virtual maps");
         reply_fail(out, id, "no mailbox identity");
     } else {
         char number[24];
@@ -149,8 +149,9 @@ int auth_master_input(struct auth_master_conn *conn, const char *text,
         if (conn->got_version)
             rc = master_fail(conn, "VERSION sent twice");
         else if (line.count < 3 || strcmp(line.fields[1], "1") != 0)
-            rc = master_fail(conn, "client speaks auth-master protocol "
-                                   "version %s, not 1.x",
+            rc = master_fail(conn,
+                             "client speaks auth-master protocol "
+                             "version %s, not 1.x",
                              line.count > 1 ? line.fields[1] : "(none)");
         conn->got_version = 1;
     } else if (!conn->got_version) {

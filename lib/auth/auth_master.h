@@ -35,8 +35,8 @@ struct auth_master_conn;
 
 /* A connection using s's passdb, username_format and complete_user
  * (s is not copied: it must outlive the connection). */
-struct auth_master_conn *auth_master_conn_new(
-    const struct auth_server_settings *s);
+struct auth_master_conn *
+auth_master_conn_new(const struct auth_server_settings *s);
 void auth_master_conn_free(struct auth_master_conn *conn);
 
 /* Appends the server's handshake (VERSION, SPID); send it on connect. */

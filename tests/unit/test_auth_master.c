@@ -40,8 +40,7 @@ static void test_lookups(void)
     CHECK_STR(buf_cstr(&out), "VERSION\t1\t1\nSPID\t4242\n");
     CHECK_INT(feed(conn, "VERSION\t1\t0", &out), 0);
     CHECK_INT(out.len, 0);
-    CHECK_INT(feed(conn, "USER\t7\tAlice@EXAMPLE.test\tservice=imap", &out),
-              0);
+    CHECK_INT(feed(conn, "USER\t7\tAlice@EXAMPLE.test\tservice=imap", &out), 0);
     CHECK_STR(buf_cstr(&out), "USER\t7\talice@example.test\tuid=1001\t"
                               "gid=1002\thome=/home/alice\t"
                               "mail=maildir:~/Maildir\tquota_storage=1G\n");

@@ -57,10 +57,9 @@ static void test_errors(void)
     struct buf err = BUF_INIT;
     CHECK_INT(username_format_check(USERNAME_FORMAT_DEFAULT, &err), 0);
     CHECK_INT(username_format_check("%Ln@%Ld", &err), 0);
-    static const char *const bad[] = {"%s",       "%Ls",    "%{service}",
-                                      "%{user",   "%",      "%L",
-                                      "%3n",      "%Mu",    "%{}",
-                                      "%u%{lip}", "%{L:user}"};
+    static const char *const bad[] = {"%s",  "%Ls",      "%{service}", "%{user",
+                                      "%",   "%L",       "%3n",        "%Mu",
+                                      "%{}", "%u%{lip}", "%{L:user}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         buf_reset(&err);
         CHECK_INT(username_format_check(bad[i], &err), -1);

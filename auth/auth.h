@@ -1,7 +1,9 @@
 /* auth.h: the auth daemon's files.
  *   auth.c         the daemon: the unix socket's connections on the event
  *                  loop, each driving an auth_conn (lib/auth/auth_server.h,
- *                  Dovecot's auth protocol); the passdb and the settings
+ *                  Dovecot's auth protocol) or, when the service name
+ *                  ends in "userdb", an auth_master_conn
+ *                  (lib/auth/auth_master.h); the passdb and the settings
  *   auth_userdb.c  a virtual user's uid, gid, home and mail from the
  *                  virtual maps, as the virtual delivery agent finds them
  * docs/auth.md is the way in. */

@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .lockout_threshold = 3,
         .lockout_window_ms = 60000,
         .pid = 1,
-        .dummy_hash = "{PLAIN}dummy",
+        .request_timeout_ms = 3000,
         .verify_async = size % 2 ? queue_job : NULL,
     };
     struct auth_server *srv = auth_server_new(&settings);

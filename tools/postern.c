@@ -51,6 +51,8 @@
 #include "queue/qfile_pool.h"
 #include "queue/queue_dirs.h"
 #include "tables/table_check.h"
+#include "auth/passdb.h"
+#include "auth/username_format.h"
 #include "tls/tls_config.h"
 #include "tls/tls_server.h"
 
@@ -412,6 +414,34 @@ static void check_tls(void)
     buf_free(&err);
 }
 
+/* ---- check: the auth service ---- */
+
+/* passdb's passwd-files and auth_username_format (lib/auth); the other
+ * passdb tables are opened by check_main_cf_tables. Counted like a
+ * broken table: check fails, start warns. */
+static void check_auth(void)
+{
+    struct strlist found, lines;
+    strlist_init(&found);
+    strlist_init(&lines);
+    passdb_check(cfg_str("passdb"), &found);
+    struct buf err = BUF_INIT;
+    if (username_format_check(cfg_str("auth_username_format"), &err) < 0)
+        strlist_add(&found, buf_cstr(&err));
+    for (size_t i = 0; i < found.count; i++) {
+        const char *name = str_has_prefix(found.items[i], "passdb:")
+                               ? "passdb"
+                               : "auth_username_format";
+        char *text = xasprintf("%s/main.cf, line %d: %s", config_dir,
+                               config_line(name), found.items[i]);
+        strlist_add(&lines, text);
+        free(text);
+    }
+    table_problems(&lines);
+    strlist_free(&found);
+    buf_free(&err);
+}
+
 static void check_daemon_directory(const char *daemon_dir)
 {
     struct stat st;
@@ -713,6 +743,7 @@ static int run_check(void)
     check_main_cf_tables();
     check_master_cf(daemon_dir);
     check_tls();
+    check_auth();
     check_queue_tree();
     return problems;
 }

@@ -18,6 +18,7 @@
 #include "auth/auth_penalty.h"
 #include "auth/password.h"
 #include "auth/sasl.h"
+#include "auth/username_format.h"
 #include "base/base64.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -25,10 +26,11 @@
 
 struct auth_server {
     struct auth_server_settings settings;
-    char *dummy_hash;
     char *failure_log_ident;
+    char *username_format;
     struct auth_penalty *penalty;
     unsigned long next_cuid;
+    unsigned long password_checks;
 };
 
 enum request_state { REQUEST_EXCHANGE, REQUEST_VERIFYING, REQUEST_FAILING };
@@ -40,7 +42,6 @@ struct auth_verify_job {
     char *stored;
     char *password;
     size_t password_len;
-    int unknown_user;             /* checked against the dummy hash */
     enum password_result result;
     struct buf err;
 };
@@ -60,6 +61,9 @@ struct auth_request {
     struct auth_verify_job *job;     /* REQUEST_VERIFYING */
     int have_user;
     uint64_t now_ms;                 /* of the line being handled */
+    uint64_t step_ms;                /* arrival of the line whose step runs:
+                                        a failure is answered at step_ms +
+                                        failure_delay_ms */
     uint64_t due_ms;                 /* REQUEST_FAILING: when to answer */
     struct buf reply;                /* REQUEST_FAILING: the FAIL line */
 };
@@ -85,11 +89,12 @@ struct auth_server *auth_server_new(const struct auth_server_settings *s)
 {
     struct auth_server *srv = xcalloc(1, sizeof(*srv));
     srv->settings = *s;
-    srv->dummy_hash = s->dummy_hash ? xstrdup(s->dummy_hash) : NULL;
-    srv->settings.dummy_hash = srv->dummy_hash;
     srv->failure_log_ident =
         s->failure_log_ident ? xstrdup(s->failure_log_ident) : NULL;
     srv->settings.failure_log_ident = srv->failure_log_ident;
+    srv->username_format =
+        s->username_format ? xstrdup(s->username_format) : NULL;
+    srv->settings.username_format = srv->username_format;
     if (srv->settings.wants_userdb == NULL)
         srv->settings.wants_userdb = auth_service_wants_userdb;
     srv->penalty = auth_penalty_new(s->lockout_threshold, s->lockout_window_ms);
@@ -102,8 +107,8 @@ void auth_server_free(struct auth_server *srv)
     if (srv == NULL)
         return;
     auth_penalty_free(srv->penalty);
-    free(srv->dummy_hash);
     free(srv->failure_log_ident);
+    free(srv->username_format);
     free(srv);
 }
 
@@ -249,6 +254,24 @@ static void penalty_keys(const struct auth_request *r, struct buf *rip_key,
 
 /* ---- the backend the mechanisms call ---- */
 
+/* Replaces the exchange's user name by its auth_username_format form,
+ * before anything looks at it (lock-out keys, lookup, log lines, OK's
+ * user=), as Dovecot does; returns it. */
+static const char *request_normalize(struct auth_request *r)
+{
+    const char *format = r->conn->srv->settings.username_format;
+    if (format == NULL || r->sasl.user == NULL)
+        return r->sasl.user;
+    struct buf out = BUF_INIT, err = BUF_INIT;
+    if (username_format_expand(format, r->sasl.user, &out, &err) == 0) {
+        free(r->sasl.user);
+        r->sasl.user = xstrdup(buf_cstr(&out));
+    }
+    buf_free(&out);
+    buf_free(&err);
+    return r->sasl.user;
+}
+
 static int request_locked(struct auth_request *r, uint64_t now_ms)
 {
     struct auth_penalty *p = r->conn->srv->penalty;
@@ -293,6 +316,7 @@ static enum sasl_check backend_check_password(void *ctx, const char *user,
                                               struct buf *reason)
 {
     struct auth_request *r = ctx;
+    user = request_normalize(r);
     if (request_locked(r, r->now_ms)) {
         r->locked = 1;
         buf_set_str(reason, "locked out");
@@ -301,26 +325,24 @@ static enum sasl_check backend_check_password(void *ctx, const char *user,
     enum passdb_result pr = request_lookup(r, user, reason);
     if (pr == PASSDB_ERROR)
         return SASL_CHECK_TEMPFAIL;
-    struct auth_server *srv = r->conn->srv;
-    if (pr == PASSDB_NOTFOUND && srv->dummy_hash == NULL)
+    /* An unknown user costs no password check: its FAIL goes out at the
+     * same moment as a wrong password's (request_failed), so the client
+     * cannot tell them apart by time, and a flood of made-up names costs
+     * no CPU or memory (docs/auth.md). */
+    if (pr == PASSDB_NOTFOUND)
         return SASL_CHECK_FAIL;
+    struct auth_server *srv = r->conn->srv;
+    srv->password_checks++;
     if (srv->settings.verify_async) {
         struct auth_verify_job *job = xcalloc(1, sizeof(*job));
         job->request = r;
-        job->unknown_user = pr == PASSDB_NOTFOUND;
-        job->stored = xstrdup(job->unknown_user ? srv->dummy_hash
-                                                : r->user.password);
+        job->stored = xstrdup(r->user.password);
         job->password = xmemdup(password, len);
         job->password_len = len;
         buf_init(&job->err);
         r->job = job;
         srv->settings.verify_async(job, srv->settings.verify_ctx);
         return SASL_CHECK_PENDING;
-    }
-    if (pr == PASSDB_NOTFOUND) {
-        /* Cost what a known user costs, so timing does not tell. */
-        (void)password_verify(srv->dummy_hash, password, len, NULL, NULL);
-        return SASL_CHECK_FAIL;
     }
     struct buf err = BUF_INIT;
     enum password_result v = password_verify(r->user.password, password, len,
@@ -368,6 +390,7 @@ static enum sasl_check backend_scram_credentials(void *ctx, const char *user,
     static const char *const plain_names[] = {"PLAIN", "CLEARTEXT", "CLEAR",
                                               NULL};
     struct auth_request *r = ctx;
+    user = request_normalize(r);
     if (request_locked(r, r->now_ms)) {
         r->locked = 1;
         buf_set_str(reason, "locked out");
@@ -466,7 +489,11 @@ static void reply_ok(struct auth_request *r, struct buf *out)
     buf_free(&user_key);
 }
 
-/* Counts, logs and schedules the FAIL of a failed attempt. */
+/* Counts, logs and schedules the FAIL of a failed attempt: due
+ * failure_delay_ms after the line that started the failed step arrived,
+ * not after the check ended, so every failure takes the same time as
+ * seen by the client whatever it cost us (at once if the check took
+ * longer than the delay). */
 static void request_failed(struct auth_request *r, uint64_t now_ms)
 {
     struct auth_server *srv = r->conn->srv;
@@ -507,7 +534,7 @@ static void request_failed(struct auth_request *r, uint64_t now_ms)
         auth_line_add_param(&r->reply, "user", r->sasl.user);
     buf_append_char(&r->reply, '\n');
     r->state = REQUEST_FAILING;
-    r->due_ms = now_ms + srv->settings.failure_delay_ms;
+    r->due_ms = r->step_ms + srv->settings.failure_delay_ms;
 }
 
 static void request_answer(struct auth_request *r, enum sasl_status st,
@@ -521,6 +548,7 @@ static void request_step(struct auth_request *r, const char *data_b64,
     struct buf raw = BUF_INIT, challenge = BUF_INIT;
     enum sasl_status st;
     r->now_ms = now_ms;
+    r->step_ms = now_ms;
     if (data_b64 && base64_decode(data_b64, strlen(data_b64), &raw) < 0) {
         st = sasl_fail(&r->sasl, "response is not valid base64");
     } else {
@@ -704,6 +732,11 @@ int auth_conn_input(struct auth_conn *conn, const char *text, size_t len,
     return rc;
 }
 
+unsigned long auth_server_password_checks(const struct auth_server *srv)
+{
+    return srv->password_checks;
+}
+
 void auth_verify_job_run(struct auth_verify_job *job)
 {
     job->result = password_verify(job->stored, job->password,
@@ -722,9 +755,7 @@ struct auth_conn *auth_verify_job_done(struct auth_verify_job *job,
     r->job = NULL;
     struct auth_conn *conn = r->conn;
     enum sasl_status st;
-    if (job->unknown_user) {
-        st = SASL_FAILURE; /* fail_text and reason set at the lookup */
-    } else if (job->result == PASSWORD_MATCH) {
+    if (job->result == PASSWORD_MATCH) {
         st = SASL_SUCCESS;
     } else if (job->result == PASSWORD_MISMATCH) {
         r->fail_text = "Password mismatch";
@@ -745,6 +776,28 @@ struct auth_conn *auth_verify_job_done(struct auth_verify_job *job,
     return conn;
 }
 
+/* A request that waited auth_request_timeout for the client's CONT:
+ * answered, logged, not counted as a failed login (the client, not the
+ * user, went quiet). */
+static void request_timed_out(struct auth_request *r, struct buf *out)
+{
+    char shown[SASL_USER_MAX + 1];
+    safe_user(r->sasl.user, shown, sizeof(shown));
+    log_info("passdb(%s,%s): request timed out waiting for the client "
+             "(method=%s, service=%s)",
+             shown, r->rip, r->sasl.mech->name, r->service);
+    buf_appendf(out, "FAIL\t%u", r->id);
+    auth_line_add_param(out, "reason", "Authentication request timed out");
+    if (r->sasl.user)
+        auth_line_add_param(out, "user", r->sasl.user);
+    buf_append_char(out, '\n');
+}
+
+size_t auth_conn_requests(const struct auth_conn *conn)
+{
+    return conn->request_count;
+}
+
 uint64_t auth_conn_flush_due(struct auth_conn *conn, uint64_t now_ms,
                              struct buf *out)
 {
@@ -753,8 +806,20 @@ uint64_t auth_conn_flush_due(struct auth_conn *conn, uint64_t now_ms,
         buf_append(out, conn->finished.data, conn->finished.len);
         buf_reset(&conn->finished);
     }
+    uint64_t timeout = conn->srv->settings.request_timeout_ms;
     for (size_t i = 0; i < conn->request_count;) {
         struct auth_request *r = conn->requests[i];
+        if (r->state == REQUEST_EXCHANGE && timeout) {
+            /* Waiting for the client's CONT: bounded, so a client cannot
+             * hold requests (and their state) open for ever. */
+            if (r->step_ms + timeout <= now_ms) {
+                request_timed_out(r, out);
+                request_remove(conn, r); /* moves the last one here */
+                continue;
+            }
+            if (next == 0 || r->step_ms + timeout < next)
+                next = r->step_ms + timeout;
+        }
         if (r->state != REQUEST_FAILING) {
             i++;
             continue;

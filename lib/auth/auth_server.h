@@ -8,7 +8,8 @@
  * appends to `out`. Requests are multiplexed by their id; each runs a
  * SASL exchange (sasl.h) whose password checks go through the passdb.
  *
- * A failed attempt is answered after failure_delay_ms: the FAIL line is
+ * A failed attempt is answered failure_delay_ms after the line that
+ * failed it arrived (not after the check ended): the FAIL line is
  * held by the connection until auth_conn_flush_due() is called at or
  * after its due time (the daemon runs a timer; nothing blocks), and the
  * id stays in use meanwhile. A protocol error (a malformed line, an
@@ -42,12 +43,16 @@ struct auth_server_settings {
     unsigned lockout_threshold;    /* auth_lockout_threshold; 0: off */
     uint64_t lockout_window_ms;    /* auth_lockout_window */
     pid_t pid;                     /* SPID */
-    /* A stored hash checked for unknown users so they cost what known
-     * ones do; NULL skips it (tests, fuzzing). Copied. */
-    const char *dummy_hash;
+    /* auth_request_timeout: a request waiting this long for the
+     * client's CONT is answered FAIL (at auth_conn_flush_due); 0: never. */
+    uint64_t request_timeout_ms;
     /* The whole program name failure lines are logged under
      * (auth_failure_log_ident); NULL or "" for the usual one. */
     const char *failure_log_ident;
+    /* auth_username_format (username_format.h), applied to the login
+     * name before anything else; NULL: names are used as given. Check
+     * it with username_format_check first. Copied. */
+    const char *username_format;
     /* Services whose OK carries uid, gid, home and mail. */
     int (*wants_userdb)(const char *service);
     /* Fills what a user's entry leaves unset (uid, gid, home, mail) from
@@ -70,6 +75,10 @@ struct auth_conn;
 struct auth_server *auth_server_new(const struct auth_server_settings *s);
 void auth_server_free(struct auth_server *srv);
 
+/* Password checks started so far (not counting unknown users and
+ * locked-out attempts, which cost none): for tests and the log. */
+unsigned long auth_server_password_checks(const struct auth_server *srv);
+
 /* The default wants_userdb: "imap" and "pop3". */
 int auth_service_wants_userdb(const char *service);
 
@@ -85,11 +94,17 @@ void auth_conn_handshake(struct auth_conn *conn, struct buf *out);
 int auth_conn_input(struct auth_conn *conn, const char *line, size_t len,
                     uint64_t now_ms, struct buf *out);
 
-/* Appends the replies finished in the background (auth_verify_job_done)
- * and the delayed FAIL replies due at now_ms. Returns when the next
- * FAIL is due, or 0 when none is held. */
+/* Appends the replies finished in the background (auth_verify_job_done),
+ * the delayed FAIL replies due at now_ms, and a FAIL for each request
+ * that waited request_timeout_ms for a CONT. Returns when the next of
+ * those is due, or 0 when none is. */
 uint64_t auth_conn_flush_due(struct auth_conn *conn, uint64_t now_ms,
                              struct buf *out);
+
+/* Requests in progress (waiting for CONT, being checked, or holding a
+ * delayed FAIL): the daemon keeps a connection with none of them
+ * subject to its idle timeout. */
+size_t auth_conn_requests(const struct auth_conn *conn);
 
 /* Worker side of verify_async: the password check itself. Touches only
  * the job. */

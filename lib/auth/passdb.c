@@ -252,6 +252,50 @@ enum passdb_result passdb_lookup(struct passdb *db, const char *user,
     return PASSDB_NOTFOUND;
 }
 
+int passdb_check(const char *value, struct strlist *problems)
+{
+    size_t before = problems->count;
+    struct strlist specs;
+    strlist_init(&specs);
+    str_split_list(value, &specs);
+    struct buf line = BUF_INIT, err = BUF_INIT;
+    for (size_t i = 0; i < specs.count; i++) {
+        const char *spec = specs.items[i];
+        const char *colon = strchr(spec, ':');
+        buf_reset(&line);
+        buf_reset(&err);
+        if (colon == NULL || colon == spec || colon[1] == 0) {
+            buf_appendf(&line, "passdb: %s: not TYPE:NAME (passwd-file:PATH, "
+                               "hash:PATH, ...); the auth service will not "
+                               "start", spec);
+            strlist_add(problems, buf_cstr(&line));
+            continue;
+        }
+        if (!str_has_prefix(spec, "passwd-file:"))
+            continue;
+        const char *path = colon + 1;
+        struct passwd_file *file =
+            passwd_file_load(path, PASSWD_FILE_MAX_SIZE, &err);
+        if (file == NULL) {
+            buf_appendf(&line, "passdb: passwd-file %s; every login will "
+                               "fail temporarily", buf_cstr(&err));
+            strlist_add(problems, buf_cstr(&line));
+            continue;
+        }
+        for (size_t j = 0; j < file->problems.count; j++) {
+            buf_reset(&line);
+            buf_appendf(&line, "passdb: passwd-file %s",
+                        file->problems.items[j]);
+            strlist_add(problems, buf_cstr(&line));
+        }
+        passwd_file_free(file);
+    }
+    buf_free(&line);
+    buf_free(&err);
+    strlist_free(&specs);
+    return (int)(problems->count - before);
+}
+
 size_t passdb_table_count(const struct passdb *db)
 {
     return db->count;

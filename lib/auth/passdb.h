@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "base/buf.h"
+#include "base/str.h"
 
 enum passdb_result { PASSDB_FOUND, PASSDB_NOTFOUND, PASSDB_ERROR };
 
@@ -57,6 +58,15 @@ struct passdb *passdb_open_passwd_text(const char *name, const char *text,
  * sets err ("TABLE: why"). */
 enum passdb_result passdb_lookup(struct passdb *db, const char *user,
                                  struct passdb_user *out, struct buf *err);
+
+/* What `postern check` says about a passdb value, before the service
+ * opens it: each problem is added to problems as "passdb: ITEM: why":
+ * an item that is not TYPE:NAME, a passwd-file that cannot be read
+ * (missing, unreadable, too big) and each line of one that the service
+ * would skip. Other table types are left to tables/table_check.h, which
+ * opens every TYPE:NAME of a table list (unknown type, a table that
+ * fails to open). Returns the number added. */
+int passdb_check(const char *value, struct strlist *problems);
 
 /* Number of tables in the list. */
 size_t passdb_table_count(const struct passdb *db);

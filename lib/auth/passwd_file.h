@@ -19,8 +19,10 @@
  * A line that cannot be read (no user name, a bad or unknown uid or gid,
  * a name already seen) is skipped with a
  * problem recorded, as Dovecot logs and skips it; the first line for a
- * name wins. User names are matched exactly, case included, as Dovecot
- * does by default (no auth_username_format folding). */
+ * name wins. Names are matched exactly here, case included; the auth
+ * service normalizes the login name first with auth_username_format
+ * (username_format.h), whose default %Lu folds it to lower case, as
+ * Dovecot's default does. */
 #ifndef POSTERN_PASSWD_FILE_H
 #define POSTERN_PASSWD_FILE_H
 

@@ -494,7 +494,8 @@ const struct param_def param_table[] = {
      "password tables the auth service tries in order: passwd-file:PATH "
      "or any lookup table (hash:, lmdb:, ...)"},
     {"auth_failure_delay", PARAM_TIME, "2s", 0, 60, 0,
-     "how long the auth service holds back the answer to a failed login"},
+     "how long after the request arrived the auth service answers a "
+     "failed login (unknown user, wrong password, locked out: all alike)"},
     {"auth_lockout_threshold", PARAM_INT, "10", 0, 1000000, 0,
      "failed logins from one client address, or for one user, within "
      "auth_lockout_window that lock it out until the window ends (0: no "
@@ -505,6 +506,19 @@ const struct param_def param_table[] = {
      "program name of the auth service's failed-login log lines, so "
      "fail2ban's stock dovecot filter matches them (empty: "
      "$syslog_name/auth)"},
+    {"auth_request_timeout", PARAM_TIME, "120s", 1, 3600, 0,
+     "how long an auth request may wait for the client's next SASL "
+     "response before it fails (Dovecot's client limit)"},
+    {"auth_client_idle_timeout", PARAM_TIME, "600s", 1, 86400, 0,
+     "how long a connection to the auth service may stay silent, with "
+     "no request in progress, before it is closed"},
+    {"auth_client_connection_limit", PARAM_INT, "500", 1, 100000, 0,
+     "client connections one auth process serves at once; more are "
+     "closed at once, with a warning"},
+    {"auth_username_format", PARAM_STR, "%Lu", 0, 0, 0,
+     "Dovecot's template that normalizes a login name before the passdb "
+     "lookup: %u %n %d, %{user} %{username} %{domain}, with L (lower) "
+     "or U (upper) case modifiers"},
 
     /* ---- local submission and queue tools (tools) ---- */
     {"authorized_submit_users", PARAM_LIST, "static:anyone", 0, 0, 0,

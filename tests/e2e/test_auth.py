@@ -4,9 +4,8 @@ the handshake, PLAIN right and wrong (the wrong one answered after
 auth_failure_delay), LOGIN, a whole SCRAM-SHA-256 exchange computed with
 hashlib/hmac, requests multiplexed on one connection while a failure is
 held back, protocol errors closing the connection, and the lock-out."""
-import os
-import re
-import threading
+import shutil
+import subprocess
 import time
 import unittest
 
@@ -126,6 +125,27 @@ class AuthServiceTest(unittest.TestCase):
             slow.sock.recv(1)  # still checking
         slow.sock.setblocking(True)
         self.assertEqual(slow.reply()[:3], ("OK", "1", {"user": "slow"}))
+
+    @unittest.skipUnless(shutil.which("doveadm"), "doveadm (dovecot-core) is "
+                         "not installed (scripts/install-deps --test)")
+    def test_dovecot_client_library(self):
+        """Dovecot's own client side (doveadm auth test -a SOCKET) gets
+        its answers from us: success, failure, and the imap fields."""
+        def doveadm(password, *extra):
+            return subprocess.run(["doveadm", "auth", "test", "-a", self.path,
+                                   *extra, "alice", password],
+                                  capture_output=True, text=True, timeout=60)
+        ok = doveadm("secret", "-x", "rip=192.0.2.17")
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+        self.assertIn("auth succeeded", ok.stdout)
+        bad = doveadm("wrong", "-x", "rip=192.0.2.18")
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("auth failed", bad.stdout)
+        imap = doveadm("secret", "-x", "service=imap", "-x", "rip=192.0.2.19")
+        self.assertEqual(imap.returncode, 0, imap.stdout + imap.stderr)
+        for field in ("uid=1001", "gid=1001", "home=/home/alice",
+                      "mail=maildir:~/Maildir"):
+            self.assertIn(field, imap.stdout)
 
     def test_protocol_errors_close_with_a_reason(self):
         mark = self.inst.log_mark()

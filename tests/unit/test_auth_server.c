@@ -278,6 +278,104 @@ static void test_userdb_fields(void)
     teardown(&f);
 }
 
+/* A request waiting for CONT longer than request_timeout_ms fails; one
+ * that keeps answering does not. */
+static void test_request_timeout(void)
+{
+    struct fixture f;
+    f.db = passdb_open_passwd_text("users", users, strlen(users));
+    struct auth_server_settings s = {
+        .passdb = f.db,
+        .failure_delay_ms = 2000,
+        .pid = 1,
+        .request_timeout_ms = 60000,
+    };
+    f.srv = auth_server_new(&s);
+    f.conn = auth_conn_new(f.srv);
+    buf_init(&f.out);
+    handshake(&f);
+    CHECK_INT(feed(&f, "AUTH\t1\tLOGIN\tservice=smtp", 1000), 0);
+    CHECK_INT(feed(&f, "AUTH\t2\tLOGIN\tservice=smtp", 1000), 0);
+    CHECK_INT(feed(&f, "CONT\t2\tYWxpY2U=", 50000), 0); /* alice */
+    CHECK_INT(auth_conn_requests(f.conn), 2);
+    buf_reset(&f.out);
+    CHECK_INT(auth_conn_flush_due(f.conn, 60999, &f.out), 61000);
+    CHECK_INT(f.out.len, 0);
+    CHECK_INT(auth_conn_flush_due(f.conn, 61000, &f.out), 110000);
+    CHECK_STR(buf_cstr(&f.out),
+              "FAIL\t1\treason=Authentication request timed out\n");
+    CHECK_INT(auth_conn_requests(f.conn), 1);
+    /* Request 2's clock started again with its CONT. */
+    CHECK_INT(feed(&f, "CONT\t2\tc2VjcmV0", 100000), 0); /* secret */
+    CHECK_STR(buf_cstr(&f.out), "OK\t2\tuser=alice\n");
+    CHECK_INT(auth_conn_requests(f.conn), 0);
+    buf_reset(&f.out);
+    CHECK_INT(auth_conn_flush_due(f.conn, 200000, &f.out), 0);
+    teardown(&f);
+}
+
+/* auth_username_format folds the login name before the lookup; the OK
+ * and the failure counters use the folded name. */
+static void test_username_format(void)
+{
+    static const char domain_users[] = "alice@example.test:{PLAIN}pw\n";
+    struct fixture f;
+    f.db = passdb_open_passwd_text("users", domain_users,
+                                   strlen(domain_users));
+    struct auth_server_settings s = {
+        .passdb = f.db,
+        .failure_delay_ms = 2000,
+        .lockout_threshold = 2,
+        .lockout_window_ms = 60000,
+        .pid = 1,
+        .username_format = "%Lu",
+    };
+    f.srv = auth_server_new(&s);
+    f.conn = auth_conn_new(f.srv);
+    buf_init(&f.out);
+    handshake(&f);
+    char line[512];
+    plain_line(line, sizeof(line), 1, "smtp", "Alice@Example.Test", "pw",
+               "192.0.2.1");
+    CHECK_INT(feed(&f, line, 0), 0);
+    CHECK_STR(buf_cstr(&f.out), "OK\t1\tuser=alice@example.test\n");
+    /* Two failures under two spellings lock the one user out. */
+    plain_line(line, sizeof(line), 2, "smtp", "ALICE@example.test", "x",
+               "192.0.2.2");
+    CHECK_INT(feed(&f, line, 0), 0);
+    plain_line(line, sizeof(line), 3, "smtp", "alice@EXAMPLE.test", "x",
+               "192.0.2.3");
+    CHECK_INT(feed(&f, line, 0), 0);
+    buf_reset(&f.out);
+    auth_conn_flush_due(f.conn, 2000, &f.out);
+    CHECK(strstr(buf_cstr(&f.out), "user=alice@example.test\n") != NULL);
+    plain_line(line, sizeof(line), 4, "smtp", "alice@example.test", "pw",
+               "192.0.2.4");
+    CHECK_INT(feed(&f, line, 3000), 0);
+    buf_reset(&f.out);
+    auth_conn_flush_due(f.conn, 5000, &f.out);
+    CHECK(strstr(buf_cstr(&f.out), "Too many failed attempts") != NULL);
+    teardown(&f);
+
+    /* Without a format, names are used as given. */
+    f.db = passdb_open_passwd_text("users", domain_users,
+                                   strlen(domain_users));
+    s.passdb = f.db;
+    s.username_format = NULL;
+    f.srv = auth_server_new(&s);
+    f.conn = auth_conn_new(f.srv);
+    buf_init(&f.out);
+    handshake(&f);
+    plain_line(line, sizeof(line), 1, "smtp", "Alice@Example.Test", "pw",
+               "192.0.2.1");
+    CHECK_INT(feed(&f, line, 0), 0);
+    buf_reset(&f.out);
+    auth_conn_flush_due(f.conn, 2000, &f.out);
+    CHECK_STR(buf_cstr(&f.out), "FAIL\t1\treason=Authentication failed\t"
+                                "user=Alice@Example.Test\n");
+    teardown(&f);
+}
+
 /* verify_async that only queues: the test runs the jobs when it likes. */
 static struct auth_verify_job *queued[8];
 static size_t queued_count;
@@ -295,7 +393,6 @@ static void test_background_checks(void)
         .passdb = f.db,
         .failure_delay_ms = 2000,
         .pid = 1,
-        .dummy_hash = "{PLAIN}dummy",
         .verify_async = queue_job,
     };
     f.srv = auth_server_new(&s);
@@ -310,7 +407,9 @@ static void test_background_checks(void)
     plain_line(line, sizeof(line), 3, "smtp", "ghost", "x", "192.0.2.1");
     CHECK_INT(feed(&f, line, 0), 0);
     CHECK_INT(f.out.len, 0); /* nothing answered while checks run */
-    CHECK_INT(queued_count, 3);
+    /* The unknown user costs no password check. */
+    CHECK_INT(queued_count, 2);
+    CHECK_INT(auth_server_password_checks(f.srv), 2);
     /* Finish them out of order: replies come as each is done. */
     for (size_t i = queued_count; i-- > 0;) {
         auth_verify_job_run(queued[i]);
@@ -318,20 +417,33 @@ static void test_background_checks(void)
     }
     queued_count = 0;
     buf_reset(&f.out);
-    CHECK_INT(auth_conn_flush_due(f.conn, 100, &f.out), 2100);
+    /* Every FAIL is due at arrival + delay, not at check end + delay:
+     * the wrong password (checked until 100) and the unknown user (no
+     * check) both at 2000. */
+    CHECK_INT(auth_conn_flush_due(f.conn, 100, &f.out), 2000);
     CHECK_STR(buf_cstr(&f.out), "OK\t1\tuser=alice\n");
     buf_reset(&f.out);
-    auth_conn_flush_due(f.conn, 2100, &f.out);
+    auth_conn_flush_due(f.conn, 2000, &f.out);
     CHECK(strstr(buf_cstr(&f.out), "FAIL\t2\t") != NULL);
     CHECK(strstr(buf_cstr(&f.out), "FAIL\t3\t") != NULL);
+    /* A check that takes longer than the delay fails as soon as done. */
+    plain_line(line, sizeof(line), 5, "smtp", "alice", "bad", "192.0.2.1");
+    CHECK_INT(feed(&f, line, 2000), 0);
+    CHECK_INT(queued_count, 1);
+    auth_verify_job_run(queued[0]);
+    CHECK(auth_verify_job_done(queued[0], 4500) == f.conn);
+    queued_count = 0;
+    buf_reset(&f.out);
+    CHECK_INT(auth_conn_flush_due(f.conn, 4500, &f.out), 0);
+    CHECK(str_has_prefix(buf_cstr(&f.out), "FAIL\t5\t"));
     /* A connection that goes away while its check runs. */
     plain_line(line, sizeof(line), 4, "smtp", "alice", "secret", "192.0.2.1");
-    CHECK_INT(feed(&f, line, 3000), 0);
+    CHECK_INT(feed(&f, line, 5000), 0);
     CHECK_INT(queued_count, 1);
     auth_conn_free(f.conn);
     f.conn = NULL;
     auth_verify_job_run(queued[0]);
-    CHECK(auth_verify_job_done(queued[0], 3100) == NULL);
+    CHECK(auth_verify_job_done(queued[0], 5100) == NULL);
     queued_count = 0;
     teardown(&f);
 }
@@ -346,5 +458,7 @@ int main(void)
     UNIT_RUN(test_lockout_ignores_case);
     UNIT_RUN(test_userdb_fields);
     UNIT_RUN(test_background_checks);
+    UNIT_RUN(test_username_format);
+    UNIT_RUN(test_request_timeout);
     return unit_summary();
 }

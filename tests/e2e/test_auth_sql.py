@@ -201,9 +201,19 @@ class SqlPassdbCases:
             self.assertEqual(smtp.rcpt("x@elsewhere.test")[0], 250)
 
     def test_mixed_case_login_is_folded(self):
-        # SQL keys are folded (Postfix's rule for every SQL table), so any
-        # case finds the row; the reply names the user as the client did.
+        # With Dovecot's default auth_username_format (%Lu) the name is
+        # folded before the lookup and the reply names the folded user.
         self.start()
+        c = self.client()
+        (cmd, _, params, _), _ = c.plain(1, "Alice@Example.COM", "alice-pw")
+        self.assertEqual((cmd, params), ("OK", {"user": "alice@example.com"}))
+
+    def test_mixed_case_login_is_folded_by_the_table(self):
+        # With auth_username_format = %u the name reaches the table as
+        # sent: SQL keys are folded (Postfix's rule for every SQL table),
+        # so any case finds the row; the reply names the user as the
+        # client did.
+        self.start(auth_username_format="%u")
         c = self.client()
         (cmd, _, params, _), _ = c.plain(1, "Alice@Example.COM", "alice-pw")
         self.assertEqual((cmd, params), ("OK", {"user": "Alice@Example.COM"}))

@@ -37,7 +37,7 @@ struct listener {
 struct child {
     pid_t pid;
     int avail;      /* counted in service->avail_count */
-    int ever_taken; /* reported TAKEN at least once */
+    int ever_taken; /* reported TAKEN or USED at least once */
     struct service *service;
     struct child *next;
 };

@@ -236,6 +236,8 @@ void spawn_read_status(struct service *service)
                     child->avail = 0;
                     service->avail_count--;
                 }
+            } else if (rec->status == MASTER_STAT_USED) {
+                child->ever_taken = 1;
             } else if (rec->status == MASTER_STAT_AVAIL) {
                 if (!child->avail) {
                     child->avail = 1;

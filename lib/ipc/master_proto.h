@@ -36,6 +36,9 @@
 /* Status values a child reports. */
 #define MASTER_STAT_TAKEN 0 /* busy: serving; do not count on me */
 #define MASTER_STAT_AVAIL 1 /* idle: ready to accept */
+/* An event-mode process took its first client and stays available:
+ * its death is no longer a bad start-up (no throttle). */
+#define MASTER_STAT_USED 2
 
 struct master_status {
     pid_t pid;

@@ -48,6 +48,7 @@ static struct {
     size_t sessions;
     int stopping;
     int reported; /* last status sent, -1 = none */
+    int told_used; /* event mode: master knows this process served */
     struct event_timer idle_timer;
 } srv = {.reported = -1};
 
@@ -78,10 +79,8 @@ size_t server_session_count(void)
 
 /* ---- status to master ---- */
 
-void server_report(int status)
+static void write_status(int status)
 {
-    if (srv.standalone || srv.reported == status)
-        return;
     struct master_status rec;
     memset(&rec, 0, sizeof(rec));
     rec.pid = getpid();
@@ -93,6 +92,13 @@ void server_report(int status)
     do
         n = write(MASTER_STATUS_FD, &rec, sizeof(rec));
     while (n < 0 && errno == EINTR);
+}
+
+void server_report(int status)
+{
+    if (srv.standalone || srv.reported == status)
+        return;
+    write_status(status);
     srv.reported = status;
 }
 
@@ -341,6 +347,14 @@ static void listen_ready(struct event_loop *loop, int listen_fd,
         if (fd < 0)
             break;
         srv.use_count++;
+        if (!srv.told_used && !srv.standalone) {
+            /* An event-mode process stays available while it serves, so
+             * master would take its death by a signal later for a bad
+             * start-up and throttle the service (auth for 60 s: every
+             * login 454). */
+            write_status(MASTER_STAT_USED);
+            srv.told_used = 1;
+        }
         if (use_limited() && srv.use_count >= srv.max_use) {
             /* Retiring: no new clients; exit when these are done. */
             stop_accepting();

@@ -7,11 +7,16 @@ passdb and the auth-client listener smtpd connects to. It runs as the
 invoking user (root or not: Dovecot accepts an unprivileged start when
 its internal and login users are that user).
 
+PosternAuth runs Postern's own auth service (auth/, docs/auth.md) in an
+instance of its own whose master.cf holds only the auth line, serving
+public/auth, with passdb = a Dovecot-format passwd-file.
+
 Every server class has the same shape: construct it with
 {user: password}, call start(), read socket_path (what
-smtpd_sasl_path gets), and stop(). Postern's own auth service will be
-another class here; a test picks one through auth_server_class(), so
-switching is a fixture change."""
+smtpd_sasl_path gets), and stop(). Each says what smtpd will offer
+(ehlo_mechanisms) and how long a failed login is held back at least
+(failure_delay). test_smtpd_sasl.py runs its cases against each class;
+auth_server_class() picks one by name for other tests."""
 import grp
 import os
 import pwd
@@ -32,6 +37,13 @@ class AuthServerUnavailable(Exception):
 
 class DovecotAuth:
     name = "dovecot"
+    # What smtpd's EHLO offers (less ANONYMOUS, which noanonymous hides).
+    ehlo_mechanisms = "PLAIN LOGIN"
+    # What it offers under smtpd_sasl_security_options = noplaintext.
+    ehlo_secure_mechanisms = ""
+    # At least this (auth_failure_delay is 2 s, but Dovecot answers the
+    # failures it holds back in batches, some sooner).
+    failure_delay = 1.0
 
     def __init__(self, users, mechanisms="plain login anonymous"):
         self.users = users
@@ -198,8 +210,81 @@ service anvil {{
             self.dir = None
 
 
+class PosternAuth:
+    """Postern's auth service in an instance of its own. main_cf adds
+    parameters (auth_failure_delay, auth_lockout_*, ...)."""
+    name = "postern"
+    ehlo_mechanisms = "PLAIN LOGIN SCRAM-SHA-256"
+    ehlo_secure_mechanisms = "SCRAM-SHA-256"
+
+    def __init__(self, users, main_cf=None, passwd_lines=None):
+        self.users = users
+        self.main_cf = {"auth_failure_delay": "1s"}
+        self.main_cf.update(main_cf or {})
+        self.passwd_lines = passwd_lines
+        self.inst = None
+
+    @property
+    def failure_delay(self):
+        return float(self.main_cf["auth_failure_delay"].rstrip("s"))
+
+    @property
+    def socket_path(self):
+        return os.path.join(self.inst.queue, "public", "auth")
+
+    def start(self, timeout=15.0):
+        # Imported here: instance.py finds the build tree.
+        from instance import Instance, builddir
+        if not os.access(os.path.join(builddir(), "auth", "auth"), os.X_OK):
+            raise AuthServerUnavailable("auth not built")
+        self.inst = inst = Instance()
+        try:
+            users = os.path.join(inst.etc, "users")
+            with open(users, "w") as f:
+                for user, password in self.users.items():
+                    f.write(f"{user}:{{PLAIN}}{password}::::::\n")
+                for line in self.passwd_lines or ():
+                    f.write(line + "\n")
+            params = {"passdb": f"passwd-file:{users}"}
+            params.update(self.main_cf)
+            inst.write_main_cf(params)
+            # public/: smtpd of another instance (another mail_owner's
+            # private/ is closed to it) reaches the socket.
+            inst.write_master_cf(inst.service("auth", "unix", "auth",
+                                              private="n", maxproc=1))
+            inst.start()
+            inst.wait_until(lambda: os.path.exists(self.socket_path),
+                            timeout=timeout, what="public/auth")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def log_text(self):
+        return self.inst.log_text() if self.inst else ""
+
+    def kill_auth_process(self):
+        """The auth process dies: master starts a new one at the next
+        connection."""
+        for pid in self.inst.master_children():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read().split(b"\0")[0].decode(errors="replace")
+            except OSError:
+                continue
+            if os.path.basename(cmd.split()[0]) == "auth":
+                os.kill(pid, signal.SIGKILL)
+                return pid
+        raise AssertionError("no auth process found")
+
+    def stop(self):
+        if self.inst:
+            self.inst.cleanup()
+            self.inst = None
+
+
 def auth_server_class():
-    """The server the SASL tests run against (POSTERN_TEST_AUTH_SERVER
-    may name another one when there is one)."""
-    servers = {DovecotAuth.name: DovecotAuth}
+    """The server a test runs against by default (POSTERN_TEST_AUTH_SERVER
+    names another)."""
+    servers = {DovecotAuth.name: DovecotAuth, PosternAuth.name: PosternAuth}
     return servers[os.environ.get("POSTERN_TEST_AUTH_SERVER", "dovecot")]

@@ -1,10 +1,12 @@
 """test_smtpd_sasl.py: SMTP AUTH in smtpd against a real auth server.
 
-The auth server is a real Dovecot's auth service (sasl_server.py) with a
-passwd-file: alice/secret and bob/hunter2, mechanisms PLAIN, LOGIN and
-ANONYMOUS (which smtpd_sasl_security_options = noanonymous hides). One
-Postern instance runs smtpd with smtpd_sasl_path at Dovecot's
-auth-client socket on several loopback ports:
+Every case runs twice (sasl_server.py): against a real Dovecot's auth
+service, and against Postern's own auth service in a second instance.
+Both have a passwd-file: alice/secret and bob/hunter2. Dovecot offers
+PLAIN, LOGIN and ANONYMOUS (which smtpd_sasl_security_options =
+noanonymous hides); Postern's service PLAIN, LOGIN, SCRAM-SHA-256. One
+Postern instance runs smtpd with smtpd_sasl_path at the server's
+socket on several loopback ports:
   submission  STARTTLS offered, smtpd_tls_auth_only = yes
   plain       STARTTLS offered, AUTH in plain text too (Postfix's default)
   lenient     as submission, smtpd_forbid_unauth_pipelining = no (the
@@ -22,7 +24,8 @@ with alice@example.test owned by alice, bob@example.test by bob.
 syslog_name = postfix, so fail2ban's stock postfix filter reads our
 log unchanged. No qmgr runs: messages stay in incoming/. Tests whose
 logins fail connect from loopback addresses of their own: Dovecot
-delays every later login from an address that failed."""
+delays every later login from an address that failed, and Postern's
+service counts failures per address toward its lock-out."""
 import base64
 import json
 import os
@@ -36,7 +39,7 @@ import time
 import unittest
 
 from instance import Instance, builddir
-from sasl_server import AuthServerUnavailable, auth_server_class
+from sasl_server import AuthServerUnavailable, DovecotAuth, PosternAuth
 from smtpd_util import BASE_MAIN_CF
 
 OPENSSL = shutil.which("openssl")
@@ -120,13 +123,14 @@ class Raw:
             pass
 
 
-@unittest.skipUnless(OPENSSL, "no openssl command")
-@unittest.skipUnless(os.access(os.path.join(builddir(), "smtpd", "smtpd"), os.X_OK),
-                     "smtpd not built")
-class SmtpdSaslTest(unittest.TestCase):
+class SmtpdSaslCases:
+    """The cases, run once per auth server class (the subclasses at the
+    end of the file)."""
+    auth_class = None
+
     @classmethod
     def setUpClass(cls):
-        cls.auth = auth_server_class()(USERS)
+        cls.auth = cls.auth_class(USERS)
         try:
             cls.auth.start()
         except AuthServerUnavailable as e:
@@ -222,25 +226,28 @@ class SmtpdSaslTest(unittest.TestCase):
         r.starttls()
         code, lines = r.cmd("EHLO client.example")
         # The server's mechanisms, less ANONYMOUS (noanonymous).
-        self.assertIn("AUTH PLAIN LOGIN", lines)
+        self.assertIn("AUTH " + self.auth.ehlo_mechanisms, lines)
         self.assertFalse([l for l in lines if l.startswith("AUTH=")], lines)
 
     def test_plain_text_auth_with_postfix_default(self):
         r = self.raw("plain")
         code, lines = r.cmd("EHLO client.example")
-        self.assertIn("AUTH PLAIN LOGIN", lines)
+        self.assertIn("AUTH " + self.auth.ehlo_mechanisms, lines)
         code, lines = r.cmd("AUTH PLAIN " + plain("alice", "secret"))
         self.assertEqual((code, lines[0]), (235, "2.7.0 Authentication successful"))
 
     def test_security_options_before_and_after_tls(self):
         r = self.raw("noplain")
         code, lines = r.cmd("EHLO client.example")
-        self.assertFalse([l for l in lines if l.startswith("AUTH")], lines)
+        # Only the mechanisms that send no password in clear (SCRAM).
+        secure = self.auth.ehlo_secure_mechanisms
+        self.assertEqual([l for l in lines if l.startswith("AUTH")],
+                         ["AUTH " + secure] if secure else [], lines)
         self.assertEqual(r.cmd("AUTH PLAIN " + plain("alice", "secret")),
                          (504, ["5.5.4 Unrecognized authentication type"]))
         r.starttls()
         code, lines = r.cmd("EHLO client.example")
-        self.assertIn("AUTH PLAIN LOGIN", lines)
+        self.assertIn("AUTH " + self.auth.ehlo_mechanisms, lines)
         self.assertEqual(r.cmd("AUTH PLAIN " + plain("alice", "secret"))[0], 235)
 
     def test_discarded_auth_keyword_turns_auth_off(self):
@@ -253,8 +260,8 @@ class SmtpdSaslTest(unittest.TestCase):
     def test_broken_sasl_auth_clients_adds_auth_equals(self):
         r = self.raw("broken")
         code, lines = r.cmd("EHLO client.example")
-        self.assertIn("AUTH PLAIN LOGIN", lines)
-        self.assertIn("AUTH=PLAIN LOGIN", lines)
+        self.assertIn("AUTH " + self.auth.ehlo_mechanisms, lines)
+        self.assertIn("AUTH=" + self.auth.ehlo_mechanisms, lines)
 
     # ---- the exchange ----
 
@@ -524,7 +531,7 @@ class SmtpdSaslTest(unittest.TestCase):
     # ---- the auth server's connection ----
 
     def test_other_sessions_go_on_while_one_waits(self):
-        # Dovecot delays a failed login (auth_failure_delay, 2 s): the
+        # The server delays a failed login (auth_failure_delay): the
         # same smtpd process answers another client meanwhile.
         a = self.raw("plain", "127.0.0.26")
         a.cmd("EHLO client.example")
@@ -537,7 +544,7 @@ class SmtpdSaslTest(unittest.TestCase):
         self.assertEqual(a.reply()[0], 535)
         a_took = time.monotonic() - t0
         self.assertLess(b_took, 0.5)
-        self.assertGreater(a_took, 1.0)
+        self.assertGreater(a_took, 0.9 * self.auth.failure_delay)
         pids = set(re.findall(r"postfix/smtpd\[(\d+)\]: connect from unknown"
                               r"\[127\.0\.0\.(?:1|26)\]",
                               self.inst.log_since(self.mark)))
@@ -559,15 +566,14 @@ class SmtpdSaslTest(unittest.TestCase):
         self.assertRegex(self.queued_content(before), r"with ESMTPSA id ")
 
 
-@unittest.skipUnless(os.access(os.path.join(builddir(), "smtpd", "smtpd"), os.X_OK),
-                     "smtpd not built")
-class SmtpdSaslServerRestartTest(unittest.TestCase):
+class SmtpdSaslServerRestartCases:
     """The auth server goes away mid-exchange (its auth process is
     killed) and comes back: its own server and instance, as the other
     tests must not see it."""
+    auth_class = None
 
     def setUp(self):
-        self.auth = auth_server_class()(USERS)
+        self.auth = self.auth_class(USERS)
         try:
             self.auth.start()
         except AuthServerUnavailable as e:
@@ -586,7 +592,8 @@ class SmtpdSaslServerRestartTest(unittest.TestCase):
         r = Raw(self.port)
         self.addCleanup(r.close)
         self.assertEqual(r.reply()[0], 220)
-        self.assertIn("AUTH PLAIN LOGIN", r.cmd("EHLO client.example")[1])
+        self.assertIn("AUTH " + self.auth.ehlo_mechanisms,
+                      r.cmd("EHLO client.example")[1])
         return r
 
     def test_other_sasl_types_are_a_configuration_error(self):
@@ -618,6 +625,33 @@ class SmtpdSaslServerRestartTest(unittest.TestCase):
         self.assertEqual(a.cmd("AUTH PLAIN " + plain("alice", "secret"))[0], 235)
         b = self.client()
         self.assertEqual(b.cmd("AUTH PLAIN " + plain("bob", "hunter2"))[0], 235)
+
+
+SMTPD_BUILT = os.access(os.path.join(builddir(), "smtpd", "smtpd"), os.X_OK)
+
+
+@unittest.skipUnless(OPENSSL, "no openssl command")
+@unittest.skipUnless(SMTPD_BUILT, "smtpd not built")
+class SmtpdSaslDovecotTest(SmtpdSaslCases, unittest.TestCase):
+    auth_class = DovecotAuth
+
+
+@unittest.skipUnless(OPENSSL, "no openssl command")
+@unittest.skipUnless(SMTPD_BUILT, "smtpd not built")
+class SmtpdSaslPosternTest(SmtpdSaslCases, unittest.TestCase):
+    auth_class = PosternAuth
+
+
+@unittest.skipUnless(SMTPD_BUILT, "smtpd not built")
+class SmtpdSaslServerRestartDovecotTest(SmtpdSaslServerRestartCases,
+                                        unittest.TestCase):
+    auth_class = DovecotAuth
+
+
+@unittest.skipUnless(SMTPD_BUILT, "smtpd not built")
+class SmtpdSaslServerRestartPosternTest(SmtpdSaslServerRestartCases,
+                                        unittest.TestCase):
+    auth_class = PosternAuth
 
 
 if __name__ == "__main__":

@@ -286,7 +286,9 @@ static void test_event_mode(void)
     CHECK_STR(reply, "2");
     CHECK_INT(ask(a, "pid", reply, sizeof(reply)), 0);
     CHECK_INT(atol(reply), c.pid);
-    /* Under max_use the process stays available to master. */
+    /* It tells master once that it has served (so a later death by a
+     * signal is no bad start-up), and under max_use stays available. */
+    CHECK_INT(next_status(&c, 3000), MASTER_STAT_USED);
     CHECK_INT(next_status(&c, 200), -1);
     /* The third connection uses it up: TAKEN, but still served. */
     int third = unix_connect(path);
@@ -316,6 +318,7 @@ static void test_event_lifeline(void)
     struct child c = spawn("echo_event_service", "unix", lfd, NULL);
     int a = unix_connect(path);
     CHECK_INT(ask(a, "hi", reply, sizeof(reply)), 0);
+    CHECK_INT(next_status(&c, 3000), MASTER_STAT_USED);
     close(c.lifeline_fd);
     c.lifeline_fd = open("/dev/null", O_RDONLY);
     CHECK_INT(next_status(&c, 3000), MASTER_STAT_TAKEN);

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "ipc/master_proto.h"
+#include "ipc/server_impl.h"
+#include <netinet/tcp.h>
 
 static char tmpdir[] = "/tmp/test_server.XXXXXX";
 static int sock_seq;
@@ -568,6 +570,53 @@ static void test_chroot_and_unpriv(void)
     close(lfd);
 }
 
+/* A TCP client comes out of server_accept_client with Nagle off (a TLS
+ * session ticket left unacknowledged held the first reply back for the
+ * client's delayed ACK); a unix-socket client is accepted as before. */
+static void test_accept_sets_nodelay(void)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sin);
+    CHECK(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+    CHECK(listen(lfd, 4) == 0);
+    CHECK(getsockname(lfd, (struct sockaddr *)&sin, &len) == 0);
+    int cfd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(connect(cfd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+    int fd = -1;
+    for (int i = 0; i < 100 && fd < 0; i++) {
+        fd = server_accept_client(lfd);
+        if (fd < 0)
+            usleep(10000);
+    }
+    CHECK(fd >= 0);
+    int on = 0;
+    socklen_t on_len = sizeof(on);
+    CHECK(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &on_len) == 0);
+    CHECK(on != 0);
+    close(fd);
+    close(cfd);
+    close(lfd);
+
+    int pair[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+    int ufd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/nodelay.sock", tmpdir);
+    CHECK(bind(ufd, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+    CHECK(listen(ufd, 4) == 0);
+    int ucl = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(connect(ucl, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+    int got = server_accept_client(ufd);
+    CHECK(got >= 0);
+    close(got);
+    close(ucl);
+    close(ufd);
+    close(pair[0]);
+    close(pair[1]);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -587,6 +636,7 @@ int main(void)
     UNIT_RUN(test_chroot_and_unpriv);
     UNIT_RUN(test_standalone);
     UNIT_RUN(test_refuses_without_master);
+    UNIT_RUN(test_accept_sets_nodelay);
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

@@ -142,13 +142,19 @@ class UnknownDomainTest(unittest.TestCase):
                          (250, "2.1.5 Ok"))
         self.assertIn(("MX", "mail2.mx.example"), self.dns.queries())
         before = len(self.dns.queries())
+        ours = ("example.test", "virt.test", "alias.test", "relay.test")
         for rcpt, sender in (("bob@example.test", "a@example.test"),
                              ("alice@virt.test", "a@virt.test"),
                              ("info@alias.test", "a@alias.test"),
                              ("x@relay.test", "a@relay.test")):
             self.assertEqual(self.rcpt(rcpt, sender=sender, helo="[127.0.0.1]"),
                              (250, "2.1.5 Ok"), rcpt)
-        self.assertEqual(self.dns.queries()[before:], [])
+        # Only questions about our own domains count: the foreign
+        # domain's address lookups may still be logged late (its RCPT is
+        # answered once one address record is in).
+        asked = [q for q in self.dns.queries()[before:]
+                 if q[1].rstrip(".").endswith(ours)]
+        self.assertEqual(asked, [])
 
     def test_actions_before_a_wait_happen_once(self):
         # HELO, sender and recipient each wait for DNS; the WARN comes

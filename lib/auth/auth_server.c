@@ -311,26 +311,39 @@ static enum passdb_result request_lookup(struct auth_request *r,
     return pr;
 }
 
+/* What both mechanism back-ends do first: normalize the name, refuse a
+ * locked-out client or user, and look the user up. Returns 0 when the
+ * user was found (r->user holds the entry; *name the normalized name);
+ * otherwise -1 with *early the
+ * answer to give. An unknown user costs no password check: its FAIL goes
+ * out at the same moment as a wrong password's (request_failed), so the
+ * client cannot tell them apart by time, and a flood of made-up names
+ * costs no CPU or memory (docs/auth.md). */
+static int request_find_user(struct auth_request *r, const char **name,
+                             struct buf *reason, enum sasl_check *early)
+{
+    const char *user = *name = request_normalize(r);
+    if (request_locked(r, r->now_ms)) {
+        r->locked = 1;
+        buf_set_str(reason, "locked out");
+        *early = SASL_CHECK_FAIL;
+        return -1;
+    }
+    enum passdb_result pr = request_lookup(r, user, reason);
+    if (pr == PASSDB_FOUND)
+        return 0;
+    *early = pr == PASSDB_ERROR ? SASL_CHECK_TEMPFAIL : SASL_CHECK_FAIL;
+    return -1;
+}
+
 static enum sasl_check backend_check_password(void *ctx, const char *user,
                                               const char *password, size_t len,
                                               struct buf *reason)
 {
     struct auth_request *r = ctx;
-    user = request_normalize(r);
-    if (request_locked(r, r->now_ms)) {
-        r->locked = 1;
-        buf_set_str(reason, "locked out");
-        return SASL_CHECK_FAIL;
-    }
-    enum passdb_result pr = request_lookup(r, user, reason);
-    if (pr == PASSDB_ERROR)
-        return SASL_CHECK_TEMPFAIL;
-    /* An unknown user costs no password check: its FAIL goes out at the
-     * same moment as a wrong password's (request_failed), so the client
-     * cannot tell them apart by time, and a flood of made-up names costs
-     * no CPU or memory (docs/auth.md). */
-    if (pr == PASSDB_NOTFOUND)
-        return SASL_CHECK_FAIL;
+    enum sasl_check early;
+    if (request_find_user(r, &user, reason, &early) < 0)
+        return early;
     struct auth_server *srv = r->conn->srv;
     srv->password_checks++;
     if (srv->settings.verify_async) {
@@ -390,17 +403,9 @@ static enum sasl_check backend_scram_credentials(void *ctx, const char *user,
     static const char *const plain_names[] = {"PLAIN", "CLEARTEXT", "CLEAR",
                                               NULL};
     struct auth_request *r = ctx;
-    user = request_normalize(r);
-    if (request_locked(r, r->now_ms)) {
-        r->locked = 1;
-        buf_set_str(reason, "locked out");
-        return SASL_CHECK_FAIL;
-    }
-    enum passdb_result pr = request_lookup(r, user, reason);
-    if (pr == PASSDB_ERROR)
-        return SASL_CHECK_TEMPFAIL;
-    if (pr == PASSDB_NOTFOUND)
-        return SASL_CHECK_FAIL;
+    enum sasl_check early;
+    if (request_find_user(r, &user, reason, &early) < 0)
+        return early;
     const char *data;
     r->fail_text = "Password mismatch";
     if (scheme_is(r->user.password, scram_names, &data)) {

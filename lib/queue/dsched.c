@@ -29,6 +29,8 @@ struct dsched_dest {
     uint64_t next_start;   /* no job starts before this (ms) */
     uint64_t backoff_ms;   /* rate-limit back-off in force; 0: none */
     uint64_t last_backoff; /* the last news under back-off */
+    char *dead_reason;     /* non-NULL: dead until dead_until */
+    uint64_t dead_until;
 };
 
 struct dsched_transport {
@@ -103,6 +105,7 @@ struct dsched *dsched_new(dsched_limits_fn limits, void *ctx)
 
 static void dest_free(struct dsched_dest *d)
 {
+    free(d->dead_reason);
     free(d->name);
     free(d);
 }
@@ -207,7 +210,7 @@ static struct dsched_dest *dest_get(struct dsched_transport *t,
 static void dest_release_if_idle(struct dsched_dest *d)
 {
     if (d->queued || d->running || d->in_ready || d->in_wait ||
-        d->backoff_ms)
+        d->backoff_ms || d->dead_reason)
         return;
     struct dsched_transport *t = d->transport;
     size_t i = hash_name(d->name) % t->bucket_count;
@@ -302,7 +305,11 @@ static int dest_limit_now(const struct dsched_dest *d)
 static void dest_update(struct dsched *s, struct dsched_dest *d, uint64_t now)
 {
     struct dsched_transport *t = d->transport;
-    if (!d->queued || d->running >= dest_limit_now(d)) {
+    if (d->dead_reason && d->dead_until <= now) {
+        free(d->dead_reason);
+        d->dead_reason = NULL;
+    }
+    if (!d->queued || d->running >= dest_limit_now(d) || d->dead_reason) {
         ready_remove(t, d);
         wait_remove(s, d);
         return;
@@ -391,7 +398,7 @@ void dsched_done(struct dsched *s, struct dsched_job *job)
 
 static double feedback_value(double value, double window)
 {
-    return value < 0 ? 1.0 / (window < 1 ? 1 : window) : value;
+    return value < 0 ? -value / (window < 1 ? 1 : window) : value;
 }
 
 int dsched_feedback(struct dsched *s, struct dsched_job *job,
@@ -495,6 +502,56 @@ struct dsched_job *dsched_take_dest(struct dsched *s, const char *transport,
     wait_remove(s, d);
     dest_release_if_idle(d);
     return list;
+}
+
+void dsched_set_dead(struct dsched *s, const char *transport,
+                     const char *dest, uint64_t until_ms, const char *reason)
+{
+    struct dsched_dest *d = dest_get(transport_get(s, transport, 1), dest);
+    free(d->dead_reason);
+    d->dead_reason = xstrdup(reason);
+    d->dead_until = until_ms;
+    dest_update(s, d, now_of(s));
+}
+
+const char *dsched_dead(struct dsched *s, const char *transport,
+                        const char *dest)
+{
+    struct dsched_dest *d = dest_find(s, transport, dest);
+    if (!d || !d->dead_reason)
+        return NULL;
+    if (d->dead_until > now_of(s))
+        return d->dead_reason;
+    free(d->dead_reason);
+    d->dead_reason = NULL;
+    dest_update(s, d, now_of(s));
+    dest_release_if_idle(d);
+    return NULL;
+}
+
+void dsched_forget_dead(struct dsched *s)
+{
+    uint64_t now = now_of(s);
+    for (size_t i = 0; i < s->transport_count; i++) {
+        struct dsched_transport *t = s->transports[i];
+        for (size_t b = 0; b < t->bucket_count; b++) {
+            struct dsched_dest *d = t->buckets[b], *next;
+            for (; d; d = next) {
+                next = d->hash_next;
+                if (!d->dead_reason)
+                    continue;
+                free(d->dead_reason);
+                d->dead_reason = NULL;
+                dest_update(s, d, now);
+                dest_release_if_idle(d);
+            }
+        }
+    }
+}
+
+uint64_t dsched_now_ms(const struct dsched *s)
+{
+    return now_of(s);
 }
 
 uint64_t dsched_wakeup_ms(struct dsched *s)

@@ -69,8 +69,8 @@ struct dsched_job *dsched_take_all(struct dsched *s, const char *transport);
  * destination adds `positive` to a counter and the window grows by one
  * each time the counter reaches 1; each job that cannot reach it
  * (connection or handshake failure) adds `negative` to another and the
- * window shrinks by one (never below 1). A negative feedback value means
- * "1/concurrency": 1 divided by the window at that moment. Failures also
+ * window shrinks by one (never below 1). A negative feedback value -N stands for
+ * Postfix's "N/concurrency": N divided by the window at that moment. Failures also
  * count cohorts, 1/window each: a destination whose failed cohorts reach
  * `failed_cohort_limit` is dead (dsched_feedback says so; the caller
  * defers its mail). A success clears both failure counters.
@@ -86,7 +86,7 @@ struct dsched_job *dsched_take_all(struct dsched *s, const char *transport);
  * forgotten after 4 x backoff_max_ms without any outcome. */
 struct dsched_flow {
     int initial;                 /* starting window; >= 1 */
-    double positive, negative;   /* per job; < 0: 1/window */
+    double positive, negative;   /* per job; -N: N/window */
     double failed_cohort_limit;  /* 0: never dead */
     uint64_t rate_delay_ms;      /* 0: none */
     uint64_t backoff_initial_ms; /* 0: no rate-limit back-off */
@@ -120,6 +120,20 @@ int dsched_feedback(struct dsched *s, struct dsched_job *job,
  * linked through job->next. */
 struct dsched_job *dsched_take_dest(struct dsched *s, const char *transport,
                                     const char *dest);
+
+/* Marks a destination dead until until_ms (dsched's clock), with the
+ * reason its mail is deferred with (copied). A dead destination starts
+ * no jobs and is kept while idle so the mark lasts. */
+void dsched_set_dead(struct dsched *s, const char *transport,
+                     const char *dest, uint64_t until_ms, const char *reason);
+/* The reason when the destination is dead now, else NULL (an expired
+ * mark is cleared here). */
+const char *dsched_dead(struct dsched *s, const char *transport,
+                        const char *dest);
+/* Forgets every dead mark (postqueue -f). */
+void dsched_forget_dead(struct dsched *s);
+/* Now on dsched's clock, in milliseconds. */
+uint64_t dsched_now_ms(const struct dsched *s);
 
 /* Milliseconds until a destination held back by a delay may start its
  * next job; UINT64_MAX when none is waiting on a delay. */

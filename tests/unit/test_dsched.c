@@ -354,6 +354,27 @@ static void test_rate_delay(void)
     dsched_free(s);
 }
 
+static void test_dead_marks(void)
+{
+    struct dsched *s = flow_sched();
+    dsched_set_dead(s, "smtp", "down.example", fake_now + 5000,
+                    "connect to down.example: Connection refused");
+    CHECK_STR(dsched_dead(s, "smtp", "down.example"),
+              "connect to down.example: Connection refused");
+    CHECK(dsched_dead(s, "smtp", "up.example") == NULL);
+    struct dsched_job job;
+    dsched_enqueue(s, "smtp", "down.example", &job);
+    CHECK(dsched_next(s) == NULL); /* a dead destination starts nothing */
+    fake_now += 5000;
+    CHECK(dsched_dead(s, "smtp", "down.example") == NULL); /* expired */
+    CHECK(dsched_next(s) == &job);
+    dsched_done(s, &job);
+    dsched_set_dead(s, "smtp", "down.example", fake_now + 5000, "x");
+    dsched_forget_dead(s);
+    CHECK(dsched_dead(s, "smtp", "down.example") == NULL);
+    dsched_free(s);
+}
+
 int main(void)
 {
     UNIT_RUN(test_dest_limit);
@@ -368,5 +389,6 @@ int main(void)
     UNIT_RUN(test_rate_limit_backoff);
     UNIT_RUN(test_backoff_outlives_queue);
     UNIT_RUN(test_rate_delay);
+    UNIT_RUN(test_dead_marks);
     return unit_summary();
 }

@@ -108,10 +108,85 @@ static void limits_cb(void *ctx, const char *transport, int *tlimit,
     buf_free(&name);
 }
 
+/* TRANSPORT_suffix when set, else default_suffix (or `fallback` when
+ * that is NULL too): Postfix's per-transport lookup. */
+static const char *transport_param(const char *transport, const char *suffix,
+                                   const char *fallback, struct buf *name)
+{
+    buf_reset(name);
+    buf_appendf(name, "%s%s", transport, suffix);
+    if (config_raw(name->data, NULL))
+        return name->data;
+    buf_reset(name);
+    buf_appendf(name, "default%s", suffix);
+    if (fallback == NULL || config_raw(name->data, NULL))
+        return name->data;
+    return fallback;
+}
+
+/* Postfix's feedback syntax: "N" or "N/concurrency"; dsched takes
+ * N/concurrency as -N. Anything else is the default 1, with a warning. */
+static double feedback_param(const char *name)
+{
+    const char *value = cfg_str(name);
+    char *end = NULL;
+    double n = strtod(value, &end);
+    if (end != value && n >= 0 && n <= 1000) {
+        while (*end == ' ')
+            end++;
+        if (*end == '\0')
+            return n;
+        if (*end == '/') {
+            end++;
+            while (*end == ' ')
+                end++;
+            if (strcmp(end, "concurrency") == 0)
+                return -n;
+        }
+    }
+    log_warn("%s: bad feedback value \"%s\"; using 1", name, value);
+    return 1;
+}
+
+static void flow_cb(void *ctx, const char *transport, struct dsched_flow *flow)
+{
+    (void)ctx;
+    struct buf name = BUF_INIT;
+    flow->initial = (int)cfg_int(transport_param(
+        transport, "_initial_destination_concurrency",
+        "initial_destination_concurrency", &name));
+    flow->positive = feedback_param(transport_param(
+        transport, "_destination_concurrency_positive_feedback", NULL, &name));
+    flow->negative = feedback_param(transport_param(
+        transport, "_destination_concurrency_negative_feedback", NULL, &name));
+    flow->failed_cohort_limit = (double)cfg_int(transport_param(
+        transport, "_destination_concurrency_failed_cohort_limit", NULL,
+        &name));
+    flow->rate_delay_ms = (uint64_t)cfg_time(transport_param(
+                              transport, "_destination_rate_delay", NULL,
+                              &name)) * 1000;
+    if (cfg_bool("postern_rate_limit_backoff")) {
+        flow->backoff_initial_ms =
+            (uint64_t)cfg_time("postern_rate_limit_delay") * 1000;
+        flow->backoff_max_ms =
+            (uint64_t)cfg_time("postern_rate_limit_maximal_delay") * 1000;
+    }
+    buf_free(&name);
+}
+
+static void flow_timer_cb(struct event_loop *loop, void *ctx)
+{
+    (void)loop;
+    (void)ctx;
+    deliver_run();
+}
+
 void deliver_init(void)
 {
     load_process_limits();
     qmgr.sched = dsched_new(limits_cb, NULL);
+    dsched_set_flow(qmgr.sched, flow_cb, NULL);
+    event_timer_init(&qmgr.flow_timer, flow_timer_cb, NULL);
 }
 
 void qjob_free(struct qjob *job)
@@ -122,8 +197,12 @@ void qjob_free(struct qjob *job)
     free(job);
 }
 
+static void job_defer(struct qjob *job, const char *status, const char *reason,
+                      int log_it);
+
 /* Recipient limit 1 (local): concurrency counts per recipient, as in
- * Postfix; else per next hop. */
+ * Postfix; else per next hop. A destination found dead defers the job
+ * at once with the reason it died of. */
 void deliver_enqueue(struct qjob *job)
 {
     job->sched.data = job;
@@ -135,6 +214,15 @@ void deliver_enqueue(struct qjob *job)
         buf_free(&name);
         if (limit == 1)
             dest = job->msg->rcpts[job->rcpt_index[0]].rcpt->address;
+    }
+    const char *dead = dsched_dead(qmgr.sched, job->transport, dest);
+    if (dead) {
+        job_defer(job, "4.4.1", dead, 1);
+        /* not job_end: the caller (route_recipients, then msg_load)
+         * finishes the message when no job is left */
+        job->msg->jobs_open--;
+        qjob_free(job);
+        return;
     }
     dsched_enqueue(qmgr.sched, job->transport, dest, &job->sched);
 }
@@ -398,6 +486,66 @@ static void conn_failed(struct agent_conn *c, const char *why,
     deliver_run();
 }
 
+/* Feeds the agent's hop status back to the destination's flow state.
+ * Under a rate-limit back-off, `slowed` gets the text added to the
+ * deferred recipients' reasons (postqueue -p shows it). Returns 1 when
+ * the destination is now dead; *failure is then the reason of the
+ * failure that killed it. */
+static int flow_feedback(struct qjob *job, enum deliver_hop hop,
+                         const struct deliver_result *results,
+                         struct buf *slowed, const char **failure)
+{
+    enum dsched_outcome outcome = hop == DELIVER_HOP_FAILED ? DSCHED_FAILED
+                                  : hop == DELIVER_HOP_THROTTLED
+                                      ? DSCHED_THROTTLED
+                                      : DSCHED_OK;
+    int dead = dsched_feedback(qmgr.sched, &job->sched, outcome);
+    const char *dest = dsched_job_dest(&job->sched);
+    *failure = "destination not reachable";
+    for (size_t i = 0; i < job->rcpt_count; i++)
+        if (results[i].status == DELIVER_DEFERRED && results[i].reason[0]) {
+            *failure = results[i].reason;
+            break;
+        }
+    if (outcome == DSCHED_THROTTLED) {
+        struct dsched_dest_state st;
+        if (dsched_dest_state(qmgr.sched, job->transport, dest, &st) == 0 &&
+            st.delay_ms) {
+            unsigned long secs = (unsigned long)((st.delay_ms + 999) / 1000);
+            buf_appendf(slowed,
+                        "; rate-limited by %s: one delivery every %lus",
+                        dest, secs);
+            log_info("%s: rate-limited by the destination: concurrency 1, "
+                     "one delivery every %lus",
+                     dest, secs);
+        }
+    }
+    return dead;
+}
+
+/* A destination whose failed cohorts reached the limit: its queued jobs
+ * are deferred now, and new ones at once, until minimal_backoff_time
+ * has passed or a flush (postqueue -f) forgets it. */
+static void dest_died(struct qjob *job, const char *failure)
+{
+    const char *dest = dsched_job_dest(&job->sched);
+    struct buf reason = BUF_INIT;
+    buf_appendf(&reason, "delivery temporarily suspended: %s", failure);
+    dsched_set_dead(qmgr.sched, job->transport, dest,
+                    dsched_now_ms(qmgr.sched) +
+                        (uint64_t)qmgr.min_backoff * 1000,
+                    reason.data);
+    struct dsched_job *list =
+        dsched_take_dest(qmgr.sched, job->transport, dest);
+    while (list) {
+        struct qjob *waiting = list->data;
+        list = list->next;
+        job_defer(waiting, "4.4.1", reason.data, 1);
+        job_end(waiting, 0);
+    }
+    buf_free(&reason);
+}
+
 static void handle_reply(struct agent_conn *c, struct attr_msg *reply)
 {
     struct qjob *job = c->job;
@@ -413,6 +561,11 @@ static void handle_reply(struct agent_conn *c, struct attr_msg *reply)
         job_defer(job, "4.3.0", "unknown mail transport error", 1);
         goto done;
     }
+    enum deliver_hop hop = deliver_reply_hop(reply);
+    struct buf slowed = BUF_INIT;
+    const char *failure = NULL;
+    if (flow_feedback(job, hop, results, &slowed, &failure))
+        dest_died(job, failure);
     for (size_t i = 0; i < job->rcpt_count; i++) {
         const struct deliver_result *res = &results[i];
         enum qrcpt_state state = res->status == DELIVER_SENT ? QRCPT_SENT
@@ -425,9 +578,14 @@ static void handle_reply(struct agent_conn *c, struct attr_msg *reply)
         struct dsn d;
         /* the status code must agree with the status word, or the word
          * wins (a "bounced" with 4.x.x must not be retried forever) */
+        struct buf reason = BUF_INIT;
+        buf_append_str(&reason, res->reason);
+        if (state == QRCPT_DEFERRED && slowed.len)
+            buf_append_str(&reason, slowed.data);
         if (res->dsn[0] != fallback[0] ||
-            dsn_set(&d, res->dsn, -1, res->reason, NULL, NULL, NULL, NULL) < 0)
-            dsn_set(&d, fallback, -1, res->reason, NULL, NULL, NULL, NULL);
+            dsn_set(&d, res->dsn, -1, reason.data, NULL, NULL, NULL, NULL) < 0)
+            dsn_set(&d, fallback, -1, reason.data, NULL, NULL, NULL, NULL);
+        buf_free(&reason);
         /* sent: the agent marked it done before replying (deliver/1) */
         msg_rcpt_result(msg, job->rcpt_index[i], state, &d, res->relay);
         dsn_free(&d);
@@ -436,6 +594,7 @@ static void handle_reply(struct agent_conn *c, struct attr_msg *reply)
         conn_close(c); /* the agent exits now; never reuse its connection */
     else
         make_idle(c);
+    buf_free(&slowed);
 done:
     if (results)
         deliver_results_free(results, job->rcpt_count);
@@ -534,5 +693,10 @@ void deliver_run(void)
     struct dsched_job *sj;
     while ((sj = dsched_next(qmgr.sched)))
         job_start(sj->data, 0);
+    /* destinations held back by a rate delay or back-off */
+    uint64_t wait = dsched_wakeup_ms(qmgr.sched);
+    event_timer_stop(qmgr.loop, &qmgr.flow_timer);
+    if (wait != UINT64_MAX)
+        event_timer_start(qmgr.loop, &qmgr.flow_timer, wait ? wait : 1);
     running = 0;
 }

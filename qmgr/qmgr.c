@@ -45,11 +45,13 @@
 
 struct qmgr qmgr;
 
-/* Forgets which transports were found dead (F, S, Q). */
+/* Forgets which transports and destinations were found dead (F, S,
+ * Q). */
 static void forget_dead(void)
 {
     for (size_t i = 0; i < qmgr.dead_count; i++)
         qmgr.dead[i].until = 0;
+    dsched_forget_dead(qmgr.sched);
 }
 
 static void kick_cb(struct event_loop *loop, void *ctx)

@@ -111,6 +111,7 @@ struct qmgr {
     struct agent_conn *idle_conns;     /* connections waiting for work */
     struct event_timer deferred_timer; /* queue_run_delay scans */
     struct event_timer kick_timer;     /* "as soon as idle" work */
+    struct event_timer flow_timer;     /* destinations waiting on a delay */
     time_t last_deferred_scan;
     int want_incoming, want_deferred, want_flush;
     /* transports that could not be reached, until a time */
@@ -172,7 +173,9 @@ void pickup_kick(void);
 
 /* deliver.c */
 void deliver_init(void);
-/* Queues a job for its transport and next hop. */
+/* Queues a job for its transport and next hop; a job for a destination
+ * found dead is deferred and freed at once (jobs_open drops; the caller
+ * finishes the message when none is left). */
 void deliver_enqueue(struct qjob *job);
 /* Starts every job the limits allow. */
 void deliver_run(void);

@@ -292,6 +292,26 @@ int deliver_reply_retiring(struct attr_msg *reply)
     return attr_get_num(reply, "retiring", &value, NULL) == 0 && value == 1;
 }
 
+void deliver_reply_set_hop(struct attr_msg *reply, enum deliver_hop hop)
+{
+    attr_add_str(reply, "hop_status",
+                 hop == DELIVER_HOP_FAILED      ? "failed"
+                 : hop == DELIVER_HOP_THROTTLED ? "throttled"
+                                                : "ok");
+}
+
+enum deliver_hop deliver_reply_hop(struct attr_msg *reply)
+{
+    const char *value = attr_opt_str(reply, "hop_status", "ok");
+    if (!value)
+        return DELIVER_HOP_OK;
+    if (strcmp(value, "failed") == 0)
+        return DELIVER_HOP_FAILED;
+    if (strcmp(value, "throttled") == 0)
+        return DELIVER_HOP_THROTTLED;
+    return DELIVER_HOP_OK;
+}
+
 void deliver_results_free(struct deliver_result *results, size_t count)
 {
     if (results == NULL)

@@ -103,4 +103,15 @@ void deliver_reply_set_retiring(struct attr_msg *reply);
 /* 1 when the reply carries the retiring mark. */
 int deliver_reply_retiring(struct attr_msg *reply);
 
+/* How the agent's session with the request's destination went, for
+ * qmgr's per-destination flow control (docs/qmgr.md, "Flow control per
+ * destination"): reached it (whatever the recipients' outcomes), could
+ * not reach it (no connection, or a failure before MAIL FROM), or was
+ * told to slow down (a rate-limit reply). Attribute "hop_status" with
+ * "ok", "failed" or "throttled"; absent means ok, so the local agents
+ * say nothing. */
+enum deliver_hop { DELIVER_HOP_OK, DELIVER_HOP_FAILED, DELIVER_HOP_THROTTLED };
+void deliver_reply_set_hop(struct attr_msg *reply, enum deliver_hop hop);
+enum deliver_hop deliver_reply_hop(struct attr_msg *reply);
+
 #endif

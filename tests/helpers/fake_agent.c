@@ -9,7 +9,9 @@
  * ARGs:
  *   status=sent|deferred|bounced  answer for every recipient (sent)
  *   statusfile=PATH   when PATH exists, its first word is the answer
- *                     (tests change the behaviour while mail flows)
+ *                     (tests change the behaviour while mail flows); a
+ *                     second word, ok|failed|throttled, is the reply's
+ *                     hop_status (qmgr's flow control, deliver_req.h)
  *   delay_ms=N        wait N ms before answering each request
  *   journal=PATH      append "QID RECIPIENT PID" per recipient marked done
  *   conc=PATH         concurrency counter "CURRENT MAX" kept under flock
@@ -112,12 +114,17 @@ static void copy_content(struct qfile_reader *reader, const char *qid)
     buf_free(&err);
 }
 
+static char hop_word[32];
+
 static const char *current_status(char *space, size_t size)
 {
+    hop_word[0] = '\0';
     if (status_file) {
         FILE *f = fopen(status_file, "r");
         if (f) {
             int ok = fscanf(f, "%31s", space) == 1;
+            if (ok && fscanf(f, "%31s", hop_word) != 1)
+                hop_word[0] = '\0';
             fclose(f);
             (void)size;
             if (ok)
@@ -168,6 +175,12 @@ static struct attr_msg *handle(struct attr_msg *req)
 
     reply = attr_msg_new("deliver", 1);
     attr_add_num(reply, "rcpt_count", count);
+    if (strcmp(hop_word, "failed") == 0)
+        deliver_reply_set_hop(reply, DELIVER_HOP_FAILED);
+    else if (strcmp(hop_word, "throttled") == 0)
+        deliver_reply_set_hop(reply, DELIVER_HOP_THROTTLED);
+    else if (strcmp(hop_word, "ok") == 0)
+        deliver_reply_set_hop(reply, DELIVER_HOP_OK);
     struct timeval now;
     gettimeofday(&now, NULL);
     for (long long i = 0; i < count; i++) {

@@ -44,21 +44,21 @@ struct smtpc_xfer {
     size_t accepted;     /* RCPTs accepted */
     size_t rcpt_replies; /* RCPT replies read */
     size_t rcpts_sent;
-    int rset_first;      /* an RSET precedes MAIL */
+    int rset_first; /* an RSET precedes MAIL */
     int mail_sent;
-    int mail_state;      /* -1 no reply yet, 0 refused, 1 accepted */
+    int mail_state; /* -1 no reply yet, 0 refused, 1 accepted */
     int pipelining;
     int use_bdat;
-    int data_sent;       /* DATA, or the first BDAT chunk, written */
-    int data_done;       /* the end of data ("." or BDAT LAST) written */
-    int data_skipped;    /* no content will be sent */
-    int end_reply_seen;  /* a reply to the end of data came */
-    int body_active;     /* DATA content being written */
+    int data_sent;      /* DATA, or the first BDAT chunk, written */
+    int data_done;      /* the end of data ("." or BDAT LAST) written */
+    int data_skipped;   /* no content will be sent */
+    int end_reply_seen; /* a reply to the end of data came */
+    int body_active;    /* DATA content being written */
     int content_eof;
     const struct smtpc_content *content;
-    int at_line_start;   /* for dot-stuffing */
-    int prev_cr;         /* the last content byte was CR */
-    struct buf chunk;    /* wire form of the content being written */
+    int at_line_start;           /* for dot-stuffing */
+    int prev_cr;                 /* the last content byte was CR */
+    struct buf chunk;            /* wire form of the content being written */
     struct smtpc_result failure; /* what ended the transaction, if any */
 };
 

@@ -142,8 +142,7 @@ static enum smtpc_command current_command(const struct smtpc_session *s)
 {
     const struct smtpc_pending *p = pending_head(s);
     if (s->xfer.body_active || !p)
-        return s->step == SMTPC_STEP_SEND ? SMTPC_CMD_DATA_END
-                                          : SMTPC_CMD_NONE;
+        return s->step == SMTPC_STEP_SEND ? SMTPC_CMD_DATA_END : SMTPC_CMD_NONE;
     return p->command;
 }
 
@@ -168,8 +167,8 @@ void smtpc_session_fail(struct smtpc_session *s, enum smtpc_failure failure,
     const char *status = "4.4.2";
     switch (failure) {
     case SMTPC_FAIL_TIMEOUT:
-        buf_appendf(&reason, "conversation with %s timed out while %s",
-                    s->peer, current_where(s));
+        buf_appendf(&reason, "conversation with %s timed out while %s", s->peer,
+                    current_where(s));
         break;
     case SMTPC_FAIL_PROTOCOL:
         status = "4.5.0";
@@ -458,9 +457,11 @@ static void drive(struct smtpc_session *s)
 static void send_hello(struct smtpc_session *s)
 {
     if (s->settings->lmtp)
-        smtpc_command(s, SMTPC_CMD_LHLO, 0, 0, "LHLO %s", s->settings->helo_name);
+        smtpc_command(s, SMTPC_CMD_LHLO, 0, 0, "LHLO %s",
+                      s->settings->helo_name);
     else
-        smtpc_command(s, SMTPC_CMD_EHLO, 0, 0, "EHLO %s", s->settings->helo_name);
+        smtpc_command(s, SMTPC_CMD_EHLO, 0, 0, "EHLO %s",
+                      s->settings->helo_name);
 }
 
 static void hello_reply(struct smtpc_session *s, enum smtpc_command command,
@@ -545,8 +546,9 @@ static void sasl_fail(struct smtpc_session *s, const struct smtpc_reply *reply)
         return;
     }
     buf_reset(&result.reason);
-    buf_appendf(&result.reason, "SASL authentication failed; server %s said: %s",
-                s->peer, buf_cstr(&reply->text));
+    buf_appendf(&result.reason,
+                "SASL authentication failed; server %s said: %s", s->peer,
+                buf_cstr(&reply->text));
     smtpc_finish(s, &result);
 }
 
@@ -583,8 +585,8 @@ static void auth_reply(struct smtpc_session *s, const struct smtpc_reply *reply)
     buf_init(&challenge);
     buf_init(&response);
     if (base64_decode(text, strlen(text), &challenge) == 0)
-        rc = s->sasl_step(s->sasl_ctx, challenge.data, challenge.len,
-                          &response);
+        rc =
+            s->sasl_step(s->sasl_ctx, challenge.data, challenge.len, &response);
     sasl_respond(s, &response, rc != 0);
     memset(response.data, 0, response.len);
     buf_free(&response);
@@ -709,8 +711,7 @@ const struct smtpc_caps *smtpc_session_caps(const struct smtpc_session *s)
     return &s->caps;
 }
 
-const struct smtpc_reply *smtpc_session_greeting(
-    const struct smtpc_session *s)
+const struct smtpc_reply *smtpc_session_greeting(const struct smtpc_session *s)
 {
     return &s->greeting;
 }
@@ -725,8 +726,7 @@ unsigned smtpc_session_transactions(const struct smtpc_session *s)
     return s->transactions;
 }
 
-void smtpc_session_set_tls(struct smtpc_session *s, int encrypted,
-                           int verified)
+void smtpc_session_set_tls(struct smtpc_session *s, int encrypted, int verified)
 {
     s->tls_encrypted = encrypted ? 1 : 0;
     s->tls_verified = encrypted && verified ? 1 : 0;

@@ -42,36 +42,46 @@ void smtpc_settings_from_config(struct smtpc_settings *settings, int lmtp)
     smtpc_settings_defaults(settings, lmtp);
     if (lmtp) {
         settings->helo_name = cfg_str("lmtp_lhlo_name");
-        settings->helo_timeout_ms = seconds_to_ms(cfg_time("lmtp_lhlo_timeout"));
+        settings->helo_timeout_ms =
+            seconds_to_ms(cfg_time("lmtp_lhlo_timeout"));
         settings->starttls_timeout_ms =
             seconds_to_ms(cfg_time("lmtp_starttls_timeout"));
-        settings->mail_timeout_ms = seconds_to_ms(cfg_time("lmtp_mail_timeout"));
-        settings->rcpt_timeout_ms = seconds_to_ms(cfg_time("lmtp_rcpt_timeout"));
+        settings->mail_timeout_ms =
+            seconds_to_ms(cfg_time("lmtp_mail_timeout"));
+        settings->rcpt_timeout_ms =
+            seconds_to_ms(cfg_time("lmtp_rcpt_timeout"));
         settings->data_init_timeout_ms =
             seconds_to_ms(cfg_time("lmtp_data_init_timeout"));
         settings->data_xfer_timeout_ms =
             seconds_to_ms(cfg_time("lmtp_data_xfer_timeout"));
         settings->data_done_timeout_ms =
             seconds_to_ms(cfg_time("lmtp_data_done_timeout"));
-        settings->rset_timeout_ms = seconds_to_ms(cfg_time("lmtp_rset_timeout"));
-        settings->quit_timeout_ms = seconds_to_ms(cfg_time("lmtp_quit_timeout"));
+        settings->rset_timeout_ms =
+            seconds_to_ms(cfg_time("lmtp_rset_timeout"));
+        settings->quit_timeout_ms =
+            seconds_to_ms(cfg_time("lmtp_quit_timeout"));
         settings->skip_5xx_greeting = cfg_bool("lmtp_skip_5xx_greeting");
         settings->bdat_enable = cfg_bool("lmtp_bdat_enable");
     } else {
         settings->helo_name = cfg_str("smtp_helo_name");
-        settings->helo_timeout_ms = seconds_to_ms(cfg_time("smtp_helo_timeout"));
+        settings->helo_timeout_ms =
+            seconds_to_ms(cfg_time("smtp_helo_timeout"));
         settings->starttls_timeout_ms =
             seconds_to_ms(cfg_time("smtp_starttls_timeout"));
-        settings->mail_timeout_ms = seconds_to_ms(cfg_time("smtp_mail_timeout"));
-        settings->rcpt_timeout_ms = seconds_to_ms(cfg_time("smtp_rcpt_timeout"));
+        settings->mail_timeout_ms =
+            seconds_to_ms(cfg_time("smtp_mail_timeout"));
+        settings->rcpt_timeout_ms =
+            seconds_to_ms(cfg_time("smtp_rcpt_timeout"));
         settings->data_init_timeout_ms =
             seconds_to_ms(cfg_time("smtp_data_init_timeout"));
         settings->data_xfer_timeout_ms =
             seconds_to_ms(cfg_time("smtp_data_xfer_timeout"));
         settings->data_done_timeout_ms =
             seconds_to_ms(cfg_time("smtp_data_done_timeout"));
-        settings->rset_timeout_ms = seconds_to_ms(cfg_time("smtp_rset_timeout"));
-        settings->quit_timeout_ms = seconds_to_ms(cfg_time("smtp_quit_timeout"));
+        settings->rset_timeout_ms =
+            seconds_to_ms(cfg_time("smtp_rset_timeout"));
+        settings->quit_timeout_ms =
+            seconds_to_ms(cfg_time("smtp_quit_timeout"));
         settings->skip_5xx_greeting = cfg_bool("smtp_skip_5xx_greeting");
         settings->bdat_enable = cfg_bool("smtp_bdat_enable");
     }

@@ -410,8 +410,9 @@ static void end_reply(struct smtpc_session *s,
     if (!x->end_reply_seen)
         s->transactions++;
     x->end_reply_seen = 1;
-    enum smtpc_command command =
-        pending->command == SMTPC_CMD_BDAT ? SMTPC_CMD_BDAT : SMTPC_CMD_DATA_END;
+    enum smtpc_command command = pending->command == SMTPC_CMD_BDAT
+                                     ? SMTPC_CMD_BDAT
+                                     : SMTPC_CMD_DATA_END;
     smtpc_result_from_reply(&result, s->peer, reply, command);
     if (!s->settings->lmtp) {
         rcpts_decide_all(s, SMTPC_RCPT_ACCEPTED, &result);
@@ -620,8 +621,9 @@ static int refused_before_mail(struct smtpc_session *s)
                    buf_cstr(&reason));
     } else if ((s->caps.flags & SMTPC_CAP_SIZE) && s->caps.size_limit > 0 &&
                msg->size > s->caps.size_limit) {
-        buf_appendf(&reason, "message size %lld exceeds size limit %lld of "
-                             "server %s",
+        buf_appendf(&reason,
+                    "message size %lld exceeds size limit %lld of "
+                    "server %s",
                     msg->size, s->caps.size_limit, s->peer);
         refuse_all(s, SMTPC_BOUNCED, "5.3.4", SMTPC_FAIL_POLICY,
                    buf_cstr(&reason));
@@ -658,8 +660,8 @@ void smtpc_send(struct smtpc_session *s, struct smtpc_message *msg,
     struct smtpc_xfer *x = &s->xfer;
     smtpc_xfer_clear(s);
     x->msg = msg;
-    x->rcpt_state = xcalloc(msg->rcpt_count ? msg->rcpt_count : 1,
-                            sizeof(*x->rcpt_state));
+    x->rcpt_state =
+        xcalloc(msg->rcpt_count ? msg->rcpt_count : 1, sizeof(*x->rcpt_state));
     x->mail_state = -1;
     x->at_line_start = 1;
     buf_init(&x->chunk);
@@ -689,8 +691,8 @@ void smtpc_send(struct smtpc_session *s, struct smtpc_message *msg,
     }
 
     x->pipelining = (s->caps.flags & SMTPC_CAP_PIPELINING) != 0;
-    x->use_bdat = s->settings->bdat_enable &&
-                  (s->caps.flags & SMTPC_CAP_CHUNKING) != 0;
+    x->use_bdat =
+        s->settings->bdat_enable && (s->caps.flags & SMTPC_CAP_CHUNKING) != 0;
     x->content = &msg->content;
     if (msg->body == SMTPC_BODY_8BITMIME &&
         !(s->caps.flags & SMTPC_CAP_8BITMIME) && msg->content_7bit.read) {

@@ -435,8 +435,7 @@ static void test_lmtp_per_recipient(void)
     CHECK_INT(tx_run(&c, &t), 0);
     CHECK_INT(t.seen.result.outcome, SMTPC_SENT);
     CHECK_INT(t.rcpts[0].result.outcome, SMTPC_SENT);
-    CHECK_STR(t.rcpts[0].result.reason.data,
-              "250 2.0.0 <a@example.org> Saved");
+    CHECK_STR(t.rcpts[0].result.reason.data, "250 2.0.0 <a@example.org> Saved");
     CHECK_INT(t.rcpts[1].result.outcome, SMTPC_BOUNCED);
     CHECK_INT(t.rcpts[1].result.command, SMTPC_CMD_RCPT);
     CHECK_INT(t.rcpts[2].result.outcome, SMTPC_DEFERRED);

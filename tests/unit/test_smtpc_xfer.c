@@ -698,6 +698,79 @@ static void test_bad_address_refused(void)
     free(script);
 }
 
+/* LMTP with CHUNKING and PIPELINING: BDAT LAST goes with the envelope
+ * and is answered once per recipient accepted. */
+static void test_lmtp_bdat(void)
+{
+    static const char *const script[] = {
+        "> 220 lmtp.example.com LMTP",
+        "< LHLO client.example",
+        "> 250-lmtp.example.com",
+        "> 250-PIPELINING",
+        "> 250 CHUNKING",
+        "< MAIL FROM:<sender@example.net>",
+        "< RCPT TO:<a@example.org>",
+        "< RCPT TO:<b@example.org>",
+        "< RCPT TO:<c@example.org>",
+        "<BDAT",
+        "> 250 2.1.0 Ok",
+        "> 250 2.1.5 Ok",
+        "> 450 4.2.1 <b@example.org> try later",
+        "> 250 2.1.5 Ok",
+        "> 250 2.0.0 <a@example.org> Saved",
+        "> 550 5.2.1 <c@example.org> Mailbox disabled",
+        NULL,
+    };
+    struct client c;
+    client_start(&c, script, 1);
+    CHECK_INT(client_hello(&c), 0);
+    struct tx t;
+    tx_init(&t, "x\n", 3);
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.outcome, SMTPC_SENT);
+    CHECK_INT(t.rcpts[1].result.outcome, SMTPC_DEFERRED);
+    CHECK_INT(t.rcpts[1].result.command, SMTPC_CMD_RCPT);
+    CHECK_INT(t.rcpts[2].result.outcome, SMTPC_BOUNCED);
+    CHECK_STR(t.rcpts[2].result.reason.data,
+              "host mx.example.com[192.0.2.1] said: 550 5.2.1 "
+              "<c@example.org> Mailbox disabled (in reply to BDAT command)");
+    CHECK(smtpc_session_usable(c.session));
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    CHECK(strstr(c.peer.transcript.data, "BDAT 3 LAST\n") != NULL);
+    tx_free(&t);
+    peer_free(&c.peer);
+}
+
+/* A RCPT reply that never comes: smtp_rcpt_timeout. */
+static void test_timeout_rcpt(void)
+{
+    static const char *const rest[] = {
+        "< MAIL FROM:<sender@example.net>",
+        "> 250 Ok",
+        "< RCPT TO:<a@example.org>",
+        "SLEEP 600",
+        NULL,
+    };
+    const char **script = script_join(EHLO_PLAIN, 3, rest);
+    struct client c;
+    client_start(&c, script, 0);
+    c.settings.rcpt_timeout_ms = 150;
+    CHECK_INT(client_hello(&c), 0);
+    struct tx t;
+    tx_init(&t, "x\n", 1);
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.failure, SMTPC_FAIL_TIMEOUT);
+    CHECK_STR(t.rcpts[0].result.reason.data,
+              "conversation with mx.example.com[192.0.2.1] timed out while "
+              "sending RCPT TO");
+    CHECK_INT(t.rcpts[0].result.command, SMTPC_CMD_RCPT);
+    client_end(&c);
+    tx_free(&t);
+    peer_free(&c.peer);
+    free(script);
+}
+
 int main(void)
 {
     UNIT_RUN(test_lockstep_dot_stuffing);
@@ -714,5 +787,7 @@ int main(void)
     UNIT_RUN(test_timeout_end_of_data);
     UNIT_RUN(test_content_error);
     UNIT_RUN(test_bad_address_refused);
+    UNIT_RUN(test_lmtp_bdat);
+    UNIT_RUN(test_timeout_rcpt);
     return unit_summary();
 }

@@ -607,6 +607,9 @@ const struct param_def param_table[] = {
     {"smtp_skip_5xx_greeting", PARAM_BOOL, "yes", 0, 0, 0,
      "smtp client: a 5xx greeting defers (try the next MX host) instead of "
      "bouncing"},
+    {"smtp_line_length_limit", PARAM_INT, "998", 0, NOLIMIT, 0,
+     "smtp client: longer content lines are broken with CRLF and a space "
+     "(0: never)"},
     {"smtp_bdat_enable", PARAM_BOOL, "yes", 0, 0, 0,
      "smtp client: send with BDAT when the server offers CHUNKING (Postern; "
      "Postfix never does)"},
@@ -632,6 +635,9 @@ const struct param_def param_table[] = {
      "lmtp client: longest wait for QUIT to be written"},
     {"lmtp_skip_5xx_greeting", PARAM_BOOL, "yes", 0, 0, 0,
      "lmtp client: a 5xx greeting defers instead of bouncing"},
+    {"lmtp_line_length_limit", PARAM_INT, "998", 0, NOLIMIT, 0,
+     "lmtp client: longer content lines are broken with CRLF and a space "
+     "(0: never)"},
     {"lmtp_bdat_enable", PARAM_BOOL, "yes", 0, 0, 0,
      "lmtp client: send with BDAT when the server offers CHUNKING"},
 };

@@ -58,6 +58,7 @@ struct smtpc_xfer {
     const struct smtpc_content *content;
     int at_line_start;           /* for dot-stuffing */
     int prev_cr;                 /* the last content byte was CR */
+    size_t line_len;             /* bytes of the current wire line so far */
     struct buf chunk;            /* wire form of the content being written */
     struct smtpc_result failure; /* what ended the transaction, if any */
 };

@@ -33,6 +33,7 @@ void smtpc_settings_defaults(struct smtpc_settings *settings, int lmtp)
     settings->quit_timeout_ms = 300 * 1000;
     settings->skip_5xx_greeting = 1;
     settings->bdat_enable = 1;
+    settings->line_length_limit = 998;
     settings->bdat_chunk_size = SMTPC_BDAT_CHUNK_DEFAULT;
     settings->pipeline_limit = SMTPC_PIPELINE_LIMIT_DEFAULT;
 }
@@ -62,6 +63,7 @@ void smtpc_settings_from_config(struct smtpc_settings *settings, int lmtp)
             seconds_to_ms(cfg_time("lmtp_quit_timeout"));
         settings->skip_5xx_greeting = cfg_bool("lmtp_skip_5xx_greeting");
         settings->bdat_enable = cfg_bool("lmtp_bdat_enable");
+        settings->line_length_limit = (size_t)cfg_int("lmtp_line_length_limit");
     } else {
         settings->helo_name = cfg_str("smtp_helo_name");
         settings->helo_timeout_ms =
@@ -84,5 +86,6 @@ void smtpc_settings_from_config(struct smtpc_settings *settings, int lmtp)
             seconds_to_ms(cfg_time("smtp_quit_timeout"));
         settings->skip_5xx_greeting = cfg_bool("smtp_skip_5xx_greeting");
         settings->bdat_enable = cfg_bool("smtp_bdat_enable");
+        settings->line_length_limit = (size_t)cfg_int("smtp_line_length_limit");
     }
 }

@@ -224,21 +224,42 @@ static void write_rcpt(struct smtpc_session *s, size_t index)
 /* ---- the content ---- */
 
 /* Appends content bytes in wire form: CRLF line ends (a bare LF gets its
- * CR; CRLF stays), and with stuff a '.' doubled at the start of a line
- * (RFC 5321, section 4.5.2). State carries across calls. */
+ * CR; CRLF stays), with stuff a '.' doubled at the start of a line
+ * (RFC 5321, section 4.5.2), and a line longer than limit (0: no limit)
+ * broken with CRLF and a space, as Postfix's smtp_line_length_limit
+ * does. State carries across calls. */
 static void wire_form(struct smtpc_xfer *x, const char *in, size_t len,
-                      int stuff, struct buf *out)
+                      int stuff, size_t limit, struct buf *out)
 {
     size_t i = 0;
+    if (limit == 1)
+        limit = 2; /* room for one byte after the continuation's space */
     while (i < len) {
-        if (x->at_line_start && stuff && in[i] == '.')
+        if (x->at_line_start && stuff && in[i] == '.') {
             buf_append_char(out, '.');
+            x->line_len++;
+        }
         const char *nl = memchr(in + i, '\n', len - i);
         size_t end = nl ? (size_t)(nl - in) : len;
-        if (end > i) {
-            buf_append(out, in + i, end - i);
+        while (end > i) {
+            /* The CR of a CRLF does not count toward the length. */
+            size_t text = end - i - (nl && in[end - 1] == '\r' ? 1 : 0);
+            size_t take = end - i;
+            if (limit > 0 && x->line_len + text > limit) {
+                take = x->line_len < limit ? limit - x->line_len : 0;
+                buf_append(out, in + i, take);
+                buf_append(out, "\r\n ", 3);
+                x->line_len = 1;
+                x->prev_cr = 0;
+                x->at_line_start = 0;
+                i += take;
+                continue;
+            }
+            buf_append(out, in + i, take);
+            x->line_len += take;
             x->prev_cr = in[end - 1] == '\r';
             x->at_line_start = 0;
+            i = end;
         }
         if (!nl)
             break;
@@ -247,6 +268,7 @@ static void wire_form(struct smtpc_xfer *x, const char *in, size_t len,
         buf_append_char(out, '\n');
         x->at_line_start = 1;
         x->prev_cr = 0;
+        x->line_len = 0;
         i = end + 1;
     }
 }
@@ -260,6 +282,7 @@ static void wire_form_end(struct smtpc_xfer *x, struct buf *out)
         buf_append(out, "\r\n", 2);
     x->at_line_start = 1;
     x->prev_cr = 0;
+    x->line_len = 0;
 }
 
 /* Reads the next piece of content into x->chunk in wire form. Returns 1
@@ -284,7 +307,8 @@ static int read_content(struct smtpc_session *s, int stuff)
         x->content_eof = 1;
         wire_form_end(x, &x->chunk);
     } else {
-        wire_form(x, raw.data, (size_t)got, stuff, &x->chunk);
+        wire_form(x, raw.data, (size_t)got, stuff,
+                  s->settings->line_length_limit, &x->chunk);
     }
     buf_free(&raw);
     return 1;

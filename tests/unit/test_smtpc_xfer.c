@@ -771,6 +771,52 @@ static void test_timeout_rcpt(void)
     free(script);
 }
 
+/* Lines longer than smtp_line_length_limit are broken with CRLF and a
+ * space, in DATA and in BDAT; a CRLF's CR does not count. */
+static void test_long_lines(void)
+{
+    static const char *const rest[] = {
+        "< MAIL FROM:<sender@example.net>",
+        "> 250 Ok",
+        "< RCPT TO:<a@example.org>",
+        "> 250 Ok",
+        "< DATA",
+        "> 354 go",
+        "<DATA",
+        "> 250 Ok",
+        NULL,
+    };
+    const char **script = script_join(EHLO_PLAIN, 3, rest);
+    struct client c;
+    client_start(&c, script, 0);
+    c.settings.line_length_limit = 10;
+    CHECK_INT(client_hello(&c), 0);
+    struct tx t;
+    tx_init(&t, "0123456789\r\nabcdefghijklmnopqrstuvwxyz\n.23456789AB\n", 1);
+    t.content.piece = 4;
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.outcome, SMTPC_SENT);
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    CHECK_STR(c.peer.data.data, "0123456789\r\n"
+                                "abcdefghij\r\n klmnopqrs\r\n tuvwxyz\r\n"
+                                "..23456789\r\n AB\r\n");
+    tx_free(&t);
+    peer_free(&c.peer);
+
+    /* 0: no limit. */
+    client_start(&c, script, 0);
+    c.settings.line_length_limit = 0;
+    CHECK_INT(client_hello(&c), 0);
+    tx_init(&t, "abcdefghijklmnopqrstuvwxyz\n", 1);
+    CHECK_INT(tx_run(&c, &t), 0);
+    client_end(&c);
+    CHECK_STR(c.peer.data.data, "abcdefghijklmnopqrstuvwxyz\r\n");
+    tx_free(&t);
+    peer_free(&c.peer);
+    free(script);
+}
+
 int main(void)
 {
     UNIT_RUN(test_lockstep_dot_stuffing);
@@ -789,5 +835,6 @@ int main(void)
     UNIT_RUN(test_bad_address_refused);
     UNIT_RUN(test_lmtp_bdat);
     UNIT_RUN(test_timeout_rcpt);
+    UNIT_RUN(test_long_lines);
     return unit_summary();
 }

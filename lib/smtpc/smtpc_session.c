@@ -620,6 +620,10 @@ static void dispatch(struct smtpc_session *s, const struct smtpc_reply *reply)
         smtpc_unexpected_reply(s, reply, SMTPC_CMD_NONE);
         return;
     }
+    /* 421: the server is closing the connection, whatever it answers
+     * (RFC 5321, section 3.8); the step still gets the reply. */
+    if (reply->code == 421)
+        s->dead = 1;
     switch (s->step) {
     case SMTPC_STEP_HELLO:
         hello_reply(s, pending.command, reply);

@@ -817,6 +817,33 @@ static void test_long_lines(void)
     free(script);
 }
 
+/* 421 to MAIL: the recipients get the reply, and the connection is not
+ * used again (the server is closing it). */
+static void test_421_ends_session(void)
+{
+    static const char *const rest[] = {
+        "< MAIL FROM:<sender@example.net>",
+        "> 421 4.3.2 Service shutting down",
+        NULL,
+    };
+    const char **script = script_join(EHLO_PLAIN, 3, rest);
+    struct client c;
+    client_start(&c, script, 0);
+    CHECK_INT(client_hello(&c), 0);
+    struct tx t;
+    tx_init(&t, "x\n", 1);
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.outcome, SMTPC_DEFERRED);
+    CHECK_INT(t.rcpts[0].result.reply.code, 421);
+    CHECK_INT(t.seen.result.command, SMTPC_CMD_MAIL);
+    CHECK(!smtpc_session_usable(c.session));
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    tx_free(&t);
+    peer_free(&c.peer);
+    free(script);
+}
+
 int main(void)
 {
     UNIT_RUN(test_lockstep_dot_stuffing);
@@ -836,5 +863,6 @@ int main(void)
     UNIT_RUN(test_lmtp_bdat);
     UNIT_RUN(test_timeout_rcpt);
     UNIT_RUN(test_long_lines);
+    UNIT_RUN(test_421_ends_session);
     return unit_summary();
 }

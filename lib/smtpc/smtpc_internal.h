@@ -148,6 +148,10 @@ void smtpc_xfer_reply(struct smtpc_session *s,
 /* Writes what can be written now (commands within the pipeline window,
  * content while the output buffer has room). Returns 1 when it wrote. */
 int smtpc_xfer_produce(struct smtpc_session *s);
+/* A 4xx/5xx reply while the content is being written: it answers the
+ * data for every recipient accepted; the connection is given up. */
+void smtpc_xfer_early_reply(struct smtpc_session *s,
+                            const struct smtpc_reply *reply);
 /* Ends the transaction with a session failure (result moved). */
 void smtpc_xfer_abort(struct smtpc_session *s, struct smtpc_result *result);
 void smtpc_xfer_clear(struct smtpc_session *s);

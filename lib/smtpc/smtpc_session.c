@@ -612,6 +612,13 @@ static void dispatch(struct smtpc_session *s, const struct smtpc_reply *reply)
 {
     struct smtpc_pending pending;
     if (pending_pop(s, &pending) < 0) {
+        /* A server that refuses the content as it comes ("552 message
+         * too big") answers before the end of data. */
+        if (s->step == SMTPC_STEP_SEND && s->xfer.body_active &&
+            reply->code / 100 >= 4) {
+            smtpc_xfer_early_reply(s, reply);
+            return;
+        }
         /* Nothing was asked: a server going away says 421 unasked. */
         if (reply->code == 421) {
             smtpc_session_fail(s, SMTPC_FAIL_LOST, NULL);

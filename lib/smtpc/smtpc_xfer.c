@@ -473,6 +473,21 @@ static void data_refused(struct smtpc_session *s,
     s->xfer.data_skipped = 1;
 }
 
+void smtpc_xfer_early_reply(struct smtpc_session *s,
+                            const struct smtpc_reply *reply)
+{
+    struct smtpc_result result = {0};
+    smtpc_result_from_reply(&result, s->peer, reply, SMTPC_CMD_DATA_END);
+    rcpts_decide_all(s, SMTPC_RCPT_ACCEPTED, &result);
+    remember_failure(s, &result);
+    smtpc_result_free(&result);
+    s->xfer.body_active = 0;
+    s->xfer.data_skipped = 1;
+    s->pending_count = 0;
+    s->dead = 1; /* the rest of the content would be read as commands */
+    complete(s);
+}
+
 static void mail_reply(struct smtpc_session *s, const struct smtpc_reply *reply)
 {
     if (reply->code / 100 == 2) {

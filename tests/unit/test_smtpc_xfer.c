@@ -844,6 +844,47 @@ static void test_421_ends_session(void)
     free(script);
 }
 
+/* The server refuses the content while it arrives and closes: the
+ * reply is the recipients' answer (a bounce), not a lost connection. */
+static void test_refused_mid_data(void)
+{
+    static const char *const rest[] = {
+        "< MAIL FROM:<sender@example.net>",
+        "> 250 Ok",
+        "< RCPT TO:<a@example.org>",
+        "> 250 Ok",
+        "< DATA",
+        "> 354 go",
+        "< line 1",
+        "> 552 5.3.4 Message size exceeds fixed limit",
+        "SLEEP 200",
+        NULL,
+    };
+    const char **script = script_join(EHLO_PLAIN, 3, rest);
+    struct client c;
+    client_start(&c, script, 0);
+    CHECK_INT(client_hello(&c), 0);
+    struct buf body = BUF_INIT;
+    buf_init(&body);
+    for (int i = 1; i <= 200000; i++)
+        buf_appendf(&body, "line %d\n", i);
+    struct tx t;
+    tx_init(&t, body.data, 1);
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.outcome, SMTPC_BOUNCED);
+    CHECK_STR(t.rcpts[0].result.status, "5.3.4");
+    CHECK_STR(t.rcpts[0].result.reason.data,
+              "host mx.example.com[192.0.2.1] said: 552 5.3.4 Message size "
+              "exceeds fixed limit (in reply to end of DATA command)");
+    CHECK(!smtpc_session_usable(c.session));
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    tx_free(&t);
+    buf_free(&body);
+    peer_free(&c.peer);
+    free(script);
+}
+
 int main(void)
 {
     UNIT_RUN(test_lockstep_dot_stuffing);
@@ -864,5 +905,6 @@ int main(void)
     UNIT_RUN(test_timeout_rcpt);
     UNIT_RUN(test_long_lines);
     UNIT_RUN(test_421_ends_session);
+    UNIT_RUN(test_refused_mid_data);
     return unit_summary();
 }

@@ -579,7 +579,7 @@ static void auth_reply(struct smtpc_session *s, const struct smtpc_reply *reply)
         return;
     }
     /* A challenge: the text after "334 " in base64. */
-    const char *text = s->reply.lines.count ? s->reply.lines.items[0] : "";
+    const char *text = reply->lines.count ? reply->lines.items[0] : "";
     struct buf challenge = BUF_INIT, response = BUF_INIT;
     int rc = -1;
     buf_init(&challenge);

@@ -138,8 +138,8 @@ typedef void (*smtpc_done_fn)(struct smtpc_session *session,
 
 /* A session on a connected stream. host and addr name the peer in
  * reasons ("host HOST[ADDR] said: ..."); for a unix socket pass its
- * path as both. All three strings are copied. The stream is borrowed
- * and must outlive the session. */
+ * path as both. The two strings are copied; the stream and settings are
+ * borrowed and must outlive the session. */
 struct smtpc_session *smtpc_session_new(struct event_loop *loop,
                                         struct stream *stream,
                                         const struct smtpc_settings *settings,
@@ -296,11 +296,15 @@ struct smtpc_message {
  * Every recipient gets its result: its RCPT refusal, else the reply to
  * the end of data (SMTP: one for all; LMTP: one each, RFC 2033), else
  * what ended the transaction (MAIL refused, lost connection, ...). The
- * done result says how the transaction as a whole went: SENT when the
- * end of data was accepted for at least one recipient (or, LMTP, the
- * replies were all read), otherwise the first failure (MAIL's reply,
- * "all recipients refused" with the last RCPT reply, a lost connection,
- * ...). After a session failure smtpc_session_usable() is 0. */
+ * done result says how the transaction as a whole went: a session
+ * failure (lost connection, timeout, malformed reply) when one ended it;
+ * else the first recipient's SENT result when one was delivered; else
+ * what ended the transaction (MAIL's or DATA's refusal); else the last
+ * deferred recipient's result, or the last one's (every RCPT refused).
+ * After a session failure smtpc_session_usable() is 0.
+ *
+ * message, its recipients and their strings are borrowed until done
+ * runs. */
 void smtpc_send(struct smtpc_session *session, struct smtpc_message *message,
                 smtpc_done_fn done, void *ctx);
 

@@ -12,6 +12,7 @@
  *   "<DATA"     read content lines up to the "." line (kept in data)
  *   "<BDAT"     read "BDAT n [LAST]" and its n bytes (kept in data)
  *   "<EOF"      the client must close the connection
+ *   "QUIET ms"  nothing more may arrive within ms
  *   "CLOSE"     close the connection
  *   "SLEEP ms"  wait
  * Everything read is kept in transcript (one line per line, LF ended);
@@ -19,6 +20,7 @@
 #ifndef POSTERN_SMTPC_FIXTURE_H
 #define POSTERN_SMTPC_FIXTURE_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,10 @@ __attribute__((unused)) static void *peer_main(void *arg)
             if (st != STREAM_EOF)
                 peer_fail(p, op,
                           st == STREAM_OK ? line.data : stream_status_name(st));
+        } else if (strncmp(op, "QUIET ", 6) == 0) {
+            struct pollfd pfd = {stream_fd(s), POLLIN, 0};
+            if (stream_input_pending(s) > 0 || poll(&pfd, 1, atoi(op + 6)) > 0)
+                peer_fail(p, op, "more input");
         } else if (strcmp(op, "CLOSE") == 0) {
             break;
         } else if (strncmp(op, "SLEEP ", 6) == 0) {

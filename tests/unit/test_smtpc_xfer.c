@@ -885,6 +885,96 @@ static void test_refused_mid_data(void)
     free(script);
 }
 
+/* Many recipients under PIPELINING: at most pipeline_limit commands
+ * await replies (the server reads 64 commands before answering them in
+ * one write, which also makes the client read many buffered replies at
+ * once). */
+static void test_pipeline_window(void)
+{
+    enum { RCPTS = 150, WINDOW = 64 };
+    static char addrs[RCPTS][32];
+    static char lines[RCPTS][48];
+    const char **script = calloc(64 + 2 * (RCPTS + 2) + 16, sizeof(*script));
+    size_t n = 0;
+    script[n++] = "> 220 mx.example.com ESMTP";
+    script[n++] = "< EHLO client.example";
+    script[n++] = "> 250-mx.example.com";
+    script[n++] = "> 250 PIPELINING";
+    struct buf replies[3];
+    size_t commands = RCPTS + 2, sent = 0;
+    for (int batch = 0; batch < 3; batch++) {
+        size_t count = commands - sent < WINDOW ? commands - sent : WINDOW;
+        buf_init(&replies[batch]);
+        for (size_t k = 0; k < count; k++, sent++) {
+            if (sent == 0) {
+                script[n++] = "< MAIL FROM:<sender@example.net>";
+                buf_append_str(&replies[batch], "250 2.1.0 Ok\r\n");
+            } else if (sent <= RCPTS) {
+                snprintf(addrs[sent - 1], sizeof(addrs[0]), "r%zu@example.org",
+                         sent);
+                snprintf(lines[sent - 1], sizeof(lines[0]), "< RCPT TO:<%s>",
+                         addrs[sent - 1]);
+                script[n++] = lines[sent - 1];
+                buf_append_str(&replies[batch], sent % 7
+                                                    ? "250 2.1.5 Ok\r\n"
+                                                    : "550 5.1.1 unknown\r\n");
+            } else {
+                script[n++] = "< DATA";
+                buf_append_str(&replies[batch], "354 go\r\n");
+            }
+        }
+        if (count == WINDOW)
+            script[n++] = "QUIET 100"; /* no command past the window */
+        struct buf op = BUF_INIT;
+        buf_init(&op);
+        buf_append_str(&op, ">>");
+        buf_append(&op, replies[batch].data, replies[batch].len);
+        buf_free(&replies[batch]);
+        replies[batch] = op;
+        script[n++] = replies[batch].data;
+    }
+    script[n++] = "<DATA";
+    script[n++] = "> 250 2.0.0 Ok: queued as W1";
+    script[n] = NULL;
+
+    struct client c;
+    client_start(&c, script, 0);
+    CHECK_INT(client_hello(&c), 0);
+    struct smtpc_rcpt *rcpts = calloc(RCPTS, sizeof(*rcpts));
+    for (int i = 0; i < RCPTS; i++)
+        rcpts[i].address = addrs[i];
+    struct mem_content content = {"x\n", 2, 0, 0, 0};
+    struct smtpc_message msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.sender = "sender@example.net";
+    msg.size = 2;
+    msg.rcpts = rcpts;
+    msg.rcpt_count = RCPTS;
+    msg.content.read = mem_read;
+    msg.content.read_ctx = &content;
+    struct step_seen seen = {0};
+    smtpc_send(c.session, &msg, step_done, &seen);
+    CHECK_INT(run_until(c.loop, &seen), 0);
+    CHECK_INT(seen.result.outcome, SMTPC_SENT);
+    int sent_count = 0, bounced = 0;
+    for (int i = 0; i < RCPTS; i++) {
+        sent_count += rcpts[i].result.outcome == SMTPC_SENT;
+        bounced += rcpts[i].result.outcome == SMTPC_BOUNCED;
+    }
+    CHECK_INT(bounced, RCPTS / 7);
+    CHECK_INT(sent_count, RCPTS - RCPTS / 7);
+    CHECK_INT(rcpts[6].result.outcome, SMTPC_BOUNCED); /* r7 */
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    rcpts_free(rcpts, RCPTS);
+    free(rcpts);
+    smtpc_result_free(&seen.result);
+    for (int batch = 0; batch < 3; batch++)
+        buf_free(&replies[batch]);
+    peer_free(&c.peer);
+    free(script);
+}
+
 int main(void)
 {
     UNIT_RUN(test_lockstep_dot_stuffing);
@@ -906,5 +996,6 @@ int main(void)
     UNIT_RUN(test_long_lines);
     UNIT_RUN(test_421_ends_session);
     UNIT_RUN(test_refused_mid_data);
+    UNIT_RUN(test_pipeline_window);
     return unit_summary();
 }

@@ -975,6 +975,42 @@ static void test_pipeline_window(void)
     free(script);
 }
 
+/* The server stops reading the content: smtp_data_xfer_timeout. */
+static void test_timeout_body(void)
+{
+    static const char *const rest[] = {
+        "< MAIL FROM:<sender@example.net>",
+        "> 250 Ok",
+        "< RCPT TO:<a@example.org>",
+        "> 250 Ok",
+        "< DATA",
+        "> 354 go",
+        "SLEEP 800",
+        NULL,
+    };
+    const char **script = script_join(EHLO_PLAIN, 3, rest);
+    struct client c;
+    client_start(&c, script, 0);
+    c.settings.data_xfer_timeout_ms = 200;
+    CHECK_INT(client_hello(&c), 0);
+    struct buf body = BUF_INIT;
+    buf_init(&body);
+    for (int i = 1; i <= 400000; i++)
+        buf_appendf(&body, "line %d\n", i);
+    struct tx t;
+    tx_init(&t, body.data, 1);
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.failure, SMTPC_FAIL_TIMEOUT);
+    CHECK_STR(t.rcpts[0].result.reason.data,
+              "conversation with mx.example.com[192.0.2.1] timed out while "
+              "sending message body");
+    client_end(&c);
+    tx_free(&t);
+    buf_free(&body);
+    peer_free(&c.peer);
+    free(script);
+}
+
 int main(void)
 {
     UNIT_RUN(test_lockstep_dot_stuffing);
@@ -997,5 +1033,6 @@ int main(void)
     UNIT_RUN(test_421_ends_session);
     UNIT_RUN(test_refused_mid_data);
     UNIT_RUN(test_pipeline_window);
+    UNIT_RUN(test_timeout_body);
     return unit_summary();
 }

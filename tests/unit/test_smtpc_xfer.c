@@ -857,7 +857,7 @@ static void test_refused_mid_data(void)
         "> 354 go",
         "< line 1",
         "> 552 5.3.4 Message size exceeds fixed limit",
-        "SLEEP 200",
+        "SLEEP 1500", /* room for a slow client to read the reply */
         NULL,
     };
     const char **script = script_join(EHLO_PLAIN, 3, rest);

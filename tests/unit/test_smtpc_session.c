@@ -92,7 +92,7 @@ static void test_greeting_lost_timeout_malformed(void)
               "receiving the initial server greeting");
     hello_end(&c, &seen);
 
-    static const char *const slow[] = {"SLEEP 500", NULL};
+    static const char *const slow[] = {"SLEEP 2000", NULL};
     memset(&seen, 0, sizeof(seen));
     client_start(&c, slow, 0);
     c.settings.helo_timeout_ms = 100;

@@ -611,7 +611,7 @@ static void test_timeout_end_of_data(void)
         "< DATA",
         "> 354 go",
         "<DATA",
-        "SLEEP 600",
+        "SLEEP 2000",
         NULL,
     };
     const char **script = script_join(EHLO_PLAIN, 3, rest);
@@ -749,7 +749,7 @@ static void test_timeout_rcpt(void)
         "< MAIL FROM:<sender@example.net>",
         "> 250 Ok",
         "< RCPT TO:<a@example.org>",
-        "SLEEP 600",
+        "SLEEP 2000",
         NULL,
     };
     const char **script = script_join(EHLO_PLAIN, 3, rest);
@@ -985,7 +985,7 @@ static void test_timeout_body(void)
         "> 250 Ok",
         "< DATA",
         "> 354 go",
-        "SLEEP 800",
+        "SLEEP 2000",
         NULL,
     };
     const char **script = script_join(EHLO_PLAIN, 3, rest);

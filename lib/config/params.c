@@ -610,6 +610,9 @@ const struct param_def param_table[] = {
     {"smtp_line_length_limit", PARAM_INT, "998", 0, NOLIMIT, 0,
      "smtp client: longer content lines are broken with CRLF and a space "
      "(0: never)"},
+    {"smtp_discard_ehlo_keywords", PARAM_LIST, "", 0, 0, 0,
+     "smtp client: EHLO keywords to ignore in the server's reply "
+     "(pipelining, size, 8bitmime, dsn, chunking, starttls, auth, ...)"},
     {"smtp_bdat_enable", PARAM_BOOL, "yes", 0, 0, 0,
      "smtp client: send with BDAT when the server offers CHUNKING (Postern; "
      "Postfix never does)"},
@@ -638,6 +641,8 @@ const struct param_def param_table[] = {
     {"lmtp_line_length_limit", PARAM_INT, "998", 0, NOLIMIT, 0,
      "lmtp client: longer content lines are broken with CRLF and a space "
      "(0: never)"},
+    {"lmtp_discard_lhlo_keywords", PARAM_LIST, "", 0, 0, 0,
+     "lmtp client: LHLO keywords to ignore in the server's reply"},
     {"lmtp_bdat_enable", PARAM_BOOL, "yes", 0, 0, 0,
      "lmtp client: send with BDAT when the server offers CHUNKING"},
 };

@@ -481,6 +481,7 @@ static void hello_reply(struct smtpc_session *s, enum smtpc_command command,
     case SMTPC_CMD_EHLO:
         if (reply->code / 100 == 2) {
             smtpc_caps_parse(&s->caps, reply);
+            s->caps.flags &= ~s->settings->discard_caps;
             finish_ok(s, reply, command);
             return;
         }
@@ -499,6 +500,7 @@ static void hello_reply(struct smtpc_session *s, enum smtpc_command command,
         if (reply->code / 100 == 2) {
             if (command == SMTPC_CMD_LHLO)
                 smtpc_caps_parse(&s->caps, reply);
+            s->caps.flags &= ~s->settings->discard_caps;
             finish_ok(s, reply, command);
             return;
         }

@@ -1011,6 +1011,44 @@ static void test_timeout_body(void)
     free(script);
 }
 
+/* smtp_discard_ehlo_keywords: offered extensions the client ignores. */
+static void test_discard_ehlo_keywords(void)
+{
+    static const char *const rest[] = {
+        "< MAIL FROM:<sender@example.net> SIZE=2",
+        "> 250 Ok",
+        "< RCPT TO:<a@example.org>",
+        "> 250 Ok",
+        "< DATA",
+        "> 354 go",
+        "<DATA",
+        "> 250 Ok",
+        NULL,
+    };
+    const char **script = script_join(EHLO_FULL, 8, rest);
+    struct client c;
+    client_start(&c, script, 0);
+    c.settings.discard_caps = smtpc_caps_bit("pipelining") |
+                              smtpc_caps_bit("DSN") |
+                              smtpc_caps_bit("8bitmime");
+    CHECK_INT(smtpc_caps_bit("X-UNKNOWN"), 0);
+    CHECK_INT(client_hello(&c), 0);
+    CHECK_INT(smtpc_session_caps(c.session)->flags,
+              SMTPC_CAP_SIZE | SMTPC_CAP_ENHANCEDSTATUSCODES);
+    struct tx t;
+    tx_init(&t, "x\n", 1);
+    t.msg.body = SMTPC_BODY_8BITMIME;
+    t.msg.ret = SMTPC_RET_FULL;
+    t.rcpts[0].notify = DSN_NOTIFY_FAILURE;
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.outcome, SMTPC_SENT);
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    tx_free(&t);
+    peer_free(&c.peer);
+    free(script);
+}
+
 int main(void)
 {
     UNIT_RUN(test_lockstep_dot_stuffing);
@@ -1034,5 +1072,6 @@ int main(void)
     UNIT_RUN(test_refused_mid_data);
     UNIT_RUN(test_pipeline_window);
     UNIT_RUN(test_timeout_body);
+    UNIT_RUN(test_discard_ehlo_keywords);
     return unit_summary();
 }

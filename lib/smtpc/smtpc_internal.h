@@ -39,10 +39,11 @@ enum smtpc_rcpt_state {
 struct smtpc_xfer {
     struct smtpc_message *msg;
     enum smtpc_rcpt_state *rcpt_state;
-    size_t next_rcpt;    /* next RCPT to write */
-    size_t lmtp_cursor;  /* next accepted recipient for an LMTP reply */
-    size_t accepted;     /* RCPTs accepted */
-    size_t rcpt_replies; /* RCPT replies read */
+    size_t next_rcpt;      /* next RCPT to write */
+    size_t lmtp_cursor;    /* next accepted recipient for an LMTP reply */
+    size_t accepted;       /* RCPTs accepted */
+    size_t rcpt_replies;   /* RCPT replies read */
+    size_t bdat_in_flight; /* BDAT chunks awaiting replies */
     size_t rcpts_sent;
     int rset_first; /* an RSET precedes MAIL */
     int mail_sent;

@@ -21,6 +21,10 @@
 #define CONTENT_READ_SIZE (16 * 1024)
 /* Content bytes kept in the output buffer before waiting for the peer. */
 #define OUTPUT_HIGH_WATER (64 * 1024)
+/* BDAT chunks awaiting replies at once under PIPELINING, once every RCPT
+ * is answered: a chunk per round trip would cap a large message at
+ * chunk size / RTT. */
+#define BDAT_WINDOW 4
 
 /* 1 when str holds a control character: it would end the command line
  * early and let the rest be read as another command. */
@@ -354,6 +358,7 @@ static void write_bdat_chunk(struct smtpc_session *s)
     stream_write(s->stream, x->chunk.data, x->chunk.len);
     buf_reset(&x->chunk);
     smtpc_expect(s, SMTPC_CMD_BDAT, last, 0);
+    x->bdat_in_flight++;
     if (last)
         x->data_done = 1;
 }
@@ -373,6 +378,17 @@ int smtpc_xfer_produce(struct smtpc_session *s)
     int wrote = 0;
     if (x->body_active)
         return write_body(s);
+    /* BDAT under PIPELINING: chunks follow each other without waiting,
+     * once the recipients are known to be worth it. */
+    while (s->step == SMTPC_STEP_SEND && x->use_bdat && x->pipelining &&
+           x->data_sent && !x->data_done && !x->data_skipped &&
+           x->mail_state == 1 && x->accepted > 0 &&
+           x->rcpt_replies == x->rcpts_sent &&
+           x->bdat_in_flight < BDAT_WINDOW &&
+           stream_output_pending(s->stream) < OUTPUT_HIGH_WATER) {
+        write_bdat_chunk(s);
+        wrote = 1;
+    }
     size_t window = x->pipelining && s->settings->pipeline_limit > 0
                         ? (size_t)s->settings->pipeline_limit
                         : 1;
@@ -555,6 +571,8 @@ static void bdat_reply(struct smtpc_session *s,
                        const struct smtpc_reply *reply)
 {
     struct smtpc_xfer *x = &s->xfer;
+    if (x->bdat_in_flight > 0)
+        x->bdat_in_flight--;
     if (x->mail_state != 1 || x->accepted == 0 || x->data_skipped) {
         x->data_skipped = 1; /* the refusal of a pipelined chunk */
         return;
@@ -564,7 +582,8 @@ static void bdat_reply(struct smtpc_session *s,
         return;
     }
     if (reply->code / 100 == 2) {
-        write_bdat_chunk(s);
+        if (!x->pipelining) /* else smtpc_xfer_produce streams them */
+            write_bdat_chunk(s);
         return;
     }
     if (reply->code / 100 == 3) {

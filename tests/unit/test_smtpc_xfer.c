@@ -1049,6 +1049,52 @@ static void test_discard_ehlo_keywords(void)
     free(script);
 }
 
+/* BDAT under PIPELINING: once the recipients are answered, up to four
+ * chunks go out without waiting (the server reads three more chunks
+ * before it answers the first). */
+static void test_bdat_chunks_pipelined(void)
+{
+    static const char *const script[] = {
+        "> 220 mx.example.com ESMTP",
+        "< EHLO client.example",
+        "> 250-mx.example.com",
+        "> 250-PIPELINING",
+        "> 250 CHUNKING",
+        "< MAIL FROM:<sender@example.net>",
+        "< RCPT TO:<a@example.org>",
+        "<BDAT",
+        "> 250 Ok",
+        "> 250 Ok",
+        "<BDAT",
+        "<BDAT",
+        "<BDAT",
+        "QUIET 100",
+        ">>250 c1\r\n250 c2\r\n250 c3\r\n250 c4\r\n",
+        "<BDAT",
+        "<BDAT",
+        "> 250 c5",
+        "> 250 2.0.0 Ok: queued as C6",
+        NULL,
+    };
+    struct client c;
+    client_start(&c, script, 0);
+    c.settings.bdat_chunk_size = 8;
+    CHECK_INT(client_hello(&c), 0);
+    struct tx t;
+    tx_init(&t, "0123456789\n0123456789\n0123456789\n0123456789\n", 1);
+    t.content.piece = 8;
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.outcome, SMTPC_SENT);
+    CHECK_STR(t.rcpts[0].result.reason.data, "250 2.0.0 Ok: queued as C6");
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    CHECK_STR(c.peer.data.data, "0123456789\r\n0123456789\r\n0123456789\r\n"
+                                "0123456789\r\n");
+    CHECK(strstr(c.peer.transcript.data, "BDAT 5 LAST\n") != NULL);
+    tx_free(&t);
+    peer_free(&c.peer);
+}
+
 int main(void)
 {
     UNIT_RUN(test_lockstep_dot_stuffing);
@@ -1073,5 +1119,6 @@ int main(void)
     UNIT_RUN(test_pipeline_window);
     UNIT_RUN(test_timeout_body);
     UNIT_RUN(test_discard_ehlo_keywords);
+    UNIT_RUN(test_bdat_chunks_pipelined);
     return unit_summary();
 }

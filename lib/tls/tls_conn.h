@@ -1,11 +1,12 @@
 /* tls_conn.h: one TLS connection on a socket, under a stream.
  *
  * The server side of a connection (the client side is made by
- * lib/tls/tls_client.h and shares everything below): the handshake, driven step by step
- * on a non-blocking socket (an event loop with many sessions calls
- * tls_conn_handshake again whenever the socket is ready for what
- * tls_conn_wants() says), then the stream's I/O layer (base/stream.h's
- * struct stream_io), so the protocol code reads lines and writes replies
+ * lib/tls/tls_client.h and shares everything below): the handshake,
+ * driven step by step on a non-blocking socket (an event loop with many
+ * sessions calls tls_conn_handshake again whenever the socket is ready
+ * for what tls_conn_wants() says), then the stream's I/O layer
+ * (base/stream.h's struct stream_io), so the protocol code reads lines
+ * and writes replies
  * as before. OpenSSL's WANT_READ and WANT_WRITE come out as the stream's
  * STREAM_AGAIN with stream_wants(): a read may wait for the socket to be
  * writable and a write for it to be readable.

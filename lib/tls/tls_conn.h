@@ -6,10 +6,9 @@
  * sessions calls tls_conn_handshake again whenever the socket is ready
  * for what tls_conn_wants() says), then the stream's I/O layer
  * (base/stream.h's struct stream_io), so the protocol code reads lines
- * and writes replies
- * as before. OpenSSL's WANT_READ and WANT_WRITE come out as the stream's
- * STREAM_AGAIN with stream_wants(): a read may wait for the socket to be
- * writable and a write for it to be readable.
+ * and writes replies as before. OpenSSL's WANT_READ and WANT_WRITE come
+ * out as the stream's STREAM_AGAIN with stream_wants(): a read may wait
+ * for the socket to be writable and a write for it to be readable.
  *
  * Memory: the context sets SSL_MODE_RELEASE_BUFFERS, so an idle
  * connection holds no record buffers, only its keys and state (a few

@@ -279,11 +279,19 @@ static int accept_any(int ok, X509_STORE_CTX *store)
     return 1;
 }
 
-/* A bare OpenSSL server that asks for a client certificate. */
-static void server_raw(struct server_end *s, int fd)
+/* A bare OpenSSL server that asks for a client certificate; with
+ * max_version, limited to it (and at security level 0, which old
+ * protocols need). */
+static void server_raw(struct server_end *s, int fd, int max_version)
 {
     memset(s, 0, sizeof(*s));
     s->raw_ctx = SSL_CTX_new(TLS_server_method());
+    if (max_version) {
+        SSL_CTX_set_security_level(s->raw_ctx, 0);
+        SSL_CTX_set_cipher_list(s->raw_ctx, "DEFAULT:@SECLEVEL=0");
+        SSL_CTX_set_min_proto_version(s->raw_ctx, TLS1_VERSION);
+        SSL_CTX_set_max_proto_version(s->raw_ctx, max_version);
+    }
     SSL_CTX_use_certificate_chain_file(s->raw_ctx, chain_path);
     SSL_CTX_use_PrivateKey_file(s->raw_ctx, key_path, SSL_FILETYPE_PEM);
     SSL_CTX_set_verify(s->raw_ctx, SSL_VERIFY_PEER, accept_any);
@@ -346,8 +354,9 @@ struct run {
     struct buf why;
 };
 
-/* Connects to a server with cert (lib/tls's, or raw when cert is NULL)
- * under policy for peer (host given; addr and port filled in). */
+/* Connects to a server with cert (lib/tls's, or raw when cert is NULL,
+ * server_protocols then an OpenSSL version number or NULL) under policy
+ * for peer (host given; addr and port filled in). */
 static void run_open(struct run *r, struct tls_client *client,
                      const struct tls_policy *policy,
                      struct tls_client_peer *peer, const char *cert,
@@ -359,7 +368,8 @@ static void run_open(struct run *r, struct tls_client *client,
     if (cert)
         server_lib(&r->server, cert, key, server_protocols, r->server_fd);
     else
-        server_raw(&r->server, r->server_fd);
+        server_raw(&r->server, r->server_fd,
+                   server_protocols ? atoi(server_protocols) : 0);
     peer->addr = "127.0.0.1";
     if (peer->port == 0) /* a test may name the port the cache keys on */
         peer->port = r->port;
@@ -720,7 +730,19 @@ static void test_protocol_floor(void)
     run_open(&r, client, &p, &peer, chain_path, key_path, "TLSv1.2");
     CHECK_INT(r.result, TLS_DONE);
     run_close(&r);
+    /* A server that stops at TLSv1.1, against the default floor. */
+    tls_client_free(client);
+    client = client_from("");
+    char old_version[16];
+    snprintf(old_version, sizeof(old_version), "%d", TLS1_1_VERSION);
+    p.level = TLS_CLIENT_ENCRYPT;
+    run_open(&r, client, &p, &peer, NULL, NULL, old_version);
+    CHECK_INT(r.result, TLS_FAILED);
+    CHECK_STR(buf_cstr(&r.why), "Cannot start TLS: handshake failure");
+    run_close(&r);
     /* The table's protocols= wins over main.cf. */
+    tls_client_free(client);
+    client = client_from("smtp_tls_mandatory_protocols = >=TLSv1.3");
     p.level = TLS_CLIENT_ENCRYPT;
     p.protocols = strdup(">=TLSv1.2");
     run_open(&r, client, &p, &peer, chain_path, key_path, "TLSv1.2");

@@ -285,6 +285,19 @@ int tls_client_policy_default(const struct tls_client *client,
     return 0;
 }
 
+int tls_client_policy(const struct tls_client *client, struct maps *maps,
+                      const char *nexthop, struct tls_policy *policy,
+                      struct buf *err)
+{
+    int found = tls_policy_lookup(maps, nexthop, policy, err);
+    if (found < 0)
+        return -1;
+    if (found > 0)
+        return 0;
+    tls_policy_free(policy);
+    return tls_client_policy_default(client, policy, err);
+}
+
 size_t tls_client_cache_count(const struct tls_client *client)
 {
     return tls_scache_count(client->cache);
@@ -608,7 +621,7 @@ struct tls_conn *tls_client_conn_new(struct tls_client *c,
     if (ok && dane) {
         st->dane_records = dane_apply(ssl, peer, why);
         ok = st->dane_records > 0;
-        if (st->dane_records == 0)
+        if (st->dane_records == 0) /* none of them OpenSSL could use */
             buf_appendf(why, "no TLSA record for %s was usable", peer->host);
     }
     if (ok && (level == TLS_CLIENT_VERIFY || level == TLS_CLIENT_SECURE)) {

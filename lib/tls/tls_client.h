@@ -7,9 +7,9 @@
  *   at start, before dropping privileges (a client key may be readable
  *   by root alone), once per prefix ("smtp" or "lmtp"):
  *       client = tls_client_new("smtp", &err);   NULL: TLS unavailable
- *   per destination, the policy: main.cf's, then smtp_tls_policy_maps:
- *       tls_client_policy_default(client, &policy);
- *       tls_policy_lookup(maps, nexthop, &policy, &err); (tls_policy.h)
+ *   per destination, the policy: smtp_tls_policy_maps's entry for the
+ *   next hop, else main.cf's (a table error defers):
+ *       tls_client_policy(client, maps, nexthop, &policy, &err);
  *   per connection, before EHLO decides on STARTTLS:
  *       tls_client_effective_level(&policy, &peer, &level, &why)
  *       says what applies to this MX host (dane resolves to may, encrypt
@@ -74,6 +74,16 @@ void tls_client_free(struct tls_client *client);
  * caller frees policy with tls_policy_free. */
 int tls_client_policy_default(const struct tls_client *client,
                               struct tls_policy *policy, struct buf *err);
+
+/* The policy for a next hop: smtp_tls_policy_maps (maps, may be NULL)
+ * when it has an entry (tls_policy_lookup: the whole next hop as
+ * Postfix keys it, "[host]:port" or "domain", then parent domains),
+ * else main.cf's. policy must be initialized (tls_policy_init); the
+ * caller frees it. 0, or -1 with the reason in err (a table error, a
+ * value that does not parse): the delivery should defer. */
+int tls_client_policy(const struct tls_client *client, struct maps *maps,
+                      const char *nexthop, struct tls_policy *policy,
+                      struct buf *err);
 
 /* One DNSSEC-validated TLSA record (RFC 6698), as data. */
 struct tls_tlsa {

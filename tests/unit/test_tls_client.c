@@ -30,6 +30,7 @@
 #include "base/log.h"
 #include "base/stream.h"
 #include "config/config.h"
+#include "tables/maps.h"
 #include "tls/tls_client.h"
 #include "tls/tls_conn.h"
 #include "tls/tls_server.h"
@@ -883,6 +884,44 @@ static void test_resumption(void)
     tls_client_free(client);
 }
 
+/* The policy for a next hop: the table's entry, else main.cf's. */
+static void test_policy_for_nexthop(void)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "%s/tls_policy", dir);
+    FILE *f = fopen(path, "w");
+    fputs("example.test secure match=.example.test\n"
+          "broken.test secure tafile=/x\n",
+          f);
+    fclose(f);
+    struct tls_client *client = client_from("smtp_tls_security_level = may");
+    char spec[200];
+    snprintf(spec, sizeof(spec), "texthash:%s", path);
+    struct maps *maps = maps_open("smtp_tls_policy_maps", spec, 0);
+    struct tls_policy p;
+    tls_policy_init(&p);
+    struct buf err = BUF_INIT;
+    CHECK_INT(tls_client_policy(client, maps, "example.test", &p, &err), 0);
+    CHECK_INT(p.level, TLS_CLIENT_SECURE);
+    CHECK_INT(p.match.count, 1);
+    tls_policy_free(&p);
+    CHECK_INT(tls_client_policy(client, maps, "elsewhere.test", &p, &err), 0);
+    CHECK_INT(p.level, TLS_CLIENT_MAY);
+    CHECK_INT(p.match.count, 0);
+    tls_policy_free(&p);
+    CHECK_INT(tls_client_policy(client, NULL, "example.test", &p, &err), 0);
+    CHECK_INT(p.level, TLS_CLIENT_MAY);
+    tls_policy_free(&p);
+    CHECK_INT(tls_client_policy(client, maps, "broken.test", &p, &err), -1);
+    CHECK_STR(buf_cstr(&err), "TLS policy lookup for broken.test: attribute "
+                              "\"tafile\" is not supported");
+    tls_policy_free(&p);
+    buf_free(&err);
+    maps_close(maps);
+    unlink(path);
+    tls_client_free(client);
+}
+
 static void test_context_errors(void)
 {
     struct buf err = BUF_INIT;
@@ -927,6 +966,7 @@ int main(void)
     UNIT_RUN(test_protocol_floor);
     UNIT_RUN(test_sni_and_client_cert);
     UNIT_RUN(test_resumption);
+    UNIT_RUN(test_policy_for_nexthop);
     UNIT_RUN(test_context_errors);
     log_close();
     remove_files();

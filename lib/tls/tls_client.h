@@ -29,6 +29,8 @@
  *       tls_client_trust(conn) is the outcome (Untrusted, Trusted,
  *       Verified), for the delivery log and TLS reports.
  *   tls_conn_free(conn) when the session ends.
+ *   For implicit TLS (a relay on port 465) the same calls follow the
+ *   connect instead of STARTTLS.
  *
  * Log lines are Postfix's and are written here: at loglevel 1 and up
  * "Verified TLS connection established to mx.example.com[192.0.2.1]:25:

@@ -401,7 +401,7 @@ static int sni_name_ok(const char *name)
 }
 
 /* The SNI name, or NULL for none: with DANE the TLSA base domain (RFC
- * 7672 section 8.1), otherwise PREFIX_tls_servername or the policy's
+ * 7672 requires it), otherwise PREFIX_tls_servername or the policy's
  * servername ("hostname", "nexthop" or a name). -1 for a literal name
  * that is not a DNS name (a configuration error: defer). */
 static int sni_choose(const struct tls_client *c, const struct tls_policy *p,
@@ -580,6 +580,12 @@ struct tls_conn *tls_client_conn_new(struct tls_client *c,
                                      const struct tls_client_peer *peer, int fd,
                                      struct buf *why)
 {
+    /* A caller that left a name out gets empty strings, not a crash. */
+    struct tls_client_peer whom = *peer;
+    whom.nexthop = whom.nexthop ? whom.nexthop : "";
+    whom.host = whom.host ? whom.host : "";
+    whom.addr = whom.addr ? whom.addr : "";
+    peer = &whom;
     enum tls_client_level level;
     if (tls_client_effective_level(p, peer, &level, why) < 0)
         return NULL;

@@ -39,6 +39,7 @@ struct tls_client {
     char *level;
     char *protocols, *mandatory_protocols;
     char *ciphers, *mandatory_ciphers;
+    char *exclude, *mandatory_exclude;
     char *high_list, *medium_list;
     char *verify_match, *secure_match, *fingerprint_match;
     char *fingerprint_digest;
@@ -162,6 +163,8 @@ void tls_client_free(struct tls_client *client)
     free(client->mandatory_protocols);
     free(client->ciphers);
     free(client->mandatory_ciphers);
+    free(client->exclude);
+    free(client->mandatory_exclude);
     free(client->high_list);
     free(client->medium_list);
     free(client->verify_match);
@@ -211,6 +214,8 @@ struct tls_client *tls_client_new(const char *prefix, struct buf *err)
     c->mandatory_protocols = param_copy(prefix, "mandatory_protocols");
     c->ciphers = param_copy(prefix, "ciphers");
     c->mandatory_ciphers = param_copy(prefix, "mandatory_ciphers");
+    c->exclude = param_copy(prefix, "exclude_ciphers");
+    c->mandatory_exclude = param_copy(prefix, "mandatory_exclude_ciphers");
     c->high_list = xstrdup(cfg_str("tls_high_cipherlist"));
     c->medium_list = xstrdup(cfg_str("tls_medium_cipherlist"));
     c->verify_match = param_copy(prefix, "verify_cert_match");
@@ -474,9 +479,11 @@ static int names_apply(SSL *ssl, const struct strlist *names)
 
 /* The protocols and ciphers: the mandatory ones from encrypt up, the
  * policy's attributes over main.cf's. Authenticated levels never take
- * an anonymous cipher. */
+ * an anonymous cipher. What was applied is appended to applied (for the
+ * session cache key). */
 static int crypto_apply(const struct tls_client *c, const struct tls_policy *p,
-                        enum tls_client_level level, SSL *ssl, struct buf *why)
+                        enum tls_client_level level, SSL *ssl, struct buf *why,
+                        struct buf *applied)
 {
     int mandatory = tls_client_level_mandatory(level);
     const char *protocols =
@@ -497,14 +504,16 @@ static int crypto_apply(const struct tls_client *c, const struct tls_policy *p,
     buf_append_str(&full, list);
     if (level >= TLS_CLIENT_FINGERPRINT)
         buf_append_str(&full, ":!aNULL");
-    if (p->exclude) {
-        struct strlist items;
-        strlist_init(&items);
-        str_split_chars(p->exclude, ":", &items);
-        for (size_t i = 0; i < items.count; i++)
-            buf_appendf(&full, ":!%s", items.items[i]);
-        strlist_free(&items);
-    }
+    const char *exclude = p->exclude
+                              ? p->exclude
+                              : (mandatory ? c->mandatory_exclude : c->exclude);
+    struct strlist items;
+    strlist_init(&items);
+    str_split_chars(exclude, " \t\r\n,:", &items);
+    for (size_t i = 0; i < items.count; i++)
+        buf_appendf(&full, ":!%s", items.items[i]);
+    strlist_free(&items);
+    buf_appendf(applied, "%x|%s", set, full.data);
     int rc = SSL_set_cipher_list(ssl, full.data) == 1 ? 0 : -1;
     if (rc < 0) {
         buf_appendf(why, "invalid cipher list \"%s\": ", full.data);
@@ -545,15 +554,11 @@ static int dane_apply(SSL *ssl, const struct tls_client_peer *peer,
 static char *cache_key(const struct tls_client *c, enum tls_client_level level,
                        const struct tls_policy *p,
                        const struct tls_client_peer *peer,
-                       const struct strlist *names, const char *sni)
+                       const struct strlist *names, const char *sni,
+                       const char *crypto)
 {
     struct buf text = BUF_INIT;
-    buf_appendf(&text, "%d|%s|%s|%s|%s|%s|%s|%s", (int)level,
-                p->protocols ? p->protocols : "", p->ciphers ? p->ciphers : "",
-                p->exclude ? p->exclude : "", sni ? sni : "", c->protocols,
-                c->mandatory_protocols,
-                tls_client_level_mandatory(level) ? c->mandatory_ciphers
-                                                  : c->ciphers);
+    buf_appendf(&text, "%d|%s|%s", (int)level, crypto, sni ? sni : "");
     for (size_t i = 0; i < names->count; i++)
         buf_appendf(&text, "|n=%s", names->items[i]);
     for (size_t i = 0; i < p->match.count; i++)
@@ -619,7 +624,8 @@ struct tls_conn *tls_client_conn_new(struct tls_client *c,
 
     struct strlist names;
     strlist_init(&names);
-    int ok = crypto_apply(c, p, level, ssl, why) == 0;
+    struct buf crypto = BUF_INIT;
+    int ok = crypto_apply(c, p, level, ssl, why, &crypto) == 0;
     if (ok && sni && SSL_set_tlsext_host_name(ssl, sni) != 1) {
         tls_error_text(why, "cannot set the TLS server name");
         ok = 0;
@@ -665,7 +671,7 @@ struct tls_conn *tls_client_conn_new(struct tls_client *c,
         tls_policy_free(&fallback);
     }
     if (ok) {
-        st->cache_key = cache_key(c, level, p, peer, &names, sni);
+        st->cache_key = cache_key(c, level, p, peer, &names, sni, crypto.data);
         int trust = 0;
         SSL_SESSION *session =
             tls_scache_get(c->cache, st->cache_key, &trust, time(NULL));
@@ -679,6 +685,7 @@ struct tls_conn *tls_client_conn_new(struct tls_client *c,
         tls_error_clear();
     }
     strlist_free(&names);
+    buf_free(&crypto);
     if (!ok) {
         tls_conn_free(conn);
         return NULL;

@@ -753,6 +753,50 @@ static void test_protocol_floor(void)
     tls_client_free(client);
 }
 
+/* Cipher exclusions (TLSv1.2: TLSv1.3 suites are not cipher-list
+ * ciphers): main.cf's mandatory list from encrypt up, the opportunistic
+ * one below, a table's exclude= over both. */
+static void test_exclude_ciphers(void)
+{
+    struct tls_client *client =
+        client_from("smtp_tls_mandatory_exclude_ciphers = AESGCM, CHACHA20\n"
+                    "smtp_tls_exclude_ciphers = AES256");
+    struct tls_policy p;
+    policy_level(&p, TLS_CLIENT_ENCRYPT);
+    struct tls_client_peer peer = peer_for("example.test", "mx.example.test");
+    struct run r;
+    struct buf text = BUF_INIT;
+    run_open(&r, client, &p, &peer, chain_path, key_path, "TLSv1.2");
+    CHECK_INT(r.result, TLS_DONE);
+    if (r.result == TLS_DONE)
+        tls_conn_summary(r.conn, &text);
+    CHECK(strncmp(text.data ? text.data : "", "TLSv1.2 with cipher ", 20) == 0);
+    CHECK(strstr(buf_cstr(&text), "GCM") == NULL);
+    CHECK(strstr(buf_cstr(&text), "CHACHA") == NULL);
+    run_close(&r);
+
+    p.level = TLS_CLIENT_MAY;
+    buf_reset(&text);
+    run_open(&r, client, &p, &peer, chain_path, key_path, "TLSv1.2");
+    if (r.result == TLS_DONE)
+        tls_conn_summary(r.conn, &text);
+    CHECK(strstr(buf_cstr(&text), "TLSv1.2 with cipher ") != NULL);
+    CHECK(strstr(buf_cstr(&text), "AES256") == NULL);
+    run_close(&r);
+
+    p.level = TLS_CLIENT_ENCRYPT;
+    p.exclude = strdup("AES:CHACHA20");
+    buf_reset(&text);
+    run_open(&r, client, &p, &peer, chain_path, key_path, "TLSv1.2");
+    if (r.result == TLS_DONE)
+        tls_conn_summary(r.conn, &text);
+    CHECK(strstr(buf_cstr(&text), "AES") == NULL);
+    run_close(&r);
+    buf_free(&text);
+    tls_policy_free(&p);
+    tls_client_free(client);
+}
+
 /* SNI: none by default, the TLSA base domain with DANE, what
  * smtp_tls_servername says otherwise; and a client certificate. */
 static void test_sni_and_client_cert(void)
@@ -964,6 +1008,7 @@ int main(void)
     UNIT_RUN(test_dane_fallback);
     UNIT_RUN(test_fingerprint);
     UNIT_RUN(test_protocol_floor);
+    UNIT_RUN(test_exclude_ciphers);
     UNIT_RUN(test_sni_and_client_cert);
     UNIT_RUN(test_resumption);
     UNIT_RUN(test_policy_for_nexthop);

@@ -446,22 +446,29 @@ static void names_expand(const struct strlist *match,
                          const struct tls_client_peer *peer,
                          enum tls_client_level level, struct strlist *names)
 {
+    /* An empty name must never reach OpenSSL: SSL_set1_host(ssl, "")
+     * clears the names, and ".", made from an empty next hop, would
+     * match every name. */
     for (size_t i = 0; i < match->count; i++) {
         const char *item = match->items[i];
         if (str_equal_nocase(item, "hostname")) {
-            strlist_add(names, peer->host);
+            if (*peer->host)
+                strlist_add(names, peer->host);
         } else if (str_equal_nocase(item, "nexthop")) {
-            strlist_add(names, peer->nexthop);
+            if (*peer->nexthop)
+                strlist_add(names, peer->nexthop);
         } else if (str_equal_nocase(item, "dot-nexthop")) {
-            struct buf dot = BUF_INIT;
-            buf_appendf(&dot, ".%s", peer->nexthop);
-            strlist_add(names, dot.data);
-            buf_free(&dot);
-        } else {
+            if (*peer->nexthop) {
+                struct buf dot = BUF_INIT;
+                buf_appendf(&dot, ".%s", peer->nexthop);
+                strlist_add(names, dot.data);
+                buf_free(&dot);
+            }
+        } else if (*item) {
             strlist_add(names, item);
         }
     }
-    if (level == TLS_CLIENT_SECURE && peer->host_dnssec)
+    if (level == TLS_CLIENT_SECURE && peer->host_dnssec && *peer->host)
         strlist_add(names, peer->host);
 }
 
@@ -527,6 +534,12 @@ static int crypto_apply(const struct tls_client *c, const struct tls_policy *p,
 static int dane_apply(SSL *ssl, const struct tls_client_peer *peer,
                       struct buf *why)
 {
+    /* Without a base domain OpenSSL would check no name at all for
+     * DANE-TA(2). */
+    if (*peer->host == '\0') {
+        buf_append_str(why, "DANE needs the server's host name");
+        return -1;
+    }
     if (SSL_dane_enable(ssl, peer->host) <= 0) {
         tls_error_text(why, "cannot enable DANE");
         return -1;
@@ -633,7 +646,7 @@ struct tls_conn *tls_client_conn_new(struct tls_client *c,
     if (ok && dane) {
         st->dane_records = dane_apply(ssl, peer, why);
         ok = st->dane_records > 0;
-        if (st->dane_records == 0) /* none of them OpenSSL could use */
+        if (st->dane_records == 0) /* none OpenSSL could use */
             buf_appendf(why, "no TLSA record for %s was usable", peer->host);
     }
     if (ok && (level == TLS_CLIENT_VERIFY || level == TLS_CLIENT_SECURE)) {

@@ -470,6 +470,21 @@ static void test_may_trusted(void)
     /* may checks no name: the chain is all it can vouch for. */
     CHECK_INT(tls_client_trust(r.conn), TLS_TRUST_TRUSTED);
     run_close(&r);
+    /* A caller that knows no names: still a connection, no crash. */
+    peer = peer_for(NULL, NULL);
+    p.level = TLS_CLIENT_VERIFY;
+    run_open(&r, client, &p, &peer, chain_path, key_path, ">=TLSv1.2");
+    CHECK_INT(r.result, TLS_FAILED);
+    CHECK_STR(buf_cstr(&r.why), "Server certificate not verified");
+    run_close(&r);
+    struct tls_tlsa ta = {2, 0, 1, ca_cert_sha256, 32};
+    peer.tlsa = &ta;
+    peer.tlsa_count = 1;
+    p.level = TLS_CLIENT_DANE;
+    run_open(&r, client, &p, &peer, chain_path, key_path, ">=TLSv1.2");
+    CHECK(r.conn == NULL);
+    CHECK_STR(buf_cstr(&r.why), "DANE needs the server's host name");
+    run_close(&r);
     tls_policy_free(&p);
     tls_client_free(client);
 }

@@ -28,6 +28,9 @@
  *       TLS_DONE is as protected as the policy demands.
  *       tls_client_trust(conn) is the outcome (Untrusted, Trusted,
  *       Verified), for the delivery log and TLS reports.
+ *       At a level that is not mandatory (may, and dane resolved to
+ *       may), Postfix retries a destination whose handshake failed in
+ *       plain text, on a new connection; the daemon decides that.
  *   tls_conn_free(conn) when the session ends.
  *   For implicit TLS (a relay on port 465) the same calls follow the
  *   connect instead of STARTTLS.

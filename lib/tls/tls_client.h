@@ -37,10 +37,13 @@
  *
  * Log lines are Postfix's and are written here: at loglevel 1 and up
  * "Verified TLS connection established to mx.example.com[192.0.2.1]:25:
- * TLSv1.3 with cipher ... key-exchange X25519 server-signature ..."; a
- * failed verification at any level ("server certificate verification
- * failed for host[addr]:port: num=62:hostname mismatch"); at 2 and up the
- * session cache ("Reusing old session", "save session ...").
+ * TLSv1.3 with cipher ... key-exchange X25519 server-signature ...";
+ * whatever the loglevel, a failed handshake ("SSL_connect error to
+ * ...") and a failed verification the policy needed ("server
+ * certificate verification failed for host[addr]:port: num=62:hostname
+ * mismatch"); at 2 and up the handshake's steps, other verification
+ * failures and the session cache ("Reusing old session", "save session
+ * ...").
  *
  * Sessions are cached per process, keyed by the prefix, next hop, host,
  * address, port and a digest of the policy (level, protocols, ciphers,

@@ -53,6 +53,7 @@
 #include "tables/table_check.h"
 #include "auth/passdb.h"
 #include "auth/username_format.h"
+#include "tls/tls_client.h"
 #include "tls/tls_config.h"
 #include "tls/tls_server.h"
 
@@ -414,6 +415,42 @@ static void check_tls(void)
     buf_free(&err);
 }
 
+/* The smtp and lmtp clients' TLS (lib/tls/tls_client): an unknown
+ * level, a CA file, client certificate or protocol list that does not
+ * load would defer every delivery that needs TLS; counted like a broken
+ * table. Checked when main.cf sets anything of a client's TLS. */
+static void check_tls_client(void)
+{
+    static const char *const prefixes[] = {"smtp", "lmtp"};
+    static const char *const suffixes[] = {"security_level", "policy_maps",
+                                           "CAfile", "CApath", "cert_file",
+                                           "chain_files"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        int used = 0;
+        for (size_t j = 0; j < sizeof(suffixes) / sizeof(suffixes[0]); j++) {
+            char *name = xasprintf("%s_tls_%s", prefixes[i], suffixes[j]);
+            const char *value = cfg_str(name);
+            used |= *value != '\0' && strcmp(value, "none") != 0;
+            free(name);
+        }
+        if (!used)
+            continue;
+        struct buf err = BUF_INIT;
+        struct tls_client *client = tls_client_new(prefixes[i], &err);
+        if (client == NULL) {
+            struct strlist found;
+            strlist_init(&found);
+            char *text = xasprintf("%s/main.cf: %s TLS: %s", config_dir,
+                                   prefixes[i], buf_cstr(&err));
+            strlist_add(&found, text);
+            free(text);
+            table_problems(&found);
+        }
+        tls_client_free(client);
+        buf_free(&err);
+    }
+}
+
 /* ---- check: the auth service ---- */
 
 /* passdb's passwd-files and auth_username_format (lib/auth); the other
@@ -743,6 +780,7 @@ static int run_check(void)
     check_main_cf_tables();
     check_master_cf(daemon_dir);
     check_tls();
+    check_tls_client();
     check_auth();
     check_queue_tree();
     return problems;

@@ -13,15 +13,6 @@
 #include "tls/tls_error.h"
 #include "tls/tls_impl.h"
 
-struct tls_conn {
-    SSL *ssl;
-    unsigned wants;       /* of the last operation that said "again" */
-    unsigned read_wants;  /* of the last read; 0 after one succeeded */
-    unsigned write_wants; /* of the last write; 0 after one succeeded */
-    int established;
-    int failed; /* a fatal error: no close_notify */
-};
-
 struct tls_conn *tls_conn_server_new(const struct tls_server *server, int fd,
                                      struct buf *err)
 {
@@ -200,7 +191,7 @@ void tls_conn_summary(const struct tls_conn *conn, struct buf *out)
         cipher ? SSL_CIPHER_get_name(cipher) : "(none)", bits, alg_bits);
 }
 
-/* The signature algorithm our key makes, in Postfix's words. TLS 1.3
+/* The signature algorithm a key makes, in Postfix's words. TLS 1.3
  * signs with RSA-PSS whenever the key is RSA. */
 static const char *signature_name(const SSL *ssl, const EVP_PKEY *key)
 {
@@ -236,17 +227,33 @@ void tls_conn_key_summary(const struct tls_conn *conn, struct buf *out)
         buf_appendf(out, "key-exchange %s", group_name);
         sep = " ";
     }
-    EVP_PKEY *key = SSL_get_privatekey(ssl);
+    /* The server's signature: our own key on the server side, the
+     * peer's on the client side. */
+    int server_side = SSL_is_server(ssl);
+    X509 *peer = server_side ? NULL : SSL_get0_peer_certificate(ssl);
+    EVP_PKEY *key = server_side ? SSL_get_privatekey(ssl)
+                                : (peer ? X509_get0_pubkey(peer) : NULL);
     const char *sig = key ? signature_name(ssl, key) : NULL;
     if (sig) {
         buf_appendf(out, "%sserver-signature %s (%d bits)", sep, sig,
                     EVP_PKEY_get_bits(key));
-        sep = " ";
         int digest = NID_undef;
-        if (SSL_get_signature_nid(ssl, &digest) == 1 && digest != NID_undef &&
-            OBJ_nid2sn(digest))
+        int have = server_side ? SSL_get_signature_nid(ssl, &digest)
+                               : SSL_get_peer_signature_nid(ssl, &digest);
+        if (have == 1 && digest != NID_undef && OBJ_nid2sn(digest))
             buf_appendf(out, " server-digest %s", OBJ_nid2sn(digest));
+        sep = " ";
     }
+    /* A client that signed with its certificate says so too. */
+    int client_digest = NID_undef;
+    EVP_PKEY *client_key = server_side ? NULL : SSL_get_privatekey(ssl);
+    const char *client_sig =
+        client_key ? signature_name(ssl, client_key) : NULL;
+    if (client_sig && SSL_get_signature_nid(ssl, &client_digest) == 1 &&
+        client_digest != NID_undef && OBJ_nid2sn(client_digest))
+        buf_appendf(out, "%sclient-signature %s (%d bits) client-digest %s",
+                    sep, client_sig, EVP_PKEY_get_bits(client_key),
+                    OBJ_nid2sn(client_digest));
 }
 
 const char *tls_conn_protocol(const struct tls_conn *conn)
@@ -269,5 +276,6 @@ void tls_conn_free(struct tls_conn *conn)
     }
     tls_error_clear();
     SSL_free(conn->ssl);
+    tls_client_state_free(conn->client);
     free(conn);
 }

@@ -1,13 +1,14 @@
 /* tls_conn.h: one TLS connection on a socket, under a stream.
  *
- * The server side of a connection: the handshake, driven step by step
- * on a non-blocking socket (an event loop with many sessions calls
- * tls_conn_handshake again whenever the socket is ready for what
- * tls_conn_wants() says), then the stream's I/O layer (base/stream.h's
- * struct stream_io), so the protocol code reads lines and writes replies
- * as before. OpenSSL's WANT_READ and WANT_WRITE come out as the stream's
- * STREAM_AGAIN with stream_wants(): a read may wait for the socket to be
- * writable and a write for it to be readable.
+ * The server side of a connection (the client side is made by
+ * lib/tls/tls_client.h and shares everything below): the handshake,
+ * driven step by step on a non-blocking socket (an event loop with many
+ * sessions calls tls_conn_handshake again whenever the socket is ready
+ * for what tls_conn_wants() says), then the stream's I/O layer
+ * (base/stream.h's struct stream_io), so the protocol code reads lines
+ * and writes replies as before. OpenSSL's WANT_READ and WANT_WRITE come
+ * out as the stream's STREAM_AGAIN with stream_wants(): a read may wait
+ * for the socket to be writable and a write for it to be readable.
  *
  * Memory: the context sets SSL_MODE_RELEASE_BUFFERS, so an idle
  * connection holds no record buffers, only its keys and state (a few
@@ -56,7 +57,10 @@ void tls_conn_attach(struct tls_conn *conn, struct stream *stream);
 void tls_conn_summary(const struct tls_conn *conn, struct buf *out);
 /* "key-exchange X25519 server-signature RSA-PSS (2048 bits)
  * server-digest SHA256": what Postfix adds after the summary (parts the
- * library does not know are left out; may append nothing). */
+ * library does not know are left out; may append nothing). On the
+ * client side the server's signature is the peer's, and "client-signature
+ * ECDSA (256 bits) client-digest SHA256" follows when we signed with a
+ * client certificate. */
 void tls_conn_key_summary(const struct tls_conn *conn, struct buf *out);
 /* "TLSv1.3". */
 const char *tls_conn_protocol(const struct tls_conn *conn);

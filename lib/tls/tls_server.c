@@ -33,7 +33,7 @@ static const struct {
 /* The lowest and highest enabled versions bound the handshake; a
  * protocol left out between them ("TLSv1.1 TLSv1.3") is switched off on
  * its own. */
-static int set_protocols(SSL_CTX *ctx, unsigned enabled, struct buf *err)
+int tls_set_protocols(SSL_CTX *ctx, SSL *ssl, unsigned enabled, struct buf *err)
 {
     int low = -1, high = -1;
     for (size_t i = 0; i < VERSION_COUNT; i++)
@@ -46,41 +46,64 @@ static int set_protocols(SSL_CTX *ctx, unsigned enabled, struct buf *err)
         buf_append_str(err, "no TLS protocol enabled");
         return -1;
     }
-    if (SSL_CTX_set_min_proto_version(ctx, versions[low].version) != 1 ||
-        SSL_CTX_set_max_proto_version(ctx, versions[high].version) != 1) {
+    int ok =
+        ctx ? SSL_CTX_set_min_proto_version(ctx, versions[low].version) &&
+                  SSL_CTX_set_max_proto_version(ctx, versions[high].version)
+            : SSL_set_min_proto_version(ssl, versions[low].version) &&
+                  SSL_set_max_proto_version(ssl, versions[high].version);
+    if (!ok) {
         tls_error_text(err, "cannot set the TLS protocol range");
         return -1;
     }
     for (int i = low + 1; i < high; i++)
-        if (!(enabled & versions[i].bit))
-            SSL_CTX_set_options(ctx, versions[i].no_option);
+        if (!(enabled & versions[i].bit)) {
+            if (ctx)
+                SSL_CTX_set_options(ctx, versions[i].no_option);
+            else
+                SSL_set_options(ssl, versions[i].no_option);
+        }
     return 0;
 }
 
-static int set_ciphers(SSL_CTX *ctx, const struct tls_server_settings *set,
-                       struct buf *err)
+const char *tls_cipher_list(const char *grade, const char *high_list,
+                            const char *medium_list, const char *service,
+                            struct buf *err)
 {
-    const char *grade = set->cipher_grade ? set->cipher_grade : "medium";
+    if (grade == NULL || *grade == '\0')
+        grade = "medium";
     const char *list;
     if (str_equal_nocase(grade, "high")) {
-        list = set->high_cipherlist;
+        list = high_list;
     } else if (str_equal_nocase(grade, "medium")) {
-        list = set->medium_cipherlist;
+        list = medium_list;
     } else if (str_equal_nocase(grade, "low") ||
                str_equal_nocase(grade, "export")) {
         /* Grades OpenSSL 3 no longer has ciphers for: the next one up
          * keeps an old main.cf working, and is no weaker than asked. */
         log_warn("%s: cipher grade \"%s\" is obsolete; using \"medium\"",
-                 set->service ? set->service : "tls", grade);
-        list = set->medium_cipherlist;
+                 service ? service : "tls", grade);
+        list = medium_list;
     } else {
         buf_appendf(err, "unsupported cipher grade \"%s\"", grade);
-        return -1;
+        return NULL;
     }
-    if (list == NULL || *list == '\0' ||
-        SSL_CTX_set_cipher_list(ctx, list) != 1) {
-        buf_appendf(err, "invalid %s cipher list \"%s\": ", grade,
-                    list ? list : "");
+    if (list == NULL || *list == '\0') {
+        buf_appendf(err, "empty %s cipher list", grade);
+        return NULL;
+    }
+    return list;
+}
+
+static int set_ciphers(SSL_CTX *ctx, const struct tls_server_settings *set,
+                       struct buf *err)
+{
+    const char *list =
+        tls_cipher_list(set->cipher_grade, set->high_cipherlist,
+                        set->medium_cipherlist, set->service, err);
+    if (list == NULL)
+        return -1;
+    if (SSL_CTX_set_cipher_list(ctx, list) != 1) {
+        buf_appendf(err, "invalid cipher list \"%s\": ", list);
         tls_error_text(err, "no usable cipher");
         return -1;
     }
@@ -185,7 +208,7 @@ static int chain_object(struct chain_entry *e, const char *path,
 /* Postfix's smtpd_tls_chain_files: the files are one sequence of PEM
  * objects, each key followed by its chain. Returns the number of keys
  * installed, or -1. */
-static int load_chain_files(SSL_CTX *ctx, const char *files, struct buf *err)
+int tls_load_chain_files(SSL_CTX *ctx, const char *files, struct buf *err)
 {
     struct strlist paths;
     strlist_init(&paths);
@@ -248,8 +271,8 @@ static int load_chain_files(SSL_CTX *ctx, const char *files, struct buf *err)
 
 /* Postfix's legacy pair: the certificate file holds the full chain, leaf
  * first; the key may be in it too. */
-static int load_cert_and_key(SSL_CTX *ctx, const char *cert_file,
-                             const char *key_file, struct buf *err)
+int tls_load_cert_and_key(SSL_CTX *ctx, const char *cert_file,
+                          const char *key_file, struct buf *err)
 {
     if (key_file == NULL || *key_file == '\0')
         key_file = cert_file;
@@ -298,12 +321,13 @@ struct tls_server *tls_server_new(const struct tls_server_settings *set,
         tls_error_text(err, "cannot create a TLS context");
         return NULL;
     }
-    int ok = set_protocols(ctx, protocols, err) == 0 &&
+    int ok = tls_set_protocols(ctx, NULL, protocols, err) == 0 &&
              set_ciphers(ctx, set, err) == 0;
     if (ok && set->chain_files && *set->chain_files)
-        ok = load_chain_files(ctx, set->chain_files, err) > 0;
+        ok = tls_load_chain_files(ctx, set->chain_files, err) > 0;
     else if (ok && set->cert_file && *set->cert_file)
-        ok = load_cert_and_key(ctx, set->cert_file, set->key_file, err) == 0;
+        ok =
+            tls_load_cert_and_key(ctx, set->cert_file, set->key_file, err) == 0;
     else if (ok) {
         buf_append_str(err, "no certificate configured");
         ok = 0;

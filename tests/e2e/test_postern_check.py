@@ -158,5 +158,30 @@ class PosternCheckTest(unittest.TestCase):
         self.assertIn("smtpd TLS: no certificate configured", proc.stderr)
 
 
+    # ---- the smtp client's TLS ----
+
+    def test_client_tls_settings_that_do_not_load(self):
+        missing = os.path.join(self.inst.etc, "nosuch-ca.pem")
+        proc = self.check({"smtp_tls_security_level": "verify",
+                           "smtp_tls_CAfile": missing})
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn(f"main.cf: smtp TLS: cannot load CA certificates "
+                      f"from {missing}: ", proc.stderr)
+        proc = self.check({"lmtp_tls_security_level": "sometimes"})
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn('main.cf: lmtp TLS: invalid lmtp_tls_security_level '
+                      '"sometimes"', proc.stderr)
+        proc = self.check({"smtp_tls_security_level": "dane",
+                           "smtp_tls_mandatory_protocols": ">=TLSv1.4"})
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn('smtp TLS: unknown TLS protocol ">=TLSv1.4"',
+                      proc.stderr)
+        # write_main_cf adds to what earlier calls wrote: undo them.
+        proc = self.check({"smtp_tls_security_level": "may",
+                           "smtp_tls_CAfile": "",
+                           "smtp_tls_mandatory_protocols": ">=TLSv1.2",
+                           "lmtp_tls_security_level": ""})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
 if __name__ == "__main__":
     unittest.main()

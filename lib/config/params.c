@@ -582,6 +582,14 @@ const struct param_def param_table[] = {
      "$reject_tempfail_action", 0, 0, 0,
      "reject_unknown_helo_hostname on a temporary DNS error: "
      "defer_if_permit or defer"},
+
+    /* ---- the LMTP server (lmtpd; docs/lmtpd.md) ---- */
+    {"lmtpd_timeout", PARAM_TIME, "300s", 1, 86400, 0,
+     "how long the LMTP server waits for a command or for more of a "
+     "message before it closes the connection"},
+    {"lmtpd_temp_directory", PARAM_STR, "/tmp", 0, 0, 0,
+     "where the LMTP server keeps a message larger than 128 kB while it "
+     "delivers it, in a file without a name (Dovecot's mail_temp_dir)"},
 };
 
 const size_t param_table_count = sizeof(param_table) / sizeof(param_table[0]);

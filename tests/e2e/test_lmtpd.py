@@ -177,6 +177,36 @@ class LmtpdTest(unittest.TestCase):
         # The spool file had no name: nothing was ever left behind.
         self.assertEqual(os.listdir(self.env.spool_dir), [])
 
+    def test_only_a_large_message_needs_the_temp_directory(self):
+        self.env.restart(lmtpd_temp_directory=os.path.join(self.inst.root,
+                                                           "no-such-dir"))
+        with self.env.lmtp() as conn:
+            rcpt, data = lmtp_transaction(conn, "s@x.org", ["a@ex.org"],
+                                          BODY)
+            self.assertEqual(data[0][0], 250, data)
+            big = b"Subject: big\r\n\r\n" + (b"y" * 998 + b"\r\n") * 200
+            rcpt, data = lmtp_transaction(conn, "s@x.org",
+                                          ["a@ex.org", "b@ex.org"], big)
+        self.assertEqual(data, [
+            (451, b"4.3.0 <a@ex.org> Temporary failure: cannot spool the "
+                  b"message"),
+            (451, b"4.3.0 <b@ex.org> Temporary failure: cannot spool the "
+                  b"message")])
+        self.assertEqual(len(self.env.messages("a")), 1)
+        self.inst.wait_for_log(r"cannot spool the message: create a "
+                               r"temporary file in \S+no-such-dir: No such")
+
+    def test_idle_client_is_closed_after_lmtpd_timeout(self):
+        self.env.restart(lmtpd_timeout="1s")
+        sock = socket.create_connection(("127.0.0.1", self.env.port),
+                                        timeout=20)
+        with sock:
+            read_replies(sock, 1)
+            [reply] = read_replies(sock, 1, timeout=10)
+            self.assertEqual(reply[0][:10], "421 4.4.2 ")
+            self.assertEqual(sock.recv(100), b"")
+        self.inst.wait_for_log(r"timeout after CONNECT from 127\.0\.0\.1")
+
     def test_size_limit(self):
         self.env.restart(message_size_limit="2000")
         with self.env.lmtp() as conn:

@@ -5,8 +5,9 @@
  *
  *   lmtpd.c        main, settings, a connection's command loop, replies
  *   lmtpd_cmd.c    the commands: LHLO, MAIL, RCPT, RSET, NOOP, VRFY, QUIT
- *   lmtpd_data.c   DATA: the content into the spool, our Received:, the
- *                  deliveries and the replies, one per recipient
+ *   lmtpd_data.c   DATA and BDAT: the content into the spool, our
+ *                  Received:, the deliveries and the replies, one per
+ *                  recipient
  *   lmtpd_spool.c  the message held once for every mailbox copy
  *
  * One process serves one connection at a time (lib/ipc/server.h's
@@ -16,11 +17,13 @@
 #define POSTERN_LMTPD_H
 
 #include <stddef.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include "base/buf.h"
 #include "base/stream.h"
 #include "lmtpd_spool.h"
+#include "queue/qid.h"
 #include "smtp/smtp_cmd.h"
 
 /* Settings read once at start. */
@@ -68,6 +71,14 @@ struct lmtpd_session {
     int dsn_ret; /* SMTP_RET_* */
     struct lmtpd_rcpt *rcpts;
     size_t rcpt_count, rcpt_cap;
+    /* The content, from DATA or the first BDAT on: its id (our
+     * Received:'s and the log's), when it began, its size, and whether
+     * it went past message_size_limit (then it is read and dropped). */
+    int content_started;
+    char id[QID_BUF_SIZE];
+    struct timeval arrival;
+    unsigned long long content_size;
+    int too_big;
     struct lmtpd_spool spool;
     unsigned long transactions;
 };
@@ -90,5 +101,11 @@ void lmtpd_greeting(struct lmtpd_session *s);
  * each recipient and replies for each in RCPT order. 0, or -1 when the
  * connection was lost (the session ends). */
 int lmtpd_data(struct lmtpd_session *s);
+/* BDAT (RFC 3030, CHUNKING): reads the chunk (also when the command is
+ * refused: the client sends it anyway), answers a chunk with 250, and
+ * after the LAST one delivers and replies per recipient as DATA does.
+ * 1 when the transaction is over, 0 when it goes on, -1 when the
+ * connection was lost. */
+int lmtpd_bdat(struct lmtpd_session *s);
 
 #endif

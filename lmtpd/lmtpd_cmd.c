@@ -40,6 +40,9 @@ void lmtpd_reset_transaction(struct lmtpd_session *s)
     s->in_mail = 0;
     s->smtputf8 = s->body_8bit = 0;
     s->dsn_ret = SMTP_RET_NONE;
+    s->content_started = 0;
+    s->content_size = 0;
+    s->too_big = 0;
     lmtpd_spool_reset(&s->spool);
 }
 
@@ -56,6 +59,7 @@ static void cmd_lhlo(struct lmtpd_session *s)
         lmtpd_reply(s, "250-SIZE");
     lmtpd_reply(s, "250-ENHANCEDSTATUSCODES");
     lmtpd_reply(s, "250-8BITMIME");
+    lmtpd_reply(s, "250-CHUNKING");
     lmtpd_reply(s, "250 SMTPUTF8");
 }
 
@@ -162,6 +166,10 @@ static void cmd_data(struct lmtpd_session *s)
         lmtpd_error_reply(s, "503 5.5.1 Error: need RCPT command");
         return;
     }
+    if (s->content_started) {
+        lmtpd_error_reply(s, "503 5.5.1 Error: DATA after BDAT");
+        return;
+    }
     lmtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
     if (lmtpd_data(s) < 0)
         s->lost = 1;
@@ -198,6 +206,14 @@ void lmtpd_command(struct lmtpd_session *s, const char *line, size_t len)
     case SMTP_VERB_DATA:
         cmd_data(s);
         break;
+    case SMTP_VERB_BDAT: {
+        int rc = lmtpd_bdat(s);
+        if (rc < 0)
+            s->lost = 1;
+        if (rc != 0)
+            lmtpd_reset_transaction(s);
+        break;
+    }
     case SMTP_VERB_RSET:
         lmtpd_reset_transaction(s);
         lmtpd_reply(s, "250 2.0.0 Ok");
@@ -215,10 +231,10 @@ void lmtpd_command(struct lmtpd_session *s, const char *line, size_t len)
                        "message and attempt delivery");
         break;
     case SMTP_VERB_HELP:
-        lmtpd_reply(s, "214 2.0.0 Commands: LHLO MAIL RCPT DATA RSET NOOP "
-                       "QUIT VRFY HELP");
+        lmtpd_reply(s, "214 2.0.0 Commands: LHLO MAIL RCPT DATA BDAT RSET "
+                       "NOOP QUIT VRFY HELP");
         break;
-    default: /* BDAT, EXPN, STARTTLS, AUTH: not offered */
+    default: /* EXPN, STARTTLS, AUTH: not offered */
         lmtpd_error_reply(s, "502 5.5.1 Error: command not implemented");
         break;
     }

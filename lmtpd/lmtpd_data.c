@@ -5,6 +5,10 @@
  * (lib/delivery/virtual_mailbox.h), and then one reply per recipient
  * goes out, in RCPT order.
  *
+ * BDAT (RFC 3030) chunks go into the same spool as they come (no
+ * dot-stuffing to undo; CR LF becomes LF in the mailbox as for DATA),
+ * and the LAST one ends the message as the final dot does.
+ *
  * A 250 for a recipient means that its copy and the copy's directory
  * entry are on disk: the Maildir code fsyncs the file and new/ before
  * the outcome is known (for several recipients, the syncs are shared:
@@ -79,18 +83,56 @@ static void received_header(struct lmtpd_session *s, const char *id,
     buf_free(&ext);
 }
 
-enum intake_result { INTAKE_OK, INTAKE_TOO_BIG, INTAKE_LOST };
+/* The start of the content (DATA, or the first BDAT): an id, the time,
+ * our Received:. */
+static void content_begin(struct lmtpd_session *s)
+{
+    if (s->content_started)
+        return;
+    s->content_started = 1;
+    qid_new(s->id, 0);
+    gettimeofday(&s->arrival, NULL);
+    struct buf rcv = BUF_INIT;
+    received_header(s, s->id, s->arrival.tv_sec, &rcv);
+    lmtpd_spool_append(&s->spool, rcv.data, rcv.len);
+    s->content_size = rcv.len;
+    buf_free(&rcv);
+}
 
-/* Reads the content up to the end-of-data line into the spool. */
-static enum intake_result read_content(struct lmtpd_session *s)
+/* Message bytes; past message_size_limit they are dropped. */
+static void content_append(struct lmtpd_session *s, const void *data,
+                           size_t len)
+{
+    s->content_size += len;
+    if (lmtpd_var.message_size_limit > 0 &&
+        s->content_size > (unsigned long long)lmtpd_var.message_size_limit)
+        s->too_big = 1;
+    if (!s->too_big)
+        lmtpd_spool_append(&s->spool, data, len);
+}
+
+/* Waits for more input, sending first what the client waits for (the
+ * 354, a chunk's 250). 0, or -1 when the connection is lost (logged). */
+static int need_input(struct lmtpd_session *s, const char *verb)
+{
+    if (stream_output_pending(s->stream) > 0 &&
+        stream_flush(s->stream) != STREAM_OK)
+        return -1;
+    enum stream_status st = stream_fill(s->stream);
+    if (st == STREAM_OK)
+        return 0;
+    log_info("%s after %s (%llu bytes) from %s",
+             st == STREAM_TIMEOUT ? "timeout" : "lost connection", verb,
+             s->content_size, s->namaddr);
+    return -1;
+}
+
+/* Reads the DATA content up to the end-of-data line into the spool. 0,
+ * or -1 when the connection was lost. */
+static int read_content(struct lmtpd_session *s)
 {
     struct smtp_data_scanner scanner;
     smtp_data_init(&scanner, 0);
-    unsigned long long limit = lmtpd_var.message_size_limit > 0
-                                   ? (unsigned long long)lmtpd_var.message_size_limit
-                                   : 0;
-    unsigned long long size = s->spool.size;
-    int too_big = 0;
     for (;;) {
         size_t avail;
         const char *in = stream_peek(s->stream, &avail);
@@ -98,34 +140,20 @@ static enum intake_result read_content(struct lmtpd_session *s)
         enum smtp_data_event ev =
             smtp_data_next(&scanner, in, avail, DATA_PIECE, &piece);
         if (ev == SMTP_DATA_NEED_MORE) {
-            /* The 354 first: the client waits for it. */
-            if (stream_output_pending(s->stream) > 0 &&
-                stream_flush(s->stream) != STREAM_OK)
-                return INTAKE_LOST;
-            enum stream_status st = stream_fill(s->stream);
-            if (st == STREAM_OK)
-                continue;
-            log_info("%s after DATA (%llu bytes) from %s",
-                     st == STREAM_TIMEOUT ? "timeout" : "lost connection",
-                     size, s->namaddr);
-            return INTAKE_LOST;
+            if (need_input(s, "DATA") < 0)
+                return -1;
+            continue;
         }
         if (ev == SMTP_DATA_END) {
             stream_consume(s->stream, piece.consumed);
-            break;
+            return 0;
         }
         /* SMTP_DATA_PIECE (bare CR and LF are data: reject_bare is 0). */
-        size += piece.len + (piece.eol ? 1 : 0);
-        if (limit && size > limit)
-            too_big = 1;
-        if (!too_big) {
-            lmtpd_spool_append(&s->spool, piece.data, piece.len);
-            if (piece.eol)
-                lmtpd_spool_append(&s->spool, "\n", 1);
-        }
+        content_append(s, piece.data, piece.len);
+        if (piece.eol)
+            content_append(s, "\n", 1);
         stream_consume(s->stream, piece.consumed);
     }
-    return too_big ? INTAKE_TOO_BIG : INTAKE_OK;
 }
 
 /* The reply for one recipient's outcome. Deferred: 451 (452 when the
@@ -185,9 +213,9 @@ static void deliver_all(struct lmtpd_session *s, const char *id,
     d.content = &content;
     d.results = xcalloc(s->rcpt_count, sizeof(*d.results));
     d.relay = lmtpd_var.relay;
-    /* delay= counts from the DATA command; of delays=a/b/c/d, a is the
-     * time the message took to arrive, b and c are 0 (no queue in
-     * between) and d is the delivery. */
+    /* delay= counts from DATA (or the first BDAT); of delays=a/b/c/d,
+     * a is the time the message took to arrive, b and c are 0 (no
+     * queue in between) and d is the delivery. */
     d.env.arrival_sec = (uint64_t)arrival->tv_sec;
     d.env.arrival_usec = (uint32_t)arrival->tv_usec;
     gettimeofday(&d.received, NULL);
@@ -206,37 +234,71 @@ static void deliver_all(struct lmtpd_session *s, const char *id,
     free(req.rcpts);
 }
 
-int lmtpd_data(struct lmtpd_session *s)
+/* The end of the content: the deliveries and a reply per recipient. */
+static void content_end(struct lmtpd_session *s)
 {
-    char id[QID_BUF_SIZE];
-    qid_new(id, 0);
-    struct timeval arrival;
-    gettimeofday(&arrival, NULL);
-    struct buf rcv = BUF_INIT;
-    received_header(s, id, arrival.tv_sec, &rcv);
-    lmtpd_spool_append(&s->spool, rcv.data, rcv.len);
-    buf_free(&rcv);
-
-    enum intake_result intake = read_content(s);
-    if (intake == INTAKE_LOST)
-        return -1;
     s->transactions++;
-    log_info("%s: client=%s, from=<%s>, size=%llu, nrcpt=%zu", id,
-             s->namaddr, s->sender, (unsigned long long)s->spool.size,
-             s->rcpt_count);
-    if (intake == INTAKE_TOO_BIG) {
-        log_info("%s: reject: message size exceeds fixed limit from %s", id,
-                 s->namaddr);
+    log_info("%s: client=%s, from=<%s>, size=%llu, nrcpt=%zu", s->id,
+             s->namaddr, s->sender, s->content_size, s->rcpt_count);
+    if (s->too_big) {
+        log_info("%s: reject: message size exceeds fixed limit from %s",
+                 s->id, s->namaddr);
         reply_all(s, "552 5.3.4", "Message size exceeds fixed limit");
-        return 0;
+        return;
     }
     if (lmtpd_spool_finish(&s->spool) < 0) {
-        log_warn("%s: cannot spool the message: %s", id,
+        log_warn("%s: cannot spool the message: %s", s->id,
                  buf_cstr(&s->spool.err));
         reply_all(s, "451 4.3.0", "Temporary failure: cannot spool the "
                                   "message");
+        return;
+    }
+    deliver_all(s, s->id, &s->arrival);
+}
+
+int lmtpd_data(struct lmtpd_session *s)
+{
+    content_begin(s);
+    if (read_content(s) < 0)
+        return -1;
+    content_end(s);
+    return 0;
+}
+
+int lmtpd_bdat(struct lmtpd_session *s)
+{
+    unsigned long long chunk = s->cmd.chunk_size, left = chunk;
+    int last = s->cmd.last;
+    const char *refusal = NULL;
+    if (!s->in_mail)
+        refusal = "503 5.5.1 Error: need MAIL command";
+    else if (s->rcpt_count == 0)
+        refusal = "503 5.5.1 Error: need RCPT command";
+    else
+        content_begin(s);
+    /* The chunk is read in any case: its bytes are not commands. */
+    while (left > 0) {
+        size_t avail;
+        const char *in = stream_peek(s->stream, &avail);
+        if (avail == 0) {
+            if (need_input(s, "BDAT") < 0)
+                return -1;
+            continue;
+        }
+        size_t take = avail < left ? avail : (size_t)left;
+        if (refusal == NULL)
+            content_append(s, in, take);
+        stream_consume(s->stream, take);
+        left -= take;
+    }
+    if (refusal) {
+        lmtpd_error_reply(s, "%s", refusal);
         return 0;
     }
-    deliver_all(s, id, &arrival);
-    return 0;
+    if (!last) {
+        lmtpd_reply(s, "250 2.0.0 Ok: %llu octets", chunk);
+        return 0;
+    }
+    content_end(s);
+    return 1;
 }

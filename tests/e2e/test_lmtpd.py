@@ -163,6 +163,34 @@ class LmtpdTest(unittest.TestCase):
         self.assertTrue(stored.endswith(
             b"Subject: dots\n\n.one dot\n..two dots\n.\nno dot\n"), stored)
 
+    def test_chunking(self):
+        part1 = b"Subject: chunks\r\n\r\n.not stuffed\r\nfirst"
+        part2 = b" half, second half\r\n"
+        sock = socket.create_connection(("127.0.0.1", self.env.port),
+                                        timeout=20)
+        with sock:
+            read_replies(sock, 1)
+            # A refused BDAT's chunk is still read, never run as commands.
+            sock.sendall(b"LHLO chunk.example\r\nBDAT 6\r\nNOOP\r\n"
+                         b"MAIL FROM:<s@x.org>\r\nRCPT TO:<a@ex.org>\r\n"
+                         b"RCPT TO:<b@ex.org>\r\n"
+                         + f"BDAT {len(part1)}\r\n".encode() + part1
+                         + f"BDAT {len(part2)} LAST\r\n".encode() + part2
+                         + b"QUIT\r\n")
+            replies = read_replies(sock, 8)
+        self.assertIn("250-CHUNKING", replies[0])
+        self.assertEqual(replies[1], ["503 5.5.1 Error: need MAIL command"])
+        self.assertEqual([r[0][:3] for r in replies[2:5]],
+                         ["250", "250", "250"])
+        self.assertEqual(replies[5], [f"250 2.0.0 Ok: {len(part1)} octets"])
+        self.assertRegex(replies[6][0], r"^250 2\.0\.0 <a@ex.org> \w+ Saved$")
+        self.assertRegex(replies[7][0], r"^250 2\.0\.0 <b@ex.org> \w+ Saved$")
+        for user in ("a", "b"):
+            [stored] = self.env.messages(user)
+            self.assertTrue(stored.endswith(
+                b"Subject: chunks\n\n.not stuffed\nfirst half, second "
+                b"half\n"), stored)
+
     def test_large_message_goes_through_a_nameless_file(self):
         line = b"x" * 998 + b"\r\n"
         body = b"Subject: big\r\n\r\n" + line * 3000  # 3 MB
@@ -273,7 +301,7 @@ class LmtpdTest(unittest.TestCase):
             conn.ehlo("client.example.test")
             self.assertEqual(conn.docmd("RCPT TO:<a@ex.org>")[0], 503)
             self.assertEqual(conn.docmd("VRFY a@ex.org")[0], 252)
-            self.assertEqual(conn.docmd("BDAT 10 LAST")[0], 502)
+            self.assertEqual(conn.docmd("STARTTLS")[0], 502)
             self.assertEqual(conn.mail("s@x.org")[0], 250)
             self.assertEqual(conn.docmd("MAIL FROM:<s@x.org>")[0], 503)
             self.assertEqual(conn.rcpt("a@ex.org")[0], 250)

@@ -40,8 +40,7 @@
 
 /* Appends text for a header line: printable ASCII (and UTF-8 bytes), a
  * control character or a space shown as '?' when no_space is set. */
-static void append_header_text(struct buf *out, const char *text,
-                               int no_space)
+static void append_header_text(struct buf *out, const char *text, int no_space)
 {
     for (; *text; text++) {
         unsigned char c = (unsigned char)*text;
@@ -58,8 +57,8 @@ static void append_header_text(struct buf *out, const char *text,
  *           for <RCPT>; DATE
  * "([ADDRESS])" only over TCP; "for" only with one recipient (the copy
  * is the same for every recipient). */
-static void received_header(struct lmtpd_session *s, const char *id,
-                            time_t now, struct buf *out)
+static void received_header(struct lmtpd_session *s, const char *id, time_t now,
+                            struct buf *out)
 {
     buf_append_str(out, "Received: from ");
     append_header_text(out, s->lhlo ? s->lhlo : "unknown", 1);
@@ -162,8 +161,8 @@ static int read_content(struct lmtpd_session *s)
 static void reply_outcome(struct lmtpd_session *s, const struct lmtpd_rcpt *r,
                           const struct deliver_result *res, const char *id)
 {
-    int storage = strcmp(res->dsn + 1, ".2.2") == 0 ||
-                  strcmp(res->dsn + 1, ".3.4") == 0;
+    int storage =
+        strcmp(res->dsn + 1, ".2.2") == 0 || strcmp(res->dsn + 1, ".3.4") == 0;
     switch (res->status) {
     case DELIVER_SENT:
         lmtpd_reply(s, "250 2.0.0 <%s> %s Saved", r->original, id);
@@ -241,16 +240,17 @@ static void content_end(struct lmtpd_session *s)
     log_info("%s: client=%s, from=<%s>, size=%llu, nrcpt=%zu", s->id,
              s->namaddr, s->sender, s->content_size, s->rcpt_count);
     if (s->too_big) {
-        log_info("%s: reject: message size exceeds fixed limit from %s",
-                 s->id, s->namaddr);
+        log_info("%s: reject: message size exceeds fixed limit from %s", s->id,
+                 s->namaddr);
         reply_all(s, "552 5.3.4", "Message size exceeds fixed limit");
         return;
     }
     if (lmtpd_spool_finish(&s->spool) < 0) {
         log_warn("%s: cannot spool the message: %s", s->id,
                  buf_cstr(&s->spool.err));
-        reply_all(s, "451 4.3.0", "Temporary failure: cannot spool the "
-                                  "message");
+        reply_all(s, "451 4.3.0",
+                  "Temporary failure: cannot spool the "
+                  "message");
         return;
     }
     deliver_all(s, s->id, &s->arrival);

@@ -110,8 +110,8 @@ int lmtpd_spool_finish(struct lmtpd_spool *sp)
     return 0;
 }
 
-int lmtpd_spool_read(void *spool, uint64_t offset, size_t max,
-                     struct buf *out, struct buf *err)
+int lmtpd_spool_read(void *spool, uint64_t offset, size_t max, struct buf *out,
+                     struct buf *err)
 {
     struct lmtpd_spool *sp = spool;
     buf_reset(out);

@@ -19,10 +19,10 @@
 
 struct lmtpd_spool {
     const char *temp_dir;
-    struct buf data;  /* the content (fd < 0), or bytes not yet written */
-    int fd;           /* the temporary file, or -1 */
-    uint64_t size;    /* bytes appended */
-    int failed;       /* a write failed: err says why */
+    struct buf data; /* the content (fd < 0), or bytes not yet written */
+    int fd;          /* the temporary file, or -1 */
+    uint64_t size;   /* bytes appended */
+    int failed;      /* a write failed: err says why */
     struct buf err;
 };
 
@@ -37,7 +37,7 @@ void lmtpd_spool_append(struct lmtpd_spool *sp, const void *data, size_t len);
 int lmtpd_spool_finish(struct lmtpd_spool *sp);
 /* struct agent_content's read: up to max bytes from offset into out
  * (replaced). 0, or -1 with err. */
-int lmtpd_spool_read(void *spool, uint64_t offset, size_t max,
-                     struct buf *out, struct buf *err);
+int lmtpd_spool_read(void *spool, uint64_t offset, size_t max, struct buf *out,
+                     struct buf *err);
 
 #endif

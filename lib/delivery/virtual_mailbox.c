@@ -57,12 +57,10 @@ tempfail(struct virtual_target *t, const char *dsn, const char *fmt, ...)
  * else defers the recipient with a warning that names the value and the
  * table, so that no value can ever make the agent write as root or keep
  * its own ids. */
-static enum virtual_find_result lookup_id(const char *rcpt, struct maps *m,
-                                          const char *what,
-                                          unsigned long minimum,
-                                          const char *minimum_name,
-                                          unsigned long *id,
-                                          struct virtual_target *t)
+static enum virtual_find_result
+lookup_id(const char *rcpt, struct maps *m, const char *what,
+          unsigned long minimum, const char *minimum_name, unsigned long *id,
+          struct virtual_target *t)
 {
     struct buf value = BUF_INIT;
     enum dict_result r = agent_maps_find_address(m, rcpt, &value);
@@ -80,16 +78,14 @@ static enum virtual_find_result lookup_id(const char *rcpt, struct maps *m,
         if (parsed == IDNUM_TOO_SMALL) {
             log_warn("recipient %s: %s \"%s\" in virtual_%s_maps is below "
                      "%s %lu",
-                     rcpt, what, buf_cstr(&value), what, minimum_name,
-                     minimum);
+                     rcpt, what, buf_cstr(&value), what, minimum_name, minimum);
             rc = tempfail(t, "4.3.5",
                           "mail system configuration error: %s %s is below "
                           "%s %lu",
                           what, buf_cstr(&value), minimum_name, minimum);
         } else if (parsed != IDNUM_OK) {
-            log_warn("recipient %s: bad %s \"%s\" in virtual_%s_maps: %s",
-                     rcpt, what, buf_cstr(&value), what,
-                     idnum_result_text(parsed));
+            log_warn("recipient %s: bad %s \"%s\" in virtual_%s_maps: %s", rcpt,
+                     what, buf_cstr(&value), what, idnum_result_text(parsed));
             rc = tempfail(t, "4.3.5",
                           "mail system configuration error: bad %s for "
                           "recipient",
@@ -134,8 +130,8 @@ enum virtual_find_result virtual_mailbox_find(const char *rcpt,
                    minimum_uid > 0 ? (unsigned long)minimum_uid : 1,
                    "virtual_minimum_uid", &uid, t);
     if (rc == VIRTUAL_FOUND)
-        rc = lookup_id(rcpt, gid_maps, "gid", 1, "the lowest allowed gid",
-                       &gid, t);
+        rc = lookup_id(rcpt, gid_maps, "gid", 1, "the lowest allowed gid", &gid,
+                       t);
     if (rc != VIRTUAL_FOUND)
         goto out;
     t->uid = (uid_t)uid;

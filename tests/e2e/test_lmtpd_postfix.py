@@ -1,7 +1,8 @@
 """test_lmtpd_postfix.py: Debian's Postfix delivers into Postern over
 LMTP, in place of Dovecot's LMTP. A throwaway Postfix (postfix_util.py)
 has virtual_mailbox_domains = ex.org and virtual_transport =
-lmtp:unix:OUR_QUEUE/private/lmtp-in; mail sent to that Postfix with
+lmtp:unix:OUR_QUEUE/private/lmtp-in (and lmtp:inet:127.0.0.1:PORT);
+mail sent to that Postfix with
 smtplib ends in our Maildirs, and Postfix logs the replies of our
 server: one per recipient, a recipient unknown to us bounced with our
 550 quoted.
@@ -27,12 +28,14 @@ BODY = (b"From: s@x.org\r\nTo: a@ex.org, b@ex.org\r\nSubject: via postfix\r\n"
 class PostfixIntoLmtpdTest(unittest.TestCase):
     def setUp(self):
         self.env = LmtpdEnv(self)
+
+    def start_postfix(self, transport):
         self.postfix = PostfixInstance(
             self, self.env.inst.free_port(), self.env.inst.mail_owner, {
                 "virtual_mailbox_domains": "ex.org",
                 # Postfix takes every ex.org address; ours decides at RCPT.
                 "virtual_mailbox_maps": "static:yes",
-                "virtual_transport": f"lmtp:unix:{self.env.socket}",
+                "virtual_transport": transport,
             }, extra_services="lmtp unix - - n - - lmtp\n")
         self.postfix.start()
 
@@ -56,6 +59,7 @@ class PostfixIntoLmtpdTest(unittest.TestCase):
         self.fail(f"{needle!r} not in Postfix's log:\n{self.postfix.log()}")
 
     def test_postfix_delivers_through_our_lmtp(self):
+        self.start_postfix(f"lmtp:unix:{self.env.socket}")
         with smtplib.SMTP("127.0.0.1", self.postfix.port, timeout=15) as s:
             refused = s.sendmail("", ["a@ex.org", "b@ex.org", "zz@ex.org"],
                                  BODY)
@@ -89,6 +93,21 @@ class PostfixIntoLmtpdTest(unittest.TestCase):
                          r"unknown \(in reply to RCPT TO command\)\)")
         self.env.inst.wait_for_log(r"to=<a@ex\.org>, relay=lmtp-in, .*"
                                    r"status=sent \(delivered to maildir\)")
+
+    def test_postfix_over_tcp(self):
+        self.start_postfix(f"lmtp:inet:127.0.0.1:{self.env.port}")
+        with smtplib.SMTP("127.0.0.1", self.postfix.port, timeout=15) as s:
+            s.sendmail("s@ex.org", ["c@ex.org"], BODY)
+        [stored] = self.wait_messages("c", 1)
+        self.assertTrue(stored.startswith(
+            b"Return-Path: <s@ex.org>\nDelivered-To: c@ex.org\n"
+            b"Received: from postfix-test.example.org ([127.0.0.1])\n"), stored)
+        self.assertRegex(stored.decode(), r"\n\tfor <c@ex\.org>; ")
+        self.wait_postfix_log("to=<c@ex.org>, relay=")
+        self.assertRegex(self.postfix.log(),
+                         r"to=<c@ex\.org>, relay=127\.0\.0\.1\[127\.0\.0\.1\]"
+                         r":\d+, .*status=sent \(250 2\.0\.0 <c@ex\.org> \w+ "
+                         r"Saved\)")
 
 
 if __name__ == "__main__":

@@ -3,12 +3,16 @@ driven with Python's smtplib.LMTP over its unix socket
 ($queue_directory/private/lmtp-in) and over TCP: per-recipient replies
 after the message (RFC 2033), the recipient checks at RCPT, pipelining,
 dot-stuffing, a message large enough to go to the temporary file, the
-failures virtual gives (quota, loop, lookup error), and the mailbox
-copies themselves."""
+failures virtual gives (quota, loop, lookup error), the mailbox copies
+themselves, and lmtpd started as an ordinary user."""
 import os
+import pwd
 import re
+import smtplib
 import socket
 import stat
+import subprocess
+import tempfile
 import time
 import unittest
 
@@ -312,3 +316,61 @@ class LmtpdTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(os.access(prog("lmtpd", "lmtpd"), os.X_OK),
+                     "lmtpd not built")
+@unittest.skipUnless(is_root(), "needs root to start lmtpd as another user "
+                                "(as that user, the other tests run so)")
+class LmtpdAsOrdinaryUserTest(unittest.TestCase):
+    """Not started as root, lmtpd switches to nobody else: every mailbox
+    is written as the user it runs as, whatever virtual_uid_maps says."""
+
+    def test_delivers_as_itself(self):
+        nobody = pwd.getpwnam("nobody")
+        root = tempfile.mkdtemp(prefix="pt-lmtpd.", dir="/tmp")
+        os.chmod(root, 0o755)
+        self.addCleanup(subprocess.run, ["rm", "-rf", root])
+        etc, base = os.path.join(root, "etc"), os.path.join(root, "vmail")
+        os.makedirs(etc)
+        os.makedirs(base)
+        os.chown(base, nobody.pw_uid, nobody.pw_gid)
+        with open(os.path.join(etc, "main.cf"), "w") as f:
+            f.write(f"queue_directory = {root}\n"
+                    f"maillog_file = {root}/log/maillog\n"
+                    f"virtual_mailbox_base = {base}\n"
+                    "virtual_mailbox_maps = inline:{ a@ex.org=ex.org/a/ }\n"
+                    "virtual_uid_maps = static:4242\n"
+                    "virtual_gid_maps = static:4242\n"
+                    "virtual_minimum_uid = 1\n"
+                    f"lmtpd_temp_directory = {root}/log\n")
+        os.makedirs(os.path.join(root, "log"))
+        os.chown(os.path.join(root, "log"), nobody.pw_uid, nobody.pw_gid)
+
+        def become_nobody():
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+
+        sock_path = os.path.join(root, "log", "lmtp")
+        proc = subprocess.Popen([prog("lmtpd", "lmtpd"), "-c", etc, "-S",
+                                 sock_path], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE,
+                                preexec_fn=become_nobody)
+        self.addCleanup(proc.wait, 10)
+        self.addCleanup(proc.kill)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock_path):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                self.fail("lmtpd did not bind its socket: "
+                          + proc.stderr.read(2000).decode())
+            time.sleep(0.02)
+        self.assertEqual(os.stat(sock_path).st_uid, nobody.pw_uid)
+        with smtplib.LMTP(sock_path, timeout=20) as conn:
+            big = BODY + (b"q" * 998 + b"\r\n") * 200  # the temporary file too
+            rcpt, data = lmtp_transaction(conn, "s@x.org", ["a@ex.org"], big)
+        self.assertEqual(data[0][0], 250, data)
+        [path] = maildir_files(os.path.join(base, "ex.org", "a"))
+        st = os.stat(path)
+        self.assertEqual((st.st_uid, st.st_gid),
+                         (nobody.pw_uid, nobody.pw_gid))

@@ -1,7 +1,7 @@
 /* fuzz_smtp_cmd.c: fuzz target for lib/smtp/smtp_cmd.
  *
- * Parses the input as one command line under each flag combination and
- * checks properties smtpd relies on: a failure always carries a reply
+ * Parses the input as one command line under each flag combination
+ * (strict, UTF-8, LMTP) and checks properties smtpd and lmtpd rely on: a failure always carries a reply
  * "NNN X.Y.Z text" of printable ASCII whose code matches cmd->code; a
  * parsed MAIL/RCPT address re-parses from its external form; xtext
  * encoding round-trips the input bytes. */
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct buf external = BUF_INIT, again = BUF_INIT, xtext = BUF_INIT;
 
     smtp_cmd_init(&cmd);
-    for (unsigned flags = 0; flags < 4; flags++) {
+    for (unsigned flags = 0; flags < 8; flags++) { /* STRICT, UTF8, LMTP */
         if (smtp_cmd_parse(&cmd, (const char *)data, size, flags) < 0) {
             check_reply(&cmd);
             continue;

@@ -757,6 +757,13 @@ const struct param_def param_table[] = {
      "lmtp client: LHLO keywords to ignore in the server's reply"},
     {"lmtp_bdat_enable", PARAM_BOOL, "yes", 0, 0, 0,
      "lmtp client: send with BDAT when the server offers CHUNKING"},
+    /* ---- the LMTP server (lmtpd; docs/lmtpd.md) ---- */
+    {"lmtpd_timeout", PARAM_TIME, "300s", 1, 86400, 0,
+     "how long the LMTP server waits for a command or for more of a "
+     "message before it closes the connection"},
+    {"lmtpd_temp_directory", PARAM_STR, "/tmp", 0, 0, 0,
+     "where the LMTP server keeps a message larger than 128 kB while it "
+     "delivers it, in a file without a name (Dovecot's mail_temp_dir)"},
 };
 
 const size_t param_table_count = sizeof(param_table) / sizeof(param_table[0]);

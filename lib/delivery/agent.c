@@ -31,7 +31,7 @@ static enum deliver_status record(struct agent_delivery *d, size_t i,
     for (size_t k = 0; k < reason->len; k++)
         if ((unsigned char)reason->data[k] < 0x20)
             reason->data[k] = ' ';
-    if (status == DELIVER_SENT) {
+    if (status == DELIVER_SENT && d->qf) {
         struct buf err = BUF_INIT;
         if (qfile_reader_mark_done(d->qf, d->req->rcpts[i].offset, QFILE_NOSYNC,
                                    &err) != QFILE_OK) {
@@ -142,18 +142,59 @@ void agent_bounce(struct agent_delivery *d, size_t i, const char *dsn,
 
 #define AGENT_CHUNK (64 * 1024)
 
+/* Reading the content from its start, from the queue file or from
+ * d->content. */
+struct content_cursor {
+    struct agent_delivery *d;
+    uint64_t offset;
+};
+
+static int content_rewind(struct agent_delivery *d, struct content_cursor *c,
+                          struct buf *err)
+{
+    c->d = d;
+    c->offset = 0;
+    if (d->qf == NULL) {
+        if (d->content == NULL) {
+            buf_appendf(err, "no content");
+            return -1;
+        }
+        return 0;
+    }
+    if (qfile_content_seek(d->qf, 0) < 0) {
+        buf_appendf(err, "cannot seek to the content");
+        return -1;
+    }
+    return 0;
+}
+
+/* The next chunk into out (replaced; empty at the end): 0, or -1 with
+ * err. */
+static int content_next(struct content_cursor *c, struct buf *out,
+                        struct buf *err)
+{
+    if (c->d->qf)
+        return qfile_content_read(c->d->qf, out, AGENT_CHUNK, err) == QFILE_OK
+                   ? 0
+                   : -1;
+    const struct agent_content *src = c->d->content;
+    if (src->read(src->ctx, c->offset, AGENT_CHUNK, out, err) < 0)
+        return -1;
+    c->offset += out->len;
+    return 0;
+}
+
 enum agent_copy_result agent_copy_content(struct agent_delivery *d,
                        int (*write)(void *ctx, const void *data, size_t len),
                        void *ctx, struct buf *err)
 {
-    if (qfile_content_seek(d->qf, 0) < 0) {
-        buf_appendf(err, "cannot seek to the content");
+    struct content_cursor cursor;
+    if (content_rewind(d, &cursor, err) < 0)
         return AGENT_COPY_QUEUE_ERROR;
-    }
     struct buf chunk = BUF_INIT;
     enum agent_copy_result rc = AGENT_COPY_DONE;
     for (;;) {
-        if (qfile_content_read(d->qf, &chunk, AGENT_CHUNK, err) != QFILE_OK) {
+        if (content_next(&cursor, &chunk, err) < 0) {
             rc = AGENT_COPY_QUEUE_ERROR;
             break;
         }
@@ -173,16 +214,15 @@ enum agent_copy_result agent_copy_content(struct agent_delivery *d,
  * lines are cut at HEADER_SIZE_LIMIT. */
 static int load_delivered_to(struct agent_delivery *d, struct buf *err)
 {
-    if (qfile_content_seek(d->qf, 0) < 0) {
-        buf_appendf(err, "cannot seek to the content");
+    struct content_cursor cursor;
+    if (content_rewind(d, &cursor, err) < 0)
         return -1;
-    }
     struct header_block hb;
     header_block_init(&hb, 0, 0, 0);
     struct buf chunk = BUF_INIT, line = BUF_INIT;
     int rc = 0, ended = 0;
     while (!ended) {
-        if (qfile_content_read(d->qf, &chunk, AGENT_CHUNK, err) != QFILE_OK) {
+        if (content_next(&cursor, &chunk, err) < 0) {
             rc = -1;
             break;
         }

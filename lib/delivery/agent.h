@@ -3,6 +3,11 @@
  * outcome (log line, done mark, reply), loop detection, the content
  * copy, and temporary switches to a mailbox owner's uid/gid.
  *
+ * lmtpd delivers through the same per-recipient code without a queue
+ * file: it fills a struct agent_delivery itself (a request built from
+ * the LMTP envelope, qf NULL, the content from its spool through struct
+ * agent_content) and reads the outcomes from d->results.
+ *
  * Life of one request (agent_main does it; the agent supplies only the
  * per-recipient delivery function):
  *   1. read a deliver/1 request (deliver_req.h);
@@ -33,6 +38,7 @@
 #define POSTERN_AGENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/time.h>
 #include <sys/types.h>
 
@@ -43,9 +49,22 @@
 #include "queue/qfile_reader.h"
 #include "base/str.h"
 
+/* A message content that is not in a queue file (lmtpd's spool): read
+ * replaces out with up to max bytes from offset (out->len 0 at the
+ * end), and returns 0, or -1 with err set. */
+struct agent_content {
+    int (*read)(void *ctx, uint64_t offset, size_t max, struct buf *out,
+                struct buf *err);
+    void *ctx;
+};
+
 struct agent_delivery {
     struct deliver_request *req;
-    struct qfile_reader *qf; /* open read-write */
+    /* The queue file, open read-write; NULL for a delivery that has
+     * none (lmtpd): the content then comes from `content`, and a sent
+     * recipient has nothing to mark done. */
+    struct qfile_reader *qf;
+    const struct agent_content *content;
     struct qfile_envelope env;
     struct deliver_result *results; /* one per request recipient */
     struct timeval received;        /* when the request arrived */

@@ -23,6 +23,7 @@ static const struct {
     {"QUIT", SMTP_VERB_QUIT},         {"VRFY", SMTP_VERB_VRFY},
     {"EXPN", SMTP_VERB_EXPN},         {"HELP", SMTP_VERB_HELP},
     {"STARTTLS", SMTP_VERB_STARTTLS}, {"AUTH", SMTP_VERB_AUTH},
+    {"LHLO", SMTP_VERB_LHLO},
 };
 
 /* A view of the line: bytes [pos, end) are what is left to parse. */
@@ -528,7 +529,8 @@ int smtp_cmd_parse(struct smtp_cmd *cmd, const char *line, size_t len,
         cmd->verb_text[i + 1] = 0;
     }
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-        if (keyword_is(line + cur.pos, verb_len, verbs[i].name))
+        if (keyword_is(line + cur.pos, verb_len, verbs[i].name) &&
+            (verbs[i].verb != SMTP_VERB_LHLO || (flags & SMTP_CMD_LMTP)))
             cmd->verb = verbs[i].verb;
     if (cmd->verb == SMTP_VERB_UNKNOWN)
         return fail(cmd, 502, "5.5.2 Error: command not recognized");
@@ -540,6 +542,7 @@ int smtp_cmd_parse(struct smtp_cmd *cmd, const char *line, size_t len,
     switch (cmd->verb) {
     case SMTP_VERB_HELO:
     case SMTP_VERB_EHLO:
+    case SMTP_VERB_LHLO:
         if (rest_len == 0 || rest_len > ADDRESS_DOMAIN_MAX)
             return fail(cmd, 501, "5.5.2 Syntax: %s hostname",
                         smtp_verb_name(cmd->verb));

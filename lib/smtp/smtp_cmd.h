@@ -1,5 +1,6 @@
 /* smtp_cmd.h: parse one SMTP command line (RFC 5321 and its extensions)
- * into a verb and checked arguments, for smtpd.
+ * into a verb and checked arguments, for smtpd (and, with SMTP_CMD_LMTP,
+ * for lmtpd: RFC 2033's LHLO).
  *
  * The caller has already split the line off the stream and removed the
  * CRLF (and rejected bare CR/LF). The parser is pure: no configuration,
@@ -46,6 +47,7 @@ enum smtp_verb {
     SMTP_VERB_HELP,
     SMTP_VERB_STARTTLS,
     SMTP_VERB_AUTH,
+    SMTP_VERB_LHLO, /* LMTP (RFC 2033); only with SMTP_CMD_LMTP */
 };
 
 enum smtp_body {
@@ -78,12 +80,15 @@ enum smtp_ret { SMTP_RET_NONE = 0, SMTP_RET_FULL, SMTP_RET_HDRS };
 /* RCPT inside a transaction whose MAIL carried SMTPUTF8: UTF-8 allowed
  * in the address. (MAIL itself allows it when it carries SMTPUTF8.) */
 #define SMTP_CMD_UTF8 0x02
+/* An LMTP server's line (lmtpd): LHLO is a verb, parsed as EHLO is.
+ * Without the flag LHLO is an unknown command, as it is to smtpd. */
+#define SMTP_CMD_LMTP 0x04
 
 struct smtp_cmd {
     enum smtp_verb verb;
     char verb_text[12]; /* the verb as sent, for logs (truncated, ASCII) */
 
-    /* HELO/EHLO: the name; VRFY/EXPN/HELP/NOOP: the rest of the line;
+    /* HELO/EHLO/LHLO: the name; VRFY/EXPN/HELP/NOOP: the rest of the line;
      * AUTH: the mechanism (arg) and the initial response (arg2). */
     struct buf arg;
     struct buf arg2;

@@ -54,7 +54,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 DAEMON_NAMES = ("master smtpd qmgr smtp local virtual imapd pop3d auth anvil showq "
-                "bounce pickup").split()
+                "bounce pickup lmtpd").split()
 DEFAULT_MAIL_OWNER = "postern"
 
 _used_ports = set()

@@ -59,6 +59,7 @@ struct cmd_case {
 
 #define S SMTP_CMD_STRICT
 #define U SMTP_CMD_UTF8
+#define L SMTP_CMD_LMTP
 
 static const struct cmd_case cases[] = {
     /* verbs */
@@ -96,6 +97,12 @@ static const struct cmd_case cases[] = {
     {"BDAT 10 FIRST", 0, "501 5.5.4 Syntax: BDAT count [LAST]"},
     {"BDAT 10 LAST x", 0, "501 5.5.4 Syntax: BDAT count [LAST]"},
     {"BDAT 99999999999999999999", 0, "501 5.5.4 Syntax: BDAT count [LAST]"},
+    /* LMTP's LHLO: a verb for lmtpd alone; smtpd does not know it. */
+    {"LHLO mx.example.com", L, "LHLO [mx.example.com]"},
+    {"lhlo  mx.example.com ", L | S, "LHLO [mx.example.com]"},
+    {"LHLO", L, "501 5.5.2 Syntax: LHLO hostname"},
+    {"LHLO mx.example.com", 0, "502 5.5.2 Error: command not recognized"},
+    {"EHLO mx.example.com", L, "EHLO [mx.example.com]"},
     {"FOO bar", 0, "502 5.5.2 Error: command not recognized"},
     {"MAILFROM:<a@b.c>", 0, "502 5.5.2 Error: command not recognized"},
     {"", 0, "500 5.5.2 Error: bad syntax"},

@@ -408,6 +408,8 @@ static struct attr_msg *build_request(const struct qjob *job)
     req.content_offset = (long long)env->header.content_offset;
     req.encoding = env->encoding & QFILE_ENC_8BITMIME ? "8bitmime" : "7bit";
     req.smtputf8 = (env->encoding & QFILE_ENC_SMTPUTF8) != 0;
+    const char *requiretls = qfile_envelope_attr(env, "requiretls");
+    req.requiretls = requiretls && strcmp(requiretls, "1") == 0;
     req.dsn_envid = env->envid;
     req.dsn_ret = env->dsn_ret == QFILE_RET_FULL   ? "full"
                   : env->dsn_ret == QFILE_RET_HDRS ? "hdrs"

@@ -183,6 +183,7 @@ struct smtpd_session {
     char *sasl_sender; /* MAIL's AUTH= from an authenticated client */
     unsigned long long declared_size;
     int body_8bit, smtputf8;
+    int requiretls; /* MAIL carried REQUIRETLS (RFC 8689) */
     int dsn_ret; /* 0, QFILE_RET_FULL or QFILE_RET_HDRS */
     char *dsn_envid;
     struct smtpd_rcpt *rcpts; /* smtpd_rcpt.c */

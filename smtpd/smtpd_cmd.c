@@ -34,7 +34,7 @@ void smtpd_reset_transaction(struct smtpd_session *s)
     s->rcpt_accepted = 0;
     s->rcpt_overshoot = 0;
     s->declared_size = 0;
-    s->body_8bit = s->smtputf8 = 0;
+    s->body_8bit = s->smtputf8 = s->requiretls = 0;
     s->dsn_ret = 0;
     s->hold = s->discard = 0;
     free(s->hold_reason);
@@ -67,6 +67,7 @@ static void cmd_helo(struct smtpd_session *s, int esmtp)
     static const char *const keywords[] = {
         "PIPELINING", "SIZE",     "VRFY", "ETRN",     "STARTTLS", "AUTH",
         "ENHANCEDSTATUSCODES", "8BITMIME", "DSN",  "SMTPUTF8", "CHUNKING",
+        "REQUIRETLS",
     };
     struct buf mechs = BUF_INIT;
     smtpd_reply(s, "250-%s", smtpd_var.myhostname);
@@ -80,6 +81,9 @@ static void cmd_helo(struct smtpd_session *s, int esmtp)
         if (strcmp(keywords[i], "ETRN") == 0)
             continue; /* not implemented */
         if (strcmp(keywords[i], "STARTTLS") == 0 && !smtpd_tls_offered(s))
+            continue;
+        /* RFC 8689: only where the session itself is under TLS */
+        if (strcmp(keywords[i], "REQUIRETLS") == 0 && !s->tls_active)
             continue;
         if (strcmp(keywords[i], "AUTH") == 0) {
             /* The mechanisms the auth server offers (smtpd_sasl.c);
@@ -139,6 +143,10 @@ static enum smtp_step mail_parse(struct smtpd_session *s)
         fail = "555 5.5.4 Unsupported option: ESMTP parameters need EHLO";
     else if (c->body == SMTP_BODY_BINARYMIME)
         fail = "504 5.5.4 Unsupported BODY parameter";
+    else if (c->requiretls &&
+             (!s->tls_active || !ehlo_keyword_on("REQUIRETLS")))
+        /* not offered outside TLS (RFC 8689 section 4.1) */
+        fail = "555 5.5.4 Unsupported option: REQUIRETLS";
     else if ((c->params & SMTP_PARAM_SIZE) &&
              smtpd_var.message_size_limit > 0 &&
              c->size > (unsigned long long)smtpd_var.message_size_limit)
@@ -175,6 +183,7 @@ static enum smtp_step mail_proceed(struct smtpd_session *s)
     s->declared_size = c->size;
     s->body_8bit = c->body == SMTP_BODY_8BITMIME;
     s->smtputf8 = c->smtputf8;
+    s->requiretls = c->requiretls;
     if (c->ret == SMTP_RET_FULL)
         s->dsn_ret = QFILE_RET_FULL;
     else if (c->ret == SMTP_RET_HDRS)

@@ -318,6 +318,8 @@ int smtpd_data_begin(struct smtpd_session *s)
         rc |= qfile_writer_attr(
             s->writer, "rewrite_context",
             s->hdr_context == REWRITE_LOCAL ? "local" : "remote", &err);
+        if (s->requiretls)
+            rc |= qfile_writer_attr(s->writer, "requiretls", "1", &err);
         if (s->hold && s->hold_reason &&
             qfile_text_ok(s->hold_reason, strlen(s->hold_reason)))
             rc |= qfile_writer_attr(s->writer, "hold_reason", s->hold_reason,

@@ -77,6 +77,7 @@ int deliver_request_parse(struct attr_msg *msg, struct deliver_request *req,
     req->message_size = opt_num(msg, "message_size", err, &bad);
     req->content_offset = opt_num(msg, "content_offset", err, &bad);
     req->smtputf8 = opt_num(msg, "smtputf8", err, &bad) != 0;
+    req->requiretls = opt_num(msg, "requiretls", err, &bad) != 0;
     if (bad)
         return -1;
     if (req->log_ident[0] == 0) {
@@ -166,6 +167,8 @@ struct attr_msg *deliver_request_encode(const struct deliver_request *req)
     attr_add_num(msg, "content_offset", req->content_offset);
     attr_add_str(msg, "encoding", nz(req->encoding));
     attr_add_num(msg, "smtputf8", req->smtputf8);
+    if (req->requiretls)
+        attr_add_num(msg, "requiretls", 1);
     attr_add_str(msg, "dsn_envid", nz(req->dsn_envid));
     attr_add_str(msg, "dsn_ret", nz(req->dsn_ret));
     attr_add_str(msg, "client_name", nz(req->client_name));

@@ -10,7 +10,7 @@
  *
  * Attribute names (i = 0 .. rcpt_count-1):
  *   request: queue_name queue_id transport nexthop sender arrival_time
- *            message_size content_offset encoding smtputf8 dsn_envid
+ *            message_size content_offset encoding smtputf8 requiretls dsn_envid
  *            dsn_ret client_name client_address log_ident rcpt_count
  *            rcpt_address_i rcpt_original_i rcpt_orcpt_i rcpt_notify_i
  *            rcpt_offset_i
@@ -53,6 +53,7 @@ struct deliver_request {
     long long arrival_time, message_size, content_offset;
     char *encoding; /* "7bit" / "8bitmime" / "" */
     int smtputf8;
+    int requiretls; /* RFC 8689: leave only over verified TLS */
     char *dsn_envid, *dsn_ret;
     char *client_name, *client_address;
     char *log_ident; /* the queue id for logs */

@@ -117,6 +117,7 @@ static void reset(struct smtp_cmd *cmd)
     cmd->size = 0;
     cmd->body = SMTP_BODY_NONE;
     cmd->smtputf8 = 0;
+    cmd->requiretls = 0;
     cmd->ret = SMTP_RET_NONE;
     buf_reset(&cmd->envid);
     buf_reset(&cmd->auth);
@@ -261,6 +262,11 @@ static int parse_param(struct smtp_cmd *cmd, const char *word, size_t len,
     if (is_mail && KEY("SMTPUTF8") && !value) {
         ONCE(SMTP_PARAM_SMTPUTF8, "SMTPUTF8");
         cmd->smtputf8 = 1;
+        return 0;
+    }
+    if (is_mail && KEY("REQUIRETLS") && !value) {
+        ONCE(SMTP_PARAM_REQUIRETLS, "REQUIRETLS");
+        cmd->requiretls = 1;
         return 0;
     }
     if (is_mail && KEY("RET") && value) {

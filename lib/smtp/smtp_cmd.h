@@ -74,6 +74,7 @@ enum smtp_ret { SMTP_RET_NONE = 0, SMTP_RET_FULL, SMTP_RET_HDRS };
 #define SMTP_PARAM_AUTH 0x20
 #define SMTP_PARAM_NOTIFY 0x40
 #define SMTP_PARAM_ORCPT 0x80
+#define SMTP_PARAM_REQUIRETLS 0x100 /* RFC 8689 */
 
 /* Flags for smtp_cmd_parse(). */
 #define SMTP_CMD_STRICT 0x01 /* strict_rfc821_envelopes = yes */
@@ -105,6 +106,7 @@ struct smtp_cmd {
     unsigned long long size; /* SIZE= */
     enum smtp_body body;     /* BODY= */
     int smtputf8;            /* SMTPUTF8 */
+    int requiretls;          /* REQUIRETLS (RFC 8689) */
     enum smtp_ret ret;       /* RET= */
     struct buf envid;        /* ENVID=, xtext-decoded */
     struct buf auth;         /* AUTH=, xtext-decoded ("<>" kept as is) */

@@ -109,6 +109,17 @@ class SmtpdTlsTest(unittest.TestCase):
                              capture_output=True, check=True)
         return json.loads(out.stdout.decode("ascii"))["content"]
 
+    def queued_attrs(self, before):
+        """The named attributes of the one message queued since `before`."""
+        new = self.inst.wait_until(lambda: self.incoming() - before,
+                                   what="a new queue file")
+        self.assertEqual(len(new), 1)
+        helper = os.path.join(builddir(), "tests", "helpers", "qfile_json")
+        out = subprocess.run([helper, os.path.join(self.inst.queue, "incoming",
+                                                   new.pop())],
+                             capture_output=True, check=True)
+        return json.loads(out.stdout.decode("ascii"))["attrs"]
+
     def smtp(self, name):
         client = smtplib.SMTP("127.0.0.1", self.ports[name], timeout=20)
         self.addCleanup(client.close)
@@ -164,6 +175,44 @@ class SmtpdTlsTest(unittest.TestCase):
         self.inst.wait_for_log(r"disconnect from unknown\[127\.0\.0\.1\] "
                                r"ehlo=2 starttls=1/2 mail=1 rcpt=1 data=1 "
                                r"quit=1 commands=7/8", since=self.mark)
+
+    # ---- REQUIRETLS (RFC 8689) ----
+
+    def test_requiretls_offered_only_under_tls(self):
+        c = self.smtp("plain")
+        c.ehlo("client.example")
+        self.assertFalse(c.has_extn("requiretls"))
+        code, text = c.docmd("MAIL FROM:<alice@far.example> REQUIRETLS")
+        self.assertEqual((code, text),
+                         (555, b"5.5.4 Unsupported option: REQUIRETLS"))
+        c.starttls(context=client_context())
+        c.ehlo("client.example")
+        self.assertTrue(c.has_extn("requiretls"))
+
+    def test_requiretls_is_kept_with_the_message(self):
+        before = self.incoming()
+        c = self.smtp("plain")
+        c.starttls(context=client_context())
+        c.ehlo("client.example")
+        c.sendmail("alice@far.example", ["bob@example.test"],
+                   b"Subject: secret\r\n\r\nhello\r\n",
+                   mail_options=["REQUIRETLS"])
+        self.assertEqual(self.queued_attrs(before).get("requiretls"), "1")
+        before = self.incoming()
+        c.sendmail("alice@far.example", ["bob@example.test"],
+                   b"Subject: not secret\r\n\r\nhello\r\n")
+        c.quit()
+        self.assertNotIn("requiretls", self.queued_attrs(before))
+
+    def test_requiretls_on_wrapper_port(self):
+        c = smtplib.SMTP_SSL("127.0.0.1", self.ports["wrapper"], timeout=20,
+                             context=client_context())
+        self.addCleanup(c.close)
+        c.ehlo("client.example")
+        self.assertTrue(c.has_extn("requiretls"))
+        code, _ = c.docmd("MAIL FROM:<alice@far.example> REQUIRETLS")
+        self.assertEqual(code, 250)
+        c.quit()
 
     def test_plain_session_says_esmtp(self):
         before = self.incoming()

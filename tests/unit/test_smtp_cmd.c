@@ -26,6 +26,8 @@ static void render(const struct smtp_cmd *cmd, struct buf *out)
             buf_appendf(out, " body=%s", bodies[cmd->body]);
         if (cmd->smtputf8)
             buf_append_str(out, " smtputf8");
+        if (cmd->requiretls)
+            buf_append_str(out, " requiretls");
         if (cmd->params & SMTP_PARAM_RET)
             buf_appendf(out, " ret=%s", rets[cmd->ret]);
         if (cmd->params & SMTP_PARAM_ENVID)
@@ -161,6 +163,13 @@ static const struct cmd_case cases[] = {
     {"MAIL FROM:<a@b.c> SMTPUTF8 SMTPUTF8", 0,
      "501 5.5.4 Error: duplicate SMTPUTF8 parameter"},
     {"MAIL FROM:<a@b.c> SMTPUTF8=yes", 0, "555 5.5.4 Unsupported option: SMTPUTF8=yes"},
+    {"MAIL FROM:<a@b.c> REQUIRETLS", 0, "MAIL <a@b.c> requiretls"},
+    {"MAIL FROM:<a@b.c> requiretls SMTPUTF8", 0, "MAIL <a@b.c> smtputf8 requiretls"},
+    {"MAIL FROM:<a@b.c> REQUIRETLS REQUIRETLS", 0,
+     "501 5.5.4 Error: duplicate REQUIRETLS parameter"},
+    {"MAIL FROM:<a@b.c> REQUIRETLS=YES", 0,
+     "555 5.5.4 Unsupported option: REQUIRETLS=YES"},
+    {"RCPT TO:<a@b.c> REQUIRETLS", 0, "555 5.5.4 Unsupported option: REQUIRETLS"},
     {"MAIL FROM:<a@b.c> RET=FULL", 0, "MAIL <a@b.c> ret=FULL"},
     {"MAIL FROM:<a@b.c> ret=hdrs", 0, "MAIL <a@b.c> ret=HDRS"},
     {"MAIL FROM:<a@b.c> RET=ALL", 0, "501 5.5.4 Bad RET parameter syntax"},

@@ -61,12 +61,12 @@ struct session {
     size_t in_len;
     char out[OUT_SIZE];
     size_t out_len, out_sent;
-    int skipping_line;    /* discarding the rest of an over-long line */
-    int data_at_bol;      /* DATA: at the start of a line */
-    uint64_t bdat_left;   /* BDAT: chunk bytes still to come */
-    int bdat_last;        /* BDAT: the chunk in progress is LAST */
-    int in_transaction;   /* MAIL given */
-    int rcpt_count;       /* in this transaction */
+    int skipping_line;  /* discarding the rest of an over-long line */
+    int data_at_bol;    /* DATA: at the start of a line */
+    uint64_t bdat_left; /* BDAT: chunk bytes still to come */
+    int bdat_last;      /* BDAT: the chunk in progress is LAST */
+    int in_transaction; /* MAIL given */
+    int rcpt_count;     /* in this transaction */
     uint64_t message_bytes;
     time_t last_active;
     struct session *next, *prev; /* every open session, for idle checks */
@@ -583,7 +583,8 @@ static int listen_on(const char *host, int port)
         fprintf(stderr, "smtp-sink: bad address %s\n", host);
         exit(2);
     }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd =
+        socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         die("socket");
     int one = 1;
@@ -594,8 +595,8 @@ static int listen_on(const char *host, int port)
         die("listen");
     if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0)
         die("getsockname");
-    printf("port %d\n", ntohs(ss.ss_family == AF_INET ? sin->sin_port
-                                                      : sin6->sin6_port));
+    printf("port %d\n",
+           ntohs(ss.ss_family == AF_INET ? sin->sin_port : sin6->sin6_port));
     fflush(stdout);
     return fd;
 }
@@ -614,21 +615,43 @@ int main(int argc, char **argv)
     int port = -1, opt;
     while ((opt = getopt(argc, argv, "p:H:c:BS:t:k:s:n:i:")) != -1) {
         switch (opt) {
-        case 'p': port = atoi(optarg); break;
-        case 'H': host = optarg; break;
-        case 'c': max_sessions = atoi(optarg); break;
-        case 'B': chunking = 1; break;
-        case 'S': size_limit = atoll(optarg); break;
-        case 't': cert = optarg; break;
-        case 'k': key = optarg; break;
-        case 's': stats_file = optarg; break;
-        case 'n': hostname = optarg; break;
-        case 'i': idle_seconds = atoi(optarg); break;
-        default: usage();
+        case 'p':
+            port = atoi(optarg);
+            break;
+        case 'H':
+            host = optarg;
+            break;
+        case 'c':
+            max_sessions = atoi(optarg);
+            break;
+        case 'B':
+            chunking = 1;
+            break;
+        case 'S':
+            size_limit = atoll(optarg);
+            break;
+        case 't':
+            cert = optarg;
+            break;
+        case 'k':
+            key = optarg;
+            break;
+        case 's':
+            stats_file = optarg;
+            break;
+        case 'n':
+            hostname = optarg;
+            break;
+        case 'i':
+            idle_seconds = atoi(optarg);
+            break;
+        default:
+            usage();
         }
     }
     if (port < 0 || port > 65535 || max_sessions < 1 || idle_seconds < 1 ||
-        strlen(hostname) > 200 || !cert != !key || (stats_file && strlen(stats_file) > 4000))
+        strlen(hostname) > 200 || !cert != !key ||
+        (stats_file && strlen(stats_file) > 4000))
         usage();
     if (!loopback(host)) {
         fprintf(stderr, "smtp-sink: %s is not a loopback address\n", host);
@@ -636,7 +659,8 @@ int main(int argc, char **argv)
     }
     if (cert) {
         tls_ctx = SSL_CTX_new(TLS_server_method());
-        if (!tls_ctx || SSL_CTX_use_certificate_chain_file(tls_ctx, cert) != 1 ||
+        if (!tls_ctx ||
+            SSL_CTX_use_certificate_chain_file(tls_ctx, cert) != 1 ||
             SSL_CTX_use_PrivateKey_file(tls_ctx, key, SSL_FILETYPE_PEM) != 1) {
             fprintf(stderr, "smtp-sink: cannot load %s / %s\n", cert, key);
             ERR_print_errors_fp(stderr);

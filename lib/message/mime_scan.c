@@ -21,6 +21,7 @@ struct mime_scan {
     int mime;
     mime_header_fn header_fn;
     mime_body_fn body_fn;
+    mime_event_fn event_fn;
     void *ctx;
 
     int in_header;
@@ -51,6 +52,17 @@ struct mime_scan *mime_scan_new(int mime, mime_header_fn header,
     buf_init(&ms->header);
     buf_init(&ms->block_boundary);
     return ms;
+}
+
+void mime_scan_set_events(struct mime_scan *ms, mime_event_fn event_fn)
+{
+    ms->event_fn = event_fn;
+}
+
+static void emit_event(struct mime_scan *ms, enum mime_event what)
+{
+    if (ms->event_fn)
+        ms->event_fn(ms->ctx, what);
 }
 
 void mime_scan_free(struct mime_scan *ms)
@@ -214,15 +226,21 @@ static void end_block(struct mime_scan *ms)
 {
     flush_header(ms);
     ms->in_header = 0;
-    if (!ms->mime)
+    if (!ms->mime) {
+        emit_event(ms, MIME_EVENT_LEAF);
         return;
+    }
     int message = ms->block_has_type ? ms->block_message : ms->default_message;
     if (ms->block_boundary.len > 0 && ms->depth < MIME_SCAN_NESTING_LIMIT) {
         struct boundary *b = &ms->stack[ms->depth++];
         b->text = xstrndup(ms->block_boundary.data, ms->block_boundary.len);
         b->digest = ms->block_digest;
+        emit_event(ms, MIME_EVENT_MULTIPART);
     } else if (message && ms->depth < MIME_SCAN_NESTING_LIMIT) {
+        emit_event(ms, MIME_EVENT_MESSAGE);
         start_block(ms, MIME_HEADER_NESTED, 0);
+    } else {
+        emit_event(ms, MIME_EVENT_LEAF);
     }
 }
 
@@ -260,6 +278,7 @@ static void body_line(struct mime_scan *ms, const char *line, size_t len)
                 free(ms->stack[--ms->depth].text);
             if (ms->body_fn)
                 ms->body_fn(ms->ctx, line, len);
+            emit_event(ms, kind == 1 ? MIME_EVENT_PART : MIME_EVENT_CLOSE);
             if (kind == 1)
                 start_block(ms, MIME_HEADER_MULTIPART, digest);
             return;

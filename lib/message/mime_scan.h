@@ -44,12 +44,34 @@ typedef void (*mime_header_fn)(void *ctx, enum mime_header_class cls,
 /* Called for each body line. */
 typedef void (*mime_body_fn)(void *ctx, const char *line, size_t len);
 
+/* Structure events, for a caller that rewrites the message as it goes
+ * (message/mime_downgrade): they fire inside mime_scan_line, for the
+ * line being fed, in the order things happen.
+ *   LEAF, MULTIPART, MESSAGE: the current header block ended (at this
+ *     line: an empty line, or a line that is not a header and so starts
+ *     what follows); what follows is a leaf body, a multipart preamble,
+ *     or the header of an attached message (a nested block).
+ *   PART: this body line is a boundary; a part's header block follows.
+ *   CLOSE: this body line is a closing boundary; an epilogue follows.
+ * Without MIME processing every header block ends with LEAF. */
+enum mime_event {
+    MIME_EVENT_LEAF,
+    MIME_EVENT_MULTIPART,
+    MIME_EVENT_MESSAGE,
+    MIME_EVENT_PART,
+    MIME_EVENT_CLOSE,
+};
+typedef void (*mime_event_fn)(void *ctx, enum mime_event event);
+
 struct mime_scan;
 
 /* mime: follow MIME structure (postmap -m). Either callback may be
  * NULL. */
 struct mime_scan *mime_scan_new(int mime, mime_header_fn header,
                                 mime_body_fn body, void *ctx);
+/* Sets (or, with NULL, clears) the structure event callback; it gets
+ * the ctx given to mime_scan_new. */
+void mime_scan_set_events(struct mime_scan *ms, mime_event_fn event_fn);
 /* Feeds one physical line, without its line ending. */
 void mime_scan_line(struct mime_scan *ms, const char *line, size_t len);
 /* Ends the message: a header line still pending is delivered. */

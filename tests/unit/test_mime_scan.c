@@ -202,10 +202,38 @@ static void test_bounds(void)
     buf_free(&out);
 }
 
+/* Structure events (for mime_downgrade), one letter each: L M G (leaf,
+ * multipart, message) P C (part, close), "." after each line. */
+static void on_event(void *ctx, enum mime_event event)
+{
+    buf_append_char(ctx, "LMGPC"[event]);
+}
+
+static void test_events(void)
+{
+    struct buf out = BUF_INIT;
+    buf_init(&out);
+    struct mime_scan *ms = mime_scan_new(1, NULL, NULL, &out);
+    mime_scan_set_events(ms, on_event);
+    const char *lines[] = {
+        "Content-Type: multipart/mixed; boundary=b", "", "preamble", "--b",
+        "Content-Type: message/rfc822", "", "Subject: inner", "", "text",
+        "--b", "no header line", "--b--", "epilogue"};
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        mime_scan_line(ms, lines[i], strlen(lines[i]));
+        buf_append_char(&out, '.');
+    }
+    mime_scan_end(ms);
+    mime_scan_free(ms);
+    CHECK_STR(buf_cstr(&out), ".M..P..G..L..P.L.C..");
+    buf_free(&out);
+}
+
 int main(void)
 {
     UNIT_RUN(test_plain_message);
     UNIT_RUN(test_mime_message);
     UNIT_RUN(test_bounds);
+    UNIT_RUN(test_events);
     return unit_summary();
 }

@@ -43,6 +43,34 @@ TEST_ZONE = [
     # A private address: resolved upstream, not by libunbound's own
     # RFC 1918 zones (dns.c sets unblock-lan-zones).
     ("--ptr-record", "4.0.0.10.in-addr.arpa,aonly.example"),
+    # Delivery targets (test_targets.py): preferences 10, 20 (twice: the
+    # shuffle), 30 (an exchange without address) and 40 (AAAA only).
+    ("--mx-host", "tgt.example,t1.tgt.example,10"),
+    ("--mx-host", "tgt.example,t2a.tgt.example,20"),
+    ("--mx-host", "tgt.example,t2b.tgt.example,20"),
+    ("--mx-host", "tgt.example,noaddr.tgt.example,30"),
+    ("--mx-host", "tgt.example,v6.tgt.example,40"),
+    ("--host-record", "t1.tgt.example,127.0.1.1"),
+    ("--host-record", "t2a.tgt.example,127.0.1.2"),
+    ("--host-record", "t2b.tgt.example,127.0.1.3"),
+    ("--host-record", "v6.tgt.example,2001:db8::4"),
+    ("--host-record", "self.tgt.example,127.0.0.1"),
+    # No exchange has an address.
+    ("--mx-host", "noaddr.example,nohost.tgt.example,10"),
+    # We (127.0.0.1) are the backup MX; the best MX, and the only one.
+    ("--mx-host", "backup.example,t1.tgt.example,10"),
+    ("--mx-host", "backup.example,self.tgt.example,20"),
+    ("--mx-host", "loop.example,self.tgt.example,10"),
+    ("--mx-host", "loop.example,t1.tgt.example,20"),
+    # The best MX has no address; the next one is us.
+    ("--mx-host", "noprimary.example,nohost.tgt.example,10"),
+    ("--mx-host", "noprimary.example,self.tgt.example,20"),
+    # CNAMEs: a host name that is an alias, and an MX naming an alias.
+    ("--cname", "alias.tgt.example,t1.tgt.example"),
+    ("--mx-host", "cnmx.example,alias.tgt.example,10"),
+    # TLSA (type 52) for _25._tcp.t1.tgt.example: 3 1 1 and 2 0 1.
+    ("--dns-rr", "_25._tcp.t1.tgt.example,52,030101" + "ab" * 32),
+    ("--dns-rr", "_25._tcp.t1.tgt.example,52,020001" + "cd" * 32),
 ]
 
 

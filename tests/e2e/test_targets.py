@@ -6,13 +6,17 @@ null MX, NXDOMAIN, no exchange with an address, loop detection (we are
 the backup MX, the best MX, a [host] next hop), CNAMEs (the name after
 them is reported for TLS), next hops without MX lookup, TLSA records,
 and failed lookups (a silent server, an exchange whose zone never
-answers). The servers are dnsmasq and a silent UDP socket (dns_util.py);
-nothing outside 127.0.0.0/8 is asked."""
+answers). DnssecTest validates a zone signed by the test itself (NSD
+serving it, the test's own trust anchor): secure MX, address and TLSA
+answers, insecure ones without the anchor, a bogus answer deferred. The
+servers are dnsmasq, NSD and a silent UDP socket (dns_util.py); nothing
+outside 127.0.0.0/8 is asked."""
 import os
 import subprocess
 import unittest
 
-from dns_util import Blackhole, Dnsmasq, TEST_ZONE, dnsmasq_path
+from dns_util import (Blackhole, Dnsmasq, SignedZone, TEST_ZONE, dnsmasq_path,
+                      signed_zone_tools)
 from instance import builddir
 
 DNSTARGETS = os.path.join(builddir(), "tests", "helpers", "dnstargets")
@@ -238,6 +242,63 @@ class TargetsTest(unittest.TestCase):
                              "found, try again")
             self.assertEqual(r["[slow.example]"][0]["status"], "defer")
             self.assertGreater(hole.received(), 0)
+
+
+@unittest.skipUnless(signed_zone_tools(), "nsd or ldnsutils not installed "
+                     "(scripts/install-deps --test)")
+class DnssecTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.zone = SignedZone()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.zone.cleanup()
+
+    def test_validated(self):
+        r = resolve(self.zone.server, "sec.example", "[mx.sec.example]:2525",
+                    "cnmx.sec.example", "tlsa:mx.sec.example:25",
+                    options=["-D", self.zone.anchor, "-n"])
+        fields, targets = r["sec.example"]
+        self.assertEqual((fields["status"], fields["mx_secure"]), ("ok", "1"))
+        self.assertEqual(sorted(t[2] for t in targets),
+                         ["127.0.2.1", "2001:db8::21"])
+        self.assertTrue(all(t[4] == "secure=1" for t in targets))
+        fields, targets = r["[mx.sec.example]:2525"]
+        self.assertEqual(fields["mx_secure"], "0")  # no MX was asked
+        self.assertTrue(all(t[4] == "secure=1" for t in targets))
+        # A secure CNAME: the name after it is reported for TLS.
+        fields, targets = r["cnmx.sec.example"]
+        self.assertEqual(fields["mx_secure"], "1")
+        self.assertTrue(all(t[4] == "secure=1" and
+                            t[5] == "canonical=mx.sec.example"
+                            for t in targets))
+        fields, records = r["tlsa:mx.sec.example:25"]
+        self.assertEqual((fields["status"], fields["secure"]), ("found", "1"))
+        self.assertEqual(records, [("3", "1", "1", "ab" * 32)])
+
+    def test_without_anchor_nothing_is_secure(self):
+        r = resolve(self.zone.server, "sec.example", "tlsa:mx.sec.example:25",
+                    "[bogus.sec.example]")
+        fields, targets = r["sec.example"]
+        self.assertEqual((fields["status"], fields["mx_secure"]), ("ok", "0"))
+        self.assertTrue(all(t[4] == "secure=0" for t in targets))
+        self.assertEqual(r["tlsa:mx.sec.example:25"][0]["secure"], "0")
+        # Unchecked, the forged address is taken.
+        self.assertEqual(addresses(r["[bogus.sec.example]"]), ["127.0.2.8"])
+
+    def test_bogus_is_temporary(self):
+        r = resolve(self.zone.server, "[bogus.sec.example]",
+                    "bogusmx.sec.example",
+                    options=["-D", self.zone.anchor, "-4"])
+        f = r["[bogus.sec.example]"][0]
+        self.assertEqual((f["status"], f["dsn"]), ("defer", "4.4.3"))
+        self.assertEqual(f["reason"],
+                         "Host or domain name not found. Name service error "
+                         "for name=bogus.sec.example type=A: Host not found, "
+                         "try again")
+        f = r["bogusmx.sec.example"][0]
+        self.assertEqual((f["status"], f["dsn"]), ("defer", "4.4.3"))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "config/config.h"
 #include "dns/targets.h"
 #include "unit.h"
 
@@ -310,6 +311,80 @@ static void test_balance(void)
     dns_result_free(&r6);
 }
 
+/* main.cf text into settings; returns what targets_settings_from_config
+ * returns, the reason in err. */
+static int from_config(const char *text, const char *prefix, struct buf *err)
+{
+    config_reset();
+    buf_reset(err);
+    if (config_load_string(text, strlen(text), "/cfg", "/cfg/main.cf", err) < 0)
+        return -2;
+    return targets_settings_from_config(&settings, prefix, err);
+}
+
+static void test_settings(void)
+{
+    struct buf err = BUF_INIT;
+    CHECK_INT(from_config("", "smtp", &err), 0);
+    CHECK(settings.ipv4 && settings.ipv6);
+    CHECK_INT(settings.prefer, TARGETS_PREFER_ANY);
+    CHECK_INT(settings.address_limit, 5);
+    CHECK(settings.randomize && settings.balance);
+    CHECK(!settings.dnssec && !settings.lmtp &&
+          !settings.defer_if_no_mx_address);
+    CHECK_INT(from_config("inet_protocols = ipv4\n"
+                          "smtp_address_preference = ipv6\n"
+                          "smtp_mx_address_limit = 0\n"
+                          "smtp_randomize_addresses = no\n"
+                          "smtp_balance_inet_protocols = no\n"
+                          "smtp_defer_if_no_mx_address_found = yes\n"
+                          "smtp_dns_support_level = dnssec\n"
+                          "smtp_host_lookup = dns, native\n",
+                          "smtp", &err),
+              0);
+    CHECK(settings.ipv4 && !settings.ipv6);
+    CHECK_INT(settings.prefer, TARGETS_PREFER_IPV6);
+    CHECK_INT(settings.address_limit, 0);
+    CHECK(!settings.randomize && !settings.balance);
+    CHECK(settings.defer_if_no_mx_address && settings.dnssec);
+    /* lmtp has its own parameters: ipv6 first by default. */
+    CHECK_INT(from_config("smtp_address_preference = ipv4\n", "lmtp", &err), 0);
+    CHECK_INT(settings.prefer, TARGETS_PREFER_IPV6);
+    CHECK(settings.lmtp);
+    /* What we cannot honour is refused, saying why. */
+    CHECK_INT(from_config("smtp_dns_support_level = disabled\n", "smtp", &err),
+              -1);
+    CHECK(strstr(buf_cstr(&err), "smtp_dns_support_level") != NULL);
+    CHECK_INT(from_config("smtp_host_lookup = native\n", "smtp", &err), -1);
+    CHECK_INT(from_config("smtp_address_preference = both\n", "smtp", &err),
+              -1);
+    CHECK_INT(from_config("inet_protocols = ipv5\n", "smtp", &err), -1);
+    /* The trust anchor is used only with dnssec, and only when readable. */
+    struct dns_settings dns;
+    dns_settings_init(&dns);
+    CHECK_INT(from_config("postern_dns_trust_anchor_file = /dev/null\n", "smtp",
+                          &err),
+              0);
+    targets_dns_settings(&settings, &dns);
+    CHECK(dns.trust_anchor_file == NULL);
+    CHECK_INT(from_config("postern_dns_trust_anchor_file = /dev/null\n"
+                          "smtp_dns_support_level = dnssec\n",
+                          "smtp", &err),
+              0);
+    targets_dns_settings(&settings, &dns);
+    CHECK_STR(dns.trust_anchor_file, "/dev/null");
+    dns.trust_anchor_file = NULL;
+    CHECK_INT(from_config("postern_dns_trust_anchor_file = /nonexistent/k\n"
+                          "smtp_dns_support_level = dnssec\n",
+                          "smtp", &err),
+              0);
+    targets_dns_settings(&settings, &dns);
+    CHECK(dns.trust_anchor_file == NULL);
+    dns_settings_free(&dns);
+    config_reset();
+    buf_free(&err);
+}
+
 int main(void)
 {
     UNIT_RUN(test_mx_step);
@@ -318,5 +393,6 @@ int main(void)
     UNIT_RUN(test_loops);
     UNIT_RUN(test_no_address);
     UNIT_RUN(test_balance);
+    UNIT_RUN(test_settings);
     return unit_summary();
 }

@@ -244,10 +244,13 @@ static void assemble(struct targets_lookup *l)
     targets_assemble(&l->settings, loop_detect(l), l->hop.port, hosts,
                      l->host_count, &l->result);
     free(hosts);
-    if (l->result.status != TARGETS_OK && l->result.from_mx &&
-        l->result.found_myself == 0 && strncmp(l->result.dsn, "5.4.4", 5) == 0)
-        log_warn("no MX host for %s has a valid address record",
-                 l->result.name);
+    if (l->result.status == TARGETS_OK || !l->result.from_mx)
+        return;
+    for (size_t i = 0; i < l->host_count; i++)
+        for (int t = 0; t < ADDR_TYPES; t++)
+            if (l->hosts[i].result[t].status == DNS_FOUND)
+                return; /* addresses there were: a loop, not this */
+    log_warn("no MX host for %s has a valid address record", l->result.name);
 }
 
 static void on_address(struct dns_result *result, void *ctx)

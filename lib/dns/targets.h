@@ -26,7 +26,19 @@
  * DNSSEC: with smtp_dns_support_level = dnssec the DNS client is made with
  * a trust anchor (targets_dns_settings) and each result says whether the
  * MX RRset and each address RRset were validated (`secure`), for DANE;
- * targets_tlsa_start() asks for a host's TLSA records. */
+ * targets_tlsa_start() asks for a host's TLSA records.
+ *
+ * Use (the smtp daemon):
+ *   targets_settings_from_config(&ts, "smtp", &err);   once, at start
+ *   ts.is_own_address = local_domain_is_own_address;  routing/local_domain
+ *   ts.own_ctx = local_domain;
+ *   dns_settings_from_config(&ds); targets_dns_settings(&ts, &ds);
+ *   client = dns_client_new(loop, &ds, &err);          before a chroot
+ *   nexthop_parse_smtp(request_nexthop, 25, &hop, &err);
+ *   lookup = targets_start(client, &ts, &hop, done, session);
+ *   done(): result->status OK: connect to result->list[0..count) in
+ *   order; DEFER/BOUNCE: result->dsn and result->reason for every
+ *   recipient (relay=none, as Postfix logs it). */
 #ifndef POSTERN_TARGETS_H
 #define POSTERN_TARGETS_H
 
@@ -126,7 +138,8 @@ struct targets_lookup;
 typedef void (*targets_cb)(struct targets *result, void *ctx);
 
 /* Resolves hop (not NEXTHOP_UNIX) on client's loop; cb runs exactly once
- * unless cancelled, never before this returns. settings is copied. */
+ * unless cancelled, never before this returns. settings is copied (its
+ * own_ctx must outlive the lookup). */
 struct targets_lookup *targets_start(struct dns_client *client,
                                      const struct targets_settings *settings,
                                      const struct nexthop *hop, targets_cb cb,

@@ -35,7 +35,9 @@ def resolve(server, *queries, options=()):
         elif line.startswith("pending="):
             pending = int(line.split("=", 1)[1])
         elif line.startswith("elapsed_ms="):
-            continue
+            results["elapsed_ms"] = int(line.split("=", 1)[1])
+        elif line.startswith("cancelled="):
+            results["cancelled"] = int(line.split("=", 1)[1])
         else:
             head, _, rest = line.partition(" ")
             fields = {}
@@ -242,6 +244,27 @@ class TargetsTest(unittest.TestCase):
                              "found, try again")
             self.assertEqual(r["[slow.example]"][0]["status"], "defer")
             self.assertGreater(hole.received(), 0)
+
+    def test_cancel(self):
+        # Lookups waiting on a silent server, cancelled after 300 ms: no
+        # callback follows (the helper aborts on one), nothing is left
+        # pending in libunbound, and nobody waits for the 20 s timeout.
+        with Blackhole() as hole:
+            queries = ["slow.example", "[slow.example]",
+                       "tlsa:slow.example:25", "[192.0.2.1]"]
+            r = resolve(hole.server, *queries,
+                        options=["-t", "20000", "-C", "300"])
+            self.assertEqual(r["cancelled"], 3)  # the address was answered
+            for q in queries[:3]:
+                self.assertIn("cancelled", r[q][0], q)
+            self.assertEqual(r["[192.0.2.1]"][0]["status"], "ok")
+            self.assertLess(r["elapsed_ms"], 5000)
+        # Cancelled at once, before the loop runs: an address next hop,
+        # whose answer waits for the loop's next turn, stays silent too.
+        r = resolve(self.dns.server, "[192.0.2.1]", "tgt.example",
+                    options=["-C", "0"])
+        self.assertEqual(r["cancelled"], 2)
+        self.assertIn("cancelled", r["[192.0.2.1]"][0])
 
 
 @unittest.skipUnless(signed_zone_tools(), "nsd or ldnsutils not installed "

@@ -11,8 +11,11 @@
  * -4/-6 restrict inet_protocols, -P sets smtp_address_preference, -l
  * smtp_mx_address_limit (default 5), -n turns smtp_randomize_addresses
  * off, -D validates DNSSEC with that trust anchor file (as
- * smtp_dns_support_level = dnssec). All queries run at once on one
- * event loop. Output, in the order given:
+ * smtp_dns_support_level = dnssec), -C MS cancels the lookups still
+ * running MS milliseconds after the start (0: at once, before the loop
+ * runs) and prints "cancelled=N"; a cancelled lookup prints
+ * "QUERY cancelled". All queries run at once on one event loop. Output,
+ * in the order given:
  *   QUERY status=ok|defer|bounce dsn=D from_mx=N mx_secure=N
  *         found_myself=N mx_canonical=NAME reason=TEXT...
  *     PREF HOST ADDR PORT secure=N canonical=NAME  (one line a target)
@@ -34,6 +37,9 @@
 struct job {
     const char *arg;
     int tlsa;
+    int done, cancelled;
+    struct targets_lookup *lookup;
+    struct dns_query *query;
     struct nexthop hop;
     char tlsa_host[DNS_NAME_MAX + 1];
     unsigned tlsa_port;
@@ -46,14 +52,20 @@ static size_t finished;
 static void on_targets(struct targets *result, void *ctx)
 {
     struct job *job = ctx;
+    if (job->cancelled)
+        abort(); /* no callback after targets_cancel() */
     targets_move(&job->result, result);
+    job->done = 1;
     finished++;
 }
 
 static void on_tlsa(struct dns_result *result, void *ctx)
 {
     struct job *job = ctx;
+    if (job->cancelled)
+        abort();
     dns_result_move(&job->tlsa_result, result);
+    job->done = 1;
     finished++;
 }
 
@@ -66,6 +78,10 @@ static const char *status_name(enum targets_status status)
 
 static void print_job(const struct job *job)
 {
+    if (job->cancelled) {
+        printf("%s cancelled\n", job->arg);
+        return;
+    }
     if (job->tlsa) {
         const struct dns_result *r = &job->tlsa_result;
         printf("%s status=%s secure=%d why=%s\n", job->arg,
@@ -112,7 +128,8 @@ int main(int argc, char **argv)
     targets_settings_init(&settings);
     const char *interfaces = "";
     int lmtp = 0, opt;
-    while ((opt = getopt(argc, argv, "s:t:i:46P:l:nLD:")) != -1) {
+    long cancel_ms = -1;
+    while ((opt = getopt(argc, argv, "s:t:i:46P:l:nLD:C:")) != -1) {
         switch (opt) {
         case 's':
             strlist_add(&dns.servers, optarg);
@@ -148,6 +165,9 @@ int main(int argc, char **argv)
         case 'D':
             settings.dnssec = 1;
             dns.trust_anchor_file = optarg;
+            break;
+        case 'C':
+            cancel_ms = atol(optarg);
             break;
         default:
             return usage();
@@ -200,20 +220,41 @@ int main(int argc, char **argv)
     long long start = now_ms();
     for (size_t i = 0; i < count; i++) {
         if (jobs[i].tlsa)
-            targets_tlsa_start(client, jobs[i].tlsa_host, jobs[i].tlsa_port,
-                               on_tlsa, &jobs[i]);
+            jobs[i].query =
+                targets_tlsa_start(client, jobs[i].tlsa_host, jobs[i].tlsa_port,
+                                   on_tlsa, &jobs[i]);
         else
-            targets_start(client, &settings, &jobs[i].hop, on_targets,
-                          &jobs[i]);
+            jobs[i].lookup = targets_start(client, &settings, &jobs[i].hop,
+                                           on_targets, &jobs[i]);
     }
     /* Every query ends by its own timeout at the latest. */
-    while (finished < count)
-        if (event_loop_once(loop, 1000) < 0)
+    size_t cancelled = 0;
+    while (finished + cancelled < count) {
+        if (cancel_ms >= 0 && now_ms() - start >= cancel_ms) {
+            for (size_t i = 0; i < count; i++) {
+                if (jobs[i].done || jobs[i].cancelled)
+                    continue;
+                if (jobs[i].tlsa)
+                    dns_query_cancel(jobs[i].query);
+                else
+                    targets_cancel(jobs[i].lookup);
+                jobs[i].cancelled = 1;
+                cancelled++;
+            }
+            /* A cancelled lookup's timers and answers must stay silent. */
+            event_loop_once(loop, 50);
             break;
+        }
+        long wait = cancel_ms >= 0 ? 20 : 1000;
+        if (event_loop_once(loop, (int)wait) < 0)
+            break;
+    }
     long long elapsed = now_ms() - start;
     for (size_t i = 0; i < count; i++)
         print_job(&jobs[i]);
     printf("elapsed_ms=%lld\n", elapsed);
+    if (cancel_ms >= 0)
+        printf("cancelled=%zu\n", cancelled);
     printf("pending=%zu\n", dns_client_pending(client));
     dns_client_free(client);
     event_loop_free(loop);

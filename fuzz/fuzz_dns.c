@@ -1,14 +1,15 @@
 /* fuzz_dns.c: fuzz target for lib/dns/dns_rr, which parses the rdata of DNS
  * answers (from any name server on the network, relayed by libunbound).
  *
- * Input: byte 0 picks the type (A, AAAA, MX, PTR, TXT), byte 1 the
+ * Input: byte 0 picks the type (A, AAAA, MX, PTR, TXT, TLSA), byte 1 the
  * rcode (mod 6), then records, each a 2-byte big-endian length and that
  * many bytes (a length running past the end takes what is left). The
  * whole input is also decoded as one name. Checks the promises of
  * dns_rr.h: every record is counted once (kept, malformed or dropped),
  * status FOUND exactly when records were kept under NOERROR, names are
  * host names (or "" for a null MX) within DNS_NAME_MAX, a null MX answer
- * holds only root exchanges, TXT data within DNS_TXT_MAX, and the domain
+ * holds only root exchanges, TXT data within DNS_TXT_MAX, TLSA data of
+ * 1..DNS_TLSA_DATA_MAX bytes, and the domain
  * verdict is decided once all three answers are in. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,8 +34,8 @@ static void check_name(const char *name, int may_be_root)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const int types[] = {DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_MX,
-                                DNS_TYPE_PTR, DNS_TYPE_TXT};
+    static const int types[] = {DNS_TYPE_A,   DNS_TYPE_AAAA, DNS_TYPE_MX,
+                                DNS_TYPE_PTR, DNS_TYPE_TXT,  DNS_TYPE_TLSA};
     char name[DNS_NAME_MAX + 1];
     size_t used = 0;
     if (dns_name_decode(data, size, name, &used) == 0) {
@@ -44,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size < 2)
         return 0;
-    int type = types[data[0] % 5];
+    int type = types[data[0] % (sizeof(types) / sizeof(*types))];
     int rcode = data[1] % 6;
     const unsigned char *rdata[MAX_RECORDS];
     size_t rdlen[MAX_RECORDS];
@@ -89,6 +90,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else if (type == DNS_TYPE_TXT) {
             if (rec->u.txt.len > DNS_TXT_MAX ||
                 rec->u.txt.data[rec->u.txt.len] != '\0')
+                abort();
+        } else if (type == DNS_TYPE_TLSA) {
+            if (rec->u.tlsa.len < 1 || rec->u.tlsa.len > DNS_TLSA_DATA_MAX ||
+                rec->u.tlsa.data == NULL)
                 abort();
         }
         dns_record_format(rec, &text);

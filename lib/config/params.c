@@ -764,6 +764,43 @@ const struct param_def param_table[] = {
     {"lmtpd_temp_directory", PARAM_STR, "/tmp", 0, 0, 0,
      "where the LMTP server keeps a message larger than 128 kB while it "
      "delivers it, in a file without a name (Dovecot's mail_temp_dir)"},
+    /* ---- delivery targets of smtp and lmtp (lib/dns/targets) ---- */
+    {"postern_dns_trust_anchor_file", PARAM_STR, "/usr/share/dns/root.key", 0,
+     0, 0,
+     "DNSSEC trust anchors used with smtp_dns_support_level = dnssec "
+     "(Debian package dns-root-data)"},
+    {"smtp_mx_address_limit", PARAM_INT, "5", 0, NOLIMIT, 0,
+     "most addresses tried for one next hop (0: no limit)"},
+    {"smtp_address_preference", PARAM_STR, "any", 0, 0, 0,
+     "address family tried first among equal preferences: any, ipv4 or "
+     "ipv6"},
+    {"smtp_randomize_addresses", PARAM_BOOL, "yes", 0, 0, 0,
+     "shuffle the addresses of equal preference on each lookup"},
+    {"smtp_balance_inet_protocols", PARAM_BOOL, "yes", 0, 0, 0,
+     "keep IPv4 and IPv6 addresses both within the address limit"},
+    {"smtp_defer_if_no_mx_address_found", PARAM_BOOL, "no", 0, 0, 0,
+     "defer instead of bounce when no MX host has an address"},
+    {"smtp_dns_support_level", PARAM_STR, "", 0, 0, 0,
+     "empty or enabled: DNS lookups; dnssec: also validate (DANE)"},
+    {"smtp_host_lookup", PARAM_LIST, "dns", 0, 0, 0,
+     "how host addresses are found: dns (native alone is refused; beside "
+     "dns it is ignored)"},
+    {"lmtp_mx_address_limit", PARAM_INT, "5", 0, NOLIMIT, 0,
+     "most addresses tried for one next hop (0: no limit)"},
+    {"lmtp_address_preference", PARAM_STR, "ipv6", 0, 0, 0,
+     "address family tried first among equal preferences: any, ipv4 or "
+     "ipv6"},
+    {"lmtp_randomize_addresses", PARAM_BOOL, "yes", 0, 0, 0,
+     "shuffle the addresses of equal preference on each lookup"},
+    {"lmtp_balance_inet_protocols", PARAM_BOOL, "yes", 0, 0, 0,
+     "keep IPv4 and IPv6 addresses both within the address limit"},
+    {"lmtp_defer_if_no_mx_address_found", PARAM_BOOL, "no", 0, 0, 0,
+     "defer instead of bounce when no MX host has an address"},
+    {"lmtp_dns_support_level", PARAM_STR, "", 0, 0, 0,
+     "empty or enabled: DNS lookups; dnssec: also validate (DANE)"},
+    {"lmtp_host_lookup", PARAM_LIST, "dns", 0, 0, 0,
+     "how host addresses are found: dns (native alone is refused; beside "
+     "dns it is ignored)"},
 };
 
 const size_t param_table_count = sizeof(param_table) / sizeof(param_table[0]);

@@ -18,8 +18,10 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unbound.h>
+#include <unistd.h>
 
 #include "message/address.h"
 #include "config/config.h"
@@ -60,6 +62,7 @@ void dns_settings_init(struct dns_settings *settings)
     strlist_init(&settings->servers);
     settings->resolv_conf = "/etc/resolv.conf";
     settings->timeout_ms = 10000;
+    settings->trust_anchor_file = NULL;
 }
 
 void dns_settings_from_config(struct dns_settings *settings)
@@ -67,7 +70,8 @@ void dns_settings_from_config(struct dns_settings *settings)
     dns_settings_init(settings);
     cfg_list("postern_dns_servers", &settings->servers);
     long seconds = cfg_time("postern_dns_timeout");
-    settings->timeout_ms = (long)timeconv_sec_to_int_ms(seconds > 0 ? seconds : 1);
+    settings->timeout_ms =
+        (long)timeconv_sec_to_int_ms(seconds > 0 ? seconds : 1);
 }
 
 void dns_settings_free(struct dns_settings *settings)
@@ -188,6 +192,23 @@ struct dns_client *dns_client_new(struct event_loop *loop,
             return NULL;
         }
     }
+    if (settings->trust_anchor_file && *settings->trust_anchor_file) {
+        /* libunbound reads the file at the first lookup; say now when it
+         * cannot. */
+        if (access(settings->trust_anchor_file, R_OK) < 0) {
+            buf_appendf(err, "DNSSEC trust anchor %s: %s",
+                        settings->trust_anchor_file, strerror(errno));
+            ub_ctx_delete(ub);
+            return NULL;
+        }
+        rc = ub_ctx_add_ta_file(ub, settings->trust_anchor_file);
+        if (rc != 0) {
+            buf_appendf(err, "DNSSEC trust anchor %s: %s",
+                        settings->trust_anchor_file, ub_strerror(rc));
+            ub_ctx_delete(ub);
+            return NULL;
+        }
+    }
     struct dns_client *client = xcalloc(1, sizeof(*client));
     client->ub = ub;
     client->loop = loop;
@@ -286,7 +307,36 @@ size_t dns_client_pending(const struct dns_client *client)
     return client->pending;
 }
 
+struct event_loop *dns_client_loop(const struct dns_client *client)
+{
+    return client->loop;
+}
+
 /* ---- one query ---- */
+
+/* Keeps the name the records belong to when libunbound followed a
+ * CNAME: lower case, without the trailing dot, and only a host name. */
+static void set_canonical(struct dns_result *res, const char *qname,
+                          const char *canonname)
+{
+    res->canonical[0] = '\0';
+    if (canonname == NULL)
+        return;
+    size_t len = strlen(canonname);
+    if (len > 0 && canonname[len - 1] == '.')
+        len--;
+    if (len == 0 || len > DNS_NAME_MAX)
+        return;
+    char name[DNS_NAME_MAX + 1];
+    for (size_t i = 0; i < len; i++) {
+        char c = canonname[i];
+        name[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    name[len] = '\0';
+    if (strcasecmp(name, qname) == 0 || !address_valid_hostname(name, 0))
+        return;
+    memcpy(res->canonical, name, len + 1);
+}
 
 static void ub_answer(void *mydata, int err, struct ub_result *answer)
 {
@@ -312,6 +362,7 @@ static void ub_answer(void *mydata, int err, struct ub_result *answer)
         free(rdlen);
         q->result.secure = answer->secure;
         q->result.bogus = answer->bogus;
+        set_canonical(&q->result, q->name, answer->canonname);
         q->result.ttl = answer->ttl > 0 ? (unsigned)answer->ttl : 0;
         if (answer->bogus) {
             dns_result_free(&q->result);

@@ -12,9 +12,9 @@
  * to them, as the system's stub resolver would), or the servers named by
  * postern_dns_servers ("ip" or "ip@port"), which the tests use to reach a
  * DNS server on loopback. /etc/hosts is not consulted: mail routing is a
- * DNS matter. libunbound validates DNSSEC when given a trust anchor (the
- * SMTP client's DANE support will add one); a result then says `secure`
- * or `bogus`.
+ * DNS matter. libunbound validates DNSSEC when given a trust anchor
+ * (trust_anchor_file; the SMTP client sets it with smtp_dns_support_level
+ * = dnssec, lib/dns/targets.h); a result then says `secure` or `bogus`.
  *
  * Every lookup is bounded by postern_dns_timeout; an expired lookup is
  * cancelled in libunbound and reported as DNS_TEMPFAIL ("timeout").
@@ -32,6 +32,10 @@ struct dns_settings {
     struct strlist servers;  /* "ip" or "ip@port"; empty: resolv_conf */
     const char *resolv_conf; /* default /etc/resolv.conf */
     long timeout_ms;         /* per lookup; > 0 */
+    /* DNSSEC trust anchors (a zone file of DS or DNSKEY records, such as
+     * Debian's /usr/share/dns/root.key); NULL: no validation, every
+     * answer is insecure. The string is not copied. */
+    const char *trust_anchor_file;
 };
 
 /* Defaults: no servers (resolv.conf), 10 s. */
@@ -55,6 +59,8 @@ struct dns_client *dns_client_new(struct event_loop *loop,
 void dns_client_free(struct dns_client *client);
 /* Lookups started and not yet finished or cancelled. */
 size_t dns_client_pending(const struct dns_client *client);
+/* The loop the client was made with (NULL for a synchronous client). */
+struct event_loop *dns_client_loop(const struct dns_client *client);
 
 /* ---- one query ---- */
 

@@ -30,6 +30,10 @@ void dns_record_free(struct dns_record *rec)
         free(rec->u.txt.data);
         rec->u.txt.data = NULL;
         rec->u.txt.len = 0;
+    } else if (rec->type == DNS_TYPE_TLSA) {
+        free(rec->u.tlsa.data);
+        rec->u.tlsa.data = NULL;
+        rec->u.tlsa.len = 0;
     }
 }
 
@@ -143,6 +147,17 @@ int dns_rdata_parse(int type, const unsigned char *rdata, size_t len,
         return 0;
     case DNS_TYPE_TXT:
         return parse_txt(rdata, len, out);
+    case DNS_TYPE_TLSA:
+        /* Three one-byte fields and at least one byte of data. */
+        if (len < 4 || len - 3 > DNS_TLSA_DATA_MAX)
+            return -1;
+        out->u.tlsa.usage = rdata[0];
+        out->u.tlsa.selector = rdata[1];
+        out->u.tlsa.mtype = rdata[2];
+        out->u.tlsa.len = len - 3;
+        out->u.tlsa.data = xmalloc(len - 3);
+        memcpy(out->u.tlsa.data, rdata + 3, len - 3);
+        return 0;
     default:
         return -1;
     }
@@ -259,6 +274,12 @@ void dns_record_format(const struct dns_record *rec, struct buf *out)
                 buf_append_char(out, (char)c);
         }
         break;
+    case DNS_TYPE_TLSA:
+        buf_appendf(out, "%u %u %u ", rec->u.tlsa.usage, rec->u.tlsa.selector,
+                    rec->u.tlsa.mtype);
+        for (size_t i = 0; i < rec->u.tlsa.len; i++)
+            buf_appendf(out, "%02x", rec->u.tlsa.data[i]);
+        break;
     default:
         break;
     }
@@ -367,7 +388,7 @@ static const struct {
     int type;
 } type_names[] = {
     {"A", DNS_TYPE_A},     {"PTR", DNS_TYPE_PTR},   {"MX", DNS_TYPE_MX},
-    {"TXT", DNS_TYPE_TXT}, {"AAAA", DNS_TYPE_AAAA},
+    {"TXT", DNS_TYPE_TXT}, {"AAAA", DNS_TYPE_AAAA}, {"TLSA", DNS_TYPE_TLSA},
 };
 
 const char *dns_type_name(int type)

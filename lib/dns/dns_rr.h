@@ -29,6 +29,7 @@
 #define DNS_TYPE_MX 15
 #define DNS_TYPE_TXT 16
 #define DNS_TYPE_AAAA 28
+#define DNS_TYPE_TLSA 52 /* RFC 6698 */
 
 /* Longest name in presentation form, without the trailing dot. */
 #define DNS_NAME_MAX 253
@@ -36,6 +37,9 @@
 #define DNS_RECORDS_MAX 64
 /* Most bytes of one TXT record (its strings concatenated). */
 #define DNS_TXT_MAX 4096
+/* Most bytes of one TLSA record's association data (a full certificate
+ * fits; a SHA-512 digest is 64). */
+#define DNS_TLSA_DATA_MAX 8192
 
 /* The outcome of one query. */
 enum dns_status {
@@ -64,6 +68,13 @@ struct dns_record {
                            may hold NUL bytes: use len */
             size_t len;
         } txt;
+        struct {
+            unsigned char usage;    /* 0 PKIX-TA .. 3 DANE-EE */
+            unsigned char selector; /* 0 full certificate, 1 public key */
+            unsigned char mtype;    /* 0 exact, 1 SHA-256, 2 SHA-512 */
+            unsigned char *data;    /* len bytes (heap), len >= 1 */
+            size_t len;
+        } tlsa;
     } u;
 };
 
@@ -80,6 +91,9 @@ struct dns_result {
     size_t count;
     struct dns_record *records; /* count of them, or NULL */
     char why[128];              /* TEMPFAIL/NOTFOUND: a short reason for logs */
+    /* The name the records belong to after CNAMEs were followed (lower
+     * case, no trailing dot); "" when no CNAME was followed or unknown. */
+    char canonical[DNS_NAME_MAX + 1];
 };
 
 /* An empty result (NOTFOUND, no records). */
@@ -99,9 +113,11 @@ int dns_name_decode(const unsigned char *data, size_t len, char *out,
                     size_t *used);
 
 /* Parses one record's rdata of the given type. Returns 0, or -1 when it
- * is malformed (wrong length, bad name, trailing bytes, TXT too long).
- * On success a TXT record owns heap memory: free it with
- * dns_record_free. */
+ * is malformed (wrong length, bad name, trailing bytes, TXT too long,
+ * TLSA without data or with more than DNS_TLSA_DATA_MAX bytes). On
+ * success TXT and TLSA records own heap memory: free them with
+ * dns_record_free. TLSA fields are kept whatever their values (RFC 7671:
+ * the user decides which usages it supports). */
 int dns_rdata_parse(int type, const unsigned char *rdata, size_t len,
                     struct dns_record *out);
 void dns_record_free(struct dns_record *rec);
@@ -116,7 +132,8 @@ void dns_result_from_rdata(struct dns_result *res, int type, int rcode,
 
 /* The presentation form of a record for logs and tests ("10 mx.example",
  * "192.0.2.1", "2001:db8::1", "host.example", TXT with non-printable
- * bytes as \DDD), replacing out's contents. */
+ * bytes as \DDD, TLSA as "3 1 1 HEX" with lower-case hex), replacing
+ * out's contents. */
 void dns_record_format(const struct dns_record *rec, struct buf *out);
 
 /* What the DNS says about a mail domain or a host name, from its MX, A

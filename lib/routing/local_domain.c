@@ -156,10 +156,17 @@ int local_domain_is_own_literal(const struct local_domain *ld,
     } else {
         return 0;
     }
+    return local_domain_is_own_address(family, bytes, (void *)ld);
+}
+
+int local_domain_is_own_address(int family, const unsigned char *addr,
+                                void *ctx)
+{
+    const struct local_domain *ld = ctx;
     size_t alen = family == AF_INET ? 4 : 16;
     for (size_t i = 0; i < ld->count; i++)
         if (ld->addrs[i].family == family &&
-            memcmp(ld->addrs[i].bytes, bytes, alen) == 0)
+            memcmp(ld->addrs[i].bytes, addr, alen) == 0)
             return 1;
     return 0;
 }

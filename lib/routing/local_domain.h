@@ -32,6 +32,13 @@ int local_domain_match(struct local_domain *ld, const char *domain);
 int local_domain_is_own_literal(const struct local_domain *ld,
                                 const char *literal);
 
+/* 1 when the address (family AF_INET with 4 bytes, AF_INET6 with 16) is
+ * one of our interface addresses (inet_interfaces, proxy_interfaces), 0
+ * otherwise; the SMTP client's loop detection (dns/targets.h) calls it
+ * with ld as its context. */
+int local_domain_is_own_address(int family, const unsigned char *addr,
+                                void *ld);
+
 void local_domain_free(struct local_domain *ld);
 
 #endif

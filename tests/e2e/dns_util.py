@@ -43,6 +43,34 @@ TEST_ZONE = [
     # A private address: resolved upstream, not by libunbound's own
     # RFC 1918 zones (dns.c sets unblock-lan-zones).
     ("--ptr-record", "4.0.0.10.in-addr.arpa,aonly.example"),
+    # Delivery targets (test_targets.py): preferences 10, 20 (twice: the
+    # shuffle), 30 (an exchange without address) and 40 (AAAA only).
+    ("--mx-host", "tgt.example,t1.tgt.example,10"),
+    ("--mx-host", "tgt.example,t2a.tgt.example,20"),
+    ("--mx-host", "tgt.example,t2b.tgt.example,20"),
+    ("--mx-host", "tgt.example,noaddr.tgt.example,30"),
+    ("--mx-host", "tgt.example,v6.tgt.example,40"),
+    ("--host-record", "t1.tgt.example,127.0.1.1"),
+    ("--host-record", "t2a.tgt.example,127.0.1.2"),
+    ("--host-record", "t2b.tgt.example,127.0.1.3"),
+    ("--host-record", "v6.tgt.example,2001:db8::4"),
+    ("--host-record", "self.tgt.example,127.0.0.1"),
+    # No exchange has an address.
+    ("--mx-host", "noaddr.example,nohost.tgt.example,10"),
+    # We (127.0.0.1) are the backup MX; the best MX, and the only one.
+    ("--mx-host", "backup.example,t1.tgt.example,10"),
+    ("--mx-host", "backup.example,self.tgt.example,20"),
+    ("--mx-host", "loop.example,self.tgt.example,10"),
+    ("--mx-host", "loop.example,t1.tgt.example,20"),
+    # The best MX has no address; the next one is us.
+    ("--mx-host", "noprimary.example,nohost.tgt.example,10"),
+    ("--mx-host", "noprimary.example,self.tgt.example,20"),
+    # CNAMEs: a host name that is an alias, and an MX naming an alias.
+    ("--cname", "alias.tgt.example,t1.tgt.example"),
+    ("--mx-host", "cnmx.example,alias.tgt.example,10"),
+    # TLSA (type 52) for _25._tcp.t1.tgt.example: 3 1 1 and 2 0 1.
+    ("--dns-rr", "_25._tcp.t1.tgt.example,52,030101" + "ab" * 32),
+    ("--dns-rr", "_25._tcp.t1.tgt.example,52,020001" + "cd" * 32),
 ]
 
 
@@ -181,6 +209,137 @@ class Blackhole:
 
     def cleanup(self):
         self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+
+NSD_PATHS = ("/usr/sbin/nsd",)
+SIGNED_ZONE = "sec.example"
+# The DNSSEC test zone (test_targets.py): an MX with A and AAAA, TLSA for
+# the MX, and bogus.sec.example whose A record is changed after signing
+# (its signature no longer matches: a validator calls it bogus).
+SIGNED_ZONE_TEXT = """$ORIGIN sec.example.
+$TTL 300
+@ IN SOA ns.sec.example. hostmaster.sec.example. 1 3600 600 86400 300
+@ IN NS ns.sec.example.
+ns IN A 127.0.0.1
+@ IN MX 10 mx.sec.example.
+mx IN A 127.0.2.1
+mx IN AAAA 2001:db8::21
+_25._tcp.mx IN TLSA 3 1 1 """ + "ab" * 32 + """
+alias IN CNAME mx.sec.example.
+cnmx IN MX 10 alias.sec.example.
+bogus IN A 127.0.2.9
+bogusmx IN MX 10 bogus.sec.example.
+"""
+
+
+def signed_zone_tools():
+    """The programs SignedZone needs, or None when one is missing."""
+    nsd = next((p for p in NSD_PATHS if os.access(p, os.X_OK)), None) \
+        or shutil.which("nsd")
+    keygen = shutil.which("ldns-keygen")
+    signzone = shutil.which("ldns-signzone")
+    if not (nsd and keygen and signzone):
+        return None
+    return nsd, keygen, signzone
+
+
+class SignedZone:
+    """NSD (Debian package nsd) serving SIGNED_ZONE_TEXT, signed with
+    ldns-signzone (package ldnsutils) under fresh keys, on a free UDP port
+    of 127.0.0.1; `anchor` is a trust anchor file holding the zone's key
+    signing key, so a validator that trusts it validates the zone.
+    Names outside the zone are REFUSED."""
+
+    def __init__(self):
+        tools = signed_zone_tools()
+        if tools is None:
+            raise FileNotFoundError("nsd and ldnsutils")
+        nsd, keygen, signzone = tools
+        self.dir = tempfile.mkdtemp(prefix="pt-dnssec-", dir="/tmp")
+        zone = os.path.join(self.dir, "zone")
+        with open(zone, "w") as f:
+            f.write(SIGNED_ZONE_TEXT)
+
+        def run(*args):
+            return subprocess.run(args, cwd=self.dir, check=True, timeout=60,
+                                  capture_output=True, text=True).stdout.strip()
+        ksk = run(keygen, "-a", "ECDSAP256SHA256", "-k", SIGNED_ZONE)
+        zsk = run(keygen, "-a", "ECDSAP256SHA256", SIGNED_ZONE)
+        run(signzone, "-n", "-f", zone + ".signed", zone, zsk, ksk)
+        self.anchor = os.path.join(self.dir, ksk + ".key")
+        # Break one signature: the record changes, its RRSIG does not.
+        with open(zone + ".signed") as f:
+            signed = f.read()
+        broken = signed.replace("\t127.0.2.9\n", "\t127.0.2.8\n")
+        assert broken != signed
+        with open(zone + ".signed", "w") as f:
+            f.write(broken)
+        self.proc = None
+        for _ in range(5):  # the free port may be taken before nsd binds it
+            self.port = _free_udp_port()
+            conf = os.path.join(self.dir, "nsd.conf")
+            with open(conf, "w") as f:
+                f.write(f"""server:
+    ip-address: 127.0.0.1
+    port: {self.port}
+    username: ""
+    chroot: ""
+    zonesdir: "{self.dir}"
+    database: ""
+    pidfile: "{self.dir}/nsd.pid"
+    logfile: "{self.dir}/nsd.log"
+    xfrdfile: "{self.dir}/xfrd.state"
+    zonelistfile: "{self.dir}/zone.list"
+    xfrdir: "{self.dir}"
+    server-count: 1
+    hide-version: yes
+remote-control:
+    control-enable: no
+zone:
+    name: "{SIGNED_ZONE}"
+    zonefile: "{zone}.signed"
+""")
+            self.proc = subprocess.Popen([nsd, "-d", "-c", conf],
+                                         stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                if query(self.port, "mx." + SIGNED_ZONE, 1, 0.2) == 0:
+                    self.server = f"127.0.0.1@{self.port}"
+                    return
+                time.sleep(0.05)
+            self.stop()
+        raise RuntimeError("nsd did not start: " + self._log())
+
+    def _log(self):
+        try:
+            with open(os.path.join(self.dir, "nsd.log"),
+                      errors="replace") as f:
+                return f.read()[-2000:]
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
         return self

@@ -337,6 +337,50 @@ static void test_format(void)
     buf_free(&out);
 }
 
+/* TLSA (RFC 6698): three one-byte fields and the data, kept whatever
+ * the field values; no data, or too much, is malformed. */
+static void test_tlsa(void)
+{
+    struct dns_record rec;
+    const unsigned char r[] = {3, 1, 1, 0xde, 0xad, 0xbe, 0xef};
+    CHECK_INT(dns_rdata_parse(DNS_TYPE_TLSA, r, sizeof(r), &rec), 0);
+    CHECK_INT(rec.u.tlsa.usage, 3);
+    CHECK_INT(rec.u.tlsa.selector, 1);
+    CHECK_INT(rec.u.tlsa.mtype, 1);
+    CHECK_INT(rec.u.tlsa.len, 4);
+    CHECK(memcmp(rec.u.tlsa.data, r + 3, 4) == 0);
+    struct buf text = BUF_INIT;
+    dns_record_format(&rec, &text);
+    CHECK_STR(buf_cstr(&text), "3 1 1 deadbeef");
+    dns_record_free(&rec);
+    CHECK(rec.u.tlsa.data == NULL);
+    /* Unknown usages are data for the caller to judge. */
+    const unsigned char odd[] = {255, 9, 7, 0};
+    CHECK_INT(dns_rdata_parse(DNS_TYPE_TLSA, odd, sizeof(odd), &rec), 0);
+    dns_record_format(&rec, &text);
+    CHECK_STR(buf_cstr(&text), "255 9 7 00");
+    dns_record_free(&rec);
+    CHECK_INT(dns_rdata_parse(DNS_TYPE_TLSA, r, 3, &rec), -1);
+    CHECK_INT(dns_rdata_parse(DNS_TYPE_TLSA, r, 0, &rec), -1);
+    static unsigned char big[3 + DNS_TLSA_DATA_MAX + 1];
+    CHECK_INT(dns_rdata_parse(DNS_TYPE_TLSA, big, sizeof(big), &rec), -1);
+    CHECK_INT(dns_rdata_parse(DNS_TYPE_TLSA, big, sizeof(big) - 1, &rec), 0);
+    dns_record_free(&rec);
+    /* An answer of two records, one malformed. */
+    const unsigned char *rdata[2] = {r, r};
+    size_t rdlen[2] = {sizeof(r), 2};
+    struct dns_result res;
+    dns_result_init(&res, DNS_TYPE_TLSA);
+    dns_result_from_rdata(&res, DNS_TYPE_TLSA, 0, rdata, rdlen, 2);
+    CHECK_INT(res.status, DNS_FOUND);
+    CHECK_INT(res.count, 1);
+    CHECK_INT(res.malformed, 1);
+    dns_result_free(&res);
+    CHECK_INT(dns_type_from_name("tlsa"), DNS_TYPE_TLSA);
+    CHECK_STR(dns_type_name(DNS_TYPE_TLSA), "TLSA");
+    buf_free(&text);
+}
+
 int main(void)
 {
     UNIT_RUN(test_names);
@@ -344,5 +388,6 @@ int main(void)
     UNIT_RUN(test_results);
     UNIT_RUN(test_combine);
     UNIT_RUN(test_format);
+    UNIT_RUN(test_tlsa);
     return unit_summary();
 }

@@ -73,6 +73,8 @@ void agent_log_status(struct agent_delivery *d, size_t i, const char *to,
      * here counts as both "active" and "handed over". */
     stamps.active = d->received;
     stamps.handoff = d->received;
+    stamps.conn_setup = d->conn_setup;
+    stamps.reuse_count = d->conn_reuse_count;
     struct timeval now;
     gettimeofday(&now, NULL);
     const struct deliver_rcpt *r = &d->req->rcpts[i];
@@ -136,6 +138,11 @@ void agent_bounce(struct agent_delivery *d, size_t i, const char *dsn,
     va_start(ap, fmt);
     outcome(d, i, DELIVER_BOUNCED, dsn, fmt, ap);
     va_end(ap);
+}
+
+int agent_pending(const struct agent_delivery *d, size_t i)
+{
+    return i < d->req->rcpt_count && d->results[i].reason == NULL;
 }
 
 /* ---- content ---- */

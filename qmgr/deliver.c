@@ -426,8 +426,10 @@ static void handle_reply(struct agent_conn *c, struct attr_msg *reply)
         /* the status code must agree with the status word, or the word
          * wins (a "bounced" with 4.x.x must not be retried forever) */
         if (res->dsn[0] != fallback[0] ||
-            dsn_set(&d, res->dsn, -1, res->reason, NULL, NULL, NULL, NULL) < 0)
-            dsn_set(&d, fallback, -1, res->reason, NULL, NULL, NULL, NULL);
+            dsn_set(&d, res->dsn, -1, res->reason, res->mta_type,
+                    res->mta_name, res->diag_type, res->diag_text) < 0)
+            dsn_set(&d, fallback, -1, res->reason, res->mta_type,
+                    res->mta_name, res->diag_type, res->diag_text);
         /* sent: the agent marked it done before replying (deliver/1) */
         msg_rcpt_result(msg, job->rcpt_index[i], state, &d, res->relay);
         dsn_free(&d);

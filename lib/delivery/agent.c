@@ -51,6 +51,19 @@ static enum deliver_status record(struct agent_delivery *d, size_t i,
     res->reason = xstrdup(buf_cstr(reason));
     free(res->relay);
     res->relay = xstrdup(d->relay);
+    free(res->mta_type);
+    free(res->mta_name);
+    free(res->diag_type);
+    free(res->diag_text);
+    res->mta_type = res->mta_name = res->diag_type = res->diag_text = NULL;
+    if (d->remote_mta && *d->remote_mta) {
+        res->mta_type = xstrdup("dns");
+        res->mta_name = xstrdup(d->remote_mta);
+    }
+    if (d->remote_reply && *d->remote_reply) {
+        res->diag_type = xstrdup("smtp");
+        res->diag_text = xstrdup(d->remote_reply);
+    }
     return status;
 }
 

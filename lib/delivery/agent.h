@@ -64,6 +64,11 @@ struct agent_delivery {
      * ("host[addr]:port"). */
     struct timeval conn_setup;
     int conn_reuse_count;
+    /* The remote MTA and its reply behind the outcomes that follow
+     * (smtp, lmtp; NULL: none), passed to qmgr for the notice's
+     * Remote-MTA: (dns; NAME) and Diagnostic-Code: (smtp; REPLY). */
+    const char *remote_mta;
+    const char *remote_reply;
 };
 
 /* Delivers recipient i of d->req (d->req->rcpts[i]) and ends with one

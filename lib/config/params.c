@@ -643,6 +643,9 @@ const struct param_def param_table[] = {
      "smtp client: longest wait for the RSET reply"},
     {"smtp_quit_timeout", PARAM_TIME, "300s", 1, NOLIMIT, 0,
      "smtp client: longest wait for QUIT to be written"},
+    {"smtp_skip_5xx_greeting", PARAM_BOOL, "yes", 0, 0, 0,
+     "smtp client: a 5xx greeting defers (try the next MX host) instead of "
+     "bouncing"},
     {"smtp_bdat_enable", PARAM_BOOL, "yes", 0, 0, 0,
      "smtp client: send with BDAT when the server offers CHUNKING (Postern; "
      "Postfix never does)"},
@@ -666,6 +669,8 @@ const struct param_def param_table[] = {
      "lmtp client: longest wait for the RSET reply"},
     {"lmtp_quit_timeout", PARAM_TIME, "300s", 1, NOLIMIT, 0,
      "lmtp client: longest wait for QUIT to be written"},
+    {"lmtp_skip_5xx_greeting", PARAM_BOOL, "yes", 0, 0, 0,
+     "lmtp client: a 5xx greeting defers instead of bouncing"},
     {"lmtp_bdat_enable", PARAM_BOOL, "yes", 0, 0, 0,
      "lmtp client: send with BDAT when the server offers CHUNKING"},
 };

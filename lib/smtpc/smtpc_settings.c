@@ -31,6 +31,7 @@ void smtpc_settings_defaults(struct smtpc_settings *settings, int lmtp)
     settings->data_done_timeout_ms = 600 * 1000;
     settings->rset_timeout_ms = 20 * 1000;
     settings->quit_timeout_ms = 300 * 1000;
+    settings->skip_5xx_greeting = 1;
     settings->bdat_enable = 1;
     settings->bdat_chunk_size = SMTPC_BDAT_CHUNK_DEFAULT;
     settings->pipeline_limit = SMTPC_PIPELINE_LIMIT_DEFAULT;
@@ -54,6 +55,7 @@ void smtpc_settings_from_config(struct smtpc_settings *settings, int lmtp)
             seconds_to_ms(cfg_time("lmtp_data_done_timeout"));
         settings->rset_timeout_ms = seconds_to_ms(cfg_time("lmtp_rset_timeout"));
         settings->quit_timeout_ms = seconds_to_ms(cfg_time("lmtp_quit_timeout"));
+        settings->skip_5xx_greeting = cfg_bool("lmtp_skip_5xx_greeting");
         settings->bdat_enable = cfg_bool("lmtp_bdat_enable");
     } else {
         settings->helo_name = cfg_str("smtp_helo_name");
@@ -70,6 +72,7 @@ void smtpc_settings_from_config(struct smtpc_settings *settings, int lmtp)
             seconds_to_ms(cfg_time("smtp_data_done_timeout"));
         settings->rset_timeout_ms = seconds_to_ms(cfg_time("smtp_rset_timeout"));
         settings->quit_timeout_ms = seconds_to_ms(cfg_time("smtp_quit_timeout"));
+        settings->skip_5xx_greeting = cfg_bool("smtp_skip_5xx_greeting");
         settings->bdat_enable = cfg_bool("smtp_bdat_enable");
     }
 }

@@ -39,6 +39,9 @@ struct smtpc_settings {
                                  BDAT LAST (smtp_data_done_timeout) */
     int rset_timeout_ms;      /* RSET (smtp_rset_timeout) */
     int quit_timeout_ms;      /* QUIT (smtp_quit_timeout) */
+    int skip_5xx_greeting;    /* a 5xx greeting defers instead of bouncing
+                                 (smtp_skip_5xx_greeting, default yes):
+                                 the next MX host may do better */
     int bdat_enable;          /* use BDAT when offered (smtp_bdat_enable,
                                  a Postern parameter; Postfix never does) */
     size_t bdat_chunk_size;   /* bytes per BDAT chunk */

@@ -168,6 +168,36 @@ static int wait_for_request(struct pollfd *pfd, nfds_t count, int idle_ms)
     }
 }
 
+/* Between connections the skeleton waits on its own event loop: a
+ * request-mode agent's idle work runs from a timer there. */
+static struct event_timer idle_timer;
+static int idle_timer_ready;
+
+static void arm_idle_timer(void);
+
+static void idle_timer_fire(struct event_loop *loop, void *ctx)
+{
+    (void)loop;
+    (void)ctx;
+    agent_request->idle_work();
+    arm_idle_timer();
+}
+
+static void arm_idle_timer(void)
+{
+    if (!agent_request || !agent_request->idle_due_ms)
+        return;
+    if (!idle_timer_ready) {
+        event_timer_init(&idle_timer, idle_timer_fire, NULL);
+        idle_timer_ready = 1;
+    }
+    long due = agent_request->idle_due_ms();
+    if (due < 0)
+        event_timer_stop(server_loop(), &idle_timer);
+    else
+        event_timer_start(server_loop(), &idle_timer, (uint64_t)due);
+}
+
 /* Serves one connection: requests until EOF, idle timeout, master's
  * lifeline, or max_use. */
 static void serve_connection(struct stream *s)
@@ -181,6 +211,8 @@ static void serve_connection(struct stream *s)
     int idle_ms = timeconv_sec_to_int_ms(cfg_time("max_idle"));
     int lifeline = !server_standalone();
     int stop = 0;
+    if (idle_timer_ready)
+        event_timer_stop(server_loop(), &idle_timer);
     for (;;) {
         struct pollfd pfd[2] = {{fd, POLLIN, 0},
                                 {MASTER_LIFELINE_FD, POLLIN, 0}};
@@ -244,6 +276,8 @@ static void serve_connection(struct stream *s)
     alarm(0);
     if (stop)
         server_stop();
+    else
+        arm_idle_timer();
 }
 
 static void pre_init(int argc, char **argv)

@@ -646,6 +646,12 @@ const struct param_def param_table[] = {
     {"smtp_skip_5xx_greeting", PARAM_BOOL, "yes", 0, 0, 0,
      "smtp client: a 5xx greeting defers (try the next MX host) instead of "
      "bouncing"},
+    {"smtp_line_length_limit", PARAM_INT, "998", 0, NOLIMIT, 0,
+     "smtp client: longer content lines are broken with CRLF and a space "
+     "(0: never)"},
+    {"smtp_discard_ehlo_keywords", PARAM_LIST, "", 0, 0, 0,
+     "smtp client: EHLO keywords to ignore in the server's reply "
+     "(pipelining, size, 8bitmime, dsn, chunking, starttls, auth, ...)"},
     {"smtp_bdat_enable", PARAM_BOOL, "yes", 0, 0, 0,
      "smtp client: send with BDAT when the server offers CHUNKING (Postern; "
      "Postfix never does)"},
@@ -671,6 +677,11 @@ const struct param_def param_table[] = {
      "lmtp client: longest wait for QUIT to be written"},
     {"lmtp_skip_5xx_greeting", PARAM_BOOL, "yes", 0, 0, 0,
      "lmtp client: a 5xx greeting defers instead of bouncing"},
+    {"lmtp_line_length_limit", PARAM_INT, "998", 0, NOLIMIT, 0,
+     "lmtp client: longer content lines are broken with CRLF and a space "
+     "(0: never)"},
+    {"lmtp_discard_lhlo_keywords", PARAM_LIST, "", 0, 0, 0,
+     "lmtp client: LHLO keywords to ignore in the server's reply"},
     {"lmtp_bdat_enable", PARAM_BOOL, "yes", 0, 0, 0,
      "lmtp client: send with BDAT when the server offers CHUNKING"},
 };

@@ -133,3 +133,26 @@ void smtpc_caps_parse(struct smtpc_caps *caps, const struct smtpc_reply *reply)
         }
     }
 }
+
+unsigned smtpc_caps_bit(const char *keyword)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {
+        {"PIPELINING", SMTPC_CAP_PIPELINING},
+        {"SIZE", SMTPC_CAP_SIZE},
+        {"8BITMIME", SMTPC_CAP_8BITMIME},
+        {"SMTPUTF8", SMTPC_CAP_SMTPUTF8},
+        {"DSN", SMTPC_CAP_DSN},
+        {"CHUNKING", SMTPC_CAP_CHUNKING},
+        {"STARTTLS", SMTPC_CAP_STARTTLS},
+        {"AUTH", SMTPC_CAP_AUTH},
+        {"ENHANCEDSTATUSCODES", SMTPC_CAP_ENHANCEDSTATUSCODES},
+        {"REQUIRETLS", SMTPC_CAP_REQUIRETLS},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (str_equal_nocase(keyword, names[i].name))
+            return names[i].bit;
+    return 0;
+}

@@ -42,6 +42,10 @@ void smtpc_caps_free(struct smtpc_caps *caps);
  * what caps held). */
 void smtpc_caps_parse(struct smtpc_caps *caps, const struct smtpc_reply *reply);
 
+/* The SMTPC_CAP_* bit of an EHLO keyword ("pipelining", any case), or 0
+ * for one the engine does not use. For smtp_discard_ehlo_keywords. */
+unsigned smtpc_caps_bit(const char *keyword);
+
 /* 1 when the server offered AUTH mechanism mech (case-insensitive). */
 int smtpc_caps_has_auth(const struct smtpc_caps *caps, const char *mech);
 

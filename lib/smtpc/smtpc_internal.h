@@ -39,26 +39,28 @@ enum smtpc_rcpt_state {
 struct smtpc_xfer {
     struct smtpc_message *msg;
     enum smtpc_rcpt_state *rcpt_state;
-    size_t next_rcpt;    /* next RCPT to write */
-    size_t lmtp_cursor;  /* next accepted recipient for an LMTP reply */
-    size_t accepted;     /* RCPTs accepted */
-    size_t rcpt_replies; /* RCPT replies read */
+    size_t next_rcpt;      /* next RCPT to write */
+    size_t lmtp_cursor;    /* next accepted recipient for an LMTP reply */
+    size_t accepted;       /* RCPTs accepted */
+    size_t rcpt_replies;   /* RCPT replies read */
+    size_t bdat_in_flight; /* BDAT chunks awaiting replies */
     size_t rcpts_sent;
-    int rset_first;      /* an RSET precedes MAIL */
+    int rset_first; /* an RSET precedes MAIL */
     int mail_sent;
-    int mail_state;      /* -1 no reply yet, 0 refused, 1 accepted */
+    int mail_state; /* -1 no reply yet, 0 refused, 1 accepted */
     int pipelining;
     int use_bdat;
-    int data_sent;       /* DATA, or the first BDAT chunk, written */
-    int data_done;       /* the end of data ("." or BDAT LAST) written */
-    int data_skipped;    /* no content will be sent */
-    int end_reply_seen;  /* a reply to the end of data came */
-    int body_active;     /* DATA content being written */
+    int data_sent;      /* DATA, or the first BDAT chunk, written */
+    int data_done;      /* the end of data ("." or BDAT LAST) written */
+    int data_skipped;   /* no content will be sent */
+    int end_reply_seen; /* a reply to the end of data came */
+    int body_active;    /* DATA content being written */
     int content_eof;
     const struct smtpc_content *content;
-    int at_line_start;   /* for dot-stuffing */
-    int prev_cr;         /* the last content byte was CR */
-    struct buf chunk;    /* wire form of the content being written */
+    int at_line_start;           /* for dot-stuffing */
+    int prev_cr;                 /* the last content byte was CR */
+    size_t line_len;             /* bytes of the current wire line so far */
+    struct buf chunk;            /* wire form of the content being written */
     struct smtpc_result failure; /* what ended the transaction, if any */
 };
 
@@ -147,6 +149,10 @@ void smtpc_xfer_reply(struct smtpc_session *s,
 /* Writes what can be written now (commands within the pipeline window,
  * content while the output buffer has room). Returns 1 when it wrote. */
 int smtpc_xfer_produce(struct smtpc_session *s);
+/* A 4xx/5xx reply while the content is being written: it answers the
+ * data for every recipient accepted; the connection is given up. */
+void smtpc_xfer_early_reply(struct smtpc_session *s,
+                            const struct smtpc_reply *reply);
 /* Ends the transaction with a session failure (result moved). */
 void smtpc_xfer_abort(struct smtpc_session *s, struct smtpc_result *result);
 void smtpc_xfer_clear(struct smtpc_session *s);

@@ -142,8 +142,7 @@ static enum smtpc_command current_command(const struct smtpc_session *s)
 {
     const struct smtpc_pending *p = pending_head(s);
     if (s->xfer.body_active || !p)
-        return s->step == SMTPC_STEP_SEND ? SMTPC_CMD_DATA_END
-                                          : SMTPC_CMD_NONE;
+        return s->step == SMTPC_STEP_SEND ? SMTPC_CMD_DATA_END : SMTPC_CMD_NONE;
     return p->command;
 }
 
@@ -168,8 +167,8 @@ void smtpc_session_fail(struct smtpc_session *s, enum smtpc_failure failure,
     const char *status = "4.4.2";
     switch (failure) {
     case SMTPC_FAIL_TIMEOUT:
-        buf_appendf(&reason, "conversation with %s timed out while %s",
-                    s->peer, current_where(s));
+        buf_appendf(&reason, "conversation with %s timed out while %s", s->peer,
+                    current_where(s));
         break;
     case SMTPC_FAIL_PROTOCOL:
         status = "4.5.0";
@@ -458,9 +457,11 @@ static void drive(struct smtpc_session *s)
 static void send_hello(struct smtpc_session *s)
 {
     if (s->settings->lmtp)
-        smtpc_command(s, SMTPC_CMD_LHLO, 0, 0, "LHLO %s", s->settings->helo_name);
+        smtpc_command(s, SMTPC_CMD_LHLO, 0, 0, "LHLO %s",
+                      s->settings->helo_name);
     else
-        smtpc_command(s, SMTPC_CMD_EHLO, 0, 0, "EHLO %s", s->settings->helo_name);
+        smtpc_command(s, SMTPC_CMD_EHLO, 0, 0, "EHLO %s",
+                      s->settings->helo_name);
 }
 
 static void hello_reply(struct smtpc_session *s, enum smtpc_command command,
@@ -480,6 +481,7 @@ static void hello_reply(struct smtpc_session *s, enum smtpc_command command,
     case SMTPC_CMD_EHLO:
         if (reply->code / 100 == 2) {
             smtpc_caps_parse(&s->caps, reply);
+            s->caps.flags &= ~s->settings->discard_caps;
             finish_ok(s, reply, command);
             return;
         }
@@ -498,6 +500,7 @@ static void hello_reply(struct smtpc_session *s, enum smtpc_command command,
         if (reply->code / 100 == 2) {
             if (command == SMTPC_CMD_LHLO)
                 smtpc_caps_parse(&s->caps, reply);
+            s->caps.flags &= ~s->settings->discard_caps;
             finish_ok(s, reply, command);
             return;
         }
@@ -545,8 +548,9 @@ static void sasl_fail(struct smtpc_session *s, const struct smtpc_reply *reply)
         return;
     }
     buf_reset(&result.reason);
-    buf_appendf(&result.reason, "SASL authentication failed; server %s said: %s",
-                s->peer, buf_cstr(&reply->text));
+    buf_appendf(&result.reason,
+                "SASL authentication failed; server %s said: %s", s->peer,
+                buf_cstr(&reply->text));
     smtpc_finish(s, &result);
 }
 
@@ -577,14 +581,14 @@ static void auth_reply(struct smtpc_session *s, const struct smtpc_reply *reply)
         return;
     }
     /* A challenge: the text after "334 " in base64. */
-    const char *text = s->reply.lines.count ? s->reply.lines.items[0] : "";
+    const char *text = reply->lines.count ? reply->lines.items[0] : "";
     struct buf challenge = BUF_INIT, response = BUF_INIT;
     int rc = -1;
     buf_init(&challenge);
     buf_init(&response);
     if (base64_decode(text, strlen(text), &challenge) == 0)
-        rc = s->sasl_step(s->sasl_ctx, challenge.data, challenge.len,
-                          &response);
+        rc =
+            s->sasl_step(s->sasl_ctx, challenge.data, challenge.len, &response);
     sasl_respond(s, &response, rc != 0);
     memset(response.data, 0, response.len);
     buf_free(&response);
@@ -610,6 +614,13 @@ static void dispatch(struct smtpc_session *s, const struct smtpc_reply *reply)
 {
     struct smtpc_pending pending;
     if (pending_pop(s, &pending) < 0) {
+        /* A server that refuses the content as it comes ("552 message
+         * too big") answers before the end of data. */
+        if (s->step == SMTPC_STEP_SEND && s->xfer.body_active &&
+            reply->code / 100 >= 4) {
+            smtpc_xfer_early_reply(s, reply);
+            return;
+        }
         /* Nothing was asked: a server going away says 421 unasked. */
         if (reply->code == 421) {
             smtpc_session_fail(s, SMTPC_FAIL_LOST, NULL);
@@ -618,6 +629,10 @@ static void dispatch(struct smtpc_session *s, const struct smtpc_reply *reply)
         smtpc_unexpected_reply(s, reply, SMTPC_CMD_NONE);
         return;
     }
+    /* 421: the server is closing the connection, whatever it answers
+     * (RFC 5321, section 3.8); the step still gets the reply. */
+    if (reply->code == 421)
+        s->dead = 1;
     switch (s->step) {
     case SMTPC_STEP_HELLO:
         hello_reply(s, pending.command, reply);
@@ -709,8 +724,7 @@ const struct smtpc_caps *smtpc_session_caps(const struct smtpc_session *s)
     return &s->caps;
 }
 
-const struct smtpc_reply *smtpc_session_greeting(
-    const struct smtpc_session *s)
+const struct smtpc_reply *smtpc_session_greeting(const struct smtpc_session *s)
 {
     return &s->greeting;
 }
@@ -725,8 +739,7 @@ unsigned smtpc_session_transactions(const struct smtpc_session *s)
     return s->transactions;
 }
 
-void smtpc_session_set_tls(struct smtpc_session *s, int encrypted,
-                           int verified)
+void smtpc_session_set_tls(struct smtpc_session *s, int encrypted, int verified)
 {
     s->tls_encrypted = encrypted ? 1 : 0;
     s->tls_verified = encrypted && verified ? 1 : 0;

@@ -117,10 +117,10 @@ struct smtpc_result {
                                         2.0.0 Ok: queued as 4XyZ") */
     enum smtpc_command command;      /* answered, or under way */
     enum smtpc_failure failure;
-    int from_peer;                   /* 1 when reply holds the peer's
-                                        reply that decided the result */
-    struct smtpc_reply reply;        /* its text is the Diagnostic-Code
-                                        ("smtp; " + reply.text) */
+    int from_peer;            /* 1 when reply holds the peer's
+                                 reply that decided the result */
+    struct smtpc_reply reply; /* its text is the Diagnostic-Code
+                                 ("smtp; " + reply.text) */
 };
 
 void smtpc_result_free(struct smtpc_result *result);
@@ -138,8 +138,8 @@ typedef void (*smtpc_done_fn)(struct smtpc_session *session,
 
 /* A session on a connected stream. host and addr name the peer in
  * reasons ("host HOST[ADDR] said: ..."); for a unix socket pass its
- * path as both. All three strings are copied. The stream is borrowed
- * and must outlive the session. */
+ * path as both. The two strings are copied; the stream and settings are
+ * borrowed and must outlive the session. */
 struct smtpc_session *smtpc_session_new(struct event_loop *loop,
                                         struct stream *stream,
                                         const struct smtpc_settings *settings,
@@ -153,8 +153,8 @@ const char *smtpc_session_peer(const struct smtpc_session *session);
 /* The extensions of the last EHLO/LHLO (empty after HELO). */
 const struct smtpc_caps *smtpc_session_caps(const struct smtpc_session *s);
 /* The greeting (code 0 before it came). */
-const struct smtpc_reply *smtpc_session_greeting(
-    const struct smtpc_session *session);
+const struct smtpc_reply *
+smtpc_session_greeting(const struct smtpc_session *session);
 /* 1 when no step runs and the connection can take another step (no
  * failure so far, QUIT not sent). For connection reuse and caching. */
 int smtpc_session_usable(const struct smtpc_session *session);
@@ -199,8 +199,8 @@ void smtpc_starttls(struct smtpc_session *session, smtpc_tls_fn tls_fn,
 /* Reports the handshake: ok 1 with encrypted/verified as for
  * smtpc_session_set_tls, or ok 0 with why (the step then ends DEFERRED,
  * SMTPC_FAIL_TLS, and the session is unusable). */
-void smtpc_starttls_finish(struct smtpc_session *session, int ok,
-                           int verified, const char *why);
+void smtpc_starttls_finish(struct smtpc_session *session, int ok, int verified,
+                           const char *why);
 
 /* One SASL step, for any mechanism. Called first with challenge NULL
  * for the initial response; later with each decoded server challenge
@@ -208,8 +208,7 @@ void smtpc_starttls_finish(struct smtpc_session *session, int ok,
  * it; empty is sent as "=" initially). Returns 0 with a response, 1 for
  * "no initial response" (first call only), -1 to abort (sends "*"). */
 typedef int (*smtpc_sasl_step_fn)(void *step_ctx, const char *challenge,
-                                  size_t challenge_len,
-                                  struct buf *response);
+                                  size_t challenge_len, struct buf *response);
 
 /* AUTH mech through step. SENT on 235. A refusal ends the step with the
  * reply ("SASL authentication failed; server H[A] said: 535 ..."),
@@ -282,7 +281,7 @@ struct smtpc_message {
                                           the 8-bit content is sent as is,
                                           without BODY= (as Postfix does
                                           with conversion disabled) */
-    int used_7bit;            /* set by the engine: content_7bit was read */
+    int used_7bit; /* set by the engine: content_7bit was read */
 };
 
 /* Sends one message. Before MAIL: SIZE (size > the peer's non-zero
@@ -297,11 +296,15 @@ struct smtpc_message {
  * Every recipient gets its result: its RCPT refusal, else the reply to
  * the end of data (SMTP: one for all; LMTP: one each, RFC 2033), else
  * what ended the transaction (MAIL refused, lost connection, ...). The
- * done result says how the transaction as a whole went: SENT when the
- * end of data was accepted for at least one recipient (or, LMTP, the
- * replies were all read), otherwise the first failure (MAIL's reply,
- * "all recipients refused" with the last RCPT reply, a lost connection,
- * ...). After a session failure smtpc_session_usable() is 0. */
+ * done result says how the transaction as a whole went: a session
+ * failure (lost connection, timeout, malformed reply) when one ended it;
+ * else the first recipient's SENT result when one was delivered; else
+ * what ended the transaction (MAIL's or DATA's refusal); else the last
+ * deferred recipient's result, or the last one's (every RCPT refused).
+ * After a session failure smtpc_session_usable() is 0.
+ *
+ * message, its recipients and their strings are borrowed until done
+ * runs. */
 void smtpc_send(struct smtpc_session *session, struct smtpc_message *message,
                 smtpc_done_fn done, void *ctx);
 

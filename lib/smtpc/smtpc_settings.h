@@ -42,8 +42,13 @@ struct smtpc_settings {
     int skip_5xx_greeting;    /* a 5xx greeting defers instead of bouncing
                                  (smtp_skip_5xx_greeting, default yes):
                                  the next MX host may do better */
+    unsigned discard_caps;    /* SMTPC_CAP_* bits ignored in EHLO replies
+                                 (smtp_discard_ehlo_keywords) */
     int bdat_enable;          /* use BDAT when offered (smtp_bdat_enable,
                                  a Postern parameter; Postfix never does) */
+    size_t line_length_limit; /* content lines longer than this are broken
+                                 with CRLF and a space, as Postfix does
+                                 (smtp_line_length_limit, 998); 0: never */
     size_t bdat_chunk_size;   /* bytes per BDAT chunk */
     int pipeline_limit;       /* commands in flight with PIPELINING */
 };

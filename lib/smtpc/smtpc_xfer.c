@@ -21,6 +21,10 @@
 #define CONTENT_READ_SIZE (16 * 1024)
 /* Content bytes kept in the output buffer before waiting for the peer. */
 #define OUTPUT_HIGH_WATER (64 * 1024)
+/* BDAT chunks awaiting replies at once under PIPELINING, once every RCPT
+ * is answered: a chunk per round trip would cap a large message at
+ * chunk size / RTT. */
+#define BDAT_WINDOW 4
 
 /* 1 when str holds a control character: it would end the command line
  * early and let the rest be read as another command. */
@@ -224,21 +228,42 @@ static void write_rcpt(struct smtpc_session *s, size_t index)
 /* ---- the content ---- */
 
 /* Appends content bytes in wire form: CRLF line ends (a bare LF gets its
- * CR; CRLF stays), and with stuff a '.' doubled at the start of a line
- * (RFC 5321, section 4.5.2). State carries across calls. */
+ * CR; CRLF stays), with stuff a '.' doubled at the start of a line
+ * (RFC 5321, section 4.5.2), and a line longer than limit (0: no limit)
+ * broken with CRLF and a space, as Postfix's smtp_line_length_limit
+ * does. State carries across calls. */
 static void wire_form(struct smtpc_xfer *x, const char *in, size_t len,
-                      int stuff, struct buf *out)
+                      int stuff, size_t limit, struct buf *out)
 {
     size_t i = 0;
+    if (limit == 1)
+        limit = 2; /* room for one byte after the continuation's space */
     while (i < len) {
-        if (x->at_line_start && stuff && in[i] == '.')
+        if (x->at_line_start && stuff && in[i] == '.') {
             buf_append_char(out, '.');
+            x->line_len++;
+        }
         const char *nl = memchr(in + i, '\n', len - i);
         size_t end = nl ? (size_t)(nl - in) : len;
-        if (end > i) {
-            buf_append(out, in + i, end - i);
+        while (end > i) {
+            /* The CR of a CRLF does not count toward the length. */
+            size_t text = end - i - (nl && in[end - 1] == '\r' ? 1 : 0);
+            size_t take = end - i;
+            if (limit > 0 && x->line_len + text > limit) {
+                take = x->line_len < limit ? limit - x->line_len : 0;
+                buf_append(out, in + i, take);
+                buf_append(out, "\r\n ", 3);
+                x->line_len = 1;
+                x->prev_cr = 0;
+                x->at_line_start = 0;
+                i += take;
+                continue;
+            }
+            buf_append(out, in + i, take);
+            x->line_len += take;
             x->prev_cr = in[end - 1] == '\r';
             x->at_line_start = 0;
+            i = end;
         }
         if (!nl)
             break;
@@ -247,6 +272,7 @@ static void wire_form(struct smtpc_xfer *x, const char *in, size_t len,
         buf_append_char(out, '\n');
         x->at_line_start = 1;
         x->prev_cr = 0;
+        x->line_len = 0;
         i = end + 1;
     }
 }
@@ -260,6 +286,7 @@ static void wire_form_end(struct smtpc_xfer *x, struct buf *out)
         buf_append(out, "\r\n", 2);
     x->at_line_start = 1;
     x->prev_cr = 0;
+    x->line_len = 0;
 }
 
 /* Reads the next piece of content into x->chunk in wire form. Returns 1
@@ -284,7 +311,8 @@ static int read_content(struct smtpc_session *s, int stuff)
         x->content_eof = 1;
         wire_form_end(x, &x->chunk);
     } else {
-        wire_form(x, raw.data, (size_t)got, stuff, &x->chunk);
+        wire_form(x, raw.data, (size_t)got, stuff,
+                  s->settings->line_length_limit, &x->chunk);
     }
     buf_free(&raw);
     return 1;
@@ -330,6 +358,7 @@ static void write_bdat_chunk(struct smtpc_session *s)
     stream_write(s->stream, x->chunk.data, x->chunk.len);
     buf_reset(&x->chunk);
     smtpc_expect(s, SMTPC_CMD_BDAT, last, 0);
+    x->bdat_in_flight++;
     if (last)
         x->data_done = 1;
 }
@@ -349,6 +378,17 @@ int smtpc_xfer_produce(struct smtpc_session *s)
     int wrote = 0;
     if (x->body_active)
         return write_body(s);
+    /* BDAT under PIPELINING: chunks follow each other without waiting,
+     * once the recipients are known to be worth it. */
+    while (s->step == SMTPC_STEP_SEND && x->use_bdat && x->pipelining &&
+           x->data_sent && !x->data_done && !x->data_skipped &&
+           x->mail_state == 1 && x->accepted > 0 &&
+           x->rcpt_replies == x->rcpts_sent &&
+           x->bdat_in_flight < BDAT_WINDOW &&
+           stream_output_pending(s->stream) < OUTPUT_HIGH_WATER) {
+        write_bdat_chunk(s);
+        wrote = 1;
+    }
     size_t window = x->pipelining && s->settings->pipeline_limit > 0
                         ? (size_t)s->settings->pipeline_limit
                         : 1;
@@ -410,8 +450,9 @@ static void end_reply(struct smtpc_session *s,
     if (!x->end_reply_seen)
         s->transactions++;
     x->end_reply_seen = 1;
-    enum smtpc_command command =
-        pending->command == SMTPC_CMD_BDAT ? SMTPC_CMD_BDAT : SMTPC_CMD_DATA_END;
+    enum smtpc_command command = pending->command == SMTPC_CMD_BDAT
+                                     ? SMTPC_CMD_BDAT
+                                     : SMTPC_CMD_DATA_END;
     smtpc_result_from_reply(&result, s->peer, reply, command);
     if (!s->settings->lmtp) {
         rcpts_decide_all(s, SMTPC_RCPT_ACCEPTED, &result);
@@ -446,6 +487,21 @@ static void data_refused(struct smtpc_session *s,
     }
     smtpc_result_free(&result);
     s->xfer.data_skipped = 1;
+}
+
+void smtpc_xfer_early_reply(struct smtpc_session *s,
+                            const struct smtpc_reply *reply)
+{
+    struct smtpc_result result = {0};
+    smtpc_result_from_reply(&result, s->peer, reply, SMTPC_CMD_DATA_END);
+    rcpts_decide_all(s, SMTPC_RCPT_ACCEPTED, &result);
+    remember_failure(s, &result);
+    smtpc_result_free(&result);
+    s->xfer.body_active = 0;
+    s->xfer.data_skipped = 1;
+    s->pending_count = 0;
+    s->dead = 1; /* the rest of the content would be read as commands */
+    complete(s);
 }
 
 static void mail_reply(struct smtpc_session *s, const struct smtpc_reply *reply)
@@ -515,6 +571,8 @@ static void bdat_reply(struct smtpc_session *s,
                        const struct smtpc_reply *reply)
 {
     struct smtpc_xfer *x = &s->xfer;
+    if (x->bdat_in_flight > 0)
+        x->bdat_in_flight--;
     if (x->mail_state != 1 || x->accepted == 0 || x->data_skipped) {
         x->data_skipped = 1; /* the refusal of a pipelined chunk */
         return;
@@ -524,7 +582,8 @@ static void bdat_reply(struct smtpc_session *s,
         return;
     }
     if (reply->code / 100 == 2) {
-        write_bdat_chunk(s);
+        if (!x->pipelining) /* else smtpc_xfer_produce streams them */
+            write_bdat_chunk(s);
         return;
     }
     if (reply->code / 100 == 3) {
@@ -620,8 +679,9 @@ static int refused_before_mail(struct smtpc_session *s)
                    buf_cstr(&reason));
     } else if ((s->caps.flags & SMTPC_CAP_SIZE) && s->caps.size_limit > 0 &&
                msg->size > s->caps.size_limit) {
-        buf_appendf(&reason, "message size %lld exceeds size limit %lld of "
-                             "server %s",
+        buf_appendf(&reason,
+                    "message size %lld exceeds size limit %lld of "
+                    "server %s",
                     msg->size, s->caps.size_limit, s->peer);
         refuse_all(s, SMTPC_BOUNCED, "5.3.4", SMTPC_FAIL_POLICY,
                    buf_cstr(&reason));
@@ -658,8 +718,8 @@ void smtpc_send(struct smtpc_session *s, struct smtpc_message *msg,
     struct smtpc_xfer *x = &s->xfer;
     smtpc_xfer_clear(s);
     x->msg = msg;
-    x->rcpt_state = xcalloc(msg->rcpt_count ? msg->rcpt_count : 1,
-                            sizeof(*x->rcpt_state));
+    x->rcpt_state =
+        xcalloc(msg->rcpt_count ? msg->rcpt_count : 1, sizeof(*x->rcpt_state));
     x->mail_state = -1;
     x->at_line_start = 1;
     buf_init(&x->chunk);
@@ -689,8 +749,8 @@ void smtpc_send(struct smtpc_session *s, struct smtpc_message *msg,
     }
 
     x->pipelining = (s->caps.flags & SMTPC_CAP_PIPELINING) != 0;
-    x->use_bdat = s->settings->bdat_enable &&
-                  (s->caps.flags & SMTPC_CAP_CHUNKING) != 0;
+    x->use_bdat =
+        s->settings->bdat_enable && (s->caps.flags & SMTPC_CAP_CHUNKING) != 0;
     x->content = &msg->content;
     if (msg->body == SMTPC_BODY_8BITMIME &&
         !(s->caps.flags & SMTPC_CAP_8BITMIME) && msg->content_7bit.read) {

@@ -12,6 +12,7 @@
  *   "<DATA"     read content lines up to the "." line (kept in data)
  *   "<BDAT"     read "BDAT n [LAST]" and its n bytes (kept in data)
  *   "<EOF"      the client must close the connection
+ *   "QUIET ms"  nothing more may arrive within ms
  *   "CLOSE"     close the connection
  *   "SLEEP ms"  wait
  * Everything read is kept in transcript (one line per line, LF ended);
@@ -19,6 +20,7 @@
 #ifndef POSTERN_SMTPC_FIXTURE_H
 #define POSTERN_SMTPC_FIXTURE_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,13 +43,14 @@ struct peer {
     int finished;
 };
 
-static void peer_fail(struct peer *p, const char *step, const char *got)
+__attribute__((unused)) static void peer_fail(struct peer *p, const char *step,
+                                              const char *got)
 {
     if (p->error.len == 0)
         buf_appendf(&p->error, "step \"%s\": got \"%s\"", step, got);
 }
 
-static void *peer_main(void *arg)
+__attribute__((unused)) static void *peer_main(void *arg)
 {
     struct peer *p = arg;
     struct stream *s = stream_open(p->fd);
@@ -65,9 +68,9 @@ static void *peer_main(void *arg)
             }
             buf_append(&p->transcript, line.data, line.len);
             buf_append_char(&p->transcript, '\n');
-            int ok = op[1] == ' ' ? strcmp(line.data, op + 2) == 0
-                                  : strncmp(line.data, op + 2,
-                                            strlen(op + 2)) == 0;
+            int ok = op[1] == ' '
+                         ? strcmp(line.data, op + 2) == 0
+                         : strncmp(line.data, op + 2, strlen(op + 2)) == 0;
             if (!ok)
                 peer_fail(p, op, line.data);
         } else if (strncmp(op, "> ", 2) == 0) {
@@ -109,8 +112,12 @@ static void *peer_main(void *arg)
         } else if (strcmp(op, "<EOF") == 0) {
             enum stream_status st = stream_read_line(s, &line, 4096);
             if (st != STREAM_EOF)
-                peer_fail(p, op, st == STREAM_OK ? line.data
-                                                 : stream_status_name(st));
+                peer_fail(p, op,
+                          st == STREAM_OK ? line.data : stream_status_name(st));
+        } else if (strncmp(op, "QUIET ", 6) == 0) {
+            struct pollfd pfd = {stream_fd(s), POLLIN, 0};
+            if (stream_input_pending(s) > 0 || poll(&pfd, 1, atoi(op + 6)) > 0)
+                peer_fail(p, op, "more input");
         } else if (strcmp(op, "CLOSE") == 0) {
             break;
         } else if (strncmp(op, "SLEEP ", 6) == 0) {
@@ -131,8 +138,8 @@ static void *peer_main(void *arg)
 }
 
 /* Starts the peer; *client_fd gets the engine's end. */
-static void peer_start(struct peer *p, const char *const *script,
-                       int *client_fd)
+__attribute__((unused)) static void
+peer_start(struct peer *p, const char *const *script, int *client_fd)
 {
     int fds[2];
     memset(p, 0, sizeof(*p));
@@ -149,12 +156,12 @@ static void peer_start(struct peer *p, const char *const *script,
     pthread_create(&p->thread, NULL, peer_main, p);
 }
 
-static void peer_finish(struct peer *p)
+__attribute__((unused)) static void peer_finish(struct peer *p)
 {
     pthread_join(p->thread, NULL);
 }
 
-static void peer_free(struct peer *p)
+__attribute__((unused)) static void peer_free(struct peer *p)
 {
     buf_free(&p->transcript);
     buf_free(&p->data);
@@ -169,8 +176,9 @@ struct step_seen {
     struct smtpc_result result;
 };
 
-static void step_done(struct smtpc_session *session,
-                      const struct smtpc_result *result, void *ctx)
+__attribute__((unused)) static void step_done(struct smtpc_session *session,
+                                              const struct smtpc_result *result,
+                                              void *ctx)
 {
     struct step_seen *seen = ctx;
     (void)session;
@@ -180,7 +188,8 @@ static void step_done(struct smtpc_session *session,
 }
 
 /* Runs the loop until seen->called or 10 s; 0 when the step ended. */
-static int run_until(struct event_loop *loop, struct step_seen *seen)
+__attribute__((unused)) static int run_until(struct event_loop *loop,
+                                             struct step_seen *seen)
 {
     for (int i = 0; i < 1000 && !seen->called; i++)
         event_loop_once(loop, 10);
@@ -195,7 +204,8 @@ struct mem_content {
     int fail_at; /* > 0: fail when pos reaches it */
 };
 
-static ssize_t mem_read(void *ctx, char *data, size_t len, struct buf *why)
+__attribute__((unused)) static ssize_t mem_read(void *ctx, char *data,
+                                                size_t len, struct buf *why)
 {
     struct mem_content *m = ctx;
     if (m->fail_at > 0 && m->pos >= (size_t)m->fail_at) {
@@ -221,7 +231,8 @@ struct client {
     struct peer peer;
 };
 
-static void client_start(struct client *c, const char *const *script, int lmtp)
+__attribute__((unused)) static void
+client_start(struct client *c, const char *const *script, int lmtp)
 {
     int fd;
     memset(c, 0, sizeof(*c));
@@ -235,19 +246,18 @@ static void client_start(struct client *c, const char *const *script, int lmtp)
 }
 
 /* Greeting and EHLO; 0 when they went well. */
-static int client_hello(struct client *c)
+__attribute__((unused)) static int client_hello(struct client *c)
 {
     struct step_seen seen = {0};
     smtpc_hello(c->session, step_done, &seen);
-    int rc = run_until(c->loop, &seen) == 0 &&
-                     seen.result.outcome == SMTPC_SENT
+    int rc = run_until(c->loop, &seen) == 0 && seen.result.outcome == SMTPC_SENT
                  ? 0
                  : -1;
     smtpc_result_free(&seen.result);
     return rc;
 }
 
-static void client_end(struct client *c)
+__attribute__((unused)) static void client_end(struct client *c)
 {
     smtpc_session_free(c->session);
     stream_close(c->stream);
@@ -255,7 +265,8 @@ static void client_end(struct client *c)
     event_loop_free(c->loop);
 }
 
-static void rcpts_free(struct smtpc_rcpt *rcpts, size_t count)
+__attribute__((unused)) static void rcpts_free(struct smtpc_rcpt *rcpts,
+                                               size_t count)
 {
     for (size_t i = 0; i < count; i++)
         smtpc_result_free(&rcpts[i].result);

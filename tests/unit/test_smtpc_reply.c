@@ -49,8 +49,7 @@ static void test_multi_line(void)
     CHECK_INT(feed(&r, "550-5.1.1 The email account that you tried to reach"),
               SMTPC_REPLY_MORE);
     CHECK_INT(feed(&r, "550-5.1.1 does not exist."), SMTPC_REPLY_MORE);
-    CHECK_INT(feed(&r, "550 5.1.1 https://support.example/"),
-              SMTPC_REPLY_DONE);
+    CHECK_INT(feed(&r, "550 5.1.1 https://support.example/"), SMTPC_REPLY_DONE);
     CHECK_INT(r.code, 550);
     CHECK_STR(r.status, "5.1.1");
     /* Postfix's quoting form: every line with its code, space-joined. */
@@ -75,8 +74,14 @@ static void test_malformed(void)
     smtpc_reply_init(&r);
     buf_init(&why);
     static const char *const bad[] = {
-        "", "25", "abc hello", "250x", "199 too low", "650 too high",
-        "2a0 letters", "250\tTab",
+        "",
+        "25",
+        "abc hello",
+        "250x",
+        "199 too low",
+        "650 too high",
+        "2a0 letters",
+        "250\tTab",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         smtpc_reply_reset(&r);

@@ -435,8 +435,7 @@ static void test_lmtp_per_recipient(void)
     CHECK_INT(tx_run(&c, &t), 0);
     CHECK_INT(t.seen.result.outcome, SMTPC_SENT);
     CHECK_INT(t.rcpts[0].result.outcome, SMTPC_SENT);
-    CHECK_STR(t.rcpts[0].result.reason.data,
-              "250 2.0.0 <a@example.org> Saved");
+    CHECK_STR(t.rcpts[0].result.reason.data, "250 2.0.0 <a@example.org> Saved");
     CHECK_INT(t.rcpts[1].result.outcome, SMTPC_BOUNCED);
     CHECK_INT(t.rcpts[1].result.command, SMTPC_CMD_RCPT);
     CHECK_INT(t.rcpts[2].result.outcome, SMTPC_DEFERRED);
@@ -612,7 +611,7 @@ static void test_timeout_end_of_data(void)
         "< DATA",
         "> 354 go",
         "<DATA",
-        "SLEEP 600",
+        "SLEEP 2000",
         NULL,
     };
     const char **script = script_join(EHLO_PLAIN, 3, rest);
@@ -699,6 +698,403 @@ static void test_bad_address_refused(void)
     free(script);
 }
 
+/* LMTP with CHUNKING and PIPELINING: BDAT LAST goes with the envelope
+ * and is answered once per recipient accepted. */
+static void test_lmtp_bdat(void)
+{
+    static const char *const script[] = {
+        "> 220 lmtp.example.com LMTP",
+        "< LHLO client.example",
+        "> 250-lmtp.example.com",
+        "> 250-PIPELINING",
+        "> 250 CHUNKING",
+        "< MAIL FROM:<sender@example.net>",
+        "< RCPT TO:<a@example.org>",
+        "< RCPT TO:<b@example.org>",
+        "< RCPT TO:<c@example.org>",
+        "<BDAT",
+        "> 250 2.1.0 Ok",
+        "> 250 2.1.5 Ok",
+        "> 450 4.2.1 <b@example.org> try later",
+        "> 250 2.1.5 Ok",
+        "> 250 2.0.0 <a@example.org> Saved",
+        "> 550 5.2.1 <c@example.org> Mailbox disabled",
+        NULL,
+    };
+    struct client c;
+    client_start(&c, script, 1);
+    CHECK_INT(client_hello(&c), 0);
+    struct tx t;
+    tx_init(&t, "x\n", 3);
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.outcome, SMTPC_SENT);
+    CHECK_INT(t.rcpts[1].result.outcome, SMTPC_DEFERRED);
+    CHECK_INT(t.rcpts[1].result.command, SMTPC_CMD_RCPT);
+    CHECK_INT(t.rcpts[2].result.outcome, SMTPC_BOUNCED);
+    CHECK_STR(t.rcpts[2].result.reason.data,
+              "host mx.example.com[192.0.2.1] said: 550 5.2.1 "
+              "<c@example.org> Mailbox disabled (in reply to BDAT command)");
+    CHECK(smtpc_session_usable(c.session));
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    CHECK(strstr(c.peer.transcript.data, "BDAT 3 LAST\n") != NULL);
+    tx_free(&t);
+    peer_free(&c.peer);
+}
+
+/* A RCPT reply that never comes: smtp_rcpt_timeout. */
+static void test_timeout_rcpt(void)
+{
+    static const char *const rest[] = {
+        "< MAIL FROM:<sender@example.net>",
+        "> 250 Ok",
+        "< RCPT TO:<a@example.org>",
+        "SLEEP 2000",
+        NULL,
+    };
+    const char **script = script_join(EHLO_PLAIN, 3, rest);
+    struct client c;
+    client_start(&c, script, 0);
+    c.settings.rcpt_timeout_ms = 150;
+    CHECK_INT(client_hello(&c), 0);
+    struct tx t;
+    tx_init(&t, "x\n", 1);
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.failure, SMTPC_FAIL_TIMEOUT);
+    CHECK_STR(t.rcpts[0].result.reason.data,
+              "conversation with mx.example.com[192.0.2.1] timed out while "
+              "sending RCPT TO");
+    CHECK_INT(t.rcpts[0].result.command, SMTPC_CMD_RCPT);
+    client_end(&c);
+    tx_free(&t);
+    peer_free(&c.peer);
+    free(script);
+}
+
+/* Lines longer than smtp_line_length_limit are broken with CRLF and a
+ * space, in DATA and in BDAT; a CRLF's CR does not count. */
+static void test_long_lines(void)
+{
+    static const char *const rest[] = {
+        "< MAIL FROM:<sender@example.net>",
+        "> 250 Ok",
+        "< RCPT TO:<a@example.org>",
+        "> 250 Ok",
+        "< DATA",
+        "> 354 go",
+        "<DATA",
+        "> 250 Ok",
+        NULL,
+    };
+    const char **script = script_join(EHLO_PLAIN, 3, rest);
+    struct client c;
+    client_start(&c, script, 0);
+    c.settings.line_length_limit = 10;
+    CHECK_INT(client_hello(&c), 0);
+    struct tx t;
+    tx_init(&t, "0123456789\r\nabcdefghijklmnopqrstuvwxyz\n.23456789AB\n", 1);
+    t.content.piece = 4;
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.outcome, SMTPC_SENT);
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    CHECK_STR(c.peer.data.data, "0123456789\r\n"
+                                "abcdefghij\r\n klmnopqrs\r\n tuvwxyz\r\n"
+                                "..23456789\r\n AB\r\n");
+    tx_free(&t);
+    peer_free(&c.peer);
+
+    /* 0: no limit. */
+    client_start(&c, script, 0);
+    c.settings.line_length_limit = 0;
+    CHECK_INT(client_hello(&c), 0);
+    tx_init(&t, "abcdefghijklmnopqrstuvwxyz\n", 1);
+    CHECK_INT(tx_run(&c, &t), 0);
+    client_end(&c);
+    CHECK_STR(c.peer.data.data, "abcdefghijklmnopqrstuvwxyz\r\n");
+    tx_free(&t);
+    peer_free(&c.peer);
+    free(script);
+}
+
+/* 421 to MAIL: the recipients get the reply, and the connection is not
+ * used again (the server is closing it). */
+static void test_421_ends_session(void)
+{
+    static const char *const rest[] = {
+        "< MAIL FROM:<sender@example.net>",
+        "> 421 4.3.2 Service shutting down",
+        NULL,
+    };
+    const char **script = script_join(EHLO_PLAIN, 3, rest);
+    struct client c;
+    client_start(&c, script, 0);
+    CHECK_INT(client_hello(&c), 0);
+    struct tx t;
+    tx_init(&t, "x\n", 1);
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.outcome, SMTPC_DEFERRED);
+    CHECK_INT(t.rcpts[0].result.reply.code, 421);
+    CHECK_INT(t.seen.result.command, SMTPC_CMD_MAIL);
+    CHECK(!smtpc_session_usable(c.session));
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    tx_free(&t);
+    peer_free(&c.peer);
+    free(script);
+}
+
+/* The server refuses the content while it arrives and closes: the
+ * reply is the recipients' answer (a bounce), not a lost connection. */
+static void test_refused_mid_data(void)
+{
+    static const char *const rest[] = {
+        "< MAIL FROM:<sender@example.net>",
+        "> 250 Ok",
+        "< RCPT TO:<a@example.org>",
+        "> 250 Ok",
+        "< DATA",
+        "> 354 go",
+        "< line 1",
+        "> 552 5.3.4 Message size exceeds fixed limit",
+        "SLEEP 1500", /* room for a slow client to read the reply */
+        NULL,
+    };
+    const char **script = script_join(EHLO_PLAIN, 3, rest);
+    struct client c;
+    client_start(&c, script, 0);
+    CHECK_INT(client_hello(&c), 0);
+    struct buf body = BUF_INIT;
+    buf_init(&body);
+    for (int i = 1; i <= 200000; i++)
+        buf_appendf(&body, "line %d\n", i);
+    struct tx t;
+    tx_init(&t, body.data, 1);
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.outcome, SMTPC_BOUNCED);
+    CHECK_STR(t.rcpts[0].result.status, "5.3.4");
+    CHECK_STR(t.rcpts[0].result.reason.data,
+              "host mx.example.com[192.0.2.1] said: 552 5.3.4 Message size "
+              "exceeds fixed limit (in reply to end of DATA command)");
+    CHECK(!smtpc_session_usable(c.session));
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    tx_free(&t);
+    buf_free(&body);
+    peer_free(&c.peer);
+    free(script);
+}
+
+/* Many recipients under PIPELINING: at most pipeline_limit commands
+ * await replies (the server reads 64 commands before answering them in
+ * one write, which also makes the client read many buffered replies at
+ * once). */
+static void test_pipeline_window(void)
+{
+    enum { RCPTS = 150, WINDOW = 64 };
+    static char addrs[RCPTS][32];
+    static char lines[RCPTS][48];
+    const char **script = calloc(64 + 2 * (RCPTS + 2) + 16, sizeof(*script));
+    size_t n = 0;
+    script[n++] = "> 220 mx.example.com ESMTP";
+    script[n++] = "< EHLO client.example";
+    script[n++] = "> 250-mx.example.com";
+    script[n++] = "> 250 PIPELINING";
+    struct buf replies[3];
+    size_t commands = RCPTS + 2, sent = 0;
+    for (int batch = 0; batch < 3; batch++) {
+        size_t count = commands - sent < WINDOW ? commands - sent : WINDOW;
+        buf_init(&replies[batch]);
+        for (size_t k = 0; k < count; k++, sent++) {
+            if (sent == 0) {
+                script[n++] = "< MAIL FROM:<sender@example.net>";
+                buf_append_str(&replies[batch], "250 2.1.0 Ok\r\n");
+            } else if (sent <= RCPTS) {
+                snprintf(addrs[sent - 1], sizeof(addrs[0]), "r%zu@example.org",
+                         sent);
+                snprintf(lines[sent - 1], sizeof(lines[0]), "< RCPT TO:<%s>",
+                         addrs[sent - 1]);
+                script[n++] = lines[sent - 1];
+                buf_append_str(&replies[batch], sent % 7
+                                                    ? "250 2.1.5 Ok\r\n"
+                                                    : "550 5.1.1 unknown\r\n");
+            } else {
+                script[n++] = "< DATA";
+                buf_append_str(&replies[batch], "354 go\r\n");
+            }
+        }
+        if (count == WINDOW)
+            script[n++] = "QUIET 100"; /* no command past the window */
+        struct buf op = BUF_INIT;
+        buf_init(&op);
+        buf_append_str(&op, ">>");
+        buf_append(&op, replies[batch].data, replies[batch].len);
+        buf_free(&replies[batch]);
+        replies[batch] = op;
+        script[n++] = replies[batch].data;
+    }
+    script[n++] = "<DATA";
+    script[n++] = "> 250 2.0.0 Ok: queued as W1";
+    script[n] = NULL;
+
+    struct client c;
+    client_start(&c, script, 0);
+    CHECK_INT(client_hello(&c), 0);
+    struct smtpc_rcpt *rcpts = calloc(RCPTS, sizeof(*rcpts));
+    for (int i = 0; i < RCPTS; i++)
+        rcpts[i].address = addrs[i];
+    struct mem_content content = {"x\n", 2, 0, 0, 0};
+    struct smtpc_message msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.sender = "sender@example.net";
+    msg.size = 2;
+    msg.rcpts = rcpts;
+    msg.rcpt_count = RCPTS;
+    msg.content.read = mem_read;
+    msg.content.read_ctx = &content;
+    struct step_seen seen = {0};
+    smtpc_send(c.session, &msg, step_done, &seen);
+    CHECK_INT(run_until(c.loop, &seen), 0);
+    CHECK_INT(seen.result.outcome, SMTPC_SENT);
+    int sent_count = 0, bounced = 0;
+    for (int i = 0; i < RCPTS; i++) {
+        sent_count += rcpts[i].result.outcome == SMTPC_SENT;
+        bounced += rcpts[i].result.outcome == SMTPC_BOUNCED;
+    }
+    CHECK_INT(bounced, RCPTS / 7);
+    CHECK_INT(sent_count, RCPTS - RCPTS / 7);
+    CHECK_INT(rcpts[6].result.outcome, SMTPC_BOUNCED); /* r7 */
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    rcpts_free(rcpts, RCPTS);
+    free(rcpts);
+    smtpc_result_free(&seen.result);
+    for (int batch = 0; batch < 3; batch++)
+        buf_free(&replies[batch]);
+    peer_free(&c.peer);
+    free(script);
+}
+
+/* The server stops reading the content: smtp_data_xfer_timeout. */
+static void test_timeout_body(void)
+{
+    static const char *const rest[] = {
+        "< MAIL FROM:<sender@example.net>",
+        "> 250 Ok",
+        "< RCPT TO:<a@example.org>",
+        "> 250 Ok",
+        "< DATA",
+        "> 354 go",
+        "SLEEP 2000",
+        NULL,
+    };
+    const char **script = script_join(EHLO_PLAIN, 3, rest);
+    struct client c;
+    client_start(&c, script, 0);
+    c.settings.data_xfer_timeout_ms = 200;
+    CHECK_INT(client_hello(&c), 0);
+    struct buf body = BUF_INIT;
+    buf_init(&body);
+    for (int i = 1; i <= 400000; i++)
+        buf_appendf(&body, "line %d\n", i);
+    struct tx t;
+    tx_init(&t, body.data, 1);
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.failure, SMTPC_FAIL_TIMEOUT);
+    CHECK_STR(t.rcpts[0].result.reason.data,
+              "conversation with mx.example.com[192.0.2.1] timed out while "
+              "sending message body");
+    client_end(&c);
+    tx_free(&t);
+    buf_free(&body);
+    peer_free(&c.peer);
+    free(script);
+}
+
+/* smtp_discard_ehlo_keywords: offered extensions the client ignores. */
+static void test_discard_ehlo_keywords(void)
+{
+    static const char *const rest[] = {
+        "< MAIL FROM:<sender@example.net> SIZE=2",
+        "> 250 Ok",
+        "< RCPT TO:<a@example.org>",
+        "> 250 Ok",
+        "< DATA",
+        "> 354 go",
+        "<DATA",
+        "> 250 Ok",
+        NULL,
+    };
+    const char **script = script_join(EHLO_FULL, 8, rest);
+    struct client c;
+    client_start(&c, script, 0);
+    c.settings.discard_caps = smtpc_caps_bit("pipelining") |
+                              smtpc_caps_bit("DSN") |
+                              smtpc_caps_bit("8bitmime");
+    CHECK_INT(smtpc_caps_bit("X-UNKNOWN"), 0);
+    CHECK_INT(client_hello(&c), 0);
+    CHECK_INT(smtpc_session_caps(c.session)->flags,
+              SMTPC_CAP_SIZE | SMTPC_CAP_ENHANCEDSTATUSCODES);
+    struct tx t;
+    tx_init(&t, "x\n", 1);
+    t.msg.body = SMTPC_BODY_8BITMIME;
+    t.msg.ret = SMTPC_RET_FULL;
+    t.rcpts[0].notify = DSN_NOTIFY_FAILURE;
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.outcome, SMTPC_SENT);
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    tx_free(&t);
+    peer_free(&c.peer);
+    free(script);
+}
+
+/* BDAT under PIPELINING: once the recipients are answered, up to four
+ * chunks go out without waiting (the server reads three more chunks
+ * before it answers the first). */
+static void test_bdat_chunks_pipelined(void)
+{
+    static const char *const script[] = {
+        "> 220 mx.example.com ESMTP",
+        "< EHLO client.example",
+        "> 250-mx.example.com",
+        "> 250-PIPELINING",
+        "> 250 CHUNKING",
+        "< MAIL FROM:<sender@example.net>",
+        "< RCPT TO:<a@example.org>",
+        "<BDAT",
+        "> 250 Ok",
+        "> 250 Ok",
+        "<BDAT",
+        "<BDAT",
+        "<BDAT",
+        "QUIET 100",
+        ">>250 c1\r\n250 c2\r\n250 c3\r\n250 c4\r\n",
+        "<BDAT",
+        "<BDAT",
+        "> 250 c5",
+        "> 250 2.0.0 Ok: queued as C6",
+        NULL,
+    };
+    struct client c;
+    client_start(&c, script, 0);
+    c.settings.bdat_chunk_size = 8;
+    CHECK_INT(client_hello(&c), 0);
+    struct tx t;
+    tx_init(&t, "0123456789\n0123456789\n0123456789\n0123456789\n", 1);
+    t.content.piece = 8;
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.outcome, SMTPC_SENT);
+    CHECK_STR(t.rcpts[0].result.reason.data, "250 2.0.0 Ok: queued as C6");
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    CHECK_STR(c.peer.data.data, "0123456789\r\n0123456789\r\n0123456789\r\n"
+                                "0123456789\r\n");
+    CHECK(strstr(c.peer.transcript.data, "BDAT 5 LAST\n") != NULL);
+    tx_free(&t);
+    peer_free(&c.peer);
+}
+
 int main(void)
 {
     UNIT_RUN(test_lockstep_dot_stuffing);
@@ -715,5 +1111,14 @@ int main(void)
     UNIT_RUN(test_timeout_end_of_data);
     UNIT_RUN(test_content_error);
     UNIT_RUN(test_bad_address_refused);
+    UNIT_RUN(test_lmtp_bdat);
+    UNIT_RUN(test_timeout_rcpt);
+    UNIT_RUN(test_long_lines);
+    UNIT_RUN(test_421_ends_session);
+    UNIT_RUN(test_refused_mid_data);
+    UNIT_RUN(test_pipeline_window);
+    UNIT_RUN(test_timeout_body);
+    UNIT_RUN(test_discard_ehlo_keywords);
+    UNIT_RUN(test_bdat_chunks_pipelined);
     return unit_summary();
 }

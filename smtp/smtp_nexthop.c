@@ -121,13 +121,13 @@ static enum smtp_nexthop_result unix_nexthop(const char *path,
     return SMTP_NEXTHOP_OK;
 }
 
-enum smtp_nexthop_result smtp_nexthop_resolve(const char *nexthop, int lmtp,
-                                              const char *queue_dir,
-                                              const char *myhostname,
-                                              struct smtp_nexthop *out,
-                                              struct buf *reason, char *dsn)
+/* One destination of the list. */
+static enum smtp_nexthop_result resolve_one(const char *nexthop, int lmtp,
+                                            const char *queue_dir,
+                                            const char *myhostname,
+                                            struct smtp_nexthop *out,
+                                            struct buf *reason, char *dsn)
 {
-    memset(out, 0, sizeof(*out));
     const char *rest = nexthop;
     if (lmtp && strncasecmp(rest, "unix:", 5) == 0)
         return unix_nexthop(rest + 5, queue_dir, myhostname, out, reason, dsn);
@@ -192,6 +192,46 @@ enum smtp_nexthop_result smtp_nexthop_resolve(const char *nexthop, int lmtp,
              host);
     free(copy);
     return r;
+}
+
+enum smtp_nexthop_result smtp_nexthop_resolve(const char *nexthop, int lmtp,
+                                              const char *queue_dir,
+                                              const char *myhostname,
+                                              struct smtp_nexthop *out,
+                                              struct buf *reason, char *dsn)
+{
+    memset(out, 0, sizeof(*out));
+    /* A list of destinations, tried in order (Postfix 3.5): each one's
+     * addresses follow the previous one's. One that cannot be used is
+     * skipped while another can; with none, the first failure counts,
+     * a temporary one before a permanent one. */
+    char *list = xstrdup(nexthop);
+    enum smtp_nexthop_result first = SMTP_NEXTHOP_OK;
+    struct buf item_reason = BUF_INIT;
+    char item_dsn[10];
+    size_t items = 0;
+    for (char *save = NULL, *item = strtok_r(list, ", \t", &save); item;
+         item = strtok_r(NULL, ", \t", &save)) {
+        items++;
+        buf_reset(&item_reason);
+        enum smtp_nexthop_result r = resolve_one(item, lmtp, queue_dir,
+                                                 myhostname, out, &item_reason,
+                                                 item_dsn);
+        if (r == SMTP_NEXTHOP_OK)
+            continue;
+        if (first == SMTP_NEXTHOP_OK ||
+            (first == SMTP_NEXTHOP_BOUNCE && r == SMTP_NEXTHOP_DEFER)) {
+            first = r;
+            buf_set_str(reason, buf_cstr(&item_reason));
+            snprintf(dsn, 10, "%s", item_dsn);
+        }
+    }
+    free(list);
+    buf_free(&item_reason);
+    if (items == 0)
+        return fail(reason, dsn, SMTP_NEXTHOP_BOUNCE, "5.3.5",
+                    "bad next-hop destination \"%s\"", nexthop);
+    return out->count > 0 ? SMTP_NEXTHOP_OK : first;
 }
 
 void smtp_nexthop_free(struct smtp_nexthop *nh)

@@ -8,7 +8,9 @@
  *          lmtp:unix:private/dovecot-lmtp works as in Postfix), or a
  *          bare host[:port] meaning inet:
  * The port may be a number or a service name; the default is smtp (25)
- * for smtp and lmtp (24) for lmtp, as Postfix's.
+ * for smtp and lmtp (24) for lmtp, as Postfix's. As since Postfix 3.5,
+ * the next hop may be a list of such destinations separated by commas
+ * or white space, tried in order ("[10.0.0.1]:25, [10.0.0.2]:25").
  *
  * What this file resolves itself is deliberately small, so that the DNS
  * resolver can replace it: literal IPv4 and IPv6 addresses (bracketed or

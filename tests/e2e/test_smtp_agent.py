@@ -179,6 +179,64 @@ class SmtpAgentTest(unittest.TestCase):
 
 
 @unittest.skipUnless(have_programs(), "smtp or the agent test helpers not built")
+class SmtpNextHostTest(unittest.TestCase):
+    """A next hop with several addresses (Postfix 3.5's list of
+    destinations; MX hosts once DNS is in): trouble with one moves on
+    to the next, within smtp_mx_address_limit and
+    smtp_mx_session_limit."""
+
+    def setUp(self):
+        self.second = Receiver(self)
+        self.env = AgentEnv(self, "smtp", main_cf={
+            "myhostname": "client.test", "smtp_connect_timeout": "5s"})
+
+    def deliver(self, first_port, rcpts=("a@ex.org",)):
+        q = self.env.queue_file("s@x.org", list(rcpts), CONTENT)
+        nexthop = f"[127.0.0.1]:{first_port}, [127.0.0.1]:{self.second.port}"
+        return q, self.env.deliver(q, transport="smtp", nexthop=nexthop)
+
+    def test_refused_connection_moves_on(self):
+        q, reply = self.deliver(free_port())
+        self.assertEqual(reply[0][:3], ("sent", "2.0.0",
+                         f"127.0.0.1[127.0.0.1]:{self.second.port}"))
+        self.assertEqual(self.second.connections, 1)
+
+    def test_4xx_greeting_moves_on(self):
+        first = Receiver(self)
+        first.greeting = "421 4.7.0 rx.test Too many connections"
+        q, reply = self.deliver(first.port)
+        self.assertEqual(reply[0][0], "sent")
+        self.assertEqual(first.connections, 1)
+        self.assertEqual(len(self.second.transactions), 1)
+
+    def test_deferred_recipient_tried_on_the_next_host(self):
+        first = Receiver(self)
+        first.rcpt_reply = lambda addr: (
+            "451 4.3.0 try later" if addr.startswith("b") else "250 2.1.5 Ok")
+        q, reply = self.deliver(first.port, ("a@ex.org", "b@ex.org"))
+        self.assertEqual([r[0] for r in reply], ["sent", "sent"])
+        self.assertEqual(first.transactions[0]["accepted"], ["a@ex.org"])
+        self.assertEqual(self.second.transactions[0]["rcpts"], ["b@ex.org"])
+
+    def test_session_limit_stops_there(self):
+        self.env.restart(smtp_mx_session_limit="1")
+        first = Receiver(self)
+        first.rcpt_reply = lambda addr: "451 4.3.0 try later"
+        q, reply = self.deliver(first.port)
+        self.assertEqual(reply[0][:2], ("deferred", "4.3.0"))
+        self.assertEqual(self.second.connections, 0)
+
+    def test_address_limit(self):
+        self.env.restart(smtp_mx_address_limit="1")
+        port = free_port()
+        q, reply = self.deliver(port)
+        self.assertEqual(reply[0][:2], ("deferred", "4.4.1"))
+        self.assertIn(f"connect to 127.0.0.1[127.0.0.1]:{port}: Connection "
+                      "refused", reply[0][3])
+        self.assertEqual(self.second.connections, 0)
+
+
+@unittest.skipUnless(have_programs(), "smtp or the agent test helpers not built")
 class LmtpAgentTest(unittest.TestCase):
     def start_env(self):
         self.env = AgentEnv(self, "lmtp", start=False, main_cf={

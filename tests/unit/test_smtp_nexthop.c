@@ -107,11 +107,44 @@ static void test_bad_syntax_bounces(void)
     buf_free(&reason);
 }
 
+static void test_list_of_destinations(void)
+{
+    struct smtp_nexthop nh;
+    struct buf reason = BUF_INIT, text = BUF_INIT;
+    char dsn[10];
+    CHECK_INT(resolve("[127.0.0.1]:2525, [::1]:25 127.0.0.2", 0, &nh, &reason,
+                      dsn),
+              SMTP_NEXTHOP_OK);
+    CHECK_INT(nh.count, 3);
+    for (size_t k = 0; k < nh.count; k++) {
+        smtp_addr_format(&nh.addrs[k], &text);
+        buf_append_str(&text, k + 1 < nh.count ? " " : "");
+    }
+    CHECK_STR(buf_cstr(&text), "127.0.0.1[127.0.0.1]:2525 ::1[::1]:25 "
+                               "127.0.0.2[127.0.0.2]:25");
+    smtp_nexthop_free(&nh);
+    /* A name skipped while the literal after it works... */
+    CHECK_INT(resolve("ex.org, [127.0.0.1]:26", 0, &nh, &reason, dsn),
+              SMTP_NEXTHOP_OK);
+    CHECK_INT(nh.count, 1);
+    smtp_nexthop_free(&nh);
+    /* ...and with nothing usable, a temporary failure before a bad one. */
+    CHECK_INT(resolve("[127.0.0.1]:0, ex.org", 0, &nh, &reason, dsn),
+              SMTP_NEXTHOP_DEFER);
+    CHECK_STR(dsn, "4.4.3");
+    smtp_nexthop_free(&nh);
+    CHECK_INT(resolve(" , ", 0, &nh, &reason, dsn), SMTP_NEXTHOP_BOUNCE);
+    smtp_nexthop_free(&nh);
+    buf_free(&reason);
+    buf_free(&text);
+}
+
 int main(void)
 {
     UNIT_RUN(test_smtp_literals);
     UNIT_RUN(test_lmtp_forms);
     UNIT_RUN(test_names_defer_until_dns);
     UNIT_RUN(test_bad_syntax_bounces);
+    UNIT_RUN(test_list_of_destinations);
     return unit_summary();
 }

@@ -585,8 +585,10 @@ static void handle_reply(struct agent_conn *c, struct attr_msg *reply)
         if (state == QRCPT_DEFERRED && slowed.len)
             buf_append_str(&reason, slowed.data);
         if (res->dsn[0] != fallback[0] ||
-            dsn_set(&d, res->dsn, -1, reason.data, NULL, NULL, NULL, NULL) < 0)
-            dsn_set(&d, fallback, -1, reason.data, NULL, NULL, NULL, NULL);
+            dsn_set(&d, res->dsn, -1, reason.data, res->mta_type,
+                    res->mta_name, res->diag_type, res->diag_text) < 0)
+            dsn_set(&d, fallback, -1, reason.data, res->mta_type,
+                    res->mta_name, res->diag_type, res->diag_text);
         buf_free(&reason);
         /* sent: the agent marked it done before replying (deliver/1) */
         msg_rcpt_result(msg, job->rcpt_index[i], state, &d, res->relay);

@@ -695,6 +695,45 @@ const struct param_def param_table[] = {
      "reject_unknown_helo_hostname on a temporary DNS error: "
      "defer_if_permit or defer"},
 
+    /* ---- the smtp and lmtp delivery agent (smtp; docs/smtp.md) ---- */
+    {"smtp_connect_timeout", PARAM_TIME, "30s", 0, NOLIMIT, 0,
+     "smtp: longest wait for a TCP connection to complete (0: the "
+     "kernel's limit)"},
+    {"lmtp_connect_timeout", PARAM_TIME, "0s", 0, NOLIMIT, 0,
+     "lmtp: longest wait for a connection to complete (0: the kernel's "
+     "limit)"},
+    {"smtp_mx_address_limit", PARAM_INT, "5", 0, NOLIMIT, 0,
+     "smtp: most addresses of a next hop tried per delivery (0: all)"},
+    {"lmtp_mx_address_limit", PARAM_INT, "5", 0, NOLIMIT, 0,
+     "lmtp: most addresses of a next hop tried per delivery (0: all)"},
+    {"smtp_mx_session_limit", PARAM_INT, "2", 0, NOLIMIT, 0,
+     "smtp: most sessions past the greeting per delivery (0: no limit)"},
+    {"lmtp_mx_session_limit", PARAM_INT, "2", 0, NOLIMIT, 0,
+     "lmtp: most sessions past the greeting per delivery (0: no limit)"},
+    {"smtp_connection_cache_on_demand", PARAM_BOOL, "yes", 0, 0, 0,
+     "smtp: keep a connection after a delivery for the next one to the "
+     "same next hop"},
+    {"lmtp_connection_cache_on_demand", PARAM_BOOL, "yes", 0, 0, 0,
+     "lmtp: keep a connection after a delivery for the next one to the "
+     "same next hop"},
+    {"smtp_connection_cache_time_limit", PARAM_TIME, "2s", 1, NOLIMIT, 0,
+     "smtp: how long a kept connection waits idle for its next delivery"},
+    {"lmtp_connection_cache_time_limit", PARAM_TIME, "2s", 1, NOLIMIT, 0,
+     "lmtp: how long a kept connection waits idle for its next delivery"},
+    {"smtp_connection_reuse_count_limit", PARAM_INT, "0", 0, NOLIMIT, 0,
+     "smtp: most transactions on one connection (0: no limit)"},
+    {"lmtp_connection_reuse_count_limit", PARAM_INT, "0", 0, NOLIMIT, 0,
+     "lmtp: most transactions on one connection (0: no limit)"},
+    {"smtp_connection_reuse_time_limit", PARAM_TIME, "300s", 1, NOLIMIT, 0,
+     "smtp: age after which a connection is no longer reused"},
+    {"lmtp_connection_reuse_time_limit", PARAM_TIME, "300s", 1, NOLIMIT, 0,
+     "lmtp: age after which a connection is no longer reused"},
+    {"smtp_tls_security_level", PARAM_STR, "", 0, 0, 0,
+     "smtp: TLS policy: none, may, encrypt, verify, secure, dane (empty: "
+     "none)"},
+    {"lmtp_tls_security_level", PARAM_STR, "", 0, 0, 0,
+     "lmtp: TLS policy, as smtp_tls_security_level"},
+
     /* ---- SMTP/LMTP client protocol engine (lib/smtpc; docs/smtp.md) ---- */
     {"smtp_helo_name", PARAM_STR, "$myhostname", 0, 0, 0,
      "host name the smtp client sends in EHLO/HELO"},

@@ -51,6 +51,19 @@ static enum deliver_status record(struct agent_delivery *d, size_t i,
     res->reason = xstrdup(buf_cstr(reason));
     free(res->relay);
     res->relay = xstrdup(d->relay);
+    free(res->mta_type);
+    free(res->mta_name);
+    free(res->diag_type);
+    free(res->diag_text);
+    res->mta_type = res->mta_name = res->diag_type = res->diag_text = NULL;
+    if (d->remote_mta && *d->remote_mta) {
+        res->mta_type = xstrdup("dns");
+        res->mta_name = xstrdup(d->remote_mta);
+    }
+    if (d->remote_reply && *d->remote_reply) {
+        res->diag_type = xstrdup("smtp");
+        res->diag_text = xstrdup(d->remote_reply);
+    }
     return status;
 }
 
@@ -73,6 +86,8 @@ void agent_log_status(struct agent_delivery *d, size_t i, const char *to,
      * here counts as both "active" and "handed over". */
     stamps.active = d->received;
     stamps.handoff = d->received;
+    stamps.conn_setup = d->conn_setup;
+    stamps.reuse_count = d->conn_reuse_count;
     struct timeval now;
     gettimeofday(&now, NULL);
     const struct deliver_rcpt *r = &d->req->rcpts[i];
@@ -136,6 +151,11 @@ void agent_bounce(struct agent_delivery *d, size_t i, const char *dsn,
     va_start(ap, fmt);
     outcome(d, i, DELIVER_BOUNCED, dsn, fmt, ap);
     va_end(ap);
+}
+
+int agent_pending(const struct agent_delivery *d, size_t i)
+{
+    return i < d->req->rcpt_count && d->results[i].reason == NULL;
 }
 
 /* ---- content ---- */

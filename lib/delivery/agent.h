@@ -76,11 +76,52 @@ struct agent_delivery {
     int delivered_to_loaded;
     /* Maildir copies waiting for their syncs (agent_mailbox.h). */
     struct agent_mailbox_batch *batch;
+    /* Network agents (smtp, lmtp): when the connection was set up (zero:
+     * none; the log's delays= c part) and how often it had been used
+     * before (> 0 logs conn_use=N+1, as Postfix does). Set them before
+     * the outcomes; relay may be changed per recipient as well
+     * ("host[addr]:port"). */
+    struct timeval conn_setup;
+    int conn_reuse_count;
+    /* The remote MTA and its reply behind the outcomes that follow
+     * (smtp, lmtp; NULL: none), passed to qmgr for the notice's
+     * Remote-MTA: (dns; NAME) and Diagnostic-Code: (smtp; REPLY). */
+    const char *remote_mta;
+    const char *remote_reply;
 };
 
 /* Delivers recipient i of d->req (d->req->rcpts[i]) and ends with one
  * of agent_sent / agent_defer / agent_bounce. */
 typedef void (*agent_deliver_fn)(struct agent_delivery *d, size_t i);
+
+/* An agent that handles a whole request at once (smtp, lmtp: one
+ * transaction for all its recipients) instead of one recipient at a
+ * time. */
+struct agent_request_ops {
+    /* Optional: once at start, as agent_main's init. */
+    void (*init)(void);
+    /* Delivers every recipient i for which agent_pending(d, i) is 1,
+     * each ending with one of agent_sent / agent_defer / agent_bounce
+     * (recipients the queue file marks done, or that do not match it,
+     * are answered before the call and are not pending). */
+    void (*deliver)(struct agent_delivery *d);
+    /* Optional: while the process waits for the next request, the
+     * milliseconds until idle_work() wants to run (-1: never), asked
+     * again after each run (a connection cache closes its idle
+     * connections this way). */
+    long (*idle_due_ms)(void);
+    void (*idle_work)(void);
+    /* Optional: before a normal exit (max_use, max_idle, lifeline). */
+    void (*pre_exit)(void);
+};
+
+/* agent_main for an agent_request_ops agent. Never returns. */
+void agent_main_request(int argc, char **argv, const char *program,
+                        const struct agent_request_ops *ops)
+    __attribute__((noreturn));
+
+/* 1 while recipient i of the request has no outcome yet. */
+int agent_pending(const struct agent_delivery *d, size_t i);
 
 /* Requests a process serves per unit of max_use (agent_serve.c). */
 #define AGENT_REQUESTS_PER_USE 100

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -33,6 +34,7 @@
 #include "base/timeconv.h"
 
 static agent_deliver_fn agent_deliver;
+static const struct agent_request_ops *agent_request;
 static void (*agent_init)(void);
 static const char *agent_relay;
 static long requests_served;
@@ -108,7 +110,15 @@ static void handle_request(struct deliver_request *req,
             results[i].relay = xstrdup(relay);
             continue;
         }
-        deliver(&d, i);
+        if (deliver)
+            deliver(&d, i);
+    }
+    if (agent_request) {
+        size_t pending = 0;
+        for (size_t i = 0; i < req->rcpt_count; i++)
+            pending += agent_pending(&d, i);
+        if (pending > 0)
+            agent_request->deliver(&d);
     }
     /* Copies that waited to share their syncs report now. */
     agent_mailbox_flush(&d);
@@ -128,6 +138,66 @@ done:
     buf_free(&err);
 }
 
+/* poll() for the next request for at most idle_ms, running a
+ * request-mode agent's idle work when it falls due meanwhile. */
+static int wait_for_request(struct pollfd *pfd, nfds_t count, int idle_ms)
+{
+    if (!agent_request || !agent_request->idle_due_ms)
+        return poll(pfd, count, idle_ms);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long waited = (now.tv_sec - start.tv_sec) * 1000LL +
+                           (now.tv_nsec - start.tv_nsec) / 1000000;
+        long long left = idle_ms < 0 ? -1 : idle_ms - waited;
+        if (idle_ms >= 0 && left <= 0)
+            return 0;
+        long due = agent_request->idle_due_ms();
+        int timeout = (int)left;
+        int hook = 0;
+        if (due >= 0 && (timeout < 0 || due < timeout)) {
+            timeout = (int)due;
+            hook = 1;
+        }
+        int n = poll(pfd, count, timeout);
+        if (n != 0 || !hook)
+            return n;
+        agent_request->idle_work();
+    }
+}
+
+/* Between connections the skeleton waits on its own event loop: a
+ * request-mode agent's idle work runs from a timer there. */
+static struct event_timer idle_timer;
+static int idle_timer_ready;
+
+static void arm_idle_timer(void);
+
+static void idle_timer_fire(struct event_loop *loop, void *ctx)
+{
+    (void)loop;
+    (void)ctx;
+    agent_request->idle_work();
+    arm_idle_timer();
+}
+
+static void arm_idle_timer(void)
+{
+    if (!agent_request || !agent_request->idle_due_ms)
+        return;
+    if (!idle_timer_ready) {
+        event_timer_init(&idle_timer, idle_timer_fire, NULL);
+        idle_timer_ready = 1;
+    }
+    long due = agent_request->idle_due_ms();
+    if (due < 0)
+        event_timer_stop(server_loop(), &idle_timer);
+    else
+        event_timer_start(server_loop(), &idle_timer, (uint64_t)due);
+}
+
 /* Serves one connection: requests until EOF, idle timeout, master's
  * lifeline, or max_use. */
 static void serve_connection(struct stream *s)
@@ -141,13 +211,15 @@ static void serve_connection(struct stream *s)
     int idle_ms = timeconv_sec_to_int_ms(cfg_time("max_idle"));
     int lifeline = !server_standalone();
     int stop = 0;
+    if (idle_timer_ready)
+        event_timer_stop(server_loop(), &idle_timer);
     for (;;) {
         struct pollfd pfd[2] = {{fd, POLLIN, 0},
                                 {MASTER_LIFELINE_FD, POLLIN, 0}};
         size_t avail;
         stream_peek(s, &avail);
         if (avail == 0) {
-            int n = poll(pfd, lifeline ? 2 : 1, idle_ms);
+            int n = wait_for_request(pfd, lifeline ? 2 : 1, idle_ms);
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)
@@ -204,6 +276,8 @@ static void serve_connection(struct stream *s)
     alarm(0);
     if (stop)
         server_stop();
+    else
+        arm_idle_timer();
 }
 
 static void pre_init(int argc, char **argv)
@@ -212,6 +286,27 @@ static void pre_init(int argc, char **argv)
     (void)argv;
     if (agent_init)
         agent_init();
+}
+
+static void request_pre_exit(void)
+{
+    agent_request->pre_exit();
+}
+
+void agent_main_request(int argc, char **argv, const char *program,
+                        const struct agent_request_ops *ops)
+{
+    agent_request = ops;
+    agent_init = ops->init;
+    agent_relay = program;
+    struct server_ops sops;
+    memset(&sops, 0, sizeof(sops));
+    sops.mode = SERVER_SINGLE;
+    sops.pre_init = pre_init;
+    sops.serve = serve_connection;
+    if (ops->pre_exit)
+        sops.pre_exit = request_pre_exit;
+    exit(server_main(argc, argv, &sops));
 }
 
 void agent_main(int argc, char **argv, const char *program, void (*init)(void),

@@ -12,7 +12,7 @@
 #include "queue/qid.h"
 
 const struct attr_limits deliver_attr_limits = {
-    .max_attrs = 32 + 5 * DELIVER_MAX_RCPT,
+    .max_attrs = 32 + 6 * DELIVER_MAX_RCPT,
     .max_name = 64,
     .max_value = 64 * 1024,
     .max_message = 8 * 1024 * 1024,
@@ -216,6 +216,35 @@ int deliver_status_parse(const char *name)
     return -1;
 }
 
+/* NAME_i = "TYPE; VALUE", when both are set. */
+static void add_typed(struct attr_msg *msg, const char *prefix, size_t i,
+                      const char *type, const char *value)
+{
+    if (type == NULL || value == NULL || *type == '\0' || *value == '\0')
+        return;
+    char name[64];
+    snprintf(name, sizeof(name), "%s_%zu", prefix, i);
+    struct buf text = BUF_INIT;
+    buf_appendf(&text, "%s; %s", type, value);
+    attr_add_str(msg, name, buf_cstr(&text));
+    buf_free(&text);
+}
+
+/* Reads NAME_i = "TYPE; VALUE" when present; anything else is ignored
+ * (the fields only add detail to a notice). */
+static void get_typed(struct attr_msg *msg, const char *prefix, size_t i,
+                      char **type, char **value)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "%s_%zu", prefix, i);
+    const char *text = attr_opt_str(msg, name, "");
+    const char *sep = text ? strstr(text, "; ") : NULL;
+    if (sep == NULL || sep == text || sep[2] == '\0')
+        return;
+    *type = xstrndup(text, (size_t)(sep - text));
+    *value = xstrdup(sep + 2);
+}
+
 struct attr_msg *deliver_reply_encode(const struct deliver_result *results,
                                       size_t count)
 {
@@ -231,6 +260,8 @@ struct attr_msg *deliver_reply_encode(const struct deliver_result *results,
         attr_add_str(msg, name, nz(results[i].reason));
         snprintf(name, sizeof(name), "relay_%zu", i);
         attr_add_str(msg, name, nz(results[i].relay));
+        add_typed(msg, "mta", i, results[i].mta_type, results[i].mta_name);
+        add_typed(msg, "diag", i, results[i].diag_type, results[i].diag_text);
     }
     return msg;
 }
@@ -274,6 +305,8 @@ int deliver_reply_parse(struct attr_msg *msg, size_t expected,
         res[i].reason = xstrdup(nz(attr_opt_str(msg, name, "")));
         snprintf(name, sizeof(name), "relay_%zu", i);
         res[i].relay = xstrdup(nz(attr_opt_str(msg, name, "")));
+        get_typed(msg, "mta", i, &res[i].mta_type, &res[i].mta_name);
+        get_typed(msg, "diag", i, &res[i].diag_type, &res[i].diag_text);
     }
     *out = res;
     return 0;
@@ -322,6 +355,10 @@ void deliver_results_free(struct deliver_result *results, size_t count)
     for (size_t i = 0; i < count; i++) {
         free(results[i].reason);
         free(results[i].relay);
+        free(results[i].mta_type);
+        free(results[i].mta_name);
+        free(results[i].diag_type);
+        free(results[i].diag_text);
     }
     free(results);
 }

@@ -14,7 +14,7 @@
  *            dsn_ret client_name client_address log_ident rcpt_count
  *            rcpt_address_i rcpt_original_i rcpt_orcpt_i rcpt_notify_i
  *            rcpt_offset_i
- *   reply:   rcpt_count status_i dsn_i reason_i relay_i
+ *   reply:   rcpt_count status_i dsn_i reason_i relay_i [mta_i diag_i]
  * Required in a request: queue_name, queue_id, sender, rcpt_count, and
  * per recipient rcpt_address_i and rcpt_offset_i; the rest default to
  * "" or 0. Unknown attributes are ignored, so either side may grow. */
@@ -79,6 +79,13 @@ struct deliver_result {
     char dsn[10]; /* "2.0.0", "4.3.0", "5.1.1" */
     char *reason; /* heap; never NULL once set */
     char *relay;  /* heap; "virtual", "local", ... */
+    /* Optional (heap or NULL): the remote MTA that decided the outcome
+     * and its reply, for the notice's Remote-MTA: and Diagnostic-Code:
+     * fields ("dns", "mx.example.com"; "smtp", "550 5.1.1 ..."). On the
+     * wire as mta_i = "TYPE; NAME" and diag_i = "TYPE; TEXT", sent only
+     * when set. */
+    char *mta_type, *mta_name;
+    char *diag_type, *diag_text;
 };
 
 /* "sent" / "deferred" / "bounced", and back (-1 when unknown). */

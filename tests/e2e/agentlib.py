@@ -63,8 +63,12 @@ def ensure_user(name, home):
 
 
 class AgentEnv:
-    def __init__(self, testcase, agent, main_cf=None, start=True):
+    def __init__(self, testcase, agent, main_cf=None, start=True,
+                 program=None):
         self.agent = agent
+        # The program to run (default: the agent's own); the smtp client
+        # runs as lmtp through a link of that name.
+        self.program = program or prog(agent, agent)
         # Short path: unix socket names are limited to 107 bytes.
         self.root = tempfile.mkdtemp(prefix=f"pt-{agent}.", dir="/tmp")
         os.chmod(self.root, 0o755)
@@ -111,7 +115,7 @@ class AgentEnv:
         if os.path.exists(self.socket):
             os.unlink(self.socket)
         self.proc = subprocess.Popen(
-            [prog(self.agent, self.agent), "-c", self.etc, "-S", self.socket],
+            [self.program, "-c", self.etc, "-S", self.socket],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             pass_fds=self.pass_fds, preexec_fn=self.preexec)
         deadline = time.time() + 10
@@ -159,7 +163,8 @@ class AgentEnv:
         return info
 
     def deliver(self, qinfo, rcpts=(), count=1, keep_done=False,
-                expect_ok=True, timeout=120, other_id=None, other_addr=None):
+                expect_ok=True, timeout=120, other_id=None, other_addr=None,
+                transport=None, nexthop=None):
         """Sends deliver/1 request(s); returns the reply lines, each a
         tuple (status, dsn, relay, reason), or "eof"."""
         args = [prog("tests", "helpers", "deliver_call"), "-n", str(count)]
@@ -169,6 +174,10 @@ class AgentEnv:
             args += ["-i", other_id]
         if other_addr:
             args += ["-a", other_addr]
+        if transport:
+            args += ["-t", transport]
+        if nexthop is not None:
+            args += ["-h", nexthop]
         args += [self.socket, self.queue, "active", qinfo["qid"]] + list(rcpts)
         proc = subprocess.run(args, capture_output=True, timeout=timeout)
         if expect_ok and proc.returncode != 0:

@@ -306,6 +306,11 @@ class Instance:
             path = os.path.join(self.build, name, name)
             if os.access(path, os.X_OK):
                 self.add_program(name, path)
+        # lmtp is the smtp program run under that name (make install
+        # links it the same way).
+        smtp_path = os.path.join(self.build, "smtp", "smtp")
+        if os.access(smtp_path, os.X_OK):
+            self.add_program("lmtp", smtp_path)
         helpers = os.path.join(self.build, "tests", "helpers")
         if os.path.isdir(helpers):
             for name in sorted(os.listdir(helpers)):

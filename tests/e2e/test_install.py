@@ -57,6 +57,12 @@ class InstallTest(unittest.TestCase):
         self.assertTrue(os.access(os.path.join(self.paths["daemons"], "master"), os.X_OK))
         for name in ("main.cf", "master.cf"):
             self.assertTrue(os.path.isfile(os.path.join(self.paths["conf"], name)), name)
+        # lmtp is the smtp program under a second name (master.cf's lmtp).
+        smtp = os.path.join(self.paths["daemons"], "smtp")
+        if os.path.exists(smtp):
+            lmtp = os.path.join(self.paths["daemons"], "lmtp")
+            self.assertTrue(os.access(lmtp, os.X_OK))
+            self.assertEqual(os.stat(lmtp).st_ino, os.stat(smtp).st_ino)
 
     def test_postdrop_is_setgid_postdrop_when_root(self):
         postdrop = os.path.join(self.paths["sbin"], "postdrop")

@@ -1,7 +1,8 @@
 /* deliver_call.c: sends deliver/1 requests to a delivery agent, as qmgr
  * does, for the agent tests.
  *
- *   deliver_call [-n COUNT] [-k] SOCKET QUEUE_DIRECTORY QUEUE QID [RCPT...]
+ *   deliver_call [-n COUNT] [-k] [-t TRANSPORT] [-h NEXTHOP] SOCKET
+ *                QUEUE_DIRECTORY QUEUE QID [RCPT...]
  * Reads the envelope of QUEUE_DIRECTORY/QUEUE/QID, builds a request for
  * the named recipients (default: every recipient not yet done, in file
  * order) and sends it COUNT times (default 1) on one connection. For
@@ -12,7 +13,8 @@
  * is already done (to test the agent's answer to a repeated request).
  * For tests of the agent's distrust of requests: -i ID sends another
  * queue id than the file read, -a ADDR another address for the first
- * recipient.
+ * recipient. -t and -h set the request's transport (default "test") and
+ * next hop (default empty), for the smtp and lmtp client.
  * Exit status: 0 when every reply came, 1 otherwise. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +32,8 @@ int main(int argc, char **argv)
 {
     int count = 1, keep_done = 0, opt;
     const char *other_id = NULL, *other_addr = NULL;
-    while ((opt = getopt(argc, argv, "n:ki:a:")) != -1) {
+    const char *transport = "test", *nexthop = "";
+    while ((opt = getopt(argc, argv, "n:ki:a:t:h:")) != -1) {
         if (opt == 'n')
             count = atoi(optarg);
         else if (opt == 'k')
@@ -39,6 +42,10 @@ int main(int argc, char **argv)
             other_id = optarg;
         else if (opt == 'a')
             other_addr = optarg;
+        else if (opt == 't')
+            transport = optarg;
+        else if (opt == 'h')
+            nexthop = optarg;
         else
             return 2;
     }
@@ -63,7 +70,8 @@ int main(int argc, char **argv)
     memset(&req, 0, sizeof(req));
     req.queue_name = (char *)queue;
     req.queue_id = (char *)qid;
-    req.transport = "test";
+    req.transport = (char *)transport;
+    req.nexthop = (char *)nexthop;
     req.sender = env.sender;
     req.arrival_time = (long long)env.arrival_sec;
     req.message_size = (long long)env.header.message_size;

@@ -123,8 +123,10 @@ static void test_request_refusals(void)
 static void test_reply_round_trip(void)
 {
     struct deliver_result res[2] = {
-        {DELIVER_SENT, "2.0.0", "delivered to maildir", "virtual"},
-        {DELIVER_BOUNCED, "5.1.1", "unknown user: \"x\"", "virtual"},
+        {.status = DELIVER_SENT, .dsn = "2.0.0",
+         .reason = "delivered to maildir", .relay = "virtual"},
+        {.status = DELIVER_BOUNCED, .dsn = "5.1.1",
+         .reason = "unknown user: \"x\"", .relay = "virtual"},
     };
     struct buf err = BUF_INIT;
     struct attr_msg *msg = wire_round_trip(deliver_reply_encode(res, 2));
@@ -153,10 +155,40 @@ static void test_reply_round_trip(void)
     CHECK_INT(deliver_status_parse("delivered"), -1);
 }
 
+static void test_reply_remote_mta(void)
+{
+    /* The smtp client's remote MTA and reply reach qmgr for the notice;
+     * a result without them sends neither attribute. */
+    struct deliver_result res[2] = {
+        {.status = DELIVER_BOUNCED, .dsn = "5.1.1",
+         .reason = "host mx[192.0.2.1] said: 550 5.1.1 no",
+         .relay = "mx[192.0.2.1]:25", .mta_type = "dns",
+         .mta_name = "mx.example", .diag_type = "smtp",
+         .diag_text = "550 5.1.1 no; really"},
+        {.status = DELIVER_SENT, .dsn = "2.0.0",
+         .reason = "delivered to maildir", .relay = "virtual"},
+    };
+    struct buf err = BUF_INIT;
+    struct attr_msg *msg = wire_round_trip(deliver_reply_encode(res, 2));
+    CHECK(attr_find(msg, "mta_1") == NULL);
+    CHECK(attr_find(msg, "diag_1") == NULL);
+    struct deliver_result *out = NULL;
+    CHECK_INT(deliver_reply_parse(msg, 2, &out, &err), 0);
+    CHECK_STR(out[0].mta_type, "dns");
+    CHECK_STR(out[0].mta_name, "mx.example");
+    CHECK_STR(out[0].diag_type, "smtp");
+    CHECK_STR(out[0].diag_text, "550 5.1.1 no; really");
+    CHECK(out[1].mta_name == NULL && out[1].diag_text == NULL);
+    deliver_results_free(out, 2);
+    attr_msg_free(msg);
+    buf_free(&err);
+}
+
 int main(void)
 {
     UNIT_RUN(test_request_round_trip);
     UNIT_RUN(test_request_refusals);
     UNIT_RUN(test_reply_round_trip);
+    UNIT_RUN(test_reply_remote_mta);
     return unit_summary();
 }

@@ -1,0 +1,378 @@
+/* smtp_deliver.c: one deliver/1 request, whole: all its recipients go in
+ * one transaction to one next hop (smtp.h).
+ *
+ *   1. The next hop's addresses (smtp_nexthop.c); a failure there is
+ *      every recipient's outcome.
+ *   2. A connection kept from an earlier request to the same next hop is
+ *      checked with RSET and used first. If it turns out broken before
+ *      any recipient got an answer (lost, timed out, 421), the recipients
+ *      are sent again once on a fresh connection.
+ *   3. Otherwise the addresses in order, up to smtp_mx_address_limit; a
+ *      refused connection or a failed greeting/EHLO moves on to the next
+ *      one, and so does a recipient deferred by one server while another
+ *      may take it, up to smtp_mx_session_limit sessions that got past
+ *      the handshake (Postfix's rule).
+ *   4. Each recipient's outcome as the engine reports it: done (250 to
+ *      the end of data, per recipient in LMTP), bounced (5xx), deferred
+ *      (4xx or trouble) with the reason worded as Postfix does; the
+ *      connection is kept for the next request when it is still usable.
+ * A recipient is marked done in the queue file only after its 250. */
+#include "smtp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "message/address.h"
+#include "message/dsn.h"
+#include "queue/qfile.h"
+
+/* The request's recipients that still need an outcome, as the engine
+ * takes them. */
+struct rcpt_list {
+    struct smtpc_rcpt *rcpts;     /* pending recipients, engine form */
+    size_t *index;                /* rcpts[k] is d->req->rcpts[index[k]] */
+    struct buf *address;          /* external forms (rcpts[k].address) */
+    struct smtpc_result *last;    /* each one's last deferral, kept for
+                                     the final outcome */
+    size_t count;
+};
+
+static unsigned notify_bits(unsigned qfile_notify)
+{
+    unsigned bits = 0;
+    if (qfile_notify & QFILE_NOTIFY_NEVER)
+        bits |= DSN_NOTIFY_NEVER;
+    if (qfile_notify & QFILE_NOTIFY_SUCCESS)
+        bits |= DSN_NOTIFY_SUCCESS;
+    if (qfile_notify & QFILE_NOTIFY_FAILURE)
+        bits |= DSN_NOTIFY_FAILURE;
+    if (qfile_notify & QFILE_NOTIFY_DELAY)
+        bits |= DSN_NOTIFY_DELAY;
+    return bits;
+}
+
+static void rcpt_list_build(struct agent_delivery *d, struct rcpt_list *l)
+{
+    size_t n = d->req->rcpt_count;
+    memset(l, 0, sizeof(*l));
+    l->rcpts = xcalloc(n, sizeof(*l->rcpts));
+    l->index = xcalloc(n, sizeof(*l->index));
+    l->address = xcalloc(n, sizeof(*l->address));
+    l->last = xcalloc(n, sizeof(*l->last));
+    for (size_t i = 0; i < n; i++) {
+        if (!agent_pending(d, i))
+            continue;
+        const struct deliver_rcpt *r = &d->req->rcpts[i];
+        size_t k = l->count++;
+        l->index[k] = i;
+        address_externalize(r->address, &l->address[k]);
+        l->rcpts[k].notify = notify_bits(r->notify);
+        l->rcpts[k].orcpt = r->orcpt[0] ? r->orcpt : NULL;
+    }
+}
+
+static void rcpt_list_free(struct rcpt_list *l)
+{
+    size_t n = l->count;
+    for (size_t k = 0; k < n; k++) {
+        smtpc_result_free(&l->rcpts[k].result);
+        smtpc_result_free(&l->last[k]);
+        buf_free(&l->address[k]);
+    }
+    free(l->rcpts);
+    free(l->index);
+    free(l->address);
+    free(l->last);
+}
+
+/* ---- outcomes ---- */
+
+static void record(struct agent_delivery *d, size_t i,
+                   const struct smtpc_result *r)
+{
+    const char *reason = r->reason.len ? r->reason.data : "unknown error";
+    /* The notice's Remote-MTA: and Diagnostic-Code: when a peer's
+     * reply decided it (the peer's name is in d->remote_mta). */
+    d->remote_reply = r->from_peer && r->reply.text.len ? r->reply.text.data
+                                                        : NULL;
+    switch (r->outcome) {
+    case SMTPC_SENT:
+        agent_sent(d, i, r->status, "%s", reason);
+        break;
+    case SMTPC_BOUNCED:
+        agent_bounce(d, i, r->status, "%s", reason);
+        break;
+    default:
+        /* A 4xx status keeps its code; anything else (a reply class that
+         * does not fit) defers with a generic one. */
+        agent_defer(d, i, r->status[0] == '4' ? r->status : "4.4.2", "%s",
+                    reason);
+        break;
+    }
+    d->remote_reply = NULL;
+}
+
+/* Gives every pending recipient the same outcome (next-hop trouble, a
+ * session that never came up). */
+static void record_all(struct agent_delivery *d, struct rcpt_list *l,
+                       const struct smtpc_result *r)
+{
+    for (size_t k = 0; k < l->count; k++)
+        if (agent_pending(d, l->index[k]))
+            record(d, l->index[k], r);
+}
+
+/* The remaining recipients get their own last deferral, or r. */
+static void defer_rest(struct agent_delivery *d, struct rcpt_list *l,
+                       const struct smtpc_result *r)
+{
+    for (size_t k = 0; k < l->count; k++) {
+        size_t i = l->index[k];
+        if (!agent_pending(d, i))
+            continue;
+        if (l->last[k].outcome != SMTPC_PENDING)
+            record(d, i, &l->last[k]);
+        else
+            record(d, i, r);
+    }
+}
+
+static size_t pending_count(struct agent_delivery *d, struct rcpt_list *l)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < l->count; k++)
+        n += agent_pending(d, l->index[k]);
+    return n;
+}
+
+/* ---- one transaction ---- */
+
+struct send_wait {
+    int done;
+    struct smtpc_result result;
+};
+
+static void send_done(struct smtpc_session *session,
+                      const struct smtpc_result *result, void *ctx)
+{
+    struct send_wait *w = ctx;
+    smtpc_result_copy(&w->result, result);
+    w->done = 1;
+}
+
+/* What one transaction did. */
+enum attempt_result {
+    ATTEMPT_DONE,      /* outcomes recorded (some may stay pending) */
+    ATTEMPT_BROKEN,    /* a kept connection failed before any recipient
+                          got an answer: nothing recorded, try afresh */
+};
+
+static int nothing_answered(const struct smtpc_message *m,
+                            const struct smtpc_result *tr)
+{
+    if (tr->failure != SMTPC_FAIL_LOST && tr->failure != SMTPC_FAIL_TIMEOUT &&
+        tr->failure != SMTPC_FAIL_PROTOCOL && tr->reply.code != 421)
+        return 0;
+    /* Past DATA's 354 the content may have arrived: never send twice. */
+    if (tr->command != SMTPC_CMD_MAIL && tr->command != SMTPC_CMD_RCPT &&
+        tr->command != SMTPC_CMD_DATA && tr->command != SMTPC_CMD_RSET)
+        return 0;
+    for (size_t k = 0; k < m->rcpt_count; k++)
+        if (m->rcpts[k].result.from_peer &&
+            m->rcpts[k].result.command == SMTPC_CMD_RCPT &&
+            m->rcpts[k].result.reply.code != 421)
+            return 0;
+    return 1;
+}
+
+/* Sends the pending recipients over c. final: no other server will be
+ * tried, so deferrals are recorded now. */
+static enum attempt_result attempt(struct agent_delivery *d,
+                                   struct rcpt_list *l, struct smtp_conn *c,
+                                   int reused, int final)
+{
+    struct smtpc_message m;
+    memset(&m, 0, sizeof(m));
+    struct smtpc_rcpt *rcpts = xcalloc(l->count, sizeof(*rcpts));
+    size_t *which = xcalloc(l->count, sizeof(*which));
+    for (size_t k = 0; k < l->count; k++) {
+        if (!agent_pending(d, l->index[k]))
+            continue;
+        rcpts[m.rcpt_count] = l->rcpts[k];
+        memset(&rcpts[m.rcpt_count].result, 0, sizeof(rcpts[0].result));
+        rcpts[m.rcpt_count].address = l->address[k].data;
+        which[m.rcpt_count++] = k;
+    }
+    struct buf sender = BUF_INIT;
+    address_externalize(d->req->sender, &sender);
+    m.sender = buf_cstr(&sender);
+    m.size = d->req->message_size;
+    m.body = strcmp(d->req->encoding, "8bitmime") == 0 ? SMTPC_BODY_8BITMIME
+                                                       : SMTPC_BODY_NONE;
+    m.smtputf8 = d->req->smtputf8;
+    m.envid = d->req->dsn_envid[0] ? d->req->dsn_envid : NULL;
+    int ret = dsn_ret_parse(d->req->dsn_ret);
+    m.ret = ret < 0 ? SMTPC_RET_NONE : ret;
+    m.rcpts = rcpts;
+    smtp_content_init(&m.content, d);
+
+    struct timeval ready;
+    gettimeofday(&ready, NULL);
+    struct send_wait w;
+    memset(&w, 0, sizeof(w));
+    smtpc_send(c->session, &m, send_done, &w);
+    smtp_loop_run_until(&w.done);
+
+    enum attempt_result outcome = ATTEMPT_DONE;
+    if (reused && w.result.outcome != SMTPC_SENT && nothing_answered(&m, &w.result)) {
+        log_info("%s: cached connection to %s failed (%s); trying a new "
+                 "connection",
+                 d->req->log_ident, c->relay.data, w.result.reason.data);
+        outcome = ATTEMPT_BROKEN;
+    } else {
+        c->transactions++;
+        d->conn_setup = ready;
+        d->conn_reuse_count = reused ? (int)c->transactions - 1 : 0;
+        d->relay = c->relay.data;
+        d->remote_mta = c->addr.host;
+        for (size_t j = 0; j < m.rcpt_count; j++) {
+            size_t k = which[j];
+            struct smtpc_result *r = &rcpts[j].result;
+            if (r->outcome == SMTPC_PENDING) /* never: the engine decides */
+                smtpc_result_copy(r, &w.result);
+            if (r->outcome == SMTPC_DEFERRED && !final) {
+                smtpc_result_free(&l->last[k]);
+                smtpc_result_copy(&l->last[k], r);
+                continue;
+            }
+            record(d, l->index[k], r);
+        }
+        d->relay = "none";
+        d->remote_mta = NULL;
+        d->conn_reuse_count = 0;
+        memset(&d->conn_setup, 0, sizeof(d->conn_setup));
+    }
+    for (size_t j = 0; j < m.rcpt_count; j++)
+        smtpc_result_free(&rcpts[j].result);
+    smtpc_result_free(&w.result);
+    buf_free(&sender);
+    free(rcpts);
+    free(which);
+    return outcome;
+}
+
+/* ---- a kept connection ---- */
+
+static void rset_done(struct smtpc_session *session,
+                      const struct smtpc_result *result, void *ctx)
+{
+    struct send_wait *w = ctx;
+    smtpc_result_copy(&w->result, result);
+    w->done = 1;
+}
+
+/* Tries the kept connection for key, if any. Returns 1 when it carried
+ * the transaction (outcomes recorded, connection kept or closed), 0
+ * when there was none or it was broken (the caller connects anew). */
+static int try_cached(struct agent_delivery *d, struct rcpt_list *l,
+                      const char *key, int final)
+{
+    struct smtp_conn *c = smtp_cache_take(key);
+    if (c == NULL)
+        return 0;
+    struct send_wait w;
+    memset(&w, 0, sizeof(w));
+    smtpc_rset(c->session, rset_done, &w);
+    smtp_loop_run_until(&w.done);
+    int ok = w.result.outcome == SMTPC_SENT;
+    if (!ok)
+        log_info("%s: cached connection to %s is gone (%s); trying a new "
+                 "connection",
+                 d->req->log_ident, c->relay.data, w.result.reason.data);
+    smtpc_result_free(&w.result);
+    if (!ok) {
+        smtp_conn_drop(c);
+        return 0;
+    }
+    if (attempt(d, l, c, 1, final) == ATTEMPT_BROKEN) {
+        smtp_conn_drop(c);
+        return 0;
+    }
+    smtp_cache_put(c);
+    return 1;
+}
+
+/* ---- the request ---- */
+
+void smtp_deliver(struct agent_delivery *d)
+{
+    struct rcpt_list l;
+    rcpt_list_build(d, &l);
+    d->relay = "none";
+    struct smtp_nexthop nh;
+    struct buf reason = BUF_INIT;
+    char dsn[10];
+    struct smtpc_result why;
+    memset(&why, 0, sizeof(why));
+    enum smtp_nexthop_result nr =
+        smtp_nexthop_resolve(d->req->nexthop, smtp_cfg.lmtp, smtp_cfg.queue_dir,
+                             smtp_cfg.myhostname, &nh, &reason, dsn);
+    if (nr != SMTP_NEXTHOP_OK) {
+        why.outcome = nr == SMTP_NEXTHOP_BOUNCE ? SMTPC_BOUNCED : SMTPC_DEFERRED;
+        snprintf(why.status, sizeof(why.status), "%s", dsn);
+        buf_set_str(&why.reason, buf_cstr(&reason));
+        record_all(d, &l, &why);
+        goto done;
+    }
+    size_t addr_count = nh.count;
+    if (smtp_cfg.mx_address_limit > 0 &&
+        addr_count > (size_t)smtp_cfg.mx_address_limit)
+        addr_count = (size_t)smtp_cfg.mx_address_limit;
+    const char *key = d->req->nexthop;
+
+    if (try_cached(d, &l, key, addr_count <= 1) && pending_count(d, &l) == 0)
+        goto done;
+    long sessions = 0;
+    for (size_t a = 0; a < addr_count && pending_count(d, &l) > 0; a++) {
+        struct smtp_conn *c = smtp_conn_open(&nh.addrs[a], key, &why);
+        if (c == NULL) {
+            if (why.outcome == SMTPC_BOUNCED && why.command != SMTPC_CMD_GREETING &&
+                why.failure == SMTPC_FAIL_NONE) {
+                /* HELO refused for good: no server will take it. */
+                record_all(d, &l, &why);
+                break;
+            }
+            continue;
+        }
+        sessions++;
+        int final = a + 1 == addr_count ||
+                    (smtp_cfg.mx_session_limit > 0 &&
+                     sessions >= smtp_cfg.mx_session_limit);
+        attempt(d, &l, c, 0, final);
+        smtp_cache_put(c);
+        if (final)
+            break;
+    }
+    if (why.outcome == SMTPC_PENDING) {
+        why.outcome = SMTPC_DEFERRED;
+        snprintf(why.status, sizeof(why.status), "4.4.1");
+        buf_set_str(&why.reason, "no server of the next hop could be reached");
+    }
+    if (why.outcome == SMTPC_BOUNCED) {
+        /* A 5xx greeting moves on to the next server, as Postfix's
+         * smtp_skip_5xx_greeting; when none is left it defers. */
+        why.outcome = SMTPC_DEFERRED;
+        why.status[0] = '4';
+    }
+    defer_rest(d, &l, &why);
+done:
+    smtp_nexthop_free(&nh);
+    smtpc_result_free(&why);
+    buf_free(&reason);
+    rcpt_list_free(&l);
+    d->relay = "none";
+}

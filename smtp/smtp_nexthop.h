@@ -1,0 +1,71 @@
+/* smtp_nexthop.h: from a deliver/1 next hop to the addresses to try.
+ *
+ * The next hop comes from routing (relayhost, transport_maps,
+ * default_transport's "smtp:[host]:port"); the syntax is Postfix's:
+ *   smtp   [host]:port  [host]  host:port  host
+ *   lmtp   inet:host:port  inet:[host]:port  unix:/path  unix:relative
+ *          (a relative unix path is under $queue_directory, so
+ *          lmtp:unix:private/dovecot-lmtp works as in Postfix), or a
+ *          bare host[:port] meaning inet:
+ * The port may be a number or a service name; the default is smtp (25)
+ * for smtp and lmtp (24) for lmtp, as Postfix's. As since Postfix 3.5,
+ * the next hop may be a list of such destinations separated by commas
+ * or white space, tried in order ("[10.0.0.1]:25, [10.0.0.2]:25").
+ *
+ * What this file resolves itself is deliberately small, so that the DNS
+ * resolver can replace it: literal IPv4 and IPv6 addresses (bracketed or
+ * not) and unix paths. A name that needs a lookup (MX, or A/AAAA for
+ * [name] and lmtp hosts) is a temporary failure for now ("MX lookup not
+ * built yet"): the mail waits in deferred/ until the resolver is plugged
+ * in at smtp_nexthop_resolve. */
+#ifndef POSTERN_SMTP_NEXTHOP_H
+#define POSTERN_SMTP_NEXTHOP_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "base/buf.h"
+
+/* Longest host name, unix path or address text kept. */
+#define SMTP_HOST_MAX 255
+
+/* One address to connect to. */
+struct smtp_addr {
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    int family;                  /* AF_INET, AF_INET6, AF_UNIX */
+    char host[SMTP_HOST_MAX + 1]; /* name for logs: the address itself for
+                                   * a literal, $myhostname for unix */
+    char addr[SMTP_HOST_MAX + 1]; /* numeric address; the path as the next
+                                   * hop gave it for unix */
+    unsigned port;                /* 0 for unix */
+};
+
+struct smtp_nexthop {
+    struct smtp_addr *addrs; /* in the order to try */
+    size_t count;
+};
+
+enum smtp_nexthop_result {
+    SMTP_NEXTHOP_OK = 0,
+    SMTP_NEXTHOP_DEFER,  /* try later: reason and dsn set */
+    SMTP_NEXTHOP_BOUNCE, /* never works: reason and dsn set */
+};
+
+/* Parses nexthop (lmtp: the LMTP forms) and fills out (free with
+ * smtp_nexthop_free, also after a failure). queue_dir anchors relative
+ * unix paths; myhostname names a unix socket's host in logs, as
+ * Postfix's lmtp does. On failure reason holds the text for the log and the
+ * notice, dsn (at least 10 bytes) the status code. */
+enum smtp_nexthop_result smtp_nexthop_resolve(const char *nexthop, int lmtp,
+                                              const char *queue_dir,
+                                              const char *myhostname,
+                                              struct smtp_nexthop *out,
+                                              struct buf *reason, char *dsn);
+void smtp_nexthop_free(struct smtp_nexthop *nh);
+
+/* Appends "host[addr]:port" (Postfix's relay= form), or "host[path]"
+ * for a unix socket. */
+void smtp_addr_format(const struct smtp_addr *a, struct buf *out);
+
+#endif

@@ -728,11 +728,6 @@ const struct param_def param_table[] = {
      "smtp: age after which a connection is no longer reused"},
     {"lmtp_connection_reuse_time_limit", PARAM_TIME, "300s", 1, NOLIMIT, 0,
      "lmtp: age after which a connection is no longer reused"},
-    {"smtp_tls_security_level", PARAM_STR, "", 0, 0, 0,
-     "smtp: TLS policy: none, may, encrypt, verify, secure, dane (empty: "
-     "none)"},
-    {"lmtp_tls_security_level", PARAM_STR, "", 0, 0, 0,
-     "lmtp: TLS policy, as smtp_tls_security_level"},
 
     /* ---- SMTP/LMTP client protocol engine (lib/smtpc; docs/smtp.md) ---- */
     {"smtp_helo_name", PARAM_STR, "$myhostname", 0, 0, 0,
@@ -808,8 +803,6 @@ const struct param_def param_table[] = {
      0, 0,
      "DNSSEC trust anchors used with smtp_dns_support_level = dnssec "
      "(Debian package dns-root-data)"},
-    {"smtp_mx_address_limit", PARAM_INT, "5", 0, NOLIMIT, 0,
-     "most addresses tried for one next hop (0: no limit)"},
     {"smtp_address_preference", PARAM_STR, "any", 0, 0, 0,
      "address family tried first among equal preferences: any, ipv4 or "
      "ipv6"},
@@ -824,8 +817,6 @@ const struct param_def param_table[] = {
     {"smtp_host_lookup", PARAM_LIST, "dns", 0, 0, 0,
      "how host addresses are found: dns (native alone is refused; beside "
      "dns it is ignored)"},
-    {"lmtp_mx_address_limit", PARAM_INT, "5", 0, NOLIMIT, 0,
-     "most addresses tried for one next hop (0: no limit)"},
     {"lmtp_address_preference", PARAM_STR, "ipv6", 0, 0, 0,
      "address family tried first among equal preferences: any, ipv4 or "
      "ipv6"},

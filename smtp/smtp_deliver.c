@@ -29,6 +29,7 @@
 #include "message/address.h"
 #include "message/dsn.h"
 #include "queue/qfile.h"
+#include "smtp/smtp_ratelimit.h"
 
 /* The request's recipients that still need an outcome, as the engine
  * takes them. */
@@ -91,9 +92,23 @@ static void rcpt_list_free(struct rcpt_list *l)
 
 /* ---- outcomes ---- */
 
+/* A peer's reply that says it is rate-limiting us makes the request's
+ * hop status "throttled" (qmgr slows the destination down). */
+static void note_rate_limit(struct agent_delivery *d,
+                            const struct smtpc_result *r)
+{
+    if (r->from_peer && r->reply.code / 100 == 4 &&
+        smtp_reply_is_rate_limit(r->reply.code,
+                                 r->reply.status_given ? r->reply.status
+                                                       : NULL,
+                                 buf_cstr(&r->reply.text)))
+        d->hop = DELIVER_HOP_THROTTLED;
+}
+
 static void record(struct agent_delivery *d, size_t i,
                    const struct smtpc_result *r)
 {
+    note_rate_limit(d, r);
     const char *reason = r->reason.len ? r->reason.data : "unknown error";
     /* The notice's Remote-MTA: and Diagnostic-Code: when a peer's
      * reply decided it (the peer's name is in d->remote_mta). */
@@ -322,6 +337,8 @@ void smtp_deliver(struct agent_delivery *d)
         smtp_nexthop_resolve(d->req->nexthop, smtp_cfg.lmtp, smtp_cfg.queue_dir,
                              smtp_cfg.myhostname, &nh, &reason, dsn);
     if (nr != SMTP_NEXTHOP_OK) {
+        if (nr != SMTP_NEXTHOP_BOUNCE)
+            d->hop = DELIVER_HOP_FAILED; /* as Postfix: a site failure */
         why.outcome = nr == SMTP_NEXTHOP_BOUNCE ? SMTPC_BOUNCED : SMTPC_DEFERRED;
         snprintf(why.status, sizeof(why.status), "%s", dsn);
         buf_set_str(&why.reason, buf_cstr(&reason));
@@ -334,12 +351,14 @@ void smtp_deliver(struct agent_delivery *d)
         addr_count = (size_t)smtp_cfg.mx_address_limit;
     const char *key = d->req->nexthop;
 
-    if (try_cached(d, &l, key, addr_count <= 1) && pending_count(d, &l) == 0)
+    int reached = try_cached(d, &l, key, addr_count <= 1);
+    if (reached && pending_count(d, &l) == 0)
         goto done;
     long sessions = 0;
     for (size_t a = 0; a < addr_count && pending_count(d, &l) > 0; a++) {
         struct smtp_conn *c = smtp_conn_open(&nh.addrs[a], key, &why);
         if (c == NULL) {
+            note_rate_limit(d, &why);
             if (why.outcome == SMTPC_BOUNCED && why.command != SMTPC_CMD_GREETING &&
                 why.failure == SMTPC_FAIL_NONE) {
                 /* HELO refused for good: no server will take it. */
@@ -368,6 +387,11 @@ void smtp_deliver(struct agent_delivery *d)
         why.outcome = SMTPC_DEFERRED;
         why.status[0] = '4';
     }
+    /* No server of the destination got as far as a transaction: a
+     * failed hop for qmgr's concurrency feedback (unless it told us to
+     * slow down, which says more). */
+    if (!reached && sessions == 0 && d->hop == DELIVER_HOP_OK)
+        d->hop = DELIVER_HOP_FAILED;
     defer_rest(d, &l, &why);
 done:
     smtp_nexthop_free(&nh);

@@ -88,6 +88,9 @@ struct agent_delivery {
      * Remote-MTA: (dns; NAME) and Diagnostic-Code: (smtp; REPLY). */
     const char *remote_mta;
     const char *remote_reply;
+    /* Network agents: how the destination was reached, for qmgr's flow
+     * control (deliver_req.h); DELIVER_HOP_OK unless set. */
+    enum deliver_hop hop;
 };
 
 /* Delivers recipient i of d->req (d->req->rcpts[i]) and ends with one

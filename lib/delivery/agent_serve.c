@@ -47,9 +47,12 @@ static void defer_all(struct agent_delivery *d, const char *why)
         agent_defer(d, i, "4.3.0", "%s", why);
 }
 
-static void handle_request(struct deliver_request *req,
-                           agent_deliver_fn deliver, const char *relay,
-                           struct deliver_result *results)
+/* Returns how the request's destination was reached (d.hop, which a
+ * network agent sets), for the reply's hop_status. */
+static enum deliver_hop handle_request(struct deliver_request *req,
+                                       agent_deliver_fn deliver,
+                                       const char *relay,
+                                       struct deliver_result *results)
 {
     struct agent_delivery d;
     memset(&d, 0, sizeof(d));
@@ -136,6 +139,7 @@ done:
     strlist_free(&d.delivered_to);
     buf_free(&path);
     buf_free(&err);
+    return d.hop;
 }
 
 /* poll() for the next request for at most idle_ms, running a
@@ -255,8 +259,11 @@ static void serve_connection(struct stream *s)
         buf_free(&err);
         struct deliver_result *results =
             xcalloc(req.rcpt_count, sizeof(*results));
-        handle_request(&req, agent_deliver, agent_relay, results);
+        enum deliver_hop hop =
+            handle_request(&req, agent_deliver, agent_relay, results);
         struct attr_msg *reply = deliver_reply_encode(results, req.rcpt_count);
+        if (hop != DELIVER_HOP_OK)
+            deliver_reply_set_hop(reply, hop);
         int retiring = requests_served + 1 >= max_requests;
         if (retiring)
             deliver_reply_set_retiring(reply);

@@ -184,7 +184,11 @@ class AgentEnv:
             raise AssertionError("deliver_call failed: "
                                  + proc.stderr.decode() + proc.stdout.decode())
         result = []
+        self.hops = []  # each reply's hop_status (deliver_req.h)
         for line in proc.stdout.decode().splitlines():
+            if line.startswith("hop "):
+                self.hops.append(line[4:])
+                continue
             if line == "eof":
                 result.append("eof")
                 continue

@@ -81,6 +81,7 @@ class SmtpAgentTest(unittest.TestCase):
         reply = self.deliver(q)
         self.assertEqual([r[0] for r in reply], ["sent", "bounced", "deferred"])
         self.assertEqual([r[1] for r in reply], ["2.0.0", "5.1.1", "4.2.0"])
+        self.assertEqual(self.env.hops, ["ok"])  # greylisting is no rate limit
         self.assertTrue(self.env.is_done(q, "good@ex.org"))
         self.assertFalse(self.env.is_done(q, "bad@ex.org"))
         self.assertFalse(self.env.is_done(q, "later@ex.org"))
@@ -104,6 +105,7 @@ class SmtpAgentTest(unittest.TestCase):
                                  nexthop=f"[127.0.0.1]:{port}")
         self.assertEqual([r[0] for r in reply], ["deferred", "deferred"])
         self.assertEqual(reply[0][1], "4.4.1")
+        self.assertEqual(self.env.hops, ["failed"])  # qmgr's feedback
         self.assertRegex(
             status_line(self.env, q, "a@ex.org"),
             rf"relay=none, delay=[\d.]+, delays=[\d.]+/[\d.]+/[\d.]+/[\d.]+, "
@@ -117,6 +119,22 @@ class SmtpAgentTest(unittest.TestCase):
         self.assertEqual(reply[0][0], "deferred")
         self.assertIn("421 4.3.2 rx.test Service not available",
                       status_line(self.env, q, "a@ex.org"))
+
+    def test_rate_limit_reply_reports_a_throttled_hop(self):
+        self.rx.rcpt_reply = lambda addr: (
+            "450 4.7.28 Our system has detected an unusual rate of mail "
+            "from your address")
+        q = self.env.queue_file("s@x.org", ["a@ex.org"], CONTENT)
+        reply = self.deliver(q)
+        self.assertEqual(reply[0][:2], ("deferred", "4.7.28"))
+        self.assertEqual(self.env.hops, ["throttled"])
+
+    def test_rate_limit_greeting_reports_a_throttled_hop(self):
+        self.rx.greeting = "421 4.7.0 Too many connections from your host"
+        q = self.env.queue_file("s@x.org", ["a@ex.org"], CONTENT)
+        reply = self.deliver(q)
+        self.assertEqual(reply[0][0], "deferred")
+        self.assertEqual(self.env.hops, ["throttled"])
 
     def test_domain_next_hop_waits_for_dns(self):
         q = self.env.queue_file("s@x.org", ["a@ex.org"], CONTENT)

@@ -131,6 +131,10 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < req.rcpt_count; i++)
             printf("%s %s %s %s\n", deliver_status_name(res[i].status),
                    res[i].dsn, res[i].relay, res[i].reason);
+        enum deliver_hop hop = deliver_reply_hop(reply);
+        printf("hop %s\n", hop == DELIVER_HOP_FAILED      ? "failed"
+                           : hop == DELIVER_HOP_THROTTLED ? "throttled"
+                                                          : "ok");
         fflush(stdout);
         deliver_results_free(res, req.rcpt_count);
         attr_msg_free(reply);

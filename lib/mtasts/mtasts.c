@@ -4,6 +4,7 @@
 #include "mtasts/mtasts.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,7 @@ struct mtasts_lookup {
     int cancelled;           /* while in the worker */
     int txt_valid;           /* exactly one valid STSv1 record */
     char txt_id[MTASTS_ID_MAX + 1];
-    char txt_why[64];
+    char txt_why[128];
     struct mtasts_decision decision;
 };
 
@@ -147,11 +148,16 @@ static void use_policy(struct mtasts_decision *d,
                                                       : MTASTS_NO_POLICY;
 }
 
-static void appendf(struct mtasts_decision *d, const char *fmt, const char *a,
-                    const char *b)
+static void appendf(struct mtasts_decision *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void appendf(struct mtasts_decision *d, const char *fmt, ...)
 {
     size_t used = strlen(d->why);
-    snprintf(d->why + used, sizeof(d->why) - used, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->why + used, sizeof(d->why) - used, fmt, ap);
+    va_end(ap);
 }
 
 static void decide(struct mtasts_lookup *lookup)
@@ -165,20 +171,20 @@ static void decide(struct mtasts_lookup *lookup)
     int have_cache = mtasts_cache_read(s->data_directory, lookup->domain,
                                        cached, &err);
     if (have_cache < 0)
-        appendf(d, "cache: %s; ", buf_cstr(&err), "");
+        appendf(d, "cache: %s; ", buf_cstr(&err));
     int fresh = have_cache == 1 && mtasts_cache_fresh(cached, now);
 
     if (!lookup->txt_valid) {
-        appendf(d, "no valid _mta-sts TXT record (%s)", lookup->txt_why, "");
+        appendf(d, "no valid _mta-sts TXT record (%s)", lookup->txt_why);
         if (fresh) {
             use_policy(d, &cached->policy, cached->id, "cache");
-            appendf(d, "; using cached policy id %s", cached->id, "");
+            appendf(d, "; using cached policy id %s", cached->id);
         }
         goto done;
     }
     if (fresh && strcmp(cached->id, lookup->txt_id) == 0) {
         use_policy(d, &cached->policy, cached->id, "cache");
-        appendf(d, "cached policy id %s is current", cached->id, "");
+        appendf(d, "cached policy id %s is current", cached->id);
         goto done;
     }
     struct mtasts_fetch_settings fs = {s->ca_file, &s->connect_to,
@@ -188,7 +194,7 @@ static void decide(struct mtasts_lookup *lookup)
              mtasts_policy_parse(body.data, body.len, fetched, &err) == 0;
     if (ok) {
         use_policy(d, fetched, lookup->txt_id, "fetched");
-        appendf(d, "fetched policy id %s", lookup->txt_id, "");
+        appendf(d, "fetched policy id %s", lookup->txt_id);
         struct buf werr = BUF_INIT;
         if (mtasts_cache_write(s->data_directory, lookup->domain,
                                lookup->txt_id, now, body.data, body.len,
@@ -197,10 +203,10 @@ static void decide(struct mtasts_lookup *lookup)
                      buf_cstr(&werr));
         buf_free(&werr);
     } else {
-        appendf(d, "policy fetch failed: %s", buf_cstr(&err), "");
+        appendf(d, "policy fetch failed: %s", buf_cstr(&err));
         if (fresh) {
             use_policy(d, &cached->policy, cached->id, "cache");
-            appendf(d, "; using cached policy id %s", cached->id, "");
+            appendf(d, "; using cached policy id %s", cached->id);
         }
     }
     free(fetched);

@@ -831,6 +831,21 @@ const struct param_def param_table[] = {
     {"lmtp_host_lookup", PARAM_LIST, "dns", 0, 0, 0,
      "how host addresses are found: dns (native alone is refused; beside "
      "dns it is ignored)"},
+    /* ---- MTA-STS for the SMTP client (lib/mtasts, docs/mta-sts.md) ---- */
+    {"postern_mta_sts_enable", PARAM_BOOL, "yes", 0, 0, 0,
+     "look up and apply the MTA-STS policy (RFC 8461) of a destination "
+     "domain before delivering to its MX hosts"},
+    {"postern_mta_sts_ca_file", PARAM_STR, "", 0, 0, 0,
+     "CA certificates (PEM) that verify MTA-STS policy servers; empty: the "
+     "system store"},
+    {"postern_mta_sts_connect_timeout", PARAM_TIME, "10s", 1, 300, 0,
+     "longest wait for the TCP and TLS connection to an MTA-STS policy "
+     "server"},
+    {"postern_mta_sts_fetch_timeout", PARAM_TIME, "30s", 1, 600, 0,
+     "longest time for one MTA-STS policy fetch, connection included"},
+    {"postern_mta_sts_connect_to", PARAM_LIST, "", 0, 0, 0,
+     "testing only: libcurl CONNECT_TO entries (HOST:PORT:ADDR:PORT) that "
+     "send policy fetches elsewhere"},
 };
 
 const size_t param_table_count = sizeof(param_table) / sizeof(param_table[0]);

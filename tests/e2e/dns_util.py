@@ -71,6 +71,20 @@ TEST_ZONE = [
     # TLSA (type 52) for _25._tcp.t1.tgt.example: 3 1 1 and 2 0 1.
     ("--dns-rr", "_25._tcp.t1.tgt.example,52,030101" + "ab" * 32),
     ("--dns-rr", "_25._tcp.t1.tgt.example,52,020001" + "cd" * 32),
+    # MTA-STS (tests/e2e/test_mtasts.py): _mta-sts TXT records; the
+    # policies are served by that test's HTTPS server. "multi" has two
+    # STSv1 records (no policy), "spfonly" none of ours.
+    ("--txt-record", "_mta-sts.enforce.sts.example,v=STSv1; id=e1;"),
+    ("--txt-record", "_mta-sts.testing.sts.example,v=STSv1; id=t1"),
+    ("--txt-record", "_mta-sts.redirect.sts.example,v=STSv1; id=r1"),
+    ("--txt-record", "_mta-sts.ctype.sts.example,v=STSv1; id=c1"),
+    ("--txt-record", "_mta-sts.untrusted.sts.example,v=STSv1; id=u1"),
+    ("--txt-record", "_mta-sts.expire.sts.example,v=STSv1; id=x1"),
+    ("--txt-record", "_mta-sts.down.sts.example,v=STSv1; id=d1"),
+    ("--txt-record", "_mta-sts.newid.sts.example,v=STSv1; id=n1"),
+    ("--txt-record", "_mta-sts.multi.sts.example,v=STSv1; id=m1"),
+    ("--txt-record", "_mta-sts.multi.sts.example,v=STSv1; id=m2"),
+    ("--txt-record", "_mta-sts.spfonly.sts.example,v=spf1 -all"),
 ]
 
 

@@ -184,7 +184,7 @@ class AgentEnv:
             raise AssertionError("deliver_call failed: "
                                  + proc.stderr.decode() + proc.stdout.decode())
         result = []
-        self.hops = []  # each reply's hop_status (deliver_req.h)
+        self.hops = []  # hop_status of replies that carry one but "ok"
         for line in proc.stdout.decode().splitlines():
             if line.startswith("hop "):
                 self.hops.append(line[4:])

@@ -131,10 +131,12 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < req.rcpt_count; i++)
             printf("%s %s %s %s\n", deliver_status_name(res[i].status),
                    res[i].dsn, res[i].relay, res[i].reason);
+        /* "hop failed|throttled" after the results when the reply says
+         * the destination was not reached well (deliver_req.h) */
         enum deliver_hop hop = deliver_reply_hop(reply);
-        printf("hop %s\n", hop == DELIVER_HOP_FAILED      ? "failed"
-                           : hop == DELIVER_HOP_THROTTLED ? "throttled"
-                                                          : "ok");
+        if (hop != DELIVER_HOP_OK)
+            printf("hop %s\n",
+                   hop == DELIVER_HOP_FAILED ? "failed" : "throttled");
         fflush(stdout);
         deliver_results_free(res, req.rcpt_count);
         attr_msg_free(reply);

@@ -67,6 +67,7 @@ static void smtp_init(void)
     smtp_cfg.queue_dir = cfg_str("queue_directory");
     smtp_cfg.myhostname = cfg_str("myhostname");
     smtp_loop();
+    smtp_dns_init();
 }
 
 static void smtp_pre_exit(void)

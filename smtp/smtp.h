@@ -59,6 +59,12 @@ extern struct smtp_settings smtp_cfg;
 /* The process's private event loop for the engine. */
 struct event_loop *smtp_loop(void);
 
+/* ---- smtp_dns.c ---- */
+
+/* Makes the DNS client on the private loop and plugs the lookup of
+ * names into smtp_nexthop (at init, before any chroot). */
+void smtp_dns_init(void);
+
 /* One connection with its session. */
 struct smtp_conn {
     struct stream *stream;

@@ -65,7 +65,9 @@ static int literal_addr(const char *host, unsigned port, struct smtp_addr *a)
     return 0;
 }
 
-static void add_addr(struct smtp_nexthop *nh, const struct smtp_addr *a)
+smtp_nexthop_lookup_fn smtp_nexthop_lookup;
+
+void smtp_nexthop_add(struct smtp_nexthop *nh, const struct smtp_addr *a)
 {
     nh->addrs = xrealloc(nh->addrs, (nh->count + 1) * sizeof(*nh->addrs));
     nh->addrs[nh->count++] = *a;
@@ -116,7 +118,7 @@ static enum smtp_nexthop_result unix_nexthop(const char *path,
     a.family = AF_UNIX;
     snprintf(a.host, sizeof(a.host), "%s", myhostname);
     snprintf(a.addr, sizeof(a.addr), "%s", path);
-    add_addr(out, &a);
+    smtp_nexthop_add(out, &a);
     buf_free(&full);
     return SMTP_NEXTHOP_OK;
 }
@@ -178,18 +180,21 @@ static enum smtp_nexthop_result resolve_one(const char *nexthop, int lmtp,
     }
     struct smtp_addr a;
     if (literal_addr(host, (unsigned)port, &a) == 0) {
-        add_addr(out, &a);
+        smtp_nexthop_add(out, &a);
         free(copy);
         return SMTP_NEXTHOP_OK;
     }
-    /* ---- TEMPORARY: the DNS resolver goes here. ---- A name: MX lookup
-     * (smtp, not bracketed) or A/AAAA (bracketed, or lmtp). Deferred
-     * until lib/dns's MX resolution is wired in. */
-    enum smtp_nexthop_result r =
-        fail(reason, dsn, SMTP_NEXTHOP_DEFER, "4.4.3",
-             (bracketed || lmtp) ? "Host lookup of %s not built yet"
-                                 : "MX lookup of %s not built yet",
-             host);
+    /* A name: MX lookup (smtp, not bracketed) or A/AAAA (bracketed, or
+     * lmtp), through the daemon's DNS client (smtp_dns.c). */
+    enum smtp_nexthop_result r;
+    if (smtp_nexthop_lookup)
+        r = smtp_nexthop_lookup(host, !bracketed && !lmtp, (unsigned)port,
+                                out, reason, dsn);
+    else
+        r = fail(reason, dsn, SMTP_NEXTHOP_DEFER, "4.4.3",
+                 (bracketed || lmtp) ? "Host lookup of %s not built yet"
+                                     : "MX lookup of %s not built yet",
+                 host);
     free(copy);
     return r;
 }

@@ -64,6 +64,17 @@ enum smtp_nexthop_result smtp_nexthop_resolve(const char *nexthop, int lmtp,
                                               struct buf *reason, char *dsn);
 void smtp_nexthop_free(struct smtp_nexthop *nh);
 
+/* How a name is looked up: an MX lookup when mx is 1 (smtp, not
+ * bracketed), else the host's addresses; each address found is added to
+ * out with smtp_nexthop_add. Returns as smtp_nexthop_resolve. The daemon
+ * sets it (smtp_dns.c); while it is NULL a name defers ("not built"),
+ * which is what the parser's unit test and fuzz target see. */
+typedef enum smtp_nexthop_result (*smtp_nexthop_lookup_fn)(
+    const char *host, int mx, unsigned port, struct smtp_nexthop *out,
+    struct buf *reason, char *dsn);
+extern smtp_nexthop_lookup_fn smtp_nexthop_lookup;
+void smtp_nexthop_add(struct smtp_nexthop *nh, const struct smtp_addr *a);
+
 /* Appends "host[addr]:port" (Postfix's relay= form), or "host[path]"
  * for a unix socket. */
 void smtp_addr_format(const struct smtp_addr *a, struct buf *out);

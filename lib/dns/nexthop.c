@@ -195,6 +195,11 @@ void nexthop_format(const struct nexthop *hop, unsigned default_port,
         return;
     case NEXTHOP_DOMAIN:
         buf_append_str(out, hop->host);
+        /* "inet:5" would read back as the "inet:" prefix and host "5";
+         * the trailing dot keeps it the domain "inet" (fuzz finding,
+         * corpus/nexthop/inet-domain-with-port). */
+        if (strcasecmp(hop->host, "inet") == 0)
+            buf_append_str(out, ".");
         break;
     case NEXTHOP_HOST:
         buf_appendf(out, "[%s]", hop->host);

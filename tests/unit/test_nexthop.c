@@ -134,6 +134,9 @@ static void test_format(void)
         {"[mail.example.com]:25", "[mail.example.com]"},
         {"[192.0.2.1]:587", "[192.0.2.1]:587"},
         {"[2001:db8::1]", "[ipv6:2001:db8::1]"},
+        /* a domain named like the inet: prefix keeps reading as one */
+        {"inet.:5", "inet.:5"},
+        {"INET", "INET."},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
         CHECK_INT(smtp(cases[i][0]), 0);

@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "delivery/virtual_mailbox.h"
 #include "ipc/server.h"
+#include "smtp/smtp_reply_out.h"
 
 struct lmtpd_settings lmtpd_var;
 
@@ -44,17 +45,7 @@ static void settings_load(void)
 
 static void reply_v(struct lmtpd_session *s, const char *fmt, va_list ap)
 {
-    struct buf text = BUF_INIT;
-    buf_vappendf(&text, fmt, ap);
-    /* Never let a CR or LF from a table or the client into a reply. */
-    for (size_t i = 0; i < text.len; i++)
-        if (text.data[i] == '\r' || text.data[i] == '\n')
-            text.data[i] = ' ';
-    if (log_verbose_level() > 0)
-        log_debug("> %s: %s", s->namaddr, buf_cstr(&text));
-    buf_append(&text, "\r\n", 2);
-    stream_write(s->stream, text.data, text.len);
-    buf_free(&text);
+    smtp_reply_write(s->stream, s->namaddr, fmt, ap);
 }
 
 void lmtpd_reply(struct lmtpd_session *s, const char *fmt, ...)

@@ -37,6 +37,7 @@
 #include "queue/queue_dirs.h"
 #include "ipc/server.h"
 #include "routing/user_acl.h"
+#include "smtp/smtp_reply_out.h"
 
 struct smtpd_settings smtpd_var;
 struct group_commit *smtpd_group_commit;
@@ -177,17 +178,7 @@ static void settings_load(void)
 
 static void reply_v(struct smtpd_session *s, const char *fmt, va_list ap)
 {
-    struct buf text = BUF_INIT;
-    buf_vappendf(&text, fmt, ap);
-    /* Never let a CR or LF from a table or the client into a reply. */
-    for (size_t i = 0; i < text.len; i++)
-        if (text.data[i] == '\r' || text.data[i] == '\n')
-            text.data[i] = ' ';
-    if (log_verbose_level() > 0)
-        log_debug("> %s: %s", s->namaddr, buf_cstr(&text));
-    buf_append(&text, "\r\n", 2);
-    stream_write(s->stream, text.data, text.len);
-    buf_free(&text);
+    smtp_reply_write(s->stream, s->namaddr, fmt, ap);
 }
 
 void smtpd_reply(struct smtpd_session *s, const char *fmt, ...)

@@ -66,6 +66,23 @@ def _wait(predicate, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _threads_stopped(pid):
+    """True when every thread of pid is stopped (state T) or gone."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return True
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, IndexError):
+            continue
+        if state not in ("T", "t", "Z", "X"):
+            return False
+    return True
+
+
 class _Server:
     def _make_dir(self, prefix, owner=None):
         self.dir = tempfile.mkdtemp(prefix=prefix)
@@ -110,6 +127,13 @@ class _Server:
         self._paused = [self.proc.pid] + list(children_of(self.proc.pid))
         for pid in self._paused:
             os.kill(pid, signal.SIGSTOP)
+        # kill() returns before the stop has reached every thread: the
+        # kernel wakes one thread to stop the others, and on a busy
+        # machine another thread may still answer a query meanwhile
+        # (MariaDB serves each connection in its own thread). Wait until
+        # every thread is stopped.
+        _wait(lambda: all(_threads_stopped(p) for p in self._paused), 10,
+              "the server's threads to stop")
 
     def resume(self):
         for pid in getattr(self, "_paused", []):

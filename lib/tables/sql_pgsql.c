@@ -19,6 +19,48 @@
 
 #include "base/mem.h"
 #include "base/str.h"
+#include "tables/sql_lib.h"
+
+#ifndef POSTERN_PQ_SONAME
+#define POSTERN_PQ_SONAME "libpq.so.5"
+#endif
+
+/* libpq's functions, loaded when the first pgsql: table connects
+ * (sql_lib.h). */
+#define PQ_FUNCTIONS(X) \
+    X(PQclear) \
+    X(PQconnectPoll) \
+    X(PQconnectStartParams) \
+    X(PQconsumeInput) \
+    X(PQerrorMessage) \
+    X(PQescapeStringConn) \
+    X(PQfinish) \
+    X(PQflush) \
+    X(PQgetResult) \
+    X(PQgetisnull) \
+    X(PQgetvalue) \
+    X(PQisBusy) \
+    X(PQnfields) \
+    X(PQntuples) \
+    X(PQresultErrorMessage) \
+    X(PQresultStatus) \
+    X(PQsendQuery) \
+    X(PQsetnonblocking) \
+    X(PQsocket) \
+    X(PQstatus)
+#define PQ_SLOT(f) __typeof__(f) *f;
+static struct {
+    PQ_FUNCTIONS(PQ_SLOT)
+} pq;
+
+static int pq_load(struct buf *err)
+{
+#define PQ_SYMBOL(f) {#f, (void **)&pq.f},
+    static const struct sql_lib_symbol symbols[] = {PQ_FUNCTIONS(PQ_SYMBOL)};
+    static int loaded;
+    return sql_lib_load(POSTERN_PQ_SONAME, symbols,
+                        sizeof(symbols) / sizeof(symbols[0]), &loaded, err);
+}
 
 struct sql_conn {
     PGconn *pg;
@@ -35,7 +77,7 @@ static long long pgsql_now_ms(void)
  * deadline passes. 1 ready, 0 timed out, -1 error. */
 static int pgsql_wait(PGconn *pg, short events, long long deadline)
 {
-    int fd = PQsocket(pg);
+    int fd = pq.PQsocket(pg);
     if (fd < 0)
         return -1;
     for (;;) {
@@ -73,6 +115,8 @@ static struct sql_conn *pgsql_open(const struct sql_cf *cf,
                                    const struct sql_host *host,
                                    struct buf *err)
 {
+    if (pq_load(err) < 0)
+        return NULL;
     const char *keys[10], *values[10];
     int n = 0;
     char *socket_dir = NULL;
@@ -114,14 +158,14 @@ static struct sql_conn *pgsql_open(const struct sql_cf *cf,
     keys[n] = NULL, values[n] = NULL;
 
     long long deadline = pgsql_now_ms() + cf->connect_timeout * 1000LL;
-    PGconn *pg = PQconnectStartParams(keys, values, host->is_uri);
+    PGconn *pg = pq.PQconnectStartParams(keys, values, host->is_uri);
     free(socket_dir);
     if (pg == NULL) {
         buf_appendf(err, "connect: out of memory");
         return NULL;
     }
     PostgresPollingStatusType state = PGRES_POLLING_WRITING;
-    while (PQstatus(pg) != CONNECTION_BAD && state != PGRES_POLLING_OK &&
+    while (pq.PQstatus(pg) != CONNECTION_BAD && state != PGRES_POLLING_OK &&
            state != PGRES_POLLING_FAILED) {
         int ready = pgsql_wait(
             pg, state == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
@@ -129,19 +173,19 @@ static struct sql_conn *pgsql_open(const struct sql_cf *cf,
             buf_appendf(err, ready == 0 ? "connect: timed out after %lds"
                                         : "connect: poll failed",
                         cf->connect_timeout);
-            PQfinish(pg);
+            pq.PQfinish(pg);
             return NULL;
         }
-        state = PQconnectPoll(pg);
+        state = pq.PQconnectPoll(pg);
     }
-    if (PQstatus(pg) != CONNECTION_OK) {
-        pgsql_message(err, "connect", PQerrorMessage(pg));
-        PQfinish(pg);
+    if (pq.PQstatus(pg) != CONNECTION_OK) {
+        pgsql_message(err, "connect", pq.PQerrorMessage(pg));
+        pq.PQfinish(pg);
         return NULL;
     }
-    if (PQsetnonblocking(pg, 1) != 0) {
-        pgsql_message(err, "connect", PQerrorMessage(pg));
-        PQfinish(pg);
+    if (pq.PQsetnonblocking(pg, 1) != 0) {
+        pgsql_message(err, "connect", pq.PQerrorMessage(pg));
+        pq.PQfinish(pg);
         return NULL;
     }
     struct sql_conn *conn = xcalloc(1, sizeof(*conn));
@@ -156,7 +200,7 @@ static int pgsql_escape(void *ctx, const char *text, size_t len,
     buf_reserve(out, 2 * len + 1);
     int error = 0;
     size_t written =
-        PQescapeStringConn(conn->pg, out->data + out->len, text, len, &error);
+        pq.PQescapeStringConn(conn->pg, out->data + out->len, text, len, &error);
     if (error) {
         out->data[out->len] = 0;
         return -1;
@@ -169,14 +213,14 @@ static int pgsql_escape(void *ctx, const char *text, size_t len,
 static int pgsql_send(PGconn *pg, const char *query, long long deadline,
                       long timeout, struct buf *err)
 {
-    if (!PQsendQuery(pg, query)) {
-        pgsql_message(err, "query", PQerrorMessage(pg));
+    if (!pq.PQsendQuery(pg, query)) {
+        pgsql_message(err, "query", pq.PQerrorMessage(pg));
         return -1;
     }
     int flushing;
-    while ((flushing = PQflush(pg)) == 1) {
+    while ((flushing = pq.PQflush(pg)) == 1) {
         int ready = pgsql_wait(pg, POLLIN | POLLOUT, deadline);
-        if (ready <= 0 || !PQconsumeInput(pg))
+        if (ready <= 0 || !pq.PQconsumeInput(pg))
             goto failed;
     }
     if (flushing < 0)
@@ -186,7 +230,7 @@ failed:
     if (pgsql_now_ms() >= deadline)
         buf_appendf(err, "query: timed out after %lds", timeout);
     else
-        pgsql_message(err, "query", PQerrorMessage(pg));
+        pgsql_message(err, "query", pq.PQerrorMessage(pg));
     return -1;
 }
 
@@ -195,18 +239,18 @@ static PGresult *pgsql_next_result(PGconn *pg, long long deadline,
                                    long timeout, int *failed,
                                    struct buf *err)
 {
-    while (PQisBusy(pg)) {
+    while (pq.PQisBusy(pg)) {
         int ready = pgsql_wait(pg, POLLIN, deadline);
-        if (ready <= 0 || !PQconsumeInput(pg)) {
+        if (ready <= 0 || !pq.PQconsumeInput(pg)) {
             if (ready == 0)
                 buf_appendf(err, "query: timed out after %lds", timeout);
             else
-                pgsql_message(err, "query", PQerrorMessage(pg));
+                pgsql_message(err, "query", pq.PQerrorMessage(pg));
             *failed = 1;
             return NULL;
         }
     }
-    return PQgetResult(pg);
+    return pq.PQgetResult(pg);
 }
 
 static int pgsql_query(struct sql_conn *conn, const struct sql_cf *cf,
@@ -215,7 +259,7 @@ static int pgsql_query(struct sql_conn *conn, const struct sql_cf *cf,
 {
     PGconn *pg = conn->pg;
     long long deadline = pgsql_now_ms() + cf->query_timeout * 1000LL;
-    if (PQstatus(pg) != CONNECTION_OK) {
+    if (pq.PQstatus(pg) != CONNECTION_OK) {
         buf_appendf(err, "query: connection lost");
         return SQL_QUERY_CONN_ERROR;
     }
@@ -227,26 +271,26 @@ static int pgsql_query(struct sql_conn *conn, const struct sql_cf *cf,
      * query; only the first one's rows count (Postfix's rule). */
     while ((res = pgsql_next_result(pg, deadline, cf->query_timeout, &failed,
                                     err)) != NULL) {
-        ExecStatusType result_status = PQresultStatus(res);
+        ExecStatusType result_status = pq.PQresultStatus(res);
         if (!seen_first) {
             seen_first = 1;
             if (result_status == PGRES_TUPLES_OK) {
-                int rows = PQntuples(res), fields = PQnfields(res);
+                int rows = pq.PQntuples(res), fields = pq.PQnfields(res);
                 for (int r = 0; r < rows; r++)
                     for (int f = 0; f < fields; f++)
-                        fn(ctx, PQgetisnull(res, r, f) ? NULL
-                                                       : PQgetvalue(res, r, f));
+                        fn(ctx, pq.PQgetisnull(res, r, f) ? NULL
+                                                       : pq.PQgetvalue(res, r, f));
                 status = SQL_QUERY_OK;
             } else if (result_status != PGRES_COMMAND_OK) {
-                pgsql_message(err, "query", PQresultErrorMessage(res));
+                pgsql_message(err, "query", pq.PQresultErrorMessage(res));
                 status = SQL_QUERY_STMT_ERROR;
             }
         }
-        PQclear(res);
+        pq.PQclear(res);
     }
     if (failed)
         return SQL_QUERY_CONN_ERROR;
-    if (status == SQL_QUERY_STMT_ERROR && PQstatus(pg) != CONNECTION_OK)
+    if (status == SQL_QUERY_STMT_ERROR && pq.PQstatus(pg) != CONNECTION_OK)
         return SQL_QUERY_CONN_ERROR;
     if (status == SQL_QUERY_NO_ROWS_SET && !seen_first) {
         buf_appendf(err, "query: no result");
@@ -259,7 +303,7 @@ static void pgsql_close(struct sql_conn *conn)
 {
     if (conn == NULL)
         return;
-    PQfinish(conn->pg);
+    pq.PQfinish(conn->pg);
     free(conn);
 }
 

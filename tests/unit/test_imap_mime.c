@@ -292,8 +292,232 @@ static void conformance_dovecot_reference(void)
     buf_free(&why);
 }
 
+
+/* ---- hand-made inputs: malformed structure, bounds, sections ---- */
+
+static void parse_str(struct mime_tree *tree, const char *text)
+{
+    mime_tree_init(tree);
+    mime_tree_parse(tree, text, strlen(text));
+}
+
+static const char *bodystructure(const struct mime_tree *tree, int ext)
+{
+    static struct buf out = BUF_INIT;
+    buf_reset(&out);
+    imap_bodystructure_write(&out, tree, 0, ext);
+    return buf_cstr(&out);
+}
+
+/* Every part lies inside its parent and the message. */
+static int tree_in_bounds(const struct mime_tree *tree)
+{
+    for (uint32_t i = 0; i < tree->count; i++) {
+        const struct mime_part *p = &tree->parts[i];
+        size_t end = p->offset + p->header_size + p->body_size;
+        if (end > tree->len)
+            return 0;
+        if (p->parent != MIME_NONE) {
+            const struct mime_part *q = &tree->parts[p->parent];
+            if (p->offset < mime_part_body_offset(q) ||
+                end > mime_part_body_offset(q) + q->body_size)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static void bare_lf_counts_as_crlf(void)
+{
+    struct mime_tree t;
+    parse_str(&t, "Subject: x\n\nline 1\nline 2\n");
+    CHECK_INT(t.count, 1);
+    CHECK_INT(t.parts[0].header_size, 12);
+    CHECK_INT(t.parts[0].header_vsize, 14);
+    CHECK_INT(t.parts[0].body_size, 14);
+    CHECK_INT(t.parts[0].body_vsize, 16);
+    CHECK_INT(t.parts[0].body_lines, 2);
+    CHECK_STR(bodystructure(&t, 0),
+              "\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 16 2");
+    mime_tree_free(&t);
+}
+
+static const char *two_parts =
+    "Content-Type: multipart/mixed; boundary=\"b\"\r\n"
+    "\r\n"
+    "preamble\r\n"
+    "--b\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "\r\n"
+    "one\r\n"
+    "--b\r\n"
+    "Content-Type: message/rfc822\r\n"
+    "\r\n"
+    "Subject: inner\r\n"
+    "Content-Type: multipart/alternative; boundary=c\r\n"
+    "\r\n"
+    "--c\r\n"
+    "\r\n"
+    "plain\r\n"
+    "--c\r\n"
+    "Content-Type: text/html\r\n"
+    "\r\n"
+    "<p>html</p>\r\n"
+    "--b--\r\n"
+    "epilogue\r\n";
+
+static void outer_boundary_closes_inner_parts(void)
+{
+    struct mime_tree t;
+    const struct mime_part *p;
+    parse_str(&t, two_parts);
+    CHECK(tree_in_bounds(&t));
+    /* message, 2 parts, the attached message, its 2 parts */
+    CHECK_INT(t.count, 6);
+    CHECK_STR(bodystructure(&t, 0),
+              "(\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7bit\" 3 0)"
+              "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 124 "
+              "(NIL \"inner\" NIL NIL NIL NIL NIL NIL NIL NIL) "
+              "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 5 0)"
+              "(\"text\" \"html\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 11 0)"
+              " \"alternative\") 9) \"mixed\"");
+    /* the html part ends before the CRLF of "--b--" */
+    p = &t.parts[5];
+    CHECK_INT(p->body_size, 11);
+    CHECK(memcmp(t.data + mime_part_body_offset(p), "<p>html</p>", 11) == 0);
+    mime_tree_free(&t);
+}
+
+static void sections_map_to_parts(void)
+{
+    struct mime_tree t;
+    const struct mime_part *p;
+    unsigned s1[] = {1}, s2[] = {2}, s21[] = {2, 1}, s22[] = {2, 2},
+             s3[] = {3}, s211[] = {2, 1, 1};
+    parse_str(&t, two_parts);
+    p = mime_tree_section(&t, s1, 1);
+    CHECK(p == &t.parts[1]);
+    p = mime_tree_section(&t, s2, 1);
+    CHECK(p == &t.parts[2]);
+    CHECK(p != NULL && (p->flags & MIME_PART_MESSAGE));
+    /* 2.HEADER is the attached message's header: parts[3] */
+    CHECK(p != NULL && p->first_child == 3);
+    CHECK(mime_tree_section(&t, s21, 2) == &t.parts[4]);
+    CHECK(mime_tree_section(&t, s22, 2) == &t.parts[5]);
+    CHECK(mime_tree_section(&t, s3, 1) == NULL);
+    CHECK(mime_tree_section(&t, s211, 3) == &t.parts[4]);
+    mime_tree_free(&t);
+    /* part 1 of a single-part message is its body */
+    parse_str(&t, "Subject: x\r\n\r\nbody\r\n");
+    CHECK(mime_tree_section(&t, s1, 1) == &t.parts[0]);
+    CHECK(mime_tree_section(&t, s2, 1) == NULL);
+    mime_tree_free(&t);
+}
+
+static void missing_final_boundary_and_junk(void)
+{
+    struct mime_tree t;
+    parse_str(&t, "Content-Type: multipart/mixed; boundary=zz\n\n"
+                  "--zz\nContent-Type: text/plain\n\nfirst\n"
+                  "--zzjunk after the boundary\n\nsecond\n"
+                  "--zz \n");
+    CHECK(tree_in_bounds(&t));
+    CHECK_INT(t.count, 4);
+    CHECK_INT(t.parts[1].body_size, 5);
+    CHECK_INT(t.parts[2].body_size, 6);
+    CHECK_INT(t.parts[3].header_size, 0);
+    mime_tree_free(&t);
+    /* a header with no empty line runs to the end of its part */
+    parse_str(&t, "Content-Type: multipart/mixed; boundary=zz\n\n"
+                  "--zz\nno colon here\n--zz--\n");
+    CHECK_INT(t.count, 2);
+    CHECK_INT(t.parts[1].header_size, 13);
+    CHECK_INT(t.parts[1].body_size, 0);
+    mime_tree_free(&t);
+    /* a multipart without a boundary has one empty text part */
+    parse_str(&t, "Content-Type: multipart/mixed\n\n--x\n\nbody\n");
+    CHECK_INT(t.count, 1);
+    CHECK_STR(bodystructure(&t, 0),
+              "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0) \"mixed\"");
+    mime_tree_free(&t);
+}
+
+static void long_boundary_is_cut(void)
+{
+    struct buf msg = BUF_INIT, b = BUF_INIT;
+    struct mime_tree t;
+    for (int i = 0; i < 300; i++)
+        buf_append_char(&b, (char)('a' + i % 26));
+    buf_appendf(&msg, "Content-Type: multipart/mixed; boundary=\"%s\"\n\n"
+                "--%s\n\none\n--%.*sX\n\ntwo\n--%s--\n",
+                b.data, b.data, MIME_TREE_BOUNDARY_MAX, b.data, b.data);
+    mime_tree_init(&t);
+    mime_tree_parse(&t, msg.data, msg.len);
+    CHECK(tree_in_bounds(&t));
+    /* the cut boundary is a prefix of every line above: three parts */
+    CHECK_INT(t.count, 4);
+    mime_tree_free(&t);
+    buf_free(&msg);
+    buf_free(&b);
+}
+
+static void deep_nesting_is_bounded(void)
+{
+    struct buf msg = BUF_INIT, out = BUF_INIT;
+    struct mime_tree t;
+    int depth = 0;
+    for (int i = 0; i < 300; i++)
+        buf_append_str(&msg, "Content-Type: message/rfc822\n\n");
+    buf_append_str(&msg, "Subject: bottom\n\ntext\n");
+    mime_tree_init(&t);
+    mime_tree_parse(&t, msg.data, msg.len);
+    CHECK(t.limited);
+    CHECK(tree_in_bounds(&t));
+    for (uint32_t i = 0; i < t.count; i++)
+        if (t.parts[i].depth > depth)
+            depth = t.parts[i].depth;
+    CHECK(depth < MIME_TREE_DEPTH_MAX);
+    imap_bodystructure_write(&out, &t, 0, 1);
+    CHECK(out.len > 0);
+    mime_tree_free(&t);
+    buf_free(&msg);
+    buf_free(&out);
+}
+
+static void envelope_reads_broken_addresses(void)
+{
+    struct buf out = BUF_INIT;
+    const char *h =
+        "From: \"Doe, John\" <john@example.com>, (c) jane@example.org (Jane)\r\n"
+        "To: team: a@x.example, <b@y.example>;, undisclosed recipients\r\n"
+        "Cc: <broken@\r\n"
+        "Subject: =?utf-8?q?caf=C3=A9?=\r\n"
+        "\r\n";
+    imap_envelope_write(&out, h, strlen(h));
+    CHECK_STR(out.data,
+              "NIL \"=?utf-8?q?caf=C3=A9?=\" "
+              "((\"Doe, John\" NIL \"john\" \"example.com\")"
+              "(\"Jane\" NIL \"jane\" \"example.org\")) "
+              "((\"Doe, John\" NIL \"john\" \"example.com\")"
+              "(\"Jane\" NIL \"jane\" \"example.org\")) "
+              "((\"Doe, John\" NIL \"john\" \"example.com\")"
+              "(\"Jane\" NIL \"jane\" \"example.org\")) "
+              "((NIL NIL \"team\" NIL)(NIL NIL \"a\" \"x.example\")"
+              "(NIL NIL \"b\" \"y.example\")(NIL NIL NIL NIL)"
+              "(\"undisclosed recipients\" NIL \"MISSING_MAILBOX\" \"MISSING_DOMAIN\")) "
+              "((NIL NIL \"broken\" \"SYNTAX_ERROR\")) NIL NIL NIL");
+    buf_free(&out);
+}
+
 int main(void)
 {
+    UNIT_RUN(bare_lf_counts_as_crlf);
+    UNIT_RUN(outer_boundary_closes_inner_parts);
+    UNIT_RUN(sections_map_to_parts);
+    UNIT_RUN(missing_final_boundary_and_junk);
+    UNIT_RUN(long_boundary_is_cut);
+    UNIT_RUN(deep_nesting_is_bounded);
+    UNIT_RUN(envelope_reads_broken_addresses);
     UNIT_RUN(conformance_dovecot_reference);
     return unit_summary();
 }

@@ -8,7 +8,8 @@
  *  - BODY, BODYSTRUCTURE and ENVELOPE are well-formed IMAP data:
  *    strings closed, literals as long as they say, parentheses balanced;
  *  - the sizes add up: RFC822.SIZE >= the byte size;
- *  - section numbers resolve to parts of the tree or to nothing. */
+ *  - section numbers resolve to parts of the tree or to nothing;
+ *  - RFC 2047 decoding of the header gives well-formed UTF-8. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@
 #include "message/imap_bodystructure.h"
 #include "message/imap_envelope.h"
 #include "message/mime_tree.h"
+#include "message/rfc2047.h"
+#include "base/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -125,6 +128,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf_reset(&out);
     imap_envelope_write(&out, text, imap_header_length(text, size));
     check_imap(&out);
+
+    buf_reset(&out);
+    rfc2047_decode(text, tree.parts[0].header_size, &out);
+    if (!utf8_valid(out.data, out.len))
+        fail("rfc2047_decode gave malformed UTF-8");
 
     for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
         for (size_t n = 1; n <= 3 && sections[s][n - 1]; n++) {

@@ -14,6 +14,7 @@
 #include "message/imap_bodystructure.h"
 #include "message/imap_envelope.h"
 #include "message/mime_tree.h"
+#include "message/rfc2047.h"
 
 /* Where the conformance data lives, relative to the top of the source
  * tree (tests run there): the shared directory beside the checkouts. */
@@ -509,6 +510,39 @@ static void envelope_reads_broken_addresses(void)
     buf_free(&out);
 }
 
+static const char *decode(const char *text)
+{
+    static struct buf out = BUF_INIT;
+    buf_reset(&out);
+    rfc2047_decode(text, strlen(text), &out);
+    return buf_cstr(&out);
+}
+
+static void rfc2047_words_decode_to_utf8(void)
+{
+    CHECK_STR(decode("plain text"), "plain text");
+    CHECK_STR(decode("=?iso-8859-1?q?caf=E9?="), "caf\xc3\xa9");
+    CHECK_STR(decode("=?UTF-8?B?Y2Fmw6k=?="), "caf\xc3\xa9");
+    /* padding left out */
+    CHECK_STR(decode("=?UTF-8?B?Y2Fmw6k?="), "caf\xc3\xa9");
+    /* white space between words vanishes, not around plain text */
+    CHECK_STR(decode("=?utf-8?q?a?= =?utf-8?q?b?= c =?utf-8?q?d_e?="),
+              "ab c d e");
+    /* a character split across two words */
+    CHECK_STR(decode("=?utf-8?b?w6k=?= =?utf-8?q?=C3?=\r\n =?utf-8?q?=A9?="),
+              "\xc3\xa9\xc3\xa9");
+    CHECK_STR(decode("=?koi8-r?b?8NLJ18XU?="),
+              "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82");
+    CHECK_STR(decode("=?iso-8859-1*fr?q?=E9t=E9?="), "\xc3\xa9t\xc3\xa9");
+    /* broken words stay as written; folding is removed */
+    CHECK_STR(decode("=?utf-8?x?abc?= and =?utf-8?q?no end"),
+              "=?utf-8?x?abc?= and =?utf-8?q?no end");
+    CHECK_STR(decode("a\r\n\tb"), "a\tb");
+    /* an unknown charset keeps its ASCII; bad bytes become U+FFFD */
+    CHECK_STR(decode("=?x-unknown?q?ok=FF?="), "ok\xef\xbf\xbd");
+    CHECK_STR(decode("raw \xff byte"), "raw \xef\xbf\xbd byte");
+}
+
 int main(void)
 {
     UNIT_RUN(bare_lf_counts_as_crlf);
@@ -518,6 +552,7 @@ int main(void)
     UNIT_RUN(long_boundary_is_cut);
     UNIT_RUN(deep_nesting_is_bounded);
     UNIT_RUN(envelope_reads_broken_addresses);
+    UNIT_RUN(rfc2047_words_decode_to_utf8);
     UNIT_RUN(conformance_dovecot_reference);
     return unit_summary();
 }

@@ -26,8 +26,6 @@ struct rfc822_lex {
     struct buf *last_comment;
 };
 
-#define RFC822_COMMENT_DEPTH 64 /* deeper nesting is read as text */
-
 void rfc822_lex_init(struct rfc822_lex *lx, const char *text, size_t len);
 /* Skips white space (SP, HT, CR, LF) and comments. */
 int rfc822_lex_skip(struct rfc822_lex *lx);

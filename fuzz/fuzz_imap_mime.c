@@ -9,7 +9,11 @@
  *    strings closed, literals as long as they say, parentheses balanced;
  *  - the sizes add up: RFC822.SIZE >= the byte size;
  *  - section numbers resolve to parts of the tree or to nothing;
- *  - RFC 2047 decoding of the header gives well-formed UTF-8. */
+ *  - RFC 2047 decoding of the header gives well-formed UTF-8;
+ *  - the tree's index blob reads back to a tree with the same
+ *    BODYSTRUCTURE, and the input itself read as a blob (the index
+ *    reader facing a damaged file) is refused or gives a tree that
+ *    keeps the bounds above. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +24,7 @@
 #include "message/imap_bodystructure.h"
 #include "message/imap_envelope.h"
 #include "message/mime_tree.h"
+#include "message/mime_tree_blob.h"
 #include "message/rfc2047.h"
 #include "base/utf8.h"
 
@@ -140,6 +145,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (p != NULL && (p < tree.parts || p >= tree.parts + tree.count))
                 fail("section outside the tree");
         }
+    }
+    {
+        struct mime_tree back;
+        struct buf blob = BUF_INIT, again = BUF_INIT;
+        mime_tree_init(&back);
+        mime_tree_blob_write(&tree, &blob);
+        if (mime_tree_blob_read(&back, blob.data, blob.len, text, size) < 0)
+            fail("the blob of a parsed tree is refused");
+        buf_reset(&out);
+        imap_bodystructure_write(&out, &tree, 0, 1);
+        imap_bodystructure_write(&again, &back, 0, 1);
+        if (out.len != again.len || memcmp(out.data, again.data, out.len) != 0)
+            fail("the blob gives another BODYSTRUCTURE");
+        if (mime_tree_blob_read(&back, data, size, text, size) == 0) {
+            check_tree(&back, size);
+            buf_reset(&out);
+            imap_bodystructure_write(&out, &back, 0, 1);
+            check_imap(&out);
+        }
+        mime_tree_free(&back);
+        buf_free(&blob);
+        buf_free(&again);
     }
     mime_tree_free(&tree);
     buf_free(&out);

@@ -310,6 +310,11 @@ void mime_tree_parse(struct mime_tree *tree, const char *data, size_t len)
     ps.data = data;
     ps.len = len;
     ps.field = -1;
+    if (tree->cap > 0) {
+        /* a tree parsed before: its storage is reused */
+        ps.marks = xreallocarray(NULL, tree->cap, sizeof(*ps.marks));
+        ps.last_child = xreallocarray(NULL, tree->cap, sizeof(*ps.last_child));
+    }
     start_part(&ps, new_part(&ps, MIME_NONE, 0), at);
 
     while (pos < len) {

@@ -403,6 +403,18 @@ static void outer_boundary_closes_inner_parts(void)
     mime_tree_free(&t);
 }
 
+static void tree_is_reusable(void)
+{
+    struct mime_tree t;
+    parse_str(&t, two_parts);
+    mime_tree_parse(&t, "Subject: x\n\nbody\n", 18);
+    CHECK_INT(t.count, 1);
+    mime_tree_parse(&t, two_parts, strlen(two_parts));
+    CHECK_INT(t.count, 6);
+    CHECK(tree_in_bounds(&t));
+    mime_tree_free(&t);
+}
+
 static void sections_map_to_parts(void)
 {
     struct mime_tree t;
@@ -652,6 +664,7 @@ int main(void)
     UNIT_RUN(bare_lf_counts_as_crlf);
     UNIT_RUN(outer_boundary_closes_inner_parts);
     UNIT_RUN(sections_map_to_parts);
+    UNIT_RUN(tree_is_reusable);
     UNIT_RUN(missing_final_boundary_and_junk);
     UNIT_RUN(long_boundary_is_cut);
     UNIT_RUN(deep_nesting_is_bounded);

@@ -149,8 +149,9 @@ static size_t place_block(struct imap_reader *r, size_t from)
         r->placed = xreallocarray(r->placed, r->placed_cap,
                                   sizeof(struct node));
     }
-    memcpy((struct node *)r->placed + first, (struct node *)r->pending + from,
-           count * sizeof(struct node));
+    if (count > 0)
+        memcpy((struct node *)r->placed + first,
+               (struct node *)r->pending + from, count * sizeof(struct node));
     r->placed_len += count;
     r->pending_len = from;
     return first;

@@ -450,6 +450,13 @@ static int step(struct imap_reader *r, unsigned char c)
             return IMAP_READER_ERROR;
         }
     }
+    if (r->state == ST_CR) {
+        r->state = r->after_cr;
+        if (c == '\n')
+            return step(r, c); /* once: the state is no longer ST_CR */
+        fail(r, "BAD", "CR without LF", 0);
+        return IMAP_READER_ERROR;
+    }
     if (c == '\r' && r->state != ST_QUOTED && r->state != ST_QUOTED_ESC) {
         r->after_cr = r->state;
         r->state = ST_CR;
@@ -636,14 +643,6 @@ static int step(struct imap_reader *r, unsigned char c)
         if (c == '\n')
             return literal_ready(r);
         fail(r, "BAD", "A literal must end the line", 0);
-        return IMAP_READER_ERROR;
-    case ST_CR:
-        if (c == '\n') {
-            r->state = r->after_cr;
-            return step(r, c);
-        }
-        r->state = r->after_cr;
-        fail(r, "BAD", "CR without LF", 0);
         return IMAP_READER_ERROR;
     default:
         return -1;

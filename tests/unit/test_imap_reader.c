@@ -265,6 +265,8 @@ static void test_syntax_errors(void)
     EXPECT("a+ NOOP\r\nb NOOP\r\n", "ERR * BAD Invalid tag\nCMD b NOOP\n");
     EXPECT("a X  b\r\nb NOOP\r\n", "ERR a BAD Double space in command\nCMD b NOOP\n");
     EXPECT("a X b\rc\r\nb NOOP\r\n", "ERR a BAD CR without LF\nCMD b NOOP\n");
+    EXPECT("a X b\r\r\nb NOOP\r\n", "ERR a BAD CR without LF\nCMD b NOOP\n");
+    EXPECT("a\r\r\nb NOOP\r\n", "ERR * BAD CR without LF\nCMD b NOOP\n");
     EXPECT("a X \"\xff\"\r\nb NOOP\r\n",
            "ERR a BAD Invalid UTF-8 in quoted string\nCMD b NOOP\n");
     EXPECT("a X \"\xc3\xa9\"\r\n", "CMD a X \"\\xc3\\xa9\"\n");

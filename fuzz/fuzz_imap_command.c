@@ -1,6 +1,6 @@
 /* fuzz_imap_command.c: fuzz target for lib/imap: the command reader and
  * the parsers on top of it (sequence sets, FETCH items, STORE, SEARCH,
- * flags, mailbox names, dates) and the quoting writers.
+ * APPEND, flags, mailbox names, dates) and the quoting writers.
  *
  * The first input byte picks the reader's limits (small ones reach the
  * limit paths); the rest is the client's byte stream. Invariants: the
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "imap/imap_append.h"
 #include "imap/imap_date.h"
 #include "imap/imap_fetch.h"
 #include "imap/imap_flags.h"
@@ -122,6 +123,13 @@ static void exercise(const struct imap_command *cmd)
         (void)imap_mailbox_name(&args[0], 0, &name, &error);
         (void)imap_mailbox_name(&args[0], 1, &name, &error);
     }
+    struct imap_append append;
+    imap_append_init(&append);
+    if (imap_append_parse(args, count, &append, &error) == 0)
+        for (size_t i = 0; i < append.count; i++)
+            if (append.messages[i].len > 0 && append.messages[i].data == NULL)
+                abort();
+    imap_append_free(&append);
     struct imap_search search;
     imap_search_init(&search);
     (void)imap_search_parse(args, count, IMAP_SEARCH_PARSE_RETURN, &search,

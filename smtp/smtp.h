@@ -11,7 +11,8 @@
  *   smtp_cache.c    connections kept after a delivery for the next request
  *                   to the same next hop (smtp_connection_cache_*)
  *   smtp_content.c  the message content, read from the queue file as the
- *                   engine sends it
+ *                   engine sends it, or converted to 7 bits for a server
+ *                   without 8BITMIME
  *   smtp_nexthop.c  next-hop syntax and literal addresses (the DNS
  *                   resolver plugs in there)
  *
@@ -50,6 +51,9 @@ struct smtp_settings {
     uint64_t reuse_time_limit_ms;  /* age after which a connection is not
                                       reused; 0: any */
     const char *tls_security_level; /* none, may (STARTTLS not built yet) */
+    int mime_output_conversion;    /* 8-bit content to quoted-printable
+                                      for a server without 8BITMIME (not
+                                      disable_mime_output_conversion) */
     const char *queue_dir;
     const char *myhostname;
 };
@@ -116,6 +120,21 @@ void smtp_cache_close_all(void);
 /* The engine's content callback over the request's queue file. */
 void smtp_content_init(struct smtpc_content *content,
                        struct agent_delivery *d);
+/* The engine's content_7bit callback: the same content through
+ * lib/message/mime_downgrade. One at a time: a second init replaces the
+ * first; smtp_content_done frees what the conversion holds. */
+void smtp_content_init_7bit(struct smtpc_content *content,
+                            struct agent_delivery *d);
+void smtp_content_done(void);
+/* 1 when the content has a byte >= 0x80 (or cannot be read: the sending
+ * will say why), 0 when it is 7-bit. Reads the whole content. */
+int smtp_content_has_8bit(struct agent_delivery *d);
+/* Fills m's content for a transaction over session: the queue file's
+ * content, and the 7-bit form when the server lacks 8BITMIME, the message
+ * is 8-bit (declared BODY=8BITMIME, or 8-bit bytes in it) and
+ * disable_mime_output_conversion is off. Call smtp_content_done after. */
+void smtp_content_prepare(struct smtpc_message *m, struct agent_delivery *d,
+                          const struct smtpc_session *session);
 
 /* ---- smtp_deliver.c ---- */
 

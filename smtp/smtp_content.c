@@ -1,12 +1,22 @@
 /* smtp_content.c: the message content for the protocol engine, read from
  * the queue file of the request as the engine sends it (smtp.h). No copy
  * of the message is made: each read takes the next piece of the content
- * record, so memory stays at one chunk whatever the message size. */
+ * record, so memory stays at one chunk whatever the message size.
+ *
+ * For a server without 8BITMIME the engine reads the content_7bit hook
+ * instead: the same pieces passed through lib/message/mime_downgrade
+ * (8-bit parts become quoted-printable), so memory stays bounded by the
+ * converter's hold. */
 #include "smtp.h"
 
 #include <string.h>
 
+#include "message/mime_downgrade.h"
 #include "queue/qfile_reader.h"
+
+/* Bytes read from the queue file per step of the 7-bit conversion and of
+ * the scan for 8-bit bytes. */
+#define SMTP_CONTENT_PIECE 16384
 
 static ssize_t content_read(void *ctx, char *data, size_t len, struct buf *why)
 {
@@ -28,4 +38,114 @@ void smtp_content_init(struct smtpc_content *content, struct agent_delivery *d)
     qfile_content_seek(d->qf, 0);
     content->read = content_read;
     content->read_ctx = d;
+}
+
+/* ---- the 7-bit form ---- */
+
+/* One conversion at a time: a process sends one transaction at a time. */
+static struct {
+    struct agent_delivery *d;
+    struct mime_downgrade *md;
+    struct buf out; /* converted bytes not yet given to the engine */
+    size_t out_pos;
+    int at_end; /* the converter has been given the whole message */
+} conv = {.out = BUF_INIT};
+
+static ssize_t content_7bit_read(void *ctx, char *data, size_t len,
+                                 struct buf *why)
+{
+    static struct buf piece = BUF_INIT;
+    (void)ctx;
+    while (conv.out_pos == conv.out.len) {
+        buf_reset(&conv.out);
+        conv.out_pos = 0;
+        if (conv.at_end)
+            return 0;
+        if (qfile_content_read(conv.d->qf, &piece, SMTP_CONTENT_PIECE, why) !=
+            QFILE_OK) {
+            if (why->len == 0)
+                buf_append_str(why, "cannot read queue file");
+            return -1;
+        }
+        if (piece.len == 0) {
+            mime_downgrade_finish(conv.md, &conv.out);
+            conv.at_end = 1;
+        } else {
+            mime_downgrade_input(conv.md, piece.data, piece.len, &conv.out);
+        }
+    }
+    size_t n = conv.out.len - conv.out_pos;
+    if (n > len)
+        n = len;
+    memcpy(data, conv.out.data + conv.out_pos, n);
+    conv.out_pos += n;
+    return (ssize_t)n;
+}
+
+void smtp_content_init_7bit(struct smtpc_content *content,
+                            struct agent_delivery *d)
+{
+    smtp_content_done();
+    qfile_content_seek(d->qf, 0);
+    conv.d = d;
+    conv.md = mime_downgrade_new(0);
+    buf_init(&conv.out);
+    content->read = content_7bit_read;
+    content->read_ctx = &conv;
+}
+
+void smtp_content_done(void)
+{
+    mime_downgrade_free(conv.md);
+    conv.md = NULL;
+    conv.d = NULL;
+    buf_free(&conv.out);
+    conv.out_pos = 0;
+    conv.at_end = 0;
+}
+
+int smtp_content_has_8bit(struct agent_delivery *d)
+{
+    static struct buf piece = BUF_INIT;
+    struct buf why = BUF_INIT;
+    buf_init(&why);
+    int found = 0;
+    qfile_content_seek(d->qf, 0);
+    for (;;) {
+        if (qfile_content_read(d->qf, &piece, SMTP_CONTENT_PIECE, &why) !=
+            QFILE_OK) {
+            found = 1; /* the sending reads it again and reports */
+            break;
+        }
+        if (piece.len == 0)
+            break;
+        for (size_t i = 0; i < piece.len && !found; i++)
+            found = (unsigned char)piece.data[i] >= 0x80;
+        if (found)
+            break;
+    }
+    qfile_content_seek(d->qf, 0);
+    buf_free(&why);
+    return found;
+}
+
+void smtp_content_prepare(struct smtpc_message *m, struct agent_delivery *d,
+                          const struct smtpc_session *session)
+{
+    smtp_content_init(&m->content, d);
+    if (!smtp_cfg.mime_output_conversion ||
+        (smtpc_session_caps(session)->flags & SMTPC_CAP_8BITMIME))
+        return;
+    /* Postfix converts every message not declared 7-bit (BODY=7BIT); the
+     * queue file tells only BODY=8BITMIME from the rest, so for the rest
+     * the content decides: 8-bit bytes are converted (a client that sent
+     * them without BODY=8BITMIME), 7-bit content goes as it is, SIZE=
+     * included. The engine then takes content_7bit (no BODY= is sent to
+     * a server without 8BITMIME). */
+    if (m->body != SMTPC_BODY_8BITMIME) {
+        if (!smtp_content_has_8bit(d))
+            return;
+        m->body = SMTPC_BODY_8BITMIME;
+    }
+    smtp_content_init_7bit(&m->content_7bit, d);
 }

@@ -233,7 +233,7 @@ static enum attempt_result attempt(struct agent_delivery *d,
     int ret = dsn_ret_parse(d->req->dsn_ret);
     m.ret = ret < 0 ? SMTPC_RET_NONE : ret;
     m.rcpts = rcpts;
-    smtp_content_init(&m.content, d);
+    smtp_content_prepare(&m, d, c->session);
 
     struct timeval ready;
     gettimeofday(&ready, NULL);
@@ -241,6 +241,7 @@ static enum attempt_result attempt(struct agent_delivery *d,
     memset(&w, 0, sizeof(w));
     smtpc_send(c->session, &m, send_done, &w);
     smtp_loop_run_until(&w.done);
+    smtp_content_done();
 
     enum attempt_result outcome = ATTEMPT_DONE;
     if (reused && w.result.outcome != SMTPC_SENT && nothing_answered(&m, &w.result)) {

@@ -333,6 +333,7 @@ void smtp_deliver(struct agent_delivery *d)
     memset(&nh, 0, sizeof(nh));
     struct smtp_tls_hop tls;
     struct buf reason = BUF_INIT;
+    struct buf failed_relay = BUF_INIT; /* the last server that failed */
     char dsn[10];
     struct smtpc_result why;
     memset(&why, 0, sizeof(why));
@@ -366,6 +367,12 @@ void smtp_deliver(struct agent_delivery *d)
     for (size_t a = 0; a < addr_count && pending_count(d, &l) > 0; a++) {
         struct smtp_conn *c = smtp_conn_open(&nh.addrs[a], key, &tls, &why);
         if (c == NULL) {
+            /* As Postfix: a server that failed after the connect (its
+             * greeting, EHLO, TLS) is named in relay=; a failed connect
+             * is relay=none. */
+            buf_reset(&failed_relay);
+            if (why.command != SMTPC_CMD_NONE || why.failure == SMTPC_FAIL_TLS)
+                smtp_addr_format(&nh.addrs[a], &failed_relay);
             note_rate_limit(d, &why);
             if (why.outcome == SMTPC_BOUNCED && why.command != SMTPC_CMD_GREETING &&
                 why.failure == SMTPC_FAIL_NONE) {
@@ -376,6 +383,7 @@ void smtp_deliver(struct agent_delivery *d)
             continue;
         }
         sessions++;
+        buf_reset(&failed_relay);
         int final = a + 1 == addr_count ||
                     (smtp_cfg.mx_session_limit > 0 &&
                      sessions >= smtp_cfg.mx_session_limit);
@@ -400,8 +408,11 @@ void smtp_deliver(struct agent_delivery *d)
      * slow down, which says more). */
     if (!reached && sessions == 0 && d->hop == DELIVER_HOP_OK)
         d->hop = DELIVER_HOP_FAILED;
+    if (failed_relay.len)
+        d->relay = buf_cstr(&failed_relay);
     defer_rest(d, &l, &why);
 done:
+    buf_free(&failed_relay);
     smtp_tls_hop_free(&tls);
     smtp_nexthop_free(&nh);
     smtpc_result_free(&why);

@@ -25,6 +25,8 @@ import unittest
 from agentlib import AgentEnv, prog
 from dns_util import TEST_ZONE, Dnsmasq, dnsmasq_path
 from fake_mx import OPENSSL, Behaviour, FakeMX, make_certs
+from instance import Instance, port_refuses
+from test_smtp_relay import mailbox_setup
 
 CONTENT = (b"From: Sender <s@x.org>\r\nTo: a@ex.org\r\nSubject: tls\r\n\r\n"
            b"Hello over TLS\r\n")
@@ -34,11 +36,15 @@ _CERTS = {}
 
 def certs():
     """One set of certificates for the whole module (made once: the
-    openssl command is slow)."""
+    openssl command is slow), readable by the unprivileged daemons of an
+    instance (test keys, nothing secret)."""
     if not _CERTS:
-        directory = tempfile.mkdtemp(prefix="pt-smtptls-certs.")
+        directory = tempfile.mkdtemp(prefix="pt-smtptls-certs.", dir="/tmp")
         _CERTS.update(make_certs(directory, name="mx.tls.example"))
         _CERTS["dir"] = directory
+        os.chmod(directory, 0o755)
+        for name in os.listdir(directory):
+            os.chmod(os.path.join(directory, name), 0o644)
     return _CERTS
 
 
@@ -158,9 +164,11 @@ class SmtpTlsTest(unittest.TestCase):
         q, reply = self.send(env, mx)
         self.assertEqual(reply[0][:2], ("deferred", "4.7.4"), reply)
         self.assertEqual(mx.transactions, [])
+        line = env.log_line(q, "a@ex.org")
         self.assertIn("status=deferred (TLS is required, but was not offered "
-                      "by host 127.0.0.1[127.0.0.1])",
-                      env.log_line(q, "a@ex.org"))
+                      "by host 127.0.0.1[127.0.0.1])", line)
+        # the server that failed is named, as Postfix does
+        self.assertIn(f"relay=127.0.0.1[127.0.0.1]:{mx.port}, ", line)
         self.assertNotIn("MAIL", " ".join(mx.sessions[0].commands).upper())
 
     def test_encrypt_refused_starttls_defers(self):
@@ -384,6 +392,152 @@ class SmtpTlsDnsTest(unittest.TestCase):
         self.assertEqual(reply[0][:2], ("deferred", "4.7.5"), reply)
         self.assertIn("(Server certificate not verified)",
                       env.log_line(q, "a@tls.example"))
+
+
+def have_instance_programs():
+    return have_programs() and all(
+        os.access(prog(p), os.X_OK)
+        for p in ("master/master", "smtpd/smtpd", "qmgr/qmgr",
+                  "virtual/virtual", "tests/helpers/qinject"))
+
+
+MESSAGE = (b"From: alice@a.virt\nTo: bob@b.virt\nSubject: tls relay\n"
+           b"Message-ID: <tls1@a.virt>\n\nHello over TLS.\n")
+
+
+@unittest.skipUnless(have_instance_programs(), "master, smtpd, qmgr, virtual, "
+                                               "smtp, helpers or openssl "
+                                               "missing")
+class SmtpTlsRelayTest(unittest.TestCase):
+    """Two whole instances: the receiver's smtpd offers STARTTLS with a
+    certificate for mx.tls.example signed by the test CA (or offers no
+    STARTTLS); the sender relays to it by relayhost at a given level."""
+
+    def setUp(self):
+        self.c = certs()
+
+    def start_rx(self, tls=True):
+        self.rx = Instance(self)
+        self.rx_base, vparams = mailbox_setup(self.rx, "b.virt", ("bob",))
+        self.rx_port = self.rx.free_port()
+        params = dict(vparams, **{
+            "myhostname": "mx.tls.example",
+            "mydestination": "$myhostname, localhost",
+            "smtpd_peername_lookup": "no",
+        })
+        if tls:
+            params.update({
+                "smtpd_tls_security_level": "may",
+                "smtpd_tls_cert_file": self.c["good"][0],
+                "smtpd_tls_key_file": self.c["good"][1],
+                "smtpd_tls_received_header": "yes",
+            })
+        self.rx.write_main_cf(params)
+        self.rx.write_master_cf(
+            self.rx.service(f"127.0.0.1:{self.rx_port}", "inet", "smtpd")
+            + self.rx.service("qmgr", "unix", "qmgr", private="n", wakeup=1,
+                              maxproc=1)
+            + self.rx.service("virtual", "unix", "virtual", unpriv="n"))
+        self.rx.start()
+        self.rx.wait_until(lambda: not port_refuses(self.rx_port), timeout=10,
+                           what="the receiver's smtpd")
+
+    def start_tx(self, **params):
+        self.tx = Instance(self)
+        _, vparams = mailbox_setup(self.tx, "a.virt", ("alice",))
+        base = dict(vparams, **{
+            "myhostname": "mx.a.test",
+            "mydestination": "$myhostname, localhost",
+            "relayhost": f"[127.0.0.1]:{self.rx_port}",
+            "smtp_tls_loglevel": "1",
+            "smtp_tls_CAfile": self.c["ca"],
+        })
+        base.update(params)
+        self.tx.write_main_cf(base)
+        self.tx.write_master_cf(
+            self.tx.service("qmgr", "unix", "qmgr", private="n", wakeup=1,
+                            maxproc=1)
+            + self.tx.service("smtp", "unix", "smtp")
+            + self.tx.service("virtual", "unix", "virtual", unpriv="n"))
+        self.tx.start()
+
+    def inject(self):
+        kw = {}
+        if os.geteuid() == 0:
+            kw = {"user": self.tx.owner_uid, "group": self.tx.owner_gid,
+                  "extra_groups": []}
+        proc = subprocess.run([self.tx.program("qinject"), self.tx.queue,
+                               "alice@a.virt", "bob@b.virt"], input=MESSAGE,
+                              capture_output=True, timeout=30, **kw)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return proc.stdout.decode().strip()
+
+    def wait_tx_log(self, pattern, timeout=30):
+        found = []
+
+        def seen():
+            m = re.search(pattern, self.tx.log_text(), re.M)
+            if m:
+                found.append(m)
+            return m is not None
+        try:
+            self.tx.wait_until(seen, timeout=timeout,
+                               what=f"{pattern!r} in the sender's log")
+        except Exception:
+            print(self.tx.log_tail(40))
+            raise
+        return found[0]
+
+    def relay(self):
+        return re.escape(f"127.0.0.1[127.0.0.1]:{self.rx_port}")
+
+    def test_secure_delivery_is_verified_and_encrypted(self):
+        self.start_rx()
+        self.start_tx(smtp_tls_security_level="secure",
+                      smtp_tls_secure_cert_match="mx.tls.example")
+        qid = self.inject()
+        self.wait_tx_log(
+            rf"postern/smtp\[\d+\]: {qid}: to=<bob@b\.virt>, "
+            rf"relay={self.relay()}, .*status=sent \(250 ")
+        self.assertRegex(
+            self.tx.log_text(),
+            rf"postern/smtp\[\d+\]: Verified TLS connection established to "
+            rf"{self.relay()}: TLSv1\.3 with cipher \S+ \(\d+/\d+ bits\)")
+        box = os.path.join(self.rx_base, "b.virt", "bob", "new")
+        self.rx.wait_until(lambda: os.listdir(box) if os.path.isdir(box)
+                           else None, timeout=20, what="bob's copy")
+        with open(os.path.join(box, os.listdir(box)[0]), "rb") as f:
+            copy = f.read()
+        self.assertIn(b"with ESMTPS", copy)
+        self.assertIn(b"Hello over TLS.", copy)
+
+    def test_may_with_an_unknown_ca_is_untrusted_but_sent(self):
+        self.start_rx()
+        self.start_tx(smtp_tls_security_level="may", smtp_tls_CAfile="")
+        qid = self.inject()
+        self.wait_tx_log(rf"{qid}: to=<bob@b\.virt>, .*status=sent")
+        self.assertIn(f"Untrusted TLS connection established to "
+                      f"127.0.0.1[127.0.0.1]:{self.rx_port}: TLSv1.3",
+                      self.tx.log_text())
+
+    def test_verify_with_an_unknown_ca_defers(self):
+        self.start_rx()
+        self.start_tx(smtp_tls_security_level="verify", smtp_tls_CAfile="",
+                      smtp_tls_verify_cert_match="mx.tls.example")
+        qid = self.inject()
+        self.wait_tx_log(rf"{qid}: to=<bob@b\.virt>, relay={self.relay()}, "
+                         r".*dsn=4\.7\.5, status=deferred \(Server "
+                         r"certificate not trusted\)$")
+        self.assertNotIn(f"{qid}: from=", self.rx.log_text())
+
+    def test_encrypt_to_a_server_without_starttls_defers(self):
+        self.start_rx(tls=False)
+        self.start_tx(smtp_tls_security_level="encrypt")
+        qid = self.inject()
+        self.wait_tx_log(rf"{qid}: to=<bob@b\.virt>, relay={self.relay()}, "
+                         r".*dsn=4\.7\.4, status=deferred \(TLS is required, "
+                         r"but was not offered by host "
+                         r"127\.0\.0\.1\[127\.0\.0\.1\]\)$")
 
 
 if __name__ == "__main__":

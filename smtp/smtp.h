@@ -33,6 +33,7 @@
 #include "base/event.h"
 #include "base/stream.h"
 #include "delivery/agent.h"
+#include "dns/dns_rr.h"
 #include "smtp_nexthop.h"
 #include "smtpc/smtpc_session.h"
 #include "smtpc/smtpc_settings.h"
@@ -68,6 +69,11 @@ struct event_loop *smtp_loop(void);
 /* Makes the DNS client on the private loop and plugs the lookup of
  * names into smtp_nexthop (at init, before any chroot). */
 void smtp_dns_init(void);
+/* The TLSA records of _PORT._tcp.HOST, on the private loop; out is
+ * initialized here (free it with dns_result_free). Its status is
+ * DNS_TEMPFAIL for a failed or bogus lookup; out->secure says whether
+ * the answer was validated. */
+void smtp_dns_tlsa(const char *host, unsigned port, struct dns_result *out);
 
 /* One connection with its session. */
 struct smtp_conn {

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/mem.h"
 #include "config/config.h"
 #include "tables/maps.h"
 #include "tls/tls_client.h"
@@ -287,6 +288,49 @@ static void starttls_done(struct smtpc_session *session,
     w->done = 1;
 }
 
+/* DANE's TLSA records for the server (levels dane and dane-only), when
+ * its name and addresses were validated (smtp_addr.tlsa_allowed): only
+ * a validated answer is used; none (no records, an insecure answer, or
+ * names DNSSEC did not vouch for) leaves *records NULL, and the level
+ * falls back as Postfix's (dane: may; dane-only: defer). A failed or
+ * bogus lookup fails this server (RFC 7672 section 2.2: it might hide
+ * records an attacker stripped). 0, or -1 with why set. */
+static int tlsa_lookup(const struct smtp_tls_hop *hop,
+                       const struct smtp_addr *a, struct dns_result *answer,
+                       struct tls_tlsa **records, size_t *count,
+                       struct smtpc_result *why)
+{
+    *records = NULL;
+    *count = 0;
+    if ((hop->policy.level != TLS_CLIENT_DANE &&
+         hop->policy.level != TLS_CLIENT_DANE_ONLY) ||
+        !a->tlsa_allowed)
+        return 0;
+    smtp_dns_tlsa(a->host, a->port, answer);
+    if (answer->status == DNS_TEMPFAIL) {
+        struct buf reason = BUF_INIT;
+        buf_appendf(&reason, "TLSA lookup error for %s:%u", a->host, a->port);
+        defer_local(why, "4.7.5", buf_cstr(&reason));
+        buf_free(&reason);
+        return -1;
+    }
+    if (answer->status != DNS_FOUND || !answer->secure)
+        return 0;
+    *records = xcalloc(answer->count, sizeof(**records));
+    for (size_t i = 0; i < answer->count; i++) {
+        const struct dns_record *r = &answer->records[i];
+        if (r->type != DNS_TYPE_TLSA)
+            continue;
+        struct tls_tlsa *t = &(*records)[(*count)++];
+        t->usage = r->u.tlsa.usage;
+        t->selector = r->u.tlsa.selector;
+        t->mtype = r->u.tlsa.mtype;
+        t->data = r->u.tlsa.data;
+        t->len = r->u.tlsa.len;
+    }
+    return 0;
+}
+
 /* Moves src into why (src is left empty). */
 static void take_result(struct smtpc_result *why, struct smtpc_result *src)
 {
@@ -306,13 +350,25 @@ int smtp_tls_start(struct smtp_conn *c, const struct smtp_tls_hop *hop,
     peer.host = a->host;
     peer.addr = a->addr;
     peer.port = a->port;
+    peer.host_dnssec = a->host_dnssec;
     enum tls_client_level level = TLS_CLIENT_NONE;
     struct buf reason = BUF_INIT;
+    struct dns_result tlsa_answer;
+    dns_result_init(&tlsa_answer, DNS_TYPE_TLSA);
+    struct tls_tlsa *tlsa = NULL;
     int rc = 0;
+    if (!plain && tlsa_lookup(hop, a, &tlsa_answer, &tlsa, &peer.tlsa_count,
+                              why) < 0) {
+        dns_result_free(&tlsa_answer);
+        return -1;
+    }
+    peer.tlsa = tlsa;
     if (!plain &&
         tls_client_effective_level(&hop->policy, &peer, &level, &reason) < 0) {
         defer_local(why, "4.7.5", buf_cstr(&reason));
         buf_free(&reason);
+        free(tlsa);
+        dns_result_free(&tlsa_answer);
         return -1;
     }
     int mandatory = tls_client_level_mandatory(level);
@@ -395,5 +451,7 @@ int smtp_tls_start(struct smtp_conn *c, const struct smtp_tls_hop *hop,
         smtpc_result_free(&w.result);
     }
     buf_free(&reason);
+    free(tlsa);
+    dns_result_free(&tlsa_answer);
     return rc;
 }

@@ -102,6 +102,13 @@ struct smtp_tls_hop {
                                        no port, no inet: */
     struct buf signature;     /* level and attributes as text: kept
                                  connections are reused only for the same */
+    /* RFC 8689 REQUIRETLS: only a verified connection whose server offers
+     * REQUIRETLS may carry the message; below a verifying level the
+     * connection is made at verify_policy (verify, match=hostname). */
+    int requiretls;
+    struct tls_policy verify_policy;
+    /* "TLS-Required: No": the level was lowered to may for this message. */
+    int policy_waived;
 };
 
 /* The TLS client context (PREFIX_tls_*), when a level or
@@ -115,10 +122,15 @@ void smtp_tls_init(void);
 int smtp_tls_policy_for(const char *nexthop_domain, const char *nexthop_key,
                         struct tls_policy *out, struct buf *err);
 /* hop for a request's next hop: smtp_tls_policy_for with the key and
- * domain taken from nexthop. 0, or -1 with why set (4.3.0 deferral).
- * Free with smtp_tls_hop_free either way. */
+ * domain taken from nexthop; requiretls for a REQUIRETLS message. 0, or
+ * -1 with why set (4.3.0 deferral). Free with smtp_tls_hop_free either
+ * way. */
 int smtp_tls_hop_init(struct smtp_tls_hop *hop, const char *nexthop,
-                      struct smtpc_result *why);
+                      int requiretls, struct smtpc_result *why);
+/* For a message with "TLS-Required: No" (never with REQUIRETLS, as RFC
+ * 8689 section 5 says): a level above may becomes may. 1 when the
+ * policy was lowered. */
+int smtp_tls_hop_waive(struct smtp_tls_hop *hop);
 void smtp_tls_hop_free(struct smtp_tls_hop *hop);
 
 /* After EHLO on c: STARTTLS as hop's policy says (plain: as level none,
@@ -174,6 +186,9 @@ void smtp_cache_close_all(void);
 /* The engine's content callback over the request's queue file. */
 void smtp_content_init(struct smtpc_content *content,
                        struct agent_delivery *d);
+/* 1 when the message's header has "TLS-Required: No" (RFC 8689 section
+ * 5; the first such field, its value compared without case). */
+int smtp_content_tls_required_no(struct agent_delivery *d);
 
 /* ---- smtp_deliver.c ---- */
 

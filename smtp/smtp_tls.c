@@ -141,10 +141,11 @@ static void defer_local(struct smtpc_result *why, const char *status,
 }
 
 int smtp_tls_hop_init(struct smtp_tls_hop *hop, const char *nexthop,
-                      struct smtpc_result *why)
+                      int requiretls, struct smtpc_result *why)
 {
     memset(hop, 0, sizeof(*hop));
     tls_policy_init(&hop->policy);
+    tls_policy_init(&hop->verify_policy);
     struct buf key = BUF_INIT, err = BUF_INIT;
     hop_names(nexthop, &key, hop->domain, sizeof(hop->domain));
     int rc = smtp_tls_policy_for(hop->domain, buf_cstr(&key), &hop->policy,
@@ -158,15 +159,42 @@ int smtp_tls_hop_init(struct smtp_tls_hop *hop, const char *nexthop,
         /* Never weaker than asked: a broken policy sends nothing. */
         hop->policy.level = TLS_CLIENT_SECURE;
     }
+    if (requiretls) {
+        hop->requiretls = 1;
+        struct buf err2 = BUF_INIT;
+        hop->verify_policy.level = TLS_CLIENT_VERIFY;
+        /* RFC 8689 section 4.2.1: the MX host name (the domain itself
+         * without MX) must match the certificate. */
+        tls_policy_add_match(&hop->verify_policy, "hostname", " ", 0, &err2);
+        hop->verify_policy.match_set = 1;
+        buf_free(&err2);
+    }
     hop_signature(&hop->policy, &hop->signature);
+    if (hop->requiretls)
+        buf_append_str(&hop->signature, "|requiretls");
     buf_free(&key);
     buf_free(&err);
     return rc;
 }
 
+int smtp_tls_hop_waive(struct smtp_tls_hop *hop)
+{
+    if (hop->requiretls || hop->policy.level <= TLS_CLIENT_MAY)
+        return 0;
+    /* RFC 8689 section 5: the sender asked that the recipient side's
+     * TLS requirements be ignored for this message: TLS when offered,
+     * nothing verified, plain text otherwise. */
+    hop->policy.level = TLS_CLIENT_MAY;
+    hop->policy_waived = 1;
+    hop_signature(&hop->policy, &hop->signature);
+    buf_append_str(&hop->signature, "|waived");
+    return 1;
+}
+
 void smtp_tls_hop_free(struct smtp_tls_hop *hop)
 {
     tls_policy_free(&hop->policy);
+    tls_policy_free(&hop->verify_policy);
     buf_free(&hop->signature);
 }
 
@@ -174,7 +202,7 @@ void smtp_tls_hop_free(struct smtp_tls_hop *hop)
 
 struct handshake {
     struct smtp_conn *c;
-    const struct smtp_tls_hop *hop;
+    const struct tls_policy *policy;
     const struct tls_client_peer *peer;
     struct tls_conn *tls;
     int fd;
@@ -260,8 +288,7 @@ static void tls_begin(struct smtpc_session *session, struct stream *stream,
 {
     struct handshake *h = ((struct starttls_wait *)ctx)->h;
     h->fd = stream_fd(stream);
-    h->tls = tls_client_conn_new(client, &h->hop->policy, h->peer, h->fd,
-                                 &h->why);
+    h->tls = tls_client_conn_new(client, h->policy, h->peer, h->fd, &h->why);
     if (h->tls == NULL) {
         log_warn("cannot start TLS to %s: %s", h->c->relay.data,
                  buf_cstr(&h->why));
@@ -371,6 +398,16 @@ int smtp_tls_start(struct smtp_conn *c, const struct smtp_tls_hop *hop,
         dns_result_free(&tlsa_answer);
         return -1;
     }
+    const struct tls_policy *policy = &hop->policy;
+    if (hop->requiretls && level != TLS_CLIENT_VERIFY &&
+        level != TLS_CLIENT_SECURE && level != TLS_CLIENT_FINGERPRINT &&
+        level != TLS_CLIENT_DANE && level != TLS_CLIENT_DANE_ONLY) {
+        /* REQUIRETLS: a level that does not authenticate the server
+         * (none, may, encrypt, dane without usable records) is raised to
+         * verify against the host name. */
+        policy = &hop->verify_policy;
+        level = TLS_CLIENT_VERIFY;
+    }
     int mandatory = tls_client_level_mandatory(level);
     const struct smtpc_caps *caps = smtpc_session_caps(c->session);
     if (level == TLS_CLIENT_NONE) {
@@ -391,7 +428,7 @@ int smtp_tls_start(struct smtp_conn *c, const struct smtp_tls_hop *hop,
         struct handshake h;
         memset(&h, 0, sizeof(h));
         h.c = c;
-        h.hop = hop;
+        h.policy = policy;
         h.peer = &peer;
         h.fd = -1;
         event_timer_init(&h.timer, handshake_timeout, &h);
@@ -410,6 +447,18 @@ int smtp_tls_start(struct smtp_conn *c, const struct smtp_tls_hop *hop,
         }
         if (w.result.outcome == SMTPC_SENT) {
             rc = 0;
+            if (hop->requiretls && !(smtpc_session_caps(c->session)->flags &
+                                     SMTPC_CAP_REQUIRETLS)) {
+                /* RFC 8689 section 4.2.1, step 5: the EHLO after TLS must
+                 * offer REQUIRETLS; another server may. */
+                buf_reset(&reason);
+                buf_appendf(&reason,
+                            "REQUIRETLS is required, but was not offered by "
+                            "host %s",
+                            smtpc_session_peer(c->session));
+                defer_local(why, "4.7.30", buf_cstr(&reason));
+                rc = -1;
+            }
         } else if (h.ended && !h.ok) {
             /* The handshake or the policy check failed: the session is
              * dead (the engine says "Cannot start TLS"; ours says

@@ -305,6 +305,34 @@ class SmtpTlsTest(unittest.TestCase):
         self.assertIn("TLS policy lookup for [127.0.0.1]:", env.log_line(
             q, "a@ex.org"))
 
+    # ---- TLS-Required: No (RFC 8689 section 5) ----
+
+    def test_tls_required_no_sends_despite_a_failed_verification(self):
+        mx = self.mx(tls="self_signed")
+        env = self.verify_agent()
+        q = env.queue_file("s@x.org", ["a@ex.org"],
+                           b"TLS-Required: No\r\n" + CONTENT)
+        reply = env.deliver(q, transport="smtp",
+                            nexthop=f"[127.0.0.1]:{mx.port}")
+        self.assertEqual(reply[0][0], "sent", reply)
+        self.assertTrue(mx.transactions[0].tls)  # still TLS when offered
+        self.assertIn(f"{q['qid']}: TLS-Required: No: the TLS policy of "
+                      f"[127.0.0.1]:{mx.port} is not enforced for this "
+                      "message", env.log_text())
+        # the same message without the header defers
+        q, reply = self.send(env, mx)
+        self.assertEqual(reply[0][:2], ("deferred", "4.7.5"), reply)
+
+    def test_tls_required_no_sends_in_plain_text(self):
+        mx = self.mx(tls=None)
+        env = self.agent(smtp_tls_security_level="encrypt")
+        q = env.queue_file("s@x.org", ["a@ex.org"],
+                           b"Subject: x\r\ntls-required:   no \r\n\r\nbody\r\n")
+        reply = env.deliver(q, transport="smtp",
+                            nexthop=f"[127.0.0.1]:{mx.port}")
+        self.assertEqual(reply[0][0], "sent", reply)
+        self.assertFalse(mx.transactions[0].tls)
+
     # ---- connection reuse ----
 
     def test_kept_connection_keeps_its_tls(self):
@@ -358,21 +386,27 @@ class SmtpTlsDnsTest(unittest.TestCase):
         self.dns = Dnsmasq(TLS_ZONE)
         self.addCleanup(self.dns.cleanup)
 
-    def run_level(self, level, cert):
-        mx = FakeMX(Behaviour(tls=self.c[cert])).start()
-        self.addCleanup(mx.stop)
-        env = AgentEnv(self, "smtp", main_cf={
-            "myhostname": "client.test",
-            "smtp_connect_timeout": "5s",
-            "postern_dns_servers": self.dns.server,
-            "postern_dns_timeout": "2s",
-            "smtp_tls_security_level": level,
-            "smtp_tls_CAfile": self.c["ca"],
-            "smtp_tls_loglevel": "1",
-        })
-        q = env.queue_file("s@x.org", ["a@tls.example"], CONTENT)
+    def run_level(self, level, cert, requiretls=False, content=CONTENT,
+                  env=None, mx=None, offer_requiretls=False):
+        if mx is None:
+            mx = FakeMX(Behaviour(tls=self.c[cert] if cert else None,
+                                  requiretls=offer_requiretls)).start()
+            self.addCleanup(mx.stop)
+        if env is None:
+            env = AgentEnv(self, "smtp", main_cf={
+                "myhostname": "client.test",
+                "smtp_connect_timeout": "5s",
+                "postern_dns_servers": self.dns.server,
+                "postern_dns_timeout": "2s",
+                "smtp_tls_security_level": level,
+                "smtp_tls_CAfile": self.c["ca"],
+                "smtp_tls_loglevel": "1",
+                "smtp_connection_cache_time_limit": "10s",
+            })
+        q = env.queue_file("s@x.org", ["a@tls.example"], content)
         reply = env.deliver(q, transport="smtp",
-                            nexthop=f"tls.example:{mx.port}")
+                            nexthop=f"tls.example:{mx.port}",
+                            requiretls=requiretls)
         return env, mx, q, reply
 
     def test_verify_matches_the_mx_host_name(self):
@@ -392,6 +426,67 @@ class SmtpTlsDnsTest(unittest.TestCase):
         self.assertEqual(reply[0][:2], ("deferred", "4.7.5"), reply)
         self.assertIn("(Server certificate not verified)",
                       env.log_line(q, "a@tls.example"))
+
+    # ---- REQUIRETLS (RFC 8689) on the sending side ----
+
+    def test_requiretls_leaves_over_verified_tls_only(self):
+        # main.cf says may; the message demands a verified connection
+        env, mx, q, reply = self.run_level("may", "good", requiretls=True,
+                                           offer_requiretls=True)
+        self.assertEqual(reply[0][0], "sent", reply)
+        (txn,) = mx.transactions
+        self.assertTrue(txn.tls)
+        self.assertIn("REQUIRETLS", txn.mail_params)
+        self.assertIn("Verified TLS connection established to "
+                      f"mx.tls.example[127.0.0.1]:{mx.port}", env.log_text())
+
+    def test_requiretls_untrusted_certificate_bounces(self):
+        env, mx, q, reply = self.run_level("may", "self_signed",
+                                           requiretls=True)
+        self.assertEqual(reply[0][:2], ("bounced", "5.7.30"), reply)
+        self.assertEqual(mx.transactions, [])
+        self.assertRegex(
+            env.log_line(q, "a@tls.example"),
+            rf"relay=mx\.tls\.example\[127\.0\.0\.1\]:{mx.port}, .*"
+            r"dsn=5\.7\.30, status=bounced \(Server certificate not "
+            r"trusted\)$")
+
+    def test_requiretls_server_without_requiretls_bounces(self):
+        env, mx, q, reply = self.run_level("verify", "good", requiretls=True)
+        self.assertEqual(reply[0][:2], ("bounced", "5.7.30"), reply)
+        self.assertEqual(mx.transactions, [])
+        self.assertIn("(REQUIRETLS is required, but was not offered by host "
+                      "mx.tls.example[127.0.0.1])",
+                      env.log_line(q, "a@tls.example"))
+
+    def test_requiretls_never_in_plain_text(self):
+        env, mx, q, reply = self.run_level("may", None, requiretls=True)
+        self.assertEqual(reply[0][:2], ("bounced", "5.7.30"), reply)
+        self.assertEqual(mx.transactions, [])
+        self.assertIn("(TLS is required, but was not offered by host "
+                      "mx.tls.example[127.0.0.1])",
+                      env.log_line(q, "a@tls.example"))
+
+    def test_requiretls_does_not_reuse_a_weaker_connection(self):
+        env, mx, q, reply = self.run_level("may", "good", requiretls=True,
+                                           offer_requiretls=True)
+        self.assertEqual(reply[0][0], "sent", reply)
+        # a plain may message next: not over the REQUIRETLS connection
+        env, mx, q, reply = self.run_level("may", "good", env=env, mx=mx)
+        self.assertEqual(reply[0][0], "sent", reply)
+        # and a REQUIRETLS one again: the kept verified connection
+        env, mx, q, reply = self.run_level("may", "good", requiretls=True,
+                                           env=env, mx=mx)
+        self.assertEqual(reply[0][0], "sent", reply)
+        self.assertEqual(mx.connections, 2)
+        self.assertEqual([t.connection for t in mx.transactions], [1, 2, 1])
+
+    def test_tls_required_no_is_ignored_with_requiretls(self):
+        content = b"TLS-Required: No\r\n" + CONTENT
+        env, mx, q, reply = self.run_level("may", "self_signed",
+                                           requiretls=True, content=content,
+                                           offer_requiretls=True)
+        self.assertEqual(reply[0][:2], ("bounced", "5.7.30"), reply)
 
 
 def have_instance_programs():

@@ -16,6 +16,7 @@ in LMTP mode, and an MX host name verified through DNS (dnsmasq)."""
 import hashlib
 import os
 import re
+import smtplib
 import ssl
 import subprocess
 import tempfile
@@ -25,7 +26,7 @@ import unittest
 from agentlib import AgentEnv, prog
 from dns_util import TEST_ZONE, Dnsmasq, dnsmasq_path
 from fake_mx import OPENSSL, Behaviour, FakeMX, make_certs
-from instance import Instance, port_refuses
+from instance import Instance, free_port, port_refuses
 from test_smtp_relay import mailbox_setup
 
 CONTENT = (b"From: Sender <s@x.org>\r\nTo: a@ex.org\r\nSubject: tls\r\n\r\n"
@@ -500,16 +501,14 @@ MESSAGE = (b"From: alice@a.virt\nTo: bob@b.virt\nSubject: tls relay\n"
            b"Message-ID: <tls1@a.virt>\n\nHello over TLS.\n")
 
 
-@unittest.skipUnless(have_instance_programs(), "master, smtpd, qmgr, virtual, "
-                                               "smtp, helpers or openssl "
-                                               "missing")
-class SmtpTlsRelayTest(unittest.TestCase):
+class _RelayPair:
     """Two whole instances: the receiver's smtpd offers STARTTLS with a
     certificate for mx.tls.example signed by the test CA (or offers no
     STARTTLS); the sender relays to it by relayhost at a given level."""
 
     def setUp(self):
         self.c = certs()
+        self.tx_smtpd_port = None
 
     def start_rx(self, tls=True):
         self.rx = Instance(self)
@@ -549,12 +548,20 @@ class SmtpTlsRelayTest(unittest.TestCase):
         })
         base.update(params)
         self.tx.write_main_cf(base)
+        smtpd = ""
+        if self.tx_smtpd_port:
+            smtpd = self.tx.service(f"127.0.0.1:{self.tx_smtpd_port}",
+                                    "inet", "smtpd")
         self.tx.write_master_cf(
             self.tx.service("qmgr", "unix", "qmgr", private="n", wakeup=1,
                             maxproc=1)
             + self.tx.service("smtp", "unix", "smtp")
-            + self.tx.service("virtual", "unix", "virtual", unpriv="n"))
+            + self.tx.service("virtual", "unix", "virtual", unpriv="n")
+            + smtpd)
         self.tx.start()
+        if self.tx_smtpd_port:
+            self.tx.wait_until(lambda: not port_refuses(self.tx_smtpd_port),
+                               timeout=10, what="the sender's smtpd")
 
     def inject(self):
         kw = {}
@@ -586,6 +593,11 @@ class SmtpTlsRelayTest(unittest.TestCase):
     def relay(self):
         return re.escape(f"127.0.0.1[127.0.0.1]:{self.rx_port}")
 
+
+@unittest.skipUnless(have_instance_programs(), "master, smtpd, qmgr, virtual, "
+                                               "smtp, helpers or openssl "
+                                               "missing")
+class SmtpTlsRelayTest(_RelayPair, unittest.TestCase):
     def test_secure_delivery_is_verified_and_encrypted(self):
         self.start_rx()
         self.start_tx(smtp_tls_security_level="secure",
@@ -633,6 +645,73 @@ class SmtpTlsRelayTest(unittest.TestCase):
                          r".*dsn=4\.7\.4, status=deferred \(TLS is required, "
                          r"but was not offered by host "
                          r"127\.0\.0\.1\[127\.0\.0\.1\]\)$")
+
+
+@unittest.skipUnless(have_instance_programs() and dnsmasq_path(),
+                     "master, smtpd, qmgr, virtual, smtp, helpers, openssl "
+                     "or dnsmasq missing")
+class RequireTlsRelayTest(_RelayPair, unittest.TestCase):
+    """REQUIRETLS from end to end: a client submits with STARTTLS and
+    MAIL FROM ... REQUIRETLS to the sender's smtpd; the sender relays to
+    [mx.tls.example]:PORT (named through dnsmasq, so the certificate's
+    name can match) with main.cf's level may."""
+
+    def setUp(self):
+        super().setUp()
+        self.dns = Dnsmasq(TLS_ZONE)
+        self.addCleanup(self.dns.cleanup)
+
+    def start_pair(self, ca=True):
+        self.start_rx()
+        self.tx_smtpd_port = free_port()
+        self.start_tx(**{
+            "relayhost": f"[mx.tls.example]:{self.rx_port}",
+            "postern_dns_servers": self.dns.server,
+            "postern_dns_timeout": "2s",
+            "smtp_tls_security_level": "may",
+            "smtp_tls_CAfile": self.c["ca"] if ca else "",
+            "mynetworks": "127.0.0.0/8",
+            "smtpd_tls_security_level": "may",
+            "smtpd_tls_cert_file": self.c["good"][0],
+            "smtpd_tls_key_file": self.c["good"][1],
+        })
+
+    def submit(self):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with smtplib.SMTP("127.0.0.1", self.tx_smtpd_port, timeout=20) as c:
+            c.starttls(context=ctx)
+            c.ehlo("client.test")
+            self.assertTrue(c.has_extn("requiretls"))
+            c.sendmail("alice@a.virt", ["bob@b.virt"], MESSAGE,
+                       mail_options=["REQUIRETLS"])
+
+    def test_requiretls_message_is_relayed_over_verified_tls(self):
+        self.start_pair()
+        self.submit()
+        self.wait_tx_log(
+            r"postern/smtp\[\d+\]: \w+: to=<bob@b\.virt>, "
+            rf"relay=mx\.tls\.example\[127\.0\.0\.1\]:{self.rx_port}, "
+            r".*status=sent \(250 ")
+        self.assertIn("Verified TLS connection established to "
+                      f"mx.tls.example[127.0.0.1]:{self.rx_port}",
+                      self.tx.log_text())
+        # the receiver took REQUIRETLS on MAIL FROM: only over TLS
+        box = os.path.join(self.rx_base, "b.virt", "bob", "new")
+        self.rx.wait_until(lambda: os.listdir(box) if os.path.isdir(box)
+                           else None, timeout=20, what="bob's copy")
+
+    def test_requiretls_message_bounces_when_not_verified(self):
+        self.start_pair(ca=False)
+        self.submit()
+        self.wait_tx_log(
+            r"postern/smtp\[\d+\]: \w+: to=<bob@b\.virt>, "
+            rf"relay=mx\.tls\.example\[127\.0\.0\.1\]:{self.rx_port}, "
+            r".*dsn=5\.7\.30, status=bounced \(Server certificate not "
+            r"trusted\)$")
+        box = os.path.join(self.rx_base, "b.virt", "bob", "new")
+        self.assertFalse(os.path.isdir(box) and os.listdir(box))
 
 
 if __name__ == "__main__":

@@ -64,10 +64,13 @@ static void smtp_init(void)
     smtp_cfg.reuse_time_limit_ms =
         (uint64_t)time_ms("connection_reuse_time_limit");
     smtp_cfg.tls_security_level = cfg_str(param_name("tls_security_level"));
+    smtp_cfg.mime_output_conversion =
+        !cfg_bool("disable_mime_output_conversion");
     smtp_cfg.queue_dir = cfg_str("queue_directory");
     smtp_cfg.myhostname = cfg_str("myhostname");
     smtp_loop();
     smtp_dns_init();
+    smtp_tls_init();
 }
 
 static void smtp_pre_exit(void)

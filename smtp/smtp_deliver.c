@@ -229,11 +229,12 @@ static enum attempt_result attempt(struct agent_delivery *d,
     m.body = strcmp(d->req->encoding, "8bitmime") == 0 ? SMTPC_BODY_8BITMIME
                                                        : SMTPC_BODY_NONE;
     m.smtputf8 = d->req->smtputf8;
+    m.requiretls = d->req->requiretls;
     m.envid = d->req->dsn_envid[0] ? d->req->dsn_envid : NULL;
     int ret = dsn_ret_parse(d->req->dsn_ret);
     m.ret = ret < 0 ? SMTPC_RET_NONE : ret;
     m.rcpts = rcpts;
-    smtp_content_init(&m.content, d);
+    smtp_content_prepare(&m, d, c->session);
 
     struct timeval ready;
     gettimeofday(&ready, NULL);
@@ -241,6 +242,7 @@ static enum attempt_result attempt(struct agent_delivery *d,
     memset(&w, 0, sizeof(w));
     smtpc_send(c->session, &m, send_done, &w);
     smtp_loop_run_until(&w.done);
+    smtp_content_done();
 
     enum attempt_result outcome = ATTEMPT_DONE;
     if (reused && w.result.outcome != SMTPC_SENT && nothing_answered(&m, &w.result)) {
@@ -294,9 +296,10 @@ static void rset_done(struct smtpc_session *session,
  * the transaction (outcomes recorded, connection kept or closed), 0
  * when there was none or it was broken (the caller connects anew). */
 static int try_cached(struct agent_delivery *d, struct rcpt_list *l,
-                      const char *key, int final)
+                      const char *key, const struct smtp_tls_hop *tls,
+                      int final)
 {
-    struct smtp_conn *c = smtp_cache_take(key);
+    struct smtp_conn *c = smtp_cache_take(key, buf_cstr(&tls->signature));
     if (c == NULL)
         return 0;
     struct send_wait w;
@@ -329,10 +332,27 @@ void smtp_deliver(struct agent_delivery *d)
     rcpt_list_build(d, &l);
     d->relay = "none";
     struct smtp_nexthop nh;
+    memset(&nh, 0, sizeof(nh));
+    struct smtp_tls_hop tls;
     struct buf reason = BUF_INIT;
+    struct buf failed_relay = BUF_INIT; /* the last server that failed */
+    struct smtpc_result tls_why;        /* the last TLS failure */
+    memset(&tls_why, 0, sizeof(tls_why));
+    struct buf tls_relay = BUF_INIT;    /* and its server */
     char dsn[10];
     struct smtpc_result why;
     memset(&why, 0, sizeof(why));
+    /* The TLS policy first: a table error defers without a lookup. */
+    if (smtp_tls_hop_init(&tls, d->req->nexthop, d->req->requiretls, &why) <
+        0) {
+        record_all(d, &l, &why);
+        goto done;
+    }
+    if (!d->req->requiretls && tls.policy.level > TLS_CLIENT_MAY &&
+        smtp_content_tls_required_no(d) && smtp_tls_hop_waive(&tls))
+        log_info("%s: TLS-Required: No: the TLS policy of %s is not "
+                 "enforced for this message",
+                 d->req->log_ident, d->req->nexthop);
     enum smtp_nexthop_result nr =
         smtp_nexthop_resolve(d->req->nexthop, smtp_cfg.lmtp, smtp_cfg.queue_dir,
                              smtp_cfg.myhostname, &nh, &reason, dsn);
@@ -351,13 +371,24 @@ void smtp_deliver(struct agent_delivery *d)
         addr_count = (size_t)smtp_cfg.mx_address_limit;
     const char *key = d->req->nexthop;
 
-    int reached = try_cached(d, &l, key, addr_count <= 1);
+    int reached = try_cached(d, &l, key, &tls, addr_count <= 1);
     if (reached && pending_count(d, &l) == 0)
         goto done;
     long sessions = 0;
     for (size_t a = 0; a < addr_count && pending_count(d, &l) > 0; a++) {
-        struct smtp_conn *c = smtp_conn_open(&nh.addrs[a], key, &why);
+        struct smtp_conn *c = smtp_conn_open(&nh.addrs[a], key, &tls, &why);
         if (c == NULL) {
+            /* As Postfix: a server that failed after the connect (its
+             * greeting, EHLO, TLS) is named in relay=; a failed connect
+             * is relay=none. */
+            buf_reset(&failed_relay);
+            if (why.command != SMTPC_CMD_NONE || why.failure == SMTPC_FAIL_TLS)
+                smtp_addr_format(&nh.addrs[a], &failed_relay);
+            if (why.failure == SMTPC_FAIL_TLS) {
+                smtpc_result_free(&tls_why);
+                smtpc_result_copy(&tls_why, &why);
+                buf_set_str(&tls_relay, buf_cstr(&failed_relay));
+            }
             note_rate_limit(d, &why);
             if (why.outcome == SMTPC_BOUNCED && why.command != SMTPC_CMD_GREETING &&
                 why.failure == SMTPC_FAIL_NONE) {
@@ -368,6 +399,7 @@ void smtp_deliver(struct agent_delivery *d)
             continue;
         }
         sessions++;
+        buf_reset(&failed_relay);
         int final = a + 1 == addr_count ||
                     (smtp_cfg.mx_session_limit > 0 &&
                      sessions >= smtp_cfg.mx_session_limit);
@@ -392,8 +424,24 @@ void smtp_deliver(struct agent_delivery *d)
      * slow down, which says more). */
     if (!reached && sessions == 0 && d->hop == DELIVER_HOP_OK)
         d->hop = DELIVER_HOP_FAILED;
+    if (d->req->requiretls && tls_why.outcome != SMTPC_PENDING) {
+        /* RFC 8689 section 4.2.1: no server could take the message over
+         * a verified TLS connection that offers REQUIRETLS: it is
+         * returned with 5.7.30 ("REQUIRETLS support required"). */
+        smtpc_result_free(&why);
+        smtpc_result_copy(&why, &tls_why);
+        why.outcome = SMTPC_BOUNCED;
+        snprintf(why.status, sizeof(why.status), "5.7.30");
+        buf_set_str(&failed_relay, buf_cstr(&tls_relay));
+    }
+    if (failed_relay.len)
+        d->relay = buf_cstr(&failed_relay);
     defer_rest(d, &l, &why);
 done:
+    buf_free(&failed_relay);
+    buf_free(&tls_relay);
+    smtpc_result_free(&tls_why);
+    smtp_tls_hop_free(&tls);
     smtp_nexthop_free(&nh);
     smtpc_result_free(&why);
     buf_free(&reason);

@@ -375,6 +375,9 @@ const struct param_def param_table[] = {
      "announce and accept SMTPUTF8"},
     {"disable_mime_input_processing", PARAM_BOOL, "no", 0, 0, 0,
      "do not parse MIME structure on input"},
+    {"disable_mime_output_conversion", PARAM_BOOL, "no", 0, 0, 0,
+     "send 8-bit mail as it is to a server without 8BITMIME (no"
+     " quoted-printable conversion)"},
     {"receive_override_options", PARAM_LIST, "", 0, 0, 0,
      "switch off input processing steps"},
     {"header_checks", PARAM_LIST, "", 0, 0, 0,

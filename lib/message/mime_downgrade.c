@@ -46,6 +46,7 @@ struct mime_downgrade {
     size_t cte_pos;    /* where the CTE field goes back into hold */
     size_t header_end; /* hold offset where the header block ends */
     int mime_version_seen;
+    int header_line_open; /* the last header line so far has no end yet */
 };
 
 static void on_event(void *ctx, enum mime_event event)
@@ -64,6 +65,7 @@ static void start_block(struct mime_downgrade *md, int message_header)
     md->cte_seen = md->in_cte = md->cte_moved = 0;
     md->cte_pos = md->header_end = 0;
     md->mime_version_seen = 0;
+    md->header_line_open = 0;
 }
 
 struct mime_downgrade *mime_downgrade_new(size_t hold_limit)
@@ -200,8 +202,15 @@ static void qp_encode_held(struct mime_downgrade *md, const char *p, size_t len,
 static void emit_header(struct mime_downgrade *md, const char *new_cte,
                         size_t end, struct buf *out)
 {
-    size_t pos = md->cte_seen && !md->cte_moved ? md->cte_pos : end;
+    int at_end = !(md->cte_seen && !md->cte_moved);
+    size_t pos = at_end ? end : md->cte_pos;
     buf_append(out, md->hold.data, pos);
+    /* A field that goes after the block's last line needs that line
+     * ended: only a message that ends in its header without a line end
+     * (the hold flushed, so the field was moved) gets here with it open.
+     * Without this the field would be glued onto that line. */
+    if (at_end && md->header_line_open && (new_cte || md->cte.len > 0))
+        buf_append(out, "\r\n", 2);
     if (new_cte) {
         buf_appendf(out, "Content-Transfer-Encoding: %s\r\n", new_cte);
         if (md->message_header && !md->mime_version_seen &&
@@ -258,6 +267,7 @@ static void header_line(struct mime_downgrade *md, const char *p, size_t len,
     struct buf *to = md->in_cte ? &md->cte : &md->hold;
     buf_append(to, p, len);
     end_line(to, eol);
+    md->header_line_open = !eol;
     if (md->hold.len + md->cte.len <= md->hold_limit)
         return;
     /* A huge header block: what is held goes out now. The CTE field is

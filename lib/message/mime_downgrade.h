@@ -30,7 +30,9 @@
  * So the output is 7-bit except header lines that were 8-bit in the
  * input. Lines end with CRLF in the output (the input may use LF or
  * CRLF); quoted-printable lines are at most 76 characters. A repeated
- * Content-Transfer-Encoding field in one header: the first counts.
+ * Content-Transfer-Encoding field in one header: the first counts. A
+ * message that ends inside its header without a line end gets one
+ * (CRLF) when a field has to go after its last line.
  *
  * Streaming: feed the message in chunks of any size; output is appended
  * to a buf the caller drains. Memory is bounded: the hold (hold_limit,

@@ -280,7 +280,8 @@ struct smtpc_message {
                                           peer lacks 8BITMIME; without it
                                           the 8-bit content is sent as is,
                                           without BODY= (as Postfix does
-                                          with conversion disabled) */
+                                          with conversion disabled). MAIL
+                                          has no SIZE= when it is used */
     int used_7bit; /* set by the engine: content_7bit was read */
 };
 
@@ -291,7 +292,7 @@ struct smtpc_message {
  * pipelined (up to pipeline_limit commands in flight) when the peer
  * offers PIPELINING, lock-step otherwise. DSN parameters (NOTIFY, ORCPT,
  * RET, ENVID) go out only when the peer offers DSN; BODY= only with
- * 8BITMIME; SIZE= only with SIZE.
+ * 8BITMIME; SIZE= only with SIZE (and not with content_7bit).
  *
  * Every recipient gets its result: its RCPT refusal, else the reply to
  * the end of data (SMTP: one for all; LMTP: one each, RFC 2033), else

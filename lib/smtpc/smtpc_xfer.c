@@ -145,7 +145,9 @@ static void write_mail(struct smtpc_session *s)
     unsigned caps = s->caps.flags;
     struct buf params = BUF_INIT;
     buf_init(&params);
-    if ((caps & SMTPC_CAP_SIZE) && msg->size >= 0)
+    /* The converted content is larger than msg->size, by an amount not
+     * known before it is sent: no SIZE= then, as Postfix. */
+    if ((caps & SMTPC_CAP_SIZE) && msg->size >= 0 && !msg->used_7bit)
         buf_appendf(&params, " SIZE=%lld", msg->size);
     if ((caps & SMTPC_CAP_8BITMIME) && msg->body == SMTPC_BODY_7BIT)
         buf_append_str(&params, " BODY=7BIT");

@@ -164,7 +164,7 @@ class AgentEnv:
 
     def deliver(self, qinfo, rcpts=(), count=1, keep_done=False,
                 expect_ok=True, timeout=120, other_id=None, other_addr=None,
-                transport=None, nexthop=None):
+                transport=None, nexthop=None, requiretls=False):
         """Sends deliver/1 request(s); returns the reply lines, each a
         tuple (status, dsn, relay, reason), or "eof"."""
         args = [prog("tests", "helpers", "deliver_call"), "-n", str(count)]
@@ -178,6 +178,8 @@ class AgentEnv:
             args += ["-t", transport]
         if nexthop is not None:
             args += ["-h", nexthop]
+        if requiretls:
+            args.append("-r")
         args += [self.socket, self.queue, "active", qinfo["qid"]] + list(rcpts)
         proc = subprocess.run(args, capture_output=True, timeout=timeout)
         if expect_ok and proc.returncode != 0:

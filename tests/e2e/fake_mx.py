@@ -36,6 +36,8 @@ ESMTP server that accepts everything):
     chunking        offer CHUNKING and accept BDAT [False]
     size_limit      offer SIZE N and refuse larger messages (552 5.3.4)
     tls             None (no STARTTLS) or (certfile, keyfile): offer it
+    requiretls      offer REQUIRETLS (RFC 8689) once TLS is on, and take
+                    MAIL's REQUIRETLS parameter then [False]
     lmtp            speak LMTP (RFC 2033): LHLO, one reply per accepted
                     recipient after the data [False]
     lmtp_replies    {address: (code, text)}: that recipient's reply after
@@ -122,6 +124,7 @@ class Behaviour:
         self.chunking = False
         self.size_limit = None
         self.tls = None
+        self.requiretls = False
         self.lmtp = False
         self.lmtp_replies = {}
         self.check_params = True
@@ -346,6 +349,8 @@ class _Conn:
             ext.append("CHUNKING")
         if b.tls and not self.tls:
             ext.append("STARTTLS")
+        if b.requiretls and self.tls:
+            ext.append("REQUIRETLS")
         return ext
 
     def _hello(self, arg, extended):
@@ -393,7 +398,8 @@ class _Conn:
             return None
         needs = {"BODY": self.b.eightbitmime, "SMTPUTF8": self.b.smtputf8,
                  "SIZE": self.b.size_limit is not None, "RET": self.b.dsn,
-                 "ENVID": self.b.dsn, "NOTIFY": self.b.dsn, "ORCPT": self.b.dsn}
+                 "ENVID": self.b.dsn, "NOTIFY": self.b.dsn, "ORCPT": self.b.dsn,
+                 "REQUIRETLS": self.b.requiretls and self.tls}
         for name, value in params.items():
             if name == "BODY" and value and value.upper() == "7BIT":
                 continue

@@ -14,7 +14,8 @@
  * For tests of the agent's distrust of requests: -i ID sends another
  * queue id than the file read, -a ADDR another address for the first
  * recipient. -t and -h set the request's transport (default "test") and
- * next hop (default empty), for the smtp and lmtp client.
+ * next hop (default empty), for the smtp and lmtp client; -r marks the
+ * request requiretls (RFC 8689), as qmgr does for such a message.
  * Exit status: 0 when every reply came, 1 otherwise. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +31,10 @@
 
 int main(int argc, char **argv)
 {
-    int count = 1, keep_done = 0, opt;
+    int count = 1, keep_done = 0, requiretls = 0, opt;
     const char *other_id = NULL, *other_addr = NULL;
     const char *transport = "test", *nexthop = "";
-    while ((opt = getopt(argc, argv, "n:ki:a:t:h:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:ki:a:t:h:r")) != -1) {
         if (opt == 'n')
             count = atoi(optarg);
         else if (opt == 'k')
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
             transport = optarg;
         else if (opt == 'h')
             nexthop = optarg;
+        else if (opt == 'r')
+            requiretls = 1;
         else
             return 2;
     }
@@ -77,6 +80,7 @@ int main(int argc, char **argv)
     req.message_size = (long long)env.header.message_size;
     req.content_offset = (long long)env.header.content_offset;
     req.log_ident = (char *)qid;
+    req.requiretls = requiretls;
     req.rcpts = xcalloc(env.recipient_count + 1, sizeof(*req.rcpts));
     for (size_t i = 0; i < env.recipient_count; i++) {
         const struct qfile_recipient *q = &env.recipients[i];

@@ -307,6 +307,39 @@ static void huge_header_block_keeps_field(void)
     buf_free(&message);
 }
 
+/* Found by fuzz_mime_downgrade (seed corpus/mime_downgrade/
+ * moved-cte-after-unended-header-line): a message that ends inside a
+ * header block larger than the hold, its last line without a line end.
+ * The Content-Transfer-Encoding field, kept back to the end of the block,
+ * was glued onto that last line, making one field of two (with the 8-bit
+ * bytes of one header line now on a line that no input had). */
+static void header_ends_message_without_line_end(void)
+{
+    struct buf message = BUF_INIT;
+    buf_init(&message);
+    buf_append_str(&message, "Content-Transfer-Encoding: x-\xff\r\n");
+    for (int i = 0; i < 20; i++)
+        buf_append_str(&message, "X-Filler: padding padding padding\r\n");
+    buf_append_str(&message, "Subject: caf\xc3\xa9");
+    size_t chunks[] = {0, 1, 7};
+    for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        char *out = downgrade(buf_cstr(&message), chunks[i], 256, NULL);
+        CHECK(strstr(out, "X-Filler: padding padding padding\r\n"
+                          "Subject: caf\xc3\xa9\r\n"
+                          "Content-Transfer-Encoding: x-\xff\r\n") != NULL);
+        const char *end = out + strlen(out);
+        CHECK(end - out >= 2 && strcmp(end - 2, "\r\n") == 0);
+        free(out);
+    }
+    /* Within the hold the block goes out as it came, field in place. */
+    char *out = downgrade(buf_cstr(&message), 0, 0, NULL);
+    CHECK(strncmp(out, "Content-Transfer-Encoding: x-\xff\r\nX-Filler", 38) ==
+          0);
+    CHECK(strstr(out, "Subject: caf\xc3\xa9") != NULL);
+    free(out);
+    buf_free(&message);
+}
+
 int main(void)
 {
     UNIT_RUN(single_8bit_part);
@@ -319,5 +352,6 @@ int main(void)
     UNIT_RUN(crlf_handling);
     UNIT_RUN(hold_limit_converts_big_part);
     UNIT_RUN(huge_header_block_keeps_field);
+    UNIT_RUN(header_ends_message_without_line_end);
     return unit_summary();
 }

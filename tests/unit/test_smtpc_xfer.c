@@ -225,6 +225,67 @@ static void test_no_dsn_and_7bit_hook(void)
     free(script);
 }
 
+static const char *const EHLO_SIZE_NO_8BITMIME[] = {
+    "> 220 mx.example.com ESMTP",
+    "< EHLO client.example",
+    "> 250-mx.example.com",
+    "> 250 SIZE 100000",
+};
+
+/* The converted content is larger than the size the message has in the
+ * queue: MAIL says no SIZE= when content_7bit goes out (as Postfix), but
+ * does when the 8-bit content goes as it is (no hook given). */
+static void test_7bit_hook_drops_size(void)
+{
+    static const char *const converted_rest[] = {
+        "< MAIL FROM:<sender@example.net>",
+        "> 250 Ok",
+        "< RCPT TO:<a@example.org>",
+        "> 250 Ok",
+        "< DATA",
+        "> 354 go",
+        "<DATA",
+        "> 250 Ok",
+        NULL,
+    };
+    static const char *const raw_rest[] = {
+        "< MAIL FROM:<sender@example.net> SIZE=6",
+        "> 250 Ok",
+        "< RCPT TO:<a@example.org>",
+        "> 250 Ok",
+        "< DATA",
+        "> 354 go",
+        "<DATA",
+        "> 250 Ok",
+        NULL,
+    };
+    for (int hook = 1; hook >= 0; hook--) {
+        const char **script = script_join(EHLO_SIZE_NO_8BITMIME, 4,
+                                          hook ? converted_rest : raw_rest);
+        struct client c;
+        client_start(&c, script, 0);
+        CHECK_INT(client_hello(&c), 0);
+        struct tx t;
+        tx_init(&t, "caf\xc3\xa9\n", 1);
+        t.msg.size = 6;
+        struct mem_content converted = {"caf=C3=A9\n", 10, 0, 0, 0};
+        t.msg.body = SMTPC_BODY_8BITMIME;
+        if (hook) {
+            t.msg.content_7bit.read = mem_read;
+            t.msg.content_7bit.read_ctx = &converted;
+        }
+        CHECK_INT(tx_run(&c, &t), 0);
+        CHECK_INT(t.rcpts[0].result.outcome, SMTPC_SENT);
+        CHECK_INT(t.msg.used_7bit, hook);
+        client_end(&c);
+        CHECK_STR(c.peer.error.data, "");
+        CHECK_STR(c.peer.data.data, hook ? "caf=C3=A9\r\n" : "caf\xc3\xa9\r\n");
+        tx_free(&t);
+        peer_free(&c.peer);
+        free(script);
+    }
+}
+
 static void test_size_refused_before_mail(void)
 {
     static const char *const rest[] = {
@@ -1100,6 +1161,7 @@ int main(void)
     UNIT_RUN(test_lockstep_dot_stuffing);
     UNIT_RUN(test_pipelining_and_dsn);
     UNIT_RUN(test_no_dsn_and_7bit_hook);
+    UNIT_RUN(test_7bit_hook_drops_size);
     UNIT_RUN(test_size_refused_before_mail);
     UNIT_RUN(test_smtputf8_and_requiretls);
     UNIT_RUN(test_bdat);

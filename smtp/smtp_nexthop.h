@@ -39,6 +39,12 @@ struct smtp_addr {
     char addr[SMTP_HOST_MAX + 1]; /* numeric address; the path as the next
                                    * hop gave it for unix */
     unsigned port;                /* 0 for unix */
+    /* DANE (smtp_dns.c; 0 for literals and unix): the host name came
+     * from DNSSEC-validated data or from the next hop itself ([host]),
+     * and the address records were validated too, so the host's TLSA
+     * records may be asked for (RFC 7672 section 2.2). */
+    int host_dnssec;
+    int tlsa_allowed;
 };
 
 struct smtp_nexthop {

@@ -189,6 +189,10 @@ enum attempt_result {
 static int nothing_answered(const struct smtpc_message *m,
                             const struct smtpc_result *tr)
 {
+    /* The RSET in front of a reused connection's transaction: whatever
+     * its failure, nothing after it was answered. */
+    if (tr->command == SMTPC_CMD_RSET)
+        return 1;
     if (tr->failure != SMTPC_FAIL_LOST && tr->failure != SMTPC_FAIL_TIMEOUT &&
         tr->failure != SMTPC_FAIL_PROTOCOL && tr->reply.code != 421)
         return 0;
@@ -246,9 +250,14 @@ static enum attempt_result attempt(struct agent_delivery *d,
 
     enum attempt_result outcome = ATTEMPT_DONE;
     if (reused && w.result.outcome != SMTPC_SENT && nothing_answered(&m, &w.result)) {
-        log_info("%s: cached connection to %s failed (%s); trying a new "
-                 "connection",
-                 d->req->log_ident, c->relay.data, w.result.reason.data);
+        if (w.result.command == SMTPC_CMD_RSET)
+            log_info("%s: cached connection to %s is gone (%s); trying a new "
+                     "connection",
+                     d->req->log_ident, c->relay.data, w.result.reason.data);
+        else
+            log_info("%s: cached connection to %s failed (%s); trying a new "
+                     "connection",
+                     d->req->log_ident, c->relay.data, w.result.reason.data);
         outcome = ATTEMPT_BROKEN;
     } else {
         c->transactions++;
@@ -284,17 +293,13 @@ static enum attempt_result attempt(struct agent_delivery *d,
 
 /* ---- a kept connection ---- */
 
-static void rset_done(struct smtpc_session *session,
-                      const struct smtpc_result *result, void *ctx)
-{
-    struct send_wait *w = ctx;
-    smtpc_result_copy(&w->result, result);
-    w->done = 1;
-}
-
 /* Tries the kept connection for key, if any. Returns 1 when it carried
  * the transaction (outcomes recorded, connection kept or closed), 0
- * when there was none or it was broken (the caller connects anew). */
+ * when there was none or it was broken (the caller connects anew). The
+ * RSET that checks it goes in front of the transaction, in the same
+ * pipeline as MAIL (smtpc_rset_before_next), not as a round trip of its
+ * own: an RSET that fails ends the transaction before any recipient got
+ * an answer, which attempt() reports as ATTEMPT_BROKEN. */
 static int try_cached(struct agent_delivery *d, struct rcpt_list *l,
                       const char *key, const struct smtp_tls_hop *tls,
                       int final)
@@ -302,20 +307,7 @@ static int try_cached(struct agent_delivery *d, struct rcpt_list *l,
     struct smtp_conn *c = smtp_cache_take(key, buf_cstr(&tls->signature));
     if (c == NULL)
         return 0;
-    struct send_wait w;
-    memset(&w, 0, sizeof(w));
-    smtpc_rset(c->session, rset_done, &w);
-    smtp_loop_run_until(&w.done);
-    int ok = w.result.outcome == SMTPC_SENT;
-    if (!ok)
-        log_info("%s: cached connection to %s is gone (%s); trying a new "
-                 "connection",
-                 d->req->log_ident, c->relay.data, w.result.reason.data);
-    smtpc_result_free(&w.result);
-    if (!ok) {
-        smtp_conn_drop(c);
-        return 0;
-    }
+    smtpc_rset_before_next(c->session);
     if (attempt(d, l, c, 1, final) == ATTEMPT_BROKEN) {
         smtp_conn_drop(c);
         return 0;

@@ -925,6 +925,13 @@ void smtpc_rset(struct smtpc_session *s, smtpc_done_fn done, void *ctx)
     step_go(s);
 }
 
+void smtpc_rset_before_next(struct smtpc_session *s)
+{
+    /* smtpc_send sends RSET first while the session is dirty, in the
+     * same pipeline as MAIL when the server offers PIPELINING. */
+    s->dirty = 1;
+}
+
 void smtpc_quit(struct smtpc_session *s, smtpc_done_fn done, void *ctx)
 {
     step_begin(s, SMTPC_STEP_QUIT, done, ctx);

@@ -24,6 +24,8 @@
  *                     the previous transaction did not end cleanly)
  *   smtpc_rset        optional: RSET, e.g. to check a connection before
  *                     caching it (smtp_rset_timeout)
+ *   smtpc_rset_before_next  optional: the same check sent in front of
+ *                     the next transaction, without a round trip
  *   smtpc_quit        QUIT
  *
  * Results are Postfix-shaped (struct smtpc_result): a status code, a
@@ -312,6 +314,14 @@ void smtpc_send(struct smtpc_session *session, struct smtpc_message *message,
 /* Sends RSET and waits for its reply (rset_timeout_ms). SENT on 2xx;
  * anything else makes the session unusable. */
 void smtpc_rset(struct smtpc_session *session, smtpc_done_fn done, void *ctx);
+
+/* Makes the next smtpc_send start with RSET, pipelined with MAIL, RCPT
+ * and DATA when the server offers PIPELINING: a kept connection is
+ * checked without a round trip of its own. When the RSET is refused,
+ * lost or times out (rset_timeout_ms), the transaction ends before any
+ * recipient was answered, with the result's command SMTPC_CMD_RSET, and
+ * the session is unusable. */
+void smtpc_rset_before_next(struct smtpc_session *session);
 
 /* Sends QUIT and waits (quit_timeout_ms) for the output to be written,
  * not for the reply (as Postfix's default smtp_skip_quit_response).

@@ -19,6 +19,8 @@ change before the client connects:
     lmtp_reply(addr, txn) LMTP: the reply for one accepted recipient
     close_after_txn       close a connection silently after that many
                           transactions (a server that dropped an idle one)
+    rset_reply            reply to RSET (the connection stays open, so
+                          what the client pipelined after it is recorded)
 Every wait is bounded; the server stops at the test's cleanup."""
 import os
 import socket
@@ -38,6 +40,7 @@ class Receiver:
         self.data_reply = lambda txn: f"250 2.0.0 Ok: queued as RX{txn['n']}"
         self.lmtp_reply = lambda addr, txn: f"250 2.0.0 <{addr}> delivered"
         self.close_after_txn = None
+        self.rset_reply = "250 2.0.0 Ok"
         self.lock = threading.Lock()
         self.connections = 0
         self.commands = []      # (connection number, line)
@@ -172,7 +175,7 @@ class Receiver:
                         return
                 elif verb == "RSET":
                     txn = None
-                    reply("250 2.0.0 Ok")
+                    reply(self.rset_reply)
                 elif verb == "NOOP":
                     reply("250 2.0.0 Ok")
                 elif verb == "QUIT":

@@ -190,6 +190,32 @@ class SmtpAgentTest(unittest.TestCase):
         self.assertEqual(len(self.rx.transactions), 2)
         self.assertNotIn("conn_use=", status_line(self.env, second, "b@ex.org"))
 
+    def test_kept_connection_checked_by_rset_pipelined_with_mail(self):
+        """The RSET that checks a kept connection goes in front of MAIL in
+        one pipeline (no round trip of its own); when it is refused the
+        request goes over a fresh connection, as before."""
+        self.rx.rset_reply = "421 4.4.2 rx.test Error: timeout exceeded"
+        first = self.env.queue_file("s@x.org", ["a@ex.org"], CONTENT)
+        second = self.env.queue_file("s@x.org", ["b@ex.org"], CONTENT)
+        self.assertEqual(self.deliver(first)[0][0], "sent")
+        self.assertEqual(self.deliver(second)[0][0], "sent", self.env.log_text())
+        self.assertEqual(self.rx.connections, 2)
+        self.assertEqual([t["rcpts"] for t in self.rx.transactions],
+                         [["a@ex.org"], ["b@ex.org"]])
+        # MAIL was sent right behind RSET, before its 421 came back.
+        deadline = time.time() + 5
+        while time.time() < deadline and \
+                self.rx.command_names(conn=1).count("MAIL") < 2:
+            time.sleep(0.05)
+        names = self.rx.command_names(conn=1)
+        self.assertEqual(names[names.index("RSET"):][:2], ["RSET", "MAIL"], names)
+        self.assertRegex(self.env.log_text(),
+                         r"cached connection to 127\.0\.0\.1\[127\.0\.0\.1\]:"
+                         rf"{self.rx.port} is gone \(host 127\.0\.0\.1\[127\.0\.0\.1\] "
+                         r"said: 421 4\.4\.2 rx\.test Error: timeout exceeded "
+                         r"\(in reply to RSET command\)\); trying a new connection")
+        self.assertNotIn("conn_use=", status_line(self.env, second, "b@ex.org"))
+
 
 # MX records for the agent's DNS tests: the best MX has an address where
 # nothing listens (127.0.0.3), the second is the receiver's (127.0.0.1).

@@ -103,6 +103,26 @@ class SinkTest(unittest.TestCase):
             self.assertEqual(replies.count(b"354"), 20)
         self.assertEqual(self.counts(20)["bytes"], 20 * 7)
 
+    def test_stats_file_rewritten_at_most_every_100ms(self):
+        """The stats file is a benchmark's progress signal, not a log: one
+        rewrite per event batch cost the sink more CPU than its sessions
+        at relay speeds, so it is rewritten at most every 100 ms (plus
+        the first and the last)."""
+        self.start()
+        started = time.monotonic()
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=10) as c:
+            c.ehlo("client.test")
+            for _ in range(150):
+                c.sendmail("a@x.test", ["b@y.test"], BODY)
+        self.counts(150)
+        elapsed = time.monotonic() - started
+        final = self.terminate()
+        self.assertEqual(final["messages"], 150)
+        # 150 messages are some 600 event batches, each of which changed
+        # the counts; at most one write per 100 ms, the start, the end.
+        self.assertLessEqual(final["stats_writes"], elapsed / 0.1 + 3,
+                             f"{final['stats_writes']} writes in {elapsed:.2f}s")
+
     def test_bdat(self):
         self.start("-B")
         with smtplib.SMTP("127.0.0.1", self.port, timeout=10) as c:

@@ -616,6 +616,90 @@ static void test_reuse_with_rset(void)
     free(script);
 }
 
+/* A kept connection checked with smtpc_rset_before_next: RSET goes in
+ * the same pipeline as MAIL, RCPT and DATA (the server reads all four
+ * before it answers, so a client that waited for RSET's reply would
+ * time the script out). */
+static void test_rset_before_next_pipelined(void)
+{
+    static const char *const rest[] = {
+        "<~MAIL FROM:<sender@example.net>",
+        "< RCPT TO:<a@example.org>",
+        "< DATA",
+        "> 250 Ok",
+        "> 250 Ok",
+        "> 354 go",
+        "<DATA",
+        "> 250 2.0.0 Ok: queued as P1",
+        "< RSET",
+        "<~MAIL FROM:<sender@example.net>",
+        "< RCPT TO:<a@example.org>",
+        "< DATA",
+        "> 250 2.0.0 Ok",
+        "> 250 Ok",
+        "> 250 Ok",
+        "> 354 go",
+        "<DATA",
+        "> 250 2.0.0 Ok: queued as P2",
+        NULL,
+    };
+    const char **script = script_join(EHLO_FULL, 8, rest);
+    struct client c;
+    client_start(&c, script, 0);
+    CHECK_INT(client_hello(&c), 0);
+    struct tx t;
+    tx_init(&t, "one\n", 1);
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.outcome, SMTPC_SENT);
+    smtpc_rset_before_next(c.session);
+    rcpts_free(t.rcpts, 4);
+    memset(t.rcpts, 0, sizeof(t.rcpts[0]));
+    t.rcpts[0].address = "a@example.org";
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.rcpts[0].result.outcome, SMTPC_SENT);
+    CHECK_STR(t.rcpts[0].result.reason.data, "250 2.0.0 Ok: queued as P2");
+    CHECK(smtpc_session_usable(c.session));
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    tx_free(&t);
+    peer_free(&c.peer);
+    free(script);
+}
+
+/* The pipelined RSET refused (a server closing the idle connection):
+ * the transaction ends with the RSET's reply as its result, every
+ * recipient deferred, nothing answered after it, the session unusable. */
+static void test_rset_before_next_refused(void)
+{
+    static const char *const rest[] = {
+        "< RSET",
+        "<~MAIL FROM:<sender@example.net>",
+        "< RCPT TO:<a@example.org>",
+        "< DATA",
+        "> 421 4.4.2 mx.example.com Error: timeout exceeded",
+        "CLOSE",
+        NULL,
+    };
+    const char **script = script_join(EHLO_FULL, 8, rest);
+    struct client c;
+    client_start(&c, script, 0);
+    CHECK_INT(client_hello(&c), 0);
+    struct tx t;
+    tx_init(&t, "one\n", 1);
+    smtpc_rset_before_next(c.session);
+    CHECK_INT(tx_run(&c, &t), 0);
+    CHECK_INT(t.seen.result.outcome, SMTPC_DEFERRED);
+    CHECK_INT(t.seen.result.command, SMTPC_CMD_RSET);
+    CHECK_INT(t.rcpts[0].result.outcome, SMTPC_DEFERRED);
+    CHECK_INT(t.rcpts[0].result.command, SMTPC_CMD_RSET);
+    CHECK(!smtpc_session_usable(c.session));
+    client_end(&c);
+    CHECK_STR(c.peer.error.data, "");
+    tx_free(&t);
+    peer_free(&c.peer);
+    free(script);
+}
+
 /* The server goes away in the middle of the content. */
 static void test_drop_mid_data(void)
 {
@@ -1169,6 +1253,8 @@ int main(void)
     UNIT_RUN(test_lmtp_per_recipient);
     UNIT_RUN(test_mail_refused);
     UNIT_RUN(test_reuse_with_rset);
+    UNIT_RUN(test_rset_before_next_pipelined);
+    UNIT_RUN(test_rset_before_next_refused);
     UNIT_RUN(test_drop_mid_data);
     UNIT_RUN(test_timeout_end_of_data);
     UNIT_RUN(test_content_error);

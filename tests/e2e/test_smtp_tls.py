@@ -441,6 +441,14 @@ class SmtpTlsDnsTest(unittest.TestCase):
         self.assertIn("Verified TLS connection established to "
                       f"mx.tls.example[127.0.0.1]:{mx.port}", env.log_text())
 
+    def test_requiretls_at_level_none_still_uses_verified_tls(self):
+        # main.cf's level none (the default) is the site's choice for
+        # ordinary mail; the REQUIRETLS message still gets verified TLS
+        env, mx, q, reply = self.run_level("none", "good", requiretls=True,
+                                           offer_requiretls=True)
+        self.assertEqual(reply[0][0], "sent", reply)
+        self.assertTrue(mx.transactions[0].tls)
+
     def test_requiretls_untrusted_certificate_bounces(self):
         env, mx, q, reply = self.run_level("may", "self_signed",
                                            requiretls=True)

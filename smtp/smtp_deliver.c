@@ -164,6 +164,19 @@ static size_t pending_count(struct agent_delivery *d, struct rcpt_list *l)
     return n;
 }
 
+/* RFC 8689 governs the message's way between hosts: LMTP over a unix
+ * socket hands it to a mail store on this host, where REQUIRETLS has
+ * nothing to protect (and Dovecot's LMTP does not offer it). */
+static int requiretls_applies(const struct agent_delivery *d)
+{
+    if (!d->req->requiretls)
+        return 0;
+    const char *nexthop = d->req->nexthop;
+    while (*nexthop == ' ' || *nexthop == '\t')
+        nexthop++;
+    return !(smtp_cfg.lmtp && strncmp(nexthop, "unix:", 5) == 0);
+}
+
 /* ---- one transaction ---- */
 
 struct send_wait {
@@ -233,7 +246,7 @@ static enum attempt_result attempt(struct agent_delivery *d,
     m.body = strcmp(d->req->encoding, "8bitmime") == 0 ? SMTPC_BODY_8BITMIME
                                                        : SMTPC_BODY_NONE;
     m.smtputf8 = d->req->smtputf8;
-    m.requiretls = d->req->requiretls;
+    m.requiretls = requiretls_applies(d);
     m.envid = d->req->dsn_envid[0] ? d->req->dsn_envid : NULL;
     int ret = dsn_ret_parse(d->req->dsn_ret);
     m.ret = ret < 0 ? SMTPC_RET_NONE : ret;
@@ -335,8 +348,8 @@ void smtp_deliver(struct agent_delivery *d)
     struct smtpc_result why;
     memset(&why, 0, sizeof(why));
     /* The TLS policy first: a table error defers without a lookup. */
-    if (smtp_tls_hop_init(&tls, d->req->nexthop, d->req->requiretls, &why) <
-        0) {
+    int requiretls = requiretls_applies(d);
+    if (smtp_tls_hop_init(&tls, d->req->nexthop, requiretls, &why) < 0) {
         record_all(d, &l, &why);
         goto done;
     }
@@ -416,7 +429,7 @@ void smtp_deliver(struct agent_delivery *d)
      * slow down, which says more). */
     if (!reached && sessions == 0 && d->hop == DELIVER_HOP_OK)
         d->hop = DELIVER_HOP_FAILED;
-    if (d->req->requiretls && tls_why.outcome != SMTPC_PENDING) {
+    if (requiretls && tls_why.outcome != SMTPC_PENDING) {
         /* RFC 8689 section 4.2.1: no server could take the message over
          * a verified TLS connection that offers REQUIRETLS: it is
          * returned with 5.7.30 ("REQUIRETLS support required"). */

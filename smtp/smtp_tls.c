@@ -44,17 +44,14 @@ static const char *param(const char *suffix)
 void smtp_tls_init(void)
 {
     const char *maps = cfg_str(param("policy_maps"));
-    enum tls_client_level level = TLS_CLIENT_NONE;
-    int level_known =
-        tls_client_level_parse(smtp_cfg.tls_security_level, &level) == 0;
     if (*maps)
         policy_maps = maps_open(smtp_cfg.lmtp ? "lmtp_tls_policy_maps"
                                               : "smtp_tls_policy_maps",
                                 maps, 0);
-    /* As Postfix: no context at all unless some destination may use
-     * TLS (a site without TLS needs no readable CA files). */
-    if (level_known && level == TLS_CLIENT_NONE && policy_maps == NULL)
-        return;
+    /* Always, at start (before any chroot): even at level none a
+     * REQUIRETLS message needs TLS, and a message's demands are only
+     * known per request. Postfix makes none at level none; the cost
+     * here is one context. */
     struct buf err = BUF_INIT;
     client = tls_client_new(smtp_cfg.name, &err);
     if (client == NULL)

@@ -371,6 +371,33 @@ class SmtpTlsTest(unittest.TestCase):
                                          r"connection established to ")
 
 
+    def test_requiretls_does_not_apply_to_lmtp_over_a_unix_socket(self):
+        # final delivery to a mail store on this host (Dovecot's LMTP
+        # has no TLS and no REQUIRETLS); over TCP the rule holds
+        sock_dir = tempfile.mkdtemp(prefix="pt-lmtpsock.", dir="/tmp")
+        self.addCleanup(shutil.rmtree, sock_dir, True)
+        mx = FakeMX(Behaviour(lmtp=True),
+                    unix_path=os.path.join(sock_dir, "lmtp")).start()
+        self.addCleanup(mx.stop)
+        env = AgentEnv(self, "lmtp", start=False,
+                       main_cf={"myhostname": "client.test"})
+        link = env.path("lmtp")
+        os.symlink(prog("smtp", "smtp"), link)
+        env.program = link
+        env.start()
+        q = env.queue_file("s@x.org", ["a@ex.org"], CONTENT)
+        reply = env.deliver(q, transport="lmtp", requiretls=True,
+                            nexthop=f"unix:{mx.unix_path}")
+        self.assertEqual(reply[0][0], "sent", reply)
+        self.assertNotIn("REQUIRETLS", mx.transactions[0].mail_params)
+        tcp = self.mx(tls=None, lmtp=True)
+        q = env.queue_file("s@x.org", ["a@ex.org"], CONTENT)
+        reply = env.deliver(q, transport="lmtp", requiretls=True,
+                            nexthop=f"inet:[127.0.0.1]:{tcp.port}")
+        self.assertEqual(reply[0][:2], ("bounced", "5.7.30"), reply)
+        self.assertEqual(tcp.transactions, [])
+
+
 # An MX domain whose exchange is named in the certificate: verify checks
 # the MX host name, secure the next-hop domain's names.
 TLS_ZONE = TEST_ZONE + [
@@ -440,6 +467,14 @@ class SmtpTlsDnsTest(unittest.TestCase):
         self.assertIn("REQUIRETLS", txn.mail_params)
         self.assertIn("Verified TLS connection established to "
                       f"mx.tls.example[127.0.0.1]:{mx.port}", env.log_text())
+
+    def test_requiretls_at_level_none_still_uses_verified_tls(self):
+        # main.cf's level none (the default) is the site's choice for
+        # ordinary mail; the REQUIRETLS message still gets verified TLS
+        env, mx, q, reply = self.run_level("none", "good", requiretls=True,
+                                           offer_requiretls=True)
+        self.assertEqual(reply[0][0], "sent", reply)
+        self.assertTrue(mx.transactions[0].tls)
 
     def test_requiretls_untrusted_certificate_bounces(self):
         env, mx, q, reply = self.run_level("may", "self_signed",

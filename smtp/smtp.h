@@ -14,6 +14,8 @@
  *                   engine sends it
  *   smtp_nexthop.c  next-hop syntax and literal addresses (the DNS
  *                   resolver plugs in there)
+ *   smtp_mtasts.c   MTA-STS: the policy lookup beside the MX lookup, MX
+ *                   hosts an enforce policy refuses, its TLS demand
  *
  * The protocol itself is lib/smtpc (smtpc_session.h). Each request runs
  * the engine on a private event loop of this process (smtp_loop), which
@@ -31,9 +33,12 @@
 #include "base/event.h"
 #include "base/stream.h"
 #include "delivery/agent.h"
+#include "dns/dns.h"
+#include "mtasts/mtasts.h"
 #include "smtp_nexthop.h"
 #include "smtpc/smtpc_session.h"
 #include "smtpc/smtpc_settings.h"
+#include "tls/tls_policy.h"
 
 /* What main.cf says, read once at start (the smtp_* parameters, or the
  * lmtp_* ones in lmtp mode). */
@@ -75,6 +80,8 @@ struct smtp_conn {
     uint64_t opened_ms;      /* monotonic: when it was connected */
     uint64_t idle_since_ms;  /* monotonic: when it was cached */
     unsigned transactions;   /* transactions sent on it */
+    int tls_active;          /* 1 after a completed STARTTLS handshake */
+    int tls_verified;        /* 1 when the peer's certificate was verified */
 };
 
 /* ---- smtp_connect.c ---- */
@@ -116,6 +123,42 @@ void smtp_cache_close_all(void);
 /* The engine's content callback over the request's queue file. */
 void smtp_content_init(struct smtpc_content *content,
                        struct agent_delivery *d);
+
+/* ---- smtp_mtasts.c ---- */
+
+/* Creates the MTA-STS client on the private loop with the process's DNS
+ * client (smtp mode, postern_mta_sts_enable = yes); else none. */
+void smtp_mtasts_init(struct dns_client *dns);
+/* Forgets the previous request's decisions (before its next hop is
+ * resolved). */
+void smtp_mtasts_request_begin(void);
+struct smtp_mtasts_pending;
+/* Starts the policy lookup of domain (an MX next hop); NULL when
+ * MTA-STS is off. */
+struct smtp_mtasts_pending *smtp_mtasts_start(const char *domain);
+/* Stops it (the MX lookup failed); p may be NULL. */
+void smtp_mtasts_cancel(struct smtp_mtasts_pending *p);
+/* Waits (bounded) for the decision and gives it to the addresses
+ * nh->addrs[first..count) that the domain's MX lookup added; p may be
+ * NULL. A lookup that does not end in time refuses those addresses. */
+void smtp_mtasts_finish(struct smtp_mtasts_pending *p,
+                        const struct smtp_nexthop *nh, size_t first);
+/* Logs the decisions and removes the addresses an enforce policy does
+ * not allow. -1 when that left none (why: deferred, 4.7.5). */
+int smtp_mtasts_filter(struct agent_delivery *d, struct smtp_nexthop *nh,
+                       struct smtpc_result *why);
+/* For address i of the filtered next hop: the verdict, and the
+ * decision behind it (NULL: none). */
+enum mtasts_mx_verdict smtp_mtasts_verdict(size_t i);
+const struct mtasts_decision *smtp_mtasts_decision(size_t i);
+/* 1 when an enforce policy demands TLS for address i (a, its host
+ * named): out becomes level secure with the MX host name as the match;
+ * 0 leaves out alone. */
+int smtp_mtasts_tls(size_t i, const struct smtp_addr *a,
+                    struct tls_policy *out);
+/* After the session to address i came up: testing mode's log lines. */
+void smtp_mtasts_connected(struct agent_delivery *d, size_t i,
+                           const struct smtp_conn *c);
 
 /* ---- smtp_deliver.c ---- */
 

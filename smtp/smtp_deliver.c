@@ -333,6 +333,7 @@ void smtp_deliver(struct agent_delivery *d)
     char dsn[10];
     struct smtpc_result why;
     memset(&why, 0, sizeof(why));
+    smtp_mtasts_request_begin();
     enum smtp_nexthop_result nr =
         smtp_nexthop_resolve(d->req->nexthop, smtp_cfg.lmtp, smtp_cfg.queue_dir,
                              smtp_cfg.myhostname, &nh, &reason, dsn);
@@ -342,6 +343,12 @@ void smtp_deliver(struct agent_delivery *d)
         why.outcome = nr == SMTP_NEXTHOP_BOUNCE ? SMTPC_BOUNCED : SMTPC_DEFERRED;
         snprintf(why.status, sizeof(why.status), "%s", dsn);
         buf_set_str(&why.reason, buf_cstr(&reason));
+        record_all(d, &l, &why);
+        goto done;
+    }
+    /* MX hosts an MTA-STS policy in enforce mode does not list are
+     * never tried; with none left the mail waits (smtp_mtasts.c). */
+    if (smtp_mtasts_filter(d, &nh, &why) < 0) {
         record_all(d, &l, &why);
         goto done;
     }

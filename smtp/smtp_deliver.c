@@ -294,11 +294,17 @@ static void rset_done(struct smtpc_session *session,
  * the transaction (outcomes recorded, connection kept or closed), 0
  * when there was none or it was broken (the caller connects anew). */
 static int try_cached(struct agent_delivery *d, struct rcpt_list *l,
-                      const char *key, int final)
+                      const struct smtp_nexthop *nh, const char *key,
+                      const struct smtp_tls_hop *tls, int final)
 {
-    struct smtp_conn *c = smtp_cache_take(key);
+    struct smtp_conn *c = smtp_cache_take(key, buf_cstr(&tls->signature));
     if (c == NULL)
         return 0;
+    if (!smtp_mtasts_conn_allowed(nh, c)) {
+        /* Kept from before the domain's MTA-STS policy changed. */
+        smtp_conn_close(c, 1);
+        return 0;
+    }
     struct send_wait w;
     memset(&w, 0, sizeof(w));
     smtpc_rset(c->session, rset_done, &w);
@@ -329,10 +335,18 @@ void smtp_deliver(struct agent_delivery *d)
     rcpt_list_build(d, &l);
     d->relay = "none";
     struct smtp_nexthop nh;
+    memset(&nh, 0, sizeof(nh));
+    struct smtp_tls_hop tls, sts_tls;
+    int have_sts_tls = 0;
     struct buf reason = BUF_INIT;
     char dsn[10];
     struct smtpc_result why;
     memset(&why, 0, sizeof(why));
+    /* The TLS policy first: a table error defers without a lookup. */
+    if (smtp_tls_hop_init(&tls, d->req->nexthop, &why) < 0) {
+        record_all(d, &l, &why);
+        goto done;
+    }
     smtp_mtasts_request_begin();
     enum smtp_nexthop_result nr =
         smtp_nexthop_resolve(d->req->nexthop, smtp_cfg.lmtp, smtp_cfg.queue_dir,
@@ -357,13 +371,21 @@ void smtp_deliver(struct agent_delivery *d)
         addr_count > (size_t)smtp_cfg.mx_address_limit)
         addr_count = (size_t)smtp_cfg.mx_address_limit;
     const char *key = d->req->nexthop;
+    /* The TLS an MTA-STS policy in enforce mode demands of the MX hosts
+     * it lists (smtp_mtasts.c), else the site's. */
+    have_sts_tls = smtp_mtasts_tls_hop(d, &tls, &sts_tls);
 
-    int reached = try_cached(d, &l, key, addr_count <= 1);
+    int reached = try_cached(d, &l, &nh, key,
+                             have_sts_tls ? &sts_tls : &tls, addr_count <= 1);
     if (reached && pending_count(d, &l) == 0)
         goto done;
     long sessions = 0;
     for (size_t a = 0; a < addr_count && pending_count(d, &l) > 0; a++) {
-        struct smtp_conn *c = smtp_conn_open(&nh.addrs[a], key, &why);
+        const struct smtp_tls_hop *hop_tls =
+            have_sts_tls && smtp_mtasts_verdict(a) == MTASTS_MX_VERIFY
+                ? &sts_tls
+                : &tls;
+        struct smtp_conn *c = smtp_conn_open(&nh.addrs[a], key, hop_tls, &why);
         if (c == NULL) {
             note_rate_limit(d, &why);
             if (why.outcome == SMTPC_BOUNCED && why.command != SMTPC_CMD_GREETING &&
@@ -375,6 +397,7 @@ void smtp_deliver(struct agent_delivery *d)
             continue;
         }
         sessions++;
+        smtp_mtasts_connected(d, a, c);
         int final = a + 1 == addr_count ||
                     (smtp_cfg.mx_session_limit > 0 &&
                      sessions >= smtp_cfg.mx_session_limit);
@@ -401,6 +424,9 @@ void smtp_deliver(struct agent_delivery *d)
         d->hop = DELIVER_HOP_FAILED;
     defer_rest(d, &l, &why);
 done:
+    smtp_tls_hop_free(&tls);
+    if (have_sts_tls)
+        smtp_tls_hop_free(&sts_tls);
     smtp_nexthop_free(&nh);
     smtpc_result_free(&why);
     buf_free(&reason);

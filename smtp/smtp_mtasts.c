@@ -23,11 +23,15 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/str.h"
 #include "config/config.h"
 #include "mtasts/mtasts.h"
+#include "tables/maps.h"
+#include "tls/tls_client.h"
 
 static struct mtasts_client *client;
 static long wait_limit_ms;
+static struct maps *policy_maps; /* PREFIX_tls_policy_maps, for precedence */
 
 /* One domain's decision in the current request. */
 struct sts_domain {
@@ -67,6 +71,9 @@ void smtp_mtasts_init(struct dns_client *dns)
                          settings.fetch_timeout_s + 5) * 1000;
     }
     mtasts_settings_free(&settings);
+    const char *maps = cfg_str("smtp_tls_policy_maps");
+    if (client && *maps)
+        policy_maps = maps_open("smtp_tls_policy_maps", maps, 0);
 }
 
 void smtp_mtasts_request_begin(void)
@@ -270,21 +277,72 @@ const struct mtasts_decision *smtp_mtasts_decision(size_t i)
                : NULL;
 }
 
-int smtp_mtasts_tls(size_t i, const struct smtp_addr *a,
-                    struct tls_policy *out)
+/* 1 when PREFIX_tls_policy_maps has an entry for the next hop: the
+ * site's explicit word, which wins over MTA-STS. */
+static int table_entry(const char *nexthop)
 {
-    if (smtp_mtasts_verdict(i) != MTASTS_MX_VERIFY)
+    if (policy_maps == NULL)
         return 0;
+    struct tls_policy p;
+    tls_policy_init(&p);
+    struct buf err = BUF_INIT;
+    char *key = xstrdup(nexthop);
+    int found = tls_policy_lookup(policy_maps, str_trim(key), &p, &err);
+    tls_policy_free(&p);
+    buf_free(&err);
+    free(key);
+    return found != 0; /* a broken entry too: smtp_tls.c defers on it */
+}
+
+int smtp_mtasts_tls_hop(struct agent_delivery *d, const struct smtp_tls_hop *site,
+                        struct smtp_tls_hop *out)
+{
+    int needed = 0;
+    for (size_t i = 0; i < req.addr_count; i++)
+        needed |= req.verdict[i] == MTASTS_MX_VERIFY;
+    if (!needed)
+        return 0;
+    if (table_entry(d->req->nexthop)) {
+        log_info("%s: %s_tls_policy_maps has an entry for %s: it applies "
+                 "instead of the MTA-STS policy", d->req->log_ident,
+                 smtp_cfg.name, d->req->nexthop);
+        return 0;
+    }
     /* RFC 8461 section 4.2: a certificate valid for the MX host name,
-     * chaining to a trusted root: Postfix's "secure" with that name as
-     * the only match (what postfix-mta-sts-resolver answers). */
-    tls_policy_free(out);
-    tls_policy_init(out);
-    out->level = TLS_CLIENT_SECURE;
-    strlist_add(&out->match, a->host);
-    out->match_set = 1;
-    out->servername = xstrdup("hostname");
+     * chaining to a trusted root: Postfix's "secure" with the MX host
+     * name as the match (what postfix-mta-sts-resolver answers Postfix),
+     * SNI the host name. The same for every MX host of the domain, so a
+     * kept connection serves the next request too. */
+    memset(out, 0, sizeof(*out));
+    tls_policy_init(&out->policy);
+    out->policy.level = TLS_CLIENT_SECURE;
+    strlist_add(&out->policy.match, "hostname");
+    out->policy.match_set = 1;
+    out->policy.servername = xstrdup("hostname");
+    if (site->policy.protocols)
+        out->policy.protocols = xstrdup(site->policy.protocols);
+    if (site->policy.ciphers)
+        out->policy.ciphers = xstrdup(site->policy.ciphers);
+    snprintf(out->domain, sizeof(out->domain), "%s", site->domain);
+    buf_appendf(&out->signature, "mta-sts|secure|hostname|%s|%s",
+                out->policy.protocols ? out->policy.protocols : "",
+                out->policy.ciphers ? out->policy.ciphers : "");
     return 1;
+}
+
+int smtp_mtasts_conn_allowed(const struct smtp_nexthop *nh,
+                             const struct smtp_conn *c)
+{
+    int enforced = 0;
+    for (size_t k = 0; k < req.domain_count; k++)
+        enforced |= req.domains[k]->decision.result == MTASTS_ENFORCE ||
+                    req.domains[k]->unfinished;
+    if (!enforced)
+        return 1;
+    for (size_t i = 0; i < nh->count; i++)
+        if (strcmp(nh->addrs[i].host, c->addr.host) == 0)
+            return 1;
+    return 0;
 }
 
 void smtp_mtasts_connected(struct agent_delivery *d, size_t i,
@@ -298,13 +356,16 @@ void smtp_mtasts_connected(struct agent_delivery *d, size_t i,
                  d->req->log_ident, c->addr.host, dec->domain, dec->id);
         break;
     case MTASTS_MX_TESTING_OK:
-        if (!c->tls_active || !c->tls_verified)
+        /* The site's level applies in testing mode: the session is not
+         * failed, and below verify the client checks the chain but not
+         * the name, so the chain is what is reported on. */
+        if (!c->tls_active || (c->tls && tls_client_trust(c->tls) <
+                                             TLS_TRUST_TRUSTED))
             log_info("%s: %s[%s]:%u: %s under the MTA-STS policy of %s (id "
                      "%s, mode testing): delivering anyway",
                      d->req->log_ident, c->addr.host, c->addr.addr,
                      c->addr.port,
-                     c->tls_active ? "TLS certificate not verified"
-                                   : "no TLS",
+                     c->tls_active ? "TLS certificate not trusted" : "no TLS",
                      dec->domain, dec->id);
         break;
     default:

@@ -79,7 +79,7 @@ class PolicyServer:
 
             def do_GET(self):
                 host = self.headers.get("Host", "").split(":")[0]
-                name = host.split(".")[1] if host.count(".") >= 3 else ""
+                name = host.split(".")[1] if host.count(".") >= 2 else ""
                 server.requests.append((name, self.path))
                 if self.path != "/.well-known/mta-sts.txt":
                     self.send_error(404)

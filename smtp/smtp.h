@@ -18,6 +18,7 @@
  *                   resolver plugs in there)
  *   smtp_mtasts.c   MTA-STS: the policy lookup beside the MX lookup, MX
  *                   hosts an enforce policy refuses, its TLS demand
+ *   smtp_tlsrpt.c   TLS outcomes per destination and day (RFC 8460)
  *
  * The protocol itself is lib/smtpc (smtpc_session.h). Each request runs
  * the engine on a private event loop of this process (smtp_loop), which
@@ -182,8 +183,8 @@ void smtp_mtasts_init(struct dns_client *dns);
  * resolved). */
 void smtp_mtasts_request_begin(void);
 struct smtp_mtasts_pending;
-/* Starts the policy lookup of domain (an MX next hop); NULL when
- * MTA-STS is off. */
+/* Starts the policy lookup of domain (an MX next hop); when MTA-STS
+ * is off, an already finished "no policy". */
 struct smtp_mtasts_pending *smtp_mtasts_start(const char *domain);
 /* Stops it (the MX lookup failed); p may be NULL. */
 void smtp_mtasts_cancel(struct smtp_mtasts_pending *p);
@@ -215,6 +216,23 @@ int smtp_mtasts_conn_allowed(const struct smtp_nexthop *nh,
 /* After the session to address i came up: testing mode's log lines. */
 void smtp_mtasts_connected(struct agent_delivery *d, size_t i,
                            const struct smtp_conn *c);
+
+/* ---- smtp_tlsrpt.c ---- */
+
+/* Reads postern_tls_report_records and data_directory (smtp mode). */
+void smtp_tlsrpt_init(void);
+/* After smtp_conn_open for address i (a) of the filtered next hop, made
+ * with hop: records the session's TLS outcome (c, or the failure in why)
+ * when the address came from an MX lookup. */
+void smtp_tlsrpt_session(size_t i, const struct smtp_addr *a,
+                         const struct smtp_tls_hop *hop,
+                         const struct smtp_conn *c,
+                         const struct smtpc_result *why);
+/* An MX host an enforce policy refused. */
+void smtp_tlsrpt_skipped(const struct mtasts_decision *dec,
+                         const struct smtp_addr *a);
+/* A policy that could not be fetched or parsed (dec->why says so). */
+void smtp_tlsrpt_policy(const struct mtasts_decision *dec);
 
 /* ---- smtp_deliver.c ---- */
 

@@ -386,6 +386,7 @@ void smtp_deliver(struct agent_delivery *d)
                 ? &sts_tls
                 : &tls;
         struct smtp_conn *c = smtp_conn_open(&nh.addrs[a], key, hop_tls, &why);
+        smtp_tlsrpt_session(a, &nh.addrs[a], hop_tls, c, &why);
         if (c == NULL) {
             note_rate_limit(d, &why);
             if (why.outcome == SMTPC_BOUNCED && why.command != SMTPC_CMD_GREETING &&

@@ -133,6 +133,8 @@ void smtp_dns_init(void)
         log_fatal("DNS client: %s", buf_cstr(&err));
     buf_free(&err);
     smtp_nexthop_lookup = lookup;
-    if (!smtp_cfg.lmtp)
+    if (!smtp_cfg.lmtp) {
         smtp_mtasts_init(client);
+        smtp_tlsrpt_init();
+    }
 }

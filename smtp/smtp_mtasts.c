@@ -97,11 +97,20 @@ static void on_decision(const struct mtasts_decision *decision, void *ctx)
 
 struct smtp_mtasts_pending *smtp_mtasts_start(const char *domain)
 {
-    if (client == NULL)
-        return NULL;
     struct smtp_mtasts_pending *p = xcalloc(1, sizeof(*p));
     p->domain = xcalloc(1, sizeof(*p->domain));
     snprintf(p->domain->name, sizeof(p->domain->name), "%s", domain);
+    if (client == NULL) {
+        /* Off: no policy, but the addresses still carry their domain
+         * (the TLS report records, smtp_tlsrpt.c). */
+        struct mtasts_decision *dec = &p->domain->decision;
+        dec->domain = p->domain->name;
+        dec->result = MTASTS_NO_POLICY;
+        dec->source = "none";
+        snprintf(dec->why, sizeof(dec->why), "postern_mta_sts_enable = no");
+        p->done = 1;
+        return p;
+    }
     p->lookup = mtasts_lookup_start(client, domain, on_decision, p);
     return p;
 }
@@ -215,8 +224,11 @@ int smtp_mtasts_filter(struct agent_delivery *d, struct smtp_nexthop *nh,
     if (req.domain_count == 0)
         return 0;
     addr_grow(nh->count);
-    for (size_t k = 0; k < req.domain_count; k++)
+    for (size_t k = 0; k < req.domain_count; k++) {
         log_decision(d, req.domains[k]);
+        if (!req.domains[k]->unfinished)
+            smtp_tlsrpt_policy(&req.domains[k]->decision);
+    }
     struct buf refused = BUF_INIT;
     const struct sts_domain *first_refusing = NULL;
     size_t kept = 0;
@@ -229,11 +241,13 @@ int smtp_mtasts_filter(struct agent_delivery *d, struct smtp_nexthop *nh,
             }
             if (!dom->unfinished &&
                 (i == 0 || req.addr_domain[i - 1] != dom ||
-                 strcmp(nh->addrs[i - 1].host, nh->addrs[i].host) != 0))
+                 strcmp(nh->addrs[i - 1].host, nh->addrs[i].host) != 0)) {
                 log_info("%s: MX host %s of %s is not allowed by its "
                          "MTA-STS policy (id %s, mode enforce): skipped",
                          d->req->log_ident, nh->addrs[i].host, dom->name,
                          dom->decision.id);
+                smtp_tlsrpt_skipped(&dom->decision, &nh->addrs[i]);
+            }
             continue;
         }
         nh->addrs[kept] = nh->addrs[i];

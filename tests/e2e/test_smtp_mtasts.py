@@ -14,12 +14,16 @@ to the listed one over TLS verified against the MX name; enforce with no
 listed MX host defers (4.7.5); enforce with a certificate for another
 name defers; testing mode delivers to an unlisted host without TLS and
 logs it; an smtp_tls_policy_maps entry wins over the policy;
-postern_mta_sts_enable = no turns it off."""
+postern_mta_sts_enable = no turns it off. The TLS report records
+(smtp/smtp_tlsrpt.c, docs/tls-rpt.md) each case leaves in
+$data_directory/tls-rpt are read back."""
+import glob
 import os
 import pwd
 import shutil
 import tempfile
 import unittest
+import urllib.parse
 
 from agentlib import AgentEnv, is_root, prog
 from dns_util import TEST_ZONE, Dnsmasq, dnsmasq_path
@@ -146,6 +150,22 @@ class SmtpMtaStsTest(unittest.TestCase):
         self.data = data
         return AgentEnv(self, "smtp", main_cf=main_cf)
 
+    RECORD_FIELDS = ("when", "domain", "policy", "id", "mode", "max_age",
+                     "mx", "result", "host", "addr", "sender", "reason")
+
+    def records(self):
+        """The records of data_directory/tls-rpt/*, as dicts."""
+        found = []
+        for path in sorted(glob.glob(os.path.join(self.data, "tls-rpt", "*"))):
+            with open(path) as f:
+                for line in f:
+                    fields = line.rstrip("\n").split(" ")
+                    self.assertEqual(fields[0], "v1", line)
+                    values = ["" if v == "-" else urllib.parse.unquote(v)
+                              for v in fields[1:]]
+                    found.append(dict(zip(self.RECORD_FIELDS, values)))
+        return found
+
     def send(self, env, domain):
         q = env.queue_file("s@x.org", [f"a@{domain}"], CONTENT)
         reply = env.deliver(q, transport="smtp",
@@ -171,6 +191,15 @@ class SmtpMtaStsTest(unittest.TestCase):
         # The policy is cached in data_directory.
         self.assertTrue(os.path.exists(
             os.path.join(self.data, "mta-sts", "enf.example")))
+        # TLS report records: the refused MX, then the verified session.
+        recs = [(r["domain"], r["policy"], r["id"], r["mode"], r["mx"],
+                 r["result"], r["host"], r["addr"]) for r in self.records()]
+        self.assertEqual(recs, [
+            ("enf.example", "sts", "enf1", "enforce", "mx.enf.example",
+             "validation-failure", "bad.enf.example", "127.0.0.21"),
+            ("enf.example", "sts", "enf1", "enforce", "mx.enf.example",
+             "success", "mx.enf.example", "127.0.0.22")])
+        self.assertEqual(self.records()[1]["sender"], "127.0.0.1")
 
     def test_enforce_without_a_listed_mx_defers(self):
         env = self.agent()
@@ -187,6 +216,11 @@ class SmtpMtaStsTest(unittest.TestCase):
         self.assertEqual(reply[0][:2], ("deferred", "4.7.5"), reply)
         self.assertIn("Server certificate not verified", reply[0][3])
         self.assertEqual(self.mx["badcert"].transactions, [])
+        [rec] = self.records()
+        self.assertEqual((rec["policy"], rec["result"], rec["host"]),
+                         ("sts", "certificate-host-mismatch",
+                          "mx.badcert.example"))
+        self.assertIn("Server certificate not verified", rec["reason"])
 
     def test_testing_mode_delivers_anyway_and_logs(self):
         env = self.agent()
@@ -196,6 +230,26 @@ class SmtpMtaStsTest(unittest.TestCase):
         self.assertIn("MX host mx.tst.example of tst.example is not allowed "
                       "by its MTA-STS policy (id tst1, mode testing): "
                       "delivering anyway", env.log_text())
+        [rec] = self.records()
+        self.assertEqual((rec["policy"], rec["mode"], rec["result"]),
+                         ("sts", "testing", "starttls-not-supported"))
+
+    def test_failed_policy_fetch_is_recorded(self):
+        self.server.policies.pop("none")
+        self.addCleanup(self.server.policies.update, {"none": POLICIES["none"]})
+        env = self.agent()
+        q, reply = self.send(env, "none.example")
+        self.assertEqual(reply[0][0], "sent", reply)  # no policy: plain
+        recs = [(r["policy"], r["result"]) for r in self.records()]
+        self.assertEqual(recs, [("sts", "sts-policy-fetch-error"),
+                                ("no-policy-found", "starttls-not-supported")])
+        self.assertIn("HTTP status 404", self.records()[0]["reason"])
+
+    def test_records_switched_off(self):
+        env = self.agent(postern_tls_report_records="no")
+        q, reply = self.send(env, "enf.example")
+        self.assertEqual(reply[0][0], "sent", reply)
+        self.assertEqual(self.records(), [])
 
     def test_policy_maps_entry_wins(self):
         maps = os.path.join(self.dir, "tls_policy")

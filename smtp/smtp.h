@@ -17,6 +17,9 @@
  *                   without 8BITMIME
  *   smtp_nexthop.c  next-hop syntax and literal addresses (the DNS
  *                   resolver plugs in there)
+ *   smtp_mtasts.c   MTA-STS: the policy lookup beside the MX lookup, MX
+ *                   hosts an enforce policy refuses, its TLS demand
+ *   smtp_tlsrpt.c   TLS outcomes per destination and day (RFC 8460)
  *
  * The protocol itself is lib/smtpc (smtpc_session.h). Each request runs
  * the engine on a private event loop of this process (smtp_loop), which
@@ -35,6 +38,8 @@
 #include "base/stream.h"
 #include "delivery/agent.h"
 #include "dns/dns_rr.h"
+#include "dns/dns.h"
+#include "mtasts/mtasts.h"
 #include "smtp_nexthop.h"
 #include "smtpc/smtpc_session.h"
 #include "smtpc/smtpc_settings.h"
@@ -208,6 +213,72 @@ void smtp_content_prepare(struct smtpc_message *m, struct agent_delivery *d,
 /* 1 when the message's header has "TLS-Required: No" (RFC 8689 section
  * 5; the first such field, its value compared without case). */
 int smtp_content_tls_required_no(struct agent_delivery *d);
+
+/* ---- smtp_mtasts.c ---- */
+
+/* Creates the MTA-STS client on the private loop with the process's DNS
+ * client (smtp mode, postern_mta_sts_enable = yes); else none. */
+void smtp_mtasts_init(struct dns_client *dns);
+/* Forgets the previous request's decisions (before its next hop is
+ * resolved). */
+void smtp_mtasts_request_begin(void);
+struct smtp_mtasts_pending;
+/* Starts the policy lookup of domain (an MX next hop); when MTA-STS
+ * is off, an already finished "no policy". */
+struct smtp_mtasts_pending *smtp_mtasts_start(const char *domain);
+/* Stops it (the MX lookup failed); p may be NULL. */
+void smtp_mtasts_cancel(struct smtp_mtasts_pending *p);
+/* Waits (bounded) for the decision and gives it to the addresses
+ * nh->addrs[first..count) that the domain's MX lookup added; p may be
+ * NULL. A lookup that does not end in time refuses those addresses. */
+void smtp_mtasts_finish(struct smtp_mtasts_pending *p,
+                        const struct smtp_nexthop *nh, size_t first);
+/* 1 when an enforce policy skips or demands verified TLS of some
+ * address of the request. */
+int smtp_mtasts_demands(void);
+/* Drops those demands for this request (a message with "TLS-Required:
+ * No"). */
+void smtp_mtasts_waive(void);
+/* Logs the decisions and removes the addresses an enforce policy does
+ * not allow. -1 when that left none (why: deferred, 4.7.5). */
+int smtp_mtasts_filter(struct agent_delivery *d, struct smtp_nexthop *nh,
+                       struct smtpc_result *why);
+/* For address i of the filtered next hop: the verdict, and the
+ * decision behind it (NULL: none). */
+enum mtasts_mx_verdict smtp_mtasts_verdict(size_t i);
+const struct mtasts_decision *smtp_mtasts_decision(size_t i);
+/* 1 when an enforce policy demands verified TLS of some address of the
+ * request and no smtp_tls_policy_maps entry for the next hop says
+ * otherwise: out (free with smtp_tls_hop_free) is the TLS those
+ * addresses (verdict MTASTS_MX_VERIFY) are reached with: level secure,
+ * the MX host name as the match. 0: site applies. */
+int smtp_mtasts_tls_hop(struct agent_delivery *d,
+                        const struct smtp_tls_hop *site,
+                        struct smtp_tls_hop *out);
+/* 0 when a kept connection goes to a host the request's enforce policy
+ * no longer allows (nh: the filtered addresses). */
+int smtp_mtasts_conn_allowed(const struct smtp_nexthop *nh,
+                             const struct smtp_conn *c);
+/* After the session to address i came up: testing mode's log lines. */
+void smtp_mtasts_connected(struct agent_delivery *d, size_t i,
+                           const struct smtp_conn *c);
+
+/* ---- smtp_tlsrpt.c ---- */
+
+/* Reads postern_tls_report_records and data_directory (smtp mode). */
+void smtp_tlsrpt_init(void);
+/* After smtp_conn_open for address i (a) of the filtered next hop, made
+ * with hop: records the session's TLS outcome (c, or the failure in why)
+ * when the address came from an MX lookup. */
+void smtp_tlsrpt_session(size_t i, const struct smtp_addr *a,
+                         const struct smtp_tls_hop *hop,
+                         const struct smtp_conn *c,
+                         const struct smtpc_result *why);
+/* An MX host an enforce policy refused. */
+void smtp_tlsrpt_skipped(const struct mtasts_decision *dec,
+                         const struct smtp_addr *a);
+/* A policy that could not be fetched or parsed (dec->why says so). */
+void smtp_tlsrpt_policy(const struct mtasts_decision *dec);
 
 /* ---- smtp_deliver.c ---- */
 

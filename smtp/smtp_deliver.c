@@ -314,12 +314,17 @@ static enum attempt_result attempt(struct agent_delivery *d,
  * own: an RSET that fails ends the transaction before any recipient got
  * an answer, which attempt() reports as ATTEMPT_BROKEN. */
 static int try_cached(struct agent_delivery *d, struct rcpt_list *l,
-                      const char *key, const struct smtp_tls_hop *tls,
-                      int final)
+                      const struct smtp_nexthop *nh, const char *key,
+                      const struct smtp_tls_hop *tls, int final)
 {
     struct smtp_conn *c = smtp_cache_take(key, buf_cstr(&tls->signature));
     if (c == NULL)
         return 0;
+    if (!smtp_mtasts_conn_allowed(nh, c)) {
+        /* Kept from before the domain's MTA-STS policy changed. */
+        smtp_conn_close(c, 1);
+        return 0;
+    }
     smtpc_rset_before_next(c->session);
     if (attempt(d, l, c, 1, final) == ATTEMPT_BROKEN) {
         smtp_conn_drop(c);
@@ -338,7 +343,8 @@ void smtp_deliver(struct agent_delivery *d)
     d->relay = "none";
     struct smtp_nexthop nh;
     memset(&nh, 0, sizeof(nh));
-    struct smtp_tls_hop tls;
+    struct smtp_tls_hop tls, sts_tls;
+    int have_sts_tls = 0;
     struct buf reason = BUF_INIT;
     struct buf failed_relay = BUF_INIT; /* the last server that failed */
     struct smtpc_result tls_why;        /* the last TLS failure */
@@ -358,6 +364,7 @@ void smtp_deliver(struct agent_delivery *d)
         log_info("%s: TLS-Required: No: the TLS policy of %s is not "
                  "enforced for this message",
                  d->req->log_ident, d->req->nexthop);
+    smtp_mtasts_request_begin();
     enum smtp_nexthop_result nr =
         smtp_nexthop_resolve(d->req->nexthop, smtp_cfg.lmtp, smtp_cfg.queue_dir,
                              smtp_cfg.myhostname, &nh, &reason, dsn);
@@ -370,18 +377,43 @@ void smtp_deliver(struct agent_delivery *d)
         record_all(d, &l, &why);
         goto done;
     }
+    /* "TLS-Required: No" (RFC 8689 section 5) waives the recipient
+     * domain's MTA-STS policy as it waives the site's TLS policy above
+     * (the header is read only when a policy demands something). */
+    if (!d->req->requiretls && smtp_mtasts_demands() &&
+        smtp_content_tls_required_no(d)) {
+        smtp_mtasts_waive();
+        log_info("%s: TLS-Required: No: the MTA-STS policy of %s is not "
+                 "enforced for this message",
+                 d->req->log_ident, d->req->nexthop);
+    }
+    /* MX hosts an MTA-STS policy in enforce mode does not list are
+     * never tried; with none left the mail waits (smtp_mtasts.c). */
+    if (smtp_mtasts_filter(d, &nh, &why) < 0) {
+        record_all(d, &l, &why);
+        goto done;
+    }
     size_t addr_count = nh.count;
     if (smtp_cfg.mx_address_limit > 0 &&
         addr_count > (size_t)smtp_cfg.mx_address_limit)
         addr_count = (size_t)smtp_cfg.mx_address_limit;
     const char *key = d->req->nexthop;
+    /* The TLS an MTA-STS policy in enforce mode demands of the MX hosts
+     * it lists (smtp_mtasts.c), else the site's. */
+    have_sts_tls = smtp_mtasts_tls_hop(d, &tls, &sts_tls);
 
-    int reached = try_cached(d, &l, key, &tls, addr_count <= 1);
+    int reached = try_cached(d, &l, &nh, key,
+                             have_sts_tls ? &sts_tls : &tls, addr_count <= 1);
     if (reached && pending_count(d, &l) == 0)
         goto done;
     long sessions = 0;
     for (size_t a = 0; a < addr_count && pending_count(d, &l) > 0; a++) {
-        struct smtp_conn *c = smtp_conn_open(&nh.addrs[a], key, &tls, &why);
+        const struct smtp_tls_hop *hop_tls =
+            have_sts_tls && smtp_mtasts_verdict(a) == MTASTS_MX_VERIFY
+                ? &sts_tls
+                : &tls;
+        struct smtp_conn *c = smtp_conn_open(&nh.addrs[a], key, hop_tls, &why);
+        smtp_tlsrpt_session(a, &nh.addrs[a], hop_tls, c, &why);
         if (c == NULL) {
             /* As Postfix: a server that failed after the connect (its
              * greeting, EHLO, TLS) is named in relay=; a failed connect
@@ -405,6 +437,7 @@ void smtp_deliver(struct agent_delivery *d)
         }
         sessions++;
         buf_reset(&failed_relay);
+        smtp_mtasts_connected(d, a, c);
         int final = a + 1 == addr_count ||
                     (smtp_cfg.mx_session_limit > 0 &&
                      sessions >= smtp_cfg.mx_session_limit);
@@ -447,6 +480,8 @@ done:
     buf_free(&tls_relay);
     smtpc_result_free(&tls_why);
     smtp_tls_hop_free(&tls);
+    if (have_sts_tls)
+        smtp_tls_hop_free(&sts_tls);
     smtp_nexthop_free(&nh);
     smtpc_result_free(&why);
     buf_free(&reason);

@@ -87,10 +87,16 @@ static enum smtp_nexthop_result lookup(const char *host, int mx,
     struct lookup_wait w;
     memset(&w, 0, sizeof(w));
     targets_init(&w.result);
+    /* MTA-STS applies to a domain reached by MX: its policy lookup runs
+     * beside the MX lookup (smtp_mtasts.c). */
+    struct smtp_mtasts_pending *sts =
+        mx && !smtp_cfg.lmtp ? smtp_mtasts_start(host) : NULL;
+    size_t first = out->count;
     targets_start(client, &settings, &hop, lookup_done, &w);
     smtp_loop_run_until(&w.done);
     enum smtp_nexthop_result rc = SMTP_NEXTHOP_OK;
     if (w.result.status != TARGETS_OK) {
+        smtp_mtasts_cancel(sts);
         buf_set_str(reason, w.result.reason);
         snprintf(dsn, 10, "%.9s", w.result.dsn);
         rc = w.result.status == TARGETS_BOUNCE ? SMTP_NEXTHOP_BOUNCE
@@ -101,6 +107,7 @@ static enum smtp_nexthop_result lookup(const char *host, int mx,
             if (target_addr(&w.result, &w.result.list[i], mx, &a) == 0)
                 smtp_nexthop_add(out, &a);
         }
+        smtp_mtasts_finish(sts, out, first);
     }
     targets_free(&w.result);
     return rc;
@@ -153,4 +160,8 @@ void smtp_dns_init(void)
         log_fatal("DNS client: %s", buf_cstr(&err));
     buf_free(&err);
     smtp_nexthop_lookup = lookup;
+    if (!smtp_cfg.lmtp) {
+        smtp_mtasts_init(client);
+        smtp_tlsrpt_init();
+    }
 }

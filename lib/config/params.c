@@ -849,6 +849,9 @@ const struct param_def param_table[] = {
     {"postern_mta_sts_connect_to", PARAM_LIST, "", 0, 0, 0,
      "testing only: libcurl CONNECT_TO entries (HOST:PORT:ADDR:PORT) that "
      "send policy fetches elsewhere"},
+    {"postern_tls_report_records", PARAM_BOOL, "yes", 0, 0, 0,
+     "record the SMTP client's TLS outcomes per destination and day in "
+     "$data_directory/tls-rpt for TLS reports (RFC 8460)"},
 };
 
 const size_t param_table_count = sizeof(param_table) / sizeof(param_table[0]);

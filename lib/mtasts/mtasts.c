@@ -3,7 +3,9 @@
  * the decision back on the loop. */
 #include "mtasts/mtasts.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,12 @@ struct mtasts_lookup {
     mtasts_cb cb;
     void *ctx;
     struct dns_query *query; /* while the TXT query runs */
+    /* After a valid TXT record: the A and AAAA queries of
+     * mta-sts.DOMAIN, whose answers go to libcurl (CURLOPT_RESOLVE). */
+    struct dns_query *addr_query[2];
+    int addr_looked_up;      /* resolve is meaningful */
+    struct strlist resolve;  /* the addresses found, numeric text */
+    char resolve_why[192];   /* why there is none */
     int cancelled;           /* while in the worker */
     int txt_valid;           /* exactly one valid STSv1 record */
     char txt_id[MTASTS_ID_MAX + 1];
@@ -187,8 +195,14 @@ static void decide(struct mtasts_lookup *lookup)
         appendf(d, "cached policy id %s is current", cached->id);
         goto done;
     }
-    struct mtasts_fetch_settings fs = {s->ca_file, &s->connect_to,
-                                       s->connect_timeout_s, s->fetch_timeout_s};
+    struct mtasts_fetch_settings fs = {
+        .ca_file = s->ca_file,
+        .connect_to = &s->connect_to,
+        .connect_timeout_s = s->connect_timeout_s,
+        .total_timeout_s = s->fetch_timeout_s,
+        .resolve = lookup->addr_looked_up ? &lookup->resolve : NULL,
+        .resolve_why = lookup->resolve_why,
+    };
     struct mtasts_policy *fetched = xmalloc(sizeof(*fetched));
     int ok = mtasts_fetch(lookup->domain, &fs, &body, &err) == 0 &&
              mtasts_policy_parse(body.data, body.len, fetched, &err) == 0;
@@ -231,6 +245,7 @@ static void lookup_work(void *ctx)
 static void lookup_unlink_free(struct mtasts_lookup *lookup)
 {
     struct mtasts_client *client = lookup->client;
+    strlist_free(&lookup->resolve);
     if (lookup->prev)
         lookup->prev->next = lookup->next;
     else
@@ -247,6 +262,69 @@ static void lookup_done(void *ctx)
     if (!lookup->cancelled)
         lookup->cb(&lookup->decision, lookup->ctx);
     lookup_unlink_free(lookup);
+}
+
+/* ---- the policy host's addresses, on the loop ---- */
+
+static void on_addr(struct dns_result *result, void *ctx);
+
+/* Asks for the A and AAAA records of mta-sts.DOMAIN; the fetch waits
+ * for both. */
+static void addr_start(struct mtasts_lookup *lookup)
+{
+    char name[DNS_NAME_MAX + 16];
+    snprintf(name, sizeof(name), "mta-sts.%s", lookup->domain);
+    lookup->addr_looked_up = 1;
+    lookup->addr_query[0] = dns_query_start(lookup->client->dns, name,
+                                            DNS_TYPE_A, on_addr, lookup);
+    lookup->addr_query[1] = dns_query_start(lookup->client->dns, name,
+                                            DNS_TYPE_AAAA, on_addr, lookup);
+}
+
+static void on_addr(struct dns_result *result, void *ctx)
+{
+    struct mtasts_lookup *lookup = ctx;
+    int slot = result->type == DNS_TYPE_A ? 0 : 1;
+    lookup->addr_query[slot] = NULL;
+    char text[INET6_ADDRSTRLEN];
+    for (size_t i = 0; result->status == DNS_FOUND && i < result->count; i++) {
+        const struct dns_record *r = &result->records[i];
+        if (inet_ntop(r->type == DNS_TYPE_A ? AF_INET : AF_INET6,
+                      r->type == DNS_TYPE_A ? (const void *)r->u.a
+                                            : (const void *)r->u.aaaa,
+                      text, sizeof(text)))
+            strlist_add(&lookup->resolve, text);
+    }
+    /* The reason kept for "no address": a temporary failure says more
+     * than "not found". */
+    if (result->status == DNS_TEMPFAIL || lookup->resolve_why[0] == '\0')
+        snprintf(lookup->resolve_why, sizeof(lookup->resolve_why),
+                 "address lookup failed: %s",
+                 result->status == DNS_TEMPFAIL ? result->why
+                 : result->nxdomain             ? "Host or domain name not found"
+                                                : "no A or AAAA record");
+    if (lookup->addr_query[0] || lookup->addr_query[1])
+        return;
+    bgjob_submit(lookup->client->pool, lookup_work, lookup_done, lookup);
+}
+
+/* Cancels the DNS queries still running; 1 when there were some (the
+ * lookup has not reached the worker). */
+static int queries_cancel(struct mtasts_lookup *lookup)
+{
+    int any = 0;
+    if (lookup->query) {
+        dns_query_cancel(lookup->query);
+        lookup->query = NULL;
+        any = 1;
+    }
+    for (int i = 0; i < 2; i++)
+        if (lookup->addr_query[i]) {
+            dns_query_cancel(lookup->addr_query[i]);
+            lookup->addr_query[i] = NULL;
+            any = 1;
+        }
+    return any;
 }
 
 static void on_txt(struct dns_result *result, void *ctx)
@@ -271,7 +349,10 @@ static void on_txt(struct dns_result *result, void *ctx)
         snprintf(lookup->txt_why, sizeof(lookup->txt_why), "%s",
                  result->status == DNS_TEMPFAIL ? result->why : "not found");
     }
-    bgjob_submit(lookup->client->pool, lookup_work, lookup_done, lookup);
+    if (lookup->txt_valid)
+        addr_start(lookup);
+    else
+        bgjob_submit(lookup->client->pool, lookup_work, lookup_done, lookup);
 }
 
 struct mtasts_client *mtasts_client_new(struct event_loop *loop,
@@ -294,8 +375,7 @@ void mtasts_client_free(struct mtasts_client *client)
     struct mtasts_lookup *lookup = client->lookups, *next;
     for (; lookup; lookup = next) {
         next = lookup->next;
-        if (lookup->query) {
-            dns_query_cancel(lookup->query);
+        if (queries_cancel(lookup)) {
             lookup_unlink_free(lookup);
         } else {
             lookup->cancelled = 1;
@@ -321,6 +401,7 @@ struct mtasts_lookup *mtasts_lookup_start(struct mtasts_client *client,
         lookup->domain[i] = (char)tolower((unsigned char)domain[i]);
     lookup->cb = cb;
     lookup->ctx = ctx;
+    strlist_init(&lookup->resolve);
     lookup->decision.domain = lookup->domain;
     lookup->decision.result = MTASTS_NO_POLICY;
     lookup->decision.source = "none";
@@ -342,8 +423,7 @@ struct mtasts_lookup *mtasts_lookup_start(struct mtasts_client *client,
 
 void mtasts_lookup_cancel(struct mtasts_lookup *lookup)
 {
-    if (lookup->query) {
-        dns_query_cancel(lookup->query);
+    if (queries_cancel(lookup)) {
         lookup_unlink_free(lookup);
     } else {
         lookup->cancelled = 1;

@@ -6,13 +6,17 @@
  * max_age, or when the TXT id changes), the result must go through the
  * cache file anyway, and the worker keeps libcurl's socket and timer
  * callbacks out of the daemons' loop. CURLOPT_NOSIGNAL makes libcurl
- * safe in threads; its name resolution then uses its threaded resolver
- * (the system's, /etc/hosts included), which is what an HTTPS client
- * is expected to use. */
+ * safe in threads. The name mta-sts.DOMAIN is looked up by the caller
+ * on the process's DNS client (postern_dns_servers, libunbound) and
+ * handed to libcurl with CURLOPT_RESOLVE, so that the policy host comes
+ * from the same DNS as the MX hosts and the tests never reach the
+ * system's resolver (Debian's libcurl is built without c-ares, so
+ * CURLOPT_DNS_SERVERS is not available). */
 #include "mtasts/mtasts_fetch.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -57,12 +61,49 @@ static int is_text_plain(const char *type)
     return next == '\0' || next == ';' || next == ' ' || next == '\t';
 }
 
+/* CURLOPT_RESOLVE entries "mta-sts.DOMAIN:PORT:ADDR,ADDR" for port
+ * 443 and for every port a CONNECT_TO entry sends the request to:
+ * libcurl looks the name up under the port it connects to. */
+static struct curl_slist *resolve_list(const char *domain,
+                                       const struct mtasts_fetch_settings *s)
+{
+    struct buf addrs = BUF_INIT;
+    for (size_t i = 0; i < s->resolve->count; i++) {
+        const char *a = s->resolve->items[i];
+        buf_appendf(&addrs, strchr(a, ':') ? "%s[%s]" : "%s%s", i ? "," : "",
+                    a);
+    }
+    struct curl_slist *list = NULL;
+    struct buf entry = BUF_INIT;
+    buf_appendf(&entry, "mta-sts.%s:443:%s", domain, buf_cstr(&addrs));
+    list = curl_slist_append(list, buf_cstr(&entry));
+    for (size_t i = 0; s->connect_to && i < s->connect_to->count; i++) {
+        const char *port = strrchr(s->connect_to->items[i], ':');
+        if (port == NULL || port[1] == '\0' || strcmp(port + 1, "443") == 0 ||
+            strspn(port + 1, "0123456789") != strlen(port + 1))
+            continue;
+        buf_reset(&entry);
+        buf_appendf(&entry, "mta-sts.%s:%s:%s", domain, port + 1,
+                    buf_cstr(&addrs));
+        list = curl_slist_append(list, buf_cstr(&entry));
+    }
+    buf_free(&entry);
+    buf_free(&addrs);
+    return list;
+}
+
 int mtasts_fetch(const char *domain, const struct mtasts_fetch_settings *s,
                  struct buf *body, struct buf *err)
 {
     mtasts_fetch_global_init();
     buf_reset(body);
     buf_reset(err);
+    if (s->resolve && s->resolve->count == 0) {
+        buf_appendf(err, "mta-sts.%s: %s", domain,
+                    s->resolve_why && *s->resolve_why ? s->resolve_why
+                                                       : "no address");
+        return -1;
+    }
     CURL *curl = curl_easy_init();
     if (curl == NULL) {
         buf_append_str(err, "cannot create a libcurl handle");
@@ -76,6 +117,7 @@ int mtasts_fetch(const char *domain, const struct mtasts_fetch_settings *s,
     if (s->connect_to)
         for (size_t i = 0; i < s->connect_to->count; i++)
             connect_to = curl_slist_append(connect_to, s->connect_to->items[i]);
+    struct curl_slist *resolve = s->resolve ? resolve_list(domain, s) : NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
     struct sink sink = {body, 0};
 
@@ -97,6 +139,8 @@ int mtasts_fetch(const char *domain, const struct mtasts_fetch_settings *s,
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "Postern MTA-STS");
     if (connect_to)
         curl_easy_setopt(curl, CURLOPT_CONNECT_TO, connect_to);
+    if (resolve)
+        curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
 
     int result = -1;
     CURLcode rc = curl_easy_perform(curl);
@@ -120,6 +164,7 @@ int mtasts_fetch(const char *domain, const struct mtasts_fetch_settings *s,
     if (result != 0)
         buf_reset(body);
     curl_slist_free_all(connect_to);
+    curl_slist_free_all(resolve);
     curl_easy_cleanup(curl);
     free(url);
     return result;

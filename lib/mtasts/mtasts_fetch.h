@@ -17,6 +17,13 @@
 struct mtasts_fetch_settings {
     const char *ca_file;             /* NULL or "": the system store */
     const struct strlist *connect_to; /* libcurl CONNECT_TO entries, tests */
+    /* The addresses of mta-sts.DOMAIN as the process's DNS client found
+     * them (numeric text, IPv4 or IPv6), given to libcurl with
+     * CURLOPT_RESOLVE so that it never asks the system's resolver. NULL:
+     * libcurl resolves the name itself; empty: the fetch fails with
+     * resolve_why. */
+    const struct strlist *resolve;
+    const char *resolve_why;
     long connect_timeout_s;
     long total_timeout_s;
 };

@@ -85,6 +85,20 @@ TEST_ZONE = [
     ("--txt-record", "_mta-sts.multi.sts.example,v=STSv1; id=m1"),
     ("--txt-record", "_mta-sts.multi.sts.example,v=STSv1; id=m2"),
     ("--txt-record", "_mta-sts.spfonly.sts.example,v=spf1 -all"),
+    # The policy hosts' addresses: lib/mtasts looks mta-sts.DOMAIN up on
+    # its own DNS client and hands the answer to libcurl. "resolved"'s
+    # server listens on 127.0.0.9 alone; "noaddr" has none.
+    ("--host-record", "mta-sts.enforce.sts.example,127.0.0.1"),
+    ("--host-record", "mta-sts.testing.sts.example,127.0.0.1"),
+    ("--host-record", "mta-sts.redirect.sts.example,127.0.0.1"),
+    ("--host-record", "mta-sts.ctype.sts.example,127.0.0.1"),
+    ("--host-record", "mta-sts.untrusted.sts.example,127.0.0.1"),
+    ("--host-record", "mta-sts.expire.sts.example,127.0.0.1"),
+    ("--host-record", "mta-sts.down.sts.example,127.0.0.1"),
+    ("--host-record", "mta-sts.newid.sts.example,127.0.0.1"),
+    ("--txt-record", "_mta-sts.resolved.sts.example,v=STSv1; id=v1"),
+    ("--host-record", "mta-sts.resolved.sts.example,127.0.0.9"),
+    ("--txt-record", "_mta-sts.noaddr.sts.example,v=STSv1; id=a1"),
 ]
 
 

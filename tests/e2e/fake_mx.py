@@ -5,6 +5,8 @@ own process, on a free loopback port, and records what the client did.
 API
 ---
     mx = FakeMX(Behaviour(...), host="127.0.0.1")   # or "::1", or unix_path=
+                               # port=N: that port (several MX hosts on
+                               #   one port, at 127.0.0.x each)
     mx.start()                 # listening; mx.host, mx.port (or mx.unix_path)
     ... run the client ...
     mx.wait_transactions(1)    # bounded wait (timeout=10 s) for N messages
@@ -549,10 +551,12 @@ class _Conn:
 
 
 class FakeMX:
-    def __init__(self, behaviour=None, host="127.0.0.1", unix_path=None):
+    def __init__(self, behaviour=None, host="127.0.0.1", unix_path=None,
+                 port=0):
         self.behaviour = behaviour or Behaviour()
         self.host = host
         self.port = None
+        self.want_port = port  # 0: any free one
         self.unix_path = unix_path
         self.transactions = []
         self.sessions = []
@@ -580,7 +584,7 @@ class FakeMX:
             family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, 0))
+            sock.bind((self.host, self.want_port))
             self.port = sock.getsockname()[1]
         sock.listen(64)
         sock.settimeout(0.2)

@@ -132,6 +132,11 @@ class FailureTest(FakeMXCase):
         with self.client(mx) as c:
             with self.assertRaises(smtplib.SMTPException):
                 c.sendmail("a@x.test", ["b@y.test"], MESSAGE)
+        # The client sees the 421 before the server's thread has noted
+        # that it closed: wait for it (bounded).
+        deadline = time.monotonic() + 5
+        while mx.sessions[0].closed_by is None and time.monotonic() < deadline:
+            time.sleep(0.02)
         self.assertEqual(mx.sessions[0].closed_by, "server")
         for name, (code, text) in RATE_LIMIT_REPLIES.items():
             self.assertIn(code, (421, 450, 451), name)

@@ -21,7 +21,8 @@ from dns_util import TEST_ZONE, Dnsmasq, dnsmasq_path
 from instance import builddir
 
 MTASTSQ = os.path.join(builddir(), "tests", "helpers", "mtastsq")
-HOSTS = ["enforce", "testing", "redirect", "ctype", "expire", "down", "newid"]
+HOSTS = ["enforce", "testing", "redirect", "ctype", "expire", "down", "newid",
+         "resolved"]
 
 POLICIES = {
     "enforce": "version: STSv1\r\nmode: enforce\r\nmx: mail.mx.example\r\n"
@@ -32,6 +33,7 @@ POLICIES = {
     "expire": "version: STSv1\nmode: enforce\nmx: mail.mx.example\nmax_age: 2\n",
     "down": "version: STSv1\nmode: enforce\nmx: down.mx.example\nmax_age: 86400\n",
     "newid": "version: STSv1\nmode: enforce\nmx: old.mx.example\nmax_age: 86400\n",
+    "resolved": "version: STSv1\nmode: enforce\nmx: r.mx.example\nmax_age: 86400\n",
 }
 
 
@@ -66,7 +68,7 @@ def make_certs(d):
 class PolicyServer:
     """HTTPS on 127.0.0.1:PORT answering by Host header; requests logged."""
 
-    def __init__(self, certfile, keyfile, policies):
+    def __init__(self, certfile, keyfile, policies, host="127.0.0.1"):
         server = self
         self.requests = []
         self.policies = policies
@@ -77,7 +79,7 @@ class PolicyServer:
 
             def do_GET(self):
                 host = self.headers.get("Host", "").split(":")[0]
-                name = host.split(".")[1] if host.count(".") >= 3 else ""
+                name = host.split(".")[1] if host.count(".") >= 2 else ""
                 server.requests.append((name, self.path))
                 if self.path != "/.well-known/mta-sts.txt":
                     self.send_error(404)
@@ -101,7 +103,7 @@ class PolicyServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = http.server.ThreadingHTTPServer((host, 0), Handler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(certfile, keyfile)
         self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
@@ -136,6 +138,9 @@ class MtaStsTest(unittest.TestCase):
                                        cls.policies)
         cls.untrusted = PolicyServer(p("untrusted.pem"), p("untrusted.key"),
                                      cls.policies)
+        # Only on 127.0.0.9, the address dnsmasq gives its name.
+        cls.resolved = PolicyServer(p("server.pem"), p("server.key"),
+                                    cls.policies, host="127.0.0.9")
         cls.dns = Dnsmasq()
         cls.data = p("data")
         os.mkdir(cls.data)
@@ -143,7 +148,10 @@ class MtaStsTest(unittest.TestCase):
 
     @classmethod
     def write_config(cls, dns):
+        # "resolved": the port only; the address is the one lib/mtasts
+        # looked up on its DNS client (CURLOPT_RESOLVE).
         connect_to = ", ".join([
+            f"mta-sts.resolved.sts.example:443::{cls.resolved.port}",
             f"mta-sts.untrusted.sts.example:443:127.0.0.1:{cls.untrusted.port}",
             f"mta-sts.down.sts.example:443:127.0.0.1:{cls.down_server.port}",
             f"::127.0.0.1:{cls.server.port}"])
@@ -158,7 +166,7 @@ class MtaStsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for s in (cls.server, cls.down_server, cls.untrusted):
+        for s in (cls.server, cls.down_server, cls.untrusted, cls.resolved):
             s.stop()
         cls.dns.cleanup()
         shutil.rmtree(cls.dir, ignore_errors=True)
@@ -279,6 +287,20 @@ class MtaStsTest(unittest.TestCase):
                 self.assertEqual(v["mail.mx.example"], "verify")
             finally:
                 self.write_config(self.dns)
+
+    def test_policy_host_resolved_by_our_dns_client(self):
+        # dnsmasq gives mta-sts.resolved.sts.example 127.0.0.9, where
+        # alone its server listens; the system resolver knows no such
+        # name, so the fetch works only through postern_dns_servers.
+        f, v = self.ask("resolved.sts.example", "r.mx.example")
+        self.assertEqual((f["result"], f["source"], f["id"]),
+                         ("enforce", "fetched", "v1"), f)
+        self.assertEqual(self.resolved.count("resolved"), 1)
+        # A policy host without an address: the fetch fails, no policy.
+        f, _ = self.ask("noaddr.sts.example", "r.mx.example")
+        self.assertEqual(f["result"], "none", f)
+        self.assertIn("mta-sts.noaddr.sts.example: address lookup failed: "
+                      "Host or domain name not found", f["why"])
 
     def test_max_age_expiry(self):
         f, _ = self.ask("expire.sts.example")

@@ -14,6 +14,8 @@
  *                   engine sends it
  *   smtp_nexthop.c  next-hop syntax and literal addresses (the DNS
  *                   resolver plugs in there)
+ *   smtp_sasl.c     SASL login to the server (smtp_sasl_*), on the
+ *                   credentials and mechanism smtp_sasl_policy.c picks
  *
  * The protocol itself is lib/smtpc (smtpc_session.h). Each request runs
  * the engine on a private event loop of this process (smtp_loop), which
@@ -75,6 +77,8 @@ struct smtp_conn {
     uint64_t opened_ms;      /* monotonic: when it was connected */
     uint64_t idle_since_ms;  /* monotonic: when it was cached */
     unsigned transactions;   /* transactions sent on it */
+    int tls_active;          /* 1 after a completed STARTTLS handshake */
+    int tls_verified;        /* 1 when the peer's certificate was verified */
 };
 
 /* ---- smtp_connect.c ---- */
@@ -95,6 +99,19 @@ void smtp_conn_drop(struct smtp_conn *c);
 void smtp_loop_run_until(int *done);
 /* The monotonic clock in milliseconds. */
 uint64_t smtp_now_ms(void);
+
+/* ---- smtp_sasl.c ---- */
+
+/* Reads the smtp_sasl_* (lmtp_sasl_*) settings and opens the password
+ * table (at init, before any chroot). */
+void smtp_sasl_init(void);
+/* Logs in to c's server when SASL is enabled, the server offers AUTH and
+ * there are credentials for sender (with sender-dependent
+ * authentication), the host or c's destination. Returns 0 (logged in, or
+ * nothing to do), or -1 with why filled: the session must not carry
+ * mail (close it and try the next server). */
+int smtp_sasl_login(struct smtp_conn *c, const char *sender,
+                    struct smtpc_result *why);
 
 /* ---- smtp_cache.c ---- */
 

@@ -367,6 +367,16 @@ void smtp_deliver(struct agent_delivery *d)
             }
             continue;
         }
+        if (smtp_sasl_login(c, d->req->sender, &why) < 0) {
+            /* As Postfix: the session carries no mail and is not kept;
+             * a 5xx without smtp_sasl_auth_soft_bounce bounces. */
+            smtp_conn_close(c, 1);
+            if (why.outcome == SMTPC_BOUNCED) {
+                record_all(d, &l, &why);
+                break;
+            }
+            continue;
+        }
         sessions++;
         int final = a + 1 == addr_count ||
                     (smtp_cfg.mx_session_limit > 0 &&

@@ -39,6 +39,10 @@ struct smtp_addr {
     char addr[SMTP_HOST_MAX + 1]; /* numeric address; the path as the next
                                    * hop gave it for unix */
     unsigned port;                /* 0 for unix */
+    char dest[SMTP_HOST_MAX + 1]; /* the destination of the next-hop list
+                                   * it came from, as written ("[mail.
+                                   * isp.example]:587"), for
+                                   * smtp_sasl_password_maps */
 };
 
 struct smtp_nexthop {

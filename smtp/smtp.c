@@ -68,6 +68,7 @@ static void smtp_init(void)
     smtp_cfg.myhostname = cfg_str("myhostname");
     smtp_loop();
     smtp_dns_init();
+    smtp_tls_init();
     smtp_sasl_init();
 }
 

@@ -7,7 +7,9 @@
  *                   session, one transaction for all the recipients, each
  *                   recipient's outcome
  *   smtp_connect.c  a non-blocking connect with smtp_connect_timeout, the
- *                   greeting and EHLO/LHLO, STARTTLS's place
+ *                   greeting and EHLO/LHLO, then STARTTLS (smtp_tls.c)
+ *   smtp_tls.c      TLS: the policy of a next hop (level, smtp_tls_policy_maps)
+ *                   and STARTTLS with lib/tls's client on a connection
  *   smtp_cache.c    connections kept after a delivery for the next request
  *                   to the same next hop (smtp_connection_cache_*)
  *   smtp_content.c  the message content, read from the queue file as the
@@ -33,9 +35,12 @@
 #include "base/event.h"
 #include "base/stream.h"
 #include "delivery/agent.h"
+#include "dns/dns_rr.h"
 #include "smtp_nexthop.h"
 #include "smtpc/smtpc_session.h"
 #include "smtpc/smtpc_settings.h"
+#include "tls/tls_conn.h"
+#include "tls/tls_policy.h"
 
 /* What main.cf says, read once at start (the smtp_* parameters, or the
  * lmtp_* ones in lmtp mode). */
@@ -51,7 +56,7 @@ struct smtp_settings {
     long reuse_count_limit;        /* transactions per connection; 0: any */
     uint64_t reuse_time_limit_ms;  /* age after which a connection is not
                                       reused; 0: any */
-    const char *tls_security_level; /* none, may (STARTTLS not built yet) */
+    const char *tls_security_level; /* main.cf's level (smtp_tls.c) */
     const char *queue_dir;
     const char *myhostname;
 };
@@ -66,6 +71,11 @@ struct event_loop *smtp_loop(void);
 /* Makes the DNS client on the private loop and plugs the lookup of
  * names into smtp_nexthop (at init, before any chroot). */
 void smtp_dns_init(void);
+/* The TLSA records of _PORT._tcp.HOST, on the private loop; out is
+ * initialized here (free it with dns_result_free). Its status is
+ * DNS_TEMPFAIL for a failed or bogus lookup; out->secure says whether
+ * the answer was validated. */
+void smtp_dns_tlsa(const char *host, unsigned port, struct dns_result *out);
 
 /* One connection with its session. */
 struct smtp_conn {
@@ -79,16 +89,61 @@ struct smtp_conn {
     unsigned transactions;   /* transactions sent on it */
     int tls_active;          /* 1 after a completed STARTTLS handshake */
     int tls_verified;        /* 1 when the peer's certificate was verified */
+    struct tls_conn *tls;    /* the TLS layer under stream, or NULL */
+    char *tls_signature;     /* the TLS demands it was opened under
+                                (smtp_tls_hop.signature): reused only for
+                                a hop with the same */
 };
+
+/* ---- smtp_tls.c ---- */
+
+/* What a next hop asks of TLS, for every connection made for it. */
+struct smtp_tls_hop {
+    struct tls_policy policy; /* smtp_tls_policy_for's */
+    char domain[SMTP_HOST_MAX + 1]; /* the next-hop domain: no brackets,
+                                       no port, no inet: */
+    struct buf signature;     /* level and attributes as text: kept
+                                 connections are reused only for the same */
+};
+
+/* The TLS client context (PREFIX_tls_*), when a level or
+ * smtp_tls_policy_maps asks for TLS, and the policy tables; at init. */
+void smtp_tls_init(void);
+/* The policy for a next hop: main.cf's level, then smtp_tls_policy_maps
+ * keyed by nexthop_key ("[host]:port", "domain" as Postfix keys it).
+ * out must be initialized (tls_policy_init); 0, or -1 with the reason in
+ * err (a table error, a value that does not parse, an invalid level):
+ * the delivery defers. */
+int smtp_tls_policy_for(const char *nexthop_domain, const char *nexthop_key,
+                        struct tls_policy *out, struct buf *err);
+/* hop for a request's next hop: smtp_tls_policy_for with the key and
+ * domain taken from nexthop. 0, or -1 with why set (4.3.0 deferral).
+ * Free with smtp_tls_hop_free either way. */
+int smtp_tls_hop_init(struct smtp_tls_hop *hop, const char *nexthop,
+                      struct smtpc_result *why);
+void smtp_tls_hop_free(struct smtp_tls_hop *hop);
+
+/* After EHLO on c: STARTTLS as hop's policy says (plain: as level none,
+ * the retry after a failed opportunistic handshake). 0 when c may carry
+ * mail (over TLS, or in plain text where the level allows it); -1 with
+ * why set when it may not (c is then unusable or must be closed with
+ * QUIT), and *retry_plain 1 when Postfix would try the same server again
+ * without TLS (level may, failed handshake). */
+int smtp_tls_start(struct smtp_conn *c, const struct smtp_tls_hop *hop,
+                   int plain, struct smtpc_result *why, int *retry_plain);
 
 /* ---- smtp_connect.c ---- */
 
-/* Connects to a and runs the greeting and EHLO/LHLO on the private loop.
+/* Connects to a, runs the greeting and EHLO/LHLO on the private loop,
+ * then STARTTLS as hop says (a failed opportunistic handshake is tried
+ * once more in plain text, on a new connection, as Postfix does).
  * Returns the connection, or NULL with why filled (why must be zeroed or
  * hold a result; it is replaced): Postfix's wording for the log and the
  * notice ("connect to H[A]:P: Connection refused", the engine's greeting
- * or EHLO failure), outcome BOUNCED when the peer refused HELO for good. */
+ * or EHLO failure, "TLS is required, but was not offered by host H[A]"),
+ * outcome BOUNCED when the peer refused HELO for good. */
 struct smtp_conn *smtp_conn_open(const struct smtp_addr *a, const char *key,
+                                 const struct smtp_tls_hop *hop,
                                  struct smtpc_result *why);
 /* Sends QUIT (when the session is still usable) and frees everything. */
 void smtp_conn_close(struct smtp_conn *c, int quit);
@@ -115,9 +170,10 @@ int smtp_sasl_login(struct smtp_conn *c, const char *sender,
 
 /* ---- smtp_cache.c ---- */
 
-/* A kept connection for key that may still be used (not past the time
- * limits), or NULL; the cache forgets it (the caller owns it now). */
-struct smtp_conn *smtp_cache_take(const char *key);
+/* A kept connection for key, opened under the same TLS demands
+ * (tls_signature), that may still be used (not past the time limits), or
+ * NULL; the cache forgets it (the caller owns it now). */
+struct smtp_conn *smtp_cache_take(const char *key, const char *tls_signature);
 /* Keeps c for later (or closes it when caching is off or c is past its
  * limits). */
 void smtp_cache_put(struct smtp_conn *c);

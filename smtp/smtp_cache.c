@@ -10,7 +10,12 @@
  * small (SMTP_CACHE_MAX): one process serves one request at a time, so
  * more than a few next hops rarely alternate on it; the oldest goes
  * first. Whether a kept connection still works is checked when it is
- * taken (RSET, smtp_deliver.c). */
+ * taken (RSET, smtp_deliver.c).
+ *
+ * A kept connection keeps its TLS layer and state; it serves only a
+ * request whose next hop and TLS demands (level, attributes: the hop's
+ * signature) are those it was opened under, so a connection made under
+ * a weaker policy never carries mail that asks for a stronger one. */
 #include "smtp.h"
 
 #include <string.h>
@@ -43,12 +48,13 @@ static int reusable(const struct smtp_conn *c, uint64_t now)
     return 1;
 }
 
-struct smtp_conn *smtp_cache_take(const char *key)
+struct smtp_conn *smtp_cache_take(const char *key, const char *tls_signature)
 {
     uint64_t now = smtp_now_ms();
     smtp_cache_expire();
     for (size_t i = 0; i < cached_count; i++) {
-        if (strcmp(cached[i]->key, key) != 0)
+        if (strcmp(cached[i]->key, key) != 0 ||
+            strcmp(cached[i]->tls_signature, tls_signature) != 0)
             continue;
         struct smtp_conn *c = cached[i];
         forget(i);

@@ -1,12 +1,8 @@
 /* smtp_connect.c: one connection to one address of a next hop, ready for
  * a transaction: a non-blocking connect bounded by smtp_connect_timeout,
  * then the greeting and EHLO (LHLO) through the engine, all on the
- * process's private event loop (smtp.h).
- *
- * STARTTLS goes here when lib/tls has a client: see the marked hook in
- * smtp_conn_open. Until then smtp_tls_security_level none and may send in
- * plain text (may: as with a peer that offers no STARTTLS), and a level
- * that demands TLS defers the mail rather than send it in the clear. */
+ * process's private event loop (smtp.h), then STARTTLS as the next
+ * hop's TLS policy says (smtp_tls.c). */
 #include "smtp.h"
 
 #include <errno.h>
@@ -133,29 +129,15 @@ static void step_done(struct smtpc_session *session,
     w->done = 1;
 }
 
-/* Levels this build can honour without a TLS client. */
-static int tls_level_possible(const char *level)
+/* One connection, up to EHLO and STARTTLS. plain: without TLS (the
+ * retry after a failed opportunistic handshake). */
+static struct smtp_conn *conn_open_once(const struct smtp_addr *a,
+                                        const char *key,
+                                        const struct smtp_tls_hop *hop,
+                                        int plain, struct smtpc_result *why,
+                                        int *retry_plain)
 {
-    return *level == '\0' || strcmp(level, "none") == 0 ||
-           strcmp(level, "may") == 0;
-}
-
-struct smtp_conn *smtp_conn_open(const struct smtp_addr *a, const char *key,
-                                 struct smtpc_result *why)
-{
-    smtpc_result_free(why);
-    memset(why, 0, sizeof(*why));
-    if (!tls_level_possible(smtp_cfg.tls_security_level)) {
-        why->outcome = SMTPC_DEFERRED;
-        snprintf(why->status, sizeof(why->status), "4.7.5");
-        why->failure = SMTPC_FAIL_TLS;
-        buf_reset(&why->reason);
-        buf_appendf(&why->reason,
-                    "%s_tls_security_level = %s: TLS is not built into "
-                    "this client yet",
-                    smtp_cfg.name, smtp_cfg.tls_security_level);
-        return NULL;
-    }
+    *retry_plain = 0;
     int fd = connect_addr(a, why);
     if (fd < 0)
         return NULL;
@@ -168,6 +150,7 @@ struct smtp_conn *smtp_conn_open(const struct smtp_addr *a, const char *key,
     c->stream = stream_open(fd);
     c->addr = *a;
     c->key = xstrdup(key);
+    c->tls_signature = xstrdup(buf_cstr(&hop->signature));
     smtp_addr_format(a, &c->relay);
     c->opened_ms = smtp_now_ms();
     c->session = smtpc_session_new(smtp_loop(), c->stream, &smtp_cfg.engine,
@@ -182,13 +165,35 @@ struct smtp_conn *smtp_conn_open(const struct smtp_addr *a, const char *key,
         return NULL;
     }
     smtpc_result_free(&w.result);
-    /* ---- STARTTLS hook ----
-     * When lib/tls has a client: with level may and SMTPC_CAP_STARTTLS in
-     * smtpc_session_caps(c->session), or with encrypt/verify/secure/dane,
-     * run smtpc_starttls here with a tls_fn doing the handshake (bounded
-     * by engine.starttls_timeout_ms) and log "... TLS connection
-     * established to H[A]:P: ..."; a mandatory level without STARTTLS
-     * offered fails the connection like a refused one. */
+    if (smtp_tls_start(c, hop, plain, why, retry_plain) < 0) {
+        /* A session still usable (STARTTLS refused, TLS not offered)
+         * ends politely. */
+        smtp_conn_close(c, 1);
+        return NULL;
+    }
+    return c;
+}
+
+struct smtp_conn *smtp_conn_open(const struct smtp_addr *a, const char *key,
+                                 const struct smtp_tls_hop *hop,
+                                 struct smtpc_result *why)
+{
+    smtpc_result_free(why);
+    memset(why, 0, sizeof(*why));
+    int retry_plain = 0;
+    struct smtp_conn *c = conn_open_once(a, key, hop, 0, why, &retry_plain);
+    if (c == NULL && retry_plain) {
+        /* As Postfix: an opportunistic destination whose handshake failed
+         * is tried once more in plain text, lest its mail wait forever. */
+        struct buf relay = BUF_INIT;
+        smtp_addr_format(a, &relay);
+        log_info("%s: TLS handshake failed; trying again without TLS",
+                 buf_cstr(&relay));
+        buf_free(&relay);
+        smtpc_result_free(why);
+        memset(why, 0, sizeof(*why));
+        c = conn_open_once(a, key, hop, 1, why, &retry_plain);
+    }
     return c;
 }
 
@@ -197,8 +202,10 @@ void smtp_conn_drop(struct smtp_conn *c)
     if (c == NULL)
         return;
     smtpc_session_free(c->session);
+    tls_conn_free(c->tls); /* before the stream closes the fd */
     stream_close(c->stream);
     free(c->key);
+    free(c->tls_signature);
     buf_free(&c->relay);
     free(c);
 }

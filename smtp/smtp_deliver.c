@@ -294,9 +294,10 @@ static void rset_done(struct smtpc_session *session,
  * the transaction (outcomes recorded, connection kept or closed), 0
  * when there was none or it was broken (the caller connects anew). */
 static int try_cached(struct agent_delivery *d, struct rcpt_list *l,
-                      const char *key, int final)
+                      const char *key, const struct smtp_tls_hop *tls,
+                      int final)
 {
-    struct smtp_conn *c = smtp_cache_take(key);
+    struct smtp_conn *c = smtp_cache_take(key, buf_cstr(&tls->signature));
     if (c == NULL)
         return 0;
     struct send_wait w;
@@ -329,10 +330,18 @@ void smtp_deliver(struct agent_delivery *d)
     rcpt_list_build(d, &l);
     d->relay = "none";
     struct smtp_nexthop nh;
+    memset(&nh, 0, sizeof(nh));
+    struct smtp_tls_hop tls;
     struct buf reason = BUF_INIT;
+    struct buf failed_relay = BUF_INIT; /* the last server that failed */
     char dsn[10];
     struct smtpc_result why;
     memset(&why, 0, sizeof(why));
+    /* The TLS policy first: a table error defers without a lookup. */
+    if (smtp_tls_hop_init(&tls, d->req->nexthop, &why) < 0) {
+        record_all(d, &l, &why);
+        goto done;
+    }
     enum smtp_nexthop_result nr =
         smtp_nexthop_resolve(d->req->nexthop, smtp_cfg.lmtp, smtp_cfg.queue_dir,
                              smtp_cfg.myhostname, &nh, &reason, dsn);
@@ -351,13 +360,19 @@ void smtp_deliver(struct agent_delivery *d)
         addr_count = (size_t)smtp_cfg.mx_address_limit;
     const char *key = d->req->nexthop;
 
-    int reached = try_cached(d, &l, key, addr_count <= 1);
+    int reached = try_cached(d, &l, key, &tls, addr_count <= 1);
     if (reached && pending_count(d, &l) == 0)
         goto done;
     long sessions = 0;
     for (size_t a = 0; a < addr_count && pending_count(d, &l) > 0; a++) {
-        struct smtp_conn *c = smtp_conn_open(&nh.addrs[a], key, &why);
+        struct smtp_conn *c = smtp_conn_open(&nh.addrs[a], key, &tls, &why);
         if (c == NULL) {
+            /* As Postfix: a server that failed after the connect (its
+             * greeting, EHLO, TLS) is named in relay=; a failed connect
+             * is relay=none. */
+            buf_reset(&failed_relay);
+            if (why.command != SMTPC_CMD_NONE || why.failure == SMTPC_FAIL_TLS)
+                smtp_addr_format(&nh.addrs[a], &failed_relay);
             note_rate_limit(d, &why);
             if (why.outcome == SMTPC_BOUNCED && why.command != SMTPC_CMD_GREETING &&
                 why.failure == SMTPC_FAIL_NONE) {
@@ -378,6 +393,7 @@ void smtp_deliver(struct agent_delivery *d)
             continue;
         }
         sessions++;
+        buf_reset(&failed_relay);
         int final = a + 1 == addr_count ||
                     (smtp_cfg.mx_session_limit > 0 &&
                      sessions >= smtp_cfg.mx_session_limit);
@@ -402,8 +418,12 @@ void smtp_deliver(struct agent_delivery *d)
      * slow down, which says more). */
     if (!reached && sessions == 0 && d->hop == DELIVER_HOP_OK)
         d->hop = DELIVER_HOP_FAILED;
+    if (failed_relay.len)
+        d->relay = buf_cstr(&failed_relay);
     defer_rest(d, &l, &why);
 done:
+    buf_free(&failed_relay);
+    smtp_tls_hop_free(&tls);
     smtp_nexthop_free(&nh);
     smtpc_result_free(&why);
     buf_free(&reason);

@@ -36,7 +36,8 @@ static void lookup_done(struct targets *result, void *ctx)
 }
 
 /* One target as the address smtp_connect() takes. */
-static int target_addr(const struct target *t, struct smtp_addr *a)
+static int target_addr(const struct targets *all, const struct target *t,
+                       int mx, struct smtp_addr *a)
 {
     memset(a, 0, sizeof(*a));
     if (t->family == AF_INET) {
@@ -58,6 +59,12 @@ static int target_addr(const struct target *t, struct smtp_addr *a)
     snprintf(a->host, sizeof(a->host), "%s", t->host);
     snprintf(a->addr, sizeof(a->addr), "%s", t->addr_text);
     a->port = t->port;
+    /* RFC 7672 section 2.2: an MX host name is trusted only from a
+     * validated MX answer (for an implicit MX, the validated denial of
+     * MX records); a [host] name is the site's own. TLSA records
+     * are asked for only when the address records were validated too. */
+    a->host_dnssec = !mx || all->mx_secure;
+    a->tlsa_allowed = a->host_dnssec && t->secure;
     return 0;
 }
 
@@ -91,12 +98,32 @@ static enum smtp_nexthop_result lookup(const char *host, int mx,
     } else {
         for (size_t i = 0; i < w.result.count; i++) {
             struct smtp_addr a;
-            if (target_addr(&w.result.list[i], &a) == 0)
+            if (target_addr(&w.result, &w.result.list[i], mx, &a) == 0)
                 smtp_nexthop_add(out, &a);
         }
     }
     targets_free(&w.result);
     return rc;
+}
+
+struct tlsa_wait {
+    int done;
+    struct dns_result *out;
+};
+
+static void tlsa_done(struct dns_result *result, void *ctx)
+{
+    struct tlsa_wait *w = ctx;
+    dns_result_move(w->out, result);
+    w->done = 1;
+}
+
+void smtp_dns_tlsa(const char *host, unsigned port, struct dns_result *out)
+{
+    dns_result_init(out, DNS_TYPE_TLSA);
+    struct tlsa_wait w = {0, out};
+    targets_tlsa_start(client, host, port, tlsa_done, &w);
+    smtp_loop_run_until(&w.done);
 }
 
 void smtp_dns_init(void)

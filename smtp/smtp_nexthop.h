@@ -43,6 +43,12 @@ struct smtp_addr {
                                    * it came from, as written ("[mail.
                                    * isp.example]:587"), for
                                    * smtp_sasl_password_maps */
+    /* DANE (smtp_dns.c; 0 for literals and unix): the host name came
+     * from DNSSEC-validated data or from the next hop itself ([host]),
+     * and the address records were validated too, so the host's TLSA
+     * records may be asked for (RFC 7672 section 2.2). */
+    int host_dnssec;
+    int tlsa_allowed;
 };
 
 struct smtp_nexthop {

@@ -269,9 +269,11 @@ class SignedZone:
     ldns-signzone (package ldnsutils) under fresh keys, on a free UDP port
     of 127.0.0.1; `anchor` is a trust anchor file holding the zone's key
     signing key, so a validator that trusts it validates the zone.
-    Names outside the zone are REFUSED."""
+    Names outside the zone are REFUSED. `text` replaces the zone's
+    records (its origin stays sec.example; the readiness probe asks for
+    mx.sec.example's A record)."""
 
-    def __init__(self):
+    def __init__(self, text=SIGNED_ZONE_TEXT):
         tools = signed_zone_tools()
         if tools is None:
             raise FileNotFoundError("nsd and ldnsutils")
@@ -279,7 +281,7 @@ class SignedZone:
         self.dir = tempfile.mkdtemp(prefix="pt-dnssec-", dir="/tmp")
         zone = os.path.join(self.dir, "zone")
         with open(zone, "w") as f:
-            f.write(SIGNED_ZONE_TEXT)
+            f.write(text)
 
         def run(*args):
             return subprocess.run(args, cwd=self.dir, check=True, timeout=60,
@@ -292,7 +294,7 @@ class SignedZone:
         with open(zone + ".signed") as f:
             signed = f.read()
         broken = signed.replace("\t127.0.2.9\n", "\t127.0.2.8\n")
-        assert broken != signed
+        assert broken != signed or text is not SIGNED_ZONE_TEXT
         with open(zone + ".signed", "w") as f:
             f.write(broken)
         self.proc = None

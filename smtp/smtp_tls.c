@@ -1,0 +1,457 @@
+/* smtp_tls.c: TLS in the smtp and lmtp client daemon, as Postfix's
+ * smtp(8) does it, on lib/tls's client (tls_client.h):
+ *
+ *   - the policy of a next hop: PREFIX_tls_security_level, overridden by
+ *     PREFIX_tls_policy_maps (keyed by the next hop as Postfix keys it:
+ *     "[host]:port", "domain", then parent domains);
+ *   - STARTTLS on a connection after EHLO: a mandatory level (encrypt and
+ *     up) without STARTTLS offered, refused, or with a failed handshake
+ *     or verification fails the connection in Postfix's words (the
+ *     caller tries the next server); may goes on in plain text when
+ *     STARTTLS is not offered or refused, and after a failed handshake
+ *     asks the caller to try the same server again without TLS.
+ *
+ * The handshake runs on the private loop (bounded by
+ * PREFIX_starttls_timeout) inside the engine's STARTTLS step
+ * (smtpc_starttls's tls_fn); the log lines ("Verified TLS connection
+ * established to ...", "SSL_connect error to ...", verification
+ * failures) are written by lib/tls. */
+#include "smtp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "config/config.h"
+#include "tables/maps.h"
+#include "tls/tls_client.h"
+
+/* NULL when no level asks for TLS, or when the context could not be made
+ * (then a mandatory level defers: "our TLS engine is unavailable"). */
+static struct tls_client *client;
+static struct maps *policy_maps;
+
+static const char *param(const char *suffix)
+{
+    static char name[128];
+    snprintf(name, sizeof(name), "%s_tls_%s", smtp_cfg.name, suffix);
+    return name;
+}
+
+void smtp_tls_init(void)
+{
+    const char *maps = cfg_str(param("policy_maps"));
+    enum tls_client_level level = TLS_CLIENT_NONE;
+    int level_known =
+        tls_client_level_parse(smtp_cfg.tls_security_level, &level) == 0;
+    if (*maps)
+        policy_maps = maps_open(smtp_cfg.lmtp ? "lmtp_tls_policy_maps"
+                                              : "smtp_tls_policy_maps",
+                                maps, 0);
+    /* As Postfix: no context at all unless some destination may use
+     * TLS (a site without TLS needs no readable CA files). */
+    if (level_known && level == TLS_CLIENT_NONE && policy_maps == NULL)
+        return;
+    struct buf err = BUF_INIT;
+    client = tls_client_new(smtp_cfg.name, &err);
+    if (client == NULL)
+        log_warn("cannot make the %s TLS client: %s; mail that requires "
+                 "TLS is deferred, the rest goes in plain text",
+                 smtp_cfg.name, buf_cstr(&err));
+    buf_free(&err);
+}
+
+int smtp_tls_policy_for(const char *nexthop_domain, const char *nexthop_key,
+                        struct tls_policy *out, struct buf *err)
+{
+    (void)nexthop_domain; /* the key carries it; kept for callers that
+                             look up per domain (MTA-STS, DANE) */
+    if (client != NULL)
+        return tls_client_policy(client, policy_maps, nexthop_key, out, err);
+    /* No context: main.cf's level still decides whether mail may go in
+     * plain text; a policy table is still consulted so that a mandatory
+     * entry defers instead of sending in the clear. */
+    if (policy_maps != NULL) {
+        int found = tls_policy_lookup(policy_maps, nexthop_key, out, err);
+        if (found != 0)
+            return found < 0 ? -1 : 0;
+        tls_policy_free(out);
+        tls_policy_init(out);
+    }
+    if (tls_client_level_parse(smtp_cfg.tls_security_level, &out->level) < 0) {
+        buf_appendf(err, "invalid %s \"%s\"", param("security_level"),
+                    smtp_cfg.tls_security_level);
+        return -1;
+    }
+    return 0;
+}
+
+/* The policy key and domain of a request's next hop: "inet:" dropped
+ * (lmtp), the key otherwise verbatim; the domain without brackets and
+ * port. */
+static void hop_names(const char *nexthop, struct buf *key, char *domain,
+                      size_t domain_size)
+{
+    while (*nexthop == ' ' || *nexthop == '\t')
+        nexthop++;
+    if (smtp_cfg.lmtp && strncmp(nexthop, "inet:", 5) == 0)
+        nexthop += 5;
+    buf_set_str(key, nexthop);
+    while (key->len > 0 && (key->data[key->len - 1] == ' ' ||
+                            key->data[key->len - 1] == '\t'))
+        buf_truncate(key, key->len - 1);
+    const char *start = buf_cstr(key);
+    size_t len;
+    if (*start == '[') {
+        start++;
+        const char *close = strchr(start, ']');
+        len = close ? (size_t)(close - start) : strlen(start);
+    } else {
+        const char *colon = strrchr(start, ':');
+        /* An unbracketed IPv6 address has several colons: no port. */
+        len = colon && strchr(start, ':') == colon ? (size_t)(colon - start)
+                                                   : strlen(start);
+    }
+    snprintf(domain, domain_size, "%.*s", (int)len, start);
+}
+
+static void hop_signature(const struct tls_policy *p, struct buf *out)
+{
+    buf_reset(out);
+    buf_appendf(out, "%s|%s|%s|%s|%s|%d", tls_client_level_name(p->level),
+                p->protocols ? p->protocols : "", p->ciphers ? p->ciphers : "",
+                p->exclude ? p->exclude : "",
+                p->servername ? p->servername : "", p->connection_reuse);
+    for (size_t i = 0; i < p->match.count; i++)
+        buf_appendf(out, "|%s", p->match.items[i]);
+}
+
+static void defer_local(struct smtpc_result *why, const char *status,
+                        const char *reason)
+{
+    smtpc_result_free(why);
+    memset(why, 0, sizeof(*why));
+    why->outcome = SMTPC_DEFERRED;
+    snprintf(why->status, sizeof(why->status), "%s", status);
+    why->failure = SMTPC_FAIL_TLS;
+    buf_set_str(&why->reason, reason);
+}
+
+int smtp_tls_hop_init(struct smtp_tls_hop *hop, const char *nexthop,
+                      struct smtpc_result *why)
+{
+    memset(hop, 0, sizeof(*hop));
+    tls_policy_init(&hop->policy);
+    struct buf key = BUF_INIT, err = BUF_INIT;
+    hop_names(nexthop, &key, hop->domain, sizeof(hop->domain));
+    int rc = smtp_tls_policy_for(hop->domain, buf_cstr(&key), &hop->policy,
+                                 &err);
+    if (rc < 0) {
+        struct buf reason = BUF_INIT;
+        buf_appendf(&reason, "TLS policy lookup for %s: %s", buf_cstr(&key),
+                    buf_cstr(&err));
+        defer_local(why, "4.3.0", buf_cstr(&reason));
+        buf_free(&reason);
+        /* Never weaker than asked: a broken policy sends nothing. */
+        hop->policy.level = TLS_CLIENT_SECURE;
+    }
+    hop_signature(&hop->policy, &hop->signature);
+    buf_free(&key);
+    buf_free(&err);
+    return rc;
+}
+
+void smtp_tls_hop_free(struct smtp_tls_hop *hop)
+{
+    tls_policy_free(&hop->policy);
+    buf_free(&hop->signature);
+}
+
+/* ---- the handshake, inside the engine's STARTTLS step ---- */
+
+struct handshake {
+    struct smtp_conn *c;
+    const struct smtp_tls_hop *hop;
+    const struct tls_client_peer *peer;
+    struct tls_conn *tls;
+    int fd;
+    int registered;
+    struct event_timer timer;
+    int ended;          /* the engine was told */
+    int ok;
+    struct buf why;     /* the reason in Postfix's words */
+    int handshake_failed; /* the TLS layer failed (not the policy) */
+};
+
+static void handshake_end(struct handshake *h, int ok)
+{
+    struct event_loop *loop = smtp_loop();
+    if (h->registered)
+        event_fd_remove(loop, h->fd);
+    h->registered = 0;
+    event_timer_stop(loop, &h->timer);
+    h->ended = 1;
+    h->ok = ok;
+    if (ok) {
+        tls_conn_attach(h->tls, h->c->stream);
+        int verified = tls_client_trust(h->tls) == TLS_TRUST_VERIFIED;
+        smtpc_starttls_finish(h->c->session, 1, verified, NULL);
+    } else {
+        smtpc_starttls_finish(h->c->session, 0, 0, buf_cstr(&h->why));
+    }
+}
+
+static void handshake_step(struct handshake *h)
+{
+    buf_reset(&h->why);
+    enum tls_result r = tls_client_handshake(h->tls, &h->why);
+    if (r == TLS_AGAIN) {
+        unsigned wants = tls_conn_wants(h->tls);
+        unsigned interest = (wants & STREAM_WANT_READ ? EVENT_READ : 0) |
+                            (wants & STREAM_WANT_WRITE ? EVENT_WRITE : 0);
+        if (event_fd_set(smtp_loop(), h->fd, interest ? interest : EVENT_READ) <
+            0) {
+            buf_set_str(&h->why, "Cannot start TLS: handshake failure");
+            h->handshake_failed = 1;
+            handshake_end(h, 0);
+        }
+        return;
+    }
+    if (r == TLS_FAILED) {
+        /* lib/tls words a failed handshake so; anything else is the
+         * policy's verdict on a completed one. */
+        h->handshake_failed =
+            strcmp(buf_cstr(&h->why), "Cannot start TLS: handshake failure") ==
+            0;
+        handshake_end(h, 0);
+        return;
+    }
+    handshake_end(h, 1);
+}
+
+static void handshake_ready(struct event_loop *loop, int fd, unsigned events,
+                            void *ctx)
+{
+    handshake_step(ctx);
+}
+
+static void handshake_timeout(struct event_loop *loop, void *ctx)
+{
+    struct handshake *h = ctx;
+    log_info("SSL_connect error to %s: timed out", h->c->relay.data);
+    buf_set_str(&h->why, "Cannot start TLS: handshake failure");
+    h->handshake_failed = 1;
+    handshake_end(h, 0);
+}
+
+/* The STARTTLS step's context: the engine passes it to tls_fn and to
+ * the done callback alike. */
+struct starttls_wait {
+    struct handshake *h;
+    int done;
+    struct smtpc_result result;
+};
+
+static void tls_begin(struct smtpc_session *session, struct stream *stream,
+                      void *ctx)
+{
+    struct handshake *h = ((struct starttls_wait *)ctx)->h;
+    h->fd = stream_fd(stream);
+    h->tls = tls_client_conn_new(client, &h->hop->policy, h->peer, h->fd,
+                                 &h->why);
+    if (h->tls == NULL) {
+        log_warn("cannot start TLS to %s: %s", h->c->relay.data,
+                 buf_cstr(&h->why));
+        buf_set_str(&h->why, "Cannot start TLS: handshake failure");
+        h->handshake_failed = 1;
+        handshake_end(h, 0);
+        return;
+    }
+    if (event_fd_rebind(smtp_loop(), h->fd, EVENT_WRITE, handshake_ready, h) <
+        0)
+        log_fatal("event_fd_rebind: %s", strerror(errno));
+    h->registered = 1;
+    if (smtp_cfg.engine.starttls_timeout_ms > 0)
+        event_timer_start(smtp_loop(), &h->timer,
+                          (uint64_t)smtp_cfg.engine.starttls_timeout_ms);
+    handshake_step(h);
+}
+
+static void starttls_done(struct smtpc_session *session,
+                          const struct smtpc_result *result, void *ctx)
+{
+    struct starttls_wait *w = ctx;
+    smtpc_result_copy(&w->result, result);
+    w->done = 1;
+}
+
+/* DANE's TLSA records for the server (levels dane and dane-only), when
+ * its name and addresses were validated (smtp_addr.tlsa_allowed): only
+ * a validated answer is used; none (no records, an insecure answer, or
+ * names DNSSEC did not vouch for) leaves *records NULL, and the level
+ * falls back as Postfix's (dane: may; dane-only: defer). A failed or
+ * bogus lookup fails this server (RFC 7672 section 2.2: it might hide
+ * records an attacker stripped). 0, or -1 with why set. */
+static int tlsa_lookup(const struct smtp_tls_hop *hop,
+                       const struct smtp_addr *a, struct dns_result *answer,
+                       struct tls_tlsa **records, size_t *count,
+                       struct smtpc_result *why)
+{
+    *records = NULL;
+    *count = 0;
+    if ((hop->policy.level != TLS_CLIENT_DANE &&
+         hop->policy.level != TLS_CLIENT_DANE_ONLY) ||
+        !a->tlsa_allowed)
+        return 0;
+    smtp_dns_tlsa(a->host, a->port, answer);
+    if (answer->status == DNS_TEMPFAIL) {
+        struct buf reason = BUF_INIT;
+        buf_appendf(&reason, "TLSA lookup error for %s:%u", a->host, a->port);
+        defer_local(why, "4.7.5", buf_cstr(&reason));
+        buf_free(&reason);
+        return -1;
+    }
+    if (answer->status != DNS_FOUND || !answer->secure)
+        return 0;
+    *records = xcalloc(answer->count, sizeof(**records));
+    for (size_t i = 0; i < answer->count; i++) {
+        const struct dns_record *r = &answer->records[i];
+        if (r->type != DNS_TYPE_TLSA)
+            continue;
+        struct tls_tlsa *t = &(*records)[(*count)++];
+        t->usage = r->u.tlsa.usage;
+        t->selector = r->u.tlsa.selector;
+        t->mtype = r->u.tlsa.mtype;
+        t->data = r->u.tlsa.data;
+        t->len = r->u.tlsa.len;
+    }
+    return 0;
+}
+
+/* Moves src into why (src is left empty). */
+static void take_result(struct smtpc_result *why, struct smtpc_result *src)
+{
+    smtpc_result_free(why);
+    *why = *src;
+    memset(src, 0, sizeof(*src));
+}
+
+int smtp_tls_start(struct smtp_conn *c, const struct smtp_tls_hop *hop,
+                   int plain, struct smtpc_result *why, int *retry_plain)
+{
+    *retry_plain = 0;
+    const struct smtp_addr *a = &c->addr;
+    struct tls_client_peer peer;
+    memset(&peer, 0, sizeof(peer));
+    peer.nexthop = hop->domain;
+    peer.host = a->host;
+    peer.addr = a->addr;
+    peer.port = a->port;
+    peer.host_dnssec = a->host_dnssec;
+    enum tls_client_level level = TLS_CLIENT_NONE;
+    struct buf reason = BUF_INIT;
+    struct dns_result tlsa_answer;
+    dns_result_init(&tlsa_answer, DNS_TYPE_TLSA);
+    struct tls_tlsa *tlsa = NULL;
+    int rc = 0;
+    if (!plain && tlsa_lookup(hop, a, &tlsa_answer, &tlsa, &peer.tlsa_count,
+                              why) < 0) {
+        dns_result_free(&tlsa_answer);
+        return -1;
+    }
+    peer.tlsa = tlsa;
+    if (!plain &&
+        tls_client_effective_level(&hop->policy, &peer, &level, &reason) < 0) {
+        defer_local(why, "4.7.5", buf_cstr(&reason));
+        buf_free(&reason);
+        free(tlsa);
+        dns_result_free(&tlsa_answer);
+        return -1;
+    }
+    int mandatory = tls_client_level_mandatory(level);
+    const struct smtpc_caps *caps = smtpc_session_caps(c->session);
+    if (level == TLS_CLIENT_NONE) {
+        rc = 0;
+    } else if (!(caps->flags & SMTPC_CAP_STARTTLS)) {
+        if (mandatory) {
+            tls_client_reason_not_offered(&peer, &reason);
+            defer_local(why, "4.7.4", buf_cstr(&reason));
+            rc = -1;
+        }
+    } else if (client == NULL) {
+        if (mandatory) {
+            defer_local(why, "4.7.5",
+                        "TLS is required, but our TLS engine is unavailable");
+            rc = -1;
+        }
+    } else {
+        struct handshake h;
+        memset(&h, 0, sizeof(h));
+        h.c = c;
+        h.hop = hop;
+        h.peer = &peer;
+        h.fd = -1;
+        event_timer_init(&h.timer, handshake_timeout, &h);
+        struct starttls_wait w;
+        memset(&w, 0, sizeof(w));
+        w.h = &h;
+        smtpc_starttls(c->session, tls_begin, starttls_done, &w);
+        smtp_loop_run_until(&w.done);
+        if (h.ended && h.ok) {
+            /* From here the stream reads through the TLS layer: the
+             * connection owns it, whatever EHLO says next. */
+            c->tls = h.tls;
+            c->tls_active = 1;
+            c->tls_verified = tls_client_trust(h.tls) == TLS_TRUST_VERIFIED;
+            h.tls = NULL;
+        }
+        if (w.result.outcome == SMTPC_SENT) {
+            rc = 0;
+        } else if (h.ended && !h.ok) {
+            /* The handshake or the policy check failed: the session is
+             * dead (the engine says "Cannot start TLS"; ours says
+             * which). */
+            take_result(why, &w.result);
+            why->outcome = SMTPC_DEFERRED;
+            snprintf(why->status, sizeof(why->status), "4.7.5");
+            why->failure = SMTPC_FAIL_TLS;
+            if (h.why.len)
+                buf_set_str(&why->reason, buf_cstr(&h.why));
+            *retry_plain = level == TLS_CLIENT_MAY && h.handshake_failed;
+            rc = -1;
+        } else if (!h.ended && w.result.from_peer &&
+                   w.result.failure == SMTPC_FAIL_NONE &&
+                   smtpc_session_usable(c->session)) {
+            /* STARTTLS refused by a reply: plain text goes on unless TLS
+             * is required. */
+            if (mandatory) {
+                take_result(why, &w.result);
+                why->outcome = SMTPC_DEFERRED;
+                why->status[0] = '4';
+                why->failure = SMTPC_FAIL_TLS;
+                buf_reset(&why->reason);
+                buf_appendf(&why->reason,
+                            "TLS is required, but host %s refused to start "
+                            "TLS: %s",
+                            smtpc_session_peer(c->session),
+                            buf_cstr(&why->reply.text));
+                rc = -1;
+            }
+        } else {
+            /* Lost connection, timeout, a malformed reply, EHLO after
+             * the handshake refused. */
+            take_result(why, &w.result);
+            rc = -1;
+        }
+        tls_conn_free(h.tls);
+        buf_free(&h.why);
+        smtpc_result_free(&w.result);
+    }
+    buf_free(&reason);
+    free(tlsa);
+    dns_result_free(&tlsa_answer);
+    return rc;
+}

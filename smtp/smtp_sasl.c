@@ -46,20 +46,6 @@ static const char *param(const char *suffix)
     return name;
 }
 
-static unsigned security_options(const char *name)
-{
-    struct strlist words;
-    struct buf err = BUF_INIT;
-    unsigned options = 0;
-    strlist_init(&words);
-    cfg_list(name, &words);
-    if (sasl_security_parse(&words, &options, &err) < 0)
-        log_fatal("%s: %s", name, buf_cstr(&err));
-    strlist_free(&words);
-    buf_free(&err);
-    return options;
-}
-
 void smtp_sasl_init(void)
 {
     sasl.enable = cfg_bool(param("sasl_auth_enable"));
@@ -73,12 +59,14 @@ void smtp_sasl_init(void)
     /* Opened now, before any chroot, as Postfix does: the table may stay
      * in the configuration directory, readable by root only. */
     sasl.passwords = maps_open(xstrdup(param("sasl_password_maps")), maps, 0);
-    sasl.options = security_options(param("sasl_security_options"));
-    sasl.tls_options = security_options(param("sasl_tls_security_options"));
+    sasl.options = sasl_security_from_param(param("sasl_security_options"));
+    sasl.tls_options =
+        sasl_security_from_param(param("sasl_tls_security_options"));
     /* Postfix has the verified set for smtp only. */
     sasl.tls_verified_options =
         smtp_cfg.lmtp ? sasl.tls_options
-                      : security_options("smtp_sasl_tls_verified_security_options");
+                      : sasl_security_from_param(
+                            "smtp_sasl_tls_verified_security_options");
     struct buf err = BUF_INIT;
     const char *filter = cfg_str(param("sasl_mechanism_filter"));
     if (*filter) {
@@ -148,14 +136,15 @@ int smtp_sasl_login(struct smtp_conn *c, const char *sender,
         goto out;
     if (found == DICT_ERROR) {
         log_warn("%s lookup error for %s", maps_title(sasl.passwords), peer);
-        local_failure(why, "SASL authentication failed; cannot authenticate "
-                           "to server %s: %s",
+        local_failure(why,
+                      "SASL authentication failed; cannot authenticate "
+                      "to server %s: %s",
                       peer, "password table lookup error");
         why->status[2] = '3'; /* 4.3.0: a local problem */
         rc = -1;
         goto out;
     }
-    unsigned options = !c->tls_active     ? sasl.options
+    unsigned options = !c->tls_active    ? sasl.options
                        : c->tls_verified ? sasl.tls_verified_options
                                          : sasl.tls_options;
     const char *mech = NULL;
@@ -163,21 +152,24 @@ int smtp_sasl_login(struct smtp_conn *c, const char *sender,
     case SMTP_SASL_PICKED:
         break;
     case SMTP_SASL_NONE_OFFERED:
-        local_failure(why, "SASL authentication failed: server %s offered "
-                           "no compatible authentication mechanisms for "
-                           "this type of connection security",
+        local_failure(why,
+                      "SASL authentication failed: server %s offered "
+                      "no compatible authentication mechanisms for "
+                      "this type of connection security",
                       peer);
         rc = -1;
         goto out;
     case SMTP_SASL_NONE_ALLOWED:
-        local_failure(why, "SASL authentication failed; cannot authenticate "
-                           "to server %s: %s",
+        local_failure(why,
+                      "SASL authentication failed; cannot authenticate "
+                      "to server %s: %s",
                       peer, "no mechanism available");
         rc = -1;
         goto out;
     case SMTP_SASL_FILTER_ERROR:
-        local_failure(why, "SASL authentication failed; cannot authenticate "
-                           "to server %s: %s lookup error",
+        local_failure(why,
+                      "SASL authentication failed; cannot authenticate "
+                      "to server %s: %s lookup error",
                       peer, param("sasl_mechanism_filter"));
         rc = -1;
         goto out;
@@ -201,8 +193,9 @@ int smtp_sasl_login(struct smtp_conn *c, const char *sender,
         if (scram && *scram_client_error(scram)) {
             /* Our side gave up (a hostile or broken server): say why
              * rather than quote the server's answer to our "*". */
-            local_failure(why, "SASL authentication failed; cannot "
-                               "authenticate to server %s: %s",
+            local_failure(why,
+                          "SASL authentication failed; cannot "
+                          "authenticate to server %s: %s",
                           peer, scram_client_error(scram));
         } else if (why->outcome == SMTPC_BOUNCED && sasl.soft_bounce) {
             why->outcome = SMTPC_DEFERRED;

@@ -68,20 +68,6 @@ struct smtpd_sasl {
 static struct smtpd_sasl *sasl_of(struct smtpd_session *s);
 static void on_resume_timer(struct event_loop *loop, void *ctx);
 
-static unsigned parse_security(const char *name)
-{
-    struct strlist list;
-    struct buf err = BUF_INIT;
-    unsigned flags = 0;
-    strlist_init(&list);
-    cfg_list(name, &list);
-    if (sasl_security_parse(&list, &flags, &err) < 0)
-        log_fatal("%s: %s", name, buf_cstr(&err));
-    strlist_free(&list);
-    buf_free(&err);
-    return flags;
-}
-
 /* The EHLO hook: the first EHLO of a process (or the first after the
  * auth server went away) waits for the server's mechanisms, so that
  * EHLO can announce them. When the server cannot be reached, EHLO goes
@@ -147,8 +133,9 @@ void smtpd_sasl_init(void)
                       !smtpd_var.tls_wrappermode);
     sasl.broken_clients = cfg_bool("broken_sasl_auth_clients");
     sasl.authenticated_header = cfg_bool("smtpd_sasl_authenticated_header");
-    sasl.sec_opts = parse_security("smtpd_sasl_security_options");
-    sasl.tls_sec_opts = parse_security("smtpd_sasl_tls_security_options");
+    sasl.sec_opts = sasl_security_from_param("smtpd_sasl_security_options");
+    sasl.tls_sec_opts =
+        sasl_security_from_param("smtpd_sasl_tls_security_options");
     sasl.response_limit = cfg_int("smtpd_sasl_response_limit");
     /* Relative to queue_directory, as Postfix: master runs its children
      * there, and a chrooted smtpd has it as its root. */

@@ -3,6 +3,8 @@
 #include "auth/sasl_security.h"
 
 #include "auth/auth_client.h"
+#include "base/log.h"
+#include "config/config.h"
 
 static const struct {
     const char *word;
@@ -34,6 +36,20 @@ int sasl_security_parse(const struct strlist *words, unsigned *options,
     }
     *options = result;
     return 0;
+}
+
+unsigned sasl_security_from_param(const char *name)
+{
+    struct strlist words;
+    struct buf err = BUF_INIT;
+    unsigned options = 0;
+    strlist_init(&words);
+    cfg_list(name, &words);
+    if (sasl_security_parse(&words, &options, &err) < 0)
+        log_fatal("%s: %s", name, buf_cstr(&err));
+    strlist_free(&words);
+    buf_free(&err);
+    return options;
 }
 
 int sasl_security_allows(unsigned options, unsigned f)

@@ -27,6 +27,11 @@
 int sasl_security_parse(const struct strlist *words, unsigned *options,
                         struct buf *err);
 
+/* The options in main.cf parameter name; an unknown word is a fatal
+ * configuration error ("NAME: unknown SASL security option ..."), as in
+ * Postfix. For daemons, at start. */
+unsigned sasl_security_from_param(const char *name);
+
 /* 1 when a mechanism with AUTH_MECH_* flags mech_flags may be used under
  * options, 0 when the options exclude it. */
 int sasl_security_allows(unsigned options, unsigned mech_flags);

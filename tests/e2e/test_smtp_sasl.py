@@ -8,7 +8,9 @@ mail for b.virt only from clients that logged in
 sender reaches it by relayhost = [127.0.0.1]:PORT with
 smtp_sasl_auth_enable = yes. Covered: the right credentials deliver
 (SCRAM-SHA-256 by default on a connection without TLS, PLAIN when the
-administrator allows plain text), credentials by sender
+administrator allows plain text), PLAIN over STARTTLS
+(smtp_tls_security_level = encrypt, smtp_sasl_tls_security_options =
+noanonymous), credentials by sender
 (smtp_sender_dependent_authentication), a wrong password defers with the
 server's reply quoted as Postfix words it and the password in no log
 line, no credentials for the host means no AUTH at all, and the default
@@ -24,6 +26,7 @@ import unittest
 from instance import Instance, port_refuses
 from test_smtp_relay import MESSAGE, have_programs, mailbox_setup
 
+OPENSSL = shutil.which("openssl")
 RELAY_USER = "relay"
 RELAY_PASSWORD = "relay-secret"
 WRONG_PASSWORD = "not-the-Secret-42"
@@ -34,6 +37,7 @@ def auth_built():
     return os.access(prog("auth/auth"), os.X_OK)
 
 
+@unittest.skipUnless(OPENSSL, "no openssl command")
 @unittest.skipUnless(have_programs() and auth_built(),
                      "master, smtpd, qmgr, virtual, smtp, auth or helpers "
                      "not built")
@@ -44,8 +48,21 @@ class SmtpSaslTest(unittest.TestCase):
         users = os.path.join(self.rx.etc, "users")
         with open(users, "w") as f:
             f.write(f"{RELAY_USER}:{{PLAIN}}{RELAY_PASSWORD}::::::\n")
+        # STARTTLS on offer: a client that asks for it gets TLS.
+        cert = os.path.join(self.rx.etc, "cert.pem")
+        key = os.path.join(self.rx.etc, "key.pem")
+        subprocess.run([OPENSSL, "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "2", "-subj",
+                        "/CN=smarthost.b.test"],
+                       check=True, capture_output=True, timeout=60)
+        if os.geteuid() == 0:
+            os.chown(key, self.rx.owner_uid, self.rx.owner_gid)
         self.rx_port = self.rx.free_port()
         self.rx.write_main_cf(dict(vparams, **{
+            "smtpd_tls_security_level": "may",
+            "smtpd_tls_cert_file": cert,
+            "smtpd_tls_key_file": key,
             "myhostname": "smarthost.b.test",
             "mydestination": "$myhostname, localhost",
             "smtpd_peername_lookup": "no",
@@ -159,6 +176,22 @@ class SmtpSaslTest(unittest.TestCase):
                                rf"sasl_username={RELAY_USER}$")
         self.assert_no_password_logged()
 
+    def test_plain_over_starttls(self):
+        # Postfix's usual smarthost set-up: TLS required, plain text
+        # allowed under TLS only.
+        self.start_tx({self.relayhost(): f"{RELAY_USER}:{RELAY_PASSWORD}"},
+                      smtp_tls_security_level="encrypt",
+                      smtp_tls_loglevel="1",
+                      smtp_sasl_tls_security_options="noanonymous",
+                      smtp_sasl_mechanism_filter="plain")
+        qid = self.inject("bob@b.virt")
+        self.delivered(qid)
+        self.wait_log(self.tx, r"TLS connection established to "
+                               r"127\.0\.0\.1\[127\.0\.0\.1\]:")
+        self.wait_log(self.rx, r"sasl_method=PLAIN, "
+                               rf"sasl_username={RELAY_USER}$")
+        self.assert_no_password_logged()
+
     def test_credentials_by_sender(self):
         # The host's entry is wrong; the sender's, found first, is right.
         self.start_tx({"alice@a.virt": f"{RELAY_USER}:{RELAY_PASSWORD}",
@@ -174,7 +207,8 @@ class SmtpSaslTest(unittest.TestCase):
         qid = self.inject("bob@b.virt")
         m = self.wait_log(
             self.tx,
-            rf"{qid}: to=<bob@b\.virt>, relay=none, .*dsn=(4\.7\.8), "
+            rf"{qid}: to=<bob@b\.virt>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:"
+            rf"{self.rx_port}, .*dsn=(4\.7\.8), "
             r"status=deferred \(SASL authentication failed; server "
             r"127\.0\.0\.1\[127\.0\.0\.1\] said: (535 5\.7\.8 [^)]*)\)$")
         self.assertIn("authentication failed", m.group(2))
@@ -206,7 +240,8 @@ class SmtpSaslTest(unittest.TestCase):
         qid = self.inject("bob@b.virt")
         self.wait_log(
             self.tx,
-            rf"{qid}: to=<bob@b\.virt>, relay=none, .*dsn=4\.7\.0, "
+            rf"{qid}: to=<bob@b\.virt>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:"
+            rf"{self.rx_port}, .*dsn=4\.7\.0, "
             r"status=deferred \(SASL authentication failed; cannot "
             r"authenticate to server 127\.0\.0\.1\[127\.0\.0\.1\]: no "
             r"mechanism available\)$")

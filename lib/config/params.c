@@ -454,6 +454,11 @@ const struct param_def param_table[] = {
      "sender of bounces about bounces"},
     {"owner_request_special", PARAM_BOOL, "yes", 0, 0, 0,
      "treat owner-list and list-request addresses specially"},
+    {"sender_dependent_relayhost_maps", PARAM_LIST, "", 0, 0, 0,
+     "tables mapping the envelope sender (address, then @domain) to a "
+     "relayhost that overrides relayhost"},
+    {"empty_address_relayhost_maps_lookup_key", PARAM_STR, "<>", 0, 0, 0,
+     "the sender_dependent_relayhost_maps key for the null sender"},
 
     /* ---- queue manager (qmgr, bounce) ---- */
     {"default_transport", PARAM_STR, "smtp", 0, 0, 0,
@@ -765,6 +770,11 @@ const struct param_def param_table[] = {
     {"lmtp_sender_dependent_authentication", PARAM_BOOL, "no", 0, 0, 0,
      "lmtp: accepted for Postfix compatibility; LMTP never looks up by "
      "sender"},
+    {"smtp_fallback_relay", PARAM_LIST, "$fallback_relay", 0, 0, 0,
+     "smtp: relay hosts tried after a next hop's own servers could not "
+     "take the mail, or when its name is not found"},
+    {"fallback_relay", PARAM_LIST, "", 0, 0, 0,
+     "old name of smtp_fallback_relay"},
 
     /* ---- SMTP/LMTP client protocol engine (lib/smtpc; docs/smtp.md) ---- */
     {"smtp_helo_name", PARAM_STR, "$myhostname", 0, 0, 0,

@@ -66,6 +66,8 @@ static void smtp_init(void)
     smtp_cfg.tls_security_level = cfg_str(param_name("tls_security_level"));
     smtp_cfg.queue_dir = cfg_str("queue_directory");
     smtp_cfg.myhostname = cfg_str("myhostname");
+    smtp_cfg.fallback_relay =
+        smtp_cfg.lmtp ? "" : cfg_str("smtp_fallback_relay");
     smtp_loop();
     smtp_dns_init();
     smtp_tls_init();

@@ -59,6 +59,7 @@ struct smtp_settings {
     const char *tls_security_level; /* main.cf's level (smtp_tls.c) */
     const char *queue_dir;
     const char *myhostname;
+    const char *fallback_relay;    /* smtp_fallback_relay; "" for lmtp */
 };
 
 extern struct smtp_settings smtp_cfg;

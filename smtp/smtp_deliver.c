@@ -322,6 +322,129 @@ static int try_cached(struct agent_delivery *d, struct rcpt_list *l,
     return 1;
 }
 
+/* ---- the servers of one destination ---- */
+
+/* How many of nh's addresses to try (smtp_mx_address_limit). */
+static size_t limited_count(const struct smtp_nexthop *nh)
+{
+    size_t count = nh->count;
+    if (smtp_cfg.mx_address_limit > 0 &&
+        count > (size_t)smtp_cfg.mx_address_limit)
+        count = (size_t)smtp_cfg.mx_address_limit;
+    return count;
+}
+
+/* Tries nh's addresses in order, up to the address and session limits,
+ * for the pending recipients; connections are kept under key. last_hop:
+ * no other destination follows (no fallback relay), so the last
+ * server's deferrals are final. why holds the last failure; sessions
+ * counts the sessions that reached a transaction; failed_relay names the
+ * last server that failed after the connect. Returns -1 when every
+ * recipient got a final answer that ends the request (HELO refused for
+ * good, a 5xx to AUTH without soft bounce), else 0. */
+static int try_servers(struct agent_delivery *d, struct rcpt_list *l,
+                       struct smtp_nexthop *nh, const char *key,
+                       struct smtp_tls_hop *tls, int last_hop, long *sessions,
+                       struct buf *failed_relay, struct smtpc_result *why)
+{
+    size_t addr_count = limited_count(nh);
+    long here = 0; /* sessions of this destination */
+    for (size_t a = 0; a < addr_count && pending_count(d, l) > 0; a++) {
+        struct smtp_conn *c = smtp_conn_open(&nh->addrs[a], key, tls, why);
+        if (c == NULL) {
+            /* As Postfix: a server that failed after the connect (its
+             * greeting, EHLO, TLS) is named in relay=; a failed connect
+             * is relay=none. */
+            buf_reset(failed_relay);
+            if (why->command != SMTPC_CMD_NONE ||
+                why->failure == SMTPC_FAIL_TLS)
+                smtp_addr_format(&nh->addrs[a], failed_relay);
+            note_rate_limit(d, why);
+            if (why->outcome == SMTPC_BOUNCED &&
+                why->command != SMTPC_CMD_GREETING &&
+                why->failure == SMTPC_FAIL_NONE) {
+                /* HELO refused for good: no server will take it. */
+                record_all(d, l, why);
+                return -1;
+            }
+            continue;
+        }
+        if (smtp_sasl_login(c, d->req->sender, why) < 0) {
+            /* As Postfix: the session carries no mail and is not kept
+             * (the server is named in relay=); a 5xx without
+             * smtp_sasl_auth_soft_bounce bounces. */
+            buf_reset(failed_relay);
+            smtp_addr_format(&nh->addrs[a], failed_relay);
+            smtp_conn_close(c, 1);
+            if (why->outcome == SMTPC_BOUNCED) {
+                d->relay = buf_cstr(failed_relay);
+                record_all(d, l, why);
+                d->relay = "none";
+                return -1;
+            }
+            continue;
+        }
+        (*sessions)++;
+        here++;
+        buf_reset(failed_relay);
+        int last_here = a + 1 == addr_count ||
+                        (smtp_cfg.mx_session_limit > 0 &&
+                         here >= smtp_cfg.mx_session_limit);
+        attempt(d, l, c, 0, last_hop && last_here);
+        smtp_cache_put(c);
+        if (last_here)
+            break;
+    }
+    return 0;
+}
+
+/* Whether a next hop whose lookup failed with dsn may go to
+ * smtp_fallback_relay: a name not found or a failed lookup may (Postfix:
+ * "destinations that can't be found or that are unreachable"); a domain
+ * that accepts no mail (null MX, RFC 7505) or mail that loops back to us
+ * may not. */
+static int may_fall_back(const char *dsn)
+{
+    return strcmp(dsn, "5.1.0") != 0 && strcmp(dsn, "5.4.6") != 0 &&
+           strcmp(dsn, "5.3.5") != 0;
+}
+
+/* The pending recipients to smtp_fallback_relay's servers, after the
+ * next hop's own could not take them. A fallback relay that cannot be
+ * resolved or refuses us for good is a configuration problem: the mail
+ * defers (4.3.5), as in Postfix. */
+static void try_fallback(struct agent_delivery *d, struct rcpt_list *l,
+                         long *sessions, struct buf *failed_relay,
+                         struct smtpc_result *why)
+{
+    const char *relays = smtp_cfg.fallback_relay;
+    struct smtp_tls_hop tls;
+    if (smtp_tls_hop_init(&tls, relays, why) < 0)
+        return;
+    struct smtp_nexthop nh;
+    struct buf reason = BUF_INIT;
+    char dsn[10];
+    enum smtp_nexthop_result nr =
+        smtp_nexthop_resolve(relays, 0, smtp_cfg.queue_dir,
+                             smtp_cfg.myhostname, &nh, &reason, dsn);
+    if (nr == SMTP_NEXTHOP_OK) {
+        try_servers(d, l, &nh, relays, &tls, 1, sessions, failed_relay, why);
+    } else {
+        smtpc_result_free(why);
+        memset(why, 0, sizeof(*why));
+        why->outcome = SMTPC_DEFERRED;
+        snprintf(why->status, sizeof(why->status), "%s",
+                 nr == SMTP_NEXTHOP_BOUNCE ? "4.3.5" : dsn);
+        buf_set_str(&why->reason, buf_cstr(&reason));
+        if (nr == SMTP_NEXTHOP_BOUNCE)
+            log_warn("%s: smtp_fallback_relay configuration problem: %s",
+                     d->req->log_ident, buf_cstr(&reason));
+    }
+    buf_free(&reason);
+    smtp_nexthop_free(&nh);
+    smtp_tls_hop_free(&tls);
+}
+
 /* ---- the request ---- */
 
 void smtp_deliver(struct agent_delivery *d)
@@ -351,57 +474,29 @@ void smtp_deliver(struct agent_delivery *d)
         why.outcome = nr == SMTP_NEXTHOP_BOUNCE ? SMTPC_BOUNCED : SMTPC_DEFERRED;
         snprintf(why.status, sizeof(why.status), "%s", dsn);
         buf_set_str(&why.reason, buf_cstr(&reason));
-        record_all(d, &l, &why);
-        goto done;
+        if (!*smtp_cfg.fallback_relay || nh.found_myself ||
+            !may_fall_back(dsn)) {
+            record_all(d, &l, &why);
+            goto done;
+        }
     }
-    size_t addr_count = nh.count;
-    if (smtp_cfg.mx_address_limit > 0 &&
-        addr_count > (size_t)smtp_cfg.mx_address_limit)
-        addr_count = (size_t)smtp_cfg.mx_address_limit;
     const char *key = d->req->nexthop;
-
-    int reached = try_cached(d, &l, key, &tls, addr_count <= 1);
-    if (reached && pending_count(d, &l) == 0)
-        goto done;
+    size_t addr_count = limited_count(&nh);
+    /* smtp_fallback_relay, unless mail for this domain would come back
+     * to us (Postfix's rule). */
+    int fallback = *smtp_cfg.fallback_relay && !nh.found_myself;
+    int reached = 0;
     long sessions = 0;
-    for (size_t a = 0; a < addr_count && pending_count(d, &l) > 0; a++) {
-        struct smtp_conn *c = smtp_conn_open(&nh.addrs[a], key, &tls, &why);
-        if (c == NULL) {
-            /* As Postfix: a server that failed after the connect (its
-             * greeting, EHLO, TLS) is named in relay=; a failed connect
-             * is relay=none. */
-            buf_reset(&failed_relay);
-            if (why.command != SMTPC_CMD_NONE || why.failure == SMTPC_FAIL_TLS)
-                smtp_addr_format(&nh.addrs[a], &failed_relay);
-            note_rate_limit(d, &why);
-            if (why.outcome == SMTPC_BOUNCED && why.command != SMTPC_CMD_GREETING &&
-                why.failure == SMTPC_FAIL_NONE) {
-                /* HELO refused for good: no server will take it. */
-                record_all(d, &l, &why);
-                break;
-            }
-            continue;
-        }
-        if (smtp_sasl_login(c, d->req->sender, &why) < 0) {
-            /* As Postfix: the session carries no mail and is not kept;
-             * a 5xx without smtp_sasl_auth_soft_bounce bounces. */
-            smtp_conn_close(c, 1);
-            if (why.outcome == SMTPC_BOUNCED) {
-                record_all(d, &l, &why);
-                break;
-            }
-            continue;
-        }
-        sessions++;
-        buf_reset(&failed_relay);
-        int final = a + 1 == addr_count ||
-                    (smtp_cfg.mx_session_limit > 0 &&
-                     sessions >= smtp_cfg.mx_session_limit);
-        attempt(d, &l, c, 0, final);
-        smtp_cache_put(c);
-        if (final)
-            break;
+    if (nr == SMTP_NEXTHOP_OK) {
+        reached = try_cached(d, &l, key, &tls, !fallback && addr_count <= 1);
+        if (reached && pending_count(d, &l) == 0)
+            goto done;
+        if (try_servers(d, &l, &nh, key, &tls, !fallback, &sessions,
+                        &failed_relay, &why) < 0)
+            goto done;
     }
+    if (fallback && pending_count(d, &l) > 0)
+        try_fallback(d, &l, &sessions, &failed_relay, &why);
     if (why.outcome == SMTPC_PENDING) {
         why.outcome = SMTPC_DEFERRED;
         snprintf(why.status, sizeof(why.status), "4.4.1");

@@ -54,6 +54,8 @@ struct smtp_addr {
 struct smtp_nexthop {
     struct smtp_addr *addrs; /* in the order to try */
     size_t count;
+    int found_myself;        /* an MX host of a domain looked up is this
+                                host: no smtp_fallback_relay (Postfix) */
 };
 
 enum smtp_nexthop_result {

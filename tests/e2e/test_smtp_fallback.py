@@ -12,7 +12,10 @@ import subprocess
 import time
 import unittest
 
-from agentlib import prog
+import test_smtp_agent as agent_tests
+from agentlib import AgentEnv, prog
+from dns_util import Dnsmasq, dnsmasq_path
+from smtp_receiver import Receiver
 from instance import Instance, port_refuses
 from test_smtp_relay import MESSAGE, have_programs, mailbox_setup
 
@@ -128,6 +131,40 @@ class SmtpFallbackTest(unittest.TestCase):
             self.tx, rf"{qid}: to=<bob@b\.virt>, relay=none, .*"
                      r"status=deferred \(connect to 127\.0\.0\.1"
                      rf"\[127\.0\.0\.1\]:{other_dead}: Connection refused\)")
+
+
+@unittest.skipUnless(agent_tests.have_programs(),
+                     "smtp or the agent test helpers not built")
+@unittest.skipUnless(dnsmasq_path(), "no dnsmasq (Debian package dnsmasq-base)")
+class FallbackAfterLookupTest(unittest.TestCase):
+    """smtp_fallback_relay after the next hop's DNS lookup, against
+    dnsmasq on loopback (the zone of test_smtp_agent.py)."""
+
+    def setUp(self):
+        self.dns = Dnsmasq(agent_tests.AGENT_ZONE)
+        self.addCleanup(self.dns.cleanup)
+        self.rx = Receiver(self)
+
+    def deliver(self, rcpt, nexthop):
+        env = AgentEnv(self, "smtp", main_cf={
+            "myhostname": "client.test",
+            "smtp_connect_timeout": "5s",
+            "postern_dns_servers": self.dns.server,
+            "postern_dns_timeout": "2s",
+            "smtp_fallback_relay": f"[127.0.0.1]:{self.rx.port}",
+        })
+        q = env.queue_file("s@x.org", [rcpt], agent_tests.CONTENT)
+        return env.deliver(q, transport="smtp", nexthop=nexthop)
+
+    def test_name_not_found_goes_to_the_fallback_relay(self):
+        reply = self.deliver("a@nosuch.example", "nosuch.example")
+        self.assertEqual(reply[0][0], "sent", reply)
+        self.assertEqual(self.rx.connections, 1)
+
+    def test_null_mx_bounces_without_the_fallback_relay(self):
+        reply = self.deliver("a@nullmx.example", "nullmx.example")
+        self.assertEqual(reply[0][:2], ("bounced", "5.1.0"), reply)
+        self.assertEqual(self.rx.connections, 0)
 
 
 if __name__ == "__main__":

@@ -300,7 +300,8 @@ static void route_recipients(struct qmsg *msg)
     for (size_t i = 0; i < msg->rcpt_count; i++) {
         const struct qfile_recipient *rc = msg->rcpts[i].rcpt;
         if (!filtered &&
-            resolve_address(qmgr.resolver, rc->address, &res) < 0) {
+            resolve_address_sender(qmgr.resolver, rc->address,
+                                   msg->env.sender, &res) < 0) {
             rcpt_decide(msg, i, "4.3.0", "address resolver failure");
             continue;
         }

@@ -68,9 +68,12 @@ static void smtp_init(void)
         !cfg_bool("disable_mime_output_conversion");
     smtp_cfg.queue_dir = cfg_str("queue_directory");
     smtp_cfg.myhostname = cfg_str("myhostname");
+    smtp_cfg.fallback_relay =
+        smtp_cfg.lmtp ? "" : cfg_str("smtp_fallback_relay");
     smtp_loop();
     smtp_dns_init();
     smtp_tls_init();
+    smtp_sasl_init();
 }
 
 static void smtp_pre_exit(void)

@@ -20,6 +20,8 @@
  *   smtp_mtasts.c   MTA-STS: the policy lookup beside the MX lookup, MX
  *                   hosts an enforce policy refuses, its TLS demand
  *   smtp_tlsrpt.c   TLS outcomes per destination and day (RFC 8460)
+ *   smtp_sasl.c     SASL login to the server (smtp_sasl_*), on the
+ *                   credentials and mechanism smtp_sasl_policy.c picks
  *
  * The protocol itself is lib/smtpc (smtpc_session.h). Each request runs
  * the engine on a private event loop of this process (smtp_loop), which
@@ -66,6 +68,7 @@ struct smtp_settings {
                                       disable_mime_output_conversion) */
     const char *queue_dir;
     const char *myhostname;
+    const char *fallback_relay;    /* smtp_fallback_relay; "" for lmtp */
 };
 
 extern struct smtp_settings smtp_cfg;
@@ -173,6 +176,19 @@ void smtp_conn_drop(struct smtp_conn *c);
 void smtp_loop_run_until(int *done);
 /* The monotonic clock in milliseconds. */
 uint64_t smtp_now_ms(void);
+
+/* ---- smtp_sasl.c ---- */
+
+/* Reads the smtp_sasl_* (lmtp_sasl_*) settings and opens the password
+ * table (at init, before any chroot). */
+void smtp_sasl_init(void);
+/* Logs in to c's server when SASL is enabled, the server offers AUTH and
+ * there are credentials for sender (with sender-dependent
+ * authentication), the host or c's destination. Returns 0 (logged in, or
+ * nothing to do), or -1 with why filled: the session must not carry
+ * mail (close it and try the next server). */
+int smtp_sasl_login(struct smtp_conn *c, const char *sender,
+                    struct smtpc_result *why);
 
 /* ---- smtp_cache.c ---- */
 

@@ -334,6 +334,156 @@ static int try_cached(struct agent_delivery *d, struct rcpt_list *l,
     return 1;
 }
 
+/* ---- the servers of one destination ---- */
+
+/* How many of nh's addresses to try (smtp_mx_address_limit). */
+static size_t limited_count(const struct smtp_nexthop *nh)
+{
+    size_t count = nh->count;
+    if (smtp_cfg.mx_address_limit > 0 &&
+        count > (size_t)smtp_cfg.mx_address_limit)
+        count = (size_t)smtp_cfg.mx_address_limit;
+    return count;
+}
+
+/* What the tries of one request learn, across the next hop's servers
+ * and the fallback relays. */
+struct tries {
+    long sessions;           /* sessions that reached a transaction */
+    struct buf failed_relay; /* the last server that failed after the
+                                connect, for relay= */
+    struct smtpc_result tls_why; /* the last TLS failure */
+    struct buf tls_relay;    /* and its server */
+};
+
+/* Tries nh's addresses in order, up to the address and session limits,
+ * for the pending recipients; connections are kept under key. tls is
+ * the site's TLS for them; sts_tls (NULL: none), the TLS an MTA-STS
+ * policy demands of the MX hosts it lists. mx_hop: nh is the request's
+ * own next hop (MTA-STS verdicts and TLS report records apply), not a
+ * fallback relay. last_hop: no other destination follows (no fallback
+ * relay), so the last server's deferrals are final. why holds the last
+ * failure. Returns -1 when every recipient got a final answer that ends
+ * the request (HELO refused for good, a 5xx to AUTH without soft
+ * bounce), else 0. */
+static int try_servers(struct agent_delivery *d, struct rcpt_list *l,
+                       struct smtp_nexthop *nh, const char *key,
+                       const struct smtp_tls_hop *tls,
+                       const struct smtp_tls_hop *sts_tls, int mx_hop,
+                       int last_hop, struct tries *t, struct smtpc_result *why)
+{
+    size_t addr_count = limited_count(nh);
+    long here = 0; /* sessions of this destination */
+    for (size_t a = 0; a < addr_count && pending_count(d, l) > 0; a++) {
+        const struct smtp_tls_hop *hop_tls =
+            mx_hop && sts_tls && smtp_mtasts_verdict(a) == MTASTS_MX_VERIFY
+                ? sts_tls
+                : tls;
+        struct smtp_conn *c = smtp_conn_open(&nh->addrs[a], key, hop_tls, why);
+        if (mx_hop)
+            smtp_tlsrpt_session(a, &nh->addrs[a], hop_tls, c, why);
+        if (c == NULL) {
+            /* As Postfix: a server that failed after the connect (its
+             * greeting, EHLO, TLS) is named in relay=; a failed connect
+             * is relay=none. */
+            buf_reset(&t->failed_relay);
+            if (why->command != SMTPC_CMD_NONE ||
+                why->failure == SMTPC_FAIL_TLS)
+                smtp_addr_format(&nh->addrs[a], &t->failed_relay);
+            if (why->failure == SMTPC_FAIL_TLS) {
+                smtpc_result_free(&t->tls_why);
+                smtpc_result_copy(&t->tls_why, why);
+                buf_set_str(&t->tls_relay, buf_cstr(&t->failed_relay));
+            }
+            note_rate_limit(d, why);
+            if (why->outcome == SMTPC_BOUNCED &&
+                why->command != SMTPC_CMD_GREETING &&
+                why->failure == SMTPC_FAIL_NONE) {
+                /* HELO refused for good: no server will take it. */
+                record_all(d, l, why);
+                return -1;
+            }
+            continue;
+        }
+        if (smtp_sasl_login(c, d->req->sender, why) < 0) {
+            /* As Postfix: the session carries no mail and is not kept
+             * (the server is named in relay=); a 5xx without
+             * smtp_sasl_auth_soft_bounce bounces. */
+            buf_reset(&t->failed_relay);
+            smtp_addr_format(&nh->addrs[a], &t->failed_relay);
+            smtp_conn_close(c, 1);
+            if (why->outcome == SMTPC_BOUNCED) {
+                d->relay = buf_cstr(&t->failed_relay);
+                record_all(d, l, why);
+                d->relay = "none";
+                return -1;
+            }
+            continue;
+        }
+        t->sessions++;
+        here++;
+        buf_reset(&t->failed_relay);
+        if (mx_hop)
+            smtp_mtasts_connected(d, a, c);
+        int last_here = a + 1 == addr_count ||
+                        (smtp_cfg.mx_session_limit > 0 &&
+                         here >= smtp_cfg.mx_session_limit);
+        attempt(d, l, c, 0, last_hop && last_here);
+        smtp_cache_put(c);
+        if (last_here)
+            break;
+    }
+    return 0;
+}
+
+/* Whether a next hop whose lookup failed with dsn may go to
+ * smtp_fallback_relay: a name not found or a failed lookup may (Postfix:
+ * "destinations that can't be found or that are unreachable"); a domain
+ * that accepts no mail (null MX, RFC 7505) or mail that loops back to us
+ * may not. */
+static int may_fall_back(const char *dsn)
+{
+    return strcmp(dsn, "5.1.0") != 0 && strcmp(dsn, "5.4.6") != 0 &&
+           strcmp(dsn, "5.3.5") != 0;
+}
+
+/* The pending recipients to smtp_fallback_relay's servers, after the
+ * next hop's own could not take them. A fallback relay that cannot be
+ * resolved or refuses us for good is a configuration problem: the mail
+ * defers (4.3.5), as in Postfix. */
+static void try_fallback(struct agent_delivery *d, struct rcpt_list *l,
+                         int requiretls, struct tries *t,
+                         struct smtpc_result *why)
+{
+    const char *relays = smtp_cfg.fallback_relay;
+    struct smtp_tls_hop tls;
+    if (smtp_tls_hop_init(&tls, relays, requiretls, why) < 0)
+        return;
+    struct smtp_nexthop nh;
+    memset(&nh, 0, sizeof(nh));
+    struct buf reason = BUF_INIT;
+    char dsn[10];
+    enum smtp_nexthop_result nr =
+        smtp_nexthop_resolve(relays, 0, smtp_cfg.queue_dir,
+                             smtp_cfg.myhostname, &nh, &reason, dsn);
+    if (nr == SMTP_NEXTHOP_OK) {
+        try_servers(d, l, &nh, relays, &tls, NULL, 0, 1, t, why);
+    } else {
+        smtpc_result_free(why);
+        memset(why, 0, sizeof(*why));
+        why->outcome = SMTPC_DEFERRED;
+        snprintf(why->status, sizeof(why->status), "%s",
+                 nr == SMTP_NEXTHOP_BOUNCE ? "4.3.5" : dsn);
+        buf_set_str(&why->reason, buf_cstr(&reason));
+        if (nr == SMTP_NEXTHOP_BOUNCE)
+            log_warn("%s: smtp_fallback_relay configuration problem: %s",
+                     d->req->log_ident, buf_cstr(&reason));
+    }
+    buf_free(&reason);
+    smtp_nexthop_free(&nh);
+    smtp_tls_hop_free(&tls);
+}
+
 /* ---- the request ---- */
 
 void smtp_deliver(struct agent_delivery *d)
@@ -346,10 +496,10 @@ void smtp_deliver(struct agent_delivery *d)
     struct smtp_tls_hop tls, sts_tls;
     int have_sts_tls = 0;
     struct buf reason = BUF_INIT;
-    struct buf failed_relay = BUF_INIT; /* the last server that failed */
-    struct smtpc_result tls_why;        /* the last TLS failure */
-    memset(&tls_why, 0, sizeof(tls_why));
-    struct buf tls_relay = BUF_INIT;    /* and its server */
+    struct tries t;
+    memset(&t, 0, sizeof(t));
+    t.failed_relay = (struct buf)BUF_INIT;
+    t.tls_relay = (struct buf)BUF_INIT;
     char dsn[10];
     struct smtpc_result why;
     memset(&why, 0, sizeof(why));
@@ -374,78 +524,51 @@ void smtp_deliver(struct agent_delivery *d)
         why.outcome = nr == SMTP_NEXTHOP_BOUNCE ? SMTPC_BOUNCED : SMTPC_DEFERRED;
         snprintf(why.status, sizeof(why.status), "%s", dsn);
         buf_set_str(&why.reason, buf_cstr(&reason));
-        record_all(d, &l, &why);
-        goto done;
-    }
-    /* "TLS-Required: No" (RFC 8689 section 5) waives the recipient
-     * domain's MTA-STS policy as it waives the site's TLS policy above
-     * (the header is read only when a policy demands something). */
-    if (!d->req->requiretls && smtp_mtasts_demands() &&
-        smtp_content_tls_required_no(d)) {
-        smtp_mtasts_waive();
-        log_info("%s: TLS-Required: No: the MTA-STS policy of %s is not "
-                 "enforced for this message",
-                 d->req->log_ident, d->req->nexthop);
-    }
-    /* MX hosts an MTA-STS policy in enforce mode does not list are
-     * never tried; with none left the mail waits (smtp_mtasts.c). */
-    if (smtp_mtasts_filter(d, &nh, &why) < 0) {
-        record_all(d, &l, &why);
-        goto done;
-    }
-    size_t addr_count = nh.count;
-    if (smtp_cfg.mx_address_limit > 0 &&
-        addr_count > (size_t)smtp_cfg.mx_address_limit)
-        addr_count = (size_t)smtp_cfg.mx_address_limit;
-    const char *key = d->req->nexthop;
-    /* The TLS an MTA-STS policy in enforce mode demands of the MX hosts
-     * it lists (smtp_mtasts.c), else the site's. */
-    have_sts_tls = smtp_mtasts_tls_hop(d, &tls, &sts_tls);
-
-    int reached = try_cached(d, &l, &nh, key,
-                             have_sts_tls ? &sts_tls : &tls, addr_count <= 1);
-    if (reached && pending_count(d, &l) == 0)
-        goto done;
-    long sessions = 0;
-    for (size_t a = 0; a < addr_count && pending_count(d, &l) > 0; a++) {
-        const struct smtp_tls_hop *hop_tls =
-            have_sts_tls && smtp_mtasts_verdict(a) == MTASTS_MX_VERIFY
-                ? &sts_tls
-                : &tls;
-        struct smtp_conn *c = smtp_conn_open(&nh.addrs[a], key, hop_tls, &why);
-        smtp_tlsrpt_session(a, &nh.addrs[a], hop_tls, c, &why);
-        if (c == NULL) {
-            /* As Postfix: a server that failed after the connect (its
-             * greeting, EHLO, TLS) is named in relay=; a failed connect
-             * is relay=none. */
-            buf_reset(&failed_relay);
-            if (why.command != SMTPC_CMD_NONE || why.failure == SMTPC_FAIL_TLS)
-                smtp_addr_format(&nh.addrs[a], &failed_relay);
-            if (why.failure == SMTPC_FAIL_TLS) {
-                smtpc_result_free(&tls_why);
-                smtpc_result_copy(&tls_why, &why);
-                buf_set_str(&tls_relay, buf_cstr(&failed_relay));
-            }
-            note_rate_limit(d, &why);
-            if (why.outcome == SMTPC_BOUNCED && why.command != SMTPC_CMD_GREETING &&
-                why.failure == SMTPC_FAIL_NONE) {
-                /* HELO refused for good: no server will take it. */
-                record_all(d, &l, &why);
-                break;
-            }
-            continue;
+        if (!*smtp_cfg.fallback_relay || nh.found_myself ||
+            !may_fall_back(dsn)) {
+            record_all(d, &l, &why);
+            goto done;
         }
-        sessions++;
-        buf_reset(&failed_relay);
-        smtp_mtasts_connected(d, a, c);
-        int final = a + 1 == addr_count ||
-                    (smtp_cfg.mx_session_limit > 0 &&
-                     sessions >= smtp_cfg.mx_session_limit);
-        attempt(d, &l, c, 0, final);
-        smtp_cache_put(c);
-        if (final)
-            break;
     }
+    const char *key = d->req->nexthop;
+    /* smtp_fallback_relay, unless mail for this domain would come back
+     * to us (Postfix's rule). */
+    int fallback = *smtp_cfg.fallback_relay && !nh.found_myself;
+    int reached = 0;
+    if (nr == SMTP_NEXTHOP_OK) {
+        /* "TLS-Required: No" (RFC 8689 section 5) waives the recipient
+         * domain's MTA-STS policy as it waives the site's TLS policy
+         * above (the header is read only when a policy demands
+         * something). */
+        if (!d->req->requiretls && smtp_mtasts_demands() &&
+            smtp_content_tls_required_no(d)) {
+            smtp_mtasts_waive();
+            log_info("%s: TLS-Required: No: the MTA-STS policy of %s is "
+                     "not enforced for this message",
+                     d->req->log_ident, d->req->nexthop);
+        }
+        /* MX hosts an MTA-STS policy in enforce mode does not list are
+         * never tried; with none left the mail waits (smtp_mtasts.c). */
+        if (smtp_mtasts_filter(d, &nh, &why) < 0) {
+            record_all(d, &l, &why);
+            goto done;
+        }
+        size_t addr_count = limited_count(&nh);
+        /* The TLS an MTA-STS policy in enforce mode demands of the MX
+         * hosts it lists (smtp_mtasts.c), else the site's. */
+        have_sts_tls = smtp_mtasts_tls_hop(d, &tls, &sts_tls);
+        reached = try_cached(d, &l, &nh, key,
+                             have_sts_tls ? &sts_tls : &tls,
+                             !fallback && addr_count <= 1);
+        if (reached && pending_count(d, &l) == 0)
+            goto done;
+        if (try_servers(d, &l, &nh, key, &tls,
+                        have_sts_tls ? &sts_tls : NULL, 1, !fallback, &t,
+                        &why) < 0)
+            goto done;
+    }
+    if (fallback && pending_count(d, &l) > 0)
+        try_fallback(d, &l, requiretls, &t, &why);
     if (why.outcome == SMTPC_PENDING) {
         why.outcome = SMTPC_DEFERRED;
         snprintf(why.status, sizeof(why.status), "4.4.1");
@@ -460,25 +583,25 @@ void smtp_deliver(struct agent_delivery *d)
     /* No server of the destination got as far as a transaction: a
      * failed hop for qmgr's concurrency feedback (unless it told us to
      * slow down, which says more). */
-    if (!reached && sessions == 0 && d->hop == DELIVER_HOP_OK)
+    if (!reached && t.sessions == 0 && d->hop == DELIVER_HOP_OK)
         d->hop = DELIVER_HOP_FAILED;
-    if (requiretls && tls_why.outcome != SMTPC_PENDING) {
+    if (requiretls && t.tls_why.outcome != SMTPC_PENDING) {
         /* RFC 8689 section 4.2.1: no server could take the message over
          * a verified TLS connection that offers REQUIRETLS: it is
          * returned with 5.7.30 ("REQUIRETLS support required"). */
         smtpc_result_free(&why);
-        smtpc_result_copy(&why, &tls_why);
+        smtpc_result_copy(&why, &t.tls_why);
         why.outcome = SMTPC_BOUNCED;
         snprintf(why.status, sizeof(why.status), "5.7.30");
-        buf_set_str(&failed_relay, buf_cstr(&tls_relay));
+        buf_set_str(&t.failed_relay, buf_cstr(&t.tls_relay));
     }
-    if (failed_relay.len)
-        d->relay = buf_cstr(&failed_relay);
+    if (t.failed_relay.len)
+        d->relay = buf_cstr(&t.failed_relay);
     defer_rest(d, &l, &why);
 done:
-    buf_free(&failed_relay);
-    buf_free(&tls_relay);
-    smtpc_result_free(&tls_why);
+    buf_free(&t.failed_relay);
+    buf_free(&t.tls_relay);
+    smtpc_result_free(&t.tls_why);
     smtp_tls_hop_free(&tls);
     if (have_sts_tls)
         smtp_tls_hop_free(&sts_tls);

@@ -95,6 +95,8 @@ static enum smtp_nexthop_result lookup(const char *host, int mx,
     targets_start(client, &settings, &hop, lookup_done, &w);
     smtp_loop_run_until(&w.done);
     enum smtp_nexthop_result rc = SMTP_NEXTHOP_OK;
+    if (w.result.found_myself)
+        out->found_myself = 1;
     if (w.result.status != TARGETS_OK) {
         smtp_mtasts_cancel(sts);
         buf_set_str(reason, w.result.reason);

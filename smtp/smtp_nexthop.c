@@ -219,9 +219,13 @@ enum smtp_nexthop_result smtp_nexthop_resolve(const char *nexthop, int lmtp,
          item = strtok_r(NULL, ", \t", &save)) {
         items++;
         buf_reset(&item_reason);
+        size_t before = out->count;
         enum smtp_nexthop_result r = resolve_one(item, lmtp, queue_dir,
                                                  myhostname, out, &item_reason,
                                                  item_dsn);
+        for (size_t i = before; i < out->count; i++)
+            snprintf(out->addrs[i].dest, sizeof(out->addrs[i].dest), "%s",
+                     item);
         if (r == SMTP_NEXTHOP_OK)
             continue;
         if (first == SMTP_NEXTHOP_OK ||

@@ -39,6 +39,10 @@ struct smtp_addr {
     char addr[SMTP_HOST_MAX + 1]; /* numeric address; the path as the next
                                    * hop gave it for unix */
     unsigned port;                /* 0 for unix */
+    char dest[SMTP_HOST_MAX + 1]; /* the destination of the next-hop list
+                                   * it came from, as written ("[mail.
+                                   * isp.example]:587"), for
+                                   * smtp_sasl_password_maps */
     /* DANE (smtp_dns.c; 0 for literals and unix): the host name came
      * from DNSSEC-validated data or from the next hop itself ([host]),
      * and the address records were validated too, so the host's TLSA
@@ -50,6 +54,8 @@ struct smtp_addr {
 struct smtp_nexthop {
     struct smtp_addr *addrs; /* in the order to try */
     size_t count;
+    int found_myself;        /* an MX host of a domain looked up is this
+                                host: no smtp_fallback_relay (Postfix) */
 };
 
 enum smtp_nexthop_result {

@@ -20,19 +20,12 @@
 #include <sys/socket.h>
 
 #include "auth/auth_client.h"
+#include "auth/sasl_security.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "config/config.h"
 #include "ipc/master_proto.h"
 #include "ipc/server.h"
-
-/* smtpd_sasl_security_options words. */
-#define SEC_NOANONYMOUS 0x01
-#define SEC_NOPLAINTEXT 0x02
-#define SEC_NODICTIONARY 0x04
-#define SEC_NOACTIVE 0x08
-#define SEC_MUTUAL_AUTH 0x10
-#define SEC_FORWARD_SECRECY 0x20
 
 /* How long the auth server may take for the handshake and each answer.
  * Dovecot delays a failure by up to 2 s (auth_failure_delay) and more
@@ -74,37 +67,6 @@ struct smtpd_sasl {
 
 static struct smtpd_sasl *sasl_of(struct smtpd_session *s);
 static void on_resume_timer(struct event_loop *loop, void *ctx);
-
-static unsigned parse_security(const char *name)
-{
-    static const struct {
-        const char *word;
-        unsigned flag;
-    } words[] = {
-        {"noanonymous", SEC_NOANONYMOUS},
-        {"noplaintext", SEC_NOPLAINTEXT},
-        {"nodictionary", SEC_NODICTIONARY},
-        {"noactive", SEC_NOACTIVE},
-        {"mutual_auth", SEC_MUTUAL_AUTH},
-        {"forward_secrecy", SEC_FORWARD_SECRECY},
-    };
-    struct strlist list;
-    strlist_init(&list);
-    cfg_list(name, &list);
-    unsigned flags = 0;
-    for (size_t i = 0; i < list.count; i++) {
-        size_t w;
-        for (w = 0; w < sizeof(words) / sizeof(words[0]); w++)
-            if (str_equal_nocase(list.items[i], words[w].word))
-                break;
-        if (w == sizeof(words) / sizeof(words[0]))
-            log_fatal("%s: unknown SASL security option \"%s\"", name,
-                      list.items[i]);
-        flags |= words[w].flag;
-    }
-    strlist_free(&list);
-    return flags;
-}
 
 /* The EHLO hook: the first EHLO of a process (or the first after the
  * auth server went away) waits for the server's mechanisms, so that
@@ -171,8 +133,9 @@ void smtpd_sasl_init(void)
                       !smtpd_var.tls_wrappermode);
     sasl.broken_clients = cfg_bool("broken_sasl_auth_clients");
     sasl.authenticated_header = cfg_bool("smtpd_sasl_authenticated_header");
-    sasl.sec_opts = parse_security("smtpd_sasl_security_options");
-    sasl.tls_sec_opts = parse_security("smtpd_sasl_tls_security_options");
+    sasl.sec_opts = sasl_security_from_param("smtpd_sasl_security_options");
+    sasl.tls_sec_opts =
+        sasl_security_from_param("smtpd_sasl_tls_security_options");
     sasl.response_limit = cfg_int("smtpd_sasl_response_limit");
     /* Relative to queue_directory, as Postfix: master runs its children
      * there, and a chrooted smtpd has it as its root. */
@@ -223,18 +186,9 @@ static int mech_offered(const struct smtpd_session *s,
                         const struct auth_mech *mech)
 {
     unsigned opts = s->tls_active ? sasl.tls_sec_opts : sasl.sec_opts;
-    unsigned f = mech->flags;
-    if (f & AUTH_MECH_PRIVATE)
+    if (mech->flags & AUTH_MECH_PRIVATE)
         return 0;
-    if (((opts & SEC_NOANONYMOUS) && (f & AUTH_MECH_ANONYMOUS)) ||
-        ((opts & SEC_NOPLAINTEXT) && (f & AUTH_MECH_PLAINTEXT)) ||
-        ((opts & SEC_NODICTIONARY) && (f & AUTH_MECH_DICTIONARY)) ||
-        ((opts & SEC_NOACTIVE) && (f & AUTH_MECH_ACTIVE)))
-        return 0;
-    if (((opts & SEC_MUTUAL_AUTH) && !(f & AUTH_MECH_MUTUAL_AUTH)) ||
-        ((opts & SEC_FORWARD_SECRECY) && !(f & AUTH_MECH_FORWARD_SECRECY)))
-        return 0;
-    return 1;
+    return sasl_security_allows(opts, mech->flags);
 }
 
 int smtpd_sasl_mechanisms(const struct smtpd_session *s, struct buf *out)

@@ -29,11 +29,13 @@ void scram_hash(const void *data, size_t len, unsigned char out[SCRAM_KEY_LEN])
         memset(out, 0, SCRAM_KEY_LEN);
 }
 
-int scram_creds_derive(const char *password, size_t password_len,
-                       const unsigned char *salt, size_t salt_len,
-                       unsigned iterations, struct scram_creds *creds)
+int scram_client_keys_derive(const char *password, size_t password_len,
+                             const unsigned char *salt, size_t salt_len,
+                             unsigned iterations,
+                             unsigned char client_key[SCRAM_KEY_LEN],
+                             unsigned char server_key[SCRAM_KEY_LEN])
 {
-    unsigned char salted[SCRAM_KEY_LEN], client_key[SCRAM_KEY_LEN];
+    unsigned char salted[SCRAM_KEY_LEN];
     if (salt_len > SCRAM_SALT_MAX || iterations == 0 ||
         iterations > INT_MAX || password_len > INT_MAX)
         return -1;
@@ -41,13 +43,25 @@ int scram_creds_derive(const char *password, size_t password_len,
                            (int)iterations, EVP_sha256(), SCRAM_KEY_LEN,
                            salted))
         return -1;
+    scram_hmac(salted, sizeof(salted), "Client Key", 10, client_key);
+    scram_hmac(salted, sizeof(salted), "Server Key", 10, server_key);
+    OPENSSL_cleanse(salted, sizeof(salted));
+    return 0;
+}
+
+int scram_creds_derive(const char *password, size_t password_len,
+                       const unsigned char *salt, size_t salt_len,
+                       unsigned iterations, struct scram_creds *creds)
+{
+    unsigned char client_key[SCRAM_KEY_LEN];
+    if (scram_client_keys_derive(password, password_len, salt, salt_len,
+                                 iterations, client_key,
+                                 creds->server_key) < 0)
+        return -1;
     creds->iterations = iterations;
     memcpy(creds->salt, salt, salt_len);
     creds->salt_len = salt_len;
-    scram_hmac(salted, sizeof(salted), "Client Key", 10, client_key);
     scram_hash(client_key, sizeof(client_key), creds->stored_key);
-    scram_hmac(salted, sizeof(salted), "Server Key", 10, creds->server_key);
-    OPENSSL_cleanse(salted, sizeof(salted));
     OPENSSL_cleanse(client_key, sizeof(client_key));
     return 0;
 }

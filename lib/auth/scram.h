@@ -1,7 +1,8 @@
 /* scram.h: SCRAM-SHA-256 credentials (RFC 5802, RFC 7677): the keys a
  * server keeps, read from Dovecot's stored form or derived from a
- * clear-text password, and the HMAC/hash steps both the SASL mechanism
- * (sasl_scram.c) and password_verify's {SCRAM-SHA-256} scheme use.
+ * clear-text password, and the HMAC/hash steps the SASL mechanism's
+ * server side (sasl_scram.c), its client side (scram_client.c) and
+ * password_verify's {SCRAM-SHA-256} scheme use.
  *
  * Dovecot stores `{SCRAM-SHA-256}ITER,SALT,STOREDKEY,SERVERKEY`, the last
  * three in base64: salted password = PBKDF2-HMAC-SHA-256(password, salt,
@@ -40,6 +41,15 @@ int scram_creds_parse(const char *data, struct scram_creds *creds,
 int scram_creds_derive(const char *password, size_t password_len,
                        const unsigned char *salt, size_t salt_len,
                        unsigned iterations, struct scram_creds *creds);
+
+/* The salted password's ClientKey and ServerKey (what a SCRAM client
+ * needs: StoredKey is SHA-256(ClientKey)). 0, or -1 when OpenSSL fails
+ * or the salt or count is out of range. */
+int scram_client_keys_derive(const char *password, size_t password_len,
+                             const unsigned char *salt, size_t salt_len,
+                             unsigned iterations,
+                             unsigned char client_key[SCRAM_KEY_LEN],
+                             unsigned char server_key[SCRAM_KEY_LEN]);
 
 /* out = HMAC-SHA-256(key, data). */
 void scram_hmac(const unsigned char *key, size_t key_len, const void *data,

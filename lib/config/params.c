@@ -457,6 +457,11 @@ const struct param_def param_table[] = {
      "sender of bounces about bounces"},
     {"owner_request_special", PARAM_BOOL, "yes", 0, 0, 0,
      "treat owner-list and list-request addresses specially"},
+    {"sender_dependent_relayhost_maps", PARAM_LIST, "", 0, 0, 0,
+     "tables mapping the envelope sender (address, then @domain) to a "
+     "relayhost that overrides relayhost"},
+    {"empty_address_relayhost_maps_lookup_key", PARAM_STR, "<>", 0, 0, 0,
+     "the sender_dependent_relayhost_maps key for the null sender"},
 
     /* ---- queue manager (qmgr, bounce) ---- */
     {"default_transport", PARAM_STR, "smtp", 0, 0, 0,
@@ -731,6 +736,48 @@ const struct param_def param_table[] = {
      "smtp: age after which a connection is no longer reused"},
     {"lmtp_connection_reuse_time_limit", PARAM_TIME, "300s", 1, NOLIMIT, 0,
      "lmtp: age after which a connection is no longer reused"},
+    {"smtp_sasl_auth_enable", PARAM_BOOL, "no", 0, 0, 0,
+     "smtp: log in to servers with SASL when smtp_sasl_password_maps has "
+     "credentials for them"},
+    {"lmtp_sasl_auth_enable", PARAM_BOOL, "no", 0, 0, 0,
+     "lmtp: log in to servers with SASL"},
+    {"smtp_sasl_password_maps", PARAM_LIST, "", 0, 0, 0,
+     "smtp: user:password per sender, remote host or next-hop destination"},
+    {"lmtp_sasl_password_maps", PARAM_LIST, "", 0, 0, 0,
+     "lmtp: user:password per remote host or next-hop destination"},
+    {"smtp_sasl_security_options", PARAM_LIST, "noplaintext, noanonymous", 0,
+     0, 0, "smtp: SASL mechanisms excluded on a connection without TLS"},
+    {"lmtp_sasl_security_options", PARAM_LIST, "noplaintext, noanonymous", 0,
+     0, 0, "lmtp: SASL mechanisms excluded on a connection without TLS"},
+    {"smtp_sasl_tls_security_options", PARAM_LIST,
+     "$smtp_sasl_security_options", 0, 0, 0,
+     "smtp: SASL mechanisms excluded under TLS"},
+    {"lmtp_sasl_tls_security_options", PARAM_LIST,
+     "$lmtp_sasl_security_options", 0, 0, 0,
+     "lmtp: SASL mechanisms excluded under TLS"},
+    {"smtp_sasl_tls_verified_security_options", PARAM_LIST,
+     "$smtp_sasl_tls_security_options", 0, 0, 0,
+     "smtp: SASL mechanisms excluded under TLS with a verified server "
+     "certificate"},
+    {"smtp_sasl_mechanism_filter", PARAM_LIST, "", 0, 0, 0,
+     "smtp: which of the server's SASL mechanisms may be used (empty: all)"},
+    {"lmtp_sasl_mechanism_filter", PARAM_LIST, "", 0, 0, 0,
+     "lmtp: which of the server's SASL mechanisms may be used (empty: all)"},
+    {"smtp_sasl_auth_soft_bounce", PARAM_BOOL, "yes", 0, 0, 0,
+     "smtp: a 5xx reply to AUTH defers the mail instead of bouncing it"},
+    {"lmtp_sasl_auth_soft_bounce", PARAM_BOOL, "yes", 0, 0, 0,
+     "lmtp: a 5xx reply to AUTH defers the mail instead of bouncing it"},
+    {"smtp_sender_dependent_authentication", PARAM_BOOL, "no", 0, 0, 0,
+     "smtp: look up SASL credentials by the envelope sender first (turns "
+     "connection caching off)"},
+    {"lmtp_sender_dependent_authentication", PARAM_BOOL, "no", 0, 0, 0,
+     "lmtp: accepted for Postfix compatibility; LMTP never looks up by "
+     "sender"},
+    {"smtp_fallback_relay", PARAM_LIST, "$fallback_relay", 0, 0, 0,
+     "smtp: relay hosts tried after a next hop's own servers could not "
+     "take the mail, or when its name is not found"},
+    {"fallback_relay", PARAM_LIST, "", 0, 0, 0,
+     "old name of smtp_fallback_relay"},
 
     /* ---- SMTP/LMTP client protocol engine (lib/smtpc; docs/smtp.md) ---- */
     {"smtp_helo_name", PARAM_STR, "$myhostname", 0, 0, 0,

@@ -21,6 +21,8 @@ struct resolver {
     struct rewrite *rw;
     struct domain_list *alias_domains, *mailbox_domains, *relay_domains;
     struct maps *transport_maps;
+    struct maps *sender_relayhost_maps; /* sender_dependent_relayhost_maps */
+    char *empty_sender_key;             /* its key for the null sender */
     int transport_parent_style;
     char *local_transport, *virtual_transport, *relay_transport,
         *default_transport, *relayhost, *empty_address_recipient;
@@ -41,6 +43,10 @@ void resolve_settings_from_config(struct resolve_settings *s)
     s->default_transport = cfg_str("default_transport");
     s->relayhost = cfg_str("relayhost");
     s->transport_maps = cfg_str("transport_maps");
+    s->sender_dependent_relayhost_maps =
+        cfg_str("sender_dependent_relayhost_maps");
+    s->empty_address_relayhost_maps_lookup_key =
+        cfg_str("empty_address_relayhost_maps_lookup_key");
     s->empty_address_recipient = cfg_str("empty_address_recipient");
     s->resolve_numeric_domain = cfg_bool("resolve_numeric_domain");
     s->resolve_null_domain = cfg_bool("resolve_null_domain");
@@ -80,6 +86,15 @@ struct resolver *resolve_open(const struct resolve_settings *s,
         return NULL;
     }
     r->transport_maps = maps_open("transport_maps", s->transport_maps, 0);
+    /* No $N from a regular expression: the sender is not trusted (as in
+     * Postfix). */
+    r->sender_relayhost_maps =
+        maps_open("sender_dependent_relayhost_maps",
+                  s->sender_dependent_relayhost_maps ?
+                      s->sender_dependent_relayhost_maps : "",
+                  DICT_FLAG_NO_REGSUB);
+    r->empty_sender_key =
+        dup_or(s->empty_address_relayhost_maps_lookup_key, "<>");
     r->local_transport = dup_or(s->local_transport, "local");
     r->virtual_transport = dup_or(s->virtual_transport, "virtual");
     r->relay_transport = dup_or(s->relay_transport, "relay");
@@ -101,6 +116,8 @@ void resolve_close(struct resolver *r)
     domain_list_free(r->mailbox_domains);
     domain_list_free(r->relay_domains);
     maps_close(r->transport_maps);
+    maps_close(r->sender_relayhost_maps);
+    free(r->empty_sender_key);
     free(r->local_transport);
     free(r->virtual_transport);
     free(r->relay_transport);
@@ -265,8 +282,50 @@ static int resolve_strip(struct resolver *r, struct buf *work,
     return status;
 }
 
+/* The relayhost for mail from sender: sender_dependent_relayhost_maps
+ * by the address (Postfix's mail_addr_find order: rewrite_addr_find),
+ * the null sender by its own key; "DUNNO" ends the search with no
+ * override. Returns 1 with the value in out, 0 for none, -1 on a table
+ * error. */
+static int sender_relayhost(struct resolver *r, const char *sender,
+                            struct buf *out)
+{
+    if (sender == NULL || maps_empty(r->sender_relayhost_maps))
+        return 0;
+    enum dict_result found;
+    if (*sender == '\0')
+        found = maps_find(r->sender_relayhost_maps, r->empty_sender_key, 0,
+                          out);
+    else
+        found = rewrite_addr_find(r->rw, r->sender_relayhost_maps, sender,
+                                  out, NULL);
+    if (found == DICT_ERROR) {
+        log_warn("sender_dependent_relayhost_maps lookup failure for <%s>",
+                 sender);
+        return -1;
+    }
+    if (found == DICT_NOTFOUND || str_equal_nocase(buf_cstr(out), "DUNNO"))
+        return 0;
+    return out->len > 0;
+}
+
+static int resolve_for(struct resolver *r, const char *address,
+                       const char *sender, struct resolve_result *res);
+
 int resolve_address(struct resolver *r, const char *address,
                     struct resolve_result *res)
+{
+    return resolve_for(r, address, NULL, res);
+}
+
+int resolve_address_sender(struct resolver *r, const char *address,
+                           const char *sender, struct resolve_result *res)
+{
+    return resolve_for(r, address, sender, res);
+}
+
+static int resolve_for(struct resolver *r, const char *address,
+                       const char *sender, struct resolve_result *res)
 {
     res->flags = 0;
     res->addr_class = RESOLVE_CLASS_DEFAULT;
@@ -367,7 +426,15 @@ int resolve_address(struct resolver *r, const char *address,
         res->addr_class = m ? RESOLVE_CLASS_RELAY : RESOLVE_CLASS_DEFAULT;
         buf_set_str(&res->transport,
                     m ? r->relay_transport : r->default_transport);
-        buf_set_str(&res->nexthop, *r->relayhost ? r->relayhost : rcpt_domain);
+        struct buf by_sender = BUF_INIT;
+        int override = sender_relayhost(r, sender, &by_sender);
+        if (override < 0) {
+            buf_free(&by_sender);
+            return -1;
+        }
+        const char *relayhost = override ? buf_cstr(&by_sender) : r->relayhost;
+        buf_set_str(&res->nexthop, *relayhost ? relayhost : rcpt_domain);
+        buf_free(&by_sender);
     }
 
     /* "transport:nexthop" in main.cf names the next hop. */

@@ -34,10 +34,10 @@
  *            before routing; what is left is unknown);
  *   virtual  virtual_mailbox_domains: $virtual_transport, next hop the
  *            domain;
- *   relay    relay_domains: $relay_transport, next hop $relayhost or the
- *            domain;
- *   default  everything else: $default_transport, next hop $relayhost or
- *            the domain.
+ *   relay    relay_domains: $relay_transport, next hop $relayhost (or
+ *            the sender's, resolve_address_sender) or the domain;
+ *   default  everything else: $default_transport, next hop $relayhost
+ *            (or the sender's) or the domain.
  * A "transport:nexthop" setting names the next hop; then transport_maps
  * (except for the alias class) may override both: lookups of
  * user+ext@domain, user@domain, domain, the parent domains (".parent", or
@@ -66,6 +66,8 @@ struct resolve_settings {
     const char *default_transport;
     const char *relayhost;
     const char *transport_maps;
+    const char *sender_dependent_relayhost_maps;
+    const char *empty_address_relayhost_maps_lookup_key;
     const char *empty_address_recipient;
     int resolve_numeric_domain;
     int resolve_null_domain;
@@ -116,6 +118,18 @@ void resolve_result_free(struct resolve_result *res);
  * filled, or -1 on a temporary failure (a table lookup error), logged. */
 int resolve_address(struct resolver *r, const char *address,
                     struct resolve_result *res);
+
+/* The same for mail from sender (internal form; "" is the null
+ * sender): sender_dependent_relayhost_maps, searched by the sender in
+ * Postfix's mail_addr_find order (user+ext@domain, user@domain, user for
+ * a local domain, @domain; the null sender by
+ * empty_address_relayhost_maps_lookup_key, default "<>"), overrides
+ * relayhost for the relay and default classes; a result "DUNNO" keeps
+ * relayhost. A next hop in relay_transport/default_transport
+ * ("smtp:[host]") and transport_maps still win, as in Postfix. sender
+ * NULL: as resolve_address. -1 on a table error. */
+int resolve_address_sender(struct resolver *r, const char *address,
+                           const char *sender, struct resolve_result *res);
 
 /* "local", "alias", "virtual", "relay", "default". */
 const char *resolve_class_name(enum resolve_class c);

@@ -51,6 +51,74 @@ static const char *res(struct site *site, const char *address)
     return out;
 }
 
+/* The next hop for address with mail from sender. */
+static const char *hop_for(struct site *site, const char *address,
+                           const char *sender)
+{
+    static char out[256];
+    struct resolve_result result;
+    resolve_result_init(&result);
+    if (resolve_address_sender(site->r, address, sender, &result) < 0)
+        snprintf(out, sizeof(out), "TEMPFAIL");
+    else
+        snprintf(out, sizeof(out), "%s %s", result.transport.data,
+                 result.nexthop.data);
+    resolve_result_free(&result);
+    return out;
+}
+
+static void test_sender_dependent_relayhost(void)
+{
+    struct rewrite_settings rs;
+    struct resolve_settings ss;
+    fixture_rewrite_settings(&rs);
+    fixture_resolve_settings(&ss);
+    ss.relayhost = "[gw.test]";
+    ss.sender_dependent_relayhost_maps = "inline:{ "
+        "alice@a.test=[alice-gw.test]:587, @a.test=[a-gw.test], "
+        "bob@b.test=DUNNO, @b.test=[b-gw.test], bare=[bare-gw.test], "
+        "<>=[null-gw.test] }";
+    ss.empty_address_relayhost_maps_lookup_key = "<>";
+    struct site site;
+    CHECK(site_open(&site, &rs, &ss) == 0);
+    /* The whole address, without its extension, then @domain. */
+    CHECK_STR(hop_for(&site, "x@other.test", "alice@a.test"),
+              "smtp [alice-gw.test]:587");
+    CHECK_STR(hop_for(&site, "x@other.test", "alice+list@a.test"),
+              "smtp [alice-gw.test]:587");
+    CHECK_STR(hop_for(&site, "x@other.test", "carol@a.test"),
+              "smtp [a-gw.test]");
+    /* DUNNO ends the search: relayhost, not @b.test's. */
+    CHECK_STR(hop_for(&site, "x@other.test", "bob@b.test"), "smtp [gw.test]");
+    CHECK_STR(hop_for(&site, "x@other.test", "dave@b.test"),
+              "smtp [b-gw.test]");
+    /* Not found: relayhost. The null sender has its own key. */
+    CHECK_STR(hop_for(&site, "x@other.test", "eve@c.test"), "smtp [gw.test]");
+    CHECK_STR(hop_for(&site, "x@other.test", ""), "smtp [null-gw.test]");
+    /* Relay class too; not final classes; transport_maps still wins. */
+    CHECK_STR(hop_for(&site, "x@relay.test", "carol@a.test"),
+              "relay [a-gw.test]");
+    CHECK_STR(hop_for(&site, "x@vmail.test", "carol@a.test"),
+              "virtual vmail.test");
+    /* Without a sender (smtpd's checks): relayhost. */
+    CHECK_STR(hop_for(&site, "x@other.test", NULL), "smtp [gw.test]");
+    site_close(&site);
+
+    ss.transport_maps = "inline:{ other.test=smtp:[tm.test] }";
+    ss.empty_address_relayhost_maps_lookup_key = "null-sender";
+    CHECK(site_open(&site, &rs, &ss) == 0);
+    CHECK_STR(hop_for(&site, "x@other.test", "carol@a.test"),
+              "smtp [tm.test]");
+    CHECK_STR(hop_for(&site, "x@else.test", ""), "smtp [gw.test]");
+    site_close(&site);
+
+    ss.transport_maps = "";
+    ss.sender_dependent_relayhost_maps = "fail:broken";
+    CHECK(site_open(&site, &rs, &ss) == 0);
+    CHECK_STR(hop_for(&site, "x@other.test", "carol@a.test"), "TEMPFAIL");
+    site_close(&site);
+}
+
 static void test_classes(void)
 {
     struct rewrite_settings rs;
@@ -362,6 +430,7 @@ int main(void)
     UNIT_RUN(test_malformed);
     UNIT_RUN(test_transport_maps);
     UNIT_RUN(test_table_errors);
+    UNIT_RUN(test_sender_dependent_relayhost);
     fixture_cleanup();
     return unit_summary();
 }

@@ -17,7 +17,7 @@ from agentlib import AgentEnv, prog
 from dns_util import Dnsmasq, dnsmasq_path
 from smtp_receiver import Receiver
 from instance import Instance, port_refuses
-from test_smtp_relay import MESSAGE, have_programs, mailbox_setup
+from test_smtp_relay import MESSAGE, have_programs, mailbox_setup, inject_into, wait_for_log
 
 
 @unittest.skipUnless(have_programs(), "master, smtpd, qmgr, virtual, smtp or "
@@ -64,26 +64,11 @@ class SmtpFallbackTest(unittest.TestCase):
         self.tx.start()
 
     def inject(self, sender, *rcpts):
-        kw = {}
-        if os.geteuid() == 0:
-            kw = {"user": self.tx.owner_uid, "group": self.tx.owner_gid,
-                  "extra_groups": []}
-        proc = subprocess.run([prog("tests/helpers/qinject"), self.tx.queue,
-                               sender, *rcpts], input=MESSAGE,
-                              capture_output=True, timeout=30, **kw)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        return proc.stdout.decode().strip()
+        return inject_into(self, self.tx, sender, rcpts)
 
     def wait_log(self, inst, pattern, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            m = re.search(pattern, inst.log_text(), re.M)
-            if m:
-                return m
-            time.sleep(0.1)
-        self.fail(f"no log line matching {pattern!r}; sender log:\n"
-                  f"{self.tx.log_tail(30)}\nreceiver log:\n"
-                  f"{self.rx.log_tail(30)}")
+        return wait_for_log(self, inst, pattern, self.tx, self.rx,
+                            timeout=timeout)
 
     def sent_to_rx(self, qid):
         return self.wait_log(

@@ -29,6 +29,7 @@ import unittest
 from agentlib import maildir_files, prog
 from dns_util import TEST_ZONE, Dnsmasq, dnsmasq_path
 from instance import Instance
+from test_smtp_relay import inject_into, wait_for_log
 
 MESSAGE = (b"From: alice@a.virt\nTo: bob@rx.example\nSubject: mx test\n"
            b"Message-ID: <mx1@a.virt>\n\nHello by MX.\n")
@@ -143,29 +144,14 @@ class SmtpMxTest(unittest.TestCase):
                            what="the receiver's smtpd on 127.0.0.2")
 
     def inject(self, *rcpts, message=MESSAGE, sender="alice@a.virt"):
-        kw = {}
-        if os.geteuid() == 0:
-            kw = {"user": self.tx.owner_uid, "group": self.tx.owner_gid,
-                  "extra_groups": []}
-        proc = subprocess.run([self.tx.program("qinject"), self.tx.queue,
-                               sender, *rcpts], input=message,
-                              capture_output=True, timeout=30, **kw)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        return proc.stdout.decode().strip()
+        return inject_into(self, self.tx, sender, rcpts, message)
 
     def mailbox(self, base, domain, user):
         return maildir_files(os.path.join(base, domain, user))
 
     def wait_log(self, inst, pattern, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            m = re.search(pattern, inst.log_text(), re.M)
-            if m:
-                return m
-            time.sleep(0.1)
-        self.fail(f"no log line matching {pattern!r}; sender log:\n"
-                  f"{self.tx.log_tail(30)}\nreceiver log:\n"
-                  f"{self.rx.log_tail(30)}")
+        return wait_for_log(self, inst, pattern, self.tx, self.rx,
+                            timeout=timeout)
 
     def sent_by_mx(self, qid, rcpt):
         """The sender's status=sent line naming the MX host; returns the

@@ -56,6 +56,34 @@ def mailbox_setup(inst, domain, users):
 
 @unittest.skipUnless(have_programs(), "master, smtpd, qmgr, virtual, smtp or "
                                       "helpers not built")
+
+def inject_into(tc, tx, sender, rcpts, message=MESSAGE):
+    """Queues message from sender to rcpts in instance tx with qinject
+    (as the mail owner when root); returns the queue id."""
+    kw = {}
+    if os.geteuid() == 0:
+        kw = {"user": tx.owner_uid, "group": tx.owner_gid,
+              "extra_groups": []}
+    proc = subprocess.run([tx.program("qinject"), tx.queue, sender, *rcpts],
+                          input=message, capture_output=True, timeout=30,
+                          **kw)
+    tc.assertEqual(proc.returncode, 0, proc.stderr)
+    return proc.stdout.decode().strip()
+
+
+def wait_for_log(tc, inst, pattern, tx, rx, rx_name="receiver",
+                 timeout=30):
+    """The first match of pattern in inst's log, waited for (bounded);
+    fails with the tails of both logs."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        m = re.search(pattern, inst.log_text(), re.M)
+        if m:
+            return m
+        time.sleep(0.1)
+    tc.fail(f"no log line matching {pattern!r}; sender log:\n"
+            f"{tx.log_tail(30)}\n{rx_name} log:\n{rx.log_tail(30)}")
+
 class SmtpRelayTest(unittest.TestCase):
     def setUp(self):
         # The receiver first: its port goes into the sender's relayhost.

@@ -23,7 +23,7 @@ import time
 import unittest
 
 from instance import Instance, port_refuses
-from test_smtp_relay import MESSAGE, have_programs, mailbox_setup
+from test_smtp_relay import MESSAGE, have_programs, mailbox_setup, inject_into, wait_for_log
 
 OPENSSL = shutil.which("openssl")
 RELAY_USER = "relay"
@@ -113,27 +113,11 @@ class SmtpSaslTest(unittest.TestCase):
         return f"[127.0.0.1]:{self.rx_port}"
 
     def inject(self, *rcpts, sender="alice@a.virt"):
-        from agentlib import prog
-        kw = {}
-        if os.geteuid() == 0:
-            kw = {"user": self.tx.owner_uid, "group": self.tx.owner_gid,
-                  "extra_groups": []}
-        proc = subprocess.run([prog("tests/helpers/qinject"), self.tx.queue,
-                               sender, *rcpts], input=MESSAGE,
-                              capture_output=True, timeout=30, **kw)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        return proc.stdout.decode().strip()
+        return inject_into(self, self.tx, sender, rcpts)
 
     def wait_log(self, inst, pattern, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            m = re.search(pattern, inst.log_text(), re.M)
-            if m:
-                return m
-            time.sleep(0.1)
-        self.fail(f"no log line matching {pattern!r}; sender log:\n"
-                  f"{self.tx.log_tail(30)}\nsmarthost log:\n"
-                  f"{self.rx.log_tail(30)}")
+        return wait_for_log(self, inst, pattern, self.tx, self.rx,
+                            "smarthost", timeout)
 
     def delivered(self, qid):
         self.wait_log(self.tx, rf"{qid}: to=<bob@b\.virt>, relay=127\.0\.0\.1"

@@ -18,6 +18,8 @@ socket client:
 - hostile input: a huge literal before login refused without a
   continuation, a flood of bad commands disconnected."""
 import base64
+import hashlib
+import hmac
 import imaplib
 import os
 import re
@@ -305,6 +307,50 @@ class ImapLoginTest(unittest.TestCase):
         self.assertTrue(r.until_tagged("b")[-1].startswith("b BAD"))
         self.assertEqual(r.cmd("n", "NOOP")[-1], "n OK NOOP completed.")
 
+    def test_authenticate_login_mechanism(self):
+        r = self.raw()
+        r.line()
+        r.send("a AUTHENTICATE LOGIN\r\n")
+        self.assertEqual(base64.b64decode(r.line()[2:]), b"Username:")
+        r.send(base64.b64encode(b"alice").decode() + "\r\n")
+        self.assertEqual(base64.b64decode(r.line()[2:]), b"Password:")
+        r.send(base64.b64encode(b"secret").decode() + "\r\n")
+        self.assertRegex(r.until_tagged("a")[-1], r"^a OK \[CAPABILITY")
+        self.log(r"imap-login: Login: user=<alice>, method=LOGIN, ")
+
+    def test_authenticate_scram_sha_256_with_sasl_ir(self):
+        """RFC 5802 through RFC 3501's continuations, proofs computed
+        here; the server's signature is checked too."""
+        r = self.raw("127.0.0.2")  # no TLS needed: no password is sent
+        self.assertIn("AUTH=SCRAM-SHA-256", r.line())
+        b64 = lambda text: base64.b64encode(text.encode()).decode()
+        cnonce = base64.b64encode(os.urandom(18)).decode()
+        first_bare = f"n=alice,r={cnonce}"
+        r.send("a AUTHENTICATE SCRAM-SHA-256 " + b64("n,," + first_bare)
+               + "\r\n")
+        server_first = base64.b64decode(r.line()[2:]).decode()
+        attrs = dict(a.split("=", 1) for a in server_first.split(","))
+        self.assertTrue(attrs["r"].startswith(cnonce))
+        salted = hashlib.pbkdf2_hmac("sha256", b"secret",
+                                     base64.b64decode(attrs["s"]),
+                                     int(attrs["i"]))
+        client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+        stored_key = hashlib.sha256(client_key).digest()
+        without_proof = f"c={b64('n,,')},r={attrs['r']}"
+        auth_message = f"{first_bare},{server_first},{without_proof}".encode()
+        signature = hmac.new(stored_key, auth_message, hashlib.sha256).digest()
+        proof = bytes(a ^ b for a, b in zip(client_key, signature))
+        r.send(b64(without_proof + ",p=" + base64.b64encode(proof).decode())
+               + "\r\n")
+        server_final = base64.b64decode(r.line()[2:]).decode()
+        server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+        self.assertEqual(server_final, "v=" + base64.b64encode(hmac.new(
+            server_key, auth_message, hashlib.sha256).digest()).decode())
+        r.send("\r\n")
+        self.assertRegex(r.until_tagged("a")[-1], r"^a OK \[CAPABILITY")
+        self.log(r"imap-login: Login: user=<alice>, method=SCRAM-SHA-256, "
+                 r"rip=127\.0\.0\.2")
+
     def test_wrong_password_is_logged_for_fail2ban(self):
         r = self.raw("127.0.0.3")
         r.line()
@@ -450,6 +496,65 @@ class ImapLoginTest(unittest.TestCase):
         self.assertIn("* BYE Too many invalid IMAP commands.", lines)
         self.assertLessEqual(len(lines), 12)
         self.log(r"imap-login: Disconnected: Too many invalid commands")
+
+
+@unittest.skipUnless(BUILT, "imapd or auth not built")
+class ImapdTimersTest(unittest.TestCase):
+    """Short timers on the imapd service (-o reaches the forked workers):
+    autologout after imapd_idle_timeout, and a worker with no session
+    leaving after max_idle, a new one taking the next login."""
+
+    def setUp(self):
+        self.inst = inst = Instance(self)
+        users = os.path.join(inst.etc, "users")
+        with open(users, "w") as f:
+            f.write(f"alice:{{PLAIN}}secret:{USER_UID}:{USER_GID}::"
+                    f"{inst.root}::\n")
+        inst.write_main_cf({"passdb": f"passwd-file:{users}"})
+        self.port = inst.free_port()
+        inst.write_master_cf(
+            inst.service(f"127.0.0.1:{self.port}", "inet", "imap-login")
+            + inst.service("imapd", "unix", "imapd", unpriv="n", maxproc=1,
+                           args=["-o", "imapd_idle_timeout=2s",
+                                 "-o", "max_idle=2s"])
+            + inst.service("auth", "unix", "auth", maxproc=1))
+        inst.start()
+
+    def login(self):
+        r = Raw(self.port)
+        self.addCleanup(r.close)
+        r.line()
+        self.assertRegex(r.cmd("a", "LOGIN alice secret")[-1], r"^a OK ")
+        return r
+
+    def test_autologout_and_idle_worker_exit(self):
+        mark = self.inst.log_mark()
+        r = self.login()
+        mpid = int(self.inst.wait_for_log(r"Login: .*mpid=(\d+)",
+                                          since=mark).group(1))
+        started = time.time()
+        self.assertEqual(r.line(), "* BYE Disconnected for inactivity.")
+        self.assertTrue(r.closed())
+        self.assertGreaterEqual(time.time() - started, 1.5)
+        self.inst.wait_for_log(r"imap\(alice\)<\d+><[^>]+>: Disconnected: "
+                               r"Inactivity - no input for 2 secs in=",
+                               since=mark)
+        # No session left: the worker leaves within max_idle (2 s) and
+        # the dispatcher forks a fresh one for the next login.
+        self.inst.wait_until(lambda: not os.path.exists(f"/proc/{mpid}"),
+                             timeout=15, what="the idle worker to exit")
+        mark = self.inst.log_mark()
+        r2 = self.login()
+        new = int(self.inst.wait_for_log(r"Login: .*mpid=(\d+)",
+                                         since=mark).group(1))
+        self.assertNotEqual(new, mpid)
+        self.assertEqual(r2.cmd("n", "NOOP")[-1], "n OK NOOP completed.")
+        # IDLE is at least 30 minutes (RFC 9051): 3 s in IDLE stays.
+        r2.send("i IDLE\r\n")
+        self.assertEqual(r2.line(), "+ idling")
+        time.sleep(3)
+        r2.send("DONE\r\n")
+        self.assertEqual(r2.until_tagged("i")[-1], "i OK Idle completed.")
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ ssize_t fd_pass_recv(int sock, void *data, size_t size, int *fd,
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return -1;
-    int received = 0, extra = 0;
+    int extra = 0;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
             continue;
@@ -69,9 +69,8 @@ ssize_t fd_pass_recv(int sock, void *data, size_t size, int *fd,
         for (size_t i = 0; i < count; i++) {
             int got;
             memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-            if (received == 0 && *fd < 0) {
+            if (*fd < 0) {
                 *fd = got;
-                received = 1;
             } else {
                 close(got);
                 extra = 1;
@@ -79,7 +78,7 @@ ssize_t fd_pass_recv(int sock, void *data, size_t size, int *fd,
         }
     }
     if (extra || (msg.msg_flags & MSG_CTRUNC)) {
-        if (received) {
+        if (*fd >= 0) {
             close(*fd);
             *fd = -1;
         }

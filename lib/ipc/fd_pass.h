@@ -21,8 +21,9 @@ int fd_pass_send(int sock, const void *data, size_t len, int fd);
 /* One recvmsg of at most size bytes into data (MSG_DONTWAIT when
  * nonblocking). A descriptor that came with the bytes is stored in *fd
  * (close-on-exec; set *fd to -1 before the first call), else *fd is left
- * alone; more than one descriptor is
- * refused (each one closed, errno EPROTO). Returns the byte count (0 at
+ * alone. A second descriptor (in this message or after one received
+ * earlier into *fd) is refused: every one is closed, *fd is -1 again and
+ * the result is -1 with errno EPROTO. Returns the byte count (0 at
  * EOF), or -1 with errno (EAGAIN included). */
 ssize_t fd_pass_recv(int sock, void *data, size_t size, int *fd,
                      int nonblocking);

@@ -557,5 +557,27 @@ class ImapdTimersTest(unittest.TestCase):
         self.assertEqual(r2.until_tagged("i")[-1], "i OK Idle completed.")
 
 
+@unittest.skipUnless(BUILT, "imapd or auth not built")
+class ImapsCheckTest(unittest.TestCase):
+    def test_check_names_imaps_without_certificate(self):
+        inst = Instance(self)
+        with open(os.path.join(os.path.dirname(os.path.dirname(
+                os.path.dirname(os.path.abspath(__file__)))),
+                "conf", "master.cf")) as f:
+            shipped = f.read()
+        # The shipped file as it is (imaps commented out) passes.
+        inst.write_master_cf(shipped)
+        proc = inst.postern("check")
+        self.assertNotIn("needs TLS", proc.stderr)
+        enabled = shipped.replace("#imaps ", "imaps ").replace(
+            "#  -o imapd_tls_wrappermode=yes", "  -o imapd_tls_wrappermode=yes")
+        self.assertNotEqual(enabled, shipped)
+        inst.write_master_cf(enabled)
+        proc = inst.postern("check")
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("service imaps needs TLS (imapd_tls_wrappermode = yes) "
+                      "but no certificate is configured", proc.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -11,8 +11,6 @@
 #include "base/str.h"
 #include "imap/imap_arg.h"
 
-#define IDLE_MINIMUM_MS (30u * 60u * 1000u)
-
 static int no_args(struct worker_session *s, const struct imap_command *cmd)
 {
     if (cmd->arg_count == 0)
@@ -40,8 +38,7 @@ static void cmd_noop(struct worker_session *s, const struct imap_command *cmd)
         worker_reply(s, "%s OK NOOP completed.", cmd->tag);
 }
 
-static void cmd_logout(struct worker_session *s,
-                       const struct imap_command *cmd)
+static void cmd_logout(struct worker_session *s, const struct imap_command *cmd)
 {
     if (!no_args(s, cmd))
         return;
@@ -79,8 +76,7 @@ static const struct {
     {"UTF8=ACCEPT", ENABLED_UTF8_ACCEPT},
 };
 
-static void cmd_enable(struct worker_session *s,
-                       const struct imap_command *cmd)
+static void cmd_enable(struct worker_session *s, const struct imap_command *cmd)
 {
     if (cmd->arg_count == 0) {
         worker_reply(s, "%s BAD Missing capabilities.", cmd->tag);
@@ -132,10 +128,14 @@ static void cmd_idle(struct worker_session *s, const struct imap_command *cmd)
     s->state = WORKER_IDLE;
     worker_reply(s, "+ idling");
     imap_reader_expect_line(&s->reader);
-    /* RFC 9051 5.4: at least 30 minutes while idling. */
-    worker_timer(s, imapd_var.idle_timeout_ms < IDLE_MINIMUM_MS
-                        ? IDLE_MINIMUM_MS
-                        : imapd_var.idle_timeout_ms);
+    /* RFC 9051 5.4: at least 30 minutes while idling; the timer wakes
+     * every 2 minutes for a keepalive on the way (worker.c). */
+    s->idle_since_ms = worker_now_ms();
+    uint64_t ms = imapd_var.idle_timeout_ms < IDLE_MINIMUM_MS
+                      ? IDLE_MINIMUM_MS
+                      : imapd_var.idle_timeout_ms;
+    worker_timer(s,
+                 ms < imapd_var.idle_notify_ms ? ms : imapd_var.idle_notify_ms);
 }
 
 void worker_idle_line(struct worker_session *s, const char *line, size_t len)
@@ -163,8 +163,9 @@ static void cmd_compress(struct worker_session *s,
         return;
     }
     if (s->compressed) {
-        worker_reply(s, "%s NO [COMPRESSIONACTIVE] Compression already "
-                        "active.",
+        worker_reply(s,
+                     "%s NO [COMPRESSIONACTIVE] Compression already "
+                     "active.",
                      cmd->tag);
         return;
     }

@@ -17,11 +17,11 @@ static const struct imapd_command *const tables[] = {
 };
 
 static const char *const not_built[] = {
-    "SELECT",  "EXAMINE",      "CREATE",    "DELETE",   "RENAME",
-    "SUBSCRIBE", "UNSUBSCRIBE", "LIST",     "LSUB",     "STATUS",
-    "APPEND",  "CHECK",        "CLOSE",     "UNSELECT", "EXPUNGE",
-    "SEARCH",  "FETCH",        "STORE",     "COPY",     "MOVE",
-    "UID",     "GETQUOTA",     "GETQUOTAROOT", "SETQUOTA", "SORT",
+    "SELECT",    "EXAMINE",     "CREATE",       "DELETE",   "RENAME",
+    "SUBSCRIBE", "UNSUBSCRIBE", "LIST",         "LSUB",     "STATUS",
+    "APPEND",    "CHECK",       "CLOSE",        "UNSELECT", "EXPUNGE",
+    "SEARCH",    "FETCH",       "STORE",        "COPY",     "MOVE",
+    "UID",       "GETQUOTA",    "GETQUOTAROOT", "SETQUOTA", "SORT",
     "THREAD",
 };
 
@@ -41,8 +41,8 @@ void worker_command(struct worker_session *s, const struct imap_command *cmd)
     if (c == NULL) {
         for (size_t i = 0; i < sizeof(not_built) / sizeof(*not_built); i++)
             if (strcmp(not_built[i], cmd->name) == 0) {
-                worker_reply(s, "%s NO [SERVERBUG] %s: not built yet",
-                             cmd->tag, cmd->name);
+                worker_reply(s, "%s NO [SERVERBUG] %s: not built yet", cmd->tag,
+                             cmd->name);
                 return;
             }
         if (strcmp(cmd->name, "LOGIN") == 0 ||

@@ -237,14 +237,13 @@ static void dispatch(struct handoff_conn *c, struct attr_msg *msg)
         refuse(c, h.tag, buf_cstr(&err));
     } else if (!privs_is_root() && (uid_t)h.uid != getuid()) {
         /* Not root, a worker can only be ourselves. */
-        buf_appendf(&err, "user %s has uid %lld and imapd is not root",
-                    h.user, h.uid);
+        buf_appendf(&err, "user %s has uid %lld and imapd is not root", h.user,
+                    h.uid);
         refuse(c, h.tag, buf_cstr(&err));
     } else {
         struct worker *w = worker_for((uid_t)h.uid, (gid_t)h.gid, h.user);
-        if (w == NULL ||
-            fd_pass_send(w->sock, c->data.data, c->data.len, c->passed_fd) <
-                0) {
+        if (w == NULL || fd_pass_send(w->sock, c->data.data, c->data.len,
+                                      c->passed_fd) < 0) {
             refuse(c, h.tag, "no worker process could take the session");
         } else {
             answer(c, 0, (long)w->pid);
@@ -253,8 +252,7 @@ static void dispatch(struct handoff_conn *c, struct attr_msg *msg)
     buf_free(&err);
 }
 
-static void on_conn(struct event_loop *loop, int fd, unsigned events,
-                    void *ctx)
+static void on_conn(struct event_loop *loop, int fd, unsigned events, void *ctx)
 {
     (void)loop;
     (void)events;
@@ -307,8 +305,7 @@ static void dispatch_accept(int fd)
 {
     struct peercred cred;
     if (peercred_get(fd, &cred) < 0 ||
-        (cred.uid != 0 && cred.uid != mail_owner_uid &&
-         cred.uid != getuid())) {
+        (cred.uid != 0 && cred.uid != mail_owner_uid && cred.uid != getuid())) {
         log_warn("private/imapd: connection from uid %ld refused",
                  (long)cred.uid);
         close(fd);

@@ -17,6 +17,7 @@ void imapd_settings_load(void)
     v->tls_wrappermode = cfg_bool("imapd_tls_wrappermode");
     v->login_timeout_ms = (uint64_t)cfg_time("imapd_login_timeout") * 1000;
     v->idle_timeout_ms = (uint64_t)cfg_time("imapd_idle_timeout") * 1000;
+    v->idle_notify_ms = (uint64_t)cfg_time("imapd_idle_notify_interval") * 1000;
     v->minimum_uid = cfg_int("imapd_minimum_uid");
     v->workers_per_uid = cfg_int("imapd_workers_per_uid");
     v->max_idle = cfg_time("max_idle");

@@ -36,6 +36,7 @@ struct imapd_settings {
     int tls_wrappermode;
     uint64_t login_timeout_ms;
     uint64_t idle_timeout_ms;
+    uint64_t idle_notify_ms; /* "* OK Still here" while idling */
     long minimum_uid;
     long workers_per_uid;
     long max_idle; /* seconds a worker without sessions lives */

@@ -40,9 +40,8 @@ void imapd_caps_postlogin(struct buf *out, int compress_active)
 
 void imapd_id_response(struct buf *out)
 {
-    buf_append_str(out,
-                   "* ID (\"name\" \"Postern\" \"version\" \"" POSTERN_VERSION
-                   "\")");
+    buf_append_str(
+        out, "* ID (\"name\" \"Postern\" \"version\" \"" POSTERN_VERSION "\")");
 }
 
 void imapd_log_safe(struct buf *out, const char *text)

@@ -98,8 +98,8 @@ static void log_disconnect(struct login_session *s, const char *reason)
 void login_destroy(struct login_session *s)
 {
     if (!s->logged_in)
-        log_disconnect(s, s->close_reason ? s->close_reason
-                                          : "Connection closed");
+        log_disconnect(s,
+                       s->close_reason ? s->close_reason : "Connection closed");
     login_auth_cancel(s);
     login_handoff_end(s);
     event_timer_stop(server_loop(), &s->timer);
@@ -170,8 +170,9 @@ static void cmd_capability(struct login_session *s,
     struct buf caps = BUF_INIT;
     capability_list(s, &caps);
     login_reply(s, "* CAPABILITY %s", buf_cstr(&caps));
-    login_reply(s, "%s OK Pre-login capabilities listed, post-login "
-                   "capabilities have more.",
+    login_reply(s,
+                "%s OK Pre-login capabilities listed, post-login "
+                "capabilities have more.",
                 cmd->tag);
     buf_free(&caps);
 }
@@ -197,11 +198,12 @@ static void cmd_id(struct login_session *s, const struct imap_command *cmd)
 static int later_state_command(const char *name)
 {
     static const char *const names[] = {
-        "ENABLE", "SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME",
-        "SUBSCRIBE", "UNSUBSCRIBE", "LIST", "LSUB", "STATUS", "APPEND",
-        "NAMESPACE", "IDLE", "CHECK", "CLOSE", "UNSELECT", "EXPUNGE",
-        "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "UID", "COMPRESS",
-        "GETQUOTA", "GETQUOTAROOT", "SORT", "THREAD", "ESEARCH"};
+        "ENABLE",   "SELECT",       "EXAMINE",     "CREATE", "DELETE",
+        "RENAME",   "SUBSCRIBE",    "UNSUBSCRIBE", "LIST",   "LSUB",
+        "STATUS",   "APPEND",       "NAMESPACE",   "IDLE",   "CHECK",
+        "CLOSE",    "UNSELECT",     "EXPUNGE",     "SEARCH", "FETCH",
+        "STORE",    "COPY",         "MOVE",        "UID",    "COMPRESS",
+        "GETQUOTA", "GETQUOTAROOT", "SORT",        "THREAD", "ESEARCH"};
     for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
         if (strcmp(name, names[i]) == 0)
             return 1;

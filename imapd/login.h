@@ -13,14 +13,14 @@
 #include "imap/imap_reader.h"
 
 enum login_state {
-    LOGIN_WAIT_AUTH,  /* the greeting waits for the auth service's mechs */
-    LOGIN_HANDSHAKE,  /* TLS handshake (STARTTLS's OK flushed first) */
-    LOGIN_CMD,        /* reading commands */
-    LOGIN_AUTHING,    /* the auth service is thinking */
-    LOGIN_SASL_LINE,  /* the client answers a "+ challenge" */
-    LOGIN_HANDOFF,    /* sent to imapd; waiting for its word (no TLS) */
-    LOGIN_PROXY,      /* TLS: relaying plaintext to and from the worker */
-    LOGIN_CLOSING,    /* flushing a last reply */
+    LOGIN_WAIT_AUTH, /* the greeting waits for the auth service's mechs */
+    LOGIN_HANDSHAKE, /* TLS handshake (STARTTLS's OK flushed first) */
+    LOGIN_CMD,       /* reading commands */
+    LOGIN_AUTHING,   /* the auth service is thinking */
+    LOGIN_SASL_LINE, /* the client answers a "+ challenge" */
+    LOGIN_HANDOFF,   /* sent to imapd; waiting for its word (no TLS) */
+    LOGIN_PROXY,     /* TLS: relaying plaintext to and from the worker */
+    LOGIN_CLOSING,   /* flushing a last reply */
 };
 
 struct login_session {
@@ -45,7 +45,7 @@ struct login_session {
     /* After the login: the reply socket, and with TLS the worker's end. */
     int handoff_fd;
     int proxy_fd;
-    struct buf to_worker; /* client bytes the socketpair did not take */
+    struct buf to_worker;     /* client bytes the socketpair did not take */
     const char *close_reason; /* the log's "Disconnected: ..." */
 };
 
@@ -84,7 +84,8 @@ size_t login_mechs(const struct login_session *s, const char **names,
 void login_tls_init(void);
 void login_tls_exit(void);
 int login_tls_available(void);
-void login_cmd_starttls(struct login_session *s, const struct imap_command *cmd);
+void login_cmd_starttls(struct login_session *s,
+                        const struct imap_command *cmd);
 void login_tls_wrapper_start(struct login_session *s);
 /* One handshake step: 1 done, 0 again, -1 failed (logged). */
 int login_tls_handshake(struct login_session *s);

@@ -66,8 +66,8 @@ size_t login_mechs(const struct login_session *s, const char **names,
                    size_t max)
 {
     size_t n = 0;
-    for (size_t i = 0; auth_client && i < auth_client_mech_count(auth_client) &&
-                       n < max;
+    for (size_t i = 0;
+         auth_client && i < auth_client_mech_count(auth_client) && n < max;
          i++) {
         const struct auth_mech *m = auth_client_mech(auth_client, i);
         if (mech_offered(s, m))
@@ -216,8 +216,7 @@ void login_cmd_authenticate(struct login_session *s,
     const struct auth_mech *m = auth_client_mech_find(auth_client, mech);
     if (auth_client_mech_count(auth_client) > 0 &&
         (m == NULL || (m->flags & (AUTH_MECH_PRIVATE | AUTH_MECH_ANONYMOUS)))) {
-        login_reply(s, "%s NO Unsupported authentication mechanism.",
-                    cmd->tag);
+        login_reply(s, "%s NO Unsupported authentication mechanism.", cmd->tag);
         return;
     }
     if (m && (m->flags & AUTH_MECH_PLAINTEXT) && refuse_plaintext(s, cmd))

@@ -197,8 +197,8 @@ static void on_reply(struct event_loop *loop, int fd, unsigned events,
     struct buf err = BUF_INIT;
     size_t used = 0;
     long long status = -1, mpid = 0;
-    if (n > 0 && attr_decode(data, (size_t)n, NULL, &msg, &used, &err) ==
-                     ATTR_OK) {
+    if (n > 0 &&
+        attr_decode(data, (size_t)n, NULL, &msg, &used, &err) == ATTR_OK) {
         if (attr_check_proto(msg, HANDOFF_REPLY_PROTO, 1, &err) < 0 ||
             attr_get_num(msg, "status", &status, &err) < 0 ||
             attr_get_num(msg, "mpid", &mpid, &err) < 0)
@@ -209,8 +209,7 @@ static void on_reply(struct event_loop *loop, int fd, unsigned events,
         log_login(s, (long)mpid);
     else
         log_warn("%s: imapd refused the session of %s%s%s", s->rip,
-                 s->user ? s->user : "?", err.len ? ": " : "",
-                 buf_cstr(&err));
+                 s->user ? s->user : "?", err.len ? ": " : "", buf_cstr(&err));
     buf_free(&err);
     reply_done(s);
 }

@@ -218,8 +218,8 @@ int session_io_compress(struct session_io *io, const char *unread, size_t len)
     io->inflater = xcalloc(1, sizeof(*io->inflater));
     io->deflater = xcalloc(1, sizeof(*io->deflater));
     if (inflateInit2(io->inflater, -15) != Z_OK ||
-        deflateInit2(io->deflater, 6, Z_DEFLATED, -12, 5,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
+        deflateInit2(io->deflater, 6, Z_DEFLATED, -12, 5, Z_DEFAULT_STRATEGY) !=
+            Z_OK)
         return -1;
     /* Whatever the stream had read past COMPRESS is compressed already
      * (a client may pipeline); so is the rest of the preload. */

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -28,7 +29,6 @@
 
 #define WORKER_MAX_BAD_COMMANDS 20
 #define WORKER_OUTPUT_MAX 262144
-#define IDLE_MINIMUM_MS (30u * 60u * 1000u)
 
 static struct event_loop *loop;
 static struct worker_session *sessions;
@@ -57,6 +57,11 @@ void worker_log_component(const struct worker_session *s, struct buf *out)
     buf_append_str(out, "imap(");
     imapd_log_safe(out, s->user);
     buf_appendf(out, ")<%ld><%s>", (long)getpid(), s->session);
+}
+
+uint64_t worker_now_ms(void)
+{
+    return event_now_ms(loop);
 }
 
 void worker_timer(struct worker_session *s, uint64_t ms)
@@ -217,10 +222,21 @@ static void on_timeout(struct event_loop *l, void *ctx)
     (void)l;
     struct worker_session *s = ctx;
     static char reason[64];
-    uint64_t ms = s->state == WORKER_IDLE && imapd_var.idle_timeout_ms <
-                                                 IDLE_MINIMUM_MS
-                      ? IDLE_MINIMUM_MS
-                      : imapd_var.idle_timeout_ms;
+    uint64_t ms = imapd_var.idle_timeout_ms;
+    if (s->state == WORKER_IDLE) {
+        if (ms < IDLE_MINIMUM_MS)
+            ms = IDLE_MINIMUM_MS;
+        uint64_t idled = event_now_ms(loop) - s->idle_since_ms;
+        if (idled + 1000 < ms) {
+            worker_reply(s, "* OK Still here");
+            uint64_t left = ms - idled;
+            worker_timer(s, left < imapd_var.idle_notify_ms
+                                ? left
+                                : imapd_var.idle_notify_ms);
+            session_run(s);
+            return;
+        }
+    }
     snprintf(reason, sizeof(reason), "Inactivity - no input for %llu secs",
              (unsigned long long)(ms / 1000));
     worker_reply(s, "* BYE Disconnected for inactivity.");
@@ -261,8 +277,7 @@ static void session_start(int fd, const struct handoff *h)
     }
     struct buf caps = BUF_INIT;
     imapd_caps_postlogin(&caps, 0);
-    worker_reply(s, "%s OK [CAPABILITY %s] Logged in", h->tag,
-                 buf_cstr(&caps));
+    worker_reply(s, "%s OK [CAPABILITY %s] Logged in", h->tag, buf_cstr(&caps));
     buf_free(&caps);
     worker_timer(s, imapd_var.idle_timeout_ms);
     session_run(s);
@@ -335,6 +350,13 @@ void worker_main(int sock, uid_t uid)
     (void)uid;
     loop = event_loop_new();
     dispatcher_fd = sock;
+    /* Many sessions per process: as many descriptors as we may have. */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 &&
+        files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &files);
+    }
     int flags = fcntl(sock, F_GETFL);
     if (flags >= 0)
         (void)fcntl(sock, F_SETFL, flags | O_NONBLOCK);

@@ -12,6 +12,9 @@
 #include "base/stream.h"
 #include "imap/imap_reader.h"
 
+/* RFC 9051 5.4: the autologout is at least 30 minutes while idling. */
+#define IDLE_MINIMUM_MS (30u * 60u * 1000u)
+
 /* ENABLEd extensions (RFC 5161), per session. */
 #define ENABLED_IMAP4REV2 0x01u
 #define ENABLED_CONDSTORE 0x02u
@@ -25,7 +28,7 @@ enum worker_state {
     WORKER_CLOSING,       /* flushing the last lines */
 };
 
-struct session_io; /* session_io.c */
+struct session_io;      /* session_io.c */
 struct mailbox_session; /* the storage's selected mailbox, when it lands */
 
 struct worker_session {
@@ -37,7 +40,8 @@ struct worker_session {
     enum worker_state state;
     struct event_timer timer;
     char *user, *home, *mail;
-    char *idle_tag; /* IDLE's tag while idling */
+    char *idle_tag;         /* IDLE's tag while idling */
+    uint64_t idle_since_ms; /* when IDLE began (for its keepalives) */
     char session[17];
     unsigned enabled;
     unsigned bad_commands;
@@ -56,6 +60,8 @@ void worker_log_component(const struct worker_session *s, struct buf *out);
 void worker_close(struct worker_session *s, const char *reason);
 /* Counts a bad command; 1 when the session is being closed for it. */
 int worker_bad_command(struct worker_session *s);
+/* The event loop's clock. */
+uint64_t worker_now_ms(void);
 /* Restarts the autologout timer for ms. */
 void worker_timer(struct worker_session *s, uint64_t ms);
 
@@ -68,8 +74,7 @@ unsigned long long session_io_in(const struct session_io *io);
 unsigned long long session_io_out(const struct session_io *io);
 /* COMPRESS=DEFLATE from now on, both ways; unread is what the stream
  * had already read (compressed bytes). 0 or -1 (zlib failed). */
-int session_io_compress(struct session_io *io, const char *unread,
-                        size_t len);
+int session_io_compress(struct session_io *io, const char *unread, size_t len);
 /* Compressed output the socket has not taken yet: writes what it can;
  * 0 all out, 1 some left (wait for writability), -1 error. */
 int session_io_pending(struct session_io *io);
@@ -79,8 +84,7 @@ void session_io_trim(struct session_io *io);
 /* cmd_table.c: runs one command of the authenticated/selected state. */
 void worker_command(struct worker_session *s, const struct imap_command *cmd);
 /* IDLE's DONE (or anything else) arrived. */
-void worker_idle_line(struct worker_session *s, const char *line,
-                      size_t len);
+void worker_idle_line(struct worker_session *s, const char *line, size_t len);
 
 /* One command: the handler answers with the tagged response itself. */
 typedef void imapd_cmd_fn(struct worker_session *s,

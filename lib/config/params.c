@@ -935,6 +935,9 @@ const struct param_def param_table[] = {
     {"imapd_idle_timeout", PARAM_TIME, "1800s", 1, 86400, 0,
      "logout after this long without a command; at least 30 minutes "
      "while in IDLE (RFC 9051)"},
+    {"imapd_idle_notify_interval", PARAM_TIME, "120s", 1, 1800, 0,
+     "how often an IDLE session gets \"* OK Still here\", so that NAT "
+     "boxes keep the connection (Dovecot's imap_idle_notify_interval)"},
     {"imapd_max_line_length", PARAM_SIZE, "65536", 1024, 104857600, 0,
      "bytes of one IMAP command line (between literals)"},
     {"imapd_max_literal_size", PARAM_SIZE, "65536", 1024, 104857600, 0,

@@ -501,8 +501,9 @@ class ImapLoginTest(unittest.TestCase):
 @unittest.skipUnless(BUILT, "imapd or auth not built")
 class ImapdTimersTest(unittest.TestCase):
     """Short timers on the imapd service (-o reaches the forked workers):
-    autologout after imapd_idle_timeout, and a worker with no session
-    leaving after max_idle, a new one taking the next login."""
+    autologout after imapd_idle_timeout, IDLE's keepalives, and a worker
+    with no session leaving after max_idle, a new one taking the next
+    login."""
 
     def setUp(self):
         self.inst = inst = Instance(self)
@@ -516,6 +517,7 @@ class ImapdTimersTest(unittest.TestCase):
             inst.service(f"127.0.0.1:{self.port}", "inet", "imap-login")
             + inst.service("imapd", "unix", "imapd", unpriv="n", maxproc=1,
                            args=["-o", "imapd_idle_timeout=2s",
+                                 "-o", "imapd_idle_notify_interval=1s",
                                  "-o", "max_idle=2s"])
             + inst.service("auth", "unix", "auth", maxproc=1))
         inst.start()
@@ -549,12 +551,16 @@ class ImapdTimersTest(unittest.TestCase):
                                          since=mark).group(1))
         self.assertNotEqual(new, mpid)
         self.assertEqual(r2.cmd("n", "NOOP")[-1], "n OK NOOP completed.")
-        # IDLE is at least 30 minutes (RFC 9051): 3 s in IDLE stays.
+        # IDLE is at least 30 minutes (RFC 9051): 3 s in IDLE stays,
+        # with a keepalive each imapd_idle_notify_interval.
         r2.send("i IDLE\r\n")
         self.assertEqual(r2.line(), "+ idling")
         time.sleep(3)
         r2.send("DONE\r\n")
-        self.assertEqual(r2.until_tagged("i")[-1], "i OK Idle completed.")
+        lines = r2.until_tagged("i")
+        self.assertEqual(lines[-1], "i OK Idle completed.")
+        self.assertIn("* OK Still here", lines)
+        self.assertLessEqual(len(lines), 5)
 
 
 @unittest.skipUnless(BUILT, "imapd or auth not built")

@@ -358,8 +358,15 @@ static void on_timeout(struct event_loop *loop, void *ctx)
 {
     (void)loop;
     struct login_session *s = ctx;
-    if (s->state == LOGIN_PROXY || s->state == LOGIN_HANDOFF)
+    if (s->state == LOGIN_PROXY) /* the worker's autologout rules */
         return;
+    if (s->state == LOGIN_HANDOFF) {
+        /* imapd took the descriptor but never answered: forget it. */
+        log_warn("%s: no answer from imapd for the session of %s", s->rip,
+                 s->user ? s->user : "?");
+        login_destroy(s);
+        return;
+    }
     if (s->state == LOGIN_HANDSHAKE) {
         s->close_reason = "Inactivity during TLS handshake";
         login_destroy(s);

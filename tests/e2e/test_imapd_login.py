@@ -483,6 +483,24 @@ class ImapLoginTest(unittest.TestCase):
         self.assertTrue(r.line().startswith("b BAD"))
         self.assertTrue(r.closed())
 
+    def test_huge_literal_and_bad_commands_after_login(self):
+        r = self.logged_in_raw()
+        r.send("a NOOP {999999999}\r\n")
+        self.assertTrue(r.line().startswith("a BAD [TOOBIG]"))
+        self.assertEqual(r.cmd("n", "NOOP")[-1], "n OK NOOP completed.")
+        r.send("".join(f"t{i} FROB\r\n" for i in range(40)))
+        lines = []
+        try:
+            for _ in range(50):
+                lines.append(r.line())
+        except (EOFError, OSError):
+            pass
+        self.assertIn("* BYE Too many invalid IMAP commands.", lines)
+        self.assertEqual(len([x for x in lines if x.endswith("Unknown command.")]),
+                         19)  # + the refused literal: 20, then BYE
+        self.log(r"imap\(alice\)<\d+><[^>]+>: Disconnected: Too many invalid "
+                 r"IMAP commands\. in=")
+
     def test_flood_of_bad_commands_disconnects(self):
         r = self.raw()
         r.line()
@@ -514,7 +532,8 @@ class ImapdTimersTest(unittest.TestCase):
         inst.write_main_cf({"passdb": f"passwd-file:{users}"})
         self.port = inst.free_port()
         inst.write_master_cf(
-            inst.service(f"127.0.0.1:{self.port}", "inet", "imap-login")
+            inst.service(f"127.0.0.1:{self.port}", "inet", "imap-login",
+                         args=["-o", "imapd_login_timeout=2s"])
             + inst.service("imapd", "unix", "imapd", unpriv="n", maxproc=1,
                            args=["-o", "imapd_idle_timeout=2s",
                                  "-o", "imapd_idle_notify_interval=1s",
@@ -528,6 +547,17 @@ class ImapdTimersTest(unittest.TestCase):
         r.line()
         self.assertRegex(r.cmd("a", "LOGIN alice secret")[-1], r"^a OK ")
         return r
+
+    def test_login_timeout(self):
+        mark = self.inst.log_mark()
+        r = Raw(self.port)
+        self.addCleanup(r.close)
+        r.line()
+        self.assertEqual(r.line(), "* BYE Disconnected for inactivity.")
+        self.assertTrue(r.closed())
+        self.inst.wait_for_log(r"imap-login: Disconnected: Inactivity \(no "
+                               r"auth attempts in \d+ secs\): user=<>",
+                               since=mark)
 
     def test_autologout_and_idle_worker_exit(self):
         mark = self.inst.log_mark()

@@ -559,6 +559,16 @@ class ImapdTimersTest(unittest.TestCase):
                                r"auth attempts in \d+ secs\): user=<>",
                                since=mark)
 
+    def test_stop_ends_the_workers_too(self):
+        mark = self.inst.log_mark()
+        self.login()
+        mpid = int(self.inst.wait_for_log(r"Login: .*mpid=(\d+)",
+                                          since=mark).group(1))
+        self.assertTrue(os.path.exists(f"/proc/{mpid}"))
+        self.inst.stop()
+        self.inst.wait_until(lambda: not os.path.exists(f"/proc/{mpid}"),
+                             timeout=15, what="the worker to stop")
+
     def test_autologout_and_idle_worker_exit(self):
         mark = self.inst.log_mark()
         r = self.login()

@@ -343,6 +343,36 @@ static void check_tls_service(const struct master_entry *entry,
     buf_free(&value);
 }
 
+/* imap-login on port 993 (imapd_tls_wrappermode) without a certificate
+ * closes every client at once: the same kind of problem. */
+static void check_imaps_service(const struct master_entry *entry,
+                                struct strlist *found)
+{
+    const char *slash = strrchr(entry->command, '/');
+    const char *program = slash ? slash + 1 : entry->command;
+    if (strcmp(program, "imap-login") != 0 || strcmp(entry->type, "inet") != 0)
+        return;
+    struct buf value = BUF_INIT;
+    int flag = 0;
+    service_setting(entry, "imapd_tls_wrappermode", &value);
+    if (config_parse_bool(buf_cstr(&value), &flag) == 0 && flag) {
+        service_setting(entry, "imapd_tls_cert_file", &value);
+        int has_cert = value.len > 0;
+        service_setting(entry, "imapd_tls_chain_files", &value);
+        if (!has_cert && value.len == 0) {
+            char *text = xasprintf(
+                "%s, line %d: service %s needs TLS (imapd_tls_wrappermode "
+                "= yes) but no certificate is configured: set "
+                "imapd_tls_cert_file and imapd_tls_key_file (or "
+                "smtpd_tls_cert_file and smtpd_tls_key_file) in main.cf",
+                entry->file, entry->line, entry->service);
+            strlist_add(found, text);
+            free(text);
+        }
+    }
+    buf_free(&value);
+}
+
 static void check_master_cf(const char *daemon_dir)
 {
     struct buf err = BUF_INIT;
@@ -362,8 +392,10 @@ static void check_master_cf(const char *daemon_dir)
         check_override_tables(entries, count);
         struct strlist tls_found;
         strlist_init(&tls_found);
-        for (size_t i = 0; i < count; i++)
+        for (size_t i = 0; i < count; i++) {
             check_tls_service(&entries[i], &tls_found);
+            check_imaps_service(&entries[i], &tls_found);
+        }
         table_problems(&tls_found);
         for (size_t i = 0; i < count; i++) {
             const char *slash = strrchr(entries[i].command, '/');

@@ -329,6 +329,7 @@ static int handle_line(struct auth_client *c, const char *text, size_t len)
     }
     if (l->cmd == AUTH_SERVER_OK) {
         result.kind = AUTH_RESULT_OK;
+        result.fields = &l->line;
     } else {
         result.kind = l->temp ? AUTH_RESULT_TEMP : AUTH_RESULT_FAIL;
         result.reason = l->reason;
@@ -408,7 +409,7 @@ static void conn_fail(struct auth_client *c, const char *reason)
         struct auth_request *r = requests;
         requests = r->next;
         r->next = NULL;
-        struct auth_result result = {AUTH_RESULT_TEMP, NULL, NULL, reason};
+        struct auth_result result = {AUTH_RESULT_TEMP, NULL, NULL, reason, NULL};
         event_timer_stop(c->loop, &r->timer);
         r->cb(r->ctx, &result);
         request_free(r);
@@ -576,7 +577,8 @@ static void on_request_timer(struct event_loop *loop, void *ctx)
     struct auth_request *r = ctx;
     log_warn("SASL: auth socket %s: no answer to request %u in time",
              r->client->path, r->id);
-    struct auth_result result = {AUTH_RESULT_TEMP, NULL, NULL, TIMEOUT_REASON};
+    struct auth_result result = {AUTH_RESULT_TEMP, NULL, NULL, TIMEOUT_REASON,
+                                 NULL};
     request_end(r, &result);
 }
 

@@ -139,6 +139,10 @@ struct auth_result {
     const char *challenge; /* CONT: base64, "" when empty */
     const char *user;      /* OK, FAIL: the server's user=, or NULL */
     const char *reason;    /* FAIL, TEMP: the reason, or NULL */
+    /* OK: the whole reply line, for the fields after user= (imap's
+     * uid=, gid=, home=, mail=: auth_line_param(fields, 2, "uid")); NULL
+     * otherwise. Valid during the callback only. */
+    const struct auth_line *fields;
 };
 
 /* The request's facts. Strings are copied. initial_response is the

@@ -52,6 +52,11 @@ void log_set_syslog_name(const char *name)
     }
 }
 
+int log_file_fd(void)
+{
+    return log_fd;
+}
+
 static int facility_code(const char *facility)
 {
     static const struct {

@@ -25,6 +25,10 @@ void log_also_stderr(int enabled);
 /* Lines at debug level appear only when verbose is set (-v). */
 void log_set_verbose(int level);
 int log_verbose_level(void);
+/* The descriptor of maillog_file, or -1 when logging to syslog: a
+ * forked child that closes what it inherited keeps this one (syslog
+ * reconnects by itself after closelog()). */
+int log_file_fd(void);
 /* Closes the log file; subsequent lines go to stderr. */
 void log_close(void);
 

@@ -79,6 +79,18 @@ int stream_release(struct stream *s)
     return fd;
 }
 
+void stream_trim(struct stream *s)
+{
+    if (s->in_pos >= s->in.len && !s->discarding) {
+        buf_free(&s->in);
+        s->in_pos = s->scan_pos = 0;
+    }
+    if (s->out_pos >= s->out.len) {
+        buf_free(&s->out);
+        s->out_pos = 0;
+    }
+}
+
 void stream_close(struct stream *s)
 {
     if (s)

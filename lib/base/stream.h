@@ -138,6 +138,11 @@ void stream_printf(struct stream *s, const char *fmt, ...)
  * STREAM_TIMEOUT or STREAM_ERROR (sticky: later flushes fail too). */
 enum stream_status stream_flush(struct stream *s);
 size_t stream_output_pending(const struct stream *s);
+/* Frees the input and output buffers when they hold nothing unread or
+ * unwritten (a session gone idle: a many-session daemon keeps kilobytes,
+ * not a read chunk, per idle connection). They are allocated again on
+ * the next read or write. */
+void stream_trim(struct stream *s);
 
 /* After STREAM_AGAIN: STREAM_WANT_READ and/or STREAM_WANT_WRITE. */
 unsigned stream_wants(const struct stream *s);

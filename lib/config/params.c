@@ -899,6 +899,60 @@ const struct param_def param_table[] = {
     {"postern_tls_report_records", PARAM_BOOL, "yes", 0, 0, 0,
      "record the SMTP client's TLS outcomes per destination and day in "
      "$data_directory/tls-rpt for TLS reports (RFC 8460)"},
+    /* ---- IMAP: imap-login, the imapd dispatcher and workers (imapd;
+     * docs/imapd.md) ---- */
+    {"imapd_tls_cert_file", PARAM_STR, "$smtpd_tls_cert_file", 0, 0, 0,
+     "imap-login's certificate and chain (PEM); empty: no TLS"},
+    {"imapd_tls_key_file", PARAM_STR, "$smtpd_tls_key_file", 0, 0, 0,
+     "private key of imapd_tls_cert_file (PEM)"},
+    {"imapd_tls_chain_files", PARAM_LIST, "$smtpd_tls_chain_files", 0, 0, 0,
+     "PEM files, each key followed by its certificate chain; takes "
+     "precedence over imapd_tls_cert_file"},
+    {"imapd_tls_protocols", PARAM_LIST, "$smtpd_tls_protocols", 0, 0, 0,
+     "TLS protocols imap-login accepts with STARTTLS"},
+    {"imapd_tls_mandatory_protocols", PARAM_LIST,
+     "$smtpd_tls_mandatory_protocols", 0, 0, 0,
+     "TLS protocols imap-login accepts in wrapper mode (port 993)"},
+    {"imapd_tls_ciphers", PARAM_STR, "$smtpd_tls_ciphers", 0, 0, 0,
+     "cipher grade with STARTTLS (TLSv1.2 and older)"},
+    {"imapd_tls_mandatory_ciphers", PARAM_STR, "$smtpd_tls_mandatory_ciphers",
+     0, 0, 0, "cipher grade in wrapper mode (TLSv1.2 and older)"},
+    {"imapd_tls_loglevel", PARAM_INT, "$smtpd_tls_loglevel", 0, 4, 0,
+     "imap-login's TLS logging: 0 failures, 1 a line per handshake"},
+    {"imapd_tls_session_cache_timeout", PARAM_TIME,
+     "$smtpd_tls_session_cache_timeout", 0, 8640000, 0,
+     "lifetime of imap-login's TLS session tickets; 0: no resumption"},
+    {"imapd_tls_wrappermode", PARAM_BOOL, "no", 0, 0, 0,
+     "TLS from the first byte (imaps, port 993) instead of STARTTLS"},
+    {"imapd_disable_plaintext_auth", PARAM_BOOL, "yes", 0, 0, 0,
+     "refuse LOGIN and plaintext SASL before TLS, except from the server's "
+     "own address (Dovecot's disable_plaintext_auth)"},
+    {"imapd_sasl_path", PARAM_STR, "private/auth", 0, 0, 0,
+     "the auth service's socket, relative to queue_directory"},
+    {"imapd_login_timeout", PARAM_TIME, "180s", 1, 86400, 0,
+     "how long imap-login waits for a client that has not logged in (and "
+     "for a TLS handshake)"},
+    {"imapd_idle_timeout", PARAM_TIME, "1800s", 1, 86400, 0,
+     "logout after this long without a command; at least 30 minutes "
+     "while in IDLE (RFC 9051)"},
+    {"imapd_idle_notify_interval", PARAM_TIME, "120s", 1, 1800, 0,
+     "how often an IDLE session gets \"* OK Still here\", so that NAT "
+     "boxes keep the connection (Dovecot's imap_idle_notify_interval)"},
+    {"imapd_max_line_length", PARAM_SIZE, "65536", 1024, 104857600, 0,
+     "bytes of one IMAP command line (between literals)"},
+    {"imapd_max_literal_size", PARAM_SIZE, "65536", 1024, 104857600, 0,
+     "bytes of one literal in a command other than APPEND"},
+    {"imapd_max_command_size", PARAM_SIZE, "262144", 1024, 1073741824, 0,
+     "bytes of one command, APPEND's message excepted"},
+    {"imapd_max_nesting_depth", PARAM_INT, "32", 1, 256, 0,
+     "nesting of parenthesized lists in one command"},
+    {"imapd_minimum_uid", PARAM_INT, "100", 1, NOLIMIT, 0,
+     "the lowest uid a logged-in IMAP session may run as (uid 0 never)"},
+    {"imapd_workers_per_uid", PARAM_INT, "4", 1, 1024, 0,
+     "worker processes one uid's sessions are spread over (by user name)"},
+    {"imapd_log_ident", PARAM_STR, "dovecot", 0, 0, 0,
+     "the program name of imap-login's and imapd's Dovecot-shaped lines "
+     "(fail2ban's dovecot filter wants dovecot); empty: the usual one"},
 };
 
 const size_t param_table_count = sizeof(param_table) / sizeof(param_table[0]);

@@ -311,6 +311,10 @@ class Instance:
         smtp_path = os.path.join(self.build, "smtp", "smtp")
         if os.access(smtp_path, os.X_OK):
             self.add_program("lmtp", smtp_path)
+        # imap-login is the imapd program run under that name.
+        imapd_path = os.path.join(self.build, "imapd", "imapd")
+        if os.access(imapd_path, os.X_OK):
+            self.add_program("imap-login", imapd_path)
         helpers = os.path.join(self.build, "tests", "helpers")
         if os.path.isdir(helpers):
             for name in sorted(os.listdir(helpers)):

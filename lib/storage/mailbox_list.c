@@ -207,16 +207,24 @@ static int name_cmp(const char *a, const char *b, char sep)
     }
 }
 
+static int is_inbox_or_below(const char *name, char sep)
+{
+    return strncmp(name, "INBOX", 5) == 0 &&
+           (name[5] == '\0' || name[5] == sep);
+}
+
+int mailbox_list_name_cmp(const char *a, const char *b, char sep)
+{
+    int a_inbox = is_inbox_or_below(a, sep), b_inbox = is_inbox_or_below(b, sep);
+    if (a_inbox != b_inbox)
+        return a_inbox ? -1 : 1;
+    return name_cmp(a, b, sep);
+}
+
 static int entry_cmp(const void *pa, const void *pb, void *sep_arg)
 {
     const struct mailbox_list_entry *a = pa, *b = pb;
-    int a_inbox = strcmp(a->disk_name, "") == 0 ||
-                  strncmp(a->disk_name, "INBOX.", 6) == 0;
-    int b_inbox = strcmp(b->disk_name, "") == 0 ||
-                  strncmp(b->disk_name, "INBOX.", 6) == 0;
-    if (a_inbox != b_inbox)
-        return a_inbox ? -1 : 1;
-    return name_cmp(a->name, b->name, *(const char *)sep_arg);
+    return mailbox_list_name_cmp(a->name, b->name, *(const char *)sep_arg);
 }
 
 struct entry_array {

@@ -101,6 +101,10 @@ int mailbox_list_read(const struct mailbox_list *list,
                       struct buf *error);
 void mailbox_list_snapshot_free(struct mailbox_list_snapshot *snapshot);
 
+/* The order of the snapshot for two client names: negative, 0 or
+ * positive. */
+int mailbox_list_name_cmp(const char *a, const char *b, char sep);
+
 /* The entry of a client name (already normalized: "INBOX" upper case),
  * or NULL. */
 const struct mailbox_list_entry *

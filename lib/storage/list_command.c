@@ -61,6 +61,18 @@ static int has_name(const struct strlist *names, const char *name)
     return 0;
 }
 
+/* Whether some name of names is below name. */
+static int has_descendant(const struct strlist *names, const char *name,
+                          char sep)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < names->count; i++)
+        if (strncmp(names->items[i], name, len) == 0 &&
+            names->items[i][len] == sep)
+            return 1;
+    return 0;
+}
+
 static int is_folder(const struct mailbox_list_entry *entry)
 {
     return entry && !(entry->flags & MAILBOX_LIST_NOSELECT);
@@ -145,6 +157,14 @@ static void collect_subscribed(const struct imap_list_args *args,
         else if (parents)
             for_ancestors(name, sep, &scratch, add_ancestor, &ctx);
     }
+    /* RECURSIVEMATCH: a subscribed name listed for itself gets CHILDINFO
+     * too when any subscribed name is below it (Dovecot's rule, also
+     * when the pattern reaches the child). */
+    if (!args->lsub && (args->select & IMAP_LIST_SELECT_RECURSIVEMATCH))
+        for (size_t i = 0; i < out->count; i++)
+            if (has_name(subscribed, out->items[i].name) &&
+                has_descendant(subscribed, out->items[i].name, sep))
+                out->items[i].childinfo = 1;
     buf_free(&scratch);
 }
 
@@ -181,8 +201,15 @@ static unsigned listed_attrs(const struct list_command_env *env,
     if ((args->ret & IMAP_LIST_RETURN_SUBSCRIBED) &&
         has_name(subscribed, item->name))
         attrs |= IMAP_LIST_ATTR_SUBSCRIBED;
-    if (basic || (args->ret & IMAP_LIST_RETURN_CHILDREN))
-        attrs |= children_attr(e);
+    if (basic || (args->ret & IMAP_LIST_RETURN_CHILDREN)) {
+        /* With the SUBSCRIBED selection, subscribed names count as
+         * children too, as in Dovecot. */
+        if ((args->select & IMAP_LIST_SELECT_SUBSCRIBED) &&
+            has_descendant(subscribed, item->name, env->list->separator))
+            attrs |= IMAP_LIST_ATTR_HASCHILDREN;
+        else
+            attrs |= children_attr(e);
+    }
     if (basic || (args->ret & IMAP_LIST_RETURN_SPECIAL_USE))
         attrs |= special_attrs(env, e);
     return attrs;

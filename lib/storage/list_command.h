@@ -12,7 +12,9 @@
  *     extended one.
  *   - LIST (SUBSCRIBED): the subscribed names matching, existing or not
  *     (\NonExistent); with RECURSIVEMATCH also the matching names with a
- *     subscribed descendant that no pattern matches, with CHILDINFO.
+ *     subscribed descendant that no pattern matches, with CHILDINFO, and
+ *     CHILDINFO on every listed subscribed name with a subscribed name
+ *     below it. Children here count subscribed names too.
  *   - LIST (SPECIAL-USE): the special-use folders only.
  *   - LSUB: the subscribed names matching; a name that is not subscribed
  *     but has a subscribed descendant the pattern does not match (LSUB

@@ -156,12 +156,14 @@ static void test_extended(void)
               "(CHILDINFO (\"SUBSCRIBED\"))\r\n"
               "* LIST (\\NonExistent \\HasChildren) \"/\" a "
               "(CHILDINFO (\"SUBSCRIBED\"))\r\n"
-              "* LIST (\\NonExistent \\HasNoChildren) \"/\" gone "
+              "* LIST (\\NonExistent \\HasChildren) \"/\" gone "
               "(CHILDINFO (\"SUBSCRIBED\"))\r\n"
               "* LIST (\\Subscribed \\HasNoChildren) \"/\" &AMQ-rger\r\n");
+    /* A subscribed child the pattern reaches still gives its subscribed
+     * parent CHILDINFO (Dovecot); unsubscribed parents are not listed. */
     CHECK_STR(answer("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" *", 0),
               "* LIST (\\Subscribed) \"/\" INBOX\r\n"
-              "* LIST (\\Subscribed) \"/\" Sent\r\n"
+              "* LIST (\\Subscribed) \"/\" Sent (CHILDINFO (\"SUBSCRIBED\"))\r\n"
               "* LIST (\\Subscribed) \"/\" Sent/x\r\n"
               "* LIST (\\Subscribed) \"/\" a/b/c\r\n"
               "* LIST (\\Subscribed \\NonExistent) \"/\" gone/x\r\n"

@@ -51,6 +51,9 @@ def setup_script(s, other):
         f"RENAME a{s}b{s}c a{s}b{s}c{s}d", "RENAME nonexist foo",
         "RENAME Zed Sent", f"RENAME x Renamed{s}deep", "SUBSCRIBE nonexist",
         f"UNSUBSCRIBE Sent{s}x", f"SUBSCRIBE Sent{s}x",
+        'CREATE "a%b"', 'CREATE "t\\"q"', f"CREATE m{s}n", f"RENAME m q{s}r",
+        f"CREATE INBOX{s}kid", f"RENAME INBOX{s}kid Kid", "CREATE k",
+        f"CREATE k{s}l", "DELETE k", "CREATE k", "DELETE Kid", "DELETE Kid",
     ]
 
 
@@ -66,7 +69,9 @@ def query_script(s):
         f'LIST "" (INBOX Sent a{s}% Zed) RETURN ()',
         'LIST "" % RETURN (STATUS (MESSAGES UNSEEN))',
         f'LIST "" Renamed{s}*', 'LIST (RECURSIVEMATCH) "" %',
-        'LIST (FOO) "" %', 'LIST () "" ""',
+        'LIST (FOO) "" %', 'LIST () "" ""', 'LIST "" Sent',
+        'LIST "" * RETURN (SUBSCRIBED)', 'LSUB "" S*', 'LIST "" "*b"',
+        f'LIST "" q{s}*', 'LIST "" k*', f'LIST "" %{s}%', 'LIST "" *X*',
     ]
 
 

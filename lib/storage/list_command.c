@@ -22,11 +22,20 @@ struct listing {
     size_t count, cap;
 };
 
+static void listing_add(struct listing *l, const char *name);
+
 static struct listed *listing_get(struct listing *l, const char *name)
 {
     for (size_t i = 0; i < l->count; i++)
         if (strcmp(l->items[i].name, name) == 0)
             return &l->items[i];
+    listing_add(l, name);
+    return &l->items[l->count - 1];
+}
+
+/* Appends a name known to be new (the tree's names are unique). */
+static void listing_add(struct listing *l, const char *name)
+{
     if (l->count == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
         l->items = xreallocarray(l->items, l->cap, sizeof(*l->items));
@@ -34,7 +43,6 @@ static struct listed *listing_get(struct listing *l, const char *name)
     struct listed *item = &l->items[l->count++];
     memset(item, 0, sizeof(*item));
     item->name = xstrdup(name);
-    return item;
 }
 
 static void listing_free(struct listing *l)
@@ -180,7 +188,7 @@ static void collect_tree(const struct list_command_env *env,
         if ((args->select & IMAP_LIST_SELECT_SPECIAL_USE) &&
             special_attrs(env, e) == 0)
             continue;
-        listing_get(out, e->name);
+        listing_add(out, e->name);
     }
 }
 
@@ -256,7 +264,7 @@ int list_command_answer(const struct list_command_env *env,
                         struct buf *error)
 {
     char sep = env->list->separator;
-    struct mailbox_list_snapshot tree = {NULL, 0};
+    struct mailbox_list_snapshot tree = {NULL, 0, 0};
     struct strlist subscribed;
     struct listing listing = {NULL, 0, 0};
     int rc = -1;

@@ -270,49 +270,70 @@ static int is_directory(int dirfd, const struct dirent *de)
     return fstatat(dirfd, de->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Adds the prefixes of each folder that are not folders themselves, and
- * sets CHILDREN on every name with a folder below it. The entries are
- * sorted, so the parent of a name, when present, comes before it. */
+static const struct mailbox_list_entry *
+find_sorted(const struct mailbox_list_entry *items, size_t count,
+            const char *name, char sep)
+{
+    size_t low = 0, high = count;
+    while (low < high) {
+        size_t mid = low + (high - low) / 2;
+        int cmp = mailbox_list_name_cmp(name, items[mid].name, sep);
+        if (cmp == 0)
+            return &items[mid];
+        if (cmp < 0)
+            high = mid;
+        else
+            low = mid + 1;
+    }
+    return NULL;
+}
+
+/* Sorts the folders, adds the prefixes of each folder that are not
+ * folders themselves (NOSELECT), and sets CHILDREN on every name with a
+ * folder below it. A level of the client name is a level on disk, so
+ * the n-th separator of one is the n-th '.' of the other. */
 static void add_parents(const struct mailbox_list *list, struct entry_array *a)
 {
+    char sep = list->separator;
+    qsort_r(a->items, a->count, sizeof(*a->items), entry_cmp, &sep);
     size_t folder_count = a->count;
-    struct buf prefix = BUF_INIT, name = BUF_INIT;
+    struct buf prefix = BUF_INIT, disk_prefix = BUF_INIT;
 
-    for (size_t i = 1; i < folder_count; i++) {
+    for (size_t i = 0; i < folder_count; i++) {
+        const char *name = a->items[i].name;
         const char *disk = a->items[i].disk_name;
-        for (const char *dot = strchr(disk, DISK_SEPARATOR); dot;
-             dot = strchr(dot + 1, DISK_SEPARATOR)) {
-            buf_set(&prefix, disk, (size_t)(dot - disk));
-            int found = 0;
-            for (size_t j = 0; j < a->count; j++) {
-                if (strcmp(a->items[j].disk_name, prefix.data) == 0) {
-                    found = 1;
-                    break;
-                }
-            }
-            if (!found && strcmp(prefix.data, "INBOX") != 0 &&
-                mailbox_list_disk_to_name(list, prefix.data, &name) == 0)
-                entry_add(a, name.data, prefix.data, MAILBOX_LIST_NOSELECT);
+        const char *dot = strchr(disk, DISK_SEPARATOR);
+        for (const char *p = strchr(name, sep); p && dot;
+             p = strchr(p + 1, sep), dot = strchr(dot + 1, DISK_SEPARATOR)) {
+            buf_set(&prefix, name, (size_t)(p - name));
+            if (find_sorted(a->items, folder_count, prefix.data, sep))
+                continue;
+            buf_set(&disk_prefix, disk, (size_t)(dot - disk));
+            entry_add(a, prefix.data, disk_prefix.data, MAILBOX_LIST_NOSELECT);
         }
     }
     buf_free(&prefix);
-    buf_free(&name);
-    qsort_r(a->items, a->count, sizeof(*a->items), entry_cmp,
-            (void *)&list->separator);
+    buf_free(&disk_prefix);
+    qsort_r(a->items, a->count, sizeof(*a->items), entry_cmp, &sep);
 
+    /* Parents added twice (by two children) are next to each other. */
+    size_t kept = 0;
     for (size_t i = 0; i < a->count; i++) {
-        const char *disk = a->items[i].disk_name;
-        size_t len = strlen(disk);
-        for (size_t j = 0; j < a->count; j++) {
-            const char *other = a->items[j].disk_name;
-            int below = len == 0 ? strncmp(other, "INBOX.", 6) == 0
-                                 : strncmp(other, disk, len) == 0 &&
-                                       other[len] == DISK_SEPARATOR;
-            if (below) {
-                a->items[i].flags |= MAILBOX_LIST_CHILDREN;
-                break;
-            }
+        if (kept > 0 && strcmp(a->items[kept - 1].name, a->items[i].name) == 0) {
+            free(a->items[i].name);
+            free(a->items[i].disk_name);
+            continue;
         }
+        a->items[kept++] = a->items[i];
+    }
+    a->count = kept;
+
+    /* A name's descendants come right after it. */
+    for (size_t i = 0; i + 1 < a->count; i++) {
+        size_t len = strlen(a->items[i].name);
+        const char *next = a->items[i + 1].name;
+        if (strncmp(next, a->items[i].name, len) == 0 && next[len] == sep)
+            a->items[i].flags |= MAILBOX_LIST_CHILDREN;
     }
 }
 
@@ -354,6 +375,7 @@ int mailbox_list_read(const struct mailbox_list *list,
     add_parents(list, &a);
     snapshot->entries = a.items;
     snapshot->count = a.count;
+    snapshot->separator = list->separator;
     return 0;
 }
 
@@ -368,10 +390,8 @@ const struct mailbox_list_entry *
 mailbox_list_find(const struct mailbox_list_snapshot *snapshot,
                   const char *name)
 {
-    for (size_t i = 0; i < snapshot->count; i++)
-        if (strcmp(snapshot->entries[i].name, name) == 0)
-            return &snapshot->entries[i];
-    return NULL;
+    return find_sorted(snapshot->entries, snapshot->count, name,
+                       snapshot->separator);
 }
 
 /* Whether the folder directory of disk_name exists ("" always). */
@@ -535,6 +555,14 @@ enum mailbox_list_result mailbox_list_delete(const struct mailbox_list *list,
                 disk.data);
     if (rename(path.data, trash.data) < 0) {
         result = failed(error, "rename", path.data);
+        goto out;
+    }
+    struct stat st;
+    if (lstat(trash.data, &st) == 0 && S_ISLNK(st.st_mode)) {
+        /* A folder that is a symbolic link: the link goes, not what it
+         * points at. */
+        if (unlink(trash.data) < 0)
+            result = failed(error, "remove", trash.data);
         goto out;
     }
     int dfd = open(trash.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

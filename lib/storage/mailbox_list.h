@@ -60,6 +60,7 @@ struct mailbox_list_entry {
 struct mailbox_list_snapshot {
     struct mailbox_list_entry *entries;
     size_t count;
+    char separator; /* the list's, for lookups */
 };
 
 /* Results; the response code of RFC 5530 is mailbox_list_code(). */

@@ -267,6 +267,14 @@ static void test_delete(void)
     CHECK_INT(symlink(outside, link_path), 0);
     CHECK_INT(mailbox_list_delete(&list, "s", &error), MAILBOX_LIST_OK);
     CHECK(access(keep, F_OK) == 0);
+    /* A folder that is itself a link to a directory outside: the link
+     * goes, the directory stays. */
+    char *folder_link = xasprintf("%s/.linked", root);
+    CHECK_INT(symlink(outside, folder_link), 0);
+    CHECK_INT(mailbox_list_delete(&list, "linked", &error), MAILBOX_LIST_OK);
+    CHECK(!path_exists(root, ".linked"));
+    CHECK(access(keep, F_OK) == 0);
+    free(folder_link);
     free(link_path);
     free(keep);
     scratch_remove(outside);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,6 +86,10 @@ static int line_to_storage_name(const char *line, size_t len, int version,
             start += level_len + 1;
         }
     }
+    /* INBOX in any case is INBOX (an old file may say "inbox"). */
+    if (out->len >= 5 && strncasecmp(out->data, "INBOX", 5) == 0 &&
+        (out->len == 5 || out->data[5] == '.'))
+        memcpy(out->data, "INBOX", 5);
     return storage_name_valid(out->data, out->len) ? 0 : -1;
 }
 

@@ -39,13 +39,15 @@ static void test_parse_v2(void)
 static void test_parse_old(void)
 {
     static const char text[] = "Lists.postern\nINBOX\nfoo/bar\n&AOk-t&AOk-\n"
-                               "\n  sp\n.lead\ntrail.\na..b\nV\t2\n";
+                               "\n  sp\n.lead\ntrail.\na..b\nV\t2\ninbox\n"
+                               "Inbox.sub\ninboxes\n";
     struct strlist names;
     struct buf out = BUF_INIT;
     strlist_init(&names);
     CHECK_INT(subscriptions_parse(text, sizeof(text) - 1, &names), 0);
     joined(&names, &out);
-    CHECK_STR(out.data, "Lists.postern|INBOX|&AOk-t&AOk-|  sp");
+    CHECK_STR(out.data,
+              "Lists.postern|INBOX|&AOk-t&AOk-|  sp|INBOX.sub|inboxes");
     strlist_free(&names);
 
     /* A header cut short is the old format; nothing reads past the end. */

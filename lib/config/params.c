@@ -953,6 +953,26 @@ const struct param_def param_table[] = {
     {"imapd_log_ident", PARAM_STR, "dovecot", 0, 0, 0,
      "the program name of imap-login's and imapd's Dovecot-shaped lines "
      "(fail2ban's dovecot filter wants dovecot); empty: the usual one"},
+    /* ---- IMAP folders (lib/storage/mailbox_list, special_use;
+     *      docs/imap-folders.md) ---- */
+    {"imapd_hierarchy_separator", PARAM_STR, ".", 0, 0, 0,
+     "the hierarchy separator IMAP clients see, '.' (Dovecot's default "
+     "for Maildir++) or '/'; on disk it is always '.'"},
+    {"imapd_sent_folder", PARAM_STR, "Sent", 0, 0, 0,
+     "the \\Sent special-use folder (RFC 6154), created at login when "
+     "missing; empty: none"},
+    {"imapd_drafts_folder", PARAM_STR, "Drafts", 0, 0, 0,
+     "the \\Drafts special-use folder, created at login when missing; "
+     "empty: none"},
+    {"imapd_trash_folder", PARAM_STR, "Trash", 0, 0, 0,
+     "the \\Trash special-use folder, created at login when missing; "
+     "empty: none"},
+    {"imapd_junk_folder", PARAM_STR, "Junk", 0, 0, 0,
+     "the \\Junk special-use folder, created at login when missing; "
+     "empty: none"},
+    {"imapd_archive_folder", PARAM_STR, "Archive", 0, 0, 0,
+     "the \\Archive special-use folder, created at login when missing; "
+     "empty: none"},
 };
 
 const size_t param_table_count = sizeof(param_table) / sizeof(param_table[0]);

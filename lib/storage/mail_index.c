@@ -149,8 +149,8 @@ static void map_cache(struct mail_index *idx)
     if (idx->cache_fd < 0 || fstat(idx->cache_fd, &sb) < 0 ||
         (size_t)sb.st_size <= idx->cache_len)
         return;
-    void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED,
-                     idx->cache_fd, 0);
+    void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ,
+                     MAP_SHARED | MAP_POPULATE, idx->cache_fd, 0);
     if (map == MAP_FAILED)
         return;
     if (idx->cache_map)
@@ -198,8 +198,9 @@ static enum mail_index_result open_once(struct mail_index *idx,
         return fail(err, MAIL_INDEX_CORRUPT, idx->base_path,
                     "index shorter than its header");
     }
+    /* populated at once: the checksum reads every page anyway */
     void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE, fd, 0);
+                     MAP_PRIVATE | MAP_POPULATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED)
         return fail(err, MAIL_INDEX_ERROR, idx->base_path, strerror(errno));
@@ -383,23 +384,21 @@ int mail_index_cached(struct mail_index *idx,
                       const struct mail_index_record *rec,
                       struct mail_index_cached *cached)
 {
-    /* The record lives in this handle's private memory (mapping or
-     * array), so remembering the check in it is allowed. */
-    struct mail_index_record *mut = (struct mail_index_record *)rec;
     if (!idx->cache_ok || rec->cache_offset == 0 ||
-        (rec->state & MAIL_INDEX_REC_CACHE_BAD) ||
         rec->cache_offset < sizeof(struct mail_index_file_header) ||
         rec->cache_offset > idx->cache_len ||
         rec->cache_length > idx->cache_len - rec->cache_offset)
         return 0;
-    int verified = rec->state & MAIL_INDEX_REC_CACHE_OK;
-    if (mail_index_cache_entry_read(idx->cache_map + rec->cache_offset,
-                                    rec->cache_length, rec->uid, !verified,
+    uint8_t *checked = mail_index_state_cache_checked(&idx->st, rec);
+    if (*checked == MAIL_INDEX_CACHE_BAD ||
+        mail_index_cache_entry_read(idx->cache_map + rec->cache_offset,
+                                    rec->cache_length, rec->uid,
+                                    *checked != MAIL_INDEX_CACHE_OK,
                                     cached) < 0) {
-        mut->state |= MAIL_INDEX_REC_CACHE_BAD;
+        *checked = MAIL_INDEX_CACHE_BAD;
         return 0;
     }
-    mut->state |= MAIL_INDEX_REC_CACHE_OK;
+    *checked = MAIL_INDEX_CACHE_OK;
     return 1;
 }
 

@@ -86,8 +86,6 @@ struct mail_index_record {
 
 #define MAIL_INDEX_REC_EXPUNGED 0x01  /* expunged by a log entry */
 #define MAIL_INDEX_REC_LOGNAME 0x02   /* name_offset is into the log names */
-#define MAIL_INDEX_REC_CACHE_OK 0x04  /* its cache entry was verified */
-#define MAIL_INDEX_REC_CACHE_BAD 0x08 /* its cache entry failed the check */
 
 /* System flags a record may hold (IMAP_FLAG_ANSWERED .. IMAP_FLAG_DRAFT
  * of imap/imap_flags.h; the storage layer may not include it). */

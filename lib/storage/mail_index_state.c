@@ -29,6 +29,7 @@ void mail_index_state_free(struct mail_index_state *st)
 {
     free(st->extra);
     free(st->live);
+    free(st->cache_checked);
     buf_free(&st->log_names);
     memset(st, 0, sizeof(*st));
 }
@@ -86,6 +87,30 @@ struct mail_index_record *mail_index_state_nth(struct mail_index_state *st,
         st->live_valid = 1;
     }
     return at(st, st->live[seq0]);
+}
+
+uint8_t *mail_index_state_cache_checked(struct mail_index_state *st,
+                                        const struct mail_index_record *rec)
+{
+    static uint8_t elsewhere; /* a record not of this state: never kept */
+    uint32_t pos;
+    if (st->base_count && rec >= st->base && rec < st->base + st->base_count)
+        pos = (uint32_t)(rec - st->base);
+    else if (st->extra_count && rec >= st->extra &&
+             rec < st->extra + st->extra_count)
+        pos = st->base_count + (uint32_t)(rec - st->extra);
+    else {
+        elsewhere = 0;
+        return &elsewhere;
+    }
+    if (pos >= st->cache_checked_cap) {
+        uint32_t cap = st->base_count + st->extra_cap + 1;
+        st->cache_checked = xrealloc(st->cache_checked, cap);
+        memset(st->cache_checked + st->cache_checked_cap, 0,
+               cap - st->cache_checked_cap);
+        st->cache_checked_cap = cap;
+    }
+    return &st->cache_checked[pos];
 }
 
 const char *mail_index_state_name(const struct mail_index_state *st,
@@ -214,7 +239,7 @@ static int apply_op(struct mail_index_state *st, uint32_t type,
             return corrupt(why, "log cache reference out of range");
         rec->cache_length = get32(p + 4);
         rec->cache_offset = get64(p + 8);
-        rec->state &= ~(MAIL_INDEX_REC_CACHE_OK | MAIL_INDEX_REC_CACHE_BAD);
+        *mail_index_state_cache_checked(st, rec) = 0;
         return 0;
     case MAIL_INDEX_OP_NEXT_UID:
         *op_len = 4;

@@ -45,7 +45,15 @@ struct mail_index_state {
     uint32_t *live;                  /* positions of the live records */
     uint32_t live_count;
     int live_valid;
+    /* per position, MAIL_INDEX_CACHE_*: whether its cache entry has been
+     * checked (kept apart from the records so that reading never makes
+     * the shared mapping of the base private) */
+    uint8_t *cache_checked;
+    uint32_t cache_checked_cap;
 };
+
+#define MAIL_INDEX_CACHE_OK 1
+#define MAIL_INDEX_CACHE_BAD 2
 
 /* Starts from a base that mail_index_base_check accepted. `data` must
  * stay mapped (writable: the log updates records in place) while the
@@ -77,6 +85,11 @@ struct mail_index_record *mail_index_state_find(struct mail_index_state *st,
 uint32_t mail_index_state_count(struct mail_index_state *st);
 struct mail_index_record *mail_index_state_nth(struct mail_index_state *st,
                                                uint32_t seq0);
+
+/* Where the check result of rec's cache entry is kept (grown as
+ * needed). */
+uint8_t *mail_index_state_cache_checked(struct mail_index_state *st,
+                                        const struct mail_index_record *rec);
 
 /* The base name of a record and its length. */
 const char *mail_index_state_name(const struct mail_index_state *st,

@@ -232,10 +232,11 @@ int mail_index_compact_locked(struct mail_index *idx, int cache,
     buf_reserve(&base, sizeof(hdr) + (size_t)count * sizeof(struct mail_index_record));
     buf_append(&base, &hdr, sizeof(hdr));
     for (uint32_t i = 0; i < count; i++) {
-        struct mail_index_record rec = *mail_index_state_nth(st, i);
+        const struct mail_index_record *orig = mail_index_state_nth(st, i);
+        struct mail_index_record rec = *orig;
         struct mail_index_cached cached;
         if (new_cache) {
-            if (mail_index_cached(idx, &rec, &cached)) {
+            if (mail_index_cached(idx, orig, &cached)) {
                 uint64_t offset = cache_file.len;
                 buf_append(&cache_file, idx->cache_map + rec.cache_offset,
                            rec.cache_length);

@@ -198,12 +198,19 @@ static enum mail_index_result open_once(struct mail_index *idx,
         return fail(err, MAIL_INDEX_CORRUPT, idx->base_path,
                     "index shorter than its header");
     }
-    /* populated at once: the checksum reads every page anyway */
-    void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE,
+    /* Populated at once (the checksum reads every page anyway), and
+     * read-only while populating: populating a writable private mapping
+     * would copy every page. Made writable after, so the log's changes
+     * copy only the pages they touch; the rest stays shared. */
+    void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ,
                      MAP_PRIVATE | MAP_POPULATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED)
         return fail(err, MAIL_INDEX_ERROR, idx->base_path, strerror(errno));
+    if (mprotect(map, (size_t)sb.st_size, PROT_READ | PROT_WRITE) < 0) {
+        munmap(map, (size_t)sb.st_size);
+        return fail(err, MAIL_INDEX_ERROR, idx->base_path, strerror(errno));
+    }
     idx->base_map = map;
     idx->base_len = (size_t)sb.st_size;
     idx->base_dev = sb.st_dev;

@@ -3,7 +3,8 @@
  * appends its cache entries to the cache file, then the operations as
  * one checksummed log entry, applies that entry to the handle's state
  * with the same code readers use, and compacts when the log has grown
- * past a quarter of the base. */
+ * past 64 KiB and a quarter of the base. A transaction that big by
+ * itself (a rebuild) is applied and written as a new base directly. */
 #include "storage/mail_index_private.h"
 
 #include <errno.h>
@@ -241,6 +242,61 @@ static int write_cache(struct mail_index_txn *txn, struct buf *err)
     return 0;
 }
 
+/* Past this log size a compaction pays. */
+static off_t compact_threshold(const struct mail_index *idx)
+{
+    return COMPACT_LOG_MIN + (off_t)(idx->base_len / 4);
+}
+
+/* An entry that would trigger a compaction at once (a rebuild, a big
+ * import) goes straight into a new base: written to the log, it would
+ * only be folded in. */
+static int commit_folded(struct mail_index *idx, const struct buf *entry,
+                         struct buf *err)
+{
+    size_t used;
+    if (mail_index_log_scan(&idx->st, entry->data, entry->len, &used, NULL,
+                            NULL, err) == MAIL_INDEX_SCAN_OK &&
+        mail_index_compact_locked(idx, 0, err) == 0)
+        return 0;
+    /* nothing of it reached the base: back to what is on disk */
+    struct buf ignored = BUF_INIT;
+    (void)mail_index_open(idx, idx->st.hdr.uidvalidity, &ignored);
+    buf_free(&ignored);
+    return -1;
+}
+
+/* Appends the entry to the log, applies it, and compacts when the log
+ * has grown past the threshold. */
+static int commit_logged(struct mail_index *idx, const struct buf *entry,
+                         struct buf *err)
+{
+    size_t used;
+    if (mail_index_pwrite_all(idx->log_fd, entry->data, entry->len,
+                              idx->log_end) < 0 ||
+        (idx->fsync_enabled && fdatasync(idx->log_fd) < 0)) {
+        buf_set_str(err, "");
+        buf_appendf(err, "write %s: %s", idx->log_path, strerror(errno));
+        (void)ftruncate(idx->log_fd, idx->log_end);
+        return -1;
+    }
+    if (mail_index_log_scan(&idx->st, entry->data, entry->len, &used, NULL,
+                            NULL, err) != MAIL_INDEX_SCAN_OK) {
+        /* cannot happen: the operations were checked as they came */
+        (void)ftruncate(idx->log_fd, idx->log_end);
+        mail_index_close(idx);
+        return -1;
+    }
+    idx->log_end += (off_t)entry->len;
+    struct buf ignored = BUF_INIT;
+    if (idx->log_end > compact_threshold(idx))
+        (void)mail_index_compact_locked(idx, 0, &ignored);
+    else
+        (void)mail_index_refresh(idx, NULL, NULL, &ignored); /* maps the cache */
+    buf_free(&ignored);
+    return 0;
+}
+
 int mail_index_commit(struct mail_index_txn *txn, uint64_t *modseq_out,
                       struct buf *err)
 {
@@ -266,34 +322,16 @@ int mail_index_commit(struct mail_index_txn *txn, uint64_t *modseq_out,
     uint32_t crc = crc32c(0, entry.data + 12, length - 12);
     memcpy(entry.data + 8, &crc, 4);
 
-    int rc = -1;
-    size_t used = 0;
+    int rc;
     if (txn->ops.len > MAIL_INDEX_LOG_ENTRY_MAX - MAIL_INDEX_LOG_ENTRY_HEAD) {
         buf_set_str(err, "index transaction too large");
-    } else if (mail_index_pwrite_all(idx->log_fd, entry.data, length,
-                                     idx->log_end) < 0 ||
-               (idx->fsync_enabled && fdatasync(idx->log_fd) < 0)) {
-        buf_set_str(err, "");
-        buf_appendf(err, "write %s: %s", idx->log_path, strerror(errno));
-        (void)ftruncate(idx->log_fd, idx->log_end);
-    } else if (mail_index_log_scan(&idx->st, entry.data, length, &used, NULL,
-                                   NULL, err) != MAIL_INDEX_SCAN_OK) {
-        /* cannot happen: the operations were checked as they came */
-        (void)ftruncate(idx->log_fd, idx->log_end);
-        mail_index_close(idx);
+        rc = -1;
+    } else if (idx->log_end + (off_t)length > compact_threshold(idx)) {
+        rc = commit_folded(idx, &entry, err);
     } else {
-        idx->log_end += length;
-        rc = 0;
+        rc = commit_logged(idx, &entry, err);
     }
     buf_free(&entry);
-    if (rc == 0) {
-        struct buf ignored = BUF_INIT;
-        if (idx->log_end > COMPACT_LOG_MIN + (off_t)(idx->base_len / 4))
-            (void)mail_index_compact_locked(idx, 0, &ignored);
-        else
-            mail_index_refresh(idx, NULL, NULL, &ignored); /* maps the cache */
-        buf_free(&ignored);
-    }
     mail_index_rollback(txn);
     return rc;
 }

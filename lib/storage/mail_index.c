@@ -285,17 +285,13 @@ static enum mail_index_result open_once(struct mail_index *idx,
     return MAIL_INDEX_OK;
 }
 
-static uint32_t expected_uidvalidity_of(struct mail_index *idx)
-{
-    return idx->is_open ? idx->st.hdr.uidvalidity : 0;
-}
-
 enum mail_index_result mail_index_open(struct mail_index *idx,
                                        uint32_t expected_uidvalidity,
                                        struct buf *err)
 {
     int retry;
     mail_index_close(idx);
+    idx->uidvalidity_expected = expected_uidvalidity;
     enum mail_index_result r =
         open_once(idx, expected_uidvalidity, idx->locked, &retry, err);
     if (retry) {
@@ -324,8 +320,12 @@ enum mail_index_result mail_index_refresh(struct mail_index *idx,
     if (!idx->is_open || !same_file(idx->base_path, idx->base_dev, idx->base_ino) ||
         !same_file(idx->log_path, idx->log_dev, idx->log_ino) ||
         fstat(idx->log_fd, &sb) < 0 || sb.st_size < idx->log_end) {
-        enum mail_index_result r =
-            mail_index_open(idx, expected_uidvalidity_of(idx), err);
+        /* the UIDVALIDITY the caller expected, or the one it has seen:
+         * an index re-created for another is STALE to this handle */
+        uint32_t expected = idx->uidvalidity_expected;
+        if (expected == 0 && idx->is_open)
+            expected = idx->st.hdr.uidvalidity;
+        enum mail_index_result r = mail_index_open(idx, expected, err);
         if (r == MAIL_INDEX_OK && change)
             change(ctx, MAIL_INDEX_CHANGE_RESET, NULL);
         return r;

@@ -13,6 +13,7 @@ struct mail_index {
     char *base_path, *log_path, *cache_path, *lock_path;
     int fsync_enabled;
     int is_open;
+    uint32_t uidvalidity_expected; /* of the last open; 0: any */
     struct mail_index_state st;
     /* the base file, mapped private and writable */
     void *base_map;

@@ -608,6 +608,30 @@ static void test_writer_and_reader_processes(void)
     scratch_remove(dir);
 }
 
+static void test_recreated_index_is_stale_to_open_handles(void)
+{
+    char *dir = scratch_dir();
+    struct mail_index *w = open_new(dir, 30);
+    CHECK_INT(append_range(w, 1, 2), 0);
+    struct mail_index *r = mail_index_alloc(dir);
+    CHECK_INT(reopen(r, 0), MAIL_INDEX_OK); /* any UIDVALIDITY */
+    struct buf err = BUF_INIT;
+    /* the same UIDVALIDITY rebuilt: a reset, the view goes on */
+    CHECK_INT(mail_index_create(w, 30, 3, &err), 0);
+    struct change_log log = {0};
+    CHECK_INT(mail_index_refresh(r, count_change, &log, &err), MAIL_INDEX_OK);
+    CHECK_INT(log.resets, 1);
+    CHECK_INT(mail_index_count(r), 0);
+    /* another UIDVALIDITY: the handle's UIDs mean nothing any more */
+    CHECK_INT(mail_index_create(w, 31, 1, &err), 0);
+    CHECK_INT(mail_index_refresh(r, NULL, NULL, &err), MAIL_INDEX_STALE);
+    CHECK_INT(mail_index_count(r), 0);
+    buf_free(&err);
+    mail_index_free(r);
+    mail_index_free(w);
+    scratch_remove(dir);
+}
+
 static void test_lock_excludes_second_writer(void)
 {
     char *dir = scratch_dir();
@@ -835,6 +859,7 @@ int main(void)
     UNIT_RUN(test_cache_damage_detected);
     UNIT_RUN(test_modseq_after_rebuild);
     UNIT_RUN(test_writer_and_reader_processes);
+    UNIT_RUN(test_recreated_index_is_stale_to_open_handles);
     UNIT_RUN(test_lock_excludes_second_writer);
     UNIT_RUN(test_timing);
     return unit_summary();

@@ -9,7 +9,9 @@
  * system flags (IMAP_FLAG_* bits), keywords (bit i = index i of
  * dovecot-keywords), MODSEQ, internal date, RFC822.SIZE, physical size,
  * the Maildir base name, and a reference to the cached renderings.
- * Header: UIDVALIDITY, next UID, HIGHESTMODSEQ, first recent UID.
+ * Header: UIDVALIDITY, next UID, HIGHESTMODSEQ, first recent UID, and
+ * two sync stamps the Maildir view sets to tell later whether the
+ * Maildir changed since it last synced the index.
  *
  * Reading takes no lock: the base file is replaced only by rename and
  * the log only grows by whole checksummed transactions, so a reader sees
@@ -39,11 +41,6 @@ enum mail_index_result {
     MAIL_INDEX_STALE,   /* another UIDVALIDITY: rebuild it */
     MAIL_INDEX_ERROR,   /* a system error (EACCES, EIO...): err says */
 };
-
-/* Rebuilding the whole view (a compaction by another process): the
- * change callback gets MAIL_INDEX_CHANGE_RESET with a NULL record and
- * must compare its own UID list with the index. */
-#define MAIL_INDEX_CHANGE_RESET ((enum mail_index_change)100)
 
 struct mail_index;
 struct mail_index_txn;
@@ -141,6 +138,9 @@ int mail_index_txn_cache(struct mail_index_txn *txn, uint32_t uid,
                          const struct mail_index_cached *cached);
 int mail_index_txn_next_uid(struct mail_index_txn *txn, uint32_t next_uid);
 int mail_index_txn_first_recent(struct mail_index_txn *txn, uint32_t uid);
+/* Sets the header's sync stamps (always 0). */
+int mail_index_txn_sync_stamp(struct mail_index_txn *txn, uint64_t stamp0,
+                              uint64_t stamp1);
 
 /* Writes the transaction as one log entry (its cache entries first),
  * applies it, compacts when the log has grown, and unlocks. *modseq

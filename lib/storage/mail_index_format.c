@@ -6,7 +6,7 @@
 
 #include "storage/crc32c.h"
 
-_Static_assert(sizeof(struct mail_index_header) == 96, "header layout");
+_Static_assert(sizeof(struct mail_index_header) == 112, "header layout");
 _Static_assert(sizeof(struct mail_index_record) == 64, "record layout");
 _Static_assert(sizeof(struct mail_index_file_header) == 32, "file header");
 

@@ -46,7 +46,7 @@
 #define MAIL_INDEX_LOG_ENTRY_MAX (256u << 20)
 #define MAIL_INDEX_CACHE_ENTRY_MAX (64u << 20)
 
-/* postern.index: the header (96 bytes). */
+/* postern.index: the header (112 bytes). */
 struct mail_index_header {
     char magic[8];             /* MAIL_INDEX_BASE_MAGIC */
     uint32_t version;          /* MAIL_INDEX_VERSION */
@@ -61,9 +61,13 @@ struct mail_index_header {
     uint64_t log_generation;   /* the log that continues this base */
     uint64_t cache_id;         /* the cache file the records point into */
     uint64_t created;          /* when the index was built (Unix secs) */
+    /* Two values the Maildir view keeps with the index and compares
+     * to decide whether the Maildir needs a scan (e.g. the mtimes of
+     * new/ and cur/ in nanoseconds); opaque to the index. */
+    uint64_t sync_stamp[2];
     uint32_t body_crc;         /* CRC-32C of the records and names */
     uint32_t reserved[4];      /* 0 */
-    uint32_t header_crc;       /* CRC-32C of the 92 bytes before it */
+    uint32_t header_crc;       /* CRC-32C of the 108 bytes before it */
 };
 
 /* One message (64 bytes). On disk `state` is 0; in memory it holds
@@ -119,6 +123,7 @@ enum mail_index_op {
     MAIL_INDEX_OP_CACHE = 4,   /* u32 uid, u32 length, u64 offset */
     MAIL_INDEX_OP_NEXT_UID = 5, /* u32 next_uid */
     MAIL_INDEX_OP_RECENT = 6,  /* u32 first_recent_uid */
+    MAIL_INDEX_OP_SYNC_STAMP = 7, /* u64 sync_stamp[0], u64 sync_stamp[1] */
 };
 
 /* A cache entry (offsets into postern.index.cache, after its header):

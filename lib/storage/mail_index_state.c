@@ -253,6 +253,13 @@ static int apply_op(struct mail_index_state *st, uint32_t type,
             return corrupt(why, "log first recent UID out of range");
         st->hdr.first_recent_uid = get32(p);
         return 0;
+    case MAIL_INDEX_OP_SYNC_STAMP:
+        *op_len = 16;
+        if (left < 16)
+            return corrupt(why, "log sync stamp cut short");
+        st->hdr.sync_stamp[0] = get64(p);
+        st->hdr.sync_stamp[1] = get64(p + 8);
+        return 0;
     default:
         return corrupt(why, "log operation of unknown type");
     }

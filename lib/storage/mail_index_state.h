@@ -26,6 +26,10 @@ enum mail_index_change {
     MAIL_INDEX_CHANGE_APPEND,
     MAIL_INDEX_CHANGE_FLAGS,
     MAIL_INDEX_CHANGE_EXPUNGE,
+    /* the whole view was reread (another process compacted or rebuilt
+     * the index): the record is NULL; compare UID lists. Only
+     * mail_index_refresh sends it, never the replay. */
+    MAIL_INDEX_CHANGE_RESET,
 };
 
 /* Called for each message an applied log entry changes. */

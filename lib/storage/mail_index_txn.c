@@ -215,6 +215,15 @@ int mail_index_txn_first_recent(struct mail_index_txn *txn, uint32_t uid)
     return 0;
 }
 
+int mail_index_txn_sync_stamp(struct mail_index_txn *txn, uint64_t stamp0,
+                              uint64_t stamp1)
+{
+    put32(&txn->ops, MAIL_INDEX_OP_SYNC_STAMP);
+    buf_append(&txn->ops, &stamp0, 8);
+    buf_append(&txn->ops, &stamp1, 8);
+    return 0;
+}
+
 /* Appends the transaction's cache entries at the (4-aligned) end of the
  * cache file and turns their relative offsets into file offsets. */
 static int write_cache(struct mail_index_txn *txn, struct buf *err)

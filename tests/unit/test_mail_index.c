@@ -197,6 +197,16 @@ static void test_round_trip(void)
     CHECK_INT(mail_index_lookup(r, 2)->modseq, highest + 1);
     CHECK_INT(mail_index_header(r)->highest_modseq, highest + 3);
     CHECK_INT(mail_index_header(r)->next_uid, 10);
+    /* the Maildir view's sync stamps */
+    struct mail_index_txn *stamp = mail_index_begin(w, &err);
+    CHECK(stamp != NULL);
+    if (stamp) {
+        CHECK_INT(mail_index_txn_sync_stamp(stamp, 1234567890123ull, 42), 0);
+        CHECK_INT(mail_index_commit(stamp, NULL, &err), 0);
+    }
+    CHECK_INT(mail_index_refresh(r, NULL, NULL, &err), MAIL_INDEX_OK);
+    CHECK_INT(mail_index_header(r)->sync_stamp[0], 1234567890123ull);
+    CHECK_INT(mail_index_header(r)->sync_stamp[1], 42);
     /* a compaction folds the log in; the reader reopens and keeps it all */
     CHECK_INT(mail_index_compact(w, 1, &err), 0);
     memset(&log, 0, sizeof(log));
@@ -204,6 +214,7 @@ static void test_round_trip(void)
     CHECK_INT(log.resets, 1);
     CHECK_INT(mail_index_count(r), 5);
     CHECK_INT(mail_index_header(r)->highest_modseq, highest + 3);
+    CHECK_INT(mail_index_header(r)->sync_stamp[0], 1234567890123ull);
     rec = mail_index_lookup(r, 9);
     CHECK(rec != NULL);
     struct mail_index_cached cached;

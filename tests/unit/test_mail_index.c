@@ -2,7 +2,7 @@
  * trip through every field, every kind of damage detected (the base and
  * the log truncated at every offset, every byte flipped, wrong version,
  * wrong UIDVALIDITY, a damaged cache entry), a torn log tail cut off by
- * the next writer, a writer and a reader in two processes (the reader
+ * the next writer, a crash between a compaction's renames, a writer and a reader in two processes (the reader
  * never sees half a transaction), the HIGHESTMODSEQ rule after a
  * rebuild, and the cold and warm timings of a 4.5 KiB-message Maildir
  * (printed, never asserted; POSTERN_INDEX_MESSAGES sets the count). */
@@ -445,6 +445,50 @@ static void test_torn_tail_cut_by_next_writer(void)
     scratch_remove(dir);
 }
 
+/* A crash between a compaction's renames of the base and of the log
+ * leaves the new base beside the old log, whose changes the base holds:
+ * the old log is ignored, and the next writer replaces it. */
+static void test_crash_between_compaction_renames(void)
+{
+    char *dir = scratch_dir();
+    struct mail_index *w = open_new(dir, 12);
+    CHECK_INT(append_range(w, 1, 3), 0);
+    CHECK_INT(set_flags(w, 2, IMAP_FLAG_SEEN, 77, NULL), 0);
+    char *log = path_in(dir, MAIL_INDEX_LOG_NAME);
+    struct buf old_log = BUF_INIT, err = BUF_INIT;
+    slurp(log, &old_log);
+    CHECK_INT(mail_index_compact(w, 0, &err), 0);
+    mail_index_free(w);
+    spill(log, old_log.data, old_log.len); /* as if its rename never ran */
+    struct mail_index *r = mail_index_alloc(dir);
+    CHECK_INT(reopen(r, 12), MAIL_INDEX_OK);
+    CHECK_INT(mail_index_count(r), 3);
+    CHECK_INT(mail_index_lookup(r, 2)->keywords, 77);
+    w = mail_index_alloc(dir);
+    mail_index_set_fsync(w, 0);
+    CHECK_INT(reopen(w, 12), MAIL_INDEX_OK);
+    CHECK_INT(set_flags(w, 3, IMAP_FLAG_FLAGGED, 88, NULL), 0);
+    CHECK_INT(mail_index_refresh(r, NULL, NULL, &err), MAIL_INDEX_OK);
+    CHECK_INT(mail_index_lookup(r, 3)->keywords, 88);
+    CHECK_INT(mail_index_lookup(r, 2)->keywords, 77);
+    /* a log newer than its base cannot come from a crash: damage */
+    struct buf new_log = BUF_INIT;
+    slurp(log, &new_log);
+    struct mail_index_file_header fh;
+    memcpy(&fh, new_log.data, sizeof(fh));
+    mail_index_file_header_fill(&fh, MAIL_INDEX_LOG_MAGIC, fh.uidvalidity, fh.id + 5);
+    memcpy(new_log.data, &fh, sizeof(fh));
+    spill(log, new_log.data, new_log.len);
+    CHECK_INT(reopen(r, 12), MAIL_INDEX_CORRUPT);
+    free(log);
+    buf_free(&old_log);
+    buf_free(&new_log);
+    buf_free(&err);
+    mail_index_free(r);
+    mail_index_free(w);
+    scratch_remove(dir);
+}
+
 static void test_cache_damage_detected(void)
 {
     char *dir = scratch_dir();
@@ -867,6 +911,7 @@ int main(void)
     UNIT_RUN(test_base_damage_detected);
     UNIT_RUN(test_log_damage_detected);
     UNIT_RUN(test_torn_tail_cut_by_next_writer);
+    UNIT_RUN(test_crash_between_compaction_renames);
     UNIT_RUN(test_cache_damage_detected);
     UNIT_RUN(test_modseq_after_rebuild);
     UNIT_RUN(test_writer_and_reader_processes);

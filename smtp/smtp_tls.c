@@ -355,6 +355,41 @@ static int tlsa_lookup(const struct smtp_tls_hop *hop,
     return 0;
 }
 
+enum smtp_dane_state smtp_tls_dane_state(const struct smtp_tls_hop *hop,
+                                         const struct smtp_addr *a)
+{
+    struct dns_result answer;
+    dns_result_init(&answer, DNS_TYPE_TLSA);
+    struct tls_tlsa *records = NULL;
+    struct tls_client_peer peer;
+    memset(&peer, 0, sizeof(peer));
+    struct smtpc_result why;
+    memset(&why, 0, sizeof(why));
+    enum smtp_dane_state state = SMTP_DANE_NONE;
+    if (tlsa_lookup(hop, a, &answer, &records, &peer.tlsa_count, &why) < 0) {
+        /* RFC 7672 section 2.2: the server fails under DANE; RFC 8461
+         * section 2: MTA-STS must not make it usable again. */
+        state = SMTP_DANE_LOOKUP_FAILED;
+    } else if (peer.tlsa_count > 0) {
+        peer.nexthop = hop->domain;
+        peer.host = a->host;
+        peer.addr = a->addr;
+        peer.port = a->port;
+        peer.tlsa = records;
+        enum tls_client_level level = TLS_CLIENT_NONE;
+        struct buf reason = BUF_INIT;
+        if (tls_client_effective_level(&hop->policy, &peer, &level,
+                                       &reason) == 0 &&
+            (level == TLS_CLIENT_DANE || level == TLS_CLIENT_DANE_ONLY))
+            state = SMTP_DANE_USABLE;
+        buf_free(&reason);
+    }
+    smtpc_result_free(&why);
+    free(records);
+    dns_result_free(&answer);
+    return state;
+}
+
 /* Moves src into why (src is left empty). */
 static void take_result(struct smtpc_result *why, struct smtpc_result *src)
 {

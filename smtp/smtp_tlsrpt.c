@@ -90,6 +90,16 @@ static const char *failure_type(const char *reason)
     return "validation-failure";
 }
 
+/* The same for a host DANE decided for: RFC 8460's DANE result types. */
+static const char *dane_failure_type(const char *reason)
+{
+    if (strstr(reason, "TLSA lookup error"))
+        return "dnssec-invalid";
+    if (strstr(reason, "certificate not verified"))
+        return "tlsa-invalid";
+    return failure_type(reason);
+}
+
 void smtp_tlsrpt_session(size_t i, const struct smtp_addr *a,
                          const struct smtp_tls_hop *hop,
                          const struct smtp_conn *c,
@@ -110,11 +120,19 @@ void smtp_tlsrpt_session(size_t i, const struct smtp_addr *a,
                  : (caps->flags & SMTPC_CAP_STARTTLS) ? "validation-failure"
                                                       : "starttls-not-supported";
     } else if (why->failure == SMTPC_FAIL_TLS) {
-        result = failure_type(buf_cstr(&why->reason));
+        result = smtp_mtasts_dane(i) ? dane_failure_type(buf_cstr(&why->reason))
+                                     : failure_type(buf_cstr(&why->reason));
     } else {
         return; /* no session: not a TLS outcome */
     }
     begin(&r, dec, a, result);
+    if (smtp_mtasts_dane(i)) {
+        /* DANE decided for this host, not the domain's MTA-STS policy
+         * (smtp_mtasts.c): the report is about its TLSA policy. */
+        r.policy = TLSRPT_POLICY_TLSA;
+        r.policy_id[0] = r.mode[0] = r.mx[0] = '\0';
+        r.max_age = 0;
+    }
     if (c) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);

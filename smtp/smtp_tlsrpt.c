@@ -76,15 +76,18 @@ static void begin(struct tlsrpt_record *r, const struct mtasts_decision *dec,
 }
 
 /* RFC 8460 section 4.3's result type for a TLS failure, from the
- * reason smtp_tls.c and lib/tls word it in (Postfix's words). An
- * expired certificate is "not trusted" there, so it is reported as
- * certificate-not-trusted. */
+ * reason smtp_tls.c and lib/tls word it in (Postfix's words, with
+ * "(certificate has expired)" after "not trusted" for an expired
+ * chain). */
 static const char *failure_type(const char *reason)
 {
     if (strstr(reason, "was not offered") || strstr(reason, "refused to start TLS"))
         return "starttls-not-supported";
     if (strstr(reason, "certificate not verified"))
         return "certificate-host-mismatch";
+    if (strstr(reason, "certificate not trusted (") &&
+        strstr(reason, "has expired)"))
+        return "certificate-expired";
     if (strstr(reason, "certificate not trusted"))
         return "certificate-not-trusted";
     return "validation-failure";

@@ -784,10 +784,26 @@ static enum tls_trust trust_of(struct tls_conn *conn)
     return st->names_set ? TLS_TRUST_VERIFIED : TLS_TRUST_TRUSTED;
 }
 
-/* What the chain check found, for the log. */
+/* A chain error about the certificate's dates: "certificate has
+ * expired", "certificate not yet valid" (Postfix's words); else NULL. */
+static const char *chain_date_problem(int e)
+{
+    if (e == X509_V_ERR_CERT_HAS_EXPIRED ||
+        e == X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD)
+        return "certificate has expired";
+    if (e == X509_V_ERR_CERT_NOT_YET_VALID ||
+        e == X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD)
+        return "certificate not yet valid";
+    return NULL;
+}
+
+/* What the chain check found, for the log, worded as Postfix's
+ * tls_verify.c words it: the dates name whose certificate failed
+ * ("server", or "CA" above the leaf). */
 static void log_chain_failure(const struct tls_client_state *st)
 {
     int e = st->chain_error;
+    const char *dates = chain_date_problem(e);
     if (e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
         e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
         e == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
@@ -795,6 +811,10 @@ static void log_chain_failure(const struct tls_client_state *st)
         log_info("certificate verification failed for %s: untrusted issuer %s",
                  st->namaddr,
                  st->chain_error_issuer ? st->chain_error_issuer : "");
+    else if (dates)
+        log_info("%s certificate verification failed for %s: %s",
+                 st->chain_error_depth > 0 ? "CA" : "server", st->namaddr,
+                 dates);
     else
         log_info("certificate verification failed for %s: num=%d:%s",
                  st->namaddr, e, X509_verify_cert_error_string(e));
@@ -823,9 +843,17 @@ static int policy_check(struct tls_conn *conn, struct buf *why)
     if (level < TLS_CLIENT_FINGERPRINT || st->trust == TLS_TRUST_VERIFIED)
         return 0;
     if ((level == TLS_CLIENT_VERIFY || level == TLS_CLIENT_SECURE) &&
-        st->trust < TLS_TRUST_TRUSTED)
+        st->trust < TLS_TRUST_TRUSTED) {
+        /* Postfix's reason, and for a chain whose only fault (the first
+         * OpenSSL reported) is its dates, that fault in brackets: an
+         * expired certificate is the common case an operator must tell
+         * from a wrong CA. */
         buf_append_str(why, "Server certificate not trusted");
-    else
+        const char *dates = chain_date_problem(st->chain_error);
+        if (dates)
+            buf_appendf(why, " (%s%s)",
+                        st->chain_error_depth > 0 ? "CA " : "", dates);
+    } else
         buf_append_str(why, "Server certificate not verified");
     return -1;
 }

@@ -3,7 +3,9 @@
  * docs/tls-rpt.md): for a domain reached by MX, each session's TLS
  * result (success, or the RFC's failure type) with the policy applied,
  * an MX host an enforce policy refused, and a policy that could not be
- * fetched. postern_tls_report_records = no turns it off. */
+ * fetched. postern_tls_report_records = no turns it off. Days older
+ * than postern_tls_report_retention are removed by the writers, at most
+ * once a day (lib/tlsrpt/tlsrpt_expire). */
 #include "smtp.h"
 
 #include <arpa/inet.h>
@@ -15,16 +17,38 @@
 
 #include "base/log.h"
 #include "config/config.h"
+#include "tlsrpt/tlsrpt_expire.h"
 #include "tlsrpt/tlsrpt_record.h"
 
 static int enabled;
 static const char *data_dir;
 static int write_failed; /* logged once per process */
+static long retention_s;  /* postern_tls_report_retention; 0: keep all */
+static time_t next_expiry; /* the next UTC midnight after the last check */
 
 void smtp_tlsrpt_init(void)
 {
     enabled = !smtp_cfg.lmtp && cfg_bool("postern_tls_report_records");
     data_dir = cfg_str("data_directory");
+    retention_s = cfg_time("postern_tls_report_retention");
+}
+
+/* Old day files go, once per process and UTC day (the stamp makes it
+ * once a day for all the processes together). */
+static void expire_old_days(time_t now)
+{
+    if (retention_s <= 0 || now < next_expiry)
+        return;
+    next_expiry = now - now % 86400 + 86400;
+    struct buf err = BUF_INIT;
+    long removed = tlsrpt_expire_daily(data_dir, now, retention_s, &err);
+    if (err.len)
+        log_warn("TLS report records: %s", buf_cstr(&err));
+    if (removed > 0)
+        log_info("removed %ld TLS report record file%s older than "
+                 "postern_tls_report_retention", removed,
+                 removed == 1 ? "" : "s");
+    buf_free(&err);
 }
 
 /* The policy part of r from the domain's MTA-STS decision. */
@@ -54,6 +78,7 @@ static void policy_of(struct tlsrpt_record *r,
 
 static void put(struct tlsrpt_record *r)
 {
+    expire_old_days(r->when);
     struct buf err = BUF_INIT;
     if (tlsrpt_record_append(data_dir, r, &err) < 0 && !write_failed) {
         write_failed = 1;

@@ -899,6 +899,9 @@ const struct param_def param_table[] = {
     {"postern_tls_report_records", PARAM_BOOL, "yes", 0, 0, 0,
      "record the SMTP client's TLS outcomes per destination and day in "
      "$data_directory/tls-rpt for TLS reports (RFC 8460)"},
+    {"postern_tls_report_retention", PARAM_TIME, "30d", 0, 0, 0,
+     "how long the TLS report record files of $data_directory/tls-rpt are "
+     "kept; the smtp client removes older days once a day (0: never)"},
 };
 
 const size_t param_table_count = sizeof(param_table) / sizeof(param_table[0]);

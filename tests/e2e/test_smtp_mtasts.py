@@ -17,12 +17,14 @@ records); testing mode delivers to an unlisted host without TLS and
 logs it; an smtp_tls_policy_maps entry wins over the policy;
 postern_mta_sts_enable = no turns it off. The TLS report records
 (smtp/smtp_tlsrpt.c, docs/tls-rpt.md) each case leaves in
-$data_directory/tls-rpt are read back."""
+$data_directory/tls-rpt are read back, and old day files are removed
+(postern_tls_report_retention)."""
 import glob
 import os
 import pwd
 import shutil
 import tempfile
+import time
 import unittest
 import urllib.parse
 
@@ -276,6 +278,30 @@ class SmtpMtaStsTest(unittest.TestCase):
         self.assertEqual(recs, [("sts", "sts-policy-fetch-error"),
                                 ("no-policy-found", "starttls-not-supported")])
         self.assertIn("HTTP status 404", self.records()[0]["reason"])
+
+    def test_old_record_files_are_removed(self):
+        # postern_tls_report_retention: the writer removes the days past
+        # it (once a day, stamped), and keeps the recent ones.
+        env = self.agent(postern_tls_report_retention="10d")
+        rpt = os.path.join(self.data, "tls-rpt")
+        os.mkdir(rpt, 0o700)
+        recent = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+        for name in ("2020-01-01", recent, "notes"):
+            open(os.path.join(rpt, name), "w").close()
+        if is_root():
+            nobody = pwd.getpwnam("nobody")
+            for name in ("", "2020-01-01", recent, "notes"):
+                os.chown(os.path.join(rpt, name), nobody.pw_uid,
+                         nobody.pw_gid)
+        q, reply = self.send(env, "enf.example")
+        self.assertEqual(reply[0][0], "sent", reply)
+        names = sorted(os.listdir(rpt))
+        self.assertNotIn("2020-01-01", names)
+        self.assertIn(recent, names)
+        self.assertIn("notes", names)
+        self.assertIn(".expired", names)
+        self.assertIn("removed 1 TLS report record file older than "
+                      "postern_tls_report_retention", env.log_text())
 
     def test_records_switched_off(self):
         env = self.agent(postern_tls_report_records="no")

@@ -49,6 +49,10 @@ struct smtp_addr {
      * records may be asked for (RFC 7672 section 2.2). */
     int host_dnssec;
     int tlsa_allowed;
+    /* With tlsa_allowed: the name the address records belong to when
+     * the host name is a CNAME (the chain validated), else "": its TLSA
+     * records are asked for first (RFC 7672 section 2.2.2). */
+    char canonical[SMTP_HOST_MAX + 1];
 };
 
 struct smtp_nexthop {

@@ -312,33 +312,62 @@ static void starttls_done(struct smtpc_session *session,
     w->done = 1;
 }
 
+/* The TLSA records of _PORT._tcp.NAME into answer: 1 when a validated
+ * RRset was found, 0 when there is none to use (no records, or an
+ * insecure answer), -1 with why set when the lookup failed or was
+ * bogus. */
+static int tlsa_at(const char *name, unsigned port, struct dns_result *answer,
+                   struct smtpc_result *why)
+{
+    smtp_dns_tlsa(name, port, answer);
+    if (answer->status == DNS_TEMPFAIL) {
+        struct buf reason = BUF_INIT;
+        buf_appendf(&reason, "TLSA lookup error for %s:%u", name, port);
+        defer_local(why, "4.7.5", buf_cstr(&reason));
+        buf_free(&reason);
+        return -1;
+    }
+    return answer->status == DNS_FOUND && answer->secure;
+}
+
 /* DANE's TLSA records for the server (levels dane and dane-only), when
  * its name and addresses were validated (smtp_addr.tlsa_allowed): only
  * a validated answer is used; none (no records, an insecure answer, or
  * names DNSSEC did not vouch for) leaves *records NULL, and the level
  * falls back as Postfix's (dane: may; dane-only: defer). A failed or
  * bogus lookup fails this server (RFC 7672 section 2.2: it might hide
- * records an attacker stripped). 0, or -1 with why set. */
+ * records an attacker stripped). For a host name that is a validated
+ * CNAME the expanded name is asked first, then the host name when the
+ * expanded name has none (RFC 7672 section 2.2.2); *base is the name
+ * the records were found at. 0, or -1 with why set. */
 static int tlsa_lookup(const struct smtp_tls_hop *hop,
                        const struct smtp_addr *a, struct dns_result *answer,
                        struct tls_tlsa **records, size_t *count,
-                       struct smtpc_result *why)
+                       const char **base, struct smtpc_result *why)
 {
     *records = NULL;
     *count = 0;
+    *base = a->host;
     if ((hop->policy.level != TLS_CLIENT_DANE &&
          hop->policy.level != TLS_CLIENT_DANE_ONLY) ||
         !a->tlsa_allowed)
         return 0;
-    smtp_dns_tlsa(a->host, a->port, answer);
-    if (answer->status == DNS_TEMPFAIL) {
-        struct buf reason = BUF_INIT;
-        buf_appendf(&reason, "TLSA lookup error for %s:%u", a->host, a->port);
-        defer_local(why, "4.7.5", buf_cstr(&reason));
-        buf_free(&reason);
-        return -1;
+    int found = 0;
+    if (*a->canonical) {
+        found = tlsa_at(a->canonical, a->port, answer, why);
+        if (found < 0)
+            return -1;
+        if (found)
+            *base = a->canonical;
+        else
+            dns_result_free(answer);
     }
-    if (answer->status != DNS_FOUND || !answer->secure)
+    if (!found) {
+        found = tlsa_at(a->host, a->port, answer, why);
+        if (found < 0)
+            return -1;
+    }
+    if (!found)
         return 0;
     *records = xcalloc(answer->count, sizeof(**records));
     for (size_t i = 0; i < answer->count; i++) {
@@ -366,7 +395,8 @@ enum smtp_dane_state smtp_tls_dane_state(const struct smtp_tls_hop *hop,
     struct smtpc_result why;
     memset(&why, 0, sizeof(why));
     enum smtp_dane_state state = SMTP_DANE_NONE;
-    if (tlsa_lookup(hop, a, &answer, &records, &peer.tlsa_count, &why) < 0) {
+    if (tlsa_lookup(hop, a, &answer, &records, &peer.tlsa_count,
+                    &peer.tlsa_base, &why) < 0) {
         /* RFC 7672 section 2.2: the server fails under DANE; RFC 8461
          * section 2: MTA-STS must not make it usable again. */
         state = SMTP_DANE_LOOKUP_FAILED;
@@ -417,7 +447,7 @@ int smtp_tls_start(struct smtp_conn *c, const struct smtp_tls_hop *hop,
     struct tls_tlsa *tlsa = NULL;
     int rc = 0;
     if (!plain && tlsa_lookup(hop, a, &tlsa_answer, &tlsa, &peer.tlsa_count,
-                              why) < 0) {
+                              &peer.tlsa_base, why) < 0) {
         dns_result_free(&tlsa_answer);
         return -1;
     }

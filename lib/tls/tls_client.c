@@ -540,10 +540,17 @@ static int dane_apply(SSL *ssl, const struct tls_client_peer *peer,
         buf_append_str(why, "DANE needs the server's host name");
         return -1;
     }
-    if (SSL_dane_enable(ssl, peer->host) <= 0) {
+    /* RFC 7672 section 3.2.2: the TLSA base domain is the name the
+     * records were found at; with records at a CNAME-expanded name the
+     * original host name is accepted too. */
+    int expanded = peer->tlsa_base && *peer->tlsa_base &&
+                   strcmp(peer->tlsa_base, peer->host) != 0;
+    if (SSL_dane_enable(ssl, expanded ? peer->tlsa_base : peer->host) <= 0) {
         tls_error_text(why, "cannot enable DANE");
         return -1;
     }
+    if (expanded)
+        SSL_add1_host(ssl, peer->host);
     int taken = 0;
     for (size_t i = 0; i < peer->tlsa_count; i++) {
         const struct tls_tlsa *r = &peer->tlsa[i];

@@ -118,6 +118,10 @@ struct tls_client_peer {
      * validated (then dane is may, as in Postfix). */
     const struct tls_tlsa *tlsa;
     size_t tlsa_count;
+    /* The name the TLSA records were found at when it is not host (the
+     * CNAME-expanded host name, RFC 7672 section 2.2.2): DANE-TA(2)
+     * then checks it, and host too; NULL or "": host. */
+    const char *tlsa_base;
 };
 
 /* The level that applies to this peer: for dane, may without TLSA

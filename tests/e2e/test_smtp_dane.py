@@ -5,7 +5,9 @@ dns_util.SignedZone), against fake_mx.py with a certificate made by the
 test. Covered: a matching DANE-EE record verifies the server; a record
 that does not match defers; no TLSA records make dane opportunistic
 (may) and dane-only defer; records of which none is usable (PKIX-EE)
-make dane encrypt; without DNSSEC validation (smtp_dns_support_level
+make dane encrypt; an MX host that is a CNAME has its TLSA records
+looked up at the expanded name first, then at its own name (RFC 7672
+section 2.2.2); without DNSSEC validation (smtp_dns_support_level
 not dnssec) the records are not used at all.
 
 DANE before MTA-STS (RFC 8461 section 2; a policy server of
@@ -76,6 +78,15 @@ mta-sts.sts IN A 127.0.0.1
 stsplain IN MX 10 mxplain.sec.example.
 _mta-sts.stsplain IN TXT "v=STSv1; id=plain1"
 mta-sts.stsplain IN A 127.0.0.1
+cn IN MX 10 alias.sec.example.
+alias IN CNAME target.sec.example.
+target IN A 127.0.0.1
+_{port}._tcp.target IN TLSA 3 1 1 {digest}
+_{port}._tcp.alias IN TLSA 3 1 1 {"ab" * 32}
+cnorig IN MX 10 alias2.sec.example.
+alias2 IN CNAME target2.sec.example.
+target2 IN A 127.0.0.1
+_{port}._tcp.alias2 IN TLSA 3 1 1 {digest}
 """
 
 # Neither policy lists the domain's MX host: enforce skips it unless
@@ -229,6 +240,21 @@ class SmtpDaneTest(unittest.TestCase):
         self.assertEqual(reply[0][0], "sent", reply)
         self.assertEqual(self.established(env, "mxbad.sec.example"),
                          "Untrusted")
+
+    def test_tlsa_at_the_cname_expanded_name_first(self):
+        # RFC 7672 section 2.2.2: the MX host alias.sec.example is a
+        # validated CNAME for target.sec.example; the TLSA records of the
+        # expanded name are used (those of the alias do not match).
+        env, q, reply, new = self.deliver("cn.sec.example", "dane")
+        self.assertEqual(reply[0][0], "sent", (reply, env.log_text()))
+        self.assertEqual(self.established(env, "alias.sec.example"),
+                         "Verified", env.log_text())
+
+    def test_tlsa_at_the_original_name_when_the_target_has_none(self):
+        env, q, reply, new = self.deliver("cnorig.sec.example", "dane-only")
+        self.assertEqual(reply[0][0], "sent", (reply, env.log_text()))
+        self.assertEqual(self.established(env, "alias2.sec.example"),
+                         "Verified", env.log_text())
 
     def tls_report_policies(self):
         """(policy, result, host) of each TLS report record written."""

@@ -33,6 +33,8 @@
  * (then a mandatory level defers: "our TLS engine is unavailable"). */
 static struct tls_client *client;
 static struct maps *policy_maps;
+/* smtp_tls_dane_insecure_mx_policy: may, encrypt or dane (smtp only). */
+static enum tls_client_level insecure_mx_policy = TLS_CLIENT_MAY;
 
 static const char *param(const char *suffix)
 {
@@ -43,6 +45,18 @@ static const char *param(const char *suffix)
 
 void smtp_tls_init(void)
 {
+    if (!smtp_cfg.lmtp) {
+        /* Postfix's default: dane at level dane, else may. */
+        const char *text = cfg_str("smtp_tls_dane_insecure_mx_policy");
+        if (tls_client_level_parse(text, &insecure_mx_policy) < 0 ||
+            (insecure_mx_policy != TLS_CLIENT_MAY &&
+             insecure_mx_policy != TLS_CLIENT_ENCRYPT &&
+             insecure_mx_policy != TLS_CLIENT_DANE)) {
+            log_warn("invalid smtp_tls_dane_insecure_mx_policy \"%s\": "
+                     "using may", text);
+            insecure_mx_policy = TLS_CLIENT_MAY;
+        }
+    }
     const char *maps = cfg_str(param("policy_maps"));
     if (*maps)
         policy_maps = maps_open(smtp_cfg.lmtp ? "lmtp_tls_policy_maps"
@@ -339,7 +353,11 @@ static int tlsa_at(const char *name, unsigned port, struct dns_result *answer,
  * records an attacker stripped). For a host name that is a validated
  * CNAME the expanded name is asked first, then the host name when the
  * expanded name has none (RFC 7672 section 2.2.2); *base is the name
- * the records were found at. 0, or -1 with why set. */
+ * the records were found at. At level dane the records of a host from
+ * an insecure MX lookup (its addresses validated) are asked for too,
+ * unless smtp_tls_dane_insecure_mx_policy is may (RFC 7672 section
+ * 2.2.1; Postfix's default); smtp_tls_start decides what they are worth.
+ * 0, or -1 with why set. */
 static int tlsa_lookup(const struct smtp_tls_hop *hop,
                        const struct smtp_addr *a, struct dns_result *answer,
                        struct tls_tlsa **records, size_t *count,
@@ -350,7 +368,9 @@ static int tlsa_lookup(const struct smtp_tls_hop *hop,
     *base = a->host;
     if ((hop->policy.level != TLS_CLIENT_DANE &&
          hop->policy.level != TLS_CLIENT_DANE_ONLY) ||
-        !a->tlsa_allowed)
+        !(a->tlsa_allowed ||
+          (a->mx_insecure && hop->policy.level == TLS_CLIENT_DANE &&
+           insecure_mx_policy != TLS_CLIENT_MAY)))
         return 0;
     int found = 0;
     if (*a->canonical) {
@@ -395,6 +415,10 @@ enum smtp_dane_state smtp_tls_dane_state(const struct smtp_tls_hop *hop,
     struct smtpc_result why;
     memset(&why, 0, sizeof(why));
     enum smtp_dane_state state = SMTP_DANE_NONE;
+    /* Only DANE on validated names outranks MTA-STS: with an insecure MX
+     * the policy's check of the MX names is worth more. */
+    if (!a->tlsa_allowed)
+        return SMTP_DANE_NONE;
     if (tlsa_lookup(hop, a, &answer, &records, &peer.tlsa_count,
                     &peer.tlsa_base, &why) < 0) {
         /* RFC 7672 section 2.2: the server fails under DANE; RFC 8461
@@ -452,15 +476,32 @@ int smtp_tls_start(struct smtp_conn *c, const struct smtp_tls_hop *hop,
         return -1;
     }
     peer.tlsa = tlsa;
+    /* Records of a host from an insecure MX lookup (tlsa_lookup): under
+     * smtp_tls_dane_insecure_mx_policy = dane they authenticate the
+     * server, logged "Trusted" (the MX name could be forged); under
+     * encrypt, or for a REQUIRETLS message (which needs a verified
+     * server), they only ask for TLS. */
+    struct tls_policy encrypt_policy;
+    const struct tls_policy *dane_policy = &hop->policy;
+    if (!plain && peer.tlsa_count > 0 && !a->tlsa_allowed) {
+        if (insecure_mx_policy == TLS_CLIENT_DANE && !hop->requiretls) {
+            peer.dane_trusted_only = 1;
+        } else {
+            encrypt_policy = hop->policy; /* shallow: read only */
+            encrypt_policy.level = TLS_CLIENT_ENCRYPT;
+            dane_policy = &encrypt_policy;
+            peer.tlsa_count = 0;
+        }
+    }
     if (!plain &&
-        tls_client_effective_level(&hop->policy, &peer, &level, &reason) < 0) {
+        tls_client_effective_level(dane_policy, &peer, &level, &reason) < 0) {
         defer_local(why, "4.7.5", buf_cstr(&reason));
         buf_free(&reason);
         free(tlsa);
         dns_result_free(&tlsa_answer);
         return -1;
     }
-    const struct tls_policy *policy = &hop->policy;
+    const struct tls_policy *policy = dane_policy;
     if (hop->requiretls && level != TLS_CLIENT_VERIFY &&
         level != TLS_CLIENT_SECURE && level != TLS_CLIENT_FINGERPRINT &&
         level != TLS_CLIENT_DANE && level != TLS_CLIENT_DANE_ONLY) {

@@ -55,6 +55,8 @@ struct tls_client_state {
     struct strlist fingerprints; /* at the fingerprint level */
     int names_set;               /* names given to OpenSSL to match */
     int dane_records;            /* TLSA records OpenSSL took */
+    int dane_trusted_only;       /* peer.dane_trusted_only */
+    int dane_matched;            /* a record matched, names included */
     /* What the verify callback saw. */
     int chain_error; /* first error other than a name mismatch */
     int chain_error_depth;
@@ -589,6 +591,10 @@ static char *cache_key(const struct tls_client *c, enum tls_client_level level,
         for (size_t j = 0; j < r->len; j++)
             buf_appendf(&text, "%02x", r->data[j]);
     }
+    if (peer->tlsa_base && *peer->tlsa_base)
+        buf_appendf(&text, "|b=%s", peer->tlsa_base);
+    if (peer->dane_trusted_only)
+        buf_append_str(&text, "|trusted-only");
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned digest_len = 0;
     EVP_Digest(text.data, text.len, digest, &digest_len, EVP_sha256(), NULL);
@@ -636,6 +642,7 @@ struct tls_conn *tls_client_conn_new(struct tls_client *c,
     conn->client = st;
     st->client = c;
     st->level = level;
+    st->dane_trusted_only = peer->dane_trusted_only;
     strlist_init(&st->fingerprints);
     struct buf namaddr = BUF_INIT;
     buf_appendf(&namaddr, "%s[%s]:%u", peer->host, peer->addr, peer->port);
@@ -784,10 +791,14 @@ static enum tls_trust trust_of(struct tls_conn *conn)
         return TLS_TRUST_UNTRUSTED;
     if (st->name_mismatch)
         return TLS_TRUST_TRUSTED;
-    if (st->dane_records > 0)
-        return SSL_get0_dane_authority(conn->ssl, NULL, NULL) >= 0
-                   ? TLS_TRUST_VERIFIED
-                   : TLS_TRUST_UNTRUSTED;
+    if (st->dane_records > 0) {
+        st->dane_matched = SSL_get0_dane_authority(conn->ssl, NULL, NULL) >= 0;
+        /* With a host name DNSSEC did not vouch for (an insecure MX), a
+         * match is only "Trusted", as in Postfix. */
+        return !st->dane_matched       ? TLS_TRUST_UNTRUSTED
+               : st->dane_trusted_only ? TLS_TRUST_TRUSTED
+                                       : TLS_TRUST_VERIFIED;
+    }
     return st->names_set ? TLS_TRUST_VERIFIED : TLS_TRUST_TRUSTED;
 }
 
@@ -849,6 +860,9 @@ static int policy_check(struct tls_conn *conn, struct buf *why)
     }
     if (level < TLS_CLIENT_FINGERPRINT || st->trust == TLS_TRUST_VERIFIED)
         return 0;
+    if (st->dane_trusted_only && st->dane_matched && !st->name_mismatch &&
+        st->trust == TLS_TRUST_TRUSTED)
+        return 0; /* DANE under smtp_tls_dane_insecure_mx_policy = dane */
     if ((level == TLS_CLIENT_VERIFY || level == TLS_CLIENT_SECURE) &&
         st->trust < TLS_TRUST_TRUSTED) {
         /* Postfix's reason, and for a chain whose only fault (the first
@@ -898,8 +912,12 @@ enum tls_result tls_client_handshake(struct tls_conn *conn, struct buf *why)
         return result;
     }
     buf_free(&reason);
-    if (st->offered && SSL_session_reused(conn->ssl) == 1)
+    if (st->offered && SSL_session_reused(conn->ssl) == 1) {
         st->trust = (enum tls_trust)st->offered_trust;
+        /* Cached only after its policy passed, under a key that holds
+         * the records and this flag: the match held then. */
+        st->dane_matched = st->dane_trusted_only;
+    }
     else
         st->trust = trust_of(conn);
     if (policy_check(conn, why) < 0)

@@ -89,6 +89,17 @@ target2 IN A 127.0.0.1
 _{port}._tcp.alias2 IN TLSA 3 1 1 {digest}
 """
 
+# An unsigned domain whose MX hosts live in the signed zone (RFC 7672
+# section 2.2.1: smtp_tls_dane_insecure_mx_policy).
+INSECURE_ZONE = """$ORIGIN unsigned.example.
+$TTL 300
+@ IN SOA ns.unsigned.example. hostmaster.unsigned.example. 1 3600 600 86400 300
+@ IN NS ns.unsigned.example.
+ns IN A 127.0.0.1
+@ IN MX 10 mx.sec.example.
+bad IN MX 10 mxbad.sec.example.
+"""
+
 # Neither policy lists the domain's MX host: enforce skips it unless
 # DANE decides for it.
 STS_POLICIES = {
@@ -125,7 +136,8 @@ class SmtpDaneTest(unittest.TestCase):
             cls.certs = make_certs(cls.dir, name="mx.sec.example")
             cls.mx = FakeMX(Behaviour(tls=cls.certs["good"])).start()
             cls.zone = SignedZone(zone_text(
-                cls.mx.port, spki_sha256(cls.certs["good"][0])))
+                cls.mx.port, spki_sha256(cls.certs["good"][0])),
+                unsigned={"unsigned.example": INSECURE_ZONE})
             policy_certs(cls.dir)
             cls.policies = PolicyServer(os.path.join(cls.dir, "server.pem"),
                                         os.path.join(cls.dir, "server.key"),
@@ -145,7 +157,7 @@ class SmtpDaneTest(unittest.TestCase):
         cls.zone.cleanup()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
-    def deliver(self, domain, level, dnssec=True, sts=False):
+    def deliver(self, domain, level, dnssec=True, sts=False, **more):
         params = {
             "myhostname": "client.test",
             "smtp_connect_timeout": "5s",
@@ -174,6 +186,7 @@ class SmtpDaneTest(unittest.TestCase):
             })
         else:
             params["postern_mta_sts_enable"] = "no"
+        params.update(more)
         env = AgentEnv(self, "smtp", main_cf=params)
         before = len(self.mx.transactions)
         q = env.queue_file("s@x.org", [f"a@{domain}"], CONTENT)
@@ -255,6 +268,38 @@ class SmtpDaneTest(unittest.TestCase):
         self.assertEqual(reply[0][0], "sent", (reply, env.log_text()))
         self.assertEqual(self.established(env, "alias2.sec.example"),
                          "Verified", env.log_text())
+
+    def test_insecure_mx_with_tlsa_records_is_trusted(self):
+        # Postfix's default at level dane: the validated TLSA records of
+        # an MX host from an unsigned domain are used; a match is only
+        # "Trusted" (the MX name could be forged), and it delivers.
+        env, q, reply, new = self.deliver("unsigned.example", "dane")
+        self.assertEqual(reply[0][0], "sent", (reply, env.log_text()))
+        self.assertEqual(self.established(env, "mx.sec.example"), "Trusted",
+                         env.log_text())
+
+    def test_insecure_mx_with_a_wrong_record_defers(self):
+        env, q, reply, new = self.deliver("bad.unsigned.example", "dane")
+        self.assertEqual(reply[0][:2], ("deferred", "4.7.5"), reply)
+        self.assertEqual(new, [])
+        self.assertIn("Server certificate not verified", reply[0][3])
+
+    def test_insecure_mx_policy_may_ignores_the_records(self):
+        env, q, reply, new = self.deliver(
+            "bad.unsigned.example", "dane",
+            smtp_tls_dane_insecure_mx_policy="may")
+        self.assertEqual(reply[0][0], "sent", reply)
+        self.assertEqual(self.established(env, "mxbad.sec.example"),
+                         "Untrusted")
+
+    def test_insecure_mx_policy_encrypt_requires_tls_only(self):
+        env, q, reply, new = self.deliver(
+            "bad.unsigned.example", "dane",
+            smtp_tls_dane_insecure_mx_policy="encrypt")
+        self.assertEqual(reply[0][0], "sent", reply)
+        self.assertTrue(new[0].tls)
+        self.assertEqual(self.established(env, "mxbad.sec.example"),
+                         "Untrusted")
 
     def tls_report_policies(self):
         """(policy, result, host) of each TLS report record written."""

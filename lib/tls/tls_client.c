@@ -420,7 +420,8 @@ static int sni_choose(const struct tls_client *c, const struct tls_policy *p,
     const char *name = NULL;
     int literal = 0;
     if (dane)
-        name = peer->host;
+        name = peer->tlsa_base && *peer->tlsa_base ? peer->tlsa_base
+                                                   : peer->host;
     else if (setting == NULL || *setting == '\0')
         return 0;
     else if (str_equal_nocase(setting, "hostname"))

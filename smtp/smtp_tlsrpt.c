@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "tlsrpt/tlsrpt_expire.h"
 #include "tlsrpt/tlsrpt_record.h"
+#include "tls/tls_client.h"
 
 static int enabled;
 static const char *data_dir;
@@ -154,9 +155,16 @@ void smtp_tlsrpt_session(size_t i, const struct smtp_addr *a,
         return; /* no session: not a TLS outcome */
     }
     begin(&r, dec, a, result);
-    if (smtp_mtasts_dane(i)) {
+    /* A session authenticated by DANE under no MTA-STS policy. */
+    enum tls_client_level used =
+        c && c->tls ? tls_client_conn_level(c->tls) : TLS_CLIENT_NONE;
+    int dane_session = (used == TLS_CLIENT_DANE ||
+                        used == TLS_CLIENT_DANE_ONLY) &&
+                       dec->result == MTASTS_NO_POLICY;
+    if (smtp_mtasts_dane(i) || dane_session) {
         /* DANE decided for this host, not the domain's MTA-STS policy
-         * (smtp_mtasts.c): the report is about its TLSA policy. */
+         * (smtp_mtasts.c), or no such policy exists: the report is about
+         * its TLSA policy. */
         r.policy = TLSRPT_POLICY_TLSA;
         r.policy_id[0] = r.mode[0] = r.mx[0] = '\0';
         r.max_age = 0;

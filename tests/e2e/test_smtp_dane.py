@@ -329,6 +329,14 @@ class SmtpDaneTest(unittest.TestCase):
         self.assertIn(("tlsa", "success", "mxsts.sec.example"),
                       self.tls_report_policies())
 
+    def test_dane_session_is_recorded_as_tlsa(self):
+        # No MTA-STS policy: a session DANE authenticated is reported
+        # under the domain's TLSA policy.
+        env, q, reply, new = self.deliver("sec.example", "dane", sts=True)
+        self.assertEqual(reply[0][0], "sent", reply)
+        self.assertEqual(self.tls_report_policies(),
+                         [("tlsa", "success", "mx.sec.example")])
+
     def test_mta_sts_applies_without_tlsa_records(self):
         env, q, reply, new = self.deliver("stsplain.sec.example", "dane",
                                           sts=True)

@@ -154,6 +154,18 @@ void smtp_tls_hop_free(struct smtp_tls_hop *hop);
 int smtp_tls_start(struct smtp_conn *c, const struct smtp_tls_hop *hop,
                    int plain, struct smtpc_result *why, int *retry_plain);
 
+/* Whether DANE decides for server a under hop's policy, which MTA-STS
+ * must then leave alone (RFC 8461 section 2). Looks the TLSA records up
+ * (levels dane and dane-only, a->tlsa_allowed), as smtp_tls_start
+ * will again at the connect (the resolver's cache answers it). */
+enum smtp_dane_state {
+    SMTP_DANE_NONE,          /* not dane, or no usable validated records */
+    SMTP_DANE_USABLE,        /* usable DNSSEC-validated TLSA records */
+    SMTP_DANE_LOOKUP_FAILED, /* a failed or bogus lookup: the server fails */
+};
+enum smtp_dane_state smtp_tls_dane_state(const struct smtp_tls_hop *hop,
+                                         const struct smtp_addr *a);
+
 /* ---- smtp_connect.c ---- */
 
 /* Connects to a, runs the greeting and EHLO/LHLO on the private loop,
@@ -255,13 +267,18 @@ int smtp_mtasts_demands(void);
 /* Drops those demands for this request (a message with "TLS-Required:
  * No"). */
 void smtp_mtasts_waive(void);
-/* Logs the decisions and removes the addresses an enforce policy does
- * not allow. -1 when that left none (why: deferred, 4.7.5). */
+/* Logs the decisions, gives DANE the addresses it decides for (site:
+ * the next hop's TLS; RFC 8461 section 2) and removes the addresses an
+ * enforce policy does not allow. -1 when that left none (why: deferred,
+ * 4.7.5). */
 int smtp_mtasts_filter(struct agent_delivery *d, struct smtp_nexthop *nh,
+                       const struct smtp_tls_hop *site,
                        struct smtpc_result *why);
 /* For address i of the filtered next hop: the verdict, and the
  * decision behind it (NULL: none). */
 enum mtasts_mx_verdict smtp_mtasts_verdict(size_t i);
+/* 1 when DANE decides for address i instead of its domain's policy. */
+int smtp_mtasts_dane(size_t i);
 const struct mtasts_decision *smtp_mtasts_decision(size_t i);
 /* 1 when an enforce policy demands verified TLS of some address of the
  * request and no smtp_tls_policy_maps entry for the next hop says

@@ -549,7 +549,7 @@ void smtp_deliver(struct agent_delivery *d)
         }
         /* MX hosts an MTA-STS policy in enforce mode does not list are
          * never tried; with none left the mail waits (smtp_mtasts.c). */
-        if (smtp_mtasts_filter(d, &nh, &why) < 0) {
+        if (smtp_mtasts_filter(d, &nh, &tls, &why) < 0) {
             record_all(d, &l, &why);
             goto done;
         }

@@ -65,6 +65,12 @@ static int target_addr(const struct targets *all, const struct target *t,
      * are asked for only when the address records were validated too. */
     a->host_dnssec = !mx || all->mx_secure;
     a->tlsa_allowed = a->host_dnssec && t->secure;
+    a->mx_insecure = mx && !all->mx_secure && t->secure;
+    /* The whole CNAME chain was validated when the address answer was
+     * (libunbound's secure flag covers every record of the chain). */
+    if ((a->tlsa_allowed || a->mx_insecure) && *t->canonical &&
+        strcmp(t->canonical, t->host))
+        snprintf(a->canonical, sizeof(a->canonical), "%s", t->canonical);
     return 0;
 }
 

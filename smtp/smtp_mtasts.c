@@ -5,8 +5,11 @@
  * lookup on the private loop and, once the MX hosts are known, waits
  * (bounded) for the decision and hands it here with the addresses it
  * added. smtp_deliver.c then asks, per request:
- *   smtp_mtasts_filter   drops the MX hosts an enforce policy does not
- *                        list; none left defers the request (4.7.5);
+ *   smtp_mtasts_filter   gives DANE the MX hosts it decides for (RFC
+ *                        8461 section 2: usable DNSSEC-validated TLSA
+ *                        records at level dane or dane-only), then drops
+ *                        the MX hosts an enforce policy does not list;
+ *                        none left defers the request (4.7.5);
  *   smtp_mtasts_tls      the TLS a listed host must give under enforce:
  *                        level secure, the certificate matched against
  *                        the MX host name, as postfix-mta-sts-resolver
@@ -48,6 +51,7 @@ static struct {
     size_t domain_count;
     struct sts_domain **addr_domain; /* NULL: no MTA-STS for it */
     enum mtasts_mx_verdict *verdict;
+    int *dane; /* 1: DANE decides for it, not the policy */
     size_t addr_count;
 } req;
 
@@ -83,6 +87,7 @@ void smtp_mtasts_request_begin(void)
     free(req.domains);
     free(req.addr_domain);
     free(req.verdict);
+    free(req.dane);
     memset(&req, 0, sizeof(req));
 }
 
@@ -139,9 +144,11 @@ static void addr_grow(size_t count)
     req.addr_domain = xrealloc(req.addr_domain,
                                count * sizeof(*req.addr_domain));
     req.verdict = xrealloc(req.verdict, count * sizeof(*req.verdict));
+    req.dane = xrealloc(req.dane, count * sizeof(*req.dane));
     for (size_t i = req.addr_count; i < count; i++) {
         req.addr_domain[i] = NULL;
         req.verdict[i] = MTASTS_MX_ANY;
+        req.dane[i] = 0;
     }
     req.addr_count = count;
 }
@@ -238,7 +245,55 @@ void smtp_mtasts_waive(void)
             req.verdict[i] = MTASTS_MX_ANY;
 }
 
+/* RFC 8461 section 2: a sender that validates DANE must not let
+ * MTA-STS override DANE. Where the site's level is dane or dane-only
+ * and an MX host under a policy has usable DNSSEC-validated TLSA
+ * records, DANE decides for that host (verified by its records, or
+ * failed): the policy neither skips it nor demands PKIX of it. A TLSA
+ * lookup that fails gives the host to DANE too, which then fails it.
+ * Without usable records the policy applies as before. */
+static void dane_precedence(struct agent_delivery *d,
+                            const struct smtp_nexthop *nh,
+                            const struct smtp_tls_hop *site)
+{
+    if (site->policy.level != TLS_CLIENT_DANE &&
+        site->policy.level != TLS_CLIENT_DANE_ONLY)
+        return;
+    for (size_t i = 0; i < nh->count; i++) {
+        const struct sts_domain *dom = req.addr_domain[i];
+        if (dom == NULL || req.verdict[i] == MTASTS_MX_ANY ||
+            !nh->addrs[i].tlsa_allowed)
+            continue;
+        /* Once per host and port: its other addresses share the answer. */
+        size_t same = 0;
+        while (same < i && (strcmp(nh->addrs[same].host, nh->addrs[i].host) ||
+                            nh->addrs[same].port != nh->addrs[i].port))
+            same++;
+        enum smtp_dane_state state;
+        if (same < i) {
+            state = req.dane[same];
+        } else {
+            state = smtp_tls_dane_state(site, &nh->addrs[i]);
+            if (state != SMTP_DANE_NONE)
+                log_info("%s: MX host %s of %s: %s: DANE applies instead of "
+                         "its MTA-STS policy (id %s, mode %s)",
+                         d->req->log_ident, nh->addrs[i].host, dom->name,
+                         state == SMTP_DANE_USABLE
+                             ? "DNSSEC-validated TLSA records"
+                             : "TLSA lookup failed",
+                         dom->unfinished ? "-" : dom->decision.id,
+                         dom->unfinished
+                             ? "unknown"
+                             : mtasts_mode_name(dom->decision.policy.mode));
+        }
+        req.dane[i] = (int)state;
+        if (state != SMTP_DANE_NONE)
+            req.verdict[i] = MTASTS_MX_ANY;
+    }
+}
+
 int smtp_mtasts_filter(struct agent_delivery *d, struct smtp_nexthop *nh,
+                       const struct smtp_tls_hop *site,
                        struct smtpc_result *why)
 {
     if (req.domain_count == 0)
@@ -249,6 +304,7 @@ int smtp_mtasts_filter(struct agent_delivery *d, struct smtp_nexthop *nh,
         if (!req.domains[k]->unfinished)
             smtp_tlsrpt_policy(&req.domains[k]->decision);
     }
+    dane_precedence(d, nh, site);
     struct buf refused = BUF_INIT;
     const struct sts_domain *first_refusing = NULL;
     size_t kept = 0;
@@ -273,6 +329,7 @@ int smtp_mtasts_filter(struct agent_delivery *d, struct smtp_nexthop *nh,
         nh->addrs[kept] = nh->addrs[i];
         req.addr_domain[kept] = dom;
         req.verdict[kept] = req.verdict[i];
+        req.dane[kept] = req.dane[i];
         kept++;
     }
     nh->count = kept;
@@ -302,6 +359,11 @@ int smtp_mtasts_filter(struct agent_delivery *d, struct smtp_nexthop *nh,
 enum mtasts_mx_verdict smtp_mtasts_verdict(size_t i)
 {
     return i < req.addr_count ? req.verdict[i] : MTASTS_MX_ANY;
+}
+
+int smtp_mtasts_dane(size_t i)
+{
+    return i < req.addr_count && req.dane[i] != SMTP_DANE_NONE;
 }
 
 const struct mtasts_decision *smtp_mtasts_decision(size_t i)

@@ -49,6 +49,15 @@ struct smtp_addr {
      * records may be asked for (RFC 7672 section 2.2). */
     int host_dnssec;
     int tlsa_allowed;
+    /* The host name came from an MX lookup DNSSEC did not validate, and
+     * its address records were validated: its TLSA records may be used
+     * as smtp_tls_dane_insecure_mx_policy says (RFC 7672 section 2.2.1). */
+    int mx_insecure;
+    /* With tlsa_allowed or mx_insecure: the name the address records
+     * belong to when
+     * the host name is a CNAME (the chain validated), else "": its TLSA
+     * records are asked for first (RFC 7672 section 2.2.2). */
+    char canonical[SMTP_HOST_MAX + 1];
 };
 
 struct smtp_nexthop {

@@ -33,6 +33,8 @@
  * (then a mandatory level defers: "our TLS engine is unavailable"). */
 static struct tls_client *client;
 static struct maps *policy_maps;
+/* smtp_tls_dane_insecure_mx_policy: may, encrypt or dane (smtp only). */
+static enum tls_client_level insecure_mx_policy = TLS_CLIENT_MAY;
 
 static const char *param(const char *suffix)
 {
@@ -43,6 +45,18 @@ static const char *param(const char *suffix)
 
 void smtp_tls_init(void)
 {
+    if (!smtp_cfg.lmtp) {
+        /* Postfix's default: dane at level dane, else may. */
+        const char *text = cfg_str("smtp_tls_dane_insecure_mx_policy");
+        if (tls_client_level_parse(text, &insecure_mx_policy) < 0 ||
+            (insecure_mx_policy != TLS_CLIENT_MAY &&
+             insecure_mx_policy != TLS_CLIENT_ENCRYPT &&
+             insecure_mx_policy != TLS_CLIENT_DANE)) {
+            log_warn("invalid smtp_tls_dane_insecure_mx_policy \"%s\": "
+                     "using may", text);
+            insecure_mx_policy = TLS_CLIENT_MAY;
+        }
+    }
     const char *maps = cfg_str(param("policy_maps"));
     if (*maps)
         policy_maps = maps_open(smtp_cfg.lmtp ? "lmtp_tls_policy_maps"
@@ -312,33 +326,68 @@ static void starttls_done(struct smtpc_session *session,
     w->done = 1;
 }
 
+/* The TLSA records of _PORT._tcp.NAME into answer: 1 when a validated
+ * RRset was found, 0 when there is none to use (no records, or an
+ * insecure answer), -1 with why set when the lookup failed or was
+ * bogus. */
+static int tlsa_at(const char *name, unsigned port, struct dns_result *answer,
+                   struct smtpc_result *why)
+{
+    smtp_dns_tlsa(name, port, answer);
+    if (answer->status == DNS_TEMPFAIL) {
+        struct buf reason = BUF_INIT;
+        buf_appendf(&reason, "TLSA lookup error for %s:%u", name, port);
+        defer_local(why, "4.7.5", buf_cstr(&reason));
+        buf_free(&reason);
+        return -1;
+    }
+    return answer->status == DNS_FOUND && answer->secure;
+}
+
 /* DANE's TLSA records for the server (levels dane and dane-only), when
  * its name and addresses were validated (smtp_addr.tlsa_allowed): only
  * a validated answer is used; none (no records, an insecure answer, or
  * names DNSSEC did not vouch for) leaves *records NULL, and the level
  * falls back as Postfix's (dane: may; dane-only: defer). A failed or
  * bogus lookup fails this server (RFC 7672 section 2.2: it might hide
- * records an attacker stripped). 0, or -1 with why set. */
+ * records an attacker stripped). For a host name that is a validated
+ * CNAME the expanded name is asked first, then the host name when the
+ * expanded name has none (RFC 7672 section 2.2.2); *base is the name
+ * the records were found at. At level dane the records of a host from
+ * an insecure MX lookup (its addresses validated) are asked for too,
+ * unless smtp_tls_dane_insecure_mx_policy is may (RFC 7672 section
+ * 2.2.1; Postfix's default); smtp_tls_start decides what they are worth.
+ * 0, or -1 with why set. */
 static int tlsa_lookup(const struct smtp_tls_hop *hop,
                        const struct smtp_addr *a, struct dns_result *answer,
                        struct tls_tlsa **records, size_t *count,
-                       struct smtpc_result *why)
+                       const char **base, struct smtpc_result *why)
 {
     *records = NULL;
     *count = 0;
+    *base = a->host;
     if ((hop->policy.level != TLS_CLIENT_DANE &&
          hop->policy.level != TLS_CLIENT_DANE_ONLY) ||
-        !a->tlsa_allowed)
+        !(a->tlsa_allowed ||
+          (a->mx_insecure && hop->policy.level == TLS_CLIENT_DANE &&
+           insecure_mx_policy != TLS_CLIENT_MAY)))
         return 0;
-    smtp_dns_tlsa(a->host, a->port, answer);
-    if (answer->status == DNS_TEMPFAIL) {
-        struct buf reason = BUF_INIT;
-        buf_appendf(&reason, "TLSA lookup error for %s:%u", a->host, a->port);
-        defer_local(why, "4.7.5", buf_cstr(&reason));
-        buf_free(&reason);
-        return -1;
+    int found = 0;
+    if (*a->canonical) {
+        found = tlsa_at(a->canonical, a->port, answer, why);
+        if (found < 0)
+            return -1;
+        if (found)
+            *base = a->canonical;
+        else
+            dns_result_free(answer);
     }
-    if (answer->status != DNS_FOUND || !answer->secure)
+    if (!found) {
+        found = tlsa_at(a->host, a->port, answer, why);
+        if (found < 0)
+            return -1;
+    }
+    if (!found)
         return 0;
     *records = xcalloc(answer->count, sizeof(**records));
     for (size_t i = 0; i < answer->count; i++) {
@@ -353,6 +402,46 @@ static int tlsa_lookup(const struct smtp_tls_hop *hop,
         t->len = r->u.tlsa.len;
     }
     return 0;
+}
+
+enum smtp_dane_state smtp_tls_dane_state(const struct smtp_tls_hop *hop,
+                                         const struct smtp_addr *a)
+{
+    struct dns_result answer;
+    dns_result_init(&answer, DNS_TYPE_TLSA);
+    struct tls_tlsa *records = NULL;
+    struct tls_client_peer peer;
+    memset(&peer, 0, sizeof(peer));
+    struct smtpc_result why;
+    memset(&why, 0, sizeof(why));
+    enum smtp_dane_state state = SMTP_DANE_NONE;
+    /* Only DANE on validated names outranks MTA-STS: with an insecure MX
+     * the policy's check of the MX names is worth more. */
+    if (!a->tlsa_allowed)
+        return SMTP_DANE_NONE;
+    if (tlsa_lookup(hop, a, &answer, &records, &peer.tlsa_count,
+                    &peer.tlsa_base, &why) < 0) {
+        /* RFC 7672 section 2.2: the server fails under DANE; RFC 8461
+         * section 2: MTA-STS must not make it usable again. */
+        state = SMTP_DANE_LOOKUP_FAILED;
+    } else if (peer.tlsa_count > 0) {
+        peer.nexthop = hop->domain;
+        peer.host = a->host;
+        peer.addr = a->addr;
+        peer.port = a->port;
+        peer.tlsa = records;
+        enum tls_client_level level = TLS_CLIENT_NONE;
+        struct buf reason = BUF_INIT;
+        if (tls_client_effective_level(&hop->policy, &peer, &level,
+                                       &reason) == 0 &&
+            (level == TLS_CLIENT_DANE || level == TLS_CLIENT_DANE_ONLY))
+            state = SMTP_DANE_USABLE;
+        buf_free(&reason);
+    }
+    smtpc_result_free(&why);
+    free(records);
+    dns_result_free(&answer);
+    return state;
 }
 
 /* Moves src into why (src is left empty). */
@@ -382,20 +471,37 @@ int smtp_tls_start(struct smtp_conn *c, const struct smtp_tls_hop *hop,
     struct tls_tlsa *tlsa = NULL;
     int rc = 0;
     if (!plain && tlsa_lookup(hop, a, &tlsa_answer, &tlsa, &peer.tlsa_count,
-                              why) < 0) {
+                              &peer.tlsa_base, why) < 0) {
         dns_result_free(&tlsa_answer);
         return -1;
     }
     peer.tlsa = tlsa;
+    /* Records of a host from an insecure MX lookup (tlsa_lookup): under
+     * smtp_tls_dane_insecure_mx_policy = dane they authenticate the
+     * server, logged "Trusted" (the MX name could be forged); under
+     * encrypt, or for a REQUIRETLS message (which needs a verified
+     * server), they only ask for TLS. */
+    struct tls_policy encrypt_policy;
+    const struct tls_policy *dane_policy = &hop->policy;
+    if (!plain && peer.tlsa_count > 0 && !a->tlsa_allowed) {
+        if (insecure_mx_policy == TLS_CLIENT_DANE && !hop->requiretls) {
+            peer.dane_trusted_only = 1;
+        } else {
+            encrypt_policy = hop->policy; /* shallow: read only */
+            encrypt_policy.level = TLS_CLIENT_ENCRYPT;
+            dane_policy = &encrypt_policy;
+            peer.tlsa_count = 0;
+        }
+    }
     if (!plain &&
-        tls_client_effective_level(&hop->policy, &peer, &level, &reason) < 0) {
+        tls_client_effective_level(dane_policy, &peer, &level, &reason) < 0) {
         defer_local(why, "4.7.5", buf_cstr(&reason));
         buf_free(&reason);
         free(tlsa);
         dns_result_free(&tlsa_answer);
         return -1;
     }
-    const struct tls_policy *policy = &hop->policy;
+    const struct tls_policy *policy = dane_policy;
     if (hop->requiretls && level != TLS_CLIENT_VERIFY &&
         level != TLS_CLIENT_SECURE && level != TLS_CLIENT_FINGERPRINT &&
         level != TLS_CLIENT_DANE && level != TLS_CLIENT_DANE_ONLY) {

@@ -3,7 +3,9 @@
  * docs/tls-rpt.md): for a domain reached by MX, each session's TLS
  * result (success, or the RFC's failure type) with the policy applied,
  * an MX host an enforce policy refused, and a policy that could not be
- * fetched. postern_tls_report_records = no turns it off. */
+ * fetched. postern_tls_report_records = no turns it off. Days older
+ * than postern_tls_report_retention are removed by the writers, at most
+ * once a day (lib/tlsrpt/tlsrpt_expire). */
 #include "smtp.h"
 
 #include <arpa/inet.h>
@@ -15,16 +17,39 @@
 
 #include "base/log.h"
 #include "config/config.h"
+#include "tlsrpt/tlsrpt_expire.h"
 #include "tlsrpt/tlsrpt_record.h"
+#include "tls/tls_client.h"
 
 static int enabled;
 static const char *data_dir;
 static int write_failed; /* logged once per process */
+static long retention_s;  /* postern_tls_report_retention; 0: keep all */
+static time_t next_expiry; /* the next UTC midnight after the last check */
 
 void smtp_tlsrpt_init(void)
 {
     enabled = !smtp_cfg.lmtp && cfg_bool("postern_tls_report_records");
     data_dir = cfg_str("data_directory");
+    retention_s = cfg_time("postern_tls_report_retention");
+}
+
+/* Old day files go, once per process and UTC day (the stamp makes it
+ * once a day for all the processes together). */
+static void expire_old_days(time_t now)
+{
+    if (retention_s <= 0 || now < next_expiry)
+        return;
+    next_expiry = now - now % 86400 + 86400;
+    struct buf err = BUF_INIT;
+    long removed = tlsrpt_expire_daily(data_dir, now, retention_s, &err);
+    if (err.len)
+        log_warn("TLS report records: %s", buf_cstr(&err));
+    if (removed > 0)
+        log_info("removed %ld TLS report record file%s older than "
+                 "postern_tls_report_retention", removed,
+                 removed == 1 ? "" : "s");
+    buf_free(&err);
 }
 
 /* The policy part of r from the domain's MTA-STS decision. */
@@ -54,6 +79,7 @@ static void policy_of(struct tlsrpt_record *r,
 
 static void put(struct tlsrpt_record *r)
 {
+    expire_old_days(r->when);
     struct buf err = BUF_INIT;
     if (tlsrpt_record_append(data_dir, r, &err) < 0 && !write_failed) {
         write_failed = 1;
@@ -76,18 +102,31 @@ static void begin(struct tlsrpt_record *r, const struct mtasts_decision *dec,
 }
 
 /* RFC 8460 section 4.3's result type for a TLS failure, from the
- * reason smtp_tls.c and lib/tls word it in (Postfix's words). An
- * expired certificate is "not trusted" there, so it is reported as
- * certificate-not-trusted. */
+ * reason smtp_tls.c and lib/tls word it in (Postfix's words, with
+ * "(certificate has expired)" after "not trusted" for an expired
+ * chain). */
 static const char *failure_type(const char *reason)
 {
     if (strstr(reason, "was not offered") || strstr(reason, "refused to start TLS"))
         return "starttls-not-supported";
     if (strstr(reason, "certificate not verified"))
         return "certificate-host-mismatch";
+    if (strstr(reason, "certificate not trusted (") &&
+        strstr(reason, "has expired)"))
+        return "certificate-expired";
     if (strstr(reason, "certificate not trusted"))
         return "certificate-not-trusted";
     return "validation-failure";
+}
+
+/* The same for a host DANE decided for: RFC 8460's DANE result types. */
+static const char *dane_failure_type(const char *reason)
+{
+    if (strstr(reason, "TLSA lookup error"))
+        return "dnssec-invalid";
+    if (strstr(reason, "certificate not verified"))
+        return "tlsa-invalid";
+    return failure_type(reason);
 }
 
 void smtp_tlsrpt_session(size_t i, const struct smtp_addr *a,
@@ -110,11 +149,26 @@ void smtp_tlsrpt_session(size_t i, const struct smtp_addr *a,
                  : (caps->flags & SMTPC_CAP_STARTTLS) ? "validation-failure"
                                                       : "starttls-not-supported";
     } else if (why->failure == SMTPC_FAIL_TLS) {
-        result = failure_type(buf_cstr(&why->reason));
+        result = smtp_mtasts_dane(i) ? dane_failure_type(buf_cstr(&why->reason))
+                                     : failure_type(buf_cstr(&why->reason));
     } else {
         return; /* no session: not a TLS outcome */
     }
     begin(&r, dec, a, result);
+    /* A session authenticated by DANE under no MTA-STS policy. */
+    enum tls_client_level used =
+        c && c->tls ? tls_client_conn_level(c->tls) : TLS_CLIENT_NONE;
+    int dane_session = (used == TLS_CLIENT_DANE ||
+                        used == TLS_CLIENT_DANE_ONLY) &&
+                       dec->result == MTASTS_NO_POLICY;
+    if (smtp_mtasts_dane(i) || dane_session) {
+        /* DANE decided for this host, not the domain's MTA-STS policy
+         * (smtp_mtasts.c), or no such policy exists: the report is about
+         * its TLSA policy. */
+        r.policy = TLSRPT_POLICY_TLSA;
+        r.policy_id[0] = r.mode[0] = r.mx[0] = '\0';
+        r.max_age = 0;
+    }
     if (c) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);

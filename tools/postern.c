@@ -21,6 +21,8 @@
  * status    exit 0 and "running: PID: N" when master runs, else exit 1.
  * user      add|passwd|del|list NAME [--file PATH] [--scheme S]: maintains
  *           a Dovecot passwd-file (lib/auth/user_cmd.h).
+ * mta-sts   DOMAIN [MX-HOST...]: the MTA-STS decision the smtp client
+ *           would apply (lib/mtasts/mtasts_cmd.h), as mail_owner.
  *
  * Messages read like postfix-script's:
  *   postern/postern-script: the Postern mail system is running: PID: 1234
@@ -40,6 +42,8 @@
 #include <unistd.h>
 
 #include "auth/user_cmd.h"
+#include "base/privs.h"
+#include "mtasts/mtasts_cmd.h"
 #include "config/config.h"
 #include "base/fs_journal.h"
 #include "base/log.h"
@@ -80,6 +84,7 @@ static const char usage_text[] =
     "usage: postern [-c config_dir] [-v] "
     "start|start-fg|stop|abort|reload|status|check\n"
     "       postern [-c config_dir] user add|passwd|del|list ...\n"
+    "       postern [-c config_dir] mta-sts DOMAIN [MX-HOST...]\n"
     "\n"
     "  check     validate main.cf, master.cf and the queue directory\n"
     "  start     check, then start the mail system\n"
@@ -89,6 +94,7 @@ static const char usage_text[] =
     "  reload    check, then make master re-read its configuration\n"
     "  status    exit 0 when the mail system runs\n"
     "  user      maintain a passwd-file (postern user --help)\n"
+    "  mta-sts   show the MTA-STS policy the smtp client applies to DOMAIN\n"
     "\n"
     "  -c DIR    configuration directory (default: $MAIL_CONFIG or " POSTERN_CONFIG_DIR ")\n"
     "  -v        more detail in the log\n"
@@ -923,27 +929,54 @@ static int cmd_user(const char *cli_dir, int argc, char **argv)
     return user_cmd_run(argc, argv, loaded);
 }
 
+/* `postern mta-sts DOMAIN [MX...]`: as mail_owner when run as root, so
+ * that the policy cache in data_directory stays the smtp client's. */
+static int cmd_mta_sts(const char *cli_dir, int argc, char **argv)
+{
+    struct buf err = BUF_INIT;
+    if (config_load(config_resolve_dir(cli_dir), &err) != 0) {
+        log_open("/dev/stderr", NULL);
+        log_error("%s", buf_cstr(&err));
+        buf_free(&err);
+        return 1;
+    }
+    log_set_syslog_name(cfg_str("syslog_name"));
+    log_open(cfg_str("maillog_file"), cfg_str("syslog_facility"));
+    log_also_stderr(1);
+    if (privs_is_root() &&
+        privs_drop(cfg_str("mail_owner"), &err) != PRIVS_DROPPED) {
+        log_error("cannot become mail_owner %s: %s", cfg_str("mail_owner"),
+                  buf_cstr(&err));
+        buf_free(&err);
+        return 1;
+    }
+    buf_free(&err);
+    return mtasts_cmd_run(argc, argv);
+}
+
 int main(int argc, char **argv)
 {
     const char *cli_dir = NULL;
     int opt;
     log_set_program("postern-script");
-    /* `postern [-c DIR] [-v] user ...` has options of its own: stop at
-     * the first word that is not an option, and let it parse the rest. */
-    int user_command = 0;
+    /* `postern [-c DIR] [-v] user ...` (and mta-sts) take words of their
+     * own: stop at the first word that is not an option, and let the
+     * command parse the rest. */
+    int user_command = 0, mta_sts_command = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0) {
             i++;
         } else if (argv[i][0] != '-') {
             user_command = strcmp(argv[i], "user") == 0;
+            mta_sts_command = strcmp(argv[i], "mta-sts") == 0;
             break;
         }
     }
-    for (int i = 1; i < argc && !user_command && strcmp(argv[i], "--") != 0;
-         i++)
+    int own_words = user_command || mta_sts_command;
+    for (int i = 1; i < argc && !own_words && strcmp(argv[i], "--") != 0; i++)
         if (strcmp(argv[i], "--help") == 0)
             usage(1);
-    while ((opt = getopt(argc, argv, user_command ? "+c:hv" : "c:hv")) != -1) {
+    while ((opt = getopt(argc, argv, own_words ? "+c:hv" : "c:hv")) != -1) {
         switch (opt) {
         case 'c':
             cli_dir = optarg;
@@ -958,6 +991,8 @@ int main(int argc, char **argv)
             usage(0);
         }
     }
+    if (mta_sts_command)
+        return cmd_mta_sts(cli_dir, argc - optind, argv + optind);
     if (user_command)
         return cmd_user(cli_dir, argc - optind, argv + optind);
     if (optind + 1 != argc)

@@ -371,6 +371,11 @@ const struct param_def param_table[] = {
      " session cache"},
     {"lmtp_tls_session_cache_timeout", PARAM_TIME, "3600s", 0, 8640000, 0,
      "how long a TLS session is kept for resumption (0: no cache)"},
+    {"smtp_tls_dane_insecure_mx_policy", PARAM_STR,
+     "${{$smtp_tls_security_level} == {dane} ? {dane} : {may}}", 0, 0, 0,
+     "at level dane, what the TLSA records of an MX host found by an "
+     "insecure MX lookup are worth: may (ignored), encrypt (TLS required) "
+     "or dane (used; a match is logged Trusted)"},
     {"smtputf8_enable", PARAM_BOOL, "yes", 0, 0, 0,
      "announce and accept SMTPUTF8"},
     {"disable_mime_input_processing", PARAM_BOOL, "no", 0, 0, 0,
@@ -973,6 +978,9 @@ const struct param_def param_table[] = {
     {"imapd_archive_folder", PARAM_STR, "Archive", 0, 0, 0,
      "the \\Archive special-use folder, created at login when missing; "
      "empty: none"},
+    {"postern_tls_report_retention", PARAM_TIME, "30d", 0, 0, 0,
+     "how long the TLS report record files of $data_directory/tls-rpt are "
+     "kept; the smtp client removes older days once a day (0: never)"},
 };
 
 const size_t param_table_count = sizeof(param_table) / sizeof(param_table[0]);

@@ -55,6 +55,8 @@ struct tls_client_state {
     struct strlist fingerprints; /* at the fingerprint level */
     int names_set;               /* names given to OpenSSL to match */
     int dane_records;            /* TLSA records OpenSSL took */
+    int dane_trusted_only;       /* peer.dane_trusted_only */
+    int dane_matched;            /* a record matched, names included */
     /* What the verify callback saw. */
     int chain_error; /* first error other than a name mismatch */
     int chain_error_depth;
@@ -418,7 +420,8 @@ static int sni_choose(const struct tls_client *c, const struct tls_policy *p,
     const char *name = NULL;
     int literal = 0;
     if (dane)
-        name = peer->host;
+        name = peer->tlsa_base && *peer->tlsa_base ? peer->tlsa_base
+                                                   : peer->host;
     else if (setting == NULL || *setting == '\0')
         return 0;
     else if (str_equal_nocase(setting, "hostname"))
@@ -540,10 +543,17 @@ static int dane_apply(SSL *ssl, const struct tls_client_peer *peer,
         buf_append_str(why, "DANE needs the server's host name");
         return -1;
     }
-    if (SSL_dane_enable(ssl, peer->host) <= 0) {
+    /* RFC 7672 section 3.2.2: the TLSA base domain is the name the
+     * records were found at; with records at a CNAME-expanded name the
+     * original host name is accepted too. */
+    int expanded = peer->tlsa_base && *peer->tlsa_base &&
+                   strcmp(peer->tlsa_base, peer->host) != 0;
+    if (SSL_dane_enable(ssl, expanded ? peer->tlsa_base : peer->host) <= 0) {
         tls_error_text(why, "cannot enable DANE");
         return -1;
     }
+    if (expanded)
+        SSL_add1_host(ssl, peer->host);
     int taken = 0;
     for (size_t i = 0; i < peer->tlsa_count; i++) {
         const struct tls_tlsa *r = &peer->tlsa[i];
@@ -582,6 +592,10 @@ static char *cache_key(const struct tls_client *c, enum tls_client_level level,
         for (size_t j = 0; j < r->len; j++)
             buf_appendf(&text, "%02x", r->data[j]);
     }
+    if (peer->tlsa_base && *peer->tlsa_base)
+        buf_appendf(&text, "|b=%s", peer->tlsa_base);
+    if (peer->dane_trusted_only)
+        buf_append_str(&text, "|trusted-only");
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned digest_len = 0;
     EVP_Digest(text.data, text.len, digest, &digest_len, EVP_sha256(), NULL);
@@ -629,6 +643,7 @@ struct tls_conn *tls_client_conn_new(struct tls_client *c,
     conn->client = st;
     st->client = c;
     st->level = level;
+    st->dane_trusted_only = peer->dane_trusted_only;
     strlist_init(&st->fingerprints);
     struct buf namaddr = BUF_INIT;
     buf_appendf(&namaddr, "%s[%s]:%u", peer->host, peer->addr, peer->port);
@@ -777,17 +792,37 @@ static enum tls_trust trust_of(struct tls_conn *conn)
         return TLS_TRUST_UNTRUSTED;
     if (st->name_mismatch)
         return TLS_TRUST_TRUSTED;
-    if (st->dane_records > 0)
-        return SSL_get0_dane_authority(conn->ssl, NULL, NULL) >= 0
-                   ? TLS_TRUST_VERIFIED
-                   : TLS_TRUST_UNTRUSTED;
+    if (st->dane_records > 0) {
+        st->dane_matched = SSL_get0_dane_authority(conn->ssl, NULL, NULL) >= 0;
+        /* With a host name DNSSEC did not vouch for (an insecure MX), a
+         * match is only "Trusted", as in Postfix. */
+        return !st->dane_matched       ? TLS_TRUST_UNTRUSTED
+               : st->dane_trusted_only ? TLS_TRUST_TRUSTED
+                                       : TLS_TRUST_VERIFIED;
+    }
     return st->names_set ? TLS_TRUST_VERIFIED : TLS_TRUST_TRUSTED;
 }
 
-/* What the chain check found, for the log. */
+/* A chain error about the certificate's dates: "certificate has
+ * expired", "certificate not yet valid" (Postfix's words); else NULL. */
+static const char *chain_date_problem(int e)
+{
+    if (e == X509_V_ERR_CERT_HAS_EXPIRED ||
+        e == X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD)
+        return "certificate has expired";
+    if (e == X509_V_ERR_CERT_NOT_YET_VALID ||
+        e == X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD)
+        return "certificate not yet valid";
+    return NULL;
+}
+
+/* What the chain check found, for the log, worded as Postfix's
+ * tls_verify.c words it: the dates name whose certificate failed
+ * ("server", or "CA" above the leaf). */
 static void log_chain_failure(const struct tls_client_state *st)
 {
     int e = st->chain_error;
+    const char *dates = chain_date_problem(e);
     if (e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
         e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
         e == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
@@ -795,6 +830,10 @@ static void log_chain_failure(const struct tls_client_state *st)
         log_info("certificate verification failed for %s: untrusted issuer %s",
                  st->namaddr,
                  st->chain_error_issuer ? st->chain_error_issuer : "");
+    else if (dates)
+        log_info("%s certificate verification failed for %s: %s",
+                 st->chain_error_depth > 0 ? "CA" : "server", st->namaddr,
+                 dates);
     else
         log_info("certificate verification failed for %s: num=%d:%s",
                  st->namaddr, e, X509_verify_cert_error_string(e));
@@ -822,10 +861,21 @@ static int policy_check(struct tls_conn *conn, struct buf *why)
     }
     if (level < TLS_CLIENT_FINGERPRINT || st->trust == TLS_TRUST_VERIFIED)
         return 0;
+    if (st->dane_trusted_only && st->dane_matched && !st->name_mismatch &&
+        st->trust == TLS_TRUST_TRUSTED)
+        return 0; /* DANE under smtp_tls_dane_insecure_mx_policy = dane */
     if ((level == TLS_CLIENT_VERIFY || level == TLS_CLIENT_SECURE) &&
-        st->trust < TLS_TRUST_TRUSTED)
+        st->trust < TLS_TRUST_TRUSTED) {
+        /* Postfix's reason, and for a chain whose only fault (the first
+         * OpenSSL reported) is its dates, that fault in brackets: an
+         * expired certificate is the common case an operator must tell
+         * from a wrong CA. */
         buf_append_str(why, "Server certificate not trusted");
-    else
+        const char *dates = chain_date_problem(st->chain_error);
+        if (dates)
+            buf_appendf(why, " (%s%s)",
+                        st->chain_error_depth > 0 ? "CA " : "", dates);
+    } else
         buf_append_str(why, "Server certificate not verified");
     return -1;
 }
@@ -863,8 +913,12 @@ enum tls_result tls_client_handshake(struct tls_conn *conn, struct buf *why)
         return result;
     }
     buf_free(&reason);
-    if (st->offered && SSL_session_reused(conn->ssl) == 1)
+    if (st->offered && SSL_session_reused(conn->ssl) == 1) {
         st->trust = (enum tls_trust)st->offered_trust;
+        /* Cached only after its policy passed, under a key that holds
+         * the records and this flag: the match held then. */
+        st->dane_matched = st->dane_trusted_only;
+    }
     else
         st->trust = trust_of(conn);
     if (policy_check(conn, why) < 0)

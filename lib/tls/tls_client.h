@@ -118,6 +118,14 @@ struct tls_client_peer {
      * validated (then dane is may, as in Postfix). */
     const struct tls_tlsa *tlsa;
     size_t tlsa_count;
+    /* The name the TLSA records were found at when it is not host (the
+     * CNAME-expanded host name, RFC 7672 section 2.2.2): DANE-TA(2)
+     * then checks it, and host too; NULL or "": host. */
+    const char *tlsa_base;
+    /* DANE for a host name that came from an insecure MX lookup
+     * (smtp_tls_dane_insecure_mx_policy = dane): a matching record makes
+     * the connection "Trusted", not "Verified", and that passes. */
+    int dane_trusted_only;
 };
 
 /* The level that applies to this peer: for dane, may without TLSA

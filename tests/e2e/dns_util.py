@@ -285,9 +285,11 @@ class SignedZone:
     signing key, so a validator that trusts it validates the zone.
     Names outside the zone are REFUSED. `text` replaces the zone's
     records (its origin stays sec.example; the readiness probe asks for
-    mx.sec.example's A record)."""
+    mx.sec.example's A record). `unsigned` maps more zone names to their
+    text, served unsigned beside it (outside the trust anchor: insecure
+    to a validator)."""
 
-    def __init__(self, text=SIGNED_ZONE_TEXT):
+    def __init__(self, text=SIGNED_ZONE_TEXT, unsigned=None):
         tools = signed_zone_tools()
         if tools is None:
             raise FileNotFoundError("nsd and ldnsutils")
@@ -335,6 +337,14 @@ remote-control:
 zone:
     name: "{SIGNED_ZONE}"
     zonefile: "{zone}.signed"
+""")
+                for name, zone_text in (unsigned or {}).items():
+                    path = os.path.join(self.dir, "unsigned." + name)
+                    with open(path, "w") as z:
+                        z.write(zone_text)
+                    f.write(f"""zone:
+    name: "{name}"
+    zonefile: "{path}"
 """)
             self.proc = subprocess.Popen([nsd, "-d", "-c", conf],
                                          stdout=subprocess.DEVNULL,

@@ -9,6 +9,7 @@ certificate, the cache used while the server is down, a new id forcing
 a refetch, max_age expiry, and TXT records that give no policy."""
 import http.server
 import os
+import pwd
 import shutil
 import ssl
 import subprocess
@@ -21,6 +22,7 @@ from dns_util import TEST_ZONE, Dnsmasq, dnsmasq_path
 from instance import builddir
 
 MTASTSQ = os.path.join(builddir(), "tests", "helpers", "mtastsq")
+POSTERN = os.path.join(builddir(), "tools", "postern")
 HOSTS = ["enforce", "testing", "redirect", "ctype", "expire", "down", "newid",
          "resolved"]
 
@@ -208,6 +210,54 @@ class MtaStsTest(unittest.TestCase):
         self.assertEqual((f["result"], f["source"]), ("enforce", "cache"), f)
         self.assertEqual(v["mail.mx.example"], "verify")
         self.assertEqual(self.server.count("enforce"), fetches)
+
+    def test_postern_mta_sts_command(self):
+        # What an administrator runs: the decision in key: value lines,
+        # with the verdict of the MX hosts named, the cache written as
+        # mail_owner when run as root.
+        conf = tempfile.mkdtemp(prefix="pt-mtasts-cmd-", dir="/tmp")
+        self.addCleanup(shutil.rmtree, conf, True)
+        data = os.path.join(conf, "data")
+        os.mkdir(data)
+        with open(os.path.join(self.dir, "main.cf")) as f:
+            main_cf = f.read().replace(f"data_directory = {self.data}\n",
+                                       f"data_directory = {data}\n")
+        if os.geteuid() == 0:
+            # mail_owner reads the CA file and its configuration.
+            nobody = pwd.getpwnam("nobody")
+            os.chown(data, nobody.pw_uid, nobody.pw_gid)
+            os.chmod(conf, 0o755)
+            os.chmod(self.dir, 0o755)
+            main_cf += "mail_owner = nobody\n"
+        main_cf += f"maillog_file = {conf}/maillog\n"
+        with open(os.path.join(conf, "main.cf"), "w") as f:
+            f.write(main_cf)
+        out = subprocess.run([POSTERN, "-c", conf, "mta-sts",
+                              "testing.sts.example", "mail.mx.example",
+                              "evil.example"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.splitlines(), [
+            "domain: testing.sts.example",
+            "result: testing",
+            "source: fetched",
+            "id: t1",
+            "mode: testing",
+            "max_age: 86400",
+            "mx: *.mx.example",
+            "why: fetched policy id t1",
+            "mx-host: mail.mx.example testing-ok",
+            "mx-host: evil.example testing-mismatch"])
+        entry = os.path.join(data, "mta-sts", "testing.sts.example")
+        self.assertTrue(os.path.exists(entry))
+        if os.geteuid() == 0:
+            self.assertEqual(os.stat(entry).st_uid,
+                             pwd.getpwnam("nobody").pw_uid)
+        # A bad command line.
+        out = subprocess.run([POSTERN, "-c", conf, "mta-sts"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("usage: postern", out.stderr)
 
     def test_testing_mode(self):
         f, v = self.ask("testing.sts.example", "mail.mx.example", "mx.example",

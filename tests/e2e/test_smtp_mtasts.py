@@ -12,16 +12,19 @@ certificates from its test CA (smtp_tls_CAfile).
 Covered: enforce skips an MX host its policy does not list and delivers
 to the listed one over TLS verified against the MX name; enforce with no
 listed MX host defers (4.7.5); enforce with a certificate for another
-name defers; testing mode delivers to an unlisted host without TLS and
+name defers, and with an expired one (certificate-expired in the
+records); testing mode delivers to an unlisted host without TLS and
 logs it; an smtp_tls_policy_maps entry wins over the policy;
 postern_mta_sts_enable = no turns it off. The TLS report records
 (smtp/smtp_tlsrpt.c, docs/tls-rpt.md) each case leaves in
-$data_directory/tls-rpt are read back."""
+$data_directory/tls-rpt are read back, and old day files are removed
+(postern_tls_report_retention)."""
 import glob
 import os
 import pwd
 import shutil
 import tempfile
+import time
 import unittest
 import urllib.parse
 
@@ -33,7 +36,7 @@ from test_mtasts import PolicyServer, openssl
 CONTENT = (b"From: Sender <s@x.org>\r\nTo: a@ex.org\r\nSubject: sts\r\n\r\n"
            b"Hello under MTA-STS\r\n")
 
-DOMAINS = ["enf", "none", "badcert", "tst"]
+DOMAINS = ["enf", "none", "badcert", "tst", "exp"]
 POLICY_HOST = "127.0.0.20"
 
 POLICIES = {
@@ -44,6 +47,8 @@ POLICIES = {
     "badcert": "version: STSv1\nmode: enforce\nmx: mx.badcert.example\n"
                "max_age: 86400\n",
     "tst": "version: STSv1\nmode: testing\nmx: other.tst.example\n"
+           "max_age: 86400\n",
+    "exp": "version: STSv1\nmode: enforce\nmx: mx.exp.example\n"
            "max_age: 86400\n",
 }
 
@@ -57,6 +62,8 @@ ZONE = TEST_ZONE + [
     ("--host-record", "mx.badcert.example,127.0.0.23"),
     ("--mx-host", "tst.example,mx.tst.example,10"),
     ("--host-record", "mx.tst.example,127.0.0.24"),
+    ("--mx-host", "exp.example,mx.exp.example,10"),
+    ("--host-record", "mx.exp.example,127.0.0.25"),
 ] + [("--txt-record", f"_mta-sts.{d}.example,v=STSv1; id={d}1")
      for d in DOMAINS] + [
     ("--host-record", f"mta-sts.{d}.example,{POLICY_HOST}") for d in DOMAINS]
@@ -118,7 +125,9 @@ class SmtpMtaStsTest(unittest.TestCase):
         for name, host, tls in (("bad", "127.0.0.21", None),
                                 ("badcert", "127.0.0.23",
                                  self.certs["wrong_name"]),
-                                ("tst", "127.0.0.24", None)):
+                                ("tst", "127.0.0.24", None),
+                                ("exp", "127.0.0.25",
+                                 self.certs["expired"])):
             mx = FakeMX(Behaviour(tls=tls), host=host, port=port).start()
             self.addCleanup(mx.stop)
             self.mx[name] = mx
@@ -237,6 +246,16 @@ class SmtpMtaStsTest(unittest.TestCase):
                           "mx.badcert.example"))
         self.assertIn("Server certificate not verified", rec["reason"])
 
+    def test_expired_certificate_is_recorded_as_expired(self):
+        env = self.agent()
+        q, reply = self.send(env, "exp.example")
+        self.assertEqual(reply[0][:2], ("deferred", "4.7.5"), reply)
+        self.assertIn("Server certificate not trusted (certificate has "
+                      "expired)", reply[0][3])
+        [rec] = self.records()
+        self.assertEqual((rec["policy"], rec["result"], rec["host"]),
+                         ("sts", "certificate-expired", "mx.exp.example"))
+
     def test_testing_mode_delivers_anyway_and_logs(self):
         env = self.agent()
         q, reply = self.send(env, "tst.example")
@@ -259,6 +278,30 @@ class SmtpMtaStsTest(unittest.TestCase):
         self.assertEqual(recs, [("sts", "sts-policy-fetch-error"),
                                 ("no-policy-found", "starttls-not-supported")])
         self.assertIn("HTTP status 404", self.records()[0]["reason"])
+
+    def test_old_record_files_are_removed(self):
+        # postern_tls_report_retention: the writer removes the days past
+        # it (once a day, stamped), and keeps the recent ones.
+        env = self.agent(postern_tls_report_retention="10d")
+        rpt = os.path.join(self.data, "tls-rpt")
+        os.mkdir(rpt, 0o700)
+        recent = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+        for name in ("2020-01-01", recent, "notes"):
+            open(os.path.join(rpt, name), "w").close()
+        if is_root():
+            nobody = pwd.getpwnam("nobody")
+            for name in ("", "2020-01-01", recent, "notes"):
+                os.chown(os.path.join(rpt, name), nobody.pw_uid,
+                         nobody.pw_gid)
+        q, reply = self.send(env, "enf.example")
+        self.assertEqual(reply[0][0], "sent", reply)
+        names = sorted(os.listdir(rpt))
+        self.assertNotIn("2020-01-01", names)
+        self.assertIn(recent, names)
+        self.assertIn("notes", names)
+        self.assertIn(".expired", names)
+        self.assertIn("removed 1 TLS report record file older than "
+                      "postern_tls_report_retention", env.log_text())
 
     def test_records_switched_off(self):
         env = self.agent(postern_tls_report_records="no")

@@ -240,13 +240,24 @@ class SmtpTlsTest(unittest.TestCase):
                       f"127.0.0.1[127.0.0.1]:{mx.port}: num=62:hostname "
                       "mismatch", env.log_text())
 
-    def test_expired_certificate_is_not_trusted(self):
+    def test_expired_certificate_is_reported_as_expired(self):
+        # fake_mx's "expired": made by openssl ca, signed by the trusted
+        # test CA, valid only in January 2020. Postfix 3.7 logs the
+        # verify error as below; the reason keeps Postfix's "not
+        # trusted" and says why.
         mx = self.mx(tls="expired")
         env = self.verify_agent("secure")
         q, reply = self.send(env, mx)
         self.assertEqual(reply[0][:2], ("deferred", "4.7.5"), reply)
-        self.assertIn("(Server certificate not trusted)",
+        self.assertIn("Server certificate not trusted (certificate has "
+                      "expired)", reply[0][3])
+        self.assertIn("status=deferred (Server certificate not trusted "
+                      "(certificate has expired))",
                       env.log_line(q, "a@ex.org"))
+        self.assertIn("server certificate verification failed for "
+                      f"127.0.0.1[127.0.0.1]:{mx.port}: certificate has "
+                      "expired", env.log_text())
+        self.assertEqual(mx.transactions, [])
 
     def test_next_server_after_a_failed_verification(self):
         bad = self.mx(tls="self_signed")

@@ -14,13 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/event.h"
 #include "base/log.h"
 #include "config/config.h"
-#include "dns/dns.h"
 #include "mtasts/mtasts.h"
+#include "mtasts/mtasts_cmd.h"
 
-static int finished;
 static char **mx_hosts;
 static int mx_count;
 
@@ -38,7 +36,6 @@ static void on_decision(const struct mtasts_decision *d, void *ctx)
     for (int i = 0; i < mx_count; i++)
         printf("mx %s verdict=%s\n", mx_hosts[i],
                mtasts_mx_verdict_name(mtasts_check_mx(d, mx_hosts[i])));
-    finished = 1;
 }
 
 int main(int argc, char **argv)
@@ -63,32 +60,10 @@ int main(int argc, char **argv)
     }
     mx_hosts = argv + optind + 1;
     mx_count = argc - optind - 1;
-    struct event_loop *loop = event_loop_new();
-    struct dns_settings dns_settings;
-    dns_settings_init(&dns_settings);
-    dns_settings_from_config(&dns_settings);
-    struct dns_client *dns = dns_client_new(loop, &dns_settings, &err);
-    if (dns == NULL) {
+    if (mtasts_cmd_lookup(argv[optind], on_decision, NULL, &err) < 0) {
         fprintf(stderr, "mtastsq: %s\n", buf_cstr(&err));
         return 1;
     }
-    struct mtasts_settings settings;
-    mtasts_settings_init(&settings);
-    mtasts_settings_from_config(&settings);
-    struct mtasts_client *sts = mtasts_client_new(loop, dns, &settings);
-    mtasts_lookup_start(sts, argv[optind], on_decision, NULL);
-    /* Bounded: the DNS and fetch timeouts end every lookup well before. */
-    for (int round = 0; round < 1200 && !finished; round++)
-        event_loop_once(loop, 100);
-    if (!finished) {
-        fprintf(stderr, "mtastsq: no decision in time\n");
-        return 1;
-    }
-    mtasts_client_free(sts);
-    dns_client_free(dns);
-    dns_settings_free(&dns_settings);
-    mtasts_settings_free(&settings);
-    event_loop_free(loop);
     buf_free(&err);
     return 0;
 }

@@ -6,7 +6,8 @@
  * and a trusted certificate; verify with the right name, a wrong name
  * and an unknown CA; secure and its match rules; DANE-EE(3 1 1) with
  * the right and a wrong key, DANE-TA(2 0 1) with the right and a wrong
- * name, and how dane falls back; the fingerprint level; the protocol
+ * name, at a CNAME-expanded base domain, and Trusted for an insecure
+ * MX; and how dane falls back; the fingerprint level; the protocol
  * floor; SNI; a client certificate; session resumption; the log lines. */
 #include "unit.h"
 
@@ -665,6 +666,35 @@ static void test_dane_ta(void)
     run_open(&r, client, &p, &peer, self_path, self_key_path, ">=TLSv1.2");
     CHECK_INT(r.result, TLS_FAILED);
     run_close(&r);
+
+    /* Records found at the CNAME-expanded name (RFC 7672 section 2.2.2):
+     * that name is checked, and the host name is accepted too. */
+    peer.host = "alias.example.test";
+    peer.tlsa_base = "mx.example.test";
+    run_open(&r, client, &p, &peer, chain_path, key_path, ">=TLSv1.2");
+    CHECK_INT(r.result, TLS_DONE);
+    CHECK_INT(tls_client_trust(r.conn), TLS_TRUST_VERIFIED);
+    run_close(&r);
+    peer.host = "mx.example.test";
+    peer.tlsa_base = "target.example.test";
+    run_open(&r, client, &p, &peer, chain_path, key_path, ">=TLSv1.2");
+    CHECK_INT(r.result, TLS_DONE);
+    CHECK_INT(tls_client_trust(r.conn), TLS_TRUST_VERIFIED);
+    run_close(&r);
+    peer.tlsa_base = NULL;
+
+    /* An insecure MX (smtp_tls_dane_insecure_mx_policy = dane): a match
+     * is Trusted and passes; a name mismatch still fails. */
+    peer.dane_trusted_only = 1;
+    run_open(&r, client, &p, &peer, chain_path, key_path, ">=TLSv1.2");
+    CHECK_INT(r.result, TLS_DONE);
+    CHECK_INT(tls_client_trust(r.conn), TLS_TRUST_TRUSTED);
+    run_close(&r);
+    peer.host = "wrong.example.test";
+    run_open(&r, client, &p, &peer, chain_path, key_path, ">=TLSv1.2");
+    CHECK_INT(r.result, TLS_FAILED);
+    CHECK_STR(buf_cstr(&r.why), "Server certificate not verified");
+    run_close(&r);
     tls_policy_free(&p);
     tls_client_free(client);
 }
@@ -847,6 +877,14 @@ static void test_sni_and_client_cert(void)
     CHECK_STR(SSL_get_servername(r.server.raw, TLSEXT_NAMETYPE_host_name),
               "mx.example.test");
     run_close(&r);
+    /* Records at a CNAME-expanded name: SNI is that name (the TLSA base
+     * domain). */
+    peer.tlsa_base = "target.example.test";
+    run_open(&r, client, &p, &peer, NULL, NULL, NULL);
+    CHECK_STR(SSL_get_servername(r.server.raw, TLSEXT_NAMETYPE_host_name),
+              "target.example.test");
+    run_close(&r);
+    peer.tlsa_base = NULL;
 
     peer.tlsa_count = 0;
     p.level = TLS_CLIENT_MAY;

@@ -899,6 +899,10 @@ const struct param_def param_table[] = {
     {"postern_tls_report_records", PARAM_BOOL, "yes", 0, 0, 0,
      "record the SMTP client's TLS outcomes per destination and day in "
      "$data_directory/tls-rpt for TLS reports (RFC 8460)"},
+    /* ---- SPF in smtpd (lib/spf, docs/spf.md) ---- */
+    {"smtpd_spf_enable", PARAM_BOOL, "no", 0, 0, 0,
+     "check SPF (MAIL FROM and HELO) for clients outside mynetworks and "
+     "not authenticated: log the results and add Received-SPF:"},
 };
 
 const size_t param_table_count = sizeof(param_table) / sizeof(param_table[0]);

@@ -590,6 +590,17 @@ static enum spf_result check_host(struct eval *ev, const char *domain,
     return result;
 }
 
+/* Cuts text to at most max bytes, not inside a UTF-8 character. */
+static void cut_text(struct buf *text, size_t max)
+{
+    if (text->len <= max)
+        return;
+    size_t len = max;
+    while (len > 0 && ((unsigned char)text->data[len] & 0xc0) == 0x80)
+        len--;
+    buf_truncate(text, len);
+}
+
 int spf_check_host(const struct spf_request *req, const char *domain,
                    const char *sender, const struct spf_dns *dns,
                    struct spf_outcome *out)
@@ -628,6 +639,9 @@ int spf_check_host(const struct spf_request *req, const char *domain,
         buf_reset(&out->mechanism);
     else
         buf_reset(&out->problem); /* from an explanation that failed */
+    cut_text(&out->mechanism, SPF_MECHANISM_TEXT_MAX);
+    cut_text(&out->problem, SPF_PROBLEM_TEXT_MAX);
+    cut_text(&out->explanation, SPF_EXPLANATION_TEXT_MAX);
     free(ev.ptr_name);
     free(local);
     return pending;

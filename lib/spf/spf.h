@@ -33,6 +33,12 @@ enum spf_result {
     SPF_PERMERROR,
 };
 
+/* The outcome's texts are cut to these many bytes (on a UTF-8 character
+ * boundary), so they fit in a header line and an SMTP reply. */
+#define SPF_MECHANISM_TEXT_MAX 200
+#define SPF_PROBLEM_TEXT_MAX 200
+#define SPF_EXPLANATION_TEXT_MAX 256
+
 /* RFC 7208's limits (section 4.6.4). */
 #define SPF_DNS_MECHANISMS_MAX 10
 #define SPF_VOID_LOOKUPS_MAX 2
@@ -72,7 +78,8 @@ struct spf_outcome {
     struct buf mechanism;   /* the directive that decided ("-all",
                                "include:_spf.example"), "default" when
                                none matched, "" for none and errors */
-    struct buf explanation; /* fail: the exp= text, "" when none */
+    struct buf explanation; /* fail: the exp= text, "" when none (printable
+                               ASCII and spaces, but %{s} may add UTF-8) */
     struct buf problem;     /* temperror, permerror: what went wrong */
     unsigned dns_mechanisms; /* counted against the limits */
     unsigned void_lookups;

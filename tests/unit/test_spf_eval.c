@@ -284,6 +284,40 @@ static void test_headers(void)
     buf_free(&field);
 }
 
+/* Texts from the DNS are cut to fit a header line and a reply. */
+static void test_texts_bounded(void)
+{
+    struct buf zone = BUF_INIT, label = BUF_INIT;
+    /* %{h} of an empty HELO expands to nothing: a long term, a short name */
+    for (int i = 0; i < 60; i++)
+        buf_append_str(&label, "%{h}");
+    buf_appendf(&zone, "long.example\tTXT\tv=spf1 exists:%sa.long.example -all\n",
+                label.data);
+    buf_append_str(&zone, "a.long.example\tA\t127.0.0.2\n");
+    buf_append_str(&zone, "bad.example\tTXT\tv=spf1 ");
+    for (int i = 0; i < 100; i++)
+        buf_append_str(&zone, "bogus-term-");
+    buf_append_str(&zone, "\nexp.example\tTXT\tv=spf1 -all exp=e.example\n"
+                          "e.example\tTXT\t");
+    for (int i = 0; i < 100; i++)
+        buf_append_str(&zone, "%{s} ");
+    buf_append_char(&zone, '\n');
+    CHECK_STR(check_full(zone.data, "192.0.2.1", "u@long.example", "",
+                         SPF_IDENTITY_MAILFROM, 0, NULL),
+              "pass");
+    CHECK_INT(outcome.mechanism.len, SPF_MECHANISM_TEXT_MAX);
+    CHECK_STR(check(zone.data, "192.0.2.1", "u@bad.example"), "permerror");
+    CHECK(outcome.problem.len <= SPF_PROBLEM_TEXT_MAX);
+    CHECK(outcome.problem.len > 100);
+    CHECK_STR(check(zone.data, "192.0.2.1", "\xc3\xa9t\xc3\xa9@exp.example"), "fail");
+    CHECK(outcome.explanation.len <= SPF_EXPLANATION_TEXT_MAX);
+    CHECK(outcome.explanation.len > 200);
+    /* not cut inside a UTF-8 character */
+    CHECK(((unsigned char)outcome.explanation.data[outcome.explanation.len - 1] & 0xc0) != 0xc0);
+    buf_free(&zone);
+    buf_free(&label);
+}
+
 int main(void)
 {
     spf_outcome_init(&outcome);
@@ -297,6 +331,7 @@ int main(void)
     UNIT_RUN(test_identities);
     UNIT_RUN(test_replay);
     UNIT_RUN(test_headers);
+    UNIT_RUN(test_texts_bounded);
     spf_outcome_free(&outcome);
     return unit_summary();
 }

@@ -28,6 +28,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "dns/dns.h"
+#include "dns/idna.h"
 #include "spf/spf.h"
 #include "spf/spf_header.h"
 
@@ -123,6 +124,24 @@ static int client_is_checked(const struct smtpd_session *s)
     return !s->trusted && !s->sasl_authenticated && !s->local;
 }
 
+/* A UTF-8 domain (SMTPUTF8 mail, a UTF-8 HELO) is checked in its A-label
+ * form, as the DNS knows it; one IDNA refuses stays as it is (and finds
+ * no record). text is "local@domain" or a bare domain. */
+static char *ascii_domain(const char *text)
+{
+    if (!idna_is_utf8(text))
+        return xstrdup(text);
+    const char *at = strrchr(text, '@');
+    const char *domain = at ? at + 1 : text;
+    struct buf ascii = BUF_INIT, out = BUF_INIT;
+    if (idna_to_ascii(domain, &ascii) < 0)
+        buf_set_str(&ascii, domain);
+    buf_append(&out, text, (size_t)(domain - text));
+    buf_append_str(&out, buf_cstr(&ascii));
+    buf_free(&ascii);
+    return buf_detach(&out);
+}
+
 /* Starts the check for this transaction unless it runs already. */
 static struct smtpd_spf *spf_begin(struct smtpd_session *s)
 {
@@ -132,8 +151,8 @@ static struct smtpd_spf *spf_begin(struct smtpd_session *s)
     spf->session = s;
     spf_outcome_init(&spf->mail);
     spf_outcome_init(&spf->helo);
-    spf->sender = xstrdup(s->sender_raw ? s->sender_raw : "");
-    spf->helo_name = xstrdup(s->helo ? s->helo : "");
+    spf->sender = ascii_domain(s->sender_raw ? s->sender_raw : "");
+    spf->helo_name = ascii_domain(s->helo ? s->helo : "");
     struct spf_request req = {
         .identity = SPF_IDENTITY_MAILFROM,
         .sender = spf->sender,

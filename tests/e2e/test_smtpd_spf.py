@@ -34,6 +34,7 @@ SPF_ZONE = [
     ("--host-record", "mx.example,127.0.0.53"),  # dns_util's start probe
     ("--mx-host", "mx.example,mx.example,10"),
     ("--txt-record", "slowinc.example,v=spf1 include:slow.example -all"),
+    ("--txt-record", "xn--bcher-kva.example,v=spf1 ip4:127.0.0.1 -all"),
 ]
 
 
@@ -232,6 +233,20 @@ class SmtpdSpfHeaderOnlyTest(unittest.TestCase):
             "Received-SPF: temperror (mx.example.test: error in processing "
             "during lookup of a@slowinc.example: "), content[:300])
         self.assertIn("\tproblem=", content)
+
+    def test_utf8_domain_checked_as_a_labels(self):
+        with self.inst.raw() as c:
+            self.assertEqual(c.cmd("EHLO helo.example")[0], 250)
+            self.assertEqual(c.cmd("MAIL FROM:<j\u00f6rg@b\u00fccher.example> SMTPUTF8")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<bob@example.test>")[0], 250)
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            code, lines = c.cmd("Subject: spf\r\n\r\nbody\r\n.")
+            self.assertEqual(code, 250, lines)
+            qid = re.search(r"queued as (\w+)", lines[0]).group(1)
+        # (qfile_json shows the UTF-8 local part byte by byte)
+        self.assertRegex(self.inst.qfile(qid)["content"],
+                         r"^Received-SPF: pass \(mx\.example\.test: domain of "
+                         r"j\S+rg@xn--bcher-kva\.example designates 127\.0\.0\.1")
 
     def test_fail_accepted_without_restrictions(self):
         content, _ = self.pipelined("eve@fail.example")

@@ -116,6 +116,7 @@ static void settings_load(void)
     v->hopcount_limit = cfg_int("hopcount_limit");
     v->header_size_limit = cfg_int("header_size_limit");
     v->disable_vrfy = cfg_bool("disable_vrfy_command");
+    v->spf_enable = cfg_bool("smtpd_spf_enable");
     v->strict_rfc821 = cfg_bool("strict_rfc821_envelopes");
     v->helo_required = cfg_bool("smtpd_helo_required");
     v->reject_unlisted_recipient = cfg_bool("smtpd_reject_unlisted_recipient");

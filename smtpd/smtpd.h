@@ -10,6 +10,8 @@
  *   smtpd_header.c header address rewriting: who is local, the glue
  *   smtpd_dns.c    DNS lookups for restrictions, without blocking others,
  *                  and the replies of the reject_unknown_* restrictions
+ *   smtpd_spf.c    SPF checks of untrusted clients (lib/spf), reject_spf_*,
+ *                  Received-SPF:
  *   smtpd_data.c   DATA and BDAT intake, headers, the queue file, commit
  *   smtpd_rcpt.c   the recipients, and the one way one is added
  *   smtpd_tls.c    TLS: the server context, STARTTLS and wrapper mode, the
@@ -102,6 +104,7 @@ struct smtpd_settings {
     enum tls_level tls_level;
     int tls_wrappermode;
     int tls_received_header;
+    int spf_enable; /* smtpd_spf_enable */
     int tls_loglevel;
     long starttls_timeout_ms;
     char incoming_dir[4096];
@@ -248,6 +251,8 @@ struct smtpd_session {
     int dns_suspends; /* lookups started for the current command */
     struct smtpd_dns_answer *dns_answers;
     size_t dns_answer_count;
+    /* This transaction's SPF check (smtpd_spf.c), or NULL. */
+    struct smtpd_spf *spf;
 };
 
 /* smtpd.c */
@@ -462,6 +467,23 @@ void smtpd_dns_forget(struct smtpd_session *s);
 void smtpd_dns_cancel(struct smtpd_session *s);
 /* Cancels a lookup in flight and forgets everything (session end). */
 void smtpd_dns_session_end(struct smtpd_session *s);
+/* The process's DNS client (NULL when it could not be made). */
+struct dns_client *smtpd_dns_client(void);
+
+/* smtpd_spf.c: SPF for untrusted clients (docs/spf.md). */
+/* MAIL FROM was accepted: starts the check when smtpd_spf_enable. */
+void smtpd_spf_start(struct smtpd_session *s);
+/* 1 when a check runs and is not done: the caller suspends its command,
+ * which is resumed when the check is done; else 0. */
+int smtpd_spf_wait(struct smtpd_session *s);
+/* ", spf=pass, spf_helo=none" for the "client=" line (nothing when no
+ * check ran). */
+void smtpd_spf_log_fields(const struct smtpd_session *s, struct buf *out);
+/* The Received-SPF: header (folded, ending in a newline), when
+ * smtpd_spf_enable and a check ran. */
+void smtpd_spf_header(const struct smtpd_session *s, struct buf *out);
+/* Cancels the lookups and forgets the results (end of a transaction). */
+void smtpd_spf_forget(struct smtpd_session *s);
 
 /* smtpd_tls.c */
 /* Reads the TLS settings and builds the server context (pre_init: the

@@ -496,6 +496,12 @@ static enum smtpd_verdict eval_one(struct smtpd_session *s,
     case RESTR_CHECK_SENDER_ACCESS:
     case RESTR_CHECK_RECIPIENT_ACCESS:
         return check_access_table(s, r, c);
+    case RESTR_REJECT_SPF_FAIL:
+    case RESTR_REJECT_SPF_SOFTFAIL:
+    case RESTR_REJECT_SPF_PERMERROR:
+    case RESTR_DEFER_SPF_TEMPERROR:
+    case RESTR_REJECT_SPF_HELO_FAIL:
+        return check_spf(s, r->kind, c);
     }
     return SMTPD_NEXT;
 }
@@ -726,6 +732,10 @@ enum smtpd_verdict smtpd_check_data(struct smtpd_session *s)
 {
     if (s->local)
         return SMTPD_PERMIT;
+    /* Received-SPF: goes in with our Received: once DATA is accepted;
+     * nothing is evaluated yet, so the wait starts nothing twice. */
+    if (smtpd_spf_wait(s))
+        return SMTPD_SUSPEND;
     return check_one_stage(s, "DATA", s->sender_raw, &smtpd_var.data_r,
                            smtpd_var.data_ok);
 }

@@ -76,6 +76,10 @@ enum smtpd_verdict check_defer_if_permit(struct smtpd_session *s,
 enum smtpd_verdict check_login_mismatch(struct smtpd_session *s,
                                         enum restriction_kind kind,
                                         struct check_ctx *c);
+/* smtpd_spf.c: reject_spf_fail, reject_spf_softfail, reject_spf_permerror,
+ * defer_spf_temperror and reject_spf_helo_fail. */
+enum smtpd_verdict check_spf(struct smtpd_session *s,
+                             enum restriction_kind kind, struct check_ctx *c);
 /* "<x@y>: Recipient address" and friends, for the restriction kind. */
 void check_reply_subject(struct smtpd_session *s, enum restriction_kind kind,
                          const struct check_ctx *c, struct buf *out);

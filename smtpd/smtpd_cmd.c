@@ -43,6 +43,7 @@ void smtpd_reset_transaction(struct smtpd_session *s)
     s->bdat_failed = 0;
     smtpd_actions_reset(s);
     smtpd_dns_forget(s);
+    smtpd_spf_forget(s);
 }
 
 static int ehlo_keyword_on(const char *keyword)
@@ -192,6 +193,7 @@ static enum smtp_step mail_proceed(struct smtpd_session *s)
         s->dsn_envid = xstrdup(buf_cstr(&c->envid));
     smtpd_sasl_mail_param(s); /* AUTH= (RFC 4954 section 5) */
     s->arrival = time(NULL);
+    smtpd_spf_start(s); /* in the background: RCPT and DATA need it */
     smtpd_reply(s, "250 2.1.0 Ok");
     return SMTP_STEP_NEXT;
 }

@@ -291,6 +291,7 @@ int smtpd_data_begin(struct smtpd_session *s)
     else {
         struct buf fields = BUF_INIT;
         smtpd_sasl_log_fields(s, &fields); /* after AUTH, as Postfix */
+        smtpd_spf_log_fields(s, &fields);
         log_info("%s: client=%s%s", s->qid, s->namaddr, buf_cstr(&fields));
         buf_free(&fields);
     }
@@ -369,6 +370,7 @@ int smtpd_data_begin(struct smtpd_session *s)
         const char *helo = s->helo && qfile_text_ok(s->helo, strlen(s->helo))
                                ? s->helo
                                : s->name;
+        smtpd_spf_header(s, &rcv); /* RFC 7208 9.1: above our Received: */
         buf_appendf(&rcv, "Received: from %s (%s [%s])", helo, s->name,
                     s->addr);
         smtpd_tls_received(s, &rcv); /* smtpd_tls_received_header */

@@ -52,6 +52,11 @@ void smtpd_dns_init(void)
     buf_free(&err);
 }
 
+struct dns_client *smtpd_dns_client(void)
+{
+    return dns_client;
+}
+
 void smtpd_dns_exit(void)
 {
     dns_client_free(dns_client);

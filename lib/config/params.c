@@ -981,6 +981,10 @@ const struct param_def param_table[] = {
     {"postern_tls_report_retention", PARAM_TIME, "30d", 0, 0, 0,
      "how long the TLS report record files of $data_directory/tls-rpt are "
      "kept; the smtp client removes older days once a day (0: never)"},
+    /* ---- SPF in smtpd (lib/spf, docs/spf.md) ---- */
+    {"smtpd_spf_enable", PARAM_BOOL, "no", 0, 0, 0,
+     "check SPF (MAIL FROM and HELO) for clients outside mynetworks and "
+     "not authenticated: log the results and add Received-SPF:"},
 };
 
 const size_t param_table_count = sizeof(param_table) / sizeof(param_table[0]);

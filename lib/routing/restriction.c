@@ -45,6 +45,11 @@ static const struct {
      RESTR_REJECT_AUTHENTICATED_SENDER_LOGIN_MISMATCH},
     {"reject_unauthenticated_sender_login_mismatch",
      RESTR_REJECT_UNAUTHENTICATED_SENDER_LOGIN_MISMATCH},
+    {"reject_spf_fail", RESTR_REJECT_SPF_FAIL},
+    {"reject_spf_softfail", RESTR_REJECT_SPF_SOFTFAIL},
+    {"reject_spf_permerror", RESTR_REJECT_SPF_PERMERROR},
+    {"defer_spf_temperror", RESTR_DEFER_SPF_TEMPERROR},
+    {"reject_spf_helo_fail", RESTR_REJECT_SPF_HELO_FAIL},
 };
 #define RESTRICTION_NAME_COUNT                                                 \
     (sizeof(restriction_names) / sizeof(restriction_names[0]))

@@ -1,11 +1,15 @@
 """lib/dkim end to end (tests/helpers/dkimtool): verification with the
 keys looked up through lib/dns from a real DNS server on loopback
-(dnsmasq), a missing key and a silent server; and our signatures
-verified by an independent verifier, Debian's python3-dkim (dkimpy),
-given the keys through its dnsfunc. opendkim-testmsg (opendkim-tools)
-asks the system resolver on port 53 and cannot be pointed at a loopback
-test server, so it is not used (docs/dkim.md)."""
+(dnsmasq), a missing key and a silent server; our signatures verified
+by two independent verifiers, and theirs by us:
+- Debian's python3-dkim (dkimpy), given the keys through its dnsfunc;
+- opendkim-testmsg (opendkim-tools), which asks the system resolver on
+  port 53: it runs in a network and mount namespace of its own
+  (unshare, as root) where dnsmasq serves port 53 of that namespace's
+  loopback and a resolv.conf naming it is bind-mounted over
+  /etc/resolv.conf. Nothing leaves the namespace."""
 import os
+import shutil
 import subprocess
 import tempfile
 import textwrap
@@ -123,6 +127,16 @@ def dkimpy_available():
                           capture_output=True, timeout=30).returncode == 0
 
 
+DKIMPY_SIGN = textwrap.dedent("""
+    import sys, dkim
+    msg = open(sys.argv[1], "rb").read()
+    key = open(sys.argv[2], "rb").read()
+    sig = dkim.sign(msg, sys.argv[3].encode(), b"example.org", key,
+                    signature_algorithm=sys.argv[4].encode(),
+                    canonicalize=(b"relaxed", b"simple"))
+    sys.stdout.buffer.write(sig + msg)
+""")
+
 DKIMPY_VERIFY = textwrap.dedent("""
     import sys, dkim
     keys = dict(line.split(" ", 1) for line in open(sys.argv[1]).read().splitlines())
@@ -171,6 +185,32 @@ class InteropDkimpy(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr.decode())
         return out.stdout.decode().split()
 
+    def test_dkimpy_signatures_verify_with_us(self):
+        path = os.path.join(self.dir, "plain")
+        with open(path, "wb") as f:
+            f.write(crlf(vector("dkimpy/rfc6376.msg")))
+        signed = b""
+        for key, selector, alg in (("test.private", "r", "rsa-sha256"),
+                                   ("ed25519test.key", "e", "ed25519-sha256")):
+            out = subprocess.run(
+                [SYSTEM_PYTHON, "-c", DKIMPY_SIGN, path,
+                 os.path.join(DKIM_DIR, "dkimpy", key), selector, alg],
+                capture_output=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr.decode())
+            signed = out.stdout
+            with open(path, "wb") as f:
+                f.write(signed)
+        if not dnsmasq_path():
+            self.skipTest("dnsmasq (Debian dnsmasq-base) not installed")
+        zone = list(dns_util.TEST_ZONE)
+        with open(self.keys) as f:
+            for line in f.read().splitlines():
+                zone.append(txt_option(*line.split(" ", 1)))
+        with Dnsmasq(zone) as dns:
+            results = dkimtool_verify(dns.server, signed)
+        self.assertEqual([(r["a"], r["result"]) for r in results],
+                         [("ed25519-sha256", "pass"), ("rsa-sha256", "pass")])
+
     def test_relaxed_signatures_verify(self):
         signed = self.sign(crlf(vector("dkimpy/rfc6376.msg")))
         self.assertEqual(self.dkimpy(signed), ["True", "True"])
@@ -190,6 +230,101 @@ class InteropDkimpy(unittest.TestCase):
         # a changed body is caught by the independent verifier too
         self.assertEqual(self.dkimpy(signed.replace(b"line 2999", b"line 2998")),
                          ["False", "False"])
+
+
+OPENDKIM_TESTMSG = "/usr/sbin/opendkim-testmsg"
+
+
+def opendkim_usable():
+    return (os.access(OPENDKIM_TESTMSG, os.X_OK) and os.getuid() == 0
+            and shutil.which("unshare") and shutil.which("ip")
+            and dnsmasq_path() is not None)
+
+
+@unittest.skipUnless(os.path.isdir(DKIM_DIR), "no ../shared/conformance/dkim")
+@unittest.skipUnless(opendkim_usable(),
+                     "needs root, unshare, ip, dnsmasq and opendkim-testmsg "
+                     "(Debian opendkim-tools)")
+class InteropOpendkim(unittest.TestCase):
+    """opendkim-testmsg verifies what we sign and signs what we verify."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="pt-dkim-", dir="/tmp")
+        with open(os.path.join(self.dir, "resolv.conf"), "w") as f:
+            f.write("nameserver 127.0.0.1\n")
+        self.records = {
+            "r._domainkey.example.org": vector("dkimpy/test.txt").decode().strip(),
+            "e._domainkey.example.org":
+                vector("dkimpy/ed25519test.dns").decode().strip(),
+        }
+
+    def in_namespace(self, command, stdin):
+        """Runs command (a shell line) in a private network and mount
+        namespace with dnsmasq on its 127.0.0.1:53 serving the keys;
+        returns (exit status, output)."""
+        txt = " ".join("'--txt-record=%s,%s'" % (owner, value)
+                       for owner, value in self.records.items())
+        script = "\n".join([
+            "ip link set lo up",
+            f"mount --bind {self.dir}/resolv.conf /etc/resolv.conf",
+            f"{dnsmasq_path()} --keep-in-foreground --conf-file=/dev/null "
+            "--port=53 --listen-address=127.0.0.1 --bind-interfaces "
+            "--no-resolv --no-hosts --local=/example.org/ --user=root "
+            f"--pid-file={self.dir}/pid {txt} &",
+            "for i in 1 2 3 4 5 6 7 8 9 10; do",
+            "  [ -s " + self.dir + "/pid ] && break; sleep 0.2; done",
+            command + "; rc=$?",
+            "kill %1; exit $rc"])
+        path = os.path.join(self.dir, "run.sh")
+        if os.path.exists(os.path.join(self.dir, "pid")):
+            os.unlink(os.path.join(self.dir, "pid"))
+        with open(path, "w") as f:
+            f.write(script)
+        out = subprocess.run(["unshare", "--net", "--mount", "sh", path],
+                             input=stdin, capture_output=True, timeout=60)
+        if b"Operation not permitted" in out.stderr and b"unshare" in out.stderr:
+            self.skipTest("unshare is not permitted here")
+        return out.returncode, out.stdout, out.stderr.decode(errors="replace")
+
+    def sign(self, message, key, selector):
+        out = subprocess.run(
+            [DKIMTOOL, "sign", "-d", "example.org", "-k",
+             os.path.join(DKIM_DIR, "dkimpy", key), "-s", selector],
+            input=message, capture_output=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        return out.stdout
+
+    def test_opendkim_verifies_our_rsa_signature(self):
+        signed = self.sign(crlf(vector("dkimpy/rfc6376.msg")), "test.private", "r")
+        rc, _, err = self.in_namespace(OPENDKIM_TESTMSG, signed)
+        self.assertEqual(rc, 0, err)
+        rc, _, err = self.in_namespace(OPENDKIM_TESTMSG,
+                                       signed.replace(b"Joe.", b"Jim."))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("Bad signature", err)
+
+    def test_opendkim_verifies_our_ed25519_signature(self):
+        signed = self.sign(crlf(vector("dkimpy/ed25519test.msg")),
+                           "ed25519test.key", "e")
+        rc, _, err = self.in_namespace(OPENDKIM_TESTMSG, signed)
+        self.assertEqual(rc, 0, err)
+
+    def test_opendkim_rsa_sha1_signature_is_policy(self):
+        """opendkim-testmsg signs rsa-sha1 (it has no option for
+        sha256): we parse it and refuse it as RFC 8301 says."""
+        key = os.path.join(DKIM_DIR, "dkimpy", "test.private")
+        rc, signed, err = self.in_namespace(
+            f"{OPENDKIM_TESTMSG} -d example.org -s r -k {key} -C",
+            crlf(vector("dkimpy/rfc6376.msg")))
+        self.assertEqual(rc, 0, err)
+        self.assertIn(b"DKIM-Signature:", signed)
+        zone = list(dns_util.TEST_ZONE) + [
+            txt_option(o, v) for o, v in self.records.items()]
+        with Dnsmasq(zone) as dns:
+            results = dkimtool_verify(dns.server, crlf(signed))
+        self.assertEqual([(r["a"], r["result"], r["reason"]) for r in results],
+                         [("rsa-sha1", "policy",
+                           "rsa-sha1 is not accepted (RFC 8301)")])
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ const char *const DKIM_SIGN_HEADERS[] = {
     NULL};
 
 #define FOLD_COLUMN 76
+/* 24 names of 10 instances and an over-signed From fit DKIM_SIG_HEADERS_MAX. */
+#define SIGN_INSTANCES_MAX 10
 
 struct dkim_signer {
     struct dkim_sign_params params;
@@ -32,6 +34,8 @@ struct dkim_signer {
     struct dkim_reader reader;
     struct dkim_body body;
     int body_started, ended;
+    int fed;           /* some byte was fed */
+    int starts_folded; /* the first byte is a space or tab */
     unsigned char body_hash[EVP_MAX_MD_SIZE];
     unsigned body_hash_len;
 };
@@ -162,6 +166,10 @@ void dkim_signer_free(struct dkim_signer *s)
 
 void dkim_signer_feed(struct dkim_signer *s, const char *data, size_t len)
 {
+    if (!s->fed && len > 0) {
+        s->fed = 1;
+        s->starts_folded = data[0] == ' ' || data[0] == '\t';
+    }
     if (!s->ended)
         dkim_reader_feed(&s->reader, data, len);
 }
@@ -219,34 +227,38 @@ static void fold_add(struct buf *raw, size_t *col, const char *token,
     *col += n;
 }
 
-/* The names to sign: each present field of the list once per instance,
- * From once more. */
+/* Adds name `count` times, lower case. */
+static void add_name(struct strlist *names, const char *name, size_t count)
+{
+    char *lower = xstrdup(name);
+    for (char *p = lower; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    for (size_t k = 0; k < count; k++)
+        strlist_add(names, lower);
+    free(lower);
+}
+
+/* The names to sign: From first, once more than it appears; then each
+ * present field of the list once per instance (the last
+ * SIGN_INSTANCES_MAX of them), while h= stays within what verifiers
+ * accept (DKIM_SIG_HEADERS_MAX). */
 static void signed_names(const struct dkim_signer *s, struct strlist *names)
 {
     const char *const *list = s->params.headers ? s->params.headers
                                                 : DKIM_SIGN_HEADERS;
-    int from_listed = 0;
+    size_t from = header_count(&s->reader.hb, "From");
+    add_name(names, "from", (from < SIGN_INSTANCES_MAX ? from : SIGN_INSTANCES_MAX) + 1);
     for (size_t i = 0; list[i] != NULL; i++) {
+        if (strcasecmp(list[i], "From") == 0)
+            continue;
         size_t count = header_count(&s->reader.hb, list[i]);
-        int is_from = strcasecmp(list[i], "From") == 0;
-        if (is_from) {
-            if (from_listed)
-                continue;
-            from_listed = 1;
-            count++;
-        }
-        for (size_t k = 0; k < count; k++) {
-            char *lower = xstrdup(list[i]);
-            for (char *p = lower; *p; p++)
-                if (*p >= 'A' && *p <= 'Z')
-                    *p = (char)(*p - 'A' + 'a');
-            strlist_add(names, lower);
-            free(lower);
-        }
+        if (count > SIGN_INSTANCES_MAX)
+            count = SIGN_INSTANCES_MAX;
+        if (names->count + count > DKIM_SIG_HEADERS_MAX)
+            break;
+        add_name(names, list[i], count);
     }
-    if (!from_listed)
-        for (size_t k = 0; k <= header_count(&s->reader.hb, "From"); k++)
-            strlist_add(names, "from");
 }
 
 static void append_eol(struct buf *out, const char *raw, size_t len,
@@ -342,6 +354,16 @@ static int make_field(struct dkim_signer *s, size_t k, struct buf *out,
 int dkim_signer_finish(struct dkim_signer *s, struct buf *out, struct buf *err)
 {
     end_message(s);
+    if (dkim_reader_damaged(&s->reader)) {
+        /* What was cut would be signed as cut: no verifier would agree. */
+        buf_set_str(err, "header section over limits, not signed");
+        return -1;
+    }
+    if (s->starts_folded) {
+        /* It would continue the field put on top of it. */
+        buf_set_str(err, "message begins with whitespace, not signed");
+        return -1;
+    }
     for (size_t k = 0; k < s->key_count; k++)
         if (make_field(s, k, out, err) != 0)
             return -1;

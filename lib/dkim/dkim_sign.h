@@ -4,8 +4,11 @@
  * signature, RSA and Ed25519, hashes the body once).
  *
  * Signed header fields: those of RFC 6376 5.4.1's list that are present
- * (DKIM_SIGN_HEADERS), each instance once, and From once more than it
- * appears ("over-signed": a From added later breaks the signature).
+ * (DKIM_SIGN_HEADERS), each instance once (at most the last 10 of a
+ * name), and From once more than it appears ("over-signed": a From
+ * added later breaks the signature). A header section over
+ * lib/message/header's limits is not signed, nor a message whose first
+ * line begins with whitespace (it would continue our field).
  *
  * Use: dkim_signer_new, dkim_signer_feed ... , dkim_signer_finish: the
  * new DKIM-Signature fields, to put on top of the message. The header

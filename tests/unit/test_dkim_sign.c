@@ -253,6 +253,44 @@ static void test_sign_refusals(void)
     params.identity = NULL;
     params.domain = "exa mple.org";
     CHECK(dkim_signer_new(&params, keys, NULL, 1, &err) == NULL);
+    params.domain = "example.org";
+
+    /* 30 To: fields: the last 10 are signed */
+    struct buf msg = BUF_INIT, out = BUF_INIT;
+    buf_append_str(&msg, "From: a@example.org\r\n");
+    for (int i = 0; i < 30; i++)
+        buf_appendf(&msg, "To: r%d@example.net\r\n", i);
+    buf_append_str(&msg, "\r\nbody\r\n");
+    struct dkim_signer *s = dkim_signer_new(&params, keys, NULL, 1, &err);
+    dkim_signer_feed(s, msg.data, msg.len);
+    CHECK_INT(dkim_signer_finish(s, &out, &err), 0);
+    size_t to_count = 0;
+    for (const char *p = out.data; (p = strstr(p, ":to")) != NULL; p++)
+        to_count++;
+    CHECK_INT(to_count, 10);
+    dkim_signer_free(s);
+
+    /* a field over header_size_limit is not signed */
+    buf_set_str(&msg, "From: a@example.org\r\nSubject: ");
+    for (int i = 0; i < 110000; i++)
+        buf_append_char(&msg, 'x');
+    buf_append_str(&msg, "\r\n\r\nbody\r\n");
+    s = dkim_signer_new(&params, keys, NULL, 1, &err);
+    dkim_signer_feed(s, msg.data, msg.len);
+    buf_reset(&out);
+    CHECK_INT(dkim_signer_finish(s, &out, &err), -1);
+    CHECK_STR(buf_cstr(&err), "header section over limits, not signed");
+    dkim_signer_free(s);
+
+    /* a first line that begins with whitespace would continue our field */
+    buf_set_str(&msg, " SixPack <joe@example.org>\r\nTo: x\r\n\r\nHi.\r\n");
+    s = dkim_signer_new(&params, keys, NULL, 1, &err);
+    dkim_signer_feed(s, msg.data, msg.len);
+    CHECK_INT(dkim_signer_finish(s, &out, &err), -1);
+    CHECK_STR(buf_cstr(&err), "message begins with whitespace, not signed");
+    dkim_signer_free(s);
+    buf_free(&msg);
+    buf_free(&out);
     dkim_sign_key_free(&ed);
     buf_free(&err);
 }

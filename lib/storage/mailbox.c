@@ -697,8 +697,10 @@ enum mailbox_result mailbox_sync(struct mailbox *mb, unsigned flags,
 
     scan_sort(&scan);
     size_t unnumbered = scan_known_uids(mb, &scan);
-    int stale = mb->ul.count > 64 && (mb->ul.count - mb->count) * 4 >
-                                         mb->ul.count;
+    /* lines of expunged messages pile up in the uidlist (Dovecot
+     * leaves them too); drop them when they are a quarter of it */
+    int stale = mb->ul.count > 64 && mb->ul.count > mb->count &&
+                (mb->ul.count - mb->count) * 4 > mb->ul.count;
     if (unnumbered || mb->ul.uidvalidity == 0 ||
         read == UIDLIST_MALFORMED || (stale && !racy)) {
         rc = scan_assign_uids(mb, &scan, stale && !racy);

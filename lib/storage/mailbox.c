@@ -356,18 +356,11 @@ static const char *move_to_cur(struct mailbox *mb, const char *name,
 }
 
 static void scan_entry(struct mailbox *mb, struct scan *scan,
-                       const char *name, int in_new, struct buf *moved)
+                       const char *name, int in_new)
 {
     size_t len = strlen(name);
     if (name[0] == '.' || len > 255 || strpbrk(name, "\r\n"))
         return;
-    if (in_new && !mb->readonly) {
-        const char *now_name = move_to_cur(mb, name, moved);
-        if (now_name) {
-            name = now_name;
-            in_new = 0;
-        }
-    }
     size_t base_len = maildir_base_len(name);
     if (base_len == 0)
         return;
@@ -402,13 +395,51 @@ static int scan_dir(struct mailbox *mb, struct scan *scan, int in_new)
                      strerror(errno));
         return -1;
     }
-    struct buf moved = BUF_INIT;
     struct dirent *ent;
     while ((ent = readdir(dir)) != NULL)
-        scan_entry(mb, scan, ent->d_name, in_new, &moved);
+        scan_entry(mb, scan, ent->d_name, in_new);
     closedir(dir);
-    buf_free(&moved);
     return 0;
+}
+
+/* Moves what the scan found in new/ into cur/, after the scan (so our
+ * own renames do not look like someone else's change during it). */
+static void move_new_files(struct mailbox *mb, struct scan *scan)
+{
+    if (mb->readonly)
+        return;
+    struct buf moved = BUF_INIT;
+    for (uint32_t i = 0; i < mb->count; i++) {
+        struct mailbox_msg *msg = &mb->msgs[i];
+        if (!(msg->flags & MAILBOX_MSG_IN_NEW) ||
+            (msg->flags & MAILBOX_MSG_EXPUNGED))
+            continue;
+        struct buf name = BUF_INIT;
+        mailbox_msg_file_name(mb, i + 1, &name);
+        const char *now_name = move_to_cur(mb, name.data, &moved);
+        if (now_name) {
+            size_t base_len = maildir_base_len(now_name);
+            msg_set_info(mb, msg, now_name + base_len,
+                         strlen(now_name + base_len), 0);
+        }
+        buf_free(&name);
+    }
+    for (size_t i = 0; i < scan->count; i++) {
+        struct scan_new *file = &scan->files[i];
+        if (!file->in_new)
+            continue;
+        /* the name is copied: the names buffer may move as it grows */
+        char *name = xstrdup(scan->names.data + file->name_off);
+        const char *now_name = move_to_cur(mb, name, &moved);
+        if (now_name) {
+            file->name_off = (uint32_t)scan->names.len;
+            file->in_new = 0;
+            buf_append_str(&scan->names, now_name);
+            buf_append_char(&scan->names, 0);
+        }
+        free(name);
+    }
+    buf_free(&moved);
 }
 
 static int dir_mtime(struct mailbox *mb, const char *sub, struct timespec *t)
@@ -687,6 +718,7 @@ enum mailbox_result mailbox_sync(struct mailbox *mb, unsigned flags,
         rc = MAILBOX_FAILED;
         goto out;
     }
+    move_new_files(mb, &scan);
     for (uint32_t i = 0; i < mb->count; i++) {
         struct mailbox_msg *msg = &mb->msgs[i];
         if (!(msg->flags & (MAILBOX_MSG_SCANNED | MAILBOX_MSG_EXPUNGED))) {

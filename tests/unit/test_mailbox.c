@@ -418,6 +418,64 @@ static void test_lock_busy_and_malformed(void)
     scratch_remove(dir);
 }
 
+/* A file back from a backup (its UID is below the view's highest) gets
+ * a new UID; lines of expunged messages are dropped once they are a
+ * quarter of the uidlist. */
+static void test_restored_file_and_tidy(void)
+{
+    char *dir = scratch_dir();
+    char *inbox = make_maildir(dir, NULL);
+    char name[64];
+    for (int i = 1; i <= 80; i++) {
+        snprintf(name, sizeof(name), "17000%05d.M1P1.h:2,", i);
+        put_file(inbox, "cur", name, "x: y\n\n");
+    }
+    struct mailbox *a = open_box(dir, NULL, 0);
+    struct seen seen;
+    CHECK_INT(sync_seen(a, 0, &seen), MAILBOX_OK);
+    CHECK_INT(mailbox_count(a), 80);
+    char from[700], to[700];
+    snprintf(from, sizeof(from), "%s/cur/1700000002.M1P1.h:2,", inbox);
+    snprintf(to, sizeof(to), "%s/backup", dir);
+    CHECK(rename(from, to) == 0);
+    CHECK_INT(sync_seen(a, 0, &seen), MAILBOX_OK);
+    CHECK_STR(seen.text, "X2/2 ");
+    put_file(inbox, "new", "1800000000.M1P1.h", "n: 1\n\n");
+    CHECK_INT(sync_seen(a, 0, &seen), MAILBOX_OK);
+    CHECK_INT(mailbox_msg(a, 80)->uid, 81);
+    CHECK(rename(to, from) == 0);
+    CHECK_INT(sync_seen(a, 0, &seen), MAILBOX_OK);
+    CHECK_INT(mailbox_count(a), 81);
+    CHECK_INT(mailbox_msg(a, 81)->uid, 82);
+    char path[600];
+    struct buf text = BUF_INIT;
+    snprintf(path, sizeof(path), "%s/dovecot-uidlist", inbox);
+    read_whole(path, &text);
+    CHECK(strstr(text.data, "\n2 :") == NULL);
+    CHECK(strstr(text.data, "\n82 :1700000002.M1P1.h\n") != NULL);
+
+    for (uint32_t seq = 1; seq <= 30; seq++)
+        CHECK_INT(mailbox_expunge(a, seq), MAILBOX_OK);
+    CHECK_INT(sync_seen(a, 0, &seen), MAILBOX_OK);
+    CHECK_INT(mailbox_count(a), 51);
+    /* the next time the lock is taken the dead lines go */
+    put_file(inbox, "new", "1800000001.M1P1.h", "n: 2\n\n");
+    CHECK_INT(sync_seen(a, 0, &seen), MAILBOX_OK);
+    CHECK_INT(mailbox_count(a), 52);
+    struct uidlist ul;
+    struct buf err = BUF_INIT;
+    uidlist_init(&ul);
+    CHECK_INT(uidlist_read(&ul, path, &err), UIDLIST_CHANGED);
+    CHECK_INT(ul.count, 52);
+    CHECK_INT(ul.next_uid, 84);
+    uidlist_free(&ul);
+    buf_free(&err);
+    buf_free(&text);
+    mailbox_close(a);
+    free(inbox);
+    scratch_remove(dir);
+}
+
 static double elapsed_ms(const struct timespec *start)
 {
     struct timespec now;
@@ -493,6 +551,7 @@ int main(void)
     UNIT_RUN(test_flags_and_expunge);
     UNIT_RUN(test_append_and_copy);
     UNIT_RUN(test_lock_busy_and_malformed);
+    UNIT_RUN(test_restored_file_and_tidy);
     UNIT_RUN(test_sync_10000_unchanged);
     return unit_summary();
 }

@@ -57,7 +57,7 @@ void maildir_escape_hostname(const char *host, struct buf *out)
     }
 }
 
-static const char *default_hostname(void)
+const char *maildir_default_hostname(void)
 {
     static char *escaped;
     if (escaped == NULL) {
@@ -250,7 +250,7 @@ static void delivery_free(struct maildir_delivery *d)
 static void new_base_name(struct maildir_delivery *d)
 {
     struct buf name = BUF_INIT;
-    const char *host = default_hostname();
+    const char *host = maildir_default_hostname();
     struct buf escaped = BUF_INIT;
     if (d->opts.hostname) {
         maildir_escape_hostname(d->opts.hostname, &escaped);

@@ -110,6 +110,10 @@ int maildir_folder_name_valid(const char *folder);
  * ASCII become "\ooo" too. */
 void maildir_escape_hostname(const char *host, struct buf *out);
 
+/* This host's name as maildir_escape_hostname() writes it (computed
+ * once per process). */
+const char *maildir_default_hostname(void);
+
 /* Makes the next unique base name (without ,S=/W=) for this process:
  * <secs>.M<usecs>P<pid>Q<n>.<escaped host>. Microseconds never repeat
  * within a process (they are bumped when the clock has not moved) and

@@ -51,12 +51,13 @@ static inline void test_message_free(struct test_message *t)
     buf_free(&t->data);
 }
 
-/* Reads tests/unit/data/imap/NAME (or any path with a '/') into out. */
+/* Reads tests/unit/data/imap/NAME (or NAME itself when it starts with
+ * '/' or '.') into out. */
 static inline int test_message_file(const char *name, struct buf *out)
 {
     struct buf path = BUF_INIT, why = BUF_INIT;
     int ret;
-    if (strchr(name, '/'))
+    if (name[0] == '/' || name[0] == '.')
         buf_append_str(&path, name);
     else
         buf_appendf(&path, "%s/%s", IMAP_TEST_DATA, name);

@@ -90,7 +90,9 @@ class Session:
     def command(self, text):
         self.n += 1
         tag = b"t%d" % self.n
-        self.p.stdin.write(tag + b" " + text.encode() + b"\r\n")
+        if isinstance(text, str):
+            text = text.encode()
+        self.p.stdin.write(tag + b" " + text + b"\r\n")
         self.p.stdin.flush()
         untagged = []
         while True:

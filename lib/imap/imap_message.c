@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "message/imap_envelope.h"
 #include "message/mime_tree_blob.h"
 
 void imap_message_init(struct imap_message *msg)
@@ -28,6 +29,16 @@ int imap_message_data(struct imap_message *msg, const char **data,
         return -1;
     *data = msg->loaded_data;
     *len = msg->loaded_len;
+    return 0;
+}
+
+int imap_message_header(struct imap_message *msg, const char **header,
+                        size_t *len)
+{
+    size_t data_len;
+    if (imap_message_data(msg, header, &data_len) < 0)
+        return -1;
+    *len = imap_header_length(*header, data_len);
     return 0;
 }
 

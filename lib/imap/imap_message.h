@@ -81,6 +81,11 @@ void imap_message_init(struct imap_message *msg);
 int imap_message_data(struct imap_message *msg, const char **data,
                       size_t *len);
 
+/* The message's header (its empty line included), without parsing its
+ * MIME structure. 0, or -1 as imap_message_data(). */
+int imap_message_header(struct imap_message *msg, const char **header,
+                        size_t *len);
+
 /* The MIME tree over the bytes (loaded as above), or NULL when the
  * message cannot be read. */
 const struct mime_tree *imap_message_tree(struct imap_message *msg);

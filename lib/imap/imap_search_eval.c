@@ -160,17 +160,6 @@ static long days_of(time_t when, int zone_minutes)
     return (long)(t >= 0 ? t / 86400 : (t - 86399) / 86400);
 }
 
-/* The header of the message, or -1. */
-static int message_header(struct imap_message *msg, const char **header,
-                          size_t *len)
-{
-    size_t data_len;
-    if (imap_message_data(msg, header, &data_len) < 0)
-        return -1;
-    *len = imap_header_length(*header, data_len);
-    return 0;
-}
-
 /* HEADER, FROM, ...: the decoded, folded values of every field named
  * name; whether the key's text is in one of them. */
 static int match_header(struct imap_search_eval *ev, struct imap_message *msg,
@@ -184,7 +173,7 @@ static int match_header(struct imap_search_eval *ev, struct imap_message *msg,
 
     if (want->len == 0 && key->op != IMAP_SEARCH_HEADER)
         return 1; /* "" is in every text */
-    if (message_header(msg, &header, &len) < 0)
+    if (imap_message_header(msg, &header, &len) < 0)
         return -1;
     while (imap_header_next(header, len, &pos, &field)) {
         if (!imap_header_name_is(&field, name, name_len))
@@ -212,7 +201,7 @@ static int sent_day(struct imap_search_eval *ev, struct imap_message *msg,
         size_t len, vlen;
         struct rfc822_date date;
         struct imap_date d;
-        if (message_header(msg, &header, &len) < 0)
+        if (imap_message_header(msg, &header, &len) < 0)
             return -1;
         value = imap_header_find(header, len, "date", &vlen);
         if (value != NULL && rfc822_date_parse(value, vlen, &date) == 0) {

@@ -1,5 +1,5 @@
-/* imap_mailbox_fixture.h: the mailbox that gen_dovecot_search.py gave
- * Dovecot (tests/unit/data/imap/dovecot-search.jsonl), rebuilt as message
+/* imap_mailbox_fixture.h: a mailbox that gen_dovecot_search.py gave
+ * Dovecot (tests/unit/data/imap/dovecot-*.jsonl), rebuilt as message
  * views in sequence order, for comparing SEARCH, SORT and THREAD with
  * Dovecot's answers recorded in the same file. */
 #ifndef POSTERN_TEST_IMAP_MAILBOX_FIXTURE_H
@@ -46,8 +46,8 @@ static inline void test_mailbox_flags(struct test_mailbox *mb, size_t i,
     free(copy);
 }
 
-/* Loads the file; 0, or -1 when it cannot be read. */
-static inline int test_mailbox_load(struct test_mailbox *mb)
+/* Loads tests/unit/data/imap/NAME; 0, or -1 when it cannot be read. */
+static inline int test_mailbox_load(struct test_mailbox *mb, const char *file)
 {
     char path[256];
     FILE *fp;
@@ -56,7 +56,7 @@ static inline int test_mailbox_load(struct test_mailbox *mb)
     struct buf name = BUF_INIT, value = BUF_INIT, data = BUF_INIT;
 
     memset(mb, 0, sizeof(*mb));
-    snprintf(path, sizeof(path), "%s/dovecot-search.jsonl", IMAP_TEST_DATA);
+    snprintf(path, sizeof(path), "%s/%s", IMAP_TEST_DATA, file);
     if ((fp = fopen(path, "r")) == NULL)
         return -1;
     while (getline(&line, &cap, fp) > 0) {

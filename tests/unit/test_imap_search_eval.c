@@ -67,7 +67,7 @@ static void dovecot_answers(void)
     struct buf cmd = BUF_INIT, args = BUF_INIT, want = BUF_INIT,
                got = BUF_INIT;
     size_t compared = 0;
-    if (test_mailbox_load(&mb) < 0) {
+    if (test_mailbox_load(&mb, "dovecot-search.jsonl") < 0) {
         CHECK(0);
         return;
     }

@@ -10,7 +10,11 @@ internal dates, then writes one JSON line per message ({"message": file,
 "flags": ..., "internaldate": ...}, in sequence order, UID = sequence
 number) and one per command ({"command": wire form, "result": the
 numbers Dovecot answered, or "thread": the THREAD answer}).
+With --thread it does the same for the threading mailbox (thread/*.eml:
+replies, missing parents, duplicate and looping Message-IDs, subject
+merging) and THREAD and SORT SUBJECT commands only.
 Usage: gen_dovecot_search.py > dovecot-search.jsonl
+       gen_dovecot_search.py --thread > dovecot-thread.jsonl
 """
 import json
 import os
@@ -77,6 +81,9 @@ SEARCHES = [
     "OR BODY nosuch OR SUBJECT nosuch UID 2",
 ]
 
+THREAD_MESSAGES = [("thread/t%02d.eml" % i, "", "%02d-Feb-2026 10:00:00 +0000" % i)
+                   for i in range(1, 20)]
+
 SORTS = [
     "(ARRIVAL)", "(REVERSE ARRIVAL)", "(DATE)", "(REVERSE DATE)", "(SIZE)",
     "(REVERSE SIZE)", "(SUBJECT)", "(REVERSE SUBJECT)", "(FROM)", "(TO)",
@@ -113,6 +120,10 @@ def wire(search):
 
 def main():
     out = sys.stdout
+    threading = "--thread" in sys.argv
+    messages = THREAD_MESSAGES if threading else MESSAGES
+    searches = [] if threading else SEARCHES
+    sorts = ["(SUBJECT)", "(DATE)", "(REVERSE SUBJECT)"] if threading else SORTS
     d = tempfile.mkdtemp(prefix="dvsearch.")
     try:
         os.chmod(d, 0o755)
@@ -127,7 +138,7 @@ def main():
         os.chown(d + "/Maildir", 65534, 65534)
         os.chown(d + "/state", 65534, 65534)
         s = Session(d)
-        for name, flags, date in MESSAGES:
+        for name, flags, date in messages:
             with open(os.path.join(HERE, name), "rb") as f:
                 data = f.read()
             cmd = 'APPEND INBOX (%s) "%s" {%d+}\r\n' % (flags, date, len(data))
@@ -137,7 +148,7 @@ def main():
             out.write(json.dumps({"message": name, "flags": flags,
                                   "internaldate": date}) + "\n")
         s.command("SELECT INBOX")
-        for search in SEARCHES:
+        for search in searches:
             w = wire(search)
             untagged, status = s.command("SEARCH CHARSET UTF-8 " + w)
             nums = [u for u in untagged if u.startswith(b"* SEARCH")]
@@ -145,7 +156,7 @@ def main():
                    "status": status.split(" ")[0]}
             rec["result"] = nums[0][8:].decode().strip() if nums else ""
             out.write(json.dumps(rec) + "\n")
-        for crit in SORTS:
+        for crit in sorts:
             untagged, status = s.command("SORT %s UTF-8 ALL" % crit)
             nums = [u for u in untagged if u.startswith(b"* SORT")]
             out.write(json.dumps({"command": "SORT", "args": crit + " UTF-8 ALL",

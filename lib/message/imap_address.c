@@ -336,13 +336,13 @@ void imap_address_write(struct buf *out, const struct imap_address_list *list)
     for (size_t i = 0; i < list->count; i++) {
         const struct imap_address *a = &list->items[i];
         buf_append_char(out, '(');
-        imap_write_nstring_nolf(out, a->name);
+        imap_quote_nstring_nolf(out, a->name);
         buf_append_char(out, ' ');
-        imap_write_nstring_nolf(out, a->route);
+        imap_quote_nstring_nolf(out, a->route);
         buf_append_char(out, ' ');
-        imap_write_nstring_nolf(out, a->mailbox);
+        imap_quote_nstring_nolf(out, a->mailbox);
         buf_append_char(out, ' ');
-        imap_write_nstring_nolf(out, a->domain);
+        imap_quote_nstring_nolf(out, a->domain);
         buf_append_char(out, ')');
     }
     buf_append_char(out, ')');

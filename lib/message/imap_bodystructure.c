@@ -33,7 +33,7 @@ static void write_field_nstring(struct buf *out, const struct mime_tree *tree,
 {
     size_t len;
     const char *text = field_text(tree, part, field, &len);
-    imap_write_nstring_nolf_len(out, text, len);
+    imap_quote_nstring_nolf_len(out, text, len);
 }
 
 static void write_params(struct buf *out, const struct mime_params *params,
@@ -50,9 +50,9 @@ static void write_params(struct buf *out, const struct mime_params *params,
             buf_append_char(out, ' ');
         if (strcasecmp(params->items[i].name, "charset") == 0)
             seen_charset = 1;
-        imap_write_nstring(out, params->items[i].name);
+        imap_quote_nstring(out, params->items[i].name);
         buf_append_char(out, ' ');
-        imap_write_nstring(out, params->items[i].value);
+        imap_quote_nstring(out, params->items[i].value);
     }
     if (default_charset && !seen_charset) {
         if (params->count > 0)
@@ -81,7 +81,7 @@ static void write_common(struct buf *out, const struct mime_tree *tree,
             mime_params_init(&params);
             mime_params_parse(&lx, &params);
             buf_append_char(out, '(');
-            imap_write_string(out, token.data, token.len);
+            imap_quote_string(out, token.data, token.len);
             buf_append_char(out, ' ');
             write_params(out, &params, 0);
             buf_append_char(out, ')');
@@ -105,7 +105,7 @@ static void write_common(struct buf *out, const struct mime_tree *tree,
             if ((ret = rfc822_lex_atom(&lx, &token)) < 0)
                 break;
             buf_append_str(out, count++ == 0 ? "(" : " ");
-            imap_write_string(out, token.data, token.len);
+            imap_quote_string(out, token.data, token.len);
             if (ret == 0 || *lx.p != ',')
                 break;
             lx.p++;
@@ -148,7 +148,7 @@ static void write_multipart(struct buf *out, const struct mime_tree *tree,
         buf_append_char(out, ')');
     }
     buf_append_char(out, ' ');
-    imap_write_string(out, subtype->data, subtype->len);
+    imap_quote_string(out, subtype->data, subtype->len);
     if (!extended)
         return;
     buf_append_char(out, ' ');
@@ -193,9 +193,9 @@ static void write_part(struct buf *out, const struct mime_tree *tree,
             buf_set_str(&subtype, "rfc822");
     }
     is_text = strcasecmp(type.data, "text") == 0;
-    imap_write_string(out, type.data, type.len);
+    imap_quote_string(out, type.data, type.len);
     buf_append_char(out, ' ');
-    imap_write_string(out, subtype.data, subtype.len);
+    imap_quote_string(out, subtype.data, subtype.len);
     buf_append_char(out, ' ');
     write_params(out, &params, is_text);
     buf_append_char(out, ' ');
@@ -210,7 +210,7 @@ static void write_part(struct buf *out, const struct mime_tree *tree,
             buf_reset(&enc);
     }
     if (enc.len > 0 && strcasecmp(enc.data, "7bit") != 0)
-        imap_write_string(out, enc.data, enc.len);
+        imap_quote_string(out, enc.data, enc.len);
     else
         buf_append_str(out, "\"7bit\"");
     buf_appendf(out, " %zu", part->body_vsize);

@@ -121,12 +121,12 @@ void imap_envelope_write(struct buf *out, const char *header, size_t len)
             buf_append_char(out, ' ');
         switch (i) {
         case ENV_SUBJECT:
-            imap_write_string_for_humans(out, strs[i].text, strs[i].len);
+            imap_quote_string_for_humans(out, strs[i].text, strs[i].len);
             continue;
         case ENV_DATE:
         case ENV_IN_REPLY_TO:
         case ENV_MESSAGE_ID:
-            imap_write_nstring_nolf_len(out, strs[i].text, strs[i].len);
+            imap_quote_nstring_nolf_len(out, strs[i].text, strs[i].len);
             continue;
         case ENV_SENDER:
         case ENV_REPLY_TO:

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-void imap_write_string(struct buf *out, const char *text, size_t len)
+void imap_quote_string(struct buf *out, const char *text, size_t len)
 {
     size_t specials = 0;
     int literal = 0;
@@ -29,15 +29,15 @@ void imap_write_string(struct buf *out, const char *text, size_t len)
     buf_append_char(out, '"');
 }
 
-void imap_write_nstring(struct buf *out, const char *text)
+void imap_quote_nstring(struct buf *out, const char *text)
 {
     if (text == NULL)
         buf_append_str(out, "NIL");
     else
-        imap_write_string(out, text, strlen(text));
+        imap_quote_string(out, text, strlen(text));
 }
 
-void imap_write_nstring_nolf_len(struct buf *out, const char *text,
+void imap_quote_nstring_nolf_len(struct buf *out, const char *text,
                                  size_t len)
 {
     struct buf tmp = BUF_INIT;
@@ -46,22 +46,22 @@ void imap_write_nstring_nolf_len(struct buf *out, const char *text,
         return;
     }
     if (memchr(text, '\r', len) == NULL && memchr(text, '\n', len) == NULL) {
-        imap_write_string(out, text, len);
+        imap_quote_string(out, text, len);
         return;
     }
     for (size_t i = 0; i < len; i++)
         if (text[i] != '\r' && text[i] != '\n')
             buf_append_char(&tmp, text[i]);
-    imap_write_string(out, tmp.data ? tmp.data : "", tmp.len);
+    imap_quote_string(out, tmp.data ? tmp.data : "", tmp.len);
     buf_free(&tmp);
 }
 
-void imap_write_nstring_nolf(struct buf *out, const char *text)
+void imap_quote_nstring_nolf(struct buf *out, const char *text)
 {
-    imap_write_nstring_nolf_len(out, text, text ? strlen(text) : 0);
+    imap_quote_nstring_nolf_len(out, text, text ? strlen(text) : 0);
 }
 
-void imap_write_string_for_humans(struct buf *out, const char *text,
+void imap_quote_string_for_humans(struct buf *out, const char *text,
                                   size_t len)
 {
     struct buf tmp = BUF_INIT;

@@ -36,6 +36,7 @@ struct parse {
     size_t field_start, field_end; /* the value read so far */
     struct mark *marks;    /* per part: counters where its body began */
     uint32_t *last_child;  /* per part: its newest child */
+    size_t boundary_end;   /* just after the last boundary line read */
 };
 
 void mime_tree_init(struct mime_tree *tree)
@@ -341,6 +342,11 @@ void mime_tree_parse(struct mime_tree *tree, const char *data, size_t len)
             size_t start = ps.in_header ? cur->offset
                                         : mime_part_body_offset(cur);
             size_t end = pos;
+            /* the line end of a closing boundary line is that line's
+             * (Dovecot's rule): an outer boundary right after it takes
+             * none, and the epilogue starts after it */
+            if (start < ps.boundary_end)
+                start = ps.boundary_end;
             struct mark end_at = at;
             if (end > start && data[end - 1] == '\n') {
                 end--;
@@ -362,6 +368,7 @@ void mime_tree_parse(struct mime_tree *tree, const char *data, size_t len)
                 close_part(&ps, ps.cur, end, end_at);
                 ps.cur = tree->parts[ps.cur].parent;
             }
+            ps.boundary_end = next;
             if (closing) {
                 ps.nbounds = (size_t)bi;
             } else {

@@ -1,13 +1,11 @@
 /* rfc2047.c: encoded-word decoding to UTF-8 (see rfc2047.h). */
 #include "message/rfc2047.h"
 
-#include <errno.h>
-#include <iconv.h>
 #include <string.h>
 #include <strings.h>
 
 #include "base/base64.h"
-#include "base/utf8.h"
+#include "message/charset_utf8.h"
 
 /* Bytes decoded from words in one charset, waiting to be converted. */
 struct pending {
@@ -15,68 +13,11 @@ struct pending {
     struct buf bytes;
 };
 
-/* Appends text, replacing what is not well-formed UTF-8 by U+FFFD. */
-static void append_utf8(struct buf *out, const char *text, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        size_t n = utf8_sequence_len((const unsigned char *)text + i, len - i);
-        if (n == 0) {
-            buf_append_str(out, "\xef\xbf\xbd");
-            i++;
-        } else {
-            buf_append(out, text + i, n);
-            i += n;
-        }
-    }
-}
-
-static int is_utf8_name(const char *cs)
-{
-    return strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "utf8") == 0 ||
-           strcasecmp(cs, "us-ascii") == 0 || strcasecmp(cs, "ascii") == 0;
-}
-
-/* Converts pending bytes to UTF-8; -1 when iconv cannot. */
-static int convert(const char *charset, const char *in, size_t len,
-                   struct buf *out)
-{
-    iconv_t cd;
-    char chunk[1024];
-    char *src = (char *)in;
-    size_t left = len;
-
-    if (is_utf8_name(charset)) {
-        append_utf8(out, in, len);
-        return 0;
-    }
-    cd = iconv_open("UTF-8", charset);
-    if (cd == (iconv_t)-1)
-        return -1;
-    while (left > 0) {
-        char *dst = chunk;
-        size_t room = sizeof(chunk);
-        size_t r = iconv(cd, &src, &left, &dst, &room);
-        append_utf8(out, chunk, (size_t)(dst - chunk));
-        if (r == (size_t)-1) {
-            if (errno == E2BIG)
-                continue;
-            /* an invalid or cut sequence: one replacement, go on */
-            buf_append_str(out, "\xef\xbf\xbd");
-            src++;
-            left--;
-            iconv(cd, NULL, NULL, NULL, NULL);
-        }
-    }
-    iconv_close(cd);
-    return 0;
-}
-
 static void flush(struct pending *pd, struct buf *out)
 {
     if (pd->charset[0] != '\0' && pd->bytes.len > 0 &&
-        convert(pd->charset, pd->bytes.data, pd->bytes.len, out) < 0)
-        append_utf8(out, pd->bytes.data, pd->bytes.len);
+        charset_to_utf8(pd->charset, pd->bytes.data, pd->bytes.len, out) < 0)
+        charset_append_utf8(out, pd->bytes.data, pd->bytes.len);
     pd->charset[0] = '\0';
     buf_reset(&pd->bytes);
 }
@@ -208,7 +149,7 @@ void rfc2047_decode(const char *text, size_t len, struct buf *out)
                 /* white space between two words vanishes */
                 if (!after_word && space_len > 0) {
                     flush(&pd, out);
-                    append_utf8(out, text + space_start, space_len);
+                    charset_append_utf8(out, text + space_start, space_len);
                 }
                 if (strcasecmp(pd.charset, charset) != 0)
                     flush(&pd, out);
@@ -231,7 +172,7 @@ void rfc2047_decode(const char *text, size_t len, struct buf *out)
         /* plain text */
         flush(&pd, out);
         if (space_len > 0)
-            append_utf8(out, text + space_start, space_len);
+            charset_append_utf8(out, text + space_start, space_len);
         space_len = 0;
         after_word = 0;
         {
@@ -243,11 +184,11 @@ void rfc2047_decode(const char *text, size_t len, struct buf *out)
                 i++;
             if (i == start)
                 i++;
-            append_utf8(out, text + start, i - start);
+            charset_append_utf8(out, text + start, i - start);
         }
     }
     flush(&pd, out);
     if (space_len > 0)
-        append_utf8(out, text + space_start, space_len);
+        charset_append_utf8(out, text + space_start, space_len);
     buf_free(&pd.bytes);
 }

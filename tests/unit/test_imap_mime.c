@@ -16,10 +16,7 @@
 #include "message/mime_tree.h"
 #include "message/mime_tree_blob.h"
 #include "message/rfc2047.h"
-
-/* Where the conformance data lives, relative to the top of the source
- * tree (tests run there): the shared directory beside the checkouts. */
-#define CONFORMANCE_DEFAULT "../shared/conformance"
+#include "json_fixture.h"
 
 /* Differences from Dovecot's answers that we keep on purpose (each one
  * explained in docs/imap-mime.md). Field: "size", "envelope", "body",
@@ -115,67 +112,6 @@ static int canon_str(const char *t, size_t len, struct buf *out)
     size_t pos = 0;
     buf_reset(out);
     return canon(t, len, &pos, out);
-}
-
-/* ---- a small reader for the reference file's JSON lines ---- */
-
-/* The string or number value of "key" in a one-line JSON object. */
-static int json_get(const char *line, const char *key, struct buf *out)
-{
-    char pat[64];
-    const char *p;
-    buf_reset(out);
-    snprintf(pat, sizeof(pat), "\"%s\": ", key);
-    p = strstr(line, pat);
-    if (p == NULL)
-        return -1;
-    p += strlen(pat);
-    if (*p != '"') {
-        while (*p >= '0' && *p <= '9')
-            buf_append_char(out, *p++);
-        return 0;
-    }
-    for (p++; *p && *p != '"'; p++) {
-        if (*p != '\\') {
-            buf_append_char(out, *p);
-            continue;
-        }
-        p++;
-        switch (*p) {
-        case 'n': buf_append_char(out, '\n'); break;
-        case 'r': buf_append_char(out, '\r'); break;
-        case 't': buf_append_char(out, '\t'); break;
-        case 'u': {
-            unsigned v = 0;
-            for (int i = 1; i <= 4 && p[i]; i++) {
-                char h = p[i];
-                v = v * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 32) - 'a' + 10);
-            }
-            p += 4;
-            if (v < 0x80) {
-                buf_append_char(out, (char)v);
-            } else if (v < 0x800) {
-                buf_append_char(out, (char)(0xc0 | (v >> 6)));
-                buf_append_char(out, (char)(0x80 | (v & 63)));
-            } else {
-                buf_append_char(out, (char)(0xe0 | (v >> 12)));
-                buf_append_char(out, (char)(0x80 | ((v >> 6) & 63)));
-                buf_append_char(out, (char)(0x80 | (v & 63)));
-            }
-            break;
-        }
-        default: buf_append_char(out, *p); break;
-        }
-        if (*p == 0)
-            return -1;
-    }
-    return *p == '"' ? 0 : -1;
-}
-
-static const char *conformance_dir(void)
-{
-    const char *dir = getenv("POSTERN_CONFORMANCE_DIR");
-    return dir && *dir ? dir : CONFORMANCE_DEFAULT;
 }
 
 static int is_exception(const char *file, const char *field)
@@ -469,6 +405,33 @@ static void missing_final_boundary_and_junk(void)
     mime_tree_free(&t);
 }
 
+/* The line end after a closing boundary belongs to that line: an outer
+ * boundary right after it takes none (Dovecot 2.3 counts it in the
+ * message/rfc822 part, 2 bytes and a line more than before this rule). */
+static void closing_boundary_keeps_its_line_end(void)
+{
+    struct mime_tree t;
+    parse_str(&t, "Content-Type: multipart/mixed; boundary=out\n\n"
+                  "--out\nContent-Type: message/rfc822\n\n"
+                  "Content-Type: multipart/alternative; boundary=in\n\n"
+                  "--in\n\ntext\n--in--\n--out--\n");
+    CHECK(tree_in_bounds(&t));
+    CHECK_INT(t.count, 4);
+    /* the message/rfc822 part: header line, empty line, "--in", "",
+     * "text", "--in--" and its line end */
+    CHECK_INT(t.parts[1].body_size, 49 + 1 + 5 + 1 + 5 + 7);
+    CHECK_INT(t.parts[1].body_lines, 6);
+    /* with an epilogue, the line end before the outer boundary is the
+     * boundary's as always */
+    mime_tree_free(&t);
+    parse_str(&t, "Content-Type: multipart/mixed; boundary=out\n\n"
+                  "--out\nContent-Type: multipart/alternative; boundary=in\n\n"
+                  "--in\n\ntext\n--in--\nepilogue\n--out--\n");
+    CHECK_INT(t.count, 3);
+    CHECK_INT(t.parts[1].body_size, 5 + 1 + 5 + 7 + 8);
+    mime_tree_free(&t);
+}
+
 static void long_boundary_is_cut(void)
 {
     struct buf msg = BUF_INIT, b = BUF_INIT;
@@ -666,6 +629,7 @@ int main(void)
     UNIT_RUN(sections_map_to_parts);
     UNIT_RUN(tree_is_reusable);
     UNIT_RUN(missing_final_boundary_and_junk);
+    UNIT_RUN(closing_boundary_keeps_its_line_end);
     UNIT_RUN(long_boundary_is_cut);
     UNIT_RUN(deep_nesting_is_bounded);
     UNIT_RUN(envelope_reads_broken_addresses);
